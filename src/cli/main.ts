@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// bootsmith's entry point: pick the command, run it, turn errors into exit codes.
+import { EXIT, UserError, type CliCommand } from "./command.js";
+import { isCommandError } from "../exec/run.js";
+
+const commands: readonly CliCommand[] = [];
+
+const VERSION = "0.1.0";
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "bootsmith — build, boot-test, publish and register diskless node images",
+    "",
+    "Usage: bootsmith <command> [options]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Run `bootsmith <command> --help` for a command's options.",
+    "Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(help() + "\n");
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "version") {
+    process.stdout.write(`bootsmith ${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`bootsmith: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(command.usage.trimEnd() + "\n");
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`${error.message}\n`);
+      return error.exitCode;
+    }
+    if (isCommandError(error)) {
+      process.stderr.write(`${error.report}\n`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

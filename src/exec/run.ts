@@ -1,0 +1,148 @@
+// The one door to the operating system: every external program bootsmith starts goes through
+// run(). Commands are argv arrays; each is logged copy-pasteably, its output streamed line by
+// line with the step name, and its failure turned into a CommandError that explains itself.
+import { execa, type Result } from "execa";
+import { renderCommand } from "./quote.js";
+import type { Reporter } from "./events.js";
+
+export interface Command {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** Bytes for the program's standard input (e.g. a script for `sh -s`). */
+  readonly input?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface RunContext {
+  readonly step: string;
+  readonly reporter: Reporter;
+  /** Aborted on SIGINT/SIGTERM: the running process is terminated and run() rejects. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunOptions {
+  /** Keep the full stdout in the result (default true). Output is streamed either way. */
+  readonly capture?: boolean;
+  /** Do not log the command line (e.g. polling probes). Output still reaches the reporter. */
+  readonly quiet?: boolean;
+}
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly exitCode: number;
+}
+
+const TAIL_LINES = 30;
+
+/** Debian packages that provide the programs bootsmith drives, for "not installed" hints. */
+const PROVIDERS: Readonly<Record<string, string>> = {
+  buildah: "buildah",
+  skopeo: "skopeo",
+  dnf: "dnf",
+  rpm: "rpm",
+  rpmbuild: "rpm",
+  createrepo_c: "createrepo-c",
+  mmdebstrap: "mmdebstrap",
+  mksquashfs: "squashfs-tools",
+  unsquashfs: "squashfs-tools",
+  "qemu-system-x86_64": "qemu-system-x86",
+  unshare: "util-linux",
+};
+
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly step: string,
+    readonly exitCode: number | undefined,
+    readonly signal: string | undefined,
+    readonly timedOut: boolean,
+    readonly outputTail: readonly string[],
+    readonly hint: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "CommandError";
+  }
+
+  /** The long form for failure reports: message, command, hint and the output's last lines. */
+  get report(): string {
+    const parts = [this.message, `  command: ${this.command}`];
+    if (this.hint) parts.push(`  hint: ${this.hint}`);
+    if (this.outputTail.length > 0) parts.push("  last output:", ...this.outputTail.map((l) => `    ${l}`));
+    return parts.join("\n");
+  }
+}
+
+export function isCommandError(error: unknown): error is CommandError {
+  return error instanceof CommandError;
+}
+
+export function missingProgramHint(file: string): string {
+  const pkg = PROVIDERS[file.split("/").pop() ?? file];
+  return pkg
+    ? `\`${file}\` is not installed: apt-get install ${pkg} (bootsmith doctor checks everything at once)`
+    : `\`${file}\` is not installed or not on PATH (bootsmith doctor checks the host)`;
+}
+
+export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {}): Promise<RunResult> {
+  const rendered = renderCommand(cmd.file, cmd.args, cmd.env);
+  if (!options.quiet) ctx.reporter.emit({ type: "command", step: ctx.step, command: rendered });
+  const tail: string[] = [];
+  const remember = (stream: "stdout" | "stderr") =>
+    function* (line: unknown): Generator<string> {
+      const text = String(line);
+      tail.push(text);
+      if (tail.length > TAIL_LINES) tail.shift();
+      ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
+      yield text;
+    };
+
+  let result: Result;
+  try {
+    result = await execa(cmd.file, [...cmd.args], {
+      env: cmd.env ? { ...cmd.env } : undefined,
+      cwd: cmd.cwd,
+      input: cmd.input,
+      stdin: cmd.input === undefined ? "ignore" : undefined,
+      timeout: cmd.timeoutMs,
+      cancelSignal: ctx.signal,
+      forceKillAfterDelay: 5_000,
+      reject: false,
+      stdout: [remember("stdout")],
+      stderr: [remember("stderr")],
+      buffer: { stdout: options.capture !== false, stderr: false },
+    });
+  } catch (error) {
+    // execa rejects only for invalid options, not for process failures (reject: false).
+    throw new CommandError(`[${ctx.step}] could not start ${cmd.file}: ${String(error)}`, rendered, ctx.step, undefined, undefined, false, tail, undefined, { cause: error });
+  }
+
+  if (!result.failed) return { stdout: String(result.stdout ?? ""), exitCode: 0 };
+  throw toCommandError(result, cmd, ctx.step, rendered, tail);
+}
+
+function toCommandError(result: Result, cmd: Command, step: string, rendered: string, tail: string[]): CommandError {
+  const code = (result as { code?: string }).code;
+  const notFound = result.exitCode === 127 || code === "ENOENT";
+  let message: string;
+  let hint: string | undefined;
+  if (notFound) {
+    message = `[${step}] ${cmd.file}: command not found`;
+    hint = missingProgramHint(cmd.file);
+  } else if (result.timedOut) {
+    message = `[${step}] ${cmd.file} timed out after ${Math.round((cmd.timeoutMs ?? 0) / 1000)} s and was stopped`;
+    hint = "the step's timeout can be raised in the recipe (timeout: seconds) if the work is legitimately slow";
+  } else if (result.isCanceled) {
+    message = `[${step}] ${cmd.file} was interrupted`;
+  } else if (result.signal) {
+    message = `[${step}] ${cmd.file} was killed by ${result.signal}`;
+  } else {
+    message = `[${step}] ${cmd.file} exited with code ${result.exitCode}`;
+  }
+  return new CommandError(message, rendered, step, result.exitCode, result.signal, Boolean(result.timedOut), tail, hint, {
+    cause: result,
+  });
+}
