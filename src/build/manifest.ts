@@ -1,0 +1,62 @@
+// manifest.json: the record of one built image. Written next to the artifacts by `build`,
+// uploaded last by publishers (its presence means the set is complete), read by boot-test,
+// publish, register and the cache.
+
+export const MANIFEST_FILE = "manifest.json";
+
+/** The boot artifacts an image directory may hold, by role. */
+export const ARTIFACT_FILES = {
+  kernel: "vmlinuz",
+  initrd: "initramfs.img",
+  rootfs: "rootfs.squashfs",
+} as const;
+
+export type ArtifactRole = keyof typeof ARTIFACT_FILES;
+
+export interface ArtifactRecord {
+  readonly file: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export interface PackageRecord {
+  readonly name: string;
+  readonly epoch?: string;
+  readonly version: string;
+  readonly release?: string;
+  readonly arch: string;
+}
+
+export interface StepTiming {
+  readonly step: string;
+  readonly seconds: number;
+}
+
+export interface Manifest {
+  readonly schemaVersion: 1;
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly arch: string;
+  /** sha256 over the normalized recipe and the files it references: the cache key's core. */
+  readonly inputDigest: string;
+  readonly recipeFile: string;
+  readonly base: { readonly kind: "scratch" } | { readonly kind: "image"; readonly ref: string; readonly digest?: string } | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
+  /** Local image (and after publish, registry digests). */
+  readonly image: { readonly ref: string; readonly id?: string; readonly pushed?: readonly { ref: string; digest: string }[] };
+  readonly kernel?: {
+    readonly version: string;
+    /** squashfs compressors the kernel supports (from its config), for the boot preflight. */
+    readonly squashfsCompressors?: readonly string[];
+  };
+  readonly initramfs?: { readonly modules: readonly string[] };
+  readonly rootfs?: { readonly compression: string; readonly level?: number };
+  readonly artifacts: Partial<Record<ArtifactRole, ArtifactRecord>>;
+  /** The kernel command line template from the recipe (URLs are filled in at publish/register). */
+  readonly params?: string;
+  readonly packages: readonly PackageRecord[];
+  readonly packageManager: string;
+  readonly tools: Readonly<Record<string, string>>;
+  readonly timings: readonly StepTiming[];
+  readonly builtAt: string;
+  readonly sourceDateEpoch?: number;
+}
