@@ -1,0 +1,235 @@
+// Boot preflight: cheap checks on the artifacts that catch images which cannot netboot, before a
+// VM (boot-test) or a whole cluster (publish) finds out the slow way. Reads the files directly:
+// the initramfs's cpio listing, the squashfs superblock, the kernel's boot header, the sizes.
+import { open, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import type { RunContext } from "../exec/run.js";
+import { listInitramfs, type InitramfsListing } from "./initramfs.js";
+import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
+
+export type CheckStatus = "ok" | "warn" | "fail";
+
+export type PreflightCheckId = "kernel-format" | "initramfs-live-modules" | "initramfs-squashfs-driver" | "squashfs-compression" | "initramfs-size" | "rootfs-size";
+
+export interface PreflightCheck {
+  readonly id: PreflightCheckId;
+  readonly status: CheckStatus;
+  readonly message: string;
+}
+
+export interface PreflightResult {
+  /** False when any check failed; warnings do not make it false. */
+  readonly ok: boolean;
+  readonly checks: readonly PreflightCheck[];
+}
+
+export interface PreflightInput {
+  readonly kernel?: string;
+  readonly initramfs: string;
+  readonly rootfs?: string;
+  /** The kernel command line (template or filled in): `root=live:` makes the live modules required. */
+  readonly params?: string;
+  /** From manifest.kernel.squashfsCompressors; when absent the Debian kernel's list is assumed. */
+  readonly squashfsCompressors?: readonly string[];
+  /** RAM of the node (or VM) that will boot it; enables the rootfs-vs-RAM check. */
+  readonly nodeMemoryMiB?: number;
+  /** For the zstd/xz/… decompressors. */
+  readonly ctx?: RunContext;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/**
+ * Sizes at which netbooting is known to break or get painful. iPXE on BIOS and many UEFI
+ * firmwares load the initrd below 4 GiB with 32-bit sizes, and the x86 boot protocol's
+ * initrd_addr_max is below 4 GiB on most kernels: a ≥ 4 GiB initramfs does not boot.
+ */
+export const NETBOOT_LIMITS = {
+  initramfsFailBytes: 4 * GiB,
+  /** Far above what a live initramfs needs (≈ 50–100 MB); usually a sign the root got packed in. */
+  initramfsWarnBytes: 1 * GiB,
+  /**
+   * livenet downloads the whole squashfs into RAM before mounting it (the overlay's writes live
+   * in RAM too): above half the node's RAM the system has little left to run in.
+   */
+  rootfsWarnRamFraction: 0.5,
+} as const;
+
+const LIVE_MODULES = {
+  livenet: ["usr/sbin/livenetroot", "sbin/livenetroot"],
+  "dmsquash-live": ["usr/sbin/dmsquash-live-root", "sbin/dmsquash-live-root"],
+} as const;
+
+type LiveModule = keyof typeof LIVE_MODULES;
+
+const MODULES_TXT = "usr/lib/dracut/modules.txt";
+
+export function usesLiveRoot(params: string | undefined): boolean {
+  return params !== undefined && /(^|\s)root=live:/.test(params);
+}
+
+/** Run every check; a check that cannot read its file becomes a "fail" with the reason. */
+export async function preflight(input: PreflightInput): Promise<PreflightResult> {
+  const checks: PreflightCheck[] = [];
+  if (input.kernel) checks.push(await checkKernel(input.kernel));
+
+  let listing: InitramfsListing | undefined;
+  try {
+    listing = await listInitramfs(input.initramfs, { wantContents: [MODULES_TXT], ctx: input.ctx });
+  } catch (error) {
+    checks.push({ id: "initramfs-live-modules", status: "fail", message: `cannot read the initramfs ${input.initramfs}: ${(error as Error).message}` });
+  }
+  if (listing) checks.push(...checkLiveModules(listing, input.params));
+
+  if (input.rootfs) checks.push(await checkSquashfs(input.rootfs, input.squashfsCompressors));
+  checks.push(...(await checkSizes(input)));
+  return { ok: checks.every((c) => c.status !== "fail"), checks };
+}
+
+/** Preflight an artifact directory as `build` leaves it, with manifest.json when present. */
+export async function preflightArtifactDir(dir: string, options: { params?: string; nodeMemoryMiB?: number; ctx?: RunContext } = {}): Promise<PreflightResult> {
+  const manifest = await readManifestIfPresent(dir);
+  return preflight({
+    kernel: path.join(dir, ARTIFACT_FILES.kernel),
+    initramfs: path.join(dir, ARTIFACT_FILES.initrd),
+    rootfs: path.join(dir, ARTIFACT_FILES.rootfs),
+    params: options.params ?? manifest?.params,
+    squashfsCompressors: manifest?.kernel?.squashfsCompressors,
+    nodeMemoryMiB: options.nodeMemoryMiB,
+    ctx: options.ctx,
+  });
+}
+
+export async function readManifestIfPresent(dir: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, MANIFEST_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as Manifest;
+}
+
+export function formatPreflight(result: PreflightResult): string[] {
+  return result.checks.map((c) => `${c.status.toUpperCase().padEnd(4)} ${c.id}: ${c.message}`);
+}
+
+async function checkKernel(file: string): Promise<PreflightCheck> {
+  try {
+    const fh = await open(file, "r");
+    const buf = Buffer.alloc(4);
+    try {
+      await fh.read(buf, 0, 4, 0x202);
+    } finally {
+      await fh.close();
+    }
+    // x86 boot protocol: "HdrS" at 0x202 marks a bzImage that iPXE and QEMU can load directly.
+    return buf.toString("latin1") === "HdrS"
+      ? { id: "kernel-format", status: "ok", message: `${path.basename(file)} is an x86 bzImage` }
+      : { id: "kernel-format", status: "warn", message: `${path.basename(file)} has no x86 boot header ("HdrS" at 0x202): not a bzImage, iPXE may refuse it` };
+  } catch (error) {
+    return { id: "kernel-format", status: "fail", message: `cannot read the kernel ${file}: ${(error as Error).message}` };
+  }
+}
+
+function checkLiveModules(listing: InitramfsListing, params: string | undefined): PreflightCheck[] {
+  const names = new Set(listing.entries.map((e) => e.name));
+  const modulesTxt = listing.contents.get(MODULES_TXT);
+  const listed = new Set((modulesTxt ?? "").split("\n").map((l) => l.trim()));
+  const has = (m: LiveModule) => listed.has(m) || LIVE_MODULES[m].some((f) => names.has(f));
+  const present = (Object.keys(LIVE_MODULES) as LiveModule[]).filter(has);
+  const missing = (Object.keys(LIVE_MODULES) as LiveModule[]).filter((m) => !has(m));
+  const evidence = modulesTxt !== undefined ? `dracut's ${MODULES_TXT}` : "the module's files (no modules.txt: not a dracut initramfs?)";
+  const live = usesLiveRoot(params);
+  const checks: PreflightCheck[] = [];
+
+  if (missing.length === 0) {
+    checks.push({ id: "initramfs-live-modules", status: "ok", message: `initramfs has ${present.join(" and ")} (from ${evidence})` });
+  } else if (!live) {
+    const why = params === undefined ? "no params known" : "params do not use root=live:";
+    checks.push({ id: "initramfs-live-modules", status: "ok", message: `initramfs lacks ${missing.join(", ")}; not required (${why})` });
+  } else {
+    checks.push({
+      id: "initramfs-live-modules",
+      status: "fail",
+      message:
+        `params use root=live: but the initramfs lacks dracut's ${missing.join(" and ")} (checked ${evidence}); ` +
+        `the node would stop in dracut waiting for its root. Build it with dracut --add "dmsquash-live livenet network network-legacy"`,
+    });
+  }
+  if (live && has("livenet") && !names.has("usr/bin/curl") && !names.has("bin/curl")) {
+    checks.push({ id: "initramfs-live-modules", status: "fail", message: "livenet is in the initramfs but curl is not: livenet downloads the rootfs with curl" });
+  }
+
+  // dmsquash-live mounts the squashfs: the driver must be in the initramfs unless built into the kernel.
+  const driver = listing.entries.find((e) => /(^|\/)squashfs\.ko(\.(xz|zst|gz))?$/.test(e.name));
+  if (live) {
+    checks.push(
+      driver
+        ? { id: "initramfs-squashfs-driver", status: "ok", message: `initramfs has the squashfs driver (${driver.name})` }
+        : { id: "initramfs-squashfs-driver", status: "warn", message: "no squashfs.ko in the initramfs: fine only if the kernel has squashfs built in (CONFIG_SQUASHFS=y)" },
+    );
+  }
+  return checks;
+}
+
+async function checkSquashfs(file: string, kernelList: readonly string[] | undefined): Promise<PreflightCheck> {
+  try {
+    const sb = await readSquashfsSuperblock(file);
+    const list = kernelList ?? DEFAULT_KERNEL_SQUASHFS_COMPRESSORS;
+    const source = kernelList ? "the kernel's config (manifest)" : `assumed Debian kernel list ${list.join(",")}; the manifest names none`;
+    return kernelSupports(list, sb.compression)
+      ? { id: "squashfs-compression", status: "ok", message: `rootfs is squashfs ${sb.versionMajor}.x with ${sb.compression}, which the kernel supports (${source})` }
+      : {
+          id: "squashfs-compression",
+          status: "fail",
+          message: `rootfs is compressed with ${sb.compression} but the kernel's squashfs supports only ${list.join(", ")} (${source}); rebuild it with one of those`,
+        };
+  } catch (error) {
+    return { id: "squashfs-compression", status: "fail", message: `cannot read the rootfs ${file}: ${(error as Error).message}` };
+  }
+}
+
+async function checkSizes(input: PreflightInput): Promise<PreflightCheck[]> {
+  const initrdSize = (await stat(input.initramfs).catch(() => undefined))?.size;
+  const rootfsSize = input.rootfs ? (await stat(input.rootfs).catch(() => undefined))?.size : undefined;
+  return sizeChecks({ initramfsBytes: initrdSize, rootfsBytes: rootfsSize, nodeMemoryMiB: input.nodeMemoryMiB });
+}
+
+/** The size rules alone (pure), so they can be tested without multi-GiB files. */
+export function sizeChecks(sizes: { initramfsBytes?: number; rootfsBytes?: number; nodeMemoryMiB?: number }): PreflightCheck[] {
+  const checks: PreflightCheck[] = [];
+  const { initramfsBytes, rootfsBytes, nodeMemoryMiB } = sizes;
+  if (initramfsBytes !== undefined) {
+    const human = formatBytes(initramfsBytes);
+    if (initramfsBytes >= NETBOOT_LIMITS.initramfsFailBytes)
+      checks.push({ id: "initramfs-size", status: "fail", message: `initramfs is ${human}: ≥ 4 GiB does not load on iPXE/BIOS and many UEFI firmwares` });
+    else if (initramfsBytes >= NETBOOT_LIMITS.initramfsWarnBytes)
+      checks.push({ id: "initramfs-size", status: "warn", message: `initramfs is ${human}: large for a netboot initramfs (limit 4 GiB; live images usually need < 200 MB)` });
+    else checks.push({ id: "initramfs-size", status: "ok", message: `initramfs is ${human} (netboot limit 4 GiB)` });
+  }
+  if (rootfsBytes !== undefined) {
+    const human = formatBytes(rootfsBytes);
+    if (nodeMemoryMiB === undefined) {
+      checks.push({ id: "rootfs-size", status: "ok", message: `rootfs is ${human}; livenet keeps it in RAM, so nodes need well over that much memory` });
+    } else {
+      const ram = nodeMemoryMiB * MiB;
+      const share = rootfsBytes / ram;
+      const base = `rootfs is ${human}, ${Math.round(share * 100)}% of the node's ${nodeMemoryMiB} MiB RAM (livenet keeps it in RAM)`;
+      if (rootfsBytes + (initramfsBytes ?? 0) >= ram) checks.push({ id: "rootfs-size", status: "fail", message: `${base}: it cannot fit` });
+      else if (share > NETBOOT_LIMITS.rootfsWarnRamFraction) checks.push({ id: "rootfs-size", status: "warn", message: `${base}: little memory left to run in` });
+      else checks.push({ id: "rootfs-size", status: "ok", message: base });
+    }
+  }
+  return checks;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`;
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
