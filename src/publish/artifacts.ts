@@ -1,0 +1,97 @@
+// The input of every publisher: an artifact directory as `bootsmith build` leaves it, checked
+// before anything is sent (manifest readable, names and tags safe as path components, every
+// listed artifact present with its recorded size). Hashes are checked later, while files are
+// read for upload, so a large rootfs is read once.
+import { readFile, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole, type Manifest } from "../build/manifest.js";
+import { PublishInputError } from "./errors.js";
+
+export interface LocalArtifact {
+  readonly role: ArtifactRole;
+  /** Name it is published under (ARTIFACT_FILES[role]). */
+  readonly name: string;
+  /** Where it is read from. */
+  readonly path: string;
+  readonly size: number;
+  /** From the manifest: what the bytes must hash to. */
+  readonly sha256: string;
+}
+
+export interface ArtifactSet {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  /** manifest.json exactly as built, published verbatim. */
+  readonly manifestBytes: Buffer;
+  /** In ARTIFACT_FILES order; empty for a base layer without boot artifacts. */
+  readonly artifacts: readonly LocalArtifact[];
+}
+
+/** OCI tag grammar; also safe as a path component and an S3 key segment. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Image names become one path component / key segment. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export const ARTIFACT_ROLES = Object.keys(ARTIFACT_FILES) as ArtifactRole[];
+
+export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
+  const root = resolve(dir);
+  const manifestPath = join(root, MANIFEST_FILE);
+  let manifestBytes: Buffer;
+  try {
+    manifestBytes = await readFile(manifestPath);
+  } catch (error) {
+    throw new PublishInputError(`${manifestPath}: cannot read the manifest (${(error as NodeJS.ErrnoException).code ?? String(error)}); is ${dir} an artifact directory left by \`bootsmith build\`?`, { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(manifestBytes.toString("utf8"));
+  } catch (error) {
+    throw new PublishInputError(`${manifestPath}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  const manifest = checkManifest(parsed, manifestPath);
+
+  const artifacts: LocalArtifact[] = [];
+  for (const role of ARTIFACT_ROLES) {
+    const record = manifest.artifacts[role];
+    if (!record) continue;
+    const where = `${manifestPath}: artifacts.${role}`;
+    if (typeof record.file !== "string" || basename(record.file) !== record.file || record.file === "..") {
+      throw new PublishInputError(`${where}.file must be a file name inside the artifact directory, got ${JSON.stringify(record.file)}`);
+    }
+    if (typeof record.sha256 !== "string" || !SHA256.test(record.sha256)) {
+      throw new PublishInputError(`${where}.sha256 must be 64 lowercase hex digits, got ${JSON.stringify(record.sha256)}`);
+    }
+    const path = join(root, record.file);
+    let size: number;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error("not a regular file");
+      size = info.size;
+    } catch (error) {
+      throw new PublishInputError(`${path}: listed in ${where} but missing or unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); rebuild the image`, { cause: error });
+    }
+    if (size !== record.size) {
+      throw new PublishInputError(`${path}: ${size} bytes on disk but ${where}.size says ${record.size}; the directory was changed after the build — rebuild the image`);
+    }
+    artifacts.push({ role, name: ARTIFACT_FILES[role], path, size, sha256: record.sha256 });
+  }
+  return { dir: root, manifest, manifestBytes, artifacts };
+}
+
+function checkManifest(value: unknown, where: string): Manifest {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new PublishInputError(`${where}: expected a JSON object`);
+  const m = value as Partial<Manifest>;
+  if (m.schemaVersion !== 1) throw new PublishInputError(`${where}: schemaVersion ${JSON.stringify(m.schemaVersion)} is not supported (expected 1); rebuild with this bootsmith`);
+  if (typeof m.name !== "string" || !NAME.test(m.name)) {
+    throw new PublishInputError(`${where}: name ${JSON.stringify(m.name)} must match ${NAME} (it becomes a path component)`);
+  }
+  if (!Array.isArray(m.tags) || m.tags.length === 0) throw new PublishInputError(`${where}: tags must list at least one tag (the first is the primary)`);
+  for (const tag of m.tags) {
+    if (typeof tag !== "string" || !TAG.test(tag)) throw new PublishInputError(`${where}: tag ${JSON.stringify(tag)} must match ${TAG}`);
+  }
+  if (typeof m.artifacts !== "object" || m.artifacts === null) throw new PublishInputError(`${where}: artifacts must be an object (it may be empty)`);
+  if (typeof m.image !== "object" || m.image === null || typeof m.image.ref !== "string") throw new PublishInputError(`${where}: image.ref is missing`);
+  return value as Manifest;
+}

@@ -1,0 +1,41 @@
+// Where each file of an image goes in a bucket, per layout. Pure: tests and `--dry-run`-style
+// callers compute keys without a server.
+import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../build/manifest.js";
+import type { S3Layout } from "./targets.js";
+
+export interface ImageKeys {
+  readonly artifacts: Readonly<Record<ArtifactRole, string>>;
+  /** Written last; its presence means the set under this tag is complete. */
+  readonly manifest: string;
+}
+
+export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest, "name" | "kernel">, tag: string): ImageKeys {
+  switch (layout) {
+    case "bootsmith": {
+      const dir = `${prefix}${manifest.name}/${tag}/`;
+      return {
+        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs` },
+        manifest: `${dir}${MANIFEST_FILE}`,
+      };
+    }
+    case "image-builder": {
+      // image-builder names kernel and initramfs by kernel version; without one, the image's
+      // name and tag keep different images apart.
+      const kver = manifest.kernel?.version ?? `${manifest.name}-${tag}`;
+      const image = `${prefix}${manifest.name}-${tag}`;
+      return {
+        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image },
+        manifest: `${image}.${MANIFEST_FILE}`,
+      };
+    }
+    default: {
+      const unknown: never = layout;
+      throw new Error(`unknown S3 layout ${String(unknown)}`);
+    }
+  }
+}
+
+/** `base` + "/" + key, each key segment URL-encoded. */
+export function joinUrl(base: string, key: string): string {
+  return `${base.replace(/\/+$/, "")}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}

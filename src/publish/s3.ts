@@ -1,0 +1,193 @@
+// Publish an artifact set to S3 (Ceph RGW, MinIO, AWS). Per tag: skip objects whose
+// x-amz-meta-sha256 already matches, upload (primary tag) or server-side copy (other tags) the
+// rest, HEAD every artifact to verify size and hash, and only then write manifest.json. A tag
+// whose manifest is about to change loses its old manifest first, so a reader never sees a
+// manifest next to artifacts that do not belong to it.
+//
+// Tags: each tag gets a self-contained directory (OpenCHAMI image-thrillhouse's shape). Bytes
+// cross the network once, under the primary tag; further tags are CopyObject'ed on the server.
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { performance } from "node:perf_hooks";
+import type { ArtifactRole } from "../build/manifest.js";
+import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
+import { PublishError } from "./errors.js";
+import { sha256Bytes } from "./hash.js";
+import { joinUrl, s3Keys } from "./layout.js";
+import type { PublishOptions, PublishOutcome } from "./publisher.js";
+import type { ArtifactTransfer } from "./progress.js";
+import { createS3Client, DEFAULT_REGION, explainS3Error, type S3ClientOptions } from "./s3-client.js";
+import { DEFAULT_QUEUE_SIZE, SHA256_METADATA, uploadFile } from "./s3-upload.js";
+import type { S3Target } from "./targets.js";
+import type { PublishedImage } from "./types.js";
+
+export interface S3PublishOptions extends PublishOptions {
+  /** Use this client (tests, or callers publishing many images); otherwise one is made from the target. */
+  readonly client?: S3Client;
+  readonly clientOptions?: S3ClientOptions;
+  /** Multipart part size in bytes (default 16 MiB; raised automatically past 10,000 parts). */
+  readonly partSize?: number;
+  /** Parts in flight (default 4). */
+  readonly queueSize?: number;
+}
+
+/** CopyObject's limit; larger objects are uploaded again for secondary tags. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+const CONTENT_TYPES: Readonly<Record<ArtifactRole, string>> = {
+  kernel: "application/octet-stream",
+  initrd: "application/octet-stream",
+  rootfs: "application/octet-stream",
+};
+
+export async function publishToS3(set: ArtifactSet, target: S3Target, options: S3PublishOptions = {}): Promise<PublishOutcome> {
+  const client =
+    options.client ?? createS3Client(target, { ...options.clientOptions, maxSockets: Math.max(options.clientOptions?.maxSockets ?? 0, (options.queueSize ?? DEFAULT_QUEUE_SIZE) + 2) });
+  const secrets = [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string => Boolean(s));
+  const { manifest } = set;
+  const layout = target.layout ?? "bootsmith";
+  const prefix = target.prefix ?? "";
+  const bucket = target.bucket;
+  const manifestSha = sha256Bytes(set.manifestBytes);
+  const transfers: ArtifactTransfer[] = [];
+  const images: PublishedImage[] = [];
+  const record = (t: ArtifactTransfer) => {
+    transfers.push(t);
+    options.onTransfer?.(t);
+  };
+  const s3url = (key: string) => `s3://${bucket}/${key}`;
+  const opts = { abortSignal: options.signal };
+  /** The object being worked on, so an error names it. */
+  let current = `s3://${bucket}/${prefix}`;
+
+  try {
+    await preflight(client, bucket, s3Keys(layout, prefix, manifest, manifest.tags[0]!).manifest, options.signal);
+    const primaryKeys = s3Keys(layout, prefix, manifest, manifest.tags[0]!);
+
+    for (const [index, tag] of manifest.tags.entries()) {
+      const keys = s3Keys(layout, prefix, manifest, tag);
+      const existingManifest = await head(client, bucket, keys.manifest, options.signal);
+      const manifestCurrent = existingManifest?.sha256 === manifestSha;
+      if (existingManifest && !manifestCurrent) {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys.manifest }), opts);
+      }
+
+      for (const artifact of set.artifacts) {
+        const key = keys.artifacts[artifact.role];
+        current = s3url(key);
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
+        const existing = await head(client, bucket, key, options.signal);
+        if (existing && existing.sha256 === artifact.sha256 && existing.size === artifact.size) {
+          record({ action: "skipped", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination: s3url(key) });
+          continue;
+        }
+        const source = primaryKeys.artifacts[artifact.role];
+        if (index > 0 && source !== key && artifact.size <= MAX_COPY_BYTES) {
+          await client.send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: copySource(bucket, source), MetadataDirective: "COPY" }), opts);
+          record({ action: "copied", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination: s3url(key) });
+          continue;
+        }
+        await uploadFile(client, {
+          bucket,
+          key,
+          path: artifact.path,
+          size: artifact.size,
+          sha256: artifact.sha256,
+          contentType: CONTENT_TYPES[artifact.role],
+          partSize: options.partSize,
+          queueSize: options.queueSize,
+          signal: options.signal,
+        });
+        record({ action: "uploaded", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination: s3url(key) });
+      }
+
+      await verifyArtifacts(client, bucket, set.artifacts, keys.artifacts, options.signal);
+
+      const started = performance.now();
+      current = s3url(keys.manifest);
+      if (manifestCurrent) {
+        record({ action: "skipped", tag, file: "manifest.json", bytes: set.manifestBytes.length, seconds: 0, destination: s3url(keys.manifest) });
+      } else {
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: keys.manifest,
+            Body: set.manifestBytes,
+            ContentType: "application/json",
+            Metadata: { [SHA256_METADATA]: manifestSha },
+          }),
+          opts,
+        );
+        record({ action: "uploaded", tag, file: "manifest.json", bytes: set.manifestBytes.length, seconds: (performance.now() - started) / 1000, destination: s3url(keys.manifest) });
+      }
+
+      const urls: PublishedImage["urls"] = {};
+      for (const artifact of set.artifacts) urls[artifact.role] = publicUrl(target, keys.artifacts[artifact.role]);
+      images.push({ name: manifest.name, tag, target: "s3", urls, manifestUrl: publicUrl(target, keys.manifest) });
+    }
+  } catch (error) {
+    throw explainS3Error(error, `publish ${manifest.name} to ${current}`, target, secrets);
+  } finally {
+    if (!options.client) client.destroy();
+  }
+  return { images, transfers };
+}
+
+/** Base URL nodes fetch from: publicBase, else the endpoint path-style, else AWS's virtual host. */
+export function publicUrl(target: S3Target, key: string): string {
+  if (target.publicBase) return joinUrl(target.publicBase, key);
+  if (target.endpoint) return joinUrl(`${target.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(target.bucket)}`, key);
+  return joinUrl(`https://${target.bucket}.s3.${target.region ?? DEFAULT_REGION}.amazonaws.com`, key);
+}
+
+/**
+ * A request whose errors carry a body (HEAD's do not), so bad credentials or a missing bucket
+ * are named before any upload. AccessDenied is let through: some sites grant a publishing key
+ * object permissions but not s3:ListBucket.
+ */
+async function preflight(client: S3Client, bucket: string, prefix: string, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }), { abortSignal: signal });
+  } catch (error) {
+    if ((error as { name?: string }).name === "AccessDenied") return;
+    throw error;
+  }
+}
+
+interface Existing {
+  readonly size: number;
+  readonly sha256: string | undefined;
+}
+
+async function head(client: S3Client, bucket: string, key: string, signal: AbortSignal | undefined): Promise<Existing | undefined> {
+  try {
+    const result = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return { size: result.ContentLength ?? -1, sha256: result.Metadata?.[SHA256_METADATA] };
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function verifyArtifacts(client: S3Client, bucket: string, artifacts: readonly LocalArtifact[], keys: Readonly<Record<ArtifactRole, string>>, signal: AbortSignal | undefined): Promise<void> {
+  for (const artifact of artifacts) {
+    const key = keys[artifact.role];
+    const found = await head(client, bucket, key, signal);
+    if (!found || found.size !== artifact.size || found.sha256 !== artifact.sha256) {
+      const saw = found ? `${found.size} bytes, sha256 ${found.sha256 ?? "(none)"}` : "no object";
+      throw new PublishError(`s3://${bucket}/${key}: expected ${artifact.size} bytes with sha256 ${artifact.sha256} after upload, found ${saw}; manifest.json was not written`, "verify-failed");
+    }
+  }
+}
+
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}

@@ -1,0 +1,71 @@
+// Start and stop the shared Ceph RGW tool for S3 tests. CI checks the repo out next to a copy of
+// shared/, so the tool is found relative to the repository root: <repo>/../shared/tools/.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run } from "../../../src/exec/run.js";
+import { silentReporter } from "../../../src/exec/events.js";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const CEPH_TOOL = resolve(REPO_ROOT, "../shared/tools/ceph-s3.sh");
+
+export interface CephS3 {
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Start a private Ceph (own state dir, own RGW port). The monitor stays on 6789: the tool's
+ * monmaptool call treats any other port as msgr2, which `ms bind msgr2 = false` cannot reach.
+ * TEST_S3_ENDPOINT/TEST_S3_ACCESS_KEY/TEST_S3_SECRET_KEY reuse a running server instead.
+ */
+export async function startCeph(): Promise<CephS3> {
+  const reuse = process.env.TEST_S3_ENDPOINT;
+  if (reuse) {
+    return {
+      endpoint: reuse,
+      accessKeyId: process.env.TEST_S3_ACCESS_KEY ?? "TESTACCESSKEY",
+      secretAccessKey: process.env.TEST_S3_SECRET_KEY ?? "TESTSECRETKEY0123456789",
+      stop: async () => {},
+    };
+  }
+  if (!existsSync(CEPH_TOOL)) throw new Error(`${CEPH_TOOL} is missing: CI must place a copy of shared/ beside the repository`);
+  const dir = await mkdtemp(join(tmpdir(), "bootsmith-ceph-"));
+  const port = await freePort();
+  const env = { ...process.env, DIR: dir, RGW_PORT: String(port) } as Record<string, string>;
+  const ctx = { step: "ceph", reporter: silentReporter };
+  const stop = async () => {
+    await run({ file: "bash", args: [CEPH_TOOL, "stop"], env }, ctx).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const { stdout } = await run({ file: "bash", args: [CEPH_TOOL, "start"], env, timeoutMs: 110_000 }, ctx);
+    const last = stdout.trim().split("\n").pop() ?? "";
+    const values = Object.fromEntries(last.split(" ").map((pair) => pair.split("=", 2) as [string, string]));
+    const endpoint = values.S3_ENDPOINT;
+    const accessKeyId = values.S3_ACCESS_KEY;
+    const secretAccessKey = values.S3_SECRET_KEY;
+    if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error(`unexpected last line from ceph-s3.sh: ${last}`);
+    return { endpoint, accessKeyId, secretAccessKey, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
