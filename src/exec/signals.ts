@@ -1,0 +1,100 @@
+// SIGINT/SIGTERM during a build: stop the running command, unwind the cleanup stack (containers,
+// mounts, temp dirs), and only then exit, with the shell's 128+N code. Without this, Ctrl-C
+// kills node at once and leaves buildah containers and mounts behind.
+import type { CleanupStack } from "./cleanup.js";
+import type { Reporter } from "./events.js";
+
+export type InterruptSignal = "SIGINT" | "SIGTERM";
+
+/** 128 + signal number, as a shell reports a process killed by it. */
+export const INTERRUPT_EXIT_CODES: Readonly<Record<InterruptSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** The work was interrupted by a signal and has been cleaned up; exit with `exitCode`. */
+export class InterruptedError extends Error {
+  readonly exitCode: number;
+  constructor(
+    readonly signal: InterruptSignal,
+    options?: ErrorOptions,
+  ) {
+    super(`interrupted by ${signal}`, options);
+    this.name = "InterruptedError";
+    this.exitCode = INTERRUPT_EXIT_CODES[signal];
+  }
+}
+
+export function isInterruptedError(error: unknown): error is InterruptedError {
+  return error instanceof InterruptedError;
+}
+
+/** Where the signals come from: the process, or an EventEmitter in tests. */
+export interface SignalSource {
+  on(event: InterruptSignal, listener: (signal: InterruptSignal) => void): unknown;
+  off(event: InterruptSignal, listener: (signal: InterruptSignal) => void): unknown;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Run `work` with an AbortSignal that fires on SIGINT or SIGTERM (pass it to run() as
+ * `signal`: the running command is terminated and run() rejects).
+ *
+ * - Success: the result is returned; the stack is left to the caller (what to keep is its call).
+ * - Failure: the stack is unwound (undo failures reported as warnings), then the error rethrown.
+ * - Signal: the signal is aborted, `work` is awaited until it settles, the stack is unwound, and
+ *   an InterruptedError (exit code 130 or 143) is thrown, with the work's error as `cause`.
+ *
+ * Further signals while stopping or unwinding are acknowledged, not obeyed: an unwinding cut
+ * short is exactly what leaks mounts. (SIGKILL remains the escape hatch.)
+ */
+export async function withInterruptHandling<T>(
+  cleanup: CleanupStack,
+  work: (signal: AbortSignal) => Promise<T>,
+  reporter: Reporter,
+  source: SignalSource = process,
+): Promise<T> {
+  const controller = new AbortController();
+  let received: InterruptSignal | undefined;
+  let unwinding = false;
+
+  const onSignal = (signal: InterruptSignal) => {
+    if (received || unwinding) {
+      reporter.emit({ type: "message", level: "warn", text: unwinding ? "still cleaning up…" : "still stopping the running command…" });
+      return;
+    }
+    received = signal;
+    reporter.emit({ type: "message", level: "warn", text: `${signal} received: stopping and cleaning up (this can take a few seconds)` });
+    controller.abort(new InterruptedError(signal));
+  };
+  source.on("SIGINT", onSignal);
+  source.on("SIGTERM", onSignal);
+
+  const unwind = async () => {
+    unwinding = true;
+    await cleanup.unwind((label, error) => {
+      reporter.emit({ type: "message", level: "warn", text: `cleanup "${label}" failed: ${describe(error)}` });
+    });
+  };
+
+  try {
+    let result: T;
+    try {
+      result = await work(controller.signal);
+    } catch (error) {
+      await unwind();
+      if (received) throw new InterruptedError(received, { cause: error });
+      throw error;
+    }
+    // The work finished although a signal came in (it arrived between the last command and
+    // the end): the user still asked to stop, so treat it as an interruption.
+    if (received) {
+      await unwind();
+      throw new InterruptedError(received);
+    }
+    return result;
+  } finally {
+    source.off("SIGINT", onSignal);
+    source.off("SIGTERM", onSignal);
+  }
+}
