@@ -1,0 +1,177 @@
+// Client for OpenCHAMI BSS's `/boot/v1/bootparameters` and `/boot/v1/bootscript` (spec:
+// test/contracts/bss-swagger.yaml). Also used for boot-service's legacy API, which is the same.
+// Reads are per selector (one host, MAC or NID), because that is the granularity at which
+// registration records what it replaced.
+import { errorDetail, HttpClient, HttpError, type HttpClientOptions, type HttpResponse } from "./http.js";
+import { RegistrationError } from "./errors.js";
+
+/** The spec's BootParams definition (the fields bootsmith uses). */
+export interface BootParams {
+  hosts?: string[];
+  macs?: string[];
+  nids?: number[];
+  params?: string;
+  kernel?: string;
+  initrd?: string;
+  "cloud-init"?: Record<string, unknown>;
+}
+
+/** One node selector: the unit BSS stores params for. */
+export type SelectorKey = { readonly kind: "mac"; readonly value: string } | { readonly kind: "host"; readonly value: string } | { readonly kind: "nid"; readonly value: number };
+
+/** The boot-relevant part of a BootParams entry. */
+export interface BootEntry {
+  readonly kernel?: string;
+  readonly initrd?: string;
+  readonly params?: string;
+}
+
+export function selectorLabel(key: SelectorKey): string {
+  return `${key.kind} ${String(key.value)}`;
+}
+
+/** The BootParams selector fields for a set of keys of one kind. */
+export function selectorBody(keys: readonly SelectorKey[]): Pick<BootParams, "hosts" | "macs" | "nids"> {
+  const body: Pick<BootParams, "hosts" | "macs" | "nids"> = {};
+  for (const k of keys) {
+    switch (k.kind) {
+      case "mac":
+        (body.macs ??= []).push(k.value);
+        break;
+      case "host":
+        (body.hosts ??= []).push(k.value);
+        break;
+      case "nid":
+        (body.nids ??= []).push(k.value);
+        break;
+      default: {
+        const never: never = k;
+        throw new Error(`unknown selector ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return body;
+}
+
+function queryFor(key: SelectorKey): Record<string, string> {
+  switch (key.kind) {
+    case "mac":
+      return { mac: key.value };
+    case "host":
+      return { name: key.value };
+    case "nid":
+      return { nid: String(key.value) };
+    default: {
+      const never: never = key;
+      throw new Error(`unknown selector ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Empty strings in BSS answers mean "not set". */
+export function toEntry(bp: BootParams): BootEntry {
+  const e: { kernel?: string; initrd?: string; params?: string } = {};
+  if (bp.kernel) e.kernel = bp.kernel;
+  if (bp.initrd) e.initrd = bp.initrd;
+  if (bp.params !== undefined && bp.params !== "") e.params = bp.params;
+  return e;
+}
+
+export interface ServiceErrorContext {
+  /** "BSS at https://…" for messages. */
+  readonly service: string;
+  /** How to get a token, for 401s. */
+  readonly tokenHint: string;
+  /** Where the token in use came from ("none" when unauthenticated). */
+  readonly tokenSource: string;
+}
+
+/** Turn a non-2xx answer into a RegistrationError with the service's own explanation. */
+export function failure(res: HttpResponse, method: string, ctx: ServiceErrorContext): RegistrationError {
+  const detail = errorDetail(res.body);
+  const what = `${ctx.service}: ${method} ${res.url} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`;
+  if (res.status === 401 || res.status === 403) {
+    const token = ctx.tokenSource === "none" ? "no token was sent" : `the token from ${ctx.tokenSource} was not accepted (expired?)`;
+    return new RegistrationError("unauthorized", `${what}\n  ${token}; to authenticate, ${ctx.tokenHint}`, { status: res.status, detail });
+  }
+  return new RegistrationError("rejected", what, { status: res.status, detail });
+}
+
+/** Transport errors and persistent 5xx from HttpClient become "unavailable". */
+export function unavailable(error: unknown, ctx: ServiceErrorContext): RegistrationError {
+  if (error instanceof HttpError) {
+    return new RegistrationError("unavailable", `${ctx.service} is unavailable: ${error.message}`, { cause: error, status: error.status, detail: error.detail });
+  }
+  return new RegistrationError("unavailable", `${ctx.service}: ${(error as Error).message}`, { cause: error });
+}
+
+export class BssClient {
+  readonly http: HttpClient;
+  readonly ctx: ServiceErrorContext;
+  /** Path prefix for BSS routes: empty when the URL already ends in /boot/v1 (ochami's bss uri). */
+  private readonly prefix: string;
+
+  constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
+    this.http = new HttpClient(url, options);
+    this.prefix = /\/boot\/v1\/?$/.test(this.http.baseUrl.pathname) ? "" : "/boot/v1";
+    this.ctx = { service: `BSS at ${this.http.baseUrl.origin}`, tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN", tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none") };
+  }
+
+  private async send(method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE", path: string, body?: BootParams, query?: Record<string, string>): Promise<HttpResponse> {
+    try {
+      return await this.http.request({ method, path: this.prefix + path, body, query });
+    } catch (error) {
+      throw unavailable(error, this.ctx);
+    }
+  }
+
+  /** The params stored for one selector, or undefined when BSS has none (404). */
+  async get(key: SelectorKey): Promise<BootEntry | undefined> {
+    const res = await this.send("GET", "/bootparameters", undefined, queryFor(key));
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw failure(res, "GET", this.ctx);
+    let list: unknown;
+    try {
+      list = JSON.parse(res.body);
+    } catch (error) {
+      throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned invalid JSON`, { cause: error });
+    }
+    if (list === null) return undefined;
+    if (!Array.isArray(list)) throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned ${typeof list}, expected a list of BootParams`);
+    const entries = list as BootParams[];
+    const first = entries[0];
+    if (!first) return undefined;
+    return toEntry(first);
+  }
+
+  /** Create or replace (PUT: idempotent). */
+  async put(bp: BootParams): Promise<void> {
+    const res = await this.send("PUT", "/bootparameters", bp);
+    if (res.status !== 200) throw failure(res, "PUT", this.ctx);
+  }
+
+  /** Create; BSS answers 400 when any selector already has params. */
+  async post(bp: BootParams): Promise<void> {
+    const res = await this.send("POST", "/bootparameters", bp);
+    if (res.status !== 201 && res.status !== 200) throw failure(res, "POST", this.ctx);
+  }
+
+  /** Update params of existing entries, keeping kernel and initrd; BSS answers 404 when missing. */
+  async patch(bp: BootParams): Promise<void> {
+    const res = await this.send("PATCH", "/bootparameters", bp);
+    if (res.status !== 200) throw failure(res, "PATCH", this.ctx);
+  }
+
+  /** Remove the entries the body selects. */
+  async delete(bp: BootParams): Promise<void> {
+    const res = await this.send("DELETE", "/bootparameters", bp);
+    if (res.status !== 200 && res.status !== 204) throw failure(res, "DELETE", this.ctx);
+  }
+
+  /** The iPXE script a node with this selector would get. */
+  async bootscript(key: SelectorKey): Promise<string> {
+    const res = await this.send("GET", "/bootscript", undefined, queryFor(key));
+    if (res.status !== 200) throw failure(res, "GET", this.ctx);
+    return res.body;
+  }
+}

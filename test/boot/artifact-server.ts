@@ -1,0 +1,39 @@
+// A tiny static file server for the artifact URLs registration checks (HEAD) before writing.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ArtifactServer {
+  readonly url: string;
+  /** Files served, by path ("/img/vmlinuz"); mutate to make artifacts appear or disappear. */
+  readonly files: Map<string, string>;
+  readonly requests: { method: string; path: string }[];
+  stop(): Promise<void>;
+}
+
+export async function startArtifactServer(files: Record<string, string>): Promise<ArtifactServer> {
+  const map = new Map(Object.entries(files));
+  const requests: { method: string; path: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    requests.push({ method: req.method ?? "GET", path });
+    const body = map.get(path);
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Length": Buffer.byteLength(body), "Content-Type": "application/octet-stream" });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    files: map,
+    requests,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
