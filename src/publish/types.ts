@@ -10,4 +10,6 @@ export interface PublishedImage {
   /** URL a node fetches, per artifact role present in the image. */
   readonly urls: Partial<Record<ArtifactRole, string>>;
   readonly manifestUrl?: string;
+  /** Registry target: the pushed image, `<repository>:<tag>` and its manifest digest. */
+  readonly image?: { readonly ref: string; readonly digest: string };
 }

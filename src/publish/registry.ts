@@ -1,0 +1,84 @@
+// Publish the image's container form: `buildah push` of the locally committed image
+// (manifest.image.ref) to `<repository>:<tag>` for every tag, recording each pushed digest
+// (--digestfile) in the outcome and in the artifact directory's manifest.json (image.pushed), so
+// a child recipe can pull its base by digest. Labels are set when the build commits the image.
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import { silentReporter } from "../exec/events.js";
+import { run } from "../exec/run.js";
+import type { ArtifactSet } from "./artifacts.js";
+import { PublishError, PublishInputError } from "./errors.js";
+import type { ArtifactTransfer } from "./progress.js";
+import type { PublishOptions, PublishOutcome } from "./publisher.js";
+import type { RegistryTarget } from "./targets.js";
+import type { PublishedImage } from "./types.js";
+
+export interface RegistryPublishOptions extends PublishOptions {
+  /** buildah options placed before `push`, e.g. ["--root", dir, "--runroot", dir, "--storage-driver", "vfs"]. */
+  readonly buildahGlobalArgs?: readonly string[];
+  /** Write the pushed digests into <artifact dir>/manifest.json (default true). */
+  readonly recordInManifest?: boolean;
+}
+
+/** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest. */
+const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
+
+export function pushArgs(target: RegistryTarget, localRef: string, tag: string, digestFile: string, globalArgs: readonly string[] = []): string[] {
+  return [
+    ...globalArgs,
+    "push",
+    `--tls-verify=${target.tlsVerify ?? true}`,
+    ...(target.authFile ? ["--authfile", target.authFile] : []),
+    "--digestfile",
+    digestFile,
+    localRef,
+    `docker://${target.repository}:${tag}`,
+  ];
+}
+
+export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget, options: RegistryPublishOptions = {}): Promise<PublishOutcome> {
+  if (!REPOSITORY.test(target.repository)) {
+    throw new PublishInputError(`registry repository ${JSON.stringify(target.repository)} must look like HOST[:PORT]/PATH (lowercase path, no tag), e.g. 127.0.0.1:5000/bootsmith/${set.manifest.name}`);
+  }
+  const localRef = set.manifest.image.ref;
+  const reporter = options.reporter ?? silentReporter;
+  const work = await mkdtemp(join(tmpdir(), "bootsmith-push-"));
+  const images: PublishedImage[] = [];
+  const transfers: ArtifactTransfer[] = [];
+  try {
+    for (const tag of set.manifest.tags) {
+      const digestFile = join(work, `${tag}.digest`);
+      const started = performance.now();
+      await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, { step: "publish", reporter, signal: options.signal });
+      const digest = (await readFile(digestFile, "utf8")).trim();
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
+      const ref = `${target.repository}:${tag}`;
+      const transfer: ArtifactTransfer = { action: "uploaded", tag, file: "image", bytes: 0, seconds: (performance.now() - started) / 1000, destination: `docker://${ref}@${digest}` };
+      transfers.push(transfer);
+      options.onTransfer?.(transfer);
+      images.push({ name: set.manifest.name, tag, target: "registry", urls: {}, image: { ref, digest } });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  if (options.recordInManifest ?? true) await recordPushed(set.dir, images.map((i) => i.image!));
+  return { images, transfers };
+}
+
+/** Merge pushed refs into manifest.json (replacing earlier digests for the same ref), atomically. */
+export async function recordPushed(dir: string, pushed: readonly { ref: string; digest: string }[]): Promise<Manifest> {
+  const path = join(dir, MANIFEST_FILE);
+  const manifest = JSON.parse(await readFile(path, "utf8")) as Manifest;
+  const refs = new Set(pushed.map((p) => p.ref));
+  const updated: Manifest = {
+    ...manifest,
+    image: { ...manifest.image, pushed: [...(manifest.image.pushed ?? []).filter((p) => !refs.has(p.ref)), ...pushed] },
+  };
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, JSON.stringify(updated, null, 2) + "\n");
+  await rename(temp, path);
+  return updated;
+}
