@@ -125,6 +125,10 @@ describe("fixture RPM repository", () => {
     expect(await readFile(join(root, "var/lib/fixture/post-ran"), "utf8")).toBe("fixture-hello 2.1-3.fx post ran\n");
     expect(existsSync(join(root, "var/lib/rpm/rpmdb.sqlite"))).toBe(true);
     expect(existsSync(join(root, "root/.rpmdb"))).toBe(false);
+    // dnf --installroot writes its logs, and expired_repos.json under the *host* cachedir path,
+    // inside the root even when cachedir is set on the command line: the build removes them.
+    expect(existsSync(join(root, "var/log/dnf.log"))).toBe(true);
+    expect(existsSync(join(root, tmp, "dnf-cache", "expired_repos.json"))).toBe(true);
     const osRelease = await readFile(join(root, "etc/os-release"), "utf8");
     expect(osRelease).toMatch(/^ID=fixture$/m);
     expect(osRelease).toMatch(/^VERSION_ID=1$/m);

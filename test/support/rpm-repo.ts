@@ -43,7 +43,7 @@ const SPECS = ["fixture-base", "fixture-libgreet", "fixture-hello", "fixture-dra
 /** Every file under FIXTURE_SPEC_DIR that shapes the packages, hashed into the cache key. */
 const SOURCES = [...SPECS, "fixture-kernel"].map((s) => `${s}.spec`).concat(["dracut.sh", "comps.xml"]);
 
-/** Bumped when this module changes how it builds, so stale caches are not reused. */
+/** Recorded in the cache; bump it to change the format of fixture-repo.json. */
 const BUILDER_VERSION = "1";
 
 /** Fixed timestamps make rebuilt RPMs byte-identical, and so the repo metadata too. */
@@ -179,6 +179,8 @@ export function repoFileText(repo: FixtureRepo, opts: { id?: string; gpgcheck?: 
 async function cacheKey(): Promise<string> {
   const hash = createHash("sha256");
   hash.update(`builder ${BUILDER_VERSION}\napplets ${APPLETS.join(" ")}\nkernels ${KERNEL_RELEASES.join(" ")}\n`);
+  // This module's own text too: a change in how packages are built must not reuse old ones.
+  hash.update(await readFile(fileURLToPath(import.meta.url)));
   for (const name of SOURCES) {
     hash.update(`${name}\0`);
     hash.update(await readFile(join(FIXTURE_SPEC_DIR, name)));
