@@ -46,7 +46,8 @@ export function ochamiTokenEnvName(cluster: string): string {
 }
 
 /** The config files ochami reads, user-level first (it takes precedence). */
-export function ochamiConfigPaths(home: string = homedir(), env: NodeJS.ProcessEnv = process.env): string[] {
+export function ochamiConfigPaths(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = env.HOME && env.HOME !== "" ? env.HOME : homedir();
   const configHome = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : join(home, ".config");
   return [join(configHome, "ochami", "config.yaml"), "/etc/ochami/config.yaml"];
 }
@@ -170,7 +171,7 @@ export function resolveToken(url: string, sources: TokenSources = {}): ResolvedT
   let cluster: OchamiCluster | undefined;
   let configError: Error | undefined;
   try {
-    cluster = clusterForUrl(loadOchamiConfig(sources.configPaths ?? ochamiConfigPaths(undefined, env)), url, sources.cluster);
+    cluster = clusterForUrl(loadOchamiConfig(sources.configPaths ?? ochamiConfigPaths(env)), url, sources.cluster);
   } catch (error) {
     // A broken ochami config only matters if we would have needed it: keep it for the hint.
     if (sources.cluster !== undefined) throw error;
