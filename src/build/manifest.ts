@@ -53,6 +53,8 @@ export interface Manifest {
   readonly artifacts: Partial<Record<ArtifactRole, ArtifactRecord>>;
   /** The kernel command line template from the recipe (URLs are filled in at publish/register). */
   readonly params?: string;
+  /** What boot-test waits for, from the recipe's boot.test. */
+  readonly bootTest?: { readonly marker?: string; readonly timeoutSeconds: number };
   readonly packages: readonly PackageRecord[];
   readonly packageManager: string;
   readonly tools: Readonly<Record<string, string>>;

@@ -2,10 +2,17 @@
 // bootsmith's entry point: pick the command, run it, turn errors into exit codes.
 import { EXIT, UserError, type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
+import { TOOL_VERSION as VERSION } from "../version.js";
+import { validateCommand } from "./validate.js";
+import { planCommand } from "./plan.js";
+import { schemaCommand } from "./schema.js";
 
-const commands: readonly CliCommand[] = [];
+const commands: readonly CliCommand[] = [
+  validateCommand,
+  planCommand,
+  schemaCommand,
+];
 
-const VERSION = "0.1.0";
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,39 @@
+// bootsmith validate: load and check recipes without planning side effects.
+import { EXIT, type CliCommand } from "./command.js";
+import { parseCommandArgs, parseVarOptions } from "./args.js";
+import { loadRecipe } from "../recipe/load.js";
+import { RecipeError } from "../recipe/errors.js";
+import { UserError } from "./command.js";
+
+export const validateCommand: CliCommand = {
+  name: "validate",
+  summary: "Check recipes: schema, variables, files, parents",
+  usage: `Usage: bootsmith validate RECIPE.yaml... [--var KEY=VALUE]...
+
+Checks each recipe strictly (unknown keys, types, MACs, xnames, tags, URLs, variables, files,
+parent recipes) and reports every problem with file:line:column and the path inside the recipe.
+Nothing is built and no command is run.
+
+Options:
+  --var KEY=VALUE   set a recipe variable (overrides vars:); repeatable
+  -h, --help        this help
+
+Exit codes: 0 all valid, 2 at least one recipe is invalid.`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("validate", args, { var: { type: "string", multiple: true } });
+    if (positionals.length === 0) throw new UserError("bootsmith validate: name at least one recipe file, e.g. bootsmith validate recipes/debian-12-live.yaml");
+    const vars = parseVarOptions(values.var);
+    let failed = 0;
+    for (const file of positionals) {
+      try {
+        const recipe = loadRecipe(file, { vars });
+        process.stdout.write(`${file}: ok (${recipe.spec.name}:${recipe.spec.tags.join(",")}${recipe.parent ? `, on ${recipe.parent.spec.name}` : ""})\n`);
+      } catch (error) {
+        if (!(error instanceof RecipeError)) throw error;
+        failed++;
+        process.stderr.write(`${error.message}\n`);
+      }
+    }
+    return failed === 0 ? EXIT.ok : EXIT.usage;
+  },
+};

@@ -1,0 +1,31 @@
+// A package manager plug-in: a table of flags and functions that make plan steps (argv only).
+// The planner picks one from the registry in ./index.ts by the recipe's packages.manager.
+import type { Arg, PlannedCommand, Step } from "../plan/types.js";
+import type { BuildahTarget } from "../plan/buildah.js";
+import type { PackagesSpec, RecipeSpec } from "../recipe/schema.js";
+
+export interface PackageContext {
+  readonly spec: RecipeSpec;
+  readonly packages: PackagesSpec;
+  /** The container's mount point as a plan argument (runtime value). */
+  readonly root: Arg;
+  readonly buildah: BuildahTarget;
+  readonly workDir: string;
+  /** Host directory for package caches shared between builds. */
+  readonly cacheDir: string;
+  /** Host apt sources file(s) used when the recipe names no repositories. */
+  readonly hostAptSources: readonly string[];
+  /** Install with the host's package manager into the mount (scratch) or inside the image. */
+  readonly installer: "host" | "image";
+  /** The recipe builds boot artifacts (so distro initramfs hooks are skipped during install). */
+  readonly bootArtifacts: boolean;
+}
+
+export interface PackageManagerPlugin {
+  /** Steps that install the recipe's packages. */
+  planInstall(ctx: PackageContext): Step[];
+  /** A command printing one package per line: name, epoch, version, release, arch, tab-separated. */
+  listPackages(ctx: PackageContext): PlannedCommand;
+  /** Leftovers under the root removed before the squashfs: always, and only when empty. */
+  readonly leftovers: { readonly paths: readonly string[]; readonly ifEmpty: readonly string[] };
+}

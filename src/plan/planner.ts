@@ -1,0 +1,245 @@
+// plan(recipe) → Plan: a pure function. It reads nothing and runs nothing; everything it
+// needs from the host (detected buildah options, apt sources, core count) comes in options.
+import path from "node:path";
+import type { LoadedRecipe } from "../recipe/load.js";
+import { localImageRef } from "../recipe/load.js";
+import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
+import { packageManagers } from "../pkg/index.js";
+import type { PackageContext } from "../pkg/types.js";
+import { ARTIFACT_FILES, MANIFEST_FILE } from "../build/manifest.js";
+import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "./buildah.js";
+import { concat } from "./args.js";
+import type { Action, Arg, Plan, PlannedCommand, Step } from "./types.js";
+
+export interface PlanOptions {
+  /** Unique per build: names the working container. */
+  readonly buildId: string;
+  /** Absolute output directory for the artifacts. */
+  readonly outDir: string;
+  /** Absolute scratch directory for generated files. */
+  readonly workDir: string;
+  /** Absolute directory for package caches shared between builds. */
+  readonly cacheDir: string;
+  readonly buildah: { readonly globalArgs: readonly string[]; readonly isolation: string };
+  readonly hostAptSources: readonly string[];
+  readonly cores: number;
+  readonly sourceDateEpoch?: number;
+  /** Include the recipe's publish and register steps. */
+  readonly publish: boolean;
+}
+
+const MNT = { var: "MNT" } as const;
+const KVER = { var: "KVER" } as const;
+const KERNEL_IMAGE = { var: "KERNEL_IMAGE" } as const;
+
+/** Step timeouts: generous, but a hung mirror or dracut should not hold a CI runner forever. */
+const TIMEOUT = { packages: 3600, dracut: 1800, squashfs: 3600, command: 1800 } as const;
+
+export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
+  const spec = recipe.spec;
+  const container = `bootsmith-${spec.name}-${options.buildId}`;
+  const target: BuildahTarget = { globalArgs: options.buildah.globalArgs, isolation: options.buildah.isolation, container };
+  const image = localImageRef(spec);
+  const steps: Step[] = [];
+
+  steps.push(step("create-container", "Create the working container", [
+    { kind: "exec", command: buildah(target, "from", ["--name", container, ...baseArgs(recipe)]), undo: { id: "container", command: buildah(target, "rm", [container]) } },
+  ]));
+  steps.push(step("mount", "Mount the container's root", [
+    { kind: "exec", command: buildah(target, "mount", [container]), capture: "MNT", undo: { id: "mount", command: buildah(target, "umount", [container]) } },
+  ]));
+
+  const pkgCtx = spec.packages ? packageContext(recipe, target, options) : undefined;
+  if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
+  steps.push(...fileSteps(recipe, target, options));
+  steps.push(...commandSteps(spec, target));
+  if (spec.boot) steps.push(...bootSteps(spec.boot, target, options));
+  if (pkgCtx) {
+    const plugin = packageManagers[managerOf(spec)];
+    steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES" }]));
+    steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], paths: plugin.leftovers.paths, ifEmpty: plugin.leftovers.ifEmpty }]));
+  }
+  if (spec.boot) steps.push(squashfsStep(spec.boot, options));
+  steps.push(commitStep(recipe, target, image, options));
+  steps.push(step("teardown", "Unmount and remove the working container", [
+    { kind: "release", undoId: "mount" },
+    { kind: "release", undoId: "container" },
+  ]));
+  steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir }], [MANIFEST_FILE]));
+  if (options.publish) {
+    spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t }])));
+    spec.register.forEach((r, i) => steps.push(step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [{ kind: "register", registration: r }])));
+  }
+
+  return {
+    recipe: { name: spec.name, tags: spec.tags, file: recipe.file, inputDigest: recipe.inputDigest },
+    container,
+    image,
+    outDir: options.outDir,
+    workDir: options.workDir,
+    packageManager: spec.packages?.manager ?? "none",
+    steps,
+  };
+}
+
+function step(id: string, title: string, actions: Action[], produces: string[] = []): Step {
+  return { id, title, actions, produces };
+}
+
+function withTimeout(s: Step, seconds: number): Step {
+  return {
+    ...s,
+    actions: s.actions.map((a) => (a.kind === "exec" && a.command.timeoutSeconds === undefined ? { ...a, command: { ...a.command, timeoutSeconds: seconds } } : a)),
+  };
+}
+
+function managerOf(spec: RecipeSpec): keyof typeof packageManagers {
+  const manager = spec.packages?.manager;
+  if (manager === "dnf" || manager === "apt") return manager;
+  // Validation rejects planned managers before planning; reaching here is a bug.
+  throw new Error(`internal: no package manager plug-in for ${String(manager)}`);
+}
+
+function baseArgs(recipe: LoadedRecipe): string[] {
+  const from = recipe.spec.from;
+  if (from === "scratch") return ["scratch"];
+  if ("image" in from) return [`--tls-verify=${from.tlsVerify}`, "--pull=missing", from.image];
+  if (!recipe.parent) throw new Error("internal: recipe parent not loaded");
+  // The parent's committed image: never re-run its steps, never pull it from elsewhere.
+  return ["--pull=never", localImageRef(recipe.parent.spec)];
+}
+
+function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): PackageContext {
+  const spec = recipe.spec;
+  const packages = spec.packages!;
+  const dir = path.dirname(recipe.file);
+  // gpg keys given as paths are relative to the recipe, like files: src.
+  const repos = packages.repos.map((r) => (r.gpgkey && !/^[a-z]+:\/\//.test(r.gpgkey) ? { ...r, gpgkey: path.resolve(dir, r.gpgkey) } : r));
+  return {
+    spec,
+    packages: { ...packages, repos },
+    root: [MNT],
+    buildah: target,
+    workDir: options.workDir,
+    cacheDir: options.cacheDir,
+    hostAptSources: options.hostAptSources,
+    installer: packages.options.installer ?? (spec.from === "scratch" ? "host" : "image"),
+    bootArtifacts: spec.boot !== false,
+  };
+}
+
+function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {
+  const files = recipe.spec.files;
+  if (files.length === 0) return [];
+  const actions: Action[] = [];
+  files.forEach((f, i) => {
+    let src = recipe.fileSources.get(i);
+    if (f.content !== undefined) {
+      src = path.join(options.workDir, "files", String(i), path.basename(f.dest));
+      actions.push({ kind: "write-file", path: src, content: f.content, mode: 0o644 });
+    }
+    if (src === undefined) throw new Error(`internal: files[${i}] has neither content nor a resolved src`);
+    // buildah copy resolves dest inside the container root, so symlinks in the image cannot
+    // redirect the write to the host.
+    actions.push({ kind: "exec", command: copyIntoImage(target, src, f.dest, { mode: f.mode ?? (f.content !== undefined ? "0644" : undefined), owner: f.owner }) });
+  });
+  return [step("copy-files", "Copy files into the image", actions)];
+}
+
+function commandSteps(spec: RecipeSpec, target: BuildahTarget): Step[] {
+  return spec.commands.map((c, i) => {
+    // A recipe's shell runs inside the image as one script argument; the host never parses it.
+    const argv = c.script !== undefined ? ["/bin/sh", "-ec", c.script] : c.run!;
+    const title = c.name ?? (c.run ? c.run.join(" ") : firstLine(c.script ?? ""));
+    return step(`command-${i + 1}`, `Run: ${truncate(title, 60)}`, [{ kind: "exec", command: runInImage(target, argv, c.env, c.timeout ?? TIMEOUT.command) }]);
+  });
+}
+
+function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions): Step[] {
+  const initrdInImage = concat("/boot/initramfs-live-", KVER, ".img");
+  const dracutArgs: Arg[] = ["dracut", "--no-hostonly", "--force", "--kver", [KVER], "--add", boot.initramfs.modules.join(" ")];
+  if (boot.initramfs.drivers.length > 0) dracutArgs.push("--add-drivers", boot.initramfs.drivers.join(" "));
+  if (boot.initramfs.omit.length > 0) dracutArgs.push("--omit", boot.initramfs.omit.join(" "));
+  dracutArgs.push(...boot.initramfs.args, initrdInImage);
+  const out = (file: string) => path.join(options.outDir, file);
+  return [
+    step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [{ kind: "select-kernel", root: [MNT], version: boot.kernel }]),
+    step("initramfs", "Build the initramfs with dracut", [
+      { kind: "exec", command: runInImage(target, dracutArgs, {}, TIMEOUT.dracut) },
+      { kind: "copy-out", from: concat([MNT], initrdInImage), to: out(ARTIFACT_FILES.initrd) },
+    ], [ARTIFACT_FILES.initrd]),
+    step("kernel", "Copy the kernel out", [{ kind: "copy-out", from: concat([MNT], [KERNEL_IMAGE]), to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
+  ];
+}
+
+/** mksquashfs arguments for a compressor and level. */
+export function compressionArgs(rootfs: BootSpec["rootfs"]): { compression: string; level?: number; args: string[] } {
+  const compression = rootfs.compression ?? (rootfs.profile === "release" ? "xz" : "zstd");
+  const level = rootfs.level ?? (compression === "zstd" ? (rootfs.profile === "release" ? 19 : 3) : undefined);
+  switch (compression) {
+    case "zstd":
+      return { compression, level, args: ["-comp", "zstd", "-Xcompression-level", String(level)] };
+    case "gzip":
+    case "lzo":
+      return { compression, level, args: ["-comp", compression, ...(level !== undefined ? ["-Xcompression-level", String(level)] : [])] };
+    case "xz":
+      // The x86 BCJ filter shrinks executables further, at some CPU cost.
+      return { compression, args: ["-comp", "xz", "-Xbcj", "x86"] };
+    case "lz4":
+      return { compression, args: ["-comp", "lz4", "-Xhc"] };
+  }
+}
+
+function squashfsStep(boot: BootSpec, options: PlanOptions): Step {
+  const { args } = compressionArgs(boot.rootfs);
+  const command: PlannedCommand = {
+    file: "mksquashfs",
+    args: [
+      [MNT],
+      path.join(options.outDir, ARTIFACT_FILES.rootfs),
+      "-noappend",
+      "-no-progress",
+      ...args,
+      "-processors",
+      String(Math.max(1, options.cores)),
+      ...boot.rootfs.exclude.flatMap((e) => ["-e", e.replace(/^\/+/, "")]),
+    ],
+    // SOURCE_DATE_EPOCH makes mksquashfs clamp file and filesystem times: same inputs, same bytes.
+    env: options.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) } : undefined,
+    timeoutSeconds: TIMEOUT.squashfs,
+  };
+  return step("squashfs", "Make rootfs.squashfs", [{ kind: "exec", command }], [ARTIFACT_FILES.rootfs]);
+}
+
+function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, options: PlanOptions): Step {
+  const spec = recipe.spec;
+  const labels: Record<string, string> = {
+    ...spec.labels,
+    "org.opencontainers.image.title": spec.name,
+    "io.bootsmith.recipe": spec.name,
+    "io.bootsmith.tags": spec.tags.join(","),
+    "io.bootsmith.input-digest": recipe.inputDigest,
+    "io.bootsmith.base": baseRef(recipe),
+  };
+  const labelArgs = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  const timestamp = options.sourceDateEpoch !== undefined ? ["--timestamp", String(options.sourceDateEpoch)] : [];
+  const actions: Action[] = [{ kind: "exec", command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, ...labelArgs, target.container, image]), capture: "IMAGE_ID" }];
+  for (const tag of spec.tags.slice(1)) actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
+  return step("commit", `Commit the image as ${image}`, actions);
+}
+
+/** What the image was built on, for labels and the manifest. */
+export function baseRef(recipe: LoadedRecipe): string {
+  const from = recipe.spec.from;
+  if (from === "scratch") return "scratch";
+  if ("image" in from) return from.image;
+  return recipe.parent ? localImageRef(recipe.parent.spec) : from.recipe;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] ?? "";
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

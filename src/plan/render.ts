@@ -1,0 +1,89 @@
+// Render a Plan as a numbered, copy-pasteable bash script: what `bootsmith plan` prints and
+// what the benchmark runs as the plain-script baseline. Every value is quoted; runtime values
+// appear as shell variables ("$MNT", "$KVER").
+import { quoteArg } from "../exec/quote.js";
+import { argParts } from "./args.js";
+import type { Action, Arg, Plan, PlannedCommand } from "./types.js";
+
+export function renderArg(arg: Arg): string {
+  const parts = argParts(arg);
+  if (parts.length === 0) return "''";
+  return parts.map((p) => (typeof p === "string" ? (p === "" ? "" : quoteArg(p)) : `"$${p.var}"`)).join("");
+}
+
+export function renderPlannedCommand(cmd: PlannedCommand): string {
+  const env = Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${quoteArg(v)}`);
+  const timeout = cmd.timeoutSeconds !== undefined ? ["timeout", String(cmd.timeoutSeconds)] : [];
+  return [...env, ...timeout, quoteArg(cmd.file), ...cmd.args.map(renderArg)].join(" ");
+}
+
+export function renderPlan(plan: Plan): string {
+  const undos = new Map<string, PlannedCommand>();
+  const lines = [
+    "#!/usr/bin/env bash",
+    `# bootsmith plan for ${plan.recipe.name} (${plan.recipe.tags.join(", ")}) from ${plan.recipe.file}`,
+    `# input digest ${plan.recipe.inputDigest}`,
+    "set -euo pipefail",
+    `mkdir -p ${quoteArg(plan.outDir)} ${quoteArg(plan.workDir)}`,
+  ];
+  plan.steps.forEach((step, i) => {
+    lines.push("", `# [${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}`);
+    for (const action of step.actions) lines.push(...renderAction(action, plan, undos));
+  });
+  return lines.join("\n") + "\n";
+}
+
+/** A leftover path whose last component may hold `*`: quote the rest, leave the glob live. */
+function renderGlob(p: string): string {
+  const slash = p.lastIndexOf("/");
+  const dir = slash >= 0 ? p.slice(0, slash + 1) : "";
+  const base = p.slice(slash + 1);
+  if (!base.includes("*")) return quoteArg(p);
+  return `${dir ? quoteArg(dir) : ""}${base.split("*").map((s) => (s ? quoteArg(s) : "")).join("*")}`;
+}
+
+function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedCommand>): string[] {
+  switch (action.kind) {
+    case "exec": {
+      const cmd = renderPlannedCommand(action.command);
+      const out: string[] = [];
+      if (action.capture === "PACKAGES") out.push(`${cmd} > ${quoteArg(`${plan.workDir}/packages.tsv`)}`);
+      else if (action.capture) out.push(`${action.capture}=$(${cmd})`);
+      else out.push(cmd);
+      if (action.undo) {
+        undos.set(action.undo.id, action.undo.command);
+        out.push(`#   undone on failure by: ${renderPlannedCommand(action.undo.command)}`);
+      }
+      return out;
+    }
+    case "release": {
+      const undo = undos.get(action.undoId);
+      return [undo ? renderPlannedCommand(undo) : `# (nothing to release for ${action.undoId})`];
+    }
+    case "write-file": {
+      const dir = action.path.slice(0, action.path.lastIndexOf("/")) || "/";
+      return [`mkdir -p ${quoteArg(dir)}`, `printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)}`, `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`];
+    }
+    case "select-kernel": {
+      const root = renderArg(action.root);
+      const pick =
+        action.version === "newest"
+          ? `KVER=$(ls -1 ${root}/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg`
+          : `KVER=${quoteArg(action.version)}; test -d ${root}/lib/modules/"$KVER"`;
+      return [pick, `if [ -e ${root}/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi`];
+    }
+    case "copy-out":
+      return [`install -D -m 0644 ${renderArg(action.from)} ${quoteArg(action.to)}`];
+    case "clean-leftovers": {
+      const root = renderArg(action.root);
+      const paths = action.paths.map((p) => `${root}/${renderGlob(p)}`);
+      return [`rm -rf -- ${paths.join(" ")}`, ...action.ifEmpty.map((p) => `[ -s ${root}/${quoteArg(p)} ] || rm -f -- ${root}/${quoteArg(p)}`)];
+    }
+    case "write-manifest":
+      return [`# bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`, `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
+    case "publish":
+      return [`# bootsmith publishes the artifacts to ${action.target.type}: ${JSON.stringify(action.target)}`];
+    case "register":
+      return [`# bootsmith registers boot parameters with ${action.registration.type} at ${action.registration.url}`];
+  }
+}

@@ -1,0 +1,58 @@
+// The plan: pure data describing exactly what `build` will do. `bootsmith plan` renders it,
+// tests compare it, the executor runs it. Nothing here touches the file system or processes.
+import type { PublishTarget, Registration } from "../recipe/schema.js";
+
+/** Values only known while building, filled in by the executor. */
+export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE";
+export type ArgPart = string | { readonly var: RuntimeVar };
+/** One argv word: a literal, or literals and runtime values concatenated. */
+export type Arg = string | readonly ArgPart[];
+
+export interface PlannedCommand {
+  readonly file: string;
+  readonly args: readonly Arg[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly timeoutSeconds?: number;
+}
+
+/** Outputs kept from a command, for the manifest. */
+export type CaptureName = "MNT" | "PACKAGES" | "IMAGE_ID";
+
+export type Action =
+  /** Run a program. `undo` is pushed on the cleanup stack once the command succeeded. */
+  | { readonly kind: "exec"; readonly command: PlannedCommand; readonly capture?: CaptureName; readonly undo?: { readonly id: string; readonly command: PlannedCommand } }
+  /** Run a registered undo now and drop it from the cleanup stack (orderly teardown). */
+  | { readonly kind: "release"; readonly undoId: string }
+  /** Write a file on the host (work directory), e.g. inline recipe content before `buildah copy`. */
+  | { readonly kind: "write-file"; readonly path: string; readonly content: string; readonly mode: number }
+  /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE. */
+  | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string }
+  /** Copy a file out of the image root into the output directory. */
+  | { readonly kind: "copy-out"; readonly from: Arg; readonly to: string }
+  /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
+  | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
+  /** Hash the artifacts and write manifest.json. */
+  | { readonly kind: "write-manifest"; readonly dir: string }
+  | { readonly kind: "publish"; readonly target: PublishTarget }
+  | { readonly kind: "register"; readonly registration: Registration };
+
+export type StepId = string;
+
+export interface Step {
+  readonly id: StepId;
+  readonly title: string;
+  readonly actions: readonly Action[];
+  /** Artifacts this step leaves in the output directory. */
+  readonly produces: readonly string[];
+}
+
+export interface Plan {
+  readonly recipe: { readonly name: string; readonly tags: readonly string[]; readonly file: string; readonly inputDigest: string };
+  readonly container: string;
+  /** Local image the build commits, and its extra tags. */
+  readonly image: string;
+  readonly outDir: string;
+  readonly workDir: string;
+  readonly packageManager: string;
+  readonly steps: readonly Step[];
+}

@@ -1,0 +1,163 @@
+// Load a recipe file: parse with positions, substitute variables, validate against the schema,
+// check what the schema cannot (files exist, parents load, templates are known), and load parent
+// recipes. The result is everything the planner needs, with no further file system access.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import path from "node:path";
+import { RecipeError, type RecipeIssue } from "./errors.js";
+import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
+import { resolveVars, substituteVars, type VarSources } from "./vars.js";
+import { validateSpec } from "./validate.js";
+import type { RecipeSpec } from "./schema.js";
+import { checkParamsTemplate } from "./params-template.js";
+import { TOOL_VERSION } from "../version.js";
+
+export interface LoadedRecipe {
+  /** Absolute path of the recipe file. */
+  readonly file: string;
+  readonly spec: RecipeSpec;
+  /** The parent layer, when `from: {recipe: …}`. */
+  readonly parent?: LoadedRecipe;
+  /** sha256 over the normalized recipe, the files it copies, the parent's digest and the tool version. */
+  readonly inputDigest: string;
+  /** Absolute host paths of `files[i].src`, by index. */
+  readonly fileSources: ReadonlyMap<number, string>;
+}
+
+export interface LoadOptions {
+  readonly vars?: Readonly<Record<string, string>>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function loadRecipe(file: string, options: LoadOptions = {}): LoadedRecipe {
+  const sources: VarSources = { cli: options.vars ?? {}, env: options.env ?? process.env };
+  return loadWithParents(path.resolve(file), sources, []);
+}
+
+/** The local image name a recipe's build is committed as. */
+export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags">): string {
+  return `localhost/bootsmith/${spec.name}:${spec.tags[0] ?? "latest"}`;
+}
+
+function loadWithParents(file: string, sources: VarSources, chain: readonly string[]): LoadedRecipe {
+  const read = readYamlSource(file);
+  if (!read.ok) throw new RecipeError(read.issues);
+  const source = read.source;
+  const raw = toPlainData(source);
+  if (!raw.ok) throw new RecipeError(raw.issues);
+  const vars = resolveVars(raw.data, sources);
+  const varIssues = substituteVars(source, vars);
+  const data = toPlainData(source);
+  if (!data.ok) throw new RecipeError(data.issues);
+  const validated = validateSpec(source, data.data);
+  if (!validated.ok) throw new RecipeError([...varIssues, ...validated.issues]);
+  const spec = validated.spec;
+  const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, spec)];
+  const fileSources = resolveFileSources(source, spec, issues);
+
+  let parent: LoadedRecipe | undefined;
+  if (typeof spec.from === "object" && "recipe" in spec.from) {
+    const parentFile = path.resolve(path.dirname(file), spec.from.recipe);
+    if (chain.includes(parentFile) || parentFile === file) {
+      issues.push(issueAt(source, ["from", "recipe"], `recipe cycle: ${[...chain, file, parentFile].map((f) => path.relative(process.cwd(), f)).join(" → ")}`));
+    } else if (!existsSync(parentFile)) {
+      issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} does not exist; the path is relative to this recipe's directory`));
+    } else if (issues.length === 0) {
+      parent = loadWithParents(parentFile, sources, [...chain, file]);
+    }
+  }
+  if (issues.length > 0) throw new RecipeError(issues);
+
+  const inputDigest = digestInputs(spec, fileSources, parent);
+  return { file, spec, parent, inputDigest, fileSources };
+}
+
+function checkSemantics(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {
+  const issues: RecipeIssue[] = [];
+  const at = (p: (string | number)[], message: string) => issues.push(issueAt(source, p, message));
+  const fromScratch = spec.from === "scratch";
+  if (fromScratch && !spec.packages) at(["from"], 'an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})');
+  if (spec.packages) {
+    const { manager, release } = spec.packages;
+    if (manager === "zypper") at(["packages", "manager"], "zypper is planned but not supported yet; use dnf or apt");
+    if (fromScratch && !release) {
+      const example = manager === "apt" ? "bookworm" : "9";
+      at(["packages"], `release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "${example}"`);
+    }
+    if (manager === "apt" && spec.packages.groups.length > 0) at(["packages", "groups"], "groups are a dnf feature; list apt packages under install:");
+    if (manager === "apt" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
+  }
+  const seen = new Set<string>();
+  spec.tags.forEach((t, i) => {
+    if (seen.has(t)) at(["tags", i], `tag "${t}" is listed twice`);
+    seen.add(t);
+  });
+  if (spec.boot) {
+    const { compression, level, profile } = spec.boot.rootfs;
+    const comp = compression ?? (profile === "release" ? "xz" : "zstd");
+    const range = LEVELS[comp];
+    if (level !== undefined && !range) at(["boot", "rootfs", "level"], `${comp} takes no level in mksquashfs; remove level or use zstd (1-22) or gzip (1-9)`);
+    if (level !== undefined && range && (level < range[0] || level > range[1])) at(["boot", "rootfs", "level"], `${comp} levels are ${range[0]}-${range[1]}`);
+    for (const message of checkParamsTemplate(spec.boot.params)) at(["boot", "params"], message);
+    if (spec.boot.params.includes("root=live:") && !spec.boot.initramfs.modules.includes("livenet")) {
+      at(["boot", "initramfs", "modules"], "params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)");
+    }
+  }
+  spec.register.forEach((r, i) => {
+    for (const message of checkParamsTemplate(r.params)) at(["register", i, "params"], message);
+    if (!spec.boot) at(["register", i], "registering boot parameters needs boot artifacts, but boot: false");
+  });
+  return issues;
+}
+
+const LEVELS: Partial<Record<string, [number, number]>> = { zstd: [1, 22], gzip: [1, 9], lzo: [1, 9] };
+
+/**
+ * `files[].src` must name an existing file or directory inside the recipe's directory: a
+ * recipe must not read arbitrary host files (../, absolute paths, symlinks pointing out).
+ */
+function resolveFileSources(source: YamlSource, spec: RecipeSpec, issues: RecipeIssue[]): Map<number, string> {
+  const dir = realpathSync(path.dirname(source.file));
+  const resolved = new Map<number, string>();
+  spec.files.forEach((f, i) => {
+    if (f.src === undefined) return;
+    const candidate = path.resolve(dir, f.src);
+    if (!existsSync(candidate)) {
+      issues.push(issueAt(source, ["files", i, "src"], `${candidate} does not exist; src is relative to the recipe's directory ${dir}`));
+      return;
+    }
+    const real = realpathSync(candidate);
+    if (real !== dir && !real.startsWith(dir + path.sep)) {
+      issues.push(issueAt(source, ["files", i, "src"], `${f.src} resolves to ${real}, outside the recipe's directory ${dir}; copy the file next to the recipe`));
+      return;
+    }
+    resolved.set(i, real);
+  });
+  return resolved;
+}
+
+function digestInputs(spec: RecipeSpec, fileSources: ReadonlyMap<number, string>, parent: LoadedRecipe | undefined): string {
+  const hash = createHash("sha256");
+  hash.update(`bootsmith ${TOOL_VERSION}\n`);
+  hash.update(canonicalJson(spec));
+  for (const [i, p] of [...fileSources].sort((a, b) => a[0] - b[0])) hashPath(hash, `files[${i}]`, p);
+  if (parent) hash.update(`parent ${parent.inputDigest}\n`);
+  return hash.digest("hex");
+}
+
+function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string): void {
+  const st = statSync(p);
+  if (st.isDirectory()) {
+    for (const entry of readdirSync(p).sort()) hashPath(hash, `${label}/${entry}`, path.join(p, entry));
+  } else {
+    hash.update(`${label} ${st.mode & 0o7777}\n`);
+    hash.update(readFileSync(p));
+  }
+}
+
+/** JSON with sorted keys: equal data, equal bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}

@@ -1,0 +1,247 @@
+// The recipe format, v1: the single source of truth. It yields the TypeScript types
+// (z.infer), the validation (strict objects: unknown keys fail), and the JSON Schema editors
+// use (`bootsmith schema`, schema/recipe.schema.json).
+import { z } from "zod";
+import { packageManagers, type ManagerName } from "../pkg/index.js";
+
+// --- value formats --------------------------------------------------------------------------
+
+/** OCI image names: lowercase components separated by . _ - (distribution's grammar, simplified). */
+const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** OCI tags: at most 128 characters, word characters, dots and dashes, not starting with . or -. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** BSS's own MAC pattern (bss-swagger.yaml). */
+export const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
+/** Cray/HPE xnames as used by OpenCHAMI, cabinet down to node (x1000c0s0b0n0), or BSS's "Default". */
+export const XNAME = /^(x\d{1,4}(c\d{1,2}(r\d{1,2}|s\d{1,2}(b\d{1,2}(n\d{1,2})?)?)?)?|Default)$/;
+const URL_HTTP = /^https?:\/\/[^\s/?#]+[^\s]*$/;
+const URL_REPO = /^(https?|ftp|file):\/\/[^\s]*$/;
+/** An absolute path inside the image. */
+const IMAGE_PATH = /^\/[^\0]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const OWNER = /^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/;
+const MODE = /^0?[0-7]{3,4}$/;
+
+const name = z.string().regex(NAME, { error: "must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute" });
+const tag = z.string().regex(TAG, { error: "must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -" });
+const httpUrl = z.string().regex(URL_HTTP, { error: "must be an http:// or https:// URL" });
+const repoUrl = z.string().regex(URL_REPO, { error: "must be an http(s)://, ftp:// or file:// URL" });
+const imagePath = z.string().regex(IMAGE_PATH, { error: "must be an absolute path inside the image, e.g. /etc/motd" });
+const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
+const seconds = z.number().int().positive().max(86_400);
+
+// --- base -----------------------------------------------------------------------------------
+
+const fromImage = z.strictObject({
+  image: z.string().min(1).describe("OCI image reference to build on, e.g. registry.local/base/rocky:9.5"),
+  tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate when pulling"),
+});
+const fromRecipe = z.strictObject({
+  recipe: z.string().min(1).describe("Path (relative to this file) of the parent recipe whose committed image this one builds on"),
+});
+export const FromSchema = z
+  .union([z.literal("scratch"), fromImage, fromRecipe], {
+    error: 'must be "scratch", {image: REF} or {recipe: PATH}',
+  })
+  .default("scratch")
+  .describe("What the image starts from");
+
+// --- packages -------------------------------------------------------------------------------
+
+const repo = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" }),
+    baseurl: repoUrl.optional().describe("dnf: baseurl; apt: archive URL (with suite and components)"),
+    content: z.string().optional().describe("Full .repo file (dnf) or deb822 .sources file (apt), written as is"),
+    gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key"),
+    gpgcheck: z.boolean().optional(),
+    priority: z.number().int().min(1).max(99).optional(),
+    enabled: z.boolean().default(true),
+    suite: z.string().optional().describe("apt: suite, e.g. bookworm (defaults to packages.release)"),
+    components: z.array(z.string()).optional().describe("apt: components (default main)"),
+  })
+  .refine((r) => (r.baseurl === undefined) !== (r.content === undefined), {
+    error: "give exactly one of baseurl or content",
+  });
+
+const managerOptions = z.strictObject({
+  weakDeps: z.boolean().default(false).describe("Install weak dependencies (dnf install_weak_deps, apt Recommends)"),
+  best: z.boolean().default(true).describe("dnf: insist on the best candidate (--best)"),
+  nogpgcheck: z.boolean().default(false).describe("Skip signature checks. Only when you know why."),
+  docs: z.boolean().default(false).describe("Install documentation (dnf tsflags=nodocs, apt path-exclude)"),
+  proxy: httpUrl.optional().describe("HTTP proxy for the package manager"),
+  variant: z.enum(["minbase", "essential", "apt", "required", "important", "standard"]).default("minbase").describe("apt/mmdebstrap: variant"),
+  mirror: z.string().optional().describe("apt: a sources file path or 'deb …' line for mmdebstrap; default the host's apt sources"),
+  installer: z.enum(["host", "image"]).optional().describe("Run the package manager on the host into the mount (default from scratch) or inside the image (default on a parent)"),
+});
+
+/** Package managers: the implemented ones come from the plug-in registry; zypper is planned. */
+export const MANAGERS = [...(Object.keys(packageManagers) as ManagerName[]), "zypper"] as const;
+
+export const PackagesSchema = z.strictObject({
+  manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (planned)"),
+  release: z.string().min(1).optional().describe("dnf --releasever, or the apt suite (e.g. bookworm)"),
+  repos: z.array(repo).default([]),
+  groups: z.array(z.string().min(1)).default([]).describe("dnf groups, e.g. 'Minimal Install' or minimal-install"),
+  modules: z
+    .strictObject({
+      enable: z.array(z.string().min(1)).default([]),
+      install: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  install: z.array(z.string().min(1)).default([]),
+  remove: z.array(z.string().min(1)).default([]),
+  options: managerOptions.prefault({}),
+});
+
+// --- files and commands ---------------------------------------------------------------------
+
+const fileEntry = z
+  .strictObject({
+    dest: imagePath,
+    src: z.string().min(1).optional().describe("File or directory relative to the recipe"),
+    content: z.string().optional().describe("Inline file content"),
+    mode: z.string().regex(MODE, { error: "must be an octal mode such as 0644" }).optional(),
+    owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional(),
+  })
+  .refine((f) => (f.src === undefined) !== (f.content === undefined), { error: "give exactly one of src or content" });
+
+const commandEntry = z
+  .strictObject({
+    name: z.string().optional().describe("Shown in progress output"),
+    run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
+    script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -euc"),
+    env: envMap.default({}),
+    timeout: seconds.optional().describe("Seconds before the command is stopped"),
+  })
+  .refine((c) => (c.run === undefined) !== (c.script === undefined), { error: "give exactly one of run or script" });
+
+// --- boot artifacts -------------------------------------------------------------------------
+
+export const COMPRESSIONS = ["zstd", "xz", "gzip", "lz4", "lzo"] as const;
+
+const rootfs = z.strictObject({
+  profile: z.enum(["dev", "release"]).default("dev").describe("dev: zstd level 3 (fast); release: xz with the x86 BCJ filter (small)"),
+  compression: z.enum(COMPRESSIONS).optional().describe("Overrides the profile's compressor"),
+  level: z.number().int().min(1).max(22).optional().describe("Compression level (zstd 1-22, gzip 1-9)"),
+  exclude: z.array(z.string().min(1)).default(["boot"]).describe("Paths (relative to /) left out of the squashfs"),
+});
+
+const initramfs = z.strictObject({
+  modules: z.array(z.string().min(1)).default(["dmsquash-live", "livenet", "network"]).describe("dracut --add"),
+  drivers: z.array(z.string().min(1)).default([]).describe("dracut --add-drivers"),
+  omit: z.array(z.string().min(1)).default([]).describe("dracut --omit"),
+  args: z.array(z.string()).default([]).describe("Extra dracut arguments"),
+});
+
+const bootTest = z.strictObject({
+  marker: z.string().min(1).optional().describe("Regular expression the console must print for boot-test to PASS"),
+  timeout: seconds.default(300),
+});
+
+export const BootSchema = z.strictObject({
+  kernel: z.string().default("newest").describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
+  initramfs: initramfs.prefault({}),
+  rootfs: rootfs.prefault({}),
+  params: z.string().default("console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1").describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
+  test: bootTest.prefault({}),
+});
+
+// --- publish and register -------------------------------------------------------------------
+
+const publishRegistry = z.strictObject({
+  type: z.literal("registry"),
+  repository: z.string().min(1).describe("e.g. registry.local:5000/images/rocky-9"),
+  tlsVerify: z.boolean().default(true),
+  authFile: z.string().optional(),
+});
+const publishS3 = z.strictObject({
+  type: z.literal("s3"),
+  endpoint: httpUrl.optional(),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }),
+  prefix: z.string().default(""),
+  region: z.string().optional(),
+  publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),
+  layout: z.enum(["bootsmith", "image-builder"]).default("bootsmith"),
+  caFile: z.string().optional(),
+  forcePathStyle: z.boolean().default(true),
+});
+const publishLocal = z.strictObject({
+  type: z.literal("local"),
+  dir: z.string().min(1),
+  publicBase: httpUrl.optional(),
+});
+export const PublishTargetSchema = z.discriminatedUnion("type", [publishRegistry, publishS3, publishLocal], {
+  error: 'type must be one of "registry", "s3", "local"',
+});
+
+const selectors = {
+  macs: z.array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" })).default([]),
+  hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]),
+  nids: z.array(z.number().int().nonnegative()).default([]),
+};
+const registerBss = z.strictObject({
+  type: z.literal("bss"),
+  url: httpUrl,
+  ...selectors,
+  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
+  caFile: z.string().optional(),
+  from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
+});
+const registerBootService = z.strictObject({
+  type: z.literal("boot-service"),
+  url: httpUrl,
+  name: name.describe("BootConfiguration name"),
+  ...selectors,
+  groups: z.array(z.string().min(1)).default([]),
+  priority: z.number().int().default(0),
+  params: z.string().default(""),
+  tokenEnv: z.string().regex(ENV_NAME).optional(),
+  caFile: z.string().optional(),
+  legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),
+  from: z.enum(["s3", "local"]).optional(),
+});
+export const RegistrationSchema = z
+  .discriminatedUnion("type", [registerBss, registerBootService], { error: 'type must be "bss" or "boot-service"' })
+  .refine((r) => r.macs.length + r.hosts.length + r.nids.length + ("groups" in r ? r.groups.length : 0) > 0, {
+    error: "name at least one node: macs, hosts, nids (or groups for boot-service)",
+  });
+
+// --- the recipe -----------------------------------------------------------------------------
+
+export const RecipeSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    apiVersion: z.literal("bootsmith/v1", { error: 'must be "bootsmith/v1"' }).default("bootsmith/v1"),
+    name: name.describe("Image name"),
+    tags: z.array(tag).min(1, { error: "give at least one tag; the first is the primary" }).default(["latest"]),
+    arch: z.enum(["x86_64", "aarch64"]).default("x86_64"),
+    description: z.string().optional(),
+    labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
+    vars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string()).default({}).describe("Variables for ${NAME} substitution"),
+    importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
+    from: FromSchema,
+    packages: PackagesSchema.optional(),
+    files: z.array(fileEntry).default([]),
+    commands: z.array(commandEntry).default([]),
+    boot: z.union([z.literal(false), BootSchema]).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
+    publish: z.array(PublishTargetSchema).default([]),
+    register: z.array(RegistrationSchema).default([]),
+  })
+  .describe("A bootsmith recipe: one diskless node image");
+
+export type RecipeInput = z.input<typeof RecipeSchema>;
+export type RecipeSpec = z.output<typeof RecipeSchema>;
+export type FromSpec = RecipeSpec["from"];
+export type PackagesSpec = z.output<typeof PackagesSchema>;
+export type BootSpec = z.output<typeof BootSchema>;
+export type FileSpec = RecipeSpec["files"][number];
+export type CommandSpec = RecipeSpec["commands"][number];
+export type PublishTarget = z.output<typeof PublishTargetSchema>;
+export type Registration = z.output<typeof RegistrationSchema>;
+
+/** The JSON Schema for editors (yaml-language-server) and docs. */
+export function recipeJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(RecipeSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+}

@@ -1,0 +1,77 @@
+// ${NAME} substitution. Values come from the recipe's `vars:`, then `--var NAME=VALUE` on the
+// command line (which wins), then environment variables the recipe names in `importEnv:` —
+// never the whole environment, so a build cannot silently depend on a stray variable.
+// `$${NAME}` stands for a literal `${NAME}` (for shell scripts that use braces).
+import { isMap, isPair, isScalar, visit, type Scalar } from "yaml";
+import type { RecipeIssue } from "./errors.js";
+import { issueAt, type YamlSource } from "./source.js";
+
+const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Keys whose values are not substituted: they define the variables. */
+const DEFINING_KEYS = new Set(["vars", "importEnv"]);
+
+export interface VarSources {
+  readonly cli: Readonly<Record<string, string>>;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Collect the variables visible to one recipe. */
+export function resolveVars(data: unknown, sources: VarSources): Map<string, string> {
+  const vars = new Map<string, string>();
+  const record = (data ?? {}) as Record<string, unknown>;
+  for (const name of Array.isArray(record.importEnv) ? record.importEnv : []) {
+    const value = typeof name === "string" ? sources.env[name] : undefined;
+    if (typeof name === "string" && value !== undefined) vars.set(name, value);
+  }
+  if (record.vars && typeof record.vars === "object") {
+    for (const [k, v] of Object.entries(record.vars as Record<string, unknown>)) if (typeof v === "string" || typeof v === "number") vars.set(k, String(v));
+  }
+  for (const [k, v] of Object.entries(sources.cli)) vars.set(k, v);
+  return vars;
+}
+
+/** Replace references in every string scalar of the document, in place. */
+export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, string>): RecipeIssue[] {
+  const issues: RecipeIssue[] = [];
+  const root = source.doc.contents;
+  if (!isMap(root)) return issues;
+  for (const pair of root.items) {
+    if (!isPair(pair) || !isScalar(pair.key) || DEFINING_KEYS.has(String(pair.key.value))) continue;
+    const topKey = String(pair.key.value);
+    visit(pair.value as Scalar, {
+      Scalar(_key, node, ancestry) {
+        const chain = [...ancestry, node];
+        if (typeof node.value !== "string" || !node.value.includes("$")) return;
+        node.value = node.value.replace(REFERENCE, (whole, escaped: string, name: string) => {
+          if (escaped) return whole.slice(1);
+          const value = VAR_NAME.test(name) ? vars.get(name) : undefined;
+          if (value !== undefined) return value;
+          const path = [topKey, ...pathOf(chain)];
+          const why = VAR_NAME.test(name)
+            ? `\${${name}} is not defined: add it to vars:, pass --var ${name}=VALUE, or list it in importEnv: (write $\${${name}} for a literal)`
+            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _)`;
+          issues.push(issueAt(source, path, why));
+          return whole;
+        });
+      },
+    });
+  }
+  return issues;
+}
+
+/** The data path of a visited node, from its ancestry ending with itself (maps give keys, sequences indices). */
+function pathOf(ancestry: readonly unknown[]): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let i = 0; i < ancestry.length; i++) {
+    const node = ancestry[i];
+    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+    else if (node && typeof node === "object" && "items" in node && !isMap(node)) {
+      const next = ancestry[i + 1];
+      const items = (node as { items: unknown[] }).items;
+      const idx = items.indexOf(next);
+      if (idx >= 0) path.push(idx);
+    }
+  }
+  return path;
+}
