@@ -6,11 +6,17 @@ import { TOOL_VERSION as VERSION } from "../version.js";
 import { validateCommand } from "./validate.js";
 import { planCommand } from "./plan.js";
 import { schemaCommand } from "./schema.js";
+import { registerCommand } from "./register.js";
+import { rollbackCommand } from "./rollback.js";
+import { publishCommand } from "./publish.js";
 
 const commands: readonly CliCommand[] = [
   validateCommand,
   planCommand,
   schemaCommand,
+  registerCommand,
+  rollbackCommand,
+  publishCommand,
 ];
 
 

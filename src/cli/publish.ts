@@ -1,0 +1,135 @@
+// `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
+import { EXIT, UserError, type CliCommand } from "./command.js";
+import { parseCommandArgs } from "./args.js";
+import { formatTransfer, publish, PublishError, PublishInputError, S3_LAYOUTS, type S3Layout } from "../publish/index.js";
+import { MIB } from "../publish/s3-upload.js";
+import { parseTargetSpec } from "../publish/target-spec.js";
+
+const usage = `Usage: bootsmith publish <artifact-dir> --to TARGET [options]
+
+Publish the image a build left in <artifact-dir> (vmlinuz, initramfs.img, rootfs.squashfs,
+manifest.json) under every tag its manifest lists. manifest.json is written last: its presence
+means the set is complete. Objects that already hold the same bytes (sha256) are skipped.
+
+Targets (--to):
+  s3://BUCKET[/PREFIX]         S3 or compatible (Ceph RGW, MinIO): <PREFIX>/<name>/<tag>/<file>
+  dir:PATH                     a directory: PATH/<name>/<tag>/<file> (serve it with bootsmith serve)
+  registry:HOST[:PORT]/REPO    an OCI registry: buildah push of the built image to REPO:<tag>
+
+S3 options:
+  --endpoint URL         upload endpoint, e.g. http://rgw.example:7480 (default: $S3_ENDPOINT, else AWS)
+  --region NAME          default us-east-1
+  --public-base URL      base URL nodes fetch from (default: <endpoint>/<bucket>)
+  --layout NAME          bootsmith (default) or image-builder (efi-images/<prefix>vmlinuz-KVER, …)
+  --ca-file PATH         PEM CA for an https endpoint with a private CA
+  --part-size MIB        multipart part size (default 16)
+  --concurrency N        parts in flight (default 4; memory ≈ (N+1) × part size)
+  Credentials: S3_ACCESS/S3_SECRET, else the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+  AWS_PROFILE, …). They are never printed.
+
+Directory options:
+  --public-base URL      base URL under which PATH is served (default: file:// URLs)
+
+Registry options:
+  --tls-verify=BOOL      true (default) or false for a plain-http registry
+  --authfile PATH        containers auth file (default: $REGISTRY_AUTH_FILE / buildah's default)
+
+Output:
+  One line per object on stderr (uploaded / copied / skipped, size, MB/s), then the primary
+  tag's URLs on stdout; --json prints its PublishedImage instead.
+
+Examples:
+  bootsmith publish out/compute --to s3://boot-images/ --endpoint http://127.0.0.1:7480 \\
+      --public-base http://10.0.2.2:7480/boot-images
+  bootsmith publish out/compute --to dir:/srv/boot --public-base http://10.0.2.2:8080
+  bootsmith publish out/compute --to registry:127.0.0.1:5000/bootsmith/compute --tls-verify=false
+
+Exit codes: 0 published, 1 the publish failed, 2 bad arguments or artifact directory.
+`;
+
+export const publishCommand: CliCommand = {
+  name: "publish",
+  summary: "Upload a built image to S3, a directory or an OCI registry",
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("publish", args, {
+      to: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      "public-base": { type: "string" },
+      layout: { type: "string" },
+      "ca-file": { type: "string" },
+      "part-size": { type: "string" },
+      concurrency: { type: "string" },
+      "tls-verify": { type: "string" },
+      authfile: { type: "string" },
+      json: { type: "boolean" },
+    });
+    const [dir, ...extra] = positionals;
+    if (!dir || extra.length > 0) throw new UserError(`bootsmith publish: give exactly one artifact directory.\n${usage.split("\n")[0]}`);
+    if (!values.to) throw new UserError("bootsmith publish: --to is required (s3://BUCKET[/PREFIX], dir:PATH or registry:HOST/REPO)");
+    const layout = values.layout;
+    if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
+
+    const controller = new AbortController();
+    const interrupt = () => controller.abort(new Error("interrupted"));
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
+    try {
+      const target = parseTargetSpec(values.to, {
+        endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
+        region: values.region,
+        publicBase: values["public-base"],
+        layout: layout as S3Layout | undefined,
+        caFile: values["ca-file"],
+        tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
+        authFile: values.authfile,
+      });
+      const partSize = parsePositive("--part-size", values["part-size"]);
+      const queueSize = parsePositive("--concurrency", values.concurrency);
+      const outcome = await publish(dir, target, {
+        signal: controller.signal,
+        onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
+        s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize },
+      });
+      const primary = outcome.images[0];
+      if (!primary) throw new PublishError("nothing was published (the manifest lists no tags)", "verify-failed");
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(primary, null, 2)}\n`);
+      } else {
+        for (const [role, url] of Object.entries(primary.urls)) process.stdout.write(`${role.padEnd(8)} ${url}\n`);
+        if (primary.manifestUrl) process.stdout.write(`manifest ${primary.manifestUrl}\n`);
+        if (primary.image) process.stdout.write(`image    ${primary.image.ref}@${primary.image.digest}\n`);
+      }
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof PublishInputError) throw new UserError(error.message);
+      if (controller.signal.aborted) {
+        process.stderr.write("bootsmith publish: interrupted; partial uploads were aborted, manifest.json was not written\n");
+        return EXIT.interrupted;
+      }
+      if (error instanceof PublishError) {
+        process.stderr.write(`bootsmith publish: ${error.message}\n`);
+        return EXIT.failed;
+      }
+      throw error;
+    } finally {
+      process.off("SIGINT", interrupt);
+      process.off("SIGTERM", interrupt);
+    }
+  },
+};
+
+function parseBool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UserError(`${flag}=${value}: expected true or false`);
+}
+
+function parsePositive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} ${value}: expected a positive whole number`);
+  return n;
+}

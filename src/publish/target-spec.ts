@@ -1,0 +1,59 @@
+// `--to` strings → targets, for the CLI (recipes give targets as YAML objects instead).
+//   s3://BUCKET[/PREFIX]      dir:PATH      registry:HOST[:PORT]/REPO
+import { PublishInputError } from "./errors.js";
+import type { LocalTarget, PublishTarget, RegistryTarget, S3Layout, S3Target } from "./targets.js";
+
+export interface TargetSpecOptions {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly publicBase?: string;
+  readonly layout?: S3Layout;
+  readonly caFile?: string;
+  readonly tlsVerify?: boolean;
+  readonly authFile?: string;
+}
+
+export const TARGET_SPEC_FORMS = ["s3://BUCKET[/PREFIX]", "dir:PATH", "registry:HOST[:PORT]/REPOSITORY"] as const;
+
+export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): PublishTarget {
+  if (spec.startsWith("s3://")) {
+    const rest = spec.slice("s3://".length);
+    const slash = rest.indexOf("/");
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    let prefix = slash < 0 ? "" : rest.slice(slash + 1);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new PublishInputError(`--to ${spec}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
+    }
+    const layout = options.layout ?? "bootsmith";
+    // In the bootsmith layout the prefix is a folder; image-builder's is pasted into names.
+    if (layout === "bootsmith" && prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+    const target: S3Target = {
+      type: "s3",
+      bucket,
+      layout,
+      ...(prefix ? { prefix } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.publicBase ? { publicBase: options.publicBase } : {}),
+      ...(options.caFile ? { caFile: options.caFile } : {}),
+    };
+    return target;
+  }
+  if (spec.startsWith("dir:")) {
+    const dir = spec.slice("dir:".length);
+    if (dir === "") throw new PublishInputError(`--to ${spec}: give a directory, e.g. dir:/srv/boot`);
+    const target: LocalTarget = { type: "local", dir, ...(options.publicBase ? { publicBase: options.publicBase } : {}) };
+    return target;
+  }
+  if (spec.startsWith("registry:")) {
+    const repository = spec.slice("registry:".length).replace(/^docker:\/\//, "");
+    const target: RegistryTarget = {
+      type: "registry",
+      repository,
+      ...(options.tlsVerify !== undefined ? { tlsVerify: options.tlsVerify } : {}),
+      ...(options.authFile ? { authFile: options.authFile } : {}),
+    };
+    return target;
+  }
+  throw new PublishInputError(`--to ${JSON.stringify(spec)}: expected one of ${TARGET_SPEC_FORMS.join(", ")}`);
+}
