@@ -153,7 +153,7 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   const after: BootEntry[] = keys.map((_, i) => (mode === "patch" ? { ...before[i], params: input.params } : desired));
   const changes: EntryChange[] = keys.map((k, i) => ({ label: selectorLabel(k), before: before[i], after: after[i] }));
   const diff = renderDiff(changes);
-  options.log?.(diff);
+  if (!options.dryRun) options.log?.(diff);
 
   // Patch keeps the existing kernel/initrd: only the params' URLs are new.
   const { checks, problems } = await preflight(mode === "patch" ? [{ params: input.params }] : [desired], target, options);
@@ -229,7 +229,7 @@ async function registerBootConfiguration(input: RegistrationInput, target: BootS
   const change: EntryChange = { label: `bootconfiguration ${target.name}`, before: specEntry(existing?.spec), after: specEntry(spec), otherChanges: existing ? targetingChanges(existing.spec, spec) : targetingChanges(undefined, spec) };
   const changes = [change];
   const diff = renderDiff(changes);
-  options.log?.(diff);
+  if (!options.dryRun) options.log?.(diff);
   const { checks, problems } = await preflight([mode === "patch" ? { params: input.params } : (specEntry(spec) ?? {})], target, options);
   const base = { target, changes, diff, artifacts: checks, artifactProblems: problems, dryRun: options.dryRun === true };
   if (options.dryRun) return { ...base, written: false };
@@ -293,7 +293,7 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   }
   const changes: EntryChange[] = entries.map((e, i) => ({ label: selectorLabel(e.selector), before: current[i], after: e.before ?? undefined }));
   const diff = renderDiff(changes);
-  options.log?.(diff);
+  if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes, diff, written: false };
 
   // Entries that had params: put the old ones back, grouped by identical values and selector kind.
@@ -336,7 +336,7 @@ async function rollbackBootConfiguration(target: BootTarget, stored: StoredRecor
   }
   const change: EntryChange = { label: `bootconfiguration ${rec.name}`, before: specEntry(current?.spec), after: specEntry(rec.before?.spec), otherChanges: rec.before ? targetingChanges(current?.spec, rec.before.spec) : [] };
   const diff = renderDiff([change]);
-  options.log?.(diff);
+  if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes: [change], diff, written: false };
   if (!rec.before) {
     if (current) await client.delete(uidOf(current, client));
