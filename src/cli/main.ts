@@ -8,6 +8,7 @@ import { planCommand } from "./plan.js";
 import { schemaCommand } from "./schema.js";
 import { registerCommand } from "./register.js";
 import { rollbackCommand } from "./rollback.js";
+import { publishCommand } from "./publish.js";
 
 const commands: readonly CliCommand[] = [
   validateCommand,
@@ -15,6 +16,7 @@ const commands: readonly CliCommand[] = [
   schemaCommand,
   registerCommand,
   rollbackCommand,
+  publishCommand,
 ];
 
 
