@@ -146,3 +146,84 @@ function toCommandError(result: Result, cmd: Command, step: string, rendered: st
     cause: result,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// start(): long-running processes that are watched and stopped rather than awaited (QEMU in
+// boot-test). Same door, same logging; output lines go to a listener as they arrive.
+
+export interface ProcessExit {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  /** Why it could not run at all (e.g. not installed, with the apt hint). */
+  readonly startError?: string;
+}
+
+export interface StartOptions {
+  /** Every output line, as it arrives (stdout and stderr). */
+  readonly onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Also emit each line to the reporter as an "output" event (default false: noisy consoles). */
+  readonly report?: boolean;
+}
+
+export interface RunningProcess {
+  readonly pid: number | undefined;
+  /** Settles when the process has exited; never rejects. */
+  readonly exited: Promise<ProcessExit>;
+  /** The last output lines, for failure reports. */
+  readonly outputTail: readonly string[];
+  /** Send SIGTERM, then SIGKILL after `graceMs` (default 5 s); resolves once it has exited. */
+  stop(graceMs?: number): Promise<ProcessExit>;
+}
+
+export function start(cmd: Command, ctx: RunContext, options: StartOptions = {}): RunningProcess {
+  const rendered = renderCommand(cmd.file, cmd.args, cmd.env);
+  ctx.reporter.emit({ type: "command", step: ctx.step, command: rendered });
+  const tail: string[] = [];
+  const forward = (stream: "stdout" | "stderr") =>
+    function* (line: unknown): Generator<string> {
+      const text = String(line);
+      tail.push(text);
+      if (tail.length > TAIL_LINES) tail.shift();
+      if (options.report) ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
+      options.onLine?.(text, stream);
+      yield text;
+    };
+  const subprocess = execa(cmd.file, [...cmd.args], {
+    env: cmd.env ? { ...cmd.env } : undefined,
+    cwd: cmd.cwd,
+    stdin: "ignore",
+    timeout: cmd.timeoutMs,
+    cancelSignal: ctx.signal,
+    forceKillAfterDelay: 5_000,
+    reject: false,
+    stdout: [forward("stdout")],
+    stderr: [forward("stderr")],
+    buffer: false,
+  });
+  const exited: Promise<ProcessExit> = subprocess.then(
+    (result) => {
+      const code = (result as { code?: string }).code;
+      if (code === "ENOENT") return { exitCode: undefined, signal: undefined, startError: `${cmd.file}: command not found; ${missingProgramHint(cmd.file)}` };
+      return { exitCode: result.exitCode, signal: result.signal };
+    },
+    // Only invalid options reject with reject: false; report them as an exit without a code.
+    () => ({ exitCode: undefined, signal: undefined }),
+  );
+  return {
+    pid: subprocess.pid,
+    exited,
+    outputTail: tail,
+    async stop(graceMs = 5_000) {
+      if (subprocess.exitCode === null && subprocess.signalCode === null) {
+        subprocess.kill("SIGTERM");
+        const timer = setTimeout(() => subprocess.kill("SIGKILL"), graceMs);
+        try {
+          return await exited;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      return exited;
+    },
+  };
+}

@@ -16,8 +16,11 @@ export interface StaticServerOptions {
   readonly host?: string;
   /** Port; 0 (default) picks a free ephemeral port. */
   readonly port?: number;
-  /** In-memory files by URL path ("/boot.ipxe"); they shadow files on disk. */
-  readonly extraFiles?: Readonly<Record<string, StaticExtraFile>>;
+  /**
+   * In-memory files by URL path ("/boot.ipxe"); they shadow files on disk. Looked up per
+   * request, so a caller can add a file that needs the server's port after it started.
+   */
+  readonly extraFiles?: ReadonlyMap<string, StaticExtraFile>;
   /** Called once per answered request (for logs and for tests that check what was fetched). */
   readonly onRequest?: (entry: RequestLogEntry) => void;
 }
@@ -108,7 +111,7 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
   });
   if (!rootStat.isDirectory()) throw new ServeError(`cannot serve ${root}: not a directory`);
   const host = options.host ?? "127.0.0.1";
-  const extra = options.extraFiles ?? {};
+  const extra = options.extraFiles ?? new Map<string, StaticExtraFile>();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -141,7 +144,7 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
       return;
     }
     const urlPath = new URL(req.url ?? "/", "http://x").pathname;
-    const inMemory = extra[urlPath];
+    const inMemory = extra.get(urlPath);
     if (inMemory) {
       const body = typeof inMemory.body === "string" ? Buffer.from(inMemory.body) : inMemory.body;
       sendBody(req, res, body.length, inMemory.contentType ?? contentTypeFor(urlPath), (start, end) => {

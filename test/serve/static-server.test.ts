@@ -57,7 +57,7 @@ describe("startStaticServer", () => {
     await writeFile(path.join(os.tmpdir(), "bootsmith-serve-outside.txt"), "secret");
     server = await startStaticServer({
       root: dir,
-      extraFiles: { "/boot.ipxe": { body: "#!ipxe\nboot\n" } },
+      extraFiles: new Map([["/boot.ipxe", { body: "#!ipxe\nboot\n" }]]),
       onRequest: (e) => requests.push(e),
     });
   });

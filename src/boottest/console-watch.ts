@@ -1,0 +1,138 @@
+// Decide from the serial console whether a boot succeeded, failed, or is still going. Pure: fed
+// text (as it arrives, partial lines included), it returns a verdict, so it is tested on
+// recorded consoles and used unchanged by the QEMU runner.
+
+export type FailureReason = "rootfs-download-failed" | "kernel-panic" | "initqueue-timeout" | "emergency-mode" | "ipxe-error" | "no-bootable-device";
+
+export type ConsoleVerdict =
+  | { readonly kind: "pending" }
+  | { readonly kind: "success"; readonly matched: "marker" | "target"; readonly line: string }
+  | { readonly kind: "failure"; readonly reason: FailureReason; readonly message: string; readonly line: string };
+
+export interface ConsoleWatchOptions {
+  /** The image's "I am up" line; default /BOOT-MARKER-OK/. */
+  readonly marker?: RegExp;
+  /** Also accept systemd reaching multi-user.target (its status line on the console). */
+  readonly markerTarget?: boolean;
+  /** How many recent lines to keep for failure reports (default 40). */
+  readonly tailLines?: number;
+}
+
+export const DEFAULT_MARKER = /BOOT-MARKER-OK/;
+
+/**
+ * systemd's console status line, after ANSI colours are stripped:
+ * `[  OK  ] Reached target multi-user.target - Multi-User System.` (systemd ≥ 250 prints unit
+ * name and description; older ones only "Multi-User System"; long names are ellipsized, the
+ * description is not).
+ */
+export const MULTI_USER_TARGET = /Reached target\s.*(multi-user\.target|Multi-User System)/;
+
+interface FailurePattern {
+  readonly reason: FailureReason;
+  readonly pattern: RegExp;
+  readonly explain: (m: RegExpExecArray) => string;
+}
+
+// Not in this list on purpose: the word FAILED. dracut 059 logs a harmless "Failed to mount
+// sysroot.mount" on every good live boot before dmsquash-live mounts the overlay itself.
+const FAILURES: readonly FailurePattern[] = [
+  {
+    // livenet retries a failed download 100 × 5 s; the first failure is enough to know.
+    reason: "rootfs-download-failed",
+    pattern: /Downloading '([^']*)' failed!/,
+    explain: (m) => `dracut livenet could not download the rootfs from ${m[1]} (wrong root=live: URL, or the server does not serve it)`,
+  },
+  {
+    reason: "rootfs-download-failed",
+    pattern: /failed to download live image/,
+    explain: () => "dracut livenet could not download the rootfs (wrong root=live: URL, or the server does not serve it)",
+  },
+  { reason: "kernel-panic", pattern: /Kernel panic - not syncing:?\s*(.*)/, explain: (m) => `kernel panic: ${m[1] || "(no reason printed)"}` },
+  {
+    reason: "initqueue-timeout",
+    pattern: /dracut-initqueue.*timeout|Warning: Could not boot\./,
+    explain: () => "dracut gave up waiting for the root device (initqueue timeout): the live root never appeared — livenet/dmsquash-live missing or the download failed",
+  },
+  { reason: "emergency-mode", pattern: /Entering emergency mode|emergency\.target.*Emergency Mode/, explain: () => "the initramfs or system entered emergency mode" },
+  {
+    // iPXE prints every error with its error page URL, e.g. "No such file or directory (https://ipxe.org/2d0c613b)".
+    reason: "ipxe-error",
+    pattern: /.*\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/,
+    explain: (m) => `iPXE failed: ${m[0].trim()}`,
+  },
+  { reason: "no-bootable-device", pattern: /No bootable device/, explain: () => "the firmware found nothing to boot (iPXE got no boot script: check the bootfile URL / DHCP)" },
+];
+
+// CSI sequences (colours, cursor), OSC, and the lone ESC c (reset) SeaBIOS and the kernel emit.
+const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]|\x1bc/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, "");
+}
+
+export class ConsoleWatcher {
+  private readonly markers: readonly { matched: "marker" | "target"; pattern: RegExp }[];
+  private readonly tailLines: number;
+  private readonly recent: string[] = [];
+  private partial = "";
+  private current: ConsoleVerdict = { kind: "pending" };
+
+  constructor(options: ConsoleWatchOptions = {}) {
+    this.markers = [
+      { matched: "marker", pattern: options.marker ?? DEFAULT_MARKER },
+      ...(options.markerTarget ? [{ matched: "target" as const, pattern: MULTI_USER_TARGET }] : []),
+    ];
+    this.tailLines = options.tailLines ?? 40;
+  }
+
+  get verdict(): ConsoleVerdict {
+    return this.current;
+  }
+
+  /** The last lines seen (ANSI stripped), oldest first, for failure reports. */
+  get tail(): readonly string[] {
+    return this.partial.trim() === "" ? [...this.recent] : [...this.recent, stripAnsi(this.partial)];
+  }
+
+  /** Feed raw console output; lines may be split across calls. Returns the verdict so far. */
+  feed(text: string): ConsoleVerdict {
+    const parts = (this.partial + text).split("\n");
+    this.partial = parts.pop() ?? "";
+    for (const line of parts) this.line(line);
+    return this.current;
+  }
+
+  /** Flush a trailing partial line (at end of output). */
+  end(): ConsoleVerdict {
+    if (this.partial !== "") this.line(this.partial);
+    this.partial = "";
+    return this.current;
+  }
+
+  /** Feed one complete line. The first decisive line wins; later lines only update the tail. */
+  line(raw: string): ConsoleVerdict {
+    const line = stripAnsi(raw).replace(/\r/g, "").trimEnd();
+    if (line === "") return this.current;
+    this.recent.push(line);
+    if (this.recent.length > this.tailLines) this.recent.shift();
+    if (this.current.kind !== "pending") return this.current;
+    // The kernel echoes its command line; a marker or URL that appears in the params must not
+    // count as the image speaking.
+    if (/Command line:/.test(line)) return this.current;
+    for (const m of this.markers) {
+      if (m.pattern.test(line)) {
+        this.current = { kind: "success", matched: m.matched, line };
+        return this.current;
+      }
+    }
+    for (const f of FAILURES) {
+      const match = f.pattern.exec(line);
+      if (match) {
+        this.current = { kind: "failure", reason: f.reason, message: f.explain(match), line };
+        return this.current;
+      }
+    }
+    return this.current;
+  }
+}

@@ -1,0 +1,57 @@
+// The kernel command line for a boot test: the image's params template with the local URLs
+// filled in, plus knobs that make a failing test end fast instead of hanging.
+import type { ArtifactRole } from "../build/manifest.js";
+
+/** Used when the image has no manifest params: the minimal live netboot line. */
+export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1";
+
+/**
+ * Test-only additions, never registered for real nodes:
+ * - rd.shell=0 rd.emergency=poweroff: a dracut failure powers off (QEMU exits via -no-reboot)
+ *   instead of waiting at a shell nobody types into;
+ * - panic=10: a kernel panic reboots after 10 s, which -no-reboot turns into QEMU exiting;
+ * - modprobe.blacklist=kvm,kvm_amd,kvm_intel: under TCG with `-cpu max` the guest sees SVM/VMX,
+ *   udev loads kvm_amd, and that load can soft-lock a TCG vCPU for minutes.
+ */
+export const TEST_PARAMS = "rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel";
+
+export class BootParamsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BootParamsError";
+  }
+}
+
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const URL_ROLES: Readonly<Record<string, ArtifactRole>> = { "rootfs.url": "rootfs", "kernel.url": "kernel", "initrd.url": "initrd" };
+
+/**
+ * Replace `{{ rootfs.url }}`, `{{ kernel.url }}`, `{{ initrd.url }}`. Other placeholders
+ * (`{{ name }}`, `{{ tag }}`) are a registration concern: they are filled from `values` when given,
+ * and an unknown one is an error rather than a literal `{{…}}` on a kernel command line.
+ */
+export function fillParamsTemplate(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: Readonly<Record<string, string>> = {}): string {
+  const unknown: string[] = [];
+  const filled = template.replace(PLACEHOLDER, (whole, name: string) => {
+    const role = URL_ROLES[name];
+    if (role) return urls[role];
+    const value = values[name];
+    if (value !== undefined) return value;
+    unknown.push(whole);
+    return whole;
+  });
+  if (unknown.length > 0) throw new BootParamsError(`params template: cannot fill ${unknown.join(", ")} for a boot test (known: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }})`);
+  if (/[\r\n]/.test(filled)) throw new BootParamsError("params must be one line");
+  return filled;
+}
+
+/** The full test command line: filled template, a serial console if none, and TEST_PARAMS. */
+export function bootTestParams(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: Readonly<Record<string, string>> = {}): string {
+  const filled = fillParamsTemplate(template, urls, values);
+  // The watcher reads the serial port; without a ttyS console the image would boot in silence.
+  const serial = /(^|\s)console=ttyS\d/.test(filled) ? "" : "console=ttyS0";
+  return [filled, serial, TEST_PARAMS]
+    .flatMap((p) => p.split(/\s+/))
+    .filter(Boolean)
+    .join(" ");
+}

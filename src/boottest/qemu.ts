@@ -1,0 +1,105 @@
+// QEMU for boot tests: the accelerator choice and the argv for a netbooting VM (iPXE ROM on a
+// virtio NIC, user-mode networking, serial console on stdout + a log file).
+import { access, constants, readFile } from "node:fs/promises";
+
+export type Accel = "kvm" | "tcg";
+export type AccelChoice = Accel | "auto";
+
+/** In QEMU user networking the guest reaches the host's loopback as this address. */
+export const GUEST_HOST_ADDRESS = "10.0.2.2";
+
+/** The iPXE ROM QEMU loads for virtio-net-pci (Debian: ipxe-qemu). */
+export const IPXE_VIRTIO_ROM = "/usr/lib/ipxe/qemu/efi-virtio.rom";
+
+export interface AccelDecision {
+  readonly accel: Accel;
+  readonly reason: string;
+}
+
+/**
+ * KVM only when /dev/kvm is usable AND the CPU advertises vmx/svm: on hosts where /dev/kvm
+ * exists but the (virtual) CPU lacks them, KVM hangs or aborts instead of failing cleanly, so
+ * nothing is probed by starting QEMU.
+ */
+export async function chooseAccel(choice: AccelChoice, files: { kvm?: string; cpuinfo?: string } = {}): Promise<AccelDecision> {
+  switch (choice) {
+    case "kvm":
+    case "tcg":
+      return { accel: choice, reason: `--accel ${choice}` };
+    case "auto": {
+      const kvm = files.kvm ?? "/dev/kvm";
+      const usable = await access(kvm, constants.R_OK | constants.W_OK).then(
+        () => true,
+        () => false,
+      );
+      if (!usable) return { accel: "tcg", reason: `${kvm} is not usable` };
+      const cpuinfo = await readFile(files.cpuinfo ?? "/proc/cpuinfo", "utf8").catch(() => "");
+      if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return { accel: "tcg", reason: `${kvm} exists but the CPU has no vmx/svm` };
+      return { accel: "kvm", reason: `${kvm} is usable and the CPU has hardware virtualization` };
+    }
+    default: {
+      const never: never = choice;
+      throw new Error(`unhandled accel ${String(never)}`);
+    }
+  }
+}
+
+export interface QemuNetbootOptions {
+  /** What the guest's DHCP hands to iPXE as the boot file: a guest-reachable http URL. */
+  readonly bootfileUrl: string;
+  readonly accel: Accel;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  /** The serial console is also written here (QEMU's chardev logfile). */
+  readonly consoleLog: string;
+  /** NIC MAC address (a BSS looks nodes up by it). */
+  readonly mac?: string;
+}
+
+/** QEMU's option parser splits on commas; a literal comma is written twice. */
+export function qemuOptValue(value: string): string {
+  return value.replace(/,/g, ",,");
+}
+
+export function qemuNetbootArgv(o: QemuNetbootOptions): string[] {
+  return [
+    "-machine",
+    `q35,accel=${o.accel}`,
+    "-cpu",
+    "max",
+    "-smp",
+    String(o.cpus),
+    "-m",
+    String(o.memoryMiB),
+    // No display; -nographic also makes SeaBIOS print to the serial port, so firmware and iPXE
+    // messages (download errors) reach the console log too.
+    "-nographic",
+    // Panics and `poweroff` end QEMU instead of looping into another boot.
+    "-no-reboot",
+    "-monitor",
+    "none",
+    // No VGA: the guest skips loading bochs-drm (≈ 10 s under TCG).
+    "-vga",
+    "none",
+    "-boot",
+    "n",
+    "-netdev",
+    `user,id=n0,bootfile=${qemuOptValue(o.bootfileUrl)}`,
+    "-device",
+    `virtio-net-pci,netdev=n0${o.mac ? `,mac=${o.mac}` : ""}`,
+    // Console on stdout (watched live) and in a log file (kept for failure reports).
+    "-chardev",
+    `stdio,id=s0,signal=off,logfile=${qemuOptValue(o.consoleLog)}`,
+    "-serial",
+    "chardev:s0",
+  ];
+}
+
+/** Make a URL reachable from the guest: the host's loopback is 10.0.2.2 there. */
+export function toGuestUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]") u.hostname = GUEST_HOST_ADDRESS;
+  return u.toString();
+}
+
+export const MAC_PATTERN = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
