@@ -6,13 +6,17 @@ import { TOOL_VERSION as VERSION } from "../version.js";
 import { validateCommand } from "./validate.js";
 import { planCommand } from "./plan.js";
 import { schemaCommand } from "./schema.js";
+import { buildCommand } from "./build.js";
 import { registerCommand } from "./register.js";
 import { rollbackCommand } from "./rollback.js";
 import { publishCommand } from "./publish.js";
+import { doctorCommand } from "./doctor.js";
 
 const commands: readonly CliCommand[] = [
+  doctorCommand,
   validateCommand,
   planCommand,
+  buildCommand,
   schemaCommand,
   registerCommand,
   rollbackCommand,

@@ -1,0 +1,33 @@
+// Is this file a statically linked ELF executable? The host probe copies busybox into an empty
+// container to try `buildah run`; a dynamically linked one would fail for lack of libc, not
+// because isolation is broken, and the probe would blame the wrong thing.
+import { open } from "node:fs/promises";
+
+const PT_INTERP = 3;
+
+export async function isStaticElf(path: string): Promise<boolean> {
+  let file;
+  try {
+    file = await open(path, "r");
+  } catch {
+    return false;
+  }
+  try {
+    const header = Buffer.alloc(64);
+    await file.read(header, 0, 64, 0);
+    // \x7fELF, 64-bit (class 2), little-endian (data 1): what amd64 binaries are.
+    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return false;
+    const phoff = Number(header.readBigUInt64LE(32));
+    const phentsize = header.readUInt16LE(54);
+    const phnum = header.readUInt16LE(56);
+    const table = Buffer.alloc(phentsize * phnum);
+    await file.read(table, 0, table.length, phoff);
+    for (let i = 0; i < phnum; i++) {
+      // A program interpreter (ld.so) means dynamic linking.
+      if (table.readUInt32LE(i * phentsize) === PT_INTERP) return false;
+    }
+    return phnum > 0;
+  } finally {
+    await file.close();
+  }
+}
