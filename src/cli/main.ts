@@ -2,6 +2,7 @@
 // bootsmith's entry point: pick the command, run it, turn errors into exit codes.
 import { EXIT, UserError, type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
+import { isInterruptedError } from "../exec/signals.js";
 import { TOOL_VERSION as VERSION } from "../version.js";
 import { validateCommand } from "./validate.js";
 import { planCommand } from "./plan.js";
@@ -68,6 +69,11 @@ export async function main(argv: string[]): Promise<number> {
     if (isCommandError(error)) {
       process.stderr.write(`${error.report}\n`);
       return EXIT.failed;
+    }
+    // Cleanup already ran inside withInterruptHandling; exit like a shell does (130 / 143).
+    if (isInterruptedError(error)) {
+      process.stderr.write(`bootsmith: ${error.message}; cleaned up\n`);
+      return error.exitCode;
     }
     throw error;
   }
