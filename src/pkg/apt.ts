@@ -32,10 +32,10 @@ export const apt: PackageManagerPlugin = {
     };
   },
 
-  leftovers: {
+  leftovers: () => ({
     paths: ["var/cache/apt/archives/*.deb", "var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin", "var/lib/apt/lists/*", "var/log/apt/term.log", "var/log/apt/history.log"],
     ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
-  },
+  }),
 };
 
 function fromScratch(ctx: PackageContext): Step[] {

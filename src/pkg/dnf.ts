@@ -22,7 +22,7 @@ export const dnf: PackageManagerPlugin = {
     const run = (args: Arg[]): PlannedCommand => dnfCommand(ctx, args);
     const actions: Step["actions"][number][] = [];
     if (ctx.installer === "host") {
-      actions.push({ kind: "write-file", path: rpmMacrosFile(ctx), content: `%_dbpath ${RPM_DBPATH}\n`, mode: 0o644 });
+      actions.push({ kind: "write-file", path: rpmMacrosFile(ctx), content: `%_dbpath ${RPM_DBPATH}\n%_db_backend sqlite\n`, mode: 0o644 });
     }
     for (const mod of ctx.packages.modules.enable) actions.push({ kind: "exec", command: run(["module", "enable", mod]) });
     for (const mod of ctx.packages.modules.install) actions.push({ kind: "exec", command: run(["module", "install", mod]) });
@@ -40,9 +40,12 @@ export const dnf: PackageManagerPlugin = {
     };
   },
 
-  leftovers: {
-    paths: ["var/cache/dnf", "var/log/dnf.log", "var/log/dnf.librepo.log", "var/log/dnf.rpm.log", "var/log/hawkey.log", "var/lib/dnf/repos"],
-    ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+  leftovers(ctx) {
+    return {
+      // dnf drops expired_repos.json under the *host* cachedir path inside the installroot.
+      paths: ["var/cache/dnf", "var/log/dnf.log", "var/log/dnf.librepo.log", "var/log/dnf.rpm.log", "var/log/hawkey.log", path.join(ctx.cacheDir, "dnf").replace(/^\/+/, "")],
+      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+    };
   },
 };
 
@@ -67,7 +70,6 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
       // Only the recipe's repositories: never the host's /etc/yum.repos.d.
       `--setopt=reposdir=${hostRepoDir(ctx)}`,
       `--setopt=cachedir=${path.join(ctx.cacheDir, "dnf")}`,
-      `--setopt=logdir=${path.join(ctx.workDir, "dnf-log")}`,
       "--noplugins",
       ...common,
       ...verbAndArgs,

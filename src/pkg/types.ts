@@ -27,5 +27,5 @@ export interface PackageManagerPlugin {
   /** A command printing one package per line: name, epoch, version, release, arch, tab-separated. */
   listPackages(ctx: PackageContext): PlannedCommand;
   /** Leftovers under the root removed before the squashfs: always, and only when empty. */
-  readonly leftovers: { readonly paths: readonly string[]; readonly ifEmpty: readonly string[] };
+  leftovers(ctx: PackageContext): { readonly paths: readonly string[]; readonly ifEmpty: readonly string[] };
 }

@@ -57,7 +57,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
     steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES" }]));
-    steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], paths: plugin.leftovers.paths, ifEmpty: plugin.leftovers.ifEmpty }]));
+    steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   if (spec.boot) steps.push(squashfsStep(spec.boot, options));
   steps.push(commitStep(recipe, target, image, options));

@@ -1,0 +1,44 @@
+// Remove build leftovers inside the image root before it is squashed and committed: package
+// caches and logs, and the empty resolv.conf/hostname/hosts placeholders `buildah run` leaves.
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { resolveInRoot } from "./rootfs-path.js";
+
+export function removeLeftovers(root: string, paths: readonly string[], ifEmpty: readonly string[]): string[] {
+  const removed: string[] = [];
+  for (const p of paths) {
+    const base = path.basename(p);
+    if (base.includes("*")) {
+      const dir = resolveInRoot(root, path.dirname(p));
+      if (!existsSync(dir)) continue;
+      const pattern = new RegExp(`^${base.split("*").map(escapeRegExp).join(".*")}$`);
+      for (const entry of readdirSync(dir)) {
+        if (!pattern.test(entry)) continue;
+        rmSync(path.join(dir, entry), { recursive: true, force: true });
+        removed.push(path.join(path.dirname(p), entry));
+      }
+    } else {
+      // Resolve the parent only: the leftover itself, if a symlink, is removed as a link.
+      const target = path.join(resolveInRoot(root, path.dirname(p)), base);
+      if (!existsSync(target)) continue;
+      rmSync(target, { recursive: true, force: true });
+      removed.push(p);
+    }
+  }
+  for (const p of ifEmpty) {
+    const target = path.join(resolveInRoot(root, path.dirname(p)), path.basename(p));
+    try {
+      if (statSync(target).isFile() && statSync(target).size === 0) {
+        rmSync(target);
+        removed.push(p);
+      }
+    } catch {
+      // absent: nothing to do
+    }
+  }
+  return removed;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,150 @@
+// bootsmith build: load → plan → execute (→ publish → register), with progress, a build log
+// and cleanup on failure or Ctrl-C.
+import path from "node:path";
+import { EXIT, UserError, type CliCommand } from "./command.js";
+import { parseCommandArgs, parseVarOptions } from "./args.js";
+import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
+import { plan as makePlan } from "../plan/planner.js";
+import { planOptions } from "../build/options.js";
+import { executePlan, StepFailedError, type BuildResult } from "../build/execute.js";
+import { detectHost } from "../build/host.js";
+import { CleanupStack } from "../exec/cleanup.js";
+import { teeReporter, type Reporter } from "../exec/events.js";
+import { createLogFileReporter, createReporter, redact } from "../exec/reporters/index.js";
+import { withInterruptHandling, isInterruptedError } from "../exec/signals.js";
+import { isCommandError, run } from "../exec/run.js";
+import { secretValues } from "../build/secrets.js";
+import { formatBytes } from "../boottest/preflight.js";
+
+export const buildCommand: CliCommand = {
+  name: "build",
+  summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)",
+  usage: `Usage: bootsmith build RECIPE.yaml [options]
+
+Runs the recipe's plan (see \`bootsmith plan\`) with buildah, dnf/mmdebstrap, dracut and
+mksquashfs. Leaves in the output directory:
+  vmlinuz, initramfs.img, rootfs.squashfs   boot artifacts (unless boot: false)
+  manifest.json                             sha256/size of each artifact, packages, kernel, timings
+  build.log                                 every command and its output
+and commits the container as localhost/bootsmith/<name>:<tag>. Then publishes to the
+recipe's publish targets and registers boot parameters (unless --no-publish).
+A failure or Ctrl-C removes the working container, its mount and partial artifacts.
+
+Options:
+  --out DIR           output directory (default ./artifacts/<name>/<primary tag>)
+  --var KEY=VALUE     set a recipe variable; repeatable
+  --no-publish        build only: skip the publish and register steps
+  --progress MODE     auto (default), tty, plain or json (one JSON event per line on stdout)
+  --json              same as --progress json
+  -v, --verbose       plain mode: print every output line
+  --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT)
+  --storage-driver D  overlay or vfs (BOOTSMITH_STORAGE_DRIVER; default: detected)
+  --isolation I       buildah run isolation (BOOTSMITH_ISOLATION; default chroot)
+  --state-dir DIR     where registration records for rollback are kept
+  -h, --help          this help
+
+Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
+BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith), BOOTSMITH_CACHE_DIR (/var/cache/bootsmith).
+Exit codes: 0 built, 1 a step failed, 2 bad recipe or options, 130/143 interrupted.`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("build", args, {
+      out: { type: "string" },
+      var: { type: "string", multiple: true },
+      "no-publish": { type: "boolean" },
+      progress: { type: "string" },
+      json: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
+      "storage-root": { type: "string" },
+      "storage-driver": { type: "string" },
+      isolation: { type: "string" },
+      "state-dir": { type: "string" },
+      "build-id": { type: "string" },
+    });
+    if (positionals.length !== 1) throw new UserError("bootsmith build: name one recipe file, e.g. bootsmith build recipes/debian-12-live.yaml");
+    const mode = values.json ? "json" : (values.progress ?? "auto");
+    if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
+    const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
+    return buildRecipe(recipe, {
+      outDir: values.out,
+      publish: !values["no-publish"],
+      progress: mode as "auto" | "tty" | "plain" | "json",
+      verbose: values.verbose ?? false,
+      storageRoot: values["storage-root"],
+      storageDriver: values["storage-driver"],
+      isolation: values.isolation,
+      stateDir: values["state-dir"],
+      buildId: values["build-id"],
+    });
+  },
+};
+
+export interface BuildRecipeOptions {
+  readonly outDir?: string;
+  readonly publish: boolean;
+  readonly progress: "auto" | "tty" | "plain" | "json";
+  readonly verbose: boolean;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  readonly stateDir?: string;
+  readonly buildId?: string;
+}
+
+export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
+  const console = createReporter({ mode: options.progress, verbose: options.verbose });
+  const host = await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir });
+  const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
+  if (failed.length > 0) {
+    await console.close();
+    throw new UserError(`this host cannot build yet:\n${failed.map((c) => `  ✗ ${c.title}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`).join("\n")}\nRun \`bootsmith doctor\` for the full report.`, EXIT.failed);
+  }
+  const opts = planOptions(recipe, { ...options, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
+  const thePlan = makePlan(recipe, { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } });
+  const logFile = path.join(thePlan.outDir, "build.log");
+  const reporter: Reporter = redact(secretValues(), teeReporter(console, createLogFileReporter(logFile)));
+  reporter.emit({ type: "message", level: "info", text: `building ${recipe.spec.name}:${recipe.spec.tags[0]} → ${thePlan.outDir} (log: ${logFile})` });
+
+  if (recipe.parent) await requireParentImage(thePlan.image, recipe, host.buildahArgs, reporter);
+
+  const cleanup = new CleanupStack();
+  let result: BuildResult | undefined;
+  let exitCode: number = EXIT.ok;
+  try {
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir }), reporter);
+  } catch (error) {
+    exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
+    reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
+  }
+  reporter.emit({ type: "summary", ok: result !== undefined, durationMs: result?.durationMs ?? 0, lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`] });
+  await reporter.close();
+  return exitCode;
+}
+
+/** Host checks that make a build impossible (others, like a missing qemu, only limit boot-test). */
+const BLOCKING_CHECKS = ["tool:buildah", "storage-driver", "isolation", "privilege"];
+
+async function requireParentImage(_image: string, recipe: LoadedRecipe, buildahArgs: readonly string[], reporter: Reporter): Promise<void> {
+  const parent = recipe.parent!;
+  const ref = `localhost/bootsmith/${parent.spec.name}:${parent.spec.tags[0]}`;
+  try {
+    await run({ file: "buildah", args: [...buildahArgs, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref] }, { step: "parent", reporter }, { quiet: true });
+  } catch {
+    throw new UserError(`${recipe.file}: from.recipe: the parent image ${ref} is not built on this host; build it first: bootsmith build ${path.relative(process.cwd(), parent.file)}`);
+  }
+}
+
+function failureText(error: unknown, logFile: string): string {
+  const cause = error instanceof StepFailedError ? error.cause : error;
+  const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed\n` : "";
+  const detail = isCommandError(cause) ? cause.report : cause instanceof Error ? cause.message : String(cause);
+  return `${where}${detail}\nfull log: ${logFile}`;
+}
+
+function summaryLines(result: BuildResult): string[] {
+  const m = result.manifest;
+  const lines = [`built ${m.name}:${m.tags.join(",")} as ${m.image.ref}${m.kernel ? `, kernel ${m.kernel.version}` : ""}, ${m.packages.length} packages`];
+  for (const a of Object.values(m.artifacts)) if (a) lines.push(`  ${path.join(result.outDir, a.file)}  ${formatBytes(a.size)}  sha256:${a.sha256.slice(0, 16)}…`);
+  lines.push(`  ${path.join(result.outDir, "manifest.json")}`);
+  for (const p of result.published) lines.push(`  published ${p.name}:${p.tag} → ${p.target}${p.urls.rootfs ? ` ${p.urls.rootfs}` : ""}`);
+  return lines;
+}
