@@ -156,8 +156,9 @@ export class TtyReporter implements Reporter {
 
   private erase(): string {
     if (this.liveLines === 0) return "";
-    // Cursor up to the first live line, column 1, then clear to the end of the screen.
-    const sequence = `${CSI}${this.liveLines}F${CSI}J`;
+    // Column 1, up to the first live line, then clear to the end of the screen. (CR + CUU rather
+    // than CPL: every terminal emulator, tmux and screen included, implements those.)
+    const sequence = `\r${CSI}${this.liveLines}A${CSI}J`;
     this.liveLines = 0;
     return sequence;
   }

@@ -17,8 +17,8 @@ export class FakeStream implements OutputStream {
 }
 
 /**
- * What a terminal would show after all the writes: applies \n, \r, cursor-previous-line (F) and
- * erase-below (J), the only controls the TTY reporter uses, and drops colours (m).
+ * What a terminal would show after all the writes: applies \n, \r, cursor-up (A) and erase-below
+ * (J), the only controls the TTY reporter uses, and drops colours (m).
  */
 export function screen(text: string): string[] {
   const lines: string[] = [""];
@@ -29,9 +29,12 @@ export function screen(text: string): string[] {
     const csi = /^\x1b\[(\d*)([A-Za-z])/.exec(rest);
     if (csi) {
       const n = Number(csi[1] || "1");
-      if (csi[2] === "F") row = Math.max(0, row - n);
-      else if (csi[2] === "J") lines.splice(row + 1);
-      if (csi[2] === "F" || csi[2] === "J") lines[row] = "";
+      if (csi[2] === "A") row = Math.max(0, row - n);
+      else if (csi[2] === "J") {
+        // The cursor is at column 1 here (the reporter always sends \r first): clear from it down.
+        lines.splice(row + 1);
+        lines[row] = "";
+      }
       i += csi[0].length;
       continue;
     }

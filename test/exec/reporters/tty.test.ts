@@ -42,7 +42,7 @@ describe("TTY reporter", () => {
     expect(frame).toHaveLength(2);
     expect(frame[0]).toMatch(/install-packages — Install packages +12\.3 s$/);
     expect(frame[1]).toBe("    Installing : bash-5.2.15");
-    expect(out.text).toContain("\x1b[2F\x1b[J");
+    expect(out.text).toContain("\r\x1b[2A\x1b[J");
 
     await reporter.close();
     expect(screen(out.text)).toEqual([expect.stringMatching(/^■ \[2\/9\] install-packages +interrupted after 12\.3 s$/)]);
