@@ -5,9 +5,9 @@
 // body, list is GET returning an array of {apiVersion, kind, metadata:{name, uid, …}, spec,
 // status}; errors are {error, code} JSON. Resources are addressed by uid, so "create or
 // replace by name" lists and matches metadata.name.
-import { HttpClient, type HttpClientOptions, type HttpResponse } from "./http.js";
+import type { HttpClient, HttpClientOptions, HttpResponse } from "./http.js";
 import { RegistrationError } from "./errors.js";
-import { failure, unavailable, type ServiceErrorContext } from "./bss.js";
+import { failure, makeClient, unavailable, type ServiceErrorContext } from "./bss.js";
 
 export interface BootConfigurationSpec {
   hosts?: string[];
@@ -41,7 +41,7 @@ export class BootServiceClient {
   readonly ctx: ServiceErrorContext;
 
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
-    this.http = new HttpClient(url, options);
+    this.http = makeClient(url, options, "boot-service");
     this.ctx = { service: `boot-service at ${this.http.baseUrl.origin}`, tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN", tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none") };
   }
 

@@ -105,6 +105,15 @@ export function unavailable(error: unknown, ctx: ServiceErrorContext): Registrat
   return new RegistrationError("unavailable", `${ctx.service}: ${(error as Error).message}`, { cause: error });
 }
 
+/** An HttpClient, with bad URLs and unreadable CA files reported as invalid input. */
+export function makeClient(url: string, options: HttpClientOptions, service: string): HttpClient {
+  try {
+    return new HttpClient(url, options);
+  } catch (error) {
+    throw new RegistrationError("invalid", `${service} target: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 export class BssClient {
   readonly http: HttpClient;
   readonly ctx: ServiceErrorContext;
@@ -112,7 +121,7 @@ export class BssClient {
   private readonly prefix: string;
 
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
-    this.http = new HttpClient(url, options);
+    this.http = makeClient(url, options, "BSS");
     this.prefix = /\/boot\/v1\/?$/.test(this.http.baseUrl.pathname) ? "" : "/boot/v1";
     this.ctx = { service: `BSS at ${this.http.baseUrl.origin}`, tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN", tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none") };
   }

@@ -55,6 +55,8 @@ export class HttpError extends Error {
 
 const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEOUT", "UND_ERR_SOCKET"]);
 
+const TLS_CODES = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED"]);
+
 /** Extract a human message from an error body: problem+json `detail`/`title`, or boot-service's `{error}`. */
 export function errorDetail(body: string): string | undefined {
   try {
@@ -117,7 +119,9 @@ export class HttpClient {
     // A POST that reached the server may have been applied; only retry it when it surely was not.
     const idempotent = req.method !== "POST";
     let lastError: HttpError | undefined;
+    let attempts = 0;
     for (let attempt = 0; attempt <= retries; attempt++) {
+      attempts = attempt + 1;
       if (attempt > 0 && lastError) {
         const delayMs = backoff * 2 ** (attempt - 1);
         this.options.onRetry?.({ attempt, delayMs, reason: lastError.message });
@@ -131,12 +135,12 @@ export class HttpClient {
         if (!idempotent && res.status !== 502 && res.status !== 503 && res.status !== 504) break;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? "";
-        lastError = new HttpError(`${req.method} ${url.href}: ${(error as Error).message}`, req.method, url.href, undefined, undefined, { cause: error });
+        const hint = TLS_CODES.has(code) ? ` (the server's certificate is not trusted: pass the site CA with --ca-file / caFile)` : "";
+        lastError = new HttpError(`${req.method} ${url.href}: ${(error as Error).message}${hint}`, req.method, url.href, undefined, undefined, { cause: error });
         const retryable = RETRYABLE_CODES.has(code) || (error as Error).message === "socket hang up" || code === "ERR_REQUEST_TIMEOUT";
         if (!retryable || (!idempotent && code !== "ECONNREFUSED")) break;
       }
     }
-    const attempts = retries + 1;
     const err = lastError ?? new HttpError(`${req.method} ${url.href}: no attempt made`, req.method, url.href, undefined, undefined);
     throw new HttpError(`${err.message} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`, err.method, err.url, err.status, err.detail, { cause: err.cause ?? err });
   }

@@ -74,7 +74,7 @@ export interface RollbackResult {
 
 function connect(target: BootTarget, options: ConnectionOptions): { url: string; clientOptions: HttpClientOptions & { tokenSource: string; tokenHint: string } } {
   const auth = resolveToken(target.url, { token: options.token, tokenEnv: target.tokenEnv, cluster: options.cluster, env: options.env, configPaths: options.ochamiConfigPaths });
-  options.log?.(`${target.type} ${target.url}: token from ${auth.source}`);
+  options.log?.(`${target.type} ${target.url}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
   return { url: target.url, clientOptions: { ...options.http, token: auth.token, caFile: target.caFile, tokenSource: auth.source, tokenHint: auth.hint } };
 }
 

@@ -13,6 +13,7 @@ import type { PublishedImage } from "../../src/publish/types.js";
 import { parse as parseYaml } from "yaml";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+import { makeTestPki } from "./tls.js";
 
 const MAC1 = "52:54:00:12:34:56";
 const MAC2 = "52:54:00:12:34:57";
@@ -261,6 +262,24 @@ describe("register with BSS", () => {
     const refused = await caught(register(input("v1"), { type: "bss", url }, opts({ http: { retries: 1, backoffMs: 5, timeoutMs: 300 } })));
     expect(refused.kind).toBe("unavailable");
     expect(refused.message).toContain("ECONNREFUSED");
+  });
+
+  it("talks https to a service whose certificate a site CA signed (caFile), and fails clearly without it", async () => {
+    const pki = await makeTestPki(tmp);
+    bss = await startBssServer({ tls: { key: pki.key, cert: pki.cert } });
+    const ok = await register(input("v1"), { type: "bss", url: bss.url, caFile: pki.caFile }, opts());
+    expect(ok.written).toBe(true);
+    expect(bss.url.startsWith("https://")).toBe(true);
+    const err = await caught(register(input("v2"), { type: "bss", url: bss.url }, opts()));
+    expect(err.kind).toBe("unavailable");
+    expect(err.message).toMatch(/self[- ]signed|unable to (get local issuer|verify)/i);
+    expect(err.message).toContain("pass the site CA with --ca-file");
+    expect(err.message).toContain("gave up after 1 attempt)");
+    const missingCa = await caught(register(input("v2"), { type: "bss", url: bss.url, caFile: join(tmp, "nope.pem") }, opts()));
+    expect(missingCa.kind).toBe("invalid");
+    expect(missingCa.message).toContain("BSS target: cannot read CA file");
+    const badUrl = await caught(register(input("v2"), { type: "bss", url: "bss.example:8443" }, opts()));
+    expect(badUrl.kind).toBe("invalid");
   });
 
   it("accepts a URL that already ends in /boot/v1 (ochami's bss uri)", async () => {

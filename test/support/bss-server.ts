@@ -17,6 +17,7 @@
 // Fault injection: failNext(n, status) answers the next n requests with a 5xx problem;
 // hangNext(n) accepts and never answers; closeNext(n) destroys the socket without answering.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
@@ -125,6 +126,8 @@ export interface BssServerOptions {
   readonly bootConfigurations?: boolean;
   /** Serve /boot/v1 (default true; boot-service with enable_legacy_api false answers 404 there). */
   readonly legacyApi?: boolean;
+  /** Serve HTTPS with this PEM key and certificate (e.g. signed by a test CA). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 type Key = `mac:${string}` | `host:${string}` | `nid:${number}`;
@@ -164,12 +167,16 @@ export class BssServer {
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
+  /** Base URL, e.g. http://127.0.0.1:40123 (QEMU guests reach it as http://10.0.2.2:<port>). */
   url = "";
+  port = 0;
 
   constructor(private readonly options: BssServerOptions = {}) {}
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const tls = this.options.tls;
+    const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
     server.on("connection", (s) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
@@ -179,7 +186,8 @@ export class BssServer {
       server.listen(0, "127.0.0.1", () => resolve());
     });
     this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.port = (server.address() as AddressInfo).port;
+    this.url = `${tls ? "https" : "http"}://127.0.0.1:${this.port}`;
     return this;
   }
 
@@ -211,7 +219,7 @@ export class BssServer {
     return this.entries.get(selector.toLowerCase().startsWith("mac:") ? (selector.toLowerCase() as Key) : selector);
   }
 
-  /** The URL a node (or QEMU's iPXE) fetches its script from. */
+  /** The URL a node fetches its script from; for a QEMU user-net guest pass host `http://10.0.2.2:${port}`. */
   bootscriptUrl(mac: string, host = this.url): string {
     return `${host}/boot/v1/bootscript?mac=${encodeURIComponent(mac)}`;
   }
