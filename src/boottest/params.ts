@@ -1,6 +1,7 @@
 // The kernel command line for a boot test: the image's params template with the local URLs
 // filled in, plus knobs that make a failing test end fast instead of hanging.
 import type { ArtifactRole } from "../build/manifest.js";
+import { ParamsTemplateError, renderParams } from "../boot/params.js";
 
 /** Used when the image has no manifest params: the minimal live netboot line. */
 export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1";
@@ -16,37 +17,28 @@ export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }}
 export const TEST_PARAMS = "rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel";
 
 export class BootParamsError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "BootParamsError";
   }
 }
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const URL_ROLES: Readonly<Record<string, ArtifactRole>> = { "rootfs.url": "rootfs", "kernel.url": "kernel", "initrd.url": "initrd" };
-
 /**
- * Replace `{{ rootfs.url }}`, `{{ kernel.url }}`, `{{ initrd.url }}`. Other placeholders
- * (`{{ name }}`, `{{ tag }}`) are a registration concern: they are filled from `values` when given,
- * and an unknown one is an error rather than a literal `{{…}}` on a kernel command line.
+ * Fill `{{ rootfs.url }}`, `{{ kernel.url }}`, `{{ initrd.url }}` (and `{{ name }}`/`{{ tag }}`)
+ * with the shared templating that registration uses, so a template that boot-tests is one that
+ * registers. An unknown placeholder is an error, not a literal `{{…}}` on a kernel command line.
  */
-export function fillParamsTemplate(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: Readonly<Record<string, string>> = {}): string {
-  const unknown: string[] = [];
-  const filled = template.replace(PLACEHOLDER, (whole, name: string) => {
-    const role = URL_ROLES[name];
-    if (role) return urls[role];
-    const value = values[name];
-    if (value !== undefined) return value;
-    unknown.push(whole);
-    return whole;
-  });
-  if (unknown.length > 0) throw new BootParamsError(`params template: cannot fill ${unknown.join(", ")} for a boot test (known: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }})`);
-  if (/[\r\n]/.test(filled)) throw new BootParamsError("params must be one line");
-  return filled;
+export function fillParamsTemplate(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: { name?: string; tag?: string } = {}): string {
+  try {
+    return renderParams(template, { name: values.name ?? "boot-test", tag: values.tag ?? "boot-test", target: "boot-test", urls });
+  } catch (error) {
+    if (error instanceof ParamsTemplateError) throw new BootParamsError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 /** The full test command line: filled template, a serial console if none, and TEST_PARAMS. */
-export function bootTestParams(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: Readonly<Record<string, string>> = {}): string {
+export function bootTestParams(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: { name?: string; tag?: string } = {}): string {
   const filled = fillParamsTemplate(template, urls, values);
   // The watcher reads the serial port; without a ttyS console the image would boot in silence.
   const serial = /(^|\s)console=ttyS\d/.test(filled) ? "" : "console=ttyS0";

@@ -12,6 +12,8 @@ import { registerCommand } from "./register.js";
 import { rollbackCommand } from "./rollback.js";
 import { publishCommand } from "./publish.js";
 import { doctorCommand } from "./doctor.js";
+import { bootTestCommand } from "./boot-test.js";
+import { serveCommand } from "./serve.js";
 
 const commands: readonly CliCommand[] = [
   doctorCommand,
@@ -22,6 +24,8 @@ const commands: readonly CliCommand[] = [
   registerCommand,
   rollbackCommand,
   publishCommand,
+  bootTestCommand,
+  serveCommand,
 ];
 
 

@@ -1,0 +1,148 @@
+// `bootsmith boot-test <artifact-dir>`: netboot the image in QEMU through iPXE and a BSS-shaped
+// boot script, PASS when it reports it is up, FAIL (exit 1) with the reason and the console tail.
+import { EXIT, UserError, type CliCommand } from "./command.js";
+import { parseCommandArgs } from "./args.js";
+import { parsePort } from "./serve.js";
+import { CleanupStack } from "../exec/cleanup.js";
+import { createReporter } from "../exec/reporters/index.js";
+import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
+import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, type BootTestResult } from "../boottest/boot-test.js";
+import type { AccelChoice } from "../boottest/qemu.js";
+
+const usage = `Usage: bootsmith boot-test <artifact-dir> [options]
+       bootsmith boot-test --bootscript-url URL [--mac MAC] [<artifact-dir>] [options]
+
+Boot the image the way a diskless node does and report whether it came up: the artifacts
+(vmlinuz, initramfs.img, rootfs.squashfs) are served on 127.0.0.1 with an iPXE script at
+/boot.ipxe shaped like the one OpenCHAMI BSS generates, QEMU's iPXE ROM fetches it over user
+networking (the guest sees the host as 10.0.2.2), and the serial console is watched until the
+image prints its marker. A boot preflight runs first (live modules in the initramfs, squashfs
+compression, sizes). PASS prints the boot time; FAIL prints the reason and the last console
+lines. Exit code 0 pass, 1 fail, 2 bad input, 130/143 interrupted.
+
+Kernel params: manifest.json's params template ({{ rootfs.url }}, {{ kernel.url }},
+{{ initrd.url }} filled with the local URLs), else
+  console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1
+plus test-only knobs so failures end fast:
+  rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel
+
+Options:
+  --marker REGEX        console line that means "up" (default BOOT-MARKER-OK)
+  --marker-target       also accept systemd's "Reached target multi-user.target" line
+  --timeout SECONDS     whole boot, QEMU start to marker (default ${BOOT_TEST_DEFAULTS.timeoutMs / 1000})
+  --params STRING       params template instead of the manifest's
+  --bootscript-url URL  boot from this script (e.g. a BSS /boot/v1/bootscript?mac=…) instead of
+                        a generated one; 127.0.0.1/localhost are rewritten to 10.0.2.2
+  --mac MAC             the test NIC's MAC (default ${BOOT_TEST_DEFAULTS.mac})
+  --port N              serve the artifacts on this port (default: a free one; fix it when a
+                        BSS entry points at http://10.0.2.2:N/…)
+  --accel MODE          auto (default: KVM only if /dev/kvm is usable and the CPU has vmx/svm),
+                        kvm or tcg
+  --memory MIB          guest RAM (default ${BOOT_TEST_DEFAULTS.memoryMiB})
+  --cpus N              guest CPUs (default ${BOOT_TEST_DEFAULTS.cpus})
+  --console-log PATH    keep the serial console here (default: a temp file kept only on FAIL)
+  --skip-preflight      boot even if the preflight fails
+  --show-console        print every console line while booting
+  --json                print the result as JSON on stdout
+
+Examples:
+  bootsmith boot-test ./out/debian-12-live
+  bootsmith boot-test ./out/debian-12-live --marker-target --timeout 600
+  bootsmith boot-test --bootscript-url 'http://127.0.0.1:27778/boot/v1/bootscript?mac=52:54:00:12:34:56' \\
+      --mac 52:54:00:12:34:56 --port 8080 ./out/debian-12-live
+`;
+
+const ACCELS: readonly AccelChoice[] = ["auto", "kvm", "tcg"];
+
+function positiveInt(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UserError(`--${option} ${JSON.stringify(value)}: expected a positive whole number`);
+  return Number(value);
+}
+
+export const bootTestCommand: CliCommand = {
+  name: "boot-test",
+  summary: "netboot an image in QEMU via iPXE and check that it comes up",
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("boot-test", args, {
+      marker: { type: "string" },
+      "marker-target": { type: "boolean" },
+      timeout: { type: "string" },
+      params: { type: "string" },
+      "bootscript-url": { type: "string" },
+      mac: { type: "string" },
+      port: { type: "string" },
+      accel: { type: "string" },
+      memory: { type: "string" },
+      cpus: { type: "string" },
+      "console-log": { type: "string" },
+      "skip-preflight": { type: "boolean" },
+      "show-console": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
+    const artifactDir = positionals[0];
+    if (!artifactDir && !values["bootscript-url"]) throw new UserError(`bootsmith boot-test: give an artifact directory or --bootscript-url\n\n${usage}`);
+    let marker: RegExp | undefined;
+    if (values.marker !== undefined) {
+      try {
+        marker = new RegExp(values.marker);
+      } catch (error) {
+        throw new UserError(`--marker: not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
+    const accel = (values.accel ?? "auto") as AccelChoice;
+    if (!ACCELS.includes(accel)) throw new UserError(`--accel ${values.accel}: expected ${ACCELS.join(", ")}`);
+    const timeout = positiveInt("timeout", values.timeout);
+
+    const reporter = createReporter({ mode: "plain", verbose: values["show-console"] ?? false });
+    const cleanup = new CleanupStack();
+    let result: BootTestResult;
+    try {
+      result = await withInterruptHandling(
+        cleanup,
+        (signal) =>
+          bootTest({
+            artifactDir,
+            bootscriptUrl: values["bootscript-url"],
+            mac: values.mac,
+            params: values.params,
+            marker,
+            markerTarget: values["marker-target"],
+            timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+            accel,
+            memoryMiB: positiveInt("memory", values.memory),
+            cpus: positiveInt("cpus", values.cpus),
+            port: parsePort(values.port, 0),
+            consoleLog: values["console-log"],
+            skipPreflight: values["skip-preflight"],
+            showConsole: values["show-console"],
+            reporter,
+            signal,
+          }),
+        reporter,
+      );
+    } catch (error) {
+      if (error instanceof BootTestInputError) throw new UserError(`bootsmith boot-test: ${error.message}`);
+      if (isInterruptedError(error)) {
+        process.stderr.write(`boot-test interrupted (${error.signal}); QEMU and the server were stopped\n`);
+        return error.exitCode;
+      }
+      throw error;
+    } finally {
+      await reporter.close();
+    }
+    if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    else process.stdout.write(formatResult(result) + "\n");
+    return result.ok ? EXIT.ok : EXIT.failed;
+  },
+};
+
+export function formatResult(r: BootTestResult): string {
+  if (r.ok) return `PASS boot-test: ${r.message}`;
+  const lines = [`FAIL boot-test (${r.reason}): ${r.message}`];
+  if (r.consoleTail.length > 0) lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
+  if (r.consoleLog) lines.push(`full console: ${r.consoleLog}`);
+  return lines.join("\n");
+}
