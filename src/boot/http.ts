@@ -28,6 +28,9 @@ export interface HttpRequest {
   readonly query?: Readonly<Record<string, string>>;
   /** Serialized as JSON. */
   readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Resolve on the status line and drop the body (probing a possibly huge artifact with GET). */
+  readonly discardBody?: boolean;
 }
 
 export interface HttpResponse {
@@ -147,7 +150,7 @@ export class HttpClient {
 
   private once(req: HttpRequest, url: URL): Promise<HttpResponse> {
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const headers: Record<string, string> = { Accept: "application/json, application/problem+json, text/plain" };
+    const headers: Record<string, string> = { Accept: "application/json, application/problem+json, text/plain", ...req.headers };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(body));
@@ -157,6 +160,11 @@ export class HttpClient {
     const mod = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
       const request = mod.request(url, { method: req.method, headers, ...(this.ca !== undefined ? { ca: this.ca } : {}), agent: false }, (res) => {
+        if (req.discardBody) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: "", url: url.href });
+          res.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);

@@ -29,9 +29,14 @@ export async function checkArtifacts(urls: readonly { role: ArtifactCheck["role"
       if (!/^https?:\/\//i.test(url)) return { role, url, status: "unchecked", detail: "not an http(s) URL" };
       try {
         const client = new HttpClient(url, { ...options, retries: options.retries ?? 2 });
-        const res = await client.request({ method: "HEAD", path: "" });
-        if (res.status >= 200 && res.status < 300) return { role, url, status: "ok", detail: `HTTP ${res.status}` };
-        return { role, url, status: "missing", detail: `HTTP ${res.status}` };
+        const head = await client.request({ method: "HEAD", path: "" });
+        if (head.status >= 200 && head.status < 300) return { role, url, status: "ok", detail: `HTTP ${head.status}` };
+        // Some servers refuse HEAD (405/501), and a URL presigned for GET answers HEAD with 403:
+        // ask for the first byte instead before calling the artifact missing.
+        if (head.status !== 403 && head.status !== 405 && head.status !== 501) return { role, url, status: "missing", detail: `HTTP ${head.status}` };
+        const get = await client.request({ method: "GET", path: "", headers: { Range: "bytes=0-0" }, discardBody: true });
+        if (get.status >= 200 && get.status < 300) return { role, url, status: "ok", detail: `HTTP ${get.status} to GET (HEAD: ${head.status})` };
+        return { role, url, status: "missing", detail: `HTTP ${head.status} to HEAD, ${get.status} to GET` };
       } catch (error) {
         return { role, url, status: "unreachable", detail: (error as Error).message };
       }

@@ -10,12 +10,17 @@ export interface ArtifactServer {
   stop(): Promise<void>;
 }
 
-export async function startArtifactServer(files: Record<string, string>): Promise<ArtifactServer> {
+/** `refuseHead`: answer HEAD with this status (like servers without HEAD, or URLs presigned for GET). */
+export async function startArtifactServer(files: Record<string, string>, options: { refuseHead?: number } = {}): Promise<ArtifactServer> {
   const map = new Map(Object.entries(files));
   const requests: { method: string; path: string }[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     requests.push({ method: req.method ?? "GET", path });
+    if (req.method === "HEAD" && options.refuseHead) {
+      res.writeHead(options.refuseHead).end();
+      return;
+    }
     const body = map.get(path);
     if (body === undefined) {
       res.writeHead(404).end();

@@ -343,11 +343,34 @@ describe("register with boot-service", () => {
     expect(bss.bootConfigurations.size).toBe(0);
   });
 
-  it("shows boot-service's own error text", async () => {
+  it("validates the target before contacting it, and shows boot-service's own error text", async () => {
+    bss = await startBssServer({ bootConfigurations: true, token: "t" });
+    const invalid = await caught(register(input("v1", { macs: [MAC1] }), target({ priority: 500 }), opts()));
+    expect(invalid.kind).toBe("invalid");
+    expect(invalid.message).toContain("priority 500 must be an integer 0–100");
+    expect(bss.requests).toHaveLength(0);
+    const denied = await caught(register(input("v1", { macs: [MAC1] }), target(), opts()));
+    expect(denied.kind).toBe("unauthorized");
+    expect(denied.message).toContain("HTTP 401: unauthorized: a valid bearer token is required");
+  });
+
+  it("dry-run diffs the BootConfiguration; export writes the resource; the root /bootscript serves it", async () => {
     bss = await startBssServer({ bootConfigurations: true });
-    const err = await caught(register(input("v1", { macs: [MAC1] }), target({ priority: 500 }), opts()));
-    expect(err.kind).toBe("invalid");
-    expect(err.message).toContain("priority 500 must be an integer 0–100");
+    const dry = await register(input("v1", { nids: [5] }), target({ groups: ["compute"] }), opts({ dryRun: true }));
+    expect(dry.written).toBe(false);
+    expect(dry.diff).toContain("+ bootconfiguration compute-nodes: new entry");
+    expect(dry.diff).toContain('groups: null → ["compute"]');
+    expect(bss.bootConfigurations.size).toBe(0);
+
+    expect(parseYaml(exportPayload(input("v1", { nids: [5] }), target({ groups: ["compute"], priority: 3 })))).toEqual({
+      metadata: { name: "compute-nodes" },
+      spec: { nids: [5], groups: ["compute"], kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params, priority: 3 },
+    });
+
+    await register(input("v1", { nids: [5] }), target(), opts());
+    const res = await fetch(`${bss.url}/bootscript?nid=5`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(`kernel --name kernel ${image("v1").urls.kernel} initrd=initrd ${input("v1").params} nid=5`);
   });
 
   it("legacy mode talks BSS's /boot/v1 API", async () => {

@@ -263,6 +263,11 @@ export class BssServer {
       }
       return ctx.problem(404, `no route ${ctx.method} ${path}`);
     }
+    // boot-service serves its own script at the root, whatever enable_legacy_api says.
+    if (this.options.bootConfigurations && path === "/bootscript" && ctx.method === "GET") {
+      const q = { ...query, ...(query.host ? { name: query.host } : {}) };
+      return this.bootscript(ctx, q, req.headers.host ?? "127.0.0.1", "/bootscript");
+    }
     if (this.options.bootConfigurations && (path === "/bootconfigurations" || path.startsWith("/bootconfigurations/"))) {
       if (!authorized) return ctx.json(401, { error: "unauthorized: a valid bearer token is required", code: 401 }, false);
       return this.bootConfigurationRoute(ctx, path, body);
@@ -334,7 +339,7 @@ export class BssServer {
   }
 
   /** The script BSS generates (cmd/boot-script-service buildBootScript; testdata/TestBuildBootScript). */
-  private bootscript(ctx: Exchange, query: Record<string, string>, hostHeader: string): void {
+  private bootscript(ctx: Exchange, query: Record<string, string>, hostHeader: string, route = "/boot/v1/bootscript"): void {
     const key: Key | undefined = query.mac ? `mac:${query.mac.toLowerCase()}` : query.name ? `host:${query.name}` : query.nid ? `nid:${Number(query.nid)}` : undefined;
     if (!key) return ctx.problem(400, "Need a mac=, name=, or nid= parameter");
     let entry = this.entries.get(key);
@@ -353,7 +358,7 @@ export class BssServer {
       "boot || goto boot_retry",
       ":boot_retry",
       "sleep 30",
-      `chain http://${hostHeader}/boot/v1/bootscript?${retry.toString()}`,
+      `chain ${this.url.startsWith("https") ? "https" : "http"}://${hostHeader}${route}?${retry.toString()}`,
       "",
     ];
     ctx.text(200, lines.join("\n"));

@@ -1,0 +1,37 @@
+// The artifact check that keeps registration from pointing nodes at something missing.
+import { afterEach, describe, expect, it } from "vitest";
+import { artifactProblems, artifactUrls, checkArtifacts } from "../../src/boot/preflight.js";
+import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+
+let server: ArtifactServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+describe("checkArtifacts", () => {
+  it("takes kernel, initrd and the root=live: URL, HEADs each, and reports what is missing", async () => {
+    server = await startArtifactServer({ "/k": "kernel", "/i": "initrd" });
+    const urls = artifactUrls({ kernel: `${server.url}/k`, initrd: `${server.url}/i`, params: `ro root=live:${server.url}/r quiet` });
+    expect(urls.map((u) => u.role)).toEqual(["kernel", "initrd", "rootfs"]);
+    const checks = await checkArtifacts(urls, { retries: 0 });
+    expect(checks.map((c) => c.status)).toEqual(["ok", "ok", "missing"]);
+    expect(artifactProblems(checks)).toEqual([`rootfs ${server.url}/r: missing (HTTP 404)`]);
+    expect(server.requests.every((r) => r.method === "HEAD")).toBe(true);
+  });
+
+  it("falls back to GET (Range: bytes=0-0, body dropped) when HEAD is refused", async () => {
+    server = await startArtifactServer({ "/big": "x".repeat(1 << 20) }, { refuseHead: 405 });
+    const [ok, gone] = await checkArtifacts([{ role: "rootfs", url: `${server.url}/big` }, { role: "kernel", url: `${server.url}/gone` }], { retries: 0 });
+    expect(ok?.status).toBe("ok");
+    expect(ok?.detail).toBe("HTTP 200 to GET (HEAD: 405)");
+    expect(gone?.status).toBe("missing");
+    expect(gone?.detail).toBe("HTTP 405 to HEAD, 404 to GET");
+  });
+
+  it("marks non-http URLs unchecked and unreachable hosts as such", async () => {
+    const checks = await checkArtifacts([{ role: "kernel", url: "s3://boot-images/k" }, { role: "initrd", url: "http://127.0.0.1:9/i" }], { retries: 0, timeoutMs: 1000 });
+    expect(checks.map((c) => c.status)).toEqual(["unchecked", "unreachable"]);
+    expect(artifactProblems(checks)).toHaveLength(1);
+  });
+});
