@@ -1,0 +1,101 @@
+// Real netboots in QEMU (TCG: ~1–2 min each on 2 cores). They run only when
+// BOOTSMITH_TEST_ARTIFACTS names a directory with vmlinuz, initramfs.img and rootfs.squashfs from
+// a live image whose rootfs prints BOOT-MARKER-OK (the e2e suite sets it after `bootsmith build`).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { bootTest, type BootTestResult } from "../../src/boottest/boot-test.js";
+import { listInitramfs } from "../../src/boottest/initramfs.js";
+import { filterCpio } from "./cpio-writer.js";
+
+const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
+const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.squashfs"].every((f) => existsSync(path.join(artifacts, f)));
+if (!usable) {
+  console.log(
+    artifacts === undefined
+      ? "qemu-boot.test: BOOTSMITH_TEST_ARTIFACTS is not set; skipping the real QEMU boots"
+      : `qemu-boot.test: ${artifacts} lacks vmlinuz/initramfs.img/rootfs.squashfs; skipping the real QEMU boots`,
+  );
+}
+
+const TIMEOUT_MS = 300_000;
+const summary = (r: BootTestResult) => `${r.ok ? "PASS" : `FAIL ${r.reason}`}: ${r.message} (elapsed ${r.elapsedSeconds} s)\n${r.ok ? "" : r.consoleTail.slice(-15).join("\n")}`;
+
+describe.skipIf(!usable)("boot-test in QEMU", () => {
+  let broken: string;
+
+  beforeAll(async () => {
+    // The same image with dracut's livenet and dmsquash-live taken out of the initramfs.
+    broken = await mkdtemp(path.join(os.tmpdir(), "bootsmith-nolive-"));
+    for (const f of ["vmlinuz", "rootfs.squashfs"]) await symlink(path.join(artifacts!, f), path.join(broken, f));
+    const real = path.join(artifacts!, "initramfs.img");
+    const { segments } = await listInitramfs(real);
+    if (segments.length !== 1 || (segments[0] !== "gzip" && segments[0] !== "zstd")) throw new Error(`test repacks a single gzip/zstd initramfs, got ${segments.join("+")}`);
+    const packed = await readFile(real);
+    const cpio = segments[0] === "gzip" ? gunzipSync(packed) : execFileSync("zstd", ["-d", "-c", "-q"], { input: packed, maxBuffer: 1 << 30 });
+    const stripped = filterCpio(
+      cpio,
+      (name) => !/livenet|dmsquash/.test(name),
+      (name, data) =>
+        name === "usr/lib/dracut/modules.txt"
+          ? Buffer.from(
+              data
+                .toString()
+                .split("\n")
+                .filter((m) => m !== "livenet" && m !== "dmsquash-live")
+                .join("\n"),
+            )
+          : data,
+    );
+    await writeFile(path.join(broken, "initramfs.img"), gzipSync(stripped, { level: 1 }));
+  });
+
+  afterAll(async () => {
+    if (broken) await rm(broken, { recursive: true, force: true });
+  });
+
+  it(
+    "PASSes the image through iPXE and the boot script, reporting the boot time",
+    async () => {
+      const r = await bootTest({ artifactDir: artifacts!, timeoutMs: TIMEOUT_MS });
+      console.log(`boot-test good image: ${summary(r)}`);
+      expect(r.ok, summary(r)).toBe(true);
+      expect(r.bootSeconds).toBeGreaterThan(0);
+      expect(r.markerLine).toMatch(/BOOT-MARKER-OK/);
+      expect(r.preflight?.ok).toBe(true);
+      expect(r.consoleLog).toBeUndefined(); // the temp console log is removed on PASS
+    },
+    TIMEOUT_MS + 60_000,
+  );
+
+  it(
+    "FAILs fast with the reason when root=live: points at a missing file",
+    async () => {
+      const r = await bootTest({
+        artifactDir: artifacts!,
+        params: "console=ttyS0 root=live:{{ rootfs.url }}.missing rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1",
+        timeoutMs: TIMEOUT_MS,
+      });
+      console.log(`boot-test wrong rootfs URL: ${summary(r)}`);
+      expect(r.ok).toBe(false);
+      expect(r.reason, summary(r)).toBe("rootfs-download-failed");
+      expect(r.message).toMatch(/rootfs\.squashfs\.missing/);
+      expect(r.consoleLog && existsSync(r.consoleLog)).toBe(true); // kept for the failure report
+      await rm(path.dirname(r.consoleLog!), { recursive: true, force: true });
+    },
+    TIMEOUT_MS + 60_000,
+  );
+
+  it("FAILs an initramfs without livenet in the preflight, before starting QEMU", async () => {
+    const r = await bootTest({ artifactDir: broken, timeoutMs: TIMEOUT_MS });
+    console.log(`boot-test initramfs without livenet: ${summary(r)}`);
+    expect(r.ok).toBe(false);
+    expect(r.reason).toBe("preflight");
+    expect(r.message).toMatch(/lacks dracut's livenet and dmsquash-live/);
+    expect(r.accel).toBeUndefined(); // QEMU was never started
+  });
+});
