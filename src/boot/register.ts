@@ -174,15 +174,32 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
     entries,
   });
 
-  // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
-  for (const kind of ["mac", "host", "nid"] as const) {
-    const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
-    if (group.length === 0) continue;
-    if (mode === "patch") await client.patch({ ...selectorBody(group), params: input.params });
-    else await client.put({ ...selectorBody(group), ...definedFields(desired) });
-  }
-  await verify(client, entries.map((e) => ({ key: e.selector, expected: e.after })));
+  await afterRecord(stateFile, async () => {
+    // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
+    for (const kind of ["mac", "host", "nid"] as const) {
+      const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
+      if (group.length === 0) continue;
+      if (mode === "patch") await client.patch({ ...selectorBody(group), params: input.params });
+      else await client.put({ ...selectorBody(group), ...definedFields(desired) });
+    }
+    await verify(client, entries.map((e) => ({ key: e.selector, expected: e.after })));
+  });
   return { ...base, written: true, stateFile };
+}
+
+/**
+ * Run the writes that follow a saved record; if they fail part-way, say that the record can
+ * undo what was written (rollback skips entries that still hold their old params).
+ */
+async function afterRecord(stateFile: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (error instanceof RegistrationError) {
+      throw new RegistrationError(error.kind, `${error.message}\n  Part of the registration may have been written; \`bootsmith rollback\` restores the previous params (record ${stateFile}).`, { cause: error, status: error.status, detail: error.detail });
+    }
+    throw error;
+  }
 }
 
 function definedFields(e: BootEntry): BootEntry {
@@ -245,10 +262,12 @@ async function registerBootConfiguration(input: RegistrationInput, target: BootS
     mode,
     bootConfiguration: { name: target.name, before: existing ? { uid: uidOf(existing, client), spec: existing.spec } : null, after: spec },
   });
-  const saved = existing ? await client.replace(uidOf(existing, client), target.name, spec) : await client.create(target.name, spec);
-  if (JSON.stringify(specEntry(saved.spec)) !== JSON.stringify(specEntry(spec))) {
-    throw new RegistrationError("state", `${client.ctx.service} accepted BootConfiguration "${target.name}" but returned a different spec: ${JSON.stringify(saved.spec)}`);
-  }
+  await afterRecord(stateFile, async () => {
+    const saved = existing ? await client.replace(uidOf(existing, client), target.name, spec) : await client.create(target.name, spec);
+    if (JSON.stringify(specEntry(saved.spec)) !== JSON.stringify(specEntry(spec))) {
+      throw new RegistrationError("state", `${client.ctx.service} accepted BootConfiguration "${target.name}" but returned a different spec: ${JSON.stringify(saved.spec)}`);
+    }
+  });
   return { ...base, written: true, stateFile };
 }
 
@@ -287,7 +306,8 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   const all = stored.record.entries ?? [];
   const entries = wanted.size === 0 ? all : all.filter((e) => wanted.has(selectorLabel(e.selector)));
   const current = await Promise.all(entries.map((e) => client.get(e.selector)));
-  const drifted = entries.filter((e, i) => !sameEntry(current[i], e.after));
+  // An entry that still holds its old params (a registration that failed part-way) needs nothing.
+  const drifted = entries.filter((e, i) => !sameEntry(current[i], e.after) && !sameEntry(current[i], e.before ?? undefined));
   if (drifted.length > 0 && !options.force) {
     throw new RegistrationError("state", `not rolling back: ${drifted.map((e) => selectorLabel(e.selector)).join(", ")} changed since registration ${stored.record.id} (someone else registered since?). Inspect with \`bootsmith register --dry-run\`, or pass --force to restore anyway.`);
   }
@@ -297,8 +317,9 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   if (options.dryRun) return { target, record: stored.path, changes, diff, written: false };
 
   // Entries that had params: put the old ones back, grouped by identical values and selector kind.
+  const pending = entries.filter((e, i) => !sameEntry(current[i], e.before ?? undefined));
   const groups = new Map<string, { entry: BootEntry; keys: SelectorKey[] }>();
-  for (const e of entries) {
+  for (const e of pending) {
     if (!e.before) continue;
     const id = `${e.selector.kind}\u0000${JSON.stringify(definedFields(e.before))}`;
     const g = groups.get(id) ?? { entry: e.before, keys: [] };
@@ -307,7 +328,7 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   }
   for (const g of groups.values()) await client.put({ ...selectorBody(g.keys), ...definedFields(g.entry) });
   for (const kind of ["mac", "host", "nid"] as const) {
-    const gone = entries.filter((e) => !e.before && e.selector.kind === kind).map((e) => e.selector);
+    const gone = pending.filter((e) => !e.before && e.selector.kind === kind).map((e) => e.selector);
     if (gone.length > 0) await client.delete(selectorBody(gone));
   }
   await verify(client, entries.map((e) => ({ key: e.selector, expected: e.before ?? undefined })));

@@ -177,6 +177,21 @@ describe("register with BSS", () => {
     expect(bss.entry(`mac:${MAC1}`)).toBeUndefined();
   });
 
+  it("a registration that fails part-way says so, and rollback undoes the part that was written", async () => {
+    bss = await startBssServer();
+    bss.failNext(1, 400, (r) => r.method === "PUT" && JSON.stringify(r.body).includes('"hosts"'));
+    const err = await caught(register(input("v1", { macs: [MAC1], hosts: ["x1"] }), bssTarget(), opts()));
+    expect(err.kind).toBe("rejected");
+    expect(err.message).toContain("injected fault: HTTP 400");
+    expect(err.message).toMatch(/Part of the registration may have been written; `bootsmith rollback` restores the previous params \(record .*\.json\)/);
+    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
+    expect(bss.entry("host:x1")).toBeUndefined();
+    const back = await rollback(bssTarget(), opts());
+    expect(back.written).toBe(true);
+    expect(bss.entries.size).toBe(0);
+    expect(bss.requests.filter((r) => r.method === "DELETE").map((r) => r.body)).toEqual([{ macs: [MAC1] }]);
+  });
+
   it("refuses to register when an artifact URL is missing, and writes nothing", async () => {
     bss = await startBssServer();
     artifacts.files.delete("/v1/rootfs.squashfs");

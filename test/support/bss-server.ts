@@ -119,6 +119,9 @@ export interface RecordedRequest {
 
 type Fault = { kind: "status"; status: number } | { kind: "hang" } | { kind: "close" };
 
+/** Which requests a fault applies to (default: any). */
+export type FaultMatch = (req: { method: string; path: string; body: unknown }) => boolean;
+
 export interface BssServerOptions {
   /** Require `Authorization: Bearer <token>` on bootparameters and bootconfigurations. */
   readonly token?: string;
@@ -164,7 +167,7 @@ export class BssServer {
   /** Contract mismatches seen in requests or responses. Tests assert this stays empty. */
   readonly violations: string[] = [];
   readonly contract = new BssContract();
-  private readonly faults: Fault[] = [];
+  private readonly faults: { fault: Fault; match?: FaultMatch }[] = [];
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   /** Base URL, e.g. http://127.0.0.1:40123 (QEMU guests reach it as http://10.0.2.2:<port>). */
@@ -200,14 +203,17 @@ export class BssServer {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  failNext(count: number, status = 500): void {
-    for (let i = 0; i < count; i++) this.faults.push({ kind: "status", status });
+  /** Answer the next `count` (matching) requests with `status` and a problem+json body. */
+  failNext(count: number, status = 500, match?: FaultMatch): void {
+    for (let i = 0; i < count; i++) this.faults.push({ fault: { kind: "status", status }, match });
   }
-  hangNext(count: number): void {
-    for (let i = 0; i < count; i++) this.faults.push({ kind: "hang" });
+  /** Accept the next `count` (matching) requests and never answer. */
+  hangNext(count: number, match?: FaultMatch): void {
+    for (let i = 0; i < count; i++) this.faults.push({ fault: { kind: "hang" }, match });
   }
-  closeNext(count: number): void {
-    for (let i = 0; i < count; i++) this.faults.push({ kind: "close" });
+  /** Drop the connection of the next `count` (matching) requests without an answer. */
+  closeNext(count: number, match?: FaultMatch): void {
+    for (let i = 0; i < count; i++) this.faults.push({ fault: { kind: "close" }, match });
   }
 
   /** Seed params without going through HTTP (e.g. "what a site had before bootsmith"). */
@@ -242,7 +248,9 @@ export class BssServer {
     }
     this.requests.push({ method: req.method ?? "GET", path: url.pathname, query, body, authorized });
 
-    const fault = this.faults.shift();
+    const method = req.method ?? "GET";
+    const at = this.faults.findIndex((f) => !f.match || f.match({ method, path: url.pathname, body }));
+    const fault = at >= 0 ? this.faults.splice(at, 1)[0]?.fault : undefined;
     if (fault?.kind === "hang") return; // never answer; stop() destroys the socket
     if (fault?.kind === "close") {
       req.socket.destroy();
