@@ -22,8 +22,8 @@ S3 options:
   --public-base URL      base URL nodes fetch from (default: <endpoint>/<bucket>)
   --layout NAME          bootsmith (default) or image-builder (efi-images/<prefix>vmlinuz-KVER, …)
   --ca-file PATH         PEM CA for an https endpoint with a private CA
-  --part-size MIB        multipart part size (default 16)
-  --concurrency N        parts in flight (default 4; memory ≈ (N+1) × part size)
+  --part-size MIB        multipart part size (default 8)
+  --concurrency N        parts in flight (default 4; memory ≈ N × part size)
   Credentials: S3_ACCESS/S3_SECRET, else the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
   AWS_PROFILE, …). They are never printed.
 

@@ -130,6 +130,10 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
       kind = "transfer-failed";
       message = `${what}: the connection to ${endpoint} kept dropping (${detail}) and the retries did not get through; partial multipart uploads were aborted and manifest.json was not written. Publishing again resumes: objects already uploaded are skipped.`;
       break;
+    case "tls":
+      kind = "unreachable";
+      message = `${what}: the TLS certificate of ${endpoint} is not trusted (${detail}). Give the CA that signed it with caFile / --ca-file.`;
+      break;
     case "other":
       kind = "transfer-failed";
       message = `${what}: ${where}: ${detail}`;
@@ -139,7 +143,9 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
   return new PublishError(message, kind, { cause: error });
 }
 
-type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "other";
+type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "tls" | "other";
+
+const TLS_CODES = /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)\b|self[- ]signed certificate/;
 
 function classify(e: SdkErrorShape, text: string): S3Failure {
   switch (e.name) {
@@ -155,6 +161,7 @@ function classify(e: SdkErrorShape, text: string): S3Failure {
     case "NoSuchBucket":
       return "no-such-bucket";
   }
+  if (TLS_CODES.test(`${e.code ?? ""} ${text}`)) return "tls";
   // Network failures arrive as plain Errors or as the SDK's TimeoutError wrapping the errno.
   const errno = e.code ?? /\b(E[A-Z]+)\b/.exec(text)?.[1];
   switch (errno) {

@@ -31,7 +31,7 @@ export interface S3PublishOptions extends PublishOptions {
   /** Use this client (tests, or callers publishing many images); otherwise one is made from the target. */
   readonly client?: S3Client;
   readonly clientOptions?: S3ClientOptions;
-  /** Multipart part size in bytes (default 16 MiB; raised automatically past 10,000 parts). */
+  /** Multipart part size in bytes (default 8 MiB; raised automatically past 10,000 parts). */
   readonly partSize?: number;
   /** Parts in flight (default 4). */
   readonly queueSize?: number;

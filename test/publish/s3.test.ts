@@ -3,7 +3,8 @@
 // cut mid-upload by a proxy — never a manifest listing a missing object, never a dangling
 // multipart upload.
 import { createHash, randomBytes } from "node:crypto";
-import { open, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateBucketCommand,
@@ -23,6 +24,7 @@ import type { S3Target } from "../../src/publish/targets.js";
 import { makeFakeImage } from "./support/artifacts.js";
 import { startCeph, type CephS3 } from "./support/ceph.js";
 import { startCuttingProxy } from "./support/cutting-proxy.js";
+import { startTlsProxy } from "./support/tls-proxy.js";
 
 const MiB = 1024 * 1024;
 let ceph: CephS3;
@@ -235,5 +237,49 @@ describe("publishToS3 (Ceph RGW)", () => {
     expect(proxy.cuts).toBeGreaterThanOrEqual(3);
     expect(await keysIn(bucket)).toEqual(["test-image/1/vmlinuz"]);
     expect(await danglingUploads(bucket)).toBe(0);
+  });
+
+  it("replaces a tag whose content changed: the old manifest goes first, the new one last", async () => {
+    const bucket = await newBucket();
+    const target: S3Target = { type: "s3", endpoint: ceph.endpoint, bucket };
+    const before = await fakeImage({ tags: ["dev"], sizes: { kernel: 2048, rootfs: 4096 } });
+    await publishToS3(await loadArtifactSet(before.dir), target, { clientOptions: { credentials } });
+    const after = await fakeImage({ tags: ["dev"], sizes: { kernel: 2048, rootfs: 8192 } });
+    const s3 = createS3Client(target, { credentials });
+    cleanups.push(async () => s3.destroy());
+    const requests: string[] = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (/^(PutObject|DeleteObject)Command$/.test(context.commandName ?? "")) requests.push(`${context.commandName} ${(args.input as { Key?: string }).Key}`);
+        return next(args);
+      },
+      { step: "initialize", name: "recordRequests" },
+    );
+    await publishToS3(await loadArtifactSet(after.dir), target, { client: s3 });
+    expect(requests).toEqual([
+      "DeleteObjectCommand test-image/dev/manifest.json",
+      "PutObjectCommand test-image/dev/vmlinuz",
+      "PutObjectCommand test-image/dev/rootfs.squashfs",
+      "PutObjectCommand test-image/dev/manifest.json",
+    ]);
+    expect((await download(bucket, "test-image/dev/manifest.json")).sha256).toBe(after.sha256["manifest.json"]);
+    expect((await download(bucket, "test-image/dev/rootfs.squashfs")).sha256).toBe(after.sha256["rootfs.squashfs"]);
+  });
+
+  it("talks https to an endpoint signed by a private CA given as caFile, and says so when it is missing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bootsmith-tls-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const proxy = await startTlsProxy(new URL(ceph.endpoint), dir);
+    cleanups.push(() => proxy.close());
+    const bucket = await newBucket();
+    const image = await fakeImage({ tags: ["1"], sizes: { kernel: 2048, rootfs: 6 * MiB } });
+    const set = await loadArtifactSet(image.dir);
+
+    const error = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket }, { clientOptions: { credentials, maxAttempts: 1 } }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not trusted .*--ca-file/s);
+
+    const outcome = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket, caFile: proxy.caFile }, { clientOptions: { credentials }, partSize: 5 * MiB });
+    expect(outcome.images[0]?.urls.rootfs).toBe(`${proxy.endpoint}/${bucket}/test-image/1/rootfs.squashfs`);
+    expect((await download(bucket, "test-image/1/rootfs.squashfs")).sha256).toBe(image.sha256["rootfs.squashfs"]);
   });
 });

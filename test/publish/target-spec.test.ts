@@ -1,0 +1,57 @@
+// `--to` strings → targets, and S3 key layouts / public URLs (pure functions, table-driven).
+import { describe, expect, it } from "vitest";
+import { PublishInputError } from "../../src/publish/errors.js";
+import { PUBLISH_TARGET_TYPES } from "../../src/publish/index.js";
+import { joinUrl, s3Keys } from "../../src/publish/layout.js";
+import { publicUrl } from "../../src/publish/s3.js";
+import { parseTargetSpec } from "../../src/publish/target-spec.js";
+
+describe("parseTargetSpec", () => {
+  it.each([
+    ["s3://boot-images", {}, { type: "s3", bucket: "boot-images", layout: "bootsmith" }],
+    ["s3://boot-images/compute", { endpoint: "http://rgw:7480" }, { type: "s3", bucket: "boot-images", layout: "bootsmith", prefix: "compute/", endpoint: "http://rgw:7480" }],
+    ["s3://boot-images/site-", { layout: "image-builder" as const }, { type: "s3", bucket: "boot-images", layout: "image-builder", prefix: "site-" }],
+    ["dir:/srv/boot", { publicBase: "http://h:8080" }, { type: "local", dir: "/srv/boot", publicBase: "http://h:8080" }],
+    ["registry:127.0.0.1:5000/bootsmith/x", { tlsVerify: false }, { type: "registry", repository: "127.0.0.1:5000/bootsmith/x", tlsVerify: false }],
+    ["registry:docker://reg.example/a/b", { authFile: "/run/auth.json" }, { type: "registry", repository: "reg.example/a/b", authFile: "/run/auth.json" }],
+  ])("%s", (spec, options, expected) => {
+    expect(parseTargetSpec(spec, options)).toEqual(expected);
+  });
+
+  it.each(["s3://", "s3://UPPER", "dir:", "http://x", "/srv/boot"])("rejects %s", (spec) => {
+    expect(() => parseTargetSpec(spec)).toThrow(PublishInputError);
+  });
+
+  it("covers every publisher type", () => {
+    const made = ["s3://bucket", "dir:/x", "registry:h/r"].map((s) => parseTargetSpec(s).type).sort();
+    expect(made).toEqual([...PUBLISH_TARGET_TYPES].sort());
+  });
+});
+
+describe("s3Keys and public URLs", () => {
+  const image = { name: "compute", kernel: { version: "6.1.0-28-amd64" } };
+
+  it("puts a self-contained directory per tag in the bootsmith layout", () => {
+    expect(s3Keys("bootsmith", "images/", image, "1.2")).toEqual({
+      artifacts: { kernel: "images/compute/1.2/vmlinuz", initrd: "images/compute/1.2/initramfs.img", rootfs: "images/compute/1.2/rootfs.squashfs" },
+      manifest: "images/compute/1.2/manifest.json",
+    });
+  });
+
+  it("follows image-builder's names, falling back to name-tag without a kernel version", () => {
+    expect(s3Keys("image-builder", "", image, "v1").artifacts).toEqual({
+      kernel: "efi-images/vmlinuz-6.1.0-28-amd64",
+      initrd: "efi-images/initramfs-6.1.0-28-amd64.img",
+      rootfs: "compute-v1",
+    });
+    expect(s3Keys("image-builder", "p-", { name: "base" }, "v1").artifacts.kernel).toBe("efi-images/p-vmlinuz-base-v1");
+  });
+
+  it("derives public URLs from publicBase, the endpoint (path-style) or AWS", () => {
+    const key = "images/compute/1.2/rootfs.squashfs";
+    expect(publicUrl({ type: "s3", bucket: "b", publicBase: "http://10.0.2.2:8080/b/" }, key)).toBe("http://10.0.2.2:8080/b/images/compute/1.2/rootfs.squashfs");
+    expect(publicUrl({ type: "s3", bucket: "b", endpoint: "http://rgw:7480/" }, key)).toBe("http://rgw:7480/b/images/compute/1.2/rootfs.squashfs");
+    expect(publicUrl({ type: "s3", bucket: "b", region: "eu-west-1" }, key)).toBe("https://b.s3.eu-west-1.amazonaws.com/images/compute/1.2/rootfs.squashfs");
+    expect(joinUrl("http://h", "a b/c+d")).toBe("http://h/a%20b/c%2Bd");
+  });
+});
