@@ -83,3 +83,42 @@ export function normalizeSelectors(selectors: Selectors): { macs: string[]; host
     nids: uniq(selectors.nids ?? []),
   };
 }
+
+/**
+ * A recipe's `register:` entry (src/recipe/schema.ts RegistrationSchema output), typed
+ * structurally so this module does not depend on the recipe schema.
+ */
+export interface RecipeRegistrationLike {
+  readonly type: BootTargetType;
+  readonly url: string;
+  readonly macs?: readonly string[];
+  readonly hosts?: readonly string[];
+  readonly nids?: readonly number[];
+  /** Site-wide params appended to the image's template. */
+  readonly params?: string;
+  readonly tokenEnv?: string;
+  readonly caFile?: string;
+  readonly name?: string;
+  readonly groups?: readonly string[];
+  readonly priority?: number;
+  readonly legacy?: boolean;
+}
+
+/** Split a recipe registration into the target, the selectors and the extra params. */
+export function fromRecipeRegistration(r: RecipeRegistrationLike): { target: BootTarget; selectors: Selectors; extraParams: string } {
+  const common = { url: r.url, ...(r.tokenEnv ? { tokenEnv: r.tokenEnv } : {}), ...(r.caFile ? { caFile: r.caFile } : {}) };
+  let target: BootTarget;
+  switch (r.type) {
+    case "bss":
+      target = { type: "bss", ...common };
+      break;
+    case "boot-service":
+      target = { type: "boot-service", ...common, name: r.name ?? "", ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.legacy ? { legacy: true } : {}) };
+      break;
+    default: {
+      const never: never = r.type;
+      throw new Error(`unknown registration type ${String(never)}`);
+    }
+  }
+  return { target, selectors: { macs: r.macs ?? [], hosts: r.hosts ?? [], nids: r.nids ?? [] }, extraParams: r.params ?? "" };
+}

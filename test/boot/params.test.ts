@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { liveRootUrl, ParamsTemplateError, renderParams, validateParamsTemplate } from "../../src/boot/params.js";
 import { paramsDiff, renderDiff } from "../../src/boot/diff.js";
-import { validateSelectors } from "../../src/boot/targets.js";
+import { fromRecipeRegistration, validateSelectors, type RecipeRegistrationLike } from "../../src/boot/targets.js";
+import type { RecipeSpec } from "../../src/recipe/schema.js";
 import type { PublishedImage } from "../../src/publish/types.js";
 
 const image: PublishedImage = {
@@ -63,5 +64,19 @@ describe("validateSelectors", () => {
     expect(validateSelectors({ macs: ["52-54-00-00-00-01"] })[0]).toMatch(/^macs: "52-54-00-00-00-01"/);
     expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
     expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
+  });
+});
+
+describe("fromRecipeRegistration", () => {
+  it("splits a recipe register: entry into target, selectors and site params", () => {
+    expect(fromRecipeRegistration({ type: "bss", url: "https://bss:8443", macs: ["52:54:00:00:00:01"], hosts: [], nids: [3], params: "quiet", tokenEnv: "SITE_TOKEN" })).toEqual({
+      target: { type: "bss", url: "https://bss:8443", tokenEnv: "SITE_TOKEN" },
+      selectors: { macs: ["52:54:00:00:00:01"], hosts: [], nids: [3] },
+      extraParams: "quiet",
+    });
+    // The recipe schema's output type fits (a compile-time check: the schema and this type must agree).
+    const fromRecipe: (r: RecipeSpec["register"][number]) => RecipeRegistrationLike = (r) => r;
+    expect(typeof fromRecipe).toBe("function");
+    expect(fromRecipeRegistration({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0, legacy: false, params: "" }).target).toEqual({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0 });
   });
 });
