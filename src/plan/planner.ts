@@ -221,9 +221,13 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
     "io.bootsmith.input-digest": recipe.inputDigest,
     "io.bootsmith.base": baseRef(recipe),
   };
+  // buildah 1.28's commit has no --label: labels go on the container's config first.
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
   const timestamp = options.sourceDateEpoch !== undefined ? ["--timestamp", String(options.sourceDateEpoch)] : [];
-  const actions: Action[] = [{ kind: "exec", command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, ...labelArgs, target.container, image]), capture: "IMAGE_ID" }];
+  const actions: Action[] = [
+    { kind: "exec", command: buildah(target, "config", [...labelArgs, target.container]) },
+    { kind: "exec", command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, target.container, image]), capture: "IMAGE_ID" },
+  ];
   for (const tag of spec.tags.slice(1)) actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
   return step("commit", `Commit the image as ${image}`, actions);
 }
