@@ -37,6 +37,7 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: string;
+  /** The request URL, redacted for messages (see redactUrl). */
   readonly url: string;
 }
 
@@ -59,6 +60,23 @@ export class HttpError extends Error {
 const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEOUT", "UND_ERR_SOCKET"]);
 
 const TLS_CODES = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED"]);
+
+/** Query parameters that carry credentials (S3 presigned URLs, token-in-URL services). */
+const SECRET_PARAM = /signature|token|credential|secret|password|key/i;
+
+/** A URL for messages and logs: credential-bearing query values replaced, user:password dropped. */
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw;
+  }
+  url.username = "";
+  url.password = "";
+  for (const name of [...url.searchParams.keys()]) if (SECRET_PARAM.test(name)) url.searchParams.set(name, "REDACTED");
+  return url.href;
+}
 
 /** Extract a human message from an error body: problem+json `detail`/`title`, or boot-service's `{error}`. */
 export function errorDetail(body: string): string | undefined {
@@ -117,6 +135,7 @@ export class HttpClient {
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = this.urlFor(req.path, req.query);
+    const shown = redactUrl(url.href);
     const retries = this.options.retries ?? 4;
     const backoff = this.options.backoffMs ?? 500;
     // A POST that reached the server may have been applied; only retry it when it surely was not.
@@ -134,17 +153,17 @@ export class HttpClient {
         const res = await this.once(req, url);
         if (res.status < 500) return res;
         const detail = errorDetail(res.body);
-        lastError = new HttpError(`${req.method} ${url.href}: HTTP ${res.status}${detail ? `: ${detail}` : ""}`, req.method, url.href, res.status, detail);
+        lastError = new HttpError(`${req.method} ${shown}: HTTP ${res.status}${detail ? `: ${detail}` : ""}`, req.method, shown, res.status, detail);
         if (!idempotent && res.status !== 502 && res.status !== 503 && res.status !== 504) break;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? "";
         const hint = TLS_CODES.has(code) ? ` (the server's certificate is not trusted: pass the site CA with --ca-file / caFile)` : "";
-        lastError = new HttpError(`${req.method} ${url.href}: ${(error as Error).message}${hint}`, req.method, url.href, undefined, undefined, { cause: error });
+        lastError = new HttpError(`${req.method} ${shown}: ${(error as Error).message}${hint}`, req.method, shown, undefined, undefined, { cause: error });
         const retryable = RETRYABLE_CODES.has(code) || (error as Error).message === "socket hang up" || code === "ERR_REQUEST_TIMEOUT";
         if (!retryable || (!idempotent && code !== "ECONNREFUSED")) break;
       }
     }
-    const err = lastError ?? new HttpError(`${req.method} ${url.href}: no attempt made`, req.method, url.href, undefined, undefined);
+    const err = lastError ?? new HttpError(`${req.method} ${shown}: no attempt made`, req.method, shown, undefined, undefined);
     throw new HttpError(`${err.message} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`, err.method, err.url, err.status, err.detail, { cause: err.cause ?? err });
   }
 
@@ -161,14 +180,14 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const request = mod.request(url, { method: req.method, headers, ...(this.ca !== undefined ? { ca: this.ca } : {}), agent: false }, (res) => {
         if (req.discardBody) {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: "", url: url.href });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: "", url: redactUrl(url.href) });
           res.destroy();
           return;
         }
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), url: url.href }));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), url: redactUrl(url.href) }));
       });
       request.setTimeout(timeoutMs, () => {
         const error = new Error(`no answer within ${timeoutMs} ms`) as NodeJS.ErrnoException;

@@ -2,7 +2,7 @@
 // initrd, and the rootfs named by `root=live:`) from where bootsmith runs, before writing.
 // Only http(s) URLs can be checked; others (tftp paths, s3:// that BSS signs) are reported as
 // unchecked rather than silently passed.
-import { HttpClient, type HttpClientOptions } from "./http.js";
+import { HttpClient, redactUrl, type HttpClientOptions } from "./http.js";
 import { liveRootUrl } from "./params.js";
 
 export interface ArtifactCheck {
@@ -45,5 +45,5 @@ export async function checkArtifacts(urls: readonly { role: ArtifactCheck["role"
 }
 
 export function artifactProblems(checks: readonly ArtifactCheck[]): string[] {
-  return checks.filter((c) => c.status === "missing" || c.status === "unreachable").map((c) => `${c.role} ${c.url}: ${c.status} (${c.detail})`);
+  return checks.filter((c) => c.status === "missing" || c.status === "unreachable").map((c) => `${c.role} ${redactUrl(c.url)}: ${c.status} (${c.detail})`);
 }

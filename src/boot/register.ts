@@ -8,7 +8,7 @@ import { BootServiceClient, type BootConfiguration, type BootConfigurationSpec }
 import { isChange, renderDiff, sameEntry, type EntryChange } from "./diff.js";
 import { RegistrationError } from "./errors.js";
 import { bootConfigurationSpec } from "./export.js";
-import type { HttpClientOptions } from "./http.js";
+import { redactUrl, type HttpClientOptions } from "./http.js";
 import { artifactProblems, artifactUrls, checkArtifacts, type ArtifactCheck } from "./preflight.js";
 import { defaultStateDir, listRecords, markRolledBack, newRecordId, saveRecord, type BssRecordEntry, type RegistrationRecord, type StoredRecord } from "./state.js";
 import { normalizeSelectors, validateSelectors, type BootServiceTarget, type BootTarget, type BssTarget, type RegistrationInput, type Selectors } from "./targets.js";
@@ -110,7 +110,7 @@ async function preflight(entries: BootEntry[], target: BootTarget, options: Regi
   if (options.checkArtifacts === false) return { checks: [], problems: [] };
   const urls = dedupe(entries.flatMap((e) => artifactUrls(e)));
   const checks = await checkArtifacts(urls, { caFile: target.caFile, timeoutMs: options.http?.timeoutMs, retries: options.http?.retries, backoffMs: options.http?.backoffMs });
-  for (const c of checks) options.log?.(`  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${c.url} (${c.detail})`);
+  for (const c of checks) options.log?.(`  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
   return { checks, problems: artifactProblems(checks) };
 }
 

@@ -12,6 +12,7 @@ import { register, type ConnectionOptions, type RegisterResult } from "../boot/r
 import { loadRegisterSource } from "../boot/source.js";
 import { validateSelectors, type BootTarget, type Selectors } from "../boot/targets.js";
 import type { ArtifactCheck } from "../boot/preflight.js";
+import { redactUrl } from "../boot/http.js";
 
 /** Options shared by register and rollback: where, who, which nodes. */
 export const TARGET_OPTIONS = {
@@ -126,7 +127,7 @@ export function reportFailure(error: unknown): number {
 }
 
 function artifactLines(checks: readonly ArtifactCheck[]): string[] {
-  return checks.map((c) => `  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${c.url} (${c.detail})`);
+  return checks.map((c) => `  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
 }
 
 export const registerCommand: CliCommand = {

@@ -1,6 +1,7 @@
 // The artifact check that keeps registration from pointing nodes at something missing.
 import { afterEach, describe, expect, it } from "vitest";
 import { artifactProblems, artifactUrls, checkArtifacts } from "../../src/boot/preflight.js";
+import { redactUrl } from "../../src/boot/http.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
 
 let server: ArtifactServer | undefined;
@@ -33,5 +34,18 @@ describe("checkArtifacts", () => {
     const checks = await checkArtifacts([{ role: "kernel", url: "s3://boot-images/k" }, { role: "initrd", url: "http://127.0.0.1:9/i" }], { retries: 0, timeoutMs: 1000 });
     expect(checks.map((c) => c.status)).toEqual(["unchecked", "unreachable"]);
     expect(artifactProblems(checks)).toHaveLength(1);
+  });
+});
+
+describe("redactUrl", () => {
+  it("hides credentials in query strings and userinfo, keeps the rest", () => {
+    expect(redactUrl("https://u:p@s3.example/b/k?X-Amz-Signature=abc&X-Amz-Credential=AK%2F1&X-Amz-Expires=60&part=2")).toBe("https://s3.example/b/k?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&X-Amz-Expires=60&part=2");
+    expect(redactUrl("not a url")).toBe("not a url");
+  });
+
+  it("is applied to artifact problems", async () => {
+    server = await startArtifactServer({});
+    const checks = await checkArtifacts([{ role: "rootfs", url: `${server.url}/r?token=s3cr3t` }], { retries: 0 });
+    expect(artifactProblems(checks)).toEqual([`rootfs ${server.url}/r?token=REDACTED: missing (HTTP 404)`]);
   });
 });
