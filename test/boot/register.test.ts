@@ -165,6 +165,19 @@ describe("register with BSS", () => {
     expect(bss.violations).toEqual([]);
   });
 
+  it("rollback of some nodes only keeps the rest of the record for a later rollback", async () => {
+    bss = await startBssServer();
+    await register(input("v1", { macs: [MAC1, MAC2] }), bssTarget(), opts());
+    const partial = await rollback(bssTarget(), { ...opts(), selectors: { macs: [MAC2.toUpperCase()] } });
+    expect(partial.changes.map((c) => c.label)).toEqual([`mac ${MAC2}`]);
+    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
+    expect(bss.entry(`mac:${MAC2}`)).toBeUndefined();
+    const rest = await rollback(bssTarget(), opts());
+    expect(rest.changes.map((c) => c.label)).toEqual([`mac ${MAC1}`]);
+    expect(bss.entries.size).toBe(0);
+    await expect(rollback(bssTarget(), opts())).rejects.toThrow(/no registration to roll back/);
+  });
+
   it("rollback refuses when the entry changed since, unless forced", async () => {
     bss = await startBssServer();
     await register(input("v1"), bssTarget(), opts());
