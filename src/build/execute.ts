@@ -19,6 +19,7 @@ import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, 
 import { publish } from "../publish/index.js";
 import type { PublishedImage } from "../publish/types.js";
 import { registerPublished } from "../boot/register.js";
+import { inputDigests } from "../pipeline/inputs.js";
 
 export interface ExecuteContext {
   readonly recipe: LoadedRecipe;
@@ -231,6 +232,7 @@ async function buildManifest(plan: Plan, ctx: ExecuteContext, state: State): Pro
     tags: spec.tags,
     arch: spec.arch,
     inputDigest: ctx.recipe.inputDigest,
+    inputs: inputDigests(ctx.recipe),
     recipeFile: path.relative(process.cwd(), ctx.recipe.file) || ctx.recipe.file,
     base,
     image: { ref: plan.image, ...(state.captures.IMAGE_ID ? { id: state.captures.IMAGE_ID.trim() } : {}) },

@@ -39,6 +39,8 @@ export interface Manifest {
   readonly arch: string;
   /** sha256 over the normalized recipe and the files it references: the cache key's core. */
   readonly inputDigest: string;
+  /** The key's parts (input name → short digest), so a later build can say which one changed. */
+  readonly inputs?: Readonly<Record<string, string>>;
   readonly recipeFile: string;
   readonly base: { readonly kind: "scratch" } | { readonly kind: "image"; readonly ref: string; readonly digest?: string } | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
   /** Local image (and after publish, registry digests). */
