@@ -7,6 +7,8 @@ export interface ArtifactServer {
   /** Files served, by path ("/img/vmlinuz"); mutate to make artifacts appear or disappear. */
   readonly files: Map<string, string>;
   readonly requests: { method: string; path: string }[];
+  /** Resolves at the first request for `path` (already made or still to come). */
+  waitFor(path: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -14,9 +16,11 @@ export interface ArtifactServer {
 export async function startArtifactServer(files: Record<string, string>, options: { refuseHead?: number } = {}): Promise<ArtifactServer> {
   const map = new Map(Object.entries(files));
   const requests: { method: string; path: string }[] = [];
+  const waiters: { path: string; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     requests.push({ method: req.method ?? "GET", path });
+    for (const w of waiters.filter((w) => w.path === path)) w.resolve();
     if (req.method === "HEAD" && options.refuseHead) {
       res.writeHead(options.refuseHead).end();
       return;
@@ -35,6 +39,7 @@ export async function startArtifactServer(files: Record<string, string>, options
     url,
     files: map,
     requests,
+    waitFor: (path) => (requests.some((r) => r.path === path) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ path, resolve }))),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
