@@ -9,7 +9,7 @@ PACKAGES=(
   dnf rpm createrepo-c busybox-static     # RPM images and the test RPM repository (busybox: its shell)
   mmdebstrap                              # Debian images
   squashfs-tools                          # rootfs.squashfs
-  qemu-system-x86 ipxe-qemu               # boot-test
+  qemu-system-x86 ipxe-qemu zstd xz-utils # boot-test (zstd/xz: reading initramfs images)
   docker-registry                         # OCI registry for publish tests
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli  # S3 server for tests, and the S3 benchmark baseline
   gnupg curl ca-certificates iproute2 util-linux

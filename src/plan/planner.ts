@@ -160,6 +160,7 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
   const dracutArgs: Arg[] = ["dracut", "--no-hostonly", "--force", "--kver", [KVER], "--add", boot.initramfs.modules.join(" ")];
   if (boot.initramfs.drivers.length > 0) dracutArgs.push("--add-drivers", boot.initramfs.drivers.join(" "));
   if (boot.initramfs.omit.length > 0) dracutArgs.push("--omit", boot.initramfs.omit.join(" "));
+  if (boot.initramfs.compress) dracutArgs.push("--compress", boot.initramfs.compress);
   dracutArgs.push(...boot.initramfs.args, initrdInImage);
   const out = (file: string) => path.join(options.outDir, file);
   return [

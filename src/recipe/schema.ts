@@ -21,7 +21,16 @@ const IMAGE_PATH = /^\/[^\0]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OWNER = /^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/;
 const MODE = /^0?[0-7]{3,4}$/;
+/** "newest" or a kernel version as named under /lib/modules (no spaces or slashes). */
+const KERNEL = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
 
+/**
+ * One package (or package spec such as pkg-1.2, pkg=1.2, name:stream): one argv word, so no
+ * spaces; no commas (apt joins them into --include=a,b); not starting with - (it would be read
+ * as an option of dnf/apt).
+ */
+const PACKAGE = /^[^\s,-][^\s,]*$/;
+const pkg = z.string().regex(PACKAGE, { error: "must be one package name (no spaces or commas, not starting with -)" });
 const name = z.string().regex(NAME, { error: "must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute" });
 const tag = z.string().regex(TAG, { error: "must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -" });
 const httpUrl = z.string().regex(URL_HTTP, { error: "must be an http:// or https:// URL" });
@@ -50,19 +59,18 @@ export const FromSchema = z
 
 const repo = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" }),
+    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" }).describe("Repository id; also the name of its .repo / .sources file"),
     baseurl: repoUrl.optional().describe("dnf: baseurl; apt: archive URL (with suite and components)"),
     content: z.string().optional().describe("Full .repo file (dnf) or deb822 .sources file (apt), written as is"),
     gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key"),
-    gpgcheck: z.boolean().optional(),
-    priority: z.number().int().min(1).max(99).optional(),
-    enabled: z.boolean().default(true),
+    gpgcheck: z.boolean().optional().describe("Check signatures (default: on when gpgkey is given)"),
+    priority: z.number().int().min(1).max(99).optional().describe("dnf repository priority (lower wins)"),
+    enabled: z.boolean().default(true).describe("Enable the repository"),
     suite: z.string().optional().describe("apt: suite, e.g. bookworm (defaults to packages.release)"),
     components: z.array(z.string()).optional().describe("apt: components (default main)"),
   })
-  .refine((r) => (r.baseurl === undefined) !== (r.content === undefined), {
-    error: "give exactly one of baseurl or content",
-  });
+  .refine((r) => r.baseurl === undefined || r.content === undefined, { error: "give baseurl or content, not both" })
+  .refine((r) => r.baseurl !== undefined || r.content !== undefined, { error: "give baseurl (the repository URL) or content (a full .repo / .sources file)" });
 
 const managerOptions = z.strictObject({
   weakDeps: z.boolean().default(false).describe("Install weak dependencies (dnf install_weak_deps, apt Recommends)"),
@@ -81,40 +89,43 @@ export const MANAGERS = [...(Object.keys(packageManagers) as ManagerName[]), "zy
 export const PackagesSchema = z.strictObject({
   manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (planned)"),
   release: z.string().min(1).optional().describe("dnf --releasever, or the apt suite (e.g. bookworm)"),
-  repos: z.array(repo).default([]),
+  repos: z.array(repo).default([]).describe("Package repositories (dnf .repo / apt sources); none: apt uses the host's sources"),
   groups: z.array(z.string().min(1)).default([]).describe("dnf groups, e.g. 'Minimal Install' or minimal-install"),
   modules: z
     .strictObject({
-      enable: z.array(z.string().min(1)).default([]),
-      install: z.array(z.string().min(1)).default([]),
+      enable: z.array(pkg).default([]).describe("dnf module enable, e.g. nodejs:18"),
+      install: z.array(pkg).default([]).describe("dnf module install, e.g. nodejs:18/common"),
     })
-    .prefault({}),
-  install: z.array(z.string().min(1)).default([]),
-  remove: z.array(z.string().min(1)).default([]),
-  options: managerOptions.prefault({}),
+    .prefault({})
+    .describe("dnf modules"),
+  install: z.array(pkg).default([]).describe("Packages to install"),
+  remove: z.array(pkg).default([]).describe("Packages to remove after installing"),
+  options: managerOptions.prefault({}).describe("Package manager options"),
 });
 
 // --- files and commands ---------------------------------------------------------------------
 
 const fileEntry = z
   .strictObject({
-    dest: imagePath,
+    dest: imagePath.describe("Absolute path inside the image"),
     src: z.string().min(1).optional().describe("File or directory relative to the recipe"),
     content: z.string().optional().describe("Inline file content"),
-    mode: z.string().regex(MODE, { error: "must be an octal mode such as 0644" }).optional(),
-    owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional(),
+    mode: z.string().regex(MODE, { error: "must be an octal mode such as 0644" }).optional().describe("Octal mode, e.g. \"0755\" (default 0644 for content, the file's own mode for src)"),
+    owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional().describe("user or user:group inside the image"),
   })
-  .refine((f) => (f.src === undefined) !== (f.content === undefined), { error: "give exactly one of src or content" });
+  .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
+  .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" });
 
 const commandEntry = z
   .strictObject({
     name: z.string().optional().describe("Shown in progress output"),
     run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
-    script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -euc"),
-    env: envMap.default({}),
+    script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -ec"),
+    env: envMap.default({}).describe("Environment variables for the command"),
     timeout: seconds.optional().describe("Seconds before the command is stopped"),
   })
-  .refine((c) => (c.run === undefined) !== (c.script === undefined), { error: "give exactly one of run or script" });
+  .refine((c) => c.run === undefined || c.script === undefined, { error: "give run or script, not both" })
+  .refine((c) => c.run !== undefined || c.script !== undefined, { error: "give run (an argv list) or script (a shell script)" });
 
 // --- boot artifacts -------------------------------------------------------------------------
 
@@ -131,79 +142,83 @@ const initramfs = z.strictObject({
   modules: z.array(z.string().min(1)).default(["dmsquash-live", "livenet", "network"]).describe("dracut --add"),
   drivers: z.array(z.string().min(1)).default([]).describe("dracut --add-drivers"),
   omit: z.array(z.string().min(1)).default([]).describe("dracut --omit"),
+  compress: z.string().min(1).optional().describe("dracut --compress: zstd (fast; needs zstd in the image), gzip, xz, or a command line such as 'gzip -1'"),
   args: z.array(z.string()).default([]).describe("Extra dracut arguments"),
 });
 
 const bootTest = z.strictObject({
   marker: z.string().min(1).optional().describe("Regular expression the console must print for boot-test to PASS"),
-  timeout: seconds.default(300),
+  timeout: seconds.default(300).describe("Seconds the boot test waits for the marker"),
 });
 
 export const BootSchema = z.strictObject({
-  kernel: z.string().default("newest").describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
-  initramfs: initramfs.prefault({}),
-  rootfs: rootfs.prefault({}),
+  kernel: z
+    .string()
+    .regex(KERNEL, { error: "must be newest or an installed kernel version such as 5.14.0-503.el9.x86_64 or 6.1.0-27-amd64" })
+    .default("newest").describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
+  initramfs: initramfs.prefault({}).describe("The initramfs, built by dracut inside the image"),
+  rootfs: rootfs.prefault({}).describe("The root filesystem squashfs"),
   params: z.string().default("console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1").describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
-  test: bootTest.prefault({}),
+  test: bootTest.prefault({}).describe("bootsmith boot-test settings"),
 });
 
 // --- publish and register -------------------------------------------------------------------
 
 const publishRegistry = z.strictObject({
   type: z.literal("registry"),
-  repository: z.string().min(1).describe("e.g. registry.local:5000/images/rocky-9"),
-  tlsVerify: z.boolean().default(true),
-  authFile: z.string().optional(),
+  repository: z.string().min(1).describe("Repository pushed to, one tag per recipe tag, e.g. registry.local:5000/images/rocky-9"),
+  tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate"),
+  authFile: z.string().optional().describe("Registry credentials file (buildah --authfile)"),
 });
 const publishS3 = z.strictObject({
   type: z.literal("s3"),
-  endpoint: httpUrl.optional(),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }),
-  prefix: z.string().default(""),
-  region: z.string().optional(),
+  endpoint: httpUrl.optional().describe("S3 endpoint URL (default: AWS)"),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }).describe("Bucket name"),
+  prefix: z.string().default("").describe("Key prefix; artifacts go under <prefix><tag>/"),
+  region: z.string().optional().describe("S3 region"),
   publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),
-  layout: z.enum(["bootsmith", "image-builder"]).default("bootsmith"),
-  caFile: z.string().optional(),
-  forcePathStyle: z.boolean().default(true),
+  layout: z.enum(["bootsmith", "image-builder"]).default("bootsmith").describe("Object key layout: bootsmith's or OpenCHAMI image-builder's"),
+  caFile: z.string().optional().describe("CA certificate file for the endpoint"),
+  forcePathStyle: z.boolean().default(true).describe("Path-style URLs (Ceph RGW, MinIO)"),
 });
 const publishLocal = z.strictObject({
   type: z.literal("local"),
-  dir: z.string().min(1),
-  publicBase: httpUrl.optional(),
+  dir: z.string().min(1).describe("Directory the artifacts are published to"),
+  publicBase: httpUrl.optional().describe("Base URL nodes download that directory from"),
 });
 export const PublishTargetSchema = z.discriminatedUnion("type", [publishRegistry, publishS3, publishLocal], {
-  error: 'type must be one of "registry", "s3", "local"',
+  error: 'must be one of "registry", "s3", "local"',
 });
 
 const selectors = {
-  macs: z.array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" })).default([]),
-  hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]),
-  nids: z.array(z.number().int().nonnegative()).default([]),
+  macs: z.array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" })).default([]).describe("Node MAC addresses"),
+  hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]).describe("Node xnames, e.g. x1000c0s0b0n0"),
+  nids: z.array(z.number().int().nonnegative()).default([]).describe("Node ids"),
 };
 const registerBss = z.strictObject({
   type: z.literal("bss"),
-  url: httpUrl,
+  url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
   ...selectors,
   params: z.string().default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
-  caFile: z.string().optional(),
+  caFile: z.string().optional().describe("CA certificate file for the service"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
 });
 const registerBootService = z.strictObject({
   type: z.literal("boot-service"),
-  url: httpUrl,
+  url: httpUrl.describe("boot-service base URL"),
   name: name.describe("BootConfiguration name"),
   ...selectors,
-  groups: z.array(z.string().min(1)).default([]),
-  priority: z.number().int().default(0),
-  params: z.string().default(""),
-  tokenEnv: z.string().regex(ENV_NAME).optional(),
-  caFile: z.string().optional(),
+  groups: z.array(z.string().min(1)).default([]).describe("Node groups"),
+  priority: z.number().int().default(0).describe("BootConfiguration priority"),
+  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
+  caFile: z.string().optional().describe("CA certificate file for the service"),
   legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),
-  from: z.enum(["s3", "local"]).optional(),
+  from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
 });
 export const RegistrationSchema = z
-  .discriminatedUnion("type", [registerBss, registerBootService], { error: 'type must be "bss" or "boot-service"' })
+  .discriminatedUnion("type", [registerBss, registerBootService], { error: 'must be "bss" or "boot-service"' })
   .refine((r) => r.macs.length + r.hosts.length + r.nids.length + ("groups" in r ? r.groups.length : 0) > 0, {
     error: "name at least one node: macs, hosts, nids (or groups for boot-service)",
   });
@@ -213,21 +228,21 @@ export const RegistrationSchema = z
 export const RecipeSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    apiVersion: z.literal("bootsmith/v1", { error: 'must be "bootsmith/v1"' }).default("bootsmith/v1"),
+    apiVersion: z.literal("bootsmith/v1", { error: 'must be "bootsmith/v1"' }).default("bootsmith/v1").describe("Recipe format version"),
     name: name.describe("Image name"),
-    tags: z.array(tag).min(1, { error: "give at least one tag; the first is the primary" }).default(["latest"]),
-    arch: z.enum(["x86_64", "aarch64"]).default("x86_64"),
-    description: z.string().optional(),
+    tags: z.array(tag).min(1, { error: "give at least one tag; the first is the primary" }).default(["latest"]).describe("Image tags; the first is the primary"),
+    arch: z.enum(["x86_64", "aarch64"]).default("x86_64").describe("Target architecture"),
+    description: z.string().optional().describe("Free text"),
     labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
     vars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string()).default({}).describe("Variables for ${NAME} substitution"),
     importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
     from: FromSchema,
-    packages: PackagesSchema.optional(),
-    files: z.array(fileEntry).default([]),
-    commands: z.array(commandEntry).default([]),
-    boot: z.union([z.literal(false), BootSchema]).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
-    publish: z.array(PublishTargetSchema).default([]),
-    register: z.array(RegistrationSchema).default([]),
+    packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
+    files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),
+    commands: z.array(commandEntry).default([]).describe("Commands run inside the image, in order, after the files"),
+    boot: z.union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" }).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
+    publish: z.array(PublishTargetSchema).default([]).describe("Where the artifacts (or the image) are published"),
+    register: z.array(RegistrationSchema).default([]).describe("Boot registrations of the published artifacts"),
   })
   .describe("A bootsmith recipe: one diskless node image");
 
@@ -243,5 +258,19 @@ export type Registration = z.output<typeof RegistrationSchema>;
 
 /** The JSON Schema for editors (yaml-language-server) and docs. */
 export function recipeJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(RecipeSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return allowVarReferences(z.toJSONSchema(RecipeSchema, { io: "input", unrepresentable: "any" })) as Record<string, unknown>;
+}
+
+/**
+ * Values may hold ${NAME} references that bootsmith checks after substitution, so the JSON
+ * Schema's value patterns also accept a reference: an editor must not flag `tags: ["${TAG}"]`.
+ * Key patterns (propertyNames) stay strict: keys are never substituted.
+ */
+const VAR_REFERENCE = String.raw`\$\{[A-Za-z_][A-Za-z0-9_]*\}`;
+function allowVarReferences(node: unknown, parentKey?: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => allowVarReferences(n));
+  if (!node || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, k === "pattern" && typeof v === "string" && parentKey !== "propertyNames" ? `(?:${v})|${VAR_REFERENCE}` : allowVarReferences(v, k)]),
+  );
 }
