@@ -97,6 +97,12 @@ function validateInput(input: RegistrationInput, target: BootTarget, mode: "put"
     if (target.priority !== undefined && (!Number.isInteger(target.priority) || target.priority < 0 || target.priority > 100)) problems.push(`boot-service target: priority ${target.priority} must be an integer 0–100`);
   }
   if (input.params.trim() === "") problems.push("params are empty: the recipe (or --params-template) must give a kernel command line");
+  for (const [role, url] of Object.entries(input.image.urls)) {
+    if (url?.startsWith("file:")) problems.push(`${role} URL ${url} is a local file: nodes cannot fetch it. Publish with a publicBase (an http URL where the directory is served) or register the directory with --base-url`);
+  }
+  for (const word of input.params.split(/\s+/)) {
+    if (word.startsWith("root=live:file:")) problems.push(`params: ${word} is a local file URL nodes cannot fetch`);
+  }
   if (mode === "put" && !input.image.urls.kernel) problems.push(`image ${input.image.name}:${input.image.tag} has no kernel URL: a boot entry needs one`);
   if (problems.length > 0) throw new RegistrationError("invalid", `cannot register ${input.image.name}:${input.image.tag}:\n  ${problems.join("\n  ")}`);
 }

@@ -60,7 +60,19 @@ async function readJson(path: string): Promise<unknown> {
  * Load what to register from a path: a published.json file, or a directory holding
  * published.json, or manifest.json plus artifacts (then `baseUrl` says where they are served).
  */
-export async function loadRegisterSource(path: string, options: { baseUrl?: string; tag?: string } = {}): Promise<RegisterSource> {
+export async function loadRegisterSource(path: string, options: { baseUrl?: string; tag?: string; stdin?: NodeJS.ReadableStream } = {}): Promise<RegisterSource> {
+  if (path === "-") {
+    // `bootsmith publish --json | bootsmith register - …`
+    const chunks: Buffer[] = [];
+    for await (const c of options.stdin ?? process.stdin) chunks.push(Buffer.from(c as Buffer));
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch (error) {
+      throw invalid(`standard input: not valid JSON (expected the output of bootsmith publish --json): ${(error as Error).message}`);
+    }
+    return { image: pickPublished(json, "standard input", options.tag), origin: "standard input" };
+  }
   const info = await stat(path).catch(() => undefined);
   if (!info) throw invalid(`${path}: no such file or directory (give an artifact directory or the published.json that publish wrote)`);
   if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag), origin: path };

@@ -137,8 +137,9 @@ export const registerCommand: CliCommand = {
                           (--mac MAC | --host XNAME | --nid N)... [options]
        bootsmith register SOURCE --export FILE (--mac … | --host … | --nid …)
 
-SOURCE is the published.json that publish wrote (one image, a list, or {images: […]}), or an
-artifact directory (with published.json, or with manifest.json plus --base-url).
+SOURCE is a published image record (the output of \`bootsmith publish --json\`: one image, a
+list, or {images: […]}), "-" to read it from standard input, or an artifact directory (with
+published.json, or with manifest.json plus --base-url).
 
 Sets kernel, initrd and params for the nodes (PUT: idempotent, creates or replaces). Before
 writing it shows the diff against what the service has now, checks with HEAD that the kernel,

@@ -8,6 +8,8 @@ import { parse as parseYaml } from "yaml";
 import { registerCommand, targetFrom } from "../../src/cli/register.js";
 import { rollbackCommand } from "../../src/cli/rollback.js";
 import { UserError } from "../../src/cli/command.js";
+import { loadRegisterSource } from "../../src/boot/source.js";
+import { Readable } from "node:stream";
 import type { PublishedImage } from "../../src/publish/types.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
@@ -116,6 +118,19 @@ describe("bootsmith register / rollback", () => {
     expect(denied.err).toContain("HTTP 401");
     expect(denied.err).toContain("the token from --token was not accepted");
     expect(denied.err).not.toContain("wrong");
+  });
+
+  it("reads the published image from standard input (bootsmith publish --json | bootsmith register -)", async () => {
+    const source = await loadRegisterSource("-", { stdin: Readable.from([Buffer.from(JSON.stringify(image))]) });
+    expect(source.image).toEqual(image);
+    await expect(loadRegisterSource("-", { stdin: Readable.from([Buffer.from("{")]) })).rejects.toThrow(/standard input: not valid JSON/);
+  });
+
+  it("refuses file:// URLs from a local publish without publicBase", async () => {
+    const local = join(tmp, "local.json");
+    await writeFile(local, JSON.stringify({ ...image, target: "local", urls: { ...image.urls, rootfs: "file:///srv/images/compute/v1/rootfs.squashfs" } }));
+    await expect(cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/);
+    expect(bss.requests).toEqual([]);
   });
 
   it("--cluster takes the BSS URI from the ochami config", async () => {
