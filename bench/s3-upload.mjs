@@ -59,6 +59,13 @@ function maxRssKb(timeOutput) {
   return m ? Number(m[1]) : NaN;
 }
 
+/** User + system CPU seconds from /usr/bin/time -v. */
+function cpuSeconds(timeOutput) {
+  const user = /User time \(seconds\): ([\d.]+)/.exec(timeOutput);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(timeOutput);
+  return user && system ? Number(user[1]) + Number(system[1]) : NaN;
+}
+
 const work = await mkdtemp(join(tmpdir(), "bootsmith-bench-"));
 let stopCeph = async () => {};
 try {
@@ -143,18 +150,25 @@ try {
     const awsSeconds = (performance.now() - t0) / 1000;
     const aRss = maxRssKb(a.stderr);
     await cleanBucket();
-    results.push({ round, bootsmithSeconds: bootsmithWall, bootsmithInner: bs.seconds, awsSeconds, bootsmithRssMB: bRss / 1024, awsRssMB: aRss / 1024 });
+    results.push({ round, bootsmithSeconds: bootsmithWall, bootsmithInner: bs.seconds, awsSeconds, bootsmithRssMB: bRss / 1024, awsRssMB: aRss / 1024, bootsmithCpu: cpuSeconds(b.stderr), awsCpu: cpuSeconds(a.stderr) });
   }
 
   const mbps = (s) => size / 1e6 / s;
   console.log(`file: ${size / MiB} MiB, part size ${values["part-size-mib"]} MiB, concurrency ${values.concurrency}, endpoint ${endpoint}`);
   for (const r of results) {
     console.log(
-      `round ${r.round}: bootsmith ${mbps(r.bootsmithSeconds).toFixed(1)} MB/s (${r.bootsmithSeconds.toFixed(1)} s wall, ${r.bootsmithInner.toFixed(1)} s in publishToS3, peak RSS ${r.bootsmithRssMB.toFixed(0)} MB)` +
-        ` | aws s3 cp ${mbps(r.awsSeconds).toFixed(1)} MB/s (${r.awsSeconds.toFixed(1)} s wall, peak RSS ${r.awsRssMB.toFixed(0)} MB)` +
+      `round ${r.round}: bootsmith ${mbps(r.bootsmithSeconds).toFixed(1)} MB/s (${r.bootsmithSeconds.toFixed(1)} s wall, ${r.bootsmithInner.toFixed(1)} s in publishToS3, peak RSS ${r.bootsmithRssMB.toFixed(0)} MB, CPU ${r.bootsmithCpu.toFixed(1)} s)` +
+        ` | aws s3 cp ${mbps(r.awsSeconds).toFixed(1)} MB/s (${r.awsSeconds.toFixed(1)} s wall, peak RSS ${r.awsRssMB.toFixed(0)} MB, CPU ${r.awsCpu.toFixed(1)} s)` +
         ` | ratio bootsmith/aws ${(r.awsSeconds / r.bootsmithSeconds).toFixed(2)}`,
     );
   }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const ratios = results.map((r) => r.awsSeconds / r.bootsmithSeconds);
+  console.log(
+    `median ratio bootsmith/aws throughput ${median(ratios).toFixed(2)} over ${results.length} round(s);` +
+      ` bootsmith peak RSS max ${Math.max(...results.map((r) => r.bootsmithRssMB)).toFixed(0)} MB;` +
+      ` CPU per GiB bootsmith ${(median(results.map((r) => r.bootsmithCpu)) / (size / 1024 ** 3)).toFixed(1)} s, aws ${(median(results.map((r) => r.awsCpu)) / (size / 1024 ** 3)).toFixed(1)} s`,
+  );
   await aws("s3", "rb", `s3://${bucket}`, "--force").catch(() => {});
 } finally {
   await stopCeph();

@@ -44,6 +44,7 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
       record({ action: "skipped", tag, file: MANIFEST_FILE, bytes: set.manifestBytes.length, seconds: 0, destination: join(finalDir, MANIFEST_FILE) });
     } else {
       const staging = await mkdtemp(join(imageDir, `.${tag}.tmp-`));
+      const dropUndo = options.cleanup?.push(`remove ${staging}`, () => rm(staging, { recursive: true, force: true })) ?? (() => {});
       try {
         for (const artifact of set.artifacts) {
           options.signal?.throwIfAborted();
@@ -68,6 +69,8 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
         throw error;
+      } finally {
+        dropUndo();
       }
     }
     if (primary.size === 0) for (const a of set.artifacts) primary.set(a.name, join(finalDir, a.name));

@@ -1,4 +1,5 @@
 // What every publisher takes and gives back; ./index.ts maps each target type to one.
+import type { CleanupStack } from "../exec/cleanup.js";
 import type { Reporter } from "../exec/events.js";
 import type { ArtifactSet } from "./artifacts.js";
 import type { ArtifactTransfer, TransferListener } from "./progress.js";
@@ -12,6 +13,12 @@ export interface PublishOptions {
   readonly onTransfer?: TransferListener;
   /** Interrupts transfers; partial uploads are still aborted/removed. */
   readonly signal?: AbortSignal;
+  /**
+   * The caller's cleanup stack: open multipart uploads and staging directories are registered
+   * while they exist, so a caller that unwinds on a signal (without waiting for this publish to
+   * reject) still removes them.
+   */
+  readonly cleanup?: CleanupStack;
 }
 
 export interface PublishOutcome {

@@ -18,6 +18,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { CleanupStack } from "../exec/cleanup.js";
 import { PublishError } from "./errors.js";
 
 export const MIB = 1024 * 1024;
@@ -38,6 +39,8 @@ export interface FileUpload {
   readonly partSize?: number;
   readonly queueSize?: number;
   readonly signal?: AbortSignal;
+  /** Holds an "abort multipart upload" undo while the upload is open. */
+  readonly cleanup?: CleanupStack;
 }
 
 export interface UploadOutcome {
@@ -99,6 +102,7 @@ async function putMultipart(client: S3Client, upload: FileUpload, file: FileHand
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new PublishError(`s3://${upload.bucket}/${upload.key}: the server returned no UploadId`, "transfer-failed");
+  const dropUndo = upload.cleanup?.push(`abort multipart upload of s3://${upload.bucket}/${upload.key}`, () => abortMultipart(client, upload, uploadId, undefined)) ?? (() => {});
 
   try {
     const partCount = Math.ceil(upload.size / partSize);
@@ -146,6 +150,8 @@ async function putMultipart(client: S3Client, upload: FileUpload, file: FileHand
   } catch (error) {
     await abortMultipart(client, upload, uploadId, error);
     throw error;
+  } finally {
+    dropUndo();
   }
 }
 
@@ -155,6 +161,8 @@ async function abortMultipart(client: S3Client, upload: FileUpload, uploadId: st
     await client.send(new AbortMultipartUploadCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: uploadId }));
   } catch (abortError) {
     if ((abortError as { name?: string }).name === "NoSuchUpload") return;
+    // From a cleanup stack (no reason): let the stack report it.
+    if (reason === undefined) throw abortError;
     // Keep the original failure as the error; say what is left behind and how to remove it.
     if (reason instanceof Error) {
       reason.message +=

@@ -104,6 +104,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
           partSize: options.partSize,
           queueSize: options.queueSize,
           signal: options.signal,
+          cleanup: options.cleanup,
         });
         record({ action: "uploaded", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination: s3url(key) });
       }

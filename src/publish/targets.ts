@@ -7,7 +7,9 @@ export type S3Layout =
   | "bootsmith"
   /**
    * OpenCHAMI image-builder's: `efi-images/<prefix>vmlinuz-KVER`, `efi-images/<prefix>initramfs-KVER.img`,
-   * `<prefix><name>-<tag>` (squashfs) and `<prefix><name>-<tag>.manifest.json`.
+   * `<prefix><name>-<tag>` (squashfs) and `<prefix><name>-<tag>.manifest.json`. Kernel and
+   * initramfs are named by kernel version only, so give each image its own prefix (two images
+   * with the same kernel would otherwise replace each other's initramfs).
    */
   | "image-builder";
 

@@ -15,6 +15,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CleanupStack } from "../../src/exec/cleanup.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { PublishError } from "../../src/publish/errors.js";
 import { s3Keys } from "../../src/publish/layout.js";
@@ -281,5 +282,32 @@ describe("publishToS3 (Ceph RGW)", () => {
     const outcome = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket, caFile: proxy.caFile }, { clientOptions: { credentials }, partSize: 5 * MiB });
     expect(outcome.images[0]?.urls.rootfs).toBe(`${proxy.endpoint}/${bucket}/test-image/1/rootfs.squashfs`);
     expect((await download(bucket, "test-image/1/rootfs.squashfs")).sha256).toBe(image.sha256["rootfs.squashfs"]);
+  });
+
+  it("stops on an abort signal (SIGINT), aborting the open multipart upload it held on the cleanup stack", async () => {
+    const bucket = await newBucket();
+    const image = await fakeImage({ tags: ["1"], sizes: { rootfs: 24 * MiB } });
+    const target: S3Target = { type: "s3", endpoint: ceph.endpoint, bucket };
+    const s3 = createS3Client(target, { credentials });
+    cleanups.push(async () => s3.destroy());
+    const cleanup = new CleanupStack();
+    const interrupt = new AbortController();
+    const heldDuringUpload: number[] = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "UploadPartCommand" && (args.input as { PartNumber?: number }).PartNumber === 2) {
+          heldDuringUpload.push(cleanup.size);
+          interrupt.abort(new Error("SIGINT"));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "interruptOnPart2" },
+    );
+    const error = await publishToS3(await loadArtifactSet(image.dir), target, { client: s3, partSize: 5 * MiB, queueSize: 2, signal: interrupt.signal, cleanup }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(heldDuringUpload).toEqual([1]);
+    expect(cleanup.size).toBe(0);
+    expect(await danglingUploads(bucket)).toBe(0);
+    expect(await keysIn(bucket)).toEqual([]);
   });
 });
