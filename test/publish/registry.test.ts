@@ -54,9 +54,13 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function remoteDigest(ref: string): Promise<string> {
+async function inspect(ref: string): Promise<{ Digest: string; Labels: Record<string, string> | null }> {
   const { stdout } = await run({ file: "skopeo", args: ["inspect", "--tls-verify=false", `docker://${ref}`] }, ctx);
-  return (JSON.parse(stdout) as { Digest: string }).Digest;
+  return JSON.parse(stdout) as { Digest: string; Labels: Record<string, string> | null };
+}
+
+async function remoteDigest(ref: string): Promise<string> {
+  return (await inspect(ref)).Digest;
 }
 
 describe("publishToRegistry (docker-registry)", () => {
@@ -75,6 +79,8 @@ describe("publishToRegistry (docker-registry)", () => {
     expect(outcome.images[1]!.image!.digest).toBe(digest);
     expect(await remoteDigest(`${repository}:1.0`)).toBe(digest);
     expect(await remoteDigest(`${repository}:latest`)).toBe(digest);
+    // Labels set at commit time travel with the image.
+    expect((await inspect(`${repository}:1.0`)).Labels).toMatchObject({ "org.opencontainers.image.title": "bootsmith-test" });
 
     const recorded = JSON.parse(await readFile(manifestPath, "utf8")) as Manifest;
     expect(recorded.image.pushed).toEqual([
