@@ -38,6 +38,9 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): S3Credentials | unde
 }
 
 export function createS3Client(target: S3Target, options: S3ClientOptions = {}): S3Client {
+  // The SDK warns on Node 20 that future SDK releases need Node 22; bootsmith pins its SDK
+  // version, so the warning only adds noise to every publish. An explicit setting wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const custom = target.endpoint !== undefined;
   if (custom) checkEndpoint(target.endpoint!);
   const maxSockets = Math.max(options.maxSockets ?? 16, 4);
