@@ -24,5 +24,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund --loglevel=error
 npm run build
