@@ -142,10 +142,12 @@ export class HttpClient {
     const idempotent = req.method !== "POST";
     let lastError: HttpError | undefined;
     let attempts = 0;
+    let retryAfterMs = 0;
     for (let attempt = 0; attempt <= retries; attempt++) {
       attempts = attempt + 1;
       if (attempt > 0 && lastError) {
-        const delayMs = backoff * 2 ** (attempt - 1);
+        // A 503's Retry-After (seconds, capped at 30 s) wins over a shorter backoff.
+        const delayMs = Math.max(backoff * 2 ** (attempt - 1), retryAfterMs);
         this.options.onRetry?.({ attempt, delayMs, reason: lastError.message });
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
@@ -153,6 +155,8 @@ export class HttpClient {
         const res = await this.once(req, url);
         if (res.status < 500) return res;
         const detail = errorDetail(res.body);
+        const retryAfter = Number(res.headers["retry-after"]);
+        retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 30) * 1000 : 0;
         lastError = new HttpError(`${req.method} ${shown}: HTTP ${res.status}${detail ? `: ${detail}` : ""}`, req.method, shown, res.status, detail);
         if (!idempotent && res.status !== 502 && res.status !== 503 && res.status !== 504) break;
       } catch (error) {

@@ -13,7 +13,11 @@ import { artifactProblems, artifactUrls, checkArtifacts, type ArtifactCheck } fr
 import { defaultStateDir, listRecords, markRolledBack, newRecordId, saveRecord, type BssRecordEntry, type RegistrationRecord, type StoredRecord } from "./state.js";
 import { normalizeSelectors, validateSelectors, type BootServiceTarget, type BootTarget, type BssTarget, type RegistrationInput, type Selectors } from "./targets.js";
 import { renderParams } from "./params.js";
+import { mapLimit } from "./pool.js";
 import type { PublishedImage } from "../publish/types.js";
+
+/** Per-node GETs in flight at once (reads before the diff, read-back after writing). */
+const REQUEST_CONCURRENCY = 8;
 
 export interface ConnectionOptions {
   /** Bearer token (--token); otherwise found per auth.ts. */
@@ -151,7 +155,7 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   const keys = selectorKeys(input.selectors);
   const desired: BootEntry = { kernel: input.image.urls.kernel, initrd: input.image.urls.initrd, params: input.params };
 
-  const before = await Promise.all(keys.map((k) => client.get(k)));
+  const before = await mapLimit(keys, REQUEST_CONCURRENCY, (k) => client.get(k));
   const missing = keys.filter((_, i) => before[i] === undefined);
   if (mode === "patch" && missing.length > 0) {
     throw new RegistrationError("state", `--patch changes params of existing entries only, and ${client.ctx.service} has none for ${missing.map(selectorLabel).join(", ")}; register without --patch to create them`);
@@ -218,11 +222,8 @@ function definedFields(e: BootEntry): BootEntry {
 
 /** Read back what was written: a service that answers 200 and stores something else is a failure. */
 async function verify(client: BssClient, expected: { key: SelectorKey; expected: BootEntry | undefined }[]): Promise<void> {
-  const wrong: string[] = [];
-  for (const { key, expected: want } of expected) {
-    const got = await client.get(key);
-    if (!sameEntry(got, want)) wrong.push(`${selectorLabel(key)}: reads back ${JSON.stringify(got ?? null)}`);
-  }
+  const got = await mapLimit(expected, REQUEST_CONCURRENCY, (e) => client.get(e.key));
+  const wrong = expected.flatMap((e, i) => (sameEntry(got[i], e.expected) ? [] : [`${selectorLabel(e.key)}: reads back ${JSON.stringify(got[i] ?? null)}`]));
   if (wrong.length > 0) throw new RegistrationError("state", `${client.ctx.service} accepted the request but does not return what was written:\n  ${wrong.join("\n  ")}`);
 }
 
@@ -311,7 +312,7 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   const wanted = new Set(keys.map(selectorLabel));
   const all = stored.record.entries ?? [];
   const entries = wanted.size === 0 ? all : all.filter((e) => wanted.has(selectorLabel(e.selector)));
-  const current = await Promise.all(entries.map((e) => client.get(e.selector)));
+  const current = await mapLimit(entries, REQUEST_CONCURRENCY, (e) => client.get(e.selector));
   // An entry that still holds its old params (a registration that failed part-way) needs nothing.
   const drifted = entries.filter((e, i) => !sameEntry(current[i], e.after) && !sameEntry(current[i], e.before ?? undefined));
   if (drifted.length > 0 && !options.force) {

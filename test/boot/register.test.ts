@@ -270,6 +270,14 @@ describe("register with BSS", () => {
     expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
   });
 
+  it("waits as long as a 503's Retry-After asks (capped), not just the backoff", async () => {
+    bss = await startBssServer();
+    bss.failNext(1, 503, undefined, { "Retry-After": "1" });
+    const delays: number[] = [];
+    await register(input("v1"), bssTarget(), opts({ http: { retries: 2, backoffMs: 5, timeoutMs: 2_000, onRetry: (r) => delays.push(r.delayMs) } }));
+    expect(delays).toEqual([1000]);
+  });
+
   it("gives up on persistent 5xx and on a server that never answers, with a clear error", async () => {
     bss = await startBssServer();
     bss.failNext(10, 500);
@@ -308,6 +316,16 @@ describe("register with BSS", () => {
     expect(missingCa.message).toContain("BSS target: cannot read CA file");
     const badUrl = await caught(register(input("v2"), { type: "bss", url: "bss.example:8443" }, opts()));
     expect(badUrl.kind).toBe("invalid");
+  });
+
+  it("reads back what it wrote and fails when the service stores something else", async () => {
+    bss = await startBssServer();
+    // A service that answers 200 to PUT but keeps an old kernel (as a broken proxy or cache might).
+    bss.seed({ nids: [8] }, { kernel: "http://stale/vmlinuz", params: "ro" });
+    bss.failNext(1, 200, (r) => r.method === "PUT");
+    const err = await caught(register(input("v1", { nids: [8] }), bssTarget(), opts()));
+    expect(err.kind).toBe("state");
+    expect(err.message).toContain('does not return what was written:\n  nid 8: reads back {"kernel":"http://stale/vmlinuz","params":"ro"}');
   });
 
   it("accepts a URL that already ends in /boot/v1 (ochami's bss uri)", async () => {

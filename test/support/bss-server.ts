@@ -117,7 +117,7 @@ export interface RecordedRequest {
   readonly authorized: boolean;
 }
 
-type Fault = { kind: "status"; status: number } | { kind: "hang" } | { kind: "close" };
+type Fault = { kind: "status"; status: number; headers?: Record<string, string> } | { kind: "hang" } | { kind: "close" };
 
 /** Which requests a fault applies to (default: any). */
 export type FaultMatch = (req: { method: string; path: string; body: unknown }) => boolean;
@@ -204,8 +204,8 @@ export class BssServer {
   }
 
   /** Answer the next `count` (matching) requests with `status` and a problem+json body. */
-  failNext(count: number, status = 500, match?: FaultMatch): void {
-    for (let i = 0; i < count; i++) this.faults.push({ fault: { kind: "status", status }, match });
+  failNext(count: number, status = 500, match?: FaultMatch, headers?: Record<string, string>): void {
+    for (let i = 0; i < count; i++) this.faults.push({ fault: { kind: "status", status, headers }, match });
   }
   /** Accept the next `count` (matching) requests and never answer. */
   hangNext(count: number, match?: FaultMatch): void {
@@ -257,7 +257,10 @@ export class BssServer {
       return;
     }
     const ctx = new Exchange(this, req.method ?? "GET", url.pathname, res);
-    if (fault?.kind === "status") return ctx.problem(fault.status, `injected fault: HTTP ${fault.status}`);
+    if (fault?.kind === "status") {
+      for (const [k, v] of Object.entries(fault.headers ?? {})) res.setHeader(k, v);
+      return ctx.problem(fault.status, `injected fault: HTTP ${fault.status}`);
+    }
     if (badJson !== undefined) return ctx.problem(400, `Bad Request: ${badJson}`);
 
     const path = url.pathname.replace(/\/+$/, "") || "/";
