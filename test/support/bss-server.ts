@@ -15,7 +15,17 @@
 // the spec rejects are answered 400 like the Go server's JSON decoder would.
 //
 // Fault injection: failNext(n, status) answers the next n requests with a 5xx problem;
-// hangNext(n) accepts and never answers; closeNext(n) destroys the socket without answering.
+// hangNext(n) accepts and never answers; closeNext(n) destroys the socket without answering
+// (each optionally only for requests a predicate matches).
+//
+// For an end-to-end boot (see test/boot/ipxe.test.ts, which runs real iPXE against it):
+//   const bss = await startBssServer();
+//   await register({ image, params, selectors: { macs: [MAC] } }, { type: "bss", url: bss.url },
+//                  { checkArtifacts: false /* guest URLs (10.0.2.2) are not the host's */ , stateDir });
+//   qemu … -netdev user,id=n0,bootfile=${bss.bootscriptUrl(MAC, `http://10.0.2.2:${bss.port}`)}
+//          -device virtio-net-pci,netdev=n0,mac=${MAC} -boot n
+//   …
+//   await bss.stop();
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { randomUUID } from "node:crypto";
