@@ -1,13 +1,14 @@
 // bootsmith build: load → plan → execute (→ publish → register), with progress, a build log
 // and cleanup on failure or Ctrl-C.
+import { statSync } from "node:fs";
 import path from "node:path";
 import { EXIT, UserError, type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
 import { plan as makePlan } from "../plan/planner.js";
-import { planOptions } from "../build/options.js";
+import { buildahGlobalArgs, defaultOutDir, planOptions } from "../build/options.js";
 import { executePlan, StepFailedError, type BuildResult } from "../build/execute.js";
-import { detectHost } from "../build/host.js";
+import { detectHost, type HostFacts } from "../build/host.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { teeReporter, type Reporter } from "../exec/events.js";
 import { createLogFileReporter, createReporter, redact } from "../exec/reporters/index.js";
@@ -15,11 +16,16 @@ import { withInterruptHandling, isInterruptedError } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { secretValues } from "../build/secrets.js";
 import { formatBytes } from "../boottest/preflight.js";
+import { buildGraph } from "../pipeline/build-graph.js";
+import { collectRecipeFiles } from "../pipeline/graph.js";
+import { decide, readImageFacts, readManifestFacts } from "../pipeline/cache.js";
+import { createJunitReporter } from "../pipeline/junit.js";
 
 export const buildCommand: CliCommand = {
   name: "build",
   summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)",
   usage: `Usage: bootsmith build RECIPE.yaml [options]
+       bootsmith build DIR | RECIPE.yaml… | LIST [graph options] [options]
 
 Runs the recipe's plan (see \`bootsmith plan\`) with buildah, dnf/mmdebstrap, dracut and
 mksquashfs. Leaves in the output directory:
@@ -41,11 +47,30 @@ Options:
   --storage-driver D  overlay or vfs (BOOTSMITH_STORAGE_DRIVER; default: detected)
   --isolation I       buildah run isolation (BOOTSMITH_ISOLATION; default chroot)
   --state-dir DIR     where registration records for rollback are kept
+  --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,
+                      one <name>.xml per recipe)
+  --if-changed        one recipe: skip the build when it is up to date (see below)
   -h, --help          this help
+
+Graph mode (a directory, several files, a list file (.txt, or YAML with recipes:), or any of
+these options): recipes are built parents first, each child on its parent's committed image;
+independent recipes in parallel. A recipe is up to date, and skipped, when the manifest.json in
+its output directory and the image label io.bootsmith.input-digest carry its current key
+(recipe, copied files, parent key, bootsmith version). Parents that are not named are built when
+they are not up to date. --out is the root: each recipe goes to <out>/<name>/<primary tag>.
+  --jobs N            parallel builds (default: the number of cores)
+  --only NAME         build NAME (repeatable) and whichever of its ancestors are not up to date
+  --since GIT_REF     build recipes whose file or copied files changed since GIT_REF (git diff,
+                      plus untracked files), their descendants, and ancestors not up to date
+  --explain           print, per recipe, whether it would be rebuilt and which input changed
+                      (old → new); builds nothing
+  --refresh           rebuild even when up to date (nightly: pick up package updates)
+  --force             same as --refresh, for one-off rebuilds
+A single file without these options always builds (unless --if-changed).
 
 Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
 BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith), BOOTSMITH_CACHE_DIR (/var/cache/bootsmith).
-Exit codes: 0 built, 1 a step failed, 2 bad recipe or options, 130/143 interrupted.`,
+Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 130/143 interrupted.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("build", args, {
       out: { type: "string" },
@@ -59,11 +84,42 @@ Exit codes: 0 built, 1 a step failed, 2 bad recipe or options, 130/143 interrupt
       isolation: { type: "string" },
       "state-dir": { type: "string" },
       "build-id": { type: "string" },
+      junit: { type: "string" },
+      "if-changed": { type: "boolean" },
+      jobs: { type: "string" },
+      only: { type: "string", multiple: true },
+      since: { type: "string" },
+      explain: { type: "boolean" },
+      refresh: { type: "boolean" },
+      force: { type: "boolean" },
     });
-    if (positionals.length !== 1) throw new UserError("bootsmith build: name one recipe file, e.g. bootsmith build recipes/debian-12-live.yaml");
+    if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const mode = values.json ? "json" : (values.progress ?? "auto");
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
+    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force].some((v) => v !== undefined);
+    if (graphMode) {
+      if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
+      return buildGraph(positionals, {
+        vars: parseVarOptions(values.var),
+        outRoot: values.out,
+        jobs: values.jobs,
+        only: values.only,
+        since: values.since,
+        explain: values.explain ?? false,
+        refresh: values.refresh ?? false,
+        force: values.force ?? false,
+        junitDir: values.junit,
+        publish: !values["no-publish"],
+        progress: mode as "auto" | "tty" | "plain" | "json",
+        verbose: values.verbose ?? false,
+        storageRoot: values["storage-root"],
+        storageDriver: values["storage-driver"],
+        isolation: values.isolation,
+        stateDir: values["state-dir"],
+      }, buildRecipe);
+    }
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
+    if (values["if-changed"] && !(await needsBuild(recipe, values.out, values))) return EXIT.ok;
     return buildRecipe(recipe, {
       outDir: values.out,
       publish: !values["no-publish"],
@@ -74,9 +130,32 @@ Exit codes: 0 built, 1 a step failed, 2 bad recipe or options, 130/143 interrupt
       isolation: values.isolation,
       stateDir: values["state-dir"],
       buildId: values["build-id"],
+      junitFile: values.junit,
     });
   },
 };
+
+/** A recipe file, as opposed to a directory or a list of recipes (graph mode). */
+function isPlainRecipeFile(arg: string): boolean {
+  try {
+    if (!statSync(arg).isFile()) return false;
+    const files = collectRecipeFiles([arg]);
+    return files.length === 1 && files[0] === path.resolve(arg);
+  } catch {
+    return true; // let the loader report a missing file the usual way
+  }
+}
+
+/** --if-changed: say why and return false when the build is up to date. */
+async function needsBuild(recipe: LoadedRecipe, outDir: string | undefined, settings: { "storage-root"?: string; "storage-driver"?: string }): Promise<boolean> {
+  const dir = path.resolve(outDir ?? defaultOutDir(recipe));
+  const manifest = readManifestFacts(dir);
+  const { globalArgs } = buildahGlobalArgs({ storageRoot: settings["storage-root"], storageDriver: settings["storage-driver"] });
+  const image = manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest ? await readImageFacts(recipe, globalArgs) : ({ kind: "unchecked" } as const);
+  const decision = decide(recipe, dir, { manifest, image });
+  process.stderr.write(`${recipe.spec.name}: ${decision.build ? "building" : "skipped"}: ${decision.reasons.join("; ")}\n`);
+  return decision.build;
+}
 
 export interface BuildRecipeOptions {
   readonly outDir?: string;
@@ -88,11 +167,16 @@ export interface BuildRecipeOptions {
   readonly isolation?: string;
   readonly stateDir?: string;
   readonly buildId?: string;
+  /** Human-facing reporter (default: from progress); graph mode passes a prefixing one. */
+  readonly console?: Reporter;
+  /** Detected once per graph run; detected here otherwise. */
+  readonly host?: HostFacts;
+  readonly junitFile?: string;
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
-  const console = createReporter({ mode: options.progress, verbose: options.verbose });
-  const host = await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir });
+  const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
+  const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir });
   const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
   if (failed.length > 0) {
     await console.close();
@@ -101,7 +185,8 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   const opts = planOptions(recipe, { ...options, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
   const thePlan = makePlan(recipe, { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } });
   const logFile = path.join(thePlan.outDir, "build.log");
-  const reporter: Reporter = redact(secretValues(), teeReporter(console, createLogFileReporter(logFile)));
+  const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
+  const reporter: Reporter = redact(secretValues(), teeReporter(...sinks));
   reporter.emit({ type: "message", level: "info", text: `building ${recipe.spec.name}:${recipe.spec.tags[0]} → ${thePlan.outDir} (log: ${logFile})` });
 
   if (recipe.parent) await requireParentImage(thePlan.image, recipe, host.buildahArgs, reporter);

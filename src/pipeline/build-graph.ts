@@ -1,0 +1,194 @@
+// `bootsmith build DIR | FILE… | LIST` in graph mode: collect and load the recipes, select
+// (--only, --since), decide per recipe from the cache (or --refresh/--force), then either explain
+// (--explain) or build with --jobs in parallel and print the summary table. Each build gets its
+// own reporter (plain lines prefixed with the recipe name, or JSON lines with a `recipe` field)
+// and its own build.log in its output directory.
+import path from "node:path";
+import { availableParallelism } from "node:os";
+import { UserError } from "../cli/command.js";
+import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { buildahGlobalArgs } from "../build/options.js";
+import { detectHost, type HostFacts } from "../build/host.js";
+import type { Reporter } from "../exec/events.js";
+import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
+import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
+import { decide, readImageFacts, readManifestFacts, type Decision } from "./cache.js";
+import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
+
+export interface GraphBuildOptions {
+  readonly vars: Readonly<Record<string, string>>;
+  /** Output root: each recipe builds into <root>/<name>/<primary tag> (default ./artifacts). */
+  readonly outRoot?: string;
+  readonly jobs?: string;
+  readonly only?: readonly string[];
+  readonly since?: string;
+  readonly explain: boolean;
+  readonly refresh: boolean;
+  readonly force: boolean;
+  /** Directory for one JUnit file per built recipe (<dir>/<name>.xml). */
+  readonly junitDir?: string;
+  readonly publish: boolean;
+  readonly progress: "auto" | "tty" | "plain" | "json";
+  readonly verbose: boolean;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  readonly stateDir?: string;
+  /** Where human-facing lines go (default process.stderr); JSON lines and --explain use stdout. */
+  readonly stderr?: OutputStream;
+  readonly stdout?: OutputStream;
+}
+
+/** What one build needs from the caller: cli/build.ts's buildRecipe, passed in to keep the import one-way. */
+export type BuildOne = (recipe: LoadedRecipe, options: BuildOneOptions) => Promise<number>;
+
+export interface BuildOneOptions {
+  readonly outDir: string;
+  readonly publish: boolean;
+  readonly progress: "auto" | "tty" | "plain" | "json";
+  readonly verbose: boolean;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  readonly stateDir?: string;
+  readonly console: Reporter;
+  readonly host: HostFacts;
+  readonly junitFile?: string;
+}
+
+export function outDirFor(recipe: LoadedRecipe, outRoot: string | undefined): string {
+  return path.resolve(outRoot ?? "artifacts", recipe.spec.name, recipe.spec.tags[0] ?? "latest");
+}
+
+export function parseJobs(value: string | undefined): number {
+  if (value === undefined) return Math.max(1, availableParallelism());
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UserError(`--jobs ${value}: expected a positive number of parallel builds`);
+  return Number(value);
+}
+
+export async function buildGraph(inputs: readonly string[], options: GraphBuildOptions, buildOne: BuildOne): Promise<number> {
+  const started = Date.now();
+  const stderr = options.stderr ?? process.stderr;
+  const stdout = options.stdout ?? process.stdout;
+  const jobs = parseJobs(options.jobs);
+  if (options.refresh && options.force) throw new UserError("--refresh and --force both rebuild everything selected; give one");
+  const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
+  const changed = options.since !== undefined ? await changedFiles(options.since, path.dirname(graph.nodes.get(graph.order[0]!)!.recipe.file)) : undefined;
+  const selected = selectNodes(graph, { only: options.only, changed });
+  const decisions = await decideAll(graph, selected, options);
+
+  if (options.explain) {
+    stdout.write(explainText(graph, selected, decisions, options).join("\n") + "\n");
+    return 0;
+  }
+  if (selected.size === 0) {
+    stderr.write(`nothing to build: no recipe changed since ${options.since ?? "?"}\n`);
+    return 0;
+  }
+
+  // Host detection probes buildah for seconds: once per run, and only when something is built.
+  let host: Promise<HostFacts> | undefined;
+  const json = options.progress === "json";
+  const build = async (node: GraphNode) => {
+    host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot });
+    const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
+    const outDir = outDirFor(node.recipe, options.outRoot);
+    const exitCode = await buildOne(node.recipe, {
+      outDir,
+      publish: options.publish,
+      progress: options.progress,
+      verbose: options.verbose,
+      storageRoot: options.storageRoot,
+      storageDriver: options.storageDriver,
+      isolation: options.isolation,
+      stateDir: options.stateDir,
+      console,
+      host: await host,
+      junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
+    });
+    return { exitCode, detail: exitCode === 0 ? undefined : `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
+  };
+  const outcomes = await runGraph(graph, {
+    jobs,
+    selected,
+    decisions,
+    build,
+    onOutcome: (name, o) => {
+      if (!json && o.status !== "up-to-date") stderr.write(`[${name}] ${o.status}${o.detail ? `: ${o.detail}` : ""}\n`);
+    },
+  });
+  stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
+  return runExitCode(outcomes);
+}
+
+async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {
+  const { globalArgs } = buildahGlobalArgs({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation });
+  const names = graph.order.filter((n) => selected.has(n));
+  // Facts first, concurrently (one quick `buildah inspect` per recipe whose manifest matches).
+  const facts = new Map(
+    await Promise.all(
+      names.map(async (name) => {
+        const recipe = graph.nodes.get(name)!.recipe;
+        const manifest = readManifestFacts(outDirFor(recipe, options.outRoot));
+        const rebuild = options.refresh || options.force;
+        const needImage = !rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
+        const image = needImage ? await readImageFacts(recipe, globalArgs) : ({ kind: "unchecked" } as const);
+        return [name, { manifest, image }] as const;
+      }),
+    ),
+  );
+  // Then decisions parents-first: a child on a rebuilt parent is rebuilt.
+  const decisions = new Map<string, Decision>();
+  for (const name of names) {
+    const node = graph.nodes.get(name)!;
+    const parentDecision = node.parent !== undefined ? decisions.get(node.parent) : undefined;
+    decisions.set(
+      name,
+      decide(node.recipe, outDirFor(node.recipe, options.outRoot), facts.get(name)!, {
+        rebuild: options.refresh ? "refresh" : options.force ? "force" : undefined,
+        parentRebuilt: parentDecision?.build ? node.parent : undefined,
+      }),
+    );
+  }
+  return decisions;
+}
+
+/** `--explain`: per recipe, in build order, whether it will be rebuilt and why. */
+export function explainText(graph: RecipeGraph, selected: ReadonlySet<string>, decisions: ReadonlyMap<string, Decision>, options: Pick<GraphBuildOptions, "since" | "only">): string[] {
+  const lines: string[] = [];
+  for (const name of graph.order) {
+    const node = graph.nodes.get(name)!;
+    const decision = decisions.get(name);
+    const head = `${name} (${path.relative(process.cwd(), node.recipe.file) || node.recipe.file}, ${localImageRef(node.recipe.spec)})`;
+    if (!decision || !selected.has(name)) {
+      const why = options.since !== undefined ? `not selected: unchanged since ${options.since}` : `not selected by --only ${(options.only ?? []).join(",")}`;
+      lines.push(`${head}: skip`, `  ${why}`);
+      continue;
+    }
+    lines.push(`${head}: ${decision.build ? "rebuild" : "up to date"}`, ...decision.reasons.map((r) => `  ${r}`));
+  }
+  const rebuilt = [...decisions.values()].filter((d) => d.build).length;
+  lines.push(`${rebuilt} of ${graph.nodes.size} recipes would be built`);
+  return lines;
+}
+
+/** Prefix every line written to `stream`; writes from the plain reporter are whole lines. */
+export function prefixLines(prefix: string, stream: OutputStream): OutputStream {
+  return {
+    write: (chunk: string) =>
+      stream.write(
+        chunk
+          .split("\n")
+          .map((line, i, all) => (i === all.length - 1 && line === "" ? "" : prefix + line))
+          .join("\n"),
+      ),
+  };
+}
+
+/** JSON lines with the recipe's name as the first field, so parallel builds' events can be told apart. */
+function withRecipeField(name: string, stream: OutputStream): OutputStream {
+  const field = `{"recipe":${JSON.stringify(name)},`;
+  return { write: (chunk: string) => stream.write(chunk.replace(/^\{/gm, field)) };
+}
+
+export type { Outcome };

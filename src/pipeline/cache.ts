@@ -1,0 +1,126 @@
+// Is a recipe's build up to date? The key is LoadedRecipe.inputDigest (normalized recipe, copied
+// files, parent key, tool version). It is compared with the manifest.json in the recipe's output
+// directory and with the `io.bootsmith.input-digest` label on the local image (one quick
+// `buildah inspect`): both must carry the current key. On a miss the manifest's recorded inputs
+// say which part changed, old → new. Deciding is pure (`decide`); gathering facts does the I/O.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { LoadedRecipe } from "../recipe/load.js";
+import { localImageRef } from "../recipe/load.js";
+import { MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import { run, isCommandError } from "../exec/run.js";
+import { silentReporter } from "../exec/events.js";
+import { inputDigests } from "./inputs.js";
+
+export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
+
+/** What is known about the last build of a recipe. */
+export interface CacheFacts {
+  /** The manifest in the output directory: missing, unreadable, or its content. */
+  readonly manifest: { readonly kind: "missing" } | { readonly kind: "unreadable"; readonly error: string } | { readonly kind: "found"; readonly manifest: Manifest };
+  /** The local image's input-digest label: not checked, image missing, label value (maybe ""). */
+  readonly image: { readonly kind: "unchecked"; readonly why?: string } | { readonly kind: "missing" } | { readonly kind: "found"; readonly label: string };
+}
+
+export interface DecideOptions {
+  /** Rebuild regardless of the key: `--refresh` (nightly) or `--force`. */
+  readonly rebuild?: "refresh" | "force";
+  /** This run rebuilds the parent (whatever the reason): a child on a new parent image is rebuilt too. */
+  readonly parentRebuilt?: string;
+}
+
+export interface Decision {
+  readonly build: boolean;
+  /** One line each, most important first. */
+  readonly reasons: readonly string[];
+}
+
+export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, options: DecideOptions = {}): Decision {
+  const key = recipe.inputDigest;
+  const where = path.join(outDir, MANIFEST_FILE);
+  const image = localImageRef(recipe.spec);
+  if (options.rebuild === "refresh") return { build: true, reasons: ["--refresh: rebuilt to pick up package updates, whatever the key"] };
+  if (options.rebuild === "force") return { build: true, reasons: ["--force"] };
+  if (facts.manifest.kind === "missing") return { build: true, reasons: [`never built here: no ${where}`] };
+  if (facts.manifest.kind === "unreadable") return { build: true, reasons: [`${where} is unreadable (${facts.manifest.error})`] };
+  const old = facts.manifest.manifest;
+  if (old.inputDigest !== key) return { build: true, reasons: explainChange(recipe, old) };
+  if (options.parentRebuilt) return { build: true, reasons: [`parent ${options.parentRebuilt} is rebuilt in this run`] };
+  switch (facts.image.kind) {
+    case "missing":
+      return { build: true, reasons: [`inputs unchanged, but the image ${image} is gone (removed or built on another host)`] };
+    case "found":
+      if (facts.image.label !== key) return { build: true, reasons: [`inputs unchanged, but the image ${image} carries ${INPUT_DIGEST_LABEL}=${short(facts.image.label) || "(none)"}, not ${short(key)}`] };
+      return { build: false, reasons: [`up to date: key ${short(key)} matches ${where} and the image ${image}`] };
+    case "unchecked":
+      return { build: false, reasons: [`up to date: key ${short(key)} matches ${where}${facts.image.why ? ` (image not checked: ${facts.image.why})` : ""}`] };
+  }
+}
+
+/** Which inputs differ between the last build and now, as `name: old → new` lines. */
+export function explainChange(recipe: LoadedRecipe, old: Manifest): string[] {
+  const now = inputDigests(recipe);
+  if (!old.inputs) return [`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (the old manifest does not record which input; built by an older bootsmith)`];
+  const lines: string[] = [];
+  for (const name of [...new Set([...Object.keys(old.inputs), ...Object.keys(now)])].sort(inputOrder)) {
+    const before = old.inputs[name];
+    const after = now[name];
+    if (before === after) continue;
+    if (before === undefined) lines.push(`${describe(name)} added (${after})`);
+    else if (after === undefined) lines.push(`${describe(name)} removed (was ${before})`);
+    else lines.push(`${describe(name)} changed: ${before} → ${after}`);
+  }
+  // Equal parts but a different key: the key covers something the parts do not (a new key scheme).
+  if (lines.length === 0) lines.push(`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (no recorded input differs; the key scheme changed)`);
+  return lines;
+}
+
+function describe(name: string): string {
+  if (name === "tool") return "bootsmith version";
+  if (name === "parent") return "parent key";
+  if (name.startsWith("recipe.")) return `recipe ${name.slice("recipe.".length)}:`;
+  return name;
+}
+
+/** tool and parent first (they explain everything below them), then the recipe, then files. */
+function inputOrder(a: string, b: string): number {
+  const rank = (n: string) => (n === "tool" ? 0 : n === "parent" ? 1 : n.startsWith("recipe.") ? 2 : 3);
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function short(digest: string): string {
+  return digest.slice(0, 12);
+}
+
+export function readManifestFacts(outDir: string): CacheFacts["manifest"] {
+  const file = path.join(outDir, MANIFEST_FILE);
+  if (!existsSync(file)) return { kind: "missing" };
+  try {
+    const data = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+    if (typeof data.inputDigest !== "string") return { kind: "unreadable", error: "no inputDigest" };
+    return { kind: "found", manifest: data };
+  } catch (error) {
+    return { kind: "unreadable", error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * The local image's input-digest label. "image not known" means missing; any other failure
+ * (no buildah, a storage driver mismatch) leaves it unchecked rather than forcing a rebuild.
+ */
+export async function readImageFacts(recipe: LoadedRecipe, buildahArgs: readonly string[]): Promise<CacheFacts["image"]> {
+  const ref = localImageRef(recipe.spec);
+  try {
+    const { stdout } = await run(
+      { file: "buildah", args: [...buildahArgs, "inspect", "--type", "image", "--format", `{{index .OCIv1.Config.Labels "${INPUT_DIGEST_LABEL}"}}`, ref] },
+      { step: "cache", reporter: silentReporter },
+      { quiet: true },
+    );
+    // A missing key in a Go template map index prints "<no value>".
+    const label = stdout.trim();
+    return { kind: "found", label: label === "<no value>" ? "" : label };
+  } catch (error) {
+    if (isCommandError(error) && error.outputTail.some((l) => /image not known|not found|unknown image/i.test(l))) return { kind: "missing" };
+    return { kind: "unchecked", why: isCommandError(error) ? error.message : String(error) };
+  }
+}

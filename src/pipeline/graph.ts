@@ -1,0 +1,272 @@
+// Many recipes as one graph: collect recipe files (a directory, a list of files, or a list file),
+// load them with their parents, link them by `from: {recipe: …}`, order them parents-first and
+// select what a run is about (--only NAME, --since GIT_REF). Loading is the only I/O here
+// besides `git diff` for --since; the rest is pure and unit-tested.
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { UserError } from "../cli/command.js";
+import { didYouMean } from "../recipe/errors.js";
+import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { run } from "../exec/run.js";
+import { silentReporter } from "../exec/events.js";
+
+export interface GraphNode {
+  /** Recipe name (unique in a graph). */
+  readonly name: string;
+  readonly recipe: LoadedRecipe;
+  /** Name of the parent node, when the recipe builds on another recipe. */
+  readonly parent?: string;
+  readonly children: readonly string[];
+  /** Named on the command line (or in the directory/list), not only pulled in as a parent. */
+  readonly requested: boolean;
+}
+
+export interface RecipeGraph {
+  /** Parents before children; ties broken by name, so the order is stable. */
+  readonly order: readonly string[];
+  readonly nodes: ReadonlyMap<string, GraphNode>;
+}
+
+const RECIPE_EXTENSIONS = [".yaml", ".yml"];
+const LIST_EXTENSIONS = [".txt", ".list"];
+
+/**
+ * Recipe files from the arguments: a directory (searched recursively for YAML files that look
+ * like recipes), a recipe file, or a list file (`.txt`/`.list`: one path per line, `#` comments;
+ * or YAML with a top-level `recipes:` list). List paths are relative to the list file.
+ */
+export function collectRecipeFiles(args: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const arg of args) {
+    const abs = path.resolve(arg);
+    if (!existsSync(abs)) throw new UserError(`${arg} does not exist: name a recipe file, a directory of recipes or a list of recipes`);
+    if (statSync(abs).isDirectory()) {
+      const found = findRecipes(abs);
+      if (found.length === 0) throw new UserError(`${arg}: no recipes found (YAML files with a from: or apiVersion: bootsmith/… line)`);
+      files.push(...found);
+    } else if (LIST_EXTENSIONS.includes(path.extname(abs))) {
+      files.push(...readTextList(abs));
+    } else {
+      const listed = readYamlList(abs);
+      files.push(...(listed ?? [abs]));
+    }
+  }
+  return [...new Set(files)];
+}
+
+function findRecipes(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findRecipes(p));
+    else if (RECIPE_EXTENSIONS.includes(path.extname(entry.name)) && looksLikeRecipe(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Cheap and deliberately loose: the loader gives the precise errors for a real recipe. */
+function looksLikeRecipe(file: string): boolean {
+  const text = readFileSync(file, "utf8");
+  return /^from:/m.test(text) || /^apiVersion:\s*["']?bootsmith\//m.test(text);
+}
+
+function readTextList(file: string): string[] {
+  const dir = path.dirname(file);
+  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter((l) => l !== "");
+  if (lines.length === 0) throw new UserError(`${file}: the list names no recipes`);
+  return lines.map((l) => path.resolve(dir, l));
+}
+
+/** A YAML file with a top-level `recipes:` list is a list file; anything else is a recipe. */
+function readYamlList(file: string): string[] | undefined {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(file, "utf8"));
+  } catch {
+    return undefined; // the recipe loader reports the syntax error with its position
+  }
+  if (!data || typeof data !== "object" || !("recipes" in data)) return undefined;
+  const list = (data as { recipes: unknown }).recipes;
+  if (!Array.isArray(list) || !list.every((x): x is string => typeof x === "string")) {
+    throw new UserError(`${file}: recipes: must be a list of recipe paths (relative to this file)`);
+  }
+  return list.map((l) => path.resolve(path.dirname(file), l));
+}
+
+/**
+ * Load every recipe (with its parents: a parent not named is pulled into the graph, since a child
+ * cannot be built without it) and link them. Cycles and missing parents are reported by the
+ * loader with the file, line and chain.
+ */
+export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
+  const byFile = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
+  const add = (recipe: LoadedRecipe, requested: boolean) => {
+    const seen = byFile.get(recipe.file);
+    if (seen) {
+      if (requested) seen.requested = true;
+      return;
+    }
+    byFile.set(recipe.file, { recipe, requested });
+    if (recipe.parent) add(recipe.parent, false);
+  };
+  for (const file of files) add(loadRecipe(file, options), true);
+  return linkGraph([...byFile.values()]);
+}
+
+/** Build the graph from loaded recipes (pure; exported for tests). */
+export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: boolean }[]): RecipeGraph {
+  const nameOf = new Map<string, string>();
+  const byName = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
+  const byImage = new Map<string, string>();
+  for (const entry of entries) {
+    const { name } = entry.recipe.spec;
+    const other = byName.get(name);
+    if (other) throw new UserError(`two recipes are named ${name}: ${other.recipe.file} and ${entry.recipe.file}; names identify images and output directories, so they must be unique`);
+    const image = localImageRef(entry.recipe.spec);
+    const sameImage = byImage.get(image);
+    if (sameImage) throw new UserError(`${sameImage} and ${entry.recipe.file} both build ${image}`);
+    byImage.set(image, entry.recipe.file);
+    byName.set(name, entry);
+    nameOf.set(entry.recipe.file, name);
+  }
+  const children = new Map<string, string[]>();
+  const parents = new Map<string, string>();
+  for (const [name, { recipe }] of byName) {
+    if (!recipe.parent) continue;
+    const parentName = nameOf.get(recipe.parent.file);
+    if (parentName === undefined) throw new UserError(`${recipe.file}: parent recipe ${recipe.parent.file} is not part of the graph`);
+    parents.set(name, parentName);
+    children.set(parentName, [...(children.get(parentName) ?? []), name]);
+  }
+  const nodes = new Map<string, GraphNode>();
+  for (const [name, { recipe, requested }] of byName) {
+    nodes.set(name, { name, recipe, parent: parents.get(name), children: (children.get(name) ?? []).sort(), requested });
+  }
+  return { order: topologicalOrder(nodes), nodes };
+}
+
+/** Kahn's algorithm with a sorted frontier; a leftover node means a cycle, named with its files. */
+export function topologicalOrder(nodes: ReadonlyMap<string, Pick<GraphNode, "name" | "parent" | "children" | "recipe">>): string[] {
+  const pending = new Map<string, number>();
+  for (const [name, node] of nodes) pending.set(name, node.parent !== undefined && nodes.has(node.parent) ? 1 : 0);
+  const ready = [...pending].filter(([, n]) => n === 0).map(([name]) => name).sort();
+  const order: string[] = [];
+  while (ready.length > 0) {
+    const name = ready.shift()!;
+    order.push(name);
+    for (const child of nodes.get(name)?.children ?? []) {
+      const left = (pending.get(child) ?? 1) - 1;
+      pending.set(child, left);
+      if (left === 0) {
+        ready.push(child);
+        ready.sort();
+      }
+    }
+  }
+  if (order.length < nodes.size) {
+    const stuck = [...nodes.keys()].filter((n) => !order.includes(n)).sort();
+    throw new UserError(`recipe cycle: ${stuck.map((n) => `${n} (${nodes.get(n)!.recipe.file})`).join(" → ")}; a recipe cannot build on itself`);
+  }
+  return order;
+}
+
+/** Every ancestor of a node, nearest first. */
+export function ancestors(graph: RecipeGraph, name: string): string[] {
+  const out: string[] = [];
+  for (let p = graph.nodes.get(name)?.parent; p !== undefined; p = graph.nodes.get(p)?.parent) out.push(p);
+  return out;
+}
+
+/** Every descendant of a node. */
+export function descendants(graph: RecipeGraph, name: string): string[] {
+  const out: string[] = [];
+  const visit = (n: string) => {
+    for (const c of graph.nodes.get(n)?.children ?? []) {
+      out.push(c);
+      visit(c);
+    }
+  };
+  visit(name);
+  return out;
+}
+
+/**
+ * What a run is about. Without selectors: the recipes named (the directory's or list's) plus
+ * their parents. --only: the named recipes plus their ancestors. --since: recipes whose file or
+ * referenced files changed, plus their descendants, plus the ancestors those need. Ancestors are
+ * included so that a missing or outdated parent is built first; the cache skips the ones that are
+ * up to date, so including them costs a digest comparison.
+ */
+export interface Selection {
+  readonly only?: readonly string[];
+  /** Absolute paths of changed files (from `changedFiles`). */
+  readonly changed?: ReadonlySet<string>;
+}
+
+export function selectNodes(graph: RecipeGraph, selection: Selection): Set<string> {
+  let roots: string[];
+  if (selection.only && selection.only.length > 0) {
+    for (const name of selection.only) {
+      if (!graph.nodes.has(name)) {
+        const guess = didYouMean(name, [...graph.nodes.keys()]);
+        throw new UserError(`--only ${name}: no such recipe in the graph${guess ? ` (did you mean ${guess}?)` : ""}; recipes: ${[...graph.nodes.keys()].sort().join(", ")}`);
+      }
+    }
+    roots = [...selection.only];
+  } else {
+    roots = [...graph.nodes.values()].filter((n) => n.requested).map((n) => n.name);
+  }
+  if (selection.changed) {
+    const changed = selection.changed;
+    const touched = roots.filter((name) => recipeFiles(graph.nodes.get(name)!.recipe).some((f) => isChanged(f, changed)));
+    roots = [...new Set(touched.flatMap((n) => [n, ...descendants(graph, n)]))];
+  }
+  const selected = new Set<string>();
+  for (const name of roots) {
+    selected.add(name);
+    for (const a of ancestors(graph, name)) selected.add(a);
+  }
+  return selected;
+}
+
+/** The recipe file and every host file or directory it copies. */
+export function recipeFiles(recipe: LoadedRecipe): string[] {
+  // Real paths: git reports paths under the real top-level directory.
+  return [realpathSync(recipe.file), ...recipe.fileSources.values()];
+}
+
+function isChanged(file: string, changed: ReadonlySet<string>): boolean {
+  if (changed.has(file)) return true;
+  // A directory source changed when anything under it did.
+  const prefix = file.endsWith(path.sep) ? file : file + path.sep;
+  for (const c of changed) if (c.startsWith(prefix)) return true;
+  return false;
+}
+
+/**
+ * Files changed since a git ref (committed, staged, or in the working tree) and untracked files,
+ * as absolute real paths. `dir` is any directory inside the repository.
+ */
+export async function changedFiles(ref: string, dir: string): Promise<Set<string>> {
+  const git = async (args: string[]) => {
+    try {
+      return (await run({ file: "git", args: ["-C", dir, ...args] }, { step: "git", reporter: silentReporter }, { quiet: true })).stdout;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new UserError(`--since ${ref}: git could not answer in ${dir}: ${detail}`);
+    }
+  };
+  const top = (await git(["rev-parse", "--show-toplevel"])).trim();
+  await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).catch(() => {
+    throw new UserError(`--since ${ref}: not a commit in ${top} (in CI, fetch enough history: GIT_DEPTH=0 or a deeper clone)`);
+  });
+  const diff = await git(["diff", "--name-only", ref, "--"]);
+  const untracked = await git(["ls-files", "--others", "--exclude-standard", "--full-name"]);
+  const files = new Set<string>();
+  for (const line of [...diff.split("\n"), ...untracked.split("\n")]) {
+    if (line.trim() !== "") files.add(path.join(top, line.trim()));
+  }
+  return files;
+}

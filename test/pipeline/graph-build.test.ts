@@ -1,0 +1,99 @@
+// A real graph build: graph-base (dnf from the fixture repo) and two children built on its
+// committed image, --jobs 2, one child failing. Then: --explain, the fix, a no-op run in which no
+// build step runs, and a changed copied file explained as old → new. Real buildah and dnf.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import type { Manifest } from "../../src/build/manifest.js";
+
+const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
+let work: string;
+let recipes: string;
+let out: string;
+let repo: FixtureRepo;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-graph-"));
+  recipes = path.join(work, "recipes");
+  out = path.join(work, "out");
+  cpSync(path.join(REPO_ROOT, "test/fixtures/graph"), recipes, { recursive: true });
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+}, 300_000);
+
+afterAll(async () => {
+  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  rmSync(work, { recursive: true, force: true });
+});
+
+const build = (...extra: string[]) => bootsmith(["build", recipes, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain", "--no-publish", ...extra], { env, cwd: work });
+const manifest = (name: string) => JSON.parse(readFileSync(path.join(out, name, "1", "manifest.json"), "utf8")) as Manifest;
+/** Step lines of the plain reporter, e.g. "[graph-base] [3/9] packages …". */
+const stepLines = (stderr: string) => stderr.split("\n").filter((l) => /^\[[\w-]+\] \[\d+\/\d+\] /.test(l));
+
+describe("bootsmith build DIR (graph)", () => {
+  it("--jobs 2: the parent, then both children; one fails, the other is built, the summary says so", { timeout: 600_000 }, async () => {
+    const result = await build("--jobs", "2", "--junit", path.join(work, "junit"));
+    expect(result.exitCode, result.stderr).toBe(1);
+    const summary = result.stderr.slice(result.stderr.lastIndexOf("recipe  "));
+    expect(summary).toMatch(/graph-base\s+built/);
+    expect(summary).toMatch(/graph-child-ok\s+built/);
+    expect(summary).toMatch(/graph-child-fails\s+failed\s+[\d.]+ s\s+exit 1; log .*graph-child-fails\/1\/build\.log/);
+    expect(summary).toContain("2 built, 0 up to date, 0 skipped, 1 failed");
+    // Every line of a build carries its recipe; each build has its own log.
+    expect(result.stderr).toContain("[graph-child-fails] error: step command-1 (Run: failing command) failed");
+    expect(readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8")).not.toContain("failing command");
+    // The children ran on the committed parent: no dnf install in their logs.
+    expect(readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8")).toContain("--pull=never localhost/bootsmith/graph-base:1");
+    expect(manifest("graph-child-ok").inputs?.parent).toBe(manifest("graph-base").inputDigest.slice(0, 16));
+    expect(existsSync(path.join(out, "graph-child-fails", "1", "manifest.json"))).toBe(false);
+    // JUnit: one testcase per step, the failing one marked.
+    const junit = readFileSync(path.join(work, "junit", "graph-child-fails.xml"), "utf8");
+    expect(junit).toMatch(/<testcase [^>]*name="command-1: Run: failing command"[^>]*>\s*<failure/);
+    expect(readFileSync(path.join(work, "junit", "graph-child-ok.xml"), "utf8")).not.toContain("<failure");
+  });
+
+  it("--explain after the fix: only the failed child would be rebuilt", { timeout: 120_000 }, async () => {
+    const result = await build("--var", "FAIL_CODE=0", "--explain");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/graph-base \(.*\): up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1/);
+    expect(result.stdout).toMatch(/graph-child-ok \(.*\): up to date/);
+    expect(result.stdout).toMatch(/graph-child-fails \(.*\): rebuild\n {2}never built here/);
+    expect(result.stdout).toContain("1 of 3 recipes would be built");
+  });
+
+  it("the fixed child builds alone; then a no-op run runs no step at all", { timeout: 300_000 }, async () => {
+    const fixed = await build("--var", "FAIL_CODE=0");
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    expect(stepLines(fixed.stderr).every((l) => l.startsWith("[graph-child-fails]"))).toBe(true);
+    expect(fixed.stderr).toContain("1 built, 2 up to date, 0 skipped, 0 failed");
+
+    const t0 = Date.now();
+    const noop = await build("--var", "FAIL_CODE=0");
+    const elapsed = Date.now() - t0;
+    expect(noop.exitCode, noop.stderr).toBe(0);
+    expect(stepLines(noop.stderr)).toEqual([]);
+    expect(noop.stderr).toContain("0 built, 3 up to date, 0 skipped, 0 failed");
+    expect(elapsed).toBeLessThan(5_000);
+  });
+
+  it("a changed copied file: --explain names it old → new, and the children follow through the parent key", { timeout: 120_000 }, async () => {
+    const before = manifest("graph-base").inputs?.["file /etc/graph/base.conf"];
+    writeFileSync(path.join(recipes, "base.conf"), "base=2\n");
+    const result = await build("--var", "FAIL_CODE=0", "--explain");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`graph-base \\(.*\\): rebuild\\n {2}file /etc/graph/base\\.conf changed: ${before} → [0-9a-f]{16}`));
+    expect(result.stdout).toMatch(/graph-child-ok \(.*\): rebuild\n {2}parent key changed: [0-9a-f]{16} → [0-9a-f]{16}/);
+    expect(result.stdout).toContain("3 of 3 recipes would be built");
+    // --only a child with an up-to-date... here outdated parent: the parent comes along.
+    const only = await build("--var", "FAIL_CODE=0", "--explain", "--only", "graph-child-ok");
+    expect(only.stdout).toMatch(/graph-child-fails \(.*\): skip\n {2}not selected by --only graph-child-ok/);
+    expect(only.stdout).toContain("2 of 3 recipes would be built");
+  });
+});
