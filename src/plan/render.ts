@@ -7,7 +7,8 @@ import type { Action, Arg, Plan, PlannedCommand } from "./types.js";
 
 export function renderArg(arg: Arg): string {
   const parts = argParts(arg);
-  if (parts.length === 0) return "''";
+  // An empty word must still be a word: `''`, not nothing (which would drop the argument).
+  if (parts.every((p) => p === "")) return "''";
   return parts.map((p) => (typeof p === "string" ? (p === "" ? "" : quoteArg(p)) : `"$${p.var}"`)).join("");
 }
 
@@ -21,16 +22,25 @@ export function renderPlan(plan: Plan): string {
   const undos = new Map<string, PlannedCommand>();
   const lines = [
     "#!/usr/bin/env bash",
-    `# bootsmith plan for ${plan.recipe.name} (${plan.recipe.tags.join(", ")}) from ${plan.recipe.file}`,
-    `# input digest ${plan.recipe.inputDigest}`,
+    comment(`bootsmith plan for ${plan.recipe.name} (${plan.recipe.tags.join(", ")}) from ${plan.recipe.file}`),
+    comment(`input digest ${plan.recipe.inputDigest}`),
     "set -euo pipefail",
     `mkdir -p ${quoteArg(plan.outDir)} ${quoteArg(plan.workDir)}`,
   ];
   plan.steps.forEach((step, i) => {
-    lines.push("", `# [${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}`);
+    lines.push("", comment(`[${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}`));
     for (const action of step.actions) lines.push(...renderAction(action, plan, undos));
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * A one-line shell comment. Titles and values shown in comments come from the recipe (a
+ * command's name, a kernel version): a line break in them would end the comment and turn the
+ * rest into a command, so line breaks are shown as \n.
+ */
+function comment(text: string): string {
+  return `# ${text.replace(/\r\n|[\r\n\u2028\u2029]/g, "\\n")}`;
 }
 
 /** A leftover path whose last component may hold `*`: quote the rest, leave the glob live. */
@@ -52,13 +62,13 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
       else out.push(cmd);
       if (action.undo) {
         undos.set(action.undo.id, action.undo.command);
-        out.push(`#   undone on failure by: ${renderPlannedCommand(action.undo.command)}`);
+        out.push(comment(`  undone on failure by: ${renderPlannedCommand(action.undo.command)}`));
       }
       return out;
     }
     case "release": {
       const undo = undos.get(action.undoId);
-      return [undo ? renderPlannedCommand(undo) : `# (nothing to release for ${action.undoId})`];
+      return [undo ? renderPlannedCommand(undo) : comment(`(nothing to release for ${action.undoId})`)];
     }
     case "write-file": {
       const dir = action.path.slice(0, action.path.lastIndexOf("/")) || "/";
@@ -80,10 +90,10 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
       return [`rm -rf -- ${paths.join(" ")}`, ...action.ifEmpty.map((p) => `[ -s ${root}/${quoteArg(p)} ] || rm -f -- ${root}/${quoteArg(p)}`)];
     }
     case "write-manifest":
-      return [`# bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`, `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
+      return [comment(`bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`), `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
     case "publish":
-      return [`# bootsmith publishes the artifacts to ${action.target.type}: ${JSON.stringify(action.target)}`];
+      return [comment(`bootsmith publishes the artifacts to ${action.target.type}: ${JSON.stringify(action.target)}`)];
     case "register":
-      return [`# bootsmith registers boot parameters with ${action.registration.type} at ${action.registration.url}`];
+      return [comment(`bootsmith registers boot parameters with ${action.registration.type} at ${action.registration.url}`)];
   }
 }

@@ -10,6 +10,7 @@ import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
 import { checkParamsTemplate } from "./params-template.js";
+import { convertForeign } from "./compat/index.js";
 import { TOOL_VERSION } from "../version.js";
 
 export interface LoadedRecipe {
@@ -42,15 +43,30 @@ export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags">): string {
 function loadWithParents(file: string, sources: VarSources, chain: readonly string[]): LoadedRecipe {
   const read = readYamlSource(file);
   if (!read.ok) throw new RecipeError(read.issues);
-  const source = read.source;
+  // OpenCHAMI image-builder and image-thrillhouse configs are converted to a native recipe
+  // first. Their strings are shell and Go text, never bootsmith ${NAME} references.
+  const foreign = convertForeign(read.source);
+  if (!foreign) return loadSource(read.source, sources, chain, true);
+  try {
+    return loadSource(foreign.source, sources, chain, false);
+  } catch (error) {
+    throw foreign.explain(error);
+  }
+}
+
+function loadSource(source: YamlSource, sources: VarSources, chain: readonly string[], substitute: boolean): LoadedRecipe {
+  const file = source.file;
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
-  const vars = resolveVars(raw.data, sources);
-  const varIssues = substituteVars(source, vars);
+  const varIssues = substitute ? substituteVars(source, resolveVars(raw.data, sources)) : [];
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
-  if (!validated.ok) throw new RecipeError([...varIssues, ...validated.issues]);
+  if (!validated.ok) {
+    // A value with an undefined variable is reported once, as such, not again as a bad URL etc.
+    const unresolved = new Set(varIssues.map((i) => i.path));
+    throw new RecipeError(inFileOrder([...varIssues, ...validated.issues.filter((i) => !unresolved.has(i.path))]));
+  }
   const spec = validated.spec;
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, spec)];
   const fileSources = resolveFileSources(source, spec, issues);
@@ -59,17 +75,24 @@ function loadWithParents(file: string, sources: VarSources, chain: readonly stri
   if (typeof spec.from === "object" && "recipe" in spec.from) {
     const parentFile = path.resolve(path.dirname(file), spec.from.recipe);
     if (chain.includes(parentFile) || parentFile === file) {
-      issues.push(issueAt(source, ["from", "recipe"], `recipe cycle: ${[...chain, file, parentFile].map((f) => path.relative(process.cwd(), f)).join(" → ")}`));
+      // Paths relative to this recipe's directory, like from.recipe itself (not to the cwd).
+      const shown = [...chain, file, parentFile].map((f) => path.relative(path.dirname(file), f) || path.basename(f));
+      issues.push(issueAt(source, ["from", "recipe"], `recipe cycle: ${shown.join(" → ")}; a recipe cannot build on itself`));
     } else if (!existsSync(parentFile)) {
       issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} does not exist; the path is relative to this recipe's directory`));
     } else if (issues.length === 0) {
       parent = loadWithParents(parentFile, sources, [...chain, file]);
     }
   }
-  if (issues.length > 0) throw new RecipeError(issues);
+  if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
   const inputDigest = digestInputs(spec, fileSources, parent);
   return { file, spec, parent, inputDigest, fileSources };
+}
+
+/** Problems in the order they appear in the file (whole-file problems first); stable otherwise. */
+function inFileOrder(issues: readonly RecipeIssue[]): RecipeIssue[] {
+  return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 function checkSemantics(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {

@@ -1,7 +1,7 @@
 // Reading a YAML file while keeping where every value came from, so that any later check can
 // point at a line and column.
 import { readFileSync, statSync } from "node:fs";
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node, type Pair } from "yaml";
+import { LineCounter, parseDocument, isMap, isPair, isScalar, visit, type Document, type Node, type Pair } from "yaml";
 import type { RecipeIssue } from "./errors.js";
 import { formatPath } from "./errors.js";
 
@@ -41,22 +41,59 @@ export function readYamlSource(file: string): ReadResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
+    // prettyErrors is off (it would put a source excerpt into the message), so positions come
+    // from the error's offset through the line counter.
     return {
       ok: false,
-      issues: doc.errors.map((e) => ({
-        file,
-        line: e.linePos?.[0].line,
-        column: e.linePos?.[0].col,
-        path: "",
-        message: `YAML syntax: ${e.message.split("\n")[0]}`,
-      })),
+      issues: doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        const base = { file, line: pos.line, column: pos.col };
+        if (e.code === "DUPLICATE_KEY") {
+          const dup = duplicateKeyAt(doc, e.pos[0]);
+          if (dup) return { ...base, path: formatPath(dup.path), message: `duplicate key "${dup.key}"; each key may appear once in a mapping` };
+        }
+        return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` };
+      }),
     };
   }
+  if (doc.contents === null) return fail(file, "the file is empty; a recipe needs at least name: and packages: (or from:)", 1, 1);
   return { ok: true, source: { file, text, doc, lines } };
 }
 
-function fail(file: string, message: string): ReadResult {
-  return { ok: false, issues: [{ file, path: "", message }] };
+function fail(file: string, message: string, line?: number, column?: number): ReadResult {
+  return { ok: false, issues: [{ file, line, column, path: "", message }] };
+}
+
+/** The key (and its data path) of the pair whose key starts at `offset`. */
+function duplicateKeyAt(doc: Document.Parsed, offset: number): { key: string; path: (string | number)[] } | undefined {
+  let found: { key: string; path: (string | number)[] } | undefined;
+  visit(doc, {
+    Pair(_key, pair, ancestry) {
+      if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
+        const key = String(pair.key.value);
+        found = { key, path: [...pathOf([...ancestry, pair]).slice(0, -1), key] };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** The data path of a visited node, from its ancestry ending with itself (maps give keys, sequences indices). */
+export function pathOf(ancestry: readonly unknown[]): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let i = 0; i < ancestry.length; i++) {
+    const node = ancestry[i];
+    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+    else if (node && typeof node === "object" && "items" in node && !isMap(node)) {
+      const next = ancestry[i + 1];
+      const items = (node as { items: unknown[] }).items;
+      const idx = items.indexOf(next);
+      if (idx >= 0) path.push(idx);
+    }
+  }
+  return path;
 }
 
 /** Plain data from the document, refusing alias bombs. */
@@ -70,17 +107,19 @@ export function toPlainData(source: YamlSource): { ok: true; data: unknown } | {
 
 /**
  * An issue at `path`, positioned at the deepest node of the document that exists along it.
- * With `key`, point at that key of the map at `path` (for unknown keys).
+ * With `key` (the last segment of `path`, for unknown or invalid keys), point at that key in
+ * its map rather than at the key's value.
  */
 export function issueAt(source: YamlSource, path: readonly PropertyKey[], message: string, key?: string): RecipeIssue {
+  const lookup = key !== undefined && path[path.length - 1] === key ? path.slice(0, -1) : path;
   let node: Node | Pair | null = null;
-  for (let depth = path.length; depth >= 0 && node === null; depth--) {
-    const found = source.doc.getIn(path.slice(0, depth) as (string | number)[], true);
+  for (let depth = lookup.length; depth >= 0 && node === null; depth--) {
+    const found = source.doc.getIn(lookup.slice(0, depth) as (string | number)[], true);
     if (found && typeof found === "object" && "range" in found) node = found as Node;
   }
   if (node === null) node = source.doc.contents as Node | null;
   if (key !== undefined && node && isMap(node)) {
-    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
     if (pair && isScalar(pair.key)) node = pair.key;
   }
   const offset = node && "range" in node && node.range ? node.range[0] : 0;

@@ -1,5 +1,7 @@
 // Turn schema violations into RecipeIssues that point at the YAML and say what would be valid.
-import type { z } from "zod";
+// Any zod schema works (the native recipe, and the OpenCHAMI formats read by ./compat/): the
+// valid keys for did-you-mean come from that schema's own JSON Schema.
+import { z } from "zod";
 import { RecipeSchema, recipeJsonSchema, type RecipeSpec } from "./schema.js";
 import { didYouMean, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
@@ -7,21 +9,38 @@ import { issueAt, type YamlSource } from "./source.js";
 type ZodIssue = z.core.$ZodIssue;
 type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; additionalProperties?: unknown };
 
-let jsonSchema: JsonSchema | undefined;
+/** JSON Schemas by zod schema, computed once each (toJSONSchema walks the whole schema). */
+const jsonSchemas = new WeakMap<z.ZodType, JsonSchema>();
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; issues: RecipeIssue[] };
 
 export function validateSpec(source: YamlSource, data: unknown): { ok: true; spec: RecipeSpec } | { ok: false; issues: RecipeIssue[] } {
-  const result = RecipeSchema.safeParse(data ?? {});
-  if (result.success) return { ok: true, spec: result.data };
-  const issues = result.error.issues.flatMap((issue) => toRecipeIssues(source, issue, data, []));
+  const result = validateAgainst(RecipeSchema, source, data, recipeJsonSchema);
+  return result.ok ? { ok: true, spec: result.value } : result;
+}
+
+/**
+ * Parse `data` (read from `source`) with `schema`; problems become positioned issues.
+ * `jsonSchema` lists the valid keys for did-you-mean (default: generated from `schema`).
+ */
+export function validateAgainst<S extends z.ZodType>(schema: S, source: YamlSource, data: unknown, jsonSchema?: () => Record<string, unknown>): Validated<z.output<S>> {
+  const result = schema.safeParse(data ?? {});
+  if (result.success) return { ok: true, value: result.data };
+  let root = jsonSchemas.get(schema);
+  if (!root) {
+    root = (jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" })) as JsonSchema;
+    jsonSchemas.set(schema, root);
+  }
+  const issues = result.error.issues.flatMap((issue) => toRecipeIssues(source, issue, data, [], root));
   return { ok: false, issues: dedupe(issues) };
 }
 
-function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, prefix: PropertyKey[]): RecipeIssue[] {
+function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, prefix: PropertyKey[], root: JsonSchema): RecipeIssue[] {
   const path = [...prefix, ...issue.path];
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
-        const known = knownKeysAt(path, data);
+        const known = knownKeysAt(root, path, data);
         const guess = didYouMean(key, known);
         const hint = guess ? `did you mean "${guess}"?` : `valid keys: ${known.join(", ")}`;
         return issueAt(source, [...path, key], `unknown key "${key}"; ${hint}`, key);
@@ -29,13 +48,13 @@ function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, pref
     case "invalid_union": {
       // Report the branch the user most likely meant: the one whose problems lie deepest.
       const branch = bestBranch(issue.errors);
-      if (branch) return branch.flatMap((inner) => toRecipeIssues(source, inner, data, path));
+      if (branch) return branch.flatMap((inner) => toRecipeIssues(source, inner, data, path, root));
       return [issueAt(source, path, issue.message)];
     }
     case "invalid_value": {
       const value = valueAt(data, path);
       const options = issue.values.map((v) => JSON.stringify(v));
-      const guess = typeof value === "string" ? didYouMean(value, issue.values.map(String)) : undefined;
+      const guess = typeof value === "string" && issue.values.length > 1 ? didYouMean(value, issue.values.map(String)) : undefined;
       const base = issue.message.startsWith("Invalid") ? `must be one of ${options.join(", ")}` : issue.message;
       return [issueAt(source, path, guess ? `${base}; did you mean "${guess}"?` : base)];
     }
@@ -44,8 +63,39 @@ function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, pref
       const message = value === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${describe(value)}`;
       return [issueAt(source, path, message)];
     }
+    case "invalid_key": {
+      // A record key that fails its pattern (env names, variable names): point at the key.
+      const key = String(path[path.length - 1]);
+      const why = issue.issues.map((inner) => inner.message).join("; ");
+      return [issueAt(source, path, `key "${key}" ${why}`, key)];
+    }
+    case "too_small":
+    case "too_big": {
+      // zod's defaults ("Too small: expected array to have >=1 items") read like a stack trace;
+      // custom messages from the schema are kept.
+      if (!/^Too (small|big)/.test(issue.message)) return [issueAt(source, path, issue.message)];
+      return [issueAt(source, path, sizeMessage(issue))];
+    }
     default:
       return [issueAt(source, path, issue.message)];
+  }
+}
+
+function sizeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const small = issue.code === "too_small";
+  const bound = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  switch (issue.origin) {
+    case "array":
+    case "set":
+      if (small && bound === 1) return "must not be empty";
+      return small ? `must have at least ${bound} items` : `must have at most ${bound} items`;
+    case "string":
+      if (small && bound === 1) return "must not be empty";
+      return small ? `must be at least ${bound} characters long` : `must be at most ${bound} characters long`;
+    default:
+      if (small) return inclusive ? `must be at least ${bound}` : `must be greater than ${bound}`;
+      return inclusive ? `must be at most ${bound}` : `must be less than ${bound}`;
   }
 }
 
@@ -78,9 +128,8 @@ function article(expected: string): string {
 }
 
 /** Keys the schema allows at `path`, found by walking the generated JSON Schema. */
-function knownKeysAt(path: readonly PropertyKey[], data: unknown): string[] {
-  jsonSchema ??= recipeJsonSchema() as JsonSchema;
-  let nodes: JsonSchema[] = [jsonSchema];
+function knownKeysAt(root: JsonSchema, path: readonly PropertyKey[], data: unknown): string[] {
+  let nodes: JsonSchema[] = [root];
   for (const seg of path) {
     nodes = nodes.flatMap(expand).flatMap((n) => {
       const next = typeof seg === "number" ? n.items : n.properties?.[String(seg)];

@@ -4,7 +4,7 @@
 // `$${NAME}` stands for a literal `${NAME}` (for shell scripts that use braces).
 import { isMap, isPair, isScalar, visit, type Scalar } from "yaml";
 import type { RecipeIssue } from "./errors.js";
-import { issueAt, type YamlSource } from "./source.js";
+import { issueAt, pathOf, type YamlSource } from "./source.js";
 
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,20 +58,4 @@ export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, str
     });
   }
   return issues;
-}
-
-/** The data path of a visited node, from its ancestry ending with itself (maps give keys, sequences indices). */
-function pathOf(ancestry: readonly unknown[]): (string | number)[] {
-  const path: (string | number)[] = [];
-  for (let i = 0; i < ancestry.length; i++) {
-    const node = ancestry[i];
-    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
-    else if (node && typeof node === "object" && "items" in node && !isMap(node)) {
-      const next = ancestry[i + 1];
-      const items = (node as { items: unknown[] }).items;
-      const idx = items.indexOf(next);
-      if (idx >= 0) path.push(idx);
-    }
-  }
-  return path;
 }

@@ -1,0 +1,86 @@
+// What the loader accepts: variables ($${VAR} escape, --var override, importEnv), defaults,
+// parents, file sources and the input digest.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadRecipe, type LoadOptions } from "../../src/recipe/load.js";
+
+const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-load-")));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+function load(yaml: string, options: LoadOptions = {}, files: Record<string, string> = {}) {
+  const dir = path.join(root, `r${n++}`);
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), content);
+  }
+  writeFileSync(path.join(dir, "recipe.yaml"), yaml);
+  return loadRecipe(path.join(dir, "recipe.yaml"), { env: {}, ...options });
+}
+
+const BASE = 'name: t\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n';
+
+describe("variables", () => {
+  it("substitutes vars: into every string, but not into vars: itself", () => {
+    const r = load(`${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`);
+    expect(r.spec.tags).toEqual(["9.5", "9.5-x"]);
+    expect(r.spec.description).toBe("from https://mirror.example/${NOT_SUBSTITUTED}");
+  });
+
+  it("$${VAR} is a literal ${VAR} and needs no definition", () => {
+    const r = load(`${BASE}commands:\n  - script: 'echo "$\${HOME}" $$\${X}'\n`);
+    expect(r.spec.commands[0]?.script).toBe('echo "${HOME}" $${X}');
+  });
+
+  it("--var overrides vars:", () => {
+    const r = load(`${BASE}vars: {TAG: a}\ntags: ["\${TAG}"]\n`, { vars: { TAG: "b" } });
+    expect(r.spec.tags).toEqual(["b"]);
+  });
+
+  it("--var defines variables the recipe does not", () => {
+    const r = load(`${BASE}description: "\${WHO}"\n`, { vars: { WHO: "ci" } });
+    expect(r.spec.description).toBe("ci");
+  });
+
+  it("importEnv takes only the named environment variables; vars: wins over them", () => {
+    const r = load(`${BASE}importEnv: [BUILD_HOST, SITE]\nvars: {SITE: lab}\ndescription: "\${BUILD_HOST} \${SITE}"\n`, { env: { BUILD_HOST: "h1", SITE: "env", OTHER: "x" } });
+    expect(r.spec.description).toBe("h1 lab");
+  });
+
+  it("values are substituted verbatim, never re-expanded", () => {
+    const r = load(`${BASE}description: "\${A}"\n`, { vars: { A: "${B} $(id) `id`" } });
+    expect(r.spec.description).toBe("${B} $(id) `id`");
+  });
+});
+
+describe("defaults and parents", () => {
+  it("fills defaults", () => {
+    const r = load(BASE);
+    expect(r.spec.tags).toEqual(["latest"]);
+    expect(r.spec.arch).toBe("x86_64");
+    expect(r.spec.boot && r.spec.boot.initramfs.modules).toEqual(["dmsquash-live", "livenet", "network"]);
+    expect(r.spec.boot && r.spec.boot.rootfs.profile).toBe("dev");
+  });
+
+  it("loads a parent recipe and resolves file sources inside the recipe directory", () => {
+    const r = load("name: child\nfrom:\n  recipe: base/base.yaml\nfiles:\n  - dest: /etc/motd\n    src: files/motd\n", {}, {
+      "base/base.yaml": `${BASE.replace("name: t", "name: base")}boot: false\n`,
+      "files/motd": "hi\n",
+    });
+    expect(r.parent?.spec.name).toBe("base");
+    expect(r.parent?.file).toBe(path.join(path.dirname(r.file), "base", "base.yaml"));
+    expect(r.fileSources.get(0)).toBe(path.join(path.dirname(r.file), "files", "motd"));
+  });
+
+  it("the input digest is stable and covers file contents", () => {
+    const a = load(`${BASE}files:\n  - dest: /etc/motd\n    src: motd\n`, {}, { motd: "one\n" });
+    const b = load(`${BASE}files:\n  - dest: /etc/motd\n    src: motd\n`, {}, { motd: "one\n" });
+    const c = load(`${BASE}files:\n  - dest: /etc/motd\n    src: motd\n`, {}, { motd: "two\n" });
+    expect(a.inputDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.inputDigest).toBe(a.inputDigest);
+    expect(c.inputDigest).not.toBe(a.inputDigest);
+  });
+});
