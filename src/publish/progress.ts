@@ -21,9 +21,16 @@ export interface ArtifactTransfer {
 
 export type TransferListener = (transfer: ArtifactTransfer) => void;
 
-/** `uploaded  rootfs.squashfs        165.2 MB   212.5 MB/s  s3://boot/debian/1/rootfs.squashfs` */
+/** `uploaded  rootfs.squashfs     165.2 MB   212.5 MB/s  s3://boot/debian/1/rootfs.squashfs` */
 export function formatTransfer(t: ArtifactTransfer): string {
-  const mb = t.bytes / 1e6;
-  const rate = t.action === "uploaded" && t.seconds > 0 ? `${(mb / t.seconds).toFixed(1)} MB/s` : "";
-  return `${t.action.padEnd(8)}  ${t.file.padEnd(16)} ${mb.toFixed(1).padStart(9)} MB  ${rate.padStart(12)}  ${t.destination}`;
+  // A rate over a few kilobytes measures latency, not throughput: show it from 1 MB up.
+  const rate = t.action === "uploaded" && t.seconds > 0 && t.bytes >= 1e6 ? `${(t.bytes / 1e6 / t.seconds).toFixed(1)} MB/s` : "";
+  return `${t.action.padEnd(8)}  ${t.file.padEnd(16)} ${formatBytes(t.bytes).padStart(9)}  ${rate.padStart(12)}  ${t.destination}`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
 }

@@ -1,10 +1,11 @@
-// `--to` strings → targets, and S3 key layouts / public URLs (pure functions, table-driven).
+// `--to` strings → targets, S3 key layouts / public URLs, and progress lines (pure functions).
 import { describe, expect, it } from "vitest";
 import { PublishInputError } from "../../src/publish/errors.js";
 import { PUBLISH_TARGET_TYPES } from "../../src/publish/index.js";
 import { joinUrl, s3Keys } from "../../src/publish/layout.js";
 import { publicUrl } from "../../src/publish/s3.js";
 import { parseTargetSpec } from "../../src/publish/target-spec.js";
+import { formatTransfer } from "../../src/publish/progress.js";
 
 describe("parseTargetSpec", () => {
   it.each([
@@ -53,5 +54,17 @@ describe("s3Keys and public URLs", () => {
     expect(publicUrl({ type: "s3", bucket: "b", endpoint: "http://rgw:7480/" }, key)).toBe("http://rgw:7480/b/images/compute/1.2/rootfs.squashfs");
     expect(publicUrl({ type: "s3", bucket: "b", region: "eu-west-1" }, key)).toBe("https://b.s3.eu-west-1.amazonaws.com/images/compute/1.2/rootfs.squashfs");
     expect(joinUrl("http://h", "a b/c+d")).toBe("http://h/a%20b/c%2Bd");
+  });
+});
+
+describe("formatTransfer", () => {
+  it("prints one aligned line per object, with a rate only for uploads of 1 MB or more", () => {
+    expect(formatTransfer({ action: "uploaded", tag: "1", file: "rootfs.squashfs", bytes: 165_200_000, seconds: 0.8, destination: "s3://b/k" })).toBe(
+      "uploaded  rootfs.squashfs   165.2 MB    206.5 MB/s  s3://b/k",
+    );
+    expect(formatTransfer({ action: "uploaded", tag: "1", file: "manifest.json", bytes: 2400, seconds: 0.01, destination: "s3://b/m" })).toBe(
+      "uploaded  manifest.json       2.4 kB                s3://b/m",
+    );
+    expect(formatTransfer({ action: "skipped", tag: "1", file: "vmlinuz", bytes: 8_000_000, seconds: 0.01, destination: "/x" })).toMatch(/^skipped\s+vmlinuz\s+8\.0 MB\s+\/x$/);
   });
 });
