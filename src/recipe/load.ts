@@ -10,7 +10,6 @@ import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
 import { checkParamsTemplate } from "./params-template.js";
-import { convertForeign } from "./compat/index.js";
 import { TOOL_VERSION } from "../version.js";
 
 export interface LoadedRecipe {
@@ -43,22 +42,11 @@ export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags">): string {
 function loadWithParents(file: string, sources: VarSources, chain: readonly string[]): LoadedRecipe {
   const read = readYamlSource(file);
   if (!read.ok) throw new RecipeError(read.issues);
-  // OpenCHAMI image-builder and image-thrillhouse configs are converted to a native recipe
-  // first. Their strings are shell and Go text, never bootsmith ${NAME} references.
-  const foreign = convertForeign(read.source);
-  if (!foreign) return loadSource(read.source, sources, chain, true);
-  try {
-    return loadSource(foreign.source, sources, chain, false);
-  } catch (error) {
-    throw foreign.explain(error);
-  }
-}
-
-function loadSource(source: YamlSource, sources: VarSources, chain: readonly string[], substitute: boolean): LoadedRecipe {
-  const file = source.file;
+  const source = read.source;
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
-  const varIssues = substitute ? substituteVars(source, resolveVars(raw.data, sources)) : [];
+  const vars = resolveVars(raw.data, sources);
+  const varIssues = substituteVars(source, vars);
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
