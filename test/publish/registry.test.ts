@@ -13,6 +13,7 @@ import { CommandError, run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { PublishInputError } from "../../src/publish/errors.js";
 import { publishToRegistry } from "../../src/publish/registry.js";
+import { publishAll } from "../../src/publish/index.js";
 import { makeFakeImage } from "./support/artifacts.js";
 import { freePort } from "./support/ceph.js";
 
@@ -106,5 +107,17 @@ describe("publishToRegistry (docker-registry)", () => {
     for (const repository of [`${registry}/bootsmith/x:1`, `${registry}/Bootsmith/x`, "no-path"]) {
       await expect(publishToRegistry(await loadArtifactSet(image.dir), { type: "registry", repository })).rejects.toBeInstanceOf(PublishInputError);
     }
+  });
+
+  it("publishAll pushes to registries first, so other targets publish a manifest with the digests", async () => {
+    const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["2"], sizes: { kernel: 1024 } });
+    await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
+    const out = await mkdtemp(join(work, "out-"));
+    const repository = `${registry}/bootsmith/all`;
+    const [local, pushed] = await publishAll(image.dir, [{ type: "local", dir: out }, { type: "registry", repository, tlsVerify: false }], { registry: { buildahGlobalArgs: buildah } });
+    expect(local?.images[0]?.target).toBe("local");
+    expect(pushed?.images[0]?.target).toBe("registry");
+    const published = JSON.parse(await readFile(join(out, "test-image/2/manifest.json"), "utf8")) as Manifest;
+    expect(published.image.pushed).toEqual([{ ref: `${repository}:2`, digest: pushed?.images[0]?.image?.digest }]);
   });
 });
