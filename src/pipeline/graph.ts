@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "n
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../cli/command.js";
-import { didYouMean } from "../recipe/errors.js";
+import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
@@ -111,7 +111,17 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
     byFile.set(recipe.file, { recipe, requested });
     if (recipe.parent) add(recipe.parent, false);
   };
-  for (const file of files) add(loadRecipe(file, options), true);
+  // Every file's problems in one report, not only the first broken file's.
+  const issues: RecipeIssue[] = [];
+  for (const file of files) {
+    try {
+      add(loadRecipe(file, options), true);
+    } catch (error) {
+      if (!(error instanceof RecipeError)) throw error;
+      for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
+    }
+  }
+  if (issues.length > 0) throw new RecipeError(issues);
   return linkGraph([...byFile.values()]);
 }
 

@@ -1,0 +1,115 @@
+// Cache decisions and their explanations, from manifests the test writes; no buildah.
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decide, explainChange, readManifestFacts, type CacheFacts } from "../../src/pipeline/cache.js";
+import { inputDigests } from "../../src/pipeline/inputs.js";
+import { explainText } from "../../src/pipeline/build-graph.js";
+import { collectRecipeFiles, loadGraph } from "../../src/pipeline/graph.js";
+import { loadRecipe, type LoadedRecipe } from "../../src/recipe/load.js";
+import type { Manifest } from "../../src/build/manifest.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function recipeDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-cache-"));
+  dirs.push(dir);
+  writeFileSync(path.join(dir, "motd"), "hello\n");
+  writeFileSync(path.join(dir, "base.yaml"), "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo one\nboot: false\n");
+  writeFileSync(path.join(dir, "child.yaml"), "name: child\ntags: ['1']\nfrom:\n  recipe: base.yaml\nboot: false\n");
+  return dir;
+}
+
+/** The manifest a build of `recipe` would have written (only the fields the cache reads matter). */
+function manifestFor(recipe: LoadedRecipe, withInputs = true): Manifest {
+  return {
+    schemaVersion: 1,
+    name: recipe.spec.name,
+    tags: recipe.spec.tags,
+    arch: "x86_64",
+    inputDigest: recipe.inputDigest,
+    ...(withInputs ? { inputs: inputDigests(recipe) } : {}),
+    recipeFile: recipe.file,
+    base: { kind: "scratch" },
+    image: { ref: `localhost/bootsmith/${recipe.spec.name}:1` },
+    artifacts: {},
+    packages: [],
+    packageManager: "dnf",
+    tools: {},
+    timings: [],
+    builtAt: "2026-01-01T00:00:00Z",
+  };
+}
+
+const found = (manifest: Manifest, label?: string): CacheFacts => ({ manifest: { kind: "found", manifest }, image: label === undefined ? { kind: "missing" } : { kind: "found", label } });
+
+describe("decide", () => {
+  it("up to date only when the manifest and the image label both carry the key", () => {
+    const dir = recipeDir();
+    const base = loadRecipe(path.join(dir, "base.yaml"));
+    const m = manifestFor(base);
+    expect(decide(base, "/out", found(m, base.inputDigest))).toEqual({ build: false, reasons: [expect.stringMatching(/^up to date: key [0-9a-f]{12} matches \/out\/manifest\.json and the image localhost\/bootsmith\/base:1$/)] });
+    expect(decide(base, "/out", found(m)).reasons[0]).toMatch(/inputs unchanged, but the image localhost\/bootsmith\/base:1 is gone/);
+    expect(decide(base, "/out", found(m, "")).reasons[0]).toMatch(/carries io\.bootsmith\.input-digest=\(none\), not [0-9a-f]{12}/);
+    expect(decide(base, "/out", { manifest: { kind: "missing" }, image: { kind: "unchecked" } }).reasons).toEqual(["never built here: no /out/manifest.json"]);
+    expect(decide(base, "/out", found(m, base.inputDigest), { rebuild: "refresh" }).build).toBe(true);
+    expect(decide(base, "/out", found(m, base.inputDigest), { parentRebuilt: "base" }).reasons).toEqual(["parent base is rebuilt in this run"]);
+    // The image could not be inspected (no buildah here): the manifest decides.
+    expect(decide(base, "/out", { manifest: { kind: "found", manifest: m }, image: { kind: "unchecked", why: "buildah: command not found" } })).toMatchObject({ build: false });
+  });
+
+  it("an unreadable manifest is a reason to rebuild, said as such", () => {
+    const dir = recipeDir();
+    const out = path.join(dir, "out");
+    mkdirSync(out);
+    writeFileSync(path.join(out, "manifest.json"), "{ not json");
+    const facts = readManifestFacts(out);
+    expect(facts.kind).toBe("unreadable");
+    expect(decide(loadRecipe(path.join(dir, "base.yaml")), out, { manifest: facts, image: { kind: "unchecked" } }).reasons[0]).toMatch(/manifest\.json is unreadable/);
+  });
+});
+
+describe("explaining a changed key", () => {
+  it("names the recipe section, the copied file and the parent, old → new", () => {
+    const dir = recipeDir();
+    const before = loadRecipe(path.join(dir, "child.yaml"));
+    const oldBase = manifestFor(before.parent!);
+    const oldChild = manifestFor(before);
+    writeFileSync(path.join(dir, "motd"), "changed\n");
+    writeFileSync(path.join(dir, "base.yaml"), "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo two\nboot: false\n");
+    const after = loadRecipe(path.join(dir, "child.yaml"));
+    const baseLines = explainChange(after.parent!, oldBase);
+    expect(baseLines).toEqual([
+      expect.stringMatching(/^recipe commands: changed: [0-9a-f]{16} → [0-9a-f]{16}$/),
+      expect.stringMatching(/^file \/etc\/motd changed: [0-9a-f]{16} → [0-9a-f]{16}$/),
+    ]);
+    expect(baseLines[1]).toContain(oldBase.inputs!["file /etc/motd"]);
+    expect(explainChange(after, oldChild)).toEqual([`parent key changed: ${before.parent!.inputDigest.slice(0, 16)} → ${after.parent!.inputDigest.slice(0, 16)}`]);
+  });
+
+  it("a manifest from before inputs were recorded: the key change, and why no detail", () => {
+    const dir = recipeDir();
+    const old = manifestFor(loadRecipe(path.join(dir, "base.yaml")), false);
+    writeFileSync(path.join(dir, "motd"), "changed\n");
+    expect(explainChange(loadRecipe(path.join(dir, "base.yaml")), { ...old })).toEqual([expect.stringMatching(/^key changed [0-9a-f]{12} → [0-9a-f]{12} \(the old manifest does not record which input/)]);
+  });
+
+  it("--explain text: one block per recipe in build order, and the count", () => {
+    const dir = recipeDir();
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    const base = graph.nodes.get("base")!.recipe;
+    const decisions = new Map([
+      ["base", decide(base, "/out/base", found(manifestFor(base), base.inputDigest))],
+      ["child", decide(graph.nodes.get("child")!.recipe, "/out/child", { manifest: { kind: "missing" }, image: { kind: "unchecked" } })],
+    ]);
+    const text = explainText(graph, new Set(["base", "child"]), decisions, {});
+    expect(text[0]).toMatch(/^base \(.*base\.yaml, localhost\/bootsmith\/base:1\): up to date$/);
+    expect(text[2]).toMatch(/^child \(.*child\.yaml, localhost\/bootsmith\/child:1\): rebuild$/);
+    expect(text[3]).toBe("  never built here: no /out/child/manifest.json");
+    expect(text.at(-1)).toBe("1 of 2 recipes would be built");
+  });
+});

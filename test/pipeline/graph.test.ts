@@ -1,0 +1,122 @@
+// The recipe graph: collecting files, parents-first order, cycles and missing parents, --only and
+// --since selection (in a real temporary git repository). No builds.
+import { afterEach, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
+import { RecipeError } from "../../src/recipe/errors.js";
+import { UserError } from "../../src/cli/command.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A directory of recipes: name → parent file (or undefined for a base on an image). */
+function tree(recipes: Record<string, string | undefined>, extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-graph-unit-"));
+  dirs.push(dir);
+  for (const [name, parent] of Object.entries(recipes)) {
+    const from = parent ? `from:\n  recipe: ${parent}\n` : "from:\n  image: docker.io/library/rockylinux:9\n";
+    writeFileSync(path.join(dir, `${name}.yaml`), `name: ${name}\n${from}boot: false\n`);
+  }
+  for (const [file, content] of Object.entries(extra)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), content);
+  }
+  return dir;
+}
+
+// base → site → {compute, gpu}; login on base; tools stands alone.
+const SITE = { base: undefined, site: "base.yaml", compute: "site.yaml", gpu: "site.yaml", login: "base.yaml", tools: undefined };
+
+describe("collecting and ordering", () => {
+  it("a directory: recipes only (other YAML ignored), parents before children, stable by name", () => {
+    const dir = tree(SITE, { "files/not-a-recipe.yaml": "foo: bar\n", "notes.txt": "hello\n" });
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    expect(graph.order).toEqual(["base", "login", "site", "compute", "gpu", "tools"]);
+    expect(graph.nodes.get("site")?.children).toEqual(["compute", "gpu"]);
+    expect(graph.nodes.get("gpu")?.parent).toBe("site");
+  });
+
+  it("a list file (.txt or YAML recipes:) with paths relative to it; parents not listed are pulled in", () => {
+    const dir = tree(SITE);
+    writeFileSync(path.join(dir, "build.txt"), "# what CI builds\ncompute.yaml\n\ntools.yaml  # standalone\n");
+    const fromText = loadGraph(collectRecipeFiles([path.join(dir, "build.txt")]));
+    expect(fromText.order).toEqual(["base", "site", "compute", "tools"]);
+    expect([...fromText.nodes.values()].filter((n) => n.requested).map((n) => n.name).sort()).toEqual(["compute", "tools"]);
+    writeFileSync(path.join(dir, "list.yaml"), "recipes: [gpu.yaml]\n");
+    expect(loadGraph(collectRecipeFiles([path.join(dir, "list.yaml")])).order).toEqual(["base", "site", "gpu"]);
+  });
+
+  it("cycles and missing parents: every broken file named, with line and the chain", () => {
+    const dir = tree({ a: "b.yaml", b: "a.yaml", c: "nope.yaml", ok: undefined });
+    let error: unknown;
+    try {
+      loadGraph(collectRecipeFiles([dir]));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RecipeError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/a\.yaml:3:\d+: from\.recipe: recipe cycle: .*→.*a recipe cannot build on itself/);
+    expect(message).toMatch(/c\.yaml:3:\d+: from\.recipe: parent recipe .*nope\.yaml does not exist/);
+  });
+
+  it("two recipes with one name are refused, naming both files", () => {
+    const dir = tree({ one: undefined });
+    writeFileSync(path.join(dir, "two.yaml"), "name: one\nfrom:\n  image: x:1\nboot: false\n");
+    expect(() => loadGraph(collectRecipeFiles([dir]))).toThrow(/two recipes are named one: .*one\.yaml and .*two\.yaml/);
+  });
+
+  it("a path that does not exist, an empty directory: clear errors", () => {
+    expect(() => collectRecipeFiles(["/nonexistent/recipes"])).toThrow(UserError);
+    const empty = mkdtempSync(path.join(tmpdir(), "bootsmith-empty-"));
+    dirs.push(empty);
+    expect(() => collectRecipeFiles([empty])).toThrow(/no recipes found/);
+  });
+});
+
+describe("selection", () => {
+  it("--only NAME: the recipe and its ancestors, not siblings or children", () => {
+    const graph = loadGraph(collectRecipeFiles([tree(SITE)]));
+    expect([...selectNodes(graph, { only: ["compute"] })].sort()).toEqual(["base", "compute", "site"]);
+    expect([...selectNodes(graph, { only: ["site", "tools"] })].sort()).toEqual(["base", "site", "tools"]);
+  });
+
+  it("--only with an unknown name suggests the closest", () => {
+    const graph = loadGraph(collectRecipeFiles([tree(SITE)]));
+    expect(() => selectNodes(graph, { only: ["comptue"] })).toThrow(/--only comptue: no such recipe in the graph \(did you mean compute\?\)/);
+  });
+
+  it("--since REF: changed recipes and copied files, plus descendants (and their ancestors)", async () => {
+    const dir = tree(SITE, { "site.d/motd": "hello\n" });
+    // site copies a directory: a change under it selects site and its descendants.
+    writeFileSync(path.join(dir, "site.yaml"), "name: site\nfrom:\n  recipe: base.yaml\nfiles:\n  - dest: /etc/site.d\n    src: site.d\nboot: false\n");
+    const git = (...args: string[]) => execa("git", ["-C", dir, ...args], { env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" } });
+    await git("init", "-q", "-b", "main");
+    await git("add", ".");
+    await git("commit", "-q", "-m", "recipes");
+
+    const graph = () => loadGraph(collectRecipeFiles([dir]));
+    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })]).toEqual([]);
+
+    writeFileSync(path.join(dir, "site.d/motd"), "changed\n");
+    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })].sort()).toEqual(["base", "compute", "gpu", "site"]);
+    await git("commit", "-q", "-am", "motd");
+
+    writeFileSync(path.join(dir, "login.yaml"), "name: login\nfrom:\n  recipe: base.yaml\ncommands:\n  - script: echo hi\nboot: false\n");
+    writeFileSync(path.join(dir, "extra.yaml"), "name: extra\nfrom:\n  recipe: tools.yaml\nboot: false\n"); // untracked
+    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })].sort()).toEqual(["base", "extra", "login", "tools"]);
+    // Against the first commit, the motd change counts too.
+    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD~1", dir) })].sort()).toEqual(["base", "compute", "extra", "gpu", "login", "site", "tools"]);
+  });
+
+  it("--since with a ref git does not know is a clear error", async () => {
+    const dir = tree(SITE);
+    await execa("git", ["-C", dir, "init", "-q"]);
+    await expect(changedFiles("no-such-ref", dir)).rejects.toThrow(/--since no-such-ref: not a commit/);
+  });
+});
