@@ -29,6 +29,8 @@ export interface ExecuteContext {
   /** Tool name → version, recorded in the manifest. */
   readonly tools: Readonly<Record<string, string>>;
   readonly sourceDateEpoch?: number;
+  /** buildah global options (storage), for the registry publisher's push. */
+  readonly buildahGlobalArgs: readonly string[];
   /** Where registration records are kept (rollback); default per boot/register.ts. */
   readonly stateDir?: string;
 }
@@ -170,7 +172,7 @@ async function perform(action: Action, step: Step, plan: Plan, ctx: ExecuteConte
       return;
     }
     case "publish": {
-      const outcome = await publish(plan.outDir, action.target, { reporter: ctx.reporter, signal: ctx.signal });
+      const outcome = await publish(plan.outDir, action.target, { reporter: ctx.reporter, signal: ctx.signal, cleanup: ctx.cleanup, registry: { buildahGlobalArgs: ctx.buildahGlobalArgs } });
       state.published.push(...outcome.images);
       for (const image of outcome.images) {
         const urls = Object.entries(image.urls).map(([role, url]) => `${role} ${url}`).join(", ");

@@ -195,7 +195,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   let result: BuildResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir }), reporter);
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir }), reporter);
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
