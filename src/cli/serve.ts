@@ -1,6 +1,7 @@
 // `bootsmith serve <dir>`: serve an artifact directory over HTTP for nodes or VMs to netboot from,
 // until SIGINT/SIGTERM. Binds 127.0.0.1 unless --bind says otherwise.
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { UserError, type CliCommand } from "./command.js";
+import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
 import { parseCommandArgs } from "./args.js";
 import { ServeError, startStaticServer } from "../serve/static-server.js";
 
@@ -53,11 +54,12 @@ export const serveCommand: CliCommand = {
       throw error;
     }
     process.stdout.write(`serving ${positionals[0]} at ${server.url}/ (Ctrl-C to stop)\n`);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const signal = await new Promise<InterruptSignal>((resolve) => {
       process.once("SIGINT", () => resolve("SIGINT"));
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
     await server.close();
-    return signal === "SIGINT" ? EXIT.interrupted : EXIT.ok;
+    // Stopping is how a serve session normally ends; report it like the other commands do.
+    return INTERRUPT_EXIT_CODES[signal];
   },
 };

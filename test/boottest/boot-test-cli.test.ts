@@ -1,0 +1,48 @@
+// The boot-test and serve commands' argument handling: bad input is a UserError (exit 2) before
+// anything starts; results print as PASS/FAIL lines with the console tail.
+import { describe, expect, it } from "vitest";
+import { bootTestCommand, formatResult } from "../../src/cli/boot-test.js";
+import { UserError } from "../../src/cli/command.js";
+import { parsePort, serveCommand } from "../../src/cli/serve.js";
+
+describe("bootsmith boot-test arguments", () => {
+  it.each([
+    [[], /artifact directory or --bootscript-url/],
+    [["a", "b"], /expected one artifact directory/],
+    [["dir", "--accel", "hvf"], /--accel hvf: expected auto, kvm, tcg/],
+    [["dir", "--marker", "(unclosed"], /--marker: not a valid regular expression/],
+    [["dir", "--timeout", "5m"], /--timeout "5m": expected a positive whole number/],
+    [["dir", "--port", "70000"], /--port "70000"/],
+    [["dir", "--bogus"], /Unknown option '--bogus'/],
+  ])("%j is refused", async (args, message) => {
+    const run = bootTestCommand.run(args);
+    await expect(run).rejects.toBeInstanceOf(UserError);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  it("maps a missing artifact to a UserError naming the files", async () => {
+    await expect(bootTestCommand.run(["/nonexistent-bootsmith-dir"])).rejects.toThrow(/missing vmlinuz, initramfs.img, rootfs.squashfs/);
+  });
+
+  it("prints PASS with the time, FAIL with reason, tail and log path", () => {
+    expect(formatResult({ ok: true, message: "booted in 52.3 s (marker: BOOT-MARKER-OK)", bootSeconds: 52.3, consoleTail: ["x"], elapsedSeconds: 55 })).toBe(
+      "PASS boot-test: booted in 52.3 s (marker: BOOT-MARKER-OK)",
+    );
+    expect(formatResult({ ok: false, reason: "kernel-panic", message: "kernel panic: VFS", consoleTail: ["a", "b"], consoleLog: "/tmp/c.log", elapsedSeconds: 9 })).toBe(
+      ["FAIL boot-test (kernel-panic): kernel panic: VFS", "last 2 console lines:", "  | a", "  | b", "full console: /tmp/c.log"].join("\n"),
+    );
+  });
+});
+
+describe("bootsmith serve arguments", () => {
+  it("parses ports and refuses junk", () => {
+    expect(parsePort(undefined, 8080)).toBe(8080);
+    expect(parsePort("0", 8080)).toBe(0);
+    expect(() => parsePort("http", 8080)).toThrow(UserError);
+  });
+
+  it("refuses a missing directory as bad input", async () => {
+    await expect(serveCommand.run(["/nonexistent-bootsmith-dir", "--port", "0"])).rejects.toThrow(/cannot serve .*nonexistent-bootsmith-dir/);
+    await expect(serveCommand.run([])).rejects.toBeInstanceOf(UserError);
+  });
+});
