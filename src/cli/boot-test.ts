@@ -83,6 +83,12 @@ export const bootTestCommand: CliCommand = {
     });
     if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
     const artifactDir = positionals[0];
+    if (artifactDir && /\.ya?ml$/i.test(artifactDir)) {
+      throw new UserError(
+        `bootsmith boot-test: ${artifactDir} looks like a recipe; boot-test takes the artifact directory \`bootsmith build\` writes ` +
+          `(default ./artifacts/<name>/<tag>): run \`bootsmith build ${artifactDir} --no-publish\` first`,
+      );
+    }
     if (!artifactDir && !values["bootscript-url"]) throw new UserError(`bootsmith boot-test: give an artifact directory or --bootscript-url\n\n${usage}`);
     let marker: RegExp | undefined;
     if (values.marker !== undefined) {

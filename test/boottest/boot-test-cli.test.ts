@@ -14,6 +14,7 @@ describe("bootsmith boot-test arguments", () => {
     [["dir", "--timeout", "5m"], /--timeout "5m": expected a positive whole number/],
     [["dir", "--port", "70000"], /--port "70000"/],
     [["dir", "--bogus"], /Unknown option '--bogus'/],
+    [["recipes/debian-12-live.yaml"], /looks like a recipe.*bootsmith build recipes\/debian-12-live.yaml/],
   ])("%j is refused", async (args, message) => {
     const run = bootTestCommand.run(args);
     await expect(run).rejects.toBeInstanceOf(UserError);
