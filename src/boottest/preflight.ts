@@ -4,7 +4,7 @@
 import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../build/manifest.js";
-import type { RunContext } from "../exec/run.js";
+import { isCommandError, type RunContext } from "../exec/run.js";
 import { listInitramfs, type InitramfsListing } from "./initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
 
@@ -79,7 +79,8 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
   try {
     listing = await listInitramfs(input.initramfs, { wantContents: [MODULES_TXT], ctx: input.ctx });
   } catch (error) {
-    checks.push({ id: "initramfs-live-modules", status: "fail", message: `cannot read the initramfs ${input.initramfs}: ${(error as Error).message}` });
+    const hint = isCommandError(error) && error.hint ? ` (${error.hint})` : "";
+    checks.push({ id: "initramfs-live-modules", status: "fail", message: `cannot read the initramfs ${input.initramfs}: ${(error as Error).message}${hint}` });
   }
   if (listing) checks.push(...checkLiveModules(listing, input.params));
 

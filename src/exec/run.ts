@@ -49,6 +49,12 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   unsquashfs: "squashfs-tools",
   "qemu-system-x86_64": "qemu-system-x86",
   unshare: "util-linux",
+  // initramfs decompressors for the boot preflight
+  zstd: "zstd",
+  xz: "xz-utils",
+  bzip2: "bzip2",
+  lz4: "lz4",
+  lzop: "lzop",
 };
 
 export class CommandError extends Error {
