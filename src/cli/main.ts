@@ -14,6 +14,7 @@ import { publishCommand } from "./publish.js";
 import { doctorCommand } from "./doctor.js";
 import { bootTestCommand } from "./boot-test.js";
 import { serveCommand } from "./serve.js";
+import { ciCommand } from "./ci.js";
 
 const commands: readonly CliCommand[] = [
   doctorCommand,
@@ -26,6 +27,7 @@ const commands: readonly CliCommand[] = [
   publishCommand,
   bootTestCommand,
   serveCommand,
+  ciCommand,
 ];
 
 

@@ -1,0 +1,141 @@
+// A GitLab child pipeline from the recipe graph: one job per recipe, `needs:` edges from
+// `from: {recipe: …}`, artifacts (manifest.json, build.log) and reports (dotenv with the image
+// reference and digest, JUnit per step). Runners need no shared disk: a child job receives its
+// parent's dotenv (IMAGE_PULL_REF = repository@digest) through `needs:` and pulls the parent by
+// digest before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
+// Pure: graph in, plain data out; ci.ts turns it into YAML.
+import path from "node:path";
+import { UserError } from "../cli/command.js";
+import { localImageRef } from "../recipe/load.js";
+import { quoteArg } from "../exec/quote.js";
+import type { Manifest } from "../build/manifest.js";
+import type { RecipeGraph } from "./graph.js";
+
+/** GitLab refuses a job with more `needs:` than this (the default `ci_max_needs`). */
+export const GITLAB_MAX_NEEDS = 50;
+
+export interface GitlabOptions {
+  /** Container image for the jobs; default `$BOOTSMITH_IMAGE`, set at runtime. */
+  readonly image?: string;
+  /** How jobs run bootsmith (default `bootsmith`; the repo's own pipeline uses `node dist/cli/main.js`). */
+  readonly bootsmith?: string;
+  /** Commands before each build (e.g. `npm ci`, `npm run build`). */
+  readonly setup?: readonly string[];
+  /** `--var` values passed to every build. Written into the YAML: no secrets (use importEnv:). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** Rebuild whatever the cache says (nightly); otherwise jobs build with --if-changed. */
+  readonly refresh?: boolean;
+  /** Output root inside the project directory (default `artifacts`). */
+  readonly outRoot?: string;
+  /** Recipe paths are written relative to this directory (the project root; default cwd). */
+  readonly projectDir?: string;
+  /** Extra `bootsmith build` arguments (e.g. --no-publish). */
+  readonly buildArgs?: readonly string[];
+}
+
+export type GitlabPipeline = Record<string, unknown>;
+
+/** The storage options bootsmith's own buildah calls get from the same variables (build/options.ts). */
+const BUILDAH_STORAGE = '${BOOTSMITH_STORAGE_ROOT:+--root "$BOOTSMITH_STORAGE_ROOT" --runroot "$BOOTSMITH_STORAGE_ROOT/run"} ${BOOTSMITH_STORAGE_DRIVER:+--storage-driver "$BOOTSMITH_STORAGE_DRIVER"}';
+
+export function jobName(recipe: string): string {
+  return `build:${recipe}`;
+}
+
+export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>, options: GitlabOptions = {}): GitlabPipeline {
+  const projectDir = options.projectDir ?? process.cwd();
+  const outRoot = options.outRoot ?? "artifacts";
+  const bootsmith = options.bootsmith ?? "bootsmith";
+  const pipeline: GitlabPipeline = {
+    stages: ["build"],
+    variables: {
+      // Set to "1" on runners that share container storage: parents are then used in place.
+      BOOTSMITH_SHARED_STORAGE: { value: "0", description: "1 when all runners share buildah storage (no pull of parent images)" },
+    },
+    ".bootsmith-build": {
+      stage: "build",
+      image: options.image ?? "$BOOTSMITH_IMAGE",
+      ...(options.setup && options.setup.length > 0 ? { before_script: [...options.setup] } : {}),
+      interruptible: true,
+    },
+  };
+  const names = graph.order.filter((n) => selected.has(n));
+  if (names.length === 0) {
+    // GitLab refuses a pipeline without jobs; say plainly that nothing changed.
+    pipeline["nothing-to-build"] = { stage: "build", image: options.image ?? "$BOOTSMITH_IMAGE", script: ['echo "no recipe changed: nothing to build"'] };
+    return pipeline;
+  }
+  for (const name of names) {
+    const node = graph.nodes.get(name)!;
+    const recipe = node.recipe;
+    const outDir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
+    const recipePath = path.relative(projectDir, recipe.file).split(path.sep).join("/");
+    const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
+    const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
+    // One parent per recipe keeps needs at 0 or 1; the check guards a future multi-parent format.
+    if (needs.length > GITLAB_MAX_NEEDS) throw new UserError(`${recipe.file}: job ${jobName(name)} would need ${needs.length} jobs; GitLab allows ${GITLAB_MAX_NEEDS}`);
+    const build = [
+      bootsmith,
+      "build",
+      quoteArg(recipePath),
+      "--out",
+      quoteArg(outDir),
+      "--junit",
+      quoteArg(`${outDir}/junit.xml`),
+      "--progress",
+      "plain",
+      ...(options.refresh ? [] : ["--if-changed"]),
+      ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]),
+      ...(options.buildArgs ?? []).map(quoteArg),
+    ].join(" ");
+    const script: string[] = [];
+    if (parent) {
+      const parentRef = localImageRef(parent.recipe.spec);
+      // IMAGE_PULL_REF comes from the parent job's dotenv report (needs: artifacts: true).
+      script.push(
+        `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(parentRef)}; fi`,
+      );
+    }
+    script.push(build, `${bootsmith} ci dotenv ${quoteArg(`${outDir}/manifest.json`)} > ${quoteArg(`${outDir}/image.env`)}`);
+    pipeline[jobName(name)] = {
+      extends: ".bootsmith-build",
+      needs,
+      variables: { RECIPE: recipePath, BOOTSMITH_INPUT_DIGEST: recipe.inputDigest },
+      script,
+      artifacts: {
+        when: "always",
+        expire_in: "30 days",
+        paths: [`${outDir}/manifest.json`, `${outDir}/build.log`, `${outDir}/junit.xml`],
+        reports: { dotenv: `${outDir}/image.env`, junit: `${outDir}/junit.xml` },
+      },
+    };
+  }
+  return pipeline;
+}
+
+/**
+ * The dotenv report of one build: what a child job needs to pull this image by digest. Keys
+ * with no value are left out (GitLab's dotenv parser rejects some empty forms).
+ */
+export function dotenvFor(manifest: Manifest): string {
+  const pushed = manifest.image.pushed?.[0];
+  const entries: Record<string, string | undefined> = {
+    IMAGE_REF: pushed?.ref ?? manifest.image.ref,
+    IMAGE_DIGEST: pushed?.digest,
+    IMAGE_PULL_REF: pushed ? `${repositoryOf(pushed.ref)}@${pushed.digest}` : undefined,
+    BOOTSMITH_IMAGE_NAME: manifest.name,
+    BOOTSMITH_BUILT_INPUT_DIGEST: manifest.inputDigest,
+  };
+  return Object.entries(entries)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n") + "\n";
+}
+
+/** `registry:5000/ns/name:tag` → `registry:5000/ns/name` (a colon after the last slash is the tag). */
+export function repositoryOf(ref: string): string {
+  const at = ref.indexOf("@");
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = noDigest.lastIndexOf(":");
+  return colon > noDigest.lastIndexOf("/") ? noDigest.slice(0, colon) : noDigest;
+}

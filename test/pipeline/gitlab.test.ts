@@ -1,0 +1,92 @@
+// GitLab pipelines against GitLab's own CI schema (vendored in test/contracts with its origin):
+// the child pipeline `bootsmith ci gitlab` generates, and the repository's .gitlab-ci.yml. Plus
+// the generated jobs' shape (needs from the graph, reports) and the dotenv report.
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { parse as parseYaml } from "yaml";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
+import { dotenvFor, gitlabPipeline, repositoryOf } from "../../src/pipeline/gitlab.js";
+import type { Manifest } from "../../src/build/manifest.js";
+
+// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
+const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+
+let validator: ValidateFunction | undefined;
+function validate(doc: unknown): string[] {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, "test/contracts/gitlab-ci.schema.json"), "utf8")) as object;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    validator = ajv.compile(schema);
+  }
+  return validator(doc) ? [] : (validator.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
+}
+
+const GRAPH_FIXTURES = path.join(REPO_ROOT, "test/fixtures/graph");
+
+describe("bootsmith ci gitlab", () => {
+  it("the generated child pipeline validates against GitLab's schema", async () => {
+    const result = await bootsmith(["ci", "gitlab", GRAPH_FIXTURES, "--var", "REPO_URL=file:///srv/repo", "--image", "registry.example/bootsmith:1", "--setup", "npm ci"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const doc = parseYaml(result.stdout) as Record<string, unknown>;
+    expect(validate(doc)).toEqual([]);
+    expect(Object.keys(doc).filter((k) => k.startsWith("build:")).sort()).toEqual(["build:graph-base", "build:graph-child-fails", "build:graph-child-ok"]);
+  });
+
+  it("one job per recipe; needs from the graph; parents pulled by digest; reports", () => {
+    const graph = loadGraph(collectRecipeFiles([GRAPH_FIXTURES]), { vars: { REPO_URL: "file:///srv/repo" } });
+    const doc = gitlabPipeline(graph, selectNodes(graph, {}), { image: "img:1", projectDir: REPO_ROOT, vars: { REPO_URL: "file:///srv/repo" } });
+    const base = doc["build:graph-base"] as { needs: unknown[]; script: string[]; artifacts: { reports: Record<string, string> } };
+    const child = doc["build:graph-child-ok"] as { needs: unknown[]; script: string[] };
+    expect(base.needs).toEqual([]);
+    expect(child.needs).toEqual([{ job: "build:graph-base", artifacts: true }]);
+    expect(child.script[0]).toContain('pull "$IMAGE_PULL_REF"');
+    expect(child.script[0]).toContain("tag \"$IMAGE_PULL_REF\" localhost/bootsmith/graph-base:1");
+    expect(base.script[0]).toBe("bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --var REPO_URL=file:///srv/repo");
+    expect(base.artifacts.reports).toEqual({ dotenv: "artifacts/graph-base/1/image.env", junit: "artifacts/graph-base/1/junit.xml" });
+    expect(validate(doc)).toEqual([]);
+  });
+
+  it("--only a child: the child and its parent; nothing selected: a valid pipeline with a no-op job", () => {
+    const graph = loadGraph(collectRecipeFiles([GRAPH_FIXTURES]), { vars: { REPO_URL: "file:///srv/repo" } });
+    const only = gitlabPipeline(graph, selectNodes(graph, { only: ["graph-child-ok"] }), { projectDir: REPO_ROOT, refresh: true });
+    expect(Object.keys(only).filter((k) => k.startsWith("build:")).sort()).toEqual(["build:graph-base", "build:graph-child-ok"]);
+    expect(((only["build:graph-base"] as { script: string[] }).script[0])).not.toContain("--if-changed");
+    const none = gitlabPipeline(graph, new Set(), { projectDir: REPO_ROOT });
+    expect(none["nothing-to-build"]).toBeDefined();
+    expect(validate(none)).toEqual([]);
+  });
+
+  it("the repository's own .gitlab-ci.yml validates, with MR, default-branch and schedule rules and a depend trigger", () => {
+    const doc = parseYaml(readFileSync(path.join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { trigger?: { strategy?: string; include?: unknown }; rules?: { if: string }[] }>;
+    expect(validate(doc)).toEqual([]);
+    expect(doc["build-recipes"]?.trigger).toMatchObject({ strategy: "depend", include: [{ artifact: "child.yml", job: "generate-builds" }] });
+    const rules = JSON.stringify(doc);
+    expect(rules).toContain('$CI_PIPELINE_SOURCE == \\"schedule\\"');
+    expect(rules).toContain('$CI_PIPELINE_SOURCE == \\"merge_request_event\\"');
+  });
+
+  it("the schema is strict enough to reject a broken pipeline (the test would catch a mistake)", () => {
+    expect(validate({ job: { script: "x", needs: [{ jobb: "a" }] } })).not.toEqual([]);
+    expect(validate({ job: { script: "x", artifacts: { reports: { dotenv: 3 } } } })).not.toEqual([]);
+  });
+});
+
+describe("bootsmith ci dotenv", () => {
+  const manifest = (image: Manifest["image"]) => ({ name: "base", inputDigest: "ab".repeat(32), image }) as unknown as Manifest;
+
+  it("a pushed image: its ref, digest, and repository@digest to pull", () => {
+    const text = dotenvFor(manifest({ ref: "localhost/bootsmith/base:1", pushed: [{ ref: "registry.example:5000/hpc/base:1", digest: "sha256:" + "c".repeat(64) }] }));
+    expect(text).toBe(`IMAGE_REF=registry.example:5000/hpc/base:1\nIMAGE_DIGEST=sha256:${"c".repeat(64)}\nIMAGE_PULL_REF=registry.example:5000/hpc/base@sha256:${"c".repeat(64)}\nBOOTSMITH_IMAGE_NAME=base\nBOOTSMITH_BUILT_INPUT_DIGEST=${"ab".repeat(32)}\n`);
+  });
+
+  it("a local-only image: no digest or pull ref (the next job then needs shared storage)", () => {
+    expect(dotenvFor(manifest({ ref: "localhost/bootsmith/base:1" }))).not.toContain("IMAGE_PULL_REF");
+    expect(repositoryOf("registry:5000/base")).toBe("registry:5000/base");
+    expect(repositoryOf("registry/base:1@sha256:x")).toBe("registry/base");
+  });
+});
