@@ -12,8 +12,9 @@ import { collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/g
 import { dotenvFor, gitlabPipeline, repositoryOf } from "../../src/pipeline/gitlab.js";
 import type { Manifest } from "../../src/build/manifest.js";
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+// ajv-formats is CommonJS: under NodeNext its types describe the module object, while at run time
+// the default import is the function itself (as test/support/bss-server.ts uses it).
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 
 let validator: ValidateFunction | undefined;
 function validate(doc: unknown): string[] {
