@@ -62,7 +62,7 @@ function positiveInt(option: string, value: string | undefined): number | undefi
 
 export const bootTestCommand: CliCommand = {
   name: "boot-test",
-  summary: "netboot an image in QEMU via iPXE and check that it comes up",
+  summary: "Netboot an image in QEMU via iPXE and check that it comes up",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("boot-test", args, {

@@ -29,7 +29,7 @@ export function parsePort(value: string | undefined, fallback: number): number {
 
 export const serveCommand: CliCommand = {
   name: "serve",
-  summary: "serve an artifact directory over HTTP (for netbooting nodes or VMs)",
+  summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("serve", args, {
