@@ -15,6 +15,7 @@ import { doctorCommand } from "./doctor.js";
 import { bootTestCommand } from "./boot-test.js";
 import { serveCommand } from "./serve.js";
 import { ciCommand } from "./ci.js";
+import { convertCommand } from "./convert.js";
 
 const commands: readonly CliCommand[] = [
   doctorCommand,
@@ -27,6 +28,7 @@ const commands: readonly CliCommand[] = [
   publishCommand,
   bootTestCommand,
   serveCommand,
+  convertCommand,
   ciCommand,
 ];
 

@@ -10,6 +10,7 @@ import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
 import { checkParamsTemplate } from "./params-template.js";
+import { convertForeign, type CompatOptions } from "./compat/index.js";
 import { TOOL_VERSION } from "../version.js";
 
 export interface LoadedRecipe {
@@ -27,11 +28,13 @@ export interface LoadedRecipe {
 export interface LoadOptions {
   readonly vars?: Readonly<Record<string, string>>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Settings for reading OpenCHAMI configs (`bootsmith convert --release`). */
+  readonly compat?: CompatOptions;
 }
 
 export function loadRecipe(file: string, options: LoadOptions = {}): LoadedRecipe {
   const sources: VarSources = { cli: options.vars ?? {}, env: options.env ?? process.env };
-  return loadWithParents(path.resolve(file), sources, []);
+  return loadWithParents(path.resolve(file), sources, [], options.compat ?? {});
 }
 
 /** The local image name a recipe's build is committed as. */
@@ -39,14 +42,25 @@ export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags">): string {
   return `localhost/bootsmith/${spec.name}:${spec.tags[0] ?? "latest"}`;
 }
 
-function loadWithParents(file: string, sources: VarSources, chain: readonly string[]): LoadedRecipe {
+function loadWithParents(file: string, sources: VarSources, chain: readonly string[], compat: CompatOptions): LoadedRecipe {
   const read = readYamlSource(file);
   if (!read.ok) throw new RecipeError(read.issues);
-  const source = read.source;
+  // OpenCHAMI image-builder and image-thrillhouse configs are converted to a native recipe
+  // first. Their strings are shell and Go text, never bootsmith ${NAME} references.
+  const foreign = convertForeign(read.source, compat);
+  if (!foreign) return loadSource(read.source, sources, chain, compat, true);
+  try {
+    return loadSource(foreign.source, sources, chain, compat, false);
+  } catch (error) {
+    throw foreign.explain(error);
+  }
+}
+
+function loadSource(source: YamlSource, sources: VarSources, chain: readonly string[], compat: CompatOptions, substitute: boolean): LoadedRecipe {
+  const file = source.file;
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
-  const vars = resolveVars(raw.data, sources);
-  const varIssues = substituteVars(source, vars);
+  const varIssues = substitute ? substituteVars(source, resolveVars(raw.data, sources)) : [];
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
@@ -69,7 +83,7 @@ function loadWithParents(file: string, sources: VarSources, chain: readonly stri
     } else if (!existsSync(parentFile)) {
       issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} does not exist; the path is relative to this recipe's directory`));
     } else if (issues.length === 0) {
-      parent = loadWithParents(parentFile, sources, [...chain, file]);
+      parent = loadWithParents(parentFile, sources, [...chain, file], compat);
     }
   }
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
@@ -161,7 +175,8 @@ function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string)
   if (st.isDirectory()) {
     for (const entry of readdirSync(p).sort()) hashPath(hash, `${label}/${entry}`, path.join(p, entry));
   } else {
-    hash.update(`${label} ${st.mode & 0o7777}\n`);
+    // Only the executable bit: git keeps nothing else, so other mode bits follow the checkout's umask.
+    hash.update(`${label} ${st.mode & 0o111 ? "x" : "-"}\n`);
     hash.update(readFileSync(p));
   }
 }

@@ -1,0 +1,139 @@
+// OpenCHAMI configs are checked as strictly as native recipes: every problem names the original
+// file, line:column and key, including problems found only in the converted recipe.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadRecipe } from "../../../src/recipe/load.js";
+import { RecipeError } from "../../../src/recipe/errors.js";
+
+const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-compat-errors-")));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const lines = (...l: string[]) => l.join("\n") + "\n";
+/** Lines 1-4: an image-builder child layer. */
+const IB = ["options:", "  layer_type: base", "  pkg_manager: dnf", "  parent: registry.local/base:9"];
+/** Lines 1-7: an image-thrillhouse child layer. */
+const TH = ["meta:", "  name: t", "  tags: [a]", "  from: registry.local/base:9", "layer:", "  manager:", "    name: dnf"];
+
+interface Case {
+  readonly name: string;
+  readonly yaml: string;
+  readonly files?: Readonly<Record<string, string>>;
+  /** "LINE:COL PATH: MESSAGE". */
+  readonly issues: readonly string[];
+}
+
+const cases: readonly Case[] = [
+  // --- image-builder ----------------------------------------------------------------------------
+  {
+    name: "image-builder: unknown option, with did-you-mean",
+    yaml: lines(...IB, "  publish_tag: '9.5'"),
+    issues: ['5:3 options.publish_tag: unknown key "publish_tag"; did you mean "publish_tags"?'],
+  },
+  {
+    name: "image-builder: unknown top-level key, with did-you-mean",
+    yaml: lines(...IB, "package_group: ['Minimal Install']"),
+    issues: ['5:1 package_group: unknown key "package_group"; did you mean "package_groups"?'],
+  },
+  {
+    name: "image-builder: wrong value, with the valid ones",
+    yaml: lines("options:", "  layer_type: bsae", "  pkg_manager: dnf"),
+    issues: ['2:15 options.layer_type: must be one of "base", "ansible"; did you mean "base"?'],
+  },
+  {
+    name: "image-builder: Ansible layer",
+    yaml: lines("options:", "  layer_type: ansible", "  parent: registry.local/base:9", "  groups: [compute]", "  playbooks: site.yaml"),
+    issues: [
+      "2:15 options.layer_type: Ansible layers are not supported: image-builder runs ansible-playbook against the buildah container (Ansible's buildah connection) with your inventory and playbooks, outside anything bootsmith can plan and show. Install ansible-core in a base layer and run the playbook in cmds (ansible-playbook -c local -i localhost, …), or keep building this layer with image-builder",
+    ],
+  },
+  {
+    name: "image-builder: unsupported copyfiles opts",
+    yaml: lines(...IB, "copyfiles:", "  - src: motd", "    dest: /etc/motd", "    opts: ['--chmod=0644', '--from=builder']"),
+    files: { motd: "hi\n" },
+    issues: ["8:28 copyfiles[0].opts[1]: buildah copy flag --from=builder is not supported; bootsmith maps --chmod=MODE and --chown=USER[:GROUP]"],
+  },
+  {
+    name: "image-builder: buildah flags bootsmith has no setting for",
+    yaml: lines(...IB, "  publish_registry: registry.local", "  registry_opts_push: ['--sign-by=me']"),
+    issues: ["6:24 options.registry_opts_push[0]: buildah flag --sign-by=me is not supported here; bootsmith maps --tls-verify and --authfile (publish registry tlsVerify/authFile)"],
+  },
+  {
+    name: "image-builder: a problem found in the converted recipe names the original key",
+    yaml: lines(...IB, "copyfiles:", "  - src: files/missing.conf", "    dest: /etc/missing.conf"),
+    issues: ["6:10 copyfiles[0].src: <dir>/files/missing.conf does not exist; src is relative to the recipe's directory <dir> (bootsmith recipe: files[0].src)"],
+  },
+  {
+    name: "image-builder: zypper, as a native check, at pkg_manager",
+    yaml: lines("options:", "  layer_type: base", "  pkg_manager: zypper", "  parent: registry.local/sles:15"),
+    issues: ["3:16 options.pkg_manager: zypper is planned but not supported yet; use dnf or apt (bootsmith recipe: packages.manager)"],
+  },
+  {
+    name: "image-builder: from scratch with no release in the repository URLs",
+    yaml: lines("options:", "  layer_type: base", "  pkg_manager: dnf", "repos:", "  - alias: base", "    url: http://mirror.local/$releasever/BaseOS/", "packages: [kernel]"),
+    issues: ["5:3 repos: bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes"],
+  },
+  // --- image-thrillhouse --------------------------------------------------------------------------
+  {
+    name: "image-thrillhouse: unknown keys, with did-you-mean, and a missing one",
+    yaml: lines("meta:", "  name: t", "  tag: [a]", "layer:", "  manager:", "    name: dnf", "  actoins: {}"),
+    issues: ["2:3 meta.tags: is required (array)", '3:3 meta.tag: unknown key "tag"; did you mean "tags"?', '7:3 layer.actoins: unknown key "actoins"; did you mean "actions"?'],
+  },
+  {
+    name: "image-thrillhouse: run: with a shell operator",
+    yaml: lines(...TH, "  actions:", "    commands:", "      - run: rpm -qa | sort > /root/packages.txt"),
+    issues: ["10:14 layer.actions.commands[0].run: run: is split into words without a shell, and \"|\" is a shell operator: image-thrillhouse would run only `rpm -qa`. Use script: for shell syntax"],
+  },
+  {
+    name: "image-thrillhouse: Ansible command and tarball publishing",
+    yaml: lines(...TH, "  actions:", "    commands:", "      - ansible: {playbook: site.yaml, groups: [compute]}", "publish:", "  - type: tarball", "    path: /out/t.tar"),
+    issues: [
+      "10:18 layer.actions.commands[0].ansible: Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse",
+      "12:11 publish[0].type: tarball publishing is not supported: export the committed image with `buildah push localhost/bootsmith/<name>:<tag> oci-archive:FILE`",
+    ],
+  },
+  {
+    name: "image-thrillhouse: from scratch without releasever",
+    yaml: lines("meta:", "  name: t", "  tags: [a]", "layer:", "  manager:", "    name: dnf", "  actions:", "    install:", "      packages: [kernel]"),
+    issues: ['6:5 layer.manager: options.releasever is required for a build from scratch (image-thrillhouse requires it too), e.g. releasever: "9"'],
+  },
+  {
+    name: "image-thrillhouse: Go template directives",
+    yaml: lines("meta:", "  name: t", '  tags: ["{{ .tag }}"]', "layer:", "  manager:", "    name: dnf", "    options: {releasever: '9'}"),
+    issues: ["3:10 meta.tags[0]: Go template directives ({{ … }}) are not supported: render the config first (image-thrillhouse renders with its var files) and point bootsmith at the result"],
+  },
+  {
+    name: "image-thrillhouse: a native check on a converted value points at its origin",
+    yaml: lines(...TH, "  files:", "    - path: etc/motd", "      content: hi"),
+    issues: ["9:13 layer.files[0].path: must be an absolute path inside the image, e.g. /etc/motd (bootsmith recipe: files[0].dest)"],
+  },
+];
+
+let n = 0;
+function issuesOf(c: Case): string[] {
+  const dir = path.join(root, `c${n++}`);
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of Object.entries(c.files ?? {})) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), content);
+  }
+  const file = path.join(dir, "config.yaml");
+  writeFileSync(file, c.yaml);
+  try {
+    loadRecipe(file, { env: {} });
+  } catch (error) {
+    if (!(error instanceof RecipeError)) throw error;
+    return error.issues.map((i) => {
+      expect(i.file).toBe(file);
+      return `${i.line}:${i.column} ${i.path}: ${i.message}`.split(dir).join("<dir>");
+    });
+  }
+  return [];
+}
+
+describe("OpenCHAMI configs: problems with positions", () => {
+  it.each(cases)("$name", (c) => {
+    expect(issuesOf(c)).toEqual(c.issues);
+  });
+});
