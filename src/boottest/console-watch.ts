@@ -2,7 +2,15 @@
 // text (as it arrives, partial lines included), it returns a verdict, so it is tested on
 // recorded consoles and used unchanged by the QEMU runner.
 
-export type FailureReason = "rootfs-download-failed" | "kernel-panic" | "initqueue-timeout" | "emergency-mode" | "ipxe-error" | "no-bootable-device";
+export type FailureReason =
+  | "rootfs-download-failed"
+  | "dracut-fatal"
+  | "kernel-panic"
+  | "initqueue-timeout"
+  | "emergency-mode"
+  | "system-halted"
+  | "ipxe-error"
+  | "no-bootable-device";
 
 export type ConsoleVerdict =
   | { readonly kind: "pending" }
@@ -48,6 +56,14 @@ const FAILURES: readonly FailurePattern[] = [
     pattern: /failed to download live image/,
     explain: () => "dracut livenet could not download the rootfs (wrong root=live: URL, or the server does not serve it)",
   },
+  {
+    // e.g. an initramfs without livenet given root=live:…: "dracut: FATAL: Don't know how to
+    // handle 'root=live:http://…'", then "Refusing to continue" and a halt.
+    reason: "dracut-fatal",
+    pattern: /dracut(?:\[\d+\])?: FATAL: (.*)/,
+    explain: (m) =>
+      `dracut stopped: ${m[1]}${/Don't know how to handle 'root=live:/.test(m[1] ?? "") ? " (the initramfs lacks dracut's livenet/dmsquash-live modules)" : ""}`,
+  },
   { reason: "kernel-panic", pattern: /Kernel panic - not syncing:?\s*(.*)/, explain: (m) => `kernel panic: ${m[1] || "(no reason printed)"}` },
   {
     reason: "initqueue-timeout",
@@ -55,6 +71,13 @@ const FAILURES: readonly FailurePattern[] = [
     explain: () => "dracut gave up waiting for the root device (initqueue timeout): the live root never appeared — livenet/dmsquash-live missing or the download failed",
   },
   { reason: "emergency-mode", pattern: /Entering emergency mode|emergency\.target.*Emergency Mode/, explain: () => "the initramfs or system entered emergency mode" },
+  {
+    // A halt does not end QEMU (only a power-off does, with -no-reboot): without this the test
+    // would sit until its timeout.
+    reason: "system-halted",
+    pattern: /reboot: System halted/,
+    explain: () => "the system halted before reporting it was up",
+  },
   {
     // iPXE prints every error with its error page URL, e.g. "No such file or directory (https://ipxe.org/2d0c613b)".
     reason: "ipxe-error",

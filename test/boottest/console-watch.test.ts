@@ -43,6 +43,12 @@ describe("ConsoleWatcher on recorded consoles", () => {
     expect(v.kind === "failure" && v.message).toContain("VFS: Unable to mount root fs");
   });
 
+  it("fails on dracut refusing root=live: when the initramfs lacks livenet (then it halts)", () => {
+    const v = watch(fixture("console-no-livenet.log"));
+    expect(v).toMatchObject({ kind: "failure", reason: "dracut-fatal" });
+    expect(v.kind === "failure" && v.message).toMatch(/Don't know how to handle 'root=live:http:\/\/10\.0\.2\.2:\d+\/rootfs\.squashfs'.*lacks dracut's livenet/);
+  });
+
   it("stays pending on a console that has not decided yet", () => {
     const text = fixture("console-success.log");
     expect(watch(text.slice(0, text.indexOf("Reached target")))).toEqual({ kind: "pending" });
@@ -58,6 +64,8 @@ describe("ConsoleWatcher rules", () => {
     ["[   20.0] systemd[1]: Entering emergency mode. Exit the shell to continue.", "emergency-mode"],
     ["http://10.0.2.2:8080/vmlinuz... No such file or directory (https://ipxe.org/2d0c613b)", "ipxe-error"],
     ["No bootable device.", "no-bootable-device"],
+    ["[   24.072113] reboot: System halted", "system-halted"],
+    ["[   22.720522] dracut: FATAL: No or empty root= argument", "dracut-fatal"],
   ] as const)("%s -> %s", (line, reason) => {
     expect(one(line)).toMatchObject({ kind: "failure", reason });
   });

@@ -134,4 +134,17 @@ describe.skipIf(!usable)("boot-test in QEMU", () => {
     expect(r.message).toMatch(/lacks dracut's livenet and dmsquash-live/);
     expect(r.accel).toBeUndefined(); // QEMU was never started
   });
+
+  it(
+    "with the preflight skipped, the VM itself FAILs fast on dracut refusing root=live:",
+    async () => {
+      const r = await bootTest({ artifactDir: broken, skipPreflight: true, timeoutMs: TIMEOUT_MS });
+      console.log(`boot-test initramfs without livenet, in QEMU: ${summary(r)}`);
+      expect(r.ok).toBe(false);
+      expect(r.reason, summary(r)).toBe("dracut-fatal");
+      expect(r.message).toMatch(/Don't know how to handle 'root=live:/);
+      if (r.consoleLog) await rm(path.dirname(r.consoleLog), { recursive: true, force: true });
+    },
+    TIMEOUT_MS + 60_000,
+  );
 });
