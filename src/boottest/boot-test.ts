@@ -107,7 +107,11 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   let consoleLog = opts.consoleLog;
   try {
     // 1. Preflight: images that cannot boot fail here in seconds, not after a VM timeout.
-    const manifest = opts.artifactDir ? await readManifestIfPresent(opts.artifactDir) : undefined;
+    const manifest = opts.artifactDir
+      ? await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
+          throw new BootTestInputError(`${path.join(opts.artifactDir!, "manifest.json")}: ${(error as Error).message}`, { cause: error });
+        })
+      : undefined;
     const template = opts.params ?? manifest?.params ?? DEFAULT_PARAMS_TEMPLATE;
     let preflightResult: PreflightResult | undefined;
     if (opts.artifactDir && !opts.skipPreflight) {

@@ -71,6 +71,24 @@ describe("bootTest input and preflight", () => {
     await expect(bootTest({})).rejects.toThrow(/artifact directory or a boot script URL/);
   });
 
+  it("reports a broken manifest.json as bad input", async () => {
+    const dir = path.join(root, "badmanifest");
+    await mkdir(dir);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(dir, f), await readFile(path.join(liveDir, f)));
+    await writeFile(path.join(dir, "manifest.json"), "{ not json");
+    await expect(bootTest({ artifactDir: dir })).rejects.toThrow(/badmanifest\/manifest.json: .*JSON/);
+  });
+
+  it("uses the manifest's params template and kernel compressor list", async () => {
+    const dir = path.join(root, "withmanifest");
+    await mkdir(dir);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(dir, f), await readFile(path.join(liveDir, f)));
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ params: "root=live:{{ rootfs.url }}", kernel: { version: "6.1", squashfsCompressors: ["xz", "zstd"] } }));
+    const r = await bootTest({ artifactDir: dir });
+    expect(r).toMatchObject({ ok: false, reason: "preflight" });
+    expect(r.message).toMatch(/compressed with gzip but the kernel's squashfs supports only xz, zstd \(the kernel's config/);
+  });
+
   it("FAILs in the preflight when the initramfs lacks the live modules, without QEMU", async () => {
     const reporter = recorder();
     const r = await bootTest({ artifactDir: plainDir, reporter });
