@@ -24,8 +24,8 @@ const OPTIONS: PlanOptions = {
 
 /** The plan as JSON, with the recipe's own file and directory replaced by placeholders. */
 function planJson(file: string): unknown {
-  const recipe = loadRecipe(file, { env: {} });
-  const json = JSON.stringify({ ...plan(recipe, OPTIONS), recipe: { ...plan(recipe, OPTIONS).recipe, file: "<recipe>" } });
+  const planned = plan(loadRecipe(file, { env: {} }), OPTIONS);
+  const json = JSON.stringify({ ...planned, recipe: { ...planned.recipe, file: "<recipe>" } });
   return JSON.parse(json.split(path.dirname(realpathSync(file))).join("<dir>")) as unknown;
 }
 
