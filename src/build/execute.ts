@@ -33,6 +33,11 @@ export interface ExecuteContext {
   readonly buildahGlobalArgs: readonly string[];
   /** Where registration records are kept (rollback); default per boot/register.ts. */
   readonly stateDir?: string;
+  /**
+   * Asked once the manifest is written, before the first publish/register step: a reason to skip
+   * publishing and registering (the nightly refresh when no package changed), or undefined.
+   */
+  readonly skipPublish?: (manifest: Manifest) => string | undefined;
 }
 
 export interface BuildResult {
@@ -67,9 +72,18 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const started = Date.now();
   const state: State = { values: {}, captures: {}, undos: new Map(), timings: [], published: [] };
   const keepOutput = prepareOutDir(plan, ctx);
+  let skipPublish: string | undefined;
   for (const [index, step] of plan.steps.entries()) {
     ctx.reporter.emit({ type: "step-start", step: step.id, title: step.title, index: index + 1, total: plan.steps.length });
     const t0 = Date.now();
+    if (state.manifest && ctx.skipPublish && step.actions.some((a) => a.kind === "publish" || a.kind === "register")) {
+      skipPublish ??= ctx.skipPublish(state.manifest);
+      if (skipPublish) {
+        ctx.reporter.emit({ type: "message", level: "info", text: `${step.id} skipped: ${skipPublish}` });
+        ctx.reporter.emit({ type: "step-end", step: step.id, status: "skipped", durationMs: 0 });
+        continue;
+      }
+    }
     try {
       for (const action of step.actions) await perform(action, step, plan, ctx, state);
     } catch (error) {

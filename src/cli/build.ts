@@ -20,6 +20,7 @@ import { buildGraph } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
 import { decide, readImageFacts, readManifestFacts } from "../pipeline/cache.js";
 import { createJunitReporter } from "../pipeline/junit.js";
+import type { Manifest } from "../build/manifest.js";
 
 export const buildCommand: CliCommand = {
   name: "build",
@@ -172,6 +173,8 @@ export interface BuildRecipeOptions {
   /** Detected once per graph run; detected here otherwise. */
   readonly host?: HostFacts;
   readonly junitFile?: string;
+  /** See ExecuteContext.skipPublish (graph mode's --refresh: publish only when packages changed). */
+  readonly skipPublish?: (manifest: Manifest) => string | undefined;
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
@@ -195,7 +198,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   let result: BuildResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir }), reporter);
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish }), reporter);
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });

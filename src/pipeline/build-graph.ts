@@ -14,6 +14,8 @@ import { createJsonReporter, createPlainReporter, type OutputStream } from "../e
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
 import { decide, readImageFacts, readManifestFacts, type Decision } from "./cache.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
+import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
+import type { Manifest } from "../build/manifest.js";
 
 export interface GraphBuildOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -54,6 +56,7 @@ export interface BuildOneOptions {
   readonly console: Reporter;
   readonly host: HostFacts;
   readonly junitFile?: string;
+  readonly skipPublish?: (manifest: Manifest) => string | undefined;
 }
 
 export function outDirFor(recipe: LoadedRecipe, outRoot: string | undefined): string {
@@ -93,6 +96,9 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot });
     const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
     const outDir = outDirFor(node.recipe, options.outRoot);
+    // --refresh compares with the previous build's packages; the build removes that manifest first.
+    const previous = options.refresh ? readManifestFacts(outDir) : undefined;
+    const old = previous?.kind === "found" ? previous.manifest : undefined;
     const exitCode = await buildOne(node.recipe, {
       outDir,
       publish: options.publish,
@@ -105,8 +111,11 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       console,
       host: await host,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
+      skipPublish: old ? (m) => (isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined) : undefined,
     });
-    return { exitCode, detail: exitCode === 0 ? undefined : `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
+    if (exitCode !== 0) return { exitCode, detail: `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
+    const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
+    return { exitCode, detail: options.refresh ? refreshDetail(outDir, old, publishes) : undefined };
   };
   const outcomes = await runGraph(graph, {
     jobs,
@@ -119,6 +128,17 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   });
   stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
   return runExitCode(outcomes);
+}
+
+/** After a --refresh build: write the changelog and say what changed. */
+function refreshDetail(outDir: string, old: Manifest | undefined, publishes: boolean): string | undefined {
+  const now = readManifestFacts(outDir);
+  if (now.kind !== "found") return undefined;
+  const log = diffPackages(old?.packages ?? [], now.manifest.packages);
+  writeChangelog(outDir, old, now.manifest, log);
+  if (!old) return `first build; ${path.relative(process.cwd(), path.join(outDir, "changelog.md"))}`;
+  if (isEmpty(log)) return publishes ? "no package changed: publish and register skipped" : "no package changed";
+  return `${changelogSummary(log)}; ${path.relative(process.cwd(), path.join(outDir, "changelog.md"))}`;
 }
 
 async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {

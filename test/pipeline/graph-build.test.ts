@@ -83,6 +83,17 @@ describe("bootsmith build DIR (graph)", () => {
     expect(elapsed).toBeLessThan(5_000);
   });
 
+  it("--refresh rebuilds although up to date, writes a changelog, and skips publishing when no package changed", { timeout: 300_000 }, async () => {
+    const result = await bootsmith(["build", recipes, "--var", `REPO_URL=${repo.baseurl}`, "--var", "FAIL_CODE=0", "--out", out, "--progress", "plain", "--refresh", "--only", "graph-child-ok"], { env, cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/graph-base\s+built\s+[\d.]+ s\s+no package changed\n/);
+    expect(result.stderr).toMatch(/graph-child-ok\s+built\s+[\d.]+ s\s+no package changed: publish and register skipped/);
+    // The publish directory does not exist: had the step run, the build would have failed.
+    expect(result.stderr).toContain("[graph-child-ok] publish-1-local skipped: no package changed since the build of");
+    expect(readFileSync(path.join(out, "graph-child-ok", "1", "changelog.md"), "utf8")).toContain("No package changed.");
+    expect(JSON.parse(readFileSync(path.join(out, "graph-base", "1", "changelog.json"), "utf8"))).toMatchObject({ name: "graph-base", added: [], removed: [], changed: [] });
+  });
+
   it("a changed copied file: --explain names it old → new, and the children follow through the parent key", { timeout: 120_000 }, async () => {
     const before = manifest("graph-base").inputs?.["file /etc/graph/base.conf"];
     writeFileSync(path.join(recipes, "base.conf"), "base=2\n");
