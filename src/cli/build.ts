@@ -65,7 +65,9 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
                       plus untracked files), their descendants, and ancestors not up to date
   --explain           print, per recipe, whether it would be rebuilt and which input changed
                       (old → new); builds nothing
-  --refresh           rebuild even when up to date (nightly: pick up package updates)
+  --refresh           rebuild even when up to date (nightly: pick up package updates); writes
+                      changelog.md/json (packages added, removed, changed since the previous
+                      build) and skips publish/register when no package changed
   --force             same as --refresh, for one-off rebuilds
 A single file without these options always builds (unless --if-changed).
 
