@@ -10,7 +10,7 @@ import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
 import { checkParamsTemplate } from "./params-template.js";
-import { convertForeign, type CompatOptions } from "./compat/index.js";
+import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../version.js";
 
 export interface LoadedRecipe {
@@ -23,6 +23,8 @@ export interface LoadedRecipe {
   readonly inputDigest: string;
   /** Absolute host paths of `files[i].src`, by index. */
   readonly fileSources: ReadonlyMap<number, string>;
+  /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
+  readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
 
 export interface LoadOptions {
@@ -50,7 +52,7 @@ function loadWithParents(file: string, sources: VarSources, chain: readonly stri
   const foreign = convertForeign(read.source, compat);
   if (!foreign) return loadSource(read.source, sources, chain, compat, true);
   try {
-    return loadSource(foreign.source, sources, chain, compat, false);
+    return { ...loadSource(foreign.source, sources, chain, compat, false), converted: { format: foreign.format, notes: foreign.notes } };
   } catch (error) {
     throw foreign.explain(error);
   }

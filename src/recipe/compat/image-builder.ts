@@ -14,7 +14,7 @@ import { Conversion, openchamiLabels, parseDracutCall, releaseFromUrls, UPSTREAM
 // --- the format ---------------------------------------------------------------------------------
 
 const stringList = z.array(z.string().min(1));
-const oneOrMany = z.union([z.string().min(1), stringList]);
+const oneOrMany = z.union([z.string().min(1), stringList], { error: "must be a string or a list of strings" });
 
 const repo = z
   .strictObject({
@@ -23,7 +23,7 @@ const repo = z
     config: z.string().optional().describe("Body of the .repo section (baseurl=…, enabled=…, gpgcheck=…)"),
     gpg: z.string().min(1).optional().describe("Signing key URL (rpm --import)"),
     gpg_key: z.string().min(1).optional().describe("Signing key URL (with config:)"),
-    priority: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
+    priority: z.union([z.number().int(), z.string().regex(/^\d+$/)], { error: "must be a whole number" }).optional(),
   })
   .refine((r) => (r.url === undefined) !== (r.config === undefined), { error: "give url (the repository's baseurl) or config (the .repo section's lines), one of them" })
   .refine((r) => r.gpg === undefined || r.gpg_key === undefined, { error: "give gpg or gpg_key, not both" });
@@ -31,7 +31,10 @@ const repo = z
 const options = z.strictObject({
   layer_type: z.enum(["base", "ansible"]).describe("base (packages, files, commands) or ansible"),
   name: z.string().min(1).optional().describe("Image name (default: base)"),
-  publish_tags: z.union([z.string().min(1), stringList]).optional().describe("Tag or tags (default: latest)"),
+  publish_tags: z
+    .union([z.string().min(1), stringList], { error: "must be a tag or a list of tags, as strings (quote numbers: '9.5', or 9.5 is read as a number)" })
+    .optional()
+    .describe("Tag or tags (default: latest)"),
   pkg_manager: z.enum(["dnf", "zypper"]).optional(),
   parent: z.string().min(1).optional().describe("scratch (default) or an OCI image reference"),
   gpgcheck: z.boolean().optional(),
@@ -52,7 +55,7 @@ const options = z.strictObject({
   playbooks: oneOrMany.optional(),
   inventory: oneOrMany.optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
-  ansible_verbosity: z.union([z.number().int(), z.string()]).optional(),
+  ansible_verbosity: z.union([z.number().int(), z.string()], { error: "must be 0-4" }).optional(),
   install_scap: z.boolean().optional(),
   scap_benchmark: z.boolean().optional(),
   oval_eval: z.boolean().optional(),

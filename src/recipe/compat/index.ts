@@ -14,6 +14,7 @@ import { convertImageBuilder, ImageBuilderSchema } from "./image-builder.js";
 import { convertThrillhouse, ThrillhouseSchema } from "./thrillhouse.js";
 
 export { detectFormat, FOREIGN_FORMATS, type ForeignFormat, type RecipeFormat } from "./detect.js";
+export type { PathNote } from "./common.js";
 
 export interface ForeignRecipe {
   readonly format: ForeignFormat;

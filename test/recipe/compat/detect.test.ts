@@ -36,11 +36,14 @@ describe("loadRecipe reads each format", () => {
   it("image-builder", () => {
     const r = loadRecipe(write("ib.yaml", "options:\n  layer_type: base\n  pkg_manager: dnf\n  parent: registry.local/base:9\npackages: [vim]\n"), { env: {} });
     expect(r.spec).toMatchObject({ name: "base", tags: ["latest"], from: { image: "registry.local/base:9", tlsVerify: true }, boot: false });
+    expect(r.converted?.format).toBe("image-builder");
+    expect(r.converted?.notes.map((n) => n.path.join("."))).toContain("options");
   });
 
   it("image-thrillhouse, whose ${NAME} text is shell, not a bootsmith variable", () => {
     const r = loadRecipe(write("th.yaml", "meta: {name: t, tags: [a], from: registry.local/base:9}\nlayer:\n  manager: {name: dnf}\n  actions:\n    commands:\n      - script: echo ${HOME}\n"), { env: {} });
     expect(r.spec.commands[0]?.run).toEqual(["/bin/sh", "-c", "echo ${HOME}"]);
+    expect(r.converted?.format).toBe("image-thrillhouse");
   });
 
   it("convert --release gives an image-builder config from scratch its dnf release", async () => {
