@@ -11,7 +11,7 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { start, type ProcessExit, type RunningProcess } from "../exec/run.js";
 import { startStaticServer } from "../serve/static-server.js";
-import { ConsoleWatcher, type ConsoleVerdict, type FailureReason } from "./console-watch.js";
+import { ConsoleWatcher, DEFAULT_MARKER, type ConsoleVerdict, type FailureReason } from "./console-watch.js";
 import { renderIpxeScript } from "./ipxe-script.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
 import { formatPreflight, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
@@ -30,11 +30,11 @@ export interface BootTestOptions {
   readonly mac?: string;
   /** Params template overriding manifest.params (and the default live line). */
   readonly params?: string;
-  /** The image's "I am up" line (default /BOOT-MARKER-OK/). */
+  /** The image's "I am up" line (default: manifest.bootTest.marker, else BOOTSMITH-READY or BOOT-MARKER-OK). */
   readonly marker?: RegExp;
   /** Also accept systemd reaching multi-user.target on the console. */
   readonly markerTarget?: boolean;
-  /** Whole boot, QEMU start to marker (default 300 s). */
+  /** Whole boot, QEMU start to marker (default: manifest.bootTest.timeoutSeconds, else 300 s). */
   readonly timeoutMs?: number;
   readonly accel?: AccelChoice;
   readonly memoryMiB?: number;
@@ -99,7 +99,6 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   const elapsed = () => round1((performance.now() - began) / 1000);
   const memoryMiB = opts.memoryMiB ?? BOOT_TEST_DEFAULTS.memoryMiB;
   const mac = opts.mac ?? BOOT_TEST_DEFAULTS.mac;
-  const timeoutMs = opts.timeoutMs ?? BOOT_TEST_DEFAULTS.timeoutMs;
 
   await validate(opts, mac);
   const cleanup = new CleanupStack();
@@ -113,6 +112,9 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
         })
       : undefined;
     const template = opts.params ?? manifest?.params ?? DEFAULT_PARAMS_TEMPLATE;
+    // The recipe's boot.test settings travel in the manifest; explicit options win.
+    const timeoutMs = opts.timeoutMs ?? (manifest?.bootTest ? manifest.bootTest.timeoutSeconds * 1000 : BOOT_TEST_DEFAULTS.timeoutMs);
+    const marker = opts.marker ?? manifestMarker(manifest?.bootTest?.marker);
     let preflightResult: PreflightResult | undefined;
     if (opts.artifactDir && !opts.skipPreflight) {
       const file = (role: ArtifactRole) => path.join(opts.artifactDir!, ARTIFACT_FILES[role]);
@@ -177,7 +179,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
         if (!keepLog) await rm(dir, { recursive: true, force: true });
       });
     }
-    const watcher = new ConsoleWatcher({ marker: opts.marker, markerTarget: opts.markerTarget });
+    const watcher = new ConsoleWatcher({ marker, markerTarget: opts.markerTarget });
     let decide: (v: ConsoleVerdict) => void = () => {};
     const decided = new Promise<ConsoleVerdict>((resolve) => (decide = resolve));
     const argv = qemuNetbootArgv({ bootfileUrl, accel: accel.accel, memoryMiB, cpus: opts.cpus ?? BOOT_TEST_DEFAULTS.cpus, consoleLog, mac });
@@ -203,7 +205,8 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     const bootSeconds = round1((performance.now() - qemuStarted) / 1000);
     await qemu.stop(3_000);
     const base = { preflight: preflightResult, consoleTail: watcher.tail, accel: accel.accel, bootfileUrl, params, consoleLog };
-    const result = toResult(outcome, bootSeconds, timeoutMs, qemu.outputTail, base, elapsed());
+    const waitedFor = `/${(marker ?? DEFAULT_MARKER).source}/${opts.markerTarget ? " or multi-user.target" : ""}`;
+    const result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
     keepLog ||= !result.ok;
     return keepLog ? result : { ...result, consoleLog: undefined };
   } finally {
@@ -238,7 +241,7 @@ async function race(decided: Promise<ConsoleVerdict>, exited: Promise<ProcessExi
 
 type ResultBase = Pick<BootTestResult, "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog">;
 
-function toResult(outcome: Outcome, bootSeconds: number, timeoutMs: number, qemuTail: readonly string[], base: ResultBase, elapsedSeconds: number): BootTestResult {
+function toResult(outcome: Outcome, bootSeconds: number, timeoutMs: number, waitedFor: string, qemuTail: readonly string[], base: ResultBase, elapsedSeconds: number): BootTestResult {
   switch (outcome.kind) {
     case "verdict": {
       const v = outcome.verdict;
@@ -269,7 +272,7 @@ function toResult(outcome: Outcome, bootSeconds: number, timeoutMs: number, qemu
       };
     }
     case "timeout":
-      return { ...base, ok: false, reason: "timeout", message: `no marker after ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung or the image never prints the marker`, elapsedSeconds };
+      return { ...base, ok: false, reason: "timeout", message: `no console line matched ${waitedFor} within ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung, or the image prints another marker (--marker)`, elapsedSeconds };
     case "aborted":
       return { ...base, ok: false, reason: "interrupted", message: "interrupted; QEMU and the server were stopped", elapsedSeconds };
     default: {
@@ -308,6 +311,15 @@ async function checkBootscript(url: string, info: (text: string) => void): Promi
   // The guest cannot reach the host's loopback under that name: such a script cannot work.
   if (/https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(text)) info(`warning: the boot script names 127.0.0.1/localhost URLs, which the guest cannot reach (it sees the host as ${GUEST_HOST_ADDRESS})`);
   return undefined;
+}
+
+function manifestMarker(source: string | undefined): RegExp | undefined {
+  if (source === undefined) return undefined;
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new BootTestInputError(`manifest.json bootTest.marker ${JSON.stringify(source)} is not a valid regular expression: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function round1(n: number): number {

@@ -18,7 +18,7 @@ export type ConsoleVerdict =
   | { readonly kind: "failure"; readonly reason: FailureReason; readonly message: string; readonly line: string };
 
 export interface ConsoleWatchOptions {
-  /** The image's "I am up" line; default /BOOT-MARKER-OK/. */
+  /** The image's "I am up" line; default DEFAULT_MARKER. */
   readonly marker?: RegExp;
   /** Also accept systemd reaching multi-user.target (its status line on the console). */
   readonly markerTarget?: boolean;
@@ -26,7 +26,11 @@ export interface ConsoleWatchOptions {
   readonly tailLines?: number;
 }
 
-export const DEFAULT_MARKER = /BOOT-MARKER-OK/;
+/**
+ * What images say when they are up: BOOTSMITH-READY is printed by the unit bootsmith's recipes
+ * install (recipes/files/bootsmith-ready.sh); BOOT-MARKER-OK by the reference sketch's image.
+ */
+export const DEFAULT_MARKER = /BOOTSMITH-READY|BOOT-MARKER-OK/;
 
 /**
  * systemd's console status line, after ANSI colours are stripped:

@@ -1,15 +1,21 @@
 // `bootsmith boot-test <artifact-dir>`: netboot the image in QEMU through iPXE and a BSS-shaped
 // boot script, PASS when it reports it is up, FAIL (exit 1) with the reason and the console tail.
 import { EXIT, UserError, type CliCommand } from "./command.js";
-import { parseCommandArgs } from "./args.js";
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { parsePort } from "./serve.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, type BootTestResult } from "../boottest/boot-test.js";
 import type { AccelChoice } from "../boottest/qemu.js";
+import { ARTIFACT_FILES } from "../build/manifest.js";
+import { defaultOutDir } from "../build/options.js";
+import { loadRecipe } from "../recipe/load.js";
 
 const usage = `Usage: bootsmith boot-test <artifact-dir> [options]
+       bootsmith boot-test RECIPE.yaml [--out DIR] [--var KEY=VALUE] [options]
        bootsmith boot-test --bootscript-url URL [--mac MAC] [<artifact-dir>] [options]
 
 Boot the image the way a diskless node does and report whether it came up: the artifacts
@@ -20,6 +26,10 @@ image prints its marker. A boot preflight runs first (live modules in the initra
 compression, sizes). PASS prints the boot time; FAIL prints the reason and the last console
 lines. Exit code 0 pass, 1 fail, 2 bad input, 130/143 interrupted.
 
+Given a recipe, the build output is taken from where \`bootsmith build\` writes it (--out DIR,
+else ./artifacts/<name>/<primary tag>). The recipe's boot.test marker and timeout (recorded in
+manifest.json) are the defaults for --marker and --timeout.
+
 Kernel params: manifest.json's params template ({{ rootfs.url }}, {{ kernel.url }},
 {{ initrd.url }} filled with the local URLs), else
   console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1
@@ -27,9 +37,12 @@ plus test-only knobs so failures end fast:
   rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel
 
 Options:
-  --marker REGEX        console line that means "up" (default BOOT-MARKER-OK)
+  --marker REGEX        console line that means "up" (default: the manifest's, else
+                        BOOTSMITH-READY|BOOT-MARKER-OK)
   --marker-target       also accept systemd's "Reached target multi-user.target" line
-  --timeout SECONDS     whole boot, QEMU start to marker (default ${BOOT_TEST_DEFAULTS.timeoutMs / 1000})
+  --timeout SECONDS     whole boot, QEMU start to marker (default: the manifest's, else ${BOOT_TEST_DEFAULTS.timeoutMs / 1000})
+  --out DIR             with a recipe: its build output directory
+  --var KEY=VALUE       with a recipe: a recipe variable, as for build; repeatable
   --params STRING       params template instead of the manifest's
   --bootscript-url URL  boot from this script (e.g. a BSS /boot/v1/bootscript?mac=…) instead of
                         a generated one; 127.0.0.1/localhost are rewritten to 10.0.2.2
@@ -80,15 +93,11 @@ export const bootTestCommand: CliCommand = {
       "skip-preflight": { type: "boolean" },
       "show-console": { type: "boolean" },
       json: { type: "boolean" },
+      out: { type: "string" },
+      var: { type: "string", multiple: true },
     });
     if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
-    const artifactDir = positionals[0];
-    if (artifactDir && /\.ya?ml$/i.test(artifactDir)) {
-      throw new UserError(
-        `bootsmith boot-test: ${artifactDir} looks like a recipe; boot-test takes the artifact directory \`bootsmith build\` writes ` +
-          `(default ./artifacts/<name>/<tag>): run \`bootsmith build ${artifactDir} --no-publish\` first`,
-      );
-    }
+    const artifactDir = positionals[0] === undefined ? undefined : resolveArtifactDir(positionals[0], values.out, parseVarOptions(values.var));
     if (!artifactDir && !values["bootscript-url"]) throw new UserError(`bootsmith boot-test: give an artifact directory or --bootscript-url\n\n${usage}`);
     let marker: RegExp | undefined;
     if (values.marker !== undefined) {
@@ -144,6 +153,24 @@ export const bootTestCommand: CliCommand = {
     return result.ok ? EXIT.ok : EXIT.failed;
   },
 };
+
+/**
+ * The positional is an artifact directory, or a recipe whose build output is looked up where
+ * `bootsmith build` puts it (--out, else ./artifacts/<name>/<primary tag>).
+ */
+export function resolveArtifactDir(arg: string, out: string | undefined, vars: Record<string, string>): string {
+  const isRecipe = /\.ya?ml$/i.test(arg) || (existsSync(arg) && statSync(arg).isFile());
+  if (!isRecipe) return arg;
+  const recipe = loadRecipe(arg, { vars });
+  const dir = out ? path.resolve(out) : defaultOutDir(recipe);
+  const missing = Object.values(ARTIFACT_FILES).filter((f) => !existsSync(path.join(dir, f)));
+  if (missing.length > 0) {
+    throw new UserError(
+      `bootsmith boot-test: no build of ${recipe.spec.name} in ${dir} (missing ${missing.join(", ")}): ` + `run \`bootsmith build ${arg} --no-publish\` first${out ? "" : ", or pass --out DIR"}`,
+    );
+  }
+  return dir;
+}
 
 export function formatResult(r: BootTestResult): string {
   if (r.ok) return `PASS boot-test: ${r.message}`;

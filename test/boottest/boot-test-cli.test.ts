@@ -1,7 +1,10 @@
 // The boot-test and serve commands' argument handling: bad input is a UserError (exit 2) before
 // anything starts; results print as PASS/FAIL lines with the console tail.
 import { describe, expect, it } from "vitest";
-import { bootTestCommand, formatResult } from "../../src/cli/boot-test.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { bootTestCommand, formatResult, resolveArtifactDir } from "../../src/cli/boot-test.js";
 import { UserError } from "../../src/cli/command.js";
 import { parsePort, serveCommand } from "../../src/cli/serve.js";
 
@@ -14,11 +17,22 @@ describe("bootsmith boot-test arguments", () => {
     [["dir", "--timeout", "5m"], /--timeout "5m": expected a positive whole number/],
     [["dir", "--port", "70000"], /--port "70000"/],
     [["dir", "--bogus"], /Unknown option '--bogus'/],
-    [["recipes/debian-12-live.yaml"], /looks like a recipe.*bootsmith build recipes\/debian-12-live.yaml/],
+    [["recipes/debian-12-live.yaml", "--out", "/nonexistent-bootsmith-out"], /no build of debian-12-live in \/nonexistent-bootsmith-out .*bootsmith build recipes\/debian-12-live.yaml --no-publish/],
   ])("%j is refused", async (args, message) => {
     const run = bootTestCommand.run(args);
     await expect(run).rejects.toBeInstanceOf(UserError);
     await expect(run).rejects.toThrow(message);
+  });
+
+  it("finds a recipe's build in --out", async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), "bootsmith-cli-out-"));
+    try {
+      for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(out, f), "x");
+      expect(resolveArtifactDir("recipes/debian-12-live.yaml", out, {})).toBe(out);
+      expect(resolveArtifactDir(out, undefined, {})).toBe(out);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it("maps a missing artifact to a UserError naming the files", async () => {

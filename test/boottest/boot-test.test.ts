@@ -79,6 +79,14 @@ describe("bootTest input and preflight", () => {
     await expect(bootTest({ artifactDir: dir })).rejects.toThrow(/badmanifest\/manifest.json: .*JSON/);
   });
 
+  it("refuses a manifest marker that is not a regular expression", async () => {
+    const dir = path.join(root, "badmarker");
+    await mkdir(dir);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(dir, f), await readFile(path.join(liveDir, f)));
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ bootTest: { marker: "READY(", timeoutSeconds: 60 } }));
+    await expect(bootTest({ artifactDir: dir, skipPreflight: true })).rejects.toThrow(/bootTest.marker "READY\(" is not a valid regular expression/);
+  });
+
   it("uses the manifest's params template and kernel compressor list", async () => {
     const dir = path.join(root, "withmanifest");
     await mkdir(dir);

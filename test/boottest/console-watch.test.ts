@@ -70,6 +70,10 @@ describe("ConsoleWatcher rules", () => {
     expect(one(line)).toMatchObject({ kind: "failure", reason });
   });
 
+  it("accepts bootsmith's own ready line by default", () => {
+    expect(one("BOOTSMITH-READY host=node kernel=6.1.0-56-amd64 uptime=40.2s")).toMatchObject({ kind: "success", matched: "marker" });
+  });
+
   it("ignores the marker and failure words in the kernel's echo of its command line", () => {
     const w = new ConsoleWatcher({ marker: /READY-42/ });
     expect(one("[    0.000000] Command line: console=ttyS0 bootsmith.marker=READY-42", w)).toEqual({ kind: "pending" });
