@@ -1,0 +1,59 @@
+// A generated child pipeline run for real by gitlab-ci-local (shell executor, shell isolation,
+// no network): the parent's job, then both children's on its image; the failing child fails the
+// pipeline, the other passes, and the reports are where GitLab would look for them.
+//
+// Runs when GITLAB_CI_LOCAL names the program (npm gitlab-ci-local 4.72.0; 4.75 needs Node 22;
+// it also needs rsync), e.g.:
+//   npm install --prefix /opt/gcl gitlab-ci-local@4.72.0
+//   GITLAB_CI_LOCAL=/opt/gcl/node_modules/.bin/gitlab-ci-local npx vitest run test/pipeline/gitlab-ci-local.test.ts
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, CLI, REPO_ROOT } from "../support/cli.js";
+
+const GCL = process.env.GITLAB_CI_LOCAL;
+const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
+let work: string;
+let repo: FixtureRepo;
+
+describe.skipIf(!GCL)("a generated child pipeline under gitlab-ci-local", () => {
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), "bootsmith-gcl-"));
+    repo = await buildFixtureRepo(path.join(work, "repo"));
+    for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("runs the jobs in needs order; the failing child fails alone; dotenv and junit reports exist", { timeout: 600_000 }, async () => {
+    const project = path.join(work, "project");
+    cpSync(path.join(REPO_ROOT, "test/fixtures/graph"), path.join(project, "recipes"), { recursive: true });
+    const generated = await bootsmith(["ci", "gitlab", "recipes", "--var", `REPO_URL=${repo.baseurl}`, "--bootsmith", `node ${CLI}`, "--build-arg=--no-publish", "--image", "unused:1"], { cwd: project });
+    expect(generated.exitCode, generated.stderr).toBe(0);
+    writeFileSync(path.join(project, "child.yml"), generated.stdout);
+    const git = (...args: string[]) => execa("git", ["-C", project, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]);
+    await git("init", "-q", "-b", "main");
+    await git("add", ".");
+    await git("commit", "-q", "-m", "recipes and child pipeline");
+
+    // Shared storage: the runner is this host, so children find the parent image in place.
+    const run = await execa(GCL!, ["--file", "child.yml", "--force-shell-executor", "--shell-isolation", "--variable", "BOOTSMITH_SHARED_STORAGE=1", "--variable", `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`], { cwd: project, reject: false, all: true, env: { CI: "" } });
+    const out = run.all ?? "";
+    expect(run.exitCode, out).not.toBe(0);
+    expect(out).toMatch(/PASS\s+build:graph-base/);
+    expect(out).toMatch(/PASS\s+build:graph-child-ok/);
+    expect(out).toMatch(/FAIL\s+build:graph-child-fails/);
+    // The child ran after its parent (needs:), on the parent's committed image.
+    expect(out.indexOf("build:graph-base        finished")).toBeLessThan(out.indexOf("build:graph-child-ok    finished"));
+    // Reports, copied back to the project directory by gitlab-ci-local as GitLab would collect them.
+    const env = readFileSync(path.join(project, "artifacts/graph-base/1/image.env"), "utf8");
+    expect(env).toContain("IMAGE_REF=localhost/bootsmith/graph-base:1");
+    expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/junit.xml"), "utf8")).toContain('<testcase classname="graph-child-ok:1" name="command-1: Run: mark"');
+  });
+});
