@@ -180,6 +180,7 @@ export interface BuildRecipeOptions {
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
+  const started = Date.now();
   const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
   const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir });
   const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
@@ -205,7 +206,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
   }
-  reporter.emit({ type: "summary", ok: result !== undefined, durationMs: result?.durationMs ?? 0, lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`] });
+  reporter.emit({ type: "summary", ok: result !== undefined, durationMs: result?.durationMs ?? Date.now() - started, lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`] });
   await reporter.close();
   return exitCode;
 }

@@ -89,6 +89,9 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     return 0;
   }
 
+  // Each running build listens for SIGINT/SIGTERM (to clean up): allow that many listeners
+  // without Node's leak warning.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), 2 * jobs + 10));
   // Host detection probes buildah for seconds: once per run, and only when something is built.
   let host: Promise<HostFacts> | undefined;
   const json = options.progress === "json";
