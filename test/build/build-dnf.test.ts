@@ -113,7 +113,7 @@ describe("bootsmith build (dnf from scratch)", () => {
 
 describe("bootsmith build failures leave nothing behind", () => {
   it("a failing command: exit 1, the step and command named, log kept, no leaks", { timeout: 300_000 }, async () => {
-    const before = await snapshotHost();
+    const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-fails");
     const result = await bootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
     expect(result.exitCode).toBe(1);
@@ -123,11 +123,11 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(result.stderr).toContain(`full log: ${path.join(out, "build.log")}`);
     expect(existsSync(path.join(out, "build.log"))).toBe(true);
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
-    expect(await snapshotHost()).toEqual(before);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 
   it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {
-    const before = await snapshotHost();
+    const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-sigint");
     const child = startBootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--var", "SLEEP=120", "--out", out, "--progress", "plain"], { env });
     // Wait until the sleeping command runs (the container exists and is mounted), then interrupt.
@@ -143,7 +143,7 @@ describe("bootsmith build failures leave nothing behind", () => {
     const result = await child;
     expect(result.exitCode).toBe(130);
     expect(String(result.all)).toMatch(/SIGINT received/);
-    expect(await snapshotHost()).toEqual(before);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 
   it("a missing program: a hint that names the package to install", { timeout: 300_000 }, async () => {
@@ -153,12 +153,12 @@ describe("bootsmith build failures leave nothing behind", () => {
       const { stdout } = await execa("sh", ["-c", `command -v ${tool}`], { reject: false });
       if (stdout) await execa("ln", ["-sf", stdout.trim(), path.join(bin, tool)]);
     }
-    const before = await snapshotHost();
+    const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-missing");
     const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env: { ...env, PATH: bin } });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("mksquashfs: command not found");
     expect(result.stderr).toContain("apt-get install squashfs-tools");
-    expect(await snapshotHost()).toEqual(before);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 });
