@@ -1,0 +1,96 @@
+// The whole path on a real image: `bootsmith build` of recipes/debian-12-live.yaml (mmdebstrap,
+// the Debian kernel, dracut with livenet/dmsquash-live, zstd squashfs), registration with a
+// BSS that follows OpenCHAMI's contract, and a QEMU netboot from the boot script that BSS
+// serves for the node's MAC. (The CLI's `boot-test RECIPE` runs in the README's main job, and
+// test/boottest/qemu-boot.test.ts boots the same artifacts directly and broken on purpose.)
+//
+// The build takes 3–6 minutes on 2 cores. CI runs the README's main job first and passes its
+// output in BOOTSMITH_TEST_ARTIFACTS; without it, this file builds the image itself.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { startBssServer, type BssServer } from "../support/bss-server.js";
+import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
+import { registerPublished } from "../../src/boot/register.js";
+import { bootTest } from "../../src/boottest/boot-test.js";
+import type { Manifest } from "../../src/build/manifest.js";
+
+const RECIPE = path.join(REPO_ROOT, "recipes/debian-12-live.yaml");
+const MAC = "52:54:00:be:e7:01";
+const BUILD_TIMEOUT = 1_200_000;
+const BOOT_TIMEOUT = 420_000;
+
+let work: string;
+let artifacts: string;
+let manifest: Manifest;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-e2e-"));
+  const given = process.env.BOOTSMITH_TEST_ARTIFACTS;
+  if (given && existsSync(path.join(given, "manifest.json"))) {
+    artifacts = path.resolve(given);
+  } else {
+    artifacts = path.join(work, "debian-12-live");
+    const result = await bootsmith(["build", RECIPE, "--out", artifacts, "--no-publish", "--progress", "plain"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: BUILD_TIMEOUT });
+    if (result.exitCode !== 0) throw new Error(`build of the Debian live recipe failed:\n${result.stderr}`);
+  }
+  manifest = JSON.parse(readFileSync(path.join(artifacts, "manifest.json"), "utf8")) as Manifest;
+}, BUILD_TIMEOUT);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("Debian live image", () => {
+  it("has the three boot artifacts and a manifest that describes them", () => {
+    expect(manifest.name).toBe("debian-12-live");
+    expect(manifest.kernel?.version).toMatch(/-amd64$/);
+    expect(manifest.kernel?.squashfsCompressors).toContain("zstd");
+    expect(manifest.rootfs).toEqual({ compression: "zstd", level: 3 });
+    expect(manifest.packages.find((p) => p.name === "linux-image-amd64")).toBeTruthy();
+    expect(manifest.packages.find((p) => p.name === "dracut-live")).toBeTruthy();
+    for (const role of ["kernel", "initrd", "rootfs"] as const) expect(manifest.artifacts[role]?.size ?? 0).toBeGreaterThan(1_000_000);
+  });
+
+  describe("registered in BSS and netbooted from the boot script BSS serves", () => {
+    let bss: BssServer;
+    let files: StaticServer;
+
+    beforeAll(async () => {
+      bss = await startBssServer();
+      files = await startStaticServer({ root: artifacts });
+    });
+    afterAll(async () => {
+      await files?.close();
+      await bss?.stop();
+    });
+
+    it("boots to the image's ready marker", { timeout: BOOT_TIMEOUT }, async () => {
+      // The URLs a node sees: under QEMU user networking the host's 127.0.0.1 is 10.0.2.2, which
+      // the host itself cannot reach, so the HEAD check of the artifacts is left to the unit tests.
+      const guestBase = `http://10.0.2.2:${files.port}`;
+      const image = {
+        name: manifest.name,
+        tag: manifest.tags[0]!,
+        target: "local",
+        urls: { kernel: `${guestBase}/vmlinuz`, initrd: `${guestBase}/initramfs.img`, rootfs: `${guestBase}/rootfs.squashfs` },
+      };
+      const registration = await registerPublished(image, manifest.params!, { macs: [MAC] }, { type: "bss", url: bss.url }, { stateDir: path.join(work, "state"), checkArtifacts: false });
+      expect(registration.written).toBe(true);
+      expect(bss.violations).toEqual([]);
+
+      const result = await bootTest({
+        bootscriptUrl: `${bss.url}/boot/v1/bootscript?mac=${MAC}`,
+        mac: MAC,
+        marker: new RegExp(manifest.bootTest!.marker!),
+        timeoutMs: BOOT_TIMEOUT - 30_000,
+      });
+      expect(result.ok, `${result.message}\n${result.consoleTail.join("\n")}`).toBe(true);
+      expect(result.markerLine).toContain(manifest.kernel!.version);
+      // The node fetched its kernel, initramfs and the squashfs (livenet) from the URLs BSS handed out.
+      console.log(`e2e: BSS netboot PASS in ${result.bootSeconds} s`);
+    });
+  });
+});
