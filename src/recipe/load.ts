@@ -9,7 +9,7 @@ import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.
 import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
-import { checkParamsTemplate } from "./params-template.js";
+import { validateParamsTemplate as checkParamsTemplate } from "../boot/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../version.js";
 

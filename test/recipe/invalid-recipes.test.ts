@@ -174,14 +174,14 @@ const cases: readonly Case[] = [
   {
     name: "unknown params placeholder",
     yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.uri }}'"),
-    issues: ["8:11 boot.params: unknown placeholder {{ rootfs.uri }}; valid: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
+    issues: ["8:11 boot.params: unknown placeholder {{ rootfs.uri }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
   },
   {
     name: "unknown placeholder in registration params",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [1]", "    params: 'site={{ site }}'"),
-    issues: ["11:13 register[0].params: unknown placeholder {{ site }}; valid: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
+    issues: ["11:13 register[0].params: unknown placeholder {{ site }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
   },
-  { name: "unbalanced template braces", yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.url }'"), issues: ["8:11 boot.params: unbalanced {{ }} in the template"] },
+  { name: "unbalanced template braces", yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.url }'"), issues: ['8:11 boot.params: unbalanced "{{" or "}}" in params: "root=live:{{ rootfs.url }"'] },
   {
     name: "root=live: without livenet",
     yaml: withBase("boot:", "  initramfs:", "    modules: [dmsquash-live, network]"),
@@ -259,7 +259,7 @@ const cases: readonly Case[] = [
       "2:11 tags[1]: tag \"a\" is listed twice",
       '5:3 packages: release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "bookworm"',
       "8:10 files[0].src: <dir>/nope does not exist; src is relative to the recipe's directory <dir>",
-      "10:11 boot.params: unknown placeholder {{ url }}; valid: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}",
+      "10:11 boot.params: unknown placeholder {{ url }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}",
     ],
   },
 ];
