@@ -181,7 +181,7 @@ async function checkSquashfs(file: string, kernelList: readonly string[] | undef
   try {
     const sb = await readSquashfsSuperblock(file);
     const list = kernelList ?? DEFAULT_KERNEL_SQUASHFS_COMPRESSORS;
-    const source = kernelList ? "the kernel's config (manifest)" : `assumed Debian kernel list ${list.join(",")}; the manifest names none`;
+    const source = kernelList ? "per the kernel config recorded in manifest.json" : `assumed Debian kernel list ${list.join(",")}; the manifest names none`;
     return kernelSupports(list, sb.compression)
       ? { id: "squashfs-compression", status: "ok", message: `rootfs is squashfs ${sb.versionMajor}.x with ${sb.compression}, which the kernel supports (${source})` }
       : {

@@ -94,7 +94,7 @@ describe("bootTest input and preflight", () => {
     await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ params: "root=live:{{ rootfs.url }}", kernel: { version: "6.1", squashfsCompressors: ["xz", "zstd"] } }));
     const r = await bootTest({ artifactDir: dir });
     expect(r).toMatchObject({ ok: false, reason: "preflight" });
-    expect(r.message).toMatch(/compressed with gzip but the kernel's squashfs supports only xz, zstd \(the kernel's config/);
+    expect(r.message).toMatch(/compressed with gzip but the kernel's squashfs supports only xz, zstd \(per the kernel config recorded in manifest.json/);
   });
 
   it("FAILs in the preflight when the initramfs lacks the live modules, without QEMU", async () => {

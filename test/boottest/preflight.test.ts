@@ -134,7 +134,7 @@ describe("preflight", () => {
     expect(bad.ok).toBe(false);
     expect(byId(bad, "squashfs-compression")[0]?.message).toMatch(/compressed with xz but the kernel's squashfs supports only zlib, zstd/);
     const good = await preflight({ initramfs: file("live.img"), rootfs: gzipRootfs, params: LIVE_PARAMS, squashfsCompressors: ["zlib", "zstd"] });
-    expect(byId(good, "squashfs-compression")[0]).toMatchObject({ status: "ok", message: expect.stringContaining("kernel's config") });
+    expect(byId(good, "squashfs-compression")[0]).toMatchObject({ status: "ok", message: expect.stringContaining("kernel config recorded in manifest.json") });
   });
 
   it("fails an unreadable initramfs and a rootfs that is not squashfs", async () => {
