@@ -1,6 +1,6 @@
 // bootsmith build: load → plan → execute (→ publish → register), with progress, a build log
 // and cleanup on failure or Ctrl-C.
-import { statSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { EXIT, UserError, type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
@@ -15,6 +15,7 @@ import { createLogFileReporter, createReporter, redact } from "../exec/reporters
 import { withInterruptHandling, isInterruptedError } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { secretValues } from "../build/secrets.js";
+import { acquireBuildLock, BuildLockedError } from "../build/lock.js";
 import { formatBytes } from "../boottest/preflight.js";
 import { buildGraph } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
@@ -190,6 +191,25 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   }
   const opts = planOptions(recipe, { ...options, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
   const thePlan = makePlan(recipe, { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } });
+  // One build per output directory: taken before build.log is opened or any artifact removed.
+  let releaseLock: () => void;
+  try {
+    mkdirSync(thePlan.outDir, { recursive: true });
+    releaseLock = acquireBuildLock(thePlan.outDir);
+  } catch (error) {
+    await console.close();
+    if (error instanceof BuildLockedError) throw new UserError(error.message, EXIT.failed);
+    throw error;
+  }
+  try {
+    return await buildLocked(recipe, options, { started, console, host, opts, thePlan });
+  } finally {
+    releaseLock();
+  }
+}
+
+async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof planOptions>; thePlan: ReturnType<typeof makePlan> }): Promise<number> {
+  const { started, console, host, opts, thePlan } = ctx;
   const logFile = path.join(thePlan.outDir, "build.log");
   const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
   const reporter: Reporter = redact(secretValues(), teeReporter(...sinks));
