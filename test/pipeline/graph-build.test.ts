@@ -81,6 +81,12 @@ describe("bootsmith build DIR (graph)", () => {
     expect(stepLines(noop.stderr)).toEqual([]);
     expect(noop.stderr).toContain("0 built, 3 up to date, 0 skipped, 0 failed");
     expect(elapsed).toBeLessThan(5_000);
+
+    // One file keeps today's behaviour (always builds) unless --if-changed.
+    const single = await bootsmith(["build", path.join(recipes, "base.yaml"), "--if-changed", "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(out, "graph-base", "1"), "--progress", "plain", "--no-publish"], { env, cwd: work });
+    expect(single.exitCode, single.stderr).toBe(0);
+    expect(single.stderr).toMatch(/^graph-base: skipped: up to date: key [0-9a-f]{12} matches /);
+    expect(stepLines(single.stderr)).toEqual([]);
   });
 
   it("--refresh rebuilds although up to date, writes a changelog, and skips publishing when no package changed", { timeout: 300_000 }, async () => {
