@@ -65,7 +65,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<number> {
 
 export const doctorCommand: CliCommand = {
   name: "doctor",
-  summary: "check that this host can build images, and how to fix what is missing",
+  summary: "Check that this host can build images, and how to fix what is missing",
   usage,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs("doctor", args, {

@@ -1,37 +1,35 @@
 #!/usr/bin/env node
 // bootsmith's entry point: pick the command, run it, turn errors into exit codes.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { EXIT, UserError, type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
 import { isInterruptedError } from "../exec/signals.js";
 import { TOOL_VERSION as VERSION } from "../version.js";
-import { validateCommand } from "./validate.js";
-import { planCommand } from "./plan.js";
-import { schemaCommand } from "./schema.js";
-import { buildCommand } from "./build.js";
-import { registerCommand } from "./register.js";
-import { rollbackCommand } from "./rollback.js";
-import { publishCommand } from "./publish.js";
-import { doctorCommand } from "./doctor.js";
-import { bootTestCommand } from "./boot-test.js";
-import { serveCommand } from "./serve.js";
-import { ciCommand } from "./ci.js";
-import { convertCommand } from "./convert.js";
+/**
+ * The commands, loaded on demand: `bootsmith validate` should not pay for the AWS SDK. The
+ * name and summary here are checked against each module's own by test/cli/main.test.ts.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<CliCommand>;
+}
 
-const commands: readonly CliCommand[] = [
-  doctorCommand,
-  validateCommand,
-  planCommand,
-  buildCommand,
-  schemaCommand,
-  registerCommand,
-  rollbackCommand,
-  publishCommand,
-  bootTestCommand,
-  serveCommand,
-  convertCommand,
-  ciCommand,
+export const commands: readonly CommandEntry[] = [
+  { name: "doctor", summary: "Check that this host can build images, and how to fix what is missing", load: async () => (await import("./doctor.js")).doctorCommand },
+  { name: "validate", summary: "Check recipes: schema, variables, files, parents", load: async () => (await import("./validate.js")).validateCommand },
+  { name: "plan", summary: "Print the commands a build would run (bash or --json)", load: async () => (await import("./plan.js")).planCommand },
+  { name: "build", summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)", load: async () => (await import("./build.js")).buildCommand },
+  { name: "boot-test", summary: "Netboot an image in QEMU via iPXE and check that it comes up", load: async () => (await import("./boot-test.js")).bootTestCommand },
+  { name: "publish", summary: "Upload a built image to S3, a directory or an OCI registry", load: async () => (await import("./publish.js")).publishCommand },
+  { name: "register", summary: "Point nodes at a published image in OpenCHAMI BSS or boot-service", load: async () => (await import("./register.js")).registerCommand },
+  { name: "rollback", summary: "Restore the boot params a registration replaced", load: async () => (await import("./rollback.js")).rollbackCommand },
+  { name: "serve", summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)", load: async () => (await import("./serve.js")).serveCommand },
+  { name: "convert", summary: "Convert an OpenCHAMI image-builder or image-thrillhouse config to a bootsmith recipe", load: async () => (await import("./convert.js")).convertCommand },
+  { name: "ci", summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report", load: async () => (await import("./ci.js")).ciCommand },
+  { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
 ];
-
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -58,11 +56,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`bootsmith ${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`bootsmith: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(", ")}\n`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(command.usage.trimEnd() + "\n");
     return EXIT.ok;
@@ -87,4 +86,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** True when this file is the program (directly or through the npm bin link), not an import. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
