@@ -70,6 +70,9 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
                       changelog.md/json (packages added, removed, changed since the previous
                       build) and skips publish/register when no package changed
   --force             same as --refresh, for one-off rebuilds
+  --check-registry    also ask each recipe's registry target (skopeo inspect): an image there
+                      with the current key counts as up to date; it is pulled by digest when
+                      a child is built here
 A single file without these options always builds (unless --if-changed).
 
 Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
@@ -96,11 +99,12 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       explain: { type: "boolean" },
       refresh: { type: "boolean" },
       force: { type: "boolean" },
+      "check-registry": { type: "boolean" },
     });
     if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const mode = values.json ? "json" : (values.progress ?? "auto");
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
-    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force].some((v) => v !== undefined);
+    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force, values["check-registry"]].some((v) => v !== undefined);
     if (graphMode) {
       if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
       return buildGraph(positionals, {
@@ -112,6 +116,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
         explain: values.explain ?? false,
         refresh: values.refresh ?? false,
         force: values.force ?? false,
+        checkRegistry: values["check-registry"] ?? false,
         junitDir: values.junit,
         publish: !values["no-publish"],
         progress: mode as "auto" | "tty" | "plain" | "json",

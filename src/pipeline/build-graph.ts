@@ -9,10 +9,11 @@ import { UserError } from "../cli/command.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { buildahGlobalArgs } from "../build/options.js";
 import { detectHost, type HostFacts } from "../build/host.js";
-import type { Reporter } from "../exec/events.js";
+import { silentReporter, type Reporter } from "../exec/events.js";
+import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
-import { decide, readImageFacts, readManifestFacts, type Decision } from "./cache.js";
+import { decide, readImageFacts, readManifestFacts, readRegistryFacts, type Decision } from "./cache.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
 import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
 import type { Manifest } from "../build/manifest.js";
@@ -27,6 +28,8 @@ export interface GraphBuildOptions {
   readonly explain: boolean;
   readonly refresh: boolean;
   readonly force: boolean;
+  /** Also look for the key in each recipe's registry target (skopeo inspect): built elsewhere counts. */
+  readonly checkRegistry?: boolean;
   /** Directory for one JUnit file per built recipe (<dir>/<name>.xml). */
   readonly junitDir?: string;
   readonly publish: boolean;
@@ -95,8 +98,21 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   // Host detection probes buildah for seconds: once per run, and only when something is built.
   let host: Promise<HostFacts> | undefined;
   const json = options.progress === "json";
+  // A parent that is up to date only in the registry is pulled (once) when a child is built here.
+  const pulls = new Map<string, Promise<void>>();
   const build = async (node: GraphNode) => {
     host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot });
+    const parentPull = node.parent !== undefined ? decisions.get(node.parent)?.pull : undefined;
+    if (parentPull && node.parent !== undefined) {
+      const parent = graph.nodes.get(node.parent)!.recipe;
+      const hostFacts = await host;
+      if (!pulls.has(node.parent)) pulls.set(node.parent, pullParent(parentPull, parent, hostFacts.buildahArgs));
+      try {
+        await pulls.get(node.parent);
+      } catch (error) {
+        return { exitCode: 1, detail: `could not pull the parent ${parentPull}: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    }
     const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
     const outDir = outDirFor(node.recipe, options.outRoot);
     // --refresh compares with the previous build's packages; the build removes that manifest first.
@@ -144,6 +160,15 @@ function refreshDetail(outDir: string, old: Manifest | undefined, publishes: boo
   return `${changelogSummary(log)}; ${path.relative(process.cwd(), path.join(outDir, "changelog.md"))}`;
 }
 
+/** Pull `repository@digest` with the registry target's TLS and credentials; tag it as the recipe's local image. */
+async function pullParent(pull: string, parent: LoadedRecipe, buildahArgs: readonly string[]): Promise<void> {
+  const target = parent.spec.publish.find((t) => t.type === "registry");
+  const access = target?.type === "registry" ? [`--tls-verify=${target.tlsVerify}`, ...(target.authFile ? ["--authfile", target.authFile] : [])] : [];
+  const ctx = { step: "pull-parent", reporter: silentReporter };
+  await run({ file: "buildah", args: [...buildahArgs, "pull", "--quiet", ...access, pull] }, ctx, { quiet: true });
+  await run({ file: "buildah", args: [...buildahArgs, "tag", pull, localImageRef(parent.spec)] }, ctx, { quiet: true });
+}
+
 async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {
   const { globalArgs } = buildahGlobalArgs({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation });
   const names = graph.order.filter((n) => selected.has(n));
@@ -156,7 +181,8 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
         const rebuild = options.refresh || options.force;
         const needImage = !rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
         const image = needImage ? await readImageFacts(recipe, globalArgs) : ({ kind: "unchecked" } as const);
-        return [name, { manifest, image }] as const;
+        const registry = options.checkRegistry && !rebuild ? await readRegistryFacts(recipe) : undefined;
+        return [name, { manifest, image, ...(registry ? { registry } : {}) }] as const;
       }),
     ),
   );

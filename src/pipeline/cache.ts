@@ -20,7 +20,14 @@ export interface CacheFacts {
   readonly manifest: { readonly kind: "missing" } | { readonly kind: "unreadable"; readonly error: string } | { readonly kind: "found"; readonly manifest: Manifest };
   /** The local image's input-digest label: not checked, image missing, label value (maybe ""). */
   readonly image: { readonly kind: "unchecked"; readonly why?: string } | { readonly kind: "missing" } | { readonly kind: "found"; readonly label: string };
+  /** The recipe's first registry target, when asked (--check-registry). */
+  readonly registry?: RegistryFacts;
 }
+
+export type RegistryFacts =
+  | { readonly kind: "found"; readonly ref: string; readonly digest: string; readonly label: string }
+  | { readonly kind: "missing"; readonly ref: string }
+  | { readonly kind: "unchecked"; readonly ref: string; readonly why: string };
 
 export interface DecideOptions {
   /** Rebuild regardless of the key: `--refresh` (nightly) or `--force`. */
@@ -33,9 +40,26 @@ export interface Decision {
   readonly build: boolean;
   /** One line each, most important first. */
   readonly reasons: readonly string[];
+  /** Up to date in the registry only: `repository@digest`, pulled when a child is built here. */
+  readonly pull?: string;
 }
 
 export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, options: DecideOptions = {}): Decision {
+  const local = decideLocally(recipe, outDir, facts, options);
+  if (!local.build || options.rebuild || options.parentRebuilt) return local;
+  // Built elsewhere (another runner, CI) and published with this key: nothing to build here.
+  const registry = facts.registry;
+  if (registry?.kind === "found" && registry.label === recipe.inputDigest) {
+    const pull = `${repositoryOf(registry.ref)}@${registry.digest}`;
+    return { build: false, pull, reasons: [`up to date in the registry: ${registry.ref} (${registry.digest.slice(0, 19)}…) carries key ${short(recipe.inputDigest)}; not built here (${local.reasons[0]})`] };
+  }
+  if (registry?.kind === "found") return { build: true, reasons: [...local.reasons, `the registry's ${registry.ref} carries ${INPUT_DIGEST_LABEL}=${short(registry.label) || "(none)"}, not ${short(recipe.inputDigest)}`] };
+  if (registry?.kind === "missing") return { build: true, reasons: [...local.reasons, `${registry.ref} is not in the registry`] };
+  if (registry?.kind === "unchecked") return { build: true, reasons: [...local.reasons, `registry not checked: ${registry.why}`] };
+  return local;
+}
+
+function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, options: DecideOptions): Decision {
   const key = recipe.inputDigest;
   const where = path.join(outDir, MANIFEST_FILE);
   const image = localImageRef(recipe.spec);
@@ -55,6 +79,14 @@ export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     case "unchecked":
       return { build: false, reasons: [`up to date: key ${short(key)} matches ${where}${facts.image.why ? ` (image not checked: ${facts.image.why})` : ""}`] };
   }
+}
+
+/** `registry:5000/ns/name:tag` → `registry:5000/ns/name` (a colon after the last slash is the tag). */
+export function repositoryOf(ref: string): string {
+  const at = ref.indexOf("@");
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = noDigest.lastIndexOf(":");
+  return colon > noDigest.lastIndexOf("/") ? noDigest.slice(0, colon) : noDigest;
 }
 
 /** Which inputs differ between the last build and now, as `name: old → new` lines. */
@@ -122,5 +154,26 @@ export async function readImageFacts(recipe: LoadedRecipe, buildahArgs: readonly
   } catch (error) {
     if (isCommandError(error) && error.outputTail.some((l) => /image not known|not found|unknown image/i.test(l))) return { kind: "missing" };
     return { kind: "unchecked", why: isCommandError(error) ? error.message : String(error) };
+  }
+}
+
+/**
+ * The recipe's image in its first registry publish target (`skopeo inspect`, no pull): digest
+ * and input-digest label. Undefined when the recipe publishes to no registry.
+ */
+export async function readRegistryFacts(recipe: LoadedRecipe): Promise<RegistryFacts | undefined> {
+  const target = recipe.spec.publish.find((t) => t.type === "registry");
+  if (!target || target.type !== "registry") return undefined;
+  const ref = `${target.repository}:${recipe.spec.tags[0] ?? "latest"}`;
+  const args = ["inspect", "--no-tags", `--tls-verify=${target.tlsVerify}`, ...(target.authFile ? ["--authfile", target.authFile] : []), `docker://${ref}`];
+  try {
+    const { stdout } = await run({ file: "skopeo", args, timeoutMs: 30_000 }, { step: "cache", reporter: silentReporter }, { quiet: true });
+    const data = JSON.parse(stdout) as { Digest?: unknown; Labels?: Record<string, unknown> | null };
+    const label = data.Labels?.[INPUT_DIGEST_LABEL];
+    if (typeof data.Digest !== "string") return { kind: "unchecked", ref, why: "skopeo reported no digest" };
+    return { kind: "found", ref, digest: data.Digest, label: typeof label === "string" ? label : "" };
+  } catch (error) {
+    if (isCommandError(error) && error.outputTail.some((l) => /manifest unknown|not found|name unknown/i.test(l))) return { kind: "missing", ref };
+    return { kind: "unchecked", ref, why: isCommandError(error) ? error.message : String(error) };
   }
 }

@@ -10,6 +10,9 @@ import { localImageRef } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
 import type { Manifest } from "../build/manifest.js";
 import type { RecipeGraph } from "./graph.js";
+import { repositoryOf } from "./cache.js";
+
+export { repositoryOf };
 
 /** GitLab refuses a job with more `needs:` than this (the default `ci_max_needs`). */
 export const GITLAB_MAX_NEEDS = 50;
@@ -132,10 +135,3 @@ export function dotenvFor(manifest: Manifest): string {
     .join("\n") + "\n";
 }
 
-/** `registry:5000/ns/name:tag` → `registry:5000/ns/name` (a colon after the last slash is the tag). */
-export function repositoryOf(ref: string): string {
-  const at = ref.indexOf("@");
-  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
-  const colon = noDigest.lastIndexOf(":");
-  return colon > noDigest.lastIndexOf("/") ? noDigest.slice(0, colon) : noDigest;
-}

@@ -73,6 +73,22 @@ describe("decide", () => {
   });
 });
 
+describe("decide with the registry (--check-registry)", () => {
+  it("an image there with the key counts as up to date, to be pulled by digest; otherwise the registry's answer is one more reason", () => {
+    const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
+    const none: CacheFacts = { manifest: { kind: "missing" }, image: { kind: "unchecked" } };
+    const digest = `sha256:${"d".repeat(64)}`;
+    const hit = decide(base, "/out", { ...none, registry: { kind: "found", ref: "registry.local:5000/hpc/base:1", digest, label: base.inputDigest } });
+    expect(hit).toEqual({ build: false, pull: `registry.local:5000/hpc/base@${digest}`, reasons: [expect.stringMatching(/^up to date in the registry: registry\.local:5000\/hpc\/base:1 \(sha256:dddd.*\) carries key [0-9a-f]{12}; not built here \(never built here: no \/out\/manifest\.json\)$/)] });
+    const stale = decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: "0".repeat(64) } });
+    expect(stale.build).toBe(true);
+    expect(stale.reasons[1]).toBe("the registry's r/base:1 carries io.bootsmith.input-digest=000000000000, not " + base.inputDigest.slice(0, 12));
+    expect(decide(base, "/out", { ...none, registry: { kind: "missing", ref: "r/base:1" } }).reasons[1]).toBe("r/base:1 is not in the registry");
+    // --refresh and a rebuilt parent win over the registry.
+    expect(decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: base.inputDigest } }, { rebuild: "refresh" }).build).toBe(true);
+  });
+});
+
 describe("explaining a changed key", () => {
   it("names the recipe section, the copied file and the parent, old → new", () => {
     const dir = recipeDir();
