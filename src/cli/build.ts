@@ -19,7 +19,7 @@ import { acquireBuildLock, BuildLockedError } from "../build/lock.js";
 import { formatBytes } from "../boottest/preflight.js";
 import { buildGraph } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
-import { decide, readImageFacts, readManifestFacts } from "../pipeline/cache.js";
+import { decide, readImageFacts, readManifestFacts, readRegistryFacts } from "../pipeline/cache.js";
 import { createJunitReporter } from "../pipeline/junit.js";
 import type { Manifest } from "../build/manifest.js";
 
@@ -72,7 +72,7 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
   --force             same as --refresh, for one-off rebuilds
   --check-registry    also ask each recipe's registry target (skopeo inspect): an image there
                       with the current key counts as up to date; it is pulled by digest when
-                      a child is built here
+                      a child is built here (with --if-changed: for one file, no pull)
 A single file without these options always builds (unless --if-changed).
 
 Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
@@ -104,7 +104,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const mode = values.json ? "json" : (values.progress ?? "auto");
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
-    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force, values["check-registry"]].some((v) => v !== undefined);
+    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force].some((v) => v !== undefined) || (values["check-registry"] === true && !values["if-changed"]);
     if (graphMode) {
       if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
       return buildGraph(positionals, {
@@ -156,12 +156,13 @@ function isPlainRecipeFile(arg: string): boolean {
 }
 
 /** --if-changed: say why and return false when the build is up to date. */
-async function needsBuild(recipe: LoadedRecipe, outDir: string | undefined, settings: { "storage-root"?: string; "storage-driver"?: string }): Promise<boolean> {
+async function needsBuild(recipe: LoadedRecipe, outDir: string | undefined, settings: { "storage-root"?: string; "storage-driver"?: string; "check-registry"?: boolean }): Promise<boolean> {
   const dir = path.resolve(outDir ?? defaultOutDir(recipe));
   const manifest = readManifestFacts(dir);
   const { globalArgs } = buildahGlobalArgs({ storageRoot: settings["storage-root"], storageDriver: settings["storage-driver"] });
   const image = manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest ? await readImageFacts(recipe, globalArgs) : ({ kind: "unchecked" } as const);
-  const decision = decide(recipe, dir, { manifest, image });
+  const registry = settings["check-registry"] ? await readRegistryFacts(recipe) : undefined;
+  const decision = decide(recipe, dir, { manifest, image, ...(registry ? { registry } : {}) });
   process.stderr.write(`${recipe.spec.name}: ${decision.build ? "building" : "skipped"}: ${decision.reasons.join("; ")}\n`);
   return decision.build;
 }

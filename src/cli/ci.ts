@@ -1,19 +1,21 @@
 // bootsmith ci: CI integration. `ci gitlab` prints a child pipeline for a tree of recipes;
 // `ci dotenv` turns a build's manifest.json into the dotenv report the next job reads.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { UserError, EXIT, type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../pipeline/graph.js";
 import { dotenvFor, gitlabPipeline } from "../pipeline/gitlab.js";
 import type { Manifest } from "../build/manifest.js";
+import { loadRecipe, localImageRef } from "../recipe/load.js";
+import { readRegistryFacts } from "../pipeline/cache.js";
 import path from "node:path";
 
 export const ciCommand: CliCommand = {
   name: "ci",
   summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
-       bootsmith ci dotenv MANIFEST.json > image.env
+       bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
 
 ci gitlab prints a GitLab child pipeline: one job "build:<name>" per recipe, needs: edges from
 from: {recipe: …} (a child starts when its parent's job succeeded), artifacts manifest.json,
@@ -22,7 +24,9 @@ junit (one testcase per build step). Trigger it from the parent pipeline with
   trigger: { include: [{ artifact: child.yml, job: <generating job> }], strategy: depend }
 
 Runners without shared storage: a child job pulls its parent by digest (IMAGE_PULL_REF from the
-parent job's dotenv report), which needs the parent recipe to publish to a registry target.
+parent job's dotenv report), which needs the parent recipe to publish to a registry target. Jobs
+build with --if-changed --check-registry: a recipe whose key is already in its registry is not
+rebuilt, and ci dotenv --recipe describes the registry's image instead of a local manifest.
 Variables the jobs read:
   BOOTSMITH_IMAGE           job image when --image is not given
   BOOTSMITH_SHARED_STORAGE  "1" when all runners share buildah storage: no pull
@@ -78,13 +82,25 @@ async function gitlab(args: string[]): Promise<number> {
 }
 
 async function dotenv(args: string[]): Promise<number> {
-  const { positionals } = parseCommandArgs("ci dotenv", args, {});
+  const { values, positionals } = parseCommandArgs("ci dotenv", args, { recipe: { type: "string" }, var: { type: "string", multiple: true } });
   if (positionals.length !== 1) throw new UserError("bootsmith ci dotenv: name one manifest.json");
+  const file = positionals[0]!;
+  if (!existsSync(file) && values.recipe !== undefined) {
+    // The build was skipped because the registry already has this key (--if-changed
+    // --check-registry on a runner without the earlier output): describe the registry's image.
+    const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
+    const registry = await readRegistryFacts(recipe);
+    if (registry?.kind !== "found" || registry.label !== recipe.inputDigest) {
+      throw new UserError(`${file} does not exist and the registry has no image of ${recipe.spec.name} with key ${recipe.inputDigest.slice(0, 12)}; did the build succeed?`, EXIT.failed);
+    }
+    process.stdout.write(dotenvFor({ name: recipe.spec.name, inputDigest: recipe.inputDigest, image: { ref: localImageRef(recipe.spec), pushed: [{ ref: registry.ref, digest: registry.digest }] } }));
+    return EXIT.ok;
+  }
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Manifest;
+    manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
   } catch (error) {
-    throw new UserError(`${positionals[0]}: cannot read the manifest (${error instanceof Error ? error.message : String(error)}); did the build succeed?`, EXIT.failed);
+    throw new UserError(`${file}: cannot read the manifest (${error instanceof Error ? error.message : String(error)}); did the build succeed?`, EXIT.failed);
   }
   process.stdout.write(dotenvFor(manifest));
   return EXIT.ok;

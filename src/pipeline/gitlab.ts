@@ -87,7 +87,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       quoteArg(`${outDir}/junit.xml`),
       "--progress",
       "plain",
-      ...(options.refresh ? [] : ["--if-changed"]),
+      ...(options.refresh ? [] : ["--if-changed", "--check-registry"]),
       ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
@@ -99,7 +99,8 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
         `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(parentRef)}; fi`,
       );
     }
-    script.push(build, `${bootsmith} ci dotenv ${quoteArg(`${outDir}/manifest.json`)} > ${quoteArg(`${outDir}/image.env`)}`);
+    const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]);
+    script.push(build, [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), "--recipe", quoteArg(recipePath), ...varArgs, ">", quoteArg(`${outDir}/image.env`)].join(" "));
     pipeline[jobName(name)] = {
       extends: ".bootsmith-build",
       needs,
@@ -120,7 +121,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
  * The dotenv report of one build: what a child job needs to pull this image by digest. Keys
  * with no value are left out (GitLab's dotenv parser rejects some empty forms).
  */
-export function dotenvFor(manifest: Manifest): string {
+export function dotenvFor(manifest: Pick<Manifest, "name" | "inputDigest" | "image">): string {
   const pushed = manifest.image.pushed?.[0];
   const entries: Record<string, string | undefined> = {
     IMAGE_REF: pushed?.ref ?? manifest.image.ref,

@@ -84,4 +84,17 @@ describe("bootsmith build --check-registry", () => {
     expect(label.trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(path.join(work, "runner-2/graph-child-ok/1/build.log"), "utf8")).toContain("--pull=never localhost/bootsmith/graph-base:1");
   });
+
+  it("one file, as the generated GitLab jobs run it: skipped from the registry, and ci dotenv describes the registry's image", { timeout: 120_000 }, async () => {
+    const vars = ["--var", `REPO_URL=${repo.baseurl}`, "--var", `REGISTRY=${registry}`];
+    const manifest = path.join(work, "runner-3/graph-base/1/manifest.json");
+    const single = await bootsmith(["build", path.join(recipes, "base.yaml"), "--if-changed", "--check-registry", ...vars, "--out", path.dirname(manifest), "--progress", "plain"], { env, cwd: work });
+    expect(single.exitCode, single.stderr).toBe(0);
+    expect(single.stderr).toMatch(/^graph-base: skipped: up to date in the registry: /);
+    const dotenv = await bootsmith(["ci", "dotenv", manifest, "--recipe", path.join(recipes, "base.yaml"), ...vars], { env, cwd: work });
+    expect(dotenv.exitCode, dotenv.stderr).toBe(0);
+    expect(dotenv.stdout).toMatch(new RegExp(`^IMAGE_REF=${registry}/graph/base:1\nIMAGE_DIGEST=sha256:[0-9a-f]{64}\nIMAGE_PULL_REF=${registry}/graph/base@sha256:[0-9a-f]{64}\n`));
+    // Without the recipe (or with a key the registry lacks) a missing manifest is an error.
+    expect((await bootsmith(["ci", "dotenv", manifest], { env, cwd: work })).exitCode).toBe(1);
+  });
 });
