@@ -25,10 +25,15 @@ export function formatIssue(issue: RecipeIssue): string {
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
+/** Past this many problems a file is the wrong file (or an attack) rather than a recipe with mistakes: the rest are counted, not listed. */
+export const MAX_REPORTED_ISSUES = 50;
+
 export class RecipeError extends UserError {
   constructor(readonly issues: readonly RecipeIssue[]) {
     const noun = issues.length === 1 ? "problem" : "problems";
-    super(`${issues.map(formatIssue).join("\n")}\n${issues.length} ${noun} found; nothing was built.`);
+    const shown = issues.slice(0, MAX_REPORTED_ISSUES + 1).map(formatIssue);
+    if (issues.length > MAX_REPORTED_ISSUES + 1) shown.splice(MAX_REPORTED_ISSUES, 1, `${issues[0]!.file}: and ${issues.length - MAX_REPORTED_ISSUES} more`);
+    super(`${shown.join("\n")}\n${issues.length} ${noun} found; nothing was built.`);
     this.name = "RecipeError";
   }
 }

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { RecipeError, type RecipeIssue } from "./errors.js";
+import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
 import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
@@ -84,6 +84,8 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
       issues.push(issueAt(source, ["from", "recipe"], `recipe cycle: ${shown.join(" → ")}; a recipe cannot build on itself`));
     } else if (!existsSync(parentFile)) {
       issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} does not exist; the path is relative to this recipe's directory`));
+    } else if (!statSync(parentFile).isFile()) {
+      issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} is not a file; name the parent's recipe file`));
     } else if (issues.length === 0) {
       parent = loadWithParents(parentFile, sources, [...chain, file], compat);
     }
@@ -101,7 +103,9 @@ function inFileOrder(issues: readonly RecipeIssue[]): RecipeIssue[] {
 
 function checkSemantics(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
-  const at = (p: (string | number)[], message: string) => issues.push(issueAt(source, p, message));
+  // Beyond what RecipeError lists, issues are counted, not positioned (a 64 KiB list of
+  // duplicate tags is tens of thousands of them).
+  const at = (p: (string | number)[], message: string) => issues.push(issues.length < MAX_REPORTED_ISSUES ? issueAt(source, p, message) : { file: source.file, path: formatPath(p), message });
   const fromScratch = spec.from === "scratch";
   if (fromScratch && !spec.packages) at(["from"], 'an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})');
   if (spec.packages) {

@@ -31,7 +31,11 @@ const KERNEL = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
  */
 const PACKAGE = /^[^\s,-][^\s,]*$/;
 const pkg = z.string().regex(PACKAGE, { error: "must be one package name (no spaces or commas, not starting with -)" });
-const name = z.string().regex(NAME, { error: "must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute" });
+const name = z
+  .string()
+  .regex(NAME, { error: "must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute" })
+  // localhost/bootsmith/<name>:<tag> must stay within the 255 characters image references allow.
+  .max(128, { error: "must be at most 128 characters (it becomes the image name localhost/bootsmith/<name>)" });
 const tag = z.string().regex(TAG, { error: "must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -" });
 const httpUrl = z.string().regex(URL_HTTP, { error: "must be an http:// or https:// URL" });
 const repoUrl = z.string().regex(URL_REPO, { error: "must be an http(s)://, ftp:// or file:// URL" });

@@ -3,10 +3,13 @@
 import { readFileSync, statSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isPair, isScalar, visit, type Document, type Node, type Pair } from "yaml";
 import type { RecipeIssue } from "./errors.js";
-import { formatPath } from "./errors.js";
+import { formatPath, MAX_REPORTED_ISSUES } from "./errors.js";
 
-/** Recipes are small; anything bigger is a mistake (or an attack) worth a clear message. */
-export const MAX_RECIPE_BYTES = 1024 * 1024;
+/**
+ * Recipes are small (a few KiB); anything bigger is a mistake (or an attack) worth a clear
+ * message. The bound also keeps the worst input (a file of short keys) parsed within a second.
+ */
+export const MAX_RECIPE_BYTES = 64 * 1024;
 /** Aliases expanded when converting to plain data: stops "billion laughs" alias bombs. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -38,8 +41,16 @@ export function readYamlSource(file: string): ReadResult {
   } catch {
     return fail(file, "the file is not valid UTF-8; save it as UTF-8");
   }
+  // Valid UTF-8 but with NUL bytes: UTF-16 without a byte-order mark, or a binary file.
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    const at = text.slice(0, nul).split("\n");
+    return fail(file, "the file contains NUL bytes: a binary file, or text saved as UTF-16; save it as UTF-8", at.length, at[at.length - 1]!.length + 1);
+  }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // uniqueKeys is off: yaml compares each key with every earlier key of its map, which takes
+  // minutes on a megabyte of short keys; duplicateKeys() below does it in one pass.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   if (doc.errors.length > 0) {
     // prettyErrors is off (it would put a source excerpt into the message), so positions come
     // from the error's offset through the line counter.
@@ -48,14 +59,14 @@ export function readYamlSource(file: string): ReadResult {
       issues: doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
         const base = { file, line: pos.line, column: pos.col };
-        if (e.code === "DUPLICATE_KEY") {
-          const dup = duplicateKeyAt(doc, e.pos[0]);
-          if (dup) return { ...base, path: formatPath(dup.path), message: `duplicate key "${dup.key}"; each key may appear once in a mapping` };
-        }
+        // A stack overflow inside the parser is nesting, not a syntax error the user can find.
+        if (/call stack/i.test(e.message)) return { ...base, path: "", message: `YAML: nested too deeply to read (a recipe needs a few levels; is this the right file?)` };
         return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` };
       }),
     };
   }
+  const duplicates = duplicateKeys(file, doc, lines);
+  if (duplicates.length > 0) return { ok: false, issues: duplicates };
   if (doc.contents === null) return fail(file, "the file is empty; a recipe needs at least name: and packages: (or from:)", 1, 1);
   return { ok: true, source: { file, text, doc, lines } };
 }
@@ -64,20 +75,33 @@ function fail(file: string, message: string, line?: number, column?: number): Re
   return { ok: false, issues: [{ file, line, column, path: "", message }] };
 }
 
-/** The key (and its data path) of the pair whose key starts at `offset`. */
-function duplicateKeyAt(doc: Document.Parsed, offset: number): { key: string; path: (string | number)[] } | undefined {
-  let found: { key: string; path: (string | number)[] } | undefined;
+
+/** Keys that appear twice in one mapping (scalar keys compared by value, as yaml's uniqueKeys does). */
+function duplicateKeys(file: string, doc: Document.Parsed, lines: LineCounter): RecipeIssue[] {
+  const issues: RecipeIssue[] = [];
+  let hidden = 0;
   visit(doc, {
-    Pair(_key, pair, ancestry) {
-      if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
-        const key = String(pair.key.value);
-        found = { key, path: [...pathOf([...ancestry, pair]).slice(0, -1), key] };
-        return visit.BREAK;
+    Map(_key, map, ancestry) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.key.value;
+        if (!seen.has(value)) {
+          seen.add(value);
+          continue;
+        }
+        if (issues.length >= MAX_REPORTED_ISSUES) {
+          hidden++;
+          continue;
+        }
+        const key = String(value);
+        const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+        issues.push({ file, line: pos.line, column: pos.col, path: formatPath([...pathOf([...ancestry, map]), key]), message: `duplicate key "${key}"; each key may appear once in a mapping` });
       }
-      return undefined;
     },
   });
-  return found;
+  if (hidden > 0) issues.push({ file, path: "", message: `and ${hidden} more duplicate keys` });
+  return issues;
 }
 
 /** The data path of a visited node, from its ancestry ending with itself (maps give keys, sequences indices). */
@@ -101,7 +125,9 @@ export function toPlainData(source: YamlSource): { ok: true; data: unknown } | {
   try {
     return { ok: true, data: source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (error) {
-    return { ok: false, issues: [{ file: source.file, path: "", message: `YAML: ${(error as Error).message} (aliases are limited to ${MAX_ALIAS_COUNT} expansions)` }] };
+    const message = (error as Error).message;
+    const limit = /alias count/i.test(message) ? ` (aliases are limited to ${MAX_ALIAS_COUNT} expansions)` : "";
+    return { ok: false, issues: [{ file: source.file, path: "", message: `YAML: ${message}${limit}` }] };
   }
 }
 

@@ -3,7 +3,7 @@
 // valid keys for did-you-mean come from that schema's own JSON Schema.
 import { z } from "zod";
 import { RecipeSchema, recipeJsonSchema, type RecipeSpec } from "./schema.js";
-import { didYouMean, type RecipeIssue } from "./errors.js";
+import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
 
 type ZodIssue = z.core.$ZodIssue;
@@ -31,8 +31,31 @@ export function validateAgainst<S extends z.ZodType>(schema: S, source: YamlSour
     root = (jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" })) as JsonSchema;
     jsonSchemas.set(schema, root);
   }
-  const issues = result.error.issues.flatMap((issue) => toRecipeIssues(source, issue, data, [], root));
-  return { ok: false, issues: dedupe(issues) };
+  const { shown, hidden } = capIssues(result.error.issues, MAX_REPORTED_ISSUES);
+  const issues = dedupe(shown.flatMap((issue) => toRecipeIssues(source, issue, data, [], root)));
+  if (hidden > 0) issues.push({ file: source.file, path: "", message: `and ${hidden} more problems like these (is this the right file?)` });
+  return { ok: false, issues };
+}
+
+/** The first `max` problems (an unknown-keys issue counts once per key), and how many were left out. */
+function capIssues(issues: readonly ZodIssue[], max: number): { shown: ZodIssue[]; hidden: number } {
+  const shown: ZodIssue[] = [];
+  let count = 0;
+  let hidden = 0;
+  for (const issue of issues) {
+    const size = issue.code === "unrecognized_keys" ? issue.keys.length : 1;
+    const room = max - count;
+    if (room <= 0) hidden += size;
+    else if (issue.code === "unrecognized_keys" && size > room) {
+      shown.push({ ...issue, keys: issue.keys.slice(0, room) });
+      hidden += size - room;
+      count = max;
+    } else {
+      shown.push(issue);
+      count += size;
+    }
+  }
+  return { shown, hidden };
 }
 
 function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, prefix: PropertyKey[], root: JsonSchema): RecipeIssue[] {
@@ -119,11 +142,12 @@ function describe(value: unknown): string {
   if (value === null) return "null (an empty value)";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" && !Number.isFinite(value)) return `a number too large to use (${String(value)})`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 function article(expected: string): string {
-  const named: Record<string, string> = { array: "a list", object: "a mapping", string: "a string", number: "a number", boolean: "true or false" };
+  const named: Record<string, string> = { array: "a list", object: "a mapping", record: "a mapping", string: "a string", number: "a number", boolean: "true or false" };
   return named[expected] ?? expected;
 }
 
