@@ -17,7 +17,7 @@ import { isCommandError, run } from "../exec/run.js";
 import { secretValues } from "../build/secrets.js";
 import { acquireBuildLock, BuildLockedError } from "../build/lock.js";
 import { formatBytes } from "../boottest/preflight.js";
-import { buildGraph } from "../pipeline/build-graph.js";
+import { buildGraph, refreshHooks } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
 import { decide, readImageFacts, readManifestFacts, readRegistryFacts } from "../pipeline/cache.js";
 import { createJunitReporter } from "../pipeline/junit.js";
@@ -73,7 +73,8 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
   --check-registry    also ask each recipe's registry target (skopeo inspect): an image there
                       with the current key counts as up to date; it is pulled by digest when
                       a child is built here (with --if-changed: for one file, no pull)
-A single file without these options always builds (unless --if-changed).
+A single file without these options always builds (unless --if-changed). With --refresh a single
+file is rebuilt alone (its parents are not), with the changelog and publish rule above.
 
 Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
 BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith), BOOTSMITH_CACHE_DIR (/var/cache/bootsmith).
@@ -104,7 +105,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const mode = values.json ? "json" : (values.progress ?? "auto");
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
-    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.refresh, values.force].some((v) => v !== undefined) || (values["check-registry"] === true && !values["if-changed"]);
+    const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) || (values.refresh === true && positionals.length > 1) || (values["check-registry"] === true && !values["if-changed"]);
     if (graphMode) {
       if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
       return buildGraph(positionals, {
@@ -128,8 +129,11 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       }, buildRecipe);
     }
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
-    if (values["if-changed"] && !(await needsBuild(recipe, values.out, values))) return EXIT.ok;
-    return buildRecipe(recipe, {
+    if (values["if-changed"] && !values.refresh && !(await needsBuild(recipe, values.out, values))) return EXIT.ok;
+    // One file with --refresh (the nightly GitLab jobs): its parents are not rebuilt, but the
+    // changelog and the publish-only-when-changed rule apply as in graph mode.
+    const refresh = values.refresh ? refreshHooks(path.resolve(values.out ?? defaultOutDir(recipe)), !values["no-publish"] && recipe.spec.publish.length + recipe.spec.register.length > 0) : undefined;
+    const code = await buildRecipe(recipe, {
       outDir: values.out,
       publish: !values["no-publish"],
       progress: mode as "auto" | "tty" | "plain" | "json",
@@ -140,7 +144,11 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       stateDir: values["state-dir"],
       buildId: values["build-id"],
       junitFile: values.junit,
+      skipPublish: refresh?.skipPublish,
     });
+    const detail = code === 0 ? refresh?.after() : undefined;
+    if (detail) process.stderr.write(`${recipe.spec.name}: --refresh: ${detail}\n`);
+    return code;
   },
 };
 

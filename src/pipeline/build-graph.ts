@@ -115,9 +115,8 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     }
     const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
     const outDir = outDirFor(node.recipe, options.outRoot);
-    // --refresh compares with the previous build's packages; the build removes that manifest first.
-    const previous = options.refresh ? readManifestFacts(outDir) : undefined;
-    const old = previous?.kind === "found" ? previous.manifest : undefined;
+    const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
+    const refresh = options.refresh ? refreshHooks(outDir, publishes) : undefined;
     const exitCode = await buildOne(node.recipe, {
       outDir,
       publish: options.publish,
@@ -130,11 +129,10 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       console,
       host: await host,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
-      skipPublish: old ? (m) => (isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined) : undefined,
+      skipPublish: refresh?.skipPublish,
     });
     if (exitCode !== 0) return { exitCode, detail: `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
-    const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
-    return { exitCode, detail: options.refresh ? refreshDetail(outDir, old, publishes) : undefined };
+    return { exitCode, detail: refresh?.after() };
   };
   const outcomes = await runGraph(graph, {
     jobs,
@@ -149,15 +147,27 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   return runExitCode(outcomes);
 }
 
-/** After a --refresh build: write the changelog and say what changed. */
-function refreshDetail(outDir: string, old: Manifest | undefined, publishes: boolean): string | undefined {
-  const now = readManifestFacts(outDir);
-  if (now.kind !== "found") return undefined;
-  const log = diffPackages(old?.packages ?? [], now.manifest.packages);
-  writeChangelog(outDir, old, now.manifest, log);
-  if (!old) return `first build; ${path.relative(process.cwd(), path.join(outDir, "changelog.md"))}`;
-  if (isEmpty(log)) return publishes ? "no package changed: publish and register skipped" : "no package changed";
-  return `${changelogSummary(log)}; ${path.relative(process.cwd(), path.join(outDir, "changelog.md"))}`;
+/**
+ * --refresh around one build: read the previous manifest first (the build removes it), skip
+ * publishing when no package changed, and afterwards write the changelog and say what changed.
+ * Used by graph mode and by `build FILE --refresh`.
+ */
+export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?: (m: Manifest) => string | undefined; after: () => string | undefined } {
+  const previous = readManifestFacts(outDir);
+  const old = previous.kind === "found" ? previous.manifest : undefined;
+  return {
+    skipPublish: old ? (m) => (isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined) : undefined,
+    after: () => {
+      const now = readManifestFacts(outDir);
+      if (now.kind !== "found") return undefined;
+      const log = diffPackages(old?.packages ?? [], now.manifest.packages);
+      writeChangelog(outDir, old, now.manifest, log);
+      const where = path.relative(process.cwd(), path.join(outDir, "changelog.md"));
+      if (!old) return `first build (no previous manifest to compare with); ${where}`;
+      if (isEmpty(log)) return publishes ? "no package changed: publish and register skipped" : "no package changed";
+      return `${changelogSummary(log)}; ${where}`;
+    },
+  };
 }
 
 /** Pull `repository@digest` with the registry target's TLS and credentials; tag it as the recipe's local image. */

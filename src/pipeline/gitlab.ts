@@ -26,7 +26,7 @@ export interface GitlabOptions {
   readonly setup?: readonly string[];
   /** `--var` values passed to every build. Written into the YAML: no secrets (use importEnv:). */
   readonly vars?: Readonly<Record<string, string>>;
-  /** Rebuild whatever the cache says (nightly); otherwise jobs build with --if-changed. */
+  /** Nightly: jobs build with --refresh (changelog, publish only on package change); otherwise --if-changed --check-registry. */
   readonly refresh?: boolean;
   /** Output root inside the project directory (default `artifacts`). */
   readonly outRoot?: string;
@@ -87,7 +87,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       quoteArg(`${outDir}/junit.xml`),
       "--progress",
       "plain",
-      ...(options.refresh ? [] : ["--if-changed", "--check-registry"]),
+      ...(options.refresh ? ["--refresh"] : ["--if-changed", "--check-registry"]),
       ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
@@ -106,6 +106,9 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       needs,
       variables: { RECIPE: recipePath, BOOTSMITH_INPUT_DIGEST: recipe.inputDigest },
       script,
+      // The previous manifest, kept per recipe on the runner: --refresh compares packages with it
+      // (publishing only on change) and --if-changed can skip without asking the registry.
+      cache: { key: `bootsmith-${recipe.spec.name}-${recipe.spec.tags[0] ?? "latest"}`, paths: [`${outDir}/manifest.json`] },
       artifacts: {
         when: "always",
         expire_in: "30 days",

@@ -58,6 +58,8 @@ describe("bootsmith ci gitlab", () => {
     const only = gitlabPipeline(graph, selectNodes(graph, { only: ["graph-child-ok"] }), { projectDir: REPO_ROOT, refresh: true });
     expect(Object.keys(only).filter((k) => k.startsWith("build:")).sort()).toEqual(["build:graph-base", "build:graph-child-ok"]);
     expect(((only["build:graph-base"] as { script: string[] }).script[0])).not.toContain("--if-changed");
+    expect(((only["build:graph-base"] as { script: string[] }).script[0])).toMatch(/ --refresh$/);
+    expect(validate(only)).toEqual([]);
     const none = gitlabPipeline(graph, new Set(), { projectDir: REPO_ROOT });
     expect(none["nothing-to-build"]).toBeDefined();
     expect(validate(none)).toEqual([]);

@@ -100,6 +100,15 @@ describe("bootsmith build DIR (graph)", () => {
     expect(JSON.parse(readFileSync(path.join(out, "graph-base", "1", "changelog.json"), "utf8"))).toMatchObject({ name: "graph-base", added: [], removed: [], changed: [] });
   });
 
+  it("one file with --refresh: rebuilt alone (parents are not), changelog written", { timeout: 300_000 }, async () => {
+    const result = await bootsmith(["build", path.join(recipes, "child-ok.yaml"), "--refresh", "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(out, "graph-child-ok", "1"), "--progress", "plain"], { env, cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain("graph-child-ok: --refresh: no package changed: publish and register skipped");
+    expect(result.stderr).toContain("publish-1-local skipped: no package changed since the build of");
+    expect(result.stderr).not.toContain("building graph-base");
+    expect(result.stderr).toContain("--pull=never localhost/bootsmith/graph-base:1");
+  });
+
   it("a changed copied file: --explain names it old → new, and the children follow through the parent key", { timeout: 120_000 }, async () => {
     const before = manifest("graph-base").inputs?.["file /etc/graph/base.conf"];
     writeFileSync(path.join(recipes, "base.conf"), "base=2\n");
