@@ -224,7 +224,9 @@ function resolveCommand(cmd: PlannedCommand, state: State) {
   return {
     file: cmd.file,
     args: cmd.args.map((a) => resolveArg(a, state.values)),
-    env: cmd.env ? { ...process.env, ...cmd.env } as Record<string, string> : undefined,
+    // Only the plan's own variables: run() logs them with the command, and execa adds them to
+    // the inherited environment (which must never be printed: CI variables hold secrets).
+    env: cmd.env,
     timeoutMs: cmd.timeoutSeconds !== undefined ? cmd.timeoutSeconds * 1000 : undefined,
   };
 }

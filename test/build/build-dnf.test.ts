@@ -42,7 +42,9 @@ describe("bootsmith build (dnf from scratch)", () => {
   const out = () => path.join(work, "out-live");
 
   it("builds artifacts, manifest and a committed image", { timeout: 300_000 }, async () => {
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--progress", "plain"], { env });
+    // A variable of the caller's environment (CI variables hold secrets) must not be echoed.
+    const canary = "canary-value-4f1d9c";
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--progress", "plain"], { env: { ...env, SOME_CI_VARIABLE: canary } });
     expect(result.exitCode, result.stderr).toBe(0);
     for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json", "build.log"]) expect(existsSync(path.join(out(), f)), f).toBe(true);
 
@@ -91,6 +93,8 @@ describe("bootsmith build (dnf from scratch)", () => {
 
     const log = readFileSync(path.join(out(), "build.log"), "utf8");
     expect(log).toContain("mksquashfs");
+    expect(log).toContain("HOME="); // the plan's own variables are shown with the command…
+    expect(log + result.stdout + result.stderr).not.toContain(canary); // …the inherited environment is not
   });
 
   it("builds a child layer on the committed parent image without re-running the parent", { timeout: 300_000 }, async () => {
