@@ -1,6 +1,6 @@
 // Real netboots in QEMU (TCG: ~1–2 min each on 2 cores). They run only when
 // BOOTSMITH_TEST_ARTIFACTS names a directory with vmlinuz, initramfs.img and rootfs.squashfs from
-// a live image whose rootfs prints BOOT-MARKER-OK (the e2e suite sets it after `bootsmith build`).
+// a live image whose rootfs prints BOOTSMITH-READY (recipes/debian-12-live.yaml) or BOOT-MARKER-OK (the reference sketch) (the e2e suite sets it after `bootsmith build`).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -70,7 +70,7 @@ describe.skipIf(!usable)("boot-test in QEMU", () => {
       console.log(`boot-test good image: ${summary(r)}`);
       expect(r.ok, summary(r)).toBe(true);
       expect(r.bootSeconds).toBeGreaterThan(0);
-      expect(r.markerLine).toMatch(/BOOT-MARKER-OK/);
+      expect(r.markerLine).toMatch(/BOOTSMITH-READY|BOOT-MARKER-OK/);
       expect(r.preflight?.ok).toBe(true);
       expect(r.consoleLog).toBeUndefined(); // the temp console log is removed on PASS
     },
