@@ -8,6 +8,18 @@ import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
 import { UserError } from "../cli/command.js";
 
+/** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
+export interface BuildSessionOptions {
+  readonly publish: boolean;
+  readonly progress: "auto" | "tty" | "plain" | "json";
+  readonly verbose: boolean;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  /** Where registration records for rollback are kept. */
+  readonly stateDir?: string;
+}
+
 export interface BuildSettings {
   readonly outDir?: string;
   readonly workRoot?: string;

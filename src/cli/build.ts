@@ -6,7 +6,7 @@ import { EXIT, UserError, type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
 import { plan as makePlan } from "../plan/planner.js";
-import { buildahGlobalArgs, defaultOutDir, planOptions } from "../build/options.js";
+import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../build/options.js";
 import { executePlan, StepFailedError, type BuildResult } from "../build/execute.js";
 import { detectHost, type HostFacts } from "../build/host.js";
 import { CleanupStack } from "../exec/cleanup.js";
@@ -106,6 +106,15 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     const mode = values.json ? "json" : (values.progress ?? "auto");
     if (!["auto", "tty", "plain", "json"].includes(mode)) throw new UserError(`--progress ${mode}: expected auto, tty, plain or json`);
     const graphMode = positionals.length > 1 || !isPlainRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) || (values.refresh === true && positionals.length > 1) || (values["check-registry"] === true && !values["if-changed"]);
+    const session: BuildSessionOptions = {
+      publish: !values["no-publish"],
+      progress: mode as BuildSessionOptions["progress"],
+      verbose: values.verbose ?? false,
+      storageRoot: values["storage-root"],
+      storageDriver: values["storage-driver"],
+      isolation: values.isolation,
+      stateDir: values["state-dir"],
+    };
     if (graphMode) {
       if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
       return buildGraph(positionals, {
@@ -119,13 +128,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
         force: values.force ?? false,
         checkRegistry: values["check-registry"] ?? false,
         junitDir: values.junit,
-        publish: !values["no-publish"],
-        progress: mode as "auto" | "tty" | "plain" | "json",
-        verbose: values.verbose ?? false,
-        storageRoot: values["storage-root"],
-        storageDriver: values["storage-driver"],
-        isolation: values.isolation,
-        stateDir: values["state-dir"],
+        ...session,
       }, buildRecipe);
     }
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
@@ -134,14 +137,8 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     // changelog and the publish-only-when-changed rule apply as in graph mode.
     const refresh = values.refresh ? refreshHooks(path.resolve(values.out ?? defaultOutDir(recipe)), !values["no-publish"] && recipe.spec.publish.length + recipe.spec.register.length > 0) : undefined;
     const code = await buildRecipe(recipe, {
+      ...session,
       outDir: values.out,
-      publish: !values["no-publish"],
-      progress: mode as "auto" | "tty" | "plain" | "json",
-      verbose: values.verbose ?? false,
-      storageRoot: values["storage-root"],
-      storageDriver: values["storage-driver"],
-      isolation: values.isolation,
-      stateDir: values["state-dir"],
       buildId: values["build-id"],
       junitFile: values.junit,
       skipPublish: refresh?.skipPublish,
@@ -175,15 +172,8 @@ async function needsBuild(recipe: LoadedRecipe, outDir: string | undefined, sett
   return decision.build;
 }
 
-export interface BuildRecipeOptions {
+export interface BuildRecipeOptions extends BuildSessionOptions {
   readonly outDir?: string;
-  readonly publish: boolean;
-  readonly progress: "auto" | "tty" | "plain" | "json";
-  readonly verbose: boolean;
-  readonly storageRoot?: string;
-  readonly storageDriver?: string;
-  readonly isolation?: string;
-  readonly stateDir?: string;
   readonly buildId?: string;
   /** Human-facing reporter (default: from progress); graph mode passes a prefixing one. */
   readonly console?: Reporter;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../cli/command.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { buildahGlobalArgs } from "../build/options.js";
+import { buildahGlobalArgs, type BuildSessionOptions } from "../build/options.js";
 import { detectHost, type HostFacts } from "../build/host.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
@@ -18,7 +18,7 @@ import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js
 import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
 import type { Manifest } from "../build/manifest.js";
 
-export interface GraphBuildOptions {
+export interface GraphBuildOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
   /** Output root: each recipe builds into <root>/<name>/<primary tag> (default ./artifacts). */
   readonly outRoot?: string;
@@ -32,13 +32,6 @@ export interface GraphBuildOptions {
   readonly checkRegistry?: boolean;
   /** Directory for one JUnit file per built recipe (<dir>/<name>.xml). */
   readonly junitDir?: string;
-  readonly publish: boolean;
-  readonly progress: "auto" | "tty" | "plain" | "json";
-  readonly verbose: boolean;
-  readonly storageRoot?: string;
-  readonly storageDriver?: string;
-  readonly isolation?: string;
-  readonly stateDir?: string;
   /** Where human-facing lines go (default process.stderr); JSON lines and --explain use stdout. */
   readonly stderr?: OutputStream;
   readonly stdout?: OutputStream;
@@ -47,15 +40,8 @@ export interface GraphBuildOptions {
 /** What one build needs from the caller: cli/build.ts's buildRecipe, passed in to keep the import one-way. */
 export type BuildOne = (recipe: LoadedRecipe, options: BuildOneOptions) => Promise<number>;
 
-export interface BuildOneOptions {
+export interface BuildOneOptions extends BuildSessionOptions {
   readonly outDir: string;
-  readonly publish: boolean;
-  readonly progress: "auto" | "tty" | "plain" | "json";
-  readonly verbose: boolean;
-  readonly storageRoot?: string;
-  readonly storageDriver?: string;
-  readonly isolation?: string;
-  readonly stateDir?: string;
   readonly console: Reporter;
   readonly host: HostFacts;
   readonly junitFile?: string;
