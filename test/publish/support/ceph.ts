@@ -16,6 +16,8 @@ export interface CephS3 {
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The tool's state directory (pid files under run/); absent when reusing TEST_S3_ENDPOINT. */
+  readonly dir?: string;
   stop(): Promise<void>;
 }
 
@@ -63,7 +65,7 @@ export async function startCeph(): Promise<CephS3> {
     const accessKeyId = values.S3_ACCESS_KEY;
     const secretAccessKey = values.S3_SECRET_KEY;
     if (!endpoint || !accessKeyId || !secretAccessKey) throw new Error(`unexpected last line from ceph-s3.sh: ${last}`);
-    return { endpoint, accessKeyId, secretAccessKey, stop };
+    return { endpoint, accessKeyId, secretAccessKey, dir, stop };
   } catch (error) {
     await stop();
     throw error;
