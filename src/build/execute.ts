@@ -15,7 +15,7 @@ import { removeLeftovers } from "./leftovers.js";
 import { resolveInRoot } from "./rootfs-path.js";
 import { parsePackageList } from "./packages.js";
 import { sha256File } from "../publish/hash.js";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type StepTiming } from "./manifest.js";
+import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type PackageRecord, type StepTiming } from "./manifest.js";
 import { publish } from "../publish/index.js";
 import type { PublishedImage } from "../publish/types.js";
 import { registerPublished } from "../boot/register.js";
@@ -38,6 +38,12 @@ export interface ExecuteContext {
    * publishing and registering (the nightly refresh when no package changed), or undefined.
    */
   readonly skipPublish?: (manifest: Manifest) => string | undefined;
+  /**
+   * Asked once the installed packages are known (after the step that records them, before the
+   * squashfs, the commit and any publish step; without such a step, after the manifest): throws to
+   * fail the build through the normal failure path (`build --locked` on drift).
+   */
+  readonly verify?: (packages: readonly PackageRecord[]) => void;
 }
 
 export interface BuildResult {
@@ -73,6 +79,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const state: State = { values: {}, captures: {}, undos: new Map(), timings: [], published: [] };
   const keepOutput = prepareOutDir(plan, ctx);
   let skipPublish: string | undefined;
+  let verified = false;
   for (const [index, step] of plan.steps.entries()) {
     ctx.reporter.emit({ type: "step-start", step: step.id, title: step.title, index: index + 1, total: plan.steps.length });
     const t0 = Date.now();
@@ -94,6 +101,11 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
     const durationMs = Date.now() - t0;
     state.timings.push({ step: step.id, seconds: Math.round(durationMs / 100) / 10 });
     ctx.reporter.emit({ type: "step-end", step: step.id, status: "ok", durationMs });
+    const listed = step.actions.some((a) => (a.kind === "exec" && a.capture === "PACKAGES") || a.kind === "write-manifest");
+    if (ctx.verify && !verified && listed) {
+      verified = true;
+      ctx.verify(state.manifest?.packages ?? parsePackageList(state.captures.PACKAGES ?? ""));
+    }
   }
   if (!state.manifest) throw new Error("internal: the plan has no write-manifest step");
   keepOutput();

@@ -21,7 +21,8 @@ import { buildGraph, refreshHooks } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
 import { decide, readImageFacts, readManifestFacts, readRegistryFacts } from "../pipeline/cache.js";
 import { createJunitReporter } from "../pipeline/junit.js";
-import type { Manifest } from "../build/manifest.js";
+import type { Manifest, PackageRecord } from "../build/manifest.js";
+import { lockedVerifier } from "../pipeline/lockfile.js";
 
 export const buildCommand: CliCommand = {
   name: "build",
@@ -52,6 +53,9 @@ Options:
   --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,
                       one <name>.xml per recipe)
   --if-changed        one recipe: skip the build when it is up to date (see below)
+  --locked            fail (exit 1, nothing published or registered) when the installed
+                      packages differ from the recipe's lock file, RECIPE.lock.json next to the
+                      recipe (written by \`bootsmith lock\`); exit 2 when there is none
   -h, --help          this help
 
 Graph mode (a directory, several files, a list file (.txt, or YAML with recipes:), or any of
@@ -101,6 +105,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       refresh: { type: "boolean" },
       force: { type: "boolean" },
       "check-registry": { type: "boolean" },
+      locked: { type: "boolean" },
     });
     if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const mode = values.json ? "json" : (values.progress ?? "auto");
@@ -127,11 +132,13 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
         refresh: values.refresh ?? false,
         force: values.force ?? false,
         checkRegistry: values["check-registry"] ?? false,
+        locked: values.locked ?? false,
         junitDir: values.junit,
         ...session,
       }, buildRecipe);
     }
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
+    const verify = values.locked ? lockedVerifier(recipe) : undefined;
     if (values["if-changed"] && !values.refresh && !(await needsBuild(recipe, values.out, values))) return EXIT.ok;
     // One file with --refresh (the nightly GitLab jobs): its parents are not rebuilt, but the
     // changelog and the publish-only-when-changed rule apply as in graph mode.
@@ -142,6 +149,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       buildId: values["build-id"],
       junitFile: values.junit,
       skipPublish: refresh?.skipPublish,
+      verify,
     });
     const detail = code === 0 ? refresh?.after() : undefined;
     if (detail) process.stderr.write(`${recipe.spec.name}: --refresh: ${detail}\n`);
@@ -182,6 +190,8 @@ export interface BuildRecipeOptions extends BuildSessionOptions {
   readonly junitFile?: string;
   /** See ExecuteContext.skipPublish (graph mode's --refresh: publish only when packages changed). */
   readonly skipPublish?: (manifest: Manifest) => string | undefined;
+  /** See ExecuteContext.verify (--locked: fail on packages that differ from the lock file). */
+  readonly verify?: (packages: readonly PackageRecord[]) => void;
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
@@ -225,7 +235,7 @@ async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ct
   let result: BuildResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish }), reporter);
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish, verify: options.verify }), reporter);
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });

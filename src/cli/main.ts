@@ -28,6 +28,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "serve", summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)", load: async () => (await import("./serve.js")).serveCommand },
   { name: "convert", summary: "Convert an OpenCHAMI image-builder or image-thrillhouse config to a bootsmith recipe", load: async () => (await import("./convert.js")).convertCommand },
   { name: "ci", summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report", load: async () => (await import("./ci.js")).ciCommand },
+  { name: "lock", summary: "Write a recipe's lock file of resolved package versions from its last build", load: async () => (await import("./lock.js")).lockCommand },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
 ];
 

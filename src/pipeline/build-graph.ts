@@ -16,7 +16,8 @@ import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNod
 import { decide, readImageFacts, readManifestFacts, readRegistryFacts, type Decision } from "./cache.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
 import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
-import type { Manifest } from "../build/manifest.js";
+import type { Manifest, PackageRecord } from "../build/manifest.js";
+import { lockedVerifier } from "./lockfile.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -30,6 +31,8 @@ export interface GraphBuildOptions extends BuildSessionOptions {
   readonly force: boolean;
   /** Also look for the key in each recipe's registry target (skopeo inspect): built elsewhere counts. */
   readonly checkRegistry?: boolean;
+  /** --locked: every selected recipe needs its lock file; a build whose packages differ from it fails. */
+  readonly locked?: boolean;
   /** Directory for one JUnit file per built recipe (<dir>/<name>.xml). */
   readonly junitDir?: string;
   /** Where human-facing lines go (default process.stderr); JSON lines and --explain use stdout. */
@@ -46,6 +49,7 @@ export interface BuildOneOptions extends BuildSessionOptions {
   readonly host: HostFacts;
   readonly junitFile?: string;
   readonly skipPublish?: (manifest: Manifest) => string | undefined;
+  readonly verify?: (packages: readonly PackageRecord[]) => void;
 }
 
 export function outDirFor(recipe: LoadedRecipe, outRoot: string | undefined): string {
@@ -77,6 +81,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     stderr.write(`nothing to build: no recipe changed since ${options.since ?? "?"}\n`);
     return 0;
   }
+  const verifiers = options.locked ? lockedVerifiers(graph, selected) : undefined;
 
   // Each running build listens for SIGINT/SIGTERM (to clean up): allow that many listeners
   // without Node's leak warning.
@@ -116,6 +121,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       host: await host,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
       skipPublish: refresh?.skipPublish,
+      verify: verifiers?.get(node.name),
     });
     if (exitCode !== 0) return { exitCode, detail: `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
     return { exitCode, detail: refresh?.after() };
@@ -154,6 +160,22 @@ export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?
       return `${changelogSummary(log)}; ${where}`;
     },
   };
+}
+
+/** --locked: read every selected recipe's lock file before anything is built; one error naming all that are missing or bad. */
+function lockedVerifiers(graph: RecipeGraph, selected: ReadonlySet<string>): Map<string, (packages: readonly PackageRecord[]) => void> {
+  const verifiers = new Map<string, (packages: readonly PackageRecord[]) => void>();
+  const problems: string[] = [];
+  for (const name of graph.order.filter((n) => selected.has(n))) {
+    try {
+      verifiers.set(name, lockedVerifier(graph.nodes.get(name)!.recipe));
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new UserError(problems.join("\n"));
+  return verifiers;
 }
 
 /** Pull `repository@digest` with the registry target's TLS and credentials; tag it as the recipe's local image. */
