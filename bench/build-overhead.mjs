@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Benchmark: what bootsmith adds to a build. The fixture RPM recipe
+// (test/fixtures/build/fixture-live.yaml, with the fixture repository the tests build) is built
+// by `bootsmith build` and by the same commands as a plain bash script (`bootsmith plan`), on
+// the same buildah storage, dnf cache and output filesystem, alternating, several rounds.
+// Prints the median wall time of each and their ratio (aim ≤ 1.05). bootsmith's extra work is
+// real work: progress and build.log, sha256 of the artifacts, manifest.json, cleanup checks.
+// Not a timed test: run it by hand (as root, after `npm run build`) or from scripts/bench.mjs.
+//
+//   node bench/build-overhead.mjs [--rounds 5]
+//
+// The last line is `BENCH-RESULT {json}` for scripts/bench.mjs.
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const cli = join(repo, "dist/cli/main.js");
+const recipe = join(repo, "test/fixtures/build/fixture-live.yaml");
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" } } });
+const rounds = Number(values.rounds);
+
+function exec(file, args, env = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, { env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => (code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.slice(0, 3).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`))));
+  });
+}
+
+async function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The tests' fixture repository builder, compiled where it can import execa and find its specs. */
+async function fixtureRepo(dir) {
+  const out = join(repo, "node_modules/.cache/bootsmith-bench-tests");
+  await exec("npx", ["tsc", "-p", join(repo, "test/tsconfig.json"), "--noEmit", "false", "--outDir", out, "--sourceMap", "false"]).catch((e) => {
+    console.error(`tsc reported errors (emitted anyway): ${String(e.message).split("\n").slice(1, 3).join(" | ")}`);
+  });
+  cpSync(join(repo, "test/fixtures/rpm"), join(out, "test/fixtures/rpm"), { recursive: true });
+  const { buildFixtureRepo } = await import(pathToFileURL(join(out, "test/support/rpm-repo.js")).href);
+  return buildFixtureRepo(dir);
+}
+
+const work = mkdtempSync(join(tmpdir(), "bootsmith-bench-build-"));
+try {
+  const fixture = await fixtureRepo(join(work, "repo"));
+  const env = { BOOTSMITH_WORK_DIR: join(work, "work"), BOOTSMITH_CACHE_DIR: join(work, "cache") };
+  const vars = ["--var", `REPO_URL=${fixture.baseurl}`];
+  const out = (kind, round) => join(work, `out-${kind}-${round}`);
+  const runBootsmith = (round) => exec(process.execPath, [cli, "build", recipe, ...vars, "--out", out("bootsmith", round), "--no-publish", "--progress", "plain"], env);
+  const runScript = async (round) => {
+    const script = join(work, `plan-${round}.sh`);
+    const { stdout } = await exec(process.execPath, [cli, "plan", recipe, ...vars, "--out", out("script", round), "--no-publish"], env);
+    writeFileSync(script, stdout);
+    return exec("bash", [script], env);
+  };
+  // One warm-up of each: dnf's metadata cache, page cache, buildah's storage.
+  await runBootsmith("warm");
+  await runScript("warm");
+  const times = { bootsmith: [], script: [] };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ["bootsmith", "script"] : ["script", "bootsmith"];
+    for (const kind of order) {
+      const seconds = await timed(() => (kind === "bootsmith" ? runBootsmith(round) : runScript(round)));
+      times[kind].push(seconds);
+      console.log(`round ${round + 1} ${kind.padEnd(9)} ${seconds.toFixed(2)} s`);
+    }
+  }
+  // What the fixed part of the difference is made of: the host checks every build runs first
+  // (tools, storage driver and isolation probed with a throwaway buildah container), alone.
+  const doctor = [];
+  for (let round = 0; round < rounds; round++) doctor.push(await timed(() => exec(process.execPath, [cli, "doctor"], env).catch(() => {})));
+  const b = median(times.bootsmith);
+  const s = median(times.script);
+  const d = median(doctor);
+  console.log(`median bootsmith build ${b.toFixed(2)} s, plain bash script ${s.toFixed(2)} s: ratio ${(b / s).toFixed(3)} (aim ≤ 1.05) over ${rounds} rounds`);
+  console.log(`difference ${(b - s).toFixed(2)} s per build; bootsmith doctor (the host checks a build starts with) alone ${d.toFixed(2)} s`);
+  console.log(`BENCH-RESULT ${JSON.stringify({ name: "build overhead (fixture RPM recipe)", figure: `bootsmith ${b.toFixed(2)} s / bash ${s.toFixed(2)} s = ${(b / s).toFixed(3)}; +${(b - s).toFixed(2)} s per build (host checks ${d.toFixed(2)} s)`, aim: "≤ 1.05", ok: b / s <= 1.05 })}`);
+} finally {
+  await exec("buildah", ["rmi", "-f", "localhost/bootsmith/fixture-live:1", "localhost/bootsmith/fixture-live:latest"]).catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+}
