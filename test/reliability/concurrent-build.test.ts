@@ -1,9 +1,10 @@
 // Two `bootsmith build`s of the same recipe into the same --out at the same time: the build lock
 // (src/build/lock.ts, taken in buildRecipe) lets one through and stops the other at once, naming
-// the holder, before it touches build.log or the artifacts. Real buildah, dnf and mksquashfs with
-// the fixture RPM repository; nothing is mocked.
+// the holder, before it touches build.log or the artifacts. Two different recipes at once share
+// the dnf package cache safely. Real buildah, dnf and mksquashfs with the fixture RPM repository;
+// nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -44,7 +45,7 @@ async function build(out: string): Promise<Finished> {
   return { pid, exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), endedAt: Date.now() };
 }
 
-describe("two builds of the same recipe into the same --out", () => {
+describe("concurrent builds", () => {
   it("one builds; the other fails at once naming the holder, exit 1, nothing leaked or overwritten", { timeout: 400_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out");
@@ -70,6 +71,24 @@ describe("two builds of the same recipe into the same --out", () => {
     }
     expect(existsSync(path.join(out, LOCK_FILE)), "the lock is released after the build").toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("two different recipes at once share the package cache: both build, nothing leaked", { timeout: 400_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const child = path.join(work, "fixture-other.yaml");
+    // A second recipe from the same repository (so the same dnf cache), built at the same time.
+    writeFileSync(child, readFileSync(RECIPE, "utf8").replace("name: fixture-live", "name: fixture-other"));
+    writeFileSync(path.join(work, "site.conf"), readFileSync(path.join(path.dirname(RECIPE), "site.conf")));
+    const run = (recipe: string, out: string) => startBootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env });
+    const [a, b] = await Promise.all([run(RECIPE, path.join(work, "out-a")), run(child, path.join(work, "out-b"))]);
+    expect(a.exitCode, String(a.stderr)).toBe(0);
+    expect(b.exitCode, String(b.stderr)).toBe(0);
+    for (const out of ["out-a", "out-b"]) {
+      const manifest = JSON.parse(readFileSync(path.join(work, out, "manifest.json"), "utf8")) as Manifest;
+      expect(manifest.packages.map((p) => p.name)).toContain("fixture-hello");
+    }
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+    await execa("buildah", ["rmi", "-f", "localhost/bootsmith/fixture-other:1", "localhost/bootsmith/fixture-other:latest"], { reject: false });
   });
 
   it("a lock left by a dead build is taken over", { timeout: 300_000 }, async () => {
