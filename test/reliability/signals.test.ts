@@ -1,0 +1,68 @@
+// SIGTERM and SIGINT at many points of a real fixture build: as each step starts (seen in the
+// --json events), the build is signalled. Every time: exit 143 (SIGTERM) or 130 (SIGINT), the
+// working container and its mount gone, no manifest or artifacts in --out, the build lock
+// released, so the same command can simply be run again (and then succeeds).
+// test/build/build-dnf.test.ts covers SIGINT during a long command; test/exec/signals.test.ts
+// the handler itself.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
+import { snapshotHost } from "../support/leaks.js";
+import { LOCK_FILE } from "../../src/build/lock.js";
+
+const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");
+let work: string;
+let repo: FixtureRepo;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-signals-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+}, 300_000);
+
+afterAll(async () => {
+  for (const image of ["fixture-live:1", "fixture-live:latest"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  rmSync(work, { recursive: true, force: true });
+});
+
+const POINTS: readonly [string, "SIGTERM" | "SIGINT"][] = [
+  ["create-container", "SIGTERM"],
+  ["install-packages", "SIGTERM"],
+  ["copy-files", "SIGINT"],
+  ["command-2", "SIGTERM"],
+  ["initramfs", "SIGINT"],
+  ["squashfs", "SIGTERM"],
+  ["commit", "SIGTERM"],
+];
+
+describe("a build signalled as a step starts", () => {
+  it.each(POINTS)("at %s, %s: cleaned up, nothing that looks finished, and a rerun builds", { timeout: 120_000 }, async (step, signal) => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, `out-${step}`);
+    const args = ["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish"];
+    const child = startBootsmith([...args, "--json"], { env });
+    const marker = `"type":"step-start","step":"${step}"`;
+    await new Promise<void>((resolve, reject) => {
+      let seen = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes(marker)) resolve();
+      });
+      child.stdout!.on("end", () => reject(new Error(`the build ended before step ${step} started:\n${seen.slice(-3000)}`)));
+    });
+    child.kill(signal);
+    const result = await child;
+    expect(result.exitCode, String(result.all).slice(-3000)).toBe(signal === "SIGTERM" ? 143 : 130);
+    for (const f of ["manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs", LOCK_FILE]) expect(existsSync(path.join(out, f)), f).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+
+    const rerun = await bootsmith([...args, "--progress", "plain"], { env });
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(true);
+  });
+});
