@@ -12,7 +12,8 @@ import { silentReporter, type Reporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { isStaticElf } from "./elf.js";
 import { assessPrivilege, type PrivilegeVerdict } from "./host-privilege.js";
-import { probeBuildah, shortReason } from "./host-probe.js";
+import { shortReason } from "./host-probe.js";
+import { cachedProbeBuildah } from "./probe-cache.js";
 import { detectTools, findOnPath, type ToolFacts } from "./host-tools.js";
 
 /** Environment variables that override detection (documented in `bootsmith doctor --help`). */
@@ -81,6 +82,8 @@ export interface DetectHostOptions {
   /** Receives the probe's commands and output (default: silent). */
   readonly reporter?: Reporter;
   readonly signal?: AbortSignal;
+  /** Reuse successful buildah probes from this directory (see probe-cache.ts); unset: always probe. */
+  readonly probeCacheDir?: string;
 }
 
 function didYouMean(value: string, known: readonly string[]): string {
@@ -232,7 +235,7 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
     let isolationResult: { ok?: boolean; error?: string } = {};
     let found = false;
     for (const driver of candidates) {
-      const result = await probeBuildah({ buildah, driver, isolation, parent, busybox, reporter, signal });
+      const result = await cachedProbeBuildah({ buildah, driver, isolation, parent, busybox, reporter, signal, cacheDir: options.probeCacheDir });
       if (result.driverError) {
         failures.push(`${driver}: ${result.driverError}`);
         continue;

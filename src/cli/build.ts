@@ -8,6 +8,7 @@ import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
 import { plan as makePlan } from "../plan/planner.js";
 import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../build/options.js";
 import { executePlan, StepFailedError, type BuildResult } from "../build/execute.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "../build/probe-cache.js";
 import { detectHost, type HostFacts } from "../build/host.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { teeReporter, type Reporter } from "../exec/events.js";
@@ -197,7 +198,7 @@ export interface BuildRecipeOptions extends BuildSessionOptions {
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
   const started = Date.now();
   const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
-  const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir });
+  const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
   const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
   if (failed.length > 0) {
     await console.close();

@@ -9,6 +9,7 @@ import { UserError } from "../cli/command.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { buildahGlobalArgs, type BuildSessionOptions } from "../build/options.js";
 import { detectHost, type HostFacts } from "../build/host.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "../build/probe-cache.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
@@ -92,7 +93,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   // A parent that is up to date only in the registry is pulled (once) when a child is built here.
   const pulls = new Map<string, Promise<void>>();
   const build = async (node: GraphNode) => {
-    host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot });
+    host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
     const parentPull = node.parent !== undefined ? decisions.get(node.parent)?.pull : undefined;
     if (parentPull && node.parent !== undefined) {
       const parent = graph.nodes.get(node.parent)!.recipe;
