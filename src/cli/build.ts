@@ -263,7 +263,11 @@ function failureText(error: unknown, logFile: string): string {
   const cause = error instanceof StepFailedError ? error.cause : error;
   const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed\n` : "";
   const detail = isCommandError(cause) ? cause.report : cause instanceof Error ? cause.message : String(cause);
-  return `${where}${detail}\nfull log: ${logFile}`;
+  // A failure anywhere, publishing included, removes the container, its mount and the partial
+  // artifacts (a manifest left behind would make the cache call the image up to date and never
+  // publish it), so the same command is always the way to resume.
+  const resume = "the working container, its mount and partial artifacts were removed; fix the cause and run the same command again";
+  return `${where}${detail}\nfull log: ${logFile}\n${resume}`;
 }
 
 function summaryLines(result: BuildResult): string[] {
