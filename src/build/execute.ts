@@ -14,6 +14,7 @@ import { selectKernel, type SelectedKernel } from "./kernel.js";
 import { removeLeftovers } from "./leftovers.js";
 import { resolveInRoot } from "./rootfs-path.js";
 import { parsePackageList } from "./packages.js";
+import { listInitramfs } from "../boottest/initramfs.js";
 import { sha256File } from "../publish/hash.js";
 import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type PackageRecord, type StepTiming } from "./manifest.js";
 import { publish } from "../publish/index.js";
@@ -182,6 +183,17 @@ async function perform(action: Action, step: Step, plan: Plan, ctx: ExecuteConte
       copyFileSync(source, `${action.to}.partial`);
       chmodSync(`${action.to}.partial`, 0o644);
       renameSync(`${action.to}.partial`, action.to);
+      return;
+    }
+    case "verify-initramfs": {
+      const kver = state.values.KVER;
+      if (!kver) throw new Error("internal: verify-initramfs before a kernel was selected");
+      const { entries } = await listInitramfs(action.file, { ctx: runCtx });
+      const versions = new Set(entries.map((e) => /^(?:usr\/)?lib\/modules\/([^/]+)/.exec(e.name)?.[1]).filter((v): v is string => v !== undefined));
+      if (!versions.has(kver)) {
+        const found = versions.size > 0 ? `it has modules for ${[...versions].join(", ")}` : "it has no kernel modules at all";
+        throw new Error(`${action.file} does not match kernel ${kver}: ${found}; check boot.initramfs.args and any --kver the recipe passes to dracut`);
+      }
       return;
     }
     case "clean-leftovers": {

@@ -168,6 +168,7 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
     step("initramfs", "Build the initramfs with dracut", [
       { kind: "exec", command: runInImage(target, dracutArgs, {}, TIMEOUT.dracut) },
       { kind: "copy-out", from: concat([MNT], initrdInImage), to: out(ARTIFACT_FILES.initrd) },
+      { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd) },
     ], [ARTIFACT_FILES.initrd]),
     step("kernel", "Copy the kernel out", [{ kind: "copy-out", from: concat([MNT], [KERNEL_IMAGE]), to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
   ];

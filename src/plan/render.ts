@@ -84,6 +84,8 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
     }
     case "copy-out":
       return [`install -D -m 0644 ${renderArg(action.from)} ${quoteArg(action.to)}`];
+    case "verify-initramfs":
+      return [`# bootsmith checks that ${action.file} holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)`];
     case "clean-leftovers": {
       const root = renderArg(action.root);
       const paths = action.paths.map((p) => `${root}/${renderGlob(p)}`);

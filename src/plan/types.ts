@@ -29,6 +29,8 @@ export type Action =
   | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string }
   /** Copy a file out of the image root into the output directory. */
   | { readonly kind: "copy-out"; readonly from: Arg; readonly to: string }
+  /** Check that the initramfs holds the chosen kernel's modules (lib/modules/KVER). */
+  | { readonly kind: "verify-initramfs"; readonly file: string }
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
   | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
   /** Hash the artifacts and write manifest.json. */

@@ -150,6 +150,18 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 
+  it("an initramfs built for another kernel than the selected one fails the build", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, "out-wrong-initramfs");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-wrong-initramfs.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("step initramfs (Build the initramfs with dracut) failed");
+    expect(result.stderr).toContain(`does not match kernel ${repo.newestKernel}: it has modules for 5.14.0-9.fx.x86_64`);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(existsSync(path.join(out, "initramfs.img"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
   it("a missing program: a hint that names the package to install", { timeout: 300_000 }, async () => {
     const bin = path.join(work, "bin-without-mksquashfs");
     await execa("mkdir", ["-p", bin]);

@@ -67,6 +67,7 @@ if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; 
 # [6/15] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
 install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
 
 # [7/15] kernel: Copy the kernel out
 install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
