@@ -3,9 +3,7 @@
 // The key itself stays LoadedRecipe.inputDigest (computed in recipe/load.ts); these are recorded
 // next to it in the manifest and compared by the cache, never used as the key.
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import path from "node:path";
-import { canonicalJson, type LoadedRecipe } from "../recipe/load.js";
+import { canonicalJson, hashPath, localRepoMetadata, type LoadedRecipe } from "../recipe/load.js";
 import { TOOL_VERSION } from "../version.js";
 
 /** Input name → short digest (or the version itself for `tool`). Names are stable across versions. */
@@ -25,9 +23,10 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
     // Named by destination: indices shift when a file is added, destinations do not.
     const name = entry ? `file ${entry.dest}` : `file #${index}`;
     const hash = createHash("sha256");
-    hashTree(hash, "", source);
+    hashPath(hash, "", source);
     inputs[name] = hash.digest("hex").slice(0, SHORT);
   }
+  for (const [repo, digest] of localRepoMetadata(recipe.spec)) inputs[`repo ${repo}`] = digest.slice(0, SHORT);
   if (recipe.parent) inputs.parent = recipe.parent.inputDigest.slice(0, SHORT);
   return inputs;
 }
@@ -36,12 +35,3 @@ function sha(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, SHORT);
 }
 
-function hashTree(hash: ReturnType<typeof createHash>, label: string, p: string): void {
-  const st = statSync(p);
-  if (st.isDirectory()) {
-    for (const entry of readdirSync(p).sort()) hashTree(hash, `${label}/${entry}`, path.join(p, entry));
-    return;
-  }
-  hash.update(`${label} ${st.mode & 0o7777}\n`);
-  hash.update(readFileSync(p));
-}

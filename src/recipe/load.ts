@@ -172,11 +172,33 @@ function digestInputs(spec: RecipeSpec, fileSources: ReadonlyMap<number, string>
   hash.update(`bootsmith ${TOOL_VERSION}\n`);
   hash.update(canonicalJson(spec));
   for (const [i, p] of [...fileSources].sort((a, b) => a[0] - b[0])) hashPath(hash, `files[${i}]`, p);
+  for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);
   return hash.digest("hex");
 }
 
-function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string): void {
+/**
+ * sha256 of repodata/repomd.xml for dnf repositories on the local disk (file:// baseurls): cheap
+ * to know, and it changes whenever the repository's packages do. Remote repositories are not
+ * fetched here; the nightly --refresh picks up their updates.
+ */
+export function localRepoMetadata(spec: RecipeSpec): [string, string][] {
+  if (spec.packages?.manager !== "dnf") return [];
+  const found: [string, string][] = [];
+  for (const repo of spec.packages.repos) {
+    if (!repo.baseurl?.startsWith("file://")) continue;
+    const repomd = path.join(decodeURI(repo.baseurl.slice("file://".length)), "repodata", "repomd.xml");
+    try {
+      found.push([repo.name, createHash("sha256").update(readFileSync(repomd)).digest("hex")]);
+    } catch {
+      found.push([repo.name, "missing"]);
+    }
+  }
+  return found;
+}
+
+/** Hash a file or a directory tree: names, the executable bit, and contents. */
+export function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string): void {
   const st = statSync(p);
   if (st.isDirectory()) {
     for (const entry of readdirSync(p).sort()) hashPath(hash, `${label}/${entry}`, path.join(p, entry));
