@@ -10,6 +10,7 @@ import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import type { Manifest } from "../../src/build/manifest.js";
 import { listInitramfs } from "../../src/boottest/initramfs.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
@@ -19,13 +20,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-build-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of ["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1"]) {
-    await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
-  }
+  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 

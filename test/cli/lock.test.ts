@@ -10,6 +10,7 @@ import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
 import type { LockFile } from "../../src/pipeline/lockfile.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const IMAGES = ["lock-base:1", "lock-child:1"];
 let work: string;
@@ -43,12 +44,12 @@ beforeAll(async () => {
   mkdirSync(recipes);
   writeFileSync(path.join(recipes, "lock-base.yaml"), recipeText("lock-base", "scratch", pub));
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  env = buildEnv(work);
+  await removeImages(IMAGES);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(IMAGES);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import type { Manifest } from "../../src/build/manifest.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
 let work: string;
@@ -23,12 +23,12 @@ beforeAll(async () => {
   out = path.join(work, "out");
   cpSync(path.join(REPO_ROOT, "test/fixtures/graph"), recipes, { recursive: true });
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  env = buildEnv(work);
+  await removeImages(IMAGES);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(IMAGES);
   rmSync(work, { recursive: true, force: true });
 });
 

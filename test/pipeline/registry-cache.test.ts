@@ -12,6 +12,7 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { freePort } from "../publish/support/ceph.js";
 import { run } from "../../src/exec/run.js";
 import { silentReporter } from "../../src/exec/events.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const IMAGES = ["graph-base:1", "graph-child-ok:1"];
 let work: string;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   writeFileSync(path.join(recipes, "base.yaml"), readFileSync(path.join(fixtures, "base.yaml"), "utf8") + "publish:\n  - type: registry\n    repository: ${REGISTRY}/graph/base\n    tlsVerify: false\n");
   writeFileSync(path.join(recipes, "child-ok.yaml"), "name: graph-child-ok\ntags: ['1']\nfrom:\n  recipe: base.yaml\ncommands:\n  - script: echo ok > /etc/graph/child-ok\nboot: false\n");
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 
   registry = `127.0.0.1:${await freePort()}`;
   const config = path.join(work, "registry.yml");
@@ -41,13 +42,13 @@ beforeAll(async () => {
     if (i >= 100) throw new Error(`docker-registry did not answer on ${registry} within 10 s`);
     await delay(100);
   }
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(IMAGES);
 }, 300_000);
 
 afterAll(async () => {
   stopRegistry.abort();
   await registryExit;
-  for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(IMAGES);
   // The parent pulled by digest keeps its registry name without a tag: remove it by id.
   const { stdout } = await execa("buildah", ["images", "--format", "{{.Name}} {{.ID}}"], { reject: false });
   for (const line of String(stdout).split("\n")) {

@@ -13,6 +13,7 @@ import { REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { LOCK_FILE } from "../../src/build/lock.js";
 import type { Manifest } from "../../src/build/manifest.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");
 let work: string;
@@ -22,11 +23,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-concurrent-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of ["fixture-live:1", "fixture-live:latest"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(["fixture-live:1", "fixture-live:latest"]);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -23,6 +23,7 @@ import { snapshotHost } from "../support/leaks.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "../boot/artifact-server.js";
 import { LOCK_FILE } from "../../src/build/lock.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 let work: string;
 let repo: FixtureRepo;
@@ -32,14 +33,12 @@ const mounted: string[] = [];
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-faults-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 }, 300_000);
 
 afterAll(async () => {
   for (const dir of mounted) await execa("umount", [dir], { reject: false });
-  for (const image of ["fault-packages:1", "fault-files:1", "fault-kernel:1", "fault-initramfs:1", "fault-disk-full:1"]) {
-    await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
-  }
+  await removeImages(["fault-packages:1", "fault-files:1", "fault-kernel:1", "fault-initramfs:1", "fault-disk-full:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { LOCK_FILE } from "../../src/build/lock.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");
 let work: string;
@@ -22,11 +22,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-signals-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of ["fixture-live:1", "fixture-live:latest"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(["fixture-live:1", "fixture-live:latest"]);
   rmSync(work, { recursive: true, force: true });
 });
 

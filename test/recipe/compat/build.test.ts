@@ -10,6 +10,7 @@ import { buildFixtureRepo, type FixtureRepo } from "../../support/rpm-repo.js";
 import { bootsmith } from "../../support/cli.js";
 import type { Manifest } from "../../../src/build/manifest.js";
 import { listInitramfs } from "../../../src/boottest/initramfs.js";
+import { buildEnv, removeImages } from "../../support/fixture-build.js";
 
 let work: string;
 let repo: FixtureRepo;
@@ -19,11 +20,11 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-compat-build-"));
   // An EL-style repository path (…/el1/…): image-builder configs from scratch take dnf's release from it.
   repo = await buildFixtureRepo(path.join(work, "el1", "repo"));
-  env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work"), BOOTSMITH_CACHE_DIR: path.join(work, "cache") };
+  env = buildEnv(work);
 }, 300_000);
 
 afterAll(async () => {
-  for (const image of ["ib-fixture:1", "th-fixture:1"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  await removeImages(["ib-fixture:1", "th-fixture:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
