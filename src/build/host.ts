@@ -15,6 +15,7 @@ import { assessPrivilege, type PrivilegeVerdict } from "./host-privilege.js";
 import { shortReason } from "./host-probe.js";
 import { cachedProbeBuildah } from "./probe-cache.js";
 import { detectTools, findOnPath, type ToolFacts } from "./host-tools.js";
+import { didYouMean } from "../recipe/errors.js";
 
 /** Environment variables that override detection (documented in `bootsmith doctor --help`). */
 export const HOST_ENV = {
@@ -86,8 +87,9 @@ export interface DetectHostOptions {
   readonly probeCacheDir?: string;
 }
 
-function didYouMean(value: string, known: readonly string[]): string {
-  const close = known.find((k) => k.startsWith(value.slice(0, 2)) || value.startsWith(k.slice(0, 2)));
+/** " (did you mean …?)" for a mistyped setting, from the recipe validator's edit-distance match. */
+function suggestion(value: string, known: readonly string[]): string {
+  const close = didYouMean(value, known);
   return close ? ` (did you mean "${close}"?)` : "";
 }
 
@@ -220,9 +222,9 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
 
   const driverSource = requestedDriver ? "configured" : recorded ? `already used by ${storageRoot}` : "detected";
   if (requestedDriver && !(STORAGE_DRIVERS as readonly string[]).includes(requestedDriver)) {
-    checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: `unknown storage driver "${requestedDriver}"${didYouMean(requestedDriver, STORAGE_DRIVERS)}`, fix: `set ${HOST_ENV.storageDriver} to one of ${STORAGE_DRIVERS.join(", ")}, or unset it to detect` });
+    checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: `unknown storage driver "${requestedDriver}"${suggestion(requestedDriver, STORAGE_DRIVERS)}`, fix: `set ${HOST_ENV.storageDriver} to one of ${STORAGE_DRIVERS.join(", ")}, or unset it to detect` });
   } else if (requestedIsolation && !(ISOLATIONS as readonly string[]).includes(requestedIsolation)) {
-    checks.push({ id: "isolation", title: "buildah run isolation", status: "fail", detail: `unknown isolation "${requestedIsolation}"${didYouMean(requestedIsolation, ISOLATIONS)}`, fix: `set ${HOST_ENV.isolation} to one of ${ISOLATIONS.join(", ")}, or unset it (default ${DEFAULT_ISOLATION})` });
+    checks.push({ id: "isolation", title: "buildah run isolation", status: "fail", detail: `unknown isolation "${requestedIsolation}"${suggestion(requestedIsolation, ISOLATIONS)}`, fix: `set ${HOST_ENV.isolation} to one of ${ISOLATIONS.join(", ")}, or unset it (default ${DEFAULT_ISOLATION})` });
   } else if (requestedDriver && recorded && recorded !== requestedDriver) {
     checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: `${storageRoot} already holds ${recorded} storage; buildah cannot open it with ${requestedDriver}`, fix: `use ${HOST_ENV.storageDriver}=${recorded}, or a fresh ${HOST_ENV.storageRoot} for ${requestedDriver}` });
   } else if (!buildah) {
