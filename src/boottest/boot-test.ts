@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { access, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ARTIFACT_FILES, type ArtifactRole } from "../build/manifest.js";
+import { ARTIFACT_FILES, type ArtifactRole } from "../core/manifest.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { start, type ProcessExit, type RunningProcess } from "../exec/run.js";
@@ -16,6 +16,7 @@ import { renderIpxeScript } from "./ipxe-script.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
 import { formatPreflight, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
 import { chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN, qemuNetbootArgv, toGuestUrl, type Accel, type AccelChoice } from "./qemu.js";
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface BootTestOptions {
   /** vmlinuz, initramfs.img, rootfs.squashfs (+ manifest.json). Required unless bootscriptUrl is set. */
@@ -76,9 +77,9 @@ export interface BootTestResult {
 }
 
 /** Bad input, detected before anything starts (the CLI maps it to exit code 2). */
-export class BootTestInputError extends Error {
+export class BootTestInputError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT.usage, options);
     this.name = "BootTestInputError";
   }
 }

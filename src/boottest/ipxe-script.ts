@@ -1,5 +1,6 @@
 // The iPXE script a test node boots from: the same shape OpenCHAMI BSS generates for
 // `/boot/v1/bootscript?mac=…`, so boot-test exercises the path real nodes take.
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface IpxeScriptInput {
   readonly kernelUrl: string;
@@ -8,9 +9,9 @@ export interface IpxeScriptInput {
   readonly params: string;
 }
 
-export class IpxeScriptError extends Error {
+export class IpxeScriptError extends BootsmithError {
   constructor(message: string) {
-    super(message);
+    super(message, EXIT.usage);
     this.name = "IpxeScriptError";
   }
 }

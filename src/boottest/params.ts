@@ -1,7 +1,8 @@
 // The kernel command line for a boot test: the image's params template with the local URLs
 // filled in, plus knobs that make a failing test end fast instead of hanging.
-import type { ArtifactRole } from "../build/manifest.js";
-import { ParamsTemplateError, renderParams } from "../boot/params.js";
+import type { ArtifactRole } from "../core/manifest.js";
+import { ParamsTemplateError, renderParams } from "../core/params.js";
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 /** Used when the image has no manifest params: the minimal live netboot line. */
 export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1";
@@ -16,9 +17,9 @@ export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }}
  */
 export const TEST_PARAMS = "rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel";
 
-export class BootParamsError extends Error {
+export class BootParamsError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT.usage, options);
     this.name = "BootParamsError";
   }
 }

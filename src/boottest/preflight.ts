@@ -3,9 +3,9 @@
 // the initramfs's cpio listing, the squashfs superblock, the kernel's boot header, the sizes.
 import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { isCommandError, type RunContext } from "../exec/run.js";
-import { listInitramfs, type InitramfsListing } from "./initramfs.js";
+import { listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";

@@ -1,6 +1,7 @@
 // Read the squashfs superblock (the first 96 bytes): enough to know the compression the kernel
 // will need to mount the live root, without unsquashfs.
 import { open } from "node:fs/promises";
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 /** Squashfs compression ids (superblock offset 20) and the kernel's names for them. */
 export const SQUASHFS_COMPRESSIONS = {
@@ -21,9 +22,9 @@ export interface SquashfsSuperblock {
   readonly bytesUsed: number;
 }
 
-export class SquashfsError extends Error {
+export class SquashfsError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT.failed, options);
     this.name = "SquashfsError";
   }
 }

@@ -1,7 +1,7 @@
 // A small wrapper over node:util parseArgs that turns its errors into UserErrors naming the
 // command and pointing at --help.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UserError } from "./command.js";
+import { UserError } from "../core/errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

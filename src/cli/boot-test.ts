@@ -1,6 +1,7 @@
 // `bootsmith boot-test <artifact-dir>`: netboot the image in QEMU through iPXE and a BSS-shaped
 // boot script, PASS when it reports it is up, FAIL (exit 1) with the reason and the console tail.
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
@@ -10,8 +11,8 @@ import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, type BootTestResult } from "../boottest/boot-test.js";
 import type { AccelChoice } from "../boottest/qemu.js";
-import { ARTIFACT_FILES } from "../build/manifest.js";
-import { defaultOutDir } from "../build/options.js";
+import { ARTIFACT_FILES } from "../core/manifest.js";
+import { defaultOutDir } from "../builder/options.js";
 import { loadRecipe } from "../recipe/load.js";
 
 const usage = `Usage: bootsmith boot-test <artifact-dir> [options]

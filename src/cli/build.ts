@@ -2,27 +2,28 @@
 // and cleanup on failure or Ctrl-C.
 import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
 import { plan as makePlan } from "../plan/planner.js";
-import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../build/options.js";
-import { executePlan, StepFailedError, type BuildResult } from "../build/execute.js";
-import { DEFAULT_PROBE_CACHE_DIR } from "../build/probe-cache.js";
-import { detectHost, type HostFacts } from "../build/host.js";
+import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../builder/options.js";
+import { executePlan, StepFailedError, type BuildResult } from "../pipeline/execute-plan.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
+import { detectHost, type HostFacts } from "../builder/host.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { teeReporter, type Reporter } from "../exec/events.js";
 import { createLogFileReporter, createReporter, redact } from "../exec/reporters/index.js";
 import { withInterruptHandling, isInterruptedError } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
-import { secretValues } from "../build/secrets.js";
-import { acquireBuildLock, BuildLockedError } from "../build/lock.js";
+import { secretValues } from "../builder/secrets.js";
+import { acquireBuildLock, BuildLockedError } from "../builder/output-lock.js";
 import { formatBytes } from "../boottest/preflight.js";
 import { buildGraph, refreshHooks } from "../pipeline/build-graph.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
 import { decide, readImageFacts, readManifestFacts, readRegistryFacts } from "../pipeline/cache.js";
 import { createJunitReporter } from "../pipeline/junit.js";
-import type { Manifest, PackageRecord } from "../build/manifest.js";
+import type { Manifest, PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "../pipeline/lockfile.js";
 
 export const buildCommand: CliCommand = {

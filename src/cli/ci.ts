@@ -2,11 +2,12 @@
 // `ci dotenv` turns a build's manifest.json into the dotenv report the next job reads.
 import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { UserError, EXIT, type CliCommand } from "./command.js";
+import { UserError, EXIT } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../pipeline/graph.js";
 import { dotenvFor, gitlabPipeline } from "../pipeline/gitlab.js";
-import type { Manifest } from "../build/manifest.js";
+import type { Manifest } from "../core/manifest.js";
 import { loadRecipe, localImageRef } from "../recipe/load.js";
 import { readRegistryFacts } from "../pipeline/cache.js";
 import path from "node:path";

@@ -8,25 +8,3 @@ export interface CliCommand {
   readonly usage: string;
   run(args: string[]): Promise<number>;
 }
-
-/** Exit codes, as documented in the README. */
-export const EXIT = {
-  ok: 0,
-  /** The build, boot test, publish or registration ran and failed. */
-  failed: 1,
-  /** Bad input: recipe, arguments or configuration. Nothing was started. */
-  usage: 2,
-  /** Interrupted by SIGINT (128 + 2). */
-  interrupted: 130,
-} as const;
-
-/** An error the user can fix: printed as is, without a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.usage,
-  ) {
-    super(message);
-    this.name = "UserError";
-  }
-}

@@ -4,7 +4,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
 import { RecipeError } from "../recipe/errors.js";

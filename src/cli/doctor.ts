@@ -1,8 +1,9 @@
 // `bootsmith doctor`: check that this host can build, and say how to fix what it cannot.
-import { detectHost, HOST_ENV, type HostCheck, type HostFacts } from "../build/host.js";
+import { detectHost, HOST_ENV, type HostCheck, type HostFacts } from "../builder/host.js";
 import type { OutputStream } from "../exec/reporters/stream.js";
 import { parseCommandArgs } from "./args.js";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 
 const usage = `Usage: bootsmith doctor [--storage-root DIR] [--out DIR] [--json]
 

@@ -2,11 +2,12 @@
 // package list of its last build's manifest, for `bootsmith build --locked`.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
-import { defaultOutDir } from "../build/options.js";
-import { MANIFEST_FILE } from "../build/manifest.js";
+import { defaultOutDir } from "../builder/options.js";
+import { MANIFEST_FILE } from "../core/manifest.js";
 import { readManifestFacts } from "../pipeline/cache.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
 import { outDirFor } from "../pipeline/build-graph.js";

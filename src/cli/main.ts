@@ -2,10 +2,11 @@
 // bootsmith's entry point: pick the command, run it, turn errors into exit codes.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { BootsmithError, EXIT } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
 import { isInterruptedError } from "../exec/signals.js";
-import { TOOL_VERSION as VERSION } from "../version.js";
+import { TOOL_VERSION as VERSION } from "../core/version.js";
 /**
  * The commands, loaded on demand: `bootsmith validate` should not pay for the AWS SDK. The
  * name and summary here are checked against each module's own by test/cli/main.test.ts.
@@ -70,21 +71,18 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof UserError) {
-      process.stderr.write(`${error.message}\n`);
-      return error.exitCode;
-    }
-    if (isCommandError(error)) {
-      process.stderr.write(`${error.report}\n`);
-      return EXIT.failed;
-    }
-    // Cleanup already ran inside withInterruptHandling; exit like a shell does (130 / 143).
-    if (isInterruptedError(error)) {
-      process.stderr.write(`bootsmith: ${error.message}; cleaned up\n`);
-      return error.exitCode;
-    }
-    throw error;
+    return exitCodeFor(error);
   }
+}
+
+/** The one place an error becomes a message and an exit code. Anything else is a bug: rethrown. */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof BootsmithError)) throw error;
+  // Cleanup already ran inside withInterruptHandling; exit like a shell does (130 / 143).
+  if (isInterruptedError(error)) process.stderr.write(`bootsmith: ${error.message}; cleaned up\n`);
+  else if (isCommandError(error)) process.stderr.write(`${error.report}\n`);
+  else process.stderr.write(`${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
+  return error.exitCode;
 }
 
 /** True when this file is the program (directly or through the npm bin link), not an import. */

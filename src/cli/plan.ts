@@ -1,10 +1,11 @@
 // bootsmith plan: print exactly what `build` would run, as a bash script or as JSON.
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
-import { planOptions } from "../build/options.js";
+import { planOptions } from "../builder/options.js";
 
 export const planCommand: CliCommand = {
   name: "plan",

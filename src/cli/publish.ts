@@ -1,5 +1,6 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
 import { formatTransfer, publish, PublishError, PublishInputError, S3_LAYOUTS, type S3Layout } from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";

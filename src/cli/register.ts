@@ -2,17 +2,18 @@
 // payload for `ochami`). The recipe-driven flow calls src/boot/register.ts directly; this is
 // the same thing by hand.
 import { writeFile } from "node:fs/promises";
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../boot/auth.js";
-import { RegistrationError } from "../boot/errors.js";
-import { exportPayload } from "../boot/export.js";
-import { renderParams, ParamsTemplateError } from "../boot/params.js";
-import { register, type ConnectionOptions, type RegisterResult } from "../boot/register.js";
-import { loadRegisterSource } from "../boot/source.js";
-import { validateSelectors, type BootTarget, type Selectors } from "../boot/targets.js";
-import type { ArtifactCheck } from "../boot/preflight.js";
-import { redactUrl } from "../boot/http.js";
+import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../register/auth.js";
+import { RegistrationError } from "../register/errors.js";
+import { exportPayload } from "../register/export.js";
+import { renderParams, ParamsTemplateError } from "../core/params.js";
+import { register, type ConnectionOptions, type RegisterResult } from "../register/register.js";
+import { loadRegisterSource } from "../register/source.js";
+import { validateSelectors, type BootTarget, type Selectors } from "../register/targets.js";
+import type { ArtifactCheck } from "../register/preflight.js";
+import { redactUrl } from "../register/http.js";
 
 /** Options shared by register and rollback: where, who, which nodes. */
 export const TARGET_OPTIONS = {

@@ -1,10 +1,11 @@
 // bootsmith rollback: undo the newest registration at a boot service, from the record
 // `register` saved (restores replaced params, deletes entries it created).
-import { EXIT, UserError, type CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
 import { connectionFrom, reportFailure, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
-import { rollback } from "../boot/register.js";
-import { defaultStateDir, listRecords } from "../boot/state.js";
+import { rollback } from "../register/register.js";
+import { defaultStateDir, listRecords } from "../register/state.js";
 
 export const rollbackCommand: CliCommand = {
   name: "rollback",

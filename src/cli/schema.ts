@@ -1,5 +1,6 @@
 // bootsmith schema: print the recipe JSON Schema (for editors: yaml-language-server).
-import { EXIT, type CliCommand } from "./command.js";
+import { EXIT } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { recipeJsonSchema } from "../recipe/schema.js";
 
 export const SCHEMA_ID = "https://bootsmith.dev/schema/recipe-v1.json";

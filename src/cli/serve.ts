@@ -1,6 +1,7 @@
 // `bootsmith serve <dir>`: serve an artifact directory over HTTP for nodes or VMs to netboot from,
 // until SIGINT/SIGTERM. Binds 127.0.0.1 unless --bind says otherwise.
-import { UserError, type CliCommand } from "./command.js";
+import { UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
 import { parseCommandArgs } from "./args.js";
 import { ServeError, startStaticServer } from "../serve/static-server.js";

@@ -1,9 +1,10 @@
 // bootsmith validate: load and check recipes without planning side effects.
-import { EXIT, type CliCommand } from "./command.js";
+import { EXIT } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
 import { RecipeError } from "../recipe/errors.js";
-import { UserError } from "./command.js";
+import { UserError } from "../core/errors.js";
 
 export const validateCommand: CliCommand = {
   name: "validate",

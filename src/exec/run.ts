@@ -4,6 +4,7 @@
 import { execa, type Result } from "execa";
 import { renderCommand } from "./quote.js";
 import type { Reporter } from "./events.js";
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface Command {
   readonly file: string;
@@ -57,20 +58,20 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   lzop: "lzop",
 };
 
-export class CommandError extends Error {
+export class CommandError extends BootsmithError {
   constructor(
     message: string,
     readonly command: string,
     readonly step: string,
-    readonly exitCode: number | undefined,
+    /** The program's own exit code (bootsmith then exits with EXIT.failed). */
+    readonly processExitCode: number | undefined,
     readonly signal: string | undefined,
     readonly timedOut: boolean,
     readonly outputTail: readonly string[],
-    readonly hint: string | undefined,
+    hint: string | undefined,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = "CommandError";
+    super(message, EXIT.failed, { ...options, ...(hint !== undefined ? { hint } : {}) });
   }
 
   /** The long form for failure reports: message, command, hint and the output's last lines. */

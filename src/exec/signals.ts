@@ -3,6 +3,7 @@
 // kills node at once and leaves buildah containers and mounts behind.
 import type { CleanupStack } from "./cleanup.js";
 import type { Reporter } from "./events.js";
+import { BootsmithError } from "../core/errors.js";
 
 export type InterruptSignal = "SIGINT" | "SIGTERM";
 
@@ -10,15 +11,12 @@ export type InterruptSignal = "SIGINT" | "SIGTERM";
 export const INTERRUPT_EXIT_CODES: Readonly<Record<InterruptSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
 
 /** The work was interrupted by a signal and has been cleaned up; exit with `exitCode`. */
-export class InterruptedError extends Error {
-  readonly exitCode: number;
+export class InterruptedError extends BootsmithError {
   constructor(
     readonly signal: InterruptSignal,
     options?: ErrorOptions,
   ) {
-    super(`interrupted by ${signal}`, options);
-    this.name = "InterruptedError";
-    this.exitCode = INTERRUPT_EXIT_CODES[signal];
+    super(`interrupted by ${signal}`, INTERRUPT_EXIT_CODES[signal], options);
   }
 }
 

@@ -5,11 +5,11 @@
 // and its own build.log in its output directory.
 import path from "node:path";
 import { availableParallelism } from "node:os";
-import { UserError } from "../cli/command.js";
+import { UserError } from "../core/errors.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { buildahGlobalArgs, type BuildSessionOptions } from "../build/options.js";
-import { detectHost, type HostFacts } from "../build/host.js";
-import { DEFAULT_PROBE_CACHE_DIR } from "../build/probe-cache.js";
+import { buildahGlobalArgs, type BuildSessionOptions } from "../builder/options.js";
+import { detectHost, type HostFacts } from "../builder/host.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
@@ -17,7 +17,7 @@ import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNod
 import { decide, readImageFacts, readManifestFacts, readRegistryFacts, type Decision } from "./cache.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
 import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
-import type { Manifest, PackageRecord } from "../build/manifest.js";
+import type { Manifest, PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "./lockfile.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {

@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import { localImageRef } from "../recipe/load.js";
-import { MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
-import { inputDigests } from "./inputs.js";
+import { inputDigests } from "../recipe/inputs.js";
 
 export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
 

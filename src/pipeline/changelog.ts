@@ -3,7 +3,7 @@
 // set of versions) and writes the answer as changelog.md / changelog.json next to the manifest.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Manifest, PackageRecord } from "../build/manifest.js";
+import type { Manifest, PackageRecord } from "../core/manifest.js";
 
 export interface PackageChange {
   readonly name: string;

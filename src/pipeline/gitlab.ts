@@ -5,10 +5,10 @@
 // digest before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
 // Pure: graph in, plain data out; ci.ts turns it into YAML.
 import path from "node:path";
-import { UserError } from "../cli/command.js";
+import { UserError } from "../core/errors.js";
 import { localImageRef } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
-import type { Manifest } from "../build/manifest.js";
+import type { Manifest } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 

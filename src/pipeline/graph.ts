@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { UserError } from "../cli/command.js";
+import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { run } from "../exec/run.js";

@@ -5,8 +5,8 @@
 // versions at install time (see docs/pipelines.md for why).
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { UserError } from "../cli/command.js";
-import type { Manifest, PackageRecord } from "../build/manifest.js";
+import { BootsmithError, EXIT, UserError } from "../core/errors.js";
+import type { Manifest, PackageRecord } from "../core/manifest.js";
 import { diffPackages, isEmpty, type Changelog, type PackageChange } from "./changelog.js";
 
 export const LOCK_VERSION = 1;
@@ -86,13 +86,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A build's packages differ from its lock file (`build --locked`). */
-export class LockDriftError extends Error {
+export class LockDriftError extends BootsmithError {
   constructor(
     readonly lockFile: string,
     readonly drift: Changelog,
     message: string,
   ) {
-    super(message);
+    super(message, EXIT.failed);
     this.name = "LockDriftError";
   }
 }

@@ -2,9 +2,9 @@
 // host's apt sources unless the recipe names repositories); on a parent image apt-get runs
 // inside the image.
 import path from "node:path";
-import type { Action, Step } from "../plan/types.js";
+import type { Action, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
-import { copyIntoImage, runInImage } from "../plan/buildah.js";
+import { copyIntoImage, runInImage } from "../steps/buildah.js";
 
 const DEBIAN_ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };

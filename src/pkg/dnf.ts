@@ -2,10 +2,10 @@
 // parent image it runs inside the image (its own dnf and config) unless the recipe asks for
 // the host installer.
 import path from "node:path";
-import type { Arg, PlannedCommand, Step } from "../plan/types.js";
+import type { Arg, PlannedCommand, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
-import { copyIntoImage, runInImage } from "../plan/buildah.js";
-import { argParts as parts } from "../plan/args.js";
+import { copyIntoImage, runInImage } from "../steps/buildah.js";
+import { argParts as parts } from "../steps/args.js";
 
 type Repo = PackageContext["packages"]["repos"][number];
 

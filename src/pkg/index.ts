@@ -1,13 +1,8 @@
-// The package manager registry. Valid `packages.manager` values come from here (plus the ones
-// planned but not implemented), so a manager cannot be accepted by validation yet unknown to
-// the planner.
+// The package manager registry: one plug-in per name in core/package-managers.ts. Typed as a
+// Record over those names, so validation cannot accept a manager the planner does not know.
+import type { ManagerName } from "../core/package-managers.js";
 import type { PackageManagerPlugin } from "./types.js";
 import { dnf } from "./dnf.js";
 import { apt } from "./apt.js";
 
-export const packageManagers = { dnf, apt } as const satisfies Record<string, PackageManagerPlugin>;
-export type ManagerName = keyof typeof packageManagers;
-
-export function isSupportedManager(name: string): name is ManagerName {
-  return Object.hasOwn(packageManagers, name);
-}
+export const packageManagers: Readonly<Record<ManagerName, PackageManagerPlugin>> = { dnf, apt };

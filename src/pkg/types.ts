@@ -1,7 +1,7 @@
 // A package manager plug-in: a table of flags and functions that make plan steps (argv only).
 // The planner picks one from the registry in ./index.ts by the recipe's packages.manager.
-import type { Arg, PlannedCommand, Step } from "../plan/types.js";
-import type { BuildahTarget } from "../plan/buildah.js";
+import type { Arg, PlannedCommand, Step } from "../steps/types.js";
+import type { BuildahTarget } from "../steps/buildah.js";
 import type { PackagesSpec, RecipeSpec } from "../recipe/schema.js";
 
 export interface PackageContext {

@@ -6,10 +6,10 @@ import { localImageRef } from "../recipe/load.js";
 import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, MANIFEST_FILE } from "../build/manifest.js";
-import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "./buildah.js";
-import { concat } from "./args.js";
-import type { Action, Arg, Plan, PlannedCommand, Step } from "./types.js";
+import { ARTIFACT_FILES, MANIFEST_FILE } from "../core/manifest.js";
+import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
+import { concat } from "../steps/args.js";
+import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
 
 export interface PlanOptions {
   /** Unique per build: names the working container. */

@@ -2,8 +2,8 @@
 // what the benchmark runs as the plain-script baseline. Every value is quoted; runtime values
 // appear as shell variables ("$MNT", "$KVER").
 import { quoteArg } from "../exec/quote.js";
-import { argParts } from "./args.js";
-import type { Action, Arg, Plan, PlannedCommand } from "./types.js";
+import { argParts } from "../steps/args.js";
+import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
 
 export function renderArg(arg: Arg): string {
   const parts = argParts(arg);

@@ -4,7 +4,7 @@
 // read for upload, so a large rootfs is read once.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole, type Manifest } from "../build/manifest.js";
+import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import { PublishInputError } from "./errors.js";
 
 export interface LocalArtifact {

@@ -56,4 +56,4 @@ export type { S3PublishOptions } from "./s3.js";
 export type { S3ClientOptions, S3Credentials } from "./s3-client.js";
 export type { LocalTarget, PublishTarget, PublishTargetType, RegistryTarget, S3Layout, S3Target } from "./targets.js";
 export { S3_LAYOUTS } from "./targets.js";
-export type { PublishedImage } from "./types.js";
+export type { PublishedImage } from "../core/published-image.js";

@@ -1,6 +1,6 @@
 // Where each file of an image goes in a bucket, per layout. Pure: tests and `--dry-run`-style
 // callers compute keys without a server.
-import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../build/manifest.js";
+import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import type { S3Layout } from "./targets.js";
 
 export interface ImageKeys {

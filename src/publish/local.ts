@@ -10,15 +10,15 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { MANIFEST_FILE } from "../build/manifest.js";
+import { MANIFEST_FILE } from "../core/manifest.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
-import { sha256File } from "./hash.js";
+import { sha256File } from "../core/hash.js";
 import { joinUrl } from "./layout.js";
 import type { ArtifactTransfer } from "./progress.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { LocalTarget } from "./targets.js";
-import type { PublishedImage } from "./types.js";
+import type { PublishedImage } from "../core/published-image.js";
 
 export async function publishToLocal(set: ArtifactSet, target: LocalTarget, options: PublishOptions = {}): Promise<PublishOutcome> {
   const { manifest } = set;

@@ -4,7 +4,7 @@ import type { Reporter } from "../exec/events.js";
 import type { ArtifactSet } from "./artifacts.js";
 import type { ArtifactTransfer, TransferListener } from "./progress.js";
 import type { PublishTarget } from "./targets.js";
-import type { PublishedImage } from "./types.js";
+import type { PublishedImage } from "../core/published-image.js";
 
 export interface PublishOptions {
   /** Commands run (registry) and messages; default silent. */

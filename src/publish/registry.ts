@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { MANIFEST_FILE, type Manifest } from "../build/manifest.js";
+import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
@@ -14,7 +14,7 @@ import { PublishError, PublishInputError } from "./errors.js";
 import type { ArtifactTransfer } from "./progress.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { RegistryTarget } from "./targets.js";
-import type { PublishedImage } from "./types.js";
+import type { PublishedImage } from "../core/published-image.js";
 
 export interface RegistryPublishOptions extends PublishOptions {
   /** buildah options placed before `push`, e.g. ["--root", dir, "--runroot", dir, "--storage-driver", "vfs"]. */

@@ -15,17 +15,17 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { performance } from "node:perf_hooks";
-import type { ArtifactRole } from "../build/manifest.js";
+import type { ArtifactRole } from "../core/manifest.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
-import { sha256Bytes } from "./hash.js";
+import { sha256Bytes } from "../core/hash.js";
 import { joinUrl, s3Keys } from "./layout.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { ArtifactTransfer } from "./progress.js";
 import { createS3Client, DEFAULT_REGION, explainS3Error, type S3ClientOptions } from "./s3-client.js";
 import { DEFAULT_QUEUE_SIZE, SHA256_METADATA, uploadFile } from "./s3-upload.js";
 import type { S3Target } from "./targets.js";
-import type { PublishedImage } from "./types.js";
+import type { PublishedImage } from "../core/published-image.js";
 
 export interface S3PublishOptions extends PublishOptions {
   /** Use this client (tests, or callers publishing many images); otherwise one is made from the target. */

@@ -1,6 +1,6 @@
 // Recipe errors name the file, the line and column, the path inside the recipe and what would
 // be valid. All problems of one file are collected and reported together.
-import { UserError } from "../cli/command.js";
+import { UserError } from "../core/errors.js";
 
 export interface RecipeIssue {
   readonly file: string;

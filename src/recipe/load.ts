@@ -9,9 +9,9 @@ import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.
 import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { RecipeSpec } from "./schema.js";
-import { validateParamsTemplate as checkParamsTemplate } from "../boot/params.js";
+import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
-import { TOOL_VERSION } from "../version.js";
+import { TOOL_VERSION } from "../core/version.js";
 
 export interface LoadedRecipe {
   /** Absolute path of the recipe file. */

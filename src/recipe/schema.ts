@@ -2,7 +2,7 @@
 // (z.infer), the validation (strict objects: unknown keys fail), and the JSON Schema editors
 // use (`bootsmith schema`, schema/recipe.schema.json).
 import { z } from "zod";
-import { packageManagers, type ManagerName } from "../pkg/index.js";
+import { MANAGER_NAMES, PLANNED_MANAGERS } from "../core/package-managers.js";
 
 // --- value formats --------------------------------------------------------------------------
 
@@ -87,8 +87,8 @@ const managerOptions = z.strictObject({
   installer: z.enum(["host", "image"]).optional().describe("Run the package manager on the host into the mount (default from scratch) or inside the image (default on a parent)"),
 });
 
-/** Package managers: the implemented ones come from the plug-in registry; zypper is planned. */
-export const MANAGERS = [...(Object.keys(packageManagers) as ManagerName[]), "zypper"] as const;
+/** Package managers: the implemented ones (each has a plug-in in the registry) and the planned ones. */
+export const MANAGERS = [...MANAGER_NAMES, ...PLANNED_MANAGERS] as const;
 
 export const PackagesSchema = z.strictObject({
   manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (planned)"),

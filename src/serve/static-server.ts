@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface StaticServerOptions {
   /** Directory whose regular files are served (not recursively listed; subpaths allowed). */
@@ -48,9 +49,9 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export class ServeError extends Error {
+export class ServeError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(message, EXIT.usage, options);
     this.name = "ServeError";
   }
 }

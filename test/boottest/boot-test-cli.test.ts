@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { bootTestCommand, formatResult, resolveArtifactDir } from "../../src/cli/boot-test.js";
-import { UserError } from "../../src/cli/command.js";
+import { UserError } from "../../src/core/errors.js";
 import { parsePort, serveCommand } from "../../src/cli/serve.js";
 
 describe("bootsmith boot-test arguments", () => {

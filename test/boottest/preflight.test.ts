@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { listInitramfs } from "../../src/boottest/initramfs.js";
+import { listInitramfs } from "../../src/builder/initramfs.js";
 import { preflight, preflightArtifactDir, sizeChecks, type PreflightResult } from "../../src/boottest/preflight.js";
 import { readSquashfsSuperblock } from "../../src/boottest/squashfs.js";
 import { writeCpio, type CpioFile } from "./cpio-writer.js";

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { bootTest, type BootTestResult } from "../../src/boottest/boot-test.js";
-import { listInitramfs } from "../../src/boottest/initramfs.js";
+import { listInitramfs } from "../../src/builder/initramfs.js";
 import { renderIpxeScript } from "../../src/boottest/ipxe-script.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "../../src/boottest/params.js";
 import { startStaticServer, type RequestLogEntry } from "../../src/serve/static-server.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { findOnPath, TOOLS } from "../../src/build/host-tools.js";
+import { findOnPath, TOOLS } from "../../src/builder/host-tools.js";
 import { runDoctor } from "../../src/cli/doctor.js";
 import { FakeStream } from "../exec/reporters/fake-stream.js";
 

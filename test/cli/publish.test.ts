@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { UserError } from "../../src/cli/command.js";
+import { UserError } from "../../src/core/errors.js";
 import { publishCommand } from "../../src/cli/publish.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
 import { freePort } from "../publish/support/ceph.js";

@@ -13,9 +13,9 @@ import path from "node:path";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
-import { registerPublished } from "../../src/boot/register.js";
+import { registerPublished } from "../../src/register/register.js";
 import { bootTest } from "../../src/boottest/boot-test.js";
-import type { Manifest } from "../../src/build/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
 
 const RECIPE = path.join(REPO_ROOT, "recipes/debian-12-live.yaml");
 const MAC = "52:54:00:be:e7:01";

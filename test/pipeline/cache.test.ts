@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { decide, explainChange, readManifestFacts, type CacheFacts } from "../../src/pipeline/cache.js";
-import { inputDigests } from "../../src/pipeline/inputs.js";
+import { inputDigests } from "../../src/recipe/inputs.js";
 import { explainText } from "../../src/pipeline/build-graph.js";
 import { collectRecipeFiles, loadGraph } from "../../src/pipeline/graph.js";
 import { loadRecipe, type LoadedRecipe } from "../../src/recipe/load.js";
-import type { Manifest } from "../../src/build/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
 
 const dirs: string[] = [];
 afterEach(() => {

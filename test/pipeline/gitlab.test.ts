@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
 import { dotenvFor, gitlabPipeline, repositoryOf } from "../../src/pipeline/gitlab.js";
-import type { Manifest } from "../../src/build/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
 
 // ajv-formats is CommonJS: under NodeNext its types describe the module object, while at run time
 // the default import is the function itself (as test/support/bss-server.ts uses it).

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
-import type { Manifest } from "../../src/build/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];

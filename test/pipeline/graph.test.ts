@@ -7,7 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
 import { RecipeError } from "../../src/recipe/errors.js";
-import { UserError } from "../../src/cli/command.js";
+import { UserError } from "../../src/core/errors.js";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { UserError } from "../../src/cli/command.js";
-import type { PackageRecord } from "../../src/build/manifest.js";
+import { UserError } from "../../src/core/errors.js";
+import type { PackageRecord } from "../../src/core/manifest.js";
 import { checkLocked, LockDriftError, lockedVerifier, lockFilePath, lockFromManifest, readLockFile, writeLockFile } from "../../src/pipeline/lockfile.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-lockfile-"));

@@ -12,8 +12,8 @@ import { stringify } from "yaml";
 import { loadRecipe, type LoadedRecipe } from "../../src/recipe/load.js";
 import { plan } from "../../src/plan/planner.js";
 import { renderPlan } from "../../src/plan/render.js";
-import { resolveArg } from "../../src/plan/args.js";
-import type { Plan, PlannedCommand } from "../../src/plan/types.js";
+import { resolveArg } from "../../src/steps/args.js";
+import type { Plan, PlannedCommand } from "../../src/steps/types.js";
 import { RECIPES_DIR, fixedPlanOptions } from "./support.js";
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-inject-")));

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../src/build/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
 import { silentReporter } from "../../src/exec/events.js";
 import { CommandError, run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadRecipe } from "../../src/recipe/load.js";
-import { inputDigests } from "../../src/pipeline/inputs.js";
+import { inputDigests } from "../../src/recipe/inputs.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "bootsmith-repomd-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

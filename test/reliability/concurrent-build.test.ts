@@ -11,8 +11,8 @@ import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
-import { LOCK_FILE } from "../../src/build/lock.js";
-import type { Manifest } from "../../src/build/manifest.js";
+import { LOCK_FILE } from "../../src/builder/output-lock.js";
+import type { Manifest } from "../../src/core/manifest.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");

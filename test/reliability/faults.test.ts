@@ -21,8 +21,8 @@ import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
-import { startArtifactServer, type ArtifactServer } from "../boot/artifact-server.js";
-import { LOCK_FILE } from "../../src/build/lock.js";
+import { startArtifactServer, type ArtifactServer } from "../register/artifact-server.js";
+import { LOCK_FILE } from "../../src/builder/output-lock.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 let work: string;

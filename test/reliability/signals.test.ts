@@ -11,7 +11,7 @@ import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
-import { LOCK_FILE } from "../../src/build/lock.js";
+import { LOCK_FILE } from "../../src/builder/output-lock.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");

@@ -5,14 +5,15 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { BuildEvent, Reporter } from "../events.js";
 import { formatDuration, stepCounter } from "./format.js";
+import { BootsmithError, EXIT } from "../../core/errors.js";
 
-export class LogFileError extends Error {
+export class LogFileError extends BootsmithError {
   constructor(
     message: string,
     readonly path: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
+    super(message, EXIT.usage, options);
     this.name = "LogFileError";
   }
 }

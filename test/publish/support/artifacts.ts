@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Manifest } from "../../../src/build/manifest.js";
+import type { Manifest } from "../../../src/core/manifest.js";
 
 export interface FakeImage {
   readonly dir: string;

@@ -8,8 +8,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../../support/rpm-repo.js";
 import { bootsmith } from "../../support/cli.js";
-import type { Manifest } from "../../../src/build/manifest.js";
-import { listInitramfs } from "../../../src/boottest/initramfs.js";
+import type { Manifest } from "../../../src/core/manifest.js";
+import { listInitramfs } from "../../../src/builder/initramfs.js";
 import { buildEnv, removeImages } from "../../support/fixture-build.js";
 
 let work: string;

@@ -7,7 +7,7 @@ import { detectFormat } from "../../../src/recipe/compat/detect.js";
 import { parseDracutCall, releaseFromUrls, shellWords } from "../../../src/recipe/compat/common.js";
 import { loadRecipe } from "../../../src/recipe/load.js";
 import { convertCommand } from "../../../src/cli/convert.js";
-import { UserError } from "../../../src/cli/command.js";
+import { UserError } from "../../../src/core/errors.js";
 
 describe("detectFormat", () => {
   it.each([

@@ -1,0 +1,84 @@
+// Everything the planner needs from the host and the command line, gathered in one place so
+// that `plan` and `build` make the same plan.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { LoadedRecipe } from "../recipe/load.js";
+import type { PlanOptions } from "../plan/planner.js";
+import { UserError } from "../core/errors.js";
+
+/** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
+export interface BuildSessionOptions {
+  readonly publish: boolean;
+  readonly progress: "auto" | "tty" | "plain" | "json";
+  readonly verbose: boolean;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  /** Where registration records for rollback are kept. */
+  readonly stateDir?: string;
+}
+
+export interface BuildSettings {
+  readonly outDir?: string;
+  readonly workRoot?: string;
+  readonly cacheDir?: string;
+  readonly buildId?: string;
+  readonly storageRoot?: string;
+  readonly storageDriver?: string;
+  readonly isolation?: string;
+  readonly publish?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Default output directory: ./artifacts/<name>/<primary tag>. */
+export function defaultOutDir(recipe: LoadedRecipe): string {
+  return path.resolve("artifacts", recipe.spec.name, recipe.spec.tags[0] ?? "latest");
+}
+
+export function newBuildId(): string {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** buildah global options from settings and BOOTSMITH_* environment variables. */
+export function buildahGlobalArgs(settings: BuildSettings): { globalArgs: string[]; isolation: string } {
+  const env = settings.env ?? process.env;
+  const root = settings.storageRoot ?? env.BOOTSMITH_STORAGE_ROOT;
+  const driver = settings.storageDriver ?? env.BOOTSMITH_STORAGE_DRIVER;
+  const isolation = settings.isolation ?? env.BOOTSMITH_ISOLATION ?? "chroot";
+  if (!["chroot", "oci", "rootless"].includes(isolation)) throw new UserError(`isolation "${isolation}" is not one of chroot, oci, rootless (BOOTSMITH_ISOLATION / --isolation)`);
+  const globalArgs: string[] = [];
+  if (root) globalArgs.push("--root", path.resolve(root), "--runroot", path.resolve(root, "run"));
+  if (driver) globalArgs.push("--storage-driver", driver);
+  return { globalArgs, isolation };
+}
+
+/** The host's apt sources, pasted into Debian images by mmdebstrap when a recipe names none. */
+export function hostAptSources(): string[] {
+  const files: string[] = [];
+  const dir = "/etc/apt/sources.list.d";
+  if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith(".sources") || f.endsWith(".list")) files.push(path.join(dir, f));
+  if (existsSync("/etc/apt/sources.list") && statSync("/etc/apt/sources.list").size > 0) files.push("/etc/apt/sources.list");
+  return files;
+}
+
+export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions {
+  const env = settings.env ?? process.env;
+  const buildId = settings.buildId ?? newBuildId();
+  const workRoot = path.resolve(settings.workRoot ?? env.BOOTSMITH_WORK_DIR ?? "/var/tmp/bootsmith");
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new UserError(`SOURCE_DATE_EPOCH=${epoch}: expected seconds since 1970 (an integer)`);
+  return {
+    buildId,
+    outDir: path.resolve(settings.outDir ?? defaultOutDir(recipe)),
+    workDir: path.join(workRoot, `${recipe.spec.name}-${buildId}`),
+    cacheDir: path.resolve(settings.cacheDir ?? env.BOOTSMITH_CACHE_DIR ?? "/var/cache/bootsmith"),
+    buildah: buildahGlobalArgs(settings),
+    hostAptSources: hostAptSources(),
+    cores: availableParallelism(),
+    sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
+    publish: settings.publish ?? true,
+  };
+}

@@ -1,0 +1,39 @@
+// One base for every error bootsmith raises on purpose: it carries the exit code and, when there
+// is one, a hint saying what to do. cli/main.ts turns any of them into a message and that exit
+// code in one place; a command catches an error only to add context, not to pick an exit code.
+
+/** Exit codes, as documented in the README. */
+export const EXIT = {
+  ok: 0,
+  /** The build, boot test, publish or registration ran and failed. */
+  failed: 1,
+  /** Bad input: recipe, arguments or configuration. Nothing was started. */
+  usage: 2,
+  /** Interrupted by SIGINT (128 + 2). */
+  interrupted: 130,
+} as const;
+
+export interface BootsmithErrorOptions extends ErrorOptions {
+  /** What the user can do about it, printed after the message. */
+  readonly hint?: string;
+}
+
+export class BootsmithError extends Error {
+  readonly hint?: string;
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+    options: BootsmithErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options.hint !== undefined) this.hint = options.hint;
+  }
+}
+
+/** An error the user can fix (bad recipe, argument or configuration): exit 2 unless told. */
+export class UserError extends BootsmithError {
+  constructor(message: string, exitCode: number = EXIT.usage, options: BootsmithErrorOptions = {}) {
+    super(message, exitCode, options);
+  }
+}

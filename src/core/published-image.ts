@@ -1,0 +1,15 @@
+// What publishing hands to boot registration: where each artifact of one image now lives, as
+// the URLs nodes will fetch.
+import type { ArtifactRole } from "./manifest.js";
+
+export interface PublishedImage {
+  readonly name: string;
+  readonly tag: string;
+  /** Which publisher made it ("s3", "local", "registry"). */
+  readonly target: string;
+  /** URL a node fetches, per artifact role present in the image. */
+  readonly urls: Partial<Record<ArtifactRole, string>>;
+  readonly manifestUrl?: string;
+  /** Registry target: the pushed image, `<repository>:<tag>` and its manifest digest. */
+  readonly image?: { readonly ref: string; readonly digest: string };
+}

@@ -1,0 +1,136 @@
+// The build session's step walker: run a plan's steps in order, time them, and do what follows
+// a build: publish the artifacts and register them for boot. The builder performs the build
+// actions (builder/execute.ts); publishing and registration are their own stages, so the
+// orchestration that strings them together lives here, above all three.
+import type { Action, Plan, Step } from "../steps/types.js";
+import type { Manifest, PackageRecord } from "../core/manifest.js";
+import type { PublishedImage } from "../core/published-image.js";
+import { isBuildAction, newBuildState, performBuildAction, prepareOutDir, type BuildContext, type BuildState } from "../builder/execute.js";
+import { parsePackageList } from "../builder/packages.js";
+import { publish } from "../publish/index.js";
+import { registerPublished } from "../register/register.js";
+import { fromRecipeRegistration } from "../register/targets.js";
+import { BootsmithError, EXIT } from "../core/errors.js";
+
+/** The builder's context, plus what publishing, registering and the session's checks need. */
+export interface ExecuteContext extends BuildContext {
+  /** buildah global options (storage), for the registry publisher's push. */
+  readonly buildahGlobalArgs: readonly string[];
+  /** Where registration records are kept (rollback); default per register/register.ts. */
+  readonly stateDir?: string;
+  /**
+   * Asked once the manifest is written, before the first publish/register step: a reason to skip
+   * publishing and registering (the nightly refresh when no package changed), or undefined.
+   */
+  readonly skipPublish?: (manifest: Manifest) => string | undefined;
+  /**
+   * Asked once the installed packages are known (after the step that records them, before the
+   * squashfs, the commit and any publish step; without such a step, after the manifest): throws to
+   * fail the build through the normal failure path (`build --locked` on drift).
+   */
+  readonly verify?: (packages: readonly PackageRecord[]) => void;
+}
+
+export interface BuildResult {
+  readonly manifest: Manifest;
+  readonly outDir: string;
+  readonly published: readonly PublishedImage[];
+  readonly durationMs: number;
+}
+
+/** A step failed; carries the step for the summary and the original error as cause. */
+export class StepFailedError extends BootsmithError {
+  constructor(
+    readonly step: Step,
+    cause: unknown,
+  ) {
+    super(`step ${step.id} failed: ${cause instanceof Error ? cause.message : String(cause)}`, EXIT.failed, { cause });
+    this.name = "StepFailedError";
+  }
+}
+
+export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<BuildResult> {
+  const started = Date.now();
+  const state = newBuildState();
+  const published: PublishedImage[] = [];
+  const keepOutput = prepareOutDir(plan, ctx);
+  let skipPublish: string | undefined;
+  let verified = false;
+  for (const [index, step] of plan.steps.entries()) {
+    ctx.reporter.emit({ type: "step-start", step: step.id, title: step.title, index: index + 1, total: plan.steps.length });
+    const t0 = Date.now();
+    if (state.manifest && ctx.skipPublish && step.actions.some((a) => !isBuildAction(a))) {
+      skipPublish ??= ctx.skipPublish(state.manifest);
+      if (skipPublish) {
+        ctx.reporter.emit({ type: "message", level: "info", text: `${step.id} skipped: ${skipPublish}` });
+        ctx.reporter.emit({ type: "step-end", step: step.id, status: "skipped", durationMs: 0 });
+        continue;
+      }
+    }
+    try {
+      for (const action of step.actions) {
+        if (isBuildAction(action)) await performBuildAction(action, step, plan, ctx, state);
+        else await deliver(action, step, plan, ctx, published);
+      }
+    } catch (error) {
+      const durationMs = Date.now() - t0;
+      ctx.reporter.emit({ type: "step-end", step: step.id, status: "failed", durationMs, error: error instanceof Error ? error.message : String(error) });
+      throw new StepFailedError(step, error);
+    }
+    const durationMs = Date.now() - t0;
+    state.timings.push({ step: step.id, seconds: Math.round(durationMs / 100) / 10 });
+    ctx.reporter.emit({ type: "step-end", step: step.id, status: "ok", durationMs });
+    const listed = step.actions.some((a) => (a.kind === "exec" && a.capture === "PACKAGES") || a.kind === "write-manifest");
+    if (ctx.verify && !verified && listed) {
+      verified = true;
+      ctx.verify(packagesSoFar(state));
+    }
+  }
+  if (!state.manifest) throw new Error("internal: the plan has no write-manifest step");
+  keepOutput();
+  return { manifest: state.manifest, outDir: plan.outDir, published, durationMs: Date.now() - started };
+}
+
+function packagesSoFar(state: BuildState): readonly PackageRecord[] {
+  return state.manifest?.packages ?? parsePackageList(state.captures.PACKAGES ?? "");
+}
+
+type DeliveryAction = Extract<Action, { readonly kind: "publish" } | { readonly kind: "register" }>;
+
+/** Publish the output directory, or register an image published earlier in this build. */
+async function deliver(action: DeliveryAction, step: Step, plan: Plan, ctx: ExecuteContext, published: PublishedImage[]): Promise<void> {
+  switch (action.kind) {
+    case "publish": {
+      const outcome = await publish(plan.outDir, action.target, { reporter: ctx.reporter, signal: ctx.signal, cleanup: ctx.cleanup, registry: { buildahGlobalArgs: ctx.buildahGlobalArgs } });
+      published.push(...outcome.images);
+      for (const image of outcome.images) {
+        const urls = Object.entries(image.urls).map(([role, url]) => `${role} ${url}`).join(", ");
+        ctx.reporter.emit({ type: "message", level: "info", text: `published ${image.name}:${image.tag} to ${image.target}${urls ? `: ${urls}` : ""}` });
+      }
+      return;
+    }
+    case "register": {
+      const r = action.registration;
+      const image = pickPublished(published, r.from, plan.recipe.tags[0]);
+      const boot = ctx.recipe.spec.boot;
+      if (!boot) throw new Error(`internal: ${step.id}: register without boot artifacts`);
+      const { target, selectors, extraParams } = fromRecipeRegistration(r);
+      const result = await registerPublished(image, boot.params, selectors, target, {
+        extraParams,
+        stateDir: ctx.stateDir,
+        log: (line) => ctx.reporter.emit({ type: "message", level: "info", text: line }),
+      });
+      ctx.reporter.emit({ type: "message", level: "info", text: result.written ? `registered with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}` : `${r.type} already up to date` });
+      return;
+    }
+  }
+}
+
+function pickPublished(published: readonly PublishedImage[], from: string | undefined, tag: string | undefined): PublishedImage {
+  const candidates = published.filter((p) => (from ? p.target === from : p.target !== "registry") && p.urls.kernel && p.urls.initrd && p.urls.rootfs);
+  const image = candidates.find((p) => p.tag === tag) ?? candidates[0];
+  if (!image) {
+    throw new Error(`registration needs the image published to S3 or a local directory with a public URL first${from ? ` (from: ${from})` : ""}: add such a publish target before register`);
+  }
+  return image;
+}

@@ -1,0 +1,179 @@
+// bootsmith build against real buildah, host dnf and mksquashfs, with the fixture RPM
+// repository the tests build (rpmbuild + createrepo_c). Nothing is mocked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
+import { snapshotHost } from "../support/leaks.js";
+import type { Manifest } from "../../src/core/manifest.js";
+import { listInitramfs } from "../../src/builder/initramfs.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
+
+const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
+let work: string;
+let repo: FixtureRepo;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-build-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  env = buildEnv(work);
+}, 300_000);
+
+afterAll(async () => {
+  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1"]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+function readManifest(dir: string): Manifest {
+  return JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+}
+
+async function squashfsListing(file: string): Promise<string[]> {
+  const { stdout } = await execa("unsquashfs", ["-lc", "-d", "", file]);
+  return stdout.split("\n");
+}
+
+describe("bootsmith build (dnf from scratch)", () => {
+  const out = () => path.join(work, "out-live");
+
+  it("builds artifacts, manifest and a committed image", { timeout: 300_000 }, async () => {
+    // A variable of the caller's environment (CI variables hold secrets) must not be echoed.
+    const canary = "canary-value-4f1d9c";
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--progress", "plain"], { env: { ...env, SOME_CI_VARIABLE: canary } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json", "build.log"]) expect(existsSync(path.join(out(), f)), f).toBe(true);
+
+    // Version-aware selection picks -10 although a string sort would pick -9.
+    const manifest = readManifest(out());
+    expect(manifest.kernel?.version).toBe(repo.newestKernel);
+    expect(readFileSync(path.join(out(), "vmlinuz")).includes(Buffer.from(repo.newestKernel))).toBe(true);
+    expect(manifest.kernel?.squashfsCompressors).toContain("zstd");
+
+    // Each artifact's sha256 and size match the file.
+    for (const a of Object.values(manifest.artifacts)) {
+      const { stdout } = await execa("sha256sum", [path.join(out(), a!.file)]);
+      expect(stdout.split(" ")[0]).toBe(a!.sha256);
+    }
+    expect(manifest.name).toBe("fixture-live");
+    expect(manifest.tags).toEqual(["1", "latest"]);
+    expect(manifest.packageManager).toBe("dnf");
+    expect(manifest.inputDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.tools.buildah).toBeTruthy();
+    expect(manifest.timings.map((t) => t.step)).toContain("squashfs");
+    const hello = manifest.packages.find((p) => p.name === "fixture-hello");
+    expect(hello).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch" });
+    expect(manifest.packages.filter((p) => p.name === "fixture-kernel")).toHaveLength(2);
+
+    // The initramfs came from dracut inside the image, for the chosen kernel, with the live modules.
+    const initramfs = (await listInitramfs(path.join(out(), "initramfs.img"))).entries.map((e) => e.name);
+    expect(initramfs).toContain("sbin/livenetroot");
+    expect(initramfs).toContain("sbin/dmsquash-live-root");
+
+    // The root filesystem: scriptlets ran, files and commands landed, rpmdb where EL expects it, /boot excluded, leftovers gone.
+    const listing = await squashfsListing(path.join(out(), "rootfs.squashfs"));
+    for (const p of ["/var/lib/fixture/post-ran", "/etc/motd", "/etc/fixture/site.conf", "/etc/fixture/argv-ran", "/etc/fixture/script-ran", "/var/lib/rpm/rpmdb.sqlite", "/etc/yum.repos.d/fixture.repo"]) {
+      expect(listing, p).toContain(p);
+    }
+    expect(listing.some((l) => l.startsWith("/boot/"))).toBe(false);
+    expect(listing.some((l) => l.includes(".rpmdb"))).toBe(false);
+    expect(listing.some((l) => l.startsWith("/var/cache/dnf/") || l === "/var/log/dnf.log")).toBe(false);
+    const { stdout: siteMode } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out(), "rootfs.squashfs"), "etc/fixture/site.conf"]);
+    expect(siteMode).toMatch(/-rw------- /);
+
+    // The committed image carries the labels.
+    const { stdout: inspect } = await execa("buildah", ["inspect", "--type", "image", "localhost/bootsmith/fixture-live:1"]);
+    const labels = (JSON.parse(inspect) as { OCIv1: { config: { Labels: Record<string, string> } } }).OCIv1.config.Labels;
+    expect(labels).toMatchObject({ "org.example.site": "test", "io.bootsmith.recipe": "fixture-live", "io.bootsmith.input-digest": manifest.inputDigest });
+    await execa("buildah", ["inspect", "--type", "image", "localhost/bootsmith/fixture-live:latest"]);
+
+    const log = readFileSync(path.join(out(), "build.log"), "utf8");
+    expect(log).toContain("mksquashfs");
+    expect(log).toContain("HOME="); // the plan's own variables are shown with the command…
+    expect(log + result.stdout + result.stderr).not.toContain(canary); // …the inherited environment is not
+  });
+
+  it("builds a child layer on the committed parent image without re-running the parent", { timeout: 300_000 }, async () => {
+    const childOut = path.join(work, "out-child");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-child.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", childOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const manifest = readManifest(childOut);
+    expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-live", ref: "localhost/bootsmith/fixture-live:1" });
+    const names = manifest.packages.map((p) => p.name);
+    expect(names).toContain("fixture-hello");
+    expect(names).toContain("fixture-base"); // from the parent's rpm database
+    expect(names).not.toContain("fixture-dracut"); // removed by the child
+    expect(manifest.artifacts).toEqual({});
+    // The parent's steps were not re-run: no package install of the parent's group in the child's log.
+    const log = readFileSync(path.join(childOut, "build.log"), "utf8");
+    expect(log).toContain("--pull=never localhost/bootsmith/fixture-live:1");
+    expect(log).not.toContain("@fixture-minimal");
+  });
+});
+
+describe("bootsmith build failures leave nothing behind", () => {
+  it("a failing command: exit 1, the step and command named, log kept, no leaks", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, "out-fails");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("step command-2 (Run: failing command) failed");
+    expect(result.stderr).toContain("exited with code 3");
+    expect(result.stderr).toContain("/bin/sh -ec 'exit 3'");
+    expect(result.stderr).toContain(`full log: ${path.join(out, "build.log")}`);
+    expect(existsSync(path.join(out, "build.log"))).toBe(true);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, "out-sigint");
+    const child = startBootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--var", "SLEEP=120", "--out", out, "--progress", "plain"], { env });
+    // Wait until the sleeping command runs (the container exists and is mounted), then interrupt.
+    await new Promise<void>((resolve, reject) => {
+      let seen = "";
+      child.all!.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes("sleep 120")) resolve();
+      });
+      child.all!.on("end", () => reject(new Error(`build ended before the sleeping command:\n${seen}`)));
+    });
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.all)).toMatch(/SIGINT received/);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("an initramfs built for another kernel than the selected one fails the build", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, "out-wrong-initramfs");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-wrong-initramfs.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("step initramfs (Build the initramfs with dracut) failed");
+    expect(result.stderr).toContain(`does not match kernel ${repo.newestKernel}: it has modules for 5.14.0-9.fx.x86_64`);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(existsSync(path.join(out, "initramfs.img"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("a missing program: a hint that names the package to install", { timeout: 300_000 }, async () => {
+    const bin = path.join(work, "bin-without-mksquashfs");
+    await execa("mkdir", ["-p", bin]);
+    for (const tool of ["buildah", "dnf", "rpm", "sh", "dpkg-query", "uname", "id"]) {
+      const { stdout } = await execa("sh", ["-c", `command -v ${tool}`], { reject: false });
+      if (stdout) await execa("ln", ["-sf", stdout.trim(), path.join(bin, tool)]);
+    }
+    const before = await snapshotHost("bootsmith-fixture-");
+    const out = path.join(work, "out-missing");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env: { ...env, PATH: bin } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("mksquashfs: command not found");
+    expect(result.stderr).toContain("apt-get install squashfs-tools");
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+});

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { acquireBuildLock, BuildLockedError, LOCK_FILE } from "../../src/builder/output-lock.js";
+
+const dirs: string[] = [];
+const fresh = () => {
+  const d = mkdtempSync(path.join(tmpdir(), "bootsmith-lock-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("acquireBuildLock", () => {
+  it("lets one build in and refuses the second, naming the holder", () => {
+    const dir = fresh();
+    const release = acquireBuildLock(dir);
+    const error = (() => {
+      try {
+        acquireBuildLock(dir);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(BuildLockedError);
+    expect((error as BuildLockedError).message).toContain(`pid ${process.pid}`);
+    release();
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+    acquireBuildLock(dir)();
+  });
+
+  it("takes over a lock whose process is gone", async () => {
+    const dir = fresh();
+    const child = spawn(process.execPath, ["-e", ""]);
+    const pid = child.pid!;
+    await new Promise((resolve) => child.on("exit", resolve));
+    writeFileSync(path.join(dir, LOCK_FILE), `${pid}\n`);
+    const release = acquireBuildLock(dir);
+    release();
+  });
+});

@@ -1,0 +1,145 @@
+// `bootsmith register` and `bootsmith rollback` as a user runs them (the command modules, with
+// their output captured), against the contract BSS and a static artifact server.
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { registerCommand, targetFrom } from "../../src/cli/register.js";
+import { rollbackCommand } from "../../src/cli/rollback.js";
+import { UserError } from "../../src/core/errors.js";
+import { loadRegisterSource } from "../../src/register/source.js";
+import { Readable } from "node:stream";
+import type { PublishedImage } from "../../src/core/published-image.js";
+import { startBssServer, type BssServer } from "../support/bss-server.js";
+import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+
+const MAC = "52:54:00:ab:cd:01";
+let bss: BssServer;
+let artifacts: ArtifactServer;
+let tmp: string;
+let published: string;
+let image: PublishedImage;
+
+/** Run a command with stdout/stderr captured (the CLI writes through process.stdout/stderr). */
+async function cli(cmd: typeof registerCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await cmd.run(args), out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "bootsmith-cli-"));
+  artifacts = await startArtifactServer({ "/img/vmlinuz": "k", "/img/initramfs.img": "i", "/img/rootfs.squashfs": "r" });
+  bss = await startBssServer();
+  image = { name: "compute", tag: "v1", target: "s3", urls: { kernel: `${artifacts.url}/img/vmlinuz`, initrd: `${artifacts.url}/img/initramfs.img`, rootfs: `${artifacts.url}/img/rootfs.squashfs` } };
+  published = join(tmp, "published.json");
+  await writeFile(published, JSON.stringify({ images: [image, { ...image, tag: "latest" }] }));
+});
+
+afterEach(async () => {
+  await bss.stop();
+  await artifacts.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const TEMPLATE = "ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }}";
+
+describe("bootsmith register / rollback", () => {
+  it("dry-run prints the diff and writes nothing; the real run registers; rollback undoes it", async () => {
+    const state = join(tmp, "state");
+    const base = [published, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state];
+    const dry = await cli(registerCommand, [...base, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain(`+ mac ${MAC}: new entry`);
+    expect(dry.out).toContain(`      + root=live:${artifacts.url}/img/rootfs.squashfs`);
+    expect(dry.out).toMatch(/rootfs ok +http/);
+    expect(bss.entries.size).toBe(0);
+
+    const real = await cli(registerCommand, [...base, "--extra-params", "quiet"]);
+    expect(real.code).toBe(0);
+    expect(real.out).toContain(`registered compute:v1 at ${bss.url}`);
+    expect(bss.entry(`mac:${MAC}`)?.params).toBe(`ro ip=dhcp console=ttyS0,115200 root=live:${artifacts.url}/img/rootfs.squashfs quiet`);
+
+    const list = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state, "--list"]);
+    expect(list.out).toMatch(/compute:v1 {2}put {2}active {2}1 entry/);
+
+    const back = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state]);
+    expect(back.code).toBe(0);
+    expect(back.out).toContain(`- mac ${MAC}: entry removed`);
+    expect(bss.entries.size).toBe(0);
+    expect(bss.violations).toEqual([]);
+  });
+
+  it("--export writes the ochami payload without contacting any service", async () => {
+    const file = join(tmp, "params.yaml");
+    const r = await cli(registerCommand, [published, "--tag", "latest", "--mac", MAC, "--nid", "1,2", "--params-template", TEMPLATE, "--export", file]);
+    expect(r.code).toBe(0);
+    expect(parseYaml(await readFile(file, "utf8"))).toEqual({ macs: [MAC], nids: [1, 2], kernel: image.urls.kernel, initrd: image.urls.initrd, params: `ro ip=dhcp console=ttyS0,115200 root=live:${image.urls.rootfs ?? ""}` });
+    expect(bss.requests).toEqual([]);
+  });
+
+  it("registers an artifact directory served at --base-url with the build's params template", async () => {
+    const dir = join(tmp, "artifacts");
+    await mkdir(dir);
+    await writeFile(join(dir, "manifest.json"), JSON.stringify({ schemaVersion: 1, name: "debian", tags: ["t1"], params: "root=live:{{ rootfs.url }} img={{ name }}-{{ tag }}", artifacts: { kernel: { file: "vmlinuz" }, initrd: { file: "initramfs.img" }, rootfs: { file: "rootfs.squashfs" } } }));
+    const r = await cli(registerCommand, [dir, "--base-url", `${artifacts.url}/img`, "--bss", bss.url, "--host", "x1000c0s0b0n0", "--state-dir", join(tmp, "s")]);
+    expect(r.code).toBe(0);
+    expect(bss.entry("host:x1000c0s0b0n0")).toEqual({ kernel: image.urls.kernel, initrd: image.urls.initrd, params: `root=live:${image.urls.rootfs ?? ""} img=debian-t1` });
+  });
+
+  it("exit 1 with the reason when an artifact is missing or the token is refused; exit 2 for bad input", async () => {
+    artifacts.files.delete("/img/initramfs.img");
+    const missing = await cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", join(tmp, "s")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`initrd ${artifacts.url}/img/initramfs.img: missing (HTTP 404)`);
+    expect(bss.entries.size).toBe(0);
+
+    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", "root=live:{{ rootfs.path }}"])).rejects.toThrow(UserError);
+    await expect(cli(registerCommand, [published, "--bss", bss.url, "--nid", "abc", "--params-template", TEMPLATE])).rejects.toThrow(/--nid "abc"/);
+    await expect(cli(registerCommand, [published, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/say where to register/);
+    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", "zz", "--params-template", TEMPLATE])).rejects.toThrow(/macs: "zz" is not a MAC address/);
+    await expect(cli(registerCommand, [join(tmp, "nope.json"), "--bss", bss.url, "--mac", MAC])).rejects.toThrow(/no such file/);
+
+    await bss.stop();
+    bss = await startBssServer({ token: "t" });
+    artifacts.files.set("/img/initramfs.img", "i");
+    const denied = await cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE, "--token", "wrong"]);
+    expect(denied.code).toBe(1);
+    expect(denied.err).toContain("HTTP 401");
+    expect(denied.err).toContain("the token from --token was not accepted");
+    expect(denied.err).not.toContain("wrong");
+  });
+
+  it("reads the published image from standard input (bootsmith publish --json | bootsmith register -)", async () => {
+    const source = await loadRegisterSource("-", { stdin: Readable.from([Buffer.from(JSON.stringify(image))]) });
+    expect(source.image).toEqual(image);
+    await expect(loadRegisterSource("-", { stdin: Readable.from([Buffer.from("{")]) })).rejects.toThrow(/standard input: not valid JSON/);
+  });
+
+  it("refuses file:// URLs from a local publish without publicBase", async () => {
+    const local = join(tmp, "local.json");
+    await writeFile(local, JSON.stringify({ ...image, target: "local", urls: { ...image.urls, rootfs: "file:///srv/images/compute/v1/rootfs.squashfs" } }));
+    await expect(cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/);
+    expect(bss.requests).toEqual([]);
+  });
+
+  it("--cluster takes the BSS URI from the ochami config", async () => {
+    const home = join(tmp, "home");
+    await mkdir(join(home, ".config", "ochami"), { recursive: true });
+    await writeFile(join(home, ".config", "ochami", "config.yaml"), "clusters:\n  - name: demo\n    cluster:\n      uri: https://demo.openchami.cluster:8443\n  - name: split\n    cluster:\n      bss:\n        uri: http://localhost:27778/boot/v1\ndefault-cluster: demo\n");
+    const env = { HOME: home };
+    expect(targetFrom("register", { cluster: "demo" }, env)).toEqual({ type: "bss", url: "https://demo.openchami.cluster:8443/boot/v1" });
+    expect(targetFrom("register", { cluster: "split" }, env)).toEqual({ type: "bss", url: "http://localhost:27778/boot/v1" });
+    expect(() => targetFrom("register", { cluster: "other" }, env)).toThrow(/ochami cluster "other" is not configured .*known clusters: demo, split/);
+  });
+});

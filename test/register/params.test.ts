@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { liveRootUrl, ParamsTemplateError, renderParams, validateParamsTemplate } from "../../src/core/params.js";
+import { paramsDiff, renderDiff } from "../../src/register/diff.js";
+import { fromRecipeRegistration, validateSelectors, type RecipeRegistrationLike } from "../../src/register/targets.js";
+import type { RecipeSpec } from "../../src/recipe/schema.js";
+import type { PublishedImage } from "../../src/core/published-image.js";
+
+const image: PublishedImage = {
+  name: "compute",
+  tag: "v1",
+  target: "s3",
+  urls: { kernel: "http://s3/boot/v1/vmlinuz", initrd: "http://s3/boot/v1/initramfs.img", rootfs: "http://s3/boot/v1/rootfs.squashfs" },
+};
+
+describe("renderParams", () => {
+  it("fills every placeholder, with or without spaces inside the braces, and appends site params", () => {
+    const out = renderParams("nomodeset ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }} k={{kernel.url}} i={{initrd.url }} img={{ name }}:{{ tag }}", image, "  rd.live.overlay.overlayfs=1   quiet ");
+    expect(out).toBe("nomodeset ro ip=dhcp console=ttyS0,115200 root=live:http://s3/boot/v1/rootfs.squashfs k=http://s3/boot/v1/vmlinuz i=http://s3/boot/v1/initramfs.img img=compute:v1 rd.live.overlay.overlayfs=1 quiet");
+  });
+
+  it("rejects an unknown placeholder and lists the valid ones", () => {
+    expect(() => renderParams("root=live:{{ rootfs.uri }}", image)).toThrow(ParamsTemplateError);
+    const problems = validateParamsTemplate("root=live:{{ rootfs.uri }}");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("{{ rootfs.uri }}");
+    for (const p of ["{{ rootfs.url }}", "{{ kernel.url }}", "{{ initrd.url }}", "{{ name }}", "{{ tag }}"]) expect(problems[0]).toContain(p);
+  });
+
+  it("rejects unbalanced braces and newlines, accepts plain params", () => {
+    expect(validateParamsTemplate("root=live:{{ rootfs.url")).toHaveLength(1);
+    expect(validateParamsTemplate("a\nb")).toHaveLength(1);
+    expect(validateParamsTemplate("ro quiet")).toEqual([]);
+  });
+
+  it("fails when the image lacks the URL a placeholder needs", () => {
+    const noRootfs: PublishedImage = { ...image, urls: { kernel: image.urls.kernel } };
+    expect(() => renderParams("root=live:{{ rootfs.url }}", noRootfs)).toThrow(/has no rootfs URL/);
+  });
+
+  it("finds the live root URL", () => {
+    expect(liveRootUrl("ro root=live:http://h/r.squashfs quiet")).toBe("http://h/r.squashfs");
+    expect(liveRootUrl("ro root=/dev/sda1")).toBeUndefined();
+  });
+});
+
+describe("diff", () => {
+  it("shows params changes word by word", () => {
+    expect(paramsDiff("ro root=live:http://a/r quiet", "ro root=live:http://b/r quiet x=1")).toEqual({ removed: ["root=live:http://a/r"], added: ["root=live:http://b/r", "x=1"] });
+    const text = renderDiff([
+      { label: "mac 52:54:00:00:00:01", before: undefined, after: { kernel: "k2", params: "ro" } },
+      { label: "nid 3", before: { kernel: "k1", params: "ro" }, after: { kernel: "k2", params: "ro" } },
+      { label: "nid 4", before: { kernel: "k2", params: "ro  " }, after: { kernel: "k2", params: "ro" } },
+    ]);
+    expect(text).toContain("+ mac 52:54:00:00:00:01: new entry");
+    expect(text).toContain("~ nid 3:\n    - kernel: k1\n    + kernel: k2");
+    expect(text).toContain("  nid 4: unchanged");
+    expect(text).toContain("2 of 3 entries would change");
+  });
+});
+
+describe("validateSelectors", () => {
+  it("names the bad field", () => {
+    expect(validateSelectors({})).toEqual(["no nodes selected: give at least one of macs, hosts or nids"]);
+    expect(validateSelectors({ macs: ["52-54-00-00-00-01"] })[0]).toMatch(/^macs: "52-54-00-00-00-01"/);
+    expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
+    expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
+  });
+});
+
+describe("fromRecipeRegistration", () => {
+  it("splits a recipe register: entry into target, selectors and site params", () => {
+    expect(fromRecipeRegistration({ type: "bss", url: "https://bss:8443", macs: ["52:54:00:00:00:01"], hosts: [], nids: [3], params: "quiet", tokenEnv: "SITE_TOKEN" })).toEqual({
+      target: { type: "bss", url: "https://bss:8443", tokenEnv: "SITE_TOKEN" },
+      selectors: { macs: ["52:54:00:00:00:01"], hosts: [], nids: [3] },
+      extraParams: "quiet",
+    });
+    // The recipe schema's output type fits (a compile-time check: the schema and this type must agree).
+    const fromRecipe: (r: RecipeSpec["register"][number]) => RecipeRegistrationLike = (r) => r;
+    expect(typeof fromRecipe).toBe("function");
+    expect(fromRecipeRegistration({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0, legacy: false, params: "" }).target).toEqual({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0 });
+  });
+});
