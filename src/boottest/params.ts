@@ -4,8 +4,7 @@ import type { ArtifactRole } from "../core/manifest.js";
 import { ParamsTemplateError, renderParams } from "../core/params.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
-/** Used when the image has no manifest params: the minimal live netboot line. */
-export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1";
+export { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 
 /**
  * Test-only additions, never registered for real nodes:

@@ -7,6 +7,7 @@ import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../core/manifest.j
 import { isCommandError, type RunContext } from "../exec/run.js";
 import { listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
+import { formatBytes } from "../core/format.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -226,11 +227,4 @@ export function sizeChecks(sizes: { initramfsBytes?: number; rootfsBytes?: numbe
     }
   }
   return checks;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= GiB) return `${(n / GiB).toFixed(2)} GiB`;
-  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }

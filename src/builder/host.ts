@@ -16,6 +16,7 @@ import { shortReason } from "./host-probe.js";
 import { cachedProbeBuildah } from "./probe-cache.js";
 import { detectTools, findOnPath, type ToolFacts } from "./host-tools.js";
 import { didYouMean } from "../recipe/errors.js";
+import { formatBytes } from "../core/format.js";
 
 /** Environment variables that override detection (documented in `bootsmith doctor --help`). */
 export const HOST_ENV = {
@@ -91,10 +92,6 @@ export interface DetectHostOptions {
 function suggestion(value: string, known: readonly string[]): string {
   const close = didYouMean(value, known);
   return close ? ` (did you mean "${close}"?)` : "";
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
 async function nearestExisting(path: string): Promise<string> {

@@ -32,9 +32,9 @@ export interface BuildSettings {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Default output directory: ./artifacts/<name>/<primary tag>. */
-export function defaultOutDir(recipe: LoadedRecipe): string {
-  return path.resolve("artifacts", recipe.spec.name, recipe.spec.tags[0] ?? "latest");
+/** A recipe's output directory under `root`: <root>/<name>/<primary tag>, root ./artifacts by default. */
+export function defaultOutDir(recipe: LoadedRecipe, root = "artifacts"): string {
+  return path.resolve(root, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
 }
 
 export function newBuildId(): string {

@@ -33,7 +33,7 @@ manifest.json) are the defaults for --marker and --timeout.
 
 Kernel params: manifest.json's params template ({{ rootfs.url }}, {{ kernel.url }},
 {{ initrd.url }} filled with the local URLs), else
-  console=ttyS0 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1
+  console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1
 plus test-only knobs so failures end fast:
   rd.shell=0 rd.emergency=poweroff panic=10 modprobe.blacklist=kvm,kvm_amd,kvm_intel
 

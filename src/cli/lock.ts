@@ -10,7 +10,6 @@ import { defaultOutDir } from "../builder/options.js";
 import { MANIFEST_FILE } from "../core/manifest.js";
 import { readManifestFacts } from "../pipeline/cache.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
-import { outDirFor } from "../pipeline/build-graph.js";
 import { changelogSummary, diffPackages } from "../pipeline/changelog.js";
 import { lockFilePath, lockFromManifest, readLockFile, writeLockFile, type LockFile } from "../pipeline/lockfile.js";
 
@@ -48,7 +47,7 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
     for (const recipeFile of files) {
       const recipe = loadRecipe(recipeFile, { vars });
       const shown = path.relative(process.cwd(), recipe.file) || recipe.file;
-      const outDir = single ? path.resolve(values.out ?? defaultOutDir(recipe)) : outDirFor(recipe, values.out);
+      const outDir = single ? path.resolve(values.out ?? defaultOutDir(recipe)) : defaultOutDir(recipe, values.out);
       const where = path.relative(process.cwd(), path.join(outDir, MANIFEST_FILE)) || path.join(outDir, MANIFEST_FILE);
       const facts = readManifestFacts(outDir);
       if (facts.kind === "missing") {

@@ -4,6 +4,9 @@
 
 export const MANIFEST_FILE = "manifest.json";
 
+/** The label on the committed image carrying the manifest's inputDigest (the cache key). */
+export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
+
 /** The boot artifacts an image directory may hold, by role. */
 export const ARTIFACT_FILES = {
   kernel: "vmlinuz",

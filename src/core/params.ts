@@ -15,6 +15,9 @@ export const PARAM_PLACEHOLDERS = {
 
 export type ParamPlaceholder = keyof typeof PARAM_PLACEHOLDERS;
 
+/** A recipe's boot.params when it gives none, and boot-test's for an image without a manifest: a live netboot. */
+export const DEFAULT_PARAMS_TEMPLATE = "console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1";
+
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 export class ParamsTemplateError extends BootsmithError {

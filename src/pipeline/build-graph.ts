@@ -7,17 +7,18 @@ import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { buildahGlobalArgs, type BuildSessionOptions } from "../builder/options.js";
+import { buildahGlobalArgs, defaultOutDir, type BuildSessionOptions } from "../builder/options.js";
 import { detectHost, type HostFacts } from "../builder/host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
-import { silentReporter, type Reporter } from "../exec/events.js";
+import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
-import { decide, readImageFacts, readManifestFacts, readRegistryFacts, type Decision } from "./cache.js";
+import { decide, gatherFacts, type Decision } from "./cache.js";
+import { buildRecipe } from "./build-session.js";
+import { refreshHooks } from "./refresh.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
-import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
-import type { Manifest, PackageRecord } from "../core/manifest.js";
+import type { PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "./lockfile.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {
@@ -41,29 +42,13 @@ export interface GraphBuildOptions extends BuildSessionOptions {
   readonly stdout?: OutputStream;
 }
 
-/** What one build needs from the caller: cli/build.ts's buildRecipe, passed in to keep the import one-way. */
-export type BuildOne = (recipe: LoadedRecipe, options: BuildOneOptions) => Promise<number>;
-
-export interface BuildOneOptions extends BuildSessionOptions {
-  readonly outDir: string;
-  readonly console: Reporter;
-  readonly host: HostFacts;
-  readonly junitFile?: string;
-  readonly skipPublish?: (manifest: Manifest) => string | undefined;
-  readonly verify?: (packages: readonly PackageRecord[]) => void;
-}
-
-export function outDirFor(recipe: LoadedRecipe, outRoot: string | undefined): string {
-  return path.resolve(outRoot ?? "artifacts", recipe.spec.name, recipe.spec.tags[0] ?? "latest");
-}
-
 export function parseJobs(value: string | undefined): number {
   if (value === undefined) return Math.max(1, availableParallelism());
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UserError(`--jobs ${value}: expected a positive number of parallel builds`);
   return Number(value);
 }
 
-export async function buildGraph(inputs: readonly string[], options: GraphBuildOptions, buildOne: BuildOne): Promise<number> {
+export async function buildGraph(inputs: readonly string[], options: GraphBuildOptions): Promise<number> {
   const started = Date.now();
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
@@ -106,10 +91,10 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       }
     }
     const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
-    const outDir = outDirFor(node.recipe, options.outRoot);
+    const outDir = defaultOutDir(node.recipe, options.outRoot);
     const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
     const refresh = options.refresh ? refreshHooks(outDir, publishes) : undefined;
-    const exitCode = await buildOne(node.recipe, {
+    const exitCode = await buildRecipe(node.recipe, {
       outDir,
       publish: options.publish,
       progress: options.progress,
@@ -138,29 +123,6 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   });
   stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
   return runExitCode(outcomes);
-}
-
-/**
- * --refresh around one build: read the previous manifest first (the build removes it), skip
- * publishing when no package changed, and afterwards write the changelog and say what changed.
- * Used by graph mode and by `build FILE --refresh`.
- */
-export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?: (m: Manifest) => string | undefined; after: () => string | undefined } {
-  const previous = readManifestFacts(outDir);
-  const old = previous.kind === "found" ? previous.manifest : undefined;
-  return {
-    skipPublish: old ? (m) => (isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined) : undefined,
-    after: () => {
-      const now = readManifestFacts(outDir);
-      if (now.kind !== "found") return undefined;
-      const log = diffPackages(old?.packages ?? [], now.manifest.packages);
-      writeChangelog(outDir, old, now.manifest, log);
-      const where = path.relative(process.cwd(), path.join(outDir, "changelog.md"));
-      if (!old) return `first build (no previous manifest to compare with); ${where}`;
-      if (isEmpty(log)) return publishes ? "no package changed: publish and register skipped" : "no package changed";
-      return `${changelogSummary(log)}; ${where}`;
-    },
-  };
 }
 
 /** --locked: read every selected recipe's lock file before anything is built; one error naming all that are missing or bad. */
@@ -192,18 +154,12 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
   const { globalArgs } = buildahGlobalArgs({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation });
   const names = graph.order.filter((n) => selected.has(n));
   // Facts first, concurrently (one quick `buildah inspect` per recipe whose manifest matches).
+  const rebuild = options.refresh || options.force;
   const facts = new Map(
-    await Promise.all(
-      names.map(async (name) => {
-        const recipe = graph.nodes.get(name)!.recipe;
-        const manifest = readManifestFacts(outDirFor(recipe, options.outRoot));
-        const rebuild = options.refresh || options.force;
-        const needImage = !rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
-        const image = needImage ? await readImageFacts(recipe, globalArgs) : ({ kind: "unchecked" } as const);
-        const registry = options.checkRegistry && !rebuild ? await readRegistryFacts(recipe) : undefined;
-        return [name, { manifest, image, ...(registry ? { registry } : {}) }] as const;
-      }),
-    ),
+    await Promise.all(names.map(async (name) => {
+      const recipe = graph.nodes.get(name)!.recipe;
+      return [name, await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), { globalArgs, checkRegistry: options.checkRegistry ?? false, rebuild })] as const;
+    })),
   );
   // Then decisions parents-first: a child on a rebuilt parent is rebuilt.
   const decisions = new Map<string, Decision>();
@@ -212,7 +168,7 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
     const parentDecision = node.parent !== undefined ? decisions.get(node.parent) : undefined;
     decisions.set(
       name,
-      decide(node.recipe, outDirFor(node.recipe, options.outRoot), facts.get(name)!, {
+      decide(node.recipe, defaultOutDir(node.recipe, options.outRoot), facts.get(name)!, {
         rebuild: options.refresh ? "refresh" : options.force ? "force" : undefined,
         parentRebuilt: parentDecision?.build ? node.parent : undefined,
       }),

@@ -7,12 +7,11 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import { localImageRef } from "../recipe/load.js";
-import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { INPUT_DIGEST_LABEL, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 import { inputDigests } from "../recipe/inputs.js";
 
-export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
 
 /** What is known about the last build of a recipe. */
 export interface CacheFacts {
@@ -122,6 +121,27 @@ function inputOrder(a: string, b: string): number {
 
 function short(digest: string): string {
   return digest.slice(0, 12);
+}
+
+export interface GatherOptions {
+  /** buildah global options (storage) for the image check. */
+  readonly globalArgs: readonly string[];
+  /** Also ask the recipe's registry target (--check-registry). */
+  readonly checkRegistry: boolean;
+  /** The build happens anyway (--refresh/--force): only the manifest is read. */
+  readonly rebuild: boolean;
+}
+
+/**
+ * Everything `decide` needs about one recipe's last build. The image is inspected only when the
+ * manifest already carries the current key (otherwise the answer is "rebuild" without it).
+ */
+export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options: GatherOptions): Promise<CacheFacts> {
+  const manifest = readManifestFacts(outDir);
+  const needImage = !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
+  const image = needImage ? await readImageFacts(recipe, options.globalArgs) : ({ kind: "unchecked" } as const);
+  const registry = options.checkRegistry && !options.rebuild ? await readRegistryFacts(recipe) : undefined;
+  return { manifest, image, ...(registry ? { registry } : {}) };
 }
 
 export function readManifestFacts(outDir: string): CacheFacts["manifest"] {

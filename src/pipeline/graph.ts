@@ -280,3 +280,14 @@ export async function changedFiles(ref: string, dir: string): Promise<Set<string
   }
   return files;
 }
+
+/** A recipe file, as opposed to a directory or a list of recipes (graph mode). */
+export function isSingleRecipeFile(arg: string): boolean {
+  try {
+    if (!statSync(arg).isFile()) return false;
+    const files = collectRecipeFiles([arg]);
+    return files.length === 1 && files[0] === path.resolve(arg);
+  } catch {
+    return true; // let the loader report a missing file the usual way
+  }
+}

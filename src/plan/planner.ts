@@ -6,7 +6,7 @@ import { localImageRef } from "../recipe/load.js";
 import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, MANIFEST_FILE } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE } from "../core/manifest.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
@@ -220,7 +220,7 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
     "org.opencontainers.image.title": spec.name,
     "io.bootsmith.recipe": spec.name,
     "io.bootsmith.tags": spec.tags.join(","),
-    "io.bootsmith.input-digest": recipe.inputDigest,
+    [INPUT_DIGEST_LABEL]: recipe.inputDigest,
     "io.bootsmith.base": baseRef(recipe),
   };
   // buildah 1.28's commit has no --label: labels go on the container's config first.

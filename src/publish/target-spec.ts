@@ -1,6 +1,7 @@
 // `--to` strings → targets, for the CLI (recipes give targets as YAML objects instead).
 //   s3://BUCKET[/PREFIX]      dir:PATH      registry:HOST[:PORT]/REPO
 import { PublishInputError } from "./errors.js";
+import { S3_BUCKET } from "../recipe/schema.js";
 import type { LocalTarget, PublishTarget, RegistryTarget, S3Layout, S3Target } from "./targets.js";
 
 export interface TargetSpecOptions {
@@ -21,7 +22,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
     const slash = rest.indexOf("/");
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     let prefix = slash < 0 ? "" : rest.slice(slash + 1);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    if (!S3_BUCKET.test(bucket)) {
       throw new PublishInputError(`--to ${spec}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
     }
     const layout = options.layout ?? "bootsmith";

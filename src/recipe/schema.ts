@@ -3,6 +3,7 @@
 // use (`bootsmith schema`, schema/recipe.schema.json).
 import { z } from "zod";
 import { MANAGER_NAMES, PLANNED_MANAGERS } from "../core/package-managers.js";
+import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 
 // --- value formats --------------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ export const BootSchema = z.strictObject({
     .default("newest").describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
   initramfs: initramfs.prefault({}).describe("The initramfs, built by dracut inside the image"),
   rootfs: rootfs.prefault({}).describe("The root filesystem squashfs"),
-  params: z.string().default("console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1").describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
+  params: z.string().default(DEFAULT_PARAMS_TEMPLATE).describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
   test: bootTest.prefault({}).describe("bootsmith boot-test settings"),
 });
 
@@ -174,14 +175,26 @@ const publishRegistry = z.strictObject({
   tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate"),
   authFile: z.string().optional().describe("Registry credentials file (buildah --authfile)"),
 });
+/** An S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens (recipes and `publish --to s3://`). */
+export const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Object key layouts in a bucket. bootsmith: `<prefix><name>/<tag>/{vmlinuz,initramfs.img,
+ * rootfs.squashfs,manifest.json}`, self-contained per tag. image-builder (OpenCHAMI's):
+ * `efi-images/<prefix>vmlinuz-KVER`, `efi-images/<prefix>initramfs-KVER.img`, `<prefix><name>-<tag>`
+ * (squashfs) and `<prefix><name>-<tag>.manifest.json`; kernel and initramfs are named by kernel
+ * version only, so give each image its own prefix.
+ */
+export const S3_LAYOUTS = ["bootsmith", "image-builder"] as const;
+
 const publishS3 = z.strictObject({
   type: z.literal("s3"),
   endpoint: httpUrl.optional().describe("S3 endpoint URL (default: AWS)"),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }).describe("Bucket name"),
+  bucket: z.string().regex(S3_BUCKET, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }).describe("Bucket name"),
   prefix: z.string().default("").describe("Key prefix; artifacts go under <prefix><tag>/"),
   region: z.string().optional().describe("S3 region"),
   publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),
-  layout: z.enum(["bootsmith", "image-builder"]).default("bootsmith").describe("Object key layout: bootsmith's or OpenCHAMI image-builder's"),
+  layout: z.enum(S3_LAYOUTS).default("bootsmith").describe("Object key layout: bootsmith's or OpenCHAMI image-builder's"),
   caFile: z.string().optional().describe("CA certificate file for the endpoint"),
   forcePathStyle: z.boolean().default(true).describe("Path-style URLs (Ceph RGW, MinIO)"),
 });
@@ -258,6 +271,8 @@ export type BootSpec = z.output<typeof BootSchema>;
 export type FileSpec = RecipeSpec["files"][number];
 export type CommandSpec = RecipeSpec["commands"][number];
 export type PublishTarget = z.output<typeof PublishTargetSchema>;
+/** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
+export type PublishTargetInput = z.input<typeof PublishTargetSchema>;
 export type Registration = z.output<typeof RegistrationSchema>;
 
 /** The JSON Schema for editors (yaml-language-server) and docs. */

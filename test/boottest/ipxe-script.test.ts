@@ -47,7 +47,7 @@ describe("boot-test params", () => {
 
   it("builds the default test line with the fast-failure knobs", () => {
     expect(bootTestParams(DEFAULT_PARAMS_TEMPLATE, urls)).toBe(
-      `console=ttyS0 root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.overlay.overlayfs=1 ip=dhcp rd.neednet=1 ${TEST_PARAMS}`,
+      `console=ttyS0 ip=dhcp rd.neednet=1 root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.overlay.overlayfs=1 ${TEST_PARAMS}`,
     );
   });
 

@@ -55,7 +55,7 @@ describe("bootsmith publish", () => {
     });
     const lines = first.stderr.trim().split("\n");
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toMatch(/^uploaded\s+rootfs\.squashfs\s+1\.0 MB\s+[\d.]+ MB\/s\s+\/.*\/test-image\/7\/rootfs\.squashfs$/);
+    expect(lines[2]).toMatch(/^uploaded\s+rootfs\.squashfs\s+1\.0 MiB\s+[\d.]+ [KMG]iB\/s\s+\/.*\/test-image\/7\/rootfs\.squashfs$/);
 
     const again = await runPublish([image.dir, "--to", `dir:${out}`]);
     expect(again.code).toBe(0);

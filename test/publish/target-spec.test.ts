@@ -58,13 +58,13 @@ describe("s3Keys and public URLs", () => {
 });
 
 describe("formatTransfer", () => {
-  it("prints one aligned line per object, with a rate only for uploads of 1 MB or more", () => {
-    expect(formatTransfer({ action: "uploaded", tag: "1", file: "rootfs.squashfs", bytes: 165_200_000, seconds: 0.8, destination: "s3://b/k" })).toBe(
-      "uploaded  rootfs.squashfs   165.2 MB    206.5 MB/s  s3://b/k",
+  it("prints one aligned line per object, with a rate only for uploads of 1 MiB or more", () => {
+    expect(formatTransfer({ action: "uploaded", tag: "1", file: "rootfs.squashfs", bytes: 165.2 * 1024 ** 2, seconds: 0.8, destination: "s3://b/k" })).toBe(
+      "uploaded  rootfs.squashfs  165.2 MiB   206.5 MiB/s  s3://b/k",
     );
     expect(formatTransfer({ action: "uploaded", tag: "1", file: "manifest.json", bytes: 2400, seconds: 0.01, destination: "s3://b/m" })).toBe(
-      "uploaded  manifest.json       2.4 kB                s3://b/m",
+      "uploaded  manifest.json      2.3 KiB                s3://b/m",
     );
-    expect(formatTransfer({ action: "skipped", tag: "1", file: "vmlinuz", bytes: 8_000_000, seconds: 0.01, destination: "/x" })).toMatch(/^skipped\s+vmlinuz\s+8\.0 MB\s+\/x$/);
+    expect(formatTransfer({ action: "skipped", tag: "1", file: "vmlinuz", bytes: 8 * 1024 ** 2, seconds: 0.01, destination: "/x" })).toMatch(/^skipped\s+vmlinuz\s+8\.0 MiB\s+\/x$/);
   });
 });

@@ -1,0 +1,162 @@
+// The build session for one recipe: check the host can build, take the output directory's
+// lock, open the reporters (console, build.log, JUnit), make sure a parent image exists, walk
+// the plan (build, publish, register) with cleanup on failure or Ctrl-C, and print the summary.
+// `bootsmith build FILE` runs one session (buildFile); graph mode runs one per recipe.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { EXIT, UserError } from "../core/errors.js";
+import { MANIFEST_FILE, type Manifest, type PackageRecord } from "../core/manifest.js";
+import { formatBytes } from "../core/format.js";
+import { CleanupStack } from "../exec/cleanup.js";
+import { teeReporter, type Reporter } from "../exec/events.js";
+import { createLogFileReporter, createReporter, redact } from "../exec/reporters/index.js";
+import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
+import { isCommandError, run } from "../exec/run.js";
+import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { plan as makePlan } from "../plan/planner.js";
+import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../builder/options.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
+import { detectHost, type HostFacts } from "../builder/host.js";
+import { secretValues } from "../builder/secrets.js";
+import { acquireBuildLock } from "../builder/output-lock.js";
+import { executePlan, StepFailedError, type BuildResult } from "./execute-plan.js";
+import { decide, gatherFacts } from "./cache.js";
+import { createJunitReporter } from "./junit.js";
+import { lockedVerifier } from "./lockfile.js";
+import { refreshHooks } from "./refresh.js";
+
+export interface BuildFileOptions extends BuildSessionOptions {
+  readonly vars: Readonly<Record<string, string>>;
+  readonly outDir?: string;
+  readonly buildId?: string;
+  readonly junitFile?: string;
+  /** Skip the build when it is up to date (--if-changed). */
+  readonly ifChanged: boolean;
+  /** --check-registry with --if-changed: an image in the registry with the current key counts. */
+  readonly checkRegistry: boolean;
+  /** Rebuild, write the changelog, publish only when a package changed (--refresh). */
+  readonly refresh: boolean;
+  /** Fail when the packages differ from the lock file (--locked). */
+  readonly locked: boolean;
+}
+
+/** `bootsmith build RECIPE.yaml`: one recipe, its parents are not built. */
+export async function buildFile(file: string, options: BuildFileOptions): Promise<number> {
+  const recipe = loadRecipe(file, { vars: options.vars });
+  const verify = options.locked ? lockedVerifier(recipe) : undefined;
+  const outDir = options.outDir !== undefined ? path.resolve(options.outDir) : defaultOutDir(recipe);
+  if (options.ifChanged && !options.refresh && !(await needsBuild(recipe, outDir, options))) return EXIT.ok;
+  // One file with --refresh (the nightly GitLab jobs): its parents are not rebuilt, but the
+  // changelog and the publish-only-when-changed rule apply as in graph mode.
+  const refresh = options.refresh ? refreshHooks(outDir, options.publish && recipe.spec.publish.length + recipe.spec.register.length > 0) : undefined;
+  const code = await buildRecipe(recipe, { ...options, outDir, skipPublish: refresh?.skipPublish, verify });
+  const detail = code === EXIT.ok ? refresh?.after() : undefined;
+  if (detail) process.stderr.write(`${recipe.spec.name}: --refresh: ${detail}\n`);
+  return code;
+}
+
+/** --if-changed: say why and return false when the build is up to date. */
+async function needsBuild(recipe: LoadedRecipe, outDir: string, options: BuildFileOptions): Promise<boolean> {
+  const { globalArgs } = buildahGlobalArgs(options);
+  const facts = await gatherFacts(recipe, outDir, { globalArgs, checkRegistry: options.checkRegistry, rebuild: false });
+  const decision = decide(recipe, outDir, facts);
+  process.stderr.write(`${recipe.spec.name}: ${decision.build ? "building" : "skipped"}: ${decision.reasons.join("; ")}\n`);
+  return decision.build;
+}
+
+export interface BuildRecipeOptions extends BuildSessionOptions {
+  readonly outDir?: string;
+  readonly buildId?: string;
+  /** Human-facing reporter (default: from progress); graph mode passes a prefixing one. */
+  readonly console?: Reporter;
+  /** Detected once per graph run; detected here otherwise. */
+  readonly host?: HostFacts;
+  readonly junitFile?: string;
+  /** See ExecuteContext.skipPublish (graph mode's --refresh: publish only when packages changed). */
+  readonly skipPublish?: (manifest: Manifest) => string | undefined;
+  /** See ExecuteContext.verify (--locked: fail on packages that differ from the lock file). */
+  readonly verify?: (packages: readonly PackageRecord[]) => void;
+}
+
+export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
+  const started = Date.now();
+  const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
+  const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
+  const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
+  if (failed.length > 0) {
+    await console.close();
+    throw new UserError(`this host cannot build yet:\n${failed.map((c) => `  ✗ ${c.title}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`).join("\n")}\nRun \`bootsmith doctor\` for the full report.`, EXIT.failed);
+  }
+  const opts = planOptions(recipe, { ...options, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
+  const thePlan = makePlan(recipe, { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } });
+  // One build per output directory: taken before build.log is opened or any artifact removed.
+  let releaseLock: () => void;
+  try {
+    mkdirSync(thePlan.outDir, { recursive: true });
+    releaseLock = acquireBuildLock(thePlan.outDir);
+  } catch (error) {
+    await console.close();
+    throw error;
+  }
+  try {
+    return await buildLocked(recipe, options, { started, console, host, opts, thePlan });
+  } finally {
+    releaseLock();
+  }
+}
+
+async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof planOptions>; thePlan: ReturnType<typeof makePlan> }): Promise<number> {
+  const { started, console, host, opts, thePlan } = ctx;
+  const logFile = path.join(thePlan.outDir, "build.log");
+  const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
+  const reporter: Reporter = redact(secretValues(), teeReporter(...sinks));
+  reporter.emit({ type: "message", level: "info", text: `building ${recipe.spec.name}:${recipe.spec.tags[0]} → ${thePlan.outDir} (log: ${logFile})` });
+
+  if (recipe.parent) await requireParentImage(recipe, host.buildahArgs, reporter);
+
+  const cleanup = new CleanupStack();
+  let result: BuildResult | undefined;
+  let exitCode: number = EXIT.ok;
+  try {
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish, verify: options.verify }), reporter);
+  } catch (error) {
+    exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
+    reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
+  }
+  reporter.emit({ type: "summary", ok: result !== undefined, durationMs: result?.durationMs ?? Date.now() - started, lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`] });
+  await reporter.close();
+  return exitCode;
+}
+
+/** Host checks that make a build impossible (others, like a missing qemu, only limit boot-test). */
+const BLOCKING_CHECKS = ["tool:buildah", "storage-driver", "isolation", "privilege"];
+
+async function requireParentImage(recipe: LoadedRecipe, buildahArgs: readonly string[], reporter: Reporter): Promise<void> {
+  const parent = recipe.parent!;
+  const ref = localImageRef(parent.spec);
+  try {
+    await run({ file: "buildah", args: [...buildahArgs, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref] }, { step: "parent", reporter }, { quiet: true });
+  } catch {
+    throw new UserError(`${recipe.file}: from.recipe: the parent image ${ref} is not built on this host; build it first: bootsmith build ${path.relative(process.cwd(), parent.file)}`);
+  }
+}
+
+function failureText(error: unknown, logFile: string): string {
+  const cause = error instanceof StepFailedError ? error.cause : error;
+  const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed\n` : "";
+  const detail = isCommandError(cause) ? cause.report : cause instanceof Error ? cause.message : String(cause);
+  // A failure anywhere, publishing included, removes the container, its mount and the partial
+  // artifacts (a manifest left behind would make the cache call the image up to date and never
+  // publish it), so the same command is always the way to resume.
+  const resume = "the working container, its mount and partial artifacts were removed; fix the cause and run the same command again";
+  return `${where}${detail}\nfull log: ${logFile}\n${resume}`;
+}
+
+function summaryLines(result: BuildResult): string[] {
+  const m = result.manifest;
+  const lines = [`built ${m.name}:${m.tags.join(",")} as ${m.image.ref}${m.kernel ? `, kernel ${m.kernel.version}` : ""}, ${m.packages.length} packages`];
+  for (const a of Object.values(m.artifacts)) if (a) lines.push(`  ${path.join(result.outDir, a.file)}  ${formatBytes(a.size)}  sha256:${a.sha256.slice(0, 16)}…`);
+  lines.push(`  ${path.join(result.outDir, MANIFEST_FILE)}`);
+  for (const p of result.published) lines.push(`  published ${p.name}:${p.tag} → ${p.target}${p.urls.rootfs ? ` ${p.urls.rootfs}` : ""}`);
+  return lines;
+}
