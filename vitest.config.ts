@@ -1,13 +1,54 @@
 import { defineConfig } from "vitest/config";
 
-// Integration tests drive real buildah, dnf, mmdebstrap and QEMU: they are slow and share host
-// state (containers storage, loop mounts), so files run one at a time.
+// Two projects:
+// - unit: no root, no external tools beyond node, bash and git (npm run test:unit; the GitLab
+//   unit-tests job). Pure logic, the CLI's argument handling, in-process HTTP servers.
+// - integration: the rest, driving real buildah, dnf, mmdebstrap, dracut, QEMU, a registry and
+//   Ceph. Slow, and sharing host state (containers storage, loop mounts, ports).
+// Files run one at a time in both (fileParallelism is inherited).
+const UNIT = [
+  "test/boottest/console-watch.test.ts",
+  "test/boottest/ipxe-script.test.ts",
+  "test/builder/output-lock.test.ts",
+  "test/cli/main.test.ts",
+  "test/exec/**/*.test.ts",
+  "test/lint/**/*.test.ts",
+  "test/pipeline/cache.test.ts",
+  "test/pipeline/changelog.test.ts",
+  "test/pipeline/gitlab.test.ts",
+  "test/pipeline/graph.test.ts",
+  "test/pipeline/junit.test.ts",
+  "test/pipeline/lockfile.test.ts",
+  "test/pipeline/parallel.test.ts",
+  "test/plan/**/*.test.ts",
+  "test/publish/artifacts.test.ts",
+  "test/publish/local.test.ts",
+  "test/publish/target-spec.test.ts",
+  "test/recipe/compat/detect.test.ts",
+  "test/recipe/compat/errors.test.ts",
+  "test/recipe/compat/plan-equivalence.test.ts",
+  "test/recipe/invalid-recipes.test.ts",
+  "test/recipe/load.test.ts",
+  "test/recipe/repo-metadata.test.ts",
+  "test/recipe/schema-docs.test.ts",
+  "test/register/bss-server.test.ts",
+  "test/register/params.test.ts",
+  "test/register/pool.test.ts",
+  "test/register/preflight.test.ts",
+  "test/register/register.test.ts",
+  "test/reliability/malformed-corpus.test.ts",
+  "test/serve/**/*.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["default"],
+    projects: [
+      { extends: true, test: { name: "unit", include: UNIT } },
+      { extends: true, test: { name: "integration", include: ["test/**/*.test.ts"], exclude: [...UNIT, "node_modules/**"] } },
+    ],
   },
 });

@@ -88,7 +88,7 @@ function readYamlList(file: string): string[] | undefined {
     return undefined; // the recipe loader reports the syntax error with its position
   }
   if (!data || typeof data !== "object" || !("recipes" in data)) return undefined;
-  const list = (data as { recipes: unknown }).recipes;
+  const list = (data).recipes;
   if (!Array.isArray(list) || !list.every((x): x is string => typeof x === "string")) {
     throw new UserError(`${file}: recipes: must be a list of recipe paths (relative to this file)`);
   }

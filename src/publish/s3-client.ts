@@ -163,6 +163,8 @@ function classify(e: SdkErrorShape, text: string): S3Failure {
       return "access-denied";
     case "NoSuchBucket":
       return "no-such-bucket";
+    default:
+      break; // not named by the service: look at codes and text below
   }
   if (TLS_CODES.test(`${e.code ?? ""} ${text}`)) return "tls";
   // Network failures arrive as plain Errors or as the SDK's TimeoutError wrapping the errno.
@@ -178,6 +180,8 @@ function classify(e: SdkErrorShape, text: string): S3Failure {
     case "EPIPE":
     case "ETIMEDOUT":
       return "dropped";
+    default:
+      break;
   }
   if (/socket hang up/i.test(text)) return "dropped";
   if (e.name === "TimeoutError") return "unreachable";

@@ -143,7 +143,7 @@ export function issueAt(source: YamlSource, path: readonly PropertyKey[], messag
     const found = source.doc.getIn(lookup.slice(0, depth) as (string | number)[], true);
     if (found && typeof found === "object" && "range" in found) node = found as Node;
   }
-  if (node === null) node = source.doc.contents as Node | null;
+  if (node === null) node = source.doc.contents;
   if (key !== undefined && node && isMap(node)) {
     const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
     if (pair && isScalar(pair.key)) node = pair.key;

@@ -28,7 +28,7 @@ export function validateAgainst<S extends z.ZodType>(schema: S, source: YamlSour
   if (result.success) return { ok: true, value: result.data };
   let root = jsonSchemas.get(schema);
   if (!root) {
-    root = (jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" })) as JsonSchema;
+    root = (jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }));
     jsonSchemas.set(schema, root);
   }
   const { shown, hidden } = capIssues(result.error.issues, MAX_REPORTED_ISSUES);

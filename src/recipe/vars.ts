@@ -2,7 +2,7 @@
 // command line (which wins), then environment variables the recipe names in `importEnv:` —
 // never the whole environment, so a build cannot silently depend on a stray variable.
 // `$${NAME}` stands for a literal `${NAME}` (for shell scripts that use braces).
-import { isMap, isPair, isScalar, visit, type Scalar } from "yaml";
+import { isMap, isPair, isScalar, visit } from "yaml";
 import type { RecipeIssue } from "./errors.js";
 import { issueAt, pathOf, type YamlSource } from "./source.js";
 
@@ -39,7 +39,7 @@ export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, str
   for (const pair of root.items) {
     if (!isPair(pair) || !isScalar(pair.key) || DEFINING_KEYS.has(String(pair.key.value))) continue;
     const topKey = String(pair.key.value);
-    visit(pair.value as Scalar, {
+    visit(pair.value, {
       Scalar(_key, node, ancestry) {
         const chain = [...ancestry, node];
         if (typeof node.value !== "string" || !node.value.includes("$")) return;

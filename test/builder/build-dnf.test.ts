@@ -55,8 +55,8 @@ describe("bootsmith build (dnf from scratch)", () => {
 
     // Each artifact's sha256 and size match the file.
     for (const a of Object.values(manifest.artifacts)) {
-      const { stdout } = await execa("sha256sum", [path.join(out(), a!.file)]);
-      expect(stdout.split(" ")[0]).toBe(a!.sha256);
+      const { stdout } = await execa("sha256sum", [path.join(out(), a.file)]);
+      expect(stdout.split(" ")[0]).toBe(a.sha256);
     }
     expect(manifest.name).toBe("fixture-live");
     expect(manifest.tags).toEqual(["1", "latest"]);
@@ -136,11 +136,11 @@ describe("bootsmith build failures leave nothing behind", () => {
     // Wait until the sleeping command runs (the container exists and is mounted), then interrupt.
     await new Promise<void>((resolve, reject) => {
       let seen = "";
-      child.all!.on("data", (chunk: Buffer) => {
+      child.all.on("data", (chunk: Buffer) => {
         seen += chunk.toString();
         if (seen.includes("sleep 120")) resolve();
       });
-      child.all!.on("end", () => reject(new Error(`build ended before the sleeping command:\n${seen}`)));
+      child.all.on("end", () => reject(new Error(`build ended before the sleeping command:\n${seen}`)));
     });
     child.kill("SIGINT");
     const result = await child;

@@ -27,8 +27,8 @@ async function cli(cmd: typeof registerCommand, args: string[]): Promise<{ code:
   let err = "";
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true));
   try {
     return { code: await cmd.run(args), out, err };
   } finally {

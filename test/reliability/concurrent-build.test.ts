@@ -67,8 +67,8 @@ describe("concurrent builds", () => {
     expect(log.match(/INFO building fixture-live:1/g)).toHaveLength(1);
     const manifest = JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")) as Manifest;
     for (const a of Object.values(manifest.artifacts)) {
-      const { stdout } = await execa("sha256sum", [path.join(out, a!.file)]);
-      expect(stdout.split(" ")[0], a!.file).toBe(a!.sha256);
+      const { stdout } = await execa("sha256sum", [path.join(out, a.file)]);
+      expect(stdout.split(" ")[0], a.file).toBe(a.sha256);
     }
     expect(existsSync(path.join(out, LOCK_FILE)), "the lock is released after the build").toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);

@@ -49,11 +49,11 @@ describe("a build signalled as a step starts", () => {
     const marker = `"type":"step-start","step":"${step}"`;
     await new Promise<void>((resolve, reject) => {
       let seen = "";
-      child.stdout!.on("data", (chunk: Buffer) => {
+      child.stdout.on("data", (chunk: Buffer) => {
         seen += chunk.toString();
         if (seen.includes(marker)) resolve();
       });
-      child.stdout!.on("end", () => reject(new Error(`the build ended before step ${step} started:\n${seen.slice(-3000)}`)));
+      child.stdout.on("end", () => reject(new Error(`the build ended before step ${step} started:\n${seen.slice(-3000)}`)));
     });
     child.kill(signal);
     const result = await child;
