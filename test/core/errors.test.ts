@@ -1,0 +1,38 @@
+// One error base: every deliberate error carries its exit code, and cli/main.ts turns any of
+// them into a message (with the hint) and that code; anything else is a bug and is rethrown.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { BootsmithError, EXIT, UserError } from "../../src/core/errors.js";
+import { exitCodeFor } from "../../src/cli/main.js";
+import { RecipeError } from "../../src/recipe/errors.js";
+import { PublishError, PublishInputError } from "../../src/publish/errors.js";
+import { InterruptedError } from "../../src/exec/signals.js";
+
+function stderrOf(fn: () => number): { code: number; stderr: string } {
+  let stderr = "";
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const code = fn();
+  return { code, stderr };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("the error base and exitCodeFor", () => {
+  it("gives bad input exit 2 and failures exit 1, by class", () => {
+    expect(new UserError("x").exitCode).toBe(EXIT.usage);
+    expect(new RecipeError([{ file: "r.yaml", path: "name", message: "bad" }]).exitCode).toBe(EXIT.usage);
+    expect(new PublishInputError("x").exitCode).toBe(EXIT.usage);
+    expect(new PublishError("x", "transfer-failed").exitCode).toBe(EXIT.failed);
+    expect(new InterruptedError("SIGTERM").exitCode).toBe(143);
+  });
+
+  it("prints the message and the hint, and returns the error's exit code", () => {
+    const { code, stderr } = stderrOf(() => exitCodeFor(new BootsmithError("the disk is full", EXIT.failed, { hint: "free some space" })));
+    expect(code).toBe(EXIT.failed);
+    expect(stderr).toBe("the disk is full\nhint: free some space\n");
+  });
+
+  it("rethrows what is not a BootsmithError: that is a bug, with its stack", () => {
+    const bug = new TypeError("undefined is not a function");
+    expect(() => exitCodeFor(bug)).toThrow(bug);
+  });
+});
