@@ -11,11 +11,16 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { start, type ProcessExit, type RunningProcess } from "../exec/run.js";
 import { startStaticServer } from "../serve/static-server.js";
-import { ConsoleWatcher, DEFAULT_MARKER, type ConsoleVerdict, type FailureReason } from "./console-watch.js";
-import { renderIpxeScript } from "./ipxe-script.js";
+import type { BootCheckRecord } from "../core/manifest.js";
+import { CheckFrameParser } from "./check-frames.js";
+import { harnessCpio, HARNESS_PATH, SETTLE_SECONDS } from "./check-harness.js";
+import { judge, resolveChecks, type CheckResult, type NodeCheck } from "./checks.js";
+import { ConsoleWatcher, DEFAULT_MARKER, stripAnsi, type ConsoleVerdict, type FailureReason } from "./console-watch.js";
+import { appendInitrd, IpxeScriptError, renderIpxeScript, rewriteLoopbackUrls, scriptParams, scriptUrls } from "./ipxe-script.js";
+import { BootTimeline, type BootBreakdown, type FetchRole } from "./timeline.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
 import { formatPreflight, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
-import { chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN, qemuNetbootArgv, toGuestUrl, type Accel, type AccelChoice } from "./qemu.js";
+import { chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN, qemuNetbootArgv, type Accel, type AccelChoice } from "./qemu.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface BootTestOptions {
@@ -50,9 +55,15 @@ export interface BootTestOptions {
   readonly reporter?: Reporter;
   /** Abort (SIGINT/SIGTERM): QEMU and the server are stopped, the result is a FAIL "interrupted". */
   readonly signal?: AbortSignal;
+  /** The recipe's boot.test.checks (boot-test RECIPE), instead of those recorded in manifest.json. */
+  readonly recipeChecks?: readonly BootCheckRecord[];
+  /** More checks to run in the node (--check). */
+  readonly checks?: readonly BootCheckRecord[];
+  /** bootsmith's built-in checks (default: the manifest's boot.test.builtinChecks, else on). */
+  readonly builtinChecks?: boolean;
 }
 
-export type BootFailureReason = FailureReason | "preflight" | "timeout" | "qemu-exited" | "qemu-not-started" | "bootscript-unreachable" | "interrupted";
+export type BootFailureReason = FailureReason | "preflight" | "timeout" | "qemu-exited" | "qemu-not-started" | "bootscript-unreachable" | "interrupted" | "check-failed";
 
 export interface BootTestResult {
   readonly ok: boolean;
@@ -74,6 +85,12 @@ export interface BootTestResult {
   /** Kernel params of the generated script (not known in bootscript mode). */
   readonly params?: string;
   readonly elapsedSeconds: number;
+  /** Every check run in the node, in run order (empty when none ran). */
+  readonly checks: readonly CheckResult[];
+  /** Where the boot's time went (phases add up to breakdown.totalSeconds). */
+  readonly breakdown?: BootBreakdown;
+  /** Loopback URLs of a fetched boot script that were pointed at 10.0.2.2 for the guest. */
+  readonly rewrittenUrls?: readonly string[];
 }
 
 /** Bad input, detected before anything starts (the CLI maps it to exit code 2). */
@@ -131,46 +148,94 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       for (const line of formatPreflight(preflightResult)) info(`preflight: ${line}`);
       if (!preflightResult.ok) {
         const failed = preflightResult.checks.filter((c) => c.status === "fail").map((c) => c.message);
-        return { ok: false, reason: "preflight", message: `preflight failed: ${failed.join("; ")}`, preflight: preflightResult, consoleTail: [], elapsedSeconds: elapsed() };
+        return { ok: false, reason: "preflight", message: `preflight failed: ${failed.join("; ")}`, preflight: preflightResult, consoleTail: [], checks: [], elapsedSeconds: elapsed() };
       }
     }
 
-    // 2. Serve the artifacts (and, unless a script URL was given, the boot script).
-    const extraFiles = new Map<string, { body: string }>();
-    let bootfileUrl: string;
+    // 2. A boot script from elsewhere (BSS) is fetched on the host: a clear error beats an iPXE
+    //    retry loop in the guest, and its loopback URLs can be pointed at the guest's view of the host.
+    let fetchedScript: { text: string; rewritten: string[] } | undefined;
+    if (opts.bootscriptUrl !== undefined) {
+      const got = await fetchBootscript(opts.bootscriptUrl);
+      if ("problem" in got) return { ok: false, reason: "bootscript-unreachable", message: got.problem, preflight: preflightResult, consoleTail: [], checks: [], elapsedSeconds: elapsed() };
+      const { script, rewritten } = rewriteLoopbackUrls(got.script, GUEST_HOST_ADDRESS);
+      info(`boot script from ${opts.bootscriptUrl}:\n${got.script.trimEnd()}`);
+      for (const url of rewritten) info(`boot script: ${url} names the host's loopback; the guest reaches the host as ${GUEST_HOST_ADDRESS}, so it boots it as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script}`);
+      fetchedScript = { text: script, rewritten };
+    }
+
+    // 3. The checks, and the harness that runs them in the node (a second initrd; the image is not changed).
+    const bootedParams = fetchedScript ? scriptParams(fetchedScript.text) : template;
+    const checks: NodeCheck[] = resolveChecks({
+      recipe: opts.recipeChecks ?? manifest?.bootTest?.checks,
+      extra: opts.checks,
+      builtins: opts.builtinChecks ?? manifest?.bootTest?.builtinChecks ?? true,
+      ctx: { params: bootedParams, manifest },
+    });
+    if (checks.length > 0) info(`checks in the node: ${checks.map((c) => c.name).join(", ")}`);
+
+    // 4. Serve the artifacts (if any), the boot script and the harness on 127.0.0.1.
+    const extraFiles = new Map<string, { body: string | Buffer }>();
+    const roles = new Map<string, FetchRole>([["/boot.ipxe", "script"]]);
+    const timeline = new BootTimeline();
+    let emptyRoot: string | undefined;
+    if (!opts.artifactDir) {
+      emptyRoot = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-serve-"));
+      const dir = emptyRoot;
+      cleanup.push("remove the empty served directory", () => rm(dir, { recursive: true, force: true }));
+    }
+    const server = await startStaticServer({
+      root: opts.artifactDir ?? emptyRoot!,
+      host: "127.0.0.1",
+      port: opts.port ?? 0,
+      extraFiles,
+      onRequest: (e) => info(`http: ${e.method} ${e.path} ${e.status}${e.range ? ` (${e.range})` : ""}`),
+      onComplete: (e) => {
+        const role = roles.get(new URL(e.path, "http://x").pathname);
+        if (role) timeline.fetched(role, e);
+      },
+    });
+    cleanup.push("stop the artifact server", () => server.close());
+    const guestBase = `http://${GUEST_HOST_ADDRESS}:${server.port}`;
+    if (opts.artifactDir) info(`serving ${opts.artifactDir} at ${server.url}/ (guest: ${guestBase}/)`);
+    const harnessUrl = `${guestBase}${HARNESS_PATH}`;
+    if (checks.length > 0) {
+      extraFiles.set(HARNESS_PATH, { body: harnessCpio(checks) });
+      roles.set(HARNESS_PATH, "harness");
+    }
     let params: string | undefined;
-    if (opts.artifactDir) {
-      const server = await startStaticServer({
-        root: opts.artifactDir,
-        host: "127.0.0.1",
-        port: opts.port ?? 0,
-        extraFiles,
-        onRequest: (e) => info(`http: ${e.method} ${e.path} ${e.status}${e.range ? ` (${e.range})` : ""}`),
-      });
-      cleanup.push("stop the artifact server", () => server.close());
-      const guestBase = `http://${GUEST_HOST_ADDRESS}:${server.port}`;
-      info(`serving ${opts.artifactDir} at ${server.url}/ (guest: ${guestBase}/)`);
+    let script: string;
+    if (fetchedScript) {
+      script = fetchedScript.text;
+      if (checks.length > 0) {
+        try {
+          script = appendInitrd(script, harnessUrl);
+        } catch (error) {
+          if (error instanceof IpxeScriptError) throw new BootTestInputError(`boot script ${opts.bootscriptUrl}: ${error.message}`, { cause: error });
+          throw error;
+        }
+      }
+      const urls = scriptUrls(script);
+      const mine = (u: string | undefined, role: FetchRole) => {
+        if (u && u.startsWith(`${guestBase}/`)) roles.set(new URL(u).pathname, role);
+      };
+      mine(urls.kernel, "kernel");
+      mine(urls.initrds[0], "initrd");
+      mine(urls.rootfs, "rootfs");
+    } else {
       const urls: Record<ArtifactRole, string> = {
         kernel: `${guestBase}/${ARTIFACT_FILES.kernel}`,
         initrd: `${guestBase}/${ARTIFACT_FILES.initrd}`,
         rootfs: `${guestBase}/${ARTIFACT_FILES.rootfs}`,
       };
-      if (opts.bootscriptUrl === undefined) {
-        params = bootTestParams(template, urls, { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" });
-        extraFiles.set("/boot.ipxe", { body: renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, params }) });
-        bootfileUrl = `${guestBase}/boot.ipxe`;
-      } else {
-        bootfileUrl = toGuestUrl(opts.bootscriptUrl);
-      }
-    } else {
-      bootfileUrl = toGuestUrl(opts.bootscriptUrl!);
+      for (const role of ["kernel", "initrd", "rootfs"] as const) roles.set(`/${ARTIFACT_FILES[role]}`, role);
+      params = bootTestParams(template, urls, { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" });
+      script = renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, extraInitrdUrls: checks.length > 0 ? [harnessUrl] : [], params });
     }
-    if (opts.bootscriptUrl !== undefined) {
-      const problem = await checkBootscript(opts.bootscriptUrl, info);
-      if (problem) return { ok: false, reason: "bootscript-unreachable", message: problem, preflight: preflightResult, consoleTail: [], bootfileUrl, elapsedSeconds: elapsed() };
-    }
+    extraFiles.set("/boot.ipxe", { body: script });
+    const bootfileUrl = `${guestBase}/boot.ipxe`;
 
-    // 3. Boot.
+    // 5. Boot.
     const accel = await chooseAccel(opts.accel ?? "auto");
     info(`accelerator: ${accel.accel} (${accel.reason})`);
     if (!consoleLog) {
@@ -181,10 +246,15 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       });
     }
     const watcher = new ConsoleWatcher({ marker, markerTarget: opts.markerTarget });
+    const frames = new CheckFrameParser();
     let decide: (v: ConsoleVerdict) => void = () => {};
     const decided = new Promise<ConsoleVerdict>((resolve) => (decide = resolve));
+    let checksFinished: (v: true) => void = () => {};
+    const allChecksReported = new Promise<true>((resolve) => (checksFinished = resolve));
     const argv = qemuNetbootArgv({ bootfileUrl, accel: accel.accel, memoryMiB, cpus: opts.cpus ?? BOOT_TEST_DEFAULTS.cpus, consoleLog, mac });
     const qemuStarted = performance.now();
+    const tl = timeline;
+    tl.begin(qemuStarted);
     const qemu: RunningProcess = start(
       { file: "qemu-system-x86_64", args: argv },
       { step: STEP, reporter, signal: opts.signal },
@@ -193,7 +263,19 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
         onLine: (line, stream) => {
           // stderr is QEMU itself (warnings, "terminating on signal"), not the guest.
           if (stream === "stderr") return;
+          const at = performance.now();
+          const clean = stripAnsi(line).replace(/\r/g, "");
+          tl.console(clean, at);
+          const frame = frames.line(clean);
+          if (frame?.kind === "start") tl.checkStarted(frame.name, at);
+          if (frame?.kind === "end") tl.checkEnded(frame.name, at);
+          if (frame?.kind === "done") {
+            tl.checksDone(at);
+            checksFinished(true);
+          }
+          const before = watcher.verdict.kind;
           const v = watcher.feed(line + "\n");
+          if (before === "pending" && v.kind === "success") tl.marker(at);
           if (v.kind !== "pending") decide(v);
         },
       },
@@ -202,12 +284,47 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       await qemu.stop(3_000);
     });
 
-    const outcome = await race(decided, qemu.exited, timeoutMs, opts.signal);
+    let outcome = await race(decided, qemu.exited, timeoutMs, opts.signal);
     const bootSeconds = round1((performance.now() - qemuStarted) / 1000);
+    // Up: now the checks, within their own budget (the runner first waits for systemd to settle).
+    let checksTimedOut = false;
+    if (outcome.kind === "verdict" && outcome.verdict.kind === "success" && checks.length > 0) {
+      info(`up after ${bootSeconds} s; waiting for the checks in the node`);
+      const budgetMs = (SETTLE_SECONDS + checks.reduce((sum, c) => sum + c.timeout + 5, 0) + 60) * 1000;
+      const after = await race(allChecksReported, qemu.exited, budgetMs, opts.signal);
+      if (after.kind === "aborted") outcome = after;
+      checksTimedOut = after.kind === "timeout";
+      if (after.kind === "exited") info("QEMU exited before every check reported");
+    }
+    const endedAt = performance.now();
     await qemu.stop(3_000);
-    const base = { preflight: preflightResult, consoleTail: watcher.tail, accel: accel.accel, bootfileUrl, params, consoleLog };
+    const checkResults = checks.map((c) => judge(c, frames.report(c.name)));
+    for (const c of checkResults) info(`check ${c.name}: ${c.status.toUpperCase()} ${c.message}`);
+    const breakdown = tl.breakdown(endedAt);
+    const base: ResultBase = {
+      preflight: preflightResult,
+      consoleTail: watcher.tail,
+      accel: accel.accel,
+      bootfileUrl,
+      params,
+      consoleLog,
+      checks: checkResults,
+      breakdown,
+      ...(fetchedScript && fetchedScript.rewritten.length > 0 ? { rewrittenUrls: fetchedScript.rewritten } : {}),
+    };
     const waitedFor = `/${(marker ?? DEFAULT_MARKER).source}/${opts.markerTarget ? " or multi-user.target" : ""}`;
-    const result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
+    let result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
+    const failed = checkResults.filter((c) => c.status === "fail");
+    if (result.ok && failed.length > 0) {
+      const names = failed.map((c) => c.name).join(", ");
+      const why = checksTimedOut ? " (the checks did not all report within their time budget)" : "";
+      const details = failed.length === 1 ? failed[0]!.message : failed.map((c) => `${c.name}: ${c.message}`).join("; ");
+      result = { ...result, ok: false, reason: "check-failed", message: `booted in ${bootSeconds} s, but ${failed.length === 1 ? "check" : "checks"} ${names} failed${why} (${details})` };
+    } else if (result.ok && checkResults.length > 0) {
+      const passed = checkResults.filter((c) => c.status === "pass").length;
+      const skipped = checkResults.filter((c) => c.status === "skip").length;
+      result = { ...result, message: `${result.message}; ${passed} ${passed === 1 ? "check" : "checks"} passed${skipped ? `, ${skipped} skipped` : ""}` };
+    }
     keepLog ||= !result.ok;
     return keepLog ? result : { ...result, consoleLog: undefined };
   } finally {
@@ -215,19 +332,19 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   }
 }
 
-type Outcome = { kind: "verdict"; verdict: ConsoleVerdict } | { kind: "exited"; exit: ProcessExit } | { kind: "timeout" } | { kind: "aborted" };
+type Outcome<T> = { kind: "verdict"; verdict: T } | { kind: "exited"; exit: ProcessExit } | { kind: "timeout" } | { kind: "aborted" };
 
-async function race(decided: Promise<ConsoleVerdict>, exited: Promise<ProcessExit>, timeoutMs: number, signal: AbortSignal | undefined): Promise<Outcome> {
+async function race<T>(decided: Promise<T>, exited: Promise<ProcessExit>, timeoutMs: number, signal: AbortSignal | undefined): Promise<Outcome<T>> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    return await Promise.race<Outcome>([
+    return await Promise.race<Outcome<T>>([
       decided.then((verdict) => ({ kind: "verdict", verdict })),
       exited.then((exit) => ({ kind: "exited", exit })),
-      new Promise<Outcome>((resolve) => {
+      new Promise<Outcome<T>>((resolve) => {
         timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
       }),
-      new Promise<Outcome>((resolve) => {
+      new Promise<Outcome<T>>((resolve) => {
         if (!signal) return;
         onAbort = () => resolve({ kind: "aborted" });
         if (signal.aborted) onAbort();
@@ -240,9 +357,9 @@ async function race(decided: Promise<ConsoleVerdict>, exited: Promise<ProcessExi
   }
 }
 
-type ResultBase = Pick<BootTestResult, "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog">;
+type ResultBase = Pick<BootTestResult, "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog" | "checks" | "breakdown" | "rewrittenUrls">;
 
-function toResult(outcome: Outcome, bootSeconds: number, timeoutMs: number, waitedFor: string, qemuTail: readonly string[], base: ResultBase, elapsedSeconds: number): BootTestResult {
+function toResult(outcome: Outcome<ConsoleVerdict>, bootSeconds: number, timeoutMs: number, waitedFor: string, qemuTail: readonly string[], base: ResultBase, elapsedSeconds: number): BootTestResult {
   switch (outcome.kind) {
     case "verdict": {
       const v = outcome.verdict;
@@ -297,21 +414,18 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
   if (!existsSync(IPXE_VIRTIO_ROM)) throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
 }
 
-/** Fetch the script from the host first: a clear error beats an iPXE retry loop in the guest. */
-async function checkBootscript(url: string, info: (text: string) => void): Promise<string | undefined> {
+/** The boot script as the host fetches it, or why it could not be used. */
+async function fetchBootscript(url: string): Promise<{ script: string } | { problem: string }> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (error) {
-    return `boot script ${url} is unreachable from the host: ${(error as Error).message}`;
+    return { problem: `boot script ${url} is unreachable from the host: ${(error as Error).message}` };
   }
   const text = await res.text();
-  if (!res.ok) return `boot script ${url} answered HTTP ${res.status}: ${text.trim().slice(0, 200)}`;
-  if (!text.startsWith("#!ipxe")) return `boot script ${url} is not an iPXE script (does not start with #!ipxe): ${text.trim().slice(0, 200)}`;
-  info(`boot script from ${url}:\n${text.trimEnd()}`);
-  // The guest cannot reach the host's loopback under that name: such a script cannot work.
-  if (/https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(text)) info(`warning: the boot script names 127.0.0.1/localhost URLs, which the guest cannot reach (it sees the host as ${GUEST_HOST_ADDRESS})`);
-  return undefined;
+  if (!res.ok) return { problem: `boot script ${url} answered HTTP ${res.status}: ${text.trim().slice(0, 200)}` };
+  if (!text.startsWith("#!ipxe")) return { problem: `boot script ${url} is not an iPXE script (does not start with #!ipxe): ${text.trim().slice(0, 200)}` };
+  return { script: text };
 }
 
 function manifestMarker(source: string | undefined): RegExp | undefined {

@@ -186,7 +186,7 @@ async function buildManifest(plan: Plan, ctx: BuildContext, state: BuildState): 
     base,
     image: { ref: plan.image, ...(state.captures.IMAGE_ID ? { id: state.captures.IMAGE_ID.trim() } : {}) },
     ...(state.kernel ? { kernel: { version: state.kernel.version, ...(state.kernel.squashfsCompressors ? { squashfsCompressors: state.kernel.squashfsCompressors } : {}) } } : {}),
-    ...(boot ? { initramfs: { modules: boot.initramfs.modules }, rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) }, params: boot.params, bootTest: { ...(boot.test.marker ? { marker: boot.test.marker } : {}), timeoutSeconds: boot.test.timeout } } : {}),
+    ...(boot ? { initramfs: { modules: boot.initramfs.modules, ...(boot.initramfs.drivers.length > 0 ? { drivers: boot.initramfs.drivers } : {}) }, rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) }, params: boot.params, bootTest: { ...(boot.test.marker ? { marker: boot.test.marker } : {}), timeoutSeconds: boot.test.timeout, ...(boot.test.checks.length > 0 ? { checks: boot.test.checks } : {}), ...(boot.test.builtinChecks ? {} : { builtinChecks: false }) } } : {}),
     artifacts,
     packages: parsePackageList(state.captures.PACKAGES ?? ""),
     packageManager: plan.packageManager,

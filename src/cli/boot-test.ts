@@ -3,6 +3,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { existsSync, statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { parsePort } from "./serve.js";
@@ -10,8 +11,12 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, type BootTestResult } from "../boottest/boot-test.js";
-import type { AccelChoice } from "../boottest/qemu.js";
-import { ARTIFACT_FILES } from "../core/manifest.js";
+import { GUEST_HOST_ADDRESS, type AccelChoice } from "../boottest/qemu.js";
+import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
+import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
+import { formatBreakdown, junitCases, manifestRecord, recordInManifest, REPORT_FILE, reportJson } from "../boottest/report.js";
+import { junitXml } from "../core/junit.js";
+import { ARTIFACT_FILES, type BootCheckRecord } from "../core/manifest.js";
 import { defaultOutDir } from "../builder/options.js";
 import { loadRecipe } from "../recipe/load.js";
 
@@ -23,9 +28,13 @@ Boot the image the way a diskless node does and report whether it came up: the a
 (vmlinuz, initramfs.img, rootfs.squashfs) are served on 127.0.0.1 with an iPXE script at
 /boot.ipxe shaped like the one OpenCHAMI BSS generates, QEMU's iPXE ROM fetches it over user
 networking (the guest sees the host as 10.0.2.2), and the serial console is watched until the
-image prints its marker. A boot preflight runs first (live modules in the initramfs, squashfs
+image prints its marker. Then checks run inside the booted node (the recipe's boot.test.checks,
+--check, and built-in ones), delivered by the harness as a second initrd so the image is not
+changed; each reports PASS/FAIL with its output. A boot preflight runs first (live modules in the initramfs, squashfs
 compression, sizes). PASS prints the boot time; FAIL prints the reason and the last console
-lines. Exit code 0 pass, 1 fail, 2 bad input, 130/143 interrupted.
+lines, a failing check its output. A table shows where the boot's time went; the run is
+recorded in manifest.json (bootTest.lastRun). Exit code 0 when the node came up and every
+check passed, 1 fail, 2 bad input, 130/143 interrupted.
 
 Given a recipe, the build output is taken from where \`bootsmith build\` writes it (--out DIR,
 else ./artifacts/<name>/<primary tag>). The recipe's boot.test marker and timeout (recorded in
@@ -46,7 +55,9 @@ Options:
   --var KEY=VALUE       with a recipe: a recipe variable, as for build; repeatable
   --params STRING       params template instead of the manifest's
   --bootscript-url URL  boot from this script (e.g. a BSS /boot/v1/bootscript?mac=…) instead of
-                        a generated one; 127.0.0.1/localhost are rewritten to 10.0.2.2
+                        a generated one. It is fetched on the host and served to the guest as
+                        registered, except that 127.0.0.1/localhost URLs in it are rewritten
+                        to 10.0.2.2 (the guest's name for the host; each rewrite is printed)
   --mac MAC             the test NIC's MAC (default ${BOOT_TEST_DEFAULTS.mac})
   --port N              serve the artifacts on this port (default: a free one; fix it when a
                         BSS entry points at http://10.0.2.2:N/…)
@@ -57,6 +68,14 @@ Options:
   --console-log PATH    keep the serial console here (default: a temp file kept only on FAIL)
   --skip-preflight      boot even if the preflight fails
   --show-console        print every console line while booting
+  --check NAME=SCRIPT   also run this shell script in the booted node (/bin/sh -ec); it passes
+                        on exit 0; repeatable. The recipe's boot.test.checks run too.
+  --no-builtin-checks   skip bootsmith's built-in checks (system state, image id, live root,
+                        kernel modules)
+  --report FILE         the result as JSON (default: <artifact-dir>/boot-test.json, else
+                        ./boot-test.json); the serial console is kept next to it
+                        (boot-test.console.log) unless --console-log says otherwise
+  --junit FILE          a JUnit report: one test case per boot phase and per check
   --json                print the result as JSON on stdout
 
 Examples:
@@ -96,9 +115,23 @@ export const bootTestCommand: CliCommand = {
       json: { type: "boolean" },
       out: { type: "string" },
       var: { type: "string", multiple: true },
+      check: { type: "string", multiple: true },
+      "no-builtin-checks": { type: "boolean" },
+      report: { type: "string" },
+      junit: { type: "string" },
     });
     if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
-    const artifactDir = positionals[0] === undefined ? undefined : resolveArtifactDir(positionals[0], values.out, parseVarOptions(values.var));
+    const target = positionals[0] === undefined ? undefined : resolveTarget(positionals[0], values.out, parseVarOptions(values.var));
+    const artifactDir = target?.dir;
+    let extraChecks: BootCheckRecord[];
+    try {
+      extraChecks = (values.check ?? []).map(parseCheckOption);
+    } catch (error) {
+      if (error instanceof CheckOptionError) throw new UserError(`bootsmith boot-test: ${error.message}`);
+      throw error;
+    }
+    const reportFile = path.resolve(values.report ?? path.join(artifactDir ?? ".", REPORT_FILE));
+    const consoleLog = values["console-log"] ?? path.join(path.dirname(reportFile), "boot-test.console.log");
     if (!artifactDir && !values["bootscript-url"]) throw new UserError(`bootsmith boot-test: give an artifact directory or --bootscript-url\n\n${usage}`);
     let marker: RegExp | undefined;
     if (values.marker !== undefined) {
@@ -131,7 +164,10 @@ export const bootTestCommand: CliCommand = {
             memoryMiB: positiveInt("memory", values.memory),
             cpus: positiveInt("cpus", values.cpus),
             port: parsePort(values.port, 0),
-            consoleLog: values["console-log"],
+            consoleLog,
+            recipeChecks: target?.recipeChecks,
+            checks: extraChecks,
+            builtinChecks: values["no-builtin-checks"] ? false : undefined,
             skipPreflight: values["skip-preflight"],
             showConsole: values["show-console"],
             reporter,
@@ -140,7 +176,7 @@ export const bootTestCommand: CliCommand = {
         reporter,
       );
     } catch (error) {
-      if (error instanceof BootTestInputError) throw new UserError(`bootsmith boot-test: ${error.message}`);
+      if (error instanceof BootTestInputError || error instanceof CheckOptionError) throw new UserError(`bootsmith boot-test: ${error.message}`);
       if (isInterruptedError(error)) {
         process.stderr.write(`boot-test interrupted (${error.signal}); QEMU and the server were stopped\n`);
         return error.exitCode;
@@ -149,8 +185,19 @@ export const bootTestCommand: CliCommand = {
     } finally {
       await reporter.close();
     }
+    const at = new Date();
+    await mkdir(path.dirname(reportFile), { recursive: true });
+    await writeFile(reportFile, reportJson(result, at));
+    if (values.junit) {
+      await mkdir(path.dirname(path.resolve(values.junit)), { recursive: true });
+      await writeFile(values.junit, junitXml(`boot-test ${artifactDir ?? values["bootscript-url"]}`, junitCases(result)));
+    }
+    const recorded = artifactDir ? await recordInManifest(artifactDir, manifestRecord(result, at)) : false;
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-    else process.stdout.write(formatResult(result) + "\n");
+    else {
+      const notes = [`report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun)` : ""}`, ...(values.junit ? [`JUnit: ${values.junit}`] : [])];
+      process.stdout.write([formatResult(result), ...notes].join("\n") + "\n");
+    }
     return result.ok ? EXIT.ok : EXIT.failed;
   },
 };
@@ -159,9 +206,9 @@ export const bootTestCommand: CliCommand = {
  * The positional is an artifact directory, or a recipe whose build output is looked up where
  * `bootsmith build` puts it (--out, else ./artifacts/<name>/<primary tag>).
  */
-export function resolveArtifactDir(arg: string, out: string | undefined, vars: Record<string, string>): string {
+export function resolveTarget(arg: string, out: string | undefined, vars: Record<string, string>): { dir: string; recipeChecks?: readonly BootCheckRecord[] } {
   const isRecipe = /\.ya?ml$/i.test(arg) || (existsSync(arg) && statSync(arg).isFile());
-  if (!isRecipe) return arg;
+  if (!isRecipe) return { dir: arg };
   const recipe = loadRecipe(arg, { vars });
   const dir = out ? path.resolve(out) : defaultOutDir(recipe);
   const missing = Object.values(ARTIFACT_FILES).filter((f) => !existsSync(path.join(dir, f)));
@@ -170,13 +217,28 @@ export function resolveArtifactDir(arg: string, out: string | undefined, vars: R
       `bootsmith boot-test: no build of ${recipe.spec.name} in ${dir} (missing ${missing.join(", ")}): ` + `run \`bootsmith build ${arg} --no-publish\` first${out ? "" : ", or pass --out DIR"}`,
     );
   }
-  return dir;
+  // The recipe as it is now is the source of its checks (the manifest holds those of the last build).
+  return { dir, recipeChecks: recipe.spec.boot === false ? undefined : recipe.spec.boot.test.checks };
 }
 
 export function formatResult(r: BootTestResult): string {
-  if (r.ok) return `PASS boot-test: ${r.message}`;
-  const lines = [`FAIL boot-test (${r.reason}): ${r.message}`];
-  if (r.consoleTail.length > 0) lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
+  const lines = [r.ok ? `PASS boot-test: ${r.message}` : `FAIL boot-test (${r.reason}): ${r.message}`];
+  for (const url of r.rewrittenUrls ?? []) lines.push(`note: the boot script's ${url} was booted as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script} (the guest's name for the host's loopback)`);
+  for (const c of r.checks) {
+    lines.push(`  ${c.status.toUpperCase().padEnd(4)} ${c.name}${c.builtin ? " (built-in)" : ""}${c.seconds !== undefined ? ` ${c.seconds.toFixed(1)} s` : ""}: ${c.status === "pass" ? firstLine(c.stdout) : c.message}`);
+    if (c.status === "fail") {
+      for (const [label, text] of [["stdout", c.stdout], ["stderr", c.stderr]] as const) {
+        if (text.trim() !== "") lines.push(`       ${label}:`, ...text.trimEnd().split("\n").map((l) => `       | ${l}`));
+      }
+    }
+  }
+  const table = formatBreakdown(r);
+  if (table.length > 0) lines.push("boot time breakdown:", ...table.map((l) => `  ${l}`));
+  if (!r.ok && r.reason !== "check-failed" && r.consoleTail.length > 0) lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
   if (r.consoleLog) lines.push(`full console: ${r.consoleLog}`);
   return lines.join("\n");
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
 }

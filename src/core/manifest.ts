@@ -35,6 +35,24 @@ export interface StepTiming {
   readonly seconds: number;
 }
 
+/** A check run inside the booted node (recipe boot.test.checks). */
+export interface BootCheckRecord {
+  readonly name: string;
+  readonly run?: readonly string[];
+  readonly script?: string;
+  readonly expect: { readonly exit: number; readonly stdout?: string };
+  readonly timeout: number;
+}
+
+/** The outcome of the last boot-test of these artifacts (the full report is boot-test.json). */
+export interface BootTestRecord {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly totalSeconds?: number;
+  readonly phases: readonly { readonly name: string; readonly seconds: number; readonly bytes?: number }[];
+  readonly checks: readonly { readonly name: string; readonly status: string; readonly seconds?: number }[];
+}
+
 export interface Manifest {
   readonly schemaVersion: 1;
   readonly name: string;
@@ -53,13 +71,20 @@ export interface Manifest {
     /** squashfs compressors the kernel supports (from its config), for the boot preflight. */
     readonly squashfsCompressors?: readonly string[];
   };
-  readonly initramfs?: { readonly modules: readonly string[] };
+  /** dracut modules (--add) and kernel drivers (--add-drivers) the recipe asked for. */
+  readonly initramfs?: { readonly modules: readonly string[]; readonly drivers?: readonly string[] };
   readonly rootfs?: { readonly compression: string; readonly level?: number };
   readonly artifacts: Partial<Record<ArtifactRole, ArtifactRecord>>;
   /** The kernel command line template from the recipe (URLs are filled in at publish/register). */
   readonly params?: string;
-  /** What boot-test waits for, from the recipe's boot.test. */
-  readonly bootTest?: { readonly marker?: string; readonly timeoutSeconds: number };
+  /** What boot-test waits for and checks, from the recipe's boot.test; `lastRun` is written by boot-test. */
+  readonly bootTest?: {
+    readonly marker?: string;
+    readonly timeoutSeconds: number;
+    readonly checks?: readonly BootCheckRecord[];
+    readonly builtinChecks?: boolean;
+    readonly lastRun?: BootTestRecord;
+  };
   readonly packages: readonly PackageRecord[];
   readonly packageManager: string;
   readonly tools: Readonly<Record<string, string>>;

@@ -151,10 +151,46 @@ const initramfs = z.strictObject({
   args: z.array(z.string()).default([]).describe("Extra dracut arguments"),
 });
 
-const bootTest = z.strictObject({
-  marker: z.string().min(1).optional().describe("Regular expression the console must print for boot-test to PASS"),
-  timeout: seconds.default(300).describe("Seconds the boot test waits for the marker"),
-});
+/** Check names travel in console frames and file names: one word. */
+export const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "must be a valid regular expression" },
+);
+
+export const BootCheckSchema = z
+  .strictObject({
+    name: z.string().regex(CHECK_NAME, { error: "must be one word: letters, digits, . _ - (at most 64 characters), e.g. slurmd-active" }).describe("Shown in the report and on the console"),
+    run: z.array(z.string()).min(1).optional().describe("argv run on the booted node, no shell"),
+    script: z.string().min(1).optional().describe("Shell script run on the booted node with /bin/sh -ec"),
+    expect: z
+      .strictObject({
+        exit: z.number().int().min(0).max(255).default(0).describe("Exit code that counts as a pass"),
+        stdout: regex.optional().describe("Regular expression the standard output must match"),
+      })
+      .prefault({})
+      .describe("What a pass looks like"),
+    timeout: seconds.default(60).describe("Seconds before the check is stopped (it then fails)"),
+  })
+  .refine((c) => c.run === undefined || c.script === undefined, { error: "give run or script, not both" })
+  .refine((c) => c.run !== undefined || c.script !== undefined, { error: "give run (an argv list) or script (a shell script)" });
+
+const bootTest = z
+  .strictObject({
+    marker: z.string().min(1).optional().describe("Regular expression the console must print for boot-test to PASS"),
+    timeout: seconds.default(300).describe("Seconds the boot test waits for the marker"),
+    checks: z.array(BootCheckSchema).default([]).describe("Checks run inside the booted node after it is up; boot-test fails if one fails"),
+    builtinChecks: z.boolean().default(true).describe("Also run bootsmith's built-in checks (system state, image id, live root, kernel modules)"),
+  })
+  .refine((t) => new Set(t.checks.map((c) => c.name)).size === t.checks.length, { error: "check names must be unique" });
 
 export const BootSchema = z.strictObject({
   kernel: z
@@ -268,6 +304,7 @@ export type RecipeSpec = z.output<typeof RecipeSchema>;
 export type FromSpec = RecipeSpec["from"];
 export type PackagesSpec = z.output<typeof PackagesSchema>;
 export type BootSpec = z.output<typeof BootSchema>;
+export type BootCheckSpec = z.output<typeof BootCheckSchema>;
 export type FileSpec = RecipeSpec["files"][number];
 export type CommandSpec = RecipeSpec["commands"][number];
 export type PublishTarget = z.output<typeof PublishTargetSchema>;

@@ -24,6 +24,16 @@ export interface StaticServerOptions {
   readonly extraFiles?: ReadonlyMap<string, StaticExtraFile>;
   /** Called once per answered request (for logs and for tests that check what was fetched). */
   readonly onRequest?: (entry: RequestLogEntry) => void;
+  /** Called when a response has been sent in full or cut off: the access log with timings. */
+  readonly onComplete?: (entry: CompletedRequest) => void;
+}
+
+/** A finished request; times are performance.now() milliseconds on the server's clock. */
+export interface CompletedRequest extends RequestLogEntry {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** The response was ended normally (not cut off). */
+  readonly complete: boolean;
 }
 
 export interface StaticExtraFile {
@@ -114,7 +124,10 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
   const host = options.host ?? "127.0.0.1";
   const extra = options.extraFiles ?? new Map<string, StaticExtraFile>();
 
+  // Body bytes each response announced, for the completion log.
+  const announced = new WeakMap<IncomingMessage, number>();
   const server = createServer((req, res) => {
+    if (options.onComplete) trackCompletion(req, res, () => announced.get(req) ?? 0, options.onComplete);
     handle(req, res).catch((error: unknown) => {
       // A failure after headers were sent can only be signalled by cutting the connection.
       if (!res.headersSent) finish(req, res, 500, `internal error: ${(error as Error).message}\n`);
@@ -122,7 +135,8 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
     });
   });
 
-  const log = (req: IncomingMessage, status: number, bytes: number) =>
+  const log = (req: IncomingMessage, status: number, bytes: number) => {
+    announced.set(req, bytes);
     options.onRequest?.({
       method: req.method ?? "?",
       path: req.url ?? "?",
@@ -131,6 +145,7 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
       range: req.headers.range,
       remoteAddress: req.socket.remoteAddress,
     });
+  };
 
   function finish(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
     const body = Buffer.from(text);
@@ -216,6 +231,23 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
         server.closeAllConnections();
       }),
   };
+}
+
+function trackCompletion(req: IncomingMessage, res: ServerResponse, bytes: () => number, onComplete: (entry: CompletedRequest) => void): void {
+  const startMs = performance.now();
+  res.once("close", () => {
+    onComplete({
+      method: req.method ?? "?",
+      path: req.url ?? "?",
+      status: res.statusCode,
+      bytes: bytes(),
+      range: req.headers.range,
+      remoteAddress: req.socket.remoteAddress,
+      startMs,
+      endMs: performance.now(),
+      complete: res.writableFinished,
+    });
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { bootTestCommand, formatResult, resolveArtifactDir } from "../../src/cli/boot-test.js";
+import { bootTestCommand, formatResult, resolveTarget } from "../../src/cli/boot-test.js";
 import { UserError } from "../../src/core/errors.js";
 import { parsePort, serveCommand } from "../../src/cli/serve.js";
 
@@ -28,8 +28,8 @@ describe("bootsmith boot-test arguments", () => {
     const out = await mkdtemp(path.join(os.tmpdir(), "bootsmith-cli-out-"));
     try {
       for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(out, f), "x");
-      expect(resolveArtifactDir("recipes/debian-12-live.yaml", out, {})).toBe(out);
-      expect(resolveArtifactDir(out, undefined, {})).toBe(out);
+      expect(resolveTarget("recipes/debian-12-live.yaml", out, {}).dir).toBe(out);
+      expect(resolveTarget(out, undefined, {}).dir).toBe(out);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
@@ -40,12 +40,43 @@ describe("bootsmith boot-test arguments", () => {
   });
 
   it("prints PASS with the time, FAIL with reason, tail and log path", () => {
-    expect(formatResult({ ok: true, message: "booted in 52.3 s (marker: BOOT-MARKER-OK)", bootSeconds: 52.3, consoleTail: ["x"], elapsedSeconds: 55 })).toBe(
+    expect(formatResult({ ok: true, message: "booted in 52.3 s (marker: BOOT-MARKER-OK)", bootSeconds: 52.3, consoleTail: ["x"], checks: [], elapsedSeconds: 55 })).toBe(
       "PASS boot-test: booted in 52.3 s (marker: BOOT-MARKER-OK)",
     );
-    expect(formatResult({ ok: false, reason: "kernel-panic", message: "kernel panic: VFS", consoleTail: ["a", "b"], consoleLog: "/tmp/c.log", elapsedSeconds: 9 })).toBe(
+    expect(formatResult({ ok: false, reason: "kernel-panic", message: "kernel panic: VFS", consoleTail: ["a", "b"], consoleLog: "/tmp/c.log", checks: [], elapsedSeconds: 9 })).toBe(
       ["FAIL boot-test (kernel-panic): kernel panic: VFS", "last 2 console lines:", "  | a", "  | b", "full console: /tmp/c.log"].join("\n"),
     );
+  });
+});
+
+describe("boot-test output for checks", () => {
+  it("names the failing check and prints its output", () => {
+    const text = formatResult({
+      ok: false,
+      reason: "check-failed",
+      message: "booted in 60 s, but check slurmd failed (exit code 3, expected 0)",
+      consoleTail: ["ignored"],
+      elapsedSeconds: 70,
+      checks: [
+        { name: "system-running", builtin: true, status: "pass", exitCode: 0, seconds: 0.5, stdout: "systemctl is-system-running: running\n", stderr: "", message: "passed" },
+        { name: "slurmd", builtin: false, status: "fail", exitCode: 3, seconds: 0.4, stdout: "inactive\n", stderr: "unit slurmd.service not found\n", message: "exit code 3, expected 0" },
+      ],
+      rewrittenUrls: ["http://127.0.0.1:8080/vmlinuz"],
+    });
+    expect(text.split("\n")).toEqual([
+      "FAIL boot-test (check-failed): booted in 60 s, but check slurmd failed (exit code 3, expected 0)",
+      "note: the boot script's http://127.0.0.1:8080/vmlinuz was booted as http://10.0.2.2:8080/vmlinuz (the guest's name for the host's loopback)",
+      "  PASS system-running (built-in) 0.5 s: systemctl is-system-running: running",
+      "  FAIL slurmd 0.4 s: exit code 3, expected 0",
+      "       stdout:",
+      "       | inactive",
+      "       stderr:",
+      "       | unit slurmd.service not found",
+    ]);
+  });
+
+  it("refuses a malformed --check as bad input", async () => {
+    await expect(bootTestCommand.run(["/nonexistent-bootsmith-dir", "--check", "no equals"])).rejects.toThrow(/--check "no equals": the name before "=" must be one word/);
   });
 });
 

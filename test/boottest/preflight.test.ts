@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import { listInitramfs } from "../../src/builder/initramfs.js";
 import { preflight, preflightArtifactDir, sizeChecks, type PreflightResult } from "../../src/boottest/preflight.js";
 import { readSquashfsSuperblock } from "../../src/boottest/squashfs.js";
-import { writeCpio, type CpioFile } from "./cpio-writer.js";
+import { writeCpio, type CpioFile } from "../../src/boottest/cpio-writer.js";
 
 const LIVE_PARAMS = "console=ttyS0 root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.overlay.overlayfs=1";
 

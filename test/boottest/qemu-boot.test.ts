@@ -13,7 +13,7 @@ import { listInitramfs } from "../../src/builder/initramfs.js";
 import { renderIpxeScript } from "../../src/boottest/ipxe-script.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "../../src/boottest/params.js";
 import { startStaticServer, type RequestLogEntry } from "../../src/serve/static-server.js";
-import { filterCpio } from "./cpio-writer.js";
+import { filterCpio } from "./cpio-filter.js";
 
 const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
 const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.squashfs"].every((f) => existsSync(path.join(artifacts, f)));

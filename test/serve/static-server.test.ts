@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { parseRange, startStaticServer, ServeError, type RequestLogEntry, type StaticServer } from "../../src/serve/static-server.js";
+import { parseRange, startStaticServer, ServeError, type CompletedRequest, type RequestLogEntry, type StaticServer } from "../../src/serve/static-server.js";
 
 interface Reply {
   status: number;
@@ -45,6 +45,7 @@ describe("startStaticServer", () => {
   let dir: string;
   let server: StaticServer;
   const requests: RequestLogEntry[] = [];
+  const completed: CompletedRequest[] = [];
   const blob = Buffer.alloc(300_000);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 7) % 251;
 
@@ -59,12 +60,22 @@ describe("startStaticServer", () => {
       root: dir,
       extraFiles: new Map([["/boot.ipxe", { body: "#!ipxe\nboot\n" }]]),
       onRequest: (e) => requests.push(e),
+      onComplete: (e) => completed.push(e),
     });
   });
 
   afterAll(async () => {
     await server?.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("logs each finished transfer with its bytes and times (the boot-time breakdown's access log)", async () => {
+    const before = performance.now();
+    await get(server, "/rootfs.squashfs");
+    await vi.waitFor(() => expect(completed.find((e) => e.path === "/rootfs.squashfs" && e.startMs >= before)).toBeDefined());
+    const e = completed.find((x) => x.path === "/rootfs.squashfs" && x.startMs >= before)!;
+    expect(e).toMatchObject({ method: "GET", status: 200, bytes: blob.length, complete: true });
+    expect(e.endMs).toBeGreaterThanOrEqual(e.startMs);
   });
 
   it("binds 127.0.0.1 on an ephemeral port by default", () => {

@@ -1,0 +1,86 @@
+// What a boot-test leaves behind for people and CI: boot-test.json (the whole result), a
+// breakdown table, JUnit cases (one per boot phase, one per check), and a short record in the
+// artifacts' manifest.json (bootTest.lastRun) so a published image carries its last boot proof.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { MANIFEST_FILE, type BootTestRecord, type Manifest } from "../core/manifest.js";
+import type { JunitCase } from "../core/junit.js";
+import type { BootTestResult } from "./boot-test.js";
+import { formatBytes } from "./preflight.js";
+import { formatRate } from "./timeline.js";
+
+export const REPORT_FILE = "boot-test.json";
+
+/** boot-test.json: the result as data, with when it ran. */
+export function reportJson(result: BootTestResult, at: Date = new Date()): string {
+  return JSON.stringify({ at: at.toISOString(), ...result }, null, 2) + "\n";
+}
+
+/** The breakdown as an aligned text table. */
+export function formatBreakdown(result: BootTestResult): string[] {
+  const b = result.breakdown;
+  if (!b || b.phases.length === 0) return [];
+  const rows = b.phases.map((p) => [
+    p.name,
+    `${p.seconds.toFixed(1)} s`,
+    `${p.endSeconds.toFixed(1)} s`,
+    p.bytes !== undefined ? formatBytes(p.bytes) : "",
+    p.bytes !== undefined && p.transferSeconds !== undefined ? `${p.transferSeconds.toFixed(1)} s, ${formatRate(p.bytes, p.transferSeconds)}` : "",
+  ]);
+  const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
+  const all = [["phase", "took", "at", "bytes", "transfer"], ...rows, ["total", `${b.totalSeconds.toFixed(1)} s`, "", "", `phases sum to ${sum.toFixed(1)} s`]];
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd());
+}
+
+/** One JUnit case per boot phase and per check; a boot that failed before its checks is one failed case. */
+export function junitCases(result: BootTestResult): JunitCase[] {
+  const cases: JunitCase[] = (result.breakdown?.phases ?? []).map((p) => ({
+    name: `phase: ${p.name}`,
+    seconds: p.seconds,
+    status: "passed",
+    ...(p.bytes !== undefined ? { body: `${p.bytes} bytes${p.transferSeconds !== undefined ? ` in ${p.transferSeconds} s` : ""}` } : {}),
+  }));
+  if (!result.ok && result.reason !== "check-failed") {
+    cases.push({ name: "boot", seconds: result.elapsedSeconds, status: "failed", message: `${result.reason}: ${result.message}`, body: result.consoleTail.join("\n") });
+  }
+  for (const c of result.checks) {
+    const body = [`exit code: ${c.exitCode ?? "none"}`, "--- stdout", c.stdout.trimEnd(), "--- stderr", c.stderr.trimEnd()].join("\n");
+    const name = `check: ${c.name}${c.builtin ? " (built-in)" : ""}`;
+    const seconds = c.seconds ?? 0;
+    if (c.status === "pass") cases.push({ name, seconds, status: "passed", body });
+    else if (c.status === "skip") cases.push({ name, seconds, status: "skipped", message: c.message });
+    else cases.push({ name, seconds, status: "failed", message: c.message, body });
+  }
+  return cases;
+}
+
+export function manifestRecord(result: BootTestResult, at: Date = new Date()): BootTestRecord {
+  return {
+    at: at.toISOString(),
+    ok: result.ok,
+    ...(result.breakdown ? { totalSeconds: result.breakdown.totalSeconds } : {}),
+    phases: (result.breakdown?.phases ?? []).map((p) => ({ name: p.name, seconds: p.seconds, ...(p.bytes !== undefined ? { bytes: p.bytes } : {}) })),
+    checks: result.checks.map((c) => ({ name: c.name, status: c.status, ...(c.seconds !== undefined ? { seconds: c.seconds } : {}) })),
+  };
+}
+
+/**
+ * Record the run in the artifact directory's manifest.json (bootTest.lastRun), written to a
+ * temporary file and renamed so a reader never sees half a manifest. No manifest: nothing to do.
+ */
+export async function recordInManifest(artifactDir: string, record: BootTestRecord): Promise<boolean> {
+  const file = path.join(artifactDir, MANIFEST_FILE);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(file, "utf8")) as Manifest;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  const updated: Manifest = { ...manifest, bootTest: { timeoutSeconds: manifest.bootTest?.timeoutSeconds ?? 300, ...manifest.bootTest, lastRun: record } };
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(updated, null, 2) + "\n");
+  await rename(tmp, file);
+  return true;
+}

@@ -1,0 +1,146 @@
+// The boot-time breakdown: where the seconds of a netboot went. Two sources on one clock (the
+// host's performance.now(), with QEMU's start as 0): the artifact server's access log (when the
+// iPXE script, kernel, initramfs and squashfs were fetched, bytes and seconds) and the arrival of
+// known serial-console lines (kernel start, /init, switch-root, marker, each check). Phases run
+// from one milestone to the next, so they add up to the total; a milestone that never showed up
+// (e.g. the script came from a BSS, not our server) folds its time into the next phase.
+import type { CompletedRequest } from "../serve/static-server.js";
+
+export type FetchRole = "script" | "kernel" | "initrd" | "harness" | "rootfs";
+
+export interface Phase {
+  readonly name: string;
+  /** Seconds since QEMU started, at the phase's end. */
+  readonly endSeconds: number;
+  readonly seconds: number;
+  /** For downloads: the bytes served and the transfer's own duration. */
+  readonly bytes?: number;
+  readonly transferSeconds?: number;
+}
+
+export interface BootBreakdown {
+  readonly phases: readonly Phase[];
+  /** QEMU start to the end of the last phase. */
+  readonly totalSeconds: number;
+}
+
+interface Fetch {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly bytes: number;
+}
+
+// Console lines that mark a boot milestone (ANSI stripped).
+const KERNEL_TIMESTAMP = /\[\s*(\d+\.\d{6})\]/;
+const INIT_START = /Run \/init as init process|Welcome to .*\(Initramfs\)/;
+const SWITCH_ROOT = /Starting .*Switch Root|Switching root\./;
+
+export class BootTimeline {
+  private t0 = Number.POSITIVE_INFINITY;
+  private readonly fetches = new Map<FetchRole, Fetch>();
+  private kernelStartMs?: number;
+  private initStartMs?: number;
+  private switchRootMs?: number;
+  private markerMs?: number;
+  private readonly checks: { name: string; startMs?: number; endMs?: number }[] = [];
+  private checksDoneMs?: number;
+
+  /** QEMU started (performance.now()): the zero of every phase; earlier requests are ignored. */
+  begin(qemuStartMs: number): void {
+    this.t0 = qemuStartMs;
+  }
+
+  /** A finished request of the artifact server, classified by what it fetched. */
+  fetched(role: FetchRole, r: Pick<CompletedRequest, "startMs" | "endMs" | "bytes" | "method" | "status" | "complete">): void {
+    if (r.method !== "GET" || r.status >= 400 || r.startMs < this.t0) return;
+    const before = this.fetches.get(role);
+    // The largest transfer wins (livenet may probe before it downloads), then the latest.
+    if (!before || r.bytes >= before.bytes) this.fetches.set(role, { startMs: r.startMs, endMs: r.endMs, bytes: r.bytes });
+  }
+
+  /** A console line (ANSI stripped) that arrived at `atMs`. */
+  console(line: string, atMs: number): void {
+    const ts = this.initStartMs === undefined ? KERNEL_TIMESTAMP.exec(line) : null;
+    if (ts) {
+      // The kernel's clock starts after it decompressed itself. A line stamped `ts` arrived at
+      // or after ts seconds past that start; lines buffered before the serial console came up
+      // arrive late, so the smallest difference is the best estimate.
+      const start = atMs - Number(ts[1]) * 1000;
+      if (this.kernelStartMs === undefined || start < this.kernelStartMs) this.kernelStartMs = start;
+    }
+    if (this.initStartMs === undefined && INIT_START.test(line)) this.initStartMs = atMs;
+    if (this.switchRootMs === undefined && SWITCH_ROOT.test(line)) this.switchRootMs = atMs;
+  }
+
+  marker(atMs: number): void {
+    this.markerMs ??= atMs;
+  }
+
+  checkStarted(name: string, atMs: number): void {
+    this.checks.push({ name, startMs: atMs });
+  }
+
+  checkEnded(name: string, atMs: number): void {
+    const c = this.checks.find((x) => x.name === name && x.endMs === undefined);
+    if (c) c.endMs = atMs;
+    else this.checks.push({ name, endMs: atMs });
+  }
+
+  checksDone(atMs: number): void {
+    this.checksDoneMs ??= atMs;
+  }
+
+  /** The phases up to `endMs` (when the boot-test stopped watching). */
+  breakdown(endMs: number): BootBreakdown {
+    const f = (role: FetchRole) => this.fetches.get(role);
+    const initrdEnd = Math.max(f("initrd")?.endMs ?? -Infinity, f("harness")?.endMs ?? -Infinity);
+    const initrdBytes = (f("initrd")?.bytes ?? 0) + (f("harness")?.bytes ?? 0);
+    const initrdTransfer = f("initrd") ? (initrdEnd - Math.min(f("initrd")!.startMs, f("harness")?.startMs ?? Infinity)) / 1000 : undefined;
+    const milestones: { name: string; atMs?: number; bytes?: number; transferSeconds?: number }[] = [
+      { name: "firmware, DHCP, iPXE script fetched", atMs: f("script")?.endMs },
+      { name: "kernel download", atMs: f("kernel")?.endMs, bytes: f("kernel")?.bytes, transferSeconds: span(f("kernel")) },
+      { name: "initramfs download", atMs: Number.isFinite(initrdEnd) ? initrdEnd : undefined, bytes: initrdBytes || undefined, transferSeconds: initrdTransfer },
+      { name: "kernel load and decompression", atMs: this.kernelStartMs },
+      { name: "kernel start to initramfs /init", atMs: this.initStartMs },
+      { name: "initramfs to squashfs request", atMs: f("rootfs")?.startMs },
+      { name: "squashfs download", atMs: f("rootfs")?.endMs, bytes: f("rootfs")?.bytes, transferSeconds: span(f("rootfs")) },
+      { name: "live root mount to switch-root", atMs: this.switchRootMs },
+      { name: "system start to marker", atMs: this.markerMs },
+    ];
+    const firstCheck = this.checks.find((c) => c.startMs !== undefined);
+    if (firstCheck) milestones.push({ name: "system settling, check runner start", atMs: firstCheck.startMs });
+    for (const c of this.checks) milestones.push({ name: `check ${c.name}`, atMs: c.endMs });
+    if (this.checksDoneMs !== undefined) milestones.push({ name: "check results", atMs: this.checksDoneMs });
+
+    const phases: Phase[] = [];
+    let prev = this.t0;
+    for (const m of milestones) {
+      // Missing, or out of order (a clock estimate before the previous milestone): folded into the next.
+      if (m.atMs === undefined || m.atMs < prev || m.atMs > endMs) continue;
+      phases.push({
+        name: m.name,
+        endSeconds: round2((m.atMs - this.t0) / 1000),
+        seconds: round2((m.atMs - prev) / 1000),
+        ...(m.bytes !== undefined ? { bytes: m.bytes } : {}),
+        ...(m.transferSeconds !== undefined ? { transferSeconds: round2(m.transferSeconds) } : {}),
+      });
+      prev = m.atMs;
+    }
+    // A second or more after the last milestone (a timeout, QEMU exiting) is a phase of its own.
+    if (endMs - prev >= 1000) phases.push({ name: "until the boot-test stopped", endSeconds: round2((endMs - this.t0) / 1000), seconds: round2((endMs - prev) / 1000) });
+    return { phases, totalSeconds: round2((endMs - this.t0) / 1000) };
+  }
+}
+
+function span(f: Fetch | undefined): number | undefined {
+  return f ? (f.endMs - f.startMs) / 1000 : undefined;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/** Bytes per second as MB/s for the table. */
+export function formatRate(bytes: number, seconds: number): string {
+  return seconds > 0 ? `${(bytes / seconds / 1e6).toFixed(1)} MB/s` : "";
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { BootTimeline } from "../../src/boottest/timeline.js";
+
+const get = (startMs: number, endMs: number, bytes: number) => ({ method: "GET", status: 200, complete: true, startMs, endMs, bytes });
+
+describe("boot-time breakdown", () => {
+  it("turns access-log and console milestones into contiguous phases that sum to the total", () => {
+    const t = new BootTimeline();
+    t.fetched("script", get(900, 1_000, 0)); // before QEMU started: ignored
+    t.begin(1_000);
+    t.fetched("script", get(3_000, 3_100, 120));
+    t.fetched("kernel", get(3_200, 5_000, 8_000_000));
+    t.fetched("initrd", get(5_100, 15_000, 48_000_000));
+    t.fetched("harness", get(15_000, 15_100, 4_096));
+    t.console("Probing EDD... ok[    0.000000] Linux version 6.1.0-57-amd64", 17_000); // replayed when the serial console came up: late
+    t.console("[    2.500000] Run /init as init process", 18_600);
+    t.fetched("rootfs", get(19_000, 19_010, 0)); // a probe: the real download wins
+    t.fetched("rootfs", get(20_000, 40_000, 165_000_000));
+    t.console("         Starting initrd-switch-root.service - Switch Root...", 45_000);
+    t.marker(60_000);
+    t.checkStarted("system-running", 62_000);
+    t.checkEnded("system-running", 62_500);
+    t.checkStarted("hostname", 62_600);
+    t.checkEnded("hostname", 63_000);
+    t.checksDone(63_100);
+    const b = t.breakdown(63_200);
+    expect(b.phases.map((p) => [p.name, p.seconds])).toEqual([
+      ["firmware, DHCP, iPXE script fetched", 2.1],
+      ["kernel download", 1.9],
+      ["initramfs download", 10.1],
+      ["kernel load and decompression", 1],
+      ["kernel start to initramfs /init", 2.5],
+      ["initramfs to squashfs request", 1.4],
+      ["squashfs download", 20],
+      ["live root mount to switch-root", 5],
+      ["system start to marker", 15],
+      ["system settling, check runner start", 2],
+      ["check system-running", 0.5],
+      ["check hostname", 0.5],
+      ["check results", 0.1],
+    ]);
+    expect(b.phases.find((p) => p.name === "squashfs download")).toMatchObject({ bytes: 165_000_000, transferSeconds: 20 });
+    expect(b.phases.find((p) => p.name === "initramfs download")).toMatchObject({ bytes: 48_004_096, transferSeconds: 10 });
+    expect(b.totalSeconds).toBe(62.2);
+    const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
+    expect(Math.abs(sum - b.totalSeconds) / b.totalSeconds).toBeLessThan(0.05);
+  });
+
+  it("folds a milestone that never showed up into the next phase (script from a BSS)", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.fetched("kernel", get(2_000, 3_000, 10));
+    t.marker(50_000);
+    const b = t.breakdown(50_000);
+    expect(b.phases.map((p) => [p.name, p.seconds])).toEqual([
+      ["kernel download", 3],
+      ["system start to marker", 47],
+    ]);
+  });
+
+  it("shows the time after the last milestone when the boot-test stopped later (a timeout)", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.fetched("script", get(1_000, 1_100, 10));
+    const b = t.breakdown(300_000);
+    expect(b.phases.at(-1)).toMatchObject({ name: "until the boot-test stopped", seconds: 298.9 });
+    expect(b.totalSeconds).toBe(300);
+  });
+});
