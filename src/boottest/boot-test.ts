@@ -3,7 +3,7 @@
 // the host as 10.0.2.2), watch the serial console for the image's "up" line or a known failure,
 // then stop everything. Or boot from a boot script someone else serves (a BSS) for a MAC.
 import { existsSync } from "node:fs";
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ARTIFACT_FILES, type ArtifactRole } from "../core/manifest.js";
@@ -238,7 +238,8 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     // 5. Boot.
     const accel = await chooseAccel(opts.accel ?? "auto");
     info(`accelerator: ${accel.accel} (${accel.reason})`);
-    if (!consoleLog) {
+    if (consoleLog) await mkdir(path.dirname(path.resolve(consoleLog)), { recursive: true });
+    else {
       const dir = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-"));
       consoleLog = path.join(dir, "console.log");
       cleanup.push("remove the console log", async () => {
@@ -298,7 +299,9 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     }
     const endedAt = performance.now();
     await qemu.stop(3_000);
-    const checkResults = checks.map((c) => judge(c, frames.report(c.name)));
+    // Checks are judged only when the node came up; otherwise they never ran (the boot's failure says why).
+    const cameUp = outcome.kind === "verdict" && outcome.verdict.kind === "success";
+    const checkResults = cameUp ? checks.map((c) => judge(c, frames.report(c.name))) : [];
     for (const c of checkResults) info(`check ${c.name}: ${c.status.toUpperCase()} ${c.message}`);
     const breakdown = tl.breakdown(endedAt);
     const base: ResultBase = {

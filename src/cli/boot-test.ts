@@ -59,13 +59,14 @@ Options:
                         registered, except that 127.0.0.1/localhost URLs in it are rewritten
                         to 10.0.2.2 (the guest's name for the host; each rewrite is printed)
   --mac MAC             the test NIC's MAC (default ${BOOT_TEST_DEFAULTS.mac})
-  --port N              serve the artifacts on this port (default: a free one; fix it when a
-                        BSS entry points at http://10.0.2.2:N/…)
+  --port N              serve the artifacts on this port (default: a free one; give the port
+                        a BSS entry's URLs name, http://127.0.0.1:N/… or http://10.0.2.2:N/…)
   --accel MODE          auto (default: KVM only if /dev/kvm is usable and the CPU has vmx/svm),
                         kvm or tcg
   --memory MIB          guest RAM (default ${BOOT_TEST_DEFAULTS.memoryMiB})
   --cpus N              guest CPUs (default ${BOOT_TEST_DEFAULTS.cpus})
-  --console-log PATH    keep the serial console here (default: a temp file kept only on FAIL)
+  --console-log PATH    keep the serial console here (default: boot-test.console.log next to
+                        the report)
   --skip-preflight      boot even if the preflight fails
   --show-console        print every console line while booting
   --check NAME=SCRIPT   also run this shell script in the booted node (/bin/sh -ec); it passes

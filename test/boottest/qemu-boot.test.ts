@@ -10,9 +10,6 @@ import path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { bootTest, type BootTestResult } from "../../src/boottest/boot-test.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
-import { renderIpxeScript } from "../../src/boottest/ipxe-script.js";
-import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "../../src/boottest/params.js";
-import { startStaticServer, type RequestLogEntry } from "../../src/serve/static-server.js";
 import { filterCpio } from "./cpio-filter.js";
 
 const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
@@ -91,37 +88,6 @@ describe.skipIf(!usable)("boot-test in QEMU", () => {
       expect(r.message).toMatch(/rootfs\.squashfs\.missing/);
       expect(r.consoleLog && existsSync(r.consoleLog)).toBe(true); // kept for the failure report
       await rm(path.dirname(r.consoleLog!), { recursive: true, force: true });
-    },
-    TIMEOUT_MS + 60_000,
-  );
-
-  it(
-    "boots from a bootscript URL served by someone else (a BSS stand-in) for the node's MAC",
-    async () => {
-      // A free port for boot-test's artifact server, so the "registered" URLs can name it.
-      const probe = await startStaticServer({ root: artifacts! });
-      const port = probe.port;
-      await probe.close();
-      const base = `http://10.0.2.2:${port}`;
-      const mac = "52:54:00:ab:cd:ef";
-      const script = renderIpxeScript({
-        kernelUrl: `${base}/vmlinuz`,
-        initrdUrl: `${base}/initramfs.img`,
-        params: bootTestParams(DEFAULT_PARAMS_TEMPLATE, { kernel: `${base}/vmlinuz`, initrd: `${base}/initramfs.img`, rootfs: `${base}/rootfs.squashfs` }),
-      });
-      const requests: RequestLogEntry[] = [];
-      const bss = await startStaticServer({ root: broken, extraFiles: new Map([["/boot/v1/bootscript", { body: script }]]), onRequest: (e) => requests.push(e) });
-      try {
-        const r = await bootTest({ artifactDir: artifacts!, bootscriptUrl: `${bss.url}/boot/v1/bootscript?mac=${mac}`, mac, port, timeoutMs: TIMEOUT_MS });
-        console.log(`boot-test via boot script URL: ${summary(r)}`);
-        expect(r.ok, summary(r)).toBe(true);
-        expect(r.bootfileUrl).toBe(`http://10.0.2.2:${bss.port}/boot/v1/bootscript?mac=${mac}`);
-        // fetched once by boot-test's host-side check and once by the guest's iPXE
-        // (iPXE percent-encodes the colons of the query)
-        expect(requests.filter((e) => decodeURIComponent(e.path) === `/boot/v1/bootscript?mac=${mac}` && e.status === 200).length).toBe(2);
-      } finally {
-        await bss.close();
-      }
     },
     TIMEOUT_MS + 60_000,
   );

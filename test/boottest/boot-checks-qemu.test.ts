@@ -1,0 +1,149 @@
+// Checks inside a really booted node, through the CLI, on the Debian live artifacts (QEMU TCG:
+// ~1.5–3 min per boot on 2 shared cores). BOOTSMITH_TEST_ARTIFACTS names the output of
+// `bootsmith build recipes/debian-12-live.yaml` (the README's main job sets it); in CI its
+// absence is a failure, elsewhere the file is skipped.
+//  1. A recipe listing a passing and a failing check: exit 1 naming the failing one with its
+//     output, the built-in checks pass, the squashfs is byte-for-byte unchanged, reports written.
+//  2. A registration in BSS with 127.0.0.1 artifact URLs that passed the host's HEAD checks boots
+//     via --bootscript-url (loopback rewritten to 10.0.2.2), every built-in check passes, and
+//     the boot-time breakdown's phases add up to the total within 5 %.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parse, stringify } from "yaml";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { startBssServer } from "../support/bss-server.js";
+import { startStaticServer } from "../../src/serve/static-server.js";
+import { registerPublished } from "../../src/register/register.js";
+import type { BootTestResult } from "../../src/boottest/boot-test.js";
+import type { Manifest } from "../../src/core/manifest.js";
+
+const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
+const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json"].every((f) => existsSync(path.join(artifacts, f)));
+if (!usable && process.env.CI) throw new Error("boot-checks-qemu.test: BOOTSMITH_TEST_ARTIFACTS must name the Debian live build output in CI");
+const BOOT_MS = Number(process.env.BOOTSMITH_TEST_BOOT_TIMEOUT ?? 600) * 1000;
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+describe.skipIf(!usable)("checks in a booted node (QEMU)", () => {
+  let work: string;
+  /** The artifacts by symlink, with a copy of manifest.json that boot-test may update. */
+  let dir: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), "bootsmith-checks-qemu-"));
+    dir = path.join(work, "artifacts");
+    await cp(path.join(REPO_ROOT, "recipes/files"), path.join(work, "files"), { recursive: true });
+    await mkdir(dir);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await symlink(path.join(artifacts!, f), path.join(dir, f));
+    await cp(path.join(artifacts!, "manifest.json"), path.join(dir, "manifest.json"));
+  });
+
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it(
+    "exits 1 naming the failing check with its output; the squashfs is unchanged",
+    async () => {
+      // The Debian live recipe with two checks: one that passes, one that cannot.
+      const recipe = parse(await readFile(path.join(REPO_ROOT, "recipes/debian-12-live.yaml"), "utf8"));
+      recipe.boot.test.checks = [
+        { name: "hostname", run: ["hostname"], expect: { stdout: "^debian-live$" } },
+        { name: "slurmd-active", script: "echo checking slurmd\nsystemctl is-active slurmd", timeout: 20 },
+      ];
+      const recipeFile = path.join(work, "with-checks.yaml");
+      await writeFile(recipeFile, stringify(recipe));
+      const before = await sha256(path.join(dir, "rootfs.squashfs"));
+
+      const report = path.join(work, "fail", "boot-test.json");
+      const junit = path.join(work, "fail", "junit.xml");
+      const r = await bootsmith(["boot-test", recipeFile, "--out", dir, "--check", "kernel=uname -r", "--report", report, "--junit", junit], { timeoutMs: BOOT_MS + 120_000 });
+      console.log(`boot-test with a failing check (exit ${r.exitCode}):\n${r.stdout}`);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/^FAIL boot-test \(check-failed\): booted in [\d.]+ s, but check slurmd-active failed \(exit code 3, expected 0\)/);
+      expect(r.stdout).toMatch(/ {2}FAIL slurmd-active [\d.]+ s: exit code 3, expected 0\n {7}stdout:\n {7}\| checking slurmd\n {7}\| inactive/);
+      expect(r.stdout).toMatch(/ {2}PASS hostname [\d.]+ s: debian-live/);
+      expect(r.stdout).toMatch(/ {2}PASS kernel [\d.]+ s: 6\.1\.0-\S+-amd64/);
+      expect(r.stdout).toMatch(/ {2}PASS system-running \(built-in\)/);
+      expect(r.stdout).toMatch(/ {2}PASS live-root \(built-in\)/);
+      expect(r.stdout).toContain("boot time breakdown:");
+
+      const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
+      expect(result.checks.map((c) => [c.name, c.status])).toEqual([
+        ["system-running", "pass"],
+        ["image-id", expect.stringMatching(/^(pass|skip)$/)],
+        ["live-root", "pass"],
+        ["hostname", "pass"],
+        ["slurmd-active", "fail"],
+        ["kernel", "pass"],
+      ]);
+      expect(await readFile(junit, "utf8")).toMatch(/<testcase classname="[^"]*" name="check: slurmd-active" time="[\d.]+">\n\s+<failure message="exit code 3, expected 0">/);
+      expect(existsSync(path.join(work, "fail", "boot-test.console.log"))).toBe(true);
+      const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+      expect(manifest.bootTest?.lastRun).toMatchObject({ ok: false, checks: expect.arrayContaining([{ name: "slurmd-active", status: "fail", seconds: expect.any(Number) }]) });
+      // The checks came from the harness, not the image.
+      expect(await sha256(path.join(dir, "rootfs.squashfs"))).toBe(before);
+      expect(before).toBe(manifest.artifacts.rootfs?.sha256);
+    },
+    BOOT_MS + 180_000,
+  );
+
+  it(
+    "boots a BSS registration with 127.0.0.1 URLs that passed the HEAD checks; built-in checks pass; phases add up",
+    async () => {
+      const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+      const mac = "52:54:00:be:e7:13";
+      const bss = await startBssServer();
+      try {
+        // Register exactly as a site would from the build host: URLs on 127.0.0.1, HEAD-checked.
+        const files = await startStaticServer({ root: dir });
+        const port = files.port;
+        const base = `http://127.0.0.1:${port}`;
+        try {
+          const image = { name: manifest.name, tag: manifest.tags[0]!, target: "local", urls: { kernel: `${base}/vmlinuz`, initrd: `${base}/initramfs.img`, rootfs: `${base}/rootfs.squashfs` } };
+          const reg = await registerPublished(image, manifest.params!, { macs: [mac] }, { type: "bss", url: bss.url }, { stateDir: path.join(work, "state") });
+          expect(reg.written).toBe(true);
+        } finally {
+          await files.close();
+        }
+        expect(bss.violations).toEqual([]);
+
+        // boot-test serves the same directory on the registered port and boots BSS's script.
+        const report = path.join(work, "bss", "boot-test.json");
+        const r = await bootsmith(["boot-test", "--bootscript-url", bss.bootscriptUrl(mac), "--mac", mac, "--port", String(port), dir, "--report", report], { timeoutMs: BOOT_MS + 120_000 });
+        console.log(`boot-test via BSS (exit ${r.exitCode}):\n${r.stdout}`);
+        expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(r.stdout).toContain(`note: the boot script's ${base}/vmlinuz was booted as http://10.0.2.2:${port}/vmlinuz`);
+        const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
+        expect(result.ok).toBe(true);
+        expect(result.rewrittenUrls).toEqual(expect.arrayContaining([`${base}/vmlinuz`, `${base}/rootfs.squashfs`, `${base}/initramfs.img`]));
+        expect(result.checks.filter((c) => c.status !== "skip").map((c) => [c.name, c.status])).toEqual([
+          ["system-running", "pass"],
+          ...(result.checks.some((c) => c.name === "image-id" && c.status === "pass") ? [["image-id", "pass"]] : []),
+          ["live-root", "pass"],
+        ]);
+        const b = result.breakdown!;
+        const names = b.phases.map((p) => p.name);
+        for (const phase of ["kernel download", "initramfs download", "kernel start to initramfs /init", "squashfs download", "live root mount to switch-root", "system start to marker", "check system-running"]) {
+          expect(names).toContain(phase);
+        }
+        expect(b.phases.find((p) => p.name === "squashfs download")?.bytes).toBe(manifest.artifacts.rootfs?.size);
+        const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
+        expect(Math.abs(sum - b.totalSeconds) / b.totalSeconds).toBeLessThan(0.05);
+        // The BSS script was fetched by the host, not by the guest: no BSS request from 10.0.2.x.
+        expect(bss.requests.filter((q) => q.path === "/boot/v1/bootscript").length).toBeGreaterThanOrEqual(1);
+      } finally {
+        await bss.stop();
+      }
+    },
+    BOOT_MS + 180_000,
+  );
+});
