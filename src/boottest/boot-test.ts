@@ -17,7 +17,7 @@ import { harnessCpio, HARNESS_PATH, SETTLE_SECONDS } from "./check-harness.js";
 import { judge, resolveChecks, type CheckResult, type NodeCheck } from "./checks.js";
 import { ConsoleWatcher, DEFAULT_MARKER, stripAnsi, type ConsoleVerdict, type FailureReason } from "./console-watch.js";
 import { appendInitrd, IpxeScriptError, renderIpxeScript, rewriteLoopbackUrls, scriptParams, scriptUrls } from "./ipxe-script.js";
-import { BootTimeline, type BootBreakdown, type FetchRole } from "./timeline.js";
+import { BootTimeline, peakThroughput, type BootBreakdown, type FetchRole } from "./timeline.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
 import { formatPreflight, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
 import { chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN, qemuNetbootArgv, type Accel, type AccelChoice } from "./qemu.js";
@@ -61,6 +61,18 @@ export interface BootTestOptions {
   readonly checks?: readonly BootCheckRecord[];
   /** bootsmith's built-in checks (default: the manifest's boot.test.builtinChecks, else on). */
   readonly builtinChecks?: boolean;
+  /** Boot this many nodes at once from the same server (a small boot storm; default 1). */
+  readonly nodes?: number;
+}
+
+/** A boot storm's summary (--nodes N > 1). */
+export interface StormSummary {
+  readonly nodes: number;
+  /** First QEMU start to the last node's end. */
+  readonly totalSeconds: number;
+  /** The artifact server's highest throughput over one second, all nodes together. */
+  readonly peakBytesPerSecond: number;
+  readonly bytesServed: number;
 }
 
 export type BootFailureReason = FailureReason | "preflight" | "timeout" | "qemu-exited" | "qemu-not-started" | "bootscript-unreachable" | "interrupted" | "check-failed";
@@ -91,6 +103,11 @@ export interface BootTestResult {
   readonly breakdown?: BootBreakdown;
   /** Loopback URLs of a fetched boot script that were pointed at 10.0.2.2 for the guest. */
   readonly rewrittenUrls?: readonly string[];
+  /** The test NIC's MAC. */
+  readonly mac?: string;
+  /** With --nodes N > 1: every node's own result (this result is the storm's). */
+  readonly nodeResults?: readonly BootTestResult[];
+  readonly storm?: StormSummary;
 }
 
 /** Bad input, detected before anything starts (the CLI maps it to exit code 2). */
@@ -109,6 +126,8 @@ export const BOOT_TEST_DEFAULTS = {
 } as const;
 
 const STEP = "boot-test";
+/** A storm on one build host: each node is a TCG VM with its own RAM. */
+export const MAX_NODES = 8;
 
 export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   const began = performance.now();
@@ -120,8 +139,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
 
   await validate(opts, mac);
   const cleanup = new CleanupStack();
-  let keepLog = opts.consoleLog !== undefined;
-  let consoleLog = opts.consoleLog;
+  const consoleLog = opts.consoleLog;
   try {
     // 1. Preflight: images that cannot boot fail here in seconds, not after a VM timeout.
     const manifest = opts.artifactDir
@@ -176,8 +194,11 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
 
     // 4. Serve the artifacts (if any), the boot script and the harness on 127.0.0.1.
     const extraFiles = new Map<string, { body: string | Buffer }>();
+    const nodes = opts.nodes ?? 1;
     const roles = new Map<string, FetchRole>([["/boot.ipxe", "script"]]);
-    const timeline = new BootTimeline();
+    // One timeline per node; in a storm each node's URLs carry ?node=K so the access log can tell them apart.
+    const timelines = Array.from({ length: nodes }, () => new BootTimeline());
+    const transfers: { startMs: number; endMs: number; bytes: number }[] = [];
     let emptyRoot: string | undefined;
     if (!opts.artifactDir) {
       emptyRoot = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-serve-"));
@@ -191,8 +212,11 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       extraFiles,
       onRequest: (e) => info(`http: ${e.method} ${e.path} ${e.status}${e.range ? ` (${e.range})` : ""}`),
       onComplete: (e) => {
-        const role = roles.get(new URL(e.path, "http://x").pathname);
-        if (role) timeline.fetched(role, e);
+        const url = new URL(e.path, "http://x");
+        const node = Number(url.searchParams.get("node") ?? /^\/boot-node(\d+)\.ipxe$/.exec(url.pathname)?.[1] ?? 1);
+        const role = /^\/boot-node\d+\.ipxe$/.test(url.pathname) ? "script" : roles.get(url.pathname);
+        if (role) timelines[node - 1]?.fetched(role, e);
+        if (e.method === "GET" && e.status < 400) transfers.push(e);
       },
     });
     cleanup.push("stop the artifact server", () => server.close());
@@ -231,108 +255,200 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       for (const role of ["kernel", "initrd", "rootfs"] as const) roles.set(`/${ARTIFACT_FILES[role]}`, role);
       params = bootTestParams(template, urls, { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" });
       script = renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, extraInitrdUrls: checks.length > 0 ? [harnessUrl] : [], params });
+      for (let node = 2; node <= nodes; node++) {
+        const tagged = (u: string) => `${u}?node=${node}`;
+        const nodeUrls = { kernel: tagged(urls.kernel), initrd: tagged(urls.initrd), rootfs: tagged(urls.rootfs) };
+        const nodeParams = bootTestParams(template, nodeUrls, { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" });
+        extraFiles.set(`/boot-node${node}.ipxe`, {
+          body: renderIpxeScript({ kernelUrl: nodeUrls.kernel, initrdUrl: nodeUrls.initrd, extraInitrdUrls: checks.length > 0 ? [tagged(harnessUrl)] : [], params: nodeParams }),
+        });
+      }
     }
     extraFiles.set("/boot.ipxe", { body: script });
-    const bootfileUrl = `${guestBase}/boot.ipxe`;
 
-    // 5. Boot.
+    // 5. Boot: one node, or N at once from the same server.
     const accel = await chooseAccel(opts.accel ?? "auto");
     info(`accelerator: ${accel.accel} (${accel.reason})`);
-    if (consoleLog) await mkdir(path.dirname(path.resolve(consoleLog)), { recursive: true });
-    else {
-      const dir = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-"));
-      consoleLog = path.join(dir, "console.log");
-      cleanup.push("remove the console log", async () => {
-        if (!keepLog) await rm(dir, { recursive: true, force: true });
-      });
-    }
-    const watcher = new ConsoleWatcher({ marker, markerTarget: opts.markerTarget });
-    const frames = new CheckFrameParser();
-    let decide: (v: ConsoleVerdict) => void = () => {};
-    const decided = new Promise<ConsoleVerdict>((resolve) => (decide = resolve));
-    let checksFinished: (v: true) => void = () => {};
-    const allChecksReported = new Promise<true>((resolve) => (checksFinished = resolve));
-    const argv = qemuNetbootArgv({ bootfileUrl, accel: accel.accel, memoryMiB, cpus: opts.cpus ?? BOOT_TEST_DEFAULTS.cpus, consoleLog, mac });
-    const qemuStarted = performance.now();
-    const tl = timeline;
-    tl.begin(qemuStarted);
-    const qemu: RunningProcess = start(
-      { file: "qemu-system-x86_64", args: argv },
-      { step: STEP, reporter, signal: opts.signal },
-      {
-        report: opts.showConsole,
-        onLine: (line, stream) => {
-          // stderr is QEMU itself (warnings, "terminating on signal"), not the guest.
-          if (stream === "stderr") return;
-          const at = performance.now();
-          const clean = stripAnsi(line).replace(/\r/g, "");
-          tl.console(clean, at);
-          const frame = frames.line(clean);
-          if (frame?.kind === "start") tl.checkStarted(frame.name, at);
-          if (frame?.kind === "end") tl.checkEnded(frame.name, at);
-          if (frame?.kind === "done") {
-            tl.checksDone(at);
-            checksFinished(true);
-          }
-          const before = watcher.verdict.kind;
-          const v = watcher.feed(line + "\n");
-          if (before === "pending" && v.kind === "success") tl.marker(at);
-          if (v.kind !== "pending") decide(v);
-        },
-      },
-    );
-    cleanup.push("stop QEMU", async () => {
-      await qemu.stop(3_000);
-    });
-
-    let outcome = await race(decided, qemu.exited, timeoutMs, opts.signal);
-    const bootSeconds = round1((performance.now() - qemuStarted) / 1000);
-    // Up: now the checks, within their own budget (the runner first waits for systemd to settle).
-    let checksTimedOut = false;
-    if (outcome.kind === "verdict" && outcome.verdict.kind === "success" && checks.length > 0) {
-      info(`up after ${bootSeconds} s; waiting for the checks in the node`);
-      const budgetMs = (SETTLE_SECONDS + checks.reduce((sum, c) => sum + c.timeout + 5, 0) + 60) * 1000;
-      const after = await race(allChecksReported, qemu.exited, budgetMs, opts.signal);
-      if (after.kind === "aborted") outcome = after;
-      checksTimedOut = after.kind === "timeout";
-      if (after.kind === "exited") info("QEMU exited before every check reported");
-    }
-    const endedAt = performance.now();
-    await qemu.stop(3_000);
-    // Checks are judged only when the node came up; otherwise they never ran (the boot's failure says why).
-    const cameUp = outcome.kind === "verdict" && outcome.verdict.kind === "success";
-    const checkResults = cameUp ? checks.map((c) => judge(c, frames.report(c.name))) : [];
-    for (const c of checkResults) info(`check ${c.name}: ${c.status.toUpperCase()} ${c.message}`);
-    const breakdown = tl.breakdown(endedAt);
-    const base: ResultBase = {
-      preflight: preflightResult,
-      consoleTail: watcher.tail,
-      accel: accel.accel,
-      bootfileUrl,
-      params,
-      consoleLog,
-      checks: checkResults,
-      breakdown,
-      ...(fetchedScript && fetchedScript.rewritten.length > 0 ? { rewrittenUrls: fetchedScript.rewritten } : {}),
+    const stormStarted = performance.now();
+    const shared: NodeContext = {
+      opts, reporter, info, cleanup, accel: accel.accel, memoryMiB, timeoutMs, marker, checks, preflightResult, params, fetchedScript, elapsed,
     };
-    const waitedFor = `/${(marker ?? DEFAULT_MARKER).source}/${opts.markerTarget ? " or multi-user.target" : ""}`;
-    let result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
-    const failed = checkResults.filter((c) => c.status === "fail");
-    if (result.ok && failed.length > 0) {
-      const names = failed.map((c) => c.name).join(", ");
-      const why = checksTimedOut ? " (the checks did not all report within their time budget)" : "";
-      const details = failed.length === 1 ? failed[0]!.message : failed.map((c) => `${c.name}: ${c.message}`).join("; ");
-      result = { ...result, ok: false, reason: "check-failed", message: `booted in ${bootSeconds} s, but ${failed.length === 1 ? "check" : "checks"} ${names} failed${why} (${details})` };
-    } else if (result.ok && checkResults.length > 0) {
-      const passed = checkResults.filter((c) => c.status === "pass").length;
-      const skipped = checkResults.filter((c) => c.status === "skip").length;
-      result = { ...result, message: `${result.message}; ${passed} ${passed === 1 ? "check" : "checks"} passed${skipped ? `, ${skipped} skipped` : ""}` };
-    }
-    keepLog ||= !result.ok;
-    return keepLog ? result : { ...result, consoleLog: undefined };
+    const results = await Promise.all(
+      timelines.map((timeline, index) =>
+        bootNode(shared, {
+          index,
+          timeline,
+          mac: nodeMac(mac, index),
+          bootfileUrl: index === 0 ? `${guestBase}/boot.ipxe` : `${guestBase}/boot-node${index + 1}.ipxe`,
+          consoleLog: consoleLog && index > 0 ? consoleLog.replace(/(\.log)?$/, `.node${index + 1}$1`) : consoleLog,
+        }),
+      ),
+    );
+    if (nodes === 1) return results[0]!;
+    return stormResult(results, transfers, stormStarted, performance.now(), elapsed());
   } finally {
     await cleanup.unwind((label, error) => reporter.emit({ type: "message", level: "warn", text: `cleanup "${label}" failed: ${(error as Error).message}` }));
   }
+}
+
+interface NodeContext {
+  readonly opts: BootTestOptions;
+  readonly reporter: Reporter;
+  readonly info: (text: string) => void;
+  readonly cleanup: CleanupStack;
+  readonly accel: Accel;
+  readonly memoryMiB: number;
+  readonly timeoutMs: number;
+  readonly marker: RegExp | undefined;
+  readonly checks: readonly NodeCheck[];
+  readonly preflightResult: PreflightResult | undefined;
+  readonly params: string | undefined;
+  readonly fetchedScript: { text: string; rewritten: string[] } | undefined;
+  readonly elapsed: () => number;
+}
+
+interface NodeSpec {
+  readonly index: number;
+  readonly timeline: BootTimeline;
+  readonly mac: string;
+  readonly bootfileUrl: string;
+  readonly consoleLog: string | undefined;
+}
+
+/** One QEMU node from start to verdict: marker (or failure), then its checks. */
+async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTestResult> {
+  const { opts, reporter, cleanup, accel, memoryMiB, timeoutMs, marker, checks, preflightResult, params, fetchedScript, elapsed } = ctx;
+  const info = (opts.nodes ?? 1) > 1 ? (text: string) => ctx.info(`node ${node.index + 1}: ${text}`) : ctx.info;
+  const { bootfileUrl, mac } = node;
+  let keepLog = node.consoleLog !== undefined;
+  let consoleLog = node.consoleLog;
+  if (consoleLog) await mkdir(path.dirname(path.resolve(consoleLog)), { recursive: true });
+  else {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-"));
+    consoleLog = path.join(dir, "console.log");
+    cleanup.push("remove the console log", async () => {
+      if (!keepLog) await rm(dir, { recursive: true, force: true });
+    });
+  }
+  const watcher = new ConsoleWatcher({ marker, markerTarget: opts.markerTarget });
+  const frames = new CheckFrameParser();
+  let decide: (v: ConsoleVerdict) => void = () => {};
+  const decided = new Promise<ConsoleVerdict>((resolve) => (decide = resolve));
+  let checksFinished: (v: true) => void = () => {};
+  const allChecksReported = new Promise<true>((resolve) => (checksFinished = resolve));
+  const argv = qemuNetbootArgv({ bootfileUrl, accel, memoryMiB, cpus: opts.cpus ?? BOOT_TEST_DEFAULTS.cpus, consoleLog, mac });
+  const qemuStarted = performance.now();
+  const tl = node.timeline;
+  tl.begin(qemuStarted);
+  const qemu: RunningProcess = start(
+    { file: "qemu-system-x86_64", args: argv },
+    { step: STEP, reporter, signal: opts.signal },
+    {
+      report: opts.showConsole,
+      onLine: (line, stream) => {
+        // stderr is QEMU itself (warnings, "terminating on signal"), not the guest.
+        if (stream === "stderr") return;
+        const at = performance.now();
+        const clean = stripAnsi(line).replace(/\r/g, "");
+        tl.console(clean, at);
+        const frame = frames.line(clean);
+        if (frame?.kind === "start") tl.checkStarted(frame.name, at);
+        if (frame?.kind === "end") tl.checkEnded(frame.name, at);
+        if (frame?.kind === "done") {
+          tl.checksDone(at);
+          checksFinished(true);
+        }
+        const before = watcher.verdict.kind;
+        const v = watcher.feed(line + "\n");
+        if (before === "pending" && v.kind === "success") tl.marker(at);
+        if (v.kind !== "pending") decide(v);
+      },
+    },
+  );
+  cleanup.push("stop QEMU", async () => {
+    await qemu.stop(3_000);
+  });
+
+  let outcome = await race(decided, qemu.exited, timeoutMs, opts.signal);
+  const bootSeconds = round1((performance.now() - qemuStarted) / 1000);
+  // Up: now the checks, within their own budget (the runner first waits for systemd to settle).
+  let checksTimedOut = false;
+  if (outcome.kind === "verdict" && outcome.verdict.kind === "success" && checks.length > 0) {
+    info(`up after ${bootSeconds} s; waiting for the checks in the node`);
+    const budgetMs = (SETTLE_SECONDS + checks.reduce((sum, c) => sum + c.timeout + 5, 0) + 60) * 1000;
+    const after = await race(allChecksReported, qemu.exited, budgetMs, opts.signal);
+    if (after.kind === "aborted") outcome = after;
+    checksTimedOut = after.kind === "timeout";
+    if (after.kind === "exited") info("QEMU exited before every check reported");
+  }
+  const endedAt = performance.now();
+  await qemu.stop(3_000);
+  // Checks are judged only when the node came up; otherwise they never ran (the boot's failure says why).
+  const cameUp = outcome.kind === "verdict" && outcome.verdict.kind === "success";
+  const checkResults = cameUp ? checks.map((c) => judge(c, frames.report(c.name))) : [];
+  for (const c of checkResults) info(`check ${c.name}: ${c.status.toUpperCase()} ${c.message}`);
+  const breakdown = tl.breakdown(endedAt);
+  const base: ResultBase = {
+    preflight: preflightResult,
+    consoleTail: watcher.tail,
+    accel,
+    bootfileUrl,
+    params,
+    consoleLog,
+    checks: checkResults,
+    breakdown,
+    ...(fetchedScript && fetchedScript.rewritten.length > 0 ? { rewrittenUrls: fetchedScript.rewritten } : {}),
+  };
+  const waitedFor = `/${(marker ?? DEFAULT_MARKER).source}/${opts.markerTarget ? " or multi-user.target" : ""}`;
+  let result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
+  const failed = checkResults.filter((c) => c.status === "fail");
+  if (result.ok && failed.length > 0) {
+    const names = failed.map((c) => c.name).join(", ");
+    const why = checksTimedOut ? " (the checks did not all report within their time budget)" : "";
+    const details = failed.length === 1 ? failed[0]!.message : failed.map((c) => `${c.name}: ${c.message}`).join("; ");
+    result = { ...result, ok: false, reason: "check-failed", message: `booted in ${bootSeconds} s, but ${failed.length === 1 ? "check" : "checks"} ${names} failed${why} (${details})` };
+  } else if (result.ok && checkResults.length > 0) {
+    const passed = checkResults.filter((c) => c.status === "pass").length;
+    const skipped = checkResults.filter((c) => c.status === "skip").length;
+    result = { ...result, message: `${result.message}; ${passed} ${passed === 1 ? "check" : "checks"} passed${skipped ? `, ${skipped} skipped` : ""}` };
+  }
+  keepLog ||= !result.ok;
+  return keepLog ? { ...result, mac } : { ...result, mac, consoleLog: undefined };
+}
+
+/** The MAC of node `index`: the base MAC with its last byte counted up. */
+export function nodeMac(base: string, index: number): string {
+  if (index === 0) return base;
+  const bytes = base.split(":").map((b) => parseInt(b, 16));
+  bytes[5] = (bytes[5]! + index) % 256;
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/** N nodes' results as one: PASS only if every node passed. */
+function stormResult(results: readonly BootTestResult[], transfers: readonly { startMs: number; endMs: number; bytes: number }[], startMs: number, endMs: number, elapsedSeconds: number): BootTestResult {
+  const first = results[0]!;
+  const failed = results.map((r, i) => ({ r, n: i + 1 })).filter(({ r }) => !r.ok);
+  const storm: StormSummary = {
+    nodes: results.length,
+    totalSeconds: round1((endMs - startMs) / 1000),
+    peakBytesPerSecond: peakThroughput(transfers),
+    bytesServed: transfers.reduce((sum, t) => sum + t.bytes, 0),
+  };
+  const times = results.map((r) => r.bootSeconds).filter((t): t is number => t !== undefined);
+  const spread = times.length > 0 ? ` (up in ${Math.min(...times)}–${Math.max(...times)} s)` : "";
+  const message =
+    failed.length === 0
+      ? `${results.length} of ${results.length} nodes up and checked in ${storm.totalSeconds} s${spread}`
+      : `${failed.length} of ${results.length} nodes failed: ${failed.map(({ r, n }) => `node ${n} (${r.reason}): ${r.message}`).join("; ")}`;
+  return {
+    ...first,
+    ok: failed.length === 0,
+    ...(failed.length > 0 ? { reason: failed[0]!.r.reason } : {}),
+    message,
+    elapsedSeconds,
+    nodeResults: results,
+    storm,
+  };
 }
 
 type Outcome<T> = { kind: "verdict"; verdict: T } | { kind: "exited"; exit: ProcessExit } | { kind: "timeout" } | { kind: "aborted" };
@@ -413,6 +529,9 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
     if (missing.length > 0) throw new BootTestInputError(`${opts.artifactDir}: missing ${missing.join(", ")} (expected the output directory of \`bootsmith build\`)`);
   }
   if (opts.bootscriptUrl !== undefined && !/^https?:\/\//.test(opts.bootscriptUrl)) throw new BootTestInputError(`boot script URL must be http(s): ${opts.bootscriptUrl}`);
+  const nodes = opts.nodes ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new BootTestInputError(`nodes must be a whole number from 1 to ${MAX_NODES}, got ${nodes}`);
+  if (nodes > 1 && opts.bootscriptUrl !== undefined) throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
   if (!MAC_PATTERN.test(mac)) throw new BootTestInputError(`MAC ${JSON.stringify(mac)} is not of the form 52:54:00:12:34:56`);
   if (!existsSync(IPXE_VIRTIO_ROM)) throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
 }

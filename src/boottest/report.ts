@@ -35,6 +35,7 @@ export function formatBreakdown(result: BootTestResult): string[] {
 
 /** One JUnit case per boot phase and per check; a boot that failed before its checks is one failed case. */
 export function junitCases(result: BootTestResult): JunitCase[] {
+  if (result.nodeResults) return result.nodeResults.flatMap((n, i) => junitCases(n).map((c) => ({ ...c, name: `node ${i + 1}: ${c.name}` })));
   const cases: JunitCase[] = (result.breakdown?.phases ?? []).map((p) => ({
     name: `phase: ${p.name}`,
     seconds: p.seconds,

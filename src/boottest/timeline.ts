@@ -144,3 +144,23 @@ function round2(n: number): number {
 export function formatRate(bytes: number, seconds: number): string {
   return seconds > 0 ? `${(bytes / seconds / 1e6).toFixed(1)} MB/s` : "";
 }
+
+/**
+ * The highest throughput over any one-second window of the transfers (each spread evenly over
+ * its own duration), in bytes per second: how hard a boot storm pushed the server.
+ */
+export function peakThroughput(transfers: readonly { startMs: number; endMs: number; bytes: number }[], windowMs = 1000): number {
+  if (transfers.length === 0) return 0;
+  const t0 = Math.min(...transfers.map((t) => t.startMs));
+  const buckets = new Map<number, number>();
+  for (const t of transfers) {
+    const duration = Math.max(t.endMs - t.startMs, 1);
+    for (let b = Math.floor((t.startMs - t0) / windowMs); b * windowMs + t0 < t.endMs || b === Math.floor((t.startMs - t0) / windowMs); b++) {
+      const from = Math.max(t.startMs, t0 + b * windowMs);
+      const to = Math.min(t.endMs, t0 + (b + 1) * windowMs);
+      const share = t.endMs === t.startMs ? t.bytes : (t.bytes * Math.max(0, to - from)) / duration;
+      buckets.set(b, (buckets.get(b) ?? 0) + share);
+    }
+  }
+  return Math.round(Math.max(...buckets.values()) / (windowMs / 1000));
+}

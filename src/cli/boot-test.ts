@@ -10,7 +10,8 @@ import { parsePort } from "./serve.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
-import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, type BootTestResult } from "../boottest/boot-test.js";
+import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, MAX_NODES, type BootTestResult, type StormSummary } from "../boottest/boot-test.js";
+import { formatBytes } from "../boottest/preflight.js";
 import { GUEST_HOST_ADDRESS, type AccelChoice } from "../boottest/qemu.js";
 import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
 import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
@@ -77,6 +78,9 @@ Options:
                         ./boot-test.json); the serial console is kept next to it
                         (boot-test.console.log) unless --console-log says otherwise
   --junit FILE          a JUnit report: one test case per boot phase and per check
+  --nodes N             boot N nodes at once from the same server (a small boot storm, at
+                        most ${MAX_NODES}; MACs count up from --mac); reports each node's time,
+                        the total and the server's peak throughput
   --json                print the result as JSON on stdout
 
 Examples:
@@ -120,6 +124,7 @@ export const bootTestCommand: CliCommand = {
       "no-builtin-checks": { type: "boolean" },
       report: { type: "string" },
       junit: { type: "string" },
+      nodes: { type: "string" },
     });
     if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
     const target = positionals[0] === undefined ? undefined : resolveTarget(positionals[0], values.out, parseVarOptions(values.var));
@@ -169,6 +174,7 @@ export const bootTestCommand: CliCommand = {
             recipeChecks: target?.recipeChecks,
             checks: extraChecks,
             builtinChecks: values["no-builtin-checks"] ? false : undefined,
+            nodes: positiveInt("nodes", values.nodes),
             skipPreflight: values["skip-preflight"],
             showConsole: values["show-console"],
             reporter,
@@ -223,6 +229,7 @@ export function resolveTarget(arg: string, out: string | undefined, vars: Record
 }
 
 export function formatResult(r: BootTestResult): string {
+  if (r.nodeResults && r.storm) return formatStorm(r, r.nodeResults, r.storm);
   const lines = [r.ok ? `PASS boot-test: ${r.message}` : `FAIL boot-test (${r.reason}): ${r.message}`];
   for (const url of r.rewrittenUrls ?? []) lines.push(`note: the boot script's ${url} was booted as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script} (the guest's name for the host's loopback)`);
   for (const c of r.checks) {
@@ -237,6 +244,18 @@ export function formatResult(r: BootTestResult): string {
   if (table.length > 0) lines.push("boot time breakdown:", ...table.map((l) => `  ${l}`));
   if (!r.ok && r.reason !== "check-failed" && r.consoleTail.length > 0) lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
   if (r.consoleLog) lines.push(`full console: ${r.consoleLog}`);
+  return lines.join("\n");
+}
+
+function formatStorm(r: BootTestResult, nodes: readonly BootTestResult[], storm: StormSummary): string {
+  const lines = [
+    r.ok ? `PASS boot-test storm: ${r.message}` : `FAIL boot-test storm (${r.reason}): ${r.message}`,
+    `  ${storm.nodes} nodes, ${storm.totalSeconds} s in all; server sent ${formatBytes(storm.bytesServed)}, peak ${(storm.peakBytesPerSecond / 1e6).toFixed(1)} MB/s over one second`,
+  ];
+  nodes.forEach((n, i) => lines.push(`  node ${i + 1} (${n.mac}): ${n.ok ? "PASS" : `FAIL (${n.reason})`} ${n.ok ? `up in ${n.bootSeconds} s, total ${n.breakdown?.totalSeconds ?? "?"} s` : n.message}`));
+  for (const [i, n] of nodes.entries()) {
+    if (!n.ok) lines.push(`--- node ${i + 1}`, ...formatResult(n).split("\n").map((l) => `  ${l}`));
+  }
   return lines.join("\n");
 }
 

@@ -7,6 +7,7 @@
 //  2. A registration in BSS with 127.0.0.1 artifact URLs that passed the host's HEAD checks boots
 //     via --bootscript-url (loopback rewritten to 10.0.2.2), every built-in check passes, and
 //     the boot-time breakdown's phases add up to the total within 5 %.
+//  3. --nodes 3: three nodes at once from one server, each reported, with the peak throughput.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
@@ -26,6 +27,9 @@ const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.s
 if (!usable && process.env.CI) throw new Error("boot-checks-qemu.test: BOOTSMITH_TEST_ARTIFACTS must name the Debian live build output in CI");
 const BOOT_MS = Number(process.env.BOOTSMITH_TEST_BOOT_TIMEOUT ?? 600) * 1000;
 
+let sizes: Manifest["artifacts"] = {};
+const manifestSize = (role: "kernel" | "initrd" | "rootfs") => sizes[role]?.size ?? Number.NaN;
+
 async function sha256(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -44,6 +48,7 @@ describe.skipIf(!usable)("checks in a booted node (QEMU)", () => {
     await mkdir(dir);
     for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await symlink(path.join(artifacts!, f), path.join(dir, f));
     await cp(path.join(artifacts!, "manifest.json"), path.join(dir, "manifest.json"));
+    sizes = (JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest).artifacts;
   });
 
   afterAll(async () => {
@@ -145,5 +150,28 @@ describe.skipIf(!usable)("checks in a booted node (QEMU)", () => {
       }
     },
     BOOT_MS + 180_000,
+  );
+
+  it(
+    "--nodes 3 boots three nodes at once from one server and reports each, the total and the peak throughput",
+    async () => {
+      const report = path.join(work, "storm", "boot-test.json");
+      const r = await bootsmith(["boot-test", dir, "--nodes", "3", "--memory", "1024", "--cpus", "1", "--report", report], { timeoutMs: 2 * BOOT_MS + 120_000 });
+      console.log(`boot-test --nodes 3 (exit ${r.exitCode}):\n${r.stdout}`);
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^PASS boot-test storm: 3 of 3 nodes up and checked in [\d.]+ s/);
+      for (const [n, mac] of [[1, "52:54:00:12:34:56"], [2, "52:54:00:12:34:57"], [3, "52:54:00:12:34:58"]] as const) expect(r.stdout).toMatch(new RegExp(`node ${n} \\(${mac}\\): PASS up in [\\d.]+ s`));
+      const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
+      expect(result.storm).toMatchObject({ nodes: 3 });
+      expect(result.storm!.peakBytesPerSecond).toBeGreaterThan(0);
+      // Every node fetched its own kernel, initramfs and squashfs from the one server.
+      expect(result.storm!.bytesServed).toBeGreaterThanOrEqual(3 * (manifestSize("kernel") + manifestSize("initrd") + manifestSize("rootfs")));
+      for (const n of result.nodeResults!) {
+        expect(n.ok).toBe(true);
+        expect(n.breakdown!.phases.find((p) => p.name === "squashfs download")?.bytes).toBe(manifestSize("rootfs"));
+        expect(n.checks.find((c) => c.name === "live-root")?.status).toBe("pass");
+      }
+    },
+    2 * BOOT_MS + 180_000,
   );
 });

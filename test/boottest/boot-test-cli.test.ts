@@ -75,6 +75,22 @@ describe("boot-test output for checks", () => {
     ]);
   });
 
+  it("summarises a storm per node and shows a failing node's details", () => {
+    const node = (mac: string, ok: boolean) =>
+      ok
+        ? { ok: true as const, mac, message: "booted", bootSeconds: 90, consoleTail: [], elapsedSeconds: 95, checks: [], breakdown: { phases: [], totalSeconds: 95 } }
+        : { ok: false as const, mac, reason: "timeout" as const, message: "no marker", consoleTail: ["last line"], elapsedSeconds: 300, checks: [] };
+    const nodes = [node("52:54:00:12:34:56", true), node("52:54:00:12:34:57", false)];
+    const text = formatResult({ ...nodes[1]!, message: "1 of 2 nodes failed: node 2 (timeout): no marker", nodeResults: nodes, storm: { nodes: 2, totalSeconds: 300, peakBytesPerSecond: 52_300_000, bytesServed: 2 * 221_000_000 } });
+    expect(text.split("\n").slice(0, 4)).toEqual([
+      "FAIL boot-test storm (timeout): 1 of 2 nodes failed: node 2 (timeout): no marker",
+      "  2 nodes, 300 s in all; server sent 421.5 MiB, peak 52.3 MB/s over one second",
+      "  node 1 (52:54:00:12:34:56): PASS up in 90 s, total 95 s",
+      "  node 2 (52:54:00:12:34:57): FAIL (timeout) no marker",
+    ]);
+    expect(text).toContain("--- node 2\n  FAIL boot-test (timeout): no marker");
+  });
+
   it("refuses a malformed --check as bad input", async () => {
     await expect(bootTestCommand.run(["/nonexistent-bootsmith-dir", "--check", "no equals"])).rejects.toThrow(/--check "no equals": the name before "=" must be one word/);
   });

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { bootTest, BootTestInputError } from "../../src/boottest/boot-test.js";
+import { bootTest, BootTestInputError, nodeMac } from "../../src/boottest/boot-test.js";
 import type { BuildEvent, Reporter } from "../../src/exec/events.js";
 import { startStaticServer } from "../../src/serve/static-server.js";
 import { writeCpio } from "../../src/boottest/cpio-writer.js";
@@ -69,6 +69,13 @@ describe("bootTest input and preflight", () => {
     await expect(bootTest({ artifactDir: root })).rejects.toThrow(/missing vmlinuz, initramfs.img, rootfs.squashfs/);
     await expect(bootTest({ artifactDir: liveDir, mac: "52-54-00-12-34-56" })).rejects.toBeInstanceOf(BootTestInputError);
     await expect(bootTest({})).rejects.toThrow(/artifact directory or a boot script URL/);
+  });
+
+  it("refuses a storm of 0 or too many nodes, or one from a single MAC's boot script", async () => {
+    await expect(bootTest({ artifactDir: liveDir, nodes: 0 })).rejects.toThrow(/nodes must be a whole number from 1 to 8, got 0/);
+    await expect(bootTest({ artifactDir: liveDir, nodes: 9 })).rejects.toThrow(/from 1 to 8/);
+    await expect(bootTest({ bootscriptUrl: "http://127.0.0.1:1/boot", nodes: 2 })).rejects.toThrow(/belongs to one MAC/);
+    expect([0, 1, 2].map((i) => nodeMac("52:54:00:12:34:fe", i))).toEqual(["52:54:00:12:34:fe", "52:54:00:12:34:ff", "52:54:00:12:34:00"]);
   });
 
   it("reports a broken manifest.json as bad input", async () => {

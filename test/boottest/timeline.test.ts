@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BootTimeline } from "../../src/boottest/timeline.js";
+import { BootTimeline, peakThroughput } from "../../src/boottest/timeline.js";
 
 const get = (startMs: number, endMs: number, bytes: number) => ({ method: "GET", status: 200, complete: true, startMs, endMs, bytes });
 
@@ -65,5 +65,17 @@ describe("boot-time breakdown", () => {
     const b = t.breakdown(300_000);
     expect(b.phases.at(-1)).toMatchObject({ name: "until the boot-test stopped", seconds: 298.9 });
     expect(b.totalSeconds).toBe(300);
+  });
+});
+
+describe("peak throughput of a boot storm", () => {
+  it("spreads each transfer over its duration and takes the busiest second", () => {
+    expect(peakThroughput([])).toBe(0);
+    // Two 10 MB downloads side by side in the first second, one 4 MB later: 20 MB/s peak.
+    expect(peakThroughput([get(0, 1_000, 10_000_000), get(0, 1_000, 10_000_000), get(5_000, 7_000, 4_000_000)])).toBe(20_000_000);
+    // A transfer over two seconds counts half in each.
+    expect(peakThroughput([get(0, 2_000, 8_000_000)])).toBe(4_000_000);
+    // An instant transfer counts whole in its second.
+    expect(peakThroughput([get(500, 500, 1_000)])).toBe(1_000);
   });
 });
