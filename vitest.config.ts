@@ -9,6 +9,9 @@ import { defineConfig } from "vitest/config";
 const UNIT = [
   "test/boottest/console-watch.test.ts",
   "test/boottest/ipxe-script.test.ts",
+  "test/boottest/report.test.ts",
+  "test/boottest/timeline.test.ts",
+  "test/core/junit.test.ts",
   "test/builder/output-lock.test.ts",
   "test/cli/main.test.ts",
   "test/core/**/*.test.ts",

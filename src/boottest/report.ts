@@ -6,8 +6,7 @@ import path from "node:path";
 import { MANIFEST_FILE, type BootTestRecord, type Manifest } from "../core/manifest.js";
 import type { JunitCase } from "../core/junit.js";
 import type { BootTestResult } from "./boot-test.js";
-import { formatBytes } from "./preflight.js";
-import { formatRate } from "./timeline.js";
+import { formatBytes, formatRate } from "../core/format.js";
 
 export const REPORT_FILE = "boot-test.json";
 
@@ -25,7 +24,7 @@ export function formatBreakdown(result: BootTestResult): string[] {
     `${p.seconds.toFixed(1)} s`,
     `${p.endSeconds.toFixed(1)} s`,
     p.bytes !== undefined ? formatBytes(p.bytes) : "",
-    p.bytes !== undefined && p.transferSeconds !== undefined ? `${p.transferSeconds.toFixed(1)} s, ${formatRate(p.bytes, p.transferSeconds)}` : "",
+    p.bytes !== undefined && p.transferSeconds !== undefined ? `${p.transferSeconds.toFixed(1)} s${p.transferSeconds > 0 ? `, ${formatRate(p.bytes, p.transferSeconds)}` : ""}` : "",
   ]);
   const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
   const all = [["phase", "took", "at", "bytes", "transfer"], ...rows, ["total", `${b.totalSeconds.toFixed(1)} s`, "", "", `phases sum to ${sum.toFixed(1)} s`]];

@@ -140,11 +140,6 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-/** Bytes per second as MB/s for the table. */
-export function formatRate(bytes: number, seconds: number): string {
-  return seconds > 0 ? `${(bytes / seconds / 1e6).toFixed(1)} MB/s` : "";
-}
-
 /**
  * The highest throughput over any one-second window of the transfers (each spread evenly over
  * its own duration), in bytes per second: how hard a boot storm pushed the server.

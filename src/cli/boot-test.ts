@@ -11,7 +11,7 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, MAX_NODES, type BootTestResult, type StormSummary } from "../boottest/boot-test.js";
-import { formatBytes } from "../boottest/preflight.js";
+import { formatBytes, formatRate } from "../core/format.js";
 import { GUEST_HOST_ADDRESS, type AccelChoice } from "../boottest/qemu.js";
 import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
 import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
@@ -250,7 +250,7 @@ export function formatResult(r: BootTestResult): string {
 function formatStorm(r: BootTestResult, nodes: readonly BootTestResult[], storm: StormSummary): string {
   const lines = [
     r.ok ? `PASS boot-test storm: ${r.message}` : `FAIL boot-test storm (${r.reason}): ${r.message}`,
-    `  ${storm.nodes} nodes, ${storm.totalSeconds} s in all; server sent ${formatBytes(storm.bytesServed)}, peak ${(storm.peakBytesPerSecond / 1e6).toFixed(1)} MB/s over one second`,
+    `  ${storm.nodes} nodes, ${storm.totalSeconds} s in all; server sent ${formatBytes(storm.bytesServed)}, peak ${formatRate(storm.peakBytesPerSecond, 1)} over one second`,
   ];
   nodes.forEach((n, i) => lines.push(`  node ${i + 1} (${n.mac}): ${n.ok ? "PASS" : `FAIL (${n.reason})`} ${n.ok ? `up in ${n.bootSeconds} s, total ${n.breakdown?.totalSeconds ?? "?"} s` : n.message}`));
   for (const [i, n] of nodes.entries()) {

@@ -84,7 +84,7 @@ describe("boot-test output for checks", () => {
     const text = formatResult({ ...nodes[1]!, message: "1 of 2 nodes failed: node 2 (timeout): no marker", nodeResults: nodes, storm: { nodes: 2, totalSeconds: 300, peakBytesPerSecond: 52_300_000, bytesServed: 2 * 221_000_000 } });
     expect(text.split("\n").slice(0, 4)).toEqual([
       "FAIL boot-test storm (timeout): 1 of 2 nodes failed: node 2 (timeout): no marker",
-      "  2 nodes, 300 s in all; server sent 421.5 MiB, peak 52.3 MB/s over one second",
+      "  2 nodes, 300 s in all; server sent 421.5 MiB, peak 49.9 MiB/s over one second",
       "  node 1 (52:54:00:12:34:56): PASS up in 90 s, total 95 s",
       "  node 2 (52:54:00:12:34:57): FAIL (timeout) no marker",
     ]);
