@@ -7,7 +7,8 @@ import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { CleanupStack } from "../exec/cleanup.js";
 import type { Reporter } from "../exec/events.js";
-import { run } from "../exec/run.js";
+import { run, type OutputDiagnosis } from "../exec/run.js";
+import { dracutDiagnosis } from "./dracut-diagnosis.js";
 import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { baseRef, compressionArgs } from "../plan/planner.js";
@@ -78,7 +79,7 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
   const runCtx = { step: step.id, reporter: ctx.reporter, signal: ctx.signal };
   switch (action.kind) {
     case "exec": {
-      const result = await run(resolveCommand(action.command, state), runCtx);
+      const result = await run(resolveCommand(action.command, state), runCtx, { diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose] : undefined });
       if (action.capture === "MNT") state.values.MNT = result.stdout.trim();
       else if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.undo) {
@@ -150,6 +151,9 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     }
   }
 }
+
+/** Output readers for the programs whose failures the plan marks (PlannedCommand.diagnose). */
+const DIAGNOSES: Readonly<Record<NonNullable<PlannedCommand["diagnose"]>, OutputDiagnosis>> = { dracut: dracutDiagnosis };
 
 function resolveCommand(cmd: PlannedCommand, state: BuildState) {
   return {

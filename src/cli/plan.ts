@@ -3,6 +3,7 @@ import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
+import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
 import { planOptions } from "../builder/options.js";
@@ -39,6 +40,7 @@ Options:
     });
     if (positionals.length !== 1) throw new UserError("bootsmith plan: name exactly one recipe file, e.g. bootsmith plan recipes/debian-12-live.yaml");
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
+    process.stderr.write(formatWarnings(recipe.warnings));
     const thePlan = plan(
       recipe,
       planOptions(recipe, {

@@ -3,7 +3,7 @@ import { EXIT } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
-import { RecipeError } from "../recipe/errors.js";
+import { formatWarnings, RecipeError } from "../recipe/errors.js";
 import { UserError } from "../core/errors.js";
 
 export const validateCommand: CliCommand = {
@@ -12,8 +12,9 @@ export const validateCommand: CliCommand = {
   usage: `Usage: bootsmith validate RECIPE.yaml... [--var KEY=VALUE]...
 
 Checks each recipe strictly (unknown keys, types, MACs, xnames, tags, URLs, variables, files,
-parent recipes) and reports every problem with file:line:column and the path inside the recipe.
-Nothing is built and no command is run.
+parent recipes, initramfs modules that cannot work on the image's family) and reports every
+problem with file:line:column and the path inside the recipe. Warnings (a module whose packages
+no layer names) are printed but do not fail. Nothing is built and no command is run.
 
 Options:
   --var KEY=VALUE   set a recipe variable (overrides vars:); repeatable
@@ -30,6 +31,7 @@ Exit codes: 0 all valid, 2 at least one recipe is invalid.`,
         const recipe = loadRecipe(file, { vars });
         // An OpenCHAMI config builds with some differences in meaning; convert lists them.
         const converted = recipe.converted ? `, an OpenCHAMI ${recipe.converted.format} config: \`bootsmith convert ${file}\` shows it as a recipe, with ${recipe.converted.notes.length} differences from ${recipe.converted.format}` : "";
+        process.stderr.write(formatWarnings(recipe.warnings));
         process.stdout.write(`${file}: ok (${recipe.spec.name}:${recipe.spec.tags.join(",")}${recipe.parent ? `, on ${recipe.parent.spec.name}` : ""}${converted})\n`);
       } catch (error) {
         if (!(error instanceof RecipeError)) throw error;

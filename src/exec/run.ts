@@ -28,7 +28,18 @@ export interface RunOptions {
   readonly capture?: boolean;
   /** Do not log the command line (e.g. polling probes). Output still reaches the reporter. */
   readonly quiet?: boolean;
+  /** Knows which output lines of this program say why it failed (they may be long before the tail). */
+  readonly diagnosis?: OutputDiagnosis;
 }
+
+/** A program's failure vocabulary: which lines are causes, and a hint for the known ones. */
+export interface OutputDiagnosis {
+  isCause(line: string): boolean;
+  hint(causes: readonly string[]): string | undefined;
+}
+
+/** Cause lines kept per command: the first ones, which are what made it fail; later ones are usually consequences. */
+const MAX_CAUSES = 5;
 
 export interface RunResult {
   readonly stdout: string;
@@ -70,13 +81,17 @@ export class CommandError extends BootsmithError {
     readonly outputTail: readonly string[],
     hint: string | undefined,
     options?: ErrorOptions,
+    /** Output lines that say why it failed (from the command's diagnosis), in output order. */
+    readonly causes: readonly string[] = [],
   ) {
     super(message, EXIT.failed, { ...options, ...(hint !== undefined ? { hint } : {}) });
   }
 
-  /** The long form for failure reports: message, command, hint and the output's last lines. */
+  /** The long form for failure reports: message, the cause lines, command, hint and the output's last lines. */
   get report(): string {
-    const parts = [this.message, `  command: ${this.command}`];
+    const parts = [this.message];
+    if (this.causes.length > 0) parts.push("  cause:", ...this.causes.map((l) => `    ${l}`));
+    parts.push(`  command: ${this.command}`);
     if (this.hint) parts.push(`  hint: ${this.hint}`);
     if (this.outputTail.length > 0) parts.push("  last output:", ...this.outputTail.map((l) => `    ${l}`));
     return parts.join("\n");
@@ -98,11 +113,13 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
   const rendered = renderCommand(cmd.file, cmd.args, cmd.env);
   if (!options.quiet) ctx.reporter.emit({ type: "command", step: ctx.step, command: rendered });
   const tail: string[] = [];
+  const causes: string[] = [];
   const remember = (stream: "stdout" | "stderr") =>
     function* (line: unknown): Generator<string> {
       const text = String(line);
       tail.push(text);
       if (tail.length > TAIL_LINES) tail.shift();
+      if (options.diagnosis && causes.length < MAX_CAUSES && options.diagnosis.isCause(text)) causes.push(text.trim());
       ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
       yield text;
     };
@@ -128,10 +145,10 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
   }
 
   if (!result.failed) return { stdout: String(result.stdout ?? ""), exitCode: 0 };
-  throw toCommandError(result, cmd, ctx.step, rendered, tail);
+  throw toCommandError(result, cmd, ctx.step, rendered, tail, causes, options.diagnosis);
 }
 
-function toCommandError(result: Result, cmd: Command, step: string, rendered: string, tail: string[]): CommandError {
+function toCommandError(result: Result, cmd: Command, step: string, rendered: string, tail: string[], causes: readonly string[], diagnosis: OutputDiagnosis | undefined): CommandError {
   const code = (result as { code?: string }).code;
   const notFound = result.exitCode === 127 || code === "ENOENT";
   let message: string;
@@ -147,11 +164,10 @@ function toCommandError(result: Result, cmd: Command, step: string, rendered: st
   } else if (result.signal) {
     message = `[${step}] ${cmd.file} was killed by ${result.signal}`;
   } else {
-    message = `[${step}] ${cmd.file} exited with code ${result.exitCode}`;
+    message = `[${step}] ${cmd.file} exited with code ${result.exitCode}${causes[0] ? `: ${causes[0]}` : ""}`;
+    hint = causes.length > 0 ? diagnosis?.hint(causes) : undefined;
   }
-  return new CommandError(message, rendered, step, result.exitCode, result.signal, Boolean(result.timedOut), tail, hint, {
-    cause: result,
-  });
+  return new CommandError(message, rendered, step, result.exitCode, result.signal, Boolean(result.timedOut), tail, hint, { cause: result }, causes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { createLogFileReporter, createReporter, redact } from "../exec/reporters
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan } from "../plan/planner.js";
 import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../builder/options.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
@@ -43,6 +44,7 @@ export interface BuildFileOptions extends BuildSessionOptions {
 /** `bootsmith build RECIPE.yaml`: one recipe, its parents are not built. */
 export async function buildFile(file: string, options: BuildFileOptions): Promise<number> {
   const recipe = loadRecipe(file, { vars: options.vars });
+  process.stderr.write(formatWarnings(recipe.warnings));
   const verify = options.locked ? lockedVerifier(recipe) : undefined;
   const outDir = options.outDir !== undefined ? path.resolve(options.outDir) : defaultOutDir(recipe);
   if (options.ifChanged && !options.refresh && !(await needsBuild(recipe, outDir, options))) return EXIT.ok;

@@ -10,13 +10,22 @@ const DEBIAN_ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" 
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
 /**
- * While packages install, Debian's kernel postinst hook would build a generic initramfs we throw
- * away (~2 min): divert it to a no-op and restore it afterwards. Constant strings, run by
- * mmdebstrap with the target as $1; no recipe value is ever part of them.
+ * Debian's kernel postinst hook (/etc/kernel/postinst.d/dracut, also run by dracut's own
+ * `update-initramfs` trigger) would build a generic initramfs on every kernel or dracut install,
+ * in any layer: minutes wasted, and with Debian's default modules it fails outright (network →
+ * systemd-networkd → dbus). The initramfs that boots is built by the plan's own dracut step, so
+ * while packages install the hook is diverted (dpkg-divert --rename) and replaced by a no-op
+ * (dracut's trigger calls the path directly, so it must exist), and restored afterwards: the
+ * committed image stays a normal Debian system whose later kernel installs run the real hook.
  */
-const DIVERT_DRACUT_HOOK =
-  'mkdir -p "$1/etc/kernel/postinst.d"; chroot "$1" dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.disabled --add /etc/kernel/postinst.d/dracut; printf "#!/bin/sh\\nexit 0\\n" > "$1/etc/kernel/postinst.d/dracut"; chmod 755 "$1/etc/kernel/postinst.d/dracut"';
-const RESTORE_DRACUT_HOOK = 'rm -f "$1/etc/kernel/postinst.d/dracut"; chroot "$1" dpkg-divert --quiet --local --rename --remove /etc/kernel/postinst.d/dracut';
+const DRACUT_HOOK = "/etc/kernel/postinst.d/dracut";
+const DIVERTED_HOOK = `${DRACUT_HOOK}.bootsmith-diverted`;
+const NOOP_HOOK = "#!/bin/sh\n# bootsmith: the package-time initramfs is skipped while packages install\nexit 0\n";
+const divertArgs = (action: "--add" | "--remove") => ["dpkg-divert", "--quiet", "--local", "--rename", "--divert", DIVERTED_HOOK, action, DRACUT_HOOK];
+
+/** mmdebstrap hooks: constant strings run by mmdebstrap with the target as $1; no recipe value is ever part of them. */
+const MMDEBSTRAP_DIVERT_HOOK = `mkdir -p "$1${path.posix.dirname(DRACUT_HOOK)}"; chroot "$1" ${divertArgs("--add").join(" ")}; printf '${NOOP_HOOK.replace(/\n/g, "\\n")}' > "$1${DRACUT_HOOK}"; chmod 755 "$1${DRACUT_HOOK}"`;
+const MMDEBSTRAP_RESTORE_HOOK = `rm -f "$1${DRACUT_HOOK}"; chroot "$1" ${divertArgs("--remove").join(" ")}`;
 
 const NO_DOCS = ["path-exclude=/usr/share/man/*", "path-exclude=/usr/share/doc/*", "path-include=/usr/share/doc/*/copyright", "path-exclude=/usr/share/locale/*", "path-exclude=/usr/share/info/*"];
 
@@ -64,7 +73,10 @@ function fromScratch(ctx: PackageContext): Step[] {
     ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),
     ...(o.nogpgcheck ? ['--aptopt=Acquire::AllowInsecureRepositories "true"', '--aptopt=APT::Get::AllowUnauthenticated "true"'] : []),
     ...(p.install.length > 0 ? [`--include=${p.install.join(",")}`] : []),
-    ...(ctx.bootArtifacts ? [`--essential-hook=${DIVERT_DRACUT_HOOK}`, `--customize-hook=${RESTORE_DRACUT_HOOK}`] : []),
+    // The hook is diverted once the essential packages are in (dpkg-divert exists) and before
+    // the kernel or dracut are unpacked; restored after everything is configured.
+    `--essential-hook=${MMDEBSTRAP_DIVERT_HOOK}`,
+    `--customize-hook=${MMDEBSTRAP_RESTORE_HOOK}`,
     p.release ?? "stable",
   ];
   actions.push({ kind: "exec", command: { file: "mmdebstrap", args: [...args, ctx.root, ...mirrors] } });
@@ -83,7 +95,27 @@ function onParent(ctx: PackageContext): Step[] {
   }
   const aptOpts = [...(p.options.weakDeps ? [] : ["--no-install-recommends"]), ...(p.options.proxy ? ["-o", `Acquire::http::Proxy=${p.options.proxy}`] : [])];
   actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", ...aptOpts, "update"], APT_ENV) });
+  actions.push(...divertDracutHook(ctx));
   if (p.install.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "install", "-y", ...aptOpts, ...p.install], APT_ENV) });
   if (p.remove.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
+  actions.push(...restoreDracutHook(ctx));
   return [{ id: "install-packages", title: "Install packages with apt-get", actions, produces: [] }];
+}
+
+/** Inside the image (apt-get on a parent): divert the hook, then put the no-op in its place. */
+function divertDracutHook(ctx: PackageContext): Action[] {
+  const noop = path.join(ctx.workDir, "apt-hooks", "dracut-noop");
+  return [
+    { kind: "exec", command: runInImage(ctx.buildah, divertArgs("--add")) },
+    { kind: "write-file", path: noop, content: NOOP_HOOK, mode: 0o755 },
+    { kind: "exec", command: copyIntoImage(ctx.buildah, noop, DRACUT_HOOK, { mode: "0755" }) },
+  ];
+}
+
+/** Remove the no-op and rename the package's hook (if any) back; the diversion is gone from the image. */
+function restoreDracutHook(ctx: PackageContext): Action[] {
+  return [
+    { kind: "exec", command: runInImage(ctx.buildah, ["rm", "-f", DRACUT_HOOK]) },
+    { kind: "exec", command: runInImage(ctx.buildah, divertArgs("--remove")) },
+  ];
 }

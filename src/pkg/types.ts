@@ -17,8 +17,6 @@ export interface PackageContext {
   readonly hostAptSources: readonly string[];
   /** Install with the host's package manager into the mount (scratch) or inside the image. */
   readonly installer: "host" | "image";
-  /** The recipe builds boot artifacts (so distro initramfs hooks are skipped during install). */
-  readonly bootArtifacts: boolean;
 }
 
 export interface PackageManagerPlugin {

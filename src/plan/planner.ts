@@ -124,7 +124,6 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
     cacheDir: options.cacheDir,
     hostAptSources: options.hostAptSources,
     installer: packages.options.installer ?? (spec.from === "scratch" ? "host" : "image"),
-    bootArtifacts: spec.boot !== false,
   };
 }
 
@@ -166,7 +165,7 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
   return [
     step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [{ kind: "select-kernel", root: [MNT], version: boot.kernel }]),
     step("initramfs", "Build the initramfs with dracut", [
-      { kind: "exec", command: runInImage(target, dracutArgs, {}, TIMEOUT.dracut) },
+      { kind: "exec", command: { ...runInImage(target, dracutArgs, {}, TIMEOUT.dracut), diagnose: "dracut" } },
       { kind: "copy-out", from: concat([MNT], initrdInImage), to: out(ARTIFACT_FILES.initrd) },
       { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd) },
     ], [ARTIFACT_FILES.initrd]),

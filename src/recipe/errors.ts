@@ -25,6 +25,11 @@ export function formatIssue(issue: RecipeIssue): string {
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
+/** Warnings (problems that may still build) as lines for stderr; empty when there are none. */
+export function formatWarnings(warnings: readonly RecipeIssue[]): string {
+  return warnings.map((w) => `warning: ${formatIssue(w)}\n`).join("");
+}
+
 /** Past this many problems a file is the wrong file (or an attack) rather than a recipe with mistakes: the rest are counted, not listed. */
 export const MAX_REPORTED_ISSUES = 50;
 

@@ -8,7 +8,8 @@ import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
 import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
-import type { RecipeSpec } from "./schema.js";
+import type { ParsedRecipe, RecipeSpec } from "./schema.js";
+import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
 import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
@@ -23,6 +24,8 @@ export interface LoadedRecipe {
   readonly inputDigest: string;
   /** Absolute host paths of `files[i].src`, by index. */
   readonly fileSources: ReadonlyMap<number, string>;
+  /** Problems that may make the build fail, depending on what the packages bring (printed, not fatal). */
+  readonly warnings: readonly RecipeIssue[];
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
@@ -71,13 +74,13 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     const unresolved = new Set(varIssues.map((i) => i.path));
     throw new RecipeError(inFileOrder([...varIssues, ...validated.issues.filter((i) => !unresolved.has(i.path))]));
   }
-  const spec = validated.spec;
-  const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, spec)];
-  const fileSources = resolveFileSources(source, spec, issues);
+  const parsed = validated.spec;
+  const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed)];
+  const fileSources = resolveFileSources(source, parsed, issues);
 
   let parent: LoadedRecipe | undefined;
-  if (typeof spec.from === "object" && "recipe" in spec.from) {
-    const parentFile = path.resolve(path.dirname(file), spec.from.recipe);
+  if (typeof parsed.from === "object" && "recipe" in parsed.from) {
+    const parentFile = path.resolve(path.dirname(file), parsed.from.recipe);
     if (chain.includes(parentFile) || parentFile === file) {
       // Paths relative to this recipe's directory, like from.recipe itself (not to the cwd).
       const shown = [...chain, file, parentFile].map((f) => path.relative(path.dirname(file), f) || path.basename(f));
@@ -90,10 +93,38 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
       parent = loadWithParents(parentFile, sources, [...chain, file], compat);
     }
   }
+  const layers = layerChain(parsed, parent);
+  const spec = withFamilyDefaults(parsed, layers);
+  const warnings: RecipeIssue[] = [];
+  if (spec.boot) {
+    const where = ["boot", "initramfs", "modules"];
+    for (const finding of checkInitramfsModules(spec.boot.initramfs.modules, layers)) (finding.severity === "error" ? issues : warnings).push(issueAt(source, where, finding.message));
+    if (spec.boot.params.includes("root=live:") && !spec.boot.initramfs.modules.includes("livenet")) {
+      issues.push(issueAt(source, where, "params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)"));
+    }
+  }
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
   const inputDigest = digestInputs(spec, fileSources, parent);
-  return { file, spec, parent, inputDigest, fileSources };
+  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings) };
+}
+
+/** The package lists of the recipe and its parents, its own first. */
+function layerChain(spec: ParsedRecipe, parent: LoadedRecipe | undefined): LayerChain {
+  const layers = [{ manager: spec.packages?.manager, install: spec.packages?.install ?? [] }];
+  let root: RecipeSpec["from"] = spec.from;
+  for (let p = parent; p; p = p.parent) {
+    layers.push({ manager: p.spec.packages?.manager, install: p.spec.packages?.install ?? [] });
+    root = p.spec.from;
+  }
+  return { layers, fromScratch: root === "scratch" };
+}
+
+/** Defaults that depend on the image's family rather than on the recipe alone. */
+function withFamilyDefaults(spec: ParsedRecipe, chain: LayerChain): RecipeSpec {
+  if (!spec.boot) return { ...spec, boot: false };
+  const modules = spec.boot.initramfs.modules ?? [...DEFAULT_INITRAMFS_MODULES[imageFamily(chain)]];
+  return { ...spec, boot: { ...spec.boot, initramfs: { ...spec.boot.initramfs, modules } } };
 }
 
 /** Problems in the order they appear in the file (whole-file problems first); stable otherwise. */
@@ -101,7 +132,7 @@ function inFileOrder(issues: readonly RecipeIssue[]): RecipeIssue[] {
   return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-function checkSemantics(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {
+function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   // Beyond what RecipeError lists, issues are counted, not positioned (a 64 KiB list of
   // duplicate tags is tens of thousands of them).
@@ -130,9 +161,6 @@ function checkSemantics(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {
     if (level !== undefined && !range) at(["boot", "rootfs", "level"], `${comp} takes no level in mksquashfs; remove level or use zstd (1-22) or gzip (1-9)`);
     if (level !== undefined && range && (level < range[0] || level > range[1])) at(["boot", "rootfs", "level"], `${comp} levels are ${range[0]}-${range[1]}`);
     for (const message of checkParamsTemplate(spec.boot.params)) at(["boot", "params"], message);
-    if (spec.boot.params.includes("root=live:") && !spec.boot.initramfs.modules.includes("livenet")) {
-      at(["boot", "initramfs", "modules"], "params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)");
-    }
   }
   spec.register.forEach((r, i) => {
     for (const message of checkParamsTemplate(r.params)) at(["register", i, "params"], message);
@@ -147,7 +175,7 @@ const LEVELS: Partial<Record<string, [number, number]>> = { zstd: [1, 22], gzip:
  * `files[].src` must name an existing file or directory inside the recipe's directory: a
  * recipe must not read arbitrary host files (../, absolute paths, symlinks pointing out).
  */
-function resolveFileSources(source: YamlSource, spec: RecipeSpec, issues: RecipeIssue[]): Map<number, string> {
+function resolveFileSources(source: YamlSource, spec: ParsedRecipe, issues: RecipeIssue[]): Map<number, string> {
   const dir = realpathSync(path.dirname(source.file));
   const resolved = new Map<number, string>();
   spec.files.forEach((f, i) => {

@@ -144,7 +144,10 @@ const rootfs = z.strictObject({
 });
 
 const initramfs = z.strictObject({
-  modules: z.array(z.string().min(1)).default(["dmsquash-live", "livenet", "network"]).describe("dracut --add"),
+  modules: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("dracut --add. Default by the image's family (the package manager of the recipe or its parents): apt (Debian) dmsquash-live, livenet, network-legacy; dnf (EL) and unknown bases dmsquash-live, livenet, network"),
   drivers: z.array(z.string().min(1)).default([]).describe("dracut --add-drivers"),
   omit: z.array(z.string().min(1)).default([]).describe("dracut --omit"),
   compress: z.string().min(1).optional().describe("dracut --compress: zstd (fast; needs zstd in the image), gzip, xz, or a command line such as 'gzip -1'"),
@@ -300,10 +303,14 @@ export const RecipeSchema = z
   .describe("A bootsmith recipe: one diskless node image");
 
 export type RecipeInput = z.input<typeof RecipeSchema>;
-export type RecipeSpec = z.output<typeof RecipeSchema>;
+/** A recipe as the schema accepts it; the loader fills in what depends on the parents (initramfs modules). */
+export type ParsedRecipe = z.output<typeof RecipeSchema>;
+type ParsedBoot = z.output<typeof BootSchema>;
+export type BootSpec = Omit<ParsedBoot, "initramfs"> & { readonly initramfs: Omit<ParsedBoot["initramfs"], "modules"> & { readonly modules: readonly string[] } };
+/** A loaded recipe: every default applied. */
+export type RecipeSpec = Omit<ParsedRecipe, "boot"> & { readonly boot: false | BootSpec };
 export type FromSpec = RecipeSpec["from"];
 export type PackagesSpec = z.output<typeof PackagesSchema>;
-export type BootSpec = z.output<typeof BootSchema>;
 export type BootCheckSpec = z.output<typeof BootCheckSchema>;
 export type FileSpec = RecipeSpec["files"][number];
 export type CommandSpec = RecipeSpec["commands"][number];

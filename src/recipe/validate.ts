@@ -2,7 +2,7 @@
 // Any zod schema works (the native recipe, and the OpenCHAMI formats read by ./compat/): the
 // valid keys for did-you-mean come from that schema's own JSON Schema.
 import { z } from "zod";
-import { RecipeSchema, recipeJsonSchema, type RecipeSpec } from "./schema.js";
+import { RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
 import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
 
@@ -14,7 +14,7 @@ const jsonSchemas = new WeakMap<z.ZodType, JsonSchema>();
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: RecipeIssue[] };
 
-export function validateSpec(source: YamlSource, data: unknown): { ok: true; spec: RecipeSpec } | { ok: false; issues: RecipeIssue[] } {
+export function validateSpec(source: YamlSource, data: unknown): { ok: true; spec: ParsedRecipe } | { ok: false; issues: RecipeIssue[] } {
   const result = validateAgainst(RecipeSchema, source, data, recipeJsonSchema);
   return result.ok ? { ok: true, spec: result.value } : result;
 }

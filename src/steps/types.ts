@@ -13,6 +13,8 @@ export interface PlannedCommand {
   readonly args: readonly Arg[];
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutSeconds?: number;
+  /** Whose output vocabulary explains a failure (the executor shows those lines first, with a hint). */
+  readonly diagnose?: "dracut";
 }
 
 /** Outputs kept from a command, for the manifest. */

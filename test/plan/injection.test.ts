@@ -67,7 +67,7 @@ function recipeYaml(kind: "dnf" | "apt"): string {
     ],
     boot: {
       kernel: "6.1.0-test+1",
-      initramfs: { modules: ["dmsquash-live", "livenet", "network"], drivers: ["virtio_net", "e1000; reboot"], args: ["--install", `/usr/bin/x $(touch ${CANARY})`, NASTY[5]!] },
+      initramfs: { modules: ["dmsquash-live", "livenet", kind === "apt" ? "network-legacy" : "network"], drivers: ["virtio_net", "e1000; reboot"], args: ["--install", `/usr/bin/x $(touch ${CANARY})`, NASTY[5]!] },
       rootfs: { exclude: ["boot", `var/log/*; touch ${CANARY}`, "tmp/it's"] },
       params: `console=ttyS0 root=live:{{ rootfs.url }} x="$(touch ${CANARY})"`,
     },
