@@ -61,7 +61,7 @@ describe("defaults and parents", () => {
     const r = load(BASE);
     expect(r.spec.tags).toEqual(["latest"]);
     expect(r.spec.arch).toBe("x86_64");
-    expect(r.spec.boot && r.spec.boot.initramfs.modules).toEqual(["dmsquash-live", "livenet", "network"]);
+    expect(r.spec.boot && r.spec.boot.initramfs.modules).toEqual(["dmsquash-live", "livenet", "network"]); // dnf: EL default
     expect(r.spec.boot && r.spec.boot.rootfs.profile).toBe("dev");
   });
 

@@ -39,7 +39,7 @@ KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like r
 if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
 
 # [8/15] initramfs: Build the initramfs with dracut
-timeout 1800 buildah run --isolation chroot bootsmith-debian-12-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network network-legacy' --compress zstd /boot/initramfs-live-"$KVER".img
+timeout 1800 buildah run --isolation chroot bootsmith-debian-12-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --compress zstd /boot/initramfs-live-"$KVER".img
 install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 # bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
 

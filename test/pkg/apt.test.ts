@@ -1,0 +1,51 @@
+// The apt plug-in's plan: Debian's kernel postinst hook is diverted around every package install
+// (mmdebstrap from scratch, with or without boot artifacts; apt-get on a parent) and restored
+// after it. test/e2e/debian-layers.test.ts runs these plans for real.
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { plan } from "../../src/plan/planner.js";
+import type { Action, PlannedCommand } from "../../src/steps/types.js";
+import { fixedPlanOptions, REPO_ROOT } from "../plan/support.js";
+
+const FIXTURES = path.join(REPO_ROOT, "test/fixtures/debian-layers");
+const installActions = (file: string): readonly Action[] => plan(loadRecipe(path.join(FIXTURES, file), { env: {} }), fixedPlanOptions()).steps.find((s) => s.id === "install-packages")!.actions;
+const words = (c: PlannedCommand) => c.args.map((a) => (typeof a === "string" ? a : "<var>"));
+/** Each exec as its words after `buildah run … --`, or its program and words. */
+const summary = (actions: readonly Action[]) =>
+  actions.map((a) => {
+    if (a.kind !== "exec") return a.kind;
+    const w = words(a.command);
+    return w.includes("--") ? w.slice(w.indexOf("--") + 1).join(" ") : `${a.command.file} ${w.filter((x) => !x.startsWith("--")).slice(0, 1).join(" ")}`;
+  });
+
+describe("apt: the kernel's dracut hook during package installs", () => {
+  it("from scratch without boot artifacts (boot: false), mmdebstrap diverts it after the essential packages and restores it at the end", () => {
+    const [mmdebstrap] = installActions("kernel-base.yaml");
+    expect(mmdebstrap?.kind === "exec" && mmdebstrap.command.file).toBe("mmdebstrap");
+    const args = mmdebstrap?.kind === "exec" ? words(mmdebstrap.command) : [];
+    const essential = args.find((a) => a.startsWith("--essential-hook="));
+    const customize = args.find((a) => a.startsWith("--customize-hook="));
+    expect(essential).toContain("dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --add /etc/kernel/postinst.d/dracut");
+    // the no-op in its place: dracut's update-initramfs trigger runs the path directly
+    expect(essential).toMatch(/> "\$1\/etc\/kernel\/postinst.d\/dracut"; chmod 755/);
+    expect(customize).toBe('--customize-hook=rm -f "$1/etc/kernel/postinst.d/dracut"; chroot "$1" dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --remove /etc/kernel/postinst.d/dracut');
+  });
+
+  it("on a parent, apt-get install runs between the diversion (with the no-op copied in) and the restore", () => {
+    const actions = installActions("kernel-child.yaml");
+    expect(summary(actions)).toEqual([
+      "apt-get --no-install-recommends update",
+      "dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --add /etc/kernel/postinst.d/dracut",
+      "write-file",
+      "buildah copy",
+      "apt-get install -y --no-install-recommends linux-image-amd64",
+      "rm -f /etc/kernel/postinst.d/dracut",
+      "dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --remove /etc/kernel/postinst.d/dracut",
+    ]);
+    const noop = actions[2];
+    expect(noop?.kind === "write-file" && noop.content).toMatch(/^#!\/bin\/sh\n(#.*\n)?exit 0\n$/);
+    const copy = actions[3];
+    expect(copy?.kind === "exec" && words(copy.command).slice(-2)).toEqual([noop?.kind === "write-file" ? noop.path : "", "/etc/kernel/postinst.d/dracut"]);
+  });
+});
