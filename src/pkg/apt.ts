@@ -64,6 +64,8 @@ function fromScratch(ctx: PackageContext): Step[] {
     }
   });
   if (mirrors.length === 0) mirrors.push(...ctx.hostAptSources);
+  const aptCache = cacheablePath(path.join(ctx.cacheDir, "apt", "archives"));
+  if (aptCache) actions.push({ kind: "exec", command: { file: "mkdir", args: ["-p", aptCache] } });
   const args = [
     "--mode=root",
     `--variant=${o.variant}`,
@@ -73,6 +75,7 @@ function fromScratch(ctx: PackageContext): Step[] {
     ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),
     ...(o.nogpgcheck ? ['--aptopt=Acquire::AllowInsecureRepositories "true"', '--aptopt=APT::Get::AllowUnauthenticated "true"'] : []),
     ...(p.install.length > 0 ? [`--include=${p.install.join(",")}`] : []),
+    ...aptCacheHooks(aptCache),
     // The hook is diverted once the essential packages are in (dpkg-divert exists) and before
     // the kernel or dracut are unpacked; restored after everything is configured.
     `--essential-hook=${MMDEBSTRAP_DIVERT_HOOK}`,
@@ -118,4 +121,19 @@ function restoreDracutHook(ctx: PackageContext): Action[] {
     { kind: "exec", command: runInImage(ctx.buildah, ["rm", "-f", DRACUT_HOOK]) },
     { kind: "exec", command: runInImage(ctx.buildah, divertArgs("--remove")) },
   ];
+}
+
+/**
+ * Downloaded .debs are kept between builds in the cache directory (as dnf's are): synced into the
+ * new root before apt runs and back out after (mmdebstrap's documented recipe; essential/unlink
+ * keeps the essential packages' files until then). mmdebstrap splits these special hooks on
+ * whitespace, so a cache path with other characters is not used.
+ */
+function aptCacheHooks(cache: string | undefined): string[] {
+  if (!cache) return [];
+  return ["--skip=essential/unlink", '--setup-hook=mkdir -p "$1/var/cache/apt/archives"', `--setup-hook=sync-in ${cache} /var/cache/apt/archives/`, `--customize-hook=sync-out /var/cache/apt/archives ${cache}`];
+}
+
+function cacheablePath(p: string): string | undefined {
+  return /^[\w./+-]+$/.test(p) ? p : undefined;
 }

@@ -9,7 +9,9 @@ import type { Action, PlannedCommand } from "../../src/steps/types.js";
 import { fixedPlanOptions, REPO_ROOT } from "../plan/support.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/debian-layers");
-const installActions = (file: string): readonly Action[] => plan(loadRecipe(path.join(FIXTURES, file), { env: {} }), fixedPlanOptions()).steps.find((s) => s.id === "install-packages")!.actions;
+const installActions = (file: string, cacheDir = "/var/cache/bootsmith"): readonly Action[] =>
+  plan(loadRecipe(path.join(FIXTURES, file), { env: {} }), fixedPlanOptions({ cacheDir })).steps.find((s) => s.id === "install-packages")!.actions;
+const mmdebstrapArgs = (actions: readonly Action[]) => actions.flatMap((a) => (a.kind === "exec" && a.command.file === "mmdebstrap" ? words(a.command) : []));
 const words = (c: PlannedCommand) => c.args.map((a) => (typeof a === "string" ? a : "<var>"));
 /** Each exec as its words after `buildah run … --`, or its program and words. */
 const summary = (actions: readonly Action[]) =>
@@ -21,15 +23,25 @@ const summary = (actions: readonly Action[]) =>
 
 describe("apt: the kernel's dracut hook during package installs", () => {
   it("from scratch without boot artifacts (boot: false), mmdebstrap diverts it after the essential packages and restores it at the end", () => {
-    const [mmdebstrap] = installActions("kernel-base.yaml");
-    expect(mmdebstrap?.kind === "exec" && mmdebstrap.command.file).toBe("mmdebstrap");
-    const args = mmdebstrap?.kind === "exec" ? words(mmdebstrap.command) : [];
+    const args = mmdebstrapArgs(installActions("kernel-base.yaml"));
     const essential = args.find((a) => a.startsWith("--essential-hook="));
-    const customize = args.find((a) => a.startsWith("--customize-hook="));
+    const customize = args.find((a) => a.startsWith("--customize-hook=rm"));
     expect(essential).toContain("dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --add /etc/kernel/postinst.d/dracut");
     // the no-op in its place: dracut's update-initramfs trigger runs the path directly
     expect(essential).toMatch(/> "\$1\/etc\/kernel\/postinst.d\/dracut"; chmod 755/);
     expect(customize).toBe('--customize-hook=rm -f "$1/etc/kernel/postinst.d/dracut"; chroot "$1" dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --remove /etc/kernel/postinst.d/dracut');
+  });
+
+  it("from scratch, downloaded packages are synced in from and out to the cache directory", () => {
+    const actions = installActions("kernel-base.yaml", "/srv/cache");
+    expect(summary(actions)[0]).toBe("mkdir -p");
+    expect(mmdebstrapArgs(actions)).toEqual(
+      expect.arrayContaining(["--skip=essential/unlink", "--setup-hook=sync-in /srv/cache/apt/archives /var/cache/apt/archives/", "--customize-hook=sync-out /var/cache/apt/archives /srv/cache/apt/archives"]),
+    );
+    // mmdebstrap splits special hooks on whitespace: such a cache directory is not used
+    const spaced = installActions("kernel-base.yaml", "/srv/my cache");
+    expect(mmdebstrapArgs(spaced).some((a) => a.includes("sync-"))).toBe(false);
+    expect(spaced.filter((a) => a.kind === "exec")).toHaveLength(1);
   });
 
   it("on a parent, apt-get install runs between the diversion (with the no-op copied in) and the restore", () => {
