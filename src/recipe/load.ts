@@ -146,6 +146,10 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
       const example = manager === "apt" ? "bookworm" : "9";
       at(["packages"], `release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "${example}"`);
     }
+    // mmdebstrap makes a new root (it refuses a non-empty one); an empty root has no apt-get to run.
+    const installer = spec.packages.options.installer;
+    if (manager === "apt" && installer === "host" && !fromScratch) at(["packages", "options", "installer"], "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host");
+    if (manager === "apt" && installer === "image" && fromScratch) at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
     if (manager === "apt" && spec.packages.groups.length > 0) at(["packages", "groups"], "groups are a dnf feature; list apt packages under install:");
     if (manager === "apt" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
   }

@@ -187,6 +187,16 @@ const cases: readonly Case[] = [
     yaml: withBase("boot:", "  initramfs:", "    modules: [dmsquash-live, network]"),
     issues: ["9:14 boot.initramfs.modules: params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)"],
   },
+  {
+    name: "apt installer: host on a parent",
+    yaml: lines("name: t", "from:", "  image: registry.local/debian:12", "packages:", "  manager: apt", "  options:", "    installer: host"),
+    issues: ["7:16 packages.options.installer: apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host"],
+  },
+  {
+    name: "apt installer: image from scratch",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  options:", "    installer: image"),
+    issues: ["7:16 packages.options.installer: an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)"],
+  },
   { name: "kernel version with a line break", yaml: withBase("boot:", '  kernel: "6.1.0\\nreboot"'), issues: ["8:11 boot.kernel: must be newest or an installed kernel version such as 5.14.0-503.el9.x86_64 or 6.1.0-27-amd64"] },
   { name: "gzip level out of range", yaml: withBase("boot:", "  rootfs:", "    compression: gzip", "    level: 12"), issues: ["10:12 boot.rootfs.level: gzip levels are 1-9"] },
   { name: "zstd level above 22", yaml: withBase("boot:", "  rootfs:", "    level: 30"), issues: ["9:12 boot.rootfs.level: must be at most 22"] },
