@@ -1,7 +1,8 @@
 // bootsmith validate / plan / schema as a user runs them: `node dist/cli/main.js …` (the README's
 // test command builds first; a missing dist/ is built here).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +35,26 @@ describe("bootsmith validate", () => {
 
   it("exits 0 on the minimal fixture", () => {
     expect(cli("validate", "test/fixtures/recipes/valid-minimal.yaml")).toEqual({ code: 0, stdout: "test/fixtures/recipes/valid-minimal.yaml: ok (minimal:latest)\n", stderr: "" });
+  });
+
+  it("explains initramfs modules on the image's family: warnings exit 0, a certain failure exits 2 (validate and plan)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-cli-modules-"));
+    try {
+      writeFileSync(path.join(dir, "base.yaml"), "name: base\nfrom: scratch\npackages:\n  manager: apt\n  release: bookworm\n  install: [linux-image-amd64, systemd-sysv, dracut, dracut-live]\nboot: false\n");
+      writeFileSync(path.join(dir, "child.yaml"), "name: child\nfrom:\n  recipe: base.yaml\n");
+      writeFileSync(path.join(dir, "bad.yaml"), "name: bad\nfrom:\n  recipe: base.yaml\nboot:\n  initramfs:\n    modules: [dmsquash-live, livenet, network]\n");
+      const child = cli("validate", path.join(dir, "child.yaml"));
+      expect(child.code).toBe(0);
+      expect(child.stderr).toMatch(/^warning: .*child\.yaml:1:1: boot\.initramfs\.modules: livenet needs dracut-network, curl; network-legacy needs /);
+      for (const command of ["validate", "plan"]) {
+        const bad = cli(command, path.join(dir, "bad.yaml"));
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toMatch(/bad\.yaml:6:14: boot\.initramfs\.modules: dracut's network \(systemd-networkd on Debian\) needs dbus/);
+        expect(bad.stdout).toBe("");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("exits 2 with every problem as file:line:col: path: message, and no stack trace", () => {
