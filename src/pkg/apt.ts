@@ -65,7 +65,6 @@ function fromScratch(ctx: PackageContext): Step[] {
   });
   if (mirrors.length === 0) mirrors.push(...ctx.hostAptSources);
   const aptCache = cacheablePath(path.join(ctx.cacheDir, "apt", "archives"));
-  if (aptCache) actions.push({ kind: "exec", command: { file: "mkdir", args: ["-p", aptCache] } });
   const args = [
     "--mode=root",
     `--variant=${o.variant}`,
@@ -127,11 +126,12 @@ function restoreDracutHook(ctx: PackageContext): Action[] {
  * Downloaded .debs are kept between builds in the cache directory (as dnf's are): synced into the
  * new root before apt runs and back out after (mmdebstrap's documented recipe; essential/unlink
  * keeps the essential packages' files until then). mmdebstrap splits these special hooks on
- * whitespace, so a cache path with other characters is not used.
+ * whitespace and runs the mkdir hook with sh, so a cache path with other characters than
+ * letters, digits and ./+-_ is not used.
  */
 function aptCacheHooks(cache: string | undefined): string[] {
   if (!cache) return [];
-  return ["--skip=essential/unlink", '--setup-hook=mkdir -p "$1/var/cache/apt/archives"', `--setup-hook=sync-in ${cache} /var/cache/apt/archives/`, `--customize-hook=sync-out /var/cache/apt/archives ${cache}`];
+  return ["--skip=essential/unlink", `--setup-hook=mkdir -p ${cache} "$1/var/cache/apt/archives"`, `--setup-hook=sync-in ${cache} /var/cache/apt/archives/`, `--customize-hook=sync-out /var/cache/apt/archives ${cache}`];
 }
 
 function cacheablePath(p: string): string | undefined {
