@@ -4,7 +4,14 @@
 // far above the last lines. The failure report shows these lines first, with a hint.
 import type { OutputDiagnosis } from "../exec/run.js";
 
-const CAUSES = [/cannot be found or installed/i, /\bFATAL\b/, /^dracut(\[[EF]\]|: ERROR)/i, /dracut-install: ERROR/i, /No space left on device/i, /Cannot find module directory/i];
+const CAUSES = [
+  /cannot be found or installed/i,
+  /\bFATAL\b/,
+  /^dracut(\[[EF]\]|: ERROR)/i,
+  /dracut-install: ERROR/i,
+  /No space left on device/i,
+  /Cannot find module directory/i,
+];
 
 const HINTS: readonly { readonly when: RegExp; readonly hint: string }[] = [
   {
@@ -28,7 +35,10 @@ const HINTS: readonly { readonly when: RegExp; readonly hint: string }[] = [
     hint: "a module named in boot.initramfs.modules is missing or lacks the programs it needs in the image: install the package that ships it, or remove it from the list (`bootsmith validate` checks the known ones)",
   },
   { when: /No space left on device/i, hint: "the disk under the buildah storage or the work directory (BOOTSMITH_WORK_DIR) is full" },
-  { when: /Cannot find module directory/i, hint: "the selected kernel has no /lib/modules directory in the image: install its modules package or pick another boot.kernel" },
+  {
+    when: /Cannot find module directory/i,
+    hint: "the selected kernel has no /lib/modules directory in the image: install its modules package or pick another boot.kernel",
+  },
 ];
 
 export const dracutDiagnosis: OutputDiagnosis = {

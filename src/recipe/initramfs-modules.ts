@@ -71,7 +71,11 @@ export function checkInitramfsModules(modules: readonly string[], chain: LayerCh
   if (family === "debian") {
     const backend = BACKENDS.find((b) => modules.includes(b));
     const viaNetwork = backend === undefined && (modules.includes("network") || modules.includes("livenet"));
-    const dbusBackend = viaNetwork ? "network (systemd-networkd on Debian)" : backend === "systemd-networkd" || backend === "network-manager" ? backend : undefined;
+    const dbusBackend = viaNetwork
+      ? "network (systemd-networkd on Debian)"
+      : backend === "systemd-networkd" || backend === "network-manager"
+        ? backend
+        : undefined;
     if (dbusBackend !== undefined && !installed.has("dbus") && !installed.has("dbus-broker")) {
       findings.push({
         severity: chain.fromScratch ? "error" : "warning",
@@ -89,7 +93,10 @@ export function checkInitramfsModules(modules: readonly string[], chain: LayerCh
       return absent.length > 0 ? [`${m} needs ${absent.join(", ")}`] : [];
     });
     if (missing.length > 0) {
-      findings.push({ severity: "warning", message: `${missing.join("; ")}: no layer installs them, so unless a dependency brings them dracut cannot add these modules; add them to packages.install` });
+      findings.push({
+        severity: "warning",
+        message: `${missing.join("; ")}: no layer installs them, so unless a dependency brings them dracut cannot add these modules; add them to packages.install`,
+      });
     }
   }
   return findings;

@@ -14,7 +14,8 @@ const reporter = { emit: () => {}, close: async () => {} };
 
 /** Replays the log on stderr, then `noise` lines like dracut's skipped-module chatter, and exits 1. */
 async function failingDracut(noise: number, diagnose = true): Promise<CommandError> {
-  const script = 'cat "$1" >&2; i=0; while [ $i -lt "$2" ]; do echo "dracut: dracut module \'m$i\' will not be installed, because command \'x$i\' could not be found!" >&2; i=$((i+1)); done; exit 1';
+  const script =
+    'cat "$1" >&2; i=0; while [ $i -lt "$2" ]; do echo "dracut: dracut module \'m$i\' will not be installed, because command \'x$i\' could not be found!" >&2; i=$((i+1)); done; exit 1';
   try {
     await run({ file: "sh", args: ["-c", script, "sh", LOG, String(noise)] }, { step: "initramfs", reporter }, diagnose ? { diagnosis: dracutDiagnosis } : {});
   } catch (error) {

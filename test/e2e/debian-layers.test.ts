@@ -33,13 +33,21 @@ beforeAll(async () => {
   const t0 = Date.now();
   // Graph mode: parents first, each child on its parent's committed image. The package caches
   // stay at their defaults so the main job's downloads are reused.
-  const result = await bootsmith(["build", path.join(FIXTURES, "live-child.yaml"), path.join(FIXTURES, "kernel-child.yaml"), "--out", out, "--no-publish", "--progress", "plain"], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work") },
-    timeoutMs: BUILD_TIMEOUT,
-  });
+  const result = await bootsmith(
+    ["build", path.join(FIXTURES, "live-child.yaml"), path.join(FIXTURES, "kernel-child.yaml"), "--out", out, "--no-publish", "--progress", "plain"],
+    {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work") },
+      timeoutMs: BUILD_TIMEOUT,
+    },
+  );
   build = { ...result, seconds: (Date.now() - t0) / 1000 };
   // The per-recipe summary table (on stderr), for the CI log's figures.
-  console.log(`debian-layers: graph build exit ${result.exitCode} in ${build.seconds.toFixed(0)} s\n${result.stderr.split("\n").filter((l) => /^(recipe +result|test-deb-\S+ +(built|failed|skipped))|^\d+ built, /.test(l)).join("\n")}`);
+  console.log(
+    `debian-layers: graph build exit ${result.exitCode} in ${build.seconds.toFixed(0)} s\n${result.stderr
+      .split("\n")
+      .filter((l) => /^(recipe +result|test-deb-\S+ +(built|failed|skipped))|^\d+ built, /.test(l))
+      .join("\n")}`,
+  );
 }, BUILD_TIMEOUT);
 
 afterAll(async () => {
@@ -95,8 +103,13 @@ describe("layered Debian images (kernel in a base or a child layer, default init
     const manifest = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
     expect(manifest.initramfs?.modules).toEqual(DEFAULT_INITRAMFS_MODULES.debian);
     const timings = Object.fromEntries(manifest.timings.map((t) => [t.step, t.seconds]));
-    const boot = await bootsmith(["boot-test", path.join(FIXTURES, "live-child.yaml"), "--out", dir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: BOOT_TIMEOUT - 30_000 });
-    console.log(`debian-layers: child install-packages ${timings["install-packages"]} s, initramfs ${timings.initramfs} s; ${boot.stdout.trim().split("\n").at(-1)}`);
+    const boot = await bootsmith(["boot-test", path.join(FIXTURES, "live-child.yaml"), "--out", dir], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: BOOT_TIMEOUT - 30_000,
+    });
+    console.log(
+      `debian-layers: child install-packages ${timings["install-packages"]} s, initramfs ${timings.initramfs} s; ${boot.stdout.trim().split("\n").at(-1)}`,
+    );
     expect(boot.exitCode, `${boot.stdout}\n${boot.stderr}`).toBe(0);
     expect(boot.stdout).toMatch(/PASS boot-test: booted in [\d.]+ s \(marker: BOOTSMITH-LAYERS-READY kernel=\S+-amd64\)/);
   });

@@ -18,7 +18,12 @@ const summary = (actions: readonly Action[]) =>
   actions.map((a) => {
     if (a.kind !== "exec") return a.kind;
     const w = words(a.command);
-    return w.includes("--") ? w.slice(w.indexOf("--") + 1).join(" ") : `${a.command.file} ${w.filter((x) => !x.startsWith("--")).slice(0, 1).join(" ")}`;
+    return w.includes("--")
+      ? w.slice(w.indexOf("--") + 1).join(" ")
+      : `${a.command.file} ${w
+          .filter((x) => !x.startsWith("--"))
+          .slice(0, 1)
+          .join(" ")}`;
   });
 
 describe("apt: the kernel's dracut hook during package installs", () => {
@@ -26,16 +31,25 @@ describe("apt: the kernel's dracut hook during package installs", () => {
     const args = mmdebstrapArgs(installActions("kernel-base.yaml"));
     const essential = args.find((a) => a.startsWith("--essential-hook="));
     const customize = args.find((a) => a.startsWith("--customize-hook=rm"));
-    expect(essential).toContain("dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --add /etc/kernel/postinst.d/dracut");
+    expect(essential).toContain(
+      "dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --add /etc/kernel/postinst.d/dracut",
+    );
     // the no-op in its place: dracut's update-initramfs trigger runs the path directly
     expect(essential).toMatch(/> "\$1\/etc\/kernel\/postinst.d\/dracut"; chmod 755/);
-    expect(customize).toBe('--customize-hook=rm -f "$1/etc/kernel/postinst.d/dracut"; chroot "$1" dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --remove /etc/kernel/postinst.d/dracut');
+    expect(customize).toBe(
+      '--customize-hook=rm -f "$1/etc/kernel/postinst.d/dracut"; chroot "$1" dpkg-divert --quiet --local --rename --divert /etc/kernel/postinst.d/dracut.bootsmith-diverted --remove /etc/kernel/postinst.d/dracut',
+    );
   });
 
   it("from scratch, downloaded packages are synced in from and out to the cache directory", () => {
     const actions = installActions("kernel-base.yaml", "/srv/cache");
     expect(mmdebstrapArgs(actions)).toEqual(
-      expect.arrayContaining(["--skip=essential/unlink", '--setup-hook=mkdir -p /srv/cache/apt/archives "$1/var/cache/apt/archives"', "--setup-hook=sync-in /srv/cache/apt/archives /var/cache/apt/archives/", "--customize-hook=sync-out /var/cache/apt/archives /srv/cache/apt/archives"]),
+      expect.arrayContaining([
+        "--skip=essential/unlink",
+        '--setup-hook=mkdir -p /srv/cache/apt/archives "$1/var/cache/apt/archives"',
+        "--setup-hook=sync-in /srv/cache/apt/archives /var/cache/apt/archives/",
+        "--customize-hook=sync-out /var/cache/apt/archives /srv/cache/apt/archives",
+      ]),
     );
     // mmdebstrap splits special hooks on whitespace: such a cache directory is not used
     const spaced = installActions("kernel-base.yaml", "/srv/my cache");
