@@ -13,6 +13,7 @@ import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
 import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
+import { formatWarnings } from "../recipe/errors.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
 import { decide, gatherFacts, type Decision } from "./cache.js";
 import { buildRecipe } from "./build-session.js";
@@ -55,6 +56,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   const jobs = parseJobs(options.jobs);
   if (options.refresh && options.force) throw new UserError("--refresh and --force both rebuild everything selected; give one");
   const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
+  for (const name of graph.order) stderr.write(formatWarnings(graph.nodes.get(name)!.recipe.warnings));
   const changed = options.since !== undefined ? await changedFiles(options.since, path.dirname(graph.nodes.get(graph.order[0]!)!.recipe.file)) : undefined;
   const selected = selectNodes(graph, { only: options.only, changed });
   const decisions = await decideAll(graph, selected, options);
