@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   buildah skopeo uidmap fuse-overlayfs    # containers and images
-  dnf rpm createrepo-c busybox-static     # RPM images and the test RPM repository (busybox: its shell)
+  dnf zypper rpm createrepo-c busybox-static  # RPM images (dnf, zypper) and the test RPM repository (busybox: its shell)
   mmdebstrap                              # Debian images
   squashfs-tools                          # rootfs.squashfs
   qemu-system-x86 ipxe-qemu zstd xz-utils # boot-test (zstd/xz: reading initramfs images)

@@ -4,5 +4,6 @@ import type { ManagerName } from "../core/package-managers.js";
 import type { PackageManagerPlugin } from "./types.js";
 import { dnf } from "./dnf.js";
 import { apt } from "./apt.js";
+import { zypper } from "./zypper.js";
 
-export const packageManagers: Readonly<Record<ManagerName, PackageManagerPlugin>> = { dnf, apt };
+export const packageManagers: Readonly<Record<ManagerName, PackageManagerPlugin>> = { dnf, apt, zypper };

@@ -13,6 +13,7 @@ import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type Lay
 import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
+import { RPM_MD_MANAGERS } from "../core/package-managers.js";
 
 export interface LoadedRecipe {
   /** Absolute path of the recipe file. */
@@ -140,18 +141,20 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
   const fromScratch = spec.from === "scratch";
   if (fromScratch && !spec.packages) at(["from"], 'an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})');
   if (spec.packages) {
-    const { manager, release } = spec.packages;
-    if (manager === "zypper") at(["packages", "manager"], "zypper is planned but not supported yet; use dnf or apt");
-    if (fromScratch && !release) {
+    const { manager, release, options } = spec.packages;
+    // zypper needs no release: repositories name their version unless they use $releasever.
+    if (fromScratch && !release && manager !== "zypper") {
       const example = manager === "apt" ? "bookworm" : "9";
       at(["packages"], `release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "${example}"`);
     }
     // mmdebstrap makes a new root (it refuses a non-empty one); an empty root has no apt-get to run.
-    const installer = spec.packages.options.installer;
-    if (manager === "apt" && installer === "host" && !fromScratch) at(["packages", "options", "installer"], "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host");
-    if (manager === "apt" && installer === "image" && fromScratch) at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
-    if (manager === "apt" && spec.packages.groups.length > 0) at(["packages", "groups"], "groups are a dnf feature; list apt packages under install:");
-    if (manager === "apt" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
+    if (manager === "apt" && options.installer === "host" && !fromScratch) at(["packages", "options", "installer"], "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host");
+    if (manager === "apt" && options.installer === "image" && fromScratch) at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
+    if (manager !== "dnf" && spec.packages.groups.length > 0) at(["packages", "groups"], manager === "zypper" ? "groups are a dnf feature; zypper installs patterns: list them under patterns:" : "groups are a dnf feature; list apt packages under install:");
+    if (manager !== "dnf" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
+    if (manager !== "zypper" && spec.packages.patterns.length > 0) at(["packages", "patterns"], manager === "dnf" ? "patterns are a zypper feature; dnf installs comps groups: list them under groups:" : "patterns are a zypper feature; list apt packages under install:");
+    if (manager !== "zypper" && options.gpgAutoImportKeys) at(["packages", "options", "gpgAutoImportKeys"], "gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself");
+    if (manager === "zypper" && !options.best) at(["packages", "options", "best"], "best is a dnf option; zypper always picks the best candidate: remove it");
   }
   const seen = new Set<string>();
   spec.tags.forEach((t, i) => {
@@ -210,12 +213,12 @@ function digestInputs(spec: RecipeSpec, fileSources: ReadonlyMap<number, string>
 }
 
 /**
- * sha256 of repodata/repomd.xml for dnf repositories on the local disk (file:// baseurls): cheap
- * to know, and it changes whenever the repository's packages do. Remote repositories are not
- * fetched here; the nightly --refresh picks up their updates.
+ * sha256 of repodata/repomd.xml for rpm-md (dnf, zypper) repositories on the local disk
+ * (file:// baseurls): cheap to know, and it changes whenever the repository's packages do.
+ * Remote repositories are not fetched here; the nightly --refresh picks up their updates.
  */
 export function localRepoMetadata(spec: RecipeSpec): [string, string][] {
-  if (spec.packages?.manager !== "dnf") return [];
+  if (!spec.packages || !RPM_MD_MANAGERS.has(spec.packages.manager)) return [];
   const found: [string, string][] = [];
   for (const repo of spec.packages.repos) {
     if (!repo.baseurl?.startsWith("file://")) continue;

@@ -2,7 +2,7 @@
 // (z.infer), the validation (strict objects: unknown keys fail), and the JSON Schema editors
 // use (`bootsmith schema`, schema/recipe.schema.json).
 import { z } from "zod";
-import { MANAGER_NAMES, PLANNED_MANAGERS } from "../core/package-managers.js";
+import { MANAGER_NAMES } from "../core/package-managers.js";
 import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 
 // --- value formats --------------------------------------------------------------------------
@@ -65,11 +65,11 @@ export const FromSchema = z
 const repo = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" }).describe("Repository id; also the name of its .repo / .sources file"),
-    baseurl: repoUrl.optional().describe("dnf: baseurl; apt: archive URL (with suite and components)"),
-    content: z.string().optional().describe("Full .repo file (dnf) or deb822 .sources file (apt), written as is"),
-    gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key"),
+    baseurl: repoUrl.optional().describe("dnf/zypper: baseurl; apt: archive URL (with suite and components)"),
+    content: z.string().optional().describe("Full .repo file (dnf, zypper) or deb822 .sources file (apt), written as is"),
+    gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key (zypper: imported into the image's rpm database)"),
     gpgcheck: z.boolean().optional().describe("Check signatures (default: on when gpgkey is given)"),
-    priority: z.number().int().min(1).max(99).optional().describe("dnf repository priority (lower wins)"),
+    priority: z.number().int().min(1).max(99).optional().describe("dnf/zypper repository priority (lower wins)"),
     enabled: z.boolean().default(true).describe("Enable the repository"),
     suite: z.string().optional().describe("apt: suite, e.g. bookworm (defaults to packages.release)"),
     components: z.array(z.string()).optional().describe("apt: components (default main)"),
@@ -78,24 +78,26 @@ const repo = z
   .refine((r) => r.baseurl !== undefined || r.content !== undefined, { error: "give baseurl (the repository URL) or content (a full .repo / .sources file)" });
 
 const managerOptions = z.strictObject({
-  weakDeps: z.boolean().default(false).describe("Install weak dependencies (dnf install_weak_deps, apt Recommends)"),
+  weakDeps: z.boolean().default(false).describe("Install weak dependencies (dnf install_weak_deps, apt and zypper Recommends)"),
   best: z.boolean().default(true).describe("dnf: insist on the best candidate (--best)"),
-  nogpgcheck: z.boolean().default(false).describe("Skip signature checks. Only when you know why."),
-  docs: z.boolean().default(false).describe("Install documentation (dnf tsflags=nodocs, apt path-exclude)"),
+  nogpgcheck: z.boolean().default(false).describe("Skip signature checks (zypper --no-gpg-checks). Only when you know why."),
+  gpgAutoImportKeys: z.boolean().default(false).describe("zypper: trust and import new repository signing keys (--gpg-auto-import-keys); otherwise only the keys named by gpgkey are trusted"),
+  docs: z.boolean().default(false).describe("Install documentation (dnf tsflags=nodocs, apt path-exclude, rpm %_excludedocs for zypper)"),
   proxy: httpUrl.optional().describe("HTTP proxy for the package manager"),
   variant: z.enum(["minbase", "essential", "apt", "required", "important", "standard"]).default("minbase").describe("apt/mmdebstrap: variant"),
   mirror: z.string().optional().describe("apt: a sources file path or 'deb …' line for mmdebstrap; default the host's apt sources"),
   installer: z.enum(["host", "image"]).optional().describe("Run the package manager on the host into the mount (default from scratch) or inside the image (default on a parent)"),
 });
 
-/** Package managers: the implemented ones (each has a plug-in in the registry) and the planned ones. */
-export const MANAGERS = [...MANAGER_NAMES, ...PLANNED_MANAGERS] as const;
+/** Package managers: each has a plug-in in the registry. */
+export const MANAGERS = MANAGER_NAMES;
 
 export const PackagesSchema = z.strictObject({
-  manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (planned)"),
-  release: z.string().min(1).optional().describe("dnf --releasever, or the apt suite (e.g. bookworm)"),
-  repos: z.array(repo).default([]).describe("Package repositories (dnf .repo / apt sources); none: apt uses the host's sources"),
+  manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (SUSE)"),
+  release: z.string().min(1).optional().describe("dnf --releasever, the apt suite (e.g. bookworm), or zypper --releasever ($releasever in repository URLs)"),
+  repos: z.array(repo).default([]).describe("Package repositories (dnf/zypper .repo, apt sources); none: apt uses the host's sources"),
   groups: z.array(z.string().min(1)).default([]).describe("dnf groups, e.g. 'Minimal Install' or minimal-install"),
+  patterns: z.array(pkg).default([]).describe("zypper patterns, e.g. minimal_base (installed as the capability pattern() = NAME)"),
   modules: z
     .strictObject({
       enable: z.array(pkg).default([]).describe("dnf module enable, e.g. nodejs:18"),

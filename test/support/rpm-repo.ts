@@ -1,6 +1,7 @@
 // The fixture RPM repository for build tests: tiny packages built with rpmbuild from
-// test/fixtures/rpm/*.spec and indexed with createrepo_c (with a comps group), optionally signed
-// with a throwaway GPG key. Building takes about a second, but a test run asks for it many times,
+// test/fixtures/rpm/*.spec and indexed with createrepo_c (with a comps group for dnf and a
+// pattern package for zypper), optionally signed with a throwaway GPG key (packages and
+// repomd.xml, as SUSE repositories are). Building takes about a second, but a test run asks for it many times,
 // so finished repos are cached under os.tmpdir(), keyed on the hash of everything that goes into
 // them; callers get their own copy so a test cannot damage the cache for the next one.
 import { createHash, randomBytes } from "node:crypto";
@@ -19,6 +20,9 @@ export const FIXTURE_BUSYBOX = "/bin/busybox";
 
 /** The comps group in the repo: fixture-base and fixture-hello. */
 export const FIXTURE_GROUP = "fixture-minimal";
+
+/** The zypper pattern in the repo (package patterns-fixture-minimal): the same two packages. */
+export const FIXTURE_PATTERN = "fixture-minimal";
 
 /**
  * Busybox applets linked into /usr/bin by fixture-base: what recipes' shell commands, rpm
@@ -39,12 +43,12 @@ const KERNEL_RELEASES = [9, 10] as const;
 const KERNEL_VERSION = "5.14.0";
 
 /** Specs built once each (the kernel spec is built once per entry of KERNEL_RELEASES). */
-const SPECS = ["fixture-base", "fixture-libgreet", "fixture-hello", "fixture-dracut"] as const;
+const SPECS = ["fixture-base", "fixture-libgreet", "fixture-hello", "fixture-dracut", "patterns-fixture-minimal"] as const;
 /** Every file under FIXTURE_SPEC_DIR that shapes the packages, hashed into the cache key. */
 const SOURCES = [...SPECS, "fixture-kernel"].map((s) => `${s}.spec`).concat(["dracut.sh", "comps.xml"]);
 
 /** Recorded in the cache; bump it to change the format of fixture-repo.json. */
-const BUILDER_VERSION = "1";
+const BUILDER_VERSION = "2";
 
 /** Fixed timestamps make rebuilt RPMs byte-identical, and so the repo metadata too. */
 const SOURCE_DATE_EPOCH = "1700000000";
@@ -85,6 +89,8 @@ export interface FixtureRepo {
   readonly newestKernel: string;
   /** The comps group id. */
   readonly group: string;
+  /** The pattern name (`pattern() = NAME` provided by patterns-fixture-minimal). */
+  readonly pattern: string;
   /** True when this call reused a repo built earlier (in this run or a previous one). */
   readonly fromCache: boolean;
   /** The cache directory the copy was made from. */
@@ -160,6 +166,7 @@ export async function buildFixtureRepo(dir: string, opts: FixtureRepoOptions = {
     kernelVersions: record.kernelVersions,
     newestKernel,
     group: FIXTURE_GROUP,
+    pattern: FIXTURE_PATTERN,
     fromCache: !(first && built),
     cacheDir,
   };
@@ -299,6 +306,8 @@ async function buildSigned(work: string): Promise<CacheRecord> {
       { capture: false },
     );
     await createrepo(repo, env);
+    // zypper checks the metadata's signature too (dnf only with repo_gpgcheck=1).
+    await run({ file: "gpg", args: ["--batch", "--yes", "--armor", "--detach-sign", "--local-user", GPG_NAME, join(repo, "repodata", "repomd.xml")], env }, step, { capture: false });
     const described = await describePackages(repo, files, env);
     return { builderVersion: BUILDER_VERSION, ...described, gpgKeyId: keyId.slice(-8).toLowerCase() };
   } finally {

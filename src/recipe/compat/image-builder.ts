@@ -7,6 +7,11 @@
 // copyfiles = `buildah copy OPTS`), src/publish.py (2a8b4f59: registry `<publish_registry>/<name>:<tag>`,
 // S3 keys, first-kernel-in-directory-order), README.md (02253243) and examples/mini-bootcamp/*.yaml
 // (cbca328e: repos with `config:` + `gpg_key:`, dracut in cmds).
+//
+// pkg_manager: zypper (installer.py 0b296e2a): repositories are `zypper addrepo -f -p PRIO URL
+// ALIAS` (priority 99 by default, zypper's own), keys `rpm --import`, packages `zypper install`
+// with zypper's defaults (recommends and documentation installed); package_groups and modules
+// are skipped with a warning ("zypper does not support package groups").
 import { z } from "zod";
 import type { RecipeInput } from "../schema.js";
 import { Conversion, openchamiLabels, parseDracutCall, releaseFromUrls, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
@@ -133,7 +138,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   // --- packages ----------------------------------------------------------------------------
   const manager = o.pkg_manager;
   if (manager === undefined && o.layer_type === "base") conv.fail(["options"], "pkg_manager is required for a base layer (dnf or zypper)");
-  const repos = cfg.repos.map((r, i) => convertRepo(r, i, conv));
+  const repos = cfg.repos.map((r, i) => convertRepo(r, i, manager, conv));
   // image-builder runs dnf with its defaults: weak dependencies and documentation installed.
   const managerOptions: Record<string, unknown> = { weakDeps: true, docs: true };
   conv.from(["packages", "options"], ["options"]);
@@ -149,10 +154,22 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     managerOptions.installer = "host";
     conv.from(["packages", "options", "installer"], opt("force_installroot"));
   }
-  dnfOptions(o.dnf_options ?? [], managerOptions, conv);
+  if (manager === "zypper") {
+    if (o.dnf_options) conv.note(opt("dnf_options"), "ignored: dnf_options apply to dnf, and image-builder does not pass them to zypper");
+  } else {
+    dnfOptions(o.dnf_options ?? [], managerOptions, conv);
+  }
+  // image-builder skips package groups and modules for zypper (it logs "zypper does not support
+  // package groups"), so the converted recipe leaves them out too rather than install more.
+  const zypperSkips = manager === "zypper";
+  if (zypperSkips && cfg.package_groups.length > 0) {
+    conv.note(["package_groups"], "left out: image-builder does not install package groups with zypper (it logs \"zypper does not support package groups\"); SUSE's equivalent is patterns, which bootsmith installs from packages.patterns");
+  }
+  if (zypperSkips && Object.keys(cfg.modules).length > 0) conv.note(["modules"], "left out: image-builder skips dnf modules with zypper");
+  const groups = zypperSkips ? [] : cfg.package_groups;
 
   const modules = { enable: [] as string[], install: [] as string[] };
-  for (const [verb, list] of Object.entries(cfg.modules)) {
+  for (const [verb, list] of zypperSkips ? [] : Object.entries(cfg.modules)) {
     if (verb === "enable" || verb === "install") {
       modules[verb].push(...list);
       conv.from(["packages", "modules", verb], ["modules", verb]);
@@ -178,7 +195,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     manager,
     ...(release !== undefined ? { release } : {}),
     repos,
-    ...(cfg.package_groups.length > 0 ? { groups: cfg.package_groups } : {}),
+    ...(groups.length > 0 ? { groups } : {}),
     ...(modules.enable.length + modules.install.length > 0 ? { modules } : {}),
     install: cfg.packages,
     options: managerOptions,
@@ -188,7 +205,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   conv.from(["packages", "release"], ["repos"]);
   conv.from(["packages", "repos"], ["repos"]);
   conv.from(["packages", "groups"], ["package_groups"]);
-  cfg.package_groups.forEach((_, i) => conv.from(["packages", "groups", i], ["package_groups", i]));
+  groups.forEach((_, i) => conv.from(["packages", "groups", i], ["package_groups", i]));
   conv.from(["packages", "install"], ["packages"]);
   cfg.packages.forEach((_, i) => conv.from(["packages", "install", i], ["packages", i]));
 
@@ -213,7 +230,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   if (cfg.remove_packages.length > 0) {
     conv.from(["commands", commands.length], ["remove_packages"]);
     commands.push({ name: `rpm -e --nodeps ${cfg.remove_packages.join(" ")}`, run: ["rpm", "-e", "--nodeps", ...cfg.remove_packages] });
-    conv.note(["remove_packages"], "removed with rpm -e --nodeps in the image like image-builder (not dnf remove, which would also remove what depends on them); this runs after the files are copied");
+    conv.note(["remove_packages"], `removed with rpm -e --nodeps in the image like image-builder (not ${manager ?? "dnf"} remove, which would also remove what depends on them); this runs after the files are copied`);
   }
 
   let dracutModules: string[] | undefined;
@@ -286,7 +303,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   return { name, tags, labels, from, ...(packages ? { packages } : {}), files, commands, boot, publish };
 }
 
-function convertRepo(r: ImageBuilderConfig["repos"][number], i: number, conv: Conversion): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]>[number] {
+function convertRepo(r: ImageBuilderConfig["repos"][number], i: number, manager: string | undefined, conv: Conversion): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]>[number] {
   const at: DataPath = ["repos", i];
   conv.from(["packages", "repos", i], at);
   conv.from(["packages", "repos", i, "name"], [...at, "alias"]);
@@ -296,10 +313,15 @@ function convertRepo(r: ImageBuilderConfig["repos"][number], i: number, conv: Co
   if (r.url !== undefined) {
     conv.from(["packages", "repos", i, "baseurl"], [...at, "url"]);
     if (/\.repo$/i.test(r.url)) {
-      conv.fail([...at, "url"], "a .repo file URL is not supported (image-builder hands it to dnf config-manager --add-repo); give the repository's baseurl, or its lines with config:");
+      const tool = manager === "zypper" ? "zypper addrepo" : "dnf config-manager --add-repo";
+      conv.fail([...at, "url"], `a .repo file URL is not supported (image-builder hands it to ${tool}); give the repository's baseurl, or its lines with config:`);
     }
     if (gpg) conv.from(["packages", "repos", i, "gpgkey"], [...at, r.gpg ? "gpg" : "gpg_key"]);
-    return { name: r.alias, baseurl: r.url, ...(gpg ? { gpgkey: gpg } : {}), ...(priority !== undefined ? { priority } : {}) };
+    // zypper addrepo checks signatures unless told otherwise, also for a repository without a key
+    // of its own (the keys imported for the others are trusted for every repository).
+    const gpgcheck = manager === "zypper" && !gpg ? { gpgcheck: true } : {};
+    if (manager === "zypper" && !gpg) conv.from(["packages", "repos", i, "gpgcheck"], [...at, "url"]);
+    return { name: r.alias, baseurl: r.url, ...(gpg ? { gpgkey: gpg } : {}), ...gpgcheck, ...(priority !== undefined ? { priority } : {}) };
   }
   // config: the lines of the repo's section; image-builder writes them under [alias].
   const body = (r.config ?? "").replace(/\s+$/, "");

@@ -146,9 +146,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   const manager: NativeManager = managerName === "mmdebstrap" ? "apt" : managerName;
   conv.from(["packages"], ["layer", "manager"]);
   conv.from(["packages", "manager"], ["layer", "manager", "name"]);
-  // image-thrillhouse's defaults: dnf installs weak dependencies (install-weak-deps "true"),
-  // apt leaves recommends out; neither leaves documentation out.
-  const options: Record<string, unknown> = manager === "dnf" ? { weakDeps: true, docs: true } : { docs: true };
+  // image-thrillhouse's defaults: dnf installs weak dependencies (install-weak-deps "true") and
+  // zypper recommends (no-recommends "false"), apt leaves recommends out; none leaves
+  // documentation out.
+  const options: Record<string, unknown> = manager === "apt" ? { docs: true } : { weakDeps: true, docs: true };
   conv.from(["packages", "options"], ["layer", "manager"]);
   let release: string | undefined;
   for (const [key, value] of Object.entries(layer.manager.options ?? {})) {
@@ -344,7 +345,7 @@ function convertRepo(r: ThrillhouseConfig["layer"]["repos"][number], i: number, 
     return [];
   }
   const name = baseName(r.path);
-  const native = manager === "apt" ? `/etc/apt/sources.list.d/${name}.sources` : `/etc/yum.repos.d/${name}.repo`;
+  const native = manager === "apt" ? `/etc/apt/sources.list.d/${name}.sources` : manager === "zypper" ? `/etc/zypp/repos.d/${name}.repo` : `/etc/yum.repos.d/${name}.repo`;
   if (r.path !== native) conv.note([...at, "path"], `written as ${native} (bootsmith places repository files itself)`);
   conv.from(["packages", "repos", i], at);
   conv.from(["packages", "repos", i, "name"], [...at, "path"]);
@@ -375,7 +376,17 @@ function managerOption(manager: string, key: string, value: string, options: Rec
       set("best", !on);
       break;
     case "apt:allow-unauthenticated":
+    case "zypper:no-gpg-checks":
       set("nogpgcheck", on);
+      break;
+    case "zypper:no-recommends":
+      set("weakDeps", !on);
+      break;
+    case "zypper:auto-agree-with-licenses":
+      conv.note(at, "bootsmith always agrees to licences of the packages a recipe names (zypper --auto-agree-with-licenses): a build cannot answer the question");
+      break;
+    case "zypper:repopath":
+      conv.note(at, "repopath is ignored: bootsmith writes repositories to /etc/zypp/repos.d in the image and uses a private directory from scratch");
       break;
     case "mmdebstrap:mirror":
       set("mirror", value);
@@ -385,6 +396,8 @@ function managerOption(manager: string, key: string, value: string, options: Rec
       break;
     case "dnf:skip-broken":
     case "dnf:allowerasing":
+    case "zypper:force-resolution":
+    case "zypper:allow-vendor-change":
     case "apt:install-suggests":
       if (on) conv.fail(at, `${key} is not supported: bootsmith installs exactly the packages named, or fails`);
       break;
@@ -392,8 +405,7 @@ function managerOption(manager: string, key: string, value: string, options: Rec
       conv.note(at, "mode is ignored: bootsmith runs mmdebstrap as root in its own mode");
       break;
     default:
-      // zypper itself is reported by the native check (planned, not supported yet).
-      if (manager !== "zypper") conv.fail(at, `${manager} option "${key}" is not supported by bootsmith`);
+      conv.fail(at, `${manager} option "${key}" is not supported by bootsmith`);
   }
   return undefined;
 }

@@ -65,9 +65,9 @@ const cases: readonly Case[] = [
     issues: ["6:10 copyfiles[0].src: <dir>/files/missing.conf does not exist; src is relative to the recipe's directory <dir> (bootsmith recipe: files[0].src)"],
   },
   {
-    name: "image-builder: zypper, as a native check, at pkg_manager",
-    yaml: lines("options:", "  layer_type: base", "  pkg_manager: zypper", "  parent: registry.local/sles:15"),
-    issues: ["3:16 options.pkg_manager: zypper is planned but not supported yet; use dnf or apt (bootsmith recipe: packages.manager)"],
+    name: "image-builder: zypper with a .repo file URL",
+    yaml: lines("options:", "  layer_type: base", "  pkg_manager: zypper", "  parent: registry.local/sles:15", "repos:", "  - alias: extra", "    url: https://mirror.local/extra.repo"),
+    issues: ["7:10 repos[0].url: a .repo file URL is not supported (image-builder hands it to zypper addrepo); give the repository's baseurl, or its lines with config:"],
   },
   {
     name: "image-builder: from scratch with no release in the repository URLs",
@@ -79,6 +79,11 @@ const cases: readonly Case[] = [
     name: "image-thrillhouse: unknown keys, with did-you-mean, and a missing one",
     yaml: lines("meta:", "  name: t", "  tag: [a]", "layer:", "  manager:", "    name: dnf", "  actoins: {}"),
     issues: ["2:3 meta.tags: is required (array)", '3:3 meta.tag: unknown key "tag"; did you mean "tags"?', '7:3 layer.actoins: unknown key "actoins"; did you mean "actions"?'],
+  },
+  {
+    name: "image-thrillhouse: zypper options bootsmith does not have",
+    yaml: lines("meta:", "  name: t", "  tags: [a]", "  from: registry.local/sles:15", "layer:", "  manager:", "    name: zypper", "    options:", '      force-resolution: "true"', '      dup: "true"'),
+    issues: ['9:25 layer.manager.options.force-resolution: force-resolution is not supported: bootsmith installs exactly the packages named, or fails', '10:12 layer.manager.options.dup: zypper option "dup" is not supported by bootsmith'],
   },
   {
     name: "image-thrillhouse: run: with a shell operator",

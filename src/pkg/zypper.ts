@@ -1,0 +1,129 @@
+// zypper (SUSE: SLES, openSUSE): from scratch the host's zypper installs into the container's
+// mount (--root) with only the recipe's repositories; on a parent image it runs inside the image
+// (its own zypper, repositories and zypp.conf) unless the recipe asks for the host installer.
+//
+// Behaviour measured with Debian 12's zypper 1.14 / libzypp 17.22 (see README and DESIGN.md):
+// - `--root DIR` with `--reposd-dir`/`--cache-dir` reads repositories and keeps caches exactly
+//   there (not under DIR); only the @System solv cache and a lock land under DIR (removed below).
+// - A repository that cannot be read (unreachable, bad signature) is skipped with a warning by
+//   `install`: a separate `refresh` fails for it (exit 4, naming it) and install runs
+//   `--no-refresh`, so a broken repository never goes unnoticed.
+// - Debian's libsolv has no "autopattern" support, so `pattern:NAME` finds nothing there;
+//   patterns are installed through the capability their package provides, `pattern() = NAME`,
+//   which every zypper resolves the same way.
+// - Signatures: keys the recipe names are imported into the image's rpm database first (rpm
+//   --import), which libzypp trusts for both repomd.xml and packages; `--gpg-auto-import-keys`
+//   only when the recipe asks for it.
+import path from "node:path";
+import type { Action, Arg, PlannedCommand, Step } from "../steps/types.js";
+import type { PackageContext, PackageManagerPlugin } from "./types.js";
+import { copyIntoImage, runInImage } from "../steps/buildah.js";
+import { argParts as parts } from "../steps/args.js";
+import { imageKey, listRpmPackages, repoFileActions, RPM_DBPATH, rpmHome, rpmMacrosAction, underRoot } from "./rpm.js";
+
+/** SUSE keeps the rpm database in /usr/lib/sysimage/rpm, with /var/lib/rpm a symlink to it. */
+const SUSE_DBPATH = "/usr/lib/sysimage/rpm";
+/** rpm reads /etc/rpm/macros.*: how "no documentation" reaches a zypper run inside the image. */
+const IMAGE_NODOCS_MACROS = "/etc/rpm/macros.bootsmith-nodocs";
+const NODOCS_MACRO = "%_excludedocs 1";
+/**
+ * The host zypper's configuration: libzypp's defaults, so that whatever the build host has in
+ * /etc/zypp/zypp.conf cannot change what a build does. (Settings about the target, such as
+ * multiversion, libzypp reads from the root's own /etc/zypp instead.)
+ */
+const HOST_ZYPP_CONF = "[main]\n";
+
+export const zypper: PackageManagerPlugin = {
+  planInstall(ctx) {
+    const p = ctx.packages;
+    const steps: Step[] = [];
+    if (p.repos.length > 0) {
+      // autorefresh: local repositories change between builds and the cache is shared.
+      steps.push({ id: "configure-repos", title: "Configure package repositories", actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: ["autorefresh=1", "type=rpm-md"] }), produces: [] });
+    }
+    const actions: Action[] = [];
+    if (ctx.installer === "host") {
+      actions.push({ kind: "write-file", path: zyppConf(ctx), content: HOST_ZYPP_CONF, mode: 0o644 });
+      actions.push(rpmMacrosAction(ctx, p.options.docs ? [] : [NODOCS_MACRO]));
+      if (ctx.spec.from === "scratch") actions.push(...suseDatabaseLayout(ctx));
+    } else if (!p.options.docs) {
+      const file = path.join(ctx.workDir, "zypper-nodocs.macros");
+      actions.push({ kind: "write-file", path: file, content: `${NODOCS_MACRO}\n`, mode: 0o644 });
+      actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, IMAGE_NODOCS_MACROS, { mode: "0644" }) });
+    }
+    actions.push(...keyImports(ctx));
+    const install = [...p.patterns.map((name) => `pattern() = ${name}`), ...p.install];
+    if (install.length > 0) {
+      actions.push({ kind: "exec", command: zypperCommand(ctx, ["refresh"]) });
+      const recommends = p.options.weakDeps ? "--recommends" : "--no-recommends";
+      // Non-interactive installs cannot confirm a licence; naming the package is the agreement.
+      actions.push({ kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "install", "--auto-agree-with-licenses", recommends, ...install]) });
+    }
+    if (p.remove.length > 0) actions.push({ kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "remove", ...p.remove]) });
+    if (ctx.installer === "image" && !p.options.docs) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["rm", "-f", IMAGE_NODOCS_MACROS]) });
+    steps.push({ id: "install-packages", title: "Install packages with zypper", actions, produces: [] });
+    return steps;
+  },
+
+  listPackages: listRpmPackages,
+
+  leftovers(ctx) {
+    return {
+      // zypper --root keeps the @System solv cache under the *host* cache path inside the root.
+      paths: ["var/cache/zypp", "var/log/zypp", "var/log/zypper.log", "run/zypp.pid", path.join(ctx.cacheDir, "zypp").replace(/^\/+/, "")],
+      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+    };
+  },
+};
+
+/** zypper's global options, then the verb: on the host against the mount, or inside the image. */
+function zypperCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
+  const o = ctx.packages.options;
+  const common: Arg[] = ["--non-interactive", ...(o.nogpgcheck ? ["--no-gpg-checks"] : []), ...(o.gpgAutoImportKeys ? ["--gpg-auto-import-keys"] : [])];
+  // libzypp takes its proxy from the environment (curl's variables).
+  const proxy: Record<string, string> = o.proxy ? { http_proxy: o.proxy, https_proxy: o.proxy, ftp_proxy: o.proxy } : {};
+  if (ctx.installer === "image") return runInImage(ctx.buildah, ["zypper", ...common, ...verbAndArgs], proxy);
+  return {
+    file: "zypper",
+    args: [
+      "--root",
+      ctx.root,
+      // Only the recipe's repositories: never the host's or the image's /etc/zypp/repos.d.
+      "--reposd-dir",
+      hostRepoDir(ctx),
+      "--cache-dir",
+      path.join(ctx.cacheDir, "zypp"),
+      ...(ctx.packages.release ? ["--releasever", ctx.packages.release] : []),
+      ...common,
+      ...verbAndArgs,
+    ],
+    // HOME: rpm's macros (database path, documentation); the log stays with the build, not in the host's /var/log.
+    env: { HOME: rpmHome(ctx), ZYPP_CONF: zyppConf(ctx), ZYPP_LOGFILE: path.join(ctx.workDir, "zypper.log"), ...proxy },
+  };
+}
+
+/** From scratch: the database in SUSE's place, reachable through /var/lib/rpm as on SUSE. */
+function suseDatabaseLayout(ctx: PackageContext): Action[] {
+  const relative = path.relative(path.dirname(RPM_DBPATH), SUSE_DBPATH);
+  return [
+    { kind: "exec", command: { file: "mkdir", args: ["-p", underRoot(ctx, SUSE_DBPATH), underRoot(ctx, path.dirname(RPM_DBPATH))] } },
+    { kind: "exec", command: { file: "ln", args: ["-s", relative, underRoot(ctx, RPM_DBPATH)] } },
+  ];
+}
+
+/** The recipe's signing keys, trusted by importing them into the image's rpm database. */
+function keyImports(ctx: PackageContext): Action[] {
+  const actions: Action[] = [];
+  for (const repo of ctx.packages.repos) {
+    if (repo.gpgkey === undefined) continue;
+    const command: PlannedCommand =
+      ctx.installer === "image"
+        ? runInImage(ctx.buildah, ["rpm", "--import", imageKey(repo) ?? repo.gpgkey])
+        : { file: "rpm", args: [["--root=", ...parts(ctx.root)], `--dbpath=${RPM_DBPATH}`, "--import", repo.gpgkey], env: { HOME: rpmHome(ctx) } };
+    actions.push({ kind: "exec", command });
+  }
+  return actions;
+}
+
+const hostRepoDir = (ctx: PackageContext) => path.join(ctx.workDir, "zypp.repos.d");
+const zyppConf = (ctx: PackageContext) => path.join(ctx.workDir, "zypp.conf");
