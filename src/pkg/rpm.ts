@@ -51,8 +51,8 @@ export interface RepoFilesOptions {
   readonly hostDir: string;
   /** The image's repository directory, e.g. /etc/yum.repos.d. */
   readonly imageDir: string;
-  /** Lines added to every generated repository section (not to a recipe's own content). */
-  readonly extraLines?: readonly string[];
+  /** Lines added to every generated repository section (not to a recipe's own content), given whether signatures are checked. */
+  readonly extraLines?: (gpgcheck: boolean) => readonly string[];
 }
 
 /**
@@ -66,21 +66,22 @@ export function repoFileActions(ctx: PackageContext, opts: RepoFilesOptions): Ac
     const hostFile = path.join(opts.hostDir, `${repo.name}.repo`);
     const imageFile = path.join(ctx.workDir, "image-repos", `${repo.name}.repo`);
     const hostKey = repo.gpgkey && keyIsFile(repo.gpgkey) ? `file://${repo.gpgkey}` : repo.gpgkey;
-    actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, opts.extraLines ?? []), mode: 0o644 });
-    actions.push({ kind: "write-file", path: imageFile, content: repoFile(repo, inImage && keyIsFile(inImage) ? `file://${inImage}` : inImage, ctx, opts.extraLines ?? []), mode: 0o644 });
+    const extra = opts.extraLines ?? (() => []);
+    actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, extra), mode: 0o644 });
+    actions.push({ kind: "write-file", path: imageFile, content: repoFile(repo, inImage && keyIsFile(inImage) ? `file://${inImage}` : inImage, ctx, extra), mode: 0o644 });
     if (repo.gpgkey && inImage && keyIsFile(repo.gpgkey)) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey, inImage, { mode: "0644" }) });
     actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, imageFile, `${opts.imageDir}/${repo.name}.repo`, { mode: "0644" }) });
   }
   return actions;
 }
 
-function repoFile(repo: Repo, gpgkey: string | undefined, ctx: PackageContext, extraLines: readonly string[]): string {
+function repoFile(repo: Repo, gpgkey: string | undefined, ctx: PackageContext, extraLines: (gpgcheck: boolean) => readonly string[]): string {
   if (repo.content !== undefined) return repo.content.endsWith("\n") ? repo.content : `${repo.content}\n`;
   const gpgcheck = !ctx.packages.options.nogpgcheck && (repo.gpgcheck ?? gpgkey !== undefined);
   const lines = [`[${repo.name}]`, `name=${repo.name}`, `baseurl=${repo.baseurl}`, `enabled=${repo.enabled ? 1 : 0}`, `gpgcheck=${gpgcheck ? 1 : 0}`];
   if (gpgkey) lines.push(`gpgkey=${gpgkey}`);
   if (repo.priority !== undefined) lines.push(`priority=${repo.priority}`);
-  lines.push(...extraLines);
+  lines.push(...extraLines(gpgcheck));
   return `${lines.join("\n")}\n`;
 }
 

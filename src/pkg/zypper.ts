@@ -38,8 +38,7 @@ export const zypper: PackageManagerPlugin = {
     const p = ctx.packages;
     const steps: Step[] = [];
     if (p.repos.length > 0) {
-      // autorefresh: local repositories change between builds and the cache is shared.
-      steps.push({ id: "configure-repos", title: "Configure package repositories", actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: ["autorefresh=1", "type=rpm-md"] }), produces: [] });
+      steps.push({ id: "configure-repos", title: "Configure package repositories", actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: zypperRepoLines }), produces: [] });
     }
     const actions: Action[] = [];
     if (ctx.installer === "host") {
@@ -123,6 +122,16 @@ function keyImports(ctx: PackageContext): Action[] {
     actions.push({ kind: "exec", command });
   }
   return actions;
+}
+
+/**
+ * autorefresh: local repositories change between builds and the cache is shared. With gpgcheck
+ * libzypp checks only repomd.xml's signature and trusts the packages through its checksums, and
+ * metadata already verified (for another build, under its keys) is not checked again: checking
+ * every package against the keys in *this* image's rpm database is what makes a wrong key fail.
+ */
+function zypperRepoLines(gpgcheck: boolean): string[] {
+  return ["autorefresh=1", "type=rpm-md", ...(gpgcheck ? ["repo_gpgcheck=1", "pkg_gpgcheck=1"] : [])];
 }
 
 const hostRepoDir = (ctx: PackageContext) => path.join(ctx.workDir, "zypp.repos.d");

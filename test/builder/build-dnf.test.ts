@@ -8,9 +8,8 @@ import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
-import type { Manifest } from "../../src/core/manifest.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
@@ -27,15 +26,6 @@ afterAll(async () => {
   await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1"]);
   rmSync(work, { recursive: true, force: true });
 });
-
-function readManifest(dir: string): Manifest {
-  return JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest;
-}
-
-async function squashfsListing(file: string): Promise<string[]> {
-  const { stdout } = await execa("unsquashfs", ["-lc", "-d", "", file]);
-  return stdout.split("\n");
-}
 
 describe("bootsmith build (dnf from scratch)", () => {
   const out = () => path.join(work, "out-live");

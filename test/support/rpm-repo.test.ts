@@ -90,7 +90,7 @@ function readInitramfs(bytes: Buffer): Map<string, Buffer> {
 }
 
 describe("fixture RPM repository", () => {
-  it("holds the packages, two kernels and the comps group, and is reused from the cache", async () => {
+  it("holds the packages, two kernels, the comps group and the pattern package, and is reused from the cache", async () => {
     expect(repo.nvras).toEqual([
       "fixture-base-1-1.fx.x86_64",
       "fixture-dracut-1-1.fx.noarch",
@@ -98,6 +98,7 @@ describe("fixture RPM repository", () => {
       "fixture-kernel-5.14.0-10.fx.x86_64",
       "fixture-kernel-5.14.0-9.fx.x86_64",
       "fixture-libgreet-1.0-1.fx.noarch",
+      "patterns-fixture-minimal-1-1.fx.noarch",
     ]);
     expect(repo.kernelVersions).toEqual(["5.14.0-9.fx.x86_64", "5.14.0-10.fx.x86_64"]);
     expect(repo.newestKernel).toBe("5.14.0-10.fx.x86_64");
@@ -235,6 +236,8 @@ describe("signed fixture RPM repository", () => {
     const installed = await rpmQa(root);
     expect(installed).toContain("fixture-hello-2.1-3.fx.noarch");
     expect(installed.some((n) => n.startsWith(`gpg-pubkey-${signed.gpgKeyId}-`))).toBe(true);
+    // repomd.xml is signed too, as zypper checks it.
+    expect(await readFile(join(signed.dir, "repodata", "repomd.xml.asc"), "utf8")).toContain("-----BEGIN PGP SIGNATURE-----");
   });
 
   it("rejects unsigned packages when gpgcheck=1", async () => {

@@ -317,6 +317,24 @@ async function buildSigned(work: string): Promise<CacheRecord> {
   }
 }
 
+/**
+ * A valid public key that signed nothing in the fixture repository, written to `file`: what a
+ * recipe naming the wrong key for a repository hands the package manager.
+ */
+export async function writeForeignKey(file: string): Promise<void> {
+  const gnupg = await mkdtemp(join(tmpdir(), "bsfx-gpg-"));
+  const env = { GNUPGHOME: gnupg, HOME: gnupg };
+  try {
+    await run({ file: "gpg", args: ["--batch", "--passphrase", "", "--quick-gen-key", "someone else <else@bootsmith.invalid>", "rsa2048", "sign", "never"], env }, step, { capture: false });
+    const armored = await run({ file: "gpg", args: ["--batch", "--armor", "--export", "else@bootsmith.invalid"], env }, step, { quiet: true });
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, armored.stdout.endsWith("\n") ? armored.stdout : `${armored.stdout}\n`);
+  } finally {
+    await run({ file: "gpgconf", args: ["--kill", "all"], env }, step, { capture: false }).catch(() => undefined);
+    await rm(gnupg, { recursive: true, force: true });
+  }
+}
+
 async function createrepo(repo: string, env: Record<string, string>): Promise<void> {
   await run(
     { file: "createrepo_c", args: ["--quiet", "--no-database", "--groupfile", join(FIXTURE_SPEC_DIR, "comps.xml"), repo], env },
