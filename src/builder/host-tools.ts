@@ -25,6 +25,7 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: "unsquashfs", package: "squashfs-tools", versionArgs: ["-version"], versionPattern: /version (\S+)/, need: "optional", purpose: "inspects built squashfs images" },
   { name: "skopeo", package: "skopeo", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "publishing to and inspecting OCI registries" },
   { name: "dnf", package: "dnf", versionArgs: ["--version"], versionPattern: /^(\d[\w.+~-]*)/m, need: "optional", purpose: "RPM-based recipes (Rocky, Alma, Fedora…)" },
+  { name: "zypper", package: "zypper", versionArgs: ["--version"], versionPattern: /zypper (\S+)/, need: "optional", purpose: "SUSE recipes from scratch (SLES, openSUSE)" },
   { name: "rpm", package: "rpm", versionArgs: ["--version"], versionPattern: /version (\S+)/i, need: "optional", purpose: "RPM-based recipes and their package lists" },
   { name: "mmdebstrap", package: "mmdebstrap", versionArgs: ["--version"], versionPattern: /mmdebstrap (\S+)/, need: "optional", purpose: "Debian-based recipes" },
   { name: "qemu-system-x86_64", package: "qemu-system-x86", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "boot tests (bootsmith boot-test)" },

@@ -53,6 +53,7 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   buildah: "buildah",
   skopeo: "skopeo",
   dnf: "dnf",
+  zypper: "zypper",
   rpm: "rpm",
   rpmbuild: "rpm",
   createrepo_c: "createrepo-c",

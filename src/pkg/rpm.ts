@@ -4,7 +4,7 @@
 import path from "node:path";
 import type { Action, Arg, PlannedCommand } from "../steps/types.js";
 import type { PackageContext } from "./types.js";
-import { copyIntoImage } from "../steps/buildah.js";
+import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
 
 type Repo = PackageContext["packages"]["repos"][number];
@@ -26,13 +26,17 @@ export function rpmMacrosAction(ctx: PackageContext, extra: readonly string[] = 
   return { kind: "write-file", path: path.join(rpmHome(ctx), ".rpmmacros"), content: `${lines.join("\n")}\n`, mode: 0o644 };
 }
 
-/** One package per line from the image's rpm database (name, epoch, version, release, arch). */
+/** One package per line: name, epoch, version, release, arch. */
+const PACKAGE_QUERY = ["-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"];
+
+/** The packages in the image's rpm database, read by the host's rpm. */
 export function listRpmPackages(ctx: PackageContext): PlannedCommand {
-  return {
-    file: "rpm",
-    args: [["--root=", ...parts(ctx.root)], `--dbpath=${RPM_DBPATH}`, "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"],
-    env: { HOME: rpmHome(ctx) },
-  };
+  return { file: "rpm", args: [["--root=", ...parts(ctx.root)], `--dbpath=${RPM_DBPATH}`, ...PACKAGE_QUERY], env: { HOME: rpmHome(ctx) } };
+}
+
+/** The same, read by the image's own rpm: for databases in a format the host's rpm may not read. */
+export function listRpmPackagesInImage(ctx: PackageContext): PlannedCommand {
+  return runInImage(ctx.buildah, ["rpm", ...PACKAGE_QUERY]);
 }
 
 /** A key given as a file (not a URL) is copied into the image; URLs are used as they are. */

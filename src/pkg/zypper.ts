@@ -19,7 +19,7 @@ import type { Action, Arg, PlannedCommand, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
-import { imageKey, listRpmPackages, repoFileActions, RPM_DBPATH, rpmHome, rpmMacrosAction, underRoot } from "./rpm.js";
+import { imageKey, listRpmPackages, listRpmPackagesInImage, repoFileActions, RPM_DBPATH, rpmHome, rpmMacrosAction, underRoot } from "./rpm.js";
 
 /** SUSE keeps the rpm database in /usr/lib/sysimage/rpm, with /var/lib/rpm a symlink to it. */
 const SUSE_DBPATH = "/usr/lib/sysimage/rpm";
@@ -64,7 +64,9 @@ export const zypper: PackageManagerPlugin = {
     return steps;
   },
 
-  listPackages: listRpmPackages,
+  // SLE 15 / Leap 15 keep the database in rpm's ndb format, which Debian's rpm cannot read: where
+  // the image's zypper installed, the image's rpm lists.
+  listPackages: (ctx) => (ctx.installer === "image" ? listRpmPackagesInImage(ctx) : listRpmPackages(ctx)),
 
   leftovers(ctx) {
     return {

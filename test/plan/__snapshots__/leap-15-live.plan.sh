@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bootsmith plan for leap-15-live (15.6, latest) from <repo>/recipes/leap-15-live.yaml
+# input digest <input-digest>
+set -euo pipefail
+mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
+
+# [1/14] create-container: Create the working container
+buildah from --name bootsmith-leap-15-live-test --tls-verify=true --pull=missing registry.opensuse.org/opensuse/leap:15.6
+#   undone on failure by: buildah rm bootsmith-leap-15-live-test
+
+# [2/14] mount: Mount the container's root
+MNT=$(buildah mount bootsmith-leap-15-live-test)
+#   undone on failure by: buildah umount bootsmith-leap-15-live-test
+
+# [3/14] configure-repos: Configure package repositories
+mkdir -p /var/tmp/bootsmith/work-test/zypp.repos.d
+printf '%s' '[repo-oss]
+name=repo-oss
+baseurl=https://download.opensuse.org/distribution/leap/15.6/repo/oss/
+enabled=1
+gpgcheck=1
+gpgkey=https://download.opensuse.org/distribution/leap/15.6/repo/oss/repodata/repomd.xml.key
+autorefresh=1
+type=rpm-md
+repo_gpgcheck=1
+pkg_gpgcheck=1
+' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo
+chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo
+mkdir -p /var/tmp/bootsmith/work-test/image-repos
+printf '%s' '[repo-oss]
+name=repo-oss
+baseurl=https://download.opensuse.org/distribution/leap/15.6/repo/oss/
+enabled=1
+gpgcheck=1
+gpgkey=https://download.opensuse.org/distribution/leap/15.6/repo/oss/repodata/repomd.xml.key
+autorefresh=1
+type=rpm-md
+repo_gpgcheck=1
+pkg_gpgcheck=1
+' > /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo
+chmod 0644 /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo
+timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo /etc/zypp/repos.d/repo-oss.repo
+mkdir -p /var/tmp/bootsmith/work-test/zypp.repos.d
+printf '%s' '[repo-update]
+name=repo-update
+baseurl=https://download.opensuse.org/update/leap/15.6/oss/
+enabled=1
+gpgcheck=1
+autorefresh=1
+type=rpm-md
+repo_gpgcheck=1
+pkg_gpgcheck=1
+' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo
+chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo
+mkdir -p /var/tmp/bootsmith/work-test/image-repos
+printf '%s' '[repo-update]
+name=repo-update
+baseurl=https://download.opensuse.org/update/leap/15.6/oss/
+enabled=1
+gpgcheck=1
+autorefresh=1
+type=rpm-md
+repo_gpgcheck=1
+pkg_gpgcheck=1
+' > /var/tmp/bootsmith/work-test/image-repos/repo-update.repo
+chmod 0644 /var/tmp/bootsmith/work-test/image-repos/repo-update.repo
+timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-update.repo /etc/zypp/repos.d/repo-update.repo
+
+# [4/14] install-packages: Install packages with zypper
+mkdir -p /var/tmp/bootsmith/work-test
+printf '%s' '%_excludedocs 1
+' > /var/tmp/bootsmith/work-test/zypper-nodocs.macros
+chmod 0644 /var/tmp/bootsmith/work-test/zypper-nodocs.macros
+timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/zypper-nodocs.macros /etc/rpm/macros.bootsmith-nodocs
+timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm --import https://download.opensuse.org/distribution/leap/15.6/repo/oss/repodata/repomd.xml.key
+timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- zypper --non-interactive refresh
+timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends 'pattern() = minimal_base' kernel-default dracut curl iproute2 NetworkManager
+timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- rm -f /etc/rpm/macros.bootsmith-nodocs
+
+# [5/14] select-kernel: Select the newest installed kernel
+KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
+if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+
+# [6/14] initramfs: Build the initramfs with dracut
+timeout 1800 buildah run --isolation chroot bootsmith-leap-15-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
+install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+
+# [7/14] kernel: Copy the kernel out
+install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+
+# [8/14] list-packages: Record the installed packages
+buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
+
+# [9/14] clean-leftovers: Remove build leftovers
+rm -rf -- "$MNT"/var/cache/zypp "$MNT"/var/log/zypp "$MNT"/var/log/zypper.log "$MNT"/run/zypp.pid "$MNT"/var/cache/bootsmith/zypp
+[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
+[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
+[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+
+# [10/14] squashfs: Make rootfs.squashfs
+timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
+
+# [11/14] commit: Commit the image as localhost/bootsmith/leap-15-live:15.6
+buildah config --label org.opencontainers.image.title=leap-15-live --label io.bootsmith.recipe=leap-15-live --label io.bootsmith.tags=15.6,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=registry.opensuse.org/opensuse/leap:15.6 bootsmith-leap-15-live-test
+IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test localhost/bootsmith/leap-15-live:15.6)
+buildah tag localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
+
+# [12/14] teardown: Unmount and remove the working container
+buildah umount bootsmith-leap-15-live-test
+buildah rm bootsmith-leap-15-live-test
+
+# [13/14] manifest: Write manifest.json
+# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
+(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+
+# [14/14] publish-1-s3: Publish to s3
+# bootsmith publishes the artifacts to s3: {"type":"s3","endpoint":"http://s3.cluster.local:7480","bucket":"boot-images","prefix":"","publicBase":"http://s3.cluster.local:7480/boot-images","layout":"bootsmith","forcePathStyle":true}
