@@ -25,6 +25,7 @@ const UNIT = [
   "test/pipeline/junit.test.ts",
   "test/pipeline/lockfile.test.ts",
   "test/pipeline/parallel.test.ts",
+  "test/pkg/**/*.test.ts",
   "test/plan/**/*.test.ts",
   "test/pkg/apt.test.ts",
   "test/publish/artifacts.test.ts",

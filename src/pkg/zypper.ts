@@ -2,7 +2,7 @@
 // mount (--root) with only the recipe's repositories; on a parent image it runs inside the image
 // (its own zypper, repositories and zypp.conf) unless the recipe asks for the host installer.
 //
-// Behaviour measured with Debian 12's zypper 1.14 / libzypp 17.22 (see README and DESIGN.md):
+// Behaviour measured with Debian 12's zypper 1.14.42 / libzypp 17.25.7 (see README):
 // - `--root DIR` with `--reposd-dir`/`--cache-dir` reads repositories and keeps caches exactly
 //   there (not under DIR); only the @System solv cache and a lock land under DIR (removed below).
 // - A repository that cannot be read (unreachable, bad signature) is skipped with a warning by
