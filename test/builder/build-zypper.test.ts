@@ -11,6 +11,7 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
 import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
+import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
@@ -26,7 +27,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["fixture-zypper:1", "fixture-zypper-child:1", "fixture-zypper-bad:1"]);
+  await removeImages(["fixture-zypper:1", "fixture-zypper-child:1", "fixture-zypper-bad:1", "fixture-zypper-debian:1", "fixture-zypper-in-image:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -98,6 +99,34 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     expect(log).not.toContain("pattern() = fixture-minimal");
     // On a parent the database is the parent's: no new layout is made.
     expect(log).not.toContain("ln -s ../../usr/lib/sysimage/rpm");
+  });
+});
+
+describe("bootsmith build (zypper inside a parent image, the default installer on a parent)", () => {
+  let server: StaticServer;
+  beforeAll(async () => {
+    // Inside the container the host's files are out of reach: the repository is served over HTTP
+    // on the loopback, which buildah run --isolation chroot shares with the host.
+    server = await startStaticServer({ root: repo.dir });
+  });
+  afterAll(async () => server?.close());
+
+  it("runs the image's zypper with the repository and key copied in, and lists packages with the image's rpm", { timeout: 600_000 }, async () => {
+    const childOut = path.join(work, "out-zypper-in-image");
+    const vars = ["--var", `REPO_URL=${server.url}`, "--var", `REPO_KEY=${repo.gpgKey ?? ""}`];
+    // The parent: Debian with zypper and rpm, from the host's apt sources (mmdebstrap).
+    const parent = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-debian.yaml"), "--out", path.join(work, "out-zypper-debian"), "--progress", "plain"], { env });
+    expect(parent.exitCode, parent.stderr).toBe(0);
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-in-image.yaml"), ...vars, "--out", childOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const manifest = readManifest(childOut);
+    expect(manifest.packageManager).toBe("zypper");
+    expect(manifest.packages.map((p) => p.name)).toEqual(["fixture-libgreet"]);
+    const log = readFileSync(path.join(childOut, "build.log"), "utf8");
+    expect(log).toMatch(/buildah .*run --isolation chroot bootsmith-fixture-zypper-in-image-\S+ -- rpm --import \/etc\/pki\/rpm-gpg\/RPM-GPG-KEY-fixture/);
+    expect(log).toMatch(/run --isolation chroot bootsmith-fixture-zypper-in-image-\S+ -- zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends fixture-libgreet/);
+    expect(log).toMatch(/-- rpm -qa --qf/);
+    expect(log).not.toContain("zypper --root");
   });
 });
 
