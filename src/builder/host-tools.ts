@@ -11,6 +11,8 @@ export interface ToolSpec {
   /** Debian package that provides it, for the fix text. */
   readonly package: string;
   readonly versionArgs: readonly string[];
+  /** Environment for the version probe (beyond the inherited one). */
+  readonly versionEnv?: Readonly<Record<string, string>>;
   /** First capture group is the version. */
   readonly versionPattern: RegExp;
   /** required: builds cannot work without it (doctor fails); optional: one feature needs it. */
@@ -25,7 +27,8 @@ export const TOOLS: readonly ToolSpec[] = [
   { name: "unsquashfs", package: "squashfs-tools", versionArgs: ["-version"], versionPattern: /version (\S+)/, need: "optional", purpose: "inspects built squashfs images" },
   { name: "skopeo", package: "skopeo", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "publishing to and inspecting OCI registries" },
   { name: "dnf", package: "dnf", versionArgs: ["--version"], versionPattern: /^(\d[\w.+~-]*)/m, need: "optional", purpose: "RPM-based recipes (Rocky, Alma, Fedora…)" },
-  { name: "zypper", package: "zypper", versionArgs: ["--version"], versionPattern: /zypper (\S+)/, need: "optional", purpose: "SUSE recipes from scratch (SLES, openSUSE)" },
+  // Even `zypper --version` appends to the host's /var/log/zypper.log unless told otherwise.
+  { name: "zypper", package: "zypper", versionArgs: ["--version"], versionEnv: { ZYPP_LOGFILE: "/dev/null" }, versionPattern: /zypper (\S+)/, need: "optional", purpose: "SUSE recipes from scratch (SLES, openSUSE)" },
   { name: "rpm", package: "rpm", versionArgs: ["--version"], versionPattern: /version (\S+)/i, need: "optional", purpose: "RPM-based recipes and their package lists" },
   { name: "mmdebstrap", package: "mmdebstrap", versionArgs: ["--version"], versionPattern: /mmdebstrap (\S+)/, need: "optional", purpose: "Debian-based recipes" },
   { name: "qemu-system-x86_64", package: "qemu-system-x86", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "boot tests (bootsmith boot-test)" },
@@ -66,7 +69,7 @@ export async function detectTool(spec: ToolSpec, pathVar: string | undefined, re
   const path = await findOnPath(spec.name, pathVar);
   if (!path) return base;
   try {
-    const { stdout } = await run({ file: path, args: spec.versionArgs, timeoutMs: 20_000 }, { step: "host", reporter, signal }, { quiet: true });
+    const { stdout } = await run({ file: path, args: spec.versionArgs, ...(spec.versionEnv ? { env: spec.versionEnv } : {}), timeoutMs: 20_000 }, { step: "host", reporter, signal }, { quiet: true });
     return { ...base, path, version: spec.versionPattern.exec(stdout)?.[1] ?? "unknown" };
   } catch (error) {
     // Some tools (unsquashfs -version) print their version and exit 1: a version is proof enough.
