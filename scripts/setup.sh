@@ -12,6 +12,7 @@ PACKAGES=(
   qemu-system-x86 ipxe-qemu zstd xz-utils # boot-test (zstd/xz: reading initramfs images)
   docker-registry                         # OCI registry for publish tests
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli  # S3 server for tests, and the S3 benchmark baseline
+  rsync                                   # gitlab-ci-local (pipeline test) copies the project with it
   gnupg curl ca-certificates iproute2 util-linux openssl time
 )
 

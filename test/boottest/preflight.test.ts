@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +8,7 @@ import { listInitramfs } from "../../src/builder/initramfs.js";
 import { preflight, preflightArtifactDir, sizeChecks, type PreflightResult } from "../../src/boottest/preflight.js";
 import { readSquashfsSuperblock } from "../../src/boottest/squashfs.js";
 import { writeCpio, type CpioFile } from "../../src/boottest/cpio-writer.js";
+import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
 
 const LIVE_PARAMS = "console=ttyS0 root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.overlay.overlayfs=1";
 
@@ -167,12 +167,12 @@ describe("sizeChecks", () => {
 });
 
 // The real dracut initramfs, when an artifact directory is provided (the e2e suite sets it).
-const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
-describe.skipIf(!artifacts || !existsSync(path.join(artifacts, "initramfs.img")))("preflight on real artifacts", () => {
+const main = mainJobArtifacts(["initramfs.img"]);
+const artifacts = main.dir;
+describe.skipIf(missingPrerequisites("preflight.test (real initramfs)", [main]))("preflight on real artifacts", () => {
   it("passes the built image", async () => {
     const r = await preflightArtifactDir(artifacts!, { params: LIVE_PARAMS, nodeMemoryMiB: 2048 });
     expect(r.checks.filter((c) => c.status === "fail")).toEqual([]);
     expect(byId(r, "initramfs-live-modules")[0]?.message).toContain("modules.txt");
   });
 });
-if (!artifacts) console.log("preflight.test: BOOTSMITH_TEST_ARTIFACTS not set, skipping the real-initramfs check");

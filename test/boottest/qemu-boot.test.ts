@@ -11,23 +11,18 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { bootTest, type BootTestResult } from "../../src/boottest/boot-test.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
 import { filterCpio } from "./cpio-filter.js";
+import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
 
-const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
-const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.squashfs"].every((f) => existsSync(path.join(artifacts, f)));
-if (!usable) {
-  console.log(
-    artifacts === undefined
-      ? "qemu-boot.test: BOOTSMITH_TEST_ARTIFACTS is not set; skipping the real QEMU boots"
-      : `qemu-boot.test: ${artifacts} lacks vmlinuz/initramfs.img/rootfs.squashfs; skipping the real QEMU boots`,
-  );
-}
+const main = mainJobArtifacts(["vmlinuz", "initramfs.img", "rootfs.squashfs"]);
+const artifacts = main.dir;
+const skip = missingPrerequisites("qemu-boot.test", [main, { need: "qemu-system-x86_64", present: existsSync("/usr/bin/qemu-system-x86_64"), install: "apt-get install qemu-system-x86 (scripts/setup.sh does)" }]);
 
 // Generous: a good boot takes ~50 s on an idle 2-core host but several minutes when the host is
 // shared with other builds (TCG is CPU-bound). The failure cases end on their own much sooner.
 const TIMEOUT_MS = Number(process.env.BOOTSMITH_TEST_BOOT_TIMEOUT ?? 600) * 1000;
 const summary = (r: BootTestResult) => `${r.ok ? "PASS" : `FAIL ${r.reason}`}: ${r.message} (elapsed ${r.elapsedSeconds} s)\n${r.ok ? "" : r.consoleTail.slice(-15).join("\n")}`;
 
-describe.skipIf(!usable)("boot-test in QEMU", () => {
+describe.skipIf(skip)("boot-test in QEMU", () => {
   let broken: string;
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,19 @@ function ourMounts(dir: string): string[] {
   return readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .filter((line) => line.includes(dir));
+}
+
+/** Runs a static busybox in a scratch container with `--isolation oci`: does OCI isolation work here? */
+function ociIsolationRuns(): boolean {
+  const storage = join(tempParent(), "storage");
+  const args = ["--root", storage, "--runroot", join(storage, "..", "run"), "--storage-driver", "vfs"];
+  const container = execFileSync("buildah", [...args, "from", "--quiet", "scratch"], { encoding: "utf8" }).trim();
+  try {
+    execFileSync("buildah", [...args, "copy", container, "/bin/busybox", "/busybox"], { stdio: "ignore" });
+    return spawnSync("buildah", [...args, "run", "--isolation", "oci", container, "/busybox", "true"], { stdio: "ignore" }).status === 0;
+  } finally {
+    execFileSync("buildah", [...args, "rm", container], { stdio: "ignore" });
+  }
 }
 
 describe("detectHost on this machine", () => {
@@ -54,8 +67,9 @@ describe("detectHost on this machine", () => {
   it("reports an isolation that does not work here as a failure with the override to use", async () => {
     const facts = await detectHost({ storageRoot: join(tempParent(), "storage"), isolation: "oci", env: process.env });
     const check = facts.checks.find((c) => c.id === "isolation");
-    // OCI isolation needs a cgroup setup this host kind lacks; if a host has it, the probe says ok.
-    if (check?.status === "ok") expect(check.detail).toBe("oci: buildah run works");
+    // OCI isolation needs a cgroup setup this host kind lacks. Whether it works here is asked of
+    // buildah directly, so the probe's verdict is checked against the truth, not accepted either way.
+    if (ociIsolationRuns()) expect(check).toMatchObject({ status: "ok", detail: "oci: buildah run works" });
     else expect(check).toMatchObject({ status: "fail", fix: "use BOOTSMITH_ISOLATION=chroot" });
   });
 

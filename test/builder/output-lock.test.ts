@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
@@ -38,6 +38,15 @@ describe("acquireBuildLock", () => {
     await new Promise((resolve) => child.on("exit", resolve));
     writeFileSync(path.join(dir, LOCK_FILE), `${pid}\n`);
     const release = acquireBuildLock(dir);
+    expect(readFileSync(path.join(dir, LOCK_FILE), "utf8")).toBe(`${process.pid}\n`);
     release();
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it("refuses a lock whose process is alive although it is not a bootsmith of ours", () => {
+    const dir = fresh();
+    writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`);
+    expect(() => acquireBuildLock(dir)).toThrow(new RegExp(`pid ${process.ppid}\\b`));
+    expect(readFileSync(path.join(dir, LOCK_FILE), "utf8")).toBe(`${process.ppid}\n`);
   });
 });

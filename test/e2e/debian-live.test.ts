@@ -5,9 +5,10 @@
 // test/boottest/qemu-boot.test.ts boots the same artifacts directly and broken on purpose.)
 //
 // The build takes 3–6 minutes on 2 cores. CI runs the README's main job first and passes its
-// output in BOOTSMITH_TEST_ARTIFACTS; without it, this file builds the image itself.
+// output in BOOTSMITH_TEST_ARTIFACTS (in CI their absence fails the file); without it, locally,
+// this file builds the image itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
@@ -16,6 +17,7 @@ import { startStaticServer, type StaticServer } from "../../src/serve/static-ser
 import { registerPublished } from "../../src/register/register.js";
 import { bootTest } from "../../src/boottest/boot-test.js";
 import type { Manifest } from "../../src/core/manifest.js";
+import { inCi, mainJobArtifacts, MissingPrerequisiteError } from "../support/prerequisites.js";
 
 const RECIPE = path.join(REPO_ROOT, "recipes/debian-12-live.yaml");
 const MAC = "52:54:00:be:e7:01";
@@ -28,9 +30,11 @@ let manifest: Manifest;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-e2e-"));
-  const given = process.env.BOOTSMITH_TEST_ARTIFACTS;
-  if (given && existsSync(path.join(given, "manifest.json"))) {
-    artifacts = path.resolve(given);
+  const main = mainJobArtifacts(["manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs"]);
+  // CI must test the main job's real Debian kernel + dracut build, not quietly make another one.
+  if (!main.present && inCi()) throw new MissingPrerequisiteError("debian-live e2e", [main]);
+  if (main.present) {
+    artifacts = path.resolve(main.dir!);
   } else {
     artifacts = path.join(work, "debian-12-live");
     const result = await bootsmith(["build", RECIPE, "--out", artifacts, "--no-publish", "--progress", "plain"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: BUILD_TIMEOUT });

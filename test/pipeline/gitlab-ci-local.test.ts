@@ -2,24 +2,27 @@
 // no network): the parent's job, then both children's on its image; the failing child fails the
 // pipeline, the other passes, and the reports are where GitLab would look for them.
 //
-// Runs when GITLAB_CI_LOCAL names the program (npm gitlab-ci-local 4.72.0; 4.75 needs Node 22;
-// it also needs rsync), e.g.:
-//   npm install --prefix /opt/gcl gitlab-ci-local@4.72.0
-//   GITLAB_CI_LOCAL=/opt/gcl/node_modules/.bin/gitlab-ci-local npx vitest run test/pipeline/gitlab-ci-local.test.ts
+// gitlab-ci-local is a pinned devDependency (4.72.0: 4.75 needs Node 22) and needs rsync
+// (scripts/setup.sh installs both); GITLAB_CI_LOCAL may name another copy.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, CLI, REPO_ROOT } from "../support/cli.js";
+import { missingPrerequisites } from "../support/prerequisites.js";
 
-const GCL = process.env.GITLAB_CI_LOCAL;
+const GCL = process.env.GITLAB_CI_LOCAL ?? path.join(REPO_ROOT, "node_modules/.bin/gitlab-ci-local");
+const skip = missingPrerequisites("gitlab-ci-local.test", [
+  { need: GCL, present: existsSync(GCL), install: "npm ci (gitlab-ci-local is a devDependency)" },
+  { need: "rsync", present: ["/usr/bin/rsync", "/bin/rsync"].some(existsSync), install: "apt-get install rsync (scripts/setup.sh does)" },
+]);
 const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
 let work: string;
 let repo: FixtureRepo;
 
-describe.skipIf(!GCL)("a generated child pipeline under gitlab-ci-local", () => {
+describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => {
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), "bootsmith-gcl-"));
     repo = await buildFixtureRepo(path.join(work, "repo"));
@@ -43,17 +46,22 @@ describe.skipIf(!GCL)("a generated child pipeline under gitlab-ci-local", () => 
     await git("commit", "-q", "-m", "recipes and child pipeline");
 
     // Shared storage: the runner is this host, so children find the parent image in place.
-    const run = await execa(GCL!, ["--file", "child.yml", "--force-shell-executor", "--shell-isolation", "--variable", "BOOTSMITH_SHARED_STORAGE=1", "--variable", `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`], { cwd: project, reject: false, all: true, env: { CI: "" } });
+    const run = await execa(GCL, ["--file", "child.yml", "--force-shell-executor", "--shell-isolation", "--variable", "BOOTSMITH_SHARED_STORAGE=1", "--variable", `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`], { cwd: project, reject: false, all: true, env: { CI: "" } });
     const out = run.all ?? "";
     expect(run.exitCode, out).not.toBe(0);
     expect(out).toMatch(/PASS\s+build:graph-base/);
     expect(out).toMatch(/PASS\s+build:graph-child-ok/);
     expect(out).toMatch(/FAIL\s+build:graph-child-fails/);
     // The child ran after its parent (needs:), on the parent's committed image.
-    expect(out.indexOf("build:graph-base        finished")).toBeLessThan(out.indexOf("build:graph-child-ok    finished"));
+    const parentDone = out.indexOf("build:graph-base        finished");
+    const childStarted = out.indexOf("build:graph-child-ok    starting");
+    expect(parentDone, out).toBeGreaterThan(-1);
+    expect(childStarted, out).toBeGreaterThan(parentDone);
     // Reports, copied back to the project directory by gitlab-ci-local as GitLab would collect them.
     const env = readFileSync(path.join(project, "artifacts/graph-base/1/image.env"), "utf8");
     expect(env).toContain("IMAGE_REF=localhost/bootsmith/graph-base:1");
+    expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/image.env"), "utf8")).toContain("IMAGE_REF=localhost/bootsmith/graph-child-ok:1");
+    expect(JSON.parse(readFileSync(path.join(project, "artifacts/graph-child-ok/1/manifest.json"), "utf8"))).toMatchObject({ name: "graph-child-ok" });
     expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/junit.xml"), "utf8")).toContain('<testcase classname="graph-child-ok:1" name="command-1: Run: mark"');
   });
 });

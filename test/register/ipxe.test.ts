@@ -12,10 +12,12 @@ import { run } from "../../src/exec/run.js";
 import { silentReporter } from "../../src/exec/events.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+import { missingPrerequisites } from "../support/prerequisites.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const ROM = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 const MAC = "52:54:00:12:34:56";
+const skip = missingPrerequisites("ipxe.test", [{ need: `${QEMU} and ${ROM}`, present: existsSync(QEMU) && existsSync(ROM), install: "apt-get install qemu-system-x86 ipxe-qemu (scripts/setup.sh does)" }]);
 
 let bss: BssServer | undefined;
 let artifacts: ArtifactServer | undefined;
@@ -27,7 +29,7 @@ afterEach(async () => {
 });
 
 describe("iPXE runs the served boot script", () => {
-  it.skipIf(!existsSync(QEMU) || !existsSync(ROM))("fetches kernel and initrd from the registered URLs and boots", async () => {
+  it.skipIf(skip)("fetches kernel and initrd from the registered URLs and boots", async () => {
     artifacts = await startArtifactServer({ "/img/initramfs.img": "initrd bytes" });
     const guestArtifacts = `http://10.0.2.2:${new URL(artifacts.url).port}`; // the host's 127.0.0.1 as a user-net guest sees it
     artifacts.files.set("/img/vmlinuz", `#!ipxe\nchain ${guestArtifacts}/booted\n`);
