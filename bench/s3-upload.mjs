@@ -5,7 +5,7 @@
 //
 //   node bench/s3-upload.mjs [--size-mib 2048] [--part-size-mib 8] [--concurrency 4] [--rounds 1]
 //
-// Starts its own Ceph (../shared/tools/ceph-s3.sh, memstore sized for the file) unless
+// Starts its own Ceph (test/support/ceph-s3.sh, memstore sized for the file) unless
 // S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY point at a running one. Compiles src/ with tsc into
 // node_modules/.cache/bootsmith-bench so the publisher runs as built JavaScript.
 import { spawn } from "node:child_process";
@@ -81,9 +81,9 @@ try {
   let secretKey = process.env.S3_SECRET_KEY;
   if (!endpoint) {
     const dir = join(work, "ceph");
-    const env = { DIR: dir, RGW_PORT: String(await freePort()), MEMSTORE_BYTES: String(Math.max(3 * 1024 ** 3, 2 * size + 1024 ** 3)) };
+    const env = { DIR: dir, RGW_PORT: String(await freePort()), MON_PORT: String(await freePort()), MEMSTORE_BYTES: String(Math.max(3 * 1024 ** 3, 2 * size + 1024 ** 3)) };
     console.error(`starting Ceph RGW (${dir}) …`);
-    const tool = resolve(repo, "../shared/tools/ceph-s3.sh");
+    const tool = resolve(repo, "test/support/ceph-s3.sh");
     stopCeph = () => exec("bash", [tool, "stop"], env).catch(() => {});
     const { stdout } = await exec("bash", [tool, "start"], env);
     const last = Object.fromEntries(stdout.trim().split("\n").pop().split(" ").map((kv) => kv.split("=")));

@@ -1,4 +1,4 @@
-// S3 publishing against a real Ceph RGW (../shared/tools/ceph-s3.sh): upload, HEAD, download and
+// S3 publishing against a real Ceph RGW (test/support/ceph-s3.sh): upload, HEAD, download and
 // compare sha256, skip-unchanged, manifest-last, wrong secret, a changed file, and connections
 // cut mid-upload by a proxy — never a manifest listing a missing object, never a dangling
 // multipart upload.

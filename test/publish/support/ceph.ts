@@ -1,6 +1,5 @@
-// Start and stop the shared Ceph RGW tool for S3 tests. CI checks the repo out next to a copy of
-// shared/, so the tool is found relative to the repository root: <repo>/../shared/tools/.
-import { existsSync } from "node:fs";
+// Start and stop a private Ceph RGW for S3 tests with the tool vendored in test/support
+// (ceph-s3.ORIGIN.md), so a plain clone runs them.
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +9,7 @@ import { run } from "../../../src/exec/run.js";
 import { silentReporter } from "../../../src/exec/events.js";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-export const CEPH_TOOL = resolve(REPO_ROOT, "../shared/tools/ceph-s3.sh");
+export const CEPH_TOOL = resolve(REPO_ROOT, "test/support/ceph-s3.sh");
 
 export interface CephS3 {
   readonly endpoint: string;
@@ -34,9 +33,8 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Start a private Ceph (own state dir, own RGW port). The monitor stays on 6789: the tool's
- * monmaptool call treats any other port as msgr2, which `ms bind msgr2 = false` cannot reach.
- * TEST_S3_ENDPOINT/TEST_S3_ACCESS_KEY/TEST_S3_SECRET_KEY reuse a running server instead.
+ * Start a private Ceph (own state dir, own free RGW and monitor ports, so two instances, from
+ * two checkouts or a test and a benchmark, cannot collide). TEST_S3_ENDPOINT/TEST_S3_ACCESS_KEY/TEST_S3_SECRET_KEY reuse a running server instead.
  */
 export async function startCeph(): Promise<CephS3> {
   const reuse = process.env.TEST_S3_ENDPOINT;
@@ -48,10 +46,11 @@ export async function startCeph(): Promise<CephS3> {
       stop: async () => {},
     };
   }
-  if (!existsSync(CEPH_TOOL)) throw new Error(`${CEPH_TOOL} is missing: CI must place a copy of shared/ beside the repository`);
   const dir = await mkdtemp(join(tmpdir(), "bootsmith-ceph-"));
-  const port = await freePort();
-  const env = { ...process.env, DIR: dir, RGW_PORT: String(port) } as Record<string, string>;
+  const rgwPort = await freePort();
+  let monPort = await freePort();
+  while (monPort === rgwPort) monPort = await freePort();
+  const env = { ...process.env, DIR: dir, RGW_PORT: String(rgwPort), MON_PORT: String(monPort) } as Record<string, string>;
   const ctx = { step: "ceph", reporter: silentReporter };
   const stop = async () => {
     await run({ file: "bash", args: [CEPH_TOOL, "stop"], env }, ctx).catch(() => {});
