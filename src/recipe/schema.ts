@@ -40,7 +40,16 @@ const name = z
 const tag = z.string().regex(TAG, { error: "must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -" });
 const httpUrl = z.string().regex(URL_HTTP, { error: "must be an http:// or https:// URL" });
 const repoUrl = z.string().regex(URL_REPO, { error: "must be an http(s)://, ftp:// or file:// URL" });
-const imagePath = z.string().regex(IMAGE_PATH, { error: "must be an absolute path inside the image, e.g. /etc/motd" });
+/** A `..` path segment: in a path meant to stay inside the image root it could climb out of it. */
+const DOT_DOT_SEGMENT = /(^|\/)\.\.(\/|$)/;
+const imagePath = z
+  .string()
+  .regex(IMAGE_PATH, { error: "must be an absolute path inside the image, e.g. /etc/motd" })
+  .refine((p) => !DOT_DOT_SEGMENT.test(p), { error: "must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd" });
+const rootfsExclude = z
+  .string()
+  .min(1)
+  .refine((p) => !DOT_DOT_SEGMENT.test(p), { error: "must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache" });
 const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
 const seconds = z.number().int().positive().max(86_400);
 
@@ -142,7 +151,7 @@ const rootfs = z.strictObject({
   profile: z.enum(["dev", "release"]).default("dev").describe("dev: zstd level 3 (fast); release: xz with the x86 BCJ filter (small)"),
   compression: z.enum(COMPRESSIONS).optional().describe("Overrides the profile's compressor"),
   level: z.number().int().min(1).max(22).optional().describe("Compression level (zstd 1-22, gzip 1-9)"),
-  exclude: z.array(z.string().min(1)).default(["boot"]).describe("Paths (relative to /) left out of the squashfs"),
+  exclude: z.array(rootfsExclude).default(["boot"]).describe("Paths (relative to /) left out of the squashfs"),
 });
 
 const initramfs = z.strictObject({

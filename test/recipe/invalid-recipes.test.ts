@@ -173,6 +173,13 @@ const cases: readonly Case[] = [
     symlinks: { motd: "<root>/outside.txt" },
     issues: ["9:10 files[0].src: motd resolves to <root>/outside.txt, outside the recipe's directory <dir>; copy the file next to the recipe"],
   },
+  { name: "dest with a .. segment", yaml: withBase("files:", "  - dest: /etc/../../root/.ssh/authorized_keys", "    content: key"), issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"] },
+  { name: "dest ending in ..", yaml: withBase("files:", "  - dest: /etc/..", "    content: x"), issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"] },
+  {
+    name: "rootfs exclude with a .. segment",
+    yaml: withBase("boot:", "  rootfs:", "    exclude: [boot, ../etc]"),
+    issues: ["9:21 boot.rootfs.exclude[1]: must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache"],
+  },
   { name: "missing src", yaml: withBase("files:", "  - dest: /etc/motd", "    src: files/motd"), issues: ["9:10 files[0].src: <dir>/files/motd does not exist; src is relative to the recipe's directory <dir>"] },
   {
     name: "unknown params placeholder",
