@@ -13,6 +13,7 @@ import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { baseRef, compressionArgs } from "../plan/planner.js";
 import { selectKernel, type SelectedKernel } from "./kernel.js";
+import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { resolveInRoot } from "./rootfs-path.js";
 import { parsePackageList } from "./packages.js";
@@ -59,7 +60,7 @@ export function newBuildState(): BuildState {
  */
 export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): () => void {
   mkdirSync(plan.outDir, { recursive: true });
-  mkdirSync(plan.workDir, { recursive: true });
+  createWorkDir(plan.workDir);
   const owned = [MANIFEST_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
   for (const f of owned) rmSync(f, { force: true });
   const removeWork = async () => rmSync(plan.workDir, { recursive: true, force: true });
@@ -101,9 +102,7 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       return;
     }
     case "write-file":
-      mkdirSync(path.dirname(action.path), { recursive: true });
-      writeFileSync(action.path, action.content);
-      chmodSync(action.path, action.mode);
+      writeNewFile(action.path, action.content, action.mode);
       return;
     case "select-kernel": {
       const kernel = selectKernel(resolveArg(action.root, state.values), action.version);

@@ -20,6 +20,7 @@ import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
 import { detectHost, type HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
 import { acquireBuildLock } from "../builder/output-lock.js";
+import { ensurePrivateRoot } from "../builder/work-dir.js";
 import { executePlan, StepFailedError, type BuildResult } from "./execute-plan.js";
 import { decide, gatherFacts } from "./cache.js";
 import { createJunitReporter } from "./junit.js";
@@ -94,6 +95,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   // One build per output directory: taken before build.log is opened or any artifact removed.
   let releaseLock: () => void;
   try {
+    ensurePrivateRoot(path.dirname(thePlan.workDir)); // bad input (exit 2) before anything starts
     mkdirSync(thePlan.outDir, { recursive: true });
     releaseLock = acquireBuildLock(thePlan.outDir);
   } catch (error) {

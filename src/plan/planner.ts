@@ -134,7 +134,9 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
     let src = recipe.fileSources.get(i);
     if (f.content !== undefined) {
       src = path.join(options.workDir, "files", String(i), path.basename(f.dest));
-      actions.push({ kind: "write-file", path: src, content: f.content, mode: 0o644 });
+      // Private on the host (the work directory may sit in a shared /var/tmp); the copy sets the
+      // mode the file gets in the image.
+      actions.push({ kind: "write-file", path: src, content: f.content, mode: 0o600 });
     }
     if (src === undefined) throw new Error(`internal: files[${i}] has neither content nor a resolved src`);
     // buildah copy resolves dest inside the container root, so symlinks in the image cannot

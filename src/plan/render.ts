@@ -72,7 +72,8 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
     }
     case "write-file": {
       const dir = action.path.slice(0, action.path.lastIndexOf("/")) || "/";
-      return [`mkdir -p ${quoteArg(dir)}`, `printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)}`, `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`];
+      // umask 077 and noclobber: private while written, never over an existing file (bootsmith opens it O_EXCL|O_NOFOLLOW).
+      return [`mkdir -p ${quoteArg(dir)}`, `(umask 077; set -C; printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)})`, `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`];
     }
     case "select-kernel": {
       const root = renderArg(action.root);

@@ -1,7 +1,7 @@
 // bootsmith build against real buildah, host dnf and mksquashfs, with the fixture RPM
 // repository the tests build (rpmbuild + createrepo_c). Nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -73,6 +73,9 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(listing.some((l) => l.startsWith("/var/cache/dnf/") || l === "/var/log/dnf.log")).toBe(false);
     const { stdout: siteMode } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out(), "rootfs.squashfs"), "etc/fixture/site.conf"]);
     expect(siteMode).toMatch(/-rw------- /);
+    // Inline content is written 0600 in the work directory; the image gets the recipe's mode (0644 by default).
+    const { stdout: motdMode } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out(), "rootfs.squashfs"), "etc/motd"]);
+    expect(motdMode).toMatch(/-rw-r--r-- /);
 
     // The committed image carries the labels.
     const { stdout: inspect } = await execa("buildah", ["inspect", "--type", "image", "localhost/bootsmith/fixture-live:1"]);
@@ -149,6 +152,19 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
     expect(existsSync(path.join(out, "initramfs.img"))).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("a work root that is a symbolic link: exit 2 with the fix, nothing written where it points, no leaks", { timeout: 300_000 }, async () => {
+    const elsewhere = path.join(work, "elsewhere");
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, path.join(work, "linked-work"));
+    const before = await snapshotHost("bootsmith-fixture-live-");
+    const out = path.join(work, "out-linked-work");
+    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env: { ...env, BOOTSMITH_WORK_DIR: path.join(work, "linked-work") } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`work root ${path.join(work, "linked-work")} is a symbolic link, which another user could point anywhere: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(await snapshotHost("bootsmith-fixture-live-")).toEqual(before);
   });
 
   it("a missing program: a hint that names the package to install", { timeout: 300_000 }, async () => {

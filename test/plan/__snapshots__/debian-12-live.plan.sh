@@ -17,13 +17,13 @@ timeout 3600 mmdebstrap --mode=root --variant=minbase --architectures=amd64 '--a
 
 # [4/15] copy-files: Copy files into the image
 mkdir -p /var/tmp/bootsmith/work-test/files/0
-printf '%s' 'debian-live
-' > /var/tmp/bootsmith/work-test/files/0/hostname
-chmod 0644 /var/tmp/bootsmith/work-test/files/0/hostname
+(umask 077; set -C; printf '%s' 'debian-live
+' > /var/tmp/bootsmith/work-test/files/0/hostname)
+chmod 0600 /var/tmp/bootsmith/work-test/files/0/hostname
 buildah copy --chmod 0644 bootsmith-debian-12-live-test /var/tmp/bootsmith/work-test/files/0/hostname /etc/hostname
 mkdir -p /var/tmp/bootsmith/work-test/files/1
-printf '%s' '' > /var/tmp/bootsmith/work-test/files/1/fstab
-chmod 0644 /var/tmp/bootsmith/work-test/files/1/fstab
+(umask 077; set -C; printf '%s' '' > /var/tmp/bootsmith/work-test/files/1/fstab)
+chmod 0600 /var/tmp/bootsmith/work-test/files/1/fstab
 buildah copy --chmod 0644 bootsmith-debian-12-live-test /var/tmp/bootsmith/work-test/files/1/fstab /etc/fstab
 buildah copy --chmod 0755 bootsmith-debian-12-live-test <repo>/recipes/files/bootsmith-ready.sh /usr/local/sbin/bootsmith-ready
 buildah copy --chmod 0644 bootsmith-debian-12-live-test <repo>/recipes/files/bootsmith-ready.service /etc/systemd/system/bootsmith-ready.service

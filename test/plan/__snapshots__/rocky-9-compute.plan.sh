@@ -17,9 +17,9 @@ timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-compute-test -- dn
 
 # [4/15] copy-files: Copy files into the image
 mkdir -p /var/tmp/bootsmith/work-test/files/0
-printf '%s' 'Compute node image built by bootsmith
-' > /var/tmp/bootsmith/work-test/files/0/motd
-chmod 0644 /var/tmp/bootsmith/work-test/files/0/motd
+(umask 077; set -C; printf '%s' 'Compute node image built by bootsmith
+' > /var/tmp/bootsmith/work-test/files/0/motd)
+chmod 0600 /var/tmp/bootsmith/work-test/files/0/motd
 buildah copy --chmod 0644 bootsmith-rocky-9-compute-test /var/tmp/bootsmith/work-test/files/0/motd /etc/motd
 
 # [5/15] command-1: Run: enable compute services

@@ -14,49 +14,49 @@ MNT=$(buildah mount bootsmith-rocky-9-live-test)
 
 # [3/15] configure-repos: Configure package repositories
 mkdir -p /var/tmp/bootsmith/work-test/yum.repos.d
-printf '%s' '[baseos]
+(umask 077; set -C; printf '%s' '[baseos]
 name=baseos
 baseurl=https://dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/
 enabled=1
 gpgcheck=1
 gpgkey=https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9
-' > /var/tmp/bootsmith/work-test/yum.repos.d/baseos.repo
+' > /var/tmp/bootsmith/work-test/yum.repos.d/baseos.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/yum.repos.d/baseos.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
-printf '%s' '[baseos]
+(umask 077; set -C; printf '%s' '[baseos]
 name=baseos
 baseurl=https://dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/
 enabled=1
 gpgcheck=1
 gpgkey=https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9
-' > /var/tmp/bootsmith/work-test/image-repos/baseos.repo
+' > /var/tmp/bootsmith/work-test/image-repos/baseos.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/baseos.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-rocky-9-live-test /var/tmp/bootsmith/work-test/image-repos/baseos.repo /etc/yum.repos.d/baseos.repo
 mkdir -p /var/tmp/bootsmith/work-test/yum.repos.d
-printf '%s' '[appstream]
+(umask 077; set -C; printf '%s' '[appstream]
 name=appstream
 baseurl=https://dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os/
 enabled=1
 gpgcheck=1
 gpgkey=https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9
-' > /var/tmp/bootsmith/work-test/yum.repos.d/appstream.repo
+' > /var/tmp/bootsmith/work-test/yum.repos.d/appstream.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/yum.repos.d/appstream.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
-printf '%s' '[appstream]
+(umask 077; set -C; printf '%s' '[appstream]
 name=appstream
 baseurl=https://dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os/
 enabled=1
 gpgcheck=1
 gpgkey=https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9
-' > /var/tmp/bootsmith/work-test/image-repos/appstream.repo
+' > /var/tmp/bootsmith/work-test/image-repos/appstream.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/appstream.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-rocky-9-live-test /var/tmp/bootsmith/work-test/image-repos/appstream.repo /etc/yum.repos.d/appstream.repo
 
 # [4/15] install-packages: Install packages with dnf
 mkdir -p /var/tmp/bootsmith/work-test/rpm-home
-printf '%s' '%_dbpath /var/lib/rpm
+(umask 077; set -C; printf '%s' '%_dbpath /var/lib/rpm
 %_db_backend sqlite
-' > /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros
+' > /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros)
 chmod 0644 /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros
 HOME=/var/tmp/bootsmith/work-test/rpm-home timeout 3600 dnf --installroot="$MNT" --releasever=9 --setopt=reposdir=/var/tmp/bootsmith/work-test/yum.repos.d --setopt=cachedir=/var/cache/bootsmith/dnf --noplugins -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install @minimal-install kernel dracut-live fuse-overlayfs NetworkManager
 
