@@ -4,7 +4,7 @@
 // byte ranges (curl resumes with them). Extra in-memory files (a generated boot.ipxe) are served
 // next to the directory's files without writing into the artifact directory.
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -121,6 +121,7 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
     throw new ServeError(`cannot serve ${root}: ${(error as Error).message}`, { cause: error });
   });
   if (!rootStat.isDirectory()) throw new ServeError(`cannot serve ${root}: not a directory`);
+  const realRoot = await realpath(root);
   const host = options.host ?? "127.0.0.1";
   const extra = options.extraFiles ?? new Map<string, StaticExtraFile>();
 
@@ -168,7 +169,11 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
       });
       return;
     }
-    const file = resolveUnder(root, urlPath);
+    // Through symbolic links only to files that stay inside the served directory: a link to
+    // /etc/shadow dropped into an artifact directory must not be served.
+    const requested = resolveUnder(root, urlPath);
+    const real = requested ? await realpath(requested).catch(() => undefined) : undefined;
+    const file = real && real.startsWith(realRoot + path.sep) ? real : undefined;
     const st = file ? await stat(file).catch(() => undefined) : undefined;
     if (!file || !st || !st.isFile()) {
       finish(req, res, 404, "not found\n");

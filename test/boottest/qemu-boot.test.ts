@@ -3,8 +3,8 @@
 // a live image whose rootfs prints BOOTSMITH-READY (recipes/debian-12-live.yaml) or BOOT-MARKER-OK (the reference sketch) (the e2e suite sets it after `bootsmith build`).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -28,7 +28,8 @@ describe.skipIf(skip)("boot-test in QEMU", () => {
   beforeAll(async () => {
     // The same image with dracut's livenet and dmsquash-live taken out of the initramfs.
     broken = await mkdtemp(path.join(os.tmpdir(), "bootsmith-nolive-"));
-    for (const f of ["vmlinuz", "rootfs.squashfs"]) await symlink(path.join(artifacts!, f), path.join(broken, f));
+    // Copies, not symbolic links: the artifact server serves no link that leaves its directory.
+    for (const f of ["vmlinuz", "rootfs.squashfs"]) await copyFile(path.join(artifacts!, f), path.join(broken, f), constants.COPYFILE_FICLONE);
     const real = path.join(artifacts!, "initramfs.img");
     const { segments } = await listInitramfs(real);
     if (segments.length !== 1 || (segments[0] !== "gzip" && segments[0] !== "zstd")) throw new Error(`test repacks a single gzip/zstd initramfs, got ${segments.join("+")}`);

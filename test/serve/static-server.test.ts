@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -56,6 +56,9 @@ describe("startStaticServer", () => {
     await writeFile(path.join(dir, "sub", "a.txt"), "hello\n");
     await writeFile(path.join(dir, "empty"), "");
     await writeFile(path.join(os.tmpdir(), "bootsmith-serve-outside.txt"), "secret");
+    await symlink(path.join(os.tmpdir(), "bootsmith-serve-outside.txt"), path.join(dir, "leak.txt"));
+    await symlink("/etc", path.join(dir, "etc"));
+    await symlink("sub/a.txt", path.join(dir, "inside.txt"));
     server = await startStaticServer({
       root: dir,
       extraFiles: new Map([["/boot.ipxe", { body: "#!ipxe\nboot\n" }]]),
@@ -127,6 +130,16 @@ describe("startStaticServer", () => {
     expect((await get(server, "/sub")).status).toBe(404);
     expect((await get(server, "/../bootsmith-serve-outside.txt")).status).toBe(404);
     expect((await get(server, "/%2e%2e/bootsmith-serve-outside.txt")).status).toBe(404);
+  });
+
+  it("never serves through a symbolic link that leaves the directory; links inside it work", async () => {
+    for (const p of ["/leak.txt", "/etc/passwd", "/etc/hostname"]) {
+      const r = await get(server, p);
+      expect([p, r.status, r.body.toString()]).toEqual([p, 404, "not found\n"]);
+    }
+    expect((await get(server, "/leak.txt", "HEAD")).status).toBe(404);
+    const inside = await get(server, "/inside.txt");
+    expect([inside.status, inside.body.toString()]).toEqual([200, "hello\n"]);
   });
 
   it("refuses other methods with 405", async () => {
