@@ -2,7 +2,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { formatTransfer, publish, PublishError, PublishInputError, S3_LAYOUTS, type S3Layout } from "../publish/index.js";
+import { formatTransfer, publish, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type S3Layout, type S3Verify } from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 
@@ -25,6 +25,9 @@ S3 options:
   --ca-file PATH         PEM CA for an https endpoint with a private CA
   --part-size MIB        multipart part size (default 8)
   --concurrency N        parts in flight (default 4; memory ≈ N × part size)
+  --verify MODE          metadata (default): HEAD each object, compare its size and the sha256
+                         the upload stored in its metadata; full: also download every object
+                         and hash the bytes the server returns before manifest.json is written
   Credentials: S3_ACCESS/S3_SECRET, else the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
   AWS_PROFILE, …). They are never printed.
 
@@ -62,6 +65,7 @@ export const publishCommand: CliCommand = {
       "ca-file": { type: "string" },
       "part-size": { type: "string" },
       concurrency: { type: "string" },
+      verify: { type: "string" },
       "tls-verify": { type: "string" },
       authfile: { type: "string" },
       json: { type: "boolean" },
@@ -71,6 +75,8 @@ export const publishCommand: CliCommand = {
     if (!values.to) throw new UserError("bootsmith publish: --to is required (s3://BUCKET[/PREFIX], dir:PATH or registry:HOST/REPO)");
     const layout = values.layout;
     if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
+    const verify = values.verify;
+    if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify)) throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
 
     const controller = new AbortController();
     const interrupt = () => controller.abort(new Error("interrupted"));
@@ -91,7 +97,7 @@ export const publishCommand: CliCommand = {
       const outcome = await publish(dir, target, {
         signal: controller.signal,
         onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
-        s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize },
+        s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize, verify: verify as S3Verify | undefined },
       });
       const primary = outcome.images[0];
       if (!primary) throw new PublishError("nothing was published (the manifest lists no tags)", "verify-failed");

@@ -4,9 +4,18 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 
 export async function sha256File(path: string): Promise<string> {
+  return (await sha256Chunks(createReadStream(path, { highWaterMark: 1 << 20 }))).sha256;
+}
+
+/** Hashes a stream (a file, an HTTP body) as it is read; also counts its bytes. */
+export async function sha256Chunks(chunks: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest("hex"), size };
 }
 
 export function sha256Bytes(bytes: Uint8Array): string {

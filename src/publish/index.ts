@@ -52,7 +52,7 @@ export { PublishError, PublishInputError, type PublishErrorKind } from "./errors
 export { formatTransfer, type ArtifactTransfer, type TransferAction, type TransferListener } from "./progress.js";
 export type { PublishOptions, PublishOutcome } from "./publisher.js";
 export type { RegistryPublishOptions } from "./registry.js";
-export type { S3PublishOptions } from "./s3.js";
+export { S3_VERIFY_MODES, type S3PublishOptions, type S3Verify } from "./s3.js";
 export type { S3ClientOptions, S3Credentials } from "./s3-client.js";
 export type { LocalTarget, PublishTarget, PublishTargetType, RegistryTarget, S3Layout, S3Target } from "./targets.js";
 export { S3_LAYOUTS } from "./targets.js";

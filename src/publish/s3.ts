@@ -9,6 +9,7 @@
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -18,7 +19,7 @@ import { performance } from "node:perf_hooks";
 import type { ArtifactRole } from "../core/manifest.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
-import { sha256Bytes } from "../core/hash.js";
+import { sha256Bytes, sha256Chunks } from "../core/hash.js";
 import { joinUrl, s3Keys } from "./layout.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { ArtifactTransfer } from "./progress.js";
@@ -35,7 +36,17 @@ export interface S3PublishOptions extends PublishOptions {
   readonly partSize?: number;
   /** Parts in flight (default 4). */
   readonly queueSize?: number;
+  /**
+   * How each artifact is checked before manifest.json is written: "metadata" (default) HEADs it
+   * and compares size and the x-amz-meta-sha256 the upload set; "full" also downloads it and
+   * hashes the bytes the server returns, which catches what metadata cannot (a proxy or gateway
+   * that altered the body, corruption at rest) at the price of reading every object back.
+   */
+  readonly verify?: S3Verify;
 }
+
+export const S3_VERIFY_MODES = ["metadata", "full"] as const;
+export type S3Verify = (typeof S3_VERIFY_MODES)[number];
 
 /** CopyObject's limit; larger objects are uploaded again for secondary tags. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -109,7 +120,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
         record({ action: "uploaded", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination: s3url(key) });
       }
 
-      await verifyArtifacts(client, bucket, set.artifacts, keys.artifacts, options.signal);
+      await verifyArtifacts(client, bucket, set.artifacts, keys.artifacts, options.verify ?? "metadata", options.signal);
 
       const started = performance.now();
       current = s3url(keys.manifest);
@@ -178,15 +189,23 @@ async function head(client: S3Client, bucket: string, key: string, signal: Abort
   }
 }
 
-async function verifyArtifacts(client: S3Client, bucket: string, artifacts: readonly LocalArtifact[], keys: Readonly<Record<ArtifactRole, string>>, signal: AbortSignal | undefined): Promise<void> {
+async function verifyArtifacts(client: S3Client, bucket: string, artifacts: readonly LocalArtifact[], keys: Readonly<Record<ArtifactRole, string>>, mode: S3Verify, signal: AbortSignal | undefined): Promise<void> {
   for (const artifact of artifacts) {
     const key = keys[artifact.role];
     const found = await head(client, bucket, key, signal);
-    if (!found || found.size !== artifact.size || found.sha256 !== artifact.sha256) {
-      const saw = found ? `${found.size} bytes, sha256 ${found.sha256 ?? "(none)"}` : "no object";
+    const stored = mode === "full" && found ? await readBack(client, bucket, key, signal) : undefined;
+    const bad = !found || found.size !== artifact.size || found.sha256 !== artifact.sha256 || (stored !== undefined && (stored.size !== artifact.size || stored.sha256 !== artifact.sha256));
+    if (bad) {
+      const saw = !found ? "no object" : stored ? `${stored.size} bytes with sha256 ${stored.sha256} when read back (metadata says ${found.sha256 ?? "(none)"})` : `${found.size} bytes, sha256 ${found.sha256 ?? "(none)"}`;
       throw new PublishError(`s3://${bucket}/${key}: expected ${artifact.size} bytes with sha256 ${artifact.sha256} after upload, found ${saw}; manifest.json was not written`, "verify-failed");
     }
   }
+}
+
+/** Downloads an object and hashes what the server returns. */
+async function readBack(client: S3Client, bucket: string, key: string, signal: AbortSignal | undefined): Promise<{ size: number; sha256: string }> {
+  const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  return sha256Chunks(result.Body as AsyncIterable<Uint8Array>);
 }
 
 function copySource(bucket: string, key: string): string {

@@ -70,6 +70,7 @@ describe("bootsmith publish", () => {
       [[image.dir, "--to", "ftp://x"], /expected one of s3:\/\/BUCKET/],
       [[image.dir, "--to", "s3://Bad_Bucket"], /not a valid bucket name/],
       [[image.dir, "--to", "s3://bucket", "--layout", "flat"], /--layout flat: expected one of bootsmith, image-builder/],
+      [[image.dir, "--to", "s3://bucket", "--verify", "sha"], /--verify sha: expected one of metadata, full/],
       [[image.dir, "--to", "registry:h/r", "--tls-verify=no"], /--tls-verify=no: expected true or false/],
       [[image.dir, "--to", "s3://bucket", "--part-size", "0"], /--part-size 0: expected a positive whole number/],
       [[join(image.dir, "missing"), "--to", "dir:/tmp/x"], /manifest\.json: cannot read the manifest \(ENOENT\)/],

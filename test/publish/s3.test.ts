@@ -12,6 +12,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +153,39 @@ describe("publishToS3 (Ceph RGW)", () => {
     expect(second.transfers).toHaveLength(8);
     expect(writes).toEqual([]);
     expect(await danglingUploads(bucket)).toBe(0);
+  });
+
+  it("--verify full reads every object back and catches bytes that differ although the metadata matches", async () => {
+    const bucket = await newBucket();
+    const image = await fakeImage({ tags: ["v1"], sizes: { kernel: 4096, initrd: 8192, rootfs: 65536 } });
+    const target: S3Target = { type: "s3", endpoint: ceph.endpoint, bucket };
+    const set = await loadArtifactSet(image.dir);
+    const s3 = createS3Client(target, { credentials });
+    cleanups.push(async () => s3.destroy());
+    const reads: string[] = [];
+    s3.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === "GetObjectCommand") reads.push((args.input as { Key?: string }).Key ?? "");
+      return next(args);
+    }, { step: "initialize", name: "recordReads" });
+
+    await publishToS3(set, target, { client: s3, verify: "full" });
+    const keys = s3Keys("bootsmith", "", image.manifest, "v1");
+    expect(reads.sort()).toEqual(Object.values(keys.artifacts).sort());
+
+    // The stored rootfs changes under unchanged metadata (corruption at rest, a gateway that
+    // rewrote the body): same size, same x-amz-meta-sha256, other bytes.
+    const rootfsKey = keys.artifacts.rootfs;
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: rootfsKey, Body: Buffer.alloc(65536, 7), Metadata: { sha256: image.sha256["rootfs.squashfs"]! } }));
+    reads.length = 0;
+    const byMetadata = await publishToS3(set, target, { client: s3 });
+    expect(byMetadata.transfers.every((t) => t.action === "skipped")).toBe(true); // the default trusts the metadata
+    expect(reads).toEqual([]);
+    const full = await publishToS3(set, target, { client: s3, verify: "full" }).catch((e: unknown) => e);
+    expect(full).toBeInstanceOf(PublishError);
+    expect((full as PublishError).kind).toBe("verify-failed");
+    expect((full as PublishError).message).toBe(
+      `s3://${bucket}/${rootfsKey}: expected 65536 bytes with sha256 ${image.sha256["rootfs.squashfs"]} after upload, found 65536 bytes with sha256 ${createHash("sha256").update(Buffer.alloc(65536, 7)).digest("hex")} when read back (metadata says ${image.sha256["rootfs.squashfs"]}); manifest.json was not written`,
+    );
   });
 
   it("defaults public URLs to the endpoint, path-style, and supports the image-builder layout", async () => {
