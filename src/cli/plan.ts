@@ -6,6 +6,8 @@ import { loadRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
+import { makeRedactor } from "../exec/reporters/redact.js";
+import { secretValues } from "../builder/secrets.js";
 import { planOptions } from "../builder/options.js";
 
 export const planCommand: CliCommand = {
@@ -52,7 +54,9 @@ Options:
         isolation: values.isolation,
       }),
     );
-    process.stdout.write(values.json ? `${JSON.stringify(thePlan, null, 2)}\n` : renderPlan(thePlan));
+    // The plan shows every command with its arguments: the recipe's secrets become ***.
+    const scrub = makeRedactor([...secretValues(), ...recipe.secrets]);
+    process.stdout.write(values.json ? `${JSON.stringify(thePlan, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n` : scrub(renderPlan(thePlan)));
     return EXIT.ok;
   },
 };

@@ -113,7 +113,7 @@ async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ct
   const { started, console, host, opts, thePlan } = ctx;
   const logFile = path.join(thePlan.outDir, "build.log");
   const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
-  const reporter: Reporter = redact(secretValues(), teeReporter(...sinks));
+  const reporter: Reporter = redact([...secretValues(), ...recipe.secrets], teeReporter(...sinks));
   reporter.emit({ type: "message", level: "info", text: `building ${recipe.spec.name}:${recipe.spec.tags[0]} → ${thePlan.outDir} (log: ${logFile})` });
 
   if (recipe.parent) await requireParentImage(recipe, host.buildahArgs, reporter);

@@ -10,6 +10,7 @@ import { resolveVars, substituteVars, type VarSources } from "./vars.js";
 import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
+import { recipeSecrets } from "./secrets.js";
 import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
@@ -27,6 +28,8 @@ export interface LoadedRecipe {
   readonly fileSources: ReadonlyMap<number, string>;
   /** Problems that may make the build fail, depending on what the packages bring (printed, not fatal). */
   readonly warnings: readonly RecipeIssue[];
+  /** Values never to be shown (its `secrets:` variables, proxy credentials), this recipe's and its parents'. */
+  readonly secrets: readonly string[];
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
@@ -66,7 +69,8 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   const file = source.file;
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
-  const varIssues = substitute ? substituteVars(source, resolveVars(raw.data, sources)) : [];
+  const vars = substitute ? resolveVars(raw.data, sources) : new Map<string, string>();
+  const varIssues = substitute ? substituteVars(source, vars) : [];
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
@@ -76,7 +80,8 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     throw new RecipeError(inFileOrder([...varIssues, ...validated.issues.filter((i) => !unresolved.has(i.path))]));
   }
   const parsed = validated.spec;
-  const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed)];
+  const secrets = recipeSecrets(source, parsed, vars);
+  const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
   const fileSources = resolveFileSources(source, parsed, issues);
 
   let parent: LoadedRecipe | undefined;
@@ -107,7 +112,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
   const inputDigest = digestInputs(spec, fileSources, parent);
-  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings) };
+  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])] };
 }
 
 /** The package lists of the recipe and its parents, its own first. */

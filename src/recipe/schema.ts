@@ -303,6 +303,10 @@ export const RecipeSchema = z
     labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
     vars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string()).default({}).describe("Variables for ${NAME} substitution"),
     importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
+    secrets: z
+      .array(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }))
+      .default([])
+      .describe("Variables (from vars, --var or importEnv) whose values are secret: shown as *** in build.log, plan output, --json events and errors"),
     from: FromSchema,
     packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
     files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),

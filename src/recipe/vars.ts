@@ -8,8 +8,8 @@ import { issueAt, pathOf, type YamlSource } from "./source.js";
 
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Keys whose values are not substituted: they define the variables. */
-const DEFINING_KEYS = new Set(["vars", "importEnv"]);
+/** Keys whose values are not substituted: they define (or name) the variables. */
+const DEFINING_KEYS = new Set(["vars", "importEnv", "secrets"]);
 
 export interface VarSources {
   readonly cli: Readonly<Record<string, string>>;

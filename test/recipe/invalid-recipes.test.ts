@@ -27,7 +27,7 @@ interface Case {
   readonly issues: readonly string[];
 }
 
-const VALID_KEYS = "apiVersion, name, tags, arch, description, labels, vars, importEnv, from, packages, files, commands, boot, publish, register";
+const VALID_KEYS = "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, files, commands, boot, publish, register";
 const NOT_DEFINED = (v: string) => `\${${v}} is not defined: add it to vars:, pass --var ${v}=VALUE, or list it in importEnv: (write $\${${v}} for a literal)`;
 
 const BIG = withBase(`description: "${"x".repeat(MAX_RECIPE_BYTES)}"`);
@@ -180,6 +180,8 @@ const cases: readonly Case[] = [
     yaml: withBase("boot:", "  rootfs:", "    exclude: [boot, ../etc]"),
     issues: ["9:21 boot.rootfs.exclude[1]: must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache"],
   },
+  { name: "secrets names an undefined variable", yaml: withBase("secrets: [REPO_PASS]"), issues: ["7:11 secrets[0]: REPO_PASS is not a variable of this recipe: define it in vars:, pass --var REPO_PASS=VALUE, or list it in importEnv:"] },
+  { name: "a secret too short to hide", yaml: withBase("vars: {PIN: '12'}", "secrets: [PIN]"), issues: ["8:11 secrets[0]: the value of PIN is shorter than 4 characters, too short to be told apart from other text and hidden; use a longer secret"] },
   { name: "missing src", yaml: withBase("files:", "  - dest: /etc/motd", "    src: files/motd"), issues: ["9:10 files[0].src: <dir>/files/motd does not exist; src is relative to the recipe's directory <dir>"] },
   {
     name: "unknown params placeholder",

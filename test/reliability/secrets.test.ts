@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bss?.stop();
-  for (const image of ["secrets-command:1", "secrets-publish:1"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  for (const image of ["secrets-command:1", "secrets-publish:1", "secrets-declared:1"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -119,6 +119,47 @@ describe("secrets in the environment of failing runs", () => {
     expect(result.stdout).toContain('"type":"output"');
     expectNoSecrets({ stdout: result.stdout, stderr: result.stderr }, [path.join(work, "written")]);
     expect(await snapshotHost("bootsmith-secrets-")).toEqual(before);
+  });
+
+  it("recipe-declared secrets (--var, importEnv) and proxy credentials: not in plan output, events, stderr or any file", { timeout: 300_000 }, async () => {
+    const declared = { REPO_PASS: "repo-pass-Kx93mWq2", SITE_KEY: "site-key-Lp07dNz8" };
+    const proxyPassword = "proxy-pass-Vb46tYe1";
+    const recipe = writeRecipe("secrets-declared", [
+      "  options:",
+      `    proxy: http://builder:${proxyPassword}@127.0.0.1:9/`,
+      "importEnv: [SITE_KEY]",
+      "secrets: [REPO_PASS, SITE_KEY]",
+      "commands:",
+      "  - name: use the secrets and fail",
+      "    env:",
+      "      P: ${REPO_PASS}",
+      "    run: [/bin/sh, -c, 'echo \"pass=$P key=$0\"; echo \"pass=$P\" >&2; exit 4', '${SITE_KEY}']",
+      "boot: false",
+    ]);
+    const values = [...Object.values(declared), proxyPassword];
+    const runEnv = { ...env, SITE_KEY: declared.SITE_KEY };
+    const vars = ["--var", `REPO_PASS=${declared.REPO_PASS}`];
+
+    const plain = await bootsmith(["plan", recipe, ...vars], { env: runEnv });
+    const json = await bootsmith(["plan", recipe, ...vars, "--json"], { env: runEnv });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(plain.stdout).toContain(`--setopt=proxy=http://${REDACTED}@127.0.0.1:9/`);
+    expect(JSON.stringify(JSON.parse(json.stdout))).toContain(`P=${REDACTED}`);
+
+    const out = path.join(work, "written", "out-declared");
+    const result = await bootsmith(["build", recipe, ...vars, "--out", out, "--json"], { env: runEnv });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const log = readFileSync(path.join(out, "build.log"), "utf8");
+    expect(log).toContain(`1> pass=${REDACTED} key=${REDACTED}`); // the command did print them
+    expect(log).toContain(`2> pass=${REDACTED}`);
+    const outputs = { "plan stdout": plain.stdout, "plan --json": json.stdout, "plan stderr": plain.stderr + json.stderr, "build stdout": result.stdout, "build stderr": result.stderr };
+    const found = Object.entries(outputs).flatMap(([where, text]) => values.filter((v) => text.includes(v)).map((v) => `${where} contains ${v}`));
+    for (const file of filesUnder(path.join(work, "written"))) {
+      const bytes = readFileSync(file);
+      for (const v of values) if (bytes.includes(v)) found.push(`${file} contains ${v}`);
+    }
+    expect(found).toEqual([]);
   });
 
   it("a build whose S3 publish is refused, then publish and register by hand: no secret anywhere", { timeout: 400_000 }, async () => {
