@@ -14,6 +14,7 @@ const UNIT = [
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/output-lock.test.ts",
+  "test/ci/**/*.test.ts",
   "test/cli/main.test.ts",
   "test/core/**/*.test.ts",
   "test/exec/**/*.test.ts",
@@ -46,6 +47,8 @@ const UNIT = [
   "test/register/register.test.ts",
   "test/reliability/malformed-corpus.test.ts",
   "test/serve/**/*.test.ts",
+  "test/support/prerequisites.test.ts",
+  "test/support/self-contained.test.ts",
 ];
 
 export default defineConfig({

@@ -15,7 +15,8 @@ export function createWorkDir(workDir: string): void {
   try {
     mkdirSync(workDir, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new UserError(`work directory ${workDir} already exists; a build's work directory is always new: ${FIX}`);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST")
+      throw new UserError(`work directory ${workDir} already exists; a build's work directory is always new: ${FIX}`);
     throw error;
   }
 }
@@ -32,7 +33,10 @@ export function ensurePrivateRoot(root: string): void {
   const uid = process.getuid?.() ?? stat.uid;
   if (stat.isSymbolicLink()) throw new UserError(`work root ${root} is a symbolic link, which another user could point anywhere: ${FIX}`);
   if (!stat.isDirectory()) throw new UserError(`work root ${root} is not a directory: ${FIX}`);
-  if (stat.uid !== uid) throw new UserError(`work root ${root} belongs to uid ${stat.uid}, not to uid ${uid} who runs this build, so that user could read or change what the build writes there: ${FIX}`);
+  if (stat.uid !== uid)
+    throw new UserError(
+      `work root ${root} belongs to uid ${stat.uid}, not to uid ${uid} who runs this build, so that user could read or change what the build writes there: ${FIX}`,
+    );
   if ((stat.mode & 0o077) !== 0) chmodSync(root, 0o700); // ours, but made readable by others earlier
 }
 

@@ -19,8 +19,18 @@ export function recipeSecrets(source: YamlSource, spec: SecretSources, vars: Rea
   const issues: RecipeIssue[] = [];
   spec.secrets.forEach((name, i) => {
     const value = vars.get(name);
-    if (value === undefined) issues.push(issueAt(source, ["secrets", i], `${name} is not a variable of this recipe: define it in vars:, pass --var ${name}=VALUE, or list it in importEnv:`));
-    else if (value.length < MIN_SECRET_LENGTH) issues.push(issueAt(source, ["secrets", i], `the value of ${name} is shorter than ${MIN_SECRET_LENGTH} characters, too short to be told apart from other text and hidden; use a longer secret`));
+    if (value === undefined)
+      issues.push(
+        issueAt(source, ["secrets", i], `${name} is not a variable of this recipe: define it in vars:, pass --var ${name}=VALUE, or list it in importEnv:`),
+      );
+    else if (value.length < MIN_SECRET_LENGTH)
+      issues.push(
+        issueAt(
+          source,
+          ["secrets", i],
+          `the value of ${name} is shorter than ${MIN_SECRET_LENGTH} characters, too short to be told apart from other text and hidden; use a longer secret`,
+        ),
+      );
     else values.push(value);
   });
   const proxy = spec.packages?.options.proxy;

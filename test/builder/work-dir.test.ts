@@ -45,7 +45,9 @@ describe("createWorkDir", () => {
     symlinkSync(elsewhere, path.join(parent, "bootsmith"));
     const call = () => createWorkDir(path.join(parent, "bootsmith", "t-1"));
     expect(call).toThrow(UserError);
-    expect(call).toThrow(`work root ${path.join(parent, "bootsmith")} is a symbolic link, which another user could point anywhere: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`);
+    expect(call).toThrow(
+      `work root ${path.join(parent, "bootsmith")} is a symbolic link, which another user could point anywhere: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`,
+    );
     expect(lstatSync(path.join(elsewhere)).nlink).toBe(2); // still empty
   });
 
@@ -53,7 +55,9 @@ describe("createWorkDir", () => {
     const root = path.join(scratch(), "bootsmith");
     mkdirSync(root, { mode: 0o700 });
     chownSync(root, 65534, 65534); // nobody (the tests run as root, as CI does)
-    expect(() => createWorkDir(path.join(root, "t-1"))).toThrow(`work root ${root} belongs to uid 65534, not to uid ${process.getuid!()} who runs this build, so that user could read or change what the build writes there: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`);
+    expect(() => createWorkDir(path.join(root, "t-1"))).toThrow(
+      `work root ${root} belongs to uid 65534, not to uid ${process.getuid!()} who runs this build, so that user could read or change what the build writes there: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`,
+    );
   });
 
   it("refuses a build directory that already exists (someone prepared it)", () => {

@@ -22,7 +22,11 @@ async function ciRun(files: Record<string, string>) {
   dir = mkdtempSync(path.join(tmpdir(), "bootsmith-vitest-ci-"));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   const report = path.join(dir, "report.json");
-  const tests = await execa(VITEST, ["run", "--root", dir, "--globals", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], { env: { CI: "true" }, reject: false, all: true });
+  const tests = await execa(VITEST, ["run", "--root", dir, "--globals", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
+    env: { CI: "true" },
+    reject: false,
+    all: true,
+  });
   const summary = await execa(process.execPath, [SUMMARY, report], { reject: false, all: true });
   return { tests, summary: { exitCode: summary.exitCode, out: summary.all ?? "" }, dir };
 }

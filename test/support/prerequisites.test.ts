@@ -9,7 +9,9 @@ describe("missingPrerequisites", () => {
     expect(() => missingPrerequisites("qemu-boot.test", [qemu, { ...qemu, need: "ok", present: true }], { CI: "true" })).toThrow(
       new MissingPrerequisiteError("qemu-boot.test", [qemu]),
     );
-    expect(() => missingPrerequisites("x", [qemu], { CI: "1" })).toThrow("x: missing in CI, where nothing may be skipped: qemu-system-x86_64 (apt-get install qemu-system-x86)");
+    expect(() => missingPrerequisites("x", [qemu], { CI: "1" })).toThrow(
+      "x: missing in CI, where nothing may be skipped: qemu-system-x86_64 (apt-get install qemu-system-x86)",
+    );
   });
 
   it("skips outside CI and says what to install", () => {
@@ -32,7 +34,10 @@ describe("missingPrerequisites", () => {
 describe("mainJobArtifacts", () => {
   it("is missing without BOOTSMITH_TEST_ARTIFACTS or without its files", () => {
     expect(mainJobArtifacts(["vmlinuz"], {})).toMatchObject({ present: false, need: "BOOTSMITH_TEST_ARTIFACTS (the main job's vmlinuz)" });
-    expect(mainJobArtifacts(["vmlinuz", "tsconfig.json"], { BOOTSMITH_TEST_ARTIFACTS: "test" })).toMatchObject({ present: false, need: "vmlinuz in BOOTSMITH_TEST_ARTIFACTS=test" });
+    expect(mainJobArtifacts(["vmlinuz", "tsconfig.json"], { BOOTSMITH_TEST_ARTIFACTS: "test" })).toMatchObject({
+      present: false,
+      need: "vmlinuz in BOOTSMITH_TEST_ARTIFACTS=test",
+    });
     expect(mainJobArtifacts(["tsconfig.json"], { BOOTSMITH_TEST_ARTIFACTS: "test" })).toMatchObject({ present: true, dir: "test" });
   });
 });

@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./cli.js";
 import { CEPH_TOOL } from "../publish/support/ceph.js";
 
-const tracked = execFileSync("git", ["-C", REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" }).split("\0").filter(Boolean);
+const tracked = execFileSync("git", ["-C", REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" })
+  .split("\0")
+  .filter(Boolean);
 const code = tracked.filter((f) => /^(test|bench|scripts|\.ci|src)\//.test(f) && /\.(ts|mjs|js|sh)$/.test(f) && f !== "test/support/self-contained.test.ts");
 
 describe("the repository is self-contained", () => {

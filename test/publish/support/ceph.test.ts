@@ -17,7 +17,12 @@ describe("startCeph", () => {
     const [a, b] = started;
     expect(a!.endpoint).not.toBe(b!.endpoint);
     for (const ceph of [a!, b!]) {
-      const client = new S3Client({ endpoint: ceph.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } });
+      const client = new S3Client({
+        endpoint: ceph.endpoint,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+      });
       const listed = await client.send(new ListBucketsCommand({}));
       expect(listed.Buckets ?? []).toEqual([]);
       client.destroy();
