@@ -1,0 +1,88 @@
+// An image whose contents point at the host: var/cache -> /, var/log -> a host directory holding
+// files the build's cleanup removes inside images (dnf.log, …), boot/vmlinuz-KVER -> /etc/shadow,
+// etc/resolv.conf -> a host file. The build runs more commands and makes its boot artifacts with
+// those links in place; it must neither read, delete nor write anything outside the image root:
+// the host files keep their bytes and mtimes, and no artifact holds the host's /etc/shadow.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith } from "../support/cli.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { snapshotHost } from "../support/leaks.js";
+
+let work: string;
+let repo: FixtureRepo;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-hostile-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+}, 300_000);
+
+afterAll(async () => {
+  await removeImages(["hostile-image:1"]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Bytes and mtime of each file: what "untouched" means. */
+function fingerprint(files: readonly string[]): Record<string, string> {
+  return Object.fromEntries(files.map((f) => [f, existsSync(f) ? `${statSync(f).mtimeMs} ${readFileSync(f).toString("base64")}` : "absent"]));
+}
+
+describe("an image with links that point at the host", () => {
+  it("the build reads, deletes and writes nothing outside the image root", { timeout: 600_000 }, async () => {
+    const hostResolv = path.join(work, "host-resolv.conf");
+    writeFileSync(hostResolv, "nameserver 192.0.2.53 # host file, must stay as is\n");
+    const hostLog = path.join(work, "host-log");
+    mkdirSync(hostLog);
+    for (const f of ["dnf.log", "dnf.librepo.log", "dnf.rpm.log", "hawkey.log"]) writeFileSync(path.join(hostLog, f), `host ${f}\n`);
+    const watched = ["/etc/shadow", hostResolv, ...readdirSync(hostLog).map((f) => path.join(hostLog, f))];
+    const before = fingerprint(watched);
+    const shadow = readFileSync("/etc/shadow");
+
+    const recipe = path.join(work, "hostile.yaml");
+    writeFileSync(
+      recipe,
+      [
+        "apiVersion: bootsmith/v1",
+        "name: hostile-image",
+        'tags: ["1"]',
+        "from: scratch",
+        "packages:",
+        "  manager: dnf",
+        '  release: "1"',
+        "  repos:",
+        "    - name: fixture",
+        `      baseurl: ${repo.baseurl}`,
+        "  groups: [fixture-minimal]",
+        "  install: [fixture-kernel-5.14.0-10.fx, fixture-dracut]",
+        "commands:",
+        "  - name: plant links to the host",
+        "    script: |",
+        "      rm -rf /var/cache /var/log",
+        "      ln -s / /var/cache",
+        `      ln -s ${hostLog} /var/log`,
+        "      rm -f /etc/resolv.conf",
+        `      ln -s ${hostResolv} /etc/resolv.conf`,
+        '      for k in /boot/vmlinuz-* /lib/modules/*/vmlinuz; do if [ -e "$k" ]; then rm -f "$k"; ln -s /etc/shadow "$k"; fi; done',
+        "  - name: a command run with the links in place",
+        "    run: [/bin/sh, -c, 'echo ran > /tmp/ran']",
+        "boot:",
+        '  params: "console=ttyS0 root=live:{{ rootfs.url }}"',
+      ].join("\n") + "\n",
+    );
+    const out = path.join(work, "out");
+    const leaksBefore = await snapshotHost("bootsmith-hostile-image-");
+    const result = await bootsmith(["build", recipe, "--out", out, "--no-publish", "--progress", "plain"], { env: buildEnv(work) });
+
+    expect(fingerprint(watched)).toEqual(before);
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) {
+      const artifact = path.join(out, f);
+      if (existsSync(artifact)) expect(readFileSync(artifact).includes(shadow), `${f} holds the host's /etc/shadow`).toBe(false);
+    }
+    expect(await snapshotHost("bootsmith-hostile-image-")).toEqual(leaksBefore);
+    // The kernel link resolves inside the image, where /etc/shadow is no kernel: a clear failure.
+    expect({ exitCode: result.exitCode, stderr: result.stderr }).toMatchObject({ exitCode: 1 });
+  });
+});
