@@ -21,10 +21,11 @@ import { startStaticServer } from "../../src/serve/static-server.js";
 import { registerPublished } from "../../src/register/register.js";
 import type { BootTestResult } from "../../src/boottest/boot-test.js";
 import type { Manifest } from "../../src/core/manifest.js";
+import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
 
-const artifacts = process.env.BOOTSMITH_TEST_ARTIFACTS;
-const usable = artifacts !== undefined && ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json"].every((f) => existsSync(path.join(artifacts, f)));
-if (!usable && process.env.CI) throw new Error("boot-checks-qemu.test: BOOTSMITH_TEST_ARTIFACTS must name the Debian live build output in CI");
+const main = mainJobArtifacts(["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json"]);
+const artifacts = main.dir;
+const skip = missingPrerequisites("boot-checks-qemu.test", [main]);
 const BOOT_MS = Number(process.env.BOOTSMITH_TEST_BOOT_TIMEOUT ?? 600) * 1000;
 
 let sizes: Manifest["artifacts"] = {};
@@ -36,7 +37,7 @@ async function sha256(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
-describe.skipIf(!usable)("checks in a booted node (QEMU)", () => {
+describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
   let work: string;
   /** The artifacts by symlink, with a copy of manifest.json that boot-test may update. */
   let dir: string;
