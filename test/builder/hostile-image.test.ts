@@ -2,7 +2,8 @@
 // files the build's cleanup removes inside images (dnf.log, …), boot/vmlinuz-KVER -> /etc/shadow,
 // etc/resolv.conf -> a host file. The build runs more commands and makes its boot artifacts with
 // those links in place; it must neither read, delete nor write anything outside the image root:
-// the host files keep their bytes and mtimes, and no artifact holds the host's /etc/shadow.
+// the host files keep their bytes and mtimes, and the "kernel" copied out is the image's own
+// /etc/shadow, never the host's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,8 +64,10 @@ describe("an image with links that point at the host", () => {
         "      rm -rf /var/cache /var/log",
         "      ln -s / /var/cache",
         `      ln -s ${hostLog} /var/log`,
-        "      rm -f /etc/resolv.conf",
-        `      ln -s ${hostResolv} /etc/resolv.conf`,
+        // buildah run bind-mounts its own resolv.conf over the image's while a command runs,
+        // so the link can only be tried, not planted, from inside: a refusal is fine here.
+        `      (rm -f /etc/resolv.conf && ln -s ${hostResolv} /etc/resolv.conf) 2>/dev/null || true`,
+        "      echo 'the image s own shadow file' > /etc/shadow",
         '      for k in /boot/vmlinuz-* /lib/modules/*/vmlinuz; do if [ -e "$k" ]; then rm -f "$k"; ln -s /etc/shadow "$k"; fi; done',
         "  - name: a command run with the links in place",
         "    run: [/bin/sh, -c, 'echo ran > /tmp/ran']",
@@ -83,6 +86,12 @@ describe("an image with links that point at the host", () => {
     }
     expect(await snapshotHost("bootsmith-hostile-image-")).toEqual(leaksBefore);
     // The kernel link resolves inside the image, where /etc/shadow is no kernel: a clear failure.
-    expect({ exitCode: result.exitCode, stderr: result.stderr }).toMatchObject({ exitCode: 1 });
+    // The links were planted and the build went through the boot steps: the kernel link
+    // resolves inside the image, to the image's own /etc/shadow, which is what gets copied out.
+    expect(result.stderr).not.toContain("command-1 (Run: plant links to the host) failed");
+    expect(result.stderr).toContain("command-2");
+    expect(result.stderr).not.toContain("select-kernel (Select the newest installed kernel) failed");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(readFileSync(path.join(out, "vmlinuz"), "utf8")).toBe("the image s own shadow file\n");
   });
 });
