@@ -14,7 +14,7 @@ MNT=$(buildah mount bootsmith-leap-15-live-test)
 
 # [3/14] configure-repos: Configure package repositories
 mkdir -p /var/tmp/bootsmith/work-test/zypp.repos.d
-printf '%s' '[repo-oss]
+(umask 077; set -C; printf '%s' '[repo-oss]
 name=repo-oss
 baseurl=https://download.opensuse.org/distribution/leap/15.6/repo/oss/
 enabled=1
@@ -24,10 +24,10 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo
+' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
-printf '%s' '[repo-oss]
+(umask 077; set -C; printf '%s' '[repo-oss]
 name=repo-oss
 baseurl=https://download.opensuse.org/distribution/leap/15.6/repo/oss/
 enabled=1
@@ -37,11 +37,11 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-' > /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo
+' > /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo /etc/zypp/repos.d/repo-oss.repo
 mkdir -p /var/tmp/bootsmith/work-test/zypp.repos.d
-printf '%s' '[repo-update]
+(umask 077; set -C; printf '%s' '[repo-update]
 name=repo-update
 baseurl=https://download.opensuse.org/update/leap/15.6/oss/
 enabled=1
@@ -50,10 +50,10 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo
+' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
-printf '%s' '[repo-update]
+(umask 077; set -C; printf '%s' '[repo-update]
 name=repo-update
 baseurl=https://download.opensuse.org/update/leap/15.6/oss/
 enabled=1
@@ -62,14 +62,14 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-' > /var/tmp/bootsmith/work-test/image-repos/repo-update.repo
+' > /var/tmp/bootsmith/work-test/image-repos/repo-update.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/repo-update.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-update.repo /etc/zypp/repos.d/repo-update.repo
 
 # [4/14] install-packages: Install packages with zypper
 mkdir -p /var/tmp/bootsmith/work-test
-printf '%s' '%_excludedocs 1
-' > /var/tmp/bootsmith/work-test/zypper-nodocs.macros
+(umask 077; set -C; printf '%s' '%_excludedocs 1
+' > /var/tmp/bootsmith/work-test/zypper-nodocs.macros)
 chmod 0644 /var/tmp/bootsmith/work-test/zypper-nodocs.macros
 timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/zypper-nodocs.macros /etc/rpm/macros.bootsmith-nodocs
 timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm --import https://download.opensuse.org/distribution/leap/15.6/repo/oss/repodata/repomd.xml.key
