@@ -2,7 +2,7 @@
 // version), register undos on the cleanup stack, copy the artifacts out and write the manifest.
 // The plan says what; this module only does it. Walking the steps, and the publish/register
 // actions that follow a build, belong to the build session in pipeline/execute-plan.ts.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { CleanupStack } from "../exec/cleanup.js";
@@ -11,16 +11,13 @@ import { run, type OutputDiagnosis } from "../exec/run.js";
 import { dracutDiagnosis } from "./dracut-diagnosis.js";
 import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
-import { baseRef, compressionArgs } from "../plan/planner.js";
-import { selectKernel, type SelectedKernel } from "./kernel.js";
+import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
 import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
-import { resolveInRoot } from "./rootfs-path.js";
-import { parsePackageList } from "./packages.js";
-import { listInitramfs } from "./initramfs.js";
-import { sha256File } from "../core/hash.js";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type StepTiming } from "../core/manifest.js";
-import { inputDigests } from "../recipe/inputs.js";
+import { copyOutOfRoot } from "./copy-out.js";
+import { verifyInitramfsKernel } from "./initramfs.js";
+import { writeManifest } from "./manifest-writer.js";
+import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest, type StepTiming } from "../core/manifest.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -81,8 +78,12 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
   switch (action.kind) {
     case "exec": {
       const result = await run(resolveCommand(action.command, state), runCtx, { diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose] : undefined });
-      if (action.capture === "MNT") state.values.MNT = result.stdout.trim();
-      else if (action.capture) state.captures[action.capture] = result.stdout;
+      if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
+      if (action.capture) state.captures[action.capture] = result.stdout;
+      if (action.saveTo) {
+        mkdirSync(path.dirname(action.saveTo), { recursive: true });
+        writeFileSync(action.saveTo, result.stdout);
+      }
       if (action.undo) {
         const undoCommand = action.undo.command;
         const resolved = resolveCommand(undoCommand, state);
@@ -104,50 +105,39 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     case "write-file":
       writeNewFile(action.path, action.content, action.mode);
       return;
+    // The actions below are what `bootsmith rootfs …` / `bootsmith artifacts …` do (cli/rootfs.ts,
+    // cli/artifacts.ts): the same functions, with the arguments the plan renders.
     case "select-kernel": {
-      const kernel = selectKernel(resolveArg(action.root, state.values), action.version);
+      const kernel = selectAndRecordKernel(resolveArg(action.root, state.values), action.version, action.record);
       state.kernel = kernel;
       state.values.KVER = kernel.version;
       state.values.KERNEL_IMAGE = kernel.image;
       ctx.reporter.emit({ type: "message", level: "info", text: `kernel ${kernel.version} (${kernel.image})` });
       return;
     }
-    case "copy-out": {
-      const root = state.values.MNT;
-      if (!root) throw new Error("internal: copy-out before the container was mounted");
-      const inner = resolveArg(action.from, state.values).slice(root.length);
-      const source = resolveInRoot(root, inner);
-      if (!existsSync(source)) throw new Error(`${inner} does not exist in the image`);
-      mkdirSync(path.dirname(action.to), { recursive: true });
-      copyFileSync(source, `${action.to}.partial`);
-      chmodSync(`${action.to}.partial`, 0o644);
-      renameSync(`${action.to}.partial`, action.to);
+    case "copy-out":
+      copyOutOfRoot(resolveArg(action.root, state.values), resolveArg(action.path, state.values), action.to);
       return;
-    }
-    case "verify-initramfs": {
-      const kver = state.values.KVER;
-      if (!kver) throw new Error("internal: verify-initramfs before a kernel was selected");
-      const { entries } = await listInitramfs(action.file, { ctx: runCtx });
-      const versions = new Set(entries.map((e) => /^(?:usr\/)?lib\/modules\/([^/]+)/.exec(e.name)?.[1]).filter((v): v is string => v !== undefined));
-      if (!versions.has(kver)) {
-        const found = versions.size > 0 ? `it has modules for ${[...versions].join(", ")}` : "it has no kernel modules at all";
-        throw new Error(`${action.file} does not match kernel ${kver}: ${found}; check boot.initramfs.args and any --kver the recipe passes to dracut`);
-      }
+    case "verify-initramfs":
+      await verifyInitramfsKernel(action.file, resolveArg(action.kver, state.values), { ctx: runCtx });
       return;
-    }
     case "clean-leftovers": {
       const removed = removeLeftovers(resolveArg(action.root, state.values), action.paths, action.ifEmpty);
       if (removed.length > 0) ctx.reporter.emit({ type: "message", level: "info", text: `removed leftovers: ${removed.join(", ")}` });
       return;
     }
-    case "write-manifest": {
-      const manifest = await buildManifest(plan, ctx, state);
-      const file = path.join(action.dir, MANIFEST_FILE);
-      writeFileSync(`${file}.partial`, `${JSON.stringify(manifest, null, 2)}\n`);
-      renameSync(`${file}.partial`, file);
-      state.manifest = manifest;
+    case "write-manifest":
+      state.manifest = await writeManifest({
+        recipe: ctx.recipe,
+        outDir: action.dir,
+        imageId: state.values.IMAGE_ID,
+        kernel: state.kernel,
+        packages: state.captures.PACKAGES ?? "",
+        tools: ctx.tools,
+        timings: state.timings,
+        sourceDateEpoch: ctx.sourceDateEpoch,
+      });
       return;
-    }
   }
 }
 
@@ -162,40 +152,5 @@ function resolveCommand(cmd: PlannedCommand, state: BuildState) {
     // the inherited environment (which must never be printed: CI variables hold secrets).
     env: cmd.env,
     timeoutMs: cmd.timeoutSeconds !== undefined ? cmd.timeoutSeconds * 1000 : undefined,
-  };
-}
-
-async function buildManifest(plan: Plan, ctx: BuildContext, state: BuildState): Promise<Manifest> {
-  const spec = ctx.recipe.spec;
-  const artifacts: Partial<Record<ArtifactRole, ArtifactRecord>> = {};
-  for (const [role, file] of Object.entries(ARTIFACT_FILES) as [ArtifactRole, string][]) {
-    const p = path.join(plan.outDir, file);
-    if (!existsSync(p)) continue;
-    artifacts[role] = { file, sha256: await sha256File(p), size: statSync(p).size };
-  }
-  const from = spec.from;
-  const base: Manifest["base"] =
-    from === "scratch" ? { kind: "scratch" } : "image" in from ? { kind: "image", ref: from.image } : { kind: "recipe", name: ctx.recipe.parent?.spec.name ?? from.recipe, ref: baseRef(ctx.recipe) };
-  const boot = spec.boot;
-  const comp = boot ? compressionArgs(boot.rootfs) : undefined;
-  return {
-    schemaVersion: 1,
-    name: spec.name,
-    tags: spec.tags,
-    arch: spec.arch,
-    inputDigest: ctx.recipe.inputDigest,
-    inputs: inputDigests(ctx.recipe),
-    recipeFile: path.relative(process.cwd(), ctx.recipe.file) || ctx.recipe.file,
-    base,
-    image: { ref: plan.image, ...(state.captures.IMAGE_ID ? { id: state.captures.IMAGE_ID.trim() } : {}) },
-    ...(state.kernel ? { kernel: { version: state.kernel.version, ...(state.kernel.squashfsCompressors ? { squashfsCompressors: state.kernel.squashfsCompressors } : {}) } } : {}),
-    ...(boot ? { initramfs: { modules: boot.initramfs.modules, ...(boot.initramfs.drivers.length > 0 ? { drivers: boot.initramfs.drivers } : {}) }, rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) }, params: boot.params, bootTest: { ...(boot.test.marker ? { marker: boot.test.marker } : {}), timeoutSeconds: boot.test.timeout, ...(boot.test.checks.length > 0 ? { checks: boot.test.checks } : {}), ...(boot.test.builtinChecks ? {} : { builtinChecks: false }) } } : {}),
-    artifacts,
-    packages: parsePackageList(state.captures.PACKAGES ?? ""),
-    packageManager: plan.packageManager,
-    tools: ctx.tools,
-    timings: [...state.timings],
-    builtAt: new Date().toISOString(),
-    ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };
 }

@@ -201,3 +201,20 @@ async function parseCpio(
     if (pos > size) throw new InitramfsError(`${file}: cpio entry ${name} runs past the end of the data`);
   }
 }
+
+export class InitramfsKernelMismatchError extends BootsmithError {
+  constructor(message: string) {
+    super(message, EXIT.failed);
+    this.name = "InitramfsKernelMismatchError";
+  }
+}
+
+/** Check that an initramfs holds lib/modules/KVER: one made for another kernel cannot load its modules. */
+export async function verifyInitramfsKernel(file: string, kver: string, options: ListOptions = {}): Promise<void> {
+  const { entries } = await listInitramfs(file, options);
+  const versions = new Set(entries.map((e) => /^(?:usr\/)?lib\/modules\/([^/]+)/.exec(e.name)?.[1]).filter((v): v is string => v !== undefined));
+  if (!versions.has(kver)) {
+    const found = versions.size > 0 ? `it has modules for ${[...versions].join(", ")}` : "it has no kernel modules at all";
+    throw new InitramfsKernelMismatchError(`${file} does not match kernel ${kver}: ${found}; check boot.initramfs.args and any --kver the recipe passes to dracut`);
+  }
+}

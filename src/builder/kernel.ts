@@ -1,7 +1,8 @@
 // Kernel selection: the newest installed kernel by version (rpm/dpkg-style comparison), or the
 // one the recipe names. Never directory order: image-builder's "first in /boot" picked old
 // kernels after upgrades.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { resolveInRoot } from "./rootfs-path.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
@@ -85,4 +86,27 @@ function squashfsCompressors(root: string, version: string): string[] | undefine
   return Object.entries(SQUASHFS_OPTIONS)
     .filter(([opt]) => new RegExp(`^CONFIG_SQUASHFS_${opt}=y`, "m").test(text))
     .map(([, comp]) => comp);
+}
+
+/**
+ * Select the kernel and record it in `recordFile` (JSON), where the manifest step reads it: the
+ * build and a hand-run `bootsmith rootfs select-kernel` hand it on the same way.
+ */
+export function selectAndRecordKernel(root: string, wanted: string, recordFile: string): SelectedKernel {
+  const kernel = selectKernel(root, wanted);
+  mkdirSync(path.dirname(recordFile), { recursive: true });
+  writeFileSync(recordFile, `${JSON.stringify(kernel)}\n`);
+  return kernel;
+}
+
+export function readKernelRecord(recordFile: string): SelectedKernel {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(recordFile, "utf8"));
+  } catch (error) {
+    throw new KernelSelectionError(`cannot read the kernel record ${recordFile} (written by \`bootsmith rootfs select-kernel … --record FILE\`): ${(error as Error).message}`);
+  }
+  const k = value as Partial<SelectedKernel>;
+  if (typeof k.version !== "string" || typeof k.image !== "string") throw new KernelSelectionError(`${recordFile}: not a kernel record (expected {version, image})`);
+  return { version: k.version, image: k.image, ...(Array.isArray(k.squashfsCompressors) ? { squashfsCompressors: k.squashfsCompressors.map(String) } : {}) };
 }

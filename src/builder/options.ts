@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
 import { UserError } from "../core/errors.js";
+import { detectHost, type HostCheck, type HostFacts } from "./host.js";
+import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
 
 /** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
 export interface BuildSessionOptions {
@@ -64,12 +66,17 @@ export function hostAptSources(): string[] {
   return files;
 }
 
+/** SOURCE_DATE_EPOCH, checked: seconds since 1970, or undefined when unset. */
+export function sourceDateEpochFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new UserError(`SOURCE_DATE_EPOCH=${epoch}: expected seconds since 1970 (an integer)`);
+  return epoch === undefined ? undefined : Number(epoch);
+}
+
 export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions {
   const env = settings.env ?? process.env;
   const buildId = settings.buildId ?? newBuildId();
   const workRoot = path.resolve(settings.workRoot ?? env.BOOTSMITH_WORK_DIR ?? "/var/tmp/bootsmith");
-  const epoch = env.SOURCE_DATE_EPOCH;
-  if (epoch !== undefined && !/^\d+$/.test(epoch)) throw new UserError(`SOURCE_DATE_EPOCH=${epoch}: expected seconds since 1970 (an integer)`);
   return {
     buildId,
     outDir: path.resolve(settings.outDir ?? defaultOutDir(recipe)),
@@ -78,7 +85,30 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     buildah: buildahGlobalArgs(settings),
     hostAptSources: hostAptSources(),
     cores: availableParallelism(),
-    sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
+    sourceDateEpoch: sourceDateEpochFrom(env),
     publish: settings.publish ?? true,
   };
+}
+
+/** Host checks that make a build impossible (others, like a missing qemu, only limit boot-test). */
+const BLOCKING_CHECKS = ["tool:buildah", "storage-driver", "isolation", "privilege"];
+
+/**
+ * The host as a build sees it: storage root, driver and isolation from the flags, the
+ * BOOTSMITH_* environment or detection. `build` and `plan` both call this, so the plan shows the
+ * storage options the build will use.
+ */
+export function detectBuildHost(settings: Pick<BuildSettings, "storageRoot" | "storageDriver" | "isolation" | "outDir">): Promise<HostFacts> {
+  return detectHost({ storageRoot: settings.storageRoot, storageDriver: settings.storageDriver, isolation: settings.isolation, outputDir: settings.outDir, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
+}
+
+/** The checks that stop a build on this host. */
+export function blockingProblems(host: HostFacts): HostCheck[] {
+  return host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
+}
+
+/** Plan options for a build on `host`: every buildah call gets the host's storage options and isolation. */
+export function hostPlanOptions(recipe: LoadedRecipe, settings: BuildSettings, host: HostFacts): PlanOptions {
+  const opts = planOptions(recipe, { ...settings, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
+  return { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } };
 }

@@ -15,6 +15,8 @@ export interface CommandEntry {
   readonly name: string;
   readonly summary: string;
   readonly load: () => Promise<CliCommand>;
+  /** Left out of the main help: the plan's vocabulary for steps run by hand (docs/plan.md). */
+  readonly hidden?: boolean;
 }
 
 export const commands: readonly CommandEntry[] = [
@@ -31,19 +33,23 @@ export const commands: readonly CommandEntry[] = [
   { name: "ci", summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report", load: async () => (await import("./ci.js")).ciCommand },
   { name: "lock", summary: "Write a recipe's lock file of resolved package versions from its last build", load: async () => (await import("./lock.js")).lockCommand },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
+  { name: "rootfs", summary: "Steps a build does inside the image root: select-kernel, copy-out, clean", load: async () => (await import("./rootfs.js")).rootfsCommand, hidden: true },
+  { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, write-manifest", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },
 ];
 
 function help(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const shown = commands.filter((c) => !c.hidden);
+  const width = Math.max(...shown.map((c) => c.name.length));
   return [
     "bootsmith — build, boot-test, publish and register diskless node images",
     "",
     "Usage: bootsmith <command> [options]",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Run `bootsmith <command> --help` for a command's options.",
+    "Run `bootsmith <command> --help` for a command's options. `bootsmith plan` also uses",
+    "`bootsmith rootfs` and `bootsmith artifacts` for the steps bootsmith performs itself.",
     "Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",
   ].join("\n");
 }

@@ -6,9 +6,12 @@ import { loadRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
+import { planWithCommands } from "../plan/commands.js";
+import { blockingProblems, detectBuildHost, hostPlanOptions, planOptions, type BuildSettings } from "../builder/options.js";
+import type { LoadedRecipe } from "../recipe/load.js";
+import type { PlanOptions } from "../plan/planner.js";
 import { makeRedactor } from "../exec/reporters/redact.js";
 import { secretValues } from "../builder/secrets.js";
-import { planOptions } from "../builder/options.js";
 
 export const planCommand: CliCommand = {
   name: "plan",
@@ -17,10 +20,15 @@ export const planCommand: CliCommand = {
 
 Prints the build plan: numbered steps as a copy-pasteable bash script (every value quoted;
 runtime values such as the container mount appear as "$MNT", the chosen kernel as "$KVER").
-Nothing is run.
+It is what \`bootsmith build\` runs, command for command: the buildah storage options and
+isolation come from the same host detection (flags, BOOTSMITH_*, or what works here), and the
+steps bootsmith performs itself appear as \`bootsmith rootfs …\`, \`bootsmith artifacts …\`,
+\`bootsmith publish …\` and \`bootsmith register …\` (docs/plan.md). The build logs the same
+lines in build.log. When the host cannot be checked (no buildah, no root), the header says so
+and the storage options are the configured ones only. Nothing is built.
 
 Options:
-  --json              print the Plan as JSON
+  --json              print the Plan as JSON; every action carries its command
   --out DIR           artifact directory (default ./artifacts/<name>/<tag>)
   --build-id ID       fix the build id (names the working container); default: time + random
   --var KEY=VALUE     set a recipe variable; repeatable
@@ -43,20 +51,41 @@ Options:
     if (positionals.length !== 1) throw new UserError("bootsmith plan: name exactly one recipe file, e.g. bootsmith plan recipes/debian-12-live.yaml");
     const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
     process.stderr.write(formatWarnings(recipe.warnings));
-    const thePlan = plan(
-      recipe,
-      planOptions(recipe, {
-        outDir: values.out,
-        buildId: values["build-id"],
-        publish: !values["no-publish"],
-        storageRoot: values["storage-root"],
-        storageDriver: values["storage-driver"],
-        isolation: values.isolation,
-      }),
-    );
+    const settings: BuildSettings = {
+      outDir: values.out,
+      buildId: values["build-id"],
+      publish: !values["no-publish"],
+      storageRoot: values["storage-root"],
+      storageDriver: values["storage-driver"],
+      isolation: values.isolation,
+    };
+    const { options, header } = await hostSettings(recipe, settings);
+    const thePlan = plan(recipe, options);
     // The plan shows every command with its arguments: the recipe's secrets become ***.
     const scrub = makeRedactor([...secretValues(), ...recipe.secrets]);
-    process.stdout.write(values.json ? `${JSON.stringify(thePlan, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n` : scrub(renderPlan(thePlan)));
+    process.stdout.write(values.json ? `${JSON.stringify({ host: header, ...planWithCommands(thePlan) }, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n` : scrub(renderPlan(thePlan, { header })));
     return EXIT.ok;
   },
 };
+
+/**
+ * The plan options `build` would use here, found the same way (builder/options.ts), and header
+ * lines that say where the host settings came from, or why they could not be checked.
+ */
+async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Promise<{ options: PlanOptions; header: string[] }> {
+  let problems: string[];
+  try {
+    const host = await detectBuildHost(settings);
+    const options = hostPlanOptions(recipe, settings, host);
+    problems = blockingProblems(host).map((c) => `${c.title}: ${c.detail}`);
+    const summary = `host: buildah ${host.buildahArgs.join(" ")}, buildah run --isolation ${host.isolation}`;
+    if (problems.length === 0) return { options, header: [summary] };
+    return { options, header: [summary, "host checks failed, so build would refuse to run here (bootsmith doctor says how to fix them):", ...problems.map((p) => `  ${p}`), "the storage options above are the configured or default ones, not verified"] };
+  } catch (error) {
+    problems = [error instanceof Error ? error.message : String(error)];
+  }
+  // Detection itself failed (e.g. the storage root's parent cannot be created without root):
+  // show the configured settings only.
+  const options = planOptions(recipe, settings);
+  return { options, header: [`host detection failed: ${problems.join("; ")}`, `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ") || "(buildah's defaults)"}, isolation ${options.buildah.isolation}`] };
+}

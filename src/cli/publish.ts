@@ -2,7 +2,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { formatTransfer, publish, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type S3Layout, type S3Verify } from "../publish/index.js";
+import { formatTransfer, publish, writePublishedRecord, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type S3Layout, type S3Verify } from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 
@@ -18,6 +18,9 @@ Targets (--to):
   registry:HOST[:PORT]/REPO    an OCI registry: buildah push of the built image to REPO:<tag>
 
 S3 options:
+  --prefix P             key prefix, used verbatim (overrides the PREFIX of --to; a folder needs
+                         its trailing "/")
+  --force-path-style=BOOL  path-style URLs (default: true with --endpoint, false on AWS)
   --endpoint URL         upload endpoint, e.g. http://rgw.example:7480 (default: $S3_ENDPOINT, else AWS)
   --region NAME          default us-east-1
   --public-base URL      base URL nodes fetch from (default: <endpoint>/<bucket>)
@@ -37,10 +40,14 @@ Directory options:
 Registry options:
   --tls-verify=BOOL      true (default) or false for a plain-http registry
   --authfile PATH        containers auth file (default: $REGISTRY_AUTH_FILE / buildah's default)
+  --root DIR, --runroot DIR, --storage-driver D
+                         buildah storage the image is pushed from (as \`bootsmith plan\` shows
+                         for the build: the storage the build committed it to)
 
 Output:
   One line per object on stderr (uploaded / copied / skipped, size, MB/s), then the primary
-  tag's URLs on stdout; --json prints its PublishedImage instead.
+  tag's URLs on stdout; --json prints its PublishedImage instead; --record FILE also writes
+  that JSON to FILE (what \`bootsmith register FILE\` reads; a build's publish step does this).
 
 Examples:
   bootsmith publish out/compute --to s3://boot-images/ --endpoint http://127.0.0.1:7480 \\
@@ -69,6 +76,12 @@ export const publishCommand: CliCommand = {
       "tls-verify": { type: "string" },
       authfile: { type: "string" },
       json: { type: "boolean" },
+      prefix: { type: "string" },
+      "force-path-style": { type: "string" },
+      root: { type: "string" },
+      runroot: { type: "string" },
+      "storage-driver": { type: "string" },
+      record: { type: "string" },
     });
     const [dir, ...extra] = positionals;
     if (!dir || extra.length > 0) throw new UserError(`bootsmith publish: give exactly one artifact directory.\n${usage.split("\n")[0]}`);
@@ -91,16 +104,21 @@ export const publishCommand: CliCommand = {
         caFile: values["ca-file"],
         tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
         authFile: values.authfile,
+        prefix: values.prefix,
+        forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
       });
+      const storage = [...(values.root ? ["--root", values.root] : []), ...(values.runroot ? ["--runroot", values.runroot] : []), ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : [])];
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
       const outcome = await publish(dir, target, {
         signal: controller.signal,
         onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
         s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize, verify: verify as S3Verify | undefined },
+        registry: { buildahGlobalArgs: storage },
       });
       const primary = outcome.images[0];
       if (!primary) throw new PublishError("nothing was published (the manifest lists no tags)", "verify-failed");
+      if (values.record) writePublishedRecord(values.record, primary);
       if (values.json) {
         process.stdout.write(`${JSON.stringify(primary, null, 2)}\n`);
       } else {

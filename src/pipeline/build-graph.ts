@@ -7,9 +7,8 @@ import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.js";
 import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { buildahGlobalArgs, defaultOutDir, type BuildSessionOptions } from "../builder/options.js";
-import { detectHost, type HostFacts } from "../builder/host.js";
-import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
+import { buildahGlobalArgs, defaultOutDir, detectBuildHost, type BuildSessionOptions } from "../builder/options.js";
+import type { HostFacts } from "../builder/host.js";
 import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
@@ -80,7 +79,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   // A parent that is up to date only in the registry is pulled (once) when a child is built here.
   const pulls = new Map<string, Promise<void>>();
   const build = async (node: GraphNode) => {
-    host ??= detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outRoot, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
+    host ??= detectBuildHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outDir: options.outRoot });
     const parentPull = node.parent !== undefined ? decisions.get(node.parent)?.pull : undefined;
     if (parentPull && node.parent !== undefined) {
       const parent = graph.nodes.get(node.parent)!.recipe;

@@ -15,9 +15,8 @@ import { isCommandError, run } from "../exec/run.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan } from "../plan/planner.js";
-import { buildahGlobalArgs, defaultOutDir, planOptions, type BuildSessionOptions } from "../builder/options.js";
-import { DEFAULT_PROBE_CACHE_DIR } from "../builder/probe-cache.js";
-import { detectHost, type HostFacts } from "../builder/host.js";
+import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
+import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
 import { acquireBuildLock } from "../builder/output-lock.js";
 import { ensurePrivateRoot } from "../builder/work-dir.js";
@@ -84,14 +83,14 @@ export interface BuildRecipeOptions extends BuildSessionOptions {
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {
   const started = Date.now();
   const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
-  const host = options.host ?? await detectHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outputDir: options.outDir, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
-  const failed = host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
+  const host = options.host ?? (await detectBuildHost(options));
+  const failed = blockingProblems(host);
   if (failed.length > 0) {
     await console.close();
     throw new UserError(`this host cannot build yet:\n${failed.map((c) => `  ✗ ${c.title}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`).join("\n")}\nRun \`bootsmith doctor\` for the full report.`, EXIT.failed);
   }
-  const opts = planOptions(recipe, { ...options, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
-  const thePlan = makePlan(recipe, { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } });
+  const opts = hostPlanOptions(recipe, options, host);
+  const thePlan = makePlan(recipe, opts);
   // One build per output directory: taken before build.log is opened or any artifact removed.
   let releaseLock: () => void;
   try {
@@ -109,7 +108,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   }
 }
 
-async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof planOptions>; thePlan: ReturnType<typeof makePlan> }): Promise<number> {
+async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof hostPlanOptions>; thePlan: ReturnType<typeof makePlan> }): Promise<number> {
   const { started, console, host, opts, thePlan } = ctx;
   const logFile = path.join(thePlan.outDir, "build.log");
   const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
@@ -131,9 +130,6 @@ async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ct
   await reporter.close();
   return exitCode;
 }
-
-/** Host checks that make a build impossible (others, like a missing qemu, only limit boot-test). */
-const BLOCKING_CHECKS = ["tool:buildah", "storage-driver", "isolation", "privilege"];
 
 async function requireParentImage(recipe: LoadedRecipe, buildahArgs: readonly string[], reporter: Reporter): Promise<void> {
   const parent = recipe.parent!;

@@ -7,9 +7,13 @@ import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import { isBuildAction, newBuildState, performBuildAction, prepareOutDir, type BuildContext, type BuildState } from "../builder/execute.js";
 import { parsePackageList } from "../builder/packages.js";
-import { publish } from "../publish/index.js";
+import { publish, writePublishedRecord } from "../publish/index.js";
 import { registerPublished } from "../register/register.js";
 import { fromRecipeRegistration } from "../register/targets.js";
+import { loadRegisterSource } from "../register/source.js";
+import { internalCommand, isInternalAction } from "../plan/commands.js";
+import { resolveArg } from "../steps/args.js";
+import { renderCommand } from "../exec/quote.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
 /** The builder's context, plus what publishing, registering and the session's checks need. */
@@ -69,8 +73,14 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
     }
     try {
       for (const action of step.actions) {
+        // What bootsmith does itself is logged as the command that does the same by hand, the
+        // line `bootsmith plan` prints for it (programs are logged by exec/run.ts).
+        if (isInternalAction(action)) {
+          const cmd = internalCommand(action);
+          ctx.reporter.emit({ type: "command", step: step.id, command: renderCommand(cmd.file, cmd.args.map((a) => resolveArg(a, state.values))) });
+        }
         if (isBuildAction(action)) await performBuildAction(action, step, plan, ctx, state);
-        else await deliver(action, step, plan, ctx, published);
+        else await deliver(action, step, ctx, published);
       }
     } catch (error) {
       const durationMs = Date.now() - t0;
@@ -97,25 +107,30 @@ function packagesSoFar(state: BuildState): readonly PackageRecord[] {
 
 type DeliveryAction = Extract<Action, { readonly kind: "publish" } | { readonly kind: "register" }>;
 
-/** Publish the output directory, or register an image published earlier in this build. */
-async function deliver(action: DeliveryAction, step: Step, plan: Plan, ctx: ExecuteContext, published: PublishedImage[]): Promise<void> {
+/**
+ * Publish the output directory and keep the primary tag's record, or register the image a
+ * publish step recorded: what `bootsmith publish … --record FILE` and `bootsmith register FILE …`
+ * do.
+ */
+async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, published: PublishedImage[]): Promise<void> {
   switch (action.kind) {
     case "publish": {
-      const outcome = await publish(plan.outDir, action.target, { reporter: ctx.reporter, signal: ctx.signal, cleanup: ctx.cleanup, registry: { buildahGlobalArgs: ctx.buildahGlobalArgs } });
+      const outcome = await publish(action.dir, action.target, { reporter: ctx.reporter, signal: ctx.signal, cleanup: ctx.cleanup, registry: { buildahGlobalArgs: action.storage } });
       published.push(...outcome.images);
       for (const image of outcome.images) {
         const urls = Object.entries(image.urls).map(([role, url]) => `${role} ${url}`).join(", ");
         ctx.reporter.emit({ type: "message", level: "info", text: `published ${image.name}:${image.tag} to ${image.target}${urls ? `: ${urls}` : ""}` });
       }
+      const primary = outcome.images[0];
+      if (!primary) throw new Error(`${step.id}: nothing was published (the manifest lists no tags)`);
+      writePublishedRecord(action.record, primary);
       return;
     }
     case "register": {
       const r = action.registration;
-      const image = pickPublished(published, r.from, plan.recipe.tags[0]);
-      const boot = ctx.recipe.spec.boot;
-      if (!boot) throw new Error(`internal: ${step.id}: register without boot artifacts`);
+      const { image } = await loadRegisterSource(action.source);
       const { target, selectors, extraParams } = fromRecipeRegistration(r);
-      const result = await registerPublished(image, boot.params, selectors, target, {
+      const result = await registerPublished(image, action.paramsTemplate, selectors, target, {
         extraParams,
         stateDir: ctx.stateDir,
         log: (line) => ctx.reporter.emit({ type: "message", level: "info", text: line }),
@@ -124,13 +139,4 @@ async function deliver(action: DeliveryAction, step: Step, plan: Plan, ctx: Exec
       return;
     }
   }
-}
-
-function pickPublished(published: readonly PublishedImage[], from: string | undefined, tag: string | undefined): PublishedImage {
-  const candidates = published.filter((p) => (from ? p.target === from : p.target !== "registry") && p.urls.kernel && p.urls.initrd && p.urls.rootfs);
-  const image = candidates.find((p) => p.tag === tag) ?? candidates[0];
-  if (!image) {
-    throw new Error(`registration needs the image published to S3 or a local directory with a public URL first${from ? ` (from: ${from})` : ""}: add such a publish target before register`);
-  }
-  return image;
 }

@@ -10,6 +10,8 @@ import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE } from "../core/manif
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
+import type { Registration } from "../recipe/schema.js";
+import { UserError } from "../core/errors.js";
 
 export interface PlanOptions {
   /** Unique per build: names the working container. */
@@ -31,6 +33,13 @@ export interface PlanOptions {
 const MNT = { var: "MNT" } as const;
 const KVER = { var: "KVER" } as const;
 const KERNEL_IMAGE = { var: "KERNEL_IMAGE" } as const;
+const IMAGE_ID = { var: "IMAGE_ID" } as const;
+
+/**
+ * Files in the work directory through which a step hands facts to a later one. The executor
+ * writes and reads them like the hand-run script does, so both take the same path.
+ */
+export const WORK_FILES = { kernel: "kernel.json", packages: "packages.tsv", published: (i: number) => `published-${i}.json` } as const;
 
 /** Step timeouts: generous, but a hung mirror or dracut should not hold a CI runner forever. */
 const TIMEOUT = { packages: 3600, dracut: 1800, squashfs: 3600, command: 1800 } as const;
@@ -56,7 +65,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (spec.boot) steps.push(...bootSteps(spec.boot, target, options));
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
-    steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES" }]));
+    steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) }]));
     steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   if (spec.boot) steps.push(squashfsStep(spec.boot, options));
@@ -65,10 +74,23 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     { kind: "release", undoId: "mount" },
     { kind: "release", undoId: "container" },
   ]));
-  steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir }], [MANIFEST_FILE]));
+  const work = (file: string) => path.join(options.workDir, file);
+  steps.push(step("manifest", "Write manifest.json", [{
+    kind: "write-manifest",
+    dir: options.outDir,
+    recipe: recipe.file,
+    vars: recipe.vars,
+    imageId: [IMAGE_ID],
+    ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
+    ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
+  }], [MANIFEST_FILE]));
   if (options.publish) {
-    spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t }])));
-    spec.register.forEach((r, i) => steps.push(step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [{ kind: "register", registration: r }])));
+    spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t, dir: options.outDir, record: work(WORK_FILES.published(i + 1)), storage: options.buildah.globalArgs }])));
+    spec.register.forEach((r, i) => {
+      const source = registrationSource(spec.publish, r);
+      if (source === undefined) throw new UserError(`${recipe.file}: register[${i}]: registration needs the image published to S3 or a local directory first${r.from ? ` (from: ${r.from})` : ""}: add such a publish target`);
+      steps.push(step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [{ kind: "register", registration: r, source: work(WORK_FILES.published(source + 1)), paramsTemplate: spec.boot ? spec.boot.params : "" }]));
+    });
   }
 
   return {
@@ -80,6 +102,15 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     packageManager: spec.packages?.manager ?? "none",
     steps,
   };
+}
+
+/**
+ * Which publish target's record a registration uses: the first of the type `from` names, else
+ * the first that gives nodes URLs (S3 or a directory; a registry holds no boot files).
+ */
+function registrationSource(targets: RecipeSpec["publish"], r: Registration): number | undefined {
+  const index = targets.findIndex((t) => (r.from ? t.type === r.from : t.type !== "registry"));
+  return index < 0 ? undefined : index;
 }
 
 function step(id: string, title: string, actions: Action[], produces: string[] = []): Step {
@@ -164,13 +195,13 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
   dracutArgs.push(...boot.initramfs.args, initrdInImage);
   const out = (file: string) => path.join(options.outDir, file);
   return [
-    step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [{ kind: "select-kernel", root: [MNT], version: boot.kernel }]),
+    step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [{ kind: "select-kernel", root: [MNT], version: boot.kernel, record: path.join(options.workDir, WORK_FILES.kernel) }]),
     step("initramfs", "Build the initramfs with dracut", [
       { kind: "exec", command: { ...runInImage(target, dracutArgs, {}, TIMEOUT.dracut), diagnose: "dracut" } },
-      { kind: "copy-out", from: concat([MNT], initrdInImage), to: out(ARTIFACT_FILES.initrd) },
-      { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd) },
+      { kind: "copy-out", root: [MNT], path: initrdInImage, to: out(ARTIFACT_FILES.initrd) },
+      { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd), kver: [KVER] },
     ], [ARTIFACT_FILES.initrd]),
-    step("kernel", "Copy the kernel out", [{ kind: "copy-out", from: concat([MNT], [KERNEL_IMAGE]), to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
+    step("kernel", "Copy the kernel out", [{ kind: "copy-out", root: [MNT], path: [KERNEL_IMAGE], to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
   ];
 }
 

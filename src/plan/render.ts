@@ -1,9 +1,17 @@
 // Render a Plan as a numbered, copy-pasteable bash script: what `bootsmith plan` prints and
 // what the benchmark runs as the plain-script baseline. Every value is quoted; runtime values
-// appear as shell variables ("$MNT", "$KVER").
+// appear as shell variables ("$MNT", "$KVER"). Every action is a real command: the ones
+// bootsmith performs itself render as `bootsmith <subcommand> …` (./commands.ts), the same
+// lines the executor logs in build.log.
 import { quoteArg } from "../exec/quote.js";
 import { argParts } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
+import { internalCommand, isInternalAction } from "./commands.js";
+
+export interface RenderOptions {
+  /** Comment lines after the title: how the host settings were found (see cli/plan.ts). */
+  readonly header?: readonly string[];
+}
 
 export function renderArg(arg: Arg): string {
   const parts = argParts(arg);
@@ -18,18 +26,19 @@ export function renderPlannedCommand(cmd: PlannedCommand): string {
   return [...env, ...timeout, quoteArg(cmd.file), ...cmd.args.map(renderArg)].join(" ");
 }
 
-export function renderPlan(plan: Plan): string {
+export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
   const undos = new Map<string, PlannedCommand>();
   const lines = [
     "#!/usr/bin/env bash",
     comment(`bootsmith plan for ${plan.recipe.name} (${plan.recipe.tags.join(", ")}) from ${plan.recipe.file}`),
     comment(`input digest ${plan.recipe.inputDigest}`),
+    ...(options.header ?? []).map(comment),
     "set -euo pipefail",
     `mkdir -p ${quoteArg(plan.outDir)} ${quoteArg(plan.workDir)}`,
   ];
   plan.steps.forEach((step, i) => {
     lines.push("", comment(`[${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}`));
-    for (const action of step.actions) lines.push(...renderAction(action, plan, undos));
+    for (const action of step.actions) lines.push(...renderAction(action, undos));
   });
   return lines.join("\n") + "\n";
 }
@@ -43,21 +52,17 @@ function comment(text: string): string {
   return `# ${text.replace(/\r\n|[\r\n\u2028\u2029]/g, "\\n")}`;
 }
 
-/** A leftover path whose last component may hold `*`: quote the rest, leave the glob live. */
-function renderGlob(p: string): string {
-  const slash = p.lastIndexOf("/");
-  const dir = slash >= 0 ? p.slice(0, slash + 1) : "";
-  const base = p.slice(slash + 1);
-  if (!base.includes("*")) return quoteArg(p);
-  return `${dir ? quoteArg(dir) : ""}${base.split("*").map((s) => (s ? quoteArg(s) : "")).join("*")}`;
-}
-
-function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedCommand>): string[] {
+function renderAction(action: Action, undos: Map<string, PlannedCommand>): string[] {
+  if (action.kind === "select-kernel") {
+    // KERNEL=$(…) rather than `read < <(…)`: set -e sees a failure in a command substitution.
+    return [`KERNEL=$(${renderPlannedCommand(internalCommand(action))})`, `read -r KVER KERNEL_IMAGE <<<"$KERNEL"`];
+  }
+  if (isInternalAction(action)) return [renderPlannedCommand(internalCommand(action))];
   switch (action.kind) {
     case "exec": {
       const cmd = renderPlannedCommand(action.command);
       const out: string[] = [];
-      if (action.capture === "PACKAGES") out.push(`${cmd} > ${quoteArg(`${plan.workDir}/packages.tsv`)}`);
+      if (action.saveTo) out.push(`${cmd} > ${quoteArg(action.saveTo)}`);
       else if (action.capture) out.push(`${action.capture}=$(${cmd})`);
       else out.push(cmd);
       if (action.undo) {
@@ -75,28 +80,5 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
       // umask 077 and noclobber: private while written, never over an existing file (bootsmith opens it O_EXCL|O_NOFOLLOW).
       return [`mkdir -p ${quoteArg(dir)}`, `(umask 077; set -C; printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)})`, `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`];
     }
-    case "select-kernel": {
-      const root = renderArg(action.root);
-      const pick =
-        action.version === "newest"
-          ? `KVER=$(ls -1 ${root}/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg`
-          : `KVER=${quoteArg(action.version)}; test -d ${root}/lib/modules/"$KVER"`;
-      return [pick, `if [ -e ${root}/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi`];
-    }
-    case "copy-out":
-      return [`install -D -m 0644 ${renderArg(action.from)} ${quoteArg(action.to)}`];
-    case "verify-initramfs":
-      return [`# bootsmith checks that ${action.file} holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)`];
-    case "clean-leftovers": {
-      const root = renderArg(action.root);
-      const paths = action.paths.map((p) => `${root}/${renderGlob(p)}`);
-      return [`rm -rf -- ${paths.join(" ")}`, ...action.ifEmpty.map((p) => `[ -s ${root}/${quoteArg(p)} ] || rm -f -- ${root}/${quoteArg(p)}`)];
-    }
-    case "write-manifest":
-      return [comment(`bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`), `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
-    case "publish":
-      return [comment(`bootsmith publishes the artifacts to ${action.target.type}: ${JSON.stringify(action.target)}`)];
-    case "register":
-      return [comment(`bootsmith registers boot parameters with ${action.registration.type} at ${action.registration.url}`)];
   }
 }

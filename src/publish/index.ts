@@ -47,6 +47,7 @@ export async function publishAll(dir: string, targets: readonly PublishTarget[],
   return outcomes;
 }
 
+export { writePublishedRecord } from "./record.js";
 export { loadArtifactSet, type ArtifactSet, type LocalArtifact } from "./artifacts.js";
 export { PublishError, PublishInputError, type PublishErrorKind } from "./errors.js";
 export { formatTransfer, type ArtifactTransfer, type TransferAction, type TransferListener } from "./progress.js";

@@ -12,6 +12,9 @@ export interface TargetSpecOptions {
   readonly caFile?: string;
   readonly tlsVerify?: boolean;
   readonly authFile?: string;
+  /** S3 key prefix, verbatim: replaces the PREFIX of s3://BUCKET/PREFIX (a recipe's `prefix:`). */
+  readonly prefix?: string;
+  readonly forcePathStyle?: boolean;
 }
 
 export const TARGET_SPEC_FORMS = ["s3://BUCKET[/PREFIX]", "dir:PATH", "registry:HOST[:PORT]/REPOSITORY"] as const;
@@ -22,12 +25,14 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
     const slash = rest.indexOf("/");
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     let prefix = slash < 0 ? "" : rest.slice(slash + 1);
+    if (options.prefix !== undefined && prefix !== "") throw new PublishInputError(`--to ${spec} and --prefix ${options.prefix}: give the prefix one way`);
     if (!S3_BUCKET.test(bucket)) {
       throw new PublishInputError(`--to ${spec}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
     }
     const layout = options.layout ?? "bootsmith";
     // In the bootsmith layout the prefix is a folder; image-builder's is pasted into names.
     if (layout === "bootsmith" && prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+    if (options.prefix !== undefined) prefix = options.prefix;
     const target: S3Target = {
       type: "s3",
       bucket,
@@ -37,6 +42,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
       ...(options.region ? { region: options.region } : {}),
       ...(options.publicBase ? { publicBase: options.publicBase } : {}),
       ...(options.caFile ? { caFile: options.caFile } : {}),
+      ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
     };
     return target;
   }

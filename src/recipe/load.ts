@@ -30,6 +30,8 @@ export interface LoadedRecipe {
   readonly warnings: readonly RecipeIssue[];
   /** Values never to be shown (its `secrets:` variables, proxy credentials), this recipe's and its parents'. */
   readonly secrets: readonly string[];
+  /** The --var values it was loaded with: a step run by hand (`bootsmith artifacts write-manifest`) reloads it with them. */
+  readonly vars: Readonly<Record<string, string>>;
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
@@ -112,7 +114,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
   const inputDigest = digestInputs(spec, fileSources, parent);
-  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])] };
+  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])], vars: sources.cli };
 }
 
 /** The package lists of the recipe and its parents, its own first. */

@@ -3,7 +3,7 @@
 import type { PublishTarget, Registration } from "../recipe/schema.js";
 
 /** Values only known while building, filled in by the executor. */
-export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE";
+export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID";
 export type ArgPart = string | { readonly var: RuntimeVar };
 /** One argv word: a literal, or literals and runtime values concatenated. */
 export type Arg = string | readonly ArgPart[];
@@ -21,24 +21,32 @@ export interface PlannedCommand {
 export type CaptureName = "MNT" | "PACKAGES" | "IMAGE_ID";
 
 export type Action =
-  /** Run a program. `undo` is pushed on the cleanup stack once the command succeeded. */
-  | { readonly kind: "exec"; readonly command: PlannedCommand; readonly capture?: CaptureName; readonly undo?: { readonly id: string; readonly command: PlannedCommand } }
+  /**
+   * Run a program. `undo` is pushed on the cleanup stack once the command succeeded; `saveTo`
+   * keeps its standard output in a file (a later step, run by hand, reads it from there).
+   */
+  | { readonly kind: "exec"; readonly command: PlannedCommand; readonly capture?: CaptureName; readonly saveTo?: string; readonly undo?: { readonly id: string; readonly command: PlannedCommand } }
   /** Run a registered undo now and drop it from the cleanup stack (orderly teardown). */
   | { readonly kind: "release"; readonly undoId: string }
   /** Write a file on the host (work directory), e.g. inline recipe content before `buildah copy`. */
   | { readonly kind: "write-file"; readonly path: string; readonly content: string; readonly mode: number }
-  /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE. */
-  | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string }
-  /** Copy a file out of the image root into the output directory. */
-  | { readonly kind: "copy-out"; readonly from: Arg; readonly to: string }
+  /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE, and records it (with its squashfs compressors) in `record`. */
+  | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string; readonly record: string }
+  /** Copy a file out of the image root into the output directory; `path` is resolved inside the root. */
+  | { readonly kind: "copy-out"; readonly root: Arg; readonly path: Arg; readonly to: string }
   /** Check that the initramfs holds the chosen kernel's modules (lib/modules/KVER). */
-  | { readonly kind: "verify-initramfs"; readonly file: string }
+  | { readonly kind: "verify-initramfs"; readonly file: string; readonly kver: Arg }
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
   | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
-  /** Hash the artifacts and write manifest.json. */
-  | { readonly kind: "write-manifest"; readonly dir: string }
-  | { readonly kind: "publish"; readonly target: PublishTarget }
-  | { readonly kind: "register"; readonly registration: Registration };
+  /**
+   * Hash the artifacts and write manifest.json, from the recipe (reloaded with its --var values),
+   * the committed image id, the kernel record and the package list the earlier steps saved.
+   */
+  | { readonly kind: "write-manifest"; readonly dir: string; readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly imageId: Arg; readonly kernelRecord?: string; readonly packages?: string }
+  /** Publish the output directory; the primary tag's PublishedImage is kept in `record`. `storage`: buildah global options, for a registry push. */
+  | { readonly kind: "publish"; readonly target: PublishTarget; readonly dir: string; readonly record: string; readonly storage: readonly string[] }
+  /** Register the image a publish step recorded in `source`, with the recipe's params template. */
+  | { readonly kind: "register"; readonly registration: Registration; readonly source: string; readonly paramsTemplate: string };
 
 export type StepId = string;
 

@@ -13,7 +13,8 @@ import { loadRecipe, type LoadedRecipe } from "../../src/recipe/load.js";
 import { plan } from "../../src/plan/planner.js";
 import { renderPlan } from "../../src/plan/render.js";
 import { resolveArg } from "../../src/steps/args.js";
-import type { Plan, PlannedCommand } from "../../src/steps/types.js";
+import type { Plan } from "../../src/steps/types.js";
+import { actionCommand, planUndos } from "../../src/plan/commands.js";
 import { RECIPES_DIR, fixedPlanOptions } from "./support.js";
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-inject-")));
@@ -78,6 +79,7 @@ function recipeYaml(kind: "dnf" | "apt"): string {
 }
 
 const KVER = "6.1.0-test+1";
+const IMAGE_ID = "sha256:0123";
 
 interface Harness {
   readonly recipe: LoadedRecipe;
@@ -95,13 +97,18 @@ function loadInjection(kind: "dnf" | "apt"): LoadedRecipe {
 }
 
 /** Stubs for every program the plan runs; each logs "argc name args…" NUL-separated. */
-const STUBS = ["buildah", "dnf", "mmdebstrap", "rpm", "dpkg-query", "mksquashfs", "install", "rm", "sha256sum"];
+const STUBS = ["buildah", "dnf", "mmdebstrap", "rpm", "dpkg-query", "mksquashfs", "bootsmith"];
+/** What a stub prints: the mount point, the image id, the selected kernel. */
+const STUB_OUTPUT: Record<string, (mnt: string) => string> = {
+  buildah: (mnt) => `case "$1" in mount) printf '%s' ${JSON.stringify(mnt)};; commit) echo ${IMAGE_ID};; esac; `,
+  bootsmith: () => `case "$1 $2" in "rootfs select-kernel") printf '%s\\t%s\\n' ${KVER} /boot/vmlinuz-${KVER};; esac; `,
+};
 function prelude(log: string, mnt: string): string {
   const lines = [
     `__log() { printf '%s\\0' "$#" "$@" >> ${JSON.stringify(log)}; }`,
     // timeout N CMD…: run CMD (a stub) directly.
     `timeout() { shift; "$@"; }`,
-    ...STUBS.map((name) => `${name}() { __log ${name} "$@"; ${name === "buildah" ? `case "$1" in mount) printf '%s' ${JSON.stringify(mnt)};; commit) echo sha256:0123;; esac; ` : ""}return 0; }`),
+    ...STUBS.map((name) => `${name}() { __log ${name} "$@"; ${STUB_OUTPUT[name]?.(mnt) ?? ""}return 0; }`),
   ];
   return lines.join("\n") + "\n";
 }
@@ -138,23 +145,14 @@ function runHarness(kind: "dnf" | "apt"): Harness {
   return { recipe, plan: thePlan, script, mnt, calls: parseLog(readFileSync(log, "latin1")).map((c) => c.map((a) => Buffer.from(a, "latin1").toString("utf8"))) };
 }
 
-/** The argv each exec/release action should produce once runtime values are known. */
+/** The argv each action should produce once runtime values are known (a file write runs none). */
 function expectedCalls(p: Plan, mnt: string): string[][] {
-  const values = { MNT: mnt, KVER, KERNEL_IMAGE: `/boot/vmlinuz-${KVER}` };
-  const undos = new Map<string, PlannedCommand>();
-  const out: string[][] = [];
-  const argv = (c: PlannedCommand) => [c.file, ...c.args.map((a) => resolveArg(a, values))];
-  for (const step of p.steps) {
-    for (const action of step.actions) {
-      if (action.kind === "exec") {
-        out.push(argv(action.command));
-        if (action.undo) undos.set(action.undo.id, action.undo.command);
-      } else if (action.kind === "release") {
-        out.push(argv(undos.get(action.undoId)!));
-      }
-    }
-  }
-  return out;
+  const values = { MNT: mnt, KVER, KERNEL_IMAGE: `/boot/vmlinuz-${KVER}`, IMAGE_ID };
+  const undos = planUndos(p);
+  return p.steps.flatMap((step) => step.actions.flatMap((action) => {
+    const c = actionCommand(action, undos);
+    return c ? [[c.file, ...c.args.map((a) => resolveArg(a, values))]] : [];
+  }));
 }
 
 describe.each(["dnf", "apt"] as const)("recipe values with shell metacharacters (%s)", (kind) => {
@@ -168,9 +166,9 @@ describe.each(["dnf", "apt"] as const)("recipe values with shell metacharacters 
   });
 
   it("every planned command arrives with exactly its argv, each value one intact argument", () => {
-    const programs = new Set(["buildah", "dnf", "mmdebstrap", "rpm", "dpkg-query", "mksquashfs"]);
-    const seen = h.calls.filter((c) => programs.has(c[0]!));
-    expect(seen).toEqual(expectedCalls(h.plan, h.mnt));
+    // Every call the script makes is a planned one (programs and bootsmith's own steps), in order.
+    expect(h.calls).toEqual(expectedCalls(h.plan, h.mnt));
+    expect(h.calls.filter((c) => c[0] === "bootsmith").map((c) => `${c[1]} ${c[2]}`)).toEqual(expect.arrayContaining(["rootfs select-kernel", "rootfs copy-out", "rootfs clean", "artifacts verify-initramfs", "artifacts write-manifest", "publish " + h.plan.outDir]));
   });
 
   it("recipe values are among the arguments verbatim", () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/load.js";
 import { plan } from "../../src/plan/planner.js";
 import { renderPlan } from "../../src/plan/render.js";
+import { planWithCommands } from "../../src/plan/commands.js";
 import { RECIPES_DIR, fixedPlanOptions, normalize } from "./support.js";
 
 const recipes = readdirSync(RECIPES_DIR).filter((f) => f.endsWith(".yaml")).sort();
@@ -27,8 +28,8 @@ describe("plan snapshots", () => {
       await expect(text).toMatchFileSnapshot(`__snapshots__/${name}.plan.sh`);
     });
 
-    it(`${name}: JSON plan`, async () => {
-      const json = normalize(`${JSON.stringify(plan(recipe, fixedPlanOptions()), null, 2)}\n`, digests);
+    it(`${name}: JSON plan (as plan --json prints it: every action with its command)`, async () => {
+      const json = normalize(`${JSON.stringify(planWithCommands(plan(recipe, fixedPlanOptions())), null, 2)}\n`, digests);
       await expect(json).toMatchFileSnapshot(`__snapshots__/${name}.plan.json`);
     });
 

@@ -35,25 +35,22 @@ timeout 1800 buildah run --isolation chroot bootsmith-debian-12-live-test -- sys
 timeout 1800 buildah run --isolation chroot bootsmith-debian-12-live-test -- passwd -d root
 
 # [7/15] select-kernel: Select the newest installed kernel
-KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
-if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
+read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
 # [8/15] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-debian-12-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --compress zstd /boot/initramfs-live-"$KVER".img
-install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
-# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
 # [9/15] kernel: Copy the kernel out
-install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
 # [10/15] list-packages: Record the installed packages
 dpkg-query --admindir="$MNT"/var/lib/dpkg -W '-f=${Package}\t\t${Version}\t\t${Architecture}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [11/15] clean-leftovers: Remove build leftovers
-rm -rf -- "$MNT"/var/cache/apt/archives/*.deb "$MNT"/var/cache/apt/pkgcache.bin "$MNT"/var/cache/apt/srcpkgcache.bin "$MNT"/var/lib/apt/lists/* "$MNT"/var/log/apt/term.log "$MNT"/var/log/apt/history.log
-[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
-[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
-[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- 'var/cache/apt/archives/*.deb' var/cache/apt/pkgcache.bin var/cache/apt/srcpkgcache.bin 'var/lib/apt/lists/*' var/log/apt/term.log var/log/apt/history.log
 
 # [12/15] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
@@ -67,5 +64,4 @@ buildah umount bootsmith-debian-12-live-test
 buildah rm bootsmith-debian-12-live-test
 
 # [15/15] manifest: Write manifest.json
-# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
-(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-live.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv

@@ -67,10 +67,7 @@ timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-base-test -- syste
 HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [7/11] clean-leftovers: Remove build leftovers
-rm -rf -- "$MNT"/var/cache/dnf "$MNT"/var/log/dnf.log "$MNT"/var/log/dnf.librepo.log "$MNT"/var/log/dnf.rpm.log "$MNT"/var/log/hawkey.log "$MNT"/var/cache/bootsmith/dnf
-[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
-[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
-[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [8/11] commit: Commit the image as localhost/bootsmith/rocky-9-base:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-base --label io.bootsmith.recipe=rocky-9-base --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch bootsmith-rocky-9-base-test
@@ -81,8 +78,7 @@ buildah umount bootsmith-rocky-9-base-test
 buildah rm bootsmith-rocky-9-base-test
 
 # [10/11] manifest: Write manifest.json
-# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
-(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-base.yaml --image-id "$IMAGE_ID" --packages /var/tmp/bootsmith/work-test/packages.tsv
 
 # [11/11] publish-1-registry: Publish to registry
-# bootsmith publishes the artifacts to registry: {"type":"registry","repository":"registry.cluster.local:5000/images/rocky-9-base","tlsVerify":true}
+bootsmith publish /srv/bootsmith/out --to registry:registry.cluster.local:5000/images/rocky-9-base --record /var/tmp/bootsmith/work-test/published-1.json

@@ -61,25 +61,22 @@ chmod 0644 /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros
 HOME=/var/tmp/bootsmith/work-test/rpm-home timeout 3600 dnf --installroot="$MNT" --releasever=9 --setopt=reposdir=/var/tmp/bootsmith/work-test/yum.repos.d --setopt=cachedir=/var/cache/bootsmith/dnf --noplugins -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install @minimal-install kernel dracut-live fuse-overlayfs NetworkManager
 
 # [5/15] select-kernel: Select the newest installed kernel
-KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
-if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
+read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
 # [6/15] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
-install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
-# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
 # [7/15] kernel: Copy the kernel out
-install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
 # [8/15] list-packages: Record the installed packages
 HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [9/15] clean-leftovers: Remove build leftovers
-rm -rf -- "$MNT"/var/cache/dnf "$MNT"/var/log/dnf.log "$MNT"/var/log/dnf.librepo.log "$MNT"/var/log/dnf.rpm.log "$MNT"/var/log/hawkey.log "$MNT"/var/cache/bootsmith/dnf
-[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
-[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
-[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [10/15] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
@@ -94,11 +91,10 @@ buildah umount bootsmith-rocky-9-live-test
 buildah rm bootsmith-rocky-9-live-test
 
 # [13/15] manifest: Write manifest.json
-# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
-(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv
 
 # [14/15] publish-1-s3: Publish to s3
-# bootsmith publishes the artifacts to s3: {"type":"s3","endpoint":"http://s3.cluster.local:7480","bucket":"boot-images","prefix":"","publicBase":"http://s3.cluster.local:7480/boot-images","layout":"bootsmith","forcePathStyle":true}
+bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json
 
 # [15/15] register-1-bss: Register with bss
-# bootsmith registers boot parameters with bss at http://bss.cluster.local:27778
+bootsmith register /var/tmp/bootsmith/work-test/published-1.json --bss http://bss.cluster.local:27778 --mac 52:54:00:00:00:01 --mac 52:54:00:00:00:02 --host x1000c0s0b0n0 --params-template 'nomodeset ro ip=dhcp selinux=0 console=ttyS0,115200 ip6=off rd.shell root=live:{{ rootfs.url }}'

@@ -22,10 +22,13 @@ const OPTIONS: PlanOptions = {
   publish: true,
 };
 
-/** The plan as JSON, with the recipe's own file and directory replaced by placeholders. */
+/**
+ * The plan as JSON, with the recipe's own file (in the plan's header and in the manifest step,
+ * which reloads it) and directory replaced by placeholders.
+ */
 function planJson(file: string): unknown {
   const planned = plan(loadRecipe(file, { env: {} }), OPTIONS);
-  const json = JSON.stringify({ ...planned, recipe: { ...planned.recipe, file: "<recipe>" } });
+  const json = JSON.stringify({ ...planned, recipe: { ...planned.recipe, file: "<recipe>" } }).split(JSON.stringify(planned.recipe.file)).join('"<recipe>"');
   return JSON.parse(json.split(path.dirname(realpathSync(file))).join("<dir>")) as unknown;
 }
 

@@ -1,0 +1,62 @@
+// bootsmith rootfs: the file operations a build does inside a mounted image root, as commands a
+// person can run (`bootsmith plan` prints them; the build logs them). Paths are resolved the way
+// the image sees them, so an image's symlink can never point bootsmith, running as root, at a
+// host file. Not in the main help: it is the plan's vocabulary, documented in docs/plan.md.
+import { EXIT, UserError } from "../core/errors.js";
+import { type CliCommand } from "./command.js";
+import { parseCommandArgs } from "./args.js";
+import { selectAndRecordKernel, selectKernel } from "../builder/kernel.js";
+import { copyOutOfRoot } from "../builder/copy-out.js";
+import { removeLeftovers } from "../builder/leftovers.js";
+
+const usage = `Usage: bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
+       bootsmith rootfs copy-out ROOT PATH DEST
+       bootsmith rootfs clean ROOT [--if-empty PATH]... [--] PATH...
+
+The steps of a build that bootsmith performs itself inside the mounted image root ROOT (the
+output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
+
+  select-kernel   pick the kernel: VERSION is "newest" (rpm/dpkg version order) or an exact
+                  version; prints "VERSION<TAB>IMAGE" (IMAGE inside the root, e.g.
+                  /boot/vmlinuz-VERSION); --record FILE keeps it, with the squashfs compressors
+                  the kernel's config enables, for \`bootsmith artifacts write-manifest\`
+  copy-out        copy PATH (inside the image) to DEST on the host, mode 0644, atomically
+  clean           remove build leftovers: each PATH (a * in its last component is a glob),
+                  and each --if-empty PATH when it is an empty file
+
+Symlinks in the image resolve inside ROOT; a leftover that is a symlink is removed as a link.`;
+
+export const rootfsCommand: CliCommand = {
+  name: "rootfs",
+  summary: "Steps a build does inside the image root: select-kernel, copy-out, clean",
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("rootfs", args, {
+      record: { type: "string" },
+      "if-empty": { type: "string", multiple: true },
+    });
+    const [sub, root, ...rest] = positionals;
+    const need = (n: number, form: string) => {
+      if (root === undefined || rest.length !== n) throw new UserError(`bootsmith rootfs ${sub}: expected ${form}`);
+    };
+    switch (sub) {
+      case "select-kernel": {
+        need(1, "ROOT VERSION");
+        const kernel = values.record ? selectAndRecordKernel(root!, rest[0]!, values.record) : selectKernel(root!, rest[0]!);
+        process.stdout.write(`${kernel.version}\t${kernel.image}\n`);
+        return EXIT.ok;
+      }
+      case "copy-out":
+        need(2, "ROOT PATH DEST");
+        copyOutOfRoot(root!, rest[0]!, rest[1]!);
+        return EXIT.ok;
+      case "clean": {
+        if (root === undefined) throw new UserError("bootsmith rootfs clean: expected ROOT [--if-empty PATH]... PATH...");
+        for (const p of removeLeftovers(root, rest, values["if-empty"] ?? [])) process.stdout.write(`removed ${p}\n`);
+        return EXIT.ok;
+      }
+      default:
+        throw new UserError(`bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: select-kernel, copy-out or clean\n${usage}`);
+    }
+  },
+};

@@ -1,0 +1,146 @@
+// The command line of every action that bootsmith performs itself (copy out of the image root,
+// remove leftovers, pick the kernel, check the initramfs, write the manifest, publish,
+// register): `bootsmith <subcommand> …`, a real command that does what the executor does.
+// One derivation from the Action data serves all three users: `bootsmith plan` prints it, the
+// JSON plan carries it, and the executor logs it in build.log as `+ bootsmith …` before doing
+// the same work in-process through the same module the subcommand calls.
+import type { PublishTarget, Registration } from "../recipe/schema.js";
+import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
+
+/** The program name in rendered commands: the CLI's bin entry (package.json). */
+export const BOOTSMITH = "bootsmith";
+
+/** Actions that bootsmith performs in-process (no external program). */
+export type InternalAction = Extract<Action, { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "write-manifest" | "publish" | "register" }>;
+
+export function isInternalAction(action: Action): action is InternalAction {
+  switch (action.kind) {
+    case "exec":
+    case "release":
+    case "write-file":
+      return false;
+    case "select-kernel":
+    case "copy-out":
+    case "verify-initramfs":
+    case "clean-leftovers":
+    case "write-manifest":
+    case "publish":
+    case "register":
+      return true;
+  }
+}
+
+export function internalCommand(action: InternalAction): PlannedCommand {
+  return { file: BOOTSMITH, args: internalArgs(action) };
+}
+
+function internalArgs(action: InternalAction): Arg[] {
+  switch (action.kind) {
+    case "select-kernel":
+      return ["rootfs", "select-kernel", action.root, action.version, "--record", action.record];
+    case "copy-out":
+      return ["rootfs", "copy-out", action.root, action.path, action.to];
+    case "clean-leftovers":
+      // `--` ends the options: a leftover path can never be read as one.
+      return ["rootfs", "clean", action.root, ...action.ifEmpty.flatMap((p) => ["--if-empty", p]), "--", ...action.paths];
+    case "verify-initramfs":
+      return ["artifacts", "verify-initramfs", action.file, action.kver];
+    case "write-manifest":
+      return [
+        "artifacts",
+        "write-manifest",
+        action.dir,
+        "--recipe",
+        action.recipe,
+        ...Object.entries(action.vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]),
+        "--image-id",
+        action.imageId,
+        ...(action.kernelRecord ? ["--kernel-record", action.kernelRecord] : []),
+        ...(action.packages ? ["--packages", action.packages] : []),
+      ];
+    case "publish":
+      return ["publish", action.dir, ...publishTargetArgs(action.target, action.storage), "--record", action.record];
+    case "register":
+      return ["register", action.source, ...registrationArgs(action.registration), "--params-template", action.paramsTemplate];
+  }
+}
+
+/**
+ * `bootsmith publish` options that rebuild exactly the recipe's target (parsed back by
+ * cli/publish.ts; test/plan/commands.test.ts checks the round trip). Options whose value equals
+ * the CLI's default are left out.
+ */
+export function publishTargetArgs(target: PublishTarget, storage: readonly string[]): string[] {
+  switch (target.type) {
+    case "s3": {
+      const args = ["--to", `s3://${target.bucket}`];
+      if (target.prefix) args.push("--prefix", target.prefix);
+      if (target.endpoint) args.push("--endpoint", target.endpoint);
+      if (target.region) args.push("--region", target.region);
+      if (target.publicBase) args.push("--public-base", target.publicBase);
+      if (target.layout !== "bootsmith") args.push("--layout", target.layout);
+      if (target.caFile) args.push("--ca-file", target.caFile);
+      // The CLI's default is path-style with a custom endpoint and virtual-host style on AWS.
+      if (target.forcePathStyle !== Boolean(target.endpoint)) args.push(`--force-path-style=${target.forcePathStyle}`);
+      return args;
+    }
+    case "local":
+      return ["--to", `dir:${target.dir}`, ...(target.publicBase ? ["--public-base", target.publicBase] : [])];
+    case "registry":
+      // The push reads the image from the build's storage: the same buildah global options.
+      return ["--to", `registry:${target.repository}`, ...(target.tlsVerify ? [] : ["--tls-verify=false"]), ...(target.authFile ? ["--authfile", target.authFile] : []), ...storage];
+  }
+}
+
+/** `bootsmith register` options for a recipe's registration (target, nodes, credentials, site params). */
+export function registrationArgs(r: Registration): string[] {
+  const args: string[] = [];
+  switch (r.type) {
+    case "bss":
+      args.push("--bss", r.url);
+      break;
+    case "boot-service":
+      args.push("--boot-service", r.url, "--name", r.name, ...r.groups.flatMap((g) => ["--group", g]), "--priority", String(r.priority), ...(r.legacy ? ["--legacy"] : []));
+      break;
+  }
+  args.push(...r.macs.flatMap((m) => ["--mac", m]), ...r.hosts.flatMap((h) => ["--host", h]), ...r.nids.flatMap((n) => ["--nid", String(n)]));
+  if (r.tokenEnv) args.push("--token-env", r.tokenEnv);
+  if (r.caFile) args.push("--ca-file", r.caFile);
+  if (r.params) args.push("--extra-params", r.params);
+  return args;
+}
+
+/** The command an action runs (a release runs the undo it names), or undefined for a file write. */
+export function actionCommand(action: Action, undos: ReadonlyMap<string, PlannedCommand>): PlannedCommand | undefined {
+  if (isInternalAction(action)) return internalCommand(action);
+  switch (action.kind) {
+    case "exec":
+      return action.command;
+    case "release":
+      return undos.get(action.undoId);
+    case "write-file":
+      return undefined;
+  }
+}
+
+/** Undo commands by id, as the plan registers them (a release refers to one). */
+export function planUndos(plan: Plan): Map<string, PlannedCommand> {
+  const undos = new Map<string, PlannedCommand>();
+  for (const step of plan.steps) for (const a of step.actions) if (a.kind === "exec" && a.undo) undos.set(a.undo.id, a.undo.command);
+  return undos;
+}
+
+/** The plan as `plan --json` prints it: every action carries the command it runs. */
+export function planWithCommands(plan: Plan): Plan {
+  const undos = planUndos(plan);
+  return {
+    ...plan,
+    steps: plan.steps.map((step) => ({
+      ...step,
+      actions: step.actions.map((a) => {
+        const command = a.kind === "exec" ? undefined : actionCommand(a, undos);
+        return command ? { ...a, command } : a;
+      }),
+    })),
+  };
+}
