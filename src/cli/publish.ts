@@ -2,7 +2,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { formatTransfer, publish, writePublishedRecord, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type S3Layout, type S3Verify } from "../publish/index.js";
+import { formatTransfer, publish, writePublishedRecord, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type PublishTarget, type S3Layout, type S3Verify } from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 
@@ -58,36 +58,60 @@ Examples:
 Exit codes: 0 published, 1 the publish failed, 2 bad arguments or artifact directory.
 `;
 
+export const PUBLISH_OPTIONS = {
+  to: { type: "string" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  "public-base": { type: "string" },
+  layout: { type: "string" },
+  "ca-file": { type: "string" },
+  "part-size": { type: "string" },
+  concurrency: { type: "string" },
+  verify: { type: "string" },
+  "tls-verify": { type: "string" },
+  authfile: { type: "string" },
+  json: { type: "boolean" },
+  prefix: { type: "string" },
+  "force-path-style": { type: "string" },
+  root: { type: "string" },
+  runroot: { type: "string" },
+  "storage-driver": { type: "string" },
+  record: { type: "string" },
+} as const;
+
+type PublishValues = ReturnType<typeof parseCommandArgs<typeof PUBLISH_OPTIONS>>["values"];
+
+/**
+ * The target and buildah storage options from the flags. `bootsmith plan` renders a recipe's
+ * target as these flags (plan/commands.ts); test/plan/commands.test.ts parses them back here.
+ */
+export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = process.env): { target: PublishTarget; storage: string[] } {
+  if (!values.to) throw new UserError("bootsmith publish: --to is required (s3://BUCKET[/PREFIX], dir:PATH or registry:HOST/REPO)");
+  const layout = values.layout;
+  if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
+  const target = parseTargetSpec(values.to, {
+    endpoint: values.endpoint ?? env.S3_ENDPOINT,
+    region: values.region,
+    publicBase: values["public-base"],
+    layout: layout as S3Layout | undefined,
+    caFile: values["ca-file"],
+    tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
+    authFile: values.authfile,
+    prefix: values.prefix,
+    forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
+  });
+  const storage = [...(values.root ? ["--root", values.root] : []), ...(values.runroot ? ["--runroot", values.runroot] : []), ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : [])];
+  return { target, storage };
+}
+
 export const publishCommand: CliCommand = {
   name: "publish",
   summary: "Upload a built image to S3, a directory or an OCI registry",
   usage,
   async run(args) {
-    const { values, positionals } = parseCommandArgs("publish", args, {
-      to: { type: "string" },
-      endpoint: { type: "string" },
-      region: { type: "string" },
-      "public-base": { type: "string" },
-      layout: { type: "string" },
-      "ca-file": { type: "string" },
-      "part-size": { type: "string" },
-      concurrency: { type: "string" },
-      verify: { type: "string" },
-      "tls-verify": { type: "string" },
-      authfile: { type: "string" },
-      json: { type: "boolean" },
-      prefix: { type: "string" },
-      "force-path-style": { type: "string" },
-      root: { type: "string" },
-      runroot: { type: "string" },
-      "storage-driver": { type: "string" },
-      record: { type: "string" },
-    });
+    const { values, positionals } = parseCommandArgs("publish", args, PUBLISH_OPTIONS);
     const [dir, ...extra] = positionals;
     if (!dir || extra.length > 0) throw new UserError(`bootsmith publish: give exactly one artifact directory.\n${usage.split("\n")[0]}`);
-    if (!values.to) throw new UserError("bootsmith publish: --to is required (s3://BUCKET[/PREFIX], dir:PATH or registry:HOST/REPO)");
-    const layout = values.layout;
-    if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
     const verify = values.verify;
     if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify)) throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
 
@@ -96,18 +120,7 @@ export const publishCommand: CliCommand = {
     process.once("SIGINT", interrupt);
     process.once("SIGTERM", interrupt);
     try {
-      const target = parseTargetSpec(values.to, {
-        endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
-        region: values.region,
-        publicBase: values["public-base"],
-        layout: layout as S3Layout | undefined,
-        caFile: values["ca-file"],
-        tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
-        authFile: values.authfile,
-        prefix: values.prefix,
-        forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
-      });
-      const storage = [...(values.root ? ["--root", values.root] : []), ...(values.runroot ? ["--runroot", values.runroot] : []), ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : [])];
+      const { target, storage } = publishRequest(values);
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
       const outcome = await publish(dir, target, {

@@ -1,0 +1,81 @@
+// bootsmith rootfs / artifacts: the steps the plan prints for what bootsmith does itself, run
+// by hand through the real CLI. Paths resolve inside the image root: an image's absolute
+// symlink must never reach the host.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { bootsmith } from "../support/cli.js";
+
+let work: string;
+let root: string;
+/** A host file an absolute symlink in the image names: it must never be read or removed. */
+let hostFile: string;
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-rootfs-"));
+  root = path.join(work, "root");
+  hostFile = path.join(work, "host-secret");
+  writeFileSync(hostFile, "host");
+  mkdirSync(path.join(root, "boot"), { recursive: true });
+  mkdirSync(path.join(root, "lib/modules/6.1.0-9"), { recursive: true });
+  mkdirSync(path.join(root, "lib/modules/6.1.0-10"), { recursive: true });
+  writeFileSync(path.join(root, "boot/vmlinuz-6.1.0-9"), "old kernel");
+  writeFileSync(path.join(root, "boot/vmlinuz-6.1.0-10"), "new kernel");
+  writeFileSync(path.join(root, "boot/config-6.1.0-10"), "CONFIG_SQUASHFS_ZSTD=y\nCONFIG_SQUASHFS_XZ=y\n");
+  // In the image, /vmlinuz -> /boot/vmlinuz-6.1.0-10; /escape -> the host file's absolute path.
+  symlinkSync("/boot/vmlinuz-6.1.0-10", path.join(root, "vmlinuz"));
+  symlinkSync(hostFile, path.join(root, "escape"));
+  mkdirSync(path.join(root, "var/cache/dnf"), { recursive: true });
+  writeFileSync(path.join(root, "var/cache/dnf/x.solv"), "cache");
+  mkdirSync(path.join(root, "var/log"), { recursive: true });
+  symlinkSync(hostFile, path.join(root, "var/log/dnf.log"));
+  mkdirSync(path.join(root, "etc"), { recursive: true });
+  writeFileSync(path.join(root, "etc/resolv.conf"), "");
+  writeFileSync(path.join(root, "etc/hosts"), "127.0.0.1 localhost\n");
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("bootsmith rootfs", () => {
+  it("select-kernel picks the newest by version and records it with the squashfs compressors", async () => {
+    const record = path.join(work, "kernel.json");
+    const r = await bootsmith(["rootfs", "select-kernel", root, "newest", "--record", record]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe("6.1.0-10\t/boot/vmlinuz-6.1.0-10");
+    expect(JSON.parse(readFileSync(record, "utf8"))).toEqual({ version: "6.1.0-10", image: "/boot/vmlinuz-6.1.0-10", squashfsCompressors: ["xz", "zstd"] });
+  });
+
+  it("copy-out follows symlinks inside the root, never onto the host", async () => {
+    const dest = path.join(work, "out/vmlinuz");
+    expect((await bootsmith(["rootfs", "copy-out", root, "/vmlinuz", dest])).exitCode).toBe(0);
+    expect(readFileSync(dest, "utf8")).toBe("new kernel");
+    expect(statSync(dest).mode & 0o777).toBe(0o644);
+    // /escape names the host file; inside the root that path does not exist: refused, exit 1.
+    const escaped = await bootsmith(["rootfs", "copy-out", root, "/escape", path.join(work, "out/escaped")]);
+    expect(escaped.exitCode).toBe(1);
+    expect(escaped.stderr).toContain("does not exist in the image");
+    expect(existsSync(path.join(work, "out/escaped"))).toBe(false);
+  });
+
+  it("clean removes leftovers inside the root; a symlinked leftover goes as a link, its host target stays", async () => {
+    const r = await bootsmith(["rootfs", "clean", root, "--if-empty", "etc/resolv.conf", "--if-empty", "etc/hosts", "--", "var/cache/dnf", "var/log/dnf.log"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe("removed var/cache/dnf\nremoved var/log/dnf.log\nremoved etc/resolv.conf");
+    expect(readFileSync(hostFile, "utf8")).toBe("host");
+    expect(existsSync(path.join(root, "etc/hosts"))).toBe(true);
+  });
+
+  it("a wrong call is bad input (exit 2)", async () => {
+    expect((await bootsmith(["rootfs", "copy-out", root])).exitCode).toBe(2);
+    expect((await bootsmith(["rootfs", "frobnicate"])).exitCode).toBe(2);
+  });
+});
+
+describe("bootsmith artifacts", () => {
+  it("verify-initramfs fails (exit 1) on a file that is no initramfs for the kernel", async () => {
+    const file = path.join(work, "not-an-initramfs.img");
+    writeFileSync(file, "07070100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000B00000000TRAILER!!!\0\0\0\0");
+    const r = await bootsmith(["artifacts", "verify-initramfs", file, "6.1.0-10"]);
+    expect(r.exitCode).toBe(1);
+  });
+});

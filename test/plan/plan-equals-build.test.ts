@@ -1,0 +1,96 @@
+// plan = build: a real build of the fixture recipe (buildah, host dnf on the fixture RPM
+// repository, dracut, mksquashfs, a local publish) logs every command it runs in build.log as
+// `+ …`; `bootsmith plan --json` for the same recipe, build id and host settings must list the
+// same commands in the same order, once the runtime values the build learnt (mount point,
+// kernel, image id) are filled in. The bash form of the same plan must parse (bash -n).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { resolveArg } from "../../src/steps/args.js";
+import { renderCommand } from "../../src/exec/quote.js";
+import type { Plan, PlannedCommand, RuntimeVar } from "../../src/steps/types.js";
+
+const FIXTURES = path.join(REPO_ROOT, "test/fixtures/build");
+const BUILD_ID = "plan-equals-build";
+let work: string;
+let repo: FixtureRepo;
+let env: Record<string, string>;
+let recipe: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-plan-build-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  env = buildEnv(work);
+  // The fixture recipe plus a publish step (to a local directory), so publish is compared too.
+  recipe = path.join(work, "fixture-live.yaml");
+  writeFileSync(recipe, `${readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8")}\npublish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`);
+  copyFileSync(path.join(FIXTURES, "site.conf"), path.join(work, "site.conf"));
+}, 300_000);
+
+afterAll(async () => {
+  await removeImages(["fixture-live:1", "fixture-live:latest"]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** `+ command` entries of build.log, in order. A quoted script spans lines: those after the first carry no timestamp. */
+function loggedCommands(log: string): string[] {
+  const commands: string[] = [];
+  let current: string[] | undefined;
+  for (const line of log.split("\n")) {
+    const stamped = /^\d{4}-\d\d-\d\dT\S+ /.test(line);
+    if (stamped) {
+      if (current) commands.push(current.join("\n"));
+      const m = /^\S+ \[[^\]]+\] \+ (.*)$/.exec(line);
+      current = m ? [m[1]!] : undefined;
+    } else if (current) {
+      current.push(line);
+    }
+  }
+  if (current) commands.push(current.join("\n"));
+  return commands;
+}
+
+/** The runtime values the build learnt, read back from its log. */
+function runtimeValues(log: string): Record<RuntimeVar, string> {
+  const one = (re: RegExp, what: string) => {
+    const m = re.exec(log);
+    if (!m) throw new Error(`build.log does not show the ${what}`);
+    return m;
+  };
+  const kernel = one(/ INFO kernel (\S+) \((\S+)\)$/m, "kernel");
+  return { MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!, KVER: kernel[1]!, KERNEL_IMAGE: kernel[2]!, IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]! };
+}
+
+describe("bootsmith plan shows exactly what bootsmith build runs", () => {
+  it("same commands, same order, for the fixture recipe on this host", { timeout: 600_000 }, async () => {
+    const out = path.join(work, "out");
+    const args = [recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--build-id", BUILD_ID];
+    const planned = await bootsmith(["plan", ...args, "--json"], { env });
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    const script = await bootsmith(["plan", ...args], { env });
+    expect(script.exitCode, script.stderr).toBe(0);
+    expect(() => execFileSync("bash", ["-n"], { input: script.stdout })).not.toThrow();
+
+    const built = await bootsmith(["build", ...args, "--progress", "plain"], { env });
+    expect(built.exitCode, built.stderr).toBe(0);
+    const log = readFileSync(path.join(out, "build.log"), "utf8");
+    const values = runtimeValues(log);
+
+    const plan = JSON.parse(planned.stdout) as Plan & { host: string[] };
+    // Host settings: the same storage options as the build's buildah calls (from detection here).
+    expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
+    const fromPlan = plan.steps.flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command as PlannedCommand] : [])));
+    const rendered = fromPlan.map((c) => renderCommand(c.file, c.args.map((a) => resolveArg(a, values)), c.env));
+    expect(loggedCommands(log)).toEqual(rendered);
+    // Every kind of step bootsmith performs itself was compared, not only external programs.
+    for (const sub of ["bootsmith rootfs select-kernel", "bootsmith rootfs copy-out", "bootsmith rootfs clean", "bootsmith artifacts verify-initramfs", "bootsmith artifacts write-manifest", "bootsmith publish"]) {
+      expect(rendered.some((c) => c.startsWith(sub)), sub).toBe(true);
+    }
+    expect(rendered.filter((c) => c.startsWith("buildah ")).every((c) => c.startsWith(`buildah ${plan.host[0]!.slice("host: buildah ".length).split(",")[0]}`))).toBe(true);
+  });
+});
