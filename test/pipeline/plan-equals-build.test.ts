@@ -13,7 +13,7 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 import { resolveArg } from "../../src/steps/args.js";
 import { renderCommand } from "../../src/exec/quote.js";
-import type { Plan, PlannedCommand, RuntimeVar } from "../../src/steps/types.js";
+import type { Plan, RuntimeVar } from "../../src/steps/types.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/build");
 const BUILD_ID = "plan-equals-build";
@@ -84,7 +84,7 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     const plan = JSON.parse(planned.stdout) as Plan & { host: string[] };
     // Host settings: the same storage options as the build's buildah calls (from detection here).
     expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
-    const fromPlan = plan.steps.flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command as PlannedCommand] : [])));
+    const fromPlan = plan.steps.flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command] : [])));
     const rendered = fromPlan.map((c) => renderCommand(c.file, c.args.map((a) => resolveArg(a, values)), c.env));
     expect(loggedCommands(log)).toEqual(rendered);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
