@@ -45,7 +45,11 @@ async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
   }
   const from = spec.from;
   const base: Manifest["base"] =
-    from === "scratch" ? { kind: "scratch" } : "image" in from ? { kind: "image", ref: from.image } : { kind: "recipe", name: recipe.parent?.spec.name ?? from.recipe, ref: baseRef(recipe) };
+    from === "scratch"
+      ? { kind: "scratch" }
+      : "image" in from
+        ? { kind: "image", ref: from.image }
+        : { kind: "recipe", name: recipe.parent?.spec.name ?? from.recipe, ref: baseRef(recipe) };
   const boot = spec.boot;
   const comp = boot ? compressionArgs(boot.rootfs) : undefined;
   const kernel = inputs.kernel;
@@ -60,7 +64,19 @@ async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     base,
     image: { ref: localImageRef(spec), ...(inputs.imageId ? { id: inputs.imageId } : {}) },
     ...(kernel ? { kernel: { version: kernel.version, ...(kernel.squashfsCompressors ? { squashfsCompressors: kernel.squashfsCompressors } : {}) } } : {}),
-    ...(boot ? { initramfs: { modules: boot.initramfs.modules, ...(boot.initramfs.drivers.length > 0 ? { drivers: boot.initramfs.drivers } : {}) }, rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) }, params: boot.params, bootTest: { ...(boot.test.marker ? { marker: boot.test.marker } : {}), timeoutSeconds: boot.test.timeout, ...(boot.test.checks.length > 0 ? { checks: boot.test.checks } : {}), ...(boot.test.builtinChecks ? {} : { builtinChecks: false }) } } : {}),
+    ...(boot
+      ? {
+          initramfs: { modules: boot.initramfs.modules, ...(boot.initramfs.drivers.length > 0 ? { drivers: boot.initramfs.drivers } : {}) },
+          rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) },
+          params: boot.params,
+          bootTest: {
+            ...(boot.test.marker ? { marker: boot.test.marker } : {}),
+            timeoutSeconds: boot.test.timeout,
+            ...(boot.test.checks.length > 0 ? { checks: boot.test.checks } : {}),
+            ...(boot.test.builtinChecks ? {} : { builtinChecks: false }),
+          },
+        }
+      : {}),
     artifacts,
     packages: parsePackageList(inputs.packages),
     packageManager: spec.packages?.manager ?? "none",

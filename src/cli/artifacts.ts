@@ -63,11 +63,15 @@ export const artifactsCommand: CliCommand = {
           timings: [],
           sourceDateEpoch: sourceDateEpochFrom(process.env),
         });
-        process.stdout.write(`${path.join(path.resolve(rest[0]!), "manifest.json")}: ${Object.keys(manifest.artifacts).length} artifacts, ${manifest.packages.length} packages\n`);
+        process.stdout.write(
+          `${path.join(path.resolve(rest[0]!), "manifest.json")}: ${Object.keys(manifest.artifacts).length} artifacts, ${manifest.packages.length} packages\n`,
+        );
         return EXIT.ok;
       }
       default:
-        throw new UserError(`bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs or write-manifest\n${usage}`);
+        throw new UserError(
+          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs or write-manifest\n${usage}`,
+        );
     }
   },
 };

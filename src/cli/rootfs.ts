@@ -56,7 +56,9 @@ export const rootfsCommand: CliCommand = {
         return EXIT.ok;
       }
       default:
-        throw new UserError(`bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: select-kernel, copy-out or clean\n${usage}`);
+        throw new UserError(
+          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: select-kernel, copy-out or clean\n${usage}`,
+        );
     }
   },
 };

@@ -11,7 +11,10 @@ import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
 export const BOOTSMITH = "bootsmith";
 
 /** Actions that bootsmith performs in-process (no external program). */
-export type InternalAction = Extract<Action, { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "write-manifest" | "publish" | "register" }>;
+export type InternalAction = Extract<
+  Action,
+  { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "write-manifest" | "publish" | "register" }
+>;
 
 export function isInternalAction(action: Action): action is InternalAction {
   switch (action.kind) {
@@ -88,7 +91,13 @@ export function publishTargetArgs(target: PublishTarget, storage: readonly strin
       return ["--to", `dir:${target.dir}`, ...(target.publicBase ? ["--public-base", target.publicBase] : [])];
     case "registry":
       // The push reads the image from the build's storage: the same buildah global options.
-      return ["--to", `registry:${target.repository}`, ...(target.tlsVerify ? [] : ["--tls-verify=false"]), ...(target.authFile ? ["--authfile", target.authFile] : []), ...storage];
+      return [
+        "--to",
+        `registry:${target.repository}`,
+        ...(target.tlsVerify ? [] : ["--tls-verify=false"]),
+        ...(target.authFile ? ["--authfile", target.authFile] : []),
+        ...storage,
+      ];
   }
 }
 
@@ -100,7 +109,16 @@ export function registrationArgs(r: Registration): string[] {
       args.push("--bss", r.url);
       break;
     case "boot-service":
-      args.push("--boot-service", r.url, "--name", r.name, ...r.groups.flatMap((g) => ["--group", g]), "--priority", String(r.priority), ...(r.legacy ? ["--legacy"] : []));
+      args.push(
+        "--boot-service",
+        r.url,
+        "--name",
+        r.name,
+        ...r.groups.flatMap((g) => ["--group", g]),
+        "--priority",
+        String(r.priority),
+        ...(r.legacy ? ["--legacy"] : []),
+      );
       break;
   }
   args.push(...r.macs.flatMap((m) => ["--mac", m]), ...r.hosts.flatMap((h) => ["--host", h]), ...r.nids.flatMap((n) => ["--nid", String(n)]));

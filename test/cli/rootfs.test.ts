@@ -74,7 +74,10 @@ describe("bootsmith rootfs", () => {
 describe("bootsmith artifacts", () => {
   it("verify-initramfs fails (exit 1) on a file that is no initramfs for the kernel", async () => {
     const file = path.join(work, "not-an-initramfs.img");
-    writeFileSync(file, "07070100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000B00000000TRAILER!!!\0\0\0\0");
+    writeFileSync(
+      file,
+      "07070100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000B00000000TRAILER!!!\0\0\0\0",
+    );
     const r = await bootsmith(["artifacts", "verify-initramfs", file, "6.1.0-10"]);
     expect(r.exitCode).toBe(1);
   });

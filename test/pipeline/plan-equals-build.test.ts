@@ -28,7 +28,10 @@ beforeAll(async () => {
   env = buildEnv(work);
   // The fixture recipe plus a publish step (to a local directory), so publish is compared too.
   recipe = path.join(work, "fixture-live.yaml");
-  writeFileSync(recipe, `${readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8")}\npublish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`);
+  writeFileSync(
+    recipe,
+    `${readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8")}\npublish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
+  );
   copyFileSync(path.join(FIXTURES, "site.conf"), path.join(work, "site.conf"));
 }, 300_000);
 
@@ -63,7 +66,12 @@ function runtimeValues(log: string): Record<RuntimeVar, string> {
     return m;
   };
   const kernel = one(/ INFO kernel (\S+) \((\S+)\)$/m, "kernel");
-  return { MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!, KVER: kernel[1]!, KERNEL_IMAGE: kernel[2]!, IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]! };
+  return {
+    MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!,
+    KVER: kernel[1]!,
+    KERNEL_IMAGE: kernel[2]!,
+    IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]!,
+  };
 }
 
 describe("bootsmith plan shows exactly what bootsmith build runs", () => {
@@ -85,12 +93,30 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     // Host settings: the same storage options as the build's buildah calls (from detection here).
     expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
     const fromPlan = plan.steps.flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command] : [])));
-    const rendered = fromPlan.map((c) => renderCommand(c.file, c.args.map((a) => resolveArg(a, values)), c.env));
+    const rendered = fromPlan.map((c) =>
+      renderCommand(
+        c.file,
+        c.args.map((a) => resolveArg(a, values)),
+        c.env,
+      ),
+    );
     expect(loggedCommands(log)).toEqual(rendered);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
-    for (const sub of ["bootsmith rootfs select-kernel", "bootsmith rootfs copy-out", "bootsmith rootfs clean", "bootsmith artifacts verify-initramfs", "bootsmith artifacts write-manifest", "bootsmith publish"]) {
-      expect(rendered.some((c) => c.startsWith(sub)), sub).toBe(true);
+    for (const sub of [
+      "bootsmith rootfs select-kernel",
+      "bootsmith rootfs copy-out",
+      "bootsmith rootfs clean",
+      "bootsmith artifacts verify-initramfs",
+      "bootsmith artifacts write-manifest",
+      "bootsmith publish",
+    ]) {
+      expect(
+        rendered.some((c) => c.startsWith(sub)),
+        sub,
+      ).toBe(true);
     }
-    expect(rendered.filter((c) => c.startsWith("buildah ")).every((c) => c.startsWith(`buildah ${plan.host[0]!.slice("host: buildah ".length).split(",")[0]}`))).toBe(true);
+    expect(
+      rendered.filter((c) => c.startsWith("buildah ")).every((c) => c.startsWith(`buildah ${plan.host[0]!.slice("host: buildah ".length).split(",")[0]}`)),
+    ).toBe(true);
   });
 });

@@ -20,7 +20,15 @@ const STORAGE = ["--root", "/srv/storage", "--runroot", "/run/bootsmith/x", "--s
 describe("publish: the plan's flags rebuild the recipe's target", () => {
   const targets = [
     { type: "s3", bucket: "boot-images" },
-    { type: "s3", bucket: "boot-images", prefix: "images", endpoint: "http://s3.local:7480", region: "eu-1", publicBase: "http://s3.local:7480/boot-images", caFile: "/etc/ca.pem" },
+    {
+      type: "s3",
+      bucket: "boot-images",
+      prefix: "images",
+      endpoint: "http://s3.local:7480",
+      region: "eu-1",
+      publicBase: "http://s3.local:7480/boot-images",
+      caFile: "/etc/ca.pem",
+    },
     { type: "s3", bucket: "boot-images", prefix: "site/", layout: "image-builder", endpoint: "http://s3.local:7480", forcePathStyle: false },
     { type: "s3", bucket: "aws-bucket", forcePathStyle: true },
     { type: "local", dir: "/srv/images" },
