@@ -78,25 +78,22 @@ timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- zyppe
 timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- rm -f /etc/rpm/macros.bootsmith-nodocs
 
 # [5/14] select-kernel: Select the newest installed kernel
-KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
-if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
+read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
 # [6/14] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-leap-15-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
-install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
-# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
 # [7/14] kernel: Copy the kernel out
-install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
 # [8/14] list-packages: Record the installed packages
 buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [9/14] clean-leftovers: Remove build leftovers
-rm -rf -- "$MNT"/var/cache/zypp "$MNT"/var/log/zypp "$MNT"/var/log/zypper.log "$MNT"/run/zypp.pid "$MNT"/var/cache/bootsmith/zypp
-[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
-[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
-[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/zypp var/log/zypp var/log/zypper.log run/zypp.pid var/cache/bootsmith/zypp
 
 # [10/14] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
@@ -111,8 +108,7 @@ buildah umount bootsmith-leap-15-live-test
 buildah rm bootsmith-leap-15-live-test
 
 # [13/14] manifest: Write manifest.json
-# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
-(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv
 
 # [14/14] publish-1-s3: Publish to s3
-# bootsmith publishes the artifacts to s3: {"type":"s3","endpoint":"http://s3.cluster.local:7480","bucket":"boot-images","prefix":"","publicBase":"http://s3.cluster.local:7480/boot-images","layout":"bootsmith","forcePathStyle":true}
+bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json
