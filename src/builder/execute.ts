@@ -2,7 +2,7 @@
 // version), register undos on the cleanup stack, copy the artifacts out and write the manifest.
 // The plan says what; this module only does it. Walking the steps, and the publish/register
 // actions that follow a build, belong to the build session in pipeline/execute-plan.ts.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { CleanupStack } from "../exec/cleanup.js";
