@@ -2,14 +2,16 @@
 // folders below it; the stages sit side by side and may not import each other, except where a
 // line below allows it. README.md's "Layout" section draws the same picture.
 //
-//   cli → pipeline → stages (builder publish register boottest serve) → plan → pkg → steps
-//       → recipe → exec → core
+//   cli → pipeline, lifecycle → stages (builder publish register boottest serve) → plan → pkg
+//       → steps → recipe → exec → core
+// lifecycle (diff, bundles, promote, gc) works on built and published images with the stages'
+// readers and clients, beside pipeline (which builds them); neither imports the other.
 //
 // test/lint/layers.test.ts plants an upward import and a cycle in a copy of src/ and checks
 // that these rules reject both.
 
 /** Bottom first: a folder may import itself and every folder listed before it. */
-const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["builder", "publish", "register", "boottest", "serve"], ["pipeline"], ["cli"]];
+const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["builder", "publish", "register", "boottest", "serve"], ["pipeline", "lifecycle"], ["cli"]];
 
 /** Imports between stages that are allowed: boot-test reads the builder's initramfs and serves files. */
 const SIDEWAYS = { boottest: ["builder", "serve"] };

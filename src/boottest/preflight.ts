@@ -5,7 +5,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { isCommandError, type RunContext } from "../exec/run.js";
-import { listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
+import { DRACUT_MODULES_TXT, listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
 import { formatBytes } from "../core/format.js";
 
@@ -65,7 +65,6 @@ const LIVE_MODULES = {
 
 type LiveModule = keyof typeof LIVE_MODULES;
 
-const MODULES_TXT = "usr/lib/dracut/modules.txt";
 
 export function usesLiveRoot(params: string | undefined): boolean {
   return params !== undefined && /(^|\s)root=live:/.test(params);
@@ -78,7 +77,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightResult>
 
   let listing: InitramfsListing | undefined;
   try {
-    listing = await listInitramfs(input.initramfs, { wantContents: [MODULES_TXT], ctx: input.ctx });
+    listing = await listInitramfs(input.initramfs, { wantContents: [DRACUT_MODULES_TXT], ctx: input.ctx });
   } catch (error) {
     const hint = isCommandError(error) && error.hint ? ` (${error.hint})` : "";
     checks.push({ id: "initramfs-live-modules", status: "fail", message: `cannot read the initramfs ${input.initramfs}: ${(error as Error).message}${hint}` });
@@ -139,12 +138,12 @@ async function checkKernel(file: string): Promise<PreflightCheck> {
 
 function checkLiveModules(listing: InitramfsListing, params: string | undefined): PreflightCheck[] {
   const names = new Set(listing.entries.map((e) => e.name));
-  const modulesTxt = listing.contents.get(MODULES_TXT);
+  const modulesTxt = listing.contents.get(DRACUT_MODULES_TXT);
   const listed = new Set((modulesTxt ?? "").split("\n").map((l) => l.trim()));
   const has = (m: LiveModule) => listed.has(m) || LIVE_MODULES[m].some((f) => names.has(f));
   const present = (Object.keys(LIVE_MODULES) as LiveModule[]).filter(has);
   const missing = (Object.keys(LIVE_MODULES) as LiveModule[]).filter((m) => !has(m));
-  const evidence = modulesTxt !== undefined ? `dracut's ${MODULES_TXT}` : "the module's files (no modules.txt: not a dracut initramfs?)";
+  const evidence = modulesTxt !== undefined ? `dracut's ${DRACUT_MODULES_TXT}` : "the module's files (no modules.txt: not a dracut initramfs?)";
   const live = usesLiveRoot(params);
   const checks: PreflightCheck[] = [];
 

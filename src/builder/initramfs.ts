@@ -12,6 +12,9 @@ import { run, type RunContext } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
+/** dracut lists the modules it installed here, one per line. */
+export const DRACUT_MODULES_TXT = "usr/lib/dracut/modules.txt";
+
 export type Compression = "gzip" | "zstd" | "xz" | "lzma" | "bzip2" | "lz4" | "lzo";
 
 export interface CpioEntry {

@@ -10,7 +10,7 @@ import { defaultOutDir } from "../builder/options.js";
 import { MANIFEST_FILE } from "../core/manifest.js";
 import { readManifestFacts } from "../pipeline/cache.js";
 import { collectRecipeFiles } from "../pipeline/graph.js";
-import { changelogSummary, diffPackages } from "../pipeline/changelog.js";
+import { diffPackages, packageDiffSummary } from "../core/package-diff.js";
 import { lockFilePath, lockFromManifest, readLockFile, writeLockFile, type LockFile } from "../pipeline/lockfile.js";
 
 export const lockCommand: CliCommand = {
@@ -71,7 +71,7 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
     for (const { file, lock, from, note } of planned) {
       const previous = existsSync(file) ? safeRead(file) : undefined;
       writeLockFile(file, lock);
-      const change = previous ? `; ${changelogSummary(diffPackages(previous.packages, lock.packages))} since the previous lock` : "";
+      const change = previous ? `; ${packageDiffSummary(diffPackages(previous.packages, lock.packages))} since the previous lock` : "";
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(`${lock.recipe}: wrote ${path.relative(process.cwd(), file) || file}: ${lock.packages.length} packages from ${from}${change}\n`);
     }

@@ -32,6 +32,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "convert", summary: "Convert an OpenCHAMI image-builder or image-thrillhouse config to a bootsmith recipe", load: async () => (await import("./convert.js")).convertCommand },
   { name: "ci", summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report", load: async () => (await import("./ci.js")).ciCommand },
   { name: "lock", summary: "Write a recipe's lock file of resolved package versions from its last build", load: async () => (await import("./lock.js")).lockCommand },
+  { name: "diff", summary: "Compare two images: packages, rootfs and initramfs files, kernel, params, sizes", load: async () => (await import("./diff.js")).diffCommand },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
   { name: "rootfs", summary: "Steps a build does inside the image root: select-kernel, copy-out, clean", load: async () => (await import("./rootfs.js")).rootfsCommand, hidden: true },
   { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, write-manifest", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
-import { diffPackages, isEmpty, type Changelog, type PackageChange } from "./changelog.js";
+import { diffPackages, isEmpty, type PackageDiff, type PackageChange } from "../core/package-diff.js";
 
 export const LOCK_VERSION = 1;
 
@@ -89,7 +89,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export class LockDriftError extends BootsmithError {
   constructor(
     readonly lockFile: string,
-    readonly drift: Changelog,
+    readonly drift: PackageDiff,
     message: string,
   ) {
     super(message, EXIT.failed);

@@ -3,7 +3,8 @@
 import path from "node:path";
 import type { Manifest } from "../core/manifest.js";
 import { readManifestFacts } from "./cache.js";
-import { changelogSummary, diffPackages, isEmpty, writeChangelog } from "./changelog.js";
+import { writeChangelog } from "./changelog.js";
+import { diffPackages, isEmpty, packageDiffSummary } from "../core/package-diff.js";
 
 /** The hooks for one build; used by graph mode and by `build FILE --refresh`. */
 export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?: (m: Manifest) => string | undefined; after: () => string | undefined } {
@@ -19,7 +20,7 @@ export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?
       const where = path.relative(process.cwd(), path.join(outDir, "changelog.md"));
       if (!old) return `first build (no previous manifest to compare with); ${where}`;
       if (isEmpty(log)) return publishes ? "no package changed: publish and register skipped" : "no package changed";
-      return `${changelogSummary(log)}; ${where}`;
+      return `${packageDiffSummary(log)}; ${where}`;
     },
   };
 }

@@ -1,7 +1,9 @@
-// The nightly refresh's package comparison: added, removed, changed (multi-version packages such
-// as kernels compared as sets), and the markdown it writes.
+// The nightly refresh's package comparison (the package diff `bootsmith diff` uses): added,
+// removed, changed (multi-version packages such as kernels compared as sets), and the markdown
+// changelog it writes.
 import { describe, expect, it } from "vitest";
-import { changelogMarkdown, changelogSummary, diffPackages, isEmpty } from "../../src/pipeline/changelog.js";
+import { changelogMarkdown } from "../../src/pipeline/changelog.js";
+import { diffPackages, isEmpty, packageDiffSummary } from "../../src/core/package-diff.js";
 
 const pkg = (name: string, version: string, release = "1.el9", arch = "x86_64", epoch?: string) => ({ name, version, release, arch, ...(epoch ? { epoch } : {}) });
 
@@ -16,7 +18,7 @@ describe("diffPackages", () => {
       { name: "kernel", arch: "x86_64", from: "5.14.0-427.el9", to: "5.14.0-427.el9, 5.14.0-503.el9" },
       { name: "openssl", arch: "x86_64", from: "1:3.0.7-24.el9", to: "1:3.0.7-27.el9" },
     ]);
-    expect(changelogSummary(log)).toBe("packages: 2 changed, 1 added, 1 removed");
+    expect(packageDiffSummary(log)).toBe("packages: 2 changed, 1 added, 1 removed");
     const md = changelogMarkdown("base", { builtAt: "2026-01-01T00:00:00Z" }, { builtAt: "2026-01-02T00:00:00Z" }, log);
     expect(md).toContain("# base: packages 2026-01-01T00:00:00Z → 2026-01-02T00:00:00Z");
     expect(md).toContain("## Changed\n\n- kernel.x86_64 5.14.0-427.el9 → 5.14.0-427.el9, 5.14.0-503.el9\n- openssl.x86_64 1:3.0.7-24.el9 → 1:3.0.7-27.el9");
@@ -27,6 +29,6 @@ describe("diffPackages", () => {
     const list = [pkg("a", "1"), pkg("b", "2")];
     const log = diffPackages(list, [...list].reverse());
     expect(isEmpty(log)).toBe(true);
-    expect(changelogSummary(log)).toBe("no package changed");
+    expect(packageDiffSummary(log)).toBe("no package changed");
   });
 });

@@ -1,0 +1,124 @@
+// `bootsmith diff` on two real fixture builds (buildah + dnf from the fixture RPM repository,
+// the fixture dracut stand-in, mksquashfs) that differ by one package (fixture-hello) and one
+// file (/etc/extra.conf): the diff names exactly those, in text, JSON and Markdown. The other
+// differences two builds always have (the rpm database and dnf's logs and history) are checked
+// to stay inside those directories.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith } from "../support/cli.js";
+import { buildEnv, removeImages } from "../support/fixture-build.js";
+import type { ImageDiff } from "../../src/lifecycle/image-diff.js";
+
+const IMAGES = ["diff-a:1", "diff-b:1"];
+let work: string;
+let repo: FixtureRepo;
+let env: Record<string, string>;
+
+const recipe = (name: string, extraPackage: string, extraFile: string) => `apiVersion: bootsmith/v1
+name: ${name}
+tags: ["1"]
+from: scratch
+packages:
+  manager: dnf
+  release: "1"
+  repos:
+    - name: fixture
+      baseurl: \${REPO_URL}
+  install: [fixture-base, fixture-libgreet, fixture-kernel-5.14.0-10.fx, fixture-dracut${extraPackage}]
+files:
+  - dest: /etc/motd
+    content: "built by bootsmith\\n"
+${extraFile}boot:
+  rootfs:
+    exclude: [boot]
+  params: "console=ttyS0 root=live:{{ rootfs.url }}"
+`;
+
+/** Paths every rebuild changes: the package database and the package manager's logs and history. */
+const PACKAGE_STATE = /^\/var\/(lib\/(rpm|dnf)|log|cache\/dnf)(\/|$)/;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-diff-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  env = buildEnv(work);
+  writeFileSync(path.join(work, "diff-a.yaml"), recipe("diff-a", "", ""));
+  writeFileSync(path.join(work, "diff-b.yaml"), recipe("diff-b", ", fixture-hello", '  - dest: /etc/extra.conf\n    content: "extra\\n"\n    mode: "0600"\n'));
+  await removeImages(IMAGES);
+  for (const name of ["diff-a", "diff-b"]) {
+    const built = await bootsmith(["build", `${name}.yaml`, "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(work, name), "--progress", "plain"], { env, cwd: work });
+    expect(built.exitCode, built.stderr).toBe(0);
+  }
+}, 900_000);
+
+afterAll(async () => {
+  await removeImages(IMAGES);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("bootsmith diff", () => {
+  it("two builds differing by one package and one file: --json names exactly those", async () => {
+    const result = await bootsmith(["diff", "diff-a", "diff-b", "--json"], { cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const diff = JSON.parse(result.stdout) as ImageDiff;
+    expect(diff.packages).toEqual({ added: [{ name: "fixture-hello", arch: "noarch", to: "2.1-3.fx" }], removed: [], changed: [] });
+    expect(diff.kernel).toBeUndefined();
+    expect(diff.params).toBeUndefined();
+    const rootfs = diff.rootfs!;
+    // fixture-hello's files (its %post writes post-ran) and the one file the recipe added.
+    expect(rootfs.added.filter((p) => !PACKAGE_STATE.test(p))).toEqual(["/etc/extra.conf", "/usr/bin/fixture-hello", "/var/lib/fixture", "/var/lib/fixture/post-ran"]);
+    expect(rootfs.removed.filter((p) => !PACKAGE_STATE.test(p))).toEqual([]);
+    expect(rootfs.changed.filter((c) => !PACKAGE_STATE.test(c.path))).toEqual([]);
+    // Same kernel and dracut modules: the initramfs lists the same files.
+    expect(diff.initramfs).toEqual({ added: [], removed: [], changed: [] });
+    expect(diff.dracutModules).toEqual({ added: [], removed: [] });
+    expect(diff.artifacts.map((a) => a.file)).toEqual(["vmlinuz", "initramfs.img", "rootfs.squashfs"]);
+    expect(diff.artifacts.find((a) => a.role === "kernel")!.sameBytes).toBe(true);
+    expect(diff.artifacts.find((a) => a.role === "rootfs")!.sameBytes).toBe(false);
+  });
+
+  it("text and --markdown name the package and the file", async () => {
+    const text = await bootsmith(["diff", "diff-a", "diff-b"], { cwd: work });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain("packages: 1 added\n  + fixture-hello.noarch 2.1-3.fx\n");
+    expect(text.stdout).toContain("  + /etc/extra.conf\n");
+    expect(text.stdout).toContain("kernel: unchanged");
+    expect(text.stdout).toMatch(/vmlinuz +[\d.]+ [KM]?i?B \(same bytes\)/);
+    const md = await bootsmith(["diff", "diff-a", "diff-b", "--markdown"], { cwd: work });
+    expect(md.exitCode, md.stderr).toBe(0);
+    expect(md.stdout).toContain("### Image diff: `diff-a:1` → `diff-b:1`");
+    expect(md.stdout).toContain("**Packages added**\n\n- `fixture-hello.noarch` 2.1-3.fx\n");
+    expect(md.stdout).toContain("- `/etc/extra.conf`");
+  });
+
+  it("an image compared with itself is identical", async () => {
+    const result = await bootsmith(["diff", "diff-a", "dir:diff-a"], { cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain("identical: same artifacts (sha256), packages, kernel and params");
+  });
+
+  it("reversed (B → A): the package and the file are removed", async () => {
+    const result = await bootsmith(["diff", "diff-b", "diff-a", "--json"], { cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const diff = JSON.parse(result.stdout) as ImageDiff;
+    expect(diff.packages.removed.map((p) => p.name)).toEqual(["fixture-hello"]);
+    expect(diff.rootfs!.removed).toContain("/etc/extra.conf");
+  });
+
+  it("bad input: exit 2 naming the side; a tampered artifact directory is refused", async () => {
+    const missing = await bootsmith(["diff", "diff-a", "nope"], { cwd: work });
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain("nope: no such directory");
+    const one = await bootsmith(["diff", "diff-a"], { cwd: work });
+    expect(one.exitCode).toBe(2);
+    expect(one.stderr).toContain("give two images");
+    const copy = path.join(work, "tampered");
+    cpSync(path.join(work, "diff-a"), copy, { recursive: true });
+    writeFileSync(path.join(copy, "vmlinuz"), "short");
+    const tampered = await bootsmith(["diff", "diff-a", copy], { cwd: work });
+    expect(tampered.exitCode).toBe(2);
+    expect(tampered.stderr).toMatch(/vmlinuz: 5 bytes on disk but .*artifacts\.kernel\.size says/);
+  });
+});
