@@ -4,7 +4,7 @@
 // recorded in docs/benchmarks.md come from this script. Needs root, buildah, dnf, mksquashfs and
 // `npm run build` first.
 //
-//   node scripts/bench.mjs [--s3] [--rounds N] [--only build,squashfs,graph,layer,s3]
+//   node scripts/bench.mjs [--s3] [--rounds N] [--only build,squashfs,graph,bundle,layer,s3]
 //
 // --s3 adds the S3 upload benchmark (starts its own Ceph; needs ~2.5 GiB of RAM and disk).
 import { spawn } from "node:child_process";
@@ -33,6 +33,7 @@ const BENCHES = [
       ].filter(Boolean);
     },
   },
+  { id: "bundle", script: "bench/bundle-rss.mjs", args: [] },
   { id: "layer", script: "bench/child-on-parent.mjs", args: ["--rounds", String(Math.min(2, Number(values.rounds)))] },
   {
     id: "s3",

@@ -1,24 +1,13 @@
 // Gather what `bootsmith diff` compares from an artifact directory (as `build` leaves it, or a
 // directory publish target's <dir>/<name>/<tag>): the manifest, the rootfs listing (unsquashfs,
 // no unpacking) and the initramfs listing with dracut's module list.
-import { stat } from "node:fs/promises";
 import { listInitramfs, DRACUT_MODULES_TXT } from "../builder/initramfs.js";
-import { loadArtifactSet } from "../publish/artifacts.js";
-import { PublishInputError } from "../publish/errors.js";
-import { LifecycleInputError } from "./errors.js";
+import { loadImageDir } from "./image-dir.js";
 import type { ImageFacts } from "./image-diff.js";
 import { listRootfs } from "./rootfs-listing.js";
 
 export async function readImageFacts(dir: string, label: string, signal?: AbortSignal): Promise<ImageFacts> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new LifecycleInputError(`${label}: no such directory; give an artifact directory (with manifest.json), e.g. artifacts/NAME/TAG`);
-  let set;
-  try {
-    set = await loadArtifactSet(dir);
-  } catch (error) {
-    if (error instanceof PublishInputError) throw new LifecycleInputError(error.message, { cause: error });
-    throw error;
-  }
+  const set = await loadImageDir(dir, label);
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
   const rootfsFile = byRole.get("rootfs");
   const initrdFile = byRole.get("initrd");

@@ -1,0 +1,140 @@
+// bootsmith import: a bundle tar → an artifact directory or a publish target. The tar is read
+// as a stream into a staging directory; every entry must be listed in bundle.json (the first
+// entry) and match its size and sha256, every listed file must arrive, and the manifest must
+// agree with the index. Only then is anything published, through the ordinary publishers
+// (manifest.json last). A truncated bundle, an extra file or a wrong digest publishes nothing.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { extract as tarExtract } from "tar-stream";
+import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { loadArtifactSet } from "../publish/artifacts.js";
+import { PublishInputError } from "../publish/errors.js";
+import { publish, type PublishRunOptions } from "../publish/index.js";
+import type { PublishOutcome } from "../publish/publisher.js";
+import type { PublishTarget } from "../publish/targets.js";
+import { BUNDLE_INDEX, parseBundleIndex, type BundleIndex } from "./bundle-format.js";
+import { LifecycleInputError } from "./errors.js";
+
+export type ImportDestination =
+  /** A new artifact directory (as `build` leaves it, with the SBOM/signature files). */
+  | { readonly kind: "directory"; readonly dir: string }
+  /** A publish target: the ordinary publisher uploads it, manifest.json last. */
+  | { readonly kind: "target"; readonly target: PublishTarget; readonly workDir: string };
+
+export interface ImportOptions {
+  readonly signal?: AbortSignal;
+  readonly publish?: PublishRunOptions;
+}
+
+export interface ImportResult {
+  readonly index: BundleIndex;
+  readonly manifest: Manifest;
+  /** Where the artifact directory went (directory destinations). */
+  readonly dir?: string;
+  readonly outcome?: PublishOutcome;
+}
+
+export async function importBundle(bundle: string, destination: ImportDestination, options: ImportOptions = {}): Promise<ImportResult> {
+  const info = await stat(bundle).catch(() => undefined);
+  if (!info?.isFile()) throw new LifecycleInputError(`${bundle}: no such file; give a bundle written by bootsmith export`);
+  let staging: string;
+  if (destination.kind === "directory") {
+    const final = path.resolve(destination.dir);
+    if (await stat(final).catch(() => undefined)) throw new LifecycleInputError(`--to ${destination.dir}: already exists; give a new directory (or a dir:, s3:// or registry: target to publish to)`);
+    await mkdir(path.dirname(final), { recursive: true });
+    staging = await mkdtemp(`${final}.partial-`);
+  } else {
+    await mkdir(destination.workDir, { recursive: true });
+    staging = await mkdtemp(path.join(destination.workDir, "import-"));
+  }
+  try {
+    const index = await unpackVerified(bundle, staging, options.signal);
+    const manifest = await checkManifestAgainstIndex(bundle, staging, index);
+    if (destination.kind === "directory") {
+      const final = path.resolve(destination.dir);
+      await rename(staging, final);
+      return { index, manifest, dir: final };
+    }
+    let set;
+    try {
+      set = await loadArtifactSet(staging);
+    } catch (error) {
+      if (error instanceof PublishInputError) throw new LifecycleInputError(`${bundle}: ${error.message}`, { cause: error });
+      throw error;
+    }
+    const outcome = await publish(set, destination.target, { ...options.publish, ...(options.signal ? { signal: options.signal } : {}) });
+    return { index, manifest, outcome };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Stream the tar into `dir`, checking each entry against bundle.json; returns the index. */
+async function unpackVerified(bundle: string, dir: string, signal: AbortSignal | undefined): Promise<BundleIndex> {
+  const extract = tarExtract();
+  const feeding = pipeline(createReadStream(bundle, { highWaterMark: 1 << 20 }), extract, { signal });
+  // It can reject while an entry is still being written; it is awaited below, and this handler
+  // keeps Node from treating the rejection as unhandled in the meantime.
+  feeding.catch(() => {});
+  let index: BundleIndex | undefined;
+  const arrived = new Set<string>();
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      const type = entry.header.type ?? "file";
+      if (type !== "file") throw new LifecycleInputError(`${bundle}: entry ${JSON.stringify(name)} is a ${type}; a bundle holds only files`);
+      if (index === undefined) {
+        if (name !== BUNDLE_INDEX) throw new LifecycleInputError(`${bundle}: the first entry is ${JSON.stringify(name)}, not ${BUNDLE_INDEX}: not a bootsmith bundle`);
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+        index = parseBundleIndex(Buffer.concat(chunks), bundle);
+        continue;
+      }
+      const listed = index.files.find((f) => f.name === name);
+      if (!listed) throw new LifecycleInputError(`${bundle}: holds ${JSON.stringify(name)}, which ${BUNDLE_INDEX} does not list: the bundle was altered; nothing was published`);
+      if (arrived.has(name)) throw new LifecycleInputError(`${bundle}: holds ${name} twice; nothing was published`);
+      if (entry.header.size !== listed.size) throw new LifecycleInputError(`${bundle}: ${name} is ${entry.header.size} bytes in the tar but ${listed.size} in ${BUNDLE_INDEX}; nothing was published`);
+      const hash = createHash("sha256");
+      // The entry is a streamx stream: read it as an async iterable (backpressure included).
+      await pipeline(async function* () {
+        for await (const chunk of entry as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      }, createWriteStream(path.join(dir, name), { flags: "wx" }));
+      const actual = hash.digest("hex");
+      if (actual !== listed.sha256) throw new LifecycleInputError(`${bundle}: ${name} has sha256 ${actual}, but ${BUNDLE_INDEX} says ${listed.sha256}: the bundle is damaged; nothing was published`);
+      arrived.add(name);
+    }
+    await feeding;
+  } catch (error) {
+    extract.destroy();
+    await feeding.catch(() => {});
+    if (error instanceof LifecycleInputError) throw error;
+    if ((error as Error).name === "AbortError") throw error;
+    // tar-stream's own complaints ("Unexpected end of data", "Invalid tar header"): a cut or
+    // corrupted file.
+    throw new LifecycleInputError(`${bundle}: not a complete tar archive (${(error as Error).message}): truncated or damaged; nothing was published`, { cause: error });
+  }
+  if (index === undefined) throw new LifecycleInputError(`${bundle}: empty archive: not a bootsmith bundle`);
+  const missing = index.files.filter((f) => !arrived.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) throw new LifecycleInputError(`${bundle}: ends before ${missing.join(", ")} (listed in ${BUNDLE_INDEX}): the bundle is truncated; nothing was published`);
+  return index;
+}
+
+/** The manifest must list exactly the artifacts the index carries, with the same digests. */
+async function checkManifestAgainstIndex(bundle: string, dir: string, index: BundleIndex): Promise<Manifest> {
+  const manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), "utf8")) as Manifest;
+  for (const record of Object.values(manifest.artifacts ?? {})) {
+    if (!record) continue;
+    const carried = index.files.find((f) => f.name === record.file);
+    if (!carried || carried.sha256 !== record.sha256 || carried.size !== record.size) {
+      throw new LifecycleInputError(`${bundle}: ${MANIFEST_FILE} lists ${record.file} (sha256 ${record.sha256.slice(0, 12)}…, ${record.size} bytes) but the bundle carries ${carried ? `sha256 ${carried.sha256.slice(0, 12)}…, ${carried.size} bytes` : "no such file"}; nothing was published`);
+    }
+  }
+  if (manifest.name !== index.name) throw new LifecycleInputError(`${bundle}: ${MANIFEST_FILE} is for ${manifest.name} but ${BUNDLE_INDEX} says ${index.name}; nothing was published`);
+  return manifest;
+}
