@@ -20,7 +20,6 @@ const UNIT = [
   "test/exec/**/*.test.ts",
   "test/lint/**/*.test.ts",
   "test/pipeline/cache.test.ts",
-  "test/pipeline/changelog.test.ts",
   "test/pipeline/gitlab.test.ts",
   "test/pipeline/graph.test.ts",
   "test/pipeline/junit.test.ts",

@@ -1,6 +1,6 @@
-// The nightly refresh's package comparison (the package diff `bootsmith diff` uses): added,
-// removed, changed (multi-version packages such as kernels compared as sets), and the markdown
-// changelog it writes.
+// The package comparison `bootsmith diff`, the nightly refresh's changelog and `build --locked`
+// share: added, removed, changed (multi-version packages such as kernels compared as sets), and
+// the markdown changelog the refresh writes from it.
 import { describe, expect, it } from "vitest";
 import { changelogMarkdown } from "../../src/pipeline/changelog.js";
 import { diffPackages, isEmpty, packageDiffSummary } from "../../src/core/package-diff.js";
