@@ -91,4 +91,16 @@ export interface Manifest {
   readonly timings: readonly StepTiming[];
   readonly builtAt: string;
   readonly sourceDateEpoch?: number;
+  /** Each `bootsmith promote` that made another tag point at these artifacts, oldest first. */
+  readonly promotions?: readonly PromotionRecord[];
+}
+
+export interface PromotionRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly at: string;
+  /** Promoted with --force, without a passed boot test on record. */
+  readonly forced: boolean;
+  /** The user who ran it ($USER / os.userInfo), for the audit trail. */
+  readonly by?: string;
 }

@@ -124,7 +124,7 @@ async function copyVerified(artifact: LocalArtifact, into: string, signal: Abort
  * moves the old directory aside first (two renames, the gap is microseconds) since Node has no
  * renameat2(RENAME_EXCHANGE).
  */
-async function swapInto(staging: string, finalDir: string, imageDir: string, tag: string): Promise<void> {
+export async function swapInto(staging: string, finalDir: string, imageDir: string, tag: string): Promise<void> {
   const exists = await stat(finalDir).then(
     () => true,
     () => false,

@@ -173,12 +173,12 @@ async function preflight(client: S3Client, bucket: string, prefix: string, signa
   }
 }
 
-interface Existing {
+export interface Existing {
   readonly size: number;
   readonly sha256: string | undefined;
 }
 
-async function head(client: S3Client, bucket: string, key: string, signal: AbortSignal | undefined): Promise<Existing | undefined> {
+export async function head(client: S3Client, bucket: string, key: string, signal: AbortSignal | undefined): Promise<Existing | undefined> {
   try {
     const result = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     return { size: result.ContentLength ?? -1, sha256: result.Metadata?.[SHA256_METADATA] };
@@ -208,6 +208,6 @@ async function readBack(client: S3Client, bucket: string, key: string, signal: A
   return sha256Chunks(result.Body as AsyncIterable<Uint8Array>);
 }
 
-function copySource(bucket: string, key: string): string {
+export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }

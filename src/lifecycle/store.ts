@@ -1,0 +1,31 @@
+// Where published images live, as promote and gc see them: a directory target
+// (<dir>/<name>/<tag>/) or an S3 target in the bootsmith layout (<prefix><name>/<tag>/). A tag is
+// complete when its manifest.json exists (publishers write it last); every operation here keeps
+// that true: a copy writes the manifest last, a delete removes it first.
+import type { Manifest } from "../core/manifest.js";
+
+export interface StoredTag {
+  readonly name: string;
+  readonly tag: string;
+  /** Absent when the tag has artifacts but no manifest.json (a publish in progress or cut short). */
+  readonly manifest?: Manifest;
+}
+
+export interface ImageStore {
+  /** For messages: dir:/srv/boot, s3://bucket/prefix/. */
+  readonly label: string;
+  /** The tag's manifest.json bytes, or undefined when the tag is not (completely) published. */
+  readManifest(name: string, tag: string, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * Make `to` hold the artifacts of `from` (hard links / server-side copies, no upload), then
+   * write `manifestBytes` as its manifest.json, last.
+   */
+  copyTag(name: string, from: string, to: string, manifest: Manifest, manifestBytes: Buffer, signal?: AbortSignal): Promise<void>;
+  /** Every tag of every image (or of `name`), complete or not. */
+  list(name?: string, signal?: AbortSignal): Promise<StoredTag[]>;
+  /** Remove manifest.json first, then the rest of the tag. */
+  deleteTag(name: string, tag: string, signal?: AbortSignal): Promise<void>;
+  /** The URL-path fragment every artifact URL of this tag contains, to match boot parameters. */
+  urlFragment(name: string, tag: string): string;
+  close(): void;
+}

@@ -1,0 +1,94 @@
+// bootsmith promote on a directory target through the built CLI. A real `bootsmith boot-test`
+// on an image whose artifacts are not bootable records a failed run in manifest.json
+// (bootTest.lastRun): promote refuses it (exit 1, nothing created). A passed run is recorded
+// with the function boot-test uses (a real QEMU pass takes minutes): promote then makes the new tag
+// out of hard links with the history in its manifest. --force promotes without a pass and says
+// so; unknown tags and bad arguments are exit 2. (S3: test/lifecycle/ceph.test.ts.)
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { bootsmith } from "../support/cli.js";
+import { makeFakeImage, type FakeImage } from "../publish/support/artifacts.js";
+import { recordInManifest } from "../../src/boottest/report.js";
+import type { Manifest } from "../../src/core/manifest.js";
+
+let work: string;
+let image: FakeImage;
+let root: string;
+
+const manifestAt = (tag: string) => JSON.parse(readFileSync(path.join(root, "promo", tag, "manifest.json"), "utf8")) as Manifest;
+const publish = () => bootsmith(["publish", image.dir, "--to", `dir:${root}`]);
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-promote-"));
+  root = path.join(work, "published");
+  image = await makeFakeImage({ name: "promo", tags: ["1"], sizes: { kernel: 4096, initrd: 4096, rootfs: 1 << 20 } });
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(image.dir, { recursive: true, force: true });
+});
+
+describe("bootsmith promote (dir: target)", () => {
+  it("refuses an image without a passed boot test: exit 1, the failed test named, no new tag", async () => {
+    const tested = await bootsmith(["boot-test", image.dir]);
+    expect(tested.exitCode).toBe(1);
+    expect(tested.stdout).toContain("FAIL boot-test (preflight)");
+    const recorded = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
+    expect(recorded.bootTest?.lastRun).toMatchObject({ ok: false });
+    expect((await publish()).exitCode).toBe(0);
+    const result = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/refusing to promote promo:1 to prod: its manifest records no passed boot test \(the last boot test, \S+, failed/);
+    expect(result.stderr).toContain("--force");
+    expect(existsSync(path.join(root, "promo", "prod"))).toBe(false);
+  });
+
+  it("promotes one with a passed boot test: hard links, manifest last with the history", async () => {
+    await recordInManifest(image.dir, { at: new Date().toISOString(), ok: true, totalSeconds: 51, phases: [], checks: [{ name: "marker", status: "pass" }] });
+    expect((await publish()).exitCode).toBe(0);
+    const result = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`], { env: { USER: "operator" } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^promoted promo:1 → promo:prod in dir:.* \(boot test passed .* \(51 s\)\)$/);
+    for (const file of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) {
+      expect(statSync(path.join(root, "promo", "prod", file)).ino, file).toBe(statSync(path.join(root, "promo", "1", file)).ino);
+    }
+    const prod = manifestAt("prod");
+    expect(prod.tags).toEqual(["1", "prod"]);
+    expect(prod.promotions).toEqual([{ from: "1", to: "prod", at: expect.any(String), forced: false, by: "operator" }]);
+    expect(prod.artifacts).toEqual(manifestAt("1").artifacts);
+    expect(manifestAt("1").promotions).toBeUndefined(); // the source is left as it was
+  });
+
+  it("--force promotes without a passed test and records it as forced; an existing tag is replaced", async () => {
+    const other = await makeFakeImage({ name: "promo", tags: ["2"], sizes: { kernel: 4096, rootfs: 8192 } });
+    expect((await bootsmith(["publish", other.dir, "--to", `dir:${root}`])).exitCode).toBe(0);
+    const refused = await bootsmith(["promote", "promo:2", "--to", "prod", "--target", `dir:${root}`]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("(no boot test on record)");
+    expect(manifestAt("prod").promotions).toHaveLength(1); // prod untouched
+    const forced = await bootsmith(["promote", "promo:2", "--to", "prod", "--target", `dir:${root}`, "--force"]);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain("FORCED: no passed boot test on record");
+    const prod = manifestAt("prod");
+    expect(prod.promotions).toEqual([expect.objectContaining({ from: "2", to: "prod", forced: true })]);
+    expect(existsSync(path.join(root, "promo", "prod", "initramfs.img"))).toBe(false); // image 2 has none
+    rmSync(other.dir, { recursive: true, force: true });
+  });
+
+  it("unknown image, bad tag, registry target: exit 2, nothing created", async () => {
+    const unknown = await bootsmith(["promote", "promo:9", "--to", "x", "--target", `dir:${root}`]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("promo:9: not published in dir:");
+    const badTag = await bootsmith(["promote", "promo:1", "--to", "-bad", "--target", `dir:${root}`]);
+    expect(badTag.exitCode).toBe(2);
+    const same = await bootsmith(["promote", "promo:1", "--to", "1", "--target", `dir:${root}`]);
+    expect(same.exitCode).toBe(2);
+    const registry = await bootsmith(["promote", "promo:1", "--to", "x", "--target", "registry:127.0.0.1:5000/promo"]);
+    expect(registry.exitCode).toBe(2);
+    expect(registry.stderr).toContain("not supported yet for promote and gc");
+    expect(existsSync(path.join(root, "promo", "x"))).toBe(false);
+  });
+});
