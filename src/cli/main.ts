@@ -36,6 +36,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "export", summary: "Write an image (artifacts, manifest, SBOM/signatures) into one tar for air-gapped sites", load: async () => (await import("./export.js")).exportCommand },
   { name: "import", summary: "Verify a bundle from bootsmith export and publish it (or unpack it into a directory)", load: async () => (await import("./import.js")).importCommand },
   { name: "promote", summary: "Point another tag (e.g. prod) at a boot-tested image's artifacts, without re-uploading", load: async () => (await import("./promote.js")).promoteCommand },
+  { name: "gc", summary: "Delete old published images, keeping the newest, the promoted and what nodes boot", load: async () => (await import("./gc.js")).gcCommand },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
   { name: "rootfs", summary: "Steps a build does inside the image root: select-kernel, copy-out, clean", load: async () => (await import("./rootfs.js")).rootfsCommand, hidden: true },
   { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, write-manifest", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },

@@ -136,8 +136,19 @@ export class BssClient {
 
   /** The params stored for one selector, or undefined when BSS has none (404). */
   async get(key: SelectorKey): Promise<BootEntry | undefined> {
-    const res = await this.send("GET", "/bootparameters", undefined, queryFor(key));
-    if (res.status === 404) return undefined;
+    const first = (await this.query(queryFor(key)))[0];
+    return first ? toEntry(first) : undefined;
+  }
+
+  /** Every entry BSS holds (GET without a selector), e.g. to see which images nodes boot. */
+  async list(): Promise<BootParams[]> {
+    return this.query();
+  }
+
+  /** GET /bootparameters; BSS answers 404 (or null) when nothing matches: an empty list. */
+  private async query(query?: Record<string, string>): Promise<BootParams[]> {
+    const res = await this.send("GET", "/bootparameters", undefined, query);
+    if (res.status === 404) return [];
     if (res.status !== 200) throw failure(res, "GET", this.ctx);
     let list: unknown;
     try {
@@ -145,12 +156,9 @@ export class BssClient {
     } catch (error) {
       throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned invalid JSON`, { cause: error });
     }
-    if (list === null) return undefined;
+    if (list === null) return [];
     if (!Array.isArray(list)) throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned ${typeof list}, expected a list of BootParams`);
-    const entries = list as BootParams[];
-    const first = entries[0];
-    if (!first) return undefined;
-    return toEntry(first);
+    return list as BootParams[];
   }
 
   /** Create or replace (PUT: idempotent). */

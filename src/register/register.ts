@@ -377,3 +377,26 @@ async function rollbackBootConfiguration(target: BootTarget, stored: StoredRecor
   return { target, record: stored.path, changes: [change], diff, written: true };
 }
 
+
+/** What one boot-parameter entry points nodes at, for `bootsmith gc`'s "still in use" check. */
+export interface BootReference {
+  /** Which nodes: "BSS mac 52:54:00:00:00:01", "boot-service compute-prod". */
+  readonly who: string;
+  /** kernel, initrd and params strings (URLs inside). */
+  readonly strings: readonly string[];
+}
+
+/** Every entry a BSS or boot-service holds, read-only. */
+export async function bootReferences(service: Pick<BssTarget, "url" | "tokenEnv" | "caFile"> & { readonly type: BootTarget["type"] }, options: ConnectionOptions = {}): Promise<BootReference[]> {
+  const { url, clientOptions } = connect(service as BootTarget, options);
+  const strings = (x: { kernel?: string; initrd?: string; params?: string }) => [x.kernel, x.initrd, x.params].filter((v): v is string => typeof v === "string");
+  if (service.type === "bss") {
+    const entries = await new BssClient(url, clientOptions).list();
+    return entries.map((e) => {
+      const keys = [...(e.macs ?? []).map((m) => `mac ${m}`), ...(e.hosts ?? []).map((h) => `host ${h}`), ...(e.nids ?? []).map((n) => `nid ${n}`)];
+      return { who: `BSS ${keys.join(", ") || "(no selector)"}`, strings: strings(e) };
+    });
+  }
+  const configs = await new BootServiceClient(url, clientOptions).list();
+  return configs.map((c) => ({ who: `boot-service ${c.metadata?.name ?? c.metadata?.uid ?? "?"}`, strings: strings(c.spec ?? {}) }));
+}

@@ -1,0 +1,104 @@
+// bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
+import type { CliCommand } from "./command.js";
+import { EXIT, UserError } from "../core/errors.js";
+import { parseCommandArgs } from "./args.js";
+import { applyGc, describeReasons, planGc } from "../lifecycle/gc.js";
+import { openStore } from "../lifecycle/open-store.js";
+import { parseTargetSpec } from "../publish/target-spec.js";
+import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri } from "../register/auth.js";
+import { bootReferences, type BootReference } from "../register/register.js";
+import { runLifecycle } from "./lifecycle-run.js";
+
+export const gcCommand: CliCommand = {
+  name: "gc",
+  summary: "Delete old published images, keeping the newest, the promoted and what nodes boot",
+  usage: `Usage: bootsmith gc TARGET --keep N (--bss URL | --boot-service URL | --cluster NAME | --no-references) [--yes]
+
+Lists the tags of every image in TARGET (dir:ROOT or s3://BUCKET[/PREFIX], bootsmith layout) and
+deletes, per image name, every complete tag except:
+  - the newest N (by the manifest's builtAt),
+  - any tag a boot service still points nodes at: its <name>/<tag>/ appears in a kernel, initrd
+    or params URL of a BSS entry or boot-service BootConfiguration (asked now, read-only),
+  - any tag named in a promotion (the manifests' \`promotions\`: both the source and the new tag).
+A dry run by default: it prints what would be kept (and why) and what would be deleted. With
+--yes each tag is deleted manifest.json first, then its artifacts, so a run cut short leaves
+tags without a manifest (incomplete), never a complete-looking set with missing files. Tags
+that already lack manifest.json (a publish in progress or cut short) are listed, not deleted.
+If a boot service cannot be asked, nothing is deleted.
+
+Options:
+  --keep N            newest complete tags to keep per image name (required, ≥ 1)
+  --name NAME         only this image name
+  --yes               delete (default: dry run)
+  --bss URL           ask this BSS which images nodes boot (repeatable)
+  --boot-service URL  ask this boot-service (repeatable)
+  --cluster NAME      ask the ochami cluster's BSS (~/.config/ochami/config.yaml, /etc/ochami/…)
+  --no-references     no node boots from TARGET: skip the boot-service check
+  --token TOKEN       bearer token (else $BSS_TOKEN, else the ochami cluster's token)
+  --endpoint URL      S3 endpoint (default: $S3_ENDPOINT, else AWS)
+  --region NAME       S3 region
+  --ca-file FILE      CA certificate for an https S3 endpoint
+  --json              the plan (and what was deleted) as JSON
+  -h, --help          this help
+  Registry targets are not supported yet.
+
+Example:
+  bootsmith gc s3://boot-images --endpoint http://s3:7480 --keep 3 --bss http://bss:27778 --yes
+
+Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing more deleted),
+2 bad arguments.`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("gc", args, {
+      keep: { type: "string" },
+      name: { type: "string" },
+      yes: { type: "boolean" },
+      bss: { type: "string", multiple: true },
+      "boot-service": { type: "string", multiple: true },
+      cluster: { type: "string" },
+      "no-references": { type: "boolean" },
+      token: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      "ca-file": { type: "string" },
+      json: { type: "boolean" },
+    });
+    if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT or s3://BUCKET[/PREFIX]");
+    const keep = Number(values.keep);
+    if (values.keep === undefined || !Number.isInteger(keep) || keep < 1) throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
+    const services: { type: "bss" | "boot-service"; url: string }[] = [...(values.bss ?? []).map((url) => ({ type: "bss" as const, url })), ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url }))];
+    if (values.cluster !== undefined) {
+      const cluster = findOchamiCluster(loadOchamiConfig(ochamiConfigPaths()), values.cluster);
+      const url = ochamiServiceUri(cluster, "bss");
+      if (!url) throw new UserError(`bootsmith gc: ochami cluster "${cluster.name}" (${cluster.file}) has no bss URI; pass --bss URL`);
+      services.push({ type: "bss", url });
+    }
+    if (services.length === 0 && !values["no-references"]) {
+      throw new UserError("bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)");
+    }
+    const target = parseTargetSpec(positionals[0]!, { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"] });
+    const store = openStore(target);
+    try {
+      const { plan, deleted } = await runLifecycle(async (signal) => {
+        const references: BootReference[] = [];
+        for (const s of services) references.push(...(await bootReferences(s, { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) })));
+        const tags = await store.list(values.name, signal);
+        const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t));
+        const deleted = values.yes ? await applyGc(store, plan, signal, (n, t) => !values.json && process.stdout.write(`deleted ${n}:${t}\n`)) : 0;
+        return { plan, deleted };
+      });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ target: store.label, dryRun: !values.yes, ...plan, deleted }, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      if (!values.yes) {
+        for (const k of plan.keep) process.stdout.write(`keep        ${k.name}:${k.tag}  built ${k.builtAt ?? "?"}  (${describeReasons(k.reasons)})\n`);
+        for (const r of plan.remove) process.stdout.write(`would delete ${r.name}:${r.tag}  built ${r.builtAt}\n`);
+      }
+      for (const i of plan.incomplete) process.stdout.write(`incomplete  ${i.name}:${i.tag}  (no manifest.json: left alone)\n`);
+      process.stdout.write(values.yes ? `${store.label}: deleted ${deleted} tag(s), kept ${plan.keep.length}\n` : `${store.label}: dry run: ${plan.remove.length} tag(s) would be deleted, ${plan.keep.length} kept; run again with --yes to delete\n`);
+    } finally {
+      store.close();
+    }
+    return EXIT.ok;
+  },
+};
