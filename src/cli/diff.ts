@@ -30,7 +30,7 @@ against the manifest's sha256 (credentials: S3_ACCESS/S3_SECRET or the AWS SDK c
 Options:
   --json              the diff as JSON
   --markdown          the diff as Markdown, for a merge-request comment
-  --endpoint URL      S3 endpoint for s3:// images, e.g. http://s3.cluster.local:7480
+  --endpoint URL      S3 endpoint for s3:// images (default: $S3_ENDPOINT, else AWS)
   --region NAME       S3 region (default us-east-1)
   --ca-file FILE      CA certificate for an https endpoint
   -h, --help          this help
@@ -53,10 +53,11 @@ Exit codes: 0 compared (whether or not they differ), 1 could not read a publishe
     if (values.json && values.markdown) throw new UserError("bootsmith diff: --json and --markdown exclude each other; pick one");
     const format: DiffFormat = values.json ? "json" : values.markdown ? "markdown" : "text";
     const [a, b] = positionals as [string, string];
+    const endpoint = values.endpoint ?? process.env.S3_ENDPOINT;
     const diff = await runLifecycle((signal) =>
       diffSources(a, b, {
         signal,
-        ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+        ...(endpoint ? { endpoint } : {}),
         ...(values.region ? { region: values.region } : {}),
         ...(values["ca-file"] ? { caFile: values["ca-file"] } : {}),
       }),

@@ -30,11 +30,16 @@ Options:
                       s3://BUCKET[/PREFIX] (bootsmith layout); default dir:artifacts, the
                       output of \`bootsmith build\`
   --force             promote without a passed boot test (recorded as forced)
+  --json              print the new tag's published-image record (URLs) on stdout, as
+                      \`publish --json\` does, to pipe into \`bootsmith register -\`
+  --public-base URL   base URL nodes fetch from (for --json; as for publish)
   --endpoint URL      S3 endpoint (default: $S3_ENDPOINT, else AWS)
   --region NAME       S3 region (default us-east-1)
   --ca-file FILE      CA certificate for an https endpoint
   -h, --help          this help
-  Registry targets and --register are not supported yet.
+  Registry targets are not supported yet. To register the promoted tag, pipe --json into
+  register:  bootsmith promote c:9.5 --to prod --target … --json |
+             bootsmith register - --params-template '…{{ rootfs.url }}' --bss URL --nid 1
 
 Examples:
   bootsmith promote compute:9.5 --to prod --target s3://boot-images --endpoint http://s3:7480
@@ -47,6 +52,8 @@ an unknown image.`,
       to: { type: "string" },
       target: { type: "string" },
       force: { type: "boolean" },
+      json: { type: "boolean" },
+      "public-base": { type: "string" },
       endpoint: { type: "string" },
       region: { type: "string" },
       "ca-file": { type: "string" },
@@ -56,12 +63,18 @@ an unknown image.`,
     if (!ref) throw new UserError(`bootsmith promote: ${JSON.stringify(positionals[0])} is not NAME:TAG`);
     if (!values.to) throw new UserError("bootsmith promote: --to TAG2 is required");
     const to = values.to;
-    const target = parseTargetSpec(values.target ?? "dir:artifacts", { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"] });
+    const target = parseTargetSpec(values.target ?? "dir:artifacts", { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"], publicBase: values["public-base"] });
     const store = openStore(target);
     try {
       const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));
       const why = result.bootTest ? `boot test passed ${result.bootTest.at}${result.bootTest.seconds !== undefined ? ` (${result.bootTest.seconds} s)` : ""}` : "FORCED: no passed boot test on record";
-      process.stdout.write(`promoted ${ref.name}:${ref.tag} → ${ref.name}:${to} in ${store.label} (${why})\n`);
+      const line = `promoted ${ref.name}:${ref.tag} → ${ref.name}:${to} in ${store.label} (${why})`;
+      if (values.json) {
+        // The published-image record of the new tag, as \`publish --json\` prints one: pipe it to
+        // \`bootsmith register -\` to point nodes at it.
+        process.stderr.write(`${line}\n`);
+        process.stdout.write(`${JSON.stringify(store.publishedImage(ref.name, to, result.manifest), null, 2)}\n`);
+      } else process.stdout.write(`${line}\n`);
     } finally {
       store.close();
     }

@@ -5,7 +5,10 @@
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sha256File } from "../core/hash.js";
-import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { pathToFileURL } from "node:url";
+import { MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest } from "../core/manifest.js";
+import type { PublishedImage } from "../core/published-image.js";
+import { joinUrl } from "../publish/layout.js";
 import { swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
@@ -15,7 +18,7 @@ export class DirStore implements ImageStore {
   readonly label: string;
   private readonly root: string;
 
-  constructor(target: LocalTarget) {
+  constructor(private readonly target: LocalTarget) {
     this.root = path.resolve(target.dir);
     this.label = `dir:${target.dir}`;
   }
@@ -69,6 +72,13 @@ export class DirStore implements ImageStore {
     await mkdir(aside, { recursive: true });
     await rename(dir, path.join(aside, tag));
     await rm(aside, { recursive: true, force: true });
+  }
+
+  publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
+    const url = (file: string) => (this.target.publicBase ? joinUrl(this.target.publicBase, `${name}/${tag}/${file}`) : pathToFileURL(path.join(this.root, name, tag, file)).href);
+    const urls: PublishedImage["urls"] = {};
+    for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = url(record.file);
+    return { name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE) };
   }
 
   urlFragment(name: string, tag: string): string {

@@ -4,8 +4,9 @@
 // incomplete tag, never a complete-looking mix. Deletion removes manifest.json first.
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { sha256Bytes } from "../core/hash.js";
-import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
-import { copySource, head } from "../publish/s3.js";
+import { MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest } from "../core/manifest.js";
+import type { PublishedImage } from "../core/published-image.js";
+import { copySource, head, publicUrl } from "../publish/s3.js";
 import { createS3Client, explainS3Error } from "../publish/s3-client.js";
 import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
@@ -118,6 +119,12 @@ export class S3Store implements ImageStore {
       // body checksum that S3-compatible servers disagree about.
       for (const key of await this.listKeys(folder, signal)) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     });
+  }
+
+  publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
+    const urls: PublishedImage["urls"] = {};
+    for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = publicUrl(this.target, this.key(name, tag, record.file));
+    return { name, tag, target: "s3", urls, manifestUrl: publicUrl(this.target, this.key(name, tag, MANIFEST_FILE)) };
   }
 
   urlFragment(name: string, tag: string): string {

@@ -3,6 +3,7 @@
 // complete when its manifest.json exists (publishers write it last); every operation here keeps
 // that true: a copy writes the manifest last, a delete removes it first.
 import type { Manifest } from "../core/manifest.js";
+import type { PublishedImage } from "../core/published-image.js";
 
 export interface StoredTag {
   readonly name: string;
@@ -25,6 +26,8 @@ export interface ImageStore {
   list(name?: string, signal?: AbortSignal): Promise<StoredTag[]>;
   /** Remove manifest.json first, then the rest of the tag. */
   deleteTag(name: string, tag: string, signal?: AbortSignal): Promise<void>;
+  /** Where nodes fetch this tag's artifacts (for `bootsmith register -`). */
+  publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage;
   /** The URL-path fragment every artifact URL of this tag contains, to match boot parameters. */
   urlFragment(name: string, tag: string): string;
   close(): void;

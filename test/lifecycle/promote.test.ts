@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { bootsmith } from "../support/cli.js";
+import { execa } from "execa";
+import { bootsmith, CLI } from "../support/cli.js";
+import { startBssServer } from "../support/bss-server.js";
 import { makeFakeImage, type FakeImage } from "../publish/support/artifacts.js";
 import { recordInManifest } from "../../src/boottest/report.js";
 import type { Manifest } from "../../src/core/manifest.js";
@@ -76,6 +78,23 @@ describe("bootsmith promote (dir: target)", () => {
     expect(prod.promotions).toEqual([expect.objectContaining({ from: "2", to: "prod", forced: true })]);
     expect(existsSync(path.join(root, "promo", "prod", "initramfs.img"))).toBe(false); // image 2 has none
     rmSync(other.dir, { recursive: true, force: true });
+  });
+
+  it("--json prints the new tag's URLs, which bootsmith register - takes (dry run against the BSS contract server)", async () => {
+    const promoted = await bootsmith(["promote", "promo:1", "--to", "staging", "--target", `dir:${root}`, "--public-base", "http://head.example:8080/images", "--json"]);
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    const image = JSON.parse(promoted.stdout) as { name: string; tag: string; urls: Record<string, string> };
+    expect(image).toMatchObject({ name: "promo", tag: "staging", urls: { kernel: "http://head.example:8080/images/promo/staging/vmlinuz", rootfs: "http://head.example:8080/images/promo/staging/rootfs.squashfs" } });
+    const bss = await startBssServer();
+    try {
+      const registered = await execa(process.execPath, [CLI, "register", "-", "--params-template", "root=live:{{ rootfs.url }}", "--bss", bss.url, "--mac", "52:54:00:00:00:07", "--dry-run"], { input: promoted.stdout, reject: false, env: { CI: "true" } });
+      // The dry run shows the params it would set; it exits 1 because head.example serves nothing.
+      expect(registered.stdout).toContain("root=live:http://head.example:8080/images/promo/staging/rootfs.squashfs");
+      expect(registered.stdout).toContain("a real run would refuse");
+      expect(registered.exitCode).toBe(1);
+    } finally {
+      await bss.stop();
+    }
   });
 
   it("unknown image, bad tag, registry target: exit 2, nothing created", async () => {
