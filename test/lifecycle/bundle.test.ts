@@ -113,6 +113,10 @@ describe("bootsmith import", () => {
       expect(readFileSync(path.join(into, name)).equals(readFileSync(path.join(image.dir, name))), name).toBe(true);
     }
     expect(existsSync(path.join(into, "build.log"))).toBe(false);
+    const again = await bootsmith(["import", bundle, "--to", into]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain("already exists");
+    expect(readdirSync(work).filter((n) => n.startsWith("unpacked.partial-"))).toEqual([]);
   });
 
   it("to a dir: target: every tag published, manifest.json included", async () => {

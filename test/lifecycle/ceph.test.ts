@@ -110,6 +110,7 @@ describe("lifecycle against Ceph RGW", () => {
     expect(await keys("gcimg/t3/")).toEqual([]);
     for (const tag of ["t1", "t2", "t4", "prod"]) expect(await keys(`gcimg/${tag}/`), tag).toContain(`gcimg/${tag}/manifest.json`);
     expect(await keys("gcimg/t5/")).toEqual(["gcimg/t5/vmlinuz"]);
+    expect(bss.violations).toEqual([]); // every request and answer matched BSS's swagger
   });
 
   it("gc without a boot service to ask: exit 2, nothing deleted", async () => {

@@ -92,6 +92,7 @@ describe("bootsmith promote (dir: target)", () => {
       expect(registered.stdout).toContain("root=live:http://head.example:8080/images/promo/staging/rootfs.squashfs");
       expect(registered.stdout).toContain("a real run would refuse");
       expect(registered.exitCode).toBe(1);
+      expect(bss.violations).toEqual([]);
     } finally {
       await bss.stop();
     }
