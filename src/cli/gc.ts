@@ -30,6 +30,7 @@ Options:
   --keep N            newest complete tags to keep per image name (required, ≥ 1)
   --name NAME         only this image name
   --yes               delete (default: dry run)
+  --dry-run           only show the plan (the default; refuses to go with --yes)
   --bss URL           ask this BSS which images nodes boot (repeatable)
   --boot-service URL  ask this boot-service (repeatable)
   --cluster NAME      ask the ochami cluster's BSS (~/.config/ochami/config.yaml, /etc/ochami/…)
@@ -52,6 +53,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
       keep: { type: "string" },
       name: { type: "string" },
       yes: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       bss: { type: "string", multiple: true },
       "boot-service": { type: "string", multiple: true },
       cluster: { type: "string" },
@@ -63,6 +65,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
       json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT or s3://BUCKET[/PREFIX]");
+    if (values.yes && values["dry-run"]) throw new UserError("bootsmith gc: --yes and --dry-run exclude each other");
     const keep = Number(values.keep);
     if (values.keep === undefined || !Number.isInteger(keep) || keep < 1) throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
     const services: { type: "bss" | "boot-service"; url: string }[] = [...(values.bss ?? []).map((url) => ({ type: "bss" as const, url })), ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url }))];

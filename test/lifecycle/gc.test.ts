@@ -51,7 +51,7 @@ describe("planGc", () => {
 
 describe("bootsmith gc (dir: target)", () => {
   it("dry run by default; --yes deletes what the plan names, per image name", async () => {
-    const dry = await bootsmith(["gc", `dir:${root}`, "--keep", "1", "--no-references"]);
+    const dry = await bootsmith(["gc", `dir:${root}`, "--keep", "1", "--no-references", "--dry-run"]);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("would delete a:2");
     expect(dry.stdout).toContain("would delete a:1");
@@ -68,5 +68,6 @@ describe("bootsmith gc (dir: target)", () => {
     expect((await bootsmith(["gc", `dir:${root}`, "--no-references"])).exitCode).toBe(2);
     expect((await bootsmith(["gc", `dir:${root}`, "--keep", "0", "--no-references"])).exitCode).toBe(2);
     expect((await bootsmith(["gc", "registry:127.0.0.1:5000/x", "--keep", "1", "--no-references"])).exitCode).toBe(2);
+    expect((await bootsmith(["gc", `dir:${root}`, "--keep", "1", "--no-references", "--dry-run", "--yes"])).exitCode).toBe(2);
   });
 });
