@@ -1,4 +1,4 @@
-// The lifecycle commands against a real Ceph RGW (../shared/tools/ceph-s3.sh) and the BSS
+// The lifecycle commands against a real Ceph RGW (test/support/ceph-s3.sh) and the BSS
 // contract server, through the built CLI:
 //   gc       four tags of one image; BSS points a node at the oldest, one was promoted; --keep 1
 //            keeps the newest, the referenced one and both ends of the promotion, deletes the
