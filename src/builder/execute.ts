@@ -18,8 +18,11 @@ import { resolveInRoot } from "./rootfs-path.js";
 import { parsePackageList } from "./packages.js";
 import { listInitramfs } from "./initramfs.js";
 import { sha256File } from "../core/hash.js";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type StepTiming } from "../core/manifest.js";
+import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type StepTiming } from "../core/manifest.js";
 import { inputDigests } from "../recipe/inputs.js";
+import { readOsRelease, writeImageIdentity, type OsRelease } from "./os-release.js";
+import { sbomInput, writeSboms, type SbomInput } from "./sbom/index.js";
+import { TOOL_VERSION } from "../core/version.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -47,6 +50,10 @@ export interface BuildState {
   undos: Map<string, { command: PlannedCommand; drop: () => void }>;
   timings: StepTiming[];
   manifest?: Manifest;
+  /** The image's os-release, read by the identity step (package URL namespaces). */
+  osRelease?: OsRelease;
+  /** Fixed once, so the manifest inside the image and the one beside it agree. */
+  builtAt?: Date;
 }
 
 export function newBuildState(): BuildState {
@@ -141,6 +148,19 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       if (removed.length > 0) ctx.reporter.emit({ type: "message", level: "info", text: `removed leftovers: ${removed.join(", ")}` });
       return;
     }
+    case "image-identity": {
+      const root = resolveArg(action.root, state.values);
+      state.osRelease = readOsRelease(root);
+      state.builtAt = new Date();
+      writeSboms(action.dir, sbomFor(plan, ctx, state));
+      // The rootfs is made after this step and cannot hold its own digest: this manifest lacks it.
+      const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
+      mkdirSync(path.dirname(inner), { recursive: true });
+      writeFileSync(inner, `${JSON.stringify(await buildManifest(plan, ctx, state), null, 2)}\n`, { mode: 0o644 });
+      const osRelease = writeImageIdentity(root, { id: action.id, version: action.version });
+      ctx.reporter.emit({ type: "message", level: "info", text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}` });
+      return;
+    }
     case "write-manifest": {
       const manifest = await buildManifest(plan, ctx, state);
       const file = path.join(action.dir, MANIFEST_FILE);
@@ -164,6 +184,14 @@ function resolveCommand(cmd: PlannedCommand, state: BuildState) {
     env: cmd.env,
     timeoutMs: cmd.timeoutSeconds !== undefined ? cmd.timeoutSeconds * 1000 : undefined,
   };
+}
+
+function sbomFor(plan: Plan, ctx: BuildContext, state: BuildState): SbomInput {
+  const spec = ctx.recipe.spec;
+  const created = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : (state.builtAt ?? new Date());
+  const image = { name: spec.name, version: spec.tags[0] ?? "latest", packageManager: plan.packageManager, inputDigest: ctx.recipe.inputDigest, created, toolVersion: TOOL_VERSION };
+  const distro = { distroId: state.osRelease?.ID?.toLowerCase(), distroVersion: state.osRelease?.VERSION_ID };
+  return sbomInput(image, parsePackageList(state.captures.PACKAGES ?? ""), distro);
 }
 
 async function buildManifest(plan: Plan, ctx: BuildContext, state: BuildState): Promise<Manifest> {
@@ -196,7 +224,7 @@ async function buildManifest(plan: Plan, ctx: BuildContext, state: BuildState): 
     packageManager: plan.packageManager,
     tools: ctx.tools,
     timings: [...state.timings],
-    builtAt: new Date().toISOString(),
+    builtAt: (state.builtAt ?? new Date()).toISOString(),
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };
 }

@@ -35,7 +35,7 @@ export const dnf: PackageManagerPlugin = {
   listPackages(ctx) {
     return {
       file: "rpm",
-      args: [["--root=", ...parts(ctx.root)], `--dbpath=${RPM_DBPATH}`, "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"],
+      args: [["--root=", ...parts(ctx.root)], `--dbpath=${RPM_DBPATH}`, "-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{LICENSE}\\t%{VENDOR}\\n"],
       env: { HOME: rpmHome(ctx) },
     };
   },

@@ -6,7 +6,7 @@ import { localImageRef } from "../recipe/load.js";
 import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from "../core/manifest.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
@@ -59,6 +59,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES" }]));
     steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
+  steps.push(step("identity", "Write the SBOMs and the image's identity", [{ kind: "image-identity", root: [MNT], dir: options.outDir, id: spec.name, version: spec.tags[0]! }], Object.values(SBOM_FILES)));
   if (spec.boot) steps.push(squashfsStep(spec.boot, options));
   steps.push(commitStep(recipe, target, image, options));
   steps.push(step("teardown", "Unmount and remove the working container", [

@@ -91,6 +91,14 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
       const paths = action.paths.map((p) => `${root}/${renderGlob(p)}`);
       return [`rm -rf -- ${paths.join(" ")}`, ...action.ifEmpty.map((p) => `[ -s ${root}/${quoteArg(p)} ] || rm -f -- ${root}/${quoteArg(p)}`)];
     }
+    case "image-identity": {
+      const root = renderArg(action.root);
+      return [
+        comment(`bootsmith writes ${action.dir}/{sbom.cdx.json,sbom.spdx.json} from the package list and ${root}/etc/os-release`),
+        comment(`bootsmith writes the manifest so far (no rootfs digest) to ${root}/usr/lib/bootsmith/manifest.json`),
+        comment(`bootsmith sets IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in the file ${root}/etc/os-release resolves to inside the image`),
+      ];
+    }
     case "write-manifest":
       return [comment(`bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`), `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
     case "publish":

@@ -1,6 +1,6 @@
 // Where each file of an image goes in a bucket, per layout. Pure: tests and `--dry-run`-style
 // callers compute keys without a server.
-import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
+import { MANIFEST_FILE, SBOM_FILES, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import type { S3Layout } from "./targets.js";
 
 export interface ImageKeys {
@@ -14,7 +14,7 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
     case "bootsmith": {
       const dir = `${prefix}${manifest.name}/${tag}/`;
       return {
-        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs` },
+        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs`, sbomCycloneDx: `${dir}${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${dir}${SBOM_FILES.sbomSpdx}` },
         manifest: `${dir}${MANIFEST_FILE}`,
       };
     }
@@ -24,7 +24,7 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
       const kver = manifest.kernel?.version ?? `${manifest.name}-${tag}`;
       const image = `${prefix}${manifest.name}-${tag}`;
       return {
-        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image },
+        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image, sbomCycloneDx: `${image}.${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${image}.${SBOM_FILES.sbomSpdx}` },
         manifest: `${image}.${MANIFEST_FILE}`,
       };
     }

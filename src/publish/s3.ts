@@ -44,6 +44,8 @@ const CONTENT_TYPES: Readonly<Record<ArtifactRole, string>> = {
   kernel: "application/octet-stream",
   initrd: "application/octet-stream",
   rootfs: "application/octet-stream",
+  sbomCycloneDx: "application/vnd.cyclonedx+json",
+  sbomSpdx: "application/spdx+json",
 };
 
 export async function publishToS3(set: ArtifactSet, target: S3Target, options: S3PublishOptions = {}): Promise<PublishOutcome> {

@@ -35,6 +35,12 @@ export type Action =
   | { readonly kind: "verify-initramfs"; readonly file: string }
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
   | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
+  /**
+   * Before the squashfs: read the image's os-release (package URLs), write the SBOMs, put the
+   * manifest so far into the image as /usr/lib/bootsmith/manifest.json and IMAGE_ID/IMAGE_VERSION
+   * into its os-release, so a booted node can say what it runs.
+   */
+  | { readonly kind: "image-identity"; readonly root: Arg; readonly dir: string; readonly id: string; readonly version: string }
   /** Hash the artifacts and write manifest.json. */
   | { readonly kind: "write-manifest"; readonly dir: string }
   | { readonly kind: "publish"; readonly target: PublishTarget }
