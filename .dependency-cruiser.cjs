@@ -2,17 +2,20 @@
 // folders below it; the stages sit side by side and may not import each other, except where a
 // line below allows it. README.md's "Layout" section draws the same picture.
 //
-//   cli → pipeline → stages (builder publish register boottest serve) → plan → pkg → steps
-//       → recipe → exec → core
+//   cli → pipeline → stages (builder publish register boottest serve verify) → sign → plan → pkg
+//       → steps → recipe → exec → core
 //
 // test/lint/layers.test.ts plants an upward import and a cycle in a copy of src/ and checks
 // that these rules reject both.
 
 /** Bottom first: a folder may import itself and every folder listed before it. */
-const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["builder", "publish", "register", "boottest", "serve"], ["pipeline"], ["cli"]];
+const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["sign"], ["builder", "publish", "register", "boottest", "serve", "verify"], ["pipeline"], ["cli"]];
 
-/** Imports between stages that are allowed: boot-test reads the builder's initramfs and serves files. */
-const SIDEWAYS = { boottest: ["builder", "serve"] };
+/**
+ * Imports between stages that are allowed: boot-test reads the builder's initramfs and serves
+ * files; register --verify-key checks the published set with verify's set check.
+ */
+const SIDEWAYS = { boottest: ["builder", "serve"], register: ["verify"] };
 
 const below = (layerIndex) => LAYERS.slice(0, layerIndex).flat();
 

@@ -23,6 +23,9 @@ import { inputDigests } from "../recipe/inputs.js";
 import { readOsRelease, writeImageIdentity, type OsRelease } from "./os-release.js";
 import { sbomInput, writeSboms, type SbomInput } from "./sbom/index.js";
 import { TOOL_VERSION } from "../core/version.js";
+import type { Signer } from "../sign/gpg.js";
+import { signArtifactDir } from "../sign/sign-dir.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -33,6 +36,8 @@ export interface BuildContext {
   /** Tool name → version, recorded in the manifest. */
   readonly tools: Readonly<Record<string, string>>;
   readonly sourceDateEpoch?: number;
+  /** Opened (and the key proven) before the build; required when the plan has a sign step. */
+  readonly signer?: Signer;
 }
 
 /** The actions this module performs; publish and register are the build session's. */
@@ -67,7 +72,7 @@ export function newBuildState(): BuildState {
 export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): () => void {
   mkdirSync(plan.outDir, { recursive: true });
   mkdirSync(plan.workDir, { recursive: true });
-  const owned = [MANIFEST_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
+  const owned = [MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
   for (const f of owned) rmSync(f, { force: true });
   const removeWork = async () => rmSync(plan.workDir, { recursive: true, force: true });
   const dropWork = ctx.cleanup.push("remove the work directory", removeWork);
@@ -167,6 +172,11 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       writeFileSync(`${file}.partial`, `${JSON.stringify(manifest, null, 2)}\n`);
       renameSync(`${file}.partial`, file);
       state.manifest = manifest;
+      return;
+    }
+    case "sign": {
+      if (!ctx.signer) throw new Error("internal: the plan signs but no signing key was opened");
+      await signArtifactDir(action.dir, ctx.signer, runCtx);
       return;
     }
   }

@@ -18,6 +18,9 @@ export interface BuildSessionOptions {
   readonly isolation?: string;
   /** Where registration records for rollback are kept. */
   readonly stateDir?: string;
+  /** --sign-key (wins over the recipe's signing.key), and the passphrase variable's name. */
+  readonly signKey?: string;
+  readonly signPassphraseEnv?: string;
 }
 
 export interface BuildSettings {
@@ -29,6 +32,7 @@ export interface BuildSettings {
   readonly storageDriver?: string;
   readonly isolation?: string;
   readonly publish?: boolean;
+  readonly signKey?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -80,5 +84,6 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     cores: availableParallelism(),
     sourceDateEpoch: epoch === undefined ? undefined : Number(epoch),
     publish: settings.publish ?? true,
+    sign: settings.signKey !== undefined || recipe.spec.signing !== undefined,
   };
 }

@@ -7,6 +7,7 @@ import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
 import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from "../core/manifest.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
@@ -26,6 +27,8 @@ export interface PlanOptions {
   readonly sourceDateEpoch?: number;
   /** Include the recipe's publish and register steps. */
   readonly publish: boolean;
+  /** Sign the artifact set after the manifest (signing: in the recipe or --sign-key). */
+  readonly sign?: boolean;
 }
 
 const MNT = { var: "MNT" } as const;
@@ -67,6 +70,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     { kind: "release", undoId: "container" },
   ]));
   steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir }], [MANIFEST_FILE]));
+  if (options.sign) steps.push(step("sign", "Sign SHA256SUMS", [{ kind: "sign", dir: options.outDir }], [SUMS_FILE, SIGNATURE_FILE]));
   if (options.publish) {
     spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t }])));
     spec.register.forEach((r, i) => steps.push(step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [{ kind: "register", registration: r }])));

@@ -99,6 +99,8 @@ function renderAction(action: Action, plan: Plan, undos: Map<string, PlannedComm
         comment(`bootsmith sets IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in the file ${root}/etc/os-release resolves to inside the image`),
       ];
     }
+    case "sign":
+      return [comment(`bootsmith writes ${action.dir}/SHA256SUMS: sha256sum of every file manifest.json lists, and of manifest.json`), comment("then signs it with the key from signing.key / --sign-key, imported into a private GNUPGHOME:"), `gpg --batch --detach-sign --digest-algo SHA256 --output ${quoteArg(`${action.dir}/SHA256SUMS.sig`)} ${quoteArg(`${action.dir}/SHA256SUMS`)}`];
     case "write-manifest":
       return [comment(`bootsmith writes ${action.dir}/manifest.json: artifact sha256 and sizes, packages, kernel, timings`), `(cd ${quoteArg(action.dir)} && sha256sum -- * > /dev/null)`];
     case "publish":

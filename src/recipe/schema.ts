@@ -279,6 +279,11 @@ export const RegistrationSchema = z
     error: "name at least one node: macs, hosts, nids (or groups for boot-service)",
   });
 
+const signing = z.strictObject({
+  key: z.string().min(1).describe("Secret OpenPGP key: a file (relative to the recipe), env:NAME (armored key in a variable) or keyring:KEYID (your gpg keyring/agent)"),
+  passphraseEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)"),
+});
+
 // --- the recipe -----------------------------------------------------------------------------
 
 export const RecipeSchema = z
@@ -299,6 +304,7 @@ export const RecipeSchema = z
     boot: z.union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" }).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
     publish: z.array(PublishTargetSchema).default([]).describe("Where the artifacts (or the image) are published"),
     register: z.array(RegistrationSchema).default([]).describe("Boot registrations of the published artifacts"),
+    signing: signing.optional().describe("Sign the artifact set: SHA256SUMS and a detached GnuPG signature SHA256SUMS.sig (verify with gpgv)"),
   })
   .describe("A bootsmith recipe: one diskless node image");
 
@@ -318,6 +324,7 @@ export type PublishTarget = z.output<typeof PublishTargetSchema>;
 /** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
 export type PublishTargetInput = z.input<typeof PublishTargetSchema>;
 export type Registration = z.output<typeof RegistrationSchema>;
+export type SigningSpec = z.output<typeof signing>;
 
 /** The JSON Schema for editors (yaml-language-server) and docs. */
 export function recipeJsonSchema(): Record<string, unknown> {

@@ -41,6 +41,8 @@ export type Action =
    * into its os-release, so a booted node can say what it runs.
    */
   | { readonly kind: "image-identity"; readonly root: Arg; readonly dir: string; readonly id: string; readonly version: string }
+  /** Write SHA256SUMS over the artifacts and manifest.json and sign it (SHA256SUMS.sig). */
+  | { readonly kind: "sign"; readonly dir: string }
   /** Hash the artifacts and write manifest.json. */
   | { readonly kind: "write-manifest"; readonly dir: string }
   | { readonly kind: "publish"; readonly target: PublishTarget }
