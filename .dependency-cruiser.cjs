@@ -13,9 +13,10 @@ const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["
 
 /**
  * Imports between stages that are allowed: boot-test reads the builder's initramfs and serves
- * files; register --verify-key checks the published set with verify's set check.
+ * files; register --verify-key checks the published set with verify's set check; verify reads
+ * s3:// sets with publish's S3 client (one place that configures endpoints, CAs, credentials).
  */
-const SIDEWAYS = { boottest: ["builder", "serve"], register: ["verify"] };
+const SIDEWAYS = { boottest: ["builder", "serve"], register: ["verify"], verify: ["publish"] };
 
 const below = (layerIndex) => LAYERS.slice(0, layerIndex).flat();
 

@@ -10,16 +10,16 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { BootsmithError, EXIT } from "../core/errors.js";
 import type { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { isCommandError, run, type Command } from "../exec/run.js";
 import { describeKey, type SigningKeySpec } from "./key.js";
 
 /** A key problem found before anything is built: bad input (exit 2). */
-export class SigningKeyError extends Error {
+export class SigningKeyError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SigningKeyError";
+    super(message, EXIT.usage, options);
   }
 }
 

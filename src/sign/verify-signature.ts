@@ -3,16 +3,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { BootsmithError, EXIT } from "../core/errors.js";
 import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 
 export type SignatureCheck = { readonly ok: true; readonly fingerprint: string } | { readonly ok: false; readonly reason: string };
 
 /** A public key file gpgv cannot use (missing, unreadable, not a key): bad input, exit 2. */
-export class PublicKeyError extends Error {
+export class PublicKeyError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PublicKeyError";
+    super(message, EXIT.usage, options);
   }
 }
 
