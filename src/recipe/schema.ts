@@ -251,6 +251,9 @@ const selectors = {
   hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]).describe("Node xnames, e.g. x1000c0s0b0n0"),
   nids: z.array(z.number().int().nonnegative()).default([]).describe("Node ids"),
 };
+const registerVerify = z.strictObject({
+  key: z.string().min(1).describe("Public key file (relative to the recipe) that must have signed SHA256SUMS (gpg --export KEYID > key.gpg)"),
+});
 const registerBss = z.strictObject({
   type: z.literal("bss"),
   url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
@@ -259,6 +262,7 @@ const registerBss = z.strictObject({
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
+  verify: registerVerify.optional().describe("Refuse to register unless the published set verifies from the URLs nodes use"),
 });
 const registerBootService = z.strictObject({
   type: z.literal("boot-service"),
@@ -272,6 +276,7 @@ const registerBootService = z.strictObject({
   caFile: z.string().optional().describe("CA certificate file for the service"),
   legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
+  verify: registerVerify.optional().describe("Refuse to register unless the published set verifies from the URLs nodes use"),
 });
 export const RegistrationSchema = z
   .discriminatedUnion("type", [registerBss, registerBootService], { error: 'must be "bss" or "boot-service"' })

@@ -2,7 +2,7 @@
 // files, a manifest.json that lists them with sha256/size, then SHA256SUMS and SHA256SUMS.sig
 // written by bootsmith's own signer with a real gpg key. For verify and register tests.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { CleanupStack } from "../../src/exec/cleanup.js";
 import { silentReporter } from "../../src/exec/events.js";
@@ -34,4 +34,11 @@ export async function makeSignedSet(dir: string, key: TestKey | undefined, name 
   } finally {
     await signer.close();
   }
+}
+
+/** Tamper with one byte of a file in place (the size stays). */
+export function flipByte(file: string, at: number): void {
+  const bytes = readFileSync(file);
+  bytes[at] = bytes[at]! ^ 0xff;
+  writeFileSync(file, bytes);
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
-import { makeSignedSet } from "../support/signed-set.js";
+import { flipByte, makeSignedSet } from "../support/signed-set.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
 import { renderSums, parseSums } from "../../src/core/sums.js";
 import { sha256Bytes } from "../../src/core/hash.js";
@@ -41,11 +41,6 @@ function tampered(name: string, tamper: (dir: string) => void | Promise<void>): 
   return Promise.resolve(tamper(dir)).then(() => dir);
 }
 
-function flipByte(file: string, at: number): void {
-  const bytes = readFileSync(file);
-  bytes[at] = bytes[at]! ^ 0xff;
-  writeFileSync(file, bytes);
-}
 
 describe("bootsmith verify", () => {
   it("accepts the signed set from a directory and over HTTP, naming the signing key", async () => {
