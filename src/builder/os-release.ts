@@ -54,7 +54,8 @@ function quote(value: string): string {
  */
 export function writeImageIdentity(root: string, identity: { readonly id: string; readonly version: string }): string {
   // A dangling /etc/os-release symlink is still the file readers open: create its target.
-  const inner = OS_RELEASE_FILES.find((f) => existsSync(resolveInRoot(root, f))) ?? (isLink(path.join(root, "etc/os-release")) ? "/etc/os-release" : "/usr/lib/os-release");
+  const inner =
+    OS_RELEASE_FILES.find((f) => existsSync(resolveInRoot(root, f))) ?? (isLink(path.join(root, "etc/os-release")) ? "/etc/os-release" : "/usr/lib/os-release");
   const file = resolveInRoot(root, inner);
   mkdirSync(path.dirname(file), { recursive: true });
   const rootResolved = path.resolve(root);

@@ -45,17 +45,26 @@ export const verifyCommand: CliCommand = {
       json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UserError(`bootsmith verify: give one directory, URL or s3:// prefix\n${usage.split("\n")[0]}`);
-    if (values.key !== undefined && !existsSync(values.key)) throw new UserError(`--key ${values.key}: no such file; export the public key with \`gpg --export KEYID > key.gpg\``);
+    if (values.key !== undefined && !existsSync(values.key))
+      throw new UserError(`--key ${values.key}: no such file; export the public key with \`gpg --export KEYID > key.gpg\``);
     const source = openSource(positionals[0]!, values);
     const controller = new AbortController();
     const interrupt = () => controller.abort(new Error("interrupted"));
     process.once("SIGINT", interrupt);
     try {
-      const report = await verifySet(source, { keyFile: values.key, signal: controller.signal, onFile: values.json ? undefined : (c) => process.stdout.write(`${line(c)}\n`) });
+      const report = await verifySet(source, {
+        keyFile: values.key,
+        signal: controller.signal,
+        onFile: values.json ? undefined : (c) => process.stdout.write(`${line(c)}\n`),
+      });
       if (values.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else if (report.ok) {
-        process.stdout.write(report.signatureChecked ? `verified: ${source.description}, signed by ${report.signedBy}\n` : `checksums match: ${source.description} (signature NOT checked: no --key)\n`);
+        process.stdout.write(
+          report.signatureChecked
+            ? `verified: ${source.description}, signed by ${report.signedBy}\n`
+            : `checksums match: ${source.description} (signature NOT checked: no --key)\n`,
+        );
       }
       if (!report.ok) {
         for (const f of report.files.filter((c) => !c.ok)) process.stderr.write(`bootsmith verify: ${f.file}: ${f.reason}\n`);

@@ -59,7 +59,11 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
     drop();
     await removeHome();
   };
-  const gpg = (args: string[], input?: string): Command => ({ file: "gpg", args: ["--batch", "--no-tty", ...(home ? ["--homedir", home] : []), ...args], ...(input !== undefined ? { input } : {}) });
+  const gpg = (args: string[], input?: string): Command => ({
+    file: "gpg",
+    args: ["--batch", "--no-tty", ...(home ? ["--homedir", home] : []), ...args],
+    ...(input !== undefined ? { input } : {}),
+  });
   const quietly = async (cmd: Command) => run(cmd, { step: "signing", reporter }, { quiet: false });
   try {
     let id: string;
@@ -68,9 +72,13 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
     } else {
       // A file is imported by name (binary exports stay intact); a variable's text on stdin.
       const importCmd = spec.kind === "file" ? (checkKeyFile(spec.path), gpg(["--import", spec.path])) : gpg(["--import"], env[spec.name] ?? "");
-      if (spec.kind === "env" && !env[spec.name]?.trim()) throw new SigningKeyError(`${what}: the variable is not set or empty; put the output of \`gpg --export-secret-keys --armor KEYID\` in it`);
+      if (spec.kind === "env" && !env[spec.name]?.trim())
+        throw new SigningKeyError(`${what}: the variable is not set or empty; put the output of \`gpg --export-secret-keys --armor KEYID\` in it`);
       await quietly(importCmd).catch((error: unknown) => {
-        throw new SigningKeyError(`${what}: gpg cannot import it (${tailOf(error)}); it must be an OpenPGP secret key (gpg --export-secret-keys --armor KEYID)`, { cause: error });
+        throw new SigningKeyError(
+          `${what}: gpg cannot import it (${tailOf(error)}); it must be an OpenPGP secret key (gpg --export-secret-keys --armor KEYID)`,
+          { cause: error },
+        );
       });
       id = "";
     }
@@ -78,13 +86,17 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
       throw new SigningKeyError(`${what}: no secret key found (${tailOf(error)})`, { cause: error });
     });
     const fingerprint = firstSecretFingerprint(listed.stdout);
-    if (!fingerprint) throw new SigningKeyError(`${what}: holds no secret key (a public key cannot sign); export it with \`gpg --export-secret-keys --armor KEYID\``);
+    if (!fingerprint)
+      throw new SigningKeyError(`${what}: holds no secret key (a public key cannot sign); export it with \`gpg --export-secret-keys --armor KEYID\``);
     const passArgs = options.passphrase !== undefined ? ["--pinentry-mode", "loopback", "--passphrase-fd", "0"] : [];
     const signer: Signer = {
       fingerprint,
       async sign(file, signature, ctx) {
         rmSync(signature, { force: true });
-        await run(gpg(["--yes", "--local-user", fingerprint, "--digest-algo", "SHA256", ...passArgs, "--output", signature, "--detach-sign", file], options.passphrase), ctx);
+        await run(
+          gpg(["--yes", "--local-user", fingerprint, "--digest-algo", "SHA256", ...passArgs, "--output", signature, "--detach-sign", file], options.passphrase),
+          ctx,
+        );
       },
       close,
     };
@@ -93,7 +105,10 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
     try {
       writeFileSync(path.join(probeDir, "probe"), "bootsmith signing key check\n");
       await signer.sign(path.join(probeDir, "probe"), path.join(probeDir, "probe.sig"), { step: "signing", reporter }).catch((error: unknown) => {
-        throw new SigningKeyError(`${what}: gpg cannot sign with it (${tailOf(error)}); ${options.passphrase === undefined ? "if the key has a passphrase, set it in the passphrase variable" : "check the passphrase"}`, { cause: error });
+        throw new SigningKeyError(
+          `${what}: gpg cannot sign with it (${tailOf(error)}); ${options.passphrase === undefined ? "if the key has a passphrase, set it in the passphrase variable" : "check the passphrase"}`,
+          { cause: error },
+        );
       });
     } finally {
       rmSync(probeDir, { recursive: true, force: true });
@@ -115,7 +130,9 @@ function checkKeyFile(file: string): void {
   try {
     size = statSync(file).size;
   } catch (error) {
-    throw new SigningKeyError(`key file ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (error as Error).message}`, { cause: error });
+    throw new SigningKeyError(`key file ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (error as Error).message}`, {
+      cause: error,
+    });
   }
   if (size === 0) throw new SigningKeyError(`key file ${file}: is empty; export the secret key with \`gpg --export-secret-keys --armor KEYID > FILE\``);
 }
@@ -132,6 +149,12 @@ export function firstSecretFingerprint(colons: string): string | undefined {
 }
 
 function tailOf(error: unknown): string {
-  if (isCommandError(error)) return error.outputTail.filter((l) => l.startsWith("gpg:")).slice(-2).join("; ") || error.message;
+  if (isCommandError(error))
+    return (
+      error.outputTail
+        .filter((l) => l.startsWith("gpg:"))
+        .slice(-2)
+        .join("; ") || error.message
+    );
   return error instanceof Error ? error.message : String(error);
 }

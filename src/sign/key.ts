@@ -6,9 +6,7 @@
 // `signing.passphraseEnv` / `--sign-passphrase-env` (default BOOTSMITH_SIGN_PASSPHRASE).
 
 export type SigningKeySpec =
-  | { readonly kind: "file"; readonly path: string }
-  | { readonly kind: "env"; readonly name: string }
-  | { readonly kind: "keyring"; readonly id: string };
+  { readonly kind: "file"; readonly path: string } | { readonly kind: "env"; readonly name: string } | { readonly kind: "keyring"; readonly id: string };
 
 export const DEFAULT_PASSPHRASE_ENV = "BOOTSMITH_SIGN_PASSPHRASE";
 

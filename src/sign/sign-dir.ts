@@ -9,7 +9,11 @@ import { sha256Bytes } from "../core/hash.js";
 import type { Signer } from "./gpg.js";
 import { renderSums, SIGNATURE_FILE, sumEntries, SUMS_FILE } from "../core/sums.js";
 
-export async function signArtifactDir(dir: string, signer: Signer, ctx: { step: string; reporter: Reporter; signal?: AbortSignal }): Promise<{ sums: string; signature: string }> {
+export async function signArtifactDir(
+  dir: string,
+  signer: Signer,
+  ctx: { step: string; reporter: Reporter; signal?: AbortSignal },
+): Promise<{ sums: string; signature: string }> {
   const manifestBytes = readFileSync(path.join(dir, MANIFEST_FILE));
   const manifest = JSON.parse(manifestBytes.toString("utf8")) as Manifest;
   const sums = path.join(dir, SUMS_FILE);

@@ -25,14 +25,21 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
   try {
     key = readFileSync(keyFile);
   } catch (error) {
-    throw new PublicKeyError(`public key ${keyFile}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (error as Error).message}; export it with \`gpg --export KEYID > key.gpg\``, { cause: error });
+    throw new PublicKeyError(
+      `public key ${keyFile}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (error as Error).message}; export it with \`gpg --export KEYID > key.gpg\``,
+      { cause: error },
+    );
   }
   const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gpgv-"));
   try {
     const keyring = path.join(dir, "key.gpg");
     // gpgv 2.2 reads binary keyrings only: an armored export is converted first.
     if (key.subarray(0, 5).toString() === "-----") {
-      await run({ file: "gpg", args: ["--batch", "--no-tty", "--homedir", dir, "--dearmor", "--output", keyring, keyFile] }, { step: "verify", reporter: silentReporter }, { quiet: true }).catch((error: unknown) => {
+      await run(
+        { file: "gpg", args: ["--batch", "--no-tty", "--homedir", dir, "--dearmor", "--output", keyring, keyFile] },
+        { step: "verify", reporter: silentReporter },
+        { quiet: true },
+      ).catch((error: unknown) => {
         throw new PublicKeyError(`public key ${keyFile}: not an OpenPGP key (${error instanceof Error ? error.message : String(error)})`, { cause: error });
       });
     } else {
@@ -40,7 +47,11 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
     }
     writeFileSync(path.join(dir, "SHA256SUMS"), sums);
     writeFileSync(path.join(dir, "SHA256SUMS.sig"), signature);
-    const result = await run({ file: "gpgv", args: ["--homedir", dir, "--status-fd", "1", "--keyring", keyring, path.join(dir, "SHA256SUMS.sig"), path.join(dir, "SHA256SUMS")] }, { step: "verify", reporter: silentReporter }, { quiet: true }).catch((error: unknown) => error);
+    const result = await run(
+      { file: "gpgv", args: ["--homedir", dir, "--status-fd", "1", "--keyring", keyring, path.join(dir, "SHA256SUMS.sig"), path.join(dir, "SHA256SUMS")] },
+      { step: "verify", reporter: silentReporter },
+      { quiet: true },
+    ).catch((error: unknown) => error);
     const stdout = result instanceof Error ? ((result as { outputTail?: string[] }).outputTail ?? []).join("\n") : (result as { stdout: string }).stdout;
     const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/m.exec(stdout);
     if (!(result instanceof Error) && valid) return { ok: true, fingerprint: valid[1]! };

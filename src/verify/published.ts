@@ -13,7 +13,11 @@ export function publishedUrls(image: PublishedImage): Map<string, string> {
   // Older records lack the signature URLs: in both S3 layouts and directories they sit beside
   // manifest.json, named like it (…/manifest.json → …/SHA256SUMS, x.manifest.json → x.SHA256SUMS).
   const beside = (file: string) => (image.manifestUrl?.endsWith(MANIFEST_FILE) ? `${image.manifestUrl.slice(0, -MANIFEST_FILE.length)}${file}` : undefined);
-  for (const [file, url] of [[MANIFEST_FILE, image.manifestUrl], [SUMS_FILE, image.sumsUrl ?? beside(SUMS_FILE)], [SIGNATURE_FILE, image.signatureUrl ?? beside(SIGNATURE_FILE)]] as const) {
+  for (const [file, url] of [
+    [MANIFEST_FILE, image.manifestUrl],
+    [SUMS_FILE, image.sumsUrl ?? beside(SUMS_FILE)],
+    [SIGNATURE_FILE, image.signatureUrl ?? beside(SIGNATURE_FILE)],
+  ] as const) {
     if (url) urls.set(file, url);
   }
   return urls;

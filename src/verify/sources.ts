@@ -77,7 +77,16 @@ export function s3Source(url: string, options: { endpoint?: string; region?: str
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   let prefix = slash < 0 ? "" : rest.slice(slash + 1);
   if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
-  const target: S3Target = { type: "s3", bucket, prefix, layout: "bootsmith", forcePathStyle: true, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.region ? { region: options.region } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) };
+  const target: S3Target = {
+    type: "s3",
+    bucket,
+    prefix,
+    layout: "bootsmith",
+    forcePathStyle: true,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+  };
   const client = options.client ?? createS3Client(target);
   return {
     description: `s3://${bucket}/${prefix}`,

@@ -27,7 +27,10 @@ export interface VerifyReport {
 
 const SMALL_LIMIT = 16 << 20;
 
-export async function verifySet(source: SetSource, options: { keyFile?: string; signal?: AbortSignal; onFile?: (check: FileCheck) => void } = {}): Promise<VerifyReport> {
+export async function verifySet(
+  source: SetSource,
+  options: { keyFile?: string; signal?: AbortSignal; onFile?: (check: FileCheck) => void } = {},
+): Promise<VerifyReport> {
   const files: FileCheck[] = [];
   const note = (check: FileCheck) => {
     files.push(check);

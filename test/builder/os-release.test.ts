@@ -21,13 +21,17 @@ afterEach(() => {
 
 describe("os-release", () => {
   it("parses quoted and unquoted values, ignoring comments", () => {
-    expect(parseOsRelease('# c\nID=rocky\nNAME="Rocky \\"Linux\\""\nVERSION_ID=\'9.4\'\n\nbad line\n')).toEqual({ ID: "rocky", NAME: 'Rocky "Linux"', VERSION_ID: "9.4" });
+    expect(parseOsRelease('# c\nID=rocky\nNAME="Rocky \\"Linux\\""\nVERSION_ID=\'9.4\'\n\nbad line\n')).toEqual({
+      ID: "rocky",
+      NAME: 'Rocky "Linux"',
+      VERSION_ID: "9.4",
+    });
   });
 
   it("writes through /etc/os-release -> ../usr/lib/os-release, keeping the symlink and replacing earlier values", () => {
     writeFileSync(path.join(root, "usr/lib/os-release"), 'ID=debian\nVERSION_ID="12"\nIMAGE_ID=parent\nIMAGE_VERSION=0\n');
     symlinkSync("../usr/lib/os-release", path.join(root, "etc/os-release"));
-    expect(writeImageIdentity(root, { id: "compute", version: "9.5 \"x\"" })).toBe("/usr/lib/os-release");
+    expect(writeImageIdentity(root, { id: "compute", version: '9.5 "x"' })).toBe("/usr/lib/os-release");
     expect(lstatSync(path.join(root, "etc/os-release")).isSymbolicLink()).toBe(true);
     expect(readlinkSync(path.join(root, "etc/os-release"))).toBe("../usr/lib/os-release");
     expect(readOsRelease(root)).toEqual({ ID: "debian", VERSION_ID: "12", IMAGE_ID: "compute", IMAGE_VERSION: '9.5 "x"' });

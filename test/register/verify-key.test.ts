@@ -45,16 +45,36 @@ async function publishCopy(tag: string, tamper: (dir: string) => void | Promise<
   await tamper(dir);
   const url = (file: string) => `${files.url}/compute/${tag}/${file}`;
   const urls = Object.fromEntries((Object.entries(ARTIFACT_FILES) as [ArtifactRole, string][]).map(([role, file]) => [role, url(file)]));
-  const image: PublishedImage = { name: "compute", tag, target: "local", urls, manifestUrl: url("manifest.json"), sumsUrl: url("SHA256SUMS"), signatureUrl: url("SHA256SUMS.sig") };
+  const image: PublishedImage = {
+    name: "compute",
+    tag,
+    target: "local",
+    urls,
+    manifestUrl: url("manifest.json"),
+    sumsUrl: url("SHA256SUMS"),
+    signatureUrl: url("SHA256SUMS.sig"),
+  };
   const record = path.join(work, `published-${tag}.json`);
   writeFileSync(record, JSON.stringify(image));
   return record;
 }
 
 async function register(record: string, bss: BssServer, verifyKey: string) {
-  return bootsmith(["register", record, "--bss", bss.url, "--mac", MAC, "--params-template", "console=ttyS0 root=live:{{ rootfs.url }}", "--state-dir", path.join(work, "state"), "--verify-key", verifyKey]);
+  return bootsmith([
+    "register",
+    record,
+    "--bss",
+    bss.url,
+    "--mac",
+    MAC,
+    "--params-template",
+    "console=ttyS0 root=live:{{ rootfs.url }}",
+    "--state-dir",
+    path.join(work, "state"),
+    "--verify-key",
+    verifyKey,
+  ]);
 }
-
 
 describe("register --verify-key", () => {
   it("registers a set that verifies as served", async () => {
@@ -81,7 +101,9 @@ describe("register --verify-key", () => {
       "SHA256SUMS.sig",
       (d) => {
         writeFileSync(path.join(d, "rootfs.squashfs"), Buffer.alloc(3_000_000, 1));
-        const entries = parseSums(readFileSync(path.join(d, "SHA256SUMS"), "utf8")).map((e) => (e.file === "rootfs.squashfs" ? { ...e, sha256: sha256Bytes(readFileSync(path.join(d, e.file))) } : e));
+        const entries = parseSums(readFileSync(path.join(d, "SHA256SUMS"), "utf8")).map((e) =>
+          e.file === "rootfs.squashfs" ? { ...e, sha256: sha256Bytes(readFileSync(path.join(d, e.file))) } : e,
+        );
         writeFileSync(path.join(d, "SHA256SUMS"), renderSums(entries));
       },
     ],

@@ -39,10 +39,16 @@ describe("GnuPG signer", () => {
     // The standard tool, as a site runs it.
     await execa("gpgv", ["--homedir", dir, "--keyring", key.publicFile, `${sums}.sig`, sums]);
     expect(await verifySignature(readFileSync(sums), readFileSync(`${sums}.sig`), key.publicArmoredFile)).toEqual({ ok: true, fingerprint: key.fingerprint });
-    expect(await verifySignature(readFileSync(sums), readFileSync(`${sums}.sig`), other.publicFile)).toMatchObject({ ok: false, reason: expect.stringContaining("not made by the given key") });
+    expect(await verifySignature(readFileSync(sums), readFileSync(`${sums}.sig`), other.publicFile)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("not made by the given key"),
+    });
     const changed = Buffer.from(readFileSync(sums));
     changed[0] = "b".charCodeAt(0);
-    expect(await verifySignature(changed, readFileSync(`${sums}.sig`), key.publicFile)).toMatchObject({ ok: false, reason: expect.stringContaining("does not match") });
+    expect(await verifySignature(changed, readFileSync(`${sums}.sig`), key.publicFile)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("does not match"),
+    });
     expect(await verifySignature(readFileSync(sums), Buffer.from("garbage"), key.publicFile)).toMatchObject({ ok: false });
   });
 

@@ -35,17 +35,26 @@ afterAll(async () => {
 
 describe("signed builds", () => {
   it("signing.key: SHA256SUMS over every artifact, the SBOMs and manifest.json, verified by gpgv and sha256sum -c", { timeout: 300_000 }, async () => {
-    const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--no-publish", "--progress", "plain"], { env: { ...env, BOOTSMITH_TEST_SIGN_KEY: key.secretArmored } });
+    const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--no-publish", "--progress", "plain"], {
+      env: { ...env, BOOTSMITH_TEST_SIGN_KEY: key.secretArmored },
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     const sums = readFileSync(path.join(out(), "SHA256SUMS"), "utf8");
-    expect(sums.split("\n").filter(Boolean).map((l) => l.slice(66))).toEqual(["initramfs.img", "manifest.json", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "vmlinuz"]);
+    expect(
+      sums
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.slice(66)),
+    ).toEqual(["initramfs.img", "manifest.json", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "vmlinuz"]);
     // The standard tools, as a site runs them.
     const gpgv = await execa("gpgv", ["--homedir", work, "--keyring", key.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: out(), reject: false });
     expect(gpgv.exitCode, gpgv.stderr).toBe(0);
     expect(gpgv.stderr).toContain("Good signature");
     const check = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: out() });
     expect(check.stdout.split("\n")).toHaveLength(6);
-    expect((await execa("gpgv", ["--homedir", work, "--keyring", other.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: out(), reject: false })).exitCode).not.toBe(0);
+    expect(
+      (await execa("gpgv", ["--homedir", work, "--keyring", other.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: out(), reject: false })).exitCode,
+    ).not.toBe(0);
     // The key never reaches the log or the output, and its private GNUPGHOME is gone.
     const log = readFileSync(path.join(out(), "build.log"), "utf8");
     const keyLines = key.secretArmored.split("\n").filter((l) => l.length > 40);
@@ -63,7 +72,9 @@ describe("signed builds", () => {
     ];
     for (const [extraEnv, args, message] of cases) {
       const dir = path.join(work, "out-badkey");
-      const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", dir, "--no-publish", "--progress", "plain", ...args], { env: { ...env, ...extraEnv } });
+      const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", dir, "--no-publish", "--progress", "plain", ...args], {
+        env: { ...env, ...extraEnv },
+      });
       expect(result.exitCode, result.stderr).toBe(2);
       expect(result.stderr).toMatch(message);
       expect(existsSync(path.join(dir, "build.log"))).toBe(false); // nothing started
@@ -78,12 +89,26 @@ describe("signed builds", () => {
     rmSync(path.join(unsigned, "SHA256SUMS"));
     rmSync(path.join(unsigned, "SHA256SUMS.sig"));
     const site = path.join(work, "site");
-    const result = await bootsmith(["publish", unsigned, "--to", `dir:${site}`, "--sign-key", "env:SIGNING_KEY", "--public-base", "http://head.example/images"], { env: { ...env, SIGNING_KEY: other.secretArmored } });
+    const result = await bootsmith(
+      ["publish", unsigned, "--to", `dir:${site}`, "--sign-key", "env:SIGNING_KEY", "--public-base", "http://head.example/images"],
+      { env: { ...env, SIGNING_KEY: other.secretArmored } },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain("signature http://head.example/images/fixture-signed/1/SHA256SUMS.sig");
     const published = path.join(site, "fixture-signed/1");
-    expect(readdirSync(published).sort()).toEqual(["SHA256SUMS", "SHA256SUMS.sig", "initramfs.img", "manifest.json", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "vmlinuz"]);
-    expect((await execa("gpgv", ["--homedir", work, "--keyring", other.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: published, reject: false })).exitCode).toBe(0);
+    expect(readdirSync(published).sort()).toEqual([
+      "SHA256SUMS",
+      "SHA256SUMS.sig",
+      "initramfs.img",
+      "manifest.json",
+      "rootfs.squashfs",
+      "sbom.cdx.json",
+      "sbom.spdx.json",
+      "vmlinuz",
+    ]);
+    expect(
+      (await execa("gpgv", ["--homedir", work, "--keyring", other.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: published, reject: false })).exitCode,
+    ).toBe(0);
     // A stale SHA256SUMS (another build's) is refused rather than published.
     const stale = path.join(work, "out-stale");
     await execa("cp", ["-a", out(), stale]);

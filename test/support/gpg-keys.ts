@@ -18,7 +18,8 @@ export interface TestKey {
 export async function makeTestKey(dir: string, name: string, passphrase = ""): Promise<TestKey> {
   const home = mkdtempSync(path.join(tmpdir(), "bootsmith-testkey-"));
   try {
-    const gpg = (args: string[]) => execa("gpg", ["--batch", "--no-tty", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", passphrase, ...args]);
+    const gpg = (args: string[]) =>
+      execa("gpg", ["--batch", "--no-tty", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", passphrase, ...args]);
     await gpg(["--quick-gen-key", `${name} <${name}@bootsmith.invalid>`, "ed25519", "sign", "never"]);
     const { stdout } = await gpg(["--with-colons", "--list-secret-keys"]);
     const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(stdout)![1]!;

@@ -24,7 +24,23 @@ export async function makeSignedSet(dir: string, key: TestKey | undefined, name 
     writeFileSync(path.join(dir, file), bytes);
     artifacts[role] = { file, sha256: sha256Bytes(bytes), size: bytes.length };
   }
-  const manifest = { schemaVersion: 1, name, tags: [tag], arch: "x86_64", inputDigest: "0".repeat(64), recipeFile: "test.yaml", base: { kind: "scratch" }, image: { ref: `localhost/bootsmith/${name}:${tag}` }, artifacts, params: "console=ttyS0 root=live:{{ rootfs.url }}", packages: [], packageManager: "none", tools: {}, timings: [], builtAt: new Date(0).toISOString() };
+  const manifest = {
+    schemaVersion: 1,
+    name,
+    tags: [tag],
+    arch: "x86_64",
+    inputDigest: "0".repeat(64),
+    recipeFile: "test.yaml",
+    base: { kind: "scratch" },
+    image: { ref: `localhost/bootsmith/${name}:${tag}` },
+    artifacts,
+    params: "console=ttyS0 root=live:{{ rootfs.url }}",
+    packages: [],
+    packageManager: "none",
+    tools: {},
+    timings: [],
+    builtAt: new Date(0).toISOString(),
+  };
   writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   if (!key) return;
   const cleanup = new CleanupStack();

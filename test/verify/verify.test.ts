@@ -41,14 +41,14 @@ function tampered(name: string, tamper: (dir: string) => void | Promise<void>): 
   return Promise.resolve(tamper(dir)).then(() => dir);
 }
 
-
 describe("bootsmith verify", () => {
   it("accepts the signed set from a directory and over HTTP, naming the signing key", async () => {
     for (const where of [good, `${server.url}/good/`]) {
       const result = await bootsmith(["verify", where, "--key", key.publicArmoredFile]);
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stdout).toContain(`signed by ${key.fingerprint}`);
-      for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "manifest.json"]) expect(result.stdout).toMatch(new RegExp(`^ok +${f.replace(".", "\\.")} `, "m"));
+      for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "manifest.json"])
+        expect(result.stdout).toMatch(new RegExp(`^ok +${f.replace(".", "\\.")} `, "m"));
     }
     const unchecked = await bootsmith(["verify", good]);
     expect(unchecked.exitCode).toBe(0);
@@ -56,7 +56,12 @@ describe("bootsmith verify", () => {
   });
 
   const cases: [string, string, (dir: string) => void | Promise<void>, RegExp][] = [
-    ["a flipped byte in the rootfs", "rootfs.squashfs", (d) => flipByte(path.join(d, "rootfs.squashfs"), 1_234_567), /rootfs\.squashfs: sha256 [0-9a-f]{64} does not match SHA256SUMS/],
+    [
+      "a flipped byte in the rootfs",
+      "rootfs.squashfs",
+      (d) => flipByte(path.join(d, "rootfs.squashfs"), 1_234_567),
+      /rootfs\.squashfs: sha256 [0-9a-f]{64} does not match SHA256SUMS/,
+    ],
     ["a flipped byte in the kernel", "vmlinuz", (d) => flipByte(path.join(d, "vmlinuz"), 0), /vmlinuz: sha256 .* does not match/],
     ["a flipped byte in an SBOM", "sbom.spdx.json", (d) => flipByte(path.join(d, "sbom.spdx.json"), 10), /sbom\.spdx\.json: sha256/],
     [
@@ -64,7 +69,9 @@ describe("bootsmith verify", () => {
       "SHA256SUMS.sig",
       (d) => {
         flipByte(path.join(d, "initramfs.img"), 5);
-        const entries = parseSums(readFileSync(path.join(d, "SHA256SUMS"), "utf8")).map((e) => (e.file === "initramfs.img" ? { ...e, sha256: sha256Bytes(readFileSync(path.join(d, e.file))) } : e));
+        const entries = parseSums(readFileSync(path.join(d, "SHA256SUMS"), "utf8")).map((e) =>
+          e.file === "initramfs.img" ? { ...e, sha256: sha256Bytes(readFileSync(path.join(d, e.file))) } : e,
+        );
         writeFileSync(path.join(d, "SHA256SUMS"), renderSums(entries));
       },
       /SHA256SUMS\.sig: the signature does not match SHA256SUMS/,

@@ -10,7 +10,10 @@ export function cycloneDxJson(input: SbomInput): string {
   const bom = new Models.Bom({ serialNumber: `urn:uuid:${input.uuid}` });
   bom.metadata.timestamp = input.created;
   bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, "bootsmith", { version: input.toolVersion }));
-  const image = new Models.Component(Enums.ComponentType.OperatingSystem, input.name, { version: input.version, bomRef: `image:${input.name}@${input.version}` });
+  const image = new Models.Component(Enums.ComponentType.OperatingSystem, input.name, {
+    version: input.version,
+    bomRef: `image:${input.name}@${input.version}`,
+  });
   bom.metadata.component = image;
   for (const p of input.packages) {
     const component = new Models.Component(Enums.ComponentType.Library, p.name, {

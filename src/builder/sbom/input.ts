@@ -24,19 +24,33 @@ export interface SbomInput {
   readonly toolVersion: string;
 }
 
-export function sbomInput(image: { name: string; version: string; packageManager: string; inputDigest: string; created: Date; toolVersion: string }, packages: readonly PackageRecord[], purl: Omit<PurlContext, "packageManager">): SbomInput {
+export function sbomInput(
+  image: { name: string; version: string; packageManager: string; inputDigest: string; created: Date; toolVersion: string },
+  packages: readonly PackageRecord[],
+  purl: Omit<PurlContext, "packageManager">,
+): SbomInput {
   const withPurls = packages.map((p): SbomPackage => {
     const url = packageUrl(p, { ...purl, packageManager: image.packageManager });
     const fullVersion = `${p.epoch ? `${p.epoch}:` : ""}${p.version}${p.release ? `-${p.release}` : ""}`;
     return { ...p, fullVersion, ...(url ? { purl: url } : {}) };
   });
   const digest = createHash("sha256")
-    .update(JSON.stringify([image.name, image.version, image.inputDigest, image.created.toISOString(), withPurls.map((p) => p.purl ?? `${p.name}@${p.fullVersion}`)]))
+    .update(
+      JSON.stringify([image.name, image.version, image.inputDigest, image.created.toISOString(), withPurls.map((p) => p.purl ?? `${p.name}@${p.fullVersion}`)]),
+    )
     .digest("hex");
   // RFC 4122 layout (version 5-like: name-based over SHA) from the digest's first 128 bits.
   const hex = `${digest.slice(0, 12)}5${digest.slice(13, 16)}${((parseInt(digest[16]!, 16) & 0x3) | 0x8).toString(16)}${digest.slice(17, 32)}`;
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-  return { name: image.name, version: image.version, packageManager: image.packageManager, packages: withPurls, created: image.created, uuid, toolVersion: image.toolVersion };
+  return {
+    name: image.name,
+    version: image.version,
+    packageManager: image.packageManager,
+    packages: withPurls,
+    created: image.created,
+    uuid,
+    toolVersion: image.toolVersion,
+  };
 }
 
 /** Throws unless `value` is a valid SPDX license expression (spdx-expression-parse, the reference parser). */

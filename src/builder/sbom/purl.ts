@@ -36,6 +36,9 @@ export function packageUrl(p: PackageRecord, ctx: PurlContext): string | undefin
 
 /** "Rocky Enterprise Software Foundation" → "rocky-enterprise-software-foundation". */
 function slug(value: string | undefined): string | undefined {
-  const s = value?.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const s = value
+    ?.toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
   return s || undefined;
 }

@@ -30,8 +30,14 @@ const DPKG = [
 describe("SBOMs", () => {
   it("rpm: schema-valid CycloneDX 1.6 and SPDX 2.3 with pkg:rpm/<distro>/name@version-release?arch&epoch", () => {
     const input = sbomInput(image("dnf"), parsePackageList(RPM), { distroId: "rocky", distroVersion: "9.4" });
-    const cdx = JSON.parse(cycloneDxJson(input)) as { specVersion: string; components: { name: string; purl?: string; version: string; licenses?: unknown[]; supplier?: { name: string } }[]; metadata: { component: { name: string; version: string } } };
-    const spdx = JSON.parse(spdxJson(input)) as { packages: { name: string; licenseDeclared: string; licenseComments?: string; supplier: string; externalRefs?: { referenceLocator: string }[] }[] };
+    const cdx = JSON.parse(cycloneDxJson(input)) as {
+      specVersion: string;
+      components: { name: string; purl?: string; version: string; licenses?: unknown[]; supplier?: { name: string } }[];
+      metadata: { component: { name: string; version: string } };
+    };
+    const spdx = JSON.parse(spdxJson(input)) as {
+      packages: { name: string; licenseDeclared: string; licenseComments?: string; supplier: string; externalRefs?: { referenceLocator: string }[] }[];
+    };
     expect(cycloneDxErrors(cdx)).toEqual([]);
     expect(spdxErrors(spdx)).toEqual([]);
     expect(cdx.specVersion).toBe("1.6");
@@ -44,12 +50,21 @@ describe("SBOMs", () => {
     expect(cdx.components.find((c) => c.name === "bash")!.purl).toBe("pkg:rpm/rocky/bash@5.1.8-9.el9?arch=x86_64&distro=rocky-9.4");
     // SPDX ids become {license: {id}}, expressions {expression}, other text {license: {name}}.
     expect(cdx.components.find((c) => c.name === "bash")!.licenses).toEqual([{ license: { id: "GPL-3.0-or-later" } }]);
-    expect(cdx.components.find((c) => c.name === "kernel-core")!.licenses).toEqual([{ expression: "((GPL-2.0-only WITH Linux-syscall-note) OR BSD-2-Clause)" }]);
+    expect(cdx.components.find((c) => c.name === "kernel-core")!.licenses).toEqual([
+      { expression: "((GPL-2.0-only WITH Linux-syscall-note) OR BSD-2-Clause)" },
+    ]);
     expect(shadow.licenses).toEqual([{ license: { name: "BSD and GPLv2+" } }]);
     const sShadow = spdx.packages.find((p) => p.name === "shadow-utils")!;
-    expect(sShadow).toMatchObject({ licenseDeclared: "NOASSERTION", licenseComments: "package database License: BSD and GPLv2+", supplier: "Organization: Rocky Enterprise Software Foundation" });
+    expect(sShadow).toMatchObject({
+      licenseDeclared: "NOASSERTION",
+      licenseComments: "package database License: BSD and GPLv2+",
+      supplier: "Organization: Rocky Enterprise Software Foundation",
+    });
     expect(sShadow.externalRefs?.[0]?.referenceLocator).toBe(shadow.purl);
-    expect(spdx.packages.find((p) => p.name === "kernel-core")).toMatchObject({ licenseDeclared: "((GPL-2.0-only WITH Linux-syscall-note) OR BSD-2-Clause)", supplier: "NOASSERTION" });
+    expect(spdx.packages.find((p) => p.name === "kernel-core")).toMatchObject({
+      licenseDeclared: "((GPL-2.0-only WITH Linux-syscall-note) OR BSD-2-Clause)",
+      supplier: "NOASSERTION",
+    });
   });
 
   it("deb: pkg:deb/debian/name@[epoch:]version?arch, the maintainer as supplier, no licence (dpkg has none)", () => {
@@ -63,7 +78,10 @@ describe("SBOMs", () => {
     expect(purls.attr).toBe("pkg:deb/debian/attr@1:2.5.1-4?arch=amd64&distro=debian-12");
     expect(purls.libc6).toBe("pkg:deb/debian/libc6@2.36-9+deb12u9?arch=amd64&distro=debian-12");
     expect(cdx.components.every((c) => c.licenses === undefined || c.licenses.length === 0)).toBe(true);
-    expect(spdx.packages.find((p) => p.name === "attr")).toMatchObject({ supplier: "Organization: Guillem Jover (guillem@debian.org)", licenseDeclared: "NOASSERTION" });
+    expect(spdx.packages.find((p) => p.name === "attr")).toMatchObject({
+      supplier: "Organization: Guillem Jover (guillem@debian.org)",
+      licenseDeclared: "NOASSERTION",
+    });
     // The document describes the image, which contains every package.
     expect(spdx.relationships).toHaveLength(1 + 3);
   });
