@@ -2,8 +2,8 @@
 // folders below it; the stages sit side by side and may not import each other, except where a
 // line below allows it. README.md's "Layout" section draws the same picture.
 //
-//   cli → pipeline, lifecycle → stages (builder publish register boottest serve) → plan → pkg
-//       → steps → recipe → exec → core
+//   cli → pipeline, lifecycle → stages (builder publish register boottest serve verify) → sign
+//       → plan → pkg → steps → recipe → exec → core
 // lifecycle (diff, bundles, promote, gc) works on built and published images with the stages'
 // readers and clients, beside pipeline (which builds them); neither imports the other.
 //
@@ -11,10 +11,14 @@
 // that these rules reject both.
 
 /** Bottom first: a folder may import itself and every folder listed before it. */
-const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["builder", "publish", "register", "boottest", "serve"], ["pipeline", "lifecycle"], ["cli"]];
+const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["sign"], ["builder", "publish", "register", "boottest", "serve", "verify"], ["pipeline", "lifecycle"], ["cli"]];
 
-/** Imports between stages that are allowed: boot-test reads the builder's initramfs and serves files. */
-const SIDEWAYS = { boottest: ["builder", "serve"] };
+/**
+ * Imports between stages that are allowed: boot-test reads the builder's initramfs and serves
+ * files; register --verify-key checks the published set with verify's set check; verify reads
+ * s3:// sets with publish's S3 client (one place that configures endpoints, CAs, credentials).
+ */
+const SIDEWAYS = { boottest: ["builder", "serve"], register: ["verify"], verify: ["publish"] };
 
 const below = (layerIndex) => LAYERS.slice(0, layerIndex).flat();
 

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { ARTIFACT_FILES, type ArtifactRole } from "../core/manifest.js";
+import { ARTIFACT_FILES, BOOT_FILES, type ArtifactRole, type BootRole } from "../core/manifest.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { start, type ProcessExit, type RunningProcess } from "../exec/run.js";
@@ -247,7 +247,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       mine(urls.initrds[0], "initrd");
       mine(urls.rootfs, "rootfs");
     } else {
-      const urls: Record<ArtifactRole, string> = {
+      const urls: Record<BootRole, string> = {
         kernel: `${guestBase}/${ARTIFACT_FILES.kernel}`,
         initrd: `${guestBase}/${ARTIFACT_FILES.initrd}`,
         rootfs: `${guestBase}/${ARTIFACT_FILES.rootfs}`,
@@ -523,7 +523,7 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
   if (!opts.artifactDir && !opts.bootscriptUrl) throw new BootTestInputError("boot-test needs an artifact directory or a boot script URL");
   if (opts.artifactDir) {
     const missing: string[] = [];
-    for (const name of Object.values(ARTIFACT_FILES)) {
+    for (const name of Object.values(BOOT_FILES)) {
       await access(path.join(opts.artifactDir, name)).catch(() => missing.push(name));
     }
     if (missing.length > 0) throw new BootTestInputError(`${opts.artifactDir}: missing ${missing.join(", ")} (expected the output directory of \`bootsmith build\`)`);

@@ -1,6 +1,6 @@
 // The kernel command line for a boot test: the image's params template with the local URLs
 // filled in, plus knobs that make a failing test end fast instead of hanging.
-import type { ArtifactRole } from "../core/manifest.js";
+import type { BootRole } from "../core/manifest.js";
 import { ParamsTemplateError, renderParams } from "../core/params.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
@@ -28,7 +28,7 @@ export class BootParamsError extends BootsmithError {
  * with the shared templating that registration uses, so a template that boot-tests is one that
  * registers. An unknown placeholder is an error, not a literal `{{…}}` on a kernel command line.
  */
-export function fillParamsTemplate(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: { name?: string; tag?: string } = {}): string {
+export function fillParamsTemplate(template: string, urls: Readonly<Record<BootRole, string>>, values: { name?: string; tag?: string } = {}): string {
   try {
     return renderParams(template, { name: values.name ?? "boot-test", tag: values.tag ?? "boot-test", target: "boot-test", urls });
   } catch (error) {
@@ -38,7 +38,7 @@ export function fillParamsTemplate(template: string, urls: Readonly<Record<Artif
 }
 
 /** The full test command line: filled template, a serial console if none, and TEST_PARAMS. */
-export function bootTestParams(template: string, urls: Readonly<Record<ArtifactRole, string>>, values: { name?: string; tag?: string } = {}): string {
+export function bootTestParams(template: string, urls: Readonly<Record<BootRole, string>>, values: { name?: string; tag?: string } = {}): string {
   const filled = fillParamsTemplate(template, urls, values);
   // The watcher reads the serial port; without a ttyS console the image would boot in silence.
   const serial = /(^|\s)console=ttyS\d/.test(filled) ? "" : "console=ttyS0";

@@ -16,8 +16,12 @@ import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
-import { writeManifest } from "./manifest-writer.js";
-import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest, type StepTiming } from "../core/manifest.js";
+import { writeManifest, type ManifestInputs } from "./manifest-writer.js";
+import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, type Manifest, type StepTiming } from "../core/manifest.js";
+import { writeIdentity } from "./image-identity.js";
+import type { Signer } from "../sign/gpg.js";
+import { signArtifactDir } from "../sign/sign-dir.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -28,6 +32,8 @@ export interface BuildContext {
   /** Tool name → version, recorded in the manifest. */
   readonly tools: Readonly<Record<string, string>>;
   readonly sourceDateEpoch?: number;
+  /** Opened (and the key proven) before the build; required when the plan has a sign step. */
+  readonly signer?: Signer;
 }
 
 /** The actions this module performs; publish and register are the build session's. */
@@ -45,6 +51,8 @@ export interface BuildState {
   undos: Map<string, { command: PlannedCommand; drop: () => void }>;
   timings: StepTiming[];
   manifest?: Manifest;
+  /** Fixed at the first manifest written, so the one inside the image and the one beside it agree. */
+  builtAt?: Date;
 }
 
 export function newBuildState(): BuildState {
@@ -58,7 +66,7 @@ export function newBuildState(): BuildState {
 export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): () => void {
   mkdirSync(plan.outDir, { recursive: true });
   createWorkDir(plan.workDir);
-  const owned = [MANIFEST_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
+  const owned = [MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
   for (const f of owned) rmSync(f, { force: true });
   const removeWork = async () => rmSync(plan.workDir, { recursive: true, force: true });
   const dropWork = ctx.cleanup.push("remove the work directory", removeWork);
@@ -126,18 +134,20 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       if (removed.length > 0) ctx.reporter.emit({ type: "message", level: "info", text: `removed leftovers: ${removed.join(", ")}` });
       return;
     }
-    case "write-manifest":
-      state.manifest = await writeManifest({
-        recipe: ctx.recipe,
-        outDir: action.dir,
-        imageId: state.values.IMAGE_ID,
-        kernel: state.kernel,
-        packages: state.captures.PACKAGES ?? "",
-        tools: ctx.tools,
-        timings: state.timings,
-        sourceDateEpoch: ctx.sourceDateEpoch,
-      });
+    case "image-identity": {
+      const root = resolveArg(action.root, state.values);
+      const osRelease = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
+      ctx.reporter.emit({ type: "message", level: "info", text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}` });
       return;
+    }
+    case "write-manifest":
+      state.manifest = await writeManifest({ ...manifestInputs(ctx, state, action.dir), imageId: state.values.IMAGE_ID });
+      return;
+    case "sign": {
+      if (!ctx.signer) throw new Error("internal: the plan signs but no signing key was opened");
+      await signArtifactDir(action.dir, ctx.signer, runCtx);
+      return;
+    }
   }
 }
 
@@ -153,4 +163,9 @@ function resolveCommand(cmd: PlannedCommand, state: BuildState) {
     env: cmd.env,
     timeoutMs: cmd.timeoutSeconds !== undefined ? cmd.timeoutSeconds * 1000 : undefined,
   };
+}
+
+function manifestInputs(ctx: BuildContext, state: BuildState, outDir: string): ManifestInputs {
+  state.builtAt ??= new Date();
+  return { builtAt: state.builtAt, recipe: ctx.recipe, outDir, kernel: state.kernel, packages: state.captures.PACKAGES ?? "", tools: ctx.tools, timings: state.timings, sourceDateEpoch: ctx.sourceDateEpoch };
 }

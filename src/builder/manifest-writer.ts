@@ -24,17 +24,19 @@ export interface ManifestInputs {
   readonly tools: Readonly<Record<string, string>>;
   readonly timings: readonly StepTiming[];
   readonly sourceDateEpoch?: number;
+  /** When the build made it (default: now); one time for the manifest inside the image and the one beside it. */
+  readonly builtAt?: Date;
 }
 
 export async function writeManifest(inputs: ManifestInputs): Promise<Manifest> {
-  const manifest = await buildManifest(inputs);
+  const manifest = await composeManifest(inputs);
   const file = path.join(inputs.outDir, MANIFEST_FILE);
   writeFileSync(`${file}.partial`, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(`${file}.partial`, file);
   return manifest;
 }
 
-async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
+export async function composeManifest(inputs: ManifestInputs): Promise<Manifest> {
   const { recipe, outDir } = inputs;
   const spec = recipe.spec;
   const artifacts: Partial<Record<ArtifactRole, ArtifactRecord>> = {};
@@ -82,7 +84,7 @@ async function buildManifest(inputs: ManifestInputs): Promise<Manifest> {
     packageManager: spec.packages?.manager ?? "none",
     tools: inputs.tools,
     timings: [...inputs.timings],
-    builtAt: new Date().toISOString(),
+    builtAt: (inputs.builtAt ?? new Date()).toISOString(),
     ...(inputs.sourceDateEpoch !== undefined ? { sourceDateEpoch: inputs.sourceDateEpoch } : {}),
   };
 }

@@ -20,6 +20,9 @@ export interface BuildSessionOptions {
   readonly isolation?: string;
   /** Where registration records for rollback are kept. */
   readonly stateDir?: string;
+  /** --sign-key (wins over the recipe's signing.key), and the passphrase variable's name. */
+  readonly signKey?: string;
+  readonly signPassphraseEnv?: string;
 }
 
 export interface BuildSettings {
@@ -31,6 +34,8 @@ export interface BuildSettings {
   readonly storageDriver?: string;
   readonly isolation?: string;
   readonly publish?: boolean;
+  readonly signKey?: string;
+  readonly signPassphraseEnv?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -87,6 +92,7 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     cores: availableParallelism(),
     sourceDateEpoch: sourceDateEpochFrom(env),
     publish: settings.publish ?? true,
+    sign: signingFor(recipe, settings),
   };
 }
 
@@ -111,4 +117,18 @@ export function blockingProblems(host: HostFacts): HostCheck[] {
 export function hostPlanOptions(recipe: LoadedRecipe, settings: BuildSettings, host: HostFacts): PlanOptions {
   const opts = planOptions(recipe, { ...settings, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
   return { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } };
+}
+
+/**
+ * The key that signs the set, as `bootsmith artifacts sign` takes it: --sign-key wins (a file
+ * relative to the working directory), else the recipe's signing.key (a file relative to the recipe).
+ */
+function signingFor(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions["sign"] {
+  const flag = settings.signKey;
+  const key = flag ?? recipe.spec.signing?.key;
+  if (key === undefined) return undefined;
+  const base = flag !== undefined ? process.cwd() : path.dirname(recipe.file);
+  const absolute = key.startsWith("env:") || key.startsWith("keyring:") || key === "" || path.isAbsolute(key) ? key : path.resolve(base, key);
+  const passphraseEnv = settings.signPassphraseEnv ?? recipe.spec.signing?.passphraseEnv;
+  return { key: absolute, ...(passphraseEnv !== undefined ? { passphraseEnv } : {}) };
 }

@@ -1,7 +1,7 @@
 // Values that must never reach a log, an error or a manifest: credentials from the
 // environment. Reporters are wrapped with redact() over this list.
 
-const SECRET_ENV = /(^|_)(SECRET|TOKEN|PASSWORD|PASSWD)($|_)|^S3_SECRET$|^AWS_SECRET_ACCESS_KEY$|^AWS_SESSION_TOKEN$|_ACCESS_TOKEN$/;
+const SECRET_ENV = /(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|SIGN_KEY)($|_)|^S3_SECRET$|^AWS_SECRET_ACCESS_KEY$|^AWS_SESSION_TOKEN$|_ACCESS_TOKEN$/;
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return Object.entries(env)

@@ -9,30 +9,42 @@ import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
 import { verifyInitramfsKernel } from "../builder/initramfs.js";
 import { readKernelRecord } from "../builder/kernel.js";
-import { writeManifest } from "../builder/manifest-writer.js";
+import { writeManifest, type ManifestInputs } from "../builder/manifest-writer.js";
+import { writeIdentity } from "../builder/image-identity.js";
+import { signArtifactSet } from "./publish.js";
 import { detectTools } from "../builder/host-tools.js";
 import { sourceDateEpochFrom } from "../builder/options.js";
 import { silentReporter } from "../exec/events.js";
 
 const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
+       bootsmith artifacts image-identity ROOT DIR --recipe RECIPE [--var K=V]... --id NAME
+                                          --version TAG [--kernel-record FILE] [--packages FILE]
        bootsmith artifacts write-manifest DIR --recipe RECIPE [--var K=V]... [--image-id ID]
                                               [--kernel-record FILE] [--packages FILE]
+       bootsmith artifacts sign DIR --sign-key KEY [--sign-passphrase-env NAME]
 
 The steps of a build that bootsmith performs itself on the output directory, exactly as
 \`bootsmith build\` does them:
 
   verify-initramfs  check that the initramfs FILE holds lib/modules/KVER (an initramfs made
                     for another kernel cannot load its modules); exit 1 when it does not
+  image-identity    write DIR/sbom.cdx.json and DIR/sbom.spdx.json from the package list and
+                    ROOT's os-release, the manifest so far (no rootfs digest) into ROOT as
+                    /usr/lib/bootsmith/manifest.json, and IMAGE_ID/IMAGE_VERSION into ROOT's
+                    os-release (ROOT: the mounted image; every path stays inside it)
   write-manifest    hash DIR's artifacts and write DIR/manifest.json (written last: its presence
                     means the set is complete), from the recipe (loaded with the same --var
                     values), the committed image's id, the kernel record written by
                     \`bootsmith rootfs select-kernel --record\` and the package list the build's
                     list-packages step saved. SOURCE_DATE_EPOCH is recorded when set. Step
-                    timings exist only in a build's own manifest.`;
+                    timings exist only in a build's own manifest.
+  sign              write DIR/SHA256SUMS over the files manifest.json lists and manifest.json,
+                    and its GnuPG detached signature DIR/SHA256SUMS.sig; KEY is a secret key
+                    file, env:NAME or keyring:KEYID (as signing.key in a recipe)`;
 
 export const artifactsCommand: CliCommand = {
   name: "artifacts",
-  summary: "Steps a build does on its output: verify-initramfs, write-manifest",
+  summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("artifacts", args, {
@@ -41,7 +53,24 @@ export const artifactsCommand: CliCommand = {
       "image-id": { type: "string" },
       "kernel-record": { type: "string" },
       packages: { type: "string" },
+      id: { type: "string" },
+      version: { type: "string" },
+      "sign-key": { type: "string" },
+      "sign-passphrase-env": { type: "string" },
     });
+    const manifestInputs = async (dir: string): Promise<ManifestInputs> => {
+      const recipe = loadRecipe(values.recipe!, { vars: parseVarOptions(values.var) });
+      const tools = await detectTools(process.env.PATH, silentReporter);
+      return {
+        recipe,
+        outDir: path.resolve(dir),
+        kernel: values["kernel-record"] ? readKernelRecord(values["kernel-record"]) : undefined,
+        packages: values.packages ? readFileSync(values.packages, "utf8") : "",
+        tools: Object.fromEntries(tools.filter((t) => t.version).map((t) => [t.name, t.version!])),
+        timings: [],
+        sourceDateEpoch: sourceDateEpochFrom(process.env),
+      };
+    };
     const [sub, ...rest] = positionals;
     switch (sub) {
       case "verify-initramfs": {
@@ -49,20 +78,20 @@ export const artifactsCommand: CliCommand = {
         await verifyInitramfsKernel(rest[0]!, rest[1]!);
         return EXIT.ok;
       }
+      case "image-identity": {
+        if (rest.length !== 2 || !values.recipe || !values.id || !values.version) throw new UserError("bootsmith artifacts image-identity: expected ROOT DIR --recipe RECIPE --id NAME --version TAG");
+        const osRelease = await writeIdentity({ root: path.resolve(rest[0]!), id: values.id, version: values.version, manifest: await manifestInputs(rest[1]!) });
+        process.stdout.write(`${path.resolve(rest[1]!)}: SBOMs written; IMAGE_ID=${values.id} IMAGE_VERSION=${values.version} in ${osRelease}\n`);
+        return EXIT.ok;
+      }
+      case "sign": {
+        if (rest.length !== 1 || !values["sign-key"]) throw new UserError("bootsmith artifacts sign: expected DIR --sign-key KEY");
+        await signArtifactSet(rest[0]!, values["sign-key"], values["sign-passphrase-env"]);
+        return EXIT.ok;
+      }
       case "write-manifest": {
         if (rest.length !== 1 || !values.recipe) throw new UserError("bootsmith artifacts write-manifest: expected DIR --recipe RECIPE");
-        const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
-        const tools = await detectTools(process.env.PATH, silentReporter);
-        const manifest = await writeManifest({
-          recipe,
-          outDir: path.resolve(rest[0]!),
-          imageId: values["image-id"] || undefined,
-          kernel: values["kernel-record"] ? readKernelRecord(values["kernel-record"]) : undefined,
-          packages: values.packages ? readFileSync(values.packages, "utf8") : "",
-          tools: Object.fromEntries(tools.filter((t) => t.version).map((t) => [t.name, t.version!])),
-          timings: [],
-          sourceDateEpoch: sourceDateEpochFrom(process.env),
-        });
+        const manifest = await writeManifest({ ...(await manifestInputs(rest[0]!)), imageId: values["image-id"] || undefined });
         process.stdout.write(
           `${path.join(path.resolve(rest[0]!), "manifest.json")}: ${Object.keys(manifest.artifacts).length} artifacts, ${manifest.packages.length} packages\n`,
         );
@@ -70,7 +99,7 @@ export const artifactsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs or write-manifest\n${usage}`,
+          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs, image-identity, write-manifest or sign\n${usage}`,
         );
     }
   },

@@ -17,7 +17,7 @@ import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
 import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
 import { formatBreakdown, junitCases, manifestRecord, recordInManifest, REPORT_FILE, reportJson } from "../boottest/report.js";
 import { junitXml } from "../core/junit.js";
-import { ARTIFACT_FILES, type BootCheckRecord } from "../core/manifest.js";
+import { BOOT_FILES, type BootCheckRecord } from "../core/manifest.js";
 import { defaultOutDir } from "../builder/options.js";
 import { loadRecipe } from "../recipe/load.js";
 
@@ -218,7 +218,7 @@ export function resolveTarget(arg: string, out: string | undefined, vars: Record
   if (!isRecipe) return { dir: arg };
   const recipe = loadRecipe(arg, { vars });
   const dir = out ? path.resolve(out) : defaultOutDir(recipe);
-  const missing = Object.values(ARTIFACT_FILES).filter((f) => !existsSync(path.join(dir, f)));
+  const missing = Object.values(BOOT_FILES).filter((f) => !existsSync(path.join(dir, f)));
   if (missing.length > 0) {
     throw new UserError(
       `bootsmith boot-test: no build of ${recipe.spec.name} in ${dir} (missing ${missing.join(", ")}): ` + `run \`bootsmith build ${arg} --no-publish\` first${out ? "" : ", or pass --out DIR"}`,

@@ -39,6 +39,10 @@ Options:
   --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,
                       one <name>.xml per recipe)
   --if-changed        one recipe: skip the build when it is up to date (see below)
+  --sign-key KEY      sign the set: SHA256SUMS + SHA256SUMS.sig (GnuPG detached signature); KEY
+                      is a secret key file, env:NAME or keyring:KEYID (overrides signing.key);
+                      checked before anything is built (exit 2 when it cannot sign)
+  --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
   --locked            fail (exit 1, nothing published or registered) when the installed
                       packages differ from the recipe's lock file, RECIPE.lock.json next to the
                       recipe (written by \`bootsmith lock\`); exit 2 when there is none
@@ -92,11 +96,13 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       force: { type: "boolean" },
       "check-registry": { type: "boolean" },
       locked: { type: "boolean" },
+      "sign-key": { type: "string" },
+      "sign-passphrase-env": { type: "string" },
     });
     if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const progress = values.json ? "json" : (values.progress ?? "auto");
     if (!isProgressMode(progress)) throw new UserError(`--progress ${progress}: expected ${PROGRESS_MODES.join(", ")}`);
-    const session: BuildSessionOptions = { publish: !values["no-publish"], progress, verbose: values.verbose ?? false, storageRoot: values["storage-root"], storageDriver: values["storage-driver"], isolation: values.isolation, stateDir: values["state-dir"] };
+    const session: BuildSessionOptions = { publish: !values["no-publish"], progress, verbose: values.verbose ?? false, storageRoot: values["storage-root"], storageDriver: values["storage-driver"], isolation: values.isolation, stateDir: values["state-dir"], signKey: values["sign-key"], signPassphraseEnv: values["sign-passphrase-env"] };
     const common = { ...session, vars: parseVarOptions(values.var), refresh: values.refresh ?? false, checkRegistry: values["check-registry"] ?? false, locked: values.locked ?? false };
     const graphMode = positionals.length > 1 || !isSingleRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) || (values["check-registry"] === true && !values["if-changed"]);
     if (!graphMode) return buildFile(positionals[0]!, { ...common, outDir: values.out, buildId: values["build-id"], junitFile: values.junit, ifChanged: values["if-changed"] ?? false });

@@ -26,6 +26,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "build", summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)", load: async () => (await import("./build.js")).buildCommand },
   { name: "boot-test", summary: "Netboot an image in QEMU via iPXE and check that it comes up", load: async () => (await import("./boot-test.js")).bootTestCommand },
   { name: "publish", summary: "Upload a built image to S3, a directory or an OCI registry", load: async () => (await import("./publish.js")).publishCommand },
+  { name: "verify", summary: "Check a published image against its signed SHA256SUMS (streamed), naming any file that fails", load: async () => (await import("./verify.js")).verifyCommand },
   { name: "register", summary: "Point nodes at a published image in OpenCHAMI BSS or boot-service", load: async () => (await import("./register.js")).registerCommand },
   { name: "rollback", summary: "Restore the boot params a registration replaced", load: async () => (await import("./rollback.js")).rollbackCommand },
   { name: "serve", summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)", load: async () => (await import("./serve.js")).serveCommand },
@@ -39,7 +40,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "gc", summary: "Delete old published images, keeping the newest, the promoted and what nodes boot", load: async () => (await import("./gc.js")).gcCommand },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
   { name: "rootfs", summary: "Steps a build does inside the image root: select-kernel, copy-out, clean", load: async () => (await import("./rootfs.js")).rootfsCommand, hidden: true },
-  { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, write-manifest", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },
+  { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },
 ];
 
 function help(): string {

@@ -5,6 +5,15 @@ import { parseCommandArgs } from "./args.js";
 import { formatTransfer, publish, writePublishedRecord, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type PublishTarget, type S3Layout, type S3Verify } from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
+import { loadArtifactSet } from "../publish/artifacts.js";
+import { CleanupStack } from "../exec/cleanup.js";
+import { silentReporter } from "../exec/events.js";
+import { openSigner, type Signer } from "../sign/gpg.js";
+import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
+import { signArtifactDir } from "../sign/sign-dir.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
+import { rmSync } from "node:fs";
+import path from "node:path";
 
 const usage = `Usage: bootsmith publish <artifact-dir> --to TARGET [options]
 
@@ -44,6 +53,13 @@ Registry options:
                          buildah storage the image is pushed from (as \`bootsmith plan\` shows
                          for the build: the storage the build committed it to)
 
+Signing:
+  --sign-key KEY         write SHA256SUMS (every file manifest.json lists, and manifest.json) and
+                         SHA256SUMS.sig (GnuPG detached signature) into <artifact-dir> first, and
+                         publish them; KEY is a secret key file, env:NAME or keyring:KEYID.
+                         A set the build already signed is published with its signature as is.
+  --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
+
 Output:
   One line per object on stderr (uploaded / copied / skipped, size, MB/s), then the primary
   tag's URLs on stdout; --json prints its PublishedImage instead; --record FILE also writes
@@ -77,6 +93,8 @@ export const PUBLISH_OPTIONS = {
   runroot: { type: "string" },
   "storage-driver": { type: "string" },
   record: { type: "string" },
+  "sign-key": { type: "string" },
+  "sign-passphrase-env": { type: "string" },
 } as const;
 
 type PublishValues = ReturnType<typeof parseCommandArgs<typeof PUBLISH_OPTIONS>>["values"];
@@ -123,6 +141,7 @@ export const publishCommand: CliCommand = {
       const { target, storage } = publishRequest(values);
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
+      if (values["sign-key"] !== undefined) await signArtifactSet(dir, values["sign-key"], values["sign-passphrase-env"]);
       const outcome = await publish(dir, target, {
         signal: controller.signal,
         onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
@@ -137,6 +156,7 @@ export const publishCommand: CliCommand = {
       } else {
         for (const [role, url] of Object.entries(primary.urls)) process.stdout.write(`${role.padEnd(8)} ${url}\n`);
         if (primary.manifestUrl) process.stdout.write(`manifest ${primary.manifestUrl}\n`);
+        if (primary.signatureUrl) process.stdout.write(`signature ${primary.signatureUrl}\n`);
         if (primary.image) process.stdout.write(`image    ${primary.image.ref}@${primary.image.digest}\n`);
       }
       return EXIT.ok;
@@ -157,6 +177,27 @@ export const publishCommand: CliCommand = {
     }
   },
 };
+
+/** Check the directory, prove the key (exit 2 when it cannot sign), then sign the set in place. */
+export async function signArtifactSet(dir: string, key: string, passphraseEnv: string | undefined): Promise<void> {
+  const cleanup = new CleanupStack();
+  let signer: Signer;
+  try {
+    signer = await openSigner(parseSigningKey(key), { cleanup, passphrase: process.env[passphraseEnv ?? DEFAULT_PASSPHRASE_ENV] });
+  } catch (error) {
+    throw new UserError(`--sign-key: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    // A previous signature is replaced; the set itself is checked first (exit 2 when it is not one).
+    for (const file of [SUMS_FILE, SIGNATURE_FILE]) rmSync(path.join(dir, file), { force: true });
+    await loadArtifactSet(dir);
+    await signArtifactDir(dir, signer, { step: "sign", reporter: silentReporter });
+    process.stderr.write(`signed SHA256SUMS with key ${signer.fingerprint}\n`);
+  } finally {
+    await signer.close();
+    await cleanup.unwind();
+  }
+}
 
 function parseBool(flag: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;

@@ -160,6 +160,9 @@ Mode:
   --patch                change params only (kernel and initrd stay); entries must exist
   --export FILE          write the payload as YAML for \`ochami bss boot params set -f yaml
                          -d @FILE\` (a BootConfiguration for --boot-service) and stop
+  --verify-key PUB       refuse (exit 1, nothing written) unless the set verifies as nodes will
+                         fetch it: SHA256SUMS.sig a good signature by PUB (gpgv), and every
+                         file at its URL with SHA256SUMS' sha256 and manifest.json's size
   --state-dir DIR        registration records (default ~/.local/state/bootsmith/registrations)
   --json                 print the result as JSON
 
@@ -181,6 +184,7 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       "extra-params": { type: "string" },
       patch: { type: "boolean" },
       export: { type: "string" },
+      "verify-key": { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith register: name exactly one SOURCE (published.json or an artifact directory); see bootsmith register --help");
     const log = (l: string) => process.stderr.write(`${l}\n`);
@@ -207,6 +211,7 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
         mode: values.patch ? "patch" : "put",
         dryRun: values["dry-run"] === true,
         stateDir: values["state-dir"],
+        ...(values["verify-key"] !== undefined ? { verifyKey: values["verify-key"] } : {}),
       });
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ image: source.image, params, ...result }, null, 2)}\n`);

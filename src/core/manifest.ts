@@ -7,14 +7,27 @@ export const MANIFEST_FILE = "manifest.json";
 /** The label on the committed image carrying the manifest's inputDigest (the cache key). */
 export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
 
-/** The boot artifacts an image directory may hold, by role. */
-export const ARTIFACT_FILES = {
+/** Where the image carries its own manifest (without the rootfs digest, which cannot contain itself). */
+export const IMAGE_MANIFEST_PATH = "/usr/lib/bootsmith/manifest.json";
+
+/** The boot artifacts an image directory may hold, by role: what a node fetches. */
+export const BOOT_FILES = {
   kernel: "vmlinuz",
   initrd: "initramfs.img",
   rootfs: "rootfs.squashfs",
 } as const;
 
+/** The bills of materials every build writes (also for images without boot artifacts). */
+export const SBOM_FILES = {
+  sbomCycloneDx: "sbom.cdx.json",
+  sbomSpdx: "sbom.spdx.json",
+} as const;
+
+/** Every file manifest.json lists with its sha256, by role; publishers copy all of them. */
+export const ARTIFACT_FILES = { ...BOOT_FILES, ...SBOM_FILES } as const;
+
 export type ArtifactRole = keyof typeof ARTIFACT_FILES;
+export type BootRole = keyof typeof BOOT_FILES;
 
 export interface ArtifactRecord {
   readonly file: string;
@@ -28,6 +41,10 @@ export interface PackageRecord {
   readonly version: string;
   readonly release?: string;
   readonly arch: string;
+  /** The package's licence as its database records it (rpm's License tag; dpkg has none). */
+  readonly license?: string;
+  /** Who supplies it: rpm's Vendor tag, dpkg's Maintainer field. */
+  readonly supplier?: string;
 }
 
 export interface StepTiming {

@@ -10,6 +10,9 @@ export interface PublishedImage {
   /** URL a node fetches, per artifact role present in the image. */
   readonly urls: Partial<Record<ArtifactRole, string>>;
   readonly manifestUrl?: string;
+  /** A signed set: where SHA256SUMS and SHA256SUMS.sig are served (register --verify-key reads them). */
+  readonly sumsUrl?: string;
+  readonly signatureUrl?: string;
   /** Registry target: the pushed image, `<repository>:<tag>` and its manifest digest. */
   readonly image?: { readonly ref: string; readonly digest: string };
 }

@@ -14,7 +14,7 @@ import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
-import { plan as makePlan } from "../plan/planner.js";
+import { plan as makePlan, type PlanOptions } from "../plan/planner.js";
 import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
@@ -25,6 +25,8 @@ import { decide, gatherFacts } from "./cache.js";
 import { createJunitReporter } from "./junit.js";
 import { lockedVerifier } from "./lockfile.js";
 import { refreshHooks } from "./refresh.js";
+import { openSigner, type Signer } from "../sign/gpg.js";
+import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
 
 export interface BuildFileOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -91,6 +93,16 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   }
   const opts = hostPlanOptions(recipe, options, host);
   const thePlan = makePlan(recipe, opts);
+  // The signing key is proven before anything is built (exit 2 when it cannot sign); its private
+  // GNUPGHOME is on the build's cleanup stack, so a failure or Ctrl-C removes it too.
+  const cleanup = new CleanupStack();
+  let signer: Signer | undefined;
+  try {
+    signer = opts.sign ? await openBuildSigner(recipe, options, opts.sign, cleanup) : undefined;
+  } catch (error) {
+    await console.close();
+    throw error;
+  }
   // One build per output directory: taken before build.log is opened or any artifact removed.
   let releaseLock: () => void;
   try {
@@ -98,18 +110,31 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
     mkdirSync(thePlan.outDir, { recursive: true });
     releaseLock = acquireBuildLock(thePlan.outDir);
   } catch (error) {
+    await signer?.close();
     await console.close();
     throw error;
   }
   try {
-    return await buildLocked(recipe, options, { started, console, host, opts, thePlan });
+    return await buildLocked(recipe, options, { started, console, host, opts, thePlan, cleanup, signer });
   } finally {
+    await signer?.close();
     releaseLock();
   }
 }
 
-async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof hostPlanOptions>; thePlan: ReturnType<typeof makePlan> }): Promise<number> {
-  const { started, console, host, opts, thePlan } = ctx;
+/** --sign-key (relative to the working directory) or the recipe's signing.key (relative to the recipe). */
+async function openBuildSigner(recipe: LoadedRecipe, options: BuildRecipeOptions, sign: NonNullable<PlanOptions["sign"]>, cleanup: CleanupStack): Promise<Signer> {
+  const where = options.signKey !== undefined ? "--sign-key" : `${recipe.file}: signing.key`;
+  try {
+    return await openSigner(parseSigningKey(sign.key), { cleanup, passphrase: process.env[sign.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV] });
+  } catch (error) {
+    // A key that cannot sign is bad input, whatever the reason: nothing was built (exit 2).
+    throw new UserError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof hostPlanOptions>; thePlan: ReturnType<typeof makePlan>; cleanup: CleanupStack; signer?: Signer }): Promise<number> {
+  const { started, console, host, opts, thePlan, cleanup, signer } = ctx;
   const logFile = path.join(thePlan.outDir, "build.log");
   const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
   const reporter: Reporter = redact([...secretValues(), ...recipe.secrets], teeReporter(...sinks));
@@ -117,11 +142,10 @@ async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ct
 
   if (recipe.parent) await requireParentImage(recipe, host.buildahArgs, reporter);
 
-  const cleanup = new CleanupStack();
   let result: BuildResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish, verify: options.verify }), reporter);
+    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish, verify: options.verify, signer }), reporter);
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });

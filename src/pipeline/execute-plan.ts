@@ -2,6 +2,7 @@
 // a build: publish the artifacts and register them for boot. The builder performs the build
 // actions (builder/execute.ts); publishing and registration are their own stages, so the
 // orchestration that strings them together lives here, above all three.
+import path from "node:path";
 import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -133,6 +134,8 @@ async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, 
       const result = await registerPublished(image, action.paramsTemplate, selectors, target, {
         extraParams,
         stateDir: ctx.stateDir,
+        // A recipe's key path is relative to the recipe, like its files.
+        ...(r.verify ? { verifyKey: path.resolve(path.dirname(ctx.recipe.file), r.verify.key) } : {}),
         log: (line) => ctx.reporter.emit({ type: "message", level: "info", text: line }),
       });
       ctx.reporter.emit({ type: "message", level: "info", text: result.written ? `registered with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}` : `${r.type} already up to date` });

@@ -37,7 +37,7 @@ export const apt: PackageManagerPlugin = {
   listPackages(ctx) {
     return {
       file: "dpkg-query",
-      args: [["--admindir=", ...(typeof ctx.root === "string" ? [ctx.root] : ctx.root), "/var/lib/dpkg"], "-W", "-f=${Package}\\t\\t${Version}\\t\\t${Architecture}\\n"],
+      args: [["--admindir=", ...(typeof ctx.root === "string" ? [ctx.root] : ctx.root), "/var/lib/dpkg"], "-W", "-f=${Package}\\t\\t${Version}\\t\\t${Architecture}\\t\\t${Maintainer}\\n"],
     };
   },
 

@@ -26,8 +26,8 @@ export function rpmMacrosAction(ctx: PackageContext, extra: readonly string[] = 
   return { kind: "write-file", path: path.join(rpmHome(ctx), ".rpmmacros"), content: `${lines.join("\n")}\n`, mode: 0o644 };
 }
 
-/** One package per line: name, epoch, version, release, arch. */
-const PACKAGE_QUERY = ["-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"];
+/** One package per line: name, epoch, version, release, arch, licence, vendor (the SBOM supplier). */
+const PACKAGE_QUERY = ["-qa", "--qf", "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{LICENSE}\\t%{VENDOR}\\n"];
 
 /** The packages in the image's rpm database, read by the host's rpm. */
 export function listRpmPackages(ctx: PackageContext): PlannedCommand {

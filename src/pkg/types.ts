@@ -22,7 +22,7 @@ export interface PackageContext {
 export interface PackageManagerPlugin {
   /** Steps that install the recipe's packages. */
   planInstall(ctx: PackageContext): Step[];
-  /** A command printing one package per line: name, epoch, version, release, arch, tab-separated. */
+  /** A command printing one package per line: name, epoch, version, release, arch, license, supplier, tab-separated. */
   listPackages(ctx: PackageContext): PlannedCommand;
   /** Leftovers under the root removed before the squashfs: always, and only when empty. */
   leftovers(ctx: PackageContext): { readonly paths: readonly string[]; readonly ifEmpty: readonly string[] };

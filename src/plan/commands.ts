@@ -13,7 +13,7 @@ export const BOOTSMITH = "bootsmith";
 /** Actions that bootsmith performs in-process (no external program). */
 export type InternalAction = Extract<
   Action,
-  { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "write-manifest" | "publish" | "register" }
+  { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "image-identity" | "write-manifest" | "sign" | "publish" | "register" }
 >;
 
 export function isInternalAction(action: Action): action is InternalAction {
@@ -26,7 +26,9 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "copy-out":
     case "verify-initramfs":
     case "clean-leftovers":
+    case "image-identity":
     case "write-manifest":
+    case "sign":
     case "publish":
     case "register":
       return true;
@@ -48,24 +50,28 @@ function internalArgs(action: InternalAction): Arg[] {
       return ["rootfs", "clean", action.root, ...action.ifEmpty.flatMap((p) => ["--if-empty", p]), "--", ...action.paths];
     case "verify-initramfs":
       return ["artifacts", "verify-initramfs", action.file, action.kver];
+    case "image-identity":
+      return ["artifacts", "image-identity", action.root, action.dir, ...buildFactArgs(action), "--id", action.id, "--version", action.version];
     case "write-manifest":
-      return [
-        "artifacts",
-        "write-manifest",
-        action.dir,
-        "--recipe",
-        action.recipe,
-        ...Object.entries(action.vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]),
-        "--image-id",
-        action.imageId,
-        ...(action.kernelRecord ? ["--kernel-record", action.kernelRecord] : []),
-        ...(action.packages ? ["--packages", action.packages] : []),
-      ];
+      return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), "--image-id", action.imageId];
+    case "sign":
+      return ["artifacts", "sign", action.dir, "--sign-key", action.key, ...(action.passphraseEnv ? ["--sign-passphrase-env", action.passphraseEnv] : [])];
     case "publish":
       return ["publish", action.dir, ...publishTargetArgs(action.target, action.storage), "--record", action.record];
     case "register":
       return ["register", action.source, ...registrationArgs(action.registration), "--params-template", action.paramsTemplate];
   }
+}
+
+/** The recipe (with its --var values) and the facts earlier steps saved in the work directory. */
+function buildFactArgs(action: { readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly kernelRecord?: string; readonly packages?: string }): string[] {
+  return [
+    "--recipe",
+    action.recipe,
+    ...Object.entries(action.vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]),
+    ...(action.kernelRecord ? ["--kernel-record", action.kernelRecord] : []),
+    ...(action.packages ? ["--packages", action.packages] : []),
+  ];
 }
 
 /**

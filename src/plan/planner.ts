@@ -6,7 +6,8 @@ import { localImageRef } from "../recipe/load.js";
 import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from "../core/manifest.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
@@ -28,6 +29,8 @@ export interface PlanOptions {
   readonly sourceDateEpoch?: number;
   /** Include the recipe's publish and register steps. */
   readonly publish: boolean;
+  /** Sign the artifact set after the manifest (signing: in the recipe or --sign-key): the key as `bootsmith artifacts sign` takes it. */
+  readonly sign?: { readonly key: string; readonly passphraseEnv?: string };
 }
 
 const MNT = { var: "MNT" } as const;
@@ -68,22 +71,22 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) }]));
     steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
+  const work = (file: string) => path.join(options.workDir, file);
+  const facts = {
+    recipe: recipe.file,
+    vars: recipe.vars,
+    ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
+    ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
+  };
+  steps.push(step("identity", "Write the SBOMs and the image's identity", [{ kind: "image-identity", root: [MNT], dir: options.outDir, id: spec.name, version: spec.tags[0]!, ...facts }], Object.values(SBOM_FILES)));
   if (spec.boot) steps.push(squashfsStep(spec.boot, options));
   steps.push(commitStep(recipe, target, image, options));
   steps.push(step("teardown", "Unmount and remove the working container", [
     { kind: "release", undoId: "mount" },
     { kind: "release", undoId: "container" },
   ]));
-  const work = (file: string) => path.join(options.workDir, file);
-  steps.push(step("manifest", "Write manifest.json", [{
-    kind: "write-manifest",
-    dir: options.outDir,
-    recipe: recipe.file,
-    vars: recipe.vars,
-    imageId: [IMAGE_ID],
-    ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
-    ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
-  }], [MANIFEST_FILE]));
+  steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir, imageId: [IMAGE_ID], ...facts }], [MANIFEST_FILE]));
+  if (options.sign) steps.push(step("sign", "Sign SHA256SUMS", [{ kind: "sign", dir: options.outDir, ...options.sign }], [SUMS_FILE, SIGNATURE_FILE]));
   if (options.publish) {
     spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t, dir: options.outDir, record: work(WORK_FILES.published(i + 1)), storage: options.buildah.globalArgs }])));
     spec.register.forEach((r, i) => {

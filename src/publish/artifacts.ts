@@ -6,6 +6,8 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import { PublishInputError } from "./errors.js";
+import { sha256Bytes } from "../core/hash.js";
+import { renderSums, SIGNATURE_FILE, sumEntries, SUMS_FILE } from "../core/sums.js";
 
 export interface LocalArtifact {
   readonly role: ArtifactRole;
@@ -25,6 +27,13 @@ export interface ArtifactSet {
   readonly manifestBytes: Buffer;
   /** In ARTIFACT_FILES order; empty for a base layer without boot artifacts. */
   readonly artifacts: readonly LocalArtifact[];
+  /** SHA256SUMS and SHA256SUMS.sig when the set is signed: published before manifest.json. */
+  readonly signature?: SignatureFiles;
+}
+
+export interface SignatureFiles {
+  readonly sums: Buffer;
+  readonly signature: Buffer;
 }
 
 /** OCI tag grammar; also safe as a path component and an S3 key segment. */
@@ -77,7 +86,26 @@ export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
     }
     artifacts.push({ role, name: ARTIFACT_FILES[role], path, size, sha256: record.sha256 });
   }
-  return { dir: root, manifest, manifestBytes, artifacts };
+  const signature = await loadSignature(root, manifest, manifestBytes);
+  return { dir: root, manifest, manifestBytes, artifacts, ...(signature ? { signature } : {}) };
+}
+
+/**
+ * SHA256SUMS and its signature, if the directory has them. They must describe exactly this
+ * manifest and its files: a SHA256SUMS left from another build would publish a set that fails
+ * verification.
+ */
+async function loadSignature(root: string, manifest: Manifest, manifestBytes: Buffer): Promise<SignatureFiles | undefined> {
+  const sumsPath = join(root, SUMS_FILE);
+  const sums = await readFile(sumsPath).catch(() => undefined);
+  if (!sums) return undefined;
+  const signature = await readFile(join(root, SIGNATURE_FILE)).catch(() => undefined);
+  if (!signature) throw new PublishInputError(`${join(root, SIGNATURE_FILE)}: missing, but ${SUMS_FILE} is there; sign the set again (bootsmith publish --sign-key KEY) or remove ${SUMS_FILE}`);
+  const expected = renderSums(sumEntries(manifest, sha256Bytes(manifestBytes)));
+  if (sums.toString("utf8") !== expected) {
+    throw new PublishInputError(`${sumsPath}: does not match manifest.json and the files it lists (left from another build?); sign the set again with --sign-key KEY`);
+  }
+  return { sums, signature };
 }
 
 function checkManifest(value: unknown, where: string): Manifest {

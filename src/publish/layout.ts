@@ -1,12 +1,16 @@
 // Where each file of an image goes in a bucket, per layout. Pure: tests and `--dry-run`-style
 // callers compute keys without a server.
-import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
+import { MANIFEST_FILE, SBOM_FILES, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import type { S3Layout } from "./targets.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 
 export interface ImageKeys {
   readonly artifacts: Readonly<Record<ArtifactRole, string>>;
   /** Written last; its presence means the set under this tag is complete. */
   readonly manifest: string;
+  /** A signed set's SHA256SUMS and SHA256SUMS.sig, written just before the manifest. */
+  readonly sums: string;
+  readonly signature: string;
 }
 
 export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest, "name" | "kernel">, tag: string): ImageKeys {
@@ -14,8 +18,10 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
     case "bootsmith": {
       const dir = `${prefix}${manifest.name}/${tag}/`;
       return {
-        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs` },
+        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs`, sbomCycloneDx: `${dir}${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${dir}${SBOM_FILES.sbomSpdx}` },
         manifest: `${dir}${MANIFEST_FILE}`,
+        sums: `${dir}${SUMS_FILE}`,
+        signature: `${dir}${SIGNATURE_FILE}`,
       };
     }
     case "image-builder": {
@@ -24,8 +30,10 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
       const kver = manifest.kernel?.version ?? `${manifest.name}-${tag}`;
       const image = `${prefix}${manifest.name}-${tag}`;
       return {
-        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image },
+        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image, sbomCycloneDx: `${image}.${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${image}.${SBOM_FILES.sbomSpdx}` },
         manifest: `${image}.${MANIFEST_FILE}`,
+        sums: `${image}.${SUMS_FILE}`,
+        signature: `${image}.${SIGNATURE_FILE}`,
       };
     }
     default: {

@@ -11,6 +11,7 @@ import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { MANIFEST_FILE } from "../core/manifest.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
 import { sha256File } from "../core/hash.js";
@@ -37,7 +38,9 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
     options.signal?.throwIfAborted();
     const finalDir = join(imageDir, tag);
     const current = await currentFiles(finalDir, set.artifacts);
-    const manifestCurrent = await sameBytes(join(finalDir, MANIFEST_FILE), set.manifestBytes);
+    const signatureFiles = set.signature ? ([[SUMS_FILE, set.signature.sums], [SIGNATURE_FILE, set.signature.signature]] as const) : [];
+    let manifestCurrent = await sameBytes(join(finalDir, MANIFEST_FILE), set.manifestBytes);
+    for (const [file, bytes] of signatureFiles) manifestCurrent &&= await sameBytes(join(finalDir, file), bytes);
 
     if (manifestCurrent && set.artifacts.every((a) => current.has(a.name))) {
       for (const a of set.artifacts) record({ action: "skipped", tag, file: a.name, bytes: a.size, seconds: 0, destination: join(finalDir, a.name) });
@@ -63,6 +66,10 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
             record({ action: "uploaded", tag, file: artifact.name, bytes: artifact.size, seconds: seconds(), destination });
           }
         }
+        for (const [file, bytes] of signatureFiles) {
+          await writeFile(join(staging, file), bytes);
+          record({ action: "uploaded", tag, file, bytes: bytes.length, seconds: 0, destination: join(finalDir, file) });
+        }
         await writeFile(join(staging, MANIFEST_FILE), set.manifestBytes);
         await swapInto(staging, finalDir, imageDir, tag);
         record({ action: "uploaded", tag, file: MANIFEST_FILE, bytes: set.manifestBytes.length, seconds: 0, destination: join(finalDir, MANIFEST_FILE) });
@@ -78,7 +85,7 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
     const urls: PublishedImage["urls"] = {};
     const url = (file: string) => (target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${file}`) : pathToFileURL(join(finalDir, file)).href);
     for (const a of set.artifacts) urls[a.role] = url(a.name);
-    images.push({ name: manifest.name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE) });
+    images.push({ name: manifest.name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE), ...(set.signature ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}) });
   }
   return { images, transfers };
 }

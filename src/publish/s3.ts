@@ -55,6 +55,8 @@ const CONTENT_TYPES: Readonly<Record<ArtifactRole, string>> = {
   kernel: "application/octet-stream",
   initrd: "application/octet-stream",
   rootfs: "application/octet-stream",
+  sbomCycloneDx: "application/vnd.cyclonedx+json",
+  sbomSpdx: "application/spdx+json",
 };
 
 export async function publishToS3(set: ArtifactSet, target: S3Target, options: S3PublishOptions = {}): Promise<PublishOutcome> {
@@ -122,6 +124,21 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
 
       await verifyArtifacts(client, bucket, set.artifacts, keys.artifacts, options.verify ?? "metadata", options.signal);
 
+      // A signed set: SHA256SUMS and its signature before the manifest, so a complete-looking
+      // set (manifest present) is always verifiable.
+      if (set.signature) {
+        for (const [key, body, file] of [[keys.sums, set.signature.sums, "SHA256SUMS"], [keys.signature, set.signature.signature, "SHA256SUMS.sig"]] as const) {
+          current = s3url(key);
+          const sha256 = sha256Bytes(body);
+          if ((await head(client, bucket, key, options.signal))?.sha256 === sha256) {
+            record({ action: "skipped", tag, file, bytes: body.length, seconds: 0, destination: s3url(key) });
+            continue;
+          }
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: file === "SHA256SUMS" ? "text/plain" : "application/pgp-signature", Metadata: { [SHA256_METADATA]: sha256 } }), opts);
+          record({ action: "uploaded", tag, file, bytes: body.length, seconds: 0, destination: s3url(key) });
+        }
+      }
+
       const started = performance.now();
       current = s3url(keys.manifest);
       if (manifestCurrent) {
@@ -142,7 +159,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
 
       const urls: PublishedImage["urls"] = {};
       for (const artifact of set.artifacts) urls[artifact.role] = publicUrl(target, keys.artifacts[artifact.role]);
-      images.push({ name: manifest.name, tag, target: "s3", urls, manifestUrl: publicUrl(target, keys.manifest) });
+      images.push({ name: manifest.name, tag, target: "s3", urls, manifestUrl: publicUrl(target, keys.manifest), ...(set.signature ? { sumsUrl: publicUrl(target, keys.sums), signatureUrl: publicUrl(target, keys.signature) } : {}) });
     }
   } catch (error) {
     throw explainS3Error(error, `publish ${manifest.name} to ${current}`, target, secrets);

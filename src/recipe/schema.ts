@@ -262,6 +262,9 @@ const selectors = {
   hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]).describe("Node xnames, e.g. x1000c0s0b0n0"),
   nids: z.array(z.number().int().nonnegative()).default([]).describe("Node ids"),
 };
+const registerVerify = z.strictObject({
+  key: z.string().min(1).describe("Public key file (relative to the recipe) that must have signed SHA256SUMS (gpg --export KEYID > key.gpg)"),
+});
 const registerBss = z.strictObject({
   type: z.literal("bss"),
   url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
@@ -270,6 +273,7 @@ const registerBss = z.strictObject({
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
+  verify: registerVerify.optional().describe("Refuse to register unless the published set verifies from the URLs nodes use"),
 });
 const registerBootService = z.strictObject({
   type: z.literal("boot-service"),
@@ -283,12 +287,18 @@ const registerBootService = z.strictObject({
   caFile: z.string().optional().describe("CA certificate file for the service"),
   legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
+  verify: registerVerify.optional().describe("Refuse to register unless the published set verifies from the URLs nodes use"),
 });
 export const RegistrationSchema = z
   .discriminatedUnion("type", [registerBss, registerBootService], { error: 'must be "bss" or "boot-service"' })
   .refine((r) => r.macs.length + r.hosts.length + r.nids.length + ("groups" in r ? r.groups.length : 0) > 0, {
     error: "name at least one node: macs, hosts, nids (or groups for boot-service)",
   });
+
+const signing = z.strictObject({
+  key: z.string().min(1).describe("Secret OpenPGP key: a file (relative to the recipe), env:NAME (armored key in a variable) or keyring:KEYID (your gpg keyring/agent)"),
+  passphraseEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)"),
+});
 
 // --- the recipe -----------------------------------------------------------------------------
 
@@ -314,6 +324,7 @@ export const RecipeSchema = z
     boot: z.union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" }).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
     publish: z.array(PublishTargetSchema).default([]).describe("Where the artifacts (or the image) are published"),
     register: z.array(RegistrationSchema).default([]).describe("Boot registrations of the published artifacts"),
+    signing: signing.optional().describe("Sign the artifact set: SHA256SUMS and a detached GnuPG signature SHA256SUMS.sig (verify with gpgv)"),
   })
   .describe("A bootsmith recipe: one diskless node image");
 
@@ -333,6 +344,7 @@ export type PublishTarget = z.output<typeof PublishTargetSchema>;
 /** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
 export type PublishTargetInput = z.input<typeof PublishTargetSchema>;
 export type Registration = z.output<typeof RegistrationSchema>;
+export type SigningSpec = z.output<typeof signing>;
 
 /** The JSON Schema for editors (yaml-language-server) and docs. */
 export function recipeJsonSchema(): Record<string, unknown> {

@@ -13,6 +13,8 @@ export type RegistrationErrorKind =
   | "unavailable"
   /** An artifact URL the params point at does not answer 2xx to HEAD: nothing was written. */
   | "artifact-missing"
+  /** register --verify-key: the published set does not verify (signature, sha256 or size): nothing was written. */
+  | "verify-failed"
   /** Rollback found nothing to restore, or the state changed since registration. */
   | "state";
 

@@ -15,6 +15,8 @@ import { normalizeSelectors, validateSelectors, type BootServiceTarget, type Boo
 import { renderParams } from "../core/params.js";
 import { mapLimit } from "./pool.js";
 import type { PublishedImage } from "../core/published-image.js";
+import { PublicKeyError } from "../sign/verify-signature.js";
+import { verifyPublished } from "../verify/published.js";
 
 /** Per-node GETs in flight at once (reads before the diff, read-back after writing). */
 const REQUEST_CONCURRENCY = 8;
@@ -42,6 +44,11 @@ export interface RegisterOptions extends ConnectionOptions {
   readonly stateDir?: string;
   /** HEAD the artifact URLs before writing (default true). */
   readonly checkArtifacts?: boolean;
+  /**
+   * Public key file: before anything else, the published set must verify from the URLs nodes
+   * will use (signed SHA256SUMS, sha256 and size of every file as served), or nothing is written.
+   */
+  readonly verifyKey?: string;
 }
 
 export interface RegisterResult {
@@ -124,6 +131,22 @@ async function preflight(entries: BootEntry[], target: BootTarget, options: Regi
   return { checks, problems: artifactProblems(checks) };
 }
 
+/** register --verify-key: the set as served must verify, or nothing is contacted or written. */
+async function requireVerified(image: PublishedImage, keyFile: string, options: RegisterOptions): Promise<void> {
+  let report;
+  try {
+    report = await verifyPublished(image, keyFile);
+  } catch (error) {
+    if (error instanceof PublicKeyError) throw new RegistrationError("invalid", `--verify-key: ${error.message}`, { cause: error });
+    throw new RegistrationError("verify-failed", `refusing to register ${image.name}:${image.tag}: the published set could not be verified (${(error as Error).message}); nothing was written`, { cause: error });
+  }
+  const failed = report.files.filter((f) => !f.ok);
+  if (failed.length > 0) {
+    throw new RegistrationError("verify-failed", `refusing to register ${image.name}:${image.tag}: the published set does not verify (nothing was written):\n  ${failed.map((f) => `${f.file}: ${f.reason}${f.location ? ` (${redactUrl(f.location)})` : ""}`).join("\n  ")}`);
+  }
+  options.log?.(`verified ${image.name}:${image.tag} as served: ${report.files.length} files, signed by ${report.signedBy}`);
+}
+
 function refuse(problems: string[]): RegistrationError {
   return new RegistrationError("artifact-missing", `refusing to register: ${problems.length} artifact URL${problems.length === 1 ? " does" : "s do"} not answer (nothing was written):\n  ${problems.join("\n  ")}\nPublish the image first, or fix the URLs in the params template.`);
 }
@@ -135,6 +158,7 @@ function refuse(problems: string[]): RegistrationError {
 export async function register(input: RegistrationInput, target: BootTarget, options: RegisterOptions = {}): Promise<RegisterResult> {
   const mode = options.mode ?? "put";
   validateInput(input, target, mode);
+  if (options.verifyKey !== undefined) await requireVerified(input.image, options.verifyKey, options);
   return usesBssApi(target) ? registerBss(input, target, mode, options) : registerBootConfiguration(input, target, mode, options);
 }
 

@@ -5,6 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { RegistrationError } from "./errors.js";
 
 export interface RegisterSource {
@@ -98,5 +99,6 @@ export async function loadRegisterSource(path: string, options: { baseUrl?: stri
     const file = manifest.artifacts?.[role]?.file ?? ARTIFACT_FILES[role];
     if (manifest.artifacts?.[role] || (await stat(join(path, file)).catch(() => undefined))) urls[role] = new URL(file, base).href;
   }
-  return { image: { name: manifest.name, tag, target: "url", urls }, paramsTemplate, origin: path };
+  const beside = (file: string) => new URL(file, base).href;
+  return { image: { name: manifest.name, tag, target: "url", urls, manifestUrl: beside(MANIFEST_FILE), sumsUrl: beside(SUMS_FILE), signatureUrl: beside(SIGNATURE_FILE) }, paramsTemplate, origin: path };
 }

@@ -39,6 +39,14 @@ export type Action =
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
   | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
   /**
+   * Before the squashfs: write the SBOMs from the saved package list and the image's os-release,
+   * put the manifest so far (no rootfs digest) into the image as /usr/lib/bootsmith/manifest.json
+   * and IMAGE_ID/IMAGE_VERSION into its os-release, so a booted node can say what it runs.
+   */
+  | { readonly kind: "image-identity"; readonly root: Arg; readonly dir: string; readonly id: string; readonly version: string; readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly kernelRecord?: string; readonly packages?: string }
+  /** Write SHA256SUMS over the artifacts and manifest.json and sign it (SHA256SUMS.sig) with `key` (a file, env:NAME or keyring:KEYID). */
+  | { readonly kind: "sign"; readonly dir: string; readonly key: string; readonly passphraseEnv?: string }
+  /**
    * Hash the artifacts and write manifest.json, from the recipe (reloaded with its --var values),
    * the committed image id, the kernel record and the package list the earlier steps saved.
    */

@@ -8,8 +8,10 @@ import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
+import type { Manifest } from "../../src/core/manifest.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
 import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
+import { cycloneDxErrors, spdxErrors } from "../support/sbom-schemas.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
@@ -55,7 +57,34 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(manifest.tools.buildah).toBeTruthy();
     expect(manifest.timings.map((t) => t.step)).toContain("squashfs");
     const hello = manifest.packages.find((p) => p.name === "fixture-hello");
-    expect(hello).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch" });
+    expect(hello).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch", license: "MIT", supplier: "bootsmith fixtures" });
+
+    // Both SBOMs: beside the manifest, listed in it with their sha256, valid against the official
+    // schemas, every rpm in them with its package URL (namespace from the image's os-release ID).
+    expect(Object.keys(manifest.artifacts).sort()).toEqual(["initrd", "kernel", "rootfs", "sbomCycloneDx", "sbomSpdx"]);
+    const cdx = JSON.parse(readFileSync(path.join(out(), "sbom.cdx.json"), "utf8")) as { components: { name: string; purl: string; licenses?: unknown[]; supplier?: { name: string } }[] };
+    const spdx = JSON.parse(readFileSync(path.join(out(), "sbom.spdx.json"), "utf8")) as { packages: { name: string; versionInfo: string; licenseDeclared: string; licenseComments?: string; externalRefs?: { referenceLocator: string }[] }[] };
+    expect(cycloneDxErrors(cdx)).toEqual([]);
+    expect(spdxErrors(spdx)).toEqual([]);
+    expect(cdx.components.map((c) => c.name).sort()).toEqual(manifest.packages.map((p) => p.name).sort());
+    const cdxHello = cdx.components.find((c) => c.name === "fixture-hello");
+    expect(cdxHello).toMatchObject({ purl: "pkg:rpm/fixture/fixture-hello@2.1-3.fx?arch=noarch&distro=fixture-1", licenses: [{ license: { id: "MIT" } }], supplier: { name: "bootsmith fixtures" } });
+    const kernels = manifest.packages.filter((p) => p.name === "fixture-kernel").map((p) => `pkg:rpm/fixture/fixture-kernel@${p.version}-${p.release}?arch=${p.arch}&distro=fixture-1`);
+    expect(cdx.components.filter((c) => c.name === "fixture-kernel").map((c) => c.purl).sort()).toEqual(kernels.sort());
+    expect(spdx.packages.find((p) => p.name === "fixture-libgreet")).toMatchObject({ licenseDeclared: "NOASSERTION", licenseComments: "package database License: GPLv2+" });
+    expect(spdx.packages.find((p) => p.name === "fixture-hello")?.externalRefs?.[0]?.referenceLocator).toBe(cdxHello!.purl);
+
+    // The image carries its identity: its own manifest (no rootfs digest) and IMAGE_ID/IMAGE_VERSION
+    // in the file /etc/os-release links to (the symlink kept).
+    const cat = async (inner: string) => (await execa("unsquashfs", ["-cat", path.join(out(), "rootfs.squashfs"), inner])).stdout;
+    const inImage = JSON.parse(await cat("usr/lib/bootsmith/manifest.json")) as Manifest;
+    expect(inImage.artifacts.rootfs).toBeUndefined();
+    expect(inImage.artifacts.kernel).toEqual(manifest.artifacts.kernel);
+    expect(inImage.artifacts.sbomSpdx).toEqual(manifest.artifacts.sbomSpdx);
+    expect(inImage.builtAt).toBe(manifest.builtAt);
+    expect(await cat("usr/lib/os-release")).toMatch(/^ID=fixture$[\s\S]*^IMAGE_ID="fixture-live"\nIMAGE_VERSION="1"$/m);
+    const { stdout: etcLink } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out(), "rootfs.squashfs"), "etc/os-release"]);
+    expect(etcLink).toContain("/etc/os-release -> ../usr/lib/os-release");
     expect(manifest.packages.filter((p) => p.name === "fixture-kernel")).toHaveLength(2);
 
     // The initramfs came from dracut inside the image, for the chosen kernel, with the live modules.
@@ -99,7 +128,7 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(names).toContain("fixture-hello");
     expect(names).toContain("fixture-base"); // from the parent's rpm database
     expect(names).not.toContain("fixture-dracut"); // removed by the child
-    expect(manifest.artifacts).toEqual({});
+    expect(Object.keys(manifest.artifacts).sort()).toEqual(["sbomCycloneDx", "sbomSpdx"]); // no boot artifacts, still SBOMs
     // The parent's steps were not re-run: no package install of the parent's group in the child's log.
     const log = readFileSync(path.join(childOut, "build.log"), "utf8");
     expect(log).toContain("--pull=never localhost/bootsmith/fixture-live:1");

@@ -18,6 +18,8 @@ import { registerPublished } from "../../src/register/register.js";
 import { bootTest } from "../../src/boottest/boot-test.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { inCi, mainJobArtifacts, MissingPrerequisiteError } from "../support/prerequisites.js";
+import { sha256File } from "../../src/core/hash.js";
+import { cycloneDxErrors, spdxErrors } from "../support/sbom-schemas.js";
 
 const RECIPE = path.join(REPO_ROOT, "recipes/debian-12-live.yaml");
 const MAC = "52:54:00:be:e7:01";
@@ -56,6 +58,19 @@ describe("Debian live image", () => {
     expect(manifest.packages.find((p) => p.name === "linux-image-amd64")).toBeTruthy();
     expect(manifest.packages.find((p) => p.name === "dracut-live")).toBeTruthy();
     for (const role of ["kernel", "initrd", "rootfs"] as const) expect(manifest.artifacts[role]?.size ?? 0).toBeGreaterThan(1_000_000);
+  });
+
+  it("has schema-valid CycloneDX and SPDX SBOMs listing the booted kernel's package with its purl", async () => {
+    const cdx = JSON.parse(readFileSync(path.join(artifacts, "sbom.cdx.json"), "utf8")) as { components: { name: string; version: string; purl?: string }[] };
+    const spdx = JSON.parse(readFileSync(path.join(artifacts, "sbom.spdx.json"), "utf8")) as { packages: { name: string; externalRefs?: { referenceLocator: string }[] }[] };
+    expect(cycloneDxErrors(cdx)).toEqual([]);
+    expect(spdxErrors(spdx)).toEqual([]);
+    for (const role of ["sbomCycloneDx", "sbomSpdx"] as const) expect(manifest.artifacts[role]?.sha256).toBe(await sha256File(path.join(artifacts, manifest.artifacts[role]!.file)));
+    const kernelPackage = `linux-image-${manifest.kernel!.version}`;
+    const kernel = cdx.components.find((c) => c.name === kernelPackage);
+    expect(kernel, kernelPackage).toBeTruthy();
+    expect(kernel!.purl).toBe(`pkg:deb/debian/${kernelPackage}@${kernel!.version}?arch=amd64&distro=debian-12`);
+    expect(spdx.packages.find((p) => p.name === kernelPackage)?.externalRefs?.[0]?.referenceLocator).toBe(kernel!.purl);
   });
 
   describe("registered in BSS and netbooted from the boot script BSS serves", () => {

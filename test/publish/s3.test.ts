@@ -27,6 +27,10 @@ import { makeFakeImage } from "./support/artifacts.js";
 import { startCeph, type CephS3 } from "./support/ceph.js";
 import { startCuttingProxy } from "./support/cutting-proxy.js";
 import { startTlsProxy } from "./support/tls-proxy.js";
+import { makeTestKey } from "../support/gpg-keys.js";
+import { makeSignedSet } from "../support/signed-set.js";
+import { s3Source } from "../../src/verify/sources.js";
+import { verifySet } from "../../src/verify/verify.js";
 
 const MiB = 1024 * 1024;
 let ceph: CephS3;
@@ -122,8 +126,10 @@ describe("publishToS3 (Ceph RGW)", () => {
 
     for (const tag of ["1.0", "latest"]) {
       const keys = s3Keys("bootsmith", "images/", image.manifest, tag);
-      for (const [role, key] of Object.entries(keys.artifacts)) {
-        const file = { kernel: "vmlinuz", initrd: "initramfs.img", rootfs: "rootfs.squashfs" }[role]!;
+      // The fake image has the three boot files (no SBOMs): check the keys of what it has.
+      for (const artifact of set.artifacts) {
+        const key = keys.artifacts[artifact.role];
+        const file = artifact.name;
         const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
         expect(head.Metadata?.sha256).toBe(image.sha256[file]);
         expect(await download(bucket, key)).toEqual({ sha256: image.sha256[file], size: set.artifacts.find((a) => a.name === file)!.size });
@@ -204,6 +210,30 @@ describe("publishToS3 (Ceph RGW)", () => {
       "efi-images/compute-initramfs-6.1.0-test-amd64.img",
       "efi-images/compute-vmlinuz-6.1.0-test-amd64",
     ]);
+  });
+
+  it("a signed set: SBOMs, SHA256SUMS and its signature go up before the manifest; verify s3:// checks them and names a swapped object", async () => {
+    const bucket = await newBucket();
+    const keyDir = await mkdtemp(join(tmpdir(), "bootsmith-s3sign-"));
+    cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
+    const key = await makeTestKey(keyDir, "builder");
+    await makeSignedSet(join(keyDir, "set"), key, "signed", "1");
+    const target: S3Target = { type: "s3", endpoint: ceph.endpoint, bucket, prefix: "images/" };
+    const outcome = await publishToS3(await loadArtifactSet(join(keyDir, "set")), target, { clientOptions: { credentials } });
+    const files = outcome.transfers.map((t) => t.file);
+    expect(files.slice(-3)).toEqual(["SHA256SUMS", "SHA256SUMS.sig", "manifest.json"]);
+    expect(files).toEqual(expect.arrayContaining(["sbom.cdx.json", "sbom.spdx.json"]));
+    expect(outcome.images[0]?.signatureUrl).toBe(`${ceph.endpoint}/${bucket}/images/signed/1/SHA256SUMS.sig`);
+    const source = () => s3Source(`s3://${bucket}/images/signed/1/`, { client });
+    const good = await verifySet(source(), { keyFile: key.publicFile });
+    expect(good.files.filter((f) => !f.ok)).toEqual([]);
+    expect(good.signedBy).toBe(key.fingerprint);
+    // Someone with bucket access swaps the kernel for bytes of the same size.
+    const size = (await download(bucket, "images/signed/1/vmlinuz")).size;
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: "images/signed/1/vmlinuz", Body: Buffer.alloc(size, 1) }));
+    const bad = await verifySet(source(), { keyFile: key.publicFile });
+    expect(bad.ok).toBe(false);
+    expect(bad.files.filter((f) => !f.ok).map((f) => f.file)).toEqual(["vmlinuz"]);
   });
 
   it("publishes a base layer without boot artifacts as a manifest only", async () => {

@@ -34,8 +34,16 @@ describe("s3Keys and public URLs", () => {
 
   it("puts a self-contained directory per tag in the bootsmith layout", () => {
     expect(s3Keys("bootsmith", "images/", image, "1.2")).toEqual({
-      artifacts: { kernel: "images/compute/1.2/vmlinuz", initrd: "images/compute/1.2/initramfs.img", rootfs: "images/compute/1.2/rootfs.squashfs" },
+      artifacts: {
+        kernel: "images/compute/1.2/vmlinuz",
+        initrd: "images/compute/1.2/initramfs.img",
+        rootfs: "images/compute/1.2/rootfs.squashfs",
+        sbomCycloneDx: "images/compute/1.2/sbom.cdx.json",
+        sbomSpdx: "images/compute/1.2/sbom.spdx.json",
+      },
       manifest: "images/compute/1.2/manifest.json",
+      sums: "images/compute/1.2/SHA256SUMS",
+      signature: "images/compute/1.2/SHA256SUMS.sig",
     });
   });
 
@@ -44,6 +52,8 @@ describe("s3Keys and public URLs", () => {
       kernel: "efi-images/vmlinuz-6.1.0-28-amd64",
       initrd: "efi-images/initramfs-6.1.0-28-amd64.img",
       rootfs: "compute-v1",
+      sbomCycloneDx: "compute-v1.sbom.cdx.json",
+      sbomSpdx: "compute-v1.sbom.spdx.json",
     });
     expect(s3Keys("image-builder", "p-", { name: "base" }, "v1").artifacts.kernel).toBe("efi-images/p-vmlinuz-base-v1");
   });

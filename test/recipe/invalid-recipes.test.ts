@@ -27,7 +27,7 @@ interface Case {
   readonly issues: readonly string[];
 }
 
-const VALID_KEYS = "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, files, commands, boot, publish, register";
+const VALID_KEYS = "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, files, commands, boot, publish, register, signing";
 const NOT_DEFINED = (v: string) => `\${${v}} is not defined: add it to vars:, pass --var ${v}=VALUE, or list it in importEnv: (write $\${${v}} for a literal)`;
 
 const BIG = withBase(`description: "${"x".repeat(MAX_RECIPE_BYTES)}"`);
@@ -66,7 +66,7 @@ const cases: readonly Case[] = [
   {
     name: "boot-service key in a bss registration",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: [1]", "    priority: 5"),
-    issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, url, macs, hosts, nids, params, tokenEnv, caFile, from'],
+    issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, url, macs, hosts, nids, params, tokenEnv, caFile, from, verify'],
   },
   // --- wrong types ------------------------------------------------------------------------------
   { name: "string where a list belongs", yaml: withBase("tags: a"), issues: ['7:7 tags: must be a list, not string "a"'] },

@@ -4,15 +4,15 @@
 set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
-# [1/15] create-container: Create the working container
+# [1/16] create-container: Create the working container
 buildah from --name bootsmith-rocky-9-live-test scratch
 #   undone on failure by: buildah rm bootsmith-rocky-9-live-test
 
-# [2/15] mount: Mount the container's root
+# [2/16] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-rocky-9-live-test)
 #   undone on failure by: buildah umount bootsmith-rocky-9-live-test
 
-# [3/15] configure-repos: Configure package repositories
+# [3/16] configure-repos: Configure package repositories
 mkdir -p /var/tmp/bootsmith/work-test/yum.repos.d
 (umask 077; set -C; printf '%s' '[baseos]
 name=baseos
@@ -52,7 +52,7 @@ gpgkey=https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/appstream.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-rocky-9-live-test /var/tmp/bootsmith/work-test/image-repos/appstream.repo /etc/yum.repos.d/appstream.repo
 
-# [4/15] install-packages: Install packages with dnf
+# [4/16] install-packages: Install packages with dnf
 mkdir -p /var/tmp/bootsmith/work-test/rpm-home
 (umask 077; set -C; printf '%s' '%_dbpath /var/lib/rpm
 %_db_backend sqlite
@@ -60,41 +60,44 @@ mkdir -p /var/tmp/bootsmith/work-test/rpm-home
 chmod 0644 /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros
 HOME=/var/tmp/bootsmith/work-test/rpm-home timeout 3600 dnf --installroot="$MNT" --releasever=9 --setopt=reposdir=/var/tmp/bootsmith/work-test/yum.repos.d --setopt=cachedir=/var/cache/bootsmith/dnf --noplugins -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install @minimal-install kernel dracut-live fuse-overlayfs NetworkManager
 
-# [5/15] select-kernel: Select the newest installed kernel
+# [5/16] select-kernel: Select the newest installed kernel
 KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
 read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
-# [6/15] initramfs: Build the initramfs with dracut
+# [6/16] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
-# [7/15] kernel: Copy the kernel out
+# [7/16] kernel: Copy the kernel out
 bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
-# [8/15] list-packages: Record the installed packages
-HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
+# [8/16] list-packages: Record the installed packages
+HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
-# [9/15] clean-leftovers: Remove build leftovers
+# [9/16] clean-leftovers: Remove build leftovers
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
-# [10/15] squashfs: Make rootfs.squashfs
+# [10/16] identity: Write the SBOMs and the image's identity
+bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-live --version 9.5
+
+# [11/16] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
 
-# [11/15] commit: Commit the image as localhost/bootsmith/rocky-9-live:9.5
+# [12/16] commit: Commit the image as localhost/bootsmith/rocky-9-live:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-live --label io.bootsmith.recipe=rocky-9-live --label io.bootsmith.tags=9.5,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch bootsmith-rocky-9-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-live-test localhost/bootsmith/rocky-9-live:9.5)
 buildah tag localhost/bootsmith/rocky-9-live:9.5 localhost/bootsmith/rocky-9-live:latest
 
-# [12/15] teardown: Unmount and remove the working container
+# [13/16] teardown: Unmount and remove the working container
 buildah umount bootsmith-rocky-9-live-test
 buildah rm bootsmith-rocky-9-live-test
 
-# [13/15] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv
+# [14/16] manifest: Write manifest.json
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
 
-# [14/15] publish-1-s3: Publish to s3
+# [15/16] publish-1-s3: Publish to s3
 bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json
 
-# [15/15] register-1-bss: Register with bss
+# [16/16] register-1-bss: Register with bss
 bootsmith register /var/tmp/bootsmith/work-test/published-1.json --bss http://bss.cluster.local:27778 --mac 52:54:00:00:00:01 --mac 52:54:00:00:00:02 --host x1000c0s0b0n0 --params-template 'nomodeset ro ip=dhcp selinux=0 console=ttyS0,115200 ip6=off rd.shell root=live:{{ rootfs.url }}'

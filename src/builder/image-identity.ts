@@ -1,0 +1,37 @@
+// The identity step, before the squashfs: the SBOMs beside the artifacts (from the package list
+// and the image's os-release), the manifest so far inside the image as
+// /usr/lib/bootsmith/manifest.json (without the rootfs digest: the squashfs cannot hold its own
+// hash), and IMAGE_ID/IMAGE_VERSION in the image's os-release. The build and a hand-run
+// `bootsmith artifacts image-identity` both do it here.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { IMAGE_MANIFEST_PATH } from "../core/manifest.js";
+import { TOOL_VERSION } from "../core/version.js";
+import { composeManifest, type ManifestInputs } from "./manifest-writer.js";
+import { readOsRelease, writeImageIdentity } from "./os-release.js";
+import { parsePackageList } from "./packages.js";
+import { resolveInRoot } from "./rootfs-path.js";
+import { sbomInput, writeSboms } from "./sbom/index.js";
+
+export interface IdentityRequest {
+  /** The mounted image root. */
+  readonly root: string;
+  readonly id: string;
+  readonly version: string;
+  /** What the manifest is made of; its outDir receives the SBOMs. */
+  readonly manifest: ManifestInputs;
+}
+
+/** Writes the SBOMs, the in-image manifest and the os-release identity; returns the os-release file written. */
+export async function writeIdentity(request: IdentityRequest): Promise<string> {
+  const { root, manifest } = request;
+  const spec = manifest.recipe.spec;
+  const osRelease = readOsRelease(root);
+  const created = manifest.sourceDateEpoch !== undefined ? new Date(manifest.sourceDateEpoch * 1000) : (manifest.builtAt ?? new Date());
+  const image = { name: spec.name, version: spec.tags[0] ?? "latest", packageManager: spec.packages?.manager ?? "none", inputDigest: manifest.recipe.inputDigest, created, toolVersion: TOOL_VERSION };
+  writeSboms(manifest.outDir, sbomInput(image, parsePackageList(manifest.packages), { distroId: osRelease.ID?.toLowerCase(), distroVersion: osRelease.VERSION_ID }));
+  const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
+  mkdirSync(path.dirname(inner), { recursive: true });
+  writeFileSync(inner, `${JSON.stringify(await composeManifest(manifest), null, 2)}\n`, { mode: 0o644 });
+  return writeImageIdentity(root, { id: request.id, version: request.version });
+}

@@ -1,0 +1,31 @@
+// sbom.cdx.json: CycloneDX 1.6 through @cyclonedx/cyclonedx-library (the CycloneDX project's own
+// JavaScript library: its models and JSON serializer follow the spec, we do not hand-roll it).
+import { Contrib, Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
+import { validateSpdxExpression, type SbomInput } from "./input.js";
+
+export const CYCLONEDX_SPEC_VERSION = "1.6";
+
+export function cycloneDxJson(input: SbomInput): string {
+  const licenses = new Contrib.License.Factories.LicenseFactory(validateSpdxExpression);
+  const bom = new Models.Bom({ serialNumber: `urn:uuid:${input.uuid}` });
+  bom.metadata.timestamp = input.created;
+  bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, "bootsmith", { version: input.toolVersion }));
+  const image = new Models.Component(Enums.ComponentType.OperatingSystem, input.name, {
+    version: input.version,
+    bomRef: `image:${input.name}@${input.version}`,
+  });
+  bom.metadata.component = image;
+  for (const p of input.packages) {
+    const component = new Models.Component(Enums.ComponentType.Library, p.name, {
+      version: p.fullVersion,
+      bomRef: p.purl ?? `${p.name}@${p.fullVersion}.${p.arch}`,
+      ...(p.purl ? { purl: p.purl } : {}),
+      ...(p.supplier ? { supplier: new Models.OrganizationalEntity({ name: p.supplier }) } : {}),
+    });
+    if (p.license) component.licenses.add(licenses.makeFromString(p.license));
+    bom.components.add(component);
+    image.dependencies.add(component.bomRef);
+  }
+  const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
+  return `${serializer.serialize(bom, { sortLists: true, space: 2 })}\n`;
+}

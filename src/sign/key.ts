@@ -1,0 +1,37 @@
+// Where a signing key comes from, as written in `signing.key` or `--sign-key`:
+//   PATH             an exported secret key file (armored or binary)
+//   env:NAME         the armored secret key in environment variable NAME (CI secrets)
+//   keyring:KEYID    a key in the user's own GnuPG keyring, used through its gpg-agent
+// The passphrase, when the key has one, comes from the environment variable named by
+// `signing.passphraseEnv` / `--sign-passphrase-env` (default BOOTSMITH_SIGN_PASSPHRASE).
+
+export type SigningKeySpec =
+  { readonly kind: "file"; readonly path: string } | { readonly kind: "env"; readonly name: string } | { readonly kind: "keyring"; readonly id: string };
+
+export const DEFAULT_PASSPHRASE_ENV = "BOOTSMITH_SIGN_PASSPHRASE";
+
+export function parseSigningKey(value: string, baseDir: string = process.cwd()): SigningKeySpec {
+  if (value.startsWith("env:")) {
+    const name = value.slice(4);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`${value}: env: must name an environment variable, e.g. env:BOOTSMITH_SIGN_KEY`);
+    return { kind: "env", name };
+  }
+  if (value.startsWith("keyring:")) {
+    const id = value.slice(8);
+    if (!/^(0x)?[0-9A-Fa-f]{8,40}$|^[^\s]+@[^\s]+$/.test(id)) throw new Error(`${value}: keyring: takes a key id, fingerprint or e-mail address`);
+    return { kind: "keyring", id };
+  }
+  if (value === "") throw new Error("the signing key is empty: give a file, env:NAME or keyring:KEYID");
+  return { kind: "file", path: value.startsWith("/") ? value : `${baseDir.replace(/\/+$/, "")}/${value}` };
+}
+
+export function describeKey(spec: SigningKeySpec): string {
+  switch (spec.kind) {
+    case "file":
+      return `key file ${spec.path}`;
+    case "env":
+      return `key in $${spec.name}`;
+    case "keyring":
+      return `keyring key ${spec.id}`;
+  }
+}

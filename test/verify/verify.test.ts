@@ -1,0 +1,119 @@
+// `bootsmith verify` on a signed set read from a directory and over HTTP (the static server
+// nodes fetch from), with real gpg/gpgv: a good set passes; each kind of tampering fails with
+// exit 1 and names the file.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { bootsmith } from "../support/cli.js";
+import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
+import { flipByte, makeSignedSet } from "../support/signed-set.js";
+import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
+import { renderSums, parseSums } from "../../src/core/sums.js";
+import { sha256Bytes } from "../../src/core/hash.js";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import { silentReporter } from "../../src/exec/events.js";
+import { openSigner } from "../../src/sign/gpg.js";
+import { parseSigningKey } from "../../src/sign/key.js";
+
+let work: string;
+let good: string;
+let key: TestKey;
+let other: TestKey;
+let server: StaticServer;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-verify-"));
+  [key, other] = await Promise.all([makeTestKey(work, "builder"), makeTestKey(work, "intruder")]);
+  good = path.join(work, "good");
+  await makeSignedSet(good, key);
+  server = await startStaticServer({ root: work });
+}, 60_000);
+afterAll(async () => {
+  await server?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A copy of the good set, changed by `tamper`. */
+function tampered(name: string, tamper: (dir: string) => void | Promise<void>): Promise<string> {
+  const dir = path.join(work, name);
+  cpSync(good, dir, { recursive: true });
+  return Promise.resolve(tamper(dir)).then(() => dir);
+}
+
+describe("bootsmith verify", () => {
+  it("accepts the signed set from a directory and over HTTP, naming the signing key", async () => {
+    for (const where of [good, `${server.url}/good/`]) {
+      const result = await bootsmith(["verify", where, "--key", key.publicArmoredFile]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`signed by ${key.fingerprint}`);
+      for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json", "manifest.json"])
+        expect(result.stdout).toMatch(new RegExp(`^ok +${f.replace(".", "\\.")} `, "m"));
+    }
+    const unchecked = await bootsmith(["verify", good]);
+    expect(unchecked.exitCode).toBe(0);
+    expect(unchecked.stdout).toContain("signature NOT checked");
+  });
+
+  const cases: [string, string, (dir: string) => void | Promise<void>, RegExp][] = [
+    [
+      "a flipped byte in the rootfs",
+      "rootfs.squashfs",
+      (d) => flipByte(path.join(d, "rootfs.squashfs"), 1_234_567),
+      /rootfs\.squashfs: sha256 [0-9a-f]{64} does not match SHA256SUMS/,
+    ],
+    ["a flipped byte in the kernel", "vmlinuz", (d) => flipByte(path.join(d, "vmlinuz"), 0), /vmlinuz: sha256 .* does not match/],
+    ["a flipped byte in an SBOM", "sbom.spdx.json", (d) => flipByte(path.join(d, "sbom.spdx.json"), 10), /sbom\.spdx\.json: sha256/],
+    [
+      "a replaced SHA256SUMS (consistent with changed files, not re-signed)",
+      "SHA256SUMS.sig",
+      (d) => {
+        flipByte(path.join(d, "initramfs.img"), 5);
+        const entries = parseSums(readFileSync(path.join(d, "SHA256SUMS"), "utf8")).map((e) =>
+          e.file === "initramfs.img" ? { ...e, sha256: sha256Bytes(readFileSync(path.join(d, e.file))) } : e,
+        );
+        writeFileSync(path.join(d, "SHA256SUMS"), renderSums(entries));
+      },
+      /SHA256SUMS\.sig: the signature does not match SHA256SUMS/,
+    ],
+    [
+      "a set re-signed by another key",
+      "SHA256SUMS.sig",
+      async (d) => {
+        const signer = await openSigner(parseSigningKey(other.secretFile), { cleanup: new CleanupStack() });
+        await signer.sign(path.join(d, "SHA256SUMS"), path.join(d, "SHA256SUMS.sig"), { step: "t", reporter: silentReporter });
+        await signer.close();
+      },
+      /SHA256SUMS\.sig: the signature was not made by the given key/,
+    ],
+    ["a missing signature", "SHA256SUMS.sig", (d) => rmSync(path.join(d, "SHA256SUMS.sig")), /SHA256SUMS\.sig: missing/],
+    ["a missing SHA256SUMS", "SHA256SUMS", (d) => rmSync(path.join(d, "SHA256SUMS")), /SHA256SUMS: missing: the set is not signed/],
+    [
+      "the right size but other bytes",
+      "initramfs.img",
+      (d) => {
+        const size = readFileSync(path.join(d, "initramfs.img")).length;
+        writeFileSync(path.join(d, "initramfs.img"), Buffer.alloc(size, 7));
+      },
+      /initramfs\.img: sha256 .* does not match/,
+    ],
+    ["a missing artifact", "vmlinuz", (d) => rmSync(path.join(d, "vmlinuz")), /vmlinuz: missing \(listed in SHA256SUMS\)/],
+  ];
+  for (const [title, file, tamper, message] of cases) {
+    it(`refuses ${title}: exit 1 naming ${file}`, async () => {
+      const dir = await tampered(title.replace(/\W+/g, "-"), tamper);
+      for (const where of [dir, `${server.url}/${path.basename(dir)}/`]) {
+        const result = await bootsmith(["verify", where, "--key", key.publicFile]);
+        expect(result.exitCode, `${where}\n${result.stdout}\n${result.stderr}`).toBe(1);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).toContain(`bootsmith verify: ${file}:`);
+      }
+    });
+  }
+
+  it("a key file that does not exist is bad input (exit 2)", async () => {
+    const result = await bootsmith(["verify", good, "--key", path.join(work, "nope.gpg")]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("nope.gpg: no such file");
+  });
+});
