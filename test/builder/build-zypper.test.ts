@@ -49,7 +49,7 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     // The pattern pulled in its members and their dependency.
     const names = manifest.packages.map((p) => p.name).sort();
     expect(names).toEqual(["fixture-base", "fixture-dracut", "fixture-hello", "fixture-kernel", "fixture-libgreet", "patterns-fixture-minimal"]);
-    expect(manifest.packages.find((p) => p.name === "fixture-hello")).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch" });
+    expect(manifest.packages.find((p) => p.name === "fixture-hello")).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch", license: "MIT", supplier: "bootsmith fixtures" });
     // zypper installs the newest kernel package, and the build selects it.
     expect(manifest.kernel?.version).toBe(repo.newestKernel);
     const initramfs = (await listInitramfs(path.join(out(), "initramfs.img"))).entries.map((e) => e.name);

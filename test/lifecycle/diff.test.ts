@@ -37,8 +37,11 @@ ${extraFile}boot:
   params: "console=ttyS0 root=live:{{ rootfs.url }}"
 `;
 
-/** Paths every rebuild changes: the package database and the package manager's logs and history. */
-const PACKAGE_STATE = /^\/var\/(lib\/(rpm|dnf)|log|cache\/dnf)(\/|$)/;
+/**
+ * Paths every rebuild changes: the package database, the package manager's logs and history, and
+ * the image's own manifest (/usr/lib/bootsmith/manifest.json), which lists the packages.
+ */
+const PACKAGE_STATE = /^\/var\/(lib\/(rpm|dnf)|log|cache\/dnf)(\/|$)|^\/usr\/lib\/bootsmith\/manifest\.json$/;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-diff-"));
@@ -74,7 +77,7 @@ describe("bootsmith diff", () => {
     // Same kernel and dracut modules: the initramfs lists the same files.
     expect(diff.initramfs).toEqual({ added: [], removed: [], changed: [] });
     expect(diff.dracutModules).toEqual({ added: [], removed: [] });
-    expect(diff.artifacts.map((a) => a.file)).toEqual(["vmlinuz", "initramfs.img", "rootfs.squashfs"]);
+    expect(diff.artifacts.map((a) => a.file)).toEqual(["vmlinuz", "initramfs.img", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json"]);
     expect(diff.artifacts.find((a) => a.role === "kernel")!.sameBytes).toBe(true);
     expect(diff.artifacts.find((a) => a.role === "rootfs")!.sameBytes).toBe(false);
   });
