@@ -13,6 +13,7 @@ const UNIT = [
   "test/boottest/timeline.test.ts",
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
+  "test/builder/accounts.test.ts",
   "test/builder/output-lock.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/main.test.ts",

@@ -73,15 +73,29 @@ function fromScratch(ctx: PackageContext): Step[] {
     ...(o.docs ? [] : NO_DOCS.map((d) => `--dpkgopt=${d}`)),
     ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),
     ...(o.nogpgcheck ? ['--aptopt=Acquire::AllowInsecureRepositories "true"', '--aptopt=APT::Get::AllowUnauthenticated "true"'] : []),
-    ...(p.install.length > 0 ? [`--include=${p.install.join(",")}`] : []),
+    // With fixed-id accounts the recipe's packages wait until the accounts exist (below).
+    ...(p.install.length > 0 && !ctx.accounts ? [`--include=${p.install.join(",")}`] : []),
     ...aptCacheHooks(aptCache),
     // The hook is diverted once the essential packages are in (dpkg-divert exists) and before
     // the kernel or dracut are unpacked; restored after everything is configured.
-    `--essential-hook=${MMDEBSTRAP_DIVERT_HOOK}`,
-    `--customize-hook=${MMDEBSTRAP_RESTORE_HOOK}`,
+    ...(ctx.accounts ? [] : [`--essential-hook=${MMDEBSTRAP_DIVERT_HOOK}`, `--customize-hook=${MMDEBSTRAP_RESTORE_HOOK}`]),
     p.release ?? "stable",
   ];
   actions.push({ kind: "exec", command: { file: "mmdebstrap", args: [...args, ctx.root, ...mirrors] } });
+  if (ctx.accounts) {
+    // base-passwd (Essential) has written /etc/passwd and /etc/group; the accounts go in, then
+    // apt-get inside the image installs the recipe's packages from the sources mmdebstrap left.
+    const aptOpts = [...(p.options.weakDeps ? [] : ["--no-install-recommends"]), ...(p.options.proxy ? ["-o", `Acquire::http::Proxy=${p.options.proxy}`] : [])];
+    const rest: Action[] = [{ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", ...aptOpts, "update"], APT_ENV) }, ...divertDracutHook(ctx)];
+    if (p.install.length > 0) rest.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "install", "-y", ...aptOpts, ...p.install], APT_ENV) });
+    if (p.remove.length > 0) rest.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
+    rest.push(...restoreDracutHook(ctx));
+    return [
+      { id: "install-base", title: "Install the Essential base with mmdebstrap", actions, produces: [] },
+      ctx.accounts,
+      { id: "install-packages", title: "Install packages with apt-get", actions: rest, produces: [] },
+    ];
+  }
   if (p.remove.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
   return [{ id: "install-packages", title: "Install packages with mmdebstrap", actions, produces: [] }];
 }

@@ -17,8 +17,14 @@ export const dnf: PackageManagerPlugin = {
     }
     const install = [...ctx.packages.groups.map((g) => `@${g}`), ...ctx.packages.install];
     const run = (args: Arg[]): PlannedCommand => dnfCommand(ctx, args);
-    const actions: Step["actions"][number][] = [];
-    if (ctx.installer === "host") actions.push(rpmMacrosAction(ctx));
+    const macros: Step["actions"][number][] = ctx.installer === "host" ? [rpmMacrosAction(ctx)] : [];
+    if (ctx.accounts) {
+      // dnf resolves file paths to the package providing them (setup on EL): the account files
+      // exist before the recipe's packages install, so the fixed ids are there first.
+      steps.push({ id: "install-account-files", title: "Install the package providing /etc/passwd and /etc/group", actions: [...macros, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }], produces: [] });
+      steps.push(ctx.accounts);
+    }
+    const actions: Step["actions"][number][] = [...macros];
     for (const mod of ctx.packages.modules.enable) actions.push({ kind: "exec", command: run(["module", "enable", mod]) });
     for (const mod of ctx.packages.modules.install) actions.push({ kind: "exec", command: run(["module", "install", mod]) });
     if (install.length > 0) actions.push({ kind: "exec", command: run(["install", ...install]) });

@@ -17,6 +17,12 @@ export interface PackageContext {
   readonly hostAptSources: readonly string[];
   /** Install with the host's package manager into the mount (scratch) or inside the image. */
   readonly installer: "host" | "image";
+  /**
+   * From scratch only: the step creating the recipe's users and groups. The plug-in runs it once
+   * the base that owns /etc/passwd and /etc/group is installed and before the recipe's packages,
+   * whose scriptlets would otherwise pick ids. (On a parent the planner runs it before packages.)
+   */
+  readonly accounts?: Step;
 }
 
 export interface PackageManagerPlugin {

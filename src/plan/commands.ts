@@ -21,6 +21,8 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "exec":
     case "release":
     case "write-file":
+    // Not yet a `bootsmith rootfs …` subcommand: rendered as a description in plan/render.ts.
+    case "create-accounts":
       return false;
     case "select-kernel":
     case "copy-out":
@@ -134,7 +136,7 @@ export function registrationArgs(r: Registration): string[] {
   return args;
 }
 
-/** The command an action runs (a release runs the undo it names), or undefined for a file write. */
+/** The command an action runs (a release runs the undo it names), or undefined for a file write or the account files' edit. */
 export function actionCommand(action: Action, undos: ReadonlyMap<string, PlannedCommand>): PlannedCommand | undefined {
   if (isInternalAction(action)) return internalCommand(action);
   switch (action.kind) {
@@ -143,6 +145,7 @@ export function actionCommand(action: Action, undos: ReadonlyMap<string, Planned
     case "release":
       return undos.get(action.undoId);
     case "write-file":
+    case "create-accounts":
       return undefined;
   }
 }

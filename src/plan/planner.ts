@@ -61,7 +61,10 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     { kind: "exec", command: buildah(target, "mount", [container]), capture: "MNT", undo: { id: "mount", command: buildah(target, "umount", [container]) } },
   ]));
 
-  const pkgCtx = spec.packages ? packageContext(recipe, target, options) : undefined;
+  const accounts = accountsStep(recipe);
+  const pkgCtx = spec.packages ? packageContext(recipe, target, options, spec.from === "scratch" ? accounts : undefined) : undefined;
+  // On a base the account files exist already: fixed ids go in before any package can pick one.
+  if (accounts && !pkgCtx?.accounts) steps.push(accounts);
   if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
   steps.push(...fileSteps(recipe, target, options));
   steps.push(...commandSteps(spec, target));
@@ -142,7 +145,7 @@ function baseArgs(recipe: LoadedRecipe): string[] {
   return ["--pull=never", localImageRef(recipe.parent.spec)];
 }
 
-function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): PackageContext {
+function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions, accounts: Step | undefined): PackageContext {
   const spec = recipe.spec;
   const packages = spec.packages!;
   const dir = path.dirname(recipe.file);
@@ -157,7 +160,16 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
     cacheDir: options.cacheDir,
     hostAptSources: options.hostAptSources,
     installer: packages.options.installer ?? (spec.from === "scratch" ? "host" : "image"),
+    ...(accounts ? { accounts } : {}),
   };
+}
+
+/** Users and groups with fixed ids, written into the image's account files (see builder/accounts.ts). */
+function accountsStep(recipe: LoadedRecipe): Step | undefined {
+  const { users, groups } = recipe.spec;
+  if (users.length === 0 && groups.length === 0) return undefined;
+  const base = recipe.spec.from === "scratch" ? "the image's base packages" : `the parent image ${baseRef(recipe)}`;
+  return step("create-accounts", "Create users and groups with fixed ids", [{ kind: "create-accounts", root: [MNT], groups, users, base }]);
 }
 
 function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {

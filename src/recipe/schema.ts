@@ -143,6 +143,31 @@ const commandEntry = z
   .refine((c) => c.run === undefined || c.script === undefined, { error: "give run or script, not both" })
   .refine((c) => c.run !== undefined || c.script !== undefined, { error: "give run (an argv list) or script (a shell script)" });
 
+// --- users and groups with fixed ids -------------------------------------------------------
+
+/** A user or group name as shadow-utils accepts it (NAME_REGEX of useradd, Debian and EL alike). */
+const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
+const accountName = z.string().max(32).regex(ACCOUNT_NAME, { error: "must be a user/group name: lowercase letters, digits, _ and -, starting with a letter or _, at most 32 characters" });
+/** 65534 is nobody/nogroup and 4294967295 is (uid_t)-1: neither can be given to an account. */
+const accountId = z.number().int().min(0).max(4_294_967_294).refine((n) => n !== 65534, { error: "65534 is nobody/nogroup; pick another id" });
+
+const groupEntry = z.strictObject({
+  name: accountName.describe("Group name"),
+  gid: accountId.describe("Fixed group id, the same on every image"),
+  system: z.boolean().default(false).describe("A system group (documentation only: the id is what counts)"),
+});
+
+const userEntry = z.strictObject({
+  name: accountName.describe("User name"),
+  uid: accountId.describe("Fixed user id, the same on every image"),
+  group: accountName.optional().describe("Primary group: a name from groups: or already in the image. Default: a group named like the user, with gid = uid, created if missing"),
+  groups: z.array(accountName).default([]).describe("Supplementary groups (from groups: or already in the image)"),
+  home: imagePath.optional().describe("Home directory recorded in /etc/passwd (not created). Default /home/NAME, or / for system users"),
+  shell: imagePath.optional().describe("Login shell. Default /bin/sh, or /usr/sbin/nologin for system users"),
+  comment: z.string().regex(/^[^:\n]*$/, { error: "must not contain ':' or newlines (it is a field of /etc/passwd)" }).optional().describe("GECOS field"),
+  system: z.boolean().default(false).describe("A system account: no login shell and / as home by default, locked password"),
+});
+
 // --- boot artifacts -------------------------------------------------------------------------
 
 export const COMPRESSIONS = ["zstd", "xz", "gzip", "lz4", "lzo"] as const;
@@ -319,6 +344,8 @@ export const RecipeSchema = z
       .describe("Variables (from vars, --var or importEnv) whose values are secret: shown as *** in build.log, plan output, --json events and errors"),
     from: FromSchema,
     packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
+    groups: z.array(groupEntry).default([]).describe("Groups with fixed ids, written into /etc/group before the recipe's packages install (from scratch: right after the package providing /etc/passwd), so munge, slurm and the like find them and do not pick ids. An id or name already used differently in the image fails the build"),
+    users: z.array(userEntry).default([]).describe("Users with fixed ids, written into /etc/passwd (and /etc/shadow, locked) with the groups, before the recipe's packages install. An id or name already used differently in the image fails the build"),
     files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),
     commands: z.array(commandEntry).default([]).describe("Commands run inside the image, in order, after the files"),
     boot: z.union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" }).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
@@ -340,6 +367,8 @@ export type PackagesSpec = z.output<typeof PackagesSchema>;
 export type BootCheckSpec = z.output<typeof BootCheckSchema>;
 export type FileSpec = RecipeSpec["files"][number];
 export type CommandSpec = RecipeSpec["commands"][number];
+export type GroupSpec = RecipeSpec["groups"][number];
+export type UserSpec = RecipeSpec["users"][number];
 export type PublishTarget = z.output<typeof PublishTargetSchema>;
 /** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
 export type PublishTargetInput = z.input<typeof PublishTargetSchema>;

@@ -1,6 +1,6 @@
 // The plan: pure data describing exactly what `build` will do. `bootsmith plan` renders it,
 // tests compare it, the executor runs it. Nothing here touches the file system or processes.
-import type { PublishTarget, Registration } from "../recipe/schema.js";
+import type { GroupSpec, PublishTarget, Registration, UserSpec } from "../recipe/schema.js";
 
 /** Values only known while building, filled in by the executor. */
 export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID";
@@ -30,6 +30,12 @@ export type Action =
   | { readonly kind: "release"; readonly undoId: string }
   /** Write a file on the host (work directory), e.g. inline recipe content before `buildah copy`. */
   | { readonly kind: "write-file"; readonly path: string; readonly content: string; readonly mode: number }
+  /**
+   * Add users and groups with fixed ids to the image's /etc/passwd, group, shadow and gshadow
+   * (files under `root`, never the host's). `base` names where existing entries came from, for
+   * clash errors (the parent image or the base packages).
+   */
+  | { readonly kind: "create-accounts"; readonly root: Arg; readonly groups: readonly GroupSpec[]; readonly users: readonly UserSpec[]; readonly base: string }
   /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE, and records it (with its squashfs compressors) in `record`. */
   | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string; readonly record: string }
   /** Copy a file out of the image root into the output directory; `path` is resolved inside the root. */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bootsmith plan for rocky-9-slurm (9.5) from <repo>/recipes/rocky-9-slurm.yaml
+# input digest <input-digest>
+set -euo pipefail
+mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
+
+# [1/14] create-container: Create the working container
+buildah from --name bootsmith-rocky-9-slurm-test --pull=never localhost/bootsmith/rocky-9-base:9.5
+#   undone on failure by: buildah rm bootsmith-rocky-9-slurm-test
+
+# [2/14] mount: Mount the container's root
+MNT=$(buildah mount bootsmith-rocky-9-slurm-test)
+#   undone on failure by: buildah umount bootsmith-rocky-9-slurm-test
+
+# [3/14] create-accounts: Create users and groups with fixed ids
+# bootsmith adds these entries to "$MNT"/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in the parent image localhost/bootsmith/rocky-9-base:9.5:
+#   group munge gid 991
+#   group slurm gid 992
+#   user munge uid 991 group munge
+#   user slurm uid 992 group slurm
+
+# [4/14] install-packages: Install packages with dnf
+timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dnf -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
+
+# [5/14] command-1: Run: enable compute services
+timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- systemctl enable munge slurmd
+
+# [6/14] select-kernel: Select the newest installed kernel
+KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
+if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+
+# [7/14] initramfs: Build the initramfs with dracut
+timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network' /boot/initramfs-live-"$KVER".img
+install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+
+# [8/14] kernel: Copy the kernel out
+install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+
+# [9/14] list-packages: Record the installed packages
+HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
+
+# [10/14] clean-leftovers: Remove build leftovers
+rm -rf -- "$MNT"/var/cache/dnf "$MNT"/var/log/dnf.log "$MNT"/var/log/dnf.librepo.log "$MNT"/var/log/dnf.rpm.log "$MNT"/var/log/hawkey.log "$MNT"/var/cache/bootsmith/dnf
+[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
+[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
+[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+
+# [11/14] squashfs: Make rootfs.squashfs
+timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
+
+# [12/14] commit: Commit the image as localhost/bootsmith/rocky-9-slurm:9.5
+buildah config --label org.opencontainers.image.title=rocky-9-slurm --label io.bootsmith.recipe=rocky-9-slurm --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 bootsmith-rocky-9-slurm-test
+IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-slurm-test localhost/bootsmith/rocky-9-slurm:9.5)
+
+# [13/14] teardown: Unmount and remove the working container
+buildah umount bootsmith-rocky-9-slurm-test
+buildah rm bootsmith-rocky-9-slurm-test
+
+# [14/14] manifest: Write manifest.json
+# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
+(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
