@@ -36,6 +36,7 @@ const UNIT = [
   "test/recipe/compat/errors.test.ts",
   "test/recipe/compat/plan-equivalence.test.ts",
   "test/recipe/initramfs-modules.test.ts",
+  "test/recipe/inputs.test.ts",
   "test/recipe/invalid-recipes.test.ts",
   "test/recipe/load.test.ts",
   "test/recipe/repo-metadata.test.ts",

@@ -9,6 +9,7 @@ PACKAGES=(
   dnf zypper rpm createrepo-c busybox-static  # RPM images (dnf, zypper) and the test RPM repository (busybox: its shell)
   mmdebstrap                              # Debian images
   squashfs-tools                          # rootfs.squashfs
+  ansible                                 # commands: ansible: (ansible-core + community.general's chroot connection)
   qemu-system-x86 ipxe-qemu zstd xz-utils # boot-test (zstd/xz: reading initramfs images)
   docker-registry                         # OCI registry for publish tests
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli  # S3 server for tests, and the S3 benchmark baseline

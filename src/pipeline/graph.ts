@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { ansibleInputPaths, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 
@@ -241,10 +241,10 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
   return selected;
 }
 
-/** The recipe file and every host file or directory it copies. */
+/** The recipe file and every host file or directory it copies or hands to ansible-playbook. */
 export function recipeFiles(recipe: LoadedRecipe): string[] {
   // Real paths: git reports paths under the real top-level directory.
-  return [realpathSync(recipe.file), ...recipe.fileSources.values()];
+  return [realpathSync(recipe.file), ...recipe.fileSources.values(), ...ansibleInputPaths(recipe).map(([, p]) => p)];
 }
 
 function isChanged(file: string, changed: ReadonlySet<string>): boolean {

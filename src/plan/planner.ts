@@ -3,7 +3,7 @@
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import { localImageRef } from "../recipe/load.js";
-import type { BootSpec, RecipeSpec } from "../recipe/schema.js";
+import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
 import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from "../core/manifest.js";
@@ -67,7 +67,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (accounts && !pkgCtx?.accounts) steps.push(accounts);
   if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
   steps.push(...fileSteps(recipe, target, options));
-  steps.push(...commandSteps(spec, target));
+  steps.push(...commandSteps(recipe, target, options));
   if (spec.boot) steps.push(...bootSteps(spec.boot, target, options));
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
@@ -192,13 +192,57 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
   return [step("copy-files", "Copy files into the image", actions)];
 }
 
-function commandSteps(spec: RecipeSpec, target: BuildahTarget): Step[] {
+function commandSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {
+  const spec = recipe.spec;
   return spec.commands.map((c, i) => {
+    if (c.ansible) return ansibleStep(recipe, i, c.ansible, c, options);
     // A recipe's shell runs inside the image as one script argument; the host never parses it.
     const argv = c.script !== undefined ? ["/bin/sh", "-ec", c.script] : c.run!;
     const title = c.name ?? (c.run ? c.run.join(" ") : firstLine(c.script ?? ""));
     return step(`command-${i + 1}`, `Run: ${truncate(title, 60)}`, [{ kind: "exec", command: runInImage(target, argv, c.env, c.timeout ?? TIMEOUT.command) }]);
   });
+}
+
+/**
+ * ansible-playbook on the host against the mounted image root through community.general's chroot
+ * connection (Debian's ansible package ships it). The inventory is generated: one host, "image",
+ * whose ansible_host (the chroot directory) is only known at run time and so goes in as an extra
+ * variable. A generated, empty ansible.cfg keeps one in the caller's directory or home from
+ * changing the run; ANSIBLE_HOME keeps its state in the work directory.
+ */
+function ansibleStep(recipe: LoadedRecipe, index: number, ansible: AnsibleSpec, c: CommandSpec, options: PlanOptions): Step {
+  const sources = recipe.ansibleSources.get(index);
+  if (!sources) throw new Error(`internal: commands[${index}].ansible has no resolved playbook`);
+  const dir = path.join(options.workDir, `ansible-${index + 1}`);
+  const inventory = path.join(dir, "inventory.json");
+  const extraVars = path.join(dir, "extra-vars.json");
+  const config = path.join(dir, "ansible.cfg");
+  const hostVars = { ...ansible.inventoryVars, ansible_connection: "community.general.chroot" };
+  const args: Arg[] = [
+    "-i", inventory,
+    "--limit", "image",
+    "-e", `@${extraVars}`,
+    "-e", concat('{"ansible_host": "', MNT, '"}'),
+    ...(ansible.tags.length > 0 ? ["--tags", ansible.tags.join(",")] : []),
+    sources.playbook,
+  ];
+  const env: Record<string, string> = {
+    ...c.env,
+    ANSIBLE_CONFIG: config,
+    ANSIBLE_HOME: path.join(dir, "home"),
+    ANSIBLE_NOCOLOR: "1",
+    ANSIBLE_RETRY_FILES_ENABLED: "0",
+    // Module files go to /tmp inside the image and are removed after each task.
+    ANSIBLE_REMOTE_TMP: "/tmp",
+    ...(sources.roles ? { ANSIBLE_ROLES_PATH: sources.roles } : {}),
+  };
+  const title = c.name ?? `ansible-playbook ${ansible.playbook}`;
+  return step(`command-${index + 1}`, `Run: ${truncate(title, 60)}`, [
+    { kind: "write-file", path: config, content: "[defaults]\n", mode: 0o644 },
+    { kind: "write-file", path: inventory, content: `${JSON.stringify({ all: { hosts: { image: hostVars } } }, null, 2)}\n`, mode: 0o600 },
+    { kind: "write-file", path: extraVars, content: `${JSON.stringify(ansible.extraVars, null, 2)}\n`, mode: 0o600 },
+    { kind: "exec", command: { file: "ansible-playbook", args, env, timeoutSeconds: c.timeout ?? TIMEOUT.command } },
+  ]);
 }
 
 function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions): Step[] {

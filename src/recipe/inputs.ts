@@ -3,7 +3,7 @@
 // The key itself stays LoadedRecipe.inputDigest (computed in recipe/load.ts); these are recorded
 // next to it in the manifest and compared by the cache, never used as the key.
 import { createHash } from "node:crypto";
-import { canonicalJson, hashPath, localRepoMetadata, type LoadedRecipe } from "./load.js";
+import { ansibleInputPaths, canonicalJson, hashPath, localRepoMetadata, type LoadedRecipe } from "./load.js";
 import { TOOL_VERSION } from "../core/version.js";
 
 /** Input name → short digest (or the version itself for `tool`). Names are stable across versions. */
@@ -24,6 +24,12 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
     const name = entry ? `file ${entry.dest}` : `file #${index}`;
     const hash = createHash("sha256");
     hashPath(hash, "", source);
+    inputs[name] = hash.digest("hex").slice(0, SHORT);
+  }
+  // Playbooks, roles and what lies beside them: "ansible commands[2] roles changed".
+  for (const [name, p] of ansibleInputPaths(recipe)) {
+    const hash = createHash("sha256");
+    hashPath(hash, "", p);
     inputs[name] = hash.digest("hex").slice(0, SHORT);
   }
   for (const [repo, digest] of localRepoMetadata(recipe.spec)) inputs[`repo ${repo}`] = digest.slice(0, SHORT);

@@ -32,9 +32,21 @@ export interface LoadedRecipe {
   readonly secrets: readonly string[];
   /** The --var values it was loaded with: a step run by hand (`bootsmith artifacts write-manifest`) reloads it with them. */
   readonly vars: Readonly<Record<string, string>>;
+  /** Absolute host paths each `commands[i].ansible` reads (playbook, roles, their directories), by index. */
+  readonly ansibleSources: ReadonlyMap<number, AnsibleSources>;
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
+
+export interface AnsibleSources {
+  readonly playbook: string;
+  readonly roles?: string;
+  /** What the playbook reads implicitly: templates/, files/, vars/, group_vars/, host_vars/ beside it. */
+  readonly beside: readonly string[];
+}
+
+/** Directories ansible-playbook looks into next to a playbook without being told. */
+const PLAYBOOK_DIRS = ["templates", "files", "vars", "group_vars", "host_vars"];
 
 export interface LoadOptions {
   readonly vars?: Readonly<Record<string, string>>;
@@ -85,6 +97,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   const secrets = recipeSecrets(source, parsed, vars);
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
   const fileSources = resolveFileSources(source, parsed, issues);
+  const ansibleSources = resolveAnsibleSources(source, parsed, issues);
 
   let parent: LoadedRecipe | undefined;
   if (typeof parsed.from === "object" && "recipe" in parsed.from) {
@@ -113,8 +126,8 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   }
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
-  const inputDigest = digestInputs(spec, fileSources, parent);
-  return { file, spec, parent, inputDigest, fileSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])], vars: sources.cli };
+  const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, parent);
+  return { file, spec, parent, inputDigest, fileSources, ansibleSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])], vars: sources.cli };
 }
 
 /** The package lists of the recipe and its parents, its own first. */
@@ -157,6 +170,8 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
     // mmdebstrap makes a new root (it refuses a non-empty one); an empty root has no apt-get to run.
     if (manager === "apt" && options.installer === "host" && !fromScratch) at(["packages", "options", "installer"], "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host");
     if (manager === "apt" && options.installer === "image" && fromScratch) at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
+    // dnf and apt install what provides /etc/passwd first; the zypper plug-in does not (yet).
+    if (manager === "zypper" && fromScratch && spec.users.length + spec.groups.length > 0) at([spec.users.length > 0 ? "users" : "groups"], "fixed-id users and groups from scratch work with dnf and apt; with zypper build them on a parent image (from: {recipe: …})");
     if (manager !== "dnf" && spec.packages.groups.length > 0) at(["packages", "groups"], manager === "zypper" ? "groups are a dnf feature; zypper installs patterns: list them under patterns:" : "groups are a dnf feature; list apt packages under install:");
     if (manager !== "dnf" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
     if (manager !== "zypper" && spec.packages.patterns.length > 0) at(["packages", "patterns"], manager === "dnf" ? "patterns are a zypper feature; dnf installs comps groups: list them under groups:" : "patterns are a zypper feature; list apt packages under install:");
@@ -194,26 +209,58 @@ function resolveFileSources(source: YamlSource, spec: ParsedRecipe, issues: Reci
   const resolved = new Map<number, string>();
   spec.files.forEach((f, i) => {
     if (f.src === undefined) return;
-    const candidate = path.resolve(dir, f.src);
-    if (!existsSync(candidate)) {
-      issues.push(issueAt(source, ["files", i, "src"], `${candidate} does not exist; src is relative to the recipe's directory ${dir}`));
-      return;
-    }
-    const real = realpathSync(candidate);
-    if (real !== dir && !real.startsWith(dir + path.sep)) {
-      issues.push(issueAt(source, ["files", i, "src"], `${f.src} resolves to ${real}, outside the recipe's directory ${dir}; copy the file next to the recipe`));
-      return;
-    }
-    resolved.set(i, real);
+    const real = inRecipeDir(source, dir, f.src, ["files", i, "src"], issues);
+    if (real) resolved.set(i, real);
   });
   return resolved;
 }
 
-function digestInputs(spec: RecipeSpec, fileSources: ReadonlyMap<number, string>, parent: LoadedRecipe | undefined): string {
+/** An existing path inside the recipe's directory (symlinks resolved), or an issue and undefined. */
+function inRecipeDir(source: YamlSource, dir: string, relative: string, at: (string | number)[], issues: RecipeIssue[]): string | undefined {
+  const candidate = path.resolve(dir, relative);
+  if (!existsSync(candidate)) {
+    issues.push(issueAt(source, at, `${candidate} does not exist; ${String(at[at.length - 1])} is relative to the recipe's directory ${dir}`));
+    return undefined;
+  }
+  const real = realpathSync(candidate);
+  if (real !== dir && !real.startsWith(dir + path.sep)) {
+    issues.push(issueAt(source, at, `${relative} resolves to ${real}, outside the recipe's directory ${dir}; copy the file next to the recipe`));
+    return undefined;
+  }
+  return real;
+}
+
+/** Playbooks and roles, like files: src, must be inside the recipe's directory. */
+function resolveAnsibleSources(source: YamlSource, spec: ParsedRecipe, issues: RecipeIssue[]): Map<number, AnsibleSources> {
+  const dir = realpathSync(path.dirname(source.file));
+  const resolved = new Map<number, AnsibleSources>();
+  spec.commands.forEach((c, i) => {
+    if (!c.ansible) return;
+    const playbook = inRecipeDir(source, dir, c.ansible.playbook, ["commands", i, "ansible", "playbook"], issues);
+    const roles = c.ansible.roles === undefined ? undefined : inRecipeDir(source, dir, c.ansible.roles, ["commands", i, "ansible", "roles"], issues);
+    if (!playbook || (c.ansible.roles !== undefined && !roles)) return;
+    const beside = PLAYBOOK_DIRS.map((d) => path.join(path.dirname(playbook), d)).filter((d) => existsSync(d) && inRecipeDir(source, dir, path.relative(dir, d), ["commands", i, "ansible", "playbook"], issues));
+    resolved.set(i, { playbook, ...(roles ? { roles } : {}), beside });
+  });
+  return resolved;
+}
+
+/** Every host path an ansible run reads, labelled for explanations, in a stable order. */
+export function ansibleInputPaths(recipe: Pick<LoadedRecipe, "ansibleSources" | "file">): [string, string][] {
+  const dir = realpathSync(path.dirname(recipe.file));
+  const out: [string, string][] = [];
+  for (const [i, s] of [...recipe.ansibleSources].sort((a, b) => a[0] - b[0])) {
+    for (const p of [s.playbook, ...(s.roles ? [s.roles] : []), ...s.beside]) out.push([`ansible commands[${i}] ${path.relative(dir, p) || "."}`, p]);
+  }
+  return out;
+}
+
+function digestInputs(file: string, spec: RecipeSpec, fileSources: ReadonlyMap<number, string>, ansibleSources: ReadonlyMap<number, AnsibleSources>, parent: LoadedRecipe | undefined): string {
   const hash = createHash("sha256");
   hash.update(`bootsmith ${TOOL_VERSION}\n`);
   hash.update(canonicalJson(spec));
   for (const [i, p] of [...fileSources].sort((a, b) => a[0] - b[0])) hashPath(hash, `files[${i}]`, p);
+  for (const [label, p] of ansibleInputPaths({ ansibleSources, file })) hashPath(hash, label, p);
   for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);
   return hash.digest("hex");

@@ -132,16 +132,28 @@ const fileEntry = z
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
   .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" });
 
+/** A path relative to the recipe's directory (checked to stay inside it when the recipe loads). */
+const recipeRelative = z.string().min(1).regex(/^[^/]/, { error: "must be a path relative to the recipe's directory" });
+
+const ansibleRun = z.strictObject({
+  playbook: recipeRelative.describe("Playbook file, relative to the recipe. It, its roles and the templates/, files/, vars/, group_vars/ and host_vars/ directories beside it are hashed into the cache key"),
+  roles: recipeRelative.optional().describe("Roles directory, relative to the recipe (ANSIBLE_ROLES_PATH)"),
+  inventoryVars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown()).default({}).describe("Host variables of the image in the generated inventory"),
+  extraVars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown()).default({}).describe("Extra variables (ansible-playbook -e), highest precedence"),
+  tags: z.array(z.string().regex(/^[^\s,]+$/, { error: "must be one tag (no spaces or commas)" })).default([]).describe("Run only tasks with these tags (--tags)"),
+});
+
 const commandEntry = z
   .strictObject({
     name: z.string().optional().describe("Shown in progress output"),
     run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
     script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -ec"),
+    ansible: ansibleRun.optional().describe("Run an Ansible playbook against the image root with the host's ansible-playbook (chroot connection from community.general); the image needs python3"),
     env: envMap.default({}).describe("Environment variables for the command"),
     timeout: seconds.optional().describe("Seconds before the command is stopped"),
   })
-  .refine((c) => c.run === undefined || c.script === undefined, { error: "give run or script, not both" })
-  .refine((c) => c.run !== undefined || c.script !== undefined, { error: "give run (an argv list) or script (a shell script)" });
+  .refine((c) => [c.run, c.script, c.ansible].filter((v) => v !== undefined).length <= 1, { error: "give one of run, script or ansible" })
+  .refine((c) => c.run !== undefined || c.script !== undefined || c.ansible !== undefined, { error: "give run (an argv list), script (a shell script) or ansible (a playbook)" });
 
 // --- users and groups with fixed ids -------------------------------------------------------
 
@@ -367,6 +379,7 @@ export type PackagesSpec = z.output<typeof PackagesSchema>;
 export type BootCheckSpec = z.output<typeof BootCheckSchema>;
 export type FileSpec = RecipeSpec["files"][number];
 export type CommandSpec = RecipeSpec["commands"][number];
+export type AnsibleSpec = NonNullable<CommandSpec["ansible"]>;
 export type GroupSpec = RecipeSpec["groups"][number];
 export type UserSpec = RecipeSpec["users"][number];
 export type PublishTarget = z.output<typeof PublishTargetSchema>;

@@ -152,7 +152,7 @@ const cases: readonly Case[] = [
   { name: "apt with dnf groups", yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  groups: [minimal-install]"), issues: ["6:11 packages.groups: groups are a dnf feature; list apt packages under install:"] },
   { name: "files with both src and content", yaml: withBase("files:", "  - dest: /etc/motd", "    src: motd", "    content: hi"), files: { motd: "hi\n" }, issues: ["8:5 files[0]: give src or content, not both"] },
   { name: "files with neither src nor content", yaml: withBase("files:", "  - dest: /etc/motd"), issues: ["8:5 files[0]: give src (a file next to the recipe) or content (inline text)"] },
-  { name: "commands with both run and script", yaml: withBase("commands:", "  - run: [\"true\"]", "    script: 'true'"), issues: ["8:5 commands[0]: give run or script, not both"] },
+  { name: "commands with both run and script", yaml: withBase("commands:", "  - run: [\"true\"]", "    script: 'true'"), issues: ["8:5 commands[0]: give one of run, script or ansible"] },
   { name: "repo with both baseurl and content", yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  repos:", "    - name: x", "      baseurl: http://r/", "      content: '[x]'"), issues: ["7:7 packages.repos[0]: give baseurl or content, not both"] },
   {
     name: "src outside the recipe directory (../)",

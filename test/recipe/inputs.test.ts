@@ -1,0 +1,43 @@
+// The cache key's parts for Ansible commands: the playbook, its roles and the directories beside
+// it are inputs, so a changed role changes the key and the explanation names it.
+import { afterAll, describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { inputDigests } from "../../src/recipe/inputs.js";
+import { explainChange } from "../../src/pipeline/cache.js";
+import type { Manifest } from "../../src/core/manifest.js";
+import { REPO_ROOT } from "../plan/support.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-inputs-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+cpSync(path.join(REPO_ROOT, "test/fixtures/ansible"), dir, { recursive: true });
+const recipeFile = path.join(dir, "recipe.yaml");
+
+describe("ansible inputs", () => {
+  it("records the playbook, the roles and templates/ beside the playbook", () => {
+    expect(Object.keys(inputDigests(loadRecipe(recipeFile, { env: {} }))).filter((k) => k.startsWith("ansible"))).toEqual([
+      "ansible commands[0] site.yml",
+      "ansible commands[0] roles",
+      "ansible commands[0] templates",
+    ]);
+  });
+
+  it("a changed role changes the key, and the explanation names the roles", () => {
+    const before = loadRecipe(recipeFile, { env: {} });
+    // What the previous build's manifest recorded, read before the role changes.
+    const old = { inputDigest: before.inputDigest, inputs: inputDigests(before) } as unknown as Manifest;
+    writeFileSync(path.join(dir, "roles/site/tasks/main.yml"), "- ansible.builtin.debug: { msg: changed }\n");
+    const after = loadRecipe(recipeFile, { env: {} });
+    expect(after.inputDigest).not.toBe(before.inputDigest);
+    const reasons = explainChange(after, old);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/^ansible commands\[0\] roles changed: [0-9a-f]{16} → [0-9a-f]{16}$/);
+  });
+
+  it("a playbook outside the recipe's directory is refused", () => {
+    writeFileSync(path.join(dir, "outside.yaml"), `name: x\nfrom: {image: "r/x:1"}\ncommands:\n  - ansible: { playbook: ../elsewhere.yml }\nboot: false\n`);
+    expect(() => loadRecipe(path.join(dir, "outside.yaml"), { env: {} })).toThrow(/commands\[0\]\.ansible\.playbook|playbook/);
+  });
+});
