@@ -24,7 +24,8 @@ export const dnf: PackageManagerPlugin = {
       steps.push({ id: "install-account-files", title: "Install the package providing /etc/passwd and /etc/group", actions: [...macros, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }], produces: [] });
       steps.push(ctx.accounts);
     }
-    const actions: Step["actions"][number][] = [...macros];
+    // write-file never overwrites: the macros are written once, by whichever step runs dnf first.
+    const actions: Step["actions"][number][] = ctx.accounts ? [] : [...macros];
     for (const mod of ctx.packages.modules.enable) actions.push({ kind: "exec", command: run(["module", "enable", mod]) });
     for (const mod of ctx.packages.modules.install) actions.push({ kind: "exec", command: run(["module", "install", mod]) });
     if (install.length > 0) actions.push({ kind: "exec", command: run(["install", ...install]) });
