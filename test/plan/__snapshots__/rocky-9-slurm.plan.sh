@@ -26,25 +26,22 @@ timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dnf 
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- systemctl enable munge slurmd
 
 # [6/14] select-kernel: Select the newest installed kernel
-KVER=$(ls -1 "$MNT"/lib/modules | sort -V | tail -n 1)  # bootsmith sorts like rpmvercmp/dpkg
-if [ -e "$MNT"/boot/vmlinuz-"$KVER" ]; then KERNEL_IMAGE=/boot/vmlinuz-"$KVER"; else KERNEL_IMAGE=/lib/modules/"$KVER"/vmlinuz; fi
+KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
+read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
 # [7/14] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network' /boot/initramfs-live-"$KVER".img
-install -D -m 0644 "$MNT"/boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
-# bootsmith checks that /srv/bootsmith/out/initramfs.img holds lib/modules/$KVER (an initramfs made for another kernel cannot load its modules)
+bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
+bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
 # [8/14] kernel: Copy the kernel out
-install -D -m 0644 "$MNT""$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
+bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
 # [9/14] list-packages: Record the installed packages
 HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [10/14] clean-leftovers: Remove build leftovers
-rm -rf -- "$MNT"/var/cache/dnf "$MNT"/var/log/dnf.log "$MNT"/var/log/dnf.librepo.log "$MNT"/var/log/dnf.rpm.log "$MNT"/var/log/hawkey.log "$MNT"/var/cache/bootsmith/dnf
-[ -s "$MNT"/etc/resolv.conf ] || rm -f -- "$MNT"/etc/resolv.conf
-[ -s "$MNT"/etc/hostname ] || rm -f -- "$MNT"/etc/hostname
-[ -s "$MNT"/etc/hosts ] || rm -f -- "$MNT"/etc/hosts
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [11/14] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
@@ -58,5 +55,4 @@ buildah umount bootsmith-rocky-9-slurm-test
 buildah rm bootsmith-rocky-9-slurm-test
 
 # [14/14] manifest: Write manifest.json
-# bootsmith writes /srv/bootsmith/out/manifest.json: artifact sha256 and sizes, packages, kernel, timings
-(cd /srv/bootsmith/out && sha256sum -- * > /dev/null)
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv
