@@ -4,55 +4,58 @@
 set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
-# [1/14] create-container: Create the working container
+# [1/15] create-container: Create the working container
 buildah from --name bootsmith-rocky-9-slurm-test --pull=never localhost/bootsmith/rocky-9-base:9.5
 #   undone on failure by: buildah rm bootsmith-rocky-9-slurm-test
 
-# [2/14] mount: Mount the container's root
+# [2/15] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-rocky-9-slurm-test)
 #   undone on failure by: buildah umount bootsmith-rocky-9-slurm-test
 
-# [3/14] create-accounts: Create users and groups with fixed ids
+# [3/15] create-accounts: Create users and groups with fixed ids
 # bootsmith adds these entries to "$MNT"/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in the parent image localhost/bootsmith/rocky-9-base:9.5:
 #   group munge gid 991
 #   group slurm gid 992
 #   user munge uid 991 group munge
 #   user slurm uid 992 group slurm
 
-# [4/14] install-packages: Install packages with dnf
+# [4/15] install-packages: Install packages with dnf
 timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dnf -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
 
-# [5/14] command-1: Run: enable compute services
+# [5/15] command-1: Run: enable compute services
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- systemctl enable munge slurmd
 
-# [6/14] select-kernel: Select the newest installed kernel
+# [6/15] select-kernel: Select the newest installed kernel
 KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
 read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
-# [7/14] initramfs: Build the initramfs with dracut
+# [7/15] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
-# [8/14] kernel: Copy the kernel out
+# [8/15] kernel: Copy the kernel out
 bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
-# [9/14] list-packages: Record the installed packages
-HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\n' > /var/tmp/bootsmith/work-test/packages.tsv
+# [9/15] list-packages: Record the installed packages
+HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
-# [10/14] clean-leftovers: Remove build leftovers
+# [10/15] clean-leftovers: Remove build leftovers
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
-# [11/14] squashfs: Make rootfs.squashfs
+# [11/15] identity: Write the SBOMs and the image's identity
+bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-slurm --version 9.5
+
+# [12/15] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
 
-# [12/14] commit: Commit the image as localhost/bootsmith/rocky-9-slurm:9.5
+# [13/15] commit: Commit the image as localhost/bootsmith/rocky-9-slurm:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-slurm --label io.bootsmith.recipe=rocky-9-slurm --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 bootsmith-rocky-9-slurm-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-slurm-test localhost/bootsmith/rocky-9-slurm:9.5)
 
-# [13/14] teardown: Unmount and remove the working container
+# [14/15] teardown: Unmount and remove the working container
 buildah umount bootsmith-rocky-9-slurm-test
 buildah rm bootsmith-rocky-9-slurm-test
 
-# [14/14] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --image-id "$IMAGE_ID" --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv
+# [15/15] manifest: Write manifest.json
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
