@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse, stringify } from "yaml";
@@ -39,7 +40,10 @@ async function sha256(file: string): Promise<string> {
 
 describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
   let work: string;
-  /** The artifacts by symlink, with a copy of manifest.json that boot-test may update. */
+  /**
+   * A copy of the artifacts (a reflink where the filesystem can; bootsmith serve never follows a
+   * symlink out of the served directory), with a manifest.json that boot-test may update.
+   */
   let dir: string;
 
   beforeAll(async () => {
@@ -47,7 +51,7 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
     dir = path.join(work, "artifacts");
     await cp(path.join(REPO_ROOT, "recipes/files"), path.join(work, "files"), { recursive: true });
     await mkdir(dir);
-    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await symlink(path.join(artifacts!, f), path.join(dir, f));
+    for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await copyFile(path.join(artifacts!, f), path.join(dir, f), constants.COPYFILE_FICLONE);
     await cp(path.join(artifacts!, "manifest.json"), path.join(dir, "manifest.json"));
     sizes = (JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest).artifacts;
   });
