@@ -137,15 +137,22 @@ function restoreDracutHook(ctx: PackageContext): Action[] {
 }
 
 /**
- * Downloaded .debs are kept between builds in the cache directory (as dnf's are): synced into the
- * new root before apt runs and back out after (mmdebstrap's documented recipe; essential/unlink
- * keeps the essential packages' files until then). mmdebstrap splits these special hooks on
- * whitespace and runs the mkdir hook with sh, so a cache path with other characters than
+ * Downloaded .debs are kept between builds in the cache directory (as dnf's are): copied into the
+ * new root before apt runs and back out after (mmdebstrap's documented sync-in/sync-out recipe;
+ * essential/unlink keeps the essential packages' files until then). Builds run in parallel (graph
+ * --jobs) share the directory, so both copies hold an flock on CACHE.lock: mmdebstrap's own
+ * sync-in tars the directory and fails ("file changed as we read it") while another build's
+ * sync-out writes to it. The hooks run with sh, so a cache path with other characters than
  * letters, digits and ./+-_ is not used.
  */
 function aptCacheHooks(cache: string | undefined): string[] {
   if (!cache) return [];
-  return ["--skip=essential/unlink", `--setup-hook=mkdir -p ${cache} "$1/var/cache/apt/archives"`, `--setup-hook=sync-in ${cache} /var/cache/apt/archives/`, `--customize-hook=sync-out /var/cache/apt/archives ${cache}`];
+  const lock = `${cache}.lock`;
+  return [
+    "--skip=essential/unlink",
+    `--setup-hook=mkdir -p ${cache} "$1/var/cache/apt/archives" && flock ${lock} cp -a ${cache}/. "$1/var/cache/apt/archives/"`,
+    `--customize-hook=flock ${lock} cp -a "$1/var/cache/apt/archives/." ${cache}/`,
+  ];
 }
 
 function cacheablePath(p: string): string | undefined {
