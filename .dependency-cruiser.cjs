@@ -11,7 +11,18 @@
 // that these rules reject both.
 
 /** Bottom first: a folder may import itself and every folder listed before it. */
-const LAYERS = [["core"], ["exec"], ["recipe"], ["steps"], ["pkg"], ["plan"], ["sign"], ["builder", "publish", "register", "boottest", "serve", "verify"], ["pipeline", "lifecycle"], ["cli"]];
+const LAYERS = [
+  ["core"],
+  ["exec"],
+  ["recipe"],
+  ["steps"],
+  ["pkg"],
+  ["plan"],
+  ["sign"],
+  ["builder", "publish", "register", "boottest", "serve", "verify"],
+  ["pipeline", "lifecycle"],
+  ["cli"],
+];
 
 /**
  * Imports between stages that are allowed: boot-test reads the builder's initramfs and serves

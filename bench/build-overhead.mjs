@@ -30,7 +30,11 @@ function exec(file, args, env = {}) {
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => (code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.slice(0, 3).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`))));
+    child.on("close", (code) =>
+      code === 0
+        ? resolvePromise({ stdout, stderr })
+        : reject(new Error(`${file} ${args.slice(0, 3).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`)),
+    );
   });
 }
 
@@ -62,7 +66,8 @@ try {
   const env = { BOOTSMITH_WORK_DIR: join(work, "work"), BOOTSMITH_CACHE_DIR: join(work, "cache") };
   const vars = ["--var", `REPO_URL=${fixture.baseurl}`];
   const out = (kind, round) => join(work, `out-${kind}-${round}`);
-  const runBootsmith = (round) => exec(process.execPath, [cli, "build", recipe, ...vars, "--out", out("bootsmith", round), "--no-publish", "--progress", "plain"], env);
+  const runBootsmith = (round) =>
+    exec(process.execPath, [cli, "build", recipe, ...vars, "--out", out("bootsmith", round), "--no-publish", "--progress", "plain"], env);
   const runScript = async (round) => {
     const script = join(work, `plan-${round}.sh`);
     const { stdout } = await exec(process.execPath, [cli, "plan", recipe, ...vars, "--out", out("script", round), "--no-publish"], env);
@@ -90,7 +95,9 @@ try {
   const d = median(doctor);
   console.log(`median bootsmith build ${b.toFixed(2)} s, plain bash script ${s.toFixed(2)} s: ratio ${(b / s).toFixed(3)} (aim ≤ 1.05) over ${rounds} rounds`);
   console.log(`difference ${(b - s).toFixed(2)} s per build; bootsmith doctor (the host checks a build starts with) alone ${d.toFixed(2)} s`);
-  console.log(`BENCH-RESULT ${JSON.stringify({ name: "build overhead (fixture RPM recipe)", figure: `bootsmith ${b.toFixed(2)} s / bash ${s.toFixed(2)} s = ${(b / s).toFixed(3)}; +${(b - s).toFixed(2)} s per build (host checks ${d.toFixed(2)} s)`, aim: "≤ 1.05", ok: b / s <= 1.05 })}`);
+  console.log(
+    `BENCH-RESULT ${JSON.stringify({ name: "build overhead (fixture RPM recipe)", figure: `bootsmith ${b.toFixed(2)} s / bash ${s.toFixed(2)} s = ${(b / s).toFixed(3)}; +${(b - s).toFixed(2)} s per build (host checks ${d.toFixed(2)} s)`, aim: "≤ 1.05", ok: b / s <= 1.05 })}`,
+  );
 } finally {
   await exec("buildah", ["rmi", "-f", "localhost/bootsmith/fixture-live:1", "localhost/bootsmith/fixture-live:latest"]).catch(() => {});
   rmSync(work, { recursive: true, force: true });

@@ -30,7 +30,9 @@ function exec(file, args, env = {}) {
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`)),
+    );
   });
 }
 
@@ -58,11 +60,30 @@ async function makeImage(image, rootfsMiB) {
   await exec("dd", ["if=/dev/urandom", `of=${join(image, "vmlinuz")}`, "bs=1M", "count=8", "status=none"]);
   await exec("dd", ["if=/dev/urandom", `of=${join(image, "initramfs.img")}`, "bs=1M", "count=40", "status=none"]);
   const artifacts = {};
-  for (const [role, file] of [["kernel", "vmlinuz"], ["initrd", "initramfs.img"], ["rootfs", "rootfs.squashfs"]]) {
+  for (const [role, file] of [
+    ["kernel", "vmlinuz"],
+    ["initrd", "initramfs.img"],
+    ["rootfs", "rootfs.squashfs"],
+  ]) {
     const { size } = await stat(join(image, file));
     artifacts[role] = { file, sha256: await sha256(join(image, file)), size };
   }
-  const manifest = { schemaVersion: 1, name: "bench", tags: ["1"], arch: "x86_64", inputDigest: "0".repeat(64), recipeFile: "bench.yaml", base: { kind: "scratch" }, image: { ref: "localhost/bench:1" }, artifacts, packages: [], packageManager: "dnf", tools: {}, timings: [], builtAt: new Date().toISOString() };
+  const manifest = {
+    schemaVersion: 1,
+    name: "bench",
+    tags: ["1"],
+    arch: "x86_64",
+    inputDigest: "0".repeat(64),
+    recipeFile: "bench.yaml",
+    base: { kind: "scratch" },
+    image: { ref: "localhost/bench:1" },
+    artifacts,
+    packages: [],
+    packageManager: "dnf",
+    tools: {},
+    timings: [],
+    builtAt: new Date().toISOString(),
+  };
   await writeFile(join(image, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   // Warm the page cache for every reader alike: the first one would otherwise pay the disk.
   await exec("dd", [`if=${join(image, "rootfs.squashfs")}`, "of=/dev/null", "bs=1M", "status=none"]);
@@ -72,7 +93,12 @@ async function makeImage(image, rootfsMiB) {
 async function roundTrip(work, image, label) {
   const bundle = join(work, `${label}.tar`);
   const exported = await measure(`bootsmith export (${label})`, process.execPath, [cli, "export", image, "-o", bundle]);
-  const imported = await measure(`bootsmith import --to dir: (${label})`, process.execPath, [cli, "import", bundle, "--to", `dir:${join(work, `published-${label}`)}`], { BOOTSMITH_WORK_DIR: join(work, "staging") });
+  const imported = await measure(
+    `bootsmith import --to dir: (${label})`,
+    process.execPath,
+    [cli, "import", bundle, "--to", `dir:${join(work, `published-${label}`)}`],
+    { BOOTSMITH_WORK_DIR: join(work, "staging") },
+  );
   await rm(bundle);
   await rm(join(work, `published-${label}`), { recursive: true });
   return { exported, imported };
@@ -100,10 +126,18 @@ try {
   const ratio = (a, b) => (a / b).toFixed(2);
   const peakSmall = Math.max(smallRun.exported.rssMB, smallRun.imported.rssMB);
   const peak = Math.max(bigRun.exported.rssMB, bigRun.imported.rssMB);
-  console.log(`flatness: peak RSS ${sizeMiB} MiB / 64 MiB rootfs: export ${ratio(bigRun.exported.rssMB, smallRun.exported.rssMB)}, import ${ratio(bigRun.imported.rssMB, smallRun.imported.rssMB)}`);
-  console.log(`peak RSS above an idle node (${nodeIdle.rssMB.toFixed(0)} MB): export +${(bigRun.exported.rssMB - nodeIdle.rssMB).toFixed(0)} MB, import +${(bigRun.imported.rssMB - nodeIdle.rssMB).toFixed(0)} MB; GNU tar: ${Math.max(tarCreate.rssMB, tarExtract.rssMB).toFixed(1)} MB`);
-  console.log(`time bootsmith / tar (${sizeMiB} MiB): export / tar cf ${ratio(bigRun.exported.seconds, tarCreate.seconds)}, import / tar xf ${ratio(bigRun.imported.seconds, tarExtract.seconds)} (import also hashes every file, then publishes a copy)`);
-  console.log(`BENCH-RESULT ${JSON.stringify({ name: `bundle export+import, ${sizeMiB} MiB rootfs: bootsmith peak RSS (64 MiB: ${peakSmall.toFixed(0)} MB; idle node ${nodeIdle.rssMB.toFixed(0)} MB)`, figure: `${peak.toFixed(0)} MB`, aim: "≤ 150 MB", ok: peak <= 150 })}`);
+  console.log(
+    `flatness: peak RSS ${sizeMiB} MiB / 64 MiB rootfs: export ${ratio(bigRun.exported.rssMB, smallRun.exported.rssMB)}, import ${ratio(bigRun.imported.rssMB, smallRun.imported.rssMB)}`,
+  );
+  console.log(
+    `peak RSS above an idle node (${nodeIdle.rssMB.toFixed(0)} MB): export +${(bigRun.exported.rssMB - nodeIdle.rssMB).toFixed(0)} MB, import +${(bigRun.imported.rssMB - nodeIdle.rssMB).toFixed(0)} MB; GNU tar: ${Math.max(tarCreate.rssMB, tarExtract.rssMB).toFixed(1)} MB`,
+  );
+  console.log(
+    `time bootsmith / tar (${sizeMiB} MiB): export / tar cf ${ratio(bigRun.exported.seconds, tarCreate.seconds)}, import / tar xf ${ratio(bigRun.imported.seconds, tarExtract.seconds)} (import also hashes every file, then publishes a copy)`,
+  );
+  console.log(
+    `BENCH-RESULT ${JSON.stringify({ name: `bundle export+import, ${sizeMiB} MiB rootfs: bootsmith peak RSS (64 MiB: ${peakSmall.toFixed(0)} MB; idle node ${nodeIdle.rssMB.toFixed(0)} MB)`, figure: `${peak.toFixed(0)} MB`, aim: "≤ 150 MB", ok: peak <= 150 })}`,
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -72,11 +72,17 @@ try {
     // The child again, on the parent's committed image: the parent's steps are not re-run.
     const again = await bootsmith(["build", "child.yaml", "--no-publish", "--out", join(work, "out-child")], work);
     layer.push(again);
-    console.log(`round ${round}: parent ${parent.toFixed(1)} s + child ${child.toFixed(1)} s = ${(parent + child).toFixed(1)} s; child on parent ${again.toFixed(1)} s`);
+    console.log(
+      `round ${round}: parent ${parent.toFixed(1)} s + child ${child.toFixed(1)} s = ${(parent + child).toFixed(1)} s; child on parent ${again.toFixed(1)} s`,
+    );
   }
   const ratio = median(layer) / median(scratch);
-  console.log(`median child on parent ${median(layer).toFixed(1)} s, parent + child from scratch ${median(scratch).toFixed(1)} s: ratio ${ratio.toFixed(2)} (aim ≤ 0.2)`);
-  console.log(`BENCH-RESULT ${JSON.stringify({ name: "child rebuilt on its parent vs parent + child from scratch (Debian)", figure: `${median(layer).toFixed(1)} s / ${median(scratch).toFixed(1)} s = ${ratio.toFixed(2)}`, aim: "≤ 0.2", ok: ratio <= 0.2 })}`);
+  console.log(
+    `median child on parent ${median(layer).toFixed(1)} s, parent + child from scratch ${median(scratch).toFixed(1)} s: ratio ${ratio.toFixed(2)} (aim ≤ 0.2)`,
+  );
+  console.log(
+    `BENCH-RESULT ${JSON.stringify({ name: "child rebuilt on its parent vs parent + child from scratch (Debian)", figure: `${median(layer).toFixed(1)} s / ${median(scratch).toFixed(1)} s = ${ratio.toFixed(2)}`, aim: "≤ 0.2", ok: ratio <= 0.2 })}`,
+  );
 } finally {
   for (const image of ["bench-cop-base:1", "bench-cop-child:1"]) {
     await new Promise((r) => spawn("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { stdio: "ignore" }).on("close", r));

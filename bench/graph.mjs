@@ -69,14 +69,18 @@ const names = ["bench-base", ...Array.from({ length: CHILDREN }, (_, i) => `benc
 try {
   await busyboxImage();
   await mkdir(recipes);
-  await writeFile(join(recipes, "base.yaml"), `name: bench-base\ntags: ["1"]\nfrom:\n  image: ${BUSYBOX_IMAGE}\ncommands:\n  - script: echo base > /etc/base\nboot: false\n`);
+  await writeFile(
+    join(recipes, "base.yaml"),
+    `name: bench-base\ntags: ["1"]\nfrom:\n  image: ${BUSYBOX_IMAGE}\ncommands:\n  - script: echo base > /etc/base\nboot: false\n`,
+  );
   for (const name of names.slice(1)) {
     await writeFile(
       join(recipes, `${name}.yaml`),
       `name: ${name}\ntags: ["1"]\nfrom:\n  recipe: base.yaml\ncommands:\n  - name: work\n    script: echo \${RUN} > /etc/${name}; sleep ${values.work}\nboot: false\n`,
     );
   }
-  const build = (...args) => exec(process.execPath, [cli, "build", recipes, "--out", join(dir, "out"), "--progress", "plain", "--no-publish", ...args], { cwd: dir });
+  const build = (...args) =>
+    exec(process.execPath, [cli, "build", recipes, "--out", join(dir, "out"), "--progress", "plain", "--no-publish", ...args], { cwd: dir });
 
   await timed("initial build, 20 recipes, --jobs 2", () => build("--var", "RUN=0", "--jobs", "2"));
   const noop = await timed("no-op run, 20 recipes up to date", () => build("--var", "RUN=0"));

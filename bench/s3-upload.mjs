@@ -40,16 +40,20 @@ function exec(file, args, env = {}) {
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`)),
+    );
   });
 }
 
 function freePort() {
   return new Promise((res, rej) => {
-    const s = createServer().once("error", rej).listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
+    const s = createServer()
+      .once("error", rej)
+      .listen(0, "127.0.0.1", () => {
+        const { port } = s.address();
+        s.close(() => res(port));
+      });
   });
 }
 
@@ -81,12 +85,24 @@ try {
   let secretKey = process.env.S3_SECRET_KEY;
   if (!endpoint) {
     const dir = join(work, "ceph");
-    const env = { DIR: dir, RGW_PORT: String(await freePort()), MON_PORT: String(await freePort()), MEMSTORE_BYTES: String(Math.max(3 * 1024 ** 3, 2 * size + 1024 ** 3)) };
+    const env = {
+      DIR: dir,
+      RGW_PORT: String(await freePort()),
+      MON_PORT: String(await freePort()),
+      MEMSTORE_BYTES: String(Math.max(3 * 1024 ** 3, 2 * size + 1024 ** 3)),
+    };
     console.error(`starting Ceph RGW (${dir}) …`);
     const tool = resolve(repo, "test/support/ceph-s3.sh");
     stopCeph = () => exec("bash", [tool, "stop"], env).catch(() => {});
     const { stdout } = await exec("bash", [tool, "start"], env);
-    const last = Object.fromEntries(stdout.trim().split("\n").pop().split(" ").map((kv) => kv.split("=")));
+    const last = Object.fromEntries(
+      stdout
+        .trim()
+        .split("\n")
+        .pop()
+        .split(" ")
+        .map((kv) => kv.split("=")),
+    );
     ({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = last);
     process.env.BENCH_CEPH_CONF = join(dir, "ceph.conf");
   }
@@ -110,9 +126,20 @@ try {
   }
   await new Promise((r) => stream.end(r));
   const manifest = {
-    schemaVersion: 1, name: "bench", tags: ["1"], arch: "x86_64", inputDigest: "0".repeat(64), recipeFile: "bench", base: { kind: "scratch" },
-    image: { ref: "localhost/bench:1" }, artifacts: { rootfs: { file: "rootfs.squashfs", sha256: hash.digest("hex"), size } },
-    packages: [], packageManager: "none", tools: {}, timings: [], builtAt: new Date().toISOString(),
+    schemaVersion: 1,
+    name: "bench",
+    tags: ["1"],
+    arch: "x86_64",
+    inputDigest: "0".repeat(64),
+    recipeFile: "bench",
+    base: { kind: "scratch" },
+    image: { ref: "localhost/bench:1" },
+    artifacts: { rootfs: { file: "rootfs.squashfs", sha256: hash.digest("hex"), size } },
+    packages: [],
+    packageManager: "none",
+    tools: {},
+    timings: [],
+    builtAt: new Date().toISOString(),
   };
   await writeFile(join(image, "manifest.json"), JSON.stringify(manifest));
 
@@ -146,11 +173,34 @@ try {
 
     console.error(`round ${round}: aws s3 cp …`);
     const t0 = performance.now();
-    const a = await exec("/usr/bin/time", ["-v", "/usr/bin/aws", "s3", "cp", "--only-show-errors", join(image, "rootfs.squashfs"), `s3://${bucket}/aws/rootfs.squashfs`, "--endpoint-url", endpoint], creds);
+    const a = await exec(
+      "/usr/bin/time",
+      [
+        "-v",
+        "/usr/bin/aws",
+        "s3",
+        "cp",
+        "--only-show-errors",
+        join(image, "rootfs.squashfs"),
+        `s3://${bucket}/aws/rootfs.squashfs`,
+        "--endpoint-url",
+        endpoint,
+      ],
+      creds,
+    );
     const awsSeconds = (performance.now() - t0) / 1000;
     const aRss = maxRssKb(a.stderr);
     await cleanBucket();
-    results.push({ round, bootsmithSeconds: bootsmithWall, bootsmithInner: bs.seconds, awsSeconds, bootsmithRssMB: bRss / 1024, awsRssMB: aRss / 1024, bootsmithCpu: cpuSeconds(b.stderr), awsCpu: cpuSeconds(a.stderr) });
+    results.push({
+      round,
+      bootsmithSeconds: bootsmithWall,
+      bootsmithInner: bs.seconds,
+      awsSeconds,
+      bootsmithRssMB: bRss / 1024,
+      awsRssMB: aRss / 1024,
+      bootsmithCpu: cpuSeconds(b.stderr),
+      awsCpu: cpuSeconds(a.stderr),
+    });
   }
 
   const mbps = (s) => size / 1e6 / s;

@@ -62,7 +62,9 @@ try {
   const z = results[devName].bytes / results[defName].bytes;
   console.log(`tree ${values.tree}; mksquashfs args for dev: ${variants[devName].join(" ")}`);
   console.log(`dev / defaults: time ${t.toFixed(2)}, size ${z.toFixed(2)} (medians of ${rounds} rounds)`);
-  console.log(`BENCH-RESULT ${JSON.stringify({ name: `squashfs dev profile vs mksquashfs defaults (${values.tree})`, figure: `time ×${t.toFixed(2)}, size ×${z.toFixed(2)} (${median(results[devName].seconds).toFixed(1)} s vs ${median(results[defName].seconds).toFixed(1)} s)`, aim: "faster, similar size", ok: t < 1 })}`);
+  console.log(
+    `BENCH-RESULT ${JSON.stringify({ name: `squashfs dev profile vs mksquashfs defaults (${values.tree})`, figure: `time ×${t.toFixed(2)}, size ×${z.toFixed(2)} (${median(results[devName].seconds).toFixed(1)} s vs ${median(results[defName].seconds).toFixed(1)} s)`, aim: "faster, similar size", ok: t < 1 })}`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

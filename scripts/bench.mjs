@@ -42,10 +42,12 @@ const BENCHES = [
     optional: true,
     parse(out) {
       const m = /median ratio bootsmith\/aws throughput ([\d.]+).*bootsmith peak RSS max (\d+) MB/.exec(out);
-      return m ? [
-        { name: "S3 upload 2 GiB: bootsmith / aws s3 cp throughput", figure: m[1], aim: "≥ 1.2", ok: Number(m[1]) >= 1.2 },
-        { name: "S3 upload 2 GiB: bootsmith peak RSS", figure: `${m[2]} MB`, aim: "≤ 150 MB", ok: Number(m[2]) <= 150 },
-      ] : [];
+      return m
+        ? [
+            { name: "S3 upload 2 GiB: bootsmith / aws s3 cp throughput", figure: m[1], aim: "≥ 1.2", ok: Number(m[1]) >= 1.2 },
+            { name: "S3 upload 2 GiB: bootsmith peak RSS", figure: `${m[2]} MB`, aim: "≤ 150 MB", ok: Number(m[2]) <= 150 },
+          ]
+        : [];
     },
   },
 ];
@@ -53,7 +55,9 @@ const BENCHES = [
 const selected = BENCHES.filter((b) => (values.only ? values.only.split(",").includes(b.id) : !b.optional || values.s3));
 
 function machine() {
-  const load = loadavg().map((l) => l.toFixed(2)).join(" ");
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} free), load ${load}, node ${process.version}`;
 }
 
@@ -76,7 +80,12 @@ const rows = [];
 for (const bench of selected) {
   const t0 = Date.now();
   const { code, out } = await runBench(bench);
-  const parsed = bench.parse ? bench.parse(out) : out.split("\n").filter((l) => l.startsWith("BENCH-RESULT ")).map((l) => JSON.parse(l.slice("BENCH-RESULT ".length)));
+  const parsed = bench.parse
+    ? bench.parse(out)
+    : out
+        .split("\n")
+        .filter((l) => l.startsWith("BENCH-RESULT "))
+        .map((l) => JSON.parse(l.slice("BENCH-RESULT ".length)));
   if (code !== 0 || parsed.length === 0) rows.push({ name: bench.script, figure: `failed (exit ${code})`, aim: "", ok: false });
   for (const r of parsed) rows.push({ ...r, seconds: (Date.now() - t0) / 1000 });
 }

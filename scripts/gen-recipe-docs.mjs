@@ -52,7 +52,12 @@ function walk(node, keyPath, required, rows) {
     const itemObjects = itemAlternatives.filter((a) => a.type === "object" && a.properties);
     if (itemObjects.length > 1 && itemObjects.every((o) => o.properties.type?.const !== undefined)) {
       const types = itemObjects.map((o) => JSON.stringify(o.properties.type.const));
-      rows.push({ path: `${keyPath}[].type`, type: types.join(" | "), default: "**required**", description: `Selects the entry's other keys, listed below as ${keyPath}[type=…]` });
+      rows.push({
+        path: `${keyPath}[].type`,
+        type: types.join(" | "),
+        default: "**required**",
+        description: `Selects the entry's other keys, listed below as ${keyPath}[type=…]`,
+      });
       for (const alt of itemObjects) children(alt, `${keyPath}[type=${alt.properties.type.const}]`, rows, true);
     } else if (items.type === "object" && items.properties) {
       children(items, `${keyPath}[]`, rows, false);
@@ -107,7 +112,9 @@ function defaultOf(node, required) {
 }
 
 function cell(text) {
-  return String(text).replaceAll("|", "\\|").replace(/\s*\n\s*/g, " ");
+  return String(text)
+    .replaceAll("|", "\\|")
+    .replace(/\s*\n\s*/g, " ");
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

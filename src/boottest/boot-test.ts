@@ -75,7 +75,8 @@ export interface StormSummary {
   readonly bytesServed: number;
 }
 
-export type BootFailureReason = FailureReason | "preflight" | "timeout" | "qemu-exited" | "qemu-not-started" | "bootscript-unreachable" | "interrupted" | "check-failed";
+export type BootFailureReason =
+  FailureReason | "preflight" | "timeout" | "qemu-exited" | "qemu-not-started" | "bootscript-unreachable" | "interrupted" | "check-failed";
 
 export interface BootTestResult {
   readonly ok: boolean;
@@ -166,7 +167,15 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       for (const line of formatPreflight(preflightResult)) info(`preflight: ${line}`);
       if (!preflightResult.ok) {
         const failed = preflightResult.checks.filter((c) => c.status === "fail").map((c) => c.message);
-        return { ok: false, reason: "preflight", message: `preflight failed: ${failed.join("; ")}`, preflight: preflightResult, consoleTail: [], checks: [], elapsedSeconds: elapsed() };
+        return {
+          ok: false,
+          reason: "preflight",
+          message: `preflight failed: ${failed.join("; ")}`,
+          preflight: preflightResult,
+          consoleTail: [],
+          checks: [],
+          elapsedSeconds: elapsed(),
+        };
       }
     }
 
@@ -175,10 +184,22 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     let fetchedScript: { text: string; rewritten: string[] } | undefined;
     if (opts.bootscriptUrl !== undefined) {
       const got = await fetchBootscript(opts.bootscriptUrl);
-      if ("problem" in got) return { ok: false, reason: "bootscript-unreachable", message: got.problem, preflight: preflightResult, consoleTail: [], checks: [], elapsedSeconds: elapsed() };
+      if ("problem" in got)
+        return {
+          ok: false,
+          reason: "bootscript-unreachable",
+          message: got.problem,
+          preflight: preflightResult,
+          consoleTail: [],
+          checks: [],
+          elapsedSeconds: elapsed(),
+        };
       const { script, rewritten } = rewriteLoopbackUrls(got.script, GUEST_HOST_ADDRESS);
       info(`boot script from ${opts.bootscriptUrl}:\n${got.script.trimEnd()}`);
-      for (const url of rewritten) info(`boot script: ${url} names the host's loopback; the guest reaches the host as ${GUEST_HOST_ADDRESS}, so it boots it as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script}`);
+      for (const url of rewritten)
+        info(
+          `boot script: ${url} names the host's loopback; the guest reaches the host as ${GUEST_HOST_ADDRESS}, so it boots it as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script}`,
+        );
       fetchedScript = { text: script, rewritten };
     }
 
@@ -260,7 +281,12 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
         const nodeUrls = { kernel: tagged(urls.kernel), initrd: tagged(urls.initrd), rootfs: tagged(urls.rootfs) };
         const nodeParams = bootTestParams(template, nodeUrls, { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" });
         extraFiles.set(`/boot-node${node}.ipxe`, {
-          body: renderIpxeScript({ kernelUrl: nodeUrls.kernel, initrdUrl: nodeUrls.initrd, extraInitrdUrls: checks.length > 0 ? [tagged(harnessUrl)] : [], params: nodeParams }),
+          body: renderIpxeScript({
+            kernelUrl: nodeUrls.kernel,
+            initrdUrl: nodeUrls.initrd,
+            extraInitrdUrls: checks.length > 0 ? [tagged(harnessUrl)] : [],
+            params: nodeParams,
+          }),
         });
       }
     }
@@ -271,7 +297,19 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     info(`accelerator: ${accel.accel} (${accel.reason})`);
     const stormStarted = performance.now();
     const shared: NodeContext = {
-      opts, reporter, info, cleanup, accel: accel.accel, memoryMiB, timeoutMs, marker, checks, preflightResult, params, fetchedScript, elapsed,
+      opts,
+      reporter,
+      info,
+      cleanup,
+      accel: accel.accel,
+      memoryMiB,
+      timeoutMs,
+      marker,
+      checks,
+      preflightResult,
+      params,
+      fetchedScript,
+      elapsed,
     };
     const results = await Promise.all(
       timelines.map((timeline, index) =>
@@ -406,7 +444,12 @@ async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTestResul
     const names = failed.map((c) => c.name).join(", ");
     const why = checksTimedOut ? " (the checks did not all report within their time budget)" : "";
     const details = failed.length === 1 ? failed[0]!.message : failed.map((c) => `${c.name}: ${c.message}`).join("; ");
-    result = { ...result, ok: false, reason: "check-failed", message: `booted in ${bootSeconds} s, but ${failed.length === 1 ? "check" : "checks"} ${names} failed${why} (${details})` };
+    result = {
+      ...result,
+      ok: false,
+      reason: "check-failed",
+      message: `booted in ${bootSeconds} s, but ${failed.length === 1 ? "check" : "checks"} ${names} failed${why} (${details})`,
+    };
   } else if (result.ok && checkResults.length > 0) {
     const passed = checkResults.filter((c) => c.status === "pass").length;
     const skipped = checkResults.filter((c) => c.status === "skip").length;
@@ -425,7 +468,13 @@ export function nodeMac(base: string, index: number): string {
 }
 
 /** N nodes' results as one: PASS only if every node passed. */
-function stormResult(results: readonly BootTestResult[], transfers: readonly { startMs: number; endMs: number; bytes: number }[], startMs: number, endMs: number, elapsedSeconds: number): BootTestResult {
+function stormResult(
+  results: readonly BootTestResult[],
+  transfers: readonly { startMs: number; endMs: number; bytes: number }[],
+  startMs: number,
+  endMs: number,
+  elapsedSeconds: number,
+): BootTestResult {
   const first = results[0]!;
   const failed = results.map((r, i) => ({ r, n: i + 1 })).filter(({ r }) => !r.ok);
   const storm: StormSummary = {
@@ -476,15 +525,33 @@ async function race<T>(decided: Promise<T>, exited: Promise<ProcessExit>, timeou
   }
 }
 
-type ResultBase = Pick<BootTestResult, "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog" | "checks" | "breakdown" | "rewrittenUrls">;
+type ResultBase = Pick<
+  BootTestResult,
+  "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog" | "checks" | "breakdown" | "rewrittenUrls"
+>;
 
-function toResult(outcome: Outcome<ConsoleVerdict>, bootSeconds: number, timeoutMs: number, waitedFor: string, qemuTail: readonly string[], base: ResultBase, elapsedSeconds: number): BootTestResult {
+function toResult(
+  outcome: Outcome<ConsoleVerdict>,
+  bootSeconds: number,
+  timeoutMs: number,
+  waitedFor: string,
+  qemuTail: readonly string[],
+  base: ResultBase,
+  elapsedSeconds: number,
+): BootTestResult {
   switch (outcome.kind) {
     case "verdict": {
       const v = outcome.verdict;
       switch (v.kind) {
         case "success":
-          return { ...base, ok: true, message: `booted in ${bootSeconds} s (${v.matched === "marker" ? "marker" : "multi-user.target"}: ${v.line.trim()})`, bootSeconds, markerLine: v.line, elapsedSeconds };
+          return {
+            ...base,
+            ok: true,
+            message: `booted in ${bootSeconds} s (${v.matched === "marker" ? "marker" : "multi-user.target"}: ${v.line.trim()})`,
+            bootSeconds,
+            markerLine: v.line,
+            elapsedSeconds,
+          };
         case "failure":
           return { ...base, ok: false, reason: v.reason, message: v.message, elapsedSeconds };
         case "pending":
@@ -509,7 +576,13 @@ function toResult(outcome: Outcome<ConsoleVerdict>, bootSeconds: number, timeout
       };
     }
     case "timeout":
-      return { ...base, ok: false, reason: "timeout", message: `no console line matched ${waitedFor} within ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung, or the image prints another marker (--marker)`, elapsedSeconds };
+      return {
+        ...base,
+        ok: false,
+        reason: "timeout",
+        message: `no console line matched ${waitedFor} within ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung, or the image prints another marker (--marker)`,
+        elapsedSeconds,
+      };
     case "aborted":
       return { ...base, ok: false, reason: "interrupted", message: "interrupted; QEMU and the server were stopped", elapsedSeconds };
     default: {
@@ -526,14 +599,19 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
     for (const name of Object.values(BOOT_FILES)) {
       await access(path.join(opts.artifactDir, name)).catch(() => missing.push(name));
     }
-    if (missing.length > 0) throw new BootTestInputError(`${opts.artifactDir}: missing ${missing.join(", ")} (expected the output directory of \`bootsmith build\`)`);
+    if (missing.length > 0)
+      throw new BootTestInputError(`${opts.artifactDir}: missing ${missing.join(", ")} (expected the output directory of \`bootsmith build\`)`);
   }
-  if (opts.bootscriptUrl !== undefined && !/^https?:\/\//.test(opts.bootscriptUrl)) throw new BootTestInputError(`boot script URL must be http(s): ${opts.bootscriptUrl}`);
+  if (opts.bootscriptUrl !== undefined && !/^https?:\/\//.test(opts.bootscriptUrl))
+    throw new BootTestInputError(`boot script URL must be http(s): ${opts.bootscriptUrl}`);
   const nodes = opts.nodes ?? 1;
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new BootTestInputError(`nodes must be a whole number from 1 to ${MAX_NODES}, got ${nodes}`);
-  if (nodes > 1 && opts.bootscriptUrl !== undefined) throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
+    throw new BootTestInputError(`nodes must be a whole number from 1 to ${MAX_NODES}, got ${nodes}`);
+  if (nodes > 1 && opts.bootscriptUrl !== undefined)
+    throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
   if (!MAC_PATTERN.test(mac)) throw new BootTestInputError(`MAC ${JSON.stringify(mac)} is not of the form 52:54:00:12:34:56`);
-  if (!existsSync(IPXE_VIRTIO_ROM)) throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
+  if (!existsSync(IPXE_VIRTIO_ROM))
+    throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
 }
 
 /** The boot script as the host fetches it, or why it could not be used. */
@@ -555,7 +633,9 @@ function manifestMarker(source: string | undefined): RegExp | undefined {
   try {
     return new RegExp(source);
   } catch (error) {
-    throw new BootTestInputError(`manifest.json bootTest.marker ${JSON.stringify(source)} is not a valid regular expression: ${(error as Error).message}`, { cause: error });
+    throw new BootTestInputError(`manifest.json bootTest.marker ${JSON.stringify(source)} is not a valid regular expression: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

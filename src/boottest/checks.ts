@@ -60,8 +60,12 @@ export function parseCheckOption(option: string): BootCheckRecord {
   const eq = option.indexOf("=");
   const name = eq < 0 ? option : option.slice(0, eq);
   const script = eq < 0 ? "" : option.slice(eq + 1);
-  if (!CHECK_NAME.test(name)) throw new CheckOptionError(`--check ${JSON.stringify(option)}: the name before "=" must be one word (letters, digits, . _ -), e.g. --check 'sshd=systemctl is-active ssh'`);
-  if (script.trim() === "") throw new CheckOptionError(`--check ${JSON.stringify(option)}: give a shell command after "=", e.g. --check '${name}=systemctl is-active ssh'`);
+  if (!CHECK_NAME.test(name))
+    throw new CheckOptionError(
+      `--check ${JSON.stringify(option)}: the name before "=" must be one word (letters, digits, . _ -), e.g. --check 'sshd=systemctl is-active ssh'`,
+    );
+  if (script.trim() === "")
+    throw new CheckOptionError(`--check ${JSON.stringify(option)}: give a shell command after "=", e.g. --check '${name}=systemctl is-active ssh'`);
   return { name, script, expect: { exit: 0 }, timeout: DEFAULT_TIMEOUT };
 }
 
@@ -105,7 +109,9 @@ export function builtinChecks(ctx: BuiltinContext): NodeCheck[] {
       ". /etc/os-release",
       `[ -n "$IMAGE_ID" ] || { echo "/etc/os-release has no IMAGE_ID: the image does not carry one"; exit ${SKIP_EXIT}; }`,
       'echo "IMAGE_ID=$IMAGE_ID IMAGE_VERSION=$IMAGE_VERSION"',
-      ...(expectId ? [`[ "$IMAGE_ID" = ${shQuote(expectId)} ] || { echo ${shQuote(`expected IMAGE_ID=${expectId} (the manifest's image name)`)}; exit 1; }`] : []),
+      ...(expectId
+        ? [`[ "$IMAGE_ID" = ${shQuote(expectId)} ] || { echo ${shQuote(`expected IMAGE_ID=${expectId} (the manifest's image name)`)}; exit 1; }`]
+        : []),
     ].join("\n"),
   );
   if (usesLiveRoot(ctx.params)) {
@@ -121,7 +127,7 @@ export function builtinChecks(ctx: BuiltinContext): NodeCheck[] {
         '[ "${base%% *}" = squashfs ] || { echo "no squashfs at /run/rootfsbase: the overlay is not over the live image"; exit 1; }',
         ...(size !== undefined
           ? [
-              "bytes=$(blockdev --getsize64 \"${base#* }\")",
+              'bytes=$(blockdev --getsize64 "${base#* }")',
               'echo "squashfs device ${base#* }: $bytes bytes"',
               `[ "$bytes" = ${size} ] || { echo "expected ${size} bytes (the published rootfs.squashfs)"; exit 1; }`,
             ]
@@ -137,7 +143,7 @@ export function builtinChecks(ctx: BuiltinContext): NodeCheck[] {
         `set -- ${drivers.map(shQuote).join(" ")}`,
         'builtin=/lib/modules/$(uname -r)/modules.builtin; missing=""',
         'for m in "$@"; do',
-        "  u=$(echo \"$m\" | tr - _); d=$(echo \"$m\" | tr _ -)",
+        '  u=$(echo "$m" | tr - _); d=$(echo "$m" | tr _ -)',
         '  if grep -q "^$u " /proc/modules; then echo "$m: loaded"',
         '  elif grep -qE "/($u|$d)\\.ko" "$builtin" 2>/dev/null; then echo "$m: built in"',
         '  else echo "$m: NOT loaded and not built in"; missing="$missing $m"; fi',
@@ -150,11 +156,19 @@ export function builtinChecks(ctx: BuiltinContext): NodeCheck[] {
 }
 
 /** Checks in run order: built-ins first (is the node sound?), then the image's, then the command line's. */
-export function resolveChecks(opts: { recipe?: readonly BootCheckRecord[]; extra?: readonly BootCheckRecord[]; builtins: boolean; ctx: BuiltinContext }): NodeCheck[] {
+export function resolveChecks(opts: {
+  recipe?: readonly BootCheckRecord[];
+  extra?: readonly BootCheckRecord[];
+  builtins: boolean;
+  ctx: BuiltinContext;
+}): NodeCheck[] {
   const all = [...(opts.builtins ? builtinChecks(opts.ctx) : []), ...[...(opts.recipe ?? []), ...(opts.extra ?? [])].map(fromRecord)];
   const seen = new Set<string>();
   for (const c of all) {
-    if (seen.has(c.name)) throw new CheckOptionError(`two checks are named ${JSON.stringify(c.name)}${c.builtin ? "" : " (built-in names: system-running, image-id, live-root, kernel-modules)"}: rename one`);
+    if (seen.has(c.name))
+      throw new CheckOptionError(
+        `two checks are named ${JSON.stringify(c.name)}${c.builtin ? "" : " (built-in names: system-running, image-id, live-root, kernel-modules)"}: rename one`,
+      );
     seen.add(c.name);
   }
   return all;
@@ -173,11 +187,13 @@ export interface CheckReport {
 /** PASS/FAIL/SKIP for one check from what the node reported (undefined: nothing came back). */
 export function judge(check: NodeCheck, report: CheckReport | undefined): CheckResult {
   const base = { name: check.name, builtin: check.builtin };
-  if (!report) return { ...base, status: "fail", stdout: "", stderr: "", message: "no result reached the console (the node stopped, or the boot-test timed out first)" };
+  if (!report)
+    return { ...base, status: "fail", stdout: "", stderr: "", message: "no result reached the console (the node stopped, or the boot-test timed out first)" };
   const facts = { ...base, exitCode: report.exitCode, seconds: report.milliseconds / 1000, stdout: report.stdout, stderr: report.stderr };
   const cut = report.incomplete ? " (part of its output was lost on the console)" : "";
   if (check.builtin && report.exitCode === SKIP_EXIT) return { ...facts, status: "skip", message: firstLine(report.stdout) || "does not apply to this image" };
-  if (report.exitCode === TIMEOUT_EXIT && check.expect.exit !== TIMEOUT_EXIT) return { ...facts, status: "fail", message: `stopped after its timeout of ${check.timeout} s${cut}` };
+  if (report.exitCode === TIMEOUT_EXIT && check.expect.exit !== TIMEOUT_EXIT)
+    return { ...facts, status: "fail", message: `stopped after its timeout of ${check.timeout} s${cut}` };
   if (report.exitCode !== check.expect.exit) return { ...facts, status: "fail", message: `exit code ${report.exitCode}, expected ${check.expect.exit}${cut}` };
   if (check.expect.stdout !== undefined && !new RegExp(check.expect.stdout, "m").test(report.stdout)) {
     return { ...facts, status: "fail", message: `stdout does not match /${check.expect.stdout}/${cut}` };
@@ -186,5 +202,10 @@ export function judge(check: NodeCheck, report: CheckReport | undefined): CheckR
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? ""
+  );
 }

@@ -3,14 +3,7 @@
 // recorded consoles and used unchanged by the QEMU runner.
 
 export type FailureReason =
-  | "rootfs-download-failed"
-  | "dracut-fatal"
-  | "kernel-panic"
-  | "initqueue-timeout"
-  | "emergency-mode"
-  | "system-halted"
-  | "ipxe-error"
-  | "no-bootable-device";
+  "rootfs-download-failed" | "dracut-fatal" | "kernel-panic" | "initqueue-timeout" | "emergency-mode" | "system-halted" | "ipxe-error" | "no-bootable-device";
 
 export type ConsoleVerdict =
   | { readonly kind: "pending" }
@@ -72,9 +65,14 @@ const FAILURES: readonly FailurePattern[] = [
   {
     reason: "initqueue-timeout",
     pattern: /dracut-initqueue.*timeout|Warning: Could not boot\./,
-    explain: () => "dracut gave up waiting for the root device (initqueue timeout): the live root never appeared — livenet/dmsquash-live missing or the download failed",
+    explain: () =>
+      "dracut gave up waiting for the root device (initqueue timeout): the live root never appeared — livenet/dmsquash-live missing or the download failed",
   },
-  { reason: "emergency-mode", pattern: /Entering emergency mode|emergency\.target.*Emergency Mode/, explain: () => "the initramfs or system entered emergency mode" },
+  {
+    reason: "emergency-mode",
+    pattern: /Entering emergency mode|emergency\.target.*Emergency Mode/,
+    explain: () => "the initramfs or system entered emergency mode",
+  },
   {
     // A halt does not end QEMU (only a power-off does, with -no-reboot): without this the test
     // would sit until its timeout.
@@ -88,7 +86,11 @@ const FAILURES: readonly FailurePattern[] = [
     pattern: /.*\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/,
     explain: (m) => `iPXE failed: ${m[0].trim()}`,
   },
-  { reason: "no-bootable-device", pattern: /No bootable device/, explain: () => "the firmware found nothing to boot (iPXE got no boot script: check the bootfile URL / DHCP)" },
+  {
+    reason: "no-bootable-device",
+    pattern: /No bootable device/,
+    explain: () => "the firmware found nothing to boot (iPXE got no boot script: check the bootfile URL / DHCP)",
+  },
 ];
 
 // CSI sequences (colours, cursor), OSC, and the lone ESC c (reset) SeaBIOS and the kernel emit.

@@ -41,7 +41,14 @@ export function renderIpxeScript(input: IpxeScriptInput): string {
   if (/[\r\n]/.test(input.params)) throw new IpxeScriptError("params must be one line: a newline would inject iPXE commands");
   const params = input.params.trim().split(/\s+/).filter(Boolean).join(" ");
   const extra = (input.extraInitrdUrls ?? []).map((u) => `initrd ${u}`);
-  return ["#!ipxe", `kernel ${input.kernelUrl} initrd=${imageName(input.initrdUrl)}${params ? ` ${params}` : ""}`, `initrd ${input.initrdUrl}`, ...extra, "boot", ""].join("\n");
+  return [
+    "#!ipxe",
+    `kernel ${input.kernelUrl} initrd=${imageName(input.initrdUrl)}${params ? ` ${params}` : ""}`,
+    `initrd ${input.initrdUrl}`,
+    ...extra,
+    "boot",
+    "",
+  ].join("\n");
 }
 
 const LOOPBACK_URL = /\b(https?:\/\/)(127\.0\.0\.1|localhost|\[::1\])([:/])/g;

@@ -11,7 +11,8 @@ import { formatBytes } from "../core/format.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
-export type PreflightCheckId = "kernel-format" | "initramfs-live-modules" | "initramfs-squashfs-driver" | "squashfs-compression" | "initramfs-size" | "rootfs-size";
+export type PreflightCheckId =
+  "kernel-format" | "initramfs-live-modules" | "initramfs-squashfs-driver" | "squashfs-compression" | "initramfs-size" | "rootfs-size";
 
 export interface PreflightCheck {
   readonly id: PreflightCheckId;
@@ -64,7 +65,6 @@ const LIVE_MODULES = {
 } as const;
 
 type LiveModule = keyof typeof LIVE_MODULES;
-
 
 export function usesLiveRoot(params: string | undefined): boolean {
   return params !== undefined && /(^|\s)root=live:/.test(params);
@@ -162,7 +162,11 @@ function checkLiveModules(listing: InitramfsListing, params: string | undefined)
     });
   }
   if (live && has("livenet") && !names.has("usr/bin/curl") && !names.has("bin/curl")) {
-    checks.push({ id: "initramfs-live-modules", status: "fail", message: "livenet is in the initramfs but curl is not: livenet downloads the rootfs with curl" });
+    checks.push({
+      id: "initramfs-live-modules",
+      status: "fail",
+      message: "livenet is in the initramfs but curl is not: livenet downloads the rootfs with curl",
+    });
   }
 
   // dmsquash-live mounts the squashfs: the driver must be in the initramfs unless built into the kernel.
@@ -171,7 +175,11 @@ function checkLiveModules(listing: InitramfsListing, params: string | undefined)
     checks.push(
       driver
         ? { id: "initramfs-squashfs-driver", status: "ok", message: `initramfs has the squashfs driver (${driver.name})` }
-        : { id: "initramfs-squashfs-driver", status: "warn", message: "no squashfs.ko in the initramfs: fine only if the kernel has squashfs built in (CONFIG_SQUASHFS=y)" },
+        : {
+            id: "initramfs-squashfs-driver",
+            status: "warn",
+            message: "no squashfs.ko in the initramfs: fine only if the kernel has squashfs built in (CONFIG_SQUASHFS=y)",
+          },
     );
   }
   return checks;
@@ -183,7 +191,11 @@ async function checkSquashfs(file: string, kernelList: readonly string[] | undef
     const list = kernelList ?? DEFAULT_KERNEL_SQUASHFS_COMPRESSORS;
     const source = kernelList ? "per the kernel config recorded in manifest.json" : `assumed Debian kernel list ${list.join(",")}; the manifest names none`;
     return kernelSupports(list, sb.compression)
-      ? { id: "squashfs-compression", status: "ok", message: `rootfs is squashfs ${sb.versionMajor}.x with ${sb.compression}, which the kernel supports (${source})` }
+      ? {
+          id: "squashfs-compression",
+          status: "ok",
+          message: `rootfs is squashfs ${sb.versionMajor}.x with ${sb.compression}, which the kernel supports (${source})`,
+        }
       : {
           id: "squashfs-compression",
           status: "fail",
@@ -209,7 +221,11 @@ export function sizeChecks(sizes: { initramfsBytes?: number; rootfsBytes?: numbe
     if (initramfsBytes >= NETBOOT_LIMITS.initramfsFailBytes)
       checks.push({ id: "initramfs-size", status: "fail", message: `initramfs is ${human}: ≥ 4 GiB does not load on iPXE/BIOS and many UEFI firmwares` });
     else if (initramfsBytes >= NETBOOT_LIMITS.initramfsWarnBytes)
-      checks.push({ id: "initramfs-size", status: "warn", message: `initramfs is ${human}: large for a netboot initramfs (limit 4 GiB; live images usually need < 200 MB)` });
+      checks.push({
+        id: "initramfs-size",
+        status: "warn",
+        message: `initramfs is ${human}: large for a netboot initramfs (limit 4 GiB; live images usually need < 200 MB)`,
+      });
     else checks.push({ id: "initramfs-size", status: "ok", message: `initramfs is ${human} (netboot limit 4 GiB)` });
   }
   if (rootfsBytes !== undefined) {
@@ -221,7 +237,8 @@ export function sizeChecks(sizes: { initramfsBytes?: number; rootfsBytes?: numbe
       const share = rootfsBytes / ram;
       const base = `rootfs is ${human}, ${Math.round(share * 100)}% of the node's ${nodeMemoryMiB} MiB RAM (livenet keeps it in RAM)`;
       if (rootfsBytes + (initramfsBytes ?? 0) >= ram) checks.push({ id: "rootfs-size", status: "fail", message: `${base}: it cannot fit` });
-      else if (share > NETBOOT_LIMITS.rootfsWarnRamFraction) checks.push({ id: "rootfs-size", status: "warn", message: `${base}: little memory left to run in` });
+      else if (share > NETBOOT_LIMITS.rootfsWarnRamFraction)
+        checks.push({ id: "rootfs-size", status: "warn", message: `${base}: little memory left to run in` });
       else checks.push({ id: "rootfs-size", status: "ok", message: base });
     }
   }

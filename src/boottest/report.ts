@@ -24,12 +24,19 @@ export function formatBreakdown(result: BootTestResult): string[] {
     `${p.seconds.toFixed(1)} s`,
     `${p.endSeconds.toFixed(1)} s`,
     p.bytes !== undefined ? formatBytes(p.bytes) : "",
-    p.bytes !== undefined && p.transferSeconds !== undefined ? `${p.transferSeconds.toFixed(1)} s${p.transferSeconds > 0 ? `, ${formatRate(p.bytes, p.transferSeconds)}` : ""}` : "",
+    p.bytes !== undefined && p.transferSeconds !== undefined
+      ? `${p.transferSeconds.toFixed(1)} s${p.transferSeconds > 0 ? `, ${formatRate(p.bytes, p.transferSeconds)}` : ""}`
+      : "",
   ]);
   const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
   const all = [["phase", "took", "at", "bytes", "transfer"], ...rows, ["total", `${b.totalSeconds.toFixed(1)} s`, "", "", `phases sum to ${sum.toFixed(1)} s`]];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd());
+  return all.map((r) =>
+    r
+      .map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** One JUnit case per boot phase and per check; a boot that failed before its checks is one failed case. */
@@ -42,7 +49,13 @@ export function junitCases(result: BootTestResult): JunitCase[] {
     ...(p.bytes !== undefined ? { body: `${p.bytes} bytes${p.transferSeconds !== undefined ? ` in ${p.transferSeconds} s` : ""}` } : {}),
   }));
   if (!result.ok && result.reason !== "check-failed") {
-    cases.push({ name: "boot", seconds: result.elapsedSeconds, status: "failed", message: `${result.reason}: ${result.message}`, body: result.consoleTail.join("\n") });
+    cases.push({
+      name: "boot",
+      seconds: result.elapsedSeconds,
+      status: "failed",
+      message: `${result.reason}: ${result.message}`,
+      body: result.consoleTail.join("\n"),
+    });
   }
   for (const c of result.checks) {
     const body = [`exit code: ${c.exitCode ?? "none"}`, "--- stdout", c.stdout.trimEnd(), "--- stderr", c.stderr.trimEnd()].join("\n");

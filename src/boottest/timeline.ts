@@ -99,7 +99,12 @@ export class BootTimeline {
     const milestones: { name: string; atMs?: number; bytes?: number; transferSeconds?: number }[] = [
       { name: "firmware, DHCP, iPXE script fetched", atMs: f("script")?.endMs },
       { name: "kernel download", atMs: f("kernel")?.endMs, bytes: f("kernel")?.bytes, transferSeconds: span(f("kernel")) },
-      { name: "initramfs download", atMs: Number.isFinite(initrdEnd) ? initrdEnd : undefined, bytes: initrdBytes || undefined, transferSeconds: initrdTransfer },
+      {
+        name: "initramfs download",
+        atMs: Number.isFinite(initrdEnd) ? initrdEnd : undefined,
+        bytes: initrdBytes || undefined,
+        transferSeconds: initrdTransfer,
+      },
       { name: "kernel load and decompression", atMs: this.kernelStartMs },
       { name: "kernel start to initramfs /init", atMs: this.initStartMs },
       { name: "initramfs to squashfs request", atMs: f("rootfs")?.startMs },
@@ -127,7 +132,8 @@ export class BootTimeline {
       prev = m.atMs;
     }
     // A second or more after the last milestone (a timeout, QEMU exiting) is a phase of its own.
-    if (endMs - prev >= 1000) phases.push({ name: "until the boot-test stopped", endSeconds: round2((endMs - this.t0) / 1000), seconds: round2((endMs - prev) / 1000) });
+    if (endMs - prev >= 1000)
+      phases.push({ name: "until the boot-test stopped", endSeconds: round2((endMs - this.t0) / 1000), seconds: round2((endMs - prev) / 1000) });
     return { phases, totalSeconds: round2((endMs - this.t0) / 1000) };
   }
 }

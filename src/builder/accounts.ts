@@ -66,7 +66,9 @@ class AccountFile {
 export function createAccounts(root: string, groups: readonly GroupSpec[], users: readonly UserSpec[], base: string): void {
   const at = (p: string) => resolveInRoot(root, p);
   if (!existsSync(at("/etc/passwd")) || !existsSync(at("/etc/group"))) {
-    throw new Error(`the image has no /etc/passwd and /etc/group to add users and groups to (base: ${base}); install the package that provides them (setup on EL, base-passwd on Debian)`);
+    throw new Error(
+      `the image has no /etc/passwd and /etc/group to add users and groups to (base: ${base}); install the package that provides them (setup on EL, base-passwd on Debian)`,
+    );
   }
   const passwd = new AccountFile(at("/etc/passwd"), 7, base, 0o644);
   const group = new AccountFile(at("/etc/group"), 4, base, 0o644);
@@ -86,8 +88,14 @@ export function createAccounts(root: string, groups: readonly GroupSpec[], users
     const sameName = group.byName(g.name);
     const sameId = group.byId(g.gid);
     if (sameName && sameName.fields[2] === String(g.gid)) continue;
-    if (sameName) throw new AccountClashError(`group ${g.name} gid ${g.gid} (${g.origin}) clashes with group ${g.name} gid ${sameName.fields[2]} already in ${sameName.origin}; use gid ${sameName.fields[2]} or rename the group`);
-    if (sameId) throw new AccountClashError(`group ${g.name} gid ${g.gid} (${g.origin}) clashes with group ${sameId.fields[0]} gid ${g.gid} already in ${sameId.origin}; pick another gid`);
+    if (sameName)
+      throw new AccountClashError(
+        `group ${g.name} gid ${g.gid} (${g.origin}) clashes with group ${g.name} gid ${sameName.fields[2]} already in ${sameName.origin}; use gid ${sameName.fields[2]} or rename the group`,
+      );
+    if (sameId)
+      throw new AccountClashError(
+        `group ${g.name} gid ${g.gid} (${g.origin}) clashes with group ${sameId.fields[0]} gid ${g.gid} already in ${sameId.origin}; pick another gid`,
+      );
     group.add([g.name, "x", String(g.gid), ""], g.origin);
     gshadow?.add([g.name, "!", "", ""], g.origin);
   }
@@ -98,16 +106,24 @@ export function createAccounts(root: string, groups: readonly GroupSpec[], users
     const sameId = passwd.byId(u.uid);
     const primaryName = u.group ?? u.name;
     const primary = group.byName(primaryName);
-    if (!primary) throw new AccountClashError(`user ${u.name} (${origin}): its group ${primaryName} is neither in groups: nor in ${base}; declare it under groups:`);
+    if (!primary)
+      throw new AccountClashError(`user ${u.name} (${origin}): its group ${primaryName} is neither in groups: nor in ${base}; declare it under groups:`);
     for (const extra of u.groups) {
-      if (!group.byName(extra)) throw new AccountClashError(`user ${u.name} (${origin}): supplementary group ${extra} is neither in groups: nor in ${base}; declare it under groups:`);
+      if (!group.byName(extra))
+        throw new AccountClashError(`user ${u.name} (${origin}): supplementary group ${extra} is neither in groups: nor in ${base}; declare it under groups:`);
     }
     if (sameName && sameName.fields[2] === String(u.uid)) {
       addMember(group, gshadow, u.name, u.groups);
       return;
     }
-    if (sameName) throw new AccountClashError(`user ${u.name} uid ${u.uid} (${origin}) clashes with user ${u.name} uid ${sameName.fields[2]} already in ${sameName.origin}; use uid ${sameName.fields[2]} or rename the user`);
-    if (sameId) throw new AccountClashError(`user ${u.name} uid ${u.uid} (${origin}) clashes with user ${sameId.fields[0]} uid ${u.uid} already in ${sameId.origin}; pick another uid`);
+    if (sameName)
+      throw new AccountClashError(
+        `user ${u.name} uid ${u.uid} (${origin}) clashes with user ${u.name} uid ${sameName.fields[2]} already in ${sameName.origin}; use uid ${sameName.fields[2]} or rename the user`,
+      );
+    if (sameId)
+      throw new AccountClashError(
+        `user ${u.name} uid ${u.uid} (${origin}) clashes with user ${sameId.fields[0]} uid ${u.uid} already in ${sameId.origin}; pick another uid`,
+      );
     const home = u.home ?? (u.system ? "/" : `/home/${u.name}`);
     const shell = u.shell ?? (u.system ? "/usr/sbin/nologin" : "/bin/sh");
     passwd.add([u.name, "x", String(u.uid), primary.fields[2]!, u.comment ?? "", home, shell], origin);

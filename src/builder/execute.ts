@@ -86,7 +86,9 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
   const runCtx = { step: step.id, reporter: ctx.reporter, signal: ctx.signal };
   switch (action.kind) {
     case "exec": {
-      const result = await run(resolveCommand(action.command, state), runCtx, { diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose] : undefined });
+      const result = await run(resolveCommand(action.command, state), runCtx, {
+        diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose] : undefined,
+      });
       if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.saveTo) {
@@ -116,7 +118,11 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       return;
     case "create-accounts":
       createAccounts(resolveArg(action.root, state.values), action.groups, action.users, action.base);
-      ctx.reporter.emit({ type: "message", level: "info", text: `accounts: ${[...action.groups.map((g) => `group ${g.name}=${g.gid}`), ...action.users.map((u) => `user ${u.name}=${u.uid}`)].join(", ")}` });
+      ctx.reporter.emit({
+        type: "message",
+        level: "info",
+        text: `accounts: ${[...action.groups.map((g) => `group ${g.name}=${g.gid}`), ...action.users.map((u) => `user ${u.name}=${u.uid}`)].join(", ")}`,
+      });
       return;
     // The actions below are what `bootsmith rootfs …` / `bootsmith artifacts …` do (cli/rootfs.ts,
     // cli/artifacts.ts): the same functions, with the arguments the plan renders.
@@ -142,7 +148,11 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     case "image-identity": {
       const root = resolveArg(action.root, state.values);
       const osRelease = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
-      ctx.reporter.emit({ type: "message", level: "info", text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}` });
+      ctx.reporter.emit({
+        type: "message",
+        level: "info",
+        text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}`,
+      });
       return;
     }
     case "write-manifest":
@@ -172,5 +182,14 @@ function resolveCommand(cmd: PlannedCommand, state: BuildState) {
 
 function manifestInputs(ctx: BuildContext, state: BuildState, outDir: string): ManifestInputs {
   state.builtAt ??= new Date();
-  return { builtAt: state.builtAt, recipe: ctx.recipe, outDir, kernel: state.kernel, packages: state.captures.PACKAGES ?? "", tools: ctx.tools, timings: state.timings, sourceDateEpoch: ctx.sourceDateEpoch };
+  return {
+    builtAt: state.builtAt,
+    recipe: ctx.recipe,
+    outDir,
+    kernel: state.kernel,
+    packages: state.captures.PACKAGES ?? "",
+    tools: ctx.tools,
+    timings: state.timings,
+    sourceDateEpoch: ctx.sourceDateEpoch,
+  };
 }

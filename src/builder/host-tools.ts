@@ -23,17 +23,88 @@ export interface ToolSpec {
 
 export const TOOLS: readonly ToolSpec[] = [
   { name: "buildah", package: "buildah", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "required", purpose: "builds every image" },
-  { name: "mksquashfs", package: "squashfs-tools", versionArgs: ["-version"], versionPattern: /version (\S+)/, need: "required", purpose: "makes rootfs.squashfs" },
-  { name: "unsquashfs", package: "squashfs-tools", versionArgs: ["-version"], versionPattern: /version (\S+)/, need: "optional", purpose: "inspects built squashfs images" },
-  { name: "skopeo", package: "skopeo", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "publishing to and inspecting OCI registries" },
-  { name: "dnf", package: "dnf", versionArgs: ["--version"], versionPattern: /^(\d[\w.+~-]*)/m, need: "optional", purpose: "RPM-based recipes (Rocky, Alma, Fedora…)" },
+  {
+    name: "mksquashfs",
+    package: "squashfs-tools",
+    versionArgs: ["-version"],
+    versionPattern: /version (\S+)/,
+    need: "required",
+    purpose: "makes rootfs.squashfs",
+  },
+  {
+    name: "unsquashfs",
+    package: "squashfs-tools",
+    versionArgs: ["-version"],
+    versionPattern: /version (\S+)/,
+    need: "optional",
+    purpose: "inspects built squashfs images",
+  },
+  {
+    name: "skopeo",
+    package: "skopeo",
+    versionArgs: ["--version"],
+    versionPattern: /version (\S+)/,
+    need: "optional",
+    purpose: "publishing to and inspecting OCI registries",
+  },
+  {
+    name: "dnf",
+    package: "dnf",
+    versionArgs: ["--version"],
+    versionPattern: /^(\d[\w.+~-]*)/m,
+    need: "optional",
+    purpose: "RPM-based recipes (Rocky, Alma, Fedora…)",
+  },
   // Even `zypper --version` appends to the host's /var/log/zypper.log unless told otherwise.
-  { name: "zypper", package: "zypper", versionArgs: ["--version"], versionEnv: { ZYPP_LOGFILE: "/dev/null" }, versionPattern: /zypper (\S+)/, need: "optional", purpose: "SUSE recipes from scratch (SLES, openSUSE)" },
-  { name: "rpm", package: "rpm", versionArgs: ["--version"], versionPattern: /version (\S+)/i, need: "optional", purpose: "RPM-based recipes and their package lists" },
-  { name: "mmdebstrap", package: "mmdebstrap", versionArgs: ["--version"], versionPattern: /mmdebstrap (\S+)/, need: "optional", purpose: "Debian-based recipes" },
-  { name: "qemu-system-x86_64", package: "qemu-system-x86", versionArgs: ["--version"], versionPattern: /version (\S+)/, need: "optional", purpose: "boot tests (bootsmith boot-test)" },
-  { name: "createrepo_c", package: "createrepo-c", versionArgs: ["--version"], versionPattern: /Version: (\S+)/, need: "optional", purpose: "local RPM repositories (tests, fixtures)" },
-  { name: "docker-registry", package: "docker-registry", versionArgs: ["--version"], versionPattern: /(\d+\.\d+[\w.+~-]*)/, need: "optional", purpose: "a local OCI registry for publish tests" },
+  {
+    name: "zypper",
+    package: "zypper",
+    versionArgs: ["--version"],
+    versionEnv: { ZYPP_LOGFILE: "/dev/null" },
+    versionPattern: /zypper (\S+)/,
+    need: "optional",
+    purpose: "SUSE recipes from scratch (SLES, openSUSE)",
+  },
+  {
+    name: "rpm",
+    package: "rpm",
+    versionArgs: ["--version"],
+    versionPattern: /version (\S+)/i,
+    need: "optional",
+    purpose: "RPM-based recipes and their package lists",
+  },
+  {
+    name: "mmdebstrap",
+    package: "mmdebstrap",
+    versionArgs: ["--version"],
+    versionPattern: /mmdebstrap (\S+)/,
+    need: "optional",
+    purpose: "Debian-based recipes",
+  },
+  {
+    name: "qemu-system-x86_64",
+    package: "qemu-system-x86",
+    versionArgs: ["--version"],
+    versionPattern: /version (\S+)/,
+    need: "optional",
+    purpose: "boot tests (bootsmith boot-test)",
+  },
+  {
+    name: "createrepo_c",
+    package: "createrepo-c",
+    versionArgs: ["--version"],
+    versionPattern: /Version: (\S+)/,
+    need: "optional",
+    purpose: "local RPM repositories (tests, fixtures)",
+  },
+  {
+    name: "docker-registry",
+    package: "docker-registry",
+    versionArgs: ["--version"],
+    versionPattern: /(\d+\.\d+[\w.+~-]*)/,
+    need: "optional",
+    purpose: "a local OCI registry for publish tests",
+  },
 ];
 
 export interface ToolFacts {
@@ -69,7 +140,11 @@ export async function detectTool(spec: ToolSpec, pathVar: string | undefined, re
   const path = await findOnPath(spec.name, pathVar);
   if (!path) return base;
   try {
-    const { stdout } = await run({ file: path, args: spec.versionArgs, ...(spec.versionEnv ? { env: spec.versionEnv } : {}), timeoutMs: 20_000 }, { step: "host", reporter, signal }, { quiet: true });
+    const { stdout } = await run(
+      { file: path, args: spec.versionArgs, ...(spec.versionEnv ? { env: spec.versionEnv } : {}), timeoutMs: 20_000 },
+      { step: "host", reporter, signal },
+      { quiet: true },
+    );
     return { ...base, path, version: spec.versionPattern.exec(stdout)?.[1] ?? "unknown" };
   } catch (error) {
     // Some tools (unsquashfs -version) print their version and exit 1: a version is proof enough.

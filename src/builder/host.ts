@@ -119,7 +119,13 @@ function toolCheck(tool: ToolFacts): HostCheck {
   const id = `tool:${tool.name}`;
   if (tool.version) return { id, title: tool.name, status: "ok", detail: `${tool.version} (${tool.path})` };
   if (tool.path) {
-    return { id, title: tool.name, status: tool.need === "required" ? "fail" : "warn", detail: `${tool.path} does not run: ${tool.error}`, fix: `reinstall it: apt-get install --reinstall ${tool.package}` };
+    return {
+      id,
+      title: tool.name,
+      status: tool.need === "required" ? "fail" : "warn",
+      detail: `${tool.path} does not run: ${tool.error}`,
+      fix: `reinstall it: apt-get install --reinstall ${tool.package}`,
+    };
   }
   return {
     id,
@@ -131,10 +137,20 @@ function toolCheck(tool: ToolFacts): HostCheck {
 }
 
 /** Where buildah keeps things when nobody says otherwise: ask it, fall back to its defaults. */
-async function defaultStorage(buildah: string | undefined, uid: number, env: Readonly<Record<string, string | undefined>>, reporter: Reporter, signal?: AbortSignal): Promise<{ root: string; runRoot: string }> {
+async function defaultStorage(
+  buildah: string | undefined,
+  uid: number,
+  env: Readonly<Record<string, string | undefined>>,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<{ root: string; runRoot: string }> {
   if (buildah) {
     try {
-      const { stdout } = await run({ file: buildah, args: ["info", "--format", "{{.store.GraphRoot}}\t{{.store.RunRoot}}"], timeoutMs: 30_000 }, { step: "host", reporter, signal }, { quiet: true });
+      const { stdout } = await run(
+        { file: buildah, args: ["info", "--format", "{{.store.GraphRoot}}\t{{.store.RunRoot}}"], timeoutMs: 30_000 },
+        { step: "host", reporter, signal },
+        { quiet: true },
+      );
       const [root, runRoot] = stdout.trim().split("\t");
       if (root && runRoot) return { root, runRoot };
     } catch {
@@ -143,7 +159,10 @@ async function defaultStorage(buildah: string | undefined, uid: number, env: Rea
   }
   if (uid === 0) return { root: "/var/lib/containers/storage", runRoot: "/run/containers/storage" };
   const home = env.HOME ?? userInfo().homedir;
-  return { root: join(env.XDG_DATA_HOME ?? join(home, ".local/share"), "containers/storage"), runRoot: join(env.XDG_RUNTIME_DIR ?? `/tmp/containers-user-${uid}`, "containers") };
+  return {
+    root: join(env.XDG_DATA_HOME ?? join(home, ".local/share"), "containers/storage"),
+    runRoot: join(env.XDG_RUNTIME_DIR ?? `/tmp/containers-user-${uid}`, "containers"),
+  };
 }
 
 /**
@@ -219,13 +238,37 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
 
   const driverSource = requestedDriver ? "configured" : recorded ? `already used by ${storageRoot}` : "detected";
   if (requestedDriver && !(STORAGE_DRIVERS as readonly string[]).includes(requestedDriver)) {
-    checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: `unknown storage driver "${requestedDriver}"${suggestion(requestedDriver, STORAGE_DRIVERS)}`, fix: `set ${HOST_ENV.storageDriver} to one of ${STORAGE_DRIVERS.join(", ")}, or unset it to detect` });
+    checks.push({
+      id: "storage-driver",
+      title: "buildah storage driver",
+      status: "fail",
+      detail: `unknown storage driver "${requestedDriver}"${suggestion(requestedDriver, STORAGE_DRIVERS)}`,
+      fix: `set ${HOST_ENV.storageDriver} to one of ${STORAGE_DRIVERS.join(", ")}, or unset it to detect`,
+    });
   } else if (requestedIsolation && !(ISOLATIONS as readonly string[]).includes(requestedIsolation)) {
-    checks.push({ id: "isolation", title: "buildah run isolation", status: "fail", detail: `unknown isolation "${requestedIsolation}"${suggestion(requestedIsolation, ISOLATIONS)}`, fix: `set ${HOST_ENV.isolation} to one of ${ISOLATIONS.join(", ")}, or unset it (default ${DEFAULT_ISOLATION})` });
+    checks.push({
+      id: "isolation",
+      title: "buildah run isolation",
+      status: "fail",
+      detail: `unknown isolation "${requestedIsolation}"${suggestion(requestedIsolation, ISOLATIONS)}`,
+      fix: `set ${HOST_ENV.isolation} to one of ${ISOLATIONS.join(", ")}, or unset it (default ${DEFAULT_ISOLATION})`,
+    });
   } else if (requestedDriver && recorded && recorded !== requestedDriver) {
-    checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: `${storageRoot} already holds ${recorded} storage; buildah cannot open it with ${requestedDriver}`, fix: `use ${HOST_ENV.storageDriver}=${recorded}, or a fresh ${HOST_ENV.storageRoot} for ${requestedDriver}` });
+    checks.push({
+      id: "storage-driver",
+      title: "buildah storage driver",
+      status: "fail",
+      detail: `${storageRoot} already holds ${recorded} storage; buildah cannot open it with ${requestedDriver}`,
+      fix: `use ${HOST_ENV.storageDriver}=${recorded}, or a fresh ${HOST_ENV.storageRoot} for ${requestedDriver}`,
+    });
   } else if (!buildah) {
-    checks.push({ id: "storage-driver", title: "buildah storage driver", status: "fail", detail: "not checked: buildah is missing", fix: "apt-get install buildah" });
+    checks.push({
+      id: "storage-driver",
+      title: "buildah storage driver",
+      status: "fail",
+      detail: "not checked: buildah is missing",
+      fix: "apt-get install buildah",
+    });
   } else {
     const parent = dirname(storageRoot);
     await mkdir(parent, { recursive: true });
@@ -250,9 +293,24 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
       if (isolationResult.ok === true) {
         checks.push({ id: "isolation", title: "buildah run isolation", status: "ok", detail: `${isolation}: buildah run works` });
       } else if (isolationResult.ok === false) {
-        checks.push({ id: "isolation", title: "buildah run isolation", status: "fail", detail: `${isolation}: ${isolationResult.error}`, fix: isolation === DEFAULT_ISOLATION ? "check that the storage root allows executables (not mounted noexec)" : `use ${HOST_ENV.isolation}=${DEFAULT_ISOLATION}` });
+        checks.push({
+          id: "isolation",
+          title: "buildah run isolation",
+          status: "fail",
+          detail: `${isolation}: ${isolationResult.error}`,
+          fix:
+            isolation === DEFAULT_ISOLATION
+              ? "check that the storage root allows executables (not mounted noexec)"
+              : `use ${HOST_ENV.isolation}=${DEFAULT_ISOLATION}`,
+        });
       } else {
-        checks.push({ id: "isolation", title: "buildah run isolation", status: "warn", detail: `${isolation}: not verified (no static busybox to run in a test container)`, fix: "apt-get install busybox-static" });
+        checks.push({
+          id: "isolation",
+          title: "buildah run isolation",
+          status: "warn",
+          detail: `${isolation}: not verified (no static busybox to run in a test container)`,
+          fix: "apt-get install busybox-static",
+        });
       }
     } else {
       checks.push({
@@ -260,7 +318,9 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
         title: "buildah storage driver",
         status: "fail",
         detail: `no storage driver works in ${parent}: ${failures.join("; ")}`,
-        fix: requestedDriver ? `unset ${HOST_ENV.storageDriver} to detect one, or try ${HOST_ENV.storageDriver}=vfs` : `set ${HOST_ENV.storageRoot} to a directory on a local filesystem (ext4, xfs)`,
+        fix: requestedDriver
+          ? `unset ${HOST_ENV.storageDriver} to detect one, or try ${HOST_ENV.storageDriver}=vfs`
+          : `set ${HOST_ENV.storageRoot} to a directory on a local filesystem (ext4, xfs)`,
       });
     }
   }

@@ -28,8 +28,18 @@ export async function writeIdentity(request: IdentityRequest): Promise<string> {
   const spec = manifest.recipe.spec;
   const osRelease = readOsRelease(root);
   const created = manifest.sourceDateEpoch !== undefined ? new Date(manifest.sourceDateEpoch * 1000) : (manifest.builtAt ?? new Date());
-  const image = { name: spec.name, version: spec.tags[0] ?? "latest", packageManager: spec.packages?.manager ?? "none", inputDigest: manifest.recipe.inputDigest, created, toolVersion: TOOL_VERSION };
-  writeSboms(manifest.outDir, sbomInput(image, parsePackageList(manifest.packages), { distroId: osRelease.ID?.toLowerCase(), distroVersion: osRelease.VERSION_ID }));
+  const image = {
+    name: spec.name,
+    version: spec.tags[0] ?? "latest",
+    packageManager: spec.packages?.manager ?? "none",
+    inputDigest: manifest.recipe.inputDigest,
+    created,
+    toolVersion: TOOL_VERSION,
+  };
+  writeSboms(
+    manifest.outDir,
+    sbomInput(image, parsePackageList(manifest.packages), { distroId: osRelease.ID?.toLowerCase(), distroVersion: osRelease.VERSION_ID }),
+  );
   const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
   mkdirSync(path.dirname(inner), { recursive: true });
   writeFileSync(inner, `${JSON.stringify(await composeManifest(manifest), null, 2)}\n`, { mode: 0o644 });

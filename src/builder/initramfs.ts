@@ -104,7 +104,8 @@ export async function listInitramfs(file: string, options: ListOptions = {}): Pr
       if (pos >= size) break;
       const head = await readAt(fh, pos, 8);
       const kind = detectCompression(head);
-      if (kind === undefined) throw new InitramfsError(`${file}: unknown data at byte ${pos} (magic ${head.toString("hex")}): not a cpio archive or a known compression`);
+      if (kind === undefined)
+        throw new InitramfsError(`${file}: unknown data at byte ${pos} (magic ${head.toString("hex")}): not a cpio archive or a known compression`);
       segments.push(kind);
       if (kind === "cpio") {
         pos = await parseCpio(fh, pos, size, entries, want, contents, file);
@@ -189,7 +190,8 @@ async function parseCpio(
     const header = await readAt(fh, pos, HEADER);
     if (header.length < HEADER) throw new InitramfsError(`${file}: cpio archive truncated at byte ${pos}`);
     const magic = header.toString("latin1", 0, 6);
-    if (magic !== "070701" && magic !== "070702") throw new InitramfsError(`${file}: bad cpio header magic ${JSON.stringify(magic)} at byte ${pos} (only newc archives are supported)`);
+    if (magic !== "070701" && magic !== "070702")
+      throw new InitramfsError(`${file}: bad cpio header magic ${JSON.stringify(magic)} at byte ${pos} (only newc archives are supported)`);
     const field = (i: number) => parseInt(header.toString("latin1", 6 + i * 8, 14 + i * 8), 16);
     const mode = field(1);
     const fileSize = field(6);
@@ -218,6 +220,8 @@ export async function verifyInitramfsKernel(file: string, kver: string, options:
   const versions = new Set(entries.map((e) => /^(?:usr\/)?lib\/modules\/([^/]+)/.exec(e.name)?.[1]).filter((v): v is string => v !== undefined));
   if (!versions.has(kver)) {
     const found = versions.size > 0 ? `it has modules for ${[...versions].join(", ")}` : "it has no kernel modules at all";
-    throw new InitramfsKernelMismatchError(`${file} does not match kernel ${kver}: ${found}; check boot.initramfs.args and any --kver the recipe passes to dracut`);
+    throw new InitramfsKernelMismatchError(
+      `${file} does not match kernel ${kver}: ${found}; check boot.initramfs.args and any --kver the recipe passes to dracut`,
+    );
   }
 }

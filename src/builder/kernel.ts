@@ -72,7 +72,9 @@ export function selectKernel(root: string, wanted: string): SelectedKernel {
   }
   const chosen = wanted === "newest" ? kernels[kernels.length - 1]! : kernels.find((k) => k.version === wanted);
   if (!chosen) {
-    throw new KernelSelectionError(`boot.kernel is ${wanted}, but the image has ${kernels.map((k) => k.version).join(", ")}: name one of those or use "newest"`);
+    throw new KernelSelectionError(
+      `boot.kernel is ${wanted}, but the image has ${kernels.map((k) => k.version).join(", ")}: name one of those or use "newest"`,
+    );
   }
   return { ...chosen, squashfsCompressors: squashfsCompressors(root, chosen.version) };
 }
@@ -104,9 +106,12 @@ export function readKernelRecord(recordFile: string): SelectedKernel {
   try {
     value = JSON.parse(readFileSync(recordFile, "utf8"));
   } catch (error) {
-    throw new KernelSelectionError(`cannot read the kernel record ${recordFile} (written by \`bootsmith rootfs select-kernel … --record FILE\`): ${(error as Error).message}`);
+    throw new KernelSelectionError(
+      `cannot read the kernel record ${recordFile} (written by \`bootsmith rootfs select-kernel … --record FILE\`): ${(error as Error).message}`,
+    );
   }
   const k = value as Partial<SelectedKernel>;
-  if (typeof k.version !== "string" || typeof k.image !== "string") throw new KernelSelectionError(`${recordFile}: not a kernel record (expected {version, image})`);
+  if (typeof k.version !== "string" || typeof k.image !== "string")
+    throw new KernelSelectionError(`${recordFile}: not a kernel record (expected {version, image})`);
   return { version: k.version, image: k.image, ...(Array.isArray(k.squashfsCompressors) ? { squashfsCompressors: k.squashfsCompressors.map(String) } : {}) };
 }

@@ -55,7 +55,8 @@ export function buildahGlobalArgs(settings: BuildSettings): { globalArgs: string
   const root = settings.storageRoot ?? env.BOOTSMITH_STORAGE_ROOT;
   const driver = settings.storageDriver ?? env.BOOTSMITH_STORAGE_DRIVER;
   const isolation = settings.isolation ?? env.BOOTSMITH_ISOLATION ?? "chroot";
-  if (!["chroot", "oci", "rootless"].includes(isolation)) throw new UserError(`isolation "${isolation}" is not one of chroot, oci, rootless (BOOTSMITH_ISOLATION / --isolation)`);
+  if (!["chroot", "oci", "rootless"].includes(isolation))
+    throw new UserError(`isolation "${isolation}" is not one of chroot, oci, rootless (BOOTSMITH_ISOLATION / --isolation)`);
   const globalArgs: string[] = [];
   if (root) globalArgs.push("--root", path.resolve(root), "--runroot", path.resolve(root, "run"));
   if (driver) globalArgs.push("--storage-driver", driver);
@@ -105,7 +106,13 @@ const BLOCKING_CHECKS = ["tool:buildah", "storage-driver", "isolation", "privile
  * storage options the build will use.
  */
 export function detectBuildHost(settings: Pick<BuildSettings, "storageRoot" | "storageDriver" | "isolation" | "outDir">): Promise<HostFacts> {
-  return detectHost({ storageRoot: settings.storageRoot, storageDriver: settings.storageDriver, isolation: settings.isolation, outputDir: settings.outDir, probeCacheDir: DEFAULT_PROBE_CACHE_DIR });
+  return detectHost({
+    storageRoot: settings.storageRoot,
+    storageDriver: settings.storageDriver,
+    isolation: settings.isolation,
+    outputDir: settings.outDir,
+    probeCacheDir: DEFAULT_PROBE_CACHE_DIR,
+  });
 }
 
 /** The checks that stop a build on this host. */

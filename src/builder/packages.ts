@@ -13,7 +13,15 @@ export function parsePackageList(text: string): PackageRecord[] {
     let version = versionField;
     const colon = version.indexOf(":");
     if (!epoch && colon > 0) [epoch, version] = [version.slice(0, colon), version.slice(colon + 1)];
-    packages.push({ name, ...(epoch ? { epoch } : {}), version, ...(release ? { release } : {}), arch, ...optional("license", license), ...optional("supplier", supplier) });
+    packages.push({
+      name,
+      ...(epoch ? { epoch } : {}),
+      version,
+      ...(release ? { release } : {}),
+      arch,
+      ...optional("license", license),
+      ...optional("supplier", supplier),
+    });
   }
   return packages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -79,8 +79,14 @@ export const artifactsCommand: CliCommand = {
         return EXIT.ok;
       }
       case "image-identity": {
-        if (rest.length !== 2 || !values.recipe || !values.id || !values.version) throw new UserError("bootsmith artifacts image-identity: expected ROOT DIR --recipe RECIPE --id NAME --version TAG");
-        const osRelease = await writeIdentity({ root: path.resolve(rest[0]!), id: values.id, version: values.version, manifest: await manifestInputs(rest[1]!) });
+        if (rest.length !== 2 || !values.recipe || !values.id || !values.version)
+          throw new UserError("bootsmith artifacts image-identity: expected ROOT DIR --recipe RECIPE --id NAME --version TAG");
+        const osRelease = await writeIdentity({
+          root: path.resolve(rest[0]!),
+          id: values.id,
+          version: values.version,
+          manifest: await manifestInputs(rest[1]!),
+        });
         process.stdout.write(`${path.resolve(rest[1]!)}: SBOMs written; IMAGE_ID=${values.id} IMAGE_VERSION=${values.version} in ${osRelease}\n`);
         return EXIT.ok;
       }

@@ -202,7 +202,10 @@ export const bootTestCommand: CliCommand = {
     const recorded = artifactDir ? await recordInManifest(artifactDir, manifestRecord(result, at)) : false;
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else {
-      const notes = [`report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun)` : ""}`, ...(values.junit ? [`JUnit: ${values.junit}`] : [])];
+      const notes = [
+        `report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun)` : ""}`,
+        ...(values.junit ? [`JUnit: ${values.junit}`] : []),
+      ];
       process.stdout.write([formatResult(result), ...notes].join("\n") + "\n");
     }
     return result.ok ? EXIT.ok : EXIT.failed;
@@ -221,7 +224,8 @@ export function resolveTarget(arg: string, out: string | undefined, vars: Record
   const missing = Object.values(BOOT_FILES).filter((f) => !existsSync(path.join(dir, f)));
   if (missing.length > 0) {
     throw new UserError(
-      `bootsmith boot-test: no build of ${recipe.spec.name} in ${dir} (missing ${missing.join(", ")}): ` + `run \`bootsmith build ${arg} --no-publish\` first${out ? "" : ", or pass --out DIR"}`,
+      `bootsmith boot-test: no build of ${recipe.spec.name} in ${dir} (missing ${missing.join(", ")}): ` +
+        `run \`bootsmith build ${arg} --no-publish\` first${out ? "" : ", or pass --out DIR"}`,
     );
   }
   // The recipe as it is now is the source of its checks (the manifest holds those of the last build).
@@ -231,18 +235,34 @@ export function resolveTarget(arg: string, out: string | undefined, vars: Record
 export function formatResult(r: BootTestResult): string {
   if (r.nodeResults && r.storm) return formatStorm(r, r.nodeResults, r.storm);
   const lines = [r.ok ? `PASS boot-test: ${r.message}` : `FAIL boot-test (${r.reason}): ${r.message}`];
-  for (const url of r.rewrittenUrls ?? []) lines.push(`note: the boot script's ${url} was booted as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script} (the guest's name for the host's loopback)`);
+  for (const url of r.rewrittenUrls ?? [])
+    lines.push(
+      `note: the boot script's ${url} was booted as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script} (the guest's name for the host's loopback)`,
+    );
   for (const c of r.checks) {
-    lines.push(`  ${c.status.toUpperCase().padEnd(4)} ${c.name}${c.builtin ? " (built-in)" : ""}${c.seconds !== undefined ? ` ${c.seconds.toFixed(1)} s` : ""}: ${c.status === "pass" ? firstLine(c.stdout) : c.message}`);
+    lines.push(
+      `  ${c.status.toUpperCase().padEnd(4)} ${c.name}${c.builtin ? " (built-in)" : ""}${c.seconds !== undefined ? ` ${c.seconds.toFixed(1)} s` : ""}: ${c.status === "pass" ? firstLine(c.stdout) : c.message}`,
+    );
     if (c.status === "fail") {
-      for (const [label, text] of [["stdout", c.stdout], ["stderr", c.stderr]] as const) {
-        if (text.trim() !== "") lines.push(`       ${label}:`, ...text.trimEnd().split("\n").map((l) => `       | ${l}`));
+      for (const [label, text] of [
+        ["stdout", c.stdout],
+        ["stderr", c.stderr],
+      ] as const) {
+        if (text.trim() !== "")
+          lines.push(
+            `       ${label}:`,
+            ...text
+              .trimEnd()
+              .split("\n")
+              .map((l) => `       | ${l}`),
+          );
       }
     }
   }
   const table = formatBreakdown(r);
   if (table.length > 0) lines.push("boot time breakdown:", ...table.map((l) => `  ${l}`));
-  if (!r.ok && r.reason !== "check-failed" && r.consoleTail.length > 0) lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
+  if (!r.ok && r.reason !== "check-failed" && r.consoleTail.length > 0)
+    lines.push(`last ${r.consoleTail.length} console lines:`, ...r.consoleTail.map((l) => `  | ${l}`));
   if (r.consoleLog) lines.push(`full console: ${r.consoleLog}`);
   return lines.join("\n");
 }
@@ -252,13 +272,28 @@ function formatStorm(r: BootTestResult, nodes: readonly BootTestResult[], storm:
     r.ok ? `PASS boot-test storm: ${r.message}` : `FAIL boot-test storm (${r.reason}): ${r.message}`,
     `  ${storm.nodes} nodes, ${storm.totalSeconds} s in all; server sent ${formatBytes(storm.bytesServed)}, peak ${formatRate(storm.peakBytesPerSecond, 1)} over one second`,
   ];
-  nodes.forEach((n, i) => lines.push(`  node ${i + 1} (${n.mac}): ${n.ok ? "PASS" : `FAIL (${n.reason})`} ${n.ok ? `up in ${n.bootSeconds} s, total ${n.breakdown?.totalSeconds ?? "?"} s` : n.message}`));
+  nodes.forEach((n, i) =>
+    lines.push(
+      `  node ${i + 1} (${n.mac}): ${n.ok ? "PASS" : `FAIL (${n.reason})`} ${n.ok ? `up in ${n.bootSeconds} s, total ${n.breakdown?.totalSeconds ?? "?"} s` : n.message}`,
+    ),
+  );
   for (const [i, n] of nodes.entries()) {
-    if (!n.ok) lines.push(`--- node ${i + 1}`, ...formatResult(n).split("\n").map((l) => `  ${l}`));
+    if (!n.ok)
+      lines.push(
+        `--- node ${i + 1}`,
+        ...formatResult(n)
+          .split("\n")
+          .map((l) => `  ${l}`),
+      );
   }
   return lines.join("\n");
 }
 
 function firstLine(text: string): string {
-  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? ""
+  );
 }

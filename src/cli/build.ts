@@ -99,15 +99,52 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       "sign-key": { type: "string" },
       "sign-passphrase-env": { type: "string" },
     });
-    if (positionals.length === 0) throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
+    if (positionals.length === 0)
+      throw new UserError("bootsmith build: name a recipe file, a directory of recipes or a list, e.g. bootsmith build recipes/debian-12-live.yaml");
     const progress = values.json ? "json" : (values.progress ?? "auto");
     if (!isProgressMode(progress)) throw new UserError(`--progress ${progress}: expected ${PROGRESS_MODES.join(", ")}`);
-    const session: BuildSessionOptions = { publish: !values["no-publish"], progress, verbose: values.verbose ?? false, storageRoot: values["storage-root"], storageDriver: values["storage-driver"], isolation: values.isolation, stateDir: values["state-dir"], signKey: values["sign-key"], signPassphraseEnv: values["sign-passphrase-env"] };
-    const common = { ...session, vars: parseVarOptions(values.var), refresh: values.refresh ?? false, checkRegistry: values["check-registry"] ?? false, locked: values.locked ?? false };
-    const graphMode = positionals.length > 1 || !isSingleRecipeFile(positionals[0]!) || [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) || (values["check-registry"] === true && !values["if-changed"]);
-    if (!graphMode) return buildFile(positionals[0]!, { ...common, outDir: values.out, buildId: values["build-id"], junitFile: values.junit, ifChanged: values["if-changed"] ?? false });
+    const session: BuildSessionOptions = {
+      publish: !values["no-publish"],
+      progress,
+      verbose: values.verbose ?? false,
+      storageRoot: values["storage-root"],
+      storageDriver: values["storage-driver"],
+      isolation: values.isolation,
+      stateDir: values["state-dir"],
+      signKey: values["sign-key"],
+      signPassphraseEnv: values["sign-passphrase-env"],
+    };
+    const common = {
+      ...session,
+      vars: parseVarOptions(values.var),
+      refresh: values.refresh ?? false,
+      checkRegistry: values["check-registry"] ?? false,
+      locked: values.locked ?? false,
+    };
+    const graphMode =
+      positionals.length > 1 ||
+      !isSingleRecipeFile(positionals[0]!) ||
+      [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) ||
+      (values["check-registry"] === true && !values["if-changed"]);
+    if (!graphMode)
+      return buildFile(positionals[0]!, {
+        ...common,
+        outDir: values.out,
+        buildId: values["build-id"],
+        junitFile: values.junit,
+        ifChanged: values["if-changed"] ?? false,
+      });
     if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
-    return buildGraph(positionals, { ...common, outRoot: values.out, jobs: values.jobs, only: values.only, since: values.since, explain: values.explain ?? false, force: values.force ?? false, junitDir: values.junit });
+    return buildGraph(positionals, {
+      ...common,
+      outRoot: values.out,
+      jobs: values.jobs,
+      only: values.only,
+      since: values.since,
+      explain: values.explain ?? false,
+      force: values.force ?? false,
+      junitDir: values.junit,
+    });
   },
 };
 

@@ -92,9 +92,18 @@ async function dotenv(args: string[]): Promise<number> {
     const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
     const registry = await readRegistryFacts(recipe);
     if (registry?.kind !== "found" || registry.label !== recipe.inputDigest) {
-      throw new UserError(`${file} does not exist and the registry has no image of ${recipe.spec.name} with key ${recipe.inputDigest.slice(0, 12)}; did the build succeed?`, EXIT.failed);
+      throw new UserError(
+        `${file} does not exist and the registry has no image of ${recipe.spec.name} with key ${recipe.inputDigest.slice(0, 12)}; did the build succeed?`,
+        EXIT.failed,
+      );
     }
-    process.stdout.write(dotenvFor({ name: recipe.spec.name, inputDigest: recipe.inputDigest, image: { ref: localImageRef(recipe.spec), pushed: [{ ref: registry.ref, digest: registry.digest }] } }));
+    process.stdout.write(
+      dotenvFor({
+        name: recipe.spec.name,
+        inputDigest: recipe.inputDigest,
+        image: { ref: localImageRef(recipe.spec), pushed: [{ ref: registry.ref, digest: registry.digest }] },
+      }),
+    );
     return EXIT.ok;
   }
   let manifest: Manifest;

@@ -41,20 +41,26 @@ Exit codes: 0 converted, 2 the config is invalid or uses what bootsmith cannot d
       force: { type: "boolean" },
       release: { type: "string" },
     });
-    if (positionals.length !== 1) throw new UserError("bootsmith convert: name exactly one config file, e.g. bootsmith convert rocky-9-base.yaml -o rocky-9-base.bootsmith.yaml");
+    if (positionals.length !== 1)
+      throw new UserError("bootsmith convert: name exactly one config file, e.g. bootsmith convert rocky-9-base.yaml -o rocky-9-base.bootsmith.yaml");
     const file = path.resolve(positionals[0]!);
     const read = readYamlSource(file);
     if (!read.ok) throw new RecipeError(read.issues);
     const compat = values.release === undefined ? {} : { release: values.release };
     const foreign = convertForeign(read.source, compat);
-    if (!foreign) throw new UserError(`${positionals[0]}: already a bootsmith recipe (no image-builder options: or image-thrillhouse meta:/layer: at the top level); nothing to convert`);
+    if (!foreign)
+      throw new UserError(
+        `${positionals[0]}: already a bootsmith recipe (no image-builder options: or image-thrillhouse meta:/layer: at the top level); nothing to convert`,
+      );
     // Everything the native loader checks (files next to the config, semantics) is reported
     // now, against the original file, rather than when the written recipe is first used.
     const loaded = loadRecipe(file, { vars: {}, compat });
 
     const out = values.out === undefined ? undefined : path.resolve(values.out);
     if (out && loaded.fileSources.size > 0 && path.dirname(out) !== path.dirname(file)) {
-      throw new UserError(`bootsmith convert: write the recipe next to ${positionals[0]} (in ${path.dirname(file)}): it copies files whose src: paths are relative to the recipe's directory`);
+      throw new UserError(
+        `bootsmith convert: write the recipe next to ${positionals[0]} (in ${path.dirname(file)}): it copies files whose src: paths are relative to the recipe's directory`,
+      );
     }
     if (out && existsSync(out) && !values.force) throw new UserError(`bootsmith convert: ${values.out} exists; pass --force to overwrite it`);
     const base = out ? path.dirname(out) : process.cwd();
@@ -68,7 +74,9 @@ Exit codes: 0 converted, 2 the config is invalid or uses what bootsmith cannot d
     }
     writeFileSync(out, text);
     const notes = foreign.notes.length === 1 ? "1 note" : `${foreign.notes.length} notes`;
-    process.stderr.write(`${values.out}: bootsmith recipe for ${loaded.spec.name}:${loaded.spec.tags.join(",")} from the ${foreign.format} config ${positionals[0]} (${notes} on what differs, in its header)\n`);
+    process.stderr.write(
+      `${values.out}: bootsmith recipe for ${loaded.spec.name}:${loaded.spec.tags.join(",")} from the ${foreign.format} config ${positionals[0]} (${notes} on what differs, in its header)\n`,
+    );
     return EXIT.ok;
   },
 };

@@ -49,7 +49,10 @@ Exit codes: 0 compared (whether or not they differ), 1 could not read a publishe
       region: { type: "string" },
       "ca-file": { type: "string" },
     });
-    if (positionals.length !== 2) throw new UserError(`bootsmith diff: give two images, A (before) and B (after), e.g. bootsmith diff artifacts/x/1 artifacts/x/2; got ${positionals.length}`);
+    if (positionals.length !== 2)
+      throw new UserError(
+        `bootsmith diff: give two images, A (before) and B (after), e.g. bootsmith diff artifacts/x/1 artifacts/x/2; got ${positionals.length}`,
+      );
     if (values.json && values.markdown) throw new UserError("bootsmith diff: --json and --markdown exclude each other; pick one");
     const format: DiffFormat = values.json ? "json" : values.markdown ? "markdown" : "text";
     const [a, b] = positionals as [string, string];

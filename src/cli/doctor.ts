@@ -47,7 +47,13 @@ export function formatDoctorReport(facts: HostFacts): string {
   const fails = facts.checks.filter((c) => c.status === "fail").length;
   const warns = facts.checks.filter((c) => c.status === "warn").length;
   lines.push("", `buildah: ${facts.buildahArgs.join(" ")} … run --isolation ${facts.isolation}`);
-  lines.push(fails > 0 ? `${fails} check(s) failed, ${warns} warning(s): builds will not work until the failures are fixed.` : warns > 0 ? `ready to build, with ${warns} warning(s).` : "ready to build.");
+  lines.push(
+    fails > 0
+      ? `${fails} check(s) failed, ${warns} warning(s): builds will not work until the failures are fixed.`
+      : warns > 0
+        ? `ready to build, with ${warns} warning(s).`
+        : "ready to build.",
+  );
   return lines.join("\n") + "\n";
 }
 
@@ -57,7 +63,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<number> {
   const facts = await detectHost({ storageRoot: options.storageRoot, outputDir: options.outputDir ?? "artifacts", env: options.env });
   if (options.json) {
     const { checks, problems, ok, buildahArgs, storageRoot, runRoot, storageDriver, isolation, privilege, tools } = facts;
-    out.write(JSON.stringify({ ok, checks, problems, buildahArgs, storageRoot, runRoot, storageDriver, isolation, privilege: privilege.mode, tools }, null, 2) + "\n");
+    out.write(
+      JSON.stringify({ ok, checks, problems, buildahArgs, storageRoot, runRoot, storageDriver, isolation, privilege: privilege.mode, tools }, null, 2) + "\n",
+    );
   } else {
     out.write(formatDoctorReport(facts));
   }
@@ -74,7 +82,8 @@ export const doctorCommand: CliCommand = {
       out: { type: "string" },
       json: { type: "boolean" },
     });
-    if (positionals.length > 0) throw new UserError(`bootsmith doctor: unexpected argument "${positionals[0]}"\nRun \`bootsmith doctor --help\` for the options.`);
+    if (positionals.length > 0)
+      throw new UserError(`bootsmith doctor: unexpected argument "${positionals[0]}"\nRun \`bootsmith doctor --help\` for the options.`);
     return runDoctor({ storageRoot: values["storage-root"], outputDir: values.out, json: values.json ?? false });
   },
 };

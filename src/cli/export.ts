@@ -52,14 +52,24 @@ Exit codes: 0 written, 1 failed (an artifact changed since the build, S3 unreach
     const result = await runLifecycle(async (signal) => {
       const spec = resolveSourceSpec(positionals[0]!, values.from);
       const endpoint = values.endpoint ?? process.env.S3_ENDPOINT;
-      const source = await openSource(spec, { signal, ...(endpoint ? { endpoint } : {}), ...(values.region ? { region: values.region } : {}), ...(values["ca-file"] ? { caFile: values["ca-file"] } : {}) });
+      const source = await openSource(spec, {
+        signal,
+        ...(endpoint ? { endpoint } : {}),
+        ...(values.region ? { region: values.region } : {}),
+        ...(values["ca-file"] ? { caFile: values["ca-file"] } : {}),
+      });
       try {
-        return await exportBundle(source.dir, output, { signal, onFile: (f) => process.stderr.write(`packed    ${f.name.padEnd(16)} ${formatBytes(f.size).padStart(9)}\n`) });
+        return await exportBundle(source.dir, output, {
+          signal,
+          onFile: (f) => process.stderr.write(`packed    ${f.name.padEnd(16)} ${formatBytes(f.size).padStart(9)}\n`),
+        });
       } finally {
         await source.close();
       }
     });
-    process.stdout.write(`${result.output}: ${result.index.name}:${result.index.tags[0] ?? ""}, ${result.index.files.length + 1} files, ${formatBytes(result.bytes)}\n`);
+    process.stdout.write(
+      `${result.output}: ${result.index.name}:${result.index.tags[0] ?? ""}, ${result.index.files.length + 1} files, ${formatBytes(result.bytes)}\n`,
+    );
     return EXIT.ok;
   },
 };

@@ -67,8 +67,12 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
     if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT or s3://BUCKET[/PREFIX]");
     if (values.yes && values["dry-run"]) throw new UserError("bootsmith gc: --yes and --dry-run exclude each other");
     const keep = Number(values.keep);
-    if (values.keep === undefined || !Number.isInteger(keep) || keep < 1) throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
-    const services: { type: "bss" | "boot-service"; url: string }[] = [...(values.bss ?? []).map((url) => ({ type: "bss" as const, url })), ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url }))];
+    if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
+      throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
+    const services: { type: "bss" | "boot-service"; url: string }[] = [
+      ...(values.bss ?? []).map((url) => ({ type: "bss" as const, url })),
+      ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url })),
+    ];
     if (values.cluster !== undefined) {
       const cluster = findOchamiCluster(loadOchamiConfig(ochamiConfigPaths()), values.cluster);
       const url = ochamiServiceUri(cluster, "bss");
@@ -76,14 +80,19 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
       services.push({ type: "bss", url });
     }
     if (services.length === 0 && !values["no-references"]) {
-      throw new UserError("bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)");
+      throw new UserError(
+        "bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)",
+      );
     }
     const target = parseTargetSpec(positionals[0]!, { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"] });
     const store = openStore(target);
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {
         const references: BootReference[] = [];
-        for (const s of services) references.push(...(await bootReferences(s, { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) })));
+        for (const s of services)
+          references.push(
+            ...(await bootReferences(s, { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) })),
+          );
         const tags = await store.list(values.name, signal);
         const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t));
         const deleted = values.yes ? await applyGc(store, plan, signal, (n, t) => !values.json && process.stdout.write(`deleted ${n}:${t}\n`)) : 0;
@@ -98,7 +107,11 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         for (const r of plan.remove) process.stdout.write(`would delete ${r.name}:${r.tag}  built ${r.builtAt}\n`);
       }
       for (const i of plan.incomplete) process.stdout.write(`incomplete  ${i.name}:${i.tag}  (no manifest.json: left alone)\n`);
-      process.stdout.write(values.yes ? `${store.label}: deleted ${deleted} tag(s), kept ${plan.keep.length}\n` : `${store.label}: dry run: ${plan.remove.length} tag(s) would be deleted, ${plan.keep.length} kept; run again with --yes to delete\n`);
+      process.stdout.write(
+        values.yes
+          ? `${store.label}: deleted ${deleted} tag(s), kept ${plan.keep.length}\n`
+          : `${store.label}: dry run: ${plan.remove.length} tag(s) would be deleted, ${plan.keep.length} kept; run again with --yes to delete\n`,
+      );
     } finally {
       store.close();
     }

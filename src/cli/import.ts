@@ -51,12 +51,20 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
     if (positionals.length !== 1) throw new UserError("bootsmith import: give one bundle file and --to TARGET");
     if (!values.to) throw new UserError("bootsmith import: --to is required (s3://BUCKET[/PREFIX], dir:PATH or a new directory)");
     const to = values.to;
-    if (to.startsWith("registry:")) throw new UserError("bootsmith import: --to registry: is not supported (a bundle carries artifacts, not the OCI image); import to s3://, dir: or a directory");
+    if (to.startsWith("registry:"))
+      throw new UserError(
+        "bootsmith import: --to registry: is not supported (a bundle carries artifacts, not the OCI image); import to s3://, dir: or a directory",
+      );
     const result = await runLifecycle(async (signal) => {
       const destination: ImportDestination = /^(s3:\/\/|dir:)/.test(to)
         ? {
             kind: "target",
-            target: parseTargetSpec(to, { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, publicBase: values["public-base"], caFile: values["ca-file"] }),
+            target: parseTargetSpec(to, {
+              endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
+              region: values.region,
+              publicBase: values["public-base"],
+              caFile: values["ca-file"],
+            }),
             workDir: path.resolve(process.env.BOOTSMITH_WORK_DIR ?? "/var/tmp/bootsmith"),
           }
         : { kind: "directory", dir: to };
@@ -64,7 +72,10 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
     });
     const what = `${result.manifest.name}:${result.manifest.tags[0] ?? ""}`;
     if (result.dir) process.stdout.write(`${what}: verified ${result.index.files.length} files, unpacked into ${result.dir}\n`);
-    else process.stdout.write(`${what}: verified ${result.index.files.length} files, published ${result.outcome?.images.map((i) => i.manifestUrl ?? `${i.name}:${i.tag}`).join(", ")}\n`);
+    else
+      process.stdout.write(
+        `${what}: verified ${result.index.files.length} files, published ${result.outcome?.images.map((i) => i.manifestUrl ?? `${i.name}:${i.tag}`).join(", ")}\n`,
+      );
     return EXIT.ok;
   },
 };

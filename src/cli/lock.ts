@@ -38,7 +38,8 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
       out: { type: "string" },
       var: { type: "string", multiple: true },
     });
-    if (positionals.length === 0) throw new UserError("bootsmith lock: name the recipe whose last build to lock, e.g. bootsmith lock recipes/debian-12-live.yaml");
+    if (positionals.length === 0)
+      throw new UserError("bootsmith lock: name the recipe whose last build to lock, e.g. bootsmith lock recipes/debian-12-live.yaml");
     const files = collectRecipeFiles(positionals);
     const single = positionals.length === 1 && files.length === 1 && files[0] === path.resolve(positionals[0]!);
     const vars = parseVarOptions(values.var);
@@ -64,8 +65,16 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
         problems.push(`${recipe.spec.name}: ${where} is a build of "${manifest.name}", not of ${shown}`);
         continue;
       }
-      const note = manifest.inputDigest !== recipe.inputDigest ? `warning: ${where} (built ${manifest.builtAt}) is a build of an earlier version of ${shown} (key ${manifest.inputDigest.slice(0, 12)}, now ${recipe.inputDigest.slice(0, 12)}); its packages are locked: rebuild and lock again to lock the current recipe` : undefined;
-      planned.push({ file: lockFilePath(recipe.file), lock: lockFromManifest(manifest), from: `${where} (built ${manifest.builtAt})`, ...(note ? { note } : {}) });
+      const note =
+        manifest.inputDigest !== recipe.inputDigest
+          ? `warning: ${where} (built ${manifest.builtAt}) is a build of an earlier version of ${shown} (key ${manifest.inputDigest.slice(0, 12)}, now ${recipe.inputDigest.slice(0, 12)}); its packages are locked: rebuild and lock again to lock the current recipe`
+          : undefined;
+      planned.push({
+        file: lockFilePath(recipe.file),
+        lock: lockFromManifest(manifest),
+        from: `${where} (built ${manifest.builtAt})`,
+        ...(note ? { note } : {}),
+      });
     }
     if (problems.length > 0) throw new UserError(problems.join("\n"));
     for (const { file, lock, from, note } of planned) {

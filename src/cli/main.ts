@@ -20,27 +20,93 @@ export interface CommandEntry {
 }
 
 export const commands: readonly CommandEntry[] = [
-  { name: "doctor", summary: "Check that this host can build images, and how to fix what is missing", load: async () => (await import("./doctor.js")).doctorCommand },
+  {
+    name: "doctor",
+    summary: "Check that this host can build images, and how to fix what is missing",
+    load: async () => (await import("./doctor.js")).doctorCommand,
+  },
   { name: "validate", summary: "Check recipes: schema, variables, files, parents", load: async () => (await import("./validate.js")).validateCommand },
   { name: "plan", summary: "Print the commands a build would run (bash or --json)", load: async () => (await import("./plan.js")).planCommand },
-  { name: "build", summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)", load: async () => (await import("./build.js")).buildCommand },
-  { name: "boot-test", summary: "Netboot an image in QEMU via iPXE and check that it comes up", load: async () => (await import("./boot-test.js")).bootTestCommand },
+  {
+    name: "build",
+    summary: "Build a recipe: artifacts, manifest, committed image (then publish/register)",
+    load: async () => (await import("./build.js")).buildCommand,
+  },
+  {
+    name: "boot-test",
+    summary: "Netboot an image in QEMU via iPXE and check that it comes up",
+    load: async () => (await import("./boot-test.js")).bootTestCommand,
+  },
   { name: "publish", summary: "Upload a built image to S3, a directory or an OCI registry", load: async () => (await import("./publish.js")).publishCommand },
-  { name: "verify", summary: "Check a published image against its signed SHA256SUMS (streamed), naming any file that fails", load: async () => (await import("./verify.js")).verifyCommand },
-  { name: "register", summary: "Point nodes at a published image in OpenCHAMI BSS or boot-service", load: async () => (await import("./register.js")).registerCommand },
+  {
+    name: "verify",
+    summary: "Check a published image against its signed SHA256SUMS (streamed), naming any file that fails",
+    load: async () => (await import("./verify.js")).verifyCommand,
+  },
+  {
+    name: "register",
+    summary: "Point nodes at a published image in OpenCHAMI BSS or boot-service",
+    load: async () => (await import("./register.js")).registerCommand,
+  },
   { name: "rollback", summary: "Restore the boot params a registration replaced", load: async () => (await import("./rollback.js")).rollbackCommand },
-  { name: "serve", summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)", load: async () => (await import("./serve.js")).serveCommand },
-  { name: "convert", summary: "Convert an OpenCHAMI image-builder or image-thrillhouse config to a bootsmith recipe", load: async () => (await import("./convert.js")).convertCommand },
-  { name: "ci", summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report", load: async () => (await import("./ci.js")).ciCommand },
-  { name: "lock", summary: "Write a recipe's lock file of resolved package versions from its last build", load: async () => (await import("./lock.js")).lockCommand },
-  { name: "diff", summary: "Compare two images: packages, rootfs and initramfs files, kernel, params, sizes", load: async () => (await import("./diff.js")).diffCommand },
-  { name: "export", summary: "Write an image (artifacts, manifest, SBOM/signatures) into one tar for air-gapped sites", load: async () => (await import("./export.js")).exportCommand },
-  { name: "import", summary: "Verify a bundle from bootsmith export and publish it (or unpack it into a directory)", load: async () => (await import("./import.js")).importCommand },
-  { name: "promote", summary: "Point another tag (e.g. prod) at a boot-tested image's artifacts, without re-uploading", load: async () => (await import("./promote.js")).promoteCommand },
-  { name: "gc", summary: "Delete old published images, keeping the newest, the promoted and what nodes boot", load: async () => (await import("./gc.js")).gcCommand },
+  {
+    name: "serve",
+    summary: "Serve an artifact directory over HTTP (for netbooting nodes or VMs)",
+    load: async () => (await import("./serve.js")).serveCommand,
+  },
+  {
+    name: "convert",
+    summary: "Convert an OpenCHAMI image-builder or image-thrillhouse config to a bootsmith recipe",
+    load: async () => (await import("./convert.js")).convertCommand,
+  },
+  {
+    name: "ci",
+    summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
+    load: async () => (await import("./ci.js")).ciCommand,
+  },
+  {
+    name: "lock",
+    summary: "Write a recipe's lock file of resolved package versions from its last build",
+    load: async () => (await import("./lock.js")).lockCommand,
+  },
+  {
+    name: "diff",
+    summary: "Compare two images: packages, rootfs and initramfs files, kernel, params, sizes",
+    load: async () => (await import("./diff.js")).diffCommand,
+  },
+  {
+    name: "export",
+    summary: "Write an image (artifacts, manifest, SBOM/signatures) into one tar for air-gapped sites",
+    load: async () => (await import("./export.js")).exportCommand,
+  },
+  {
+    name: "import",
+    summary: "Verify a bundle from bootsmith export and publish it (or unpack it into a directory)",
+    load: async () => (await import("./import.js")).importCommand,
+  },
+  {
+    name: "promote",
+    summary: "Point another tag (e.g. prod) at a boot-tested image's artifacts, without re-uploading",
+    load: async () => (await import("./promote.js")).promoteCommand,
+  },
+  {
+    name: "gc",
+    summary: "Delete old published images, keeping the newest, the promoted and what nodes boot",
+    load: async () => (await import("./gc.js")).gcCommand,
+  },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
-  { name: "rootfs", summary: "Steps a build does inside the image root: select-kernel, copy-out, clean", load: async () => (await import("./rootfs.js")).rootfsCommand, hidden: true },
-  { name: "artifacts", summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign", load: async () => (await import("./artifacts.js")).artifactsCommand, hidden: true },
+  {
+    name: "rootfs",
+    summary: "Steps a build does inside the image root: select-kernel, copy-out, clean",
+    load: async () => (await import("./rootfs.js")).rootfsCommand,
+    hidden: true,
+  },
+  {
+    name: "artifacts",
+    summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign",
+    load: async () => (await import("./artifacts.js")).artifactsCommand,
+    hidden: true,
+  },
 ];
 
 function help(): string {

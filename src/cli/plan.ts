@@ -63,7 +63,11 @@ Options:
     const thePlan = plan(recipe, options);
     // The plan shows every command with its arguments: the recipe's secrets become ***.
     const scrub = makeRedactor([...secretValues(), ...recipe.secrets]);
-    process.stdout.write(values.json ? `${JSON.stringify({ host: header, ...planWithCommands(thePlan) }, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n` : scrub(renderPlan(thePlan, { header })));
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ host: header, ...planWithCommands(thePlan) }, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n`
+        : scrub(renderPlan(thePlan, { header })),
+    );
     return EXIT.ok;
   },
 };
@@ -80,12 +84,26 @@ async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Prom
     problems = blockingProblems(host).map((c) => `${c.title}: ${c.detail}`);
     const summary = `host: buildah ${host.buildahArgs.join(" ")}, buildah run --isolation ${host.isolation}`;
     if (problems.length === 0) return { options, header: [summary] };
-    return { options, header: [summary, "host checks failed, so build would refuse to run here (bootsmith doctor says how to fix them):", ...problems.map((p) => `  ${p}`), "the storage options above are the configured or default ones, not verified"] };
+    return {
+      options,
+      header: [
+        summary,
+        "host checks failed, so build would refuse to run here (bootsmith doctor says how to fix them):",
+        ...problems.map((p) => `  ${p}`),
+        "the storage options above are the configured or default ones, not verified",
+      ],
+    };
   } catch (error) {
     problems = [error instanceof Error ? error.message : String(error)];
   }
   // Detection itself failed (e.g. the storage root's parent cannot be created without root):
   // show the configured settings only.
   const options = planOptions(recipe, settings);
-  return { options, header: [`host detection failed: ${problems.join("; ")}`, `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ") || "(buildah's defaults)"}, isolation ${options.buildah.isolation}`] };
+  return {
+    options,
+    header: [
+      `host detection failed: ${problems.join("; ")}`,
+      `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ") || "(buildah's defaults)"}, isolation ${options.buildah.isolation}`,
+    ],
+  };
 }

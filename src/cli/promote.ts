@@ -63,11 +63,18 @@ an unknown image.`,
     if (!ref) throw new UserError(`bootsmith promote: ${JSON.stringify(positionals[0])} is not NAME:TAG`);
     if (!values.to) throw new UserError("bootsmith promote: --to TAG2 is required");
     const to = values.to;
-    const target = parseTargetSpec(values.target ?? "dir:artifacts", { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"], publicBase: values["public-base"] });
+    const target = parseTargetSpec(values.target ?? "dir:artifacts", {
+      endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
+      region: values.region,
+      caFile: values["ca-file"],
+      publicBase: values["public-base"],
+    });
     const store = openStore(target);
     try {
       const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));
-      const why = result.bootTest ? `boot test passed ${result.bootTest.at}${result.bootTest.seconds !== undefined ? ` (${result.bootTest.seconds} s)` : ""}` : "FORCED: no passed boot test on record";
+      const why = result.bootTest
+        ? `boot test passed ${result.bootTest.at}${result.bootTest.seconds !== undefined ? ` (${result.bootTest.seconds} s)` : ""}`
+        : "FORCED: no passed boot test on record";
       const line = `promoted ${ref.name}:${ref.tag} → ${ref.name}:${to} in ${store.label} (${why})`;
       if (values.json) {
         // The published-image record of the new tag, as \`publish --json\` prints one: pipe it to

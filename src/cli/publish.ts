@@ -2,7 +2,18 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { formatTransfer, publish, writePublishedRecord, PublishError, PublishInputError, S3_LAYOUTS, S3_VERIFY_MODES, type PublishTarget, type S3Layout, type S3Verify } from "../publish/index.js";
+import {
+  formatTransfer,
+  publish,
+  writePublishedRecord,
+  PublishError,
+  PublishInputError,
+  S3_LAYOUTS,
+  S3_VERIFY_MODES,
+  type PublishTarget,
+  type S3Layout,
+  type S3Verify,
+} from "../publish/index.js";
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
@@ -118,7 +129,11 @@ export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = p
     prefix: values.prefix,
     forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
   });
-  const storage = [...(values.root ? ["--root", values.root] : []), ...(values.runroot ? ["--runroot", values.runroot] : []), ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : [])];
+  const storage = [
+    ...(values.root ? ["--root", values.root] : []),
+    ...(values.runroot ? ["--runroot", values.runroot] : []),
+    ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
+  ];
   return { target, storage };
 }
 
@@ -131,7 +146,8 @@ export const publishCommand: CliCommand = {
     const [dir, ...extra] = positionals;
     if (!dir || extra.length > 0) throw new UserError(`bootsmith publish: give exactly one artifact directory.\n${usage.split("\n")[0]}`);
     const verify = values.verify;
-    if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify)) throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
+    if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
+      throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
 
     const controller = new AbortController();
     const interrupt = () => controller.abort(new Error("interrupted"));

@@ -58,10 +58,19 @@ Authentication and transport:
   --timeout SECONDS      per-request timeout (default 30); 5xx and connection errors are
                          retried 4 times with backoff`;
 
-type TargetValues = { [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof TARGET_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+type TargetValues = {
+  [K in keyof typeof TARGET_OPTIONS]?: (typeof TARGET_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof TARGET_OPTIONS)[K]["type"] extends "boolean"
+      ? boolean
+      : string;
+};
 
 function list(values: readonly string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  return (values ?? [])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
 }
 
 export function selectorsFrom(cmd: string, values: TargetValues): Selectors {
@@ -82,16 +91,26 @@ export function targetFrom(cmd: string, values: TargetValues, env: NodeJS.Proces
     let priority: number | undefined;
     if (values.priority !== undefined) {
       priority = Number(values.priority);
-      if (!Number.isInteger(priority) || priority < 0 || priority > 100) throw new UserError(`bootsmith ${cmd}: --priority ${values.priority}: expected an integer 0–100`);
+      if (!Number.isInteger(priority) || priority < 0 || priority > 100)
+        throw new UserError(`bootsmith ${cmd}: --priority ${values.priority}: expected an integer 0–100`);
     }
-    return { type: "boot-service", url: values["boot-service"], name: values.name, ...(values.group ? { groups: list(values.group) } : {}), ...(priority !== undefined ? { priority } : {}), ...(values.legacy ? { legacy: true } : {}), ...common };
+    return {
+      type: "boot-service",
+      url: values["boot-service"],
+      name: values.name,
+      ...(values.group ? { groups: list(values.group) } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+      ...(values.legacy ? { legacy: true } : {}),
+      ...common,
+    };
   }
   if (values.bss !== undefined) return { type: "bss", url: values.bss, ...common };
   if (values.cluster !== undefined) {
     try {
       const cluster = findOchamiCluster(loadOchamiConfig(ochamiConfigPaths(env)), values.cluster);
       const url = ochamiServiceUri(cluster, "bss");
-      if (!url) throw new UserError(`bootsmith ${cmd}: ochami cluster "${cluster.name}" (${cluster.file}) has neither cluster.uri nor cluster.bss.uri; pass --bss URL`);
+      if (!url)
+        throw new UserError(`bootsmith ${cmd}: ochami cluster "${cluster.name}" (${cluster.file}) has neither cluster.uri nor cluster.bss.uri; pass --bss URL`);
       return { type: "bss", url, ...common };
     } catch (error) {
       if (error instanceof OchamiConfigError) throw new UserError(`bootsmith ${cmd}: ${error.message}`);
@@ -186,12 +205,16 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       export: { type: "string" },
       "verify-key": { type: "string" },
     });
-    if (positionals.length !== 1) throw new UserError("bootsmith register: name exactly one SOURCE (published.json or an artifact directory); see bootsmith register --help");
+    if (positionals.length !== 1)
+      throw new UserError("bootsmith register: name exactly one SOURCE (published.json or an artifact directory); see bootsmith register --help");
     const log = (l: string) => process.stderr.write(`${l}\n`);
     try {
       const source = await loadRegisterSource(positionals[0] as string, { baseUrl: values["base-url"], tag: values.tag });
       const template = values["params-template"] ?? source.paramsTemplate;
-      if (template === undefined) throw new UserError(`bootsmith register: ${source.origin} records no params template; pass --params-template, e.g. --params-template 'ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }}'`);
+      if (template === undefined)
+        throw new UserError(
+          `bootsmith register: ${source.origin} records no params template; pass --params-template, e.g. --params-template 'ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }}'`,
+        );
       const params = renderParams(template, source.image, values["extra-params"]);
       const selectors = selectorsFrom("register", values);
       const target = targetFrom("register", values);
@@ -204,7 +227,8 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
         log(`wrote ${values.export} for ${source.image.name}:${source.image.tag}`);
         return EXIT.ok;
       }
-      if (!target) throw new UserError("bootsmith register: say where to register: --bss URL, --boot-service URL --name NAME, or --cluster NAME (or --export FILE)");
+      if (!target)
+        throw new UserError("bootsmith register: say where to register: --bss URL, --boot-service URL --name NAME, or --cluster NAME (or --export FILE)");
 
       const result: RegisterResult = await register(input, target, {
         ...connectionFrom("register", values, values.json ? () => {} : log),
@@ -218,9 +242,14 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       } else if (result.dryRun) {
         process.stdout.write(`${result.diff}\n`);
         if (result.artifacts.length > 0) process.stdout.write(`artifacts:\n${artifactLines(result.artifacts).join("\n")}\n`);
-        if (result.artifactProblems.length > 0) process.stdout.write(`a real run would refuse: ${result.artifactProblems.length} artifact URL(s) do not answer\n`);
+        if (result.artifactProblems.length > 0)
+          process.stdout.write(`a real run would refuse: ${result.artifactProblems.length} artifact URL(s) do not answer\n`);
       } else {
-        process.stdout.write(result.written ? `registered ${source.image.name}:${source.image.tag} at ${target.url} (undo: bootsmith rollback; record ${result.stateFile ?? "-"})\n` : `nothing to change: ${target.url} already boots ${source.image.name}:${source.image.tag} with these params\n`);
+        process.stdout.write(
+          result.written
+            ? `registered ${source.image.name}:${source.image.tag} at ${target.url} (undo: bootsmith rollback; record ${result.stateFile ?? "-"})\n`
+            : `nothing to change: ${target.url} already boots ${source.image.name}:${source.image.tag} with these params\n`,
+        );
       }
       return result.artifactProblems.length > 0 ? EXIT.failed : EXIT.ok;
     } catch (error) {

@@ -31,7 +31,10 @@ Example:
   bootsmith rollback --bss https://ochami.example:8443 --dry-run`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("rollback", args, { ...TARGET_OPTIONS, force: { type: "boolean" }, list: { type: "boolean" } });
-    if (positionals.length > 0) throw new UserError(`bootsmith rollback: unexpected argument ${JSON.stringify(positionals[0])}; the service is named by --bss, --boot-service or --cluster`);
+    if (positionals.length > 0)
+      throw new UserError(
+        `bootsmith rollback: unexpected argument ${JSON.stringify(positionals[0])}; the service is named by --bss, --boot-service or --cluster`,
+      );
     const log = (l: string) => process.stderr.write(`${l}\n`);
     try {
       const target = targetFrom("rollback", values);
@@ -41,7 +44,11 @@ Example:
         const records = await listRecords(stateDir, target.url, target.type === "boot-service" ? target.name : undefined);
         if (values.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         else if (records.length === 0) process.stdout.write(`no registrations recorded for ${target.url} in ${stateDir}\n`);
-        else for (const r of records) process.stdout.write(`${r.record.id}  ${r.record.image.name}:${r.record.image.tag}  ${r.record.mode}  ${r.record.rolledBackAt ? `rolled back ${r.record.rolledBackAt}` : "active"}  ${(r.record.entries ?? []).length || 1} entr${(r.record.entries ?? []).length === 1 ? "y" : "ies"}\n`);
+        else
+          for (const r of records)
+            process.stdout.write(
+              `${r.record.id}  ${r.record.image.name}:${r.record.image.tag}  ${r.record.mode}  ${r.record.rolledBackAt ? `rolled back ${r.record.rolledBackAt}` : "active"}  ${(r.record.entries ?? []).length || 1} entr${(r.record.entries ?? []).length === 1 ? "y" : "ies"}\n`,
+            );
         return EXIT.ok;
       }
       const selectors = selectorsFrom("rollback", values);

@@ -30,9 +30,13 @@ Exit codes: 0 all valid, 2 at least one recipe is invalid.`,
       try {
         const recipe = loadRecipe(file, { vars });
         // An OpenCHAMI config builds with some differences in meaning; convert lists them.
-        const converted = recipe.converted ? `, an OpenCHAMI ${recipe.converted.format} config: \`bootsmith convert ${file}\` shows it as a recipe, with ${recipe.converted.notes.length} differences from ${recipe.converted.format}` : "";
+        const converted = recipe.converted
+          ? `, an OpenCHAMI ${recipe.converted.format} config: \`bootsmith convert ${file}\` shows it as a recipe, with ${recipe.converted.notes.length} differences from ${recipe.converted.format}`
+          : "";
         process.stderr.write(formatWarnings(recipe.warnings));
-        process.stdout.write(`${file}: ok (${recipe.spec.name}:${recipe.spec.tags.join(",")}${recipe.parent ? `, on ${recipe.parent.spec.name}` : ""}${converted})\n`);
+        process.stdout.write(
+          `${file}: ok (${recipe.spec.name}:${recipe.spec.tags.join(",")}${recipe.parent ? `, on ${recipe.parent.spec.name}` : ""}${converted})\n`,
+        );
       } catch (error) {
         if (!(error instanceof RecipeError)) throw error;
         failed++;

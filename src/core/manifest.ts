@@ -80,7 +80,10 @@ export interface Manifest {
   /** The key's parts (input name → short digest), so a later build can say which one changed. */
   readonly inputs?: Readonly<Record<string, string>>;
   readonly recipeFile: string;
-  readonly base: { readonly kind: "scratch" } | { readonly kind: "image"; readonly ref: string; readonly digest?: string } | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
+  readonly base:
+    | { readonly kind: "scratch" }
+    | { readonly kind: "image"; readonly ref: string; readonly digest?: string }
+    | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
   /** Local image (and after publish, registry digests). */
   readonly image: { readonly ref: string; readonly id?: string; readonly pushed?: readonly { ref: string; digest: string }[] };
   readonly kernel?: {

@@ -142,14 +142,24 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
     });
   } catch (error) {
     // execa rejects only for invalid options, not for process failures (reject: false).
-    throw new CommandError(`[${ctx.step}] could not start ${cmd.file}: ${String(error)}`, rendered, ctx.step, undefined, undefined, false, tail, undefined, { cause: error });
+    throw new CommandError(`[${ctx.step}] could not start ${cmd.file}: ${String(error)}`, rendered, ctx.step, undefined, undefined, false, tail, undefined, {
+      cause: error,
+    });
   }
 
   if (!result.failed) return { stdout: String(result.stdout ?? ""), exitCode: 0 };
   throw toCommandError(result, cmd, ctx.step, rendered, tail, causes, options.diagnosis);
 }
 
-function toCommandError(result: Result, cmd: Command, step: string, rendered: string, tail: string[], causes: readonly string[], diagnosis: OutputDiagnosis | undefined): CommandError {
+function toCommandError(
+  result: Result,
+  cmd: Command,
+  step: string,
+  rendered: string,
+  tail: string[],
+  causes: readonly string[],
+  diagnosis: OutputDiagnosis | undefined,
+): CommandError {
   const code = (result as { code?: string }).code;
   const notFound = result.exitCode === 127 || code === "ENOENT";
   let message: string;

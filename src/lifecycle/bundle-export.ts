@@ -33,7 +33,10 @@ const ENTRY = { mode: 0o644, uid: 0, gid: 0, uname: "root", gname: "root" } as c
 
 export async function exportBundle(dir: string, output: string, options: ExportOptions = {}): Promise<ExportResult> {
   const set = await loadImageDir(dir);
-  const extras = (await readdir(set.dir, { withFileTypes: true })).filter((e) => e.isFile() && EXTRA_FILE.test(e.name)).map((e) => e.name).sort();
+  const extras = (await readdir(set.dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && EXTRA_FILE.test(e.name))
+    .map((e) => e.name)
+    .sort();
   const sources = new Map<string, string>();
   const files: BundleFile[] = [{ name: MANIFEST_FILE, size: set.manifestBytes.length, sha256: sha256Bytes(set.manifestBytes) }];
   for (const a of set.artifacts) {
@@ -103,5 +106,8 @@ async function addFile(pack: Pack, file: BundleFile, source: string, mtime: Date
   entry.end(undefined);
   await done;
   const actual = hash.digest("hex");
-  if (actual !== file.sha256) throw new LifecycleError(`${source}: sha256 ${actual} does not match the manifest's ${file.sha256}; the file changed after the build — no bundle was written`);
+  if (actual !== file.sha256)
+    throw new LifecycleError(
+      `${source}: sha256 ${actual} does not match the manifest's ${file.sha256}; the file changed after the build — no bundle was written`,
+    );
 }

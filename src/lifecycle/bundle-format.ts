@@ -44,15 +44,21 @@ export function parseBundleIndex(bytes: Buffer, where: string): BundleIndex {
   }
   const index = value as Partial<BundleIndex>;
   if (typeof value !== "object" || value === null || index.bundleVersion !== BUNDLE_VERSION) {
-    throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} has bundleVersion ${JSON.stringify(index?.bundleVersion)}; this bootsmith reads version ${BUNDLE_VERSION}`);
+    throw new LifecycleInputError(
+      `${where}: ${BUNDLE_INDEX} has bundleVersion ${JSON.stringify(index?.bundleVersion)}; this bootsmith reads version ${BUNDLE_VERSION}`,
+    );
   }
-  if (typeof index.name !== "string" || !Array.isArray(index.tags) || !Array.isArray(index.files)) throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} lacks name, tags or files: the bundle is damaged`);
+  if (typeof index.name !== "string" || !Array.isArray(index.tags) || !Array.isArray(index.files))
+    throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} lacks name, tags or files: the bundle is damaged`);
   const seen = new Set<string>();
   for (const f of index.files as unknown[]) {
     const file = f as Partial<BundleFile>;
-    if (typeof file.name !== "string" || !SAFE_NAME.test(file.name) || file.name === BUNDLE_INDEX) throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} lists a bad file name ${JSON.stringify(file.name)}`);
-    if (typeof file.size !== "number" || !Number.isSafeInteger(file.size) || file.size < 0) throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX}: ${file.name} has a bad size ${JSON.stringify(file.size)}`);
-    if (typeof file.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(file.sha256)) throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX}: ${file.name} has a bad sha256 ${JSON.stringify(file.sha256)}`);
+    if (typeof file.name !== "string" || !SAFE_NAME.test(file.name) || file.name === BUNDLE_INDEX)
+      throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} lists a bad file name ${JSON.stringify(file.name)}`);
+    if (typeof file.size !== "number" || !Number.isSafeInteger(file.size) || file.size < 0)
+      throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX}: ${file.name} has a bad size ${JSON.stringify(file.size)}`);
+    if (typeof file.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(file.sha256))
+      throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX}: ${file.name} has a bad sha256 ${JSON.stringify(file.sha256)}`);
     if (seen.has(file.name)) throw new LifecycleInputError(`${where}: ${BUNDLE_INDEX} lists ${file.name} twice`);
     seen.add(file.name);
   }

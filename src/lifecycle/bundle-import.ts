@@ -43,7 +43,8 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
   let staging: string;
   if (destination.kind === "directory") {
     const final = path.resolve(destination.dir);
-    if (await stat(final).catch(() => undefined)) throw new LifecycleInputError(`--to ${destination.dir}: already exists; give a new directory (or a dir:, s3:// or registry: target to publish to)`);
+    if (await stat(final).catch(() => undefined))
+      throw new LifecycleInputError(`--to ${destination.dir}: already exists; give a new directory (or a dir:, s3:// or registry: target to publish to)`);
     await mkdir(path.dirname(final), { recursive: true });
     staging = await mkdtemp(`${final}.partial-`);
   } else {
@@ -87,26 +88,39 @@ async function unpackVerified(bundle: string, dir: string, signal: AbortSignal |
       const type = entry.header.type ?? "file";
       if (type !== "file") throw new LifecycleInputError(`${bundle}: entry ${JSON.stringify(name)} is a ${type}; a bundle holds only files`);
       if (index === undefined) {
-        if (name !== BUNDLE_INDEX) throw new LifecycleInputError(`${bundle}: the first entry is ${JSON.stringify(name)}, not ${BUNDLE_INDEX}: not a bootsmith bundle`);
+        if (name !== BUNDLE_INDEX)
+          throw new LifecycleInputError(`${bundle}: the first entry is ${JSON.stringify(name)}, not ${BUNDLE_INDEX}: not a bootsmith bundle`);
         const chunks: Buffer[] = [];
         for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
         index = parseBundleIndex(Buffer.concat(chunks), bundle);
         continue;
       }
       const listed = index.files.find((f) => f.name === name);
-      if (!listed) throw new LifecycleInputError(`${bundle}: holds ${JSON.stringify(name)}, which ${BUNDLE_INDEX} does not list: the bundle was altered; nothing was published`);
+      if (!listed)
+        throw new LifecycleInputError(
+          `${bundle}: holds ${JSON.stringify(name)}, which ${BUNDLE_INDEX} does not list: the bundle was altered; nothing was published`,
+        );
       if (arrived.has(name)) throw new LifecycleInputError(`${bundle}: holds ${name} twice; nothing was published`);
-      if (entry.header.size !== listed.size) throw new LifecycleInputError(`${bundle}: ${name} is ${entry.header.size} bytes in the tar but ${listed.size} in ${BUNDLE_INDEX}; nothing was published`);
+      if (entry.header.size !== listed.size)
+        throw new LifecycleInputError(
+          `${bundle}: ${name} is ${entry.header.size} bytes in the tar but ${listed.size} in ${BUNDLE_INDEX}; nothing was published`,
+        );
       const hash = createHash("sha256");
       // The entry is a streamx stream: read it as an async iterable (backpressure included).
-      await pipeline(async function* () {
-        for await (const chunk of entry as AsyncIterable<Buffer>) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      }, createWriteStream(path.join(dir, name), { flags: "wx" }));
+      await pipeline(
+        async function* () {
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(path.join(dir, name), { flags: "wx" }),
+      );
       const actual = hash.digest("hex");
-      if (actual !== listed.sha256) throw new LifecycleInputError(`${bundle}: ${name} has sha256 ${actual}, but ${BUNDLE_INDEX} says ${listed.sha256}: the bundle is damaged; nothing was published`);
+      if (actual !== listed.sha256)
+        throw new LifecycleInputError(
+          `${bundle}: ${name} has sha256 ${actual}, but ${BUNDLE_INDEX} says ${listed.sha256}: the bundle is damaged; nothing was published`,
+        );
       arrived.add(name);
     }
     await feeding;
@@ -117,11 +131,14 @@ async function unpackVerified(bundle: string, dir: string, signal: AbortSignal |
     if ((error as Error).name === "AbortError") throw error;
     // tar-stream's own complaints ("Unexpected end of data", "Invalid tar header"): a cut or
     // corrupted file.
-    throw new LifecycleInputError(`${bundle}: not a complete tar archive (${(error as Error).message}): truncated or damaged; nothing was published`, { cause: error });
+    throw new LifecycleInputError(`${bundle}: not a complete tar archive (${(error as Error).message}): truncated or damaged; nothing was published`, {
+      cause: error,
+    });
   }
   if (index === undefined) throw new LifecycleInputError(`${bundle}: empty archive: not a bootsmith bundle`);
   const missing = index.files.filter((f) => !arrived.has(f.name)).map((f) => f.name);
-  if (missing.length > 0) throw new LifecycleInputError(`${bundle}: ends before ${missing.join(", ")} (listed in ${BUNDLE_INDEX}): the bundle is truncated; nothing was published`);
+  if (missing.length > 0)
+    throw new LifecycleInputError(`${bundle}: ends before ${missing.join(", ")} (listed in ${BUNDLE_INDEX}): the bundle is truncated; nothing was published`);
   return index;
 }
 
@@ -132,9 +149,12 @@ async function checkManifestAgainstIndex(bundle: string, dir: string, index: Bun
     if (!record) continue;
     const carried = index.files.find((f) => f.name === record.file);
     if (!carried || carried.sha256 !== record.sha256 || carried.size !== record.size) {
-      throw new LifecycleInputError(`${bundle}: ${MANIFEST_FILE} lists ${record.file} (sha256 ${record.sha256.slice(0, 12)}…, ${record.size} bytes) but the bundle carries ${carried ? `sha256 ${carried.sha256.slice(0, 12)}…, ${carried.size} bytes` : "no such file"}; nothing was published`);
+      throw new LifecycleInputError(
+        `${bundle}: ${MANIFEST_FILE} lists ${record.file} (sha256 ${record.sha256.slice(0, 12)}…, ${record.size} bytes) but the bundle carries ${carried ? `sha256 ${carried.sha256.slice(0, 12)}…, ${carried.size} bytes` : "no such file"}; nothing was published`,
+      );
     }
   }
-  if (manifest.name !== index.name) throw new LifecycleInputError(`${bundle}: ${MANIFEST_FILE} is for ${manifest.name} but ${BUNDLE_INDEX} says ${index.name}; nothing was published`);
+  if (manifest.name !== index.name)
+    throw new LifecycleInputError(`${bundle}: ${MANIFEST_FILE} is for ${manifest.name} but ${BUNDLE_INDEX} says ${index.name}; nothing was published`);
   return manifest;
 }

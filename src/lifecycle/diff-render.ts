@@ -61,16 +61,28 @@ export function describeFileChange(c: FileChange): string {
 }
 
 function fileSummary(d: FileDiff): string {
-  const parts = [d.added.length ? `${d.added.length} added` : "", d.removed.length ? `${d.removed.length} removed` : "", d.changed.length ? `${d.changed.length} changed` : ""].filter(Boolean);
+  const parts = [
+    d.added.length ? `${d.added.length} added` : "",
+    d.removed.length ? `${d.removed.length} removed` : "",
+    d.changed.length ? `${d.changed.length} changed` : "",
+  ].filter(Boolean);
   return parts.length > 0 ? parts.join(", ") : "no change";
 }
 
 function fileLines(d: FileDiff, indent: string): string[] {
-  return [...d.added.map((p) => `${indent}+ ${p}`), ...d.removed.map((p) => `${indent}- ${p}`), ...d.changed.map((c) => `${indent}~ ${c.path}  ${describeFileChange(c)}`)];
+  return [
+    ...d.added.map((p) => `${indent}+ ${p}`),
+    ...d.removed.map((p) => `${indent}- ${p}`),
+    ...d.changed.map((c) => `${indent}~ ${c.path}  ${describeFileChange(c)}`),
+  ];
 }
 
 function renderText(diff: ImageDiff): string {
-  const lines = [`${sideName(diff.from)} (${diff.from.label}, built ${diff.from.builtAt})`, `  → ${sideName(diff.to)} (${diff.to.label}, built ${diff.to.builtAt})`, ""];
+  const lines = [
+    `${sideName(diff.from)} (${diff.from.label}, built ${diff.from.builtAt})`,
+    `  → ${sideName(diff.to)} (${diff.to.label}, built ${diff.to.builtAt})`,
+    "",
+  ];
   if (isIdentical(diff)) return `${lines.join("\n")}identical: same artifacts (sha256), packages, kernel and params\n`;
   lines.push(`kernel: ${diff.kernel ? `${show(diff.kernel.from)} → ${show(diff.kernel.to)}` : "unchanged"}`);
   lines.push(diff.params ? `params: ${show(diff.params.from)}\n     → ${show(diff.params.to)}` : "params: unchanged");
@@ -84,7 +96,9 @@ function renderText(diff: ImageDiff): string {
   if (diff.initramfs) lines.push(`initramfs files: ${fileSummary(diff.initramfs)}`, ...fileLines(diff.initramfs, "  "));
   if (diff.dracutModules) {
     const m = diff.dracutModules;
-    lines.push(`dracut modules: ${m.added.length + m.removed.length === 0 ? "no change" : [...m.added.map((x) => `+${x}`), ...m.removed.map((x) => `-${x}`)].join(" ")}`);
+    lines.push(
+      `dracut modules: ${m.added.length + m.removed.length === 0 ? "no change" : [...m.added.map((x) => `+${x}`), ...m.removed.map((x) => `-${x}`)].join(" ")}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
@@ -98,7 +112,10 @@ function renderMarkdown(diff: ImageDiff): string {
   lines.push("| | before | after |", "|---|---|---|");
   lines.push(`| built | ${diff.from.builtAt} | ${diff.to.builtAt} |`);
   lines.push(`| kernel | ${diff.kernel ? `${show(diff.kernel.from)} | **${show(diff.kernel.to)}**` : "unchanged | unchanged"} |`);
-  for (const a of diff.artifacts) lines.push(`| \`${a.file}\` | ${a.from === null ? "—" : formatBytes(a.from)} | ${a.to === null ? "—" : formatBytes(a.to)}${a.sameBytes ? " (same bytes)" : ""} |`);
+  for (const a of diff.artifacts)
+    lines.push(
+      `| \`${a.file}\` | ${a.from === null ? "—" : formatBytes(a.from)} | ${a.to === null ? "—" : formatBytes(a.to)}${a.sameBytes ? " (same bytes)" : ""} |`,
+    );
   lines.push("");
   if (diff.params) lines.push("**params**", "", "```diff", `- ${show(diff.params.from)}`, `+ ${show(diff.params.to)}`, "```", "");
   const list = (title: string, items: readonly string[]) => {
@@ -108,20 +125,35 @@ function renderMarkdown(diff: ImageDiff): string {
     else lines.push(`**${title}**`, "", ...body, "");
   };
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-  list("Packages changed", diff.packages.changed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from} → ${c.to}`));
-  list("Packages added", diff.packages.added.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.to}`));
-  list("Packages removed", diff.packages.removed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from}`));
+  list(
+    "Packages changed",
+    diff.packages.changed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from} → ${c.to}`),
+  );
+  list(
+    "Packages added",
+    diff.packages.added.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.to}`),
+  );
+  list(
+    "Packages removed",
+    diff.packages.removed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from}`),
+  );
   if (isEmptyPackages(diff.packages)) lines.push("No package changed.", "");
   const files = (what: string, d: FileDiff | undefined) => {
     if (!d) return;
     list(`${what} files added`, d.added.map(code));
     list(`${what} files removed`, d.removed.map(code));
-    list(`${what} files changed`, d.changed.map((c) => `${code(c.path)} ${describeFileChange(c)}`));
+    list(
+      `${what} files changed`,
+      d.changed.map((c) => `${code(c.path)} ${describeFileChange(c)}`),
+    );
   };
   files("Rootfs", diff.rootfs);
   files("Initramfs", diff.initramfs);
   if (diff.dracutModules && diff.dracutModules.added.length + diff.dracutModules.removed.length > 0) {
-    lines.push(`**dracut modules**: ${[...diff.dracutModules.added.map((x) => `+${code(x)}`), ...diff.dracutModules.removed.map((x) => `−${code(x)}`)].join(" ")}`, "");
+    lines.push(
+      `**dracut modules**: ${[...diff.dracutModules.added.map((x) => `+${code(x)}`), ...diff.dracutModules.removed.map((x) => `−${code(x)}`)].join(" ")}`,
+      "",
+    );
   }
   return `${lines.join("\n")}`;
 }

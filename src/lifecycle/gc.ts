@@ -7,7 +7,10 @@
 import type { BootReference } from "../register/register.js";
 import type { ImageStore, StoredTag } from "./store.js";
 
-export type KeepReason = { readonly kind: "newest"; readonly rank: number } | { readonly kind: "referenced"; readonly by: readonly string[] } | { readonly kind: "promoted"; readonly how: string };
+export type KeepReason =
+  | { readonly kind: "newest"; readonly rank: number }
+  | { readonly kind: "referenced"; readonly by: readonly string[] }
+  | { readonly kind: "promoted"; readonly how: string };
 
 export interface GcPlan {
   readonly keep: readonly { readonly name: string; readonly tag: string; readonly builtAt?: string; readonly reasons: readonly KeepReason[] }[];
@@ -17,7 +20,12 @@ export interface GcPlan {
 }
 
 /** Pure: decide from the listing, the boot references and N. */
-export function planGc(tags: readonly StoredTag[], references: readonly BootReference[], keepNewest: number, urlFragment: (name: string, tag: string) => string): GcPlan {
+export function planGc(
+  tags: readonly StoredTag[],
+  references: readonly BootReference[],
+  keepNewest: number,
+  urlFragment: (name: string, tag: string) => string,
+): GcPlan {
   const keep: GcPlan["keep"][number][] = [];
   const remove: GcPlan["remove"][number][] = [];
   const incomplete: GcPlan["incomplete"][number][] = [];
@@ -25,8 +33,10 @@ export function planGc(tags: readonly StoredTag[], references: readonly BootRefe
   for (const name of names) {
     const mine = tags.filter((t) => t.name === name);
     const promotedTags = new Map<string, string>();
-    for (const t of mine) for (const p of t.manifest?.promotions ?? []) for (const x of [p.from, p.to]) promotedTags.set(x, `${p.from} → ${p.to} ${p.at}${p.forced ? " (forced)" : ""}`);
-    const complete = mine.filter((t) => t.manifest).sort((a, b) => (b.manifest!.builtAt.localeCompare(a.manifest!.builtAt)) || b.tag.localeCompare(a.tag));
+    for (const t of mine)
+      for (const p of t.manifest?.promotions ?? [])
+        for (const x of [p.from, p.to]) promotedTags.set(x, `${p.from} → ${p.to} ${p.at}${p.forced ? " (forced)" : ""}`);
+    const complete = mine.filter((t) => t.manifest).sort((a, b) => b.manifest!.builtAt.localeCompare(a.manifest!.builtAt) || b.tag.localeCompare(a.tag));
     for (const t of mine.filter((x) => !x.manifest)) incomplete.push({ name, tag: t.tag });
     complete.forEach((t, index) => {
       const reasons: KeepReason[] = [];

@@ -42,7 +42,13 @@ export interface ImageDiff {
   readonly to: { readonly label: string; readonly name: string; readonly tags: readonly string[]; readonly builtAt: string };
   readonly kernel?: Change<string | null>;
   readonly params?: Change<string | null>;
-  readonly artifacts: readonly { readonly role: ArtifactRole; readonly file: string; readonly from: number | null; readonly to: number | null; readonly sameBytes: boolean }[];
+  readonly artifacts: readonly {
+    readonly role: ArtifactRole;
+    readonly file: string;
+    readonly from: number | null;
+    readonly to: number | null;
+    readonly sameBytes: boolean;
+  }[];
   readonly packages: PackageDiff;
   /** Absent when either side has no rootfs.squashfs to list. */
   readonly rootfs?: FileDiff;
@@ -74,7 +80,9 @@ export function diffImages(a: ImageFacts, b: ImageFacts): ImageDiff {
     packages: diffPackages(a.manifest.packages, b.manifest.packages),
     ...(a.rootfs && b.rootfs ? { rootfs: diffRootfs(a.rootfs, b.rootfs) } : {}),
     ...(a.initramfs && b.initramfs ? { initramfs: diffInitramfs(a.initramfs.files, b.initramfs.files) } : {}),
-    ...(modulesA && modulesB ? { dracutModules: { added: modulesB.filter((m) => !modulesA.includes(m)).sort(), removed: modulesA.filter((m) => !modulesB.includes(m)).sort() } } : {}),
+    ...(modulesA && modulesB
+      ? { dracutModules: { added: modulesB.filter((m) => !modulesA.includes(m)).sort(), removed: modulesA.filter((m) => !modulesB.includes(m)).sort() } }
+      : {}),
   };
 }
 
@@ -131,4 +139,3 @@ function diffListings<E>(a: ReadonlyMap<string, E>, b: ReadonlyMap<string, E>, c
 export function isEmptyFileDiff(d: FileDiff | undefined): boolean {
   return d === undefined || d.added.length + d.removed.length + d.changed.length === 0;
 }
-

@@ -7,7 +7,8 @@ import { LifecycleInputError } from "./errors.js";
 
 export async function loadImageDir(dir: string, label: string = dir): Promise<ArtifactSet> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new LifecycleInputError(`${label}: no such directory; give an artifact directory (with manifest.json), e.g. artifacts/NAME/TAG`);
+  if (!info?.isDirectory())
+    throw new LifecycleInputError(`${label}: no such directory; give an artifact directory (with manifest.json), e.g. artifacts/NAME/TAG`);
   try {
     return await loadArtifactSet(dir);
   } catch (error) {

@@ -18,7 +18,14 @@ export async function readImageFacts(dir: string, label: string, signal?: AbortS
     const modulesTxt = listing.contents.get(DRACUT_MODULES_TXT);
     initramfs = {
       files: new Map(listing.entries.map((e) => [`/${e.name}`, { mode: e.mode, size: e.size }])),
-      ...(modulesTxt !== undefined ? { dracutModules: modulesTxt.split("\n").map((l) => l.trim()).filter(Boolean) } : {}),
+      ...(modulesTxt !== undefined
+        ? {
+            dracutModules: modulesTxt
+              .split("\n")
+              .map((l) => l.trim())
+              .filter(Boolean),
+          }
+        : {}),
     };
   }
   return { label, manifest: set.manifest, ...(rootfs ? { rootfs } : {}), ...(initramfs ? { initramfs } : {}) };

@@ -12,7 +12,10 @@ export function openStore(target: PublishTarget): ImageStore {
       return new DirStore(target);
     }
     case "s3": {
-      if ((target.layout ?? "bootsmith") !== "bootsmith") throw new LifecycleInputError(`--target s3://${target.bucket}: only the bootsmith layout (<prefix><name>/<tag>/) keeps one folder per tag; image-builder's layout is not supported here`);
+      if ((target.layout ?? "bootsmith") !== "bootsmith")
+        throw new LifecycleInputError(
+          `--target s3://${target.bucket}: only the bootsmith layout (<prefix><name>/<tag>/) keeps one folder per tag; image-builder's layout is not supported here`,
+        );
       return new S3Store(target);
     }
     case "registry":

@@ -26,16 +26,29 @@ export interface PromoteResult {
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export async function promote(store: ImageStore, req: PromoteRequest): Promise<PromoteResult> {
-  if (!TAG.test(req.to)) throw new LifecycleInputError(`--to ${JSON.stringify(req.to)}: not a valid tag (letters, digits, _ . -; up to 128; not starting with . or -)`);
+  if (!TAG.test(req.to))
+    throw new LifecycleInputError(`--to ${JSON.stringify(req.to)}: not a valid tag (letters, digits, _ . -; up to 128; not starting with . or -)`);
   if (req.to === req.tag) throw new LifecycleInputError(`--to ${req.to}: the image already has that tag`);
   const bytes = await store.readManifest(req.name, req.tag, req.signal);
-  if (!bytes) throw new LifecycleInputError(`${req.name}:${req.tag}: not published in ${store.label} (no ${req.name}/${req.tag}/manifest.json: unknown, or a publish that did not finish)`);
+  if (!bytes)
+    throw new LifecycleInputError(
+      `${req.name}:${req.tag}: not published in ${store.label} (no ${req.name}/${req.tag}/manifest.json: unknown, or a publish that did not finish)`,
+    );
   const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
   // boot-test DIR records its latest run in manifest.json (bootTest.lastRun): it must have passed.
   const lastRun = manifest.bootTest?.lastRun;
   const passed = lastRun?.ok === true ? lastRun : undefined;
   if (!passed && !req.force) {
-    const tried = lastRun ? ` (the last boot test, ${lastRun.at}, failed${lastRun.checks.some((c) => c.status === "fail") ? `: ${lastRun.checks.filter((c) => c.status === "fail").map((c) => `${c.name} ${c.status}`).join(", ")}` : ""})` : " (no boot test on record)";
+    const tried = lastRun
+      ? ` (the last boot test, ${lastRun.at}, failed${
+          lastRun.checks.some((c) => c.status === "fail")
+            ? `: ${lastRun.checks
+                .filter((c) => c.status === "fail")
+                .map((c) => `${c.name} ${c.status}`)
+                .join(", ")}`
+            : ""
+        })`
+      : " (no boot test on record)";
     throw new LifecycleError(
       `refusing to promote ${req.name}:${req.tag} to ${req.to}: its manifest records no passed boot test${tried}. Run \`bootsmith boot-test DIR\` on the build and publish it again (the result goes into manifest.json), or pass --force (recorded in the promotion history)`,
     );
@@ -49,5 +62,9 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
   const promotion: PromotionRecord = { from: req.tag, to: req.to, at: (req.now ?? new Date()).toISOString(), forced: !passed, ...(by ? { by } : {}) };
   const promoted: Manifest = { ...manifest, tags: [...new Set([...manifest.tags, req.to])], promotions: [...(manifest.promotions ?? []), promotion] };
   await store.copyTag(req.name, req.tag, req.to, promoted, Buffer.from(`${JSON.stringify(promoted, null, 2)}\n`), req.signal);
-  return { manifest: promoted, promotion, ...(passed ? { bootTest: { at: passed.at, ...(passed.totalSeconds !== undefined ? { seconds: passed.totalSeconds } : {}) } } : {}) };
+  return {
+    manifest: promoted,
+    promotion,
+    ...(passed ? { bootTest: { at: passed.at, ...(passed.totalSeconds !== undefined ? { seconds: passed.totalSeconds } : {}) } } : {}),
+  };
 }

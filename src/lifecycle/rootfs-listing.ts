@@ -53,7 +53,15 @@ export function parseListingLine(line: string): [string, RootfsEntry] | undefine
   const device = size.includes(",") ? size.replace(/\s+/g, "") : undefined;
   return [
     name.startsWith("/") ? name : `/${name}`,
-    { type, mode: permissionBits(perms), uid: Number(uid), gid: Number(gid), size: device ? 0 : Number(size), ...(target !== undefined ? { target } : {}), ...(device ? { device } : {}) },
+    {
+      type,
+      mode: permissionBits(perms),
+      uid: Number(uid),
+      gid: Number(gid),
+      size: device ? 0 : Number(size),
+      ...(target !== undefined ? { target } : {}),
+      ...(device ? { device } : {}),
+    },
   ];
 }
 
@@ -91,9 +99,15 @@ export async function listRootfs(file: string, ctx: Pick<RunContext, "signal"> =
     close: async () => {},
   };
   try {
-    await run({ file: "unsquashfs", args: ["-lln", "-d", "", file] }, { step: "list-rootfs", reporter: collector, ...(ctx.signal ? { signal: ctx.signal } : {}) }, { capture: false, quiet: true });
+    await run(
+      { file: "unsquashfs", args: ["-lln", "-d", "", file] },
+      { step: "list-rootfs", reporter: collector, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      { capture: false, quiet: true },
+    );
   } catch (error) {
-    throw new RootfsListingError(`${file}: cannot list the squashfs image: ${isCommandError(error) ? error.report : (error as Error).message}`, { cause: error });
+    throw new RootfsListingError(`${file}: cannot list the squashfs image: ${isCommandError(error) ? error.report : (error as Error).message}`, {
+      cause: error,
+    });
   }
   return entries;
 }

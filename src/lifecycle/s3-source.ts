@@ -20,7 +20,11 @@ import type { OpenedSource, SourceOptions } from "./source-types.js";
 export function parseS3ImageSpec(spec: string, options: SourceOptions): { target: S3Target; folder: string } {
   const parts = spec.slice("s3://".length).replace(/\/+$/, "").split("/");
   if (parts.length < 3) throw new LifecycleInputError(`${spec}: expected s3://BUCKET/[PREFIX/]NAME/TAG (the folder holding manifest.json)`);
-  const target = parseTargetSpec(`s3://${parts[0]!}`, { ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.region ? { region: options.region } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
+  const target = parseTargetSpec(`s3://${parts[0]!}`, {
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
+  });
   if (target.type !== "s3") throw new Error("unreachable: s3:// parsed as another target");
   return { target, folder: `${parts.slice(1).join("/")}/` };
 }
@@ -39,7 +43,11 @@ export async function fetchS3Image(spec: string, options: SourceOptions): Promis
         const result = await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }), { abortSignal: options.signal });
         return result.Body as Readable;
       } catch (error) {
-        if ((error as { name?: string }).name === "NoSuchKey") throw new LifecycleInputError(`${spec}: s3://${target.bucket}/${key} does not exist (no complete image published there: manifest.json is written last)`, { cause: error });
+        if ((error as { name?: string }).name === "NoSuchKey")
+          throw new LifecycleInputError(
+            `${spec}: s3://${target.bucket}/${key} does not exist (no complete image published there: manifest.json is written last)`,
+            { cause: error },
+          );
         throw new LifecycleError(explainS3Error(error, `reading s3://${target.bucket}/${key}`, target).message, { cause: error });
       }
     };
@@ -52,7 +60,8 @@ export async function fetchS3Image(spec: string, options: SourceOptions): Promis
     }
     await writeFile(path.join(dir, MANIFEST_FILE), manifestBytes);
     for (const record of Object.values(manifest.artifacts ?? {})) {
-      if (!record || path.basename(record.file) !== record.file) throw new LifecycleError(`${spec}: ${MANIFEST_FILE} lists an artifact with a bad file name ${JSON.stringify(record?.file)}`);
+      if (!record || path.basename(record.file) !== record.file)
+        throw new LifecycleError(`${spec}: ${MANIFEST_FILE} lists an artifact with a bad file name ${JSON.stringify(record?.file)}`);
       const hash = createHash("sha256");
       await pipeline(
         await get(`${folder}${record.file}`),
@@ -66,7 +75,10 @@ export async function fetchS3Image(spec: string, options: SourceOptions): Promis
         { signal: options.signal },
       );
       const actual = hash.digest("hex");
-      if (actual !== record.sha256) throw new LifecycleError(`${spec}: ${record.file} has sha256 ${actual}, but the manifest says ${record.sha256}: the published object is damaged or was replaced`);
+      if (actual !== record.sha256)
+        throw new LifecycleError(
+          `${spec}: ${record.file} has sha256 ${actual}, but the manifest says ${record.sha256}: the published object is damaged or was replaced`,
+        );
     }
   } catch (error) {
     await close();

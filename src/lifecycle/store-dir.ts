@@ -38,7 +38,9 @@ export class DirStore implements ImageStore {
         const file = path.join(source, record.file);
         const info = await stat(file).catch(() => undefined);
         if (!info || info.size !== record.size || (await sha256File(file)) !== record.sha256) {
-          throw new LifecycleError(`${file}: missing or not the bytes the manifest lists (size ${record.size}, sha256 ${record.sha256.slice(0, 12)}…); nothing was promoted`);
+          throw new LifecycleError(
+            `${file}: missing or not the bytes the manifest lists (size ${record.size}, sha256 ${record.sha256.slice(0, 12)}…); nothing was promoted`,
+          );
         }
         await link(file, path.join(staging, record.file));
       }
@@ -55,7 +57,10 @@ export class DirStore implements ImageStore {
     const out: StoredTag[] = [];
     for (const n of names.filter((x) => !x.startsWith(".")).sort()) {
       const tags = await readdir(path.join(this.root, n), { withFileTypes: true }).catch(() => []);
-      for (const t of tags.filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name).sort()) {
+      for (const t of tags
+        .filter((d) => d.isDirectory() && !d.name.startsWith("."))
+        .map((d) => d.name)
+        .sort()) {
         const bytes = await this.readManifest(n, t);
         out.push({ name: n, tag: t, ...(bytes ? { manifest: JSON.parse(bytes.toString("utf8")) as Manifest } : {}) });
       }
@@ -75,7 +80,8 @@ export class DirStore implements ImageStore {
   }
 
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
-    const url = (file: string) => (this.target.publicBase ? joinUrl(this.target.publicBase, `${name}/${tag}/${file}`) : pathToFileURL(path.join(this.root, name, tag, file)).href);
+    const url = (file: string) =>
+      this.target.publicBase ? joinUrl(this.target.publicBase, `${name}/${tag}/${file}`) : pathToFileURL(path.join(this.root, name, tag, file)).href;
     const urls: PublishedImage["urls"] = {};
     for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = url(record.file);
     return { name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE) };

@@ -61,18 +61,39 @@ export class S3Store implements ImageStore {
     await this.guard(`promoting ${name}:${from} to ${name}:${to} in s3://${this.bucket}`, async () => {
       for (const r of records) {
         const found = await head(this.client, this.bucket, this.key(name, from, r.file), signal);
-        if (!found || found.size !== r.size || found.sha256 !== r.sha256) throw new LifecycleError(`s3://${this.bucket}/${this.key(name, from, r.file)}: missing or not the object the manifest lists (size ${r.size}, sha256 ${r.sha256.slice(0, 12)}…); nothing was promoted`);
-        if (r.size > MAX_COPY_BYTES) throw new LifecycleError(`${r.file}: ${r.size} bytes is over CopyObject's 5 GiB limit; promote does not re-upload; nothing was promoted`);
+        if (!found || found.size !== r.size || found.sha256 !== r.sha256)
+          throw new LifecycleError(
+            `s3://${this.bucket}/${this.key(name, from, r.file)}: missing or not the object the manifest lists (size ${r.size}, sha256 ${r.sha256.slice(0, 12)}…); nothing was promoted`,
+          );
+        if (r.size > MAX_COPY_BYTES)
+          throw new LifecycleError(`${r.file}: ${r.size} bytes is over CopyObject's 5 GiB limit; promote does not re-upload; nothing was promoted`);
       }
       // The destination stops being complete before any of its objects change.
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name, to, MANIFEST_FILE) }), opts);
       for (const r of records) {
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(name, to, r.file), CopySource: copySource(this.bucket, this.key(name, from, r.file)), MetadataDirective: "COPY" }), opts);
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(name, to, r.file),
+            CopySource: copySource(this.bucket, this.key(name, from, r.file)),
+            MetadataDirective: "COPY",
+          }),
+          opts,
+        );
         const copied = await head(this.client, this.bucket, this.key(name, to, r.file), signal);
-        if (!copied || copied.size !== r.size || copied.sha256 !== r.sha256) throw new LifecycleError(`s3://${this.bucket}/${this.key(name, to, r.file)}: the copy does not match (size ${copied?.size ?? "none"}); manifest.json was not written`);
+        if (!copied || copied.size !== r.size || copied.sha256 !== r.sha256)
+          throw new LifecycleError(
+            `s3://${this.bucket}/${this.key(name, to, r.file)}: the copy does not match (size ${copied?.size ?? "none"}); manifest.json was not written`,
+          );
       }
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.key(name, to, MANIFEST_FILE), Body: manifestBytes, ContentType: "application/json", Metadata: { [SHA256_METADATA]: sha256Bytes(manifestBytes) } }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(name, to, MANIFEST_FILE),
+          Body: manifestBytes,
+          ContentType: "application/json",
+          Metadata: { [SHA256_METADATA]: sha256Bytes(manifestBytes) },
+        }),
         opts,
       );
     });
@@ -102,7 +123,9 @@ export class S3Store implements ImageStore {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), {
+          abortSignal: signal,
+        });
         for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
         token = res.IsTruncated ? res.NextContinuationToken : undefined;
       } while (token);
@@ -117,13 +140,15 @@ export class S3Store implements ImageStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${folder}${MANIFEST_FILE}` }), { abortSignal: signal });
       // One DeleteObject per key: a tag holds a handful of objects, and DeleteObjects needs a
       // body checksum that S3-compatible servers disagree about.
-      for (const key of await this.listKeys(folder, signal)) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      for (const key of await this.listKeys(folder, signal))
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
     });
   }
 
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
     const urls: PublishedImage["urls"] = {};
-    for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = publicUrl(this.target, this.key(name, tag, record.file));
+    for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][])
+      if (record) urls[role] = publicUrl(this.target, this.key(name, tag, record.file));
     return { name, tag, target: "s3", urls, manifestUrl: publicUrl(this.target, this.key(name, tag, MANIFEST_FILE)) };
   }
 

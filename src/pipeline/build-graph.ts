@@ -91,7 +91,9 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
         return { exitCode: 1, detail: `could not pull the parent ${parentPull}: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
-    const console = json ? createJsonReporter({ stream: withRecipeField(node.name, stdout) }) : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
+    const console = json
+      ? createJsonReporter({ stream: withRecipeField(node.name, stdout) })
+      : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
     const outDir = defaultOutDir(node.recipe, options.outRoot);
     const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
     const refresh = options.refresh ? refreshHooks(outDir, publishes) : undefined;
@@ -157,10 +159,15 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
   // Facts first, concurrently (one quick `buildah inspect` per recipe whose manifest matches).
   const rebuild = options.refresh || options.force;
   const facts = new Map(
-    await Promise.all(names.map(async (name) => {
-      const recipe = graph.nodes.get(name)!.recipe;
-      return [name, await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), { globalArgs, checkRegistry: options.checkRegistry ?? false, rebuild })] as const;
-    })),
+    await Promise.all(
+      names.map(async (name) => {
+        const recipe = graph.nodes.get(name)!.recipe;
+        return [
+          name,
+          await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), { globalArgs, checkRegistry: options.checkRegistry ?? false, rebuild }),
+        ] as const;
+      }),
+    ),
   );
   // Then decisions parents-first: a child on a rebuilt parent is rebuilt.
   const decisions = new Map<string, Decision>();
@@ -179,7 +186,12 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
 }
 
 /** `--explain`: per recipe, in build order, whether it will be rebuilt and why. */
-export function explainText(graph: RecipeGraph, selected: ReadonlySet<string>, decisions: ReadonlyMap<string, Decision>, options: Pick<GraphBuildOptions, "since" | "only">): string[] {
+export function explainText(
+  graph: RecipeGraph,
+  selected: ReadonlySet<string>,
+  decisions: ReadonlyMap<string, Decision>,
+  options: Pick<GraphBuildOptions, "since" | "only">,
+): string[] {
   const lines: string[] = [];
   for (const name of graph.order) {
     const node = graph.nodes.get(name)!;

@@ -89,7 +89,10 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   const failed = blockingProblems(host);
   if (failed.length > 0) {
     await console.close();
-    throw new UserError(`this host cannot build yet:\n${failed.map((c) => `  ✗ ${c.title}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`).join("\n")}\nRun \`bootsmith doctor\` for the full report.`, EXIT.failed);
+    throw new UserError(
+      `this host cannot build yet:\n${failed.map((c) => `  ✗ ${c.title}: ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`).join("\n")}\nRun \`bootsmith doctor\` for the full report.`,
+      EXIT.failed,
+    );
   }
   const opts = hostPlanOptions(recipe, options, host);
   const thePlan = makePlan(recipe, opts);
@@ -123,7 +126,12 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
 }
 
 /** --sign-key (relative to the working directory) or the recipe's signing.key (relative to the recipe). */
-async function openBuildSigner(recipe: LoadedRecipe, options: BuildRecipeOptions, sign: NonNullable<PlanOptions["sign"]>, cleanup: CleanupStack): Promise<Signer> {
+async function openBuildSigner(
+  recipe: LoadedRecipe,
+  options: BuildRecipeOptions,
+  sign: NonNullable<PlanOptions["sign"]>,
+  cleanup: CleanupStack,
+): Promise<Signer> {
   const where = options.signKey !== undefined ? "--sign-key" : `${recipe.file}: signing.key`;
   try {
     return await openSigner(parseSigningKey(sign.key), { cleanup, passphrase: process.env[sign.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV] });
@@ -133,10 +141,26 @@ async function openBuildSigner(recipe: LoadedRecipe, options: BuildRecipeOptions
   }
 }
 
-async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ctx: { started: number; console: Reporter; host: HostFacts; opts: ReturnType<typeof hostPlanOptions>; thePlan: ReturnType<typeof makePlan>; cleanup: CleanupStack; signer?: Signer }): Promise<number> {
+async function buildLocked(
+  recipe: LoadedRecipe,
+  options: BuildRecipeOptions,
+  ctx: {
+    started: number;
+    console: Reporter;
+    host: HostFacts;
+    opts: ReturnType<typeof hostPlanOptions>;
+    thePlan: ReturnType<typeof makePlan>;
+    cleanup: CleanupStack;
+    signer?: Signer;
+  },
+): Promise<number> {
   const { started, console, host, opts, thePlan, cleanup, signer } = ctx;
   const logFile = path.join(thePlan.outDir, "build.log");
-  const sinks = [console, createLogFileReporter(logFile), ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : [])];
+  const sinks = [
+    console,
+    createLogFileReporter(logFile),
+    ...(options.junitFile ? [createJunitReporter(path.resolve(options.junitFile), `${recipe.spec.name}:${recipe.spec.tags[0]}`)] : []),
+  ];
   const reporter: Reporter = redact([...secretValues(), ...recipe.secrets], teeReporter(...sinks));
   reporter.emit({ type: "message", level: "info", text: `building ${recipe.spec.name}:${recipe.spec.tags[0]} → ${thePlan.outDir} (log: ${logFile})` });
 
@@ -145,12 +169,34 @@ async function buildLocked(recipe: LoadedRecipe, options: BuildRecipeOptions, ct
   let result: BuildResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await withInterruptHandling(cleanup, (signal) => executePlan(thePlan, { recipe, reporter, cleanup, signal, tools: host.tools, buildahGlobalArgs: host.buildahArgs, sourceDateEpoch: opts.sourceDateEpoch, stateDir: options.stateDir, skipPublish: options.skipPublish, verify: options.verify, signer }), reporter);
+    result = await withInterruptHandling(
+      cleanup,
+      (signal) =>
+        executePlan(thePlan, {
+          recipe,
+          reporter,
+          cleanup,
+          signal,
+          tools: host.tools,
+          buildahGlobalArgs: host.buildahArgs,
+          sourceDateEpoch: opts.sourceDateEpoch,
+          stateDir: options.stateDir,
+          skipPublish: options.skipPublish,
+          verify: options.verify,
+          signer,
+        }),
+      reporter,
+    );
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
     reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
   }
-  reporter.emit({ type: "summary", ok: result !== undefined, durationMs: result?.durationMs ?? Date.now() - started, lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`] });
+  reporter.emit({
+    type: "summary",
+    ok: result !== undefined,
+    durationMs: result?.durationMs ?? Date.now() - started,
+    lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`],
+  });
   await reporter.close();
   return exitCode;
 }
@@ -159,9 +205,15 @@ async function requireParentImage(recipe: LoadedRecipe, buildahArgs: readonly st
   const parent = recipe.parent!;
   const ref = localImageRef(parent.spec);
   try {
-    await run({ file: "buildah", args: [...buildahArgs, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref] }, { step: "parent", reporter }, { quiet: true });
+    await run(
+      { file: "buildah", args: [...buildahArgs, "inspect", "--type", "image", "--format", "{{.FromImageID}}", ref] },
+      { step: "parent", reporter },
+      { quiet: true },
+    );
   } catch {
-    throw new UserError(`${recipe.file}: from.recipe: the parent image ${ref} is not built on this host; build it first: bootsmith build ${path.relative(process.cwd(), parent.file)}`);
+    throw new UserError(
+      `${recipe.file}: from.recipe: the parent image ${ref} is not built on this host; build it first: bootsmith build ${path.relative(process.cwd(), parent.file)}`,
+    );
   }
 }
 
@@ -179,7 +231,8 @@ function failureText(error: unknown, logFile: string): string {
 function summaryLines(result: BuildResult): string[] {
   const m = result.manifest;
   const lines = [`built ${m.name}:${m.tags.join(",")} as ${m.image.ref}${m.kernel ? `, kernel ${m.kernel.version}` : ""}, ${m.packages.length} packages`];
-  for (const a of Object.values(m.artifacts)) if (a) lines.push(`  ${path.join(result.outDir, a.file)}  ${formatBytes(a.size)}  sha256:${a.sha256.slice(0, 16)}…`);
+  for (const a of Object.values(m.artifacts))
+    if (a) lines.push(`  ${path.join(result.outDir, a.file)}  ${formatBytes(a.size)}  sha256:${a.sha256.slice(0, 16)}…`);
   lines.push(`  ${path.join(result.outDir, MANIFEST_FILE)}`);
   for (const p of result.published) lines.push(`  published ${p.name}:${p.tag} → ${p.target}${p.urls.rootfs ? ` ${p.urls.rootfs}` : ""}`);
   return lines;

@@ -12,11 +12,11 @@ import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 import { inputDigests } from "../recipe/inputs.js";
 
-
 /** What is known about the last build of a recipe. */
 export interface CacheFacts {
   /** The manifest in the output directory: missing, unreadable, or its content. */
-  readonly manifest: { readonly kind: "missing" } | { readonly kind: "unreadable"; readonly error: string } | { readonly kind: "found"; readonly manifest: Manifest };
+  readonly manifest:
+    { readonly kind: "missing" } | { readonly kind: "unreadable"; readonly error: string } | { readonly kind: "found"; readonly manifest: Manifest };
   /** The local image's input-digest label: not checked, image missing, label value (maybe ""). */
   readonly image: { readonly kind: "unchecked"; readonly why?: string } | { readonly kind: "missing" } | { readonly kind: "found"; readonly label: string };
   /** The recipe's first registry target, when asked (--check-registry). */
@@ -50,9 +50,22 @@ export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
   const registry = facts.registry;
   if (registry?.kind === "found" && registry.label === recipe.inputDigest) {
     const pull = `${repositoryOf(registry.ref)}@${registry.digest}`;
-    return { build: false, pull, reasons: [`up to date in the registry: ${registry.ref} (${registry.digest.slice(0, 19)}…) carries key ${short(recipe.inputDigest)}; not built here (${local.reasons[0]})`] };
+    return {
+      build: false,
+      pull,
+      reasons: [
+        `up to date in the registry: ${registry.ref} (${registry.digest.slice(0, 19)}…) carries key ${short(recipe.inputDigest)}; not built here (${local.reasons[0]})`,
+      ],
+    };
   }
-  if (registry?.kind === "found") return { build: true, reasons: [...local.reasons, `the registry's ${registry.ref} carries ${INPUT_DIGEST_LABEL}=${short(registry.label) || "(none)"}, not ${short(recipe.inputDigest)}`] };
+  if (registry?.kind === "found")
+    return {
+      build: true,
+      reasons: [
+        ...local.reasons,
+        `the registry's ${registry.ref} carries ${INPUT_DIGEST_LABEL}=${short(registry.label) || "(none)"}, not ${short(recipe.inputDigest)}`,
+      ],
+    };
   if (registry?.kind === "missing") return { build: true, reasons: [...local.reasons, `${registry.ref} is not in the registry`] };
   if (registry?.kind === "unchecked") return { build: true, reasons: [...local.reasons, `registry not checked: ${registry.why}`] };
   return local;
@@ -73,7 +86,11 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     case "missing":
       return { build: true, reasons: [`inputs unchanged, but the image ${image} is gone (removed or built on another host)`] };
     case "found":
-      if (facts.image.label !== key) return { build: true, reasons: [`inputs unchanged, but the image ${image} carries ${INPUT_DIGEST_LABEL}=${short(facts.image.label) || "(none)"}, not ${short(key)}`] };
+      if (facts.image.label !== key)
+        return {
+          build: true,
+          reasons: [`inputs unchanged, but the image ${image} carries ${INPUT_DIGEST_LABEL}=${short(facts.image.label) || "(none)"}, not ${short(key)}`],
+        };
       return { build: false, reasons: [`up to date: key ${short(key)} matches ${where} and the image ${image}`] };
     case "unchecked":
       return { build: false, reasons: [`up to date: key ${short(key)} matches ${where}${facts.image.why ? ` (image not checked: ${facts.image.why})` : ""}`] };
@@ -91,7 +108,8 @@ export function repositoryOf(ref: string): string {
 /** Which inputs differ between the last build and now, as `name: old → new` lines. */
 export function explainChange(recipe: LoadedRecipe, old: Manifest): string[] {
   const now = inputDigests(recipe);
-  if (!old.inputs) return [`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (the old manifest does not record which input; built by an older bootsmith)`];
+  if (!old.inputs)
+    return [`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (the old manifest does not record which input; built by an older bootsmith)`];
   const lines: string[] = [];
   for (const name of [...new Set([...Object.keys(old.inputs), ...Object.keys(now)])].sort(inputOrder)) {
     const before = old.inputs[name];
@@ -102,7 +120,8 @@ export function explainChange(recipe: LoadedRecipe, old: Manifest): string[] {
     else lines.push(`${describe(name)} changed: ${before} → ${after}`);
   }
   // Equal parts but a different key: the key covers something the parts do not (a new key scheme).
-  if (lines.length === 0) lines.push(`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (no recorded input differs; the key scheme changed)`);
+  if (lines.length === 0)
+    lines.push(`key changed ${short(old.inputDigest)} → ${short(recipe.inputDigest)} (no recorded input differs; the key scheme changed)`);
   return lines;
 }
 

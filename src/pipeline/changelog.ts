@@ -15,5 +15,8 @@ export function changelogMarkdown(name: string, before: Pick<Manifest, "builtAt"
 /** Write changelog.md and changelog.json into the output directory. */
 export function writeChangelog(outDir: string, before: Manifest | undefined, after: Manifest, log: PackageDiff): void {
   writeFileSync(path.join(outDir, "changelog.md"), changelogMarkdown(after.name, before, after, log));
-  writeFileSync(path.join(outDir, "changelog.json"), `${JSON.stringify({ name: after.name, from: before?.builtAt ?? null, to: after.builtAt, ...log }, null, 2)}\n`);
+  writeFileSync(
+    path.join(outDir, "changelog.json"),
+    `${JSON.stringify({ name: after.name, from: before?.builtAt ?? null, to: after.builtAt, ...log }, null, 2)}\n`,
+  );
 }

@@ -78,7 +78,14 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
         // line `bootsmith plan` prints for it (programs are logged by exec/run.ts).
         if (isInternalAction(action)) {
           const cmd = internalCommand(action);
-          ctx.reporter.emit({ type: "command", step: step.id, command: renderCommand(cmd.file, cmd.args.map((a) => resolveArg(a, state.values))) });
+          ctx.reporter.emit({
+            type: "command",
+            step: step.id,
+            command: renderCommand(
+              cmd.file,
+              cmd.args.map((a) => resolveArg(a, state.values)),
+            ),
+          });
         }
         if (isBuildAction(action)) await performBuildAction(action, step, plan, ctx, state);
         else await deliver(action, step, ctx, published);
@@ -116,10 +123,17 @@ type DeliveryAction = Extract<Action, { readonly kind: "publish" } | { readonly 
 async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, published: PublishedImage[]): Promise<void> {
   switch (action.kind) {
     case "publish": {
-      const outcome = await publish(action.dir, action.target, { reporter: ctx.reporter, signal: ctx.signal, cleanup: ctx.cleanup, registry: { buildahGlobalArgs: action.storage } });
+      const outcome = await publish(action.dir, action.target, {
+        reporter: ctx.reporter,
+        signal: ctx.signal,
+        cleanup: ctx.cleanup,
+        registry: { buildahGlobalArgs: action.storage },
+      });
       published.push(...outcome.images);
       for (const image of outcome.images) {
-        const urls = Object.entries(image.urls).map(([role, url]) => `${role} ${url}`).join(", ");
+        const urls = Object.entries(image.urls)
+          .map(([role, url]) => `${role} ${url}`)
+          .join(", ");
         ctx.reporter.emit({ type: "message", level: "info", text: `published ${image.name}:${image.tag} to ${image.target}${urls ? `: ${urls}` : ""}` });
       }
       const primary = outcome.images[0];
@@ -138,7 +152,13 @@ async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, 
         ...(r.verify ? { verifyKey: path.resolve(path.dirname(ctx.recipe.file), r.verify.key) } : {}),
         log: (line) => ctx.reporter.emit({ type: "message", level: "info", text: line }),
       });
-      ctx.reporter.emit({ type: "message", level: "info", text: result.written ? `registered with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}` : `${r.type} already up to date` });
+      ctx.reporter.emit({
+        type: "message",
+        level: "info",
+        text: result.written
+          ? `registered with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}`
+          : `${r.type} already up to date`,
+      });
       return;
     }
   }

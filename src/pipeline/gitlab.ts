@@ -39,7 +39,8 @@ export interface GitlabOptions {
 export type GitlabPipeline = Record<string, unknown>;
 
 /** The storage options bootsmith's own buildah calls get from the same variables (build/options.ts). */
-const BUILDAH_STORAGE = '${BOOTSMITH_STORAGE_ROOT:+--root "$BOOTSMITH_STORAGE_ROOT" --runroot "$BOOTSMITH_STORAGE_ROOT/run"} ${BOOTSMITH_STORAGE_DRIVER:+--storage-driver "$BOOTSMITH_STORAGE_DRIVER"}';
+const BUILDAH_STORAGE =
+  '${BOOTSMITH_STORAGE_ROOT:+--root "$BOOTSMITH_STORAGE_ROOT" --runroot "$BOOTSMITH_STORAGE_ROOT/run"} ${BOOTSMITH_STORAGE_DRIVER:+--storage-driver "$BOOTSMITH_STORAGE_DRIVER"}';
 
 export function jobName(recipe: string): string {
   return `build:${recipe}`;
@@ -76,7 +77,8 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
     const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
     const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
     // One parent per recipe keeps needs at 0 or 1; the check guards a future multi-parent format.
-    if (needs.length > GITLAB_MAX_NEEDS) throw new UserError(`${recipe.file}: job ${jobName(name)} would need ${needs.length} jobs; GitLab allows ${GITLAB_MAX_NEEDS}`);
+    if (needs.length > GITLAB_MAX_NEEDS)
+      throw new UserError(`${recipe.file}: job ${jobName(name)} would need ${needs.length} jobs; GitLab allows ${GITLAB_MAX_NEEDS}`);
     const build = [
       bootsmith,
       "build",
@@ -100,7 +102,12 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       );
     }
     const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]);
-    script.push(build, [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), "--recipe", quoteArg(recipePath), ...varArgs, ">", quoteArg(`${outDir}/image.env`)].join(" "));
+    script.push(
+      build,
+      [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), "--recipe", quoteArg(recipePath), ...varArgs, ">", quoteArg(`${outDir}/image.env`)].join(
+        " ",
+      ),
+    );
     pipeline[jobName(name)] = {
       extends: ".bootsmith-build",
       needs,
@@ -133,9 +140,10 @@ export function dotenvFor(manifest: Pick<Manifest, "name" | "inputDigest" | "ima
     BOOTSMITH_IMAGE_NAME: manifest.name,
     BOOTSMITH_BUILT_INPUT_DIGEST: manifest.inputDigest,
   };
-  return Object.entries(entries)
-    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")
-    .map(([k, v]) => `${k}=${v}`)
-    .join("\n") + "\n";
+  return (
+    Object.entries(entries)
+      .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n"
+  );
 }
-

@@ -74,7 +74,10 @@ function looksLikeRecipe(file: string): boolean {
 
 function readTextList(file: string): string[] {
   const dir = path.dirname(file);
-  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter((l) => l !== "");
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .filter((l) => l !== "");
   if (lines.length === 0) throw new UserError(`${file}: the list names no recipes`);
   return lines.map((l) => path.resolve(dir, l));
 }
@@ -88,7 +91,7 @@ function readYamlList(file: string): string[] | undefined {
     return undefined; // the recipe loader reports the syntax error with its position
   }
   if (!data || typeof data !== "object" || !("recipes" in data)) return undefined;
-  const list = (data).recipes;
+  const list = data.recipes;
   if (!Array.isArray(list) || !list.every((x): x is string => typeof x === "string")) {
     throw new UserError(`${file}: recipes: must be a list of recipe paths (relative to this file)`);
   }
@@ -133,7 +136,10 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
   for (const entry of entries) {
     const { name } = entry.recipe.spec;
     const other = byName.get(name);
-    if (other) throw new UserError(`two recipes are named ${name}: ${other.recipe.file} and ${entry.recipe.file}; names identify images and output directories, so they must be unique`);
+    if (other)
+      throw new UserError(
+        `two recipes are named ${name}: ${other.recipe.file} and ${entry.recipe.file}; names identify images and output directories, so they must be unique`,
+      );
     const image = localImageRef(entry.recipe.spec);
     const sameImage = byImage.get(image);
     if (sameImage) throw new UserError(`${sameImage} and ${entry.recipe.file} both build ${image}`);
@@ -161,7 +167,10 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
 export function topologicalOrder(nodes: ReadonlyMap<string, Pick<GraphNode, "name" | "parent" | "children" | "recipe">>): string[] {
   const pending = new Map<string, number>();
   for (const [name, node] of nodes) pending.set(name, node.parent !== undefined && nodes.has(node.parent) ? 1 : 0);
-  const ready = [...pending].filter(([, n]) => n === 0).map(([name]) => name).sort();
+  const ready = [...pending]
+    .filter(([, n]) => n === 0)
+    .map(([name]) => name)
+    .sort();
   const order: string[] = [];
   while (ready.length > 0) {
     const name = ready.shift()!;
@@ -221,7 +230,9 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
     for (const name of selection.only) {
       if (!graph.nodes.has(name)) {
         const guess = didYouMean(name, [...graph.nodes.keys()]);
-        throw new UserError(`--only ${name}: no such recipe in the graph${guess ? ` (did you mean ${guess}?)` : ""}; recipes: ${[...graph.nodes.keys()].sort().join(", ")}`);
+        throw new UserError(
+          `--only ${name}: no such recipe in the graph${guess ? ` (did you mean ${guess}?)` : ""}; recipes: ${[...graph.nodes.keys()].sort().join(", ")}`,
+        );
       }
     }
     roots = [...selection.only];

@@ -37,11 +37,22 @@ function comparePackages(a: PackageRecord, b: PackageRecord): number {
 
 /** Only the version fields, in a fixed order, so the file diffs well in git. */
 function packageRecord(p: PackageRecord): PackageRecord {
-  return { name: p.name, ...(p.epoch !== undefined ? { epoch: p.epoch } : {}), version: p.version, ...(p.release !== undefined ? { release: p.release } : {}), arch: p.arch };
+  return {
+    name: p.name,
+    ...(p.epoch !== undefined ? { epoch: p.epoch } : {}),
+    version: p.version,
+    ...(p.release !== undefined ? { release: p.release } : {}),
+    arch: p.arch,
+  };
 }
 
 export function lockFromManifest(manifest: Pick<Manifest, "name" | "inputDigest" | "packages">): LockFile {
-  return { lockVersion: LOCK_VERSION, recipe: manifest.name, inputDigest: manifest.inputDigest, packages: manifest.packages.map(packageRecord).sort(comparePackages) };
+  return {
+    lockVersion: LOCK_VERSION,
+    recipe: manifest.name,
+    inputDigest: manifest.inputDigest,
+    packages: manifest.packages.map(packageRecord).sort(comparePackages),
+  };
 }
 
 export function formatLockFile(lock: LockFile): string {
@@ -74,8 +85,10 @@ export function readLockFile(file: string, recipeFile?: string): LockFile {
   if (!Array.isArray(data.packages)) throw bad("packages: expected a list");
   const packages = data.packages.map((p: unknown, i: number): PackageRecord => {
     if (!isObject(p)) throw bad(`packages[${i}]: expected an object`);
-    for (const field of ["name", "version", "arch"] as const) if (typeof p[field] !== "string" || p[field] === "") throw bad(`packages[${i}].${field}: expected a non-empty string`);
-    for (const field of ["epoch", "release"] as const) if (p[field] !== undefined && typeof p[field] !== "string") throw bad(`packages[${i}].${field}: expected a string`);
+    for (const field of ["name", "version", "arch"] as const)
+      if (typeof p[field] !== "string" || p[field] === "") throw bad(`packages[${i}].${field}: expected a non-empty string`);
+    for (const field of ["epoch", "release"] as const)
+      if (p[field] !== undefined && typeof p[field] !== "string") throw bad(`packages[${i}].${field}: expected a string`);
     return packageRecord(p as unknown as PackageRecord);
   });
   return { lockVersion: LOCK_VERSION, recipe: data.recipe, ...(typeof data.inputDigest === "string" ? { inputDigest: data.inputDigest } : {}), packages };
@@ -101,7 +114,12 @@ export class LockDriftError extends BootsmithError {
  * The check `build --locked` runs once the package list is known: throws LockDriftError listing
  * every difference and how to accept them.
  */
-export function checkLocked(lock: LockFile, lockFile: string, recipe: { name: string; file: string; inputDigest: string }, packages: readonly PackageRecord[]): void {
+export function checkLocked(
+  lock: LockFile,
+  lockFile: string,
+  recipe: { name: string; file: string; inputDigest: string },
+  packages: readonly PackageRecord[],
+): void {
   const drift = diffPackages(lock.packages, packages);
   if (isEmpty(drift)) return;
   const shown = path.relative(process.cwd(), lockFile) || lockFile;
@@ -113,7 +131,8 @@ export function checkLocked(lock: LockFile, lockFile: string, recipe: { name: st
     ...drift.added.map((c) => line("added", c, `${c.to} (not in the lock file)`)),
     ...drift.removed.map((c) => line("removed", c, `${c.from} (locked, not installed)`)),
   ];
-  if (lock.inputDigest !== undefined && lock.inputDigest !== recipe.inputDigest) lines.push(`The recipe changed since the lock file was written (key ${lock.inputDigest.slice(0, 12)} → ${recipe.inputDigest.slice(0, 12)}).`);
+  if (lock.inputDigest !== undefined && lock.inputDigest !== recipe.inputDigest)
+    lines.push(`The recipe changed since the lock file was written (key ${lock.inputDigest.slice(0, 12)} → ${recipe.inputDigest.slice(0, 12)}).`);
   lines.push(
     "Nothing was published or registered.",
     `To accept these versions: bootsmith build ${recipeFile} --no-publish (with this build's --var/--out), then bootsmith lock ${recipeFile}, and commit ${shown}.`,
@@ -125,6 +144,9 @@ export function checkLocked(lock: LockFile, lockFile: string, recipe: { name: st
 export function lockedVerifier(recipe: { spec: { name: string }; file: string; inputDigest: string }): (packages: readonly PackageRecord[]) => void {
   const file = lockFilePath(recipe.file);
   const lock = readLockFile(file, recipe.file);
-  if (lock.recipe !== recipe.spec.name) throw new UserError(`${path.relative(process.cwd(), file) || file} locks the recipe "${lock.recipe}", not "${recipe.spec.name}"; write it again with: bootsmith lock ${path.relative(process.cwd(), recipe.file) || recipe.file}`);
+  if (lock.recipe !== recipe.spec.name)
+    throw new UserError(
+      `${path.relative(process.cwd(), file) || file} locks the recipe "${lock.recipe}", not "${recipe.spec.name}"; write it again with: bootsmith lock ${path.relative(process.cwd(), recipe.file) || recipe.file}`,
+    );
   return (packages) => checkLocked(lock, file, { name: recipe.spec.name, file: recipe.file, inputDigest: recipe.inputDigest }, packages);
 }

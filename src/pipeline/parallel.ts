@@ -90,12 +90,14 @@ export function runExitCode(outcomes: ReadonlyMap<string, Outcome>): number {
 
 /** The end-of-run table: one row per recipe in build order, then the counts. */
 export function summaryTable(order: readonly string[], outcomes: ReadonlyMap<string, Outcome>, wallMs: number): string[] {
-  const rows = order.filter((n) => outcomes.has(n)).map((name) => {
-    const o = outcomes.get(name)!;
-    const time = o.status === "built" || o.status === "failed" ? formatDuration(o.durationMs) : "-";
-    const label = o.status === "up-to-date" ? "up to date" : o.status;
-    return [name, label, time, o.detail ?? ""] as const;
-  });
+  const rows = order
+    .filter((n) => outcomes.has(n))
+    .map((name) => {
+      const o = outcomes.get(name)!;
+      const time = o.status === "built" || o.status === "failed" ? formatDuration(o.durationMs) : "-";
+      const label = o.status === "up-to-date" ? "up to date" : o.status;
+      return [name, label, time, o.detail ?? ""] as const;
+    });
   const width = (i: 0 | 1 | 2) => Math.max(["recipe", "result", "time"][i]!.length, ...rows.map((r) => r[i].length));
   const w = [width(0), width(1), width(2)] as const;
   const fmt = (r: readonly [string, string, string, string]) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(w[2])}  ${r[3]}`.trimEnd();

@@ -11,7 +11,10 @@ export function refreshHooks(outDir: string, publishes: boolean): { skipPublish?
   const previous = readManifestFacts(outDir);
   const old = previous.kind === "found" ? previous.manifest : undefined;
   return {
-    skipPublish: old ? (m) => (isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined) : undefined,
+    skipPublish: old
+      ? (m) =>
+          isEmpty(diffPackages(old.packages, m.packages)) ? `no package changed since the build of ${old.builtAt}: not published or registered` : undefined
+      : undefined,
     after: () => {
       const now = readManifestFacts(outDir);
       if (now.kind !== "found") return undefined;

@@ -27,7 +27,13 @@ const divertArgs = (action: "--add" | "--remove") => ["dpkg-divert", "--quiet", 
 const MMDEBSTRAP_DIVERT_HOOK = `mkdir -p "$1${path.posix.dirname(DRACUT_HOOK)}"; chroot "$1" ${divertArgs("--add").join(" ")}; printf '${NOOP_HOOK.replace(/\n/g, "\\n")}' > "$1${DRACUT_HOOK}"; chmod 755 "$1${DRACUT_HOOK}"`;
 const MMDEBSTRAP_RESTORE_HOOK = `rm -f "$1${DRACUT_HOOK}"; chroot "$1" ${divertArgs("--remove").join(" ")}`;
 
-const NO_DOCS = ["path-exclude=/usr/share/man/*", "path-exclude=/usr/share/doc/*", "path-include=/usr/share/doc/*/copyright", "path-exclude=/usr/share/locale/*", "path-exclude=/usr/share/info/*"];
+const NO_DOCS = [
+  "path-exclude=/usr/share/man/*",
+  "path-exclude=/usr/share/doc/*",
+  "path-include=/usr/share/doc/*/copyright",
+  "path-exclude=/usr/share/locale/*",
+  "path-exclude=/usr/share/info/*",
+];
 
 export const apt: PackageManagerPlugin = {
   planInstall(ctx) {
@@ -37,12 +43,23 @@ export const apt: PackageManagerPlugin = {
   listPackages(ctx) {
     return {
       file: "dpkg-query",
-      args: [["--admindir=", ...(typeof ctx.root === "string" ? [ctx.root] : ctx.root), "/var/lib/dpkg"], "-W", "-f=${Package}\\t\\t${Version}\\t\\t${Architecture}\\t\\t${Maintainer}\\n"],
+      args: [
+        ["--admindir=", ...(typeof ctx.root === "string" ? [ctx.root] : ctx.root), "/var/lib/dpkg"],
+        "-W",
+        "-f=${Package}\\t\\t${Version}\\t\\t${Architecture}\\t\\t${Maintainer}\\n",
+      ],
     };
   },
 
   leftovers: () => ({
-    paths: ["var/cache/apt/archives/*.deb", "var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin", "var/lib/apt/lists/*", "var/log/apt/term.log", "var/log/apt/history.log"],
+    paths: [
+      "var/cache/apt/archives/*.deb",
+      "var/cache/apt/pkgcache.bin",
+      "var/cache/apt/srcpkgcache.bin",
+      "var/lib/apt/lists/*",
+      "var/log/apt/term.log",
+      "var/log/apt/history.log",
+    ],
     ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
   }),
 };
@@ -105,7 +122,9 @@ function onParent(ctx: PackageContext): Step[] {
   const actions: Action[] = [];
   for (const repo of p.repos) {
     const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
-    const content = repo.content ?? `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? p.release ?? "stable"}\nComponents: ${(repo.components ?? ["main"]).join(" ")}\n${repo.gpgkey ? `Signed-By: ${repo.gpgkey}\n` : ""}`;
+    const content =
+      repo.content ??
+      `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? p.release ?? "stable"}\nComponents: ${(repo.components ?? ["main"]).join(" ")}\n${repo.gpgkey ? `Signed-By: ${repo.gpgkey}\n` : ""}`;
     actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
     actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
   }

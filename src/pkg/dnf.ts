@@ -13,7 +13,12 @@ export const dnf: PackageManagerPlugin = {
     const steps: Step[] = [];
     const repos = ctx.packages.repos;
     if (repos.length > 0) {
-      steps.push({ id: "configure-repos", title: "Configure package repositories", actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/yum.repos.d" }), produces: [] });
+      steps.push({
+        id: "configure-repos",
+        title: "Configure package repositories",
+        actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/yum.repos.d" }),
+        produces: [],
+      });
     }
     const install = [...ctx.packages.groups.map((g) => `@${g}`), ...ctx.packages.install];
     const run = (args: Arg[]): PlannedCommand => dnfCommand(ctx, args);
@@ -21,7 +26,12 @@ export const dnf: PackageManagerPlugin = {
     if (ctx.accounts) {
       // dnf resolves file paths to the package providing them (setup on EL): the account files
       // exist before the recipe's packages install, so the fixed ids are there first.
-      steps.push({ id: "install-account-files", title: "Install the package providing /etc/passwd and /etc/group", actions: [...macros, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }], produces: [] });
+      steps.push({
+        id: "install-account-files",
+        title: "Install the package providing /etc/passwd and /etc/group",
+        actions: [...macros, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }],
+        produces: [],
+      });
       steps.push(ctx.accounts);
     }
     // write-file never overwrites: the macros are written once, by whichever step runs dnf first.
@@ -39,7 +49,14 @@ export const dnf: PackageManagerPlugin = {
   leftovers(ctx) {
     return {
       // dnf drops expired_repos.json under the *host* cachedir path inside the installroot.
-      paths: ["var/cache/dnf", "var/log/dnf.log", "var/log/dnf.librepo.log", "var/log/dnf.rpm.log", "var/log/hawkey.log", path.join(ctx.cacheDir, "dnf").replace(/^\/+/, "")],
+      paths: [
+        "var/cache/dnf",
+        "var/log/dnf.log",
+        "var/log/dnf.librepo.log",
+        "var/log/dnf.rpm.log",
+        "var/log/hawkey.log",
+        path.join(ctx.cacheDir, "dnf").replace(/^\/+/, ""),
+      ],
       ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
     };
   },

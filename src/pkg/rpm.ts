@@ -72,8 +72,14 @@ export function repoFileActions(ctx: PackageContext, opts: RepoFilesOptions): Ac
     const hostKey = repo.gpgkey && keyIsFile(repo.gpgkey) ? `file://${repo.gpgkey}` : repo.gpgkey;
     const extra = opts.extraLines ?? (() => []);
     actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, extra), mode: 0o644 });
-    actions.push({ kind: "write-file", path: imageFile, content: repoFile(repo, inImage && keyIsFile(inImage) ? `file://${inImage}` : inImage, ctx, extra), mode: 0o644 });
-    if (repo.gpgkey && inImage && keyIsFile(repo.gpgkey)) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey, inImage, { mode: "0644" }) });
+    actions.push({
+      kind: "write-file",
+      path: imageFile,
+      content: repoFile(repo, inImage && keyIsFile(inImage) ? `file://${inImage}` : inImage, ctx, extra),
+      mode: 0o644,
+    });
+    if (repo.gpgkey && inImage && keyIsFile(repo.gpgkey))
+      actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey, inImage, { mode: "0644" }) });
     actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, imageFile, `${opts.imageDir}/${repo.name}.repo`, { mode: "0644" }) });
   }
   return actions;

@@ -38,7 +38,12 @@ export const zypper: PackageManagerPlugin = {
     const p = ctx.packages;
     const steps: Step[] = [];
     if (p.repos.length > 0) {
-      steps.push({ id: "configure-repos", title: "Configure package repositories", actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: zypperRepoLines }), produces: [] });
+      steps.push({
+        id: "configure-repos",
+        title: "Configure package repositories",
+        actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: zypperRepoLines }),
+        produces: [],
+      });
     }
     const actions: Action[] = [];
     if (ctx.installer === "host") {

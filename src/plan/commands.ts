@@ -13,7 +13,10 @@ export const BOOTSMITH = "bootsmith";
 /** Actions that bootsmith performs in-process (no external program). */
 export type InternalAction = Extract<
   Action,
-  { readonly kind: "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "image-identity" | "write-manifest" | "sign" | "publish" | "register" }
+  {
+    readonly kind:
+      "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "image-identity" | "write-manifest" | "sign" | "publish" | "register";
+  }
 >;
 
 export function isInternalAction(action: Action): action is InternalAction {
@@ -66,7 +69,12 @@ function internalArgs(action: InternalAction): Arg[] {
 }
 
 /** The recipe (with its --var values) and the facts earlier steps saved in the work directory. */
-function buildFactArgs(action: { readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly kernelRecord?: string; readonly packages?: string }): string[] {
+function buildFactArgs(action: {
+  readonly recipe: string;
+  readonly vars: Readonly<Record<string, string>>;
+  readonly kernelRecord?: string;
+  readonly packages?: string;
+}): string[] {
   return [
     "--recipe",
     action.recipe,

@@ -54,12 +54,20 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   const image = localImageRef(spec);
   const steps: Step[] = [];
 
-  steps.push(step("create-container", "Create the working container", [
-    { kind: "exec", command: buildah(target, "from", ["--name", container, ...baseArgs(recipe)]), undo: { id: "container", command: buildah(target, "rm", [container]) } },
-  ]));
-  steps.push(step("mount", "Mount the container's root", [
-    { kind: "exec", command: buildah(target, "mount", [container]), capture: "MNT", undo: { id: "mount", command: buildah(target, "umount", [container]) } },
-  ]));
+  steps.push(
+    step("create-container", "Create the working container", [
+      {
+        kind: "exec",
+        command: buildah(target, "from", ["--name", container, ...baseArgs(recipe)]),
+        undo: { id: "container", command: buildah(target, "rm", [container]) },
+      },
+    ]),
+  );
+  steps.push(
+    step("mount", "Mount the container's root", [
+      { kind: "exec", command: buildah(target, "mount", [container]), capture: "MNT", undo: { id: "mount", command: buildah(target, "umount", [container]) } },
+    ]),
+  );
 
   const accounts = accountsStep(recipe);
   const pkgCtx = spec.packages ? packageContext(recipe, target, options, spec.from === "scratch" ? accounts : undefined) : undefined;
@@ -71,7 +79,11 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (spec.boot) steps.push(...bootSteps(spec.boot, target, options));
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
-    steps.push(step("list-packages", "Record the installed packages", [{ kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) }]));
+    steps.push(
+      step("list-packages", "Record the installed packages", [
+        { kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
+      ]),
+    );
     steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   const work = (file: string) => path.join(options.workDir, file);
@@ -81,21 +93,43 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
     ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
   };
-  steps.push(step("identity", "Write the SBOMs and the image's identity", [{ kind: "image-identity", root: [MNT], dir: options.outDir, id: spec.name, version: spec.tags[0]!, ...facts }], Object.values(SBOM_FILES)));
+  steps.push(
+    step(
+      "identity",
+      "Write the SBOMs and the image's identity",
+      [{ kind: "image-identity", root: [MNT], dir: options.outDir, id: spec.name, version: spec.tags[0]!, ...facts }],
+      Object.values(SBOM_FILES),
+    ),
+  );
   if (spec.boot) steps.push(squashfsStep(spec.boot, options));
   steps.push(commitStep(recipe, target, image, options));
-  steps.push(step("teardown", "Unmount and remove the working container", [
-    { kind: "release", undoId: "mount" },
-    { kind: "release", undoId: "container" },
-  ]));
+  steps.push(
+    step("teardown", "Unmount and remove the working container", [
+      { kind: "release", undoId: "mount" },
+      { kind: "release", undoId: "container" },
+    ]),
+  );
   steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir, imageId: [IMAGE_ID], ...facts }], [MANIFEST_FILE]));
   if (options.sign) steps.push(step("sign", "Sign SHA256SUMS", [{ kind: "sign", dir: options.outDir, ...options.sign }], [SUMS_FILE, SIGNATURE_FILE]));
   if (options.publish) {
-    spec.publish.forEach((t, i) => steps.push(step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [{ kind: "publish", target: t, dir: options.outDir, record: work(WORK_FILES.published(i + 1)), storage: options.buildah.globalArgs }])));
+    spec.publish.forEach((t, i) =>
+      steps.push(
+        step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [
+          { kind: "publish", target: t, dir: options.outDir, record: work(WORK_FILES.published(i + 1)), storage: options.buildah.globalArgs },
+        ]),
+      ),
+    );
     spec.register.forEach((r, i) => {
       const source = registrationSource(spec.publish, r);
-      if (source === undefined) throw new UserError(`${recipe.file}: register[${i}]: registration needs the image published to S3 or a local directory first${r.from ? ` (from: ${r.from})` : ""}: add such a publish target`);
-      steps.push(step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [{ kind: "register", registration: r, source: work(WORK_FILES.published(source + 1)), paramsTemplate: spec.boot ? spec.boot.params : "" }]));
+      if (source === undefined)
+        throw new UserError(
+          `${recipe.file}: register[${i}]: registration needs the image published to S3 or a local directory first${r.from ? ` (from: ${r.from})` : ""}: add such a publish target`,
+        );
+      steps.push(
+        step(`register-${i + 1}-${r.type}`, `Register with ${r.type}`, [
+          { kind: "register", registration: r, source: work(WORK_FILES.published(source + 1)), paramsTemplate: spec.boot ? spec.boot.params : "" },
+        ]),
+      );
     });
   }
 
@@ -126,7 +160,9 @@ function step(id: string, title: string, actions: Action[], produces: string[] =
 function withTimeout(s: Step, seconds: number): Step {
   return {
     ...s,
-    actions: s.actions.map((a) => (a.kind === "exec" && a.command.timeoutSeconds === undefined ? { ...a, command: { ...a.command, timeoutSeconds: seconds } } : a)),
+    actions: s.actions.map((a) =>
+      a.kind === "exec" && a.command.timeoutSeconds === undefined ? { ...a, command: { ...a.command, timeoutSeconds: seconds } } : a,
+    ),
   };
 }
 
@@ -187,7 +223,10 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
     if (src === undefined) throw new Error(`internal: files[${i}] has neither content nor a resolved src`);
     // buildah copy resolves dest inside the container root, so symlinks in the image cannot
     // redirect the write to the host.
-    actions.push({ kind: "exec", command: copyIntoImage(target, src, f.dest, { mode: f.mode ?? (f.content !== undefined ? "0644" : undefined), owner: f.owner }) });
+    actions.push({
+      kind: "exec",
+      command: copyIntoImage(target, src, f.dest, { mode: f.mode ?? (f.content !== undefined ? "0644" : undefined), owner: f.owner }),
+    });
   });
   return [step("copy-files", "Copy files into the image", actions)];
 }
@@ -219,10 +258,14 @@ function ansibleStep(recipe: LoadedRecipe, index: number, ansible: AnsibleSpec, 
   const config = path.join(dir, "ansible.cfg");
   const hostVars = { ...ansible.inventoryVars, ansible_connection: "community.general.chroot" };
   const args: Arg[] = [
-    "-i", inventory,
-    "--limit", "image",
-    "-e", `@${extraVars}`,
-    "-e", concat('{"ansible_host": "', MNT, '"}'),
+    "-i",
+    inventory,
+    "--limit",
+    "image",
+    "-e",
+    `@${extraVars}`,
+    "-e",
+    concat('{"ansible_host": "', MNT, '"}'),
     ...(ansible.tags.length > 0 ? ["--tags", ansible.tags.join(",")] : []),
     sources.playbook,
   ];
@@ -254,12 +297,19 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
   dracutArgs.push(...boot.initramfs.args, initrdInImage);
   const out = (file: string) => path.join(options.outDir, file);
   return [
-    step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [{ kind: "select-kernel", root: [MNT], version: boot.kernel, record: path.join(options.workDir, WORK_FILES.kernel) }]),
-    step("initramfs", "Build the initramfs with dracut", [
-      { kind: "exec", command: { ...runInImage(target, dracutArgs, {}, TIMEOUT.dracut), diagnose: "dracut" } },
-      { kind: "copy-out", root: [MNT], path: initrdInImage, to: out(ARTIFACT_FILES.initrd) },
-      { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd), kver: [KVER] },
-    ], [ARTIFACT_FILES.initrd]),
+    step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [
+      { kind: "select-kernel", root: [MNT], version: boot.kernel, record: path.join(options.workDir, WORK_FILES.kernel) },
+    ]),
+    step(
+      "initramfs",
+      "Build the initramfs with dracut",
+      [
+        { kind: "exec", command: { ...runInImage(target, dracutArgs, {}, TIMEOUT.dracut), diagnose: "dracut" } },
+        { kind: "copy-out", root: [MNT], path: initrdInImage, to: out(ARTIFACT_FILES.initrd) },
+        { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd), kver: [KVER] },
+      ],
+      [ARTIFACT_FILES.initrd],
+    ),
     step("kernel", "Copy the kernel out", [{ kind: "copy-out", root: [MNT], path: [KERNEL_IMAGE], to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
   ];
 }
@@ -320,7 +370,8 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
     { kind: "exec", command: buildah(target, "config", [...labelArgs, target.container]) },
     { kind: "exec", command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, target.container, image]), capture: "IMAGE_ID" },
   ];
-  for (const tag of spec.tags.slice(1)) actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
+  for (const tag of spec.tags.slice(1))
+    actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
   return step("commit", `Commit the image as ${image}`, actions);
 }
 

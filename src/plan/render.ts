@@ -78,14 +78,22 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
     case "write-file": {
       const dir = action.path.slice(0, action.path.lastIndexOf("/")) || "/";
       // umask 077 and noclobber: private while written, never over an existing file (bootsmith opens it O_EXCL|O_NOFOLLOW).
-      return [`mkdir -p ${quoteArg(dir)}`, `(umask 077; set -C; printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)})`, `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`];
+      return [
+        `mkdir -p ${quoteArg(dir)}`,
+        `(umask 077; set -C; printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)})`,
+        `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`,
+      ];
     }
     case "create-accounts": {
       const root = renderArg(action.root);
       return [
-        comment(`bootsmith adds these entries to ${root}/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in ${action.base}:`),
+        comment(
+          `bootsmith adds these entries to ${root}/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in ${action.base}:`,
+        ),
         ...action.groups.map((g) => comment(`  group ${g.name} gid ${g.gid}`)),
-        ...action.users.map((u) => comment(`  user ${u.name} uid ${u.uid} group ${u.group ?? u.name}${u.groups.length > 0 ? ` groups ${u.groups.join(",")}` : ""}`)),
+        ...action.users.map((u) =>
+          comment(`  user ${u.name} uid ${u.uid} group ${u.group ?? u.name}${u.groups.length > 0 ? ` groups ${u.groups.join(",")}` : ""}`),
+        ),
       ];
     }
   }

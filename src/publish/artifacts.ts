@@ -51,7 +51,10 @@ export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
   try {
     manifestBytes = await readFile(manifestPath);
   } catch (error) {
-    throw new PublishInputError(`${manifestPath}: cannot read the manifest (${(error as NodeJS.ErrnoException).code ?? String(error)}); is ${dir} an artifact directory left by \`bootsmith build\`?`, { cause: error });
+    throw new PublishInputError(
+      `${manifestPath}: cannot read the manifest (${(error as NodeJS.ErrnoException).code ?? String(error)}); is ${dir} an artifact directory left by \`bootsmith build\`?`,
+      { cause: error },
+    );
   }
   let parsed: unknown;
   try {
@@ -79,10 +82,15 @@ export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
       if (!info.isFile()) throw new Error("not a regular file");
       size = info.size;
     } catch (error) {
-      throw new PublishInputError(`${path}: listed in ${where} but missing or unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); rebuild the image`, { cause: error });
+      throw new PublishInputError(
+        `${path}: listed in ${where} but missing or unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); rebuild the image`,
+        { cause: error },
+      );
     }
     if (size !== record.size) {
-      throw new PublishInputError(`${path}: ${size} bytes on disk but ${where}.size says ${record.size}; the directory was changed after the build — rebuild the image`);
+      throw new PublishInputError(
+        `${path}: ${size} bytes on disk but ${where}.size says ${record.size}; the directory was changed after the build — rebuild the image`,
+      );
     }
     artifacts.push({ role, name: ARTIFACT_FILES[role], path, size, sha256: record.sha256 });
   }
@@ -100,10 +108,15 @@ async function loadSignature(root: string, manifest: Manifest, manifestBytes: Bu
   const sums = await readFile(sumsPath).catch(() => undefined);
   if (!sums) return undefined;
   const signature = await readFile(join(root, SIGNATURE_FILE)).catch(() => undefined);
-  if (!signature) throw new PublishInputError(`${join(root, SIGNATURE_FILE)}: missing, but ${SUMS_FILE} is there; sign the set again (bootsmith publish --sign-key KEY) or remove ${SUMS_FILE}`);
+  if (!signature)
+    throw new PublishInputError(
+      `${join(root, SIGNATURE_FILE)}: missing, but ${SUMS_FILE} is there; sign the set again (bootsmith publish --sign-key KEY) or remove ${SUMS_FILE}`,
+    );
   const expected = renderSums(sumEntries(manifest, sha256Bytes(manifestBytes)));
   if (sums.toString("utf8") !== expected) {
-    throw new PublishInputError(`${sumsPath}: does not match manifest.json and the files it lists (left from another build?); sign the set again with --sign-key KEY`);
+    throw new PublishInputError(
+      `${sumsPath}: does not match manifest.json and the files it lists (left from another build?); sign the set again with --sign-key KEY`,
+    );
   }
   return { sums, signature };
 }
@@ -111,7 +124,8 @@ async function loadSignature(root: string, manifest: Manifest, manifestBytes: Bu
 function checkManifest(value: unknown, where: string): Manifest {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new PublishInputError(`${where}: expected a JSON object`);
   const m = value as Partial<Manifest>;
-  if (m.schemaVersion !== 1) throw new PublishInputError(`${where}: schemaVersion ${JSON.stringify(m.schemaVersion)} is not supported (expected 1); rebuild with this bootsmith`);
+  if (m.schemaVersion !== 1)
+    throw new PublishInputError(`${where}: schemaVersion ${JSON.stringify(m.schemaVersion)} is not supported (expected 1); rebuild with this bootsmith`);
   if (typeof m.name !== "string" || !NAME.test(m.name)) {
     throw new PublishInputError(`${where}: name ${JSON.stringify(m.name)} must match ${NAME} (it becomes a path component)`);
   }

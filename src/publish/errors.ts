@@ -2,14 +2,7 @@
 // nothing was uploaded); `PublishError` means the publish ran and failed.
 import { BootsmithError, EXIT } from "../core/errors.js";
 
-export type PublishErrorKind =
-  | "credentials"
-  | "access-denied"
-  | "no-such-bucket"
-  | "unreachable"
-  | "checksum-mismatch"
-  | "verify-failed"
-  | "transfer-failed";
+export type PublishErrorKind = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "checksum-mismatch" | "verify-failed" | "transfer-failed";
 
 export class PublishInputError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {

@@ -18,7 +18,13 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
     case "bootsmith": {
       const dir = `${prefix}${manifest.name}/${tag}/`;
       return {
-        artifacts: { kernel: `${dir}vmlinuz`, initrd: `${dir}initramfs.img`, rootfs: `${dir}rootfs.squashfs`, sbomCycloneDx: `${dir}${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${dir}${SBOM_FILES.sbomSpdx}` },
+        artifacts: {
+          kernel: `${dir}vmlinuz`,
+          initrd: `${dir}initramfs.img`,
+          rootfs: `${dir}rootfs.squashfs`,
+          sbomCycloneDx: `${dir}${SBOM_FILES.sbomCycloneDx}`,
+          sbomSpdx: `${dir}${SBOM_FILES.sbomSpdx}`,
+        },
         manifest: `${dir}${MANIFEST_FILE}`,
         sums: `${dir}${SUMS_FILE}`,
         signature: `${dir}${SIGNATURE_FILE}`,
@@ -30,7 +36,13 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
       const kver = manifest.kernel?.version ?? `${manifest.name}-${tag}`;
       const image = `${prefix}${manifest.name}-${tag}`;
       return {
-        artifacts: { kernel: `efi-images/${prefix}vmlinuz-${kver}`, initrd: `efi-images/${prefix}initramfs-${kver}.img`, rootfs: image, sbomCycloneDx: `${image}.${SBOM_FILES.sbomCycloneDx}`, sbomSpdx: `${image}.${SBOM_FILES.sbomSpdx}` },
+        artifacts: {
+          kernel: `efi-images/${prefix}vmlinuz-${kver}`,
+          initrd: `efi-images/${prefix}initramfs-${kver}.img`,
+          rootfs: image,
+          sbomCycloneDx: `${image}.${SBOM_FILES.sbomCycloneDx}`,
+          sbomSpdx: `${image}.${SBOM_FILES.sbomSpdx}`,
+        },
         manifest: `${image}.${MANIFEST_FILE}`,
         sums: `${image}.${SUMS_FILE}`,
         signature: `${image}.${SIGNATURE_FILE}`,

@@ -38,7 +38,12 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
     options.signal?.throwIfAborted();
     const finalDir = join(imageDir, tag);
     const current = await currentFiles(finalDir, set.artifacts);
-    const signatureFiles = set.signature ? ([[SUMS_FILE, set.signature.sums], [SIGNATURE_FILE, set.signature.signature]] as const) : [];
+    const signatureFiles = set.signature
+      ? ([
+          [SUMS_FILE, set.signature.sums],
+          [SIGNATURE_FILE, set.signature.signature],
+        ] as const)
+      : [];
     let manifestCurrent = await sameBytes(join(finalDir, MANIFEST_FILE), set.manifestBytes);
     for (const [file, bytes] of signatureFiles) manifestCurrent &&= await sameBytes(join(finalDir, file), bytes);
 
@@ -83,9 +88,17 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
     if (primary.size === 0) for (const a of set.artifacts) primary.set(a.name, join(finalDir, a.name));
 
     const urls: PublishedImage["urls"] = {};
-    const url = (file: string) => (target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${file}`) : pathToFileURL(join(finalDir, file)).href);
+    const url = (file: string) =>
+      target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${file}`) : pathToFileURL(join(finalDir, file)).href;
     for (const a of set.artifacts) urls[a.role] = url(a.name);
-    images.push({ name: manifest.name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE), ...(set.signature ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}) });
+    images.push({
+      name: manifest.name,
+      tag,
+      target: "local",
+      urls,
+      manifestUrl: url(MANIFEST_FILE),
+      ...(set.signature ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}),
+    });
   }
   return { images, transfers };
 }
@@ -122,7 +135,10 @@ async function copyVerified(artifact: LocalArtifact, into: string, signal: Abort
   );
   const actual = hash.digest("hex");
   if (actual !== artifact.sha256) {
-    throw new PublishError(`${artifact.path}: sha256 ${actual} does not match the manifest's ${artifact.sha256}; the file changed after the build — nothing was published`, "checksum-mismatch");
+    throw new PublishError(
+      `${artifact.path}: sha256 ${actual} does not match the manifest's ${artifact.sha256}; the file changed after the build — nothing was published`,
+      "checksum-mismatch",
+    );
   }
 }
 

@@ -27,4 +27,8 @@ export interface PublishOutcome {
   readonly transfers: readonly ArtifactTransfer[];
 }
 
-export type Publisher<T extends PublishTarget, O extends PublishOptions = PublishOptions> = (set: ArtifactSet, target: T, options?: O) => Promise<PublishOutcome>;
+export type Publisher<T extends PublishTarget, O extends PublishOptions = PublishOptions> = (
+  set: ArtifactSet,
+  target: T,
+  options?: O,
+) => Promise<PublishOutcome>;

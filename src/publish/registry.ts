@@ -41,7 +41,9 @@ export function pushArgs(target: RegistryTarget, localRef: string, tag: string, 
 
 export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget, options: RegistryPublishOptions = {}): Promise<PublishOutcome> {
   if (!REPOSITORY.test(target.repository)) {
-    throw new PublishInputError(`registry repository ${JSON.stringify(target.repository)} must look like HOST[:PORT]/PATH (lowercase path, no tag), e.g. 127.0.0.1:5000/bootsmith/${set.manifest.name}`);
+    throw new PublishInputError(
+      `registry repository ${JSON.stringify(target.repository)} must look like HOST[:PORT]/PATH (lowercase path, no tag), e.g. 127.0.0.1:5000/bootsmith/${set.manifest.name}`,
+    );
   }
   const localRef = set.manifest.image.ref;
   const reporter = options.reporter ?? silentReporter;
@@ -52,11 +54,22 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
     for (const tag of set.manifest.tags) {
       const digestFile = join(work, `${tag}.digest`);
       const started = performance.now();
-      await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, { step: "publish", reporter, signal: options.signal });
+      await run(
+        { file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) },
+        { step: "publish", reporter, signal: options.signal },
+      );
       const digest = (await readFile(digestFile, "utf8")).trim();
-      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest))
+        throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
       const ref = `${target.repository}:${tag}`;
-      const transfer: ArtifactTransfer = { action: "uploaded", tag, file: "image", bytes: 0, seconds: (performance.now() - started) / 1000, destination: `docker://${ref}@${digest}` };
+      const transfer: ArtifactTransfer = {
+        action: "uploaded",
+        tag,
+        file: "image",
+        bytes: 0,
+        seconds: (performance.now() - started) / 1000,
+        destination: `docker://${ref}@${digest}`,
+      };
       transfers.push(transfer);
       options.onTransfer?.(transfer);
       images.push({ name: set.manifest.name, tag, target: "registry", urls: {}, image: { ref, digest } });
@@ -64,7 +77,11 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  if (options.recordInManifest ?? true) await recordPushed(set.dir, images.map((i) => i.image!));
+  if (options.recordInManifest ?? true)
+    await recordPushed(
+      set.dir,
+      images.map((i) => i.image!),
+    );
   return { images, transfers };
 }
 

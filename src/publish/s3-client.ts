@@ -148,7 +148,8 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
 
 type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "tls" | "other";
 
-const TLS_CODES = /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)\b|self[- ]signed certificate/;
+const TLS_CODES =
+  /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)\b|self[- ]signed certificate/;
 
 function classify(e: SdkErrorShape, text: string): S3Failure {
   switch (e.name) {

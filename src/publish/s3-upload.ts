@@ -102,7 +102,9 @@ async function putMultipart(client: S3Client, upload: FileUpload, file: FileHand
   );
   const uploadId = created.UploadId;
   if (!uploadId) throw new PublishError(`s3://${upload.bucket}/${upload.key}: the server returned no UploadId`, "transfer-failed");
-  const dropUndo = upload.cleanup?.push(`abort multipart upload of s3://${upload.bucket}/${upload.key}`, () => abortMultipart(client, upload, uploadId, undefined)) ?? (() => {});
+  const dropUndo =
+    upload.cleanup?.push(`abort multipart upload of s3://${upload.bucket}/${upload.key}`, () => abortMultipart(client, upload, uploadId, undefined)) ??
+    (() => {});
 
   try {
     const partCount = Math.ceil(upload.size / partSize);
@@ -123,13 +125,14 @@ async function putMultipart(client: S3Client, upload: FileUpload, file: FileHand
       hash.update(body);
       const partNumber = index + 1;
       const sent: Promise<void> = client
-        .send(new UploadPartCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: length }), opts)
-        .then(
-          (result) => {
-            if (!result.ETag) throw new PublishError(`s3://${upload.bucket}/${upload.key}: part ${partNumber} has no ETag in the response`, "transfer-failed");
-            completed[index] = { PartNumber: partNumber, ETag: result.ETag };
-          },
+        .send(
+          new UploadPartCommand({ Bucket: upload.bucket, Key: upload.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: length }),
+          opts,
         )
+        .then((result) => {
+          if (!result.ETag) throw new PublishError(`s3://${upload.bucket}/${upload.key}: part ${partNumber} has no ETag in the response`, "transfer-failed");
+          completed[index] = { PartNumber: partNumber, ETag: result.ETag };
+        })
         .catch((error: unknown) => {
           failure ??= { error };
         })
@@ -177,7 +180,10 @@ async function readFully(file: FileHandle, into: Buffer, position: number, uploa
   while (done < into.length) {
     const { bytesRead } = await file.read(into, done, into.length - done, position + done);
     if (bytesRead === 0) {
-      throw new PublishError(`${upload.path}: file ended at ${position + done} bytes, expected ${upload.size}; it changed during the upload`, "checksum-mismatch");
+      throw new PublishError(
+        `${upload.path}: file ended at ${position + done} bytes, expected ${upload.size}; it changed during the upload`,
+        "checksum-mismatch",
+      );
     }
     done += bytesRead;
   }

@@ -61,8 +61,14 @@ const CONTENT_TYPES: Readonly<Record<ArtifactRole, string>> = {
 
 export async function publishToS3(set: ArtifactSet, target: S3Target, options: S3PublishOptions = {}): Promise<PublishOutcome> {
   const client =
-    options.client ?? createS3Client(target, { ...options.clientOptions, maxSockets: Math.max(options.clientOptions?.maxSockets ?? 0, (options.queueSize ?? DEFAULT_QUEUE_SIZE) + 2) });
-  const secrets = [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string => Boolean(s));
+    options.client ??
+    createS3Client(target, {
+      ...options.clientOptions,
+      maxSockets: Math.max(options.clientOptions?.maxSockets ?? 0, (options.queueSize ?? DEFAULT_QUEUE_SIZE) + 2),
+    });
+  const secrets = [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string =>
+    Boolean(s),
+  );
   const { manifest } = set;
   const layout = target.layout ?? "bootsmith";
   const prefix = target.prefix ?? "";
@@ -127,14 +133,26 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
       // A signed set: SHA256SUMS and its signature before the manifest, so a complete-looking
       // set (manifest present) is always verifiable.
       if (set.signature) {
-        for (const [key, body, file] of [[keys.sums, set.signature.sums, "SHA256SUMS"], [keys.signature, set.signature.signature, "SHA256SUMS.sig"]] as const) {
+        for (const [key, body, file] of [
+          [keys.sums, set.signature.sums, "SHA256SUMS"],
+          [keys.signature, set.signature.signature, "SHA256SUMS.sig"],
+        ] as const) {
           current = s3url(key);
           const sha256 = sha256Bytes(body);
           if ((await head(client, bucket, key, options.signal))?.sha256 === sha256) {
             record({ action: "skipped", tag, file, bytes: body.length, seconds: 0, destination: s3url(key) });
             continue;
           }
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: file === "SHA256SUMS" ? "text/plain" : "application/pgp-signature", Metadata: { [SHA256_METADATA]: sha256 } }), opts);
+          await client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: body,
+              ContentType: file === "SHA256SUMS" ? "text/plain" : "application/pgp-signature",
+              Metadata: { [SHA256_METADATA]: sha256 },
+            }),
+            opts,
+          );
           record({ action: "uploaded", tag, file, bytes: body.length, seconds: 0, destination: s3url(key) });
         }
       }
@@ -154,12 +172,26 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
           }),
           opts,
         );
-        record({ action: "uploaded", tag, file: "manifest.json", bytes: set.manifestBytes.length, seconds: (performance.now() - started) / 1000, destination: s3url(keys.manifest) });
+        record({
+          action: "uploaded",
+          tag,
+          file: "manifest.json",
+          bytes: set.manifestBytes.length,
+          seconds: (performance.now() - started) / 1000,
+          destination: s3url(keys.manifest),
+        });
       }
 
       const urls: PublishedImage["urls"] = {};
       for (const artifact of set.artifacts) urls[artifact.role] = publicUrl(target, keys.artifacts[artifact.role]);
-      images.push({ name: manifest.name, tag, target: "s3", urls, manifestUrl: publicUrl(target, keys.manifest), ...(set.signature ? { sumsUrl: publicUrl(target, keys.sums), signatureUrl: publicUrl(target, keys.signature) } : {}) });
+      images.push({
+        name: manifest.name,
+        tag,
+        target: "s3",
+        urls,
+        manifestUrl: publicUrl(target, keys.manifest),
+        ...(set.signature ? { sumsUrl: publicUrl(target, keys.sums), signatureUrl: publicUrl(target, keys.signature) } : {}),
+      });
     }
   } catch (error) {
     throw explainS3Error(error, `publish ${manifest.name} to ${current}`, target, secrets);
@@ -206,15 +238,33 @@ export async function head(client: S3Client, bucket: string, key: string, signal
   }
 }
 
-async function verifyArtifacts(client: S3Client, bucket: string, artifacts: readonly LocalArtifact[], keys: Readonly<Record<ArtifactRole, string>>, mode: S3Verify, signal: AbortSignal | undefined): Promise<void> {
+async function verifyArtifacts(
+  client: S3Client,
+  bucket: string,
+  artifacts: readonly LocalArtifact[],
+  keys: Readonly<Record<ArtifactRole, string>>,
+  mode: S3Verify,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   for (const artifact of artifacts) {
     const key = keys[artifact.role];
     const found = await head(client, bucket, key, signal);
     const stored = mode === "full" && found ? await readBack(client, bucket, key, signal) : undefined;
-    const bad = !found || found.size !== artifact.size || found.sha256 !== artifact.sha256 || (stored !== undefined && (stored.size !== artifact.size || stored.sha256 !== artifact.sha256));
+    const bad =
+      !found ||
+      found.size !== artifact.size ||
+      found.sha256 !== artifact.sha256 ||
+      (stored !== undefined && (stored.size !== artifact.size || stored.sha256 !== artifact.sha256));
     if (bad) {
-      const saw = !found ? "no object" : stored ? `${stored.size} bytes with sha256 ${stored.sha256} when read back (metadata says ${found.sha256 ?? "(none)"})` : `${found.size} bytes, sha256 ${found.sha256 ?? "(none)"}`;
-      throw new PublishError(`s3://${bucket}/${key}: expected ${artifact.size} bytes with sha256 ${artifact.sha256} after upload, found ${saw}; manifest.json was not written`, "verify-failed");
+      const saw = !found
+        ? "no object"
+        : stored
+          ? `${stored.size} bytes with sha256 ${stored.sha256} when read back (metadata says ${found.sha256 ?? "(none)"})`
+          : `${found.size} bytes, sha256 ${found.sha256 ?? "(none)"}`;
+      throw new PublishError(
+        `s3://${bucket}/${key}: expected ${artifact.size} bytes with sha256 ${artifact.sha256} after upload, found ${saw}; manifest.json was not written`,
+        "verify-failed",
+      );
     }
   }
 }

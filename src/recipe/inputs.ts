@@ -40,4 +40,3 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
 function sha(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, SHORT);
 }
-

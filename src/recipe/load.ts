@@ -119,7 +119,8 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   const warnings: RecipeIssue[] = [];
   if (spec.boot) {
     const where = ["boot", "initramfs", "modules"];
-    for (const finding of checkInitramfsModules(spec.boot.initramfs.modules, layers)) (finding.severity === "error" ? issues : warnings).push(issueAt(source, where, finding.message));
+    for (const finding of checkInitramfsModules(spec.boot.initramfs.modules, layers))
+      (finding.severity === "error" ? issues : warnings).push(issueAt(source, where, finding.message));
     if (spec.boot.params.includes("root=live:") && !spec.boot.initramfs.modules.includes("livenet")) {
       issues.push(issueAt(source, where, "params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)"));
     }
@@ -127,7 +128,17 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
   const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, parent);
-  return { file, spec, parent, inputDigest, fileSources, ansibleSources, warnings: inFileOrder(warnings), secrets: [...secrets.values, ...(parent?.secrets ?? [])], vars: sources.cli };
+  return {
+    file,
+    spec,
+    parent,
+    inputDigest,
+    fileSources,
+    ansibleSources,
+    warnings: inFileOrder(warnings),
+    secrets: [...secrets.values, ...(parent?.secrets ?? [])],
+    vars: sources.cli,
+  };
 }
 
 /** The package lists of the recipe and its parents, its own first. */
@@ -157,9 +168,10 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   // Beyond what RecipeError lists, issues are counted, not positioned (a 64 KiB list of
   // duplicate tags is tens of thousands of them).
-  const at = (p: (string | number)[], message: string) => issues.push(issues.length < MAX_REPORTED_ISSUES ? issueAt(source, p, message) : { file: source.file, path: formatPath(p), message });
+  const at = (p: (string | number)[], message: string) =>
+    issues.push(issues.length < MAX_REPORTED_ISSUES ? issueAt(source, p, message) : { file: source.file, path: formatPath(p), message });
   const fromScratch = spec.from === "scratch";
-  if (fromScratch && !spec.packages) at(["from"], 'an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})');
+  if (fromScratch && !spec.packages) at(["from"], "an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})");
   if (spec.packages) {
     const { manager, release, options } = spec.packages;
     // zypper needs no release: repositories name their version unless they use $releasever.
@@ -168,14 +180,37 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
       at(["packages"], `release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "${example}"`);
     }
     // mmdebstrap makes a new root (it refuses a non-empty one); an empty root has no apt-get to run.
-    if (manager === "apt" && options.installer === "host" && !fromScratch) at(["packages", "options", "installer"], "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host");
-    if (manager === "apt" && options.installer === "image" && fromScratch) at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
+    if (manager === "apt" && options.installer === "host" && !fromScratch)
+      at(
+        ["packages", "options", "installer"],
+        "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host",
+      );
+    if (manager === "apt" && options.installer === "image" && fromScratch)
+      at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
     // dnf and apt install what provides /etc/passwd first; the zypper plug-in does not (yet).
-    if (manager === "zypper" && fromScratch && spec.users.length + spec.groups.length > 0) at([spec.users.length > 0 ? "users" : "groups"], "fixed-id users and groups from scratch work with dnf and apt; with zypper build them on a parent image (from: {recipe: …})");
-    if (manager !== "dnf" && spec.packages.groups.length > 0) at(["packages", "groups"], manager === "zypper" ? "groups are a dnf feature; zypper installs patterns: list them under patterns:" : "groups are a dnf feature; list apt packages under install:");
-    if (manager !== "dnf" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0) at(["packages", "modules"], "modules are a dnf feature");
-    if (manager !== "zypper" && spec.packages.patterns.length > 0) at(["packages", "patterns"], manager === "dnf" ? "patterns are a zypper feature; dnf installs comps groups: list them under groups:" : "patterns are a zypper feature; list apt packages under install:");
-    if (manager !== "zypper" && options.gpgAutoImportKeys) at(["packages", "options", "gpgAutoImportKeys"], "gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself");
+    if (manager === "zypper" && fromScratch && spec.users.length + spec.groups.length > 0)
+      at(
+        [spec.users.length > 0 ? "users" : "groups"],
+        "fixed-id users and groups from scratch work with dnf and apt; with zypper build them on a parent image (from: {recipe: …})",
+      );
+    if (manager !== "dnf" && spec.packages.groups.length > 0)
+      at(
+        ["packages", "groups"],
+        manager === "zypper"
+          ? "groups are a dnf feature; zypper installs patterns: list them under patterns:"
+          : "groups are a dnf feature; list apt packages under install:",
+      );
+    if (manager !== "dnf" && spec.packages.modules.enable.length + spec.packages.modules.install.length > 0)
+      at(["packages", "modules"], "modules are a dnf feature");
+    if (manager !== "zypper" && spec.packages.patterns.length > 0)
+      at(
+        ["packages", "patterns"],
+        manager === "dnf"
+          ? "patterns are a zypper feature; dnf installs comps groups: list them under groups:"
+          : "patterns are a zypper feature; list apt packages under install:",
+      );
+    if (manager !== "zypper" && options.gpgAutoImportKeys)
+      at(["packages", "options", "gpgAutoImportKeys"], "gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself");
     if (manager === "zypper" && !options.best) at(["packages", "options", "best"], "best is a dnf option; zypper always picks the best candidate: remove it");
   }
   const seen = new Set<string>();
@@ -239,7 +274,9 @@ function resolveAnsibleSources(source: YamlSource, spec: ParsedRecipe, issues: R
     const playbook = inRecipeDir(source, dir, c.ansible.playbook, ["commands", i, "ansible", "playbook"], issues);
     const roles = c.ansible.roles === undefined ? undefined : inRecipeDir(source, dir, c.ansible.roles, ["commands", i, "ansible", "roles"], issues);
     if (!playbook || (c.ansible.roles !== undefined && !roles)) return;
-    const beside = PLAYBOOK_DIRS.map((d) => path.join(path.dirname(playbook), d)).filter((d) => existsSync(d) && inRecipeDir(source, dir, path.relative(dir, d), ["commands", i, "ansible", "playbook"], issues));
+    const beside = PLAYBOOK_DIRS.map((d) => path.join(path.dirname(playbook), d)).filter(
+      (d) => existsSync(d) && inRecipeDir(source, dir, path.relative(dir, d), ["commands", i, "ansible", "playbook"], issues),
+    );
     resolved.set(i, { playbook, ...(roles ? { roles } : {}), beside });
   });
   return resolved;
@@ -255,7 +292,13 @@ export function ansibleInputPaths(recipe: Pick<LoadedRecipe, "ansibleSources" | 
   return out;
 }
 
-function digestInputs(file: string, spec: RecipeSpec, fileSources: ReadonlyMap<number, string>, ansibleSources: ReadonlyMap<number, AnsibleSources>, parent: LoadedRecipe | undefined): string {
+function digestInputs(
+  file: string,
+  spec: RecipeSpec,
+  fileSources: ReadonlyMap<number, string>,
+  ansibleSources: ReadonlyMap<number, AnsibleSources>,
+  parent: LoadedRecipe | undefined,
+): string {
   const hash = createHash("sha256");
   hash.update(`bootsmith ${TOOL_VERSION}\n`);
   hash.update(canonicalJson(spec));
@@ -301,6 +344,8 @@ export function hashPath(hash: ReturnType<typeof createHash>, label: string, p: 
 /** JSON with sorted keys: equal data, equal bytes. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

@@ -45,11 +45,15 @@ const DOT_DOT_SEGMENT = /(^|\/)\.\.(\/|$)/;
 const imagePath = z
   .string()
   .regex(IMAGE_PATH, { error: "must be an absolute path inside the image, e.g. /etc/motd" })
-  .refine((p) => !DOT_DOT_SEGMENT.test(p), { error: "must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd" });
+  .refine((p) => !DOT_DOT_SEGMENT.test(p), {
+    error: "must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd",
+  });
 const rootfsExclude = z
   .string()
   .min(1)
-  .refine((p) => !DOT_DOT_SEGMENT.test(p), { error: "must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache" });
+  .refine((p) => !DOT_DOT_SEGMENT.test(p), {
+    error: "must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache",
+  });
 const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
 const seconds = z.number().int().positive().max(86_400);
 
@@ -73,7 +77,10 @@ export const FromSchema = z
 
 const repo = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" }).describe("Repository id; also the name of its .repo / .sources file"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be a repository id: letters, digits, _ . : -" })
+      .describe("Repository id; also the name of its .repo / .sources file"),
     baseurl: repoUrl.optional().describe("dnf/zypper: baseurl; apt: archive URL (with suite and components)"),
     content: z.string().optional().describe("Full .repo file (dnf, zypper) or deb822 .sources file (apt), written as is"),
     gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key (zypper: imported into the image's rpm database)"),
@@ -90,12 +97,18 @@ const managerOptions = z.strictObject({
   weakDeps: z.boolean().default(false).describe("Install weak dependencies (dnf install_weak_deps, apt and zypper Recommends)"),
   best: z.boolean().default(true).describe("dnf: insist on the best candidate (--best)"),
   nogpgcheck: z.boolean().default(false).describe("Skip signature checks (zypper --no-gpg-checks). Only when you know why."),
-  gpgAutoImportKeys: z.boolean().default(false).describe("zypper: trust and import new repository signing keys (--gpg-auto-import-keys); otherwise only the keys named by gpgkey are trusted"),
+  gpgAutoImportKeys: z
+    .boolean()
+    .default(false)
+    .describe("zypper: trust and import new repository signing keys (--gpg-auto-import-keys); otherwise only the keys named by gpgkey are trusted"),
   docs: z.boolean().default(false).describe("Install documentation (dnf tsflags=nodocs, apt path-exclude, rpm %_excludedocs for zypper)"),
   proxy: httpUrl.optional().describe("HTTP proxy for the package manager"),
   variant: z.enum(["minbase", "essential", "apt", "required", "important", "standard"]).default("minbase").describe("apt/mmdebstrap: variant"),
   mirror: z.string().optional().describe("apt: a sources file path or 'deb …' line for mmdebstrap; default the host's apt sources"),
-  installer: z.enum(["host", "image"]).optional().describe("Run the package manager on the host into the mount (default from scratch) or inside the image (default on a parent)"),
+  installer: z
+    .enum(["host", "image"])
+    .optional()
+    .describe("Run the package manager on the host into the mount (default from scratch) or inside the image (default on a parent)"),
 });
 
 /** Package managers: each has a plug-in in the registry. */
@@ -126,7 +139,11 @@ const fileEntry = z
     dest: imagePath.describe("Absolute path inside the image"),
     src: z.string().min(1).optional().describe("File or directory relative to the recipe"),
     content: z.string().optional().describe("Inline file content"),
-    mode: z.string().regex(MODE, { error: "must be an octal mode such as 0644" }).optional().describe("Octal mode, e.g. \"0755\" (default 0644 for content, the file's own mode for src)"),
+    mode: z
+      .string()
+      .regex(MODE, { error: "must be an octal mode such as 0644" })
+      .optional()
+      .describe('Octal mode, e.g. "0755" (default 0644 for content, the file\'s own mode for src)'),
     owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional().describe("user or user:group inside the image"),
   })
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
@@ -136,11 +153,22 @@ const fileEntry = z
 const recipeRelative = z.string().min(1).regex(/^[^/]/, { error: "must be a path relative to the recipe's directory" });
 
 const ansibleRun = z.strictObject({
-  playbook: recipeRelative.describe("Playbook file, relative to the recipe. It, its roles and the templates/, files/, vars/, group_vars/ and host_vars/ directories beside it are hashed into the cache key"),
+  playbook: recipeRelative.describe(
+    "Playbook file, relative to the recipe. It, its roles and the templates/, files/, vars/, group_vars/ and host_vars/ directories beside it are hashed into the cache key",
+  ),
   roles: recipeRelative.optional().describe("Roles directory, relative to the recipe (ANSIBLE_ROLES_PATH)"),
-  inventoryVars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown()).default({}).describe("Host variables of the image in the generated inventory"),
-  extraVars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown()).default({}).describe("Extra variables (ansible-playbook -e), highest precedence"),
-  tags: z.array(z.string().regex(/^[^\s,]+$/, { error: "must be one tag (no spaces or commas)" })).default([]).describe("Run only tasks with these tags (--tags)"),
+  inventoryVars: z
+    .record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown())
+    .default({})
+    .describe("Host variables of the image in the generated inventory"),
+  extraVars: z
+    .record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown())
+    .default({})
+    .describe("Extra variables (ansible-playbook -e), highest precedence"),
+  tags: z
+    .array(z.string().regex(/^[^\s,]+$/, { error: "must be one tag (no spaces or commas)" }))
+    .default([])
+    .describe("Run only tasks with these tags (--tags)"),
 });
 
 const commandEntry = z
@@ -148,20 +176,34 @@ const commandEntry = z
     name: z.string().optional().describe("Shown in progress output"),
     run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
     script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -ec"),
-    ansible: ansibleRun.optional().describe("Run an Ansible playbook against the image root with the host's ansible-playbook (chroot connection from community.general); the image needs python3"),
+    ansible: ansibleRun
+      .optional()
+      .describe(
+        "Run an Ansible playbook against the image root with the host's ansible-playbook (chroot connection from community.general); the image needs python3",
+      ),
     env: envMap.default({}).describe("Environment variables for the command"),
     timeout: seconds.optional().describe("Seconds before the command is stopped"),
   })
   .refine((c) => [c.run, c.script, c.ansible].filter((v) => v !== undefined).length <= 1, { error: "give one of run, script or ansible" })
-  .refine((c) => c.run !== undefined || c.script !== undefined || c.ansible !== undefined, { error: "give run (an argv list), script (a shell script) or ansible (a playbook)" });
+  .refine((c) => c.run !== undefined || c.script !== undefined || c.ansible !== undefined, {
+    error: "give run (an argv list), script (a shell script) or ansible (a playbook)",
+  });
 
 // --- users and groups with fixed ids -------------------------------------------------------
 
 /** A user or group name as shadow-utils accepts it (NAME_REGEX of useradd, Debian and EL alike). */
 const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]*[$]?$/;
-const accountName = z.string().max(32).regex(ACCOUNT_NAME, { error: "must be a user/group name: lowercase letters, digits, _ and -, starting with a letter or _, at most 32 characters" });
+const accountName = z
+  .string()
+  .max(32)
+  .regex(ACCOUNT_NAME, { error: "must be a user/group name: lowercase letters, digits, _ and -, starting with a letter or _, at most 32 characters" });
 /** 65534 is nobody/nogroup and 4294967295 is (uid_t)-1: neither can be given to an account. */
-const accountId = z.number().int().min(0).max(4_294_967_294).refine((n) => n !== 65534, { error: "65534 is nobody/nogroup; pick another id" });
+const accountId = z
+  .number()
+  .int()
+  .min(0)
+  .max(4_294_967_294)
+  .refine((n) => n !== 65534, { error: "65534 is nobody/nogroup; pick another id" });
 
 const groupEntry = z.strictObject({
   name: accountName.describe("Group name"),
@@ -172,11 +214,17 @@ const groupEntry = z.strictObject({
 const userEntry = z.strictObject({
   name: accountName.describe("User name"),
   uid: accountId.describe("Fixed user id, the same on every image"),
-  group: accountName.optional().describe("Primary group: a name from groups: or already in the image. Default: a group named like the user, with gid = uid, created if missing"),
+  group: accountName
+    .optional()
+    .describe("Primary group: a name from groups: or already in the image. Default: a group named like the user, with gid = uid, created if missing"),
   groups: z.array(accountName).default([]).describe("Supplementary groups (from groups: or already in the image)"),
   home: imagePath.optional().describe("Home directory recorded in /etc/passwd (not created). Default /home/NAME, or / for system users"),
   shell: imagePath.optional().describe("Login shell. Default /bin/sh, or /usr/sbin/nologin for system users"),
-  comment: z.string().regex(/^[^:\n]*$/, { error: "must not contain ':' or newlines (it is a field of /etc/passwd)" }).optional().describe("GECOS field"),
+  comment: z
+    .string()
+    .regex(/^[^:\n]*$/, { error: "must not contain ':' or newlines (it is a field of /etc/passwd)" })
+    .optional()
+    .describe("GECOS field"),
   system: z.boolean().default(false).describe("A system account: no login shell and / as home by default, locked password"),
 });
 
@@ -195,7 +243,9 @@ const initramfs = z.strictObject({
   modules: z
     .array(z.string().min(1))
     .optional()
-    .describe("dracut --add. Default by the image's family (the package manager of the recipe or its parents): apt (Debian) dmsquash-live, livenet, network-legacy; dnf (EL) and unknown bases dmsquash-live, livenet, network"),
+    .describe(
+      "dracut --add. Default by the image's family (the package manager of the recipe or its parents): apt (Debian) dmsquash-live, livenet, network-legacy; dnf (EL) and unknown bases dmsquash-live, livenet, network",
+    ),
   drivers: z.array(z.string().min(1)).default([]).describe("dracut --add-drivers"),
   omit: z.array(z.string().min(1)).default([]).describe("dracut --omit"),
   compress: z.string().min(1).optional().describe("dracut --compress: zstd (fast; needs zstd in the image), gzip, xz, or a command line such as 'gzip -1'"),
@@ -219,7 +269,10 @@ const regex = z.string().refine(
 
 export const BootCheckSchema = z
   .strictObject({
-    name: z.string().regex(CHECK_NAME, { error: "must be one word: letters, digits, . _ - (at most 64 characters), e.g. slurmd-active" }).describe("Shown in the report and on the console"),
+    name: z
+      .string()
+      .regex(CHECK_NAME, { error: "must be one word: letters, digits, . _ - (at most 64 characters), e.g. slurmd-active" })
+      .describe("Shown in the report and on the console"),
     run: z.array(z.string()).min(1).optional().describe("argv run on the booted node, no shell"),
     script: z.string().min(1).optional().describe("Shell script run on the booted node with /bin/sh -ec"),
     expect: z
@@ -247,10 +300,14 @@ export const BootSchema = z.strictObject({
   kernel: z
     .string()
     .regex(KERNEL, { error: "must be newest or an installed kernel version such as 5.14.0-503.el9.x86_64 or 6.1.0-27-amd64" })
-    .default("newest").describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
+    .default("newest")
+    .describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
   initramfs: initramfs.prefault({}).describe("The initramfs, built by dracut inside the image"),
   rootfs: rootfs.prefault({}).describe("The root filesystem squashfs"),
-  params: z.string().default(DEFAULT_PARAMS_TEMPLATE).describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
+  params: z
+    .string()
+    .default(DEFAULT_PARAMS_TEMPLATE)
+    .describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
   test: bootTest.prefault({}).describe("bootsmith boot-test settings"),
 });
 
@@ -295,8 +352,14 @@ export const PublishTargetSchema = z.discriminatedUnion("type", [publishRegistry
 });
 
 const selectors = {
-  macs: z.array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" })).default([]).describe("Node MAC addresses"),
-  hosts: z.array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" })).default([]).describe("Node xnames, e.g. x1000c0s0b0n0"),
+  macs: z
+    .array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" }))
+    .default([])
+    .describe("Node MAC addresses"),
+  hosts: z
+    .array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" }))
+    .default([])
+    .describe("Node xnames, e.g. x1000c0s0b0n0"),
   nids: z.array(z.number().int().nonnegative()).default([]).describe("Node ids"),
 };
 const registerVerify = z.strictObject({
@@ -333,7 +396,10 @@ export const RegistrationSchema = z
   });
 
 const signing = z.strictObject({
-  key: z.string().min(1).describe("Secret OpenPGP key: a file (relative to the recipe), env:NAME (armored key in a variable) or keyring:KEYID (your gpg keyring/agent)"),
+  key: z
+    .string()
+    .min(1)
+    .describe("Secret OpenPGP key: a file (relative to the recipe), env:NAME (armored key in a variable) or keyring:KEYID (your gpg keyring/agent)"),
   passphraseEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)"),
 });
 
@@ -344,11 +410,18 @@ export const RecipeSchema = z
     $schema: z.string().optional(),
     apiVersion: z.literal("bootsmith/v1", { error: 'must be "bootsmith/v1"' }).default("bootsmith/v1").describe("Recipe format version"),
     name: name.describe("Image name"),
-    tags: z.array(tag).min(1, { error: "give at least one tag; the first is the primary" }).default(["latest"]).describe("Image tags; the first is the primary"),
+    tags: z
+      .array(tag)
+      .min(1, { error: "give at least one tag; the first is the primary" })
+      .default(["latest"])
+      .describe("Image tags; the first is the primary"),
     arch: z.enum(["x86_64", "aarch64"]).default("x86_64").describe("Target architecture"),
     description: z.string().optional().describe("Free text"),
     labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
-    vars: z.record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string()).default({}).describe("Variables for ${NAME} substitution"),
+    vars: z
+      .record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string())
+      .default({})
+      .describe("Variables for ${NAME} substitution"),
     importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
     secrets: z
       .array(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }))
@@ -356,11 +429,24 @@ export const RecipeSchema = z
       .describe("Variables (from vars, --var or importEnv) whose values are secret: shown as *** in build.log, plan output, --json events and errors"),
     from: FromSchema,
     packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
-    groups: z.array(groupEntry).default([]).describe("Groups with fixed ids, written into /etc/group before the recipe's packages install (from scratch: right after the package providing /etc/passwd), so munge, slurm and the like find them and do not pick ids. An id or name already used differently in the image fails the build"),
-    users: z.array(userEntry).default([]).describe("Users with fixed ids, written into /etc/passwd (and /etc/shadow, locked) with the groups, before the recipe's packages install. An id or name already used differently in the image fails the build"),
+    groups: z
+      .array(groupEntry)
+      .default([])
+      .describe(
+        "Groups with fixed ids, written into /etc/group before the recipe's packages install (from scratch: right after the package providing /etc/passwd), so munge, slurm and the like find them and do not pick ids. An id or name already used differently in the image fails the build",
+      ),
+    users: z
+      .array(userEntry)
+      .default([])
+      .describe(
+        "Users with fixed ids, written into /etc/passwd (and /etc/shadow, locked) with the groups, before the recipe's packages install. An id or name already used differently in the image fails the build",
+      ),
     files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),
     commands: z.array(commandEntry).default([]).describe("Commands run inside the image, in order, after the files"),
-    boot: z.union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" }).prefault({}).describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
+    boot: z
+      .union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" })
+      .prefault({})
+      .describe("Boot artifacts (kernel, initramfs, squashfs), or false for a base layer that is only committed and pushed"),
     publish: z.array(PublishTargetSchema).default([]).describe("Where the artifacts (or the image) are published"),
     register: z.array(RegistrationSchema).default([]).describe("Boot registrations of the published artifacts"),
     signing: signing.optional().describe("Sign the artifact set: SHA256SUMS and a detached GnuPG signature SHA256SUMS.sig (verify with gpgv)"),
@@ -371,7 +457,9 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
 /** A recipe as the schema accepts it; the loader fills in what depends on the parents (initramfs modules). */
 export type ParsedRecipe = z.output<typeof RecipeSchema>;
 type ParsedBoot = z.output<typeof BootSchema>;
-export type BootSpec = Omit<ParsedBoot, "initramfs"> & { readonly initramfs: Omit<ParsedBoot["initramfs"], "modules"> & { readonly modules: readonly string[] } };
+export type BootSpec = Omit<ParsedBoot, "initramfs"> & {
+  readonly initramfs: Omit<ParsedBoot["initramfs"], "modules"> & { readonly modules: readonly string[] };
+};
 /** A loaded recipe: every default applied. */
 export type RecipeSpec = Omit<ParsedRecipe, "boot"> & { readonly boot: false | BootSpec };
 export type FromSpec = RecipeSpec["from"];
@@ -403,6 +491,9 @@ function allowVarReferences(node: unknown, parentKey?: string): unknown {
   if (Array.isArray(node)) return node.map((n) => allowVarReferences(n));
   if (!node || typeof node !== "object") return node;
   return Object.fromEntries(
-    Object.entries(node).map(([k, v]) => [k, k === "pattern" && typeof v === "string" && parentKey !== "propertyNames" ? `(?:${v})|${VAR_REFERENCE}` : allowVarReferences(v, k)]),
+    Object.entries(node).map(([k, v]) => [
+      k,
+      k === "pattern" && typeof v === "string" && parentKey !== "propertyNames" ? `(?:${v})|${VAR_REFERENCE}` : allowVarReferences(v, k),
+    ]),
   );
 }

@@ -60,7 +60,8 @@ export function readYamlSource(file: string): ReadResult {
         const pos = lines.linePos(e.pos[0]);
         const base = { file, line: pos.line, column: pos.col };
         // A stack overflow inside the parser is nesting, not a syntax error the user can find.
-        if (/call stack/i.test(e.message)) return { ...base, path: "", message: `YAML: nested too deeply to read (a recipe needs a few levels; is this the right file?)` };
+        if (/call stack/i.test(e.message))
+          return { ...base, path: "", message: `YAML: nested too deeply to read (a recipe needs a few levels; is this the right file?)` };
         return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` };
       }),
     };
@@ -74,7 +75,6 @@ export function readYamlSource(file: string): ReadResult {
 function fail(file: string, message: string, line?: number, column?: number): ReadResult {
   return { ok: false, issues: [{ file, line, column, path: "", message }] };
 }
-
 
 /** Keys that appear twice in one mapping (scalar keys compared by value, as yaml's uniqueKeys does). */
 function duplicateKeys(file: string, doc: Document.Parsed, lines: LineCounter): RecipeIssue[] {
@@ -96,7 +96,13 @@ function duplicateKeys(file: string, doc: Document.Parsed, lines: LineCounter): 
         }
         const key = String(value);
         const pos = lines.linePos(pair.key.range?.[0] ?? 0);
-        issues.push({ file, line: pos.line, column: pos.col, path: formatPath([...pathOf([...ancestry, map]), key]), message: `duplicate key "${key}"; each key may appear once in a mapping` });
+        issues.push({
+          file,
+          line: pos.line,
+          column: pos.col,
+          path: formatPath([...pathOf([...ancestry, map]), key]),
+          message: `duplicate key "${key}"; each key may appear once in a mapping`,
+        });
       }
     },
   });

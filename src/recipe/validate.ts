@@ -23,12 +23,17 @@ export function validateSpec(source: YamlSource, data: unknown): { ok: true; spe
  * Parse `data` (read from `source`) with `schema`; problems become positioned issues.
  * `jsonSchema` lists the valid keys for did-you-mean (default: generated from `schema`).
  */
-export function validateAgainst<S extends z.ZodType>(schema: S, source: YamlSource, data: unknown, jsonSchema?: () => Record<string, unknown>): Validated<z.output<S>> {
+export function validateAgainst<S extends z.ZodType>(
+  schema: S,
+  source: YamlSource,
+  data: unknown,
+  jsonSchema?: () => Record<string, unknown>,
+): Validated<z.output<S>> {
   const result = schema.safeParse(data ?? {});
   if (result.success) return { ok: true, value: result.data };
   let root = jsonSchemas.get(schema);
   if (!root) {
-    root = (jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }));
+    root = jsonSchema ? jsonSchema() : z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
     jsonSchemas.set(schema, root);
   }
   const { shown, hidden } = capIssues(result.error.issues, MAX_REPORTED_ISSUES);
@@ -123,7 +128,8 @@ function sizeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): 
 }
 
 function bestBranch(branches: readonly (readonly ZodIssue[])[]): readonly ZodIssue[] | undefined {
-  const rootMismatch = (issues: readonly ZodIssue[]) => issues.some((i) => i.path.length === 0 && (i.code === "invalid_type" || i.code === "invalid_value" || i.code === "unrecognized_keys"));
+  const rootMismatch = (issues: readonly ZodIssue[]) =>
+    issues.some((i) => i.path.length === 0 && (i.code === "invalid_type" || i.code === "invalid_value" || i.code === "unrecognized_keys"));
   const candidates = branches.filter((b) => !rootMismatch(b));
   if (candidates.length === 0) return undefined;
   return candidates.reduce((a, b) => (b.length < a.length ? b : a));
@@ -147,7 +153,14 @@ function describe(value: unknown): string {
 }
 
 function article(expected: string): string {
-  const named: Record<string, string> = { array: "a list", object: "a mapping", record: "a mapping", string: "a string", number: "a number", boolean: "true or false" };
+  const named: Record<string, string> = {
+    array: "a list",
+    object: "a mapping",
+    record: "a mapping",
+    string: "a string",
+    number: "a number",
+    boolean: "true or false",
+  };
   return named[expected] ?? expected;
 }
 

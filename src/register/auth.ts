@@ -123,7 +123,9 @@ export function findOchamiCluster(config: OchamiConfig, name: string): OchamiClu
   if (!found) {
     const where = config.files.length > 0 ? config.files.join(", ") : `none of ${ochamiConfigPaths().join(", ")} exists`;
     const names = config.clusters.map((c) => c.name);
-    throw new OchamiConfigError(`ochami cluster "${name}" is not configured (${where}); known clusters: ${names.length > 0 ? names.join(", ") : "none"}. Add it with: ochami config cluster set ${name} cluster.uri https://…`);
+    throw new OchamiConfigError(
+      `ochami cluster "${name}" is not configured (${where}); known clusters: ${names.length > 0 ? names.join(", ") : "none"}. Add it with: ochami config cluster set ${name} cluster.uri https://…`,
+    );
   }
   return found;
 }

@@ -42,7 +42,11 @@ export class BootServiceClient {
 
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
     this.http = makeClient(url, options, "boot-service");
-    this.ctx = { service: `boot-service at ${this.http.baseUrl.origin}`, tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN", tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none") };
+    this.ctx = {
+      service: `boot-service at ${this.http.baseUrl.origin}`,
+      tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN",
+      tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none"),
+    };
   }
 
   private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<HttpResponse> {
@@ -58,7 +62,11 @@ export class BootServiceClient {
     if (res.status !== 200) throw failure(res, "GET", this.ctx);
     const body = parse<unknown>(res, this.ctx);
     // Fabrica answers a bare array; accept {items: [...]} too in case a version wraps it.
-    const items = Array.isArray(body) ? body : body && typeof body === "object" && Array.isArray((body as { items?: unknown }).items) ? (body as { items: unknown[] }).items : undefined;
+    const items = Array.isArray(body)
+      ? body
+      : body && typeof body === "object" && Array.isArray((body as { items?: unknown }).items)
+        ? (body as { items: unknown[] }).items
+        : undefined;
     if (!items) throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} did not return a list of BootConfigurations`);
     return items as BootConfiguration[];
   }
@@ -67,7 +75,10 @@ export class BootServiceClient {
   async findByName(name: string): Promise<BootConfiguration | undefined> {
     const found = (await this.list()).filter((c) => c.metadata?.name === name);
     if (found.length > 1) {
-      throw new RegistrationError("state", `${this.ctx.service}: ${found.length} BootConfigurations are named "${name}" (uids ${found.map((c) => c.metadata.uid ?? "?").join(", ")}); delete the extra ones first`);
+      throw new RegistrationError(
+        "state",
+        `${this.ctx.service}: ${found.length} BootConfigurations are named "${name}" (uids ${found.map((c) => c.metadata.uid ?? "?").join(", ")}); delete the extra ones first`,
+      );
     }
     return found[0];
   }

@@ -17,7 +17,8 @@ export interface BootParams {
 }
 
 /** One node selector: the unit BSS stores params for. */
-export type SelectorKey = { readonly kind: "mac"; readonly value: string } | { readonly kind: "host"; readonly value: string } | { readonly kind: "nid"; readonly value: number };
+export type SelectorKey =
+  { readonly kind: "mac"; readonly value: string } | { readonly kind: "host"; readonly value: string } | { readonly kind: "nid"; readonly value: number };
 
 /** The boot-relevant part of a BootParams entry. */
 export interface BootEntry {
@@ -100,7 +101,11 @@ export function failure(res: HttpResponse, method: string, ctx: ServiceErrorCont
 /** Transport errors and persistent 5xx from HttpClient become "unavailable". */
 export function unavailable(error: unknown, ctx: ServiceErrorContext): RegistrationError {
   if (error instanceof HttpError) {
-    return new RegistrationError("unavailable", `${ctx.service} is unavailable: ${error.message}`, { cause: error, status: error.status, detail: error.detail });
+    return new RegistrationError("unavailable", `${ctx.service} is unavailable: ${error.message}`, {
+      cause: error,
+      status: error.status,
+      detail: error.detail,
+    });
   }
   return new RegistrationError("unavailable", `${ctx.service}: ${(error as Error).message}`, { cause: error });
 }
@@ -123,10 +128,19 @@ export class BssClient {
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
     this.http = makeClient(url, options, "BSS");
     this.prefix = /\/boot\/v1\/?$/.test(this.http.baseUrl.pathname) ? "" : "/boot/v1";
-    this.ctx = { service: `BSS at ${this.http.baseUrl.origin}`, tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN", tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none") };
+    this.ctx = {
+      service: `BSS at ${this.http.baseUrl.origin}`,
+      tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN",
+      tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none"),
+    };
   }
 
-  private async send(method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE", path: string, body?: BootParams, query?: Record<string, string>): Promise<HttpResponse> {
+  private async send(
+    method: "GET" | "PUT" | "PATCH" | "POST" | "DELETE",
+    path: string,
+    body?: BootParams,
+    query?: Record<string, string>,
+  ): Promise<HttpResponse> {
     try {
       return await this.http.request({ method, path: this.prefix + path, body, query });
     } catch (error) {
@@ -157,7 +171,8 @@ export class BssClient {
       throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned invalid JSON`, { cause: error });
     }
     if (list === null) return [];
-    if (!Array.isArray(list)) throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned ${typeof list}, expected a list of BootParams`);
+    if (!Array.isArray(list))
+      throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned ${typeof list}, expected a list of BootParams`);
     return list as BootParams[];
   }
 

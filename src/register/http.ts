@@ -58,9 +58,29 @@ export class HttpError extends BootsmithError {
   }
 }
 
-const RETRYABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEOUT", "UND_ERR_SOCKET"]);
+const RETRYABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEOUT",
+  "UND_ERR_SOCKET",
+]);
 
-const TLS_CODES = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED"]);
+const TLS_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_HAS_EXPIRED",
+]);
 
 /** Query parameters that carry credentials (S3 presigned URLs, token-in-URL services). */
 const SECRET_PARAM = /signature|token|credential|secret|password|key/i;
@@ -169,7 +189,9 @@ export class HttpClient {
       }
     }
     const err = lastError ?? new HttpError(`${req.method} ${shown}: no attempt made`, req.method, shown, undefined, undefined);
-    throw new HttpError(`${err.message} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`, err.method, err.url, err.status, err.detail, { cause: err.cause ?? err });
+    throw new HttpError(`${err.message} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`, err.method, err.url, err.status, err.detail, {
+      cause: err.cause ?? err,
+    });
   }
 
   private once(req: HttpRequest, url: URL): Promise<HttpResponse> {
@@ -192,7 +214,9 @@ export class HttpClient {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), url: redactUrl(url.href) }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), url: redactUrl(url.href) }),
+        );
       });
       request.setTimeout(timeoutMs, () => {
         const error = new Error(`no answer within ${timeoutMs} ms`) as NodeJS.ErrnoException;

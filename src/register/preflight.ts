@@ -23,7 +23,10 @@ export function artifactUrls(entry: { kernel?: string; initrd?: string; params?:
 }
 
 /** HEAD each URL (in parallel); a 2xx is ok, anything else is missing/unreachable. */
-export async function checkArtifacts(urls: readonly { role: ArtifactCheck["role"]; url: string }[], options: Pick<HttpClientOptions, "caFile" | "timeoutMs" | "retries" | "backoffMs"> = {}): Promise<ArtifactCheck[]> {
+export async function checkArtifacts(
+  urls: readonly { role: ArtifactCheck["role"]; url: string }[],
+  options: Pick<HttpClientOptions, "caFile" | "timeoutMs" | "retries" | "backoffMs"> = {},
+): Promise<ArtifactCheck[]> {
   return Promise.all(
     urls.map(async ({ role, url }): Promise<ArtifactCheck> => {
       if (!/^https?:\/\//i.test(url)) return { role, url, status: "unchecked", detail: "not an http(s) URL" };

@@ -10,8 +10,25 @@ import { RegistrationError } from "./errors.js";
 import { bootConfigurationSpec } from "./export.js";
 import { redactUrl, type HttpClientOptions } from "./http.js";
 import { artifactProblems, artifactUrls, checkArtifacts, type ArtifactCheck } from "./preflight.js";
-import { defaultStateDir, listRecords, markRolledBack, newRecordId, saveRecord, type BssRecordEntry, type RegistrationRecord, type StoredRecord } from "./state.js";
-import { normalizeSelectors, validateSelectors, type BootServiceTarget, type BootTarget, type BssTarget, type RegistrationInput, type Selectors } from "./targets.js";
+import {
+  defaultStateDir,
+  listRecords,
+  markRolledBack,
+  newRecordId,
+  saveRecord,
+  type BssRecordEntry,
+  type RegistrationRecord,
+  type StoredRecord,
+} from "./state.js";
+import {
+  normalizeSelectors,
+  validateSelectors,
+  type BootServiceTarget,
+  type BootTarget,
+  type BssTarget,
+  type RegistrationInput,
+  type Selectors,
+} from "./targets.js";
 import { renderParams } from "../core/params.js";
 import { mapLimit } from "./pool.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -83,8 +100,17 @@ export interface RollbackResult {
   readonly written: boolean;
 }
 
-function connect(target: BootTarget, options: ConnectionOptions): { url: string; clientOptions: HttpClientOptions & { tokenSource: string; tokenHint: string } } {
-  const auth = resolveToken(target.url, { token: options.token, tokenEnv: target.tokenEnv, cluster: options.cluster, env: options.env, configPaths: options.ochamiConfigPaths });
+function connect(
+  target: BootTarget,
+  options: ConnectionOptions,
+): { url: string; clientOptions: HttpClientOptions & { tokenSource: string; tokenHint: string } } {
+  const auth = resolveToken(target.url, {
+    token: options.token,
+    tokenEnv: target.tokenEnv,
+    cluster: options.cluster,
+    env: options.env,
+    configPaths: options.ochamiConfigPaths,
+  });
   options.log?.(`${target.type} ${target.url}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
   return { url: target.url, clientOptions: { ...options.http, token: auth.token, caFile: target.caFile, tokenSource: auth.source, tokenHint: auth.hint } };
 }
@@ -96,7 +122,11 @@ function usesBssApi(target: BootTarget): target is BssTarget | (BootServiceTarge
 /** The selector keys of a registration, in a stable order: MACs, hosts, NIDs. */
 export function selectorKeys(selectors: Selectors): SelectorKey[] {
   const s = normalizeSelectors(selectors);
-  return [...s.macs.map((value) => ({ kind: "mac" as const, value })), ...s.hosts.map((value) => ({ kind: "host" as const, value })), ...s.nids.map((value) => ({ kind: "nid" as const, value }))];
+  return [
+    ...s.macs.map((value) => ({ kind: "mac" as const, value })),
+    ...s.hosts.map((value) => ({ kind: "host" as const, value })),
+    ...s.nids.map((value) => ({ kind: "nid" as const, value })),
+  ];
 }
 
 function validateInput(input: RegistrationInput, target: BootTarget, mode: "put" | "patch"): void {
@@ -105,11 +135,15 @@ function validateInput(input: RegistrationInput, target: BootTarget, mode: "put"
     // boot-service can target groups alone.
     if (problems.length === 1 && problems[0]?.startsWith("no nodes selected") && (target.groups?.length ?? 0) > 0) problems.length = 0;
     if (target.name.trim() === "") problems.push("boot-service target: name must not be empty");
-    if (target.priority !== undefined && (!Number.isInteger(target.priority) || target.priority < 0 || target.priority > 100)) problems.push(`boot-service target: priority ${target.priority} must be an integer 0–100`);
+    if (target.priority !== undefined && (!Number.isInteger(target.priority) || target.priority < 0 || target.priority > 100))
+      problems.push(`boot-service target: priority ${target.priority} must be an integer 0–100`);
   }
   if (input.params.trim() === "") problems.push("params are empty: the recipe (or --params-template) must give a kernel command line");
   for (const [role, url] of Object.entries(input.image.urls)) {
-    if (url?.startsWith("file:")) problems.push(`${role} URL ${url} is a local file: nodes cannot fetch it. Publish with a publicBase (an http URL where the directory is served) or register the directory with --base-url`);
+    if (url?.startsWith("file:"))
+      problems.push(
+        `${role} URL ${url} is a local file: nodes cannot fetch it. Publish with a publicBase (an http URL where the directory is served) or register the directory with --base-url`,
+      );
   }
   for (const word of input.params.split(/\s+/)) {
     if (word.startsWith("root=live:file:")) problems.push(`params: ${word} is a local file URL nodes cannot fetch`);
@@ -126,7 +160,12 @@ function dedupe<T extends { url: string }>(xs: T[]): T[] {
 async function preflight(entries: BootEntry[], target: BootTarget, options: RegisterOptions): Promise<{ checks: ArtifactCheck[]; problems: string[] }> {
   if (options.checkArtifacts === false) return { checks: [], problems: [] };
   const urls = dedupe(entries.flatMap((e) => artifactUrls(e)));
-  const checks = await checkArtifacts(urls, { caFile: target.caFile, timeoutMs: options.http?.timeoutMs, retries: options.http?.retries, backoffMs: options.http?.backoffMs });
+  const checks = await checkArtifacts(urls, {
+    caFile: target.caFile,
+    timeoutMs: options.http?.timeoutMs,
+    retries: options.http?.retries,
+    backoffMs: options.http?.backoffMs,
+  });
   for (const c of checks) options.log?.(`  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
   return { checks, problems: artifactProblems(checks) };
 }
@@ -138,17 +177,27 @@ async function requireVerified(image: PublishedImage, keyFile: string, options: 
     report = await verifyPublished(image, keyFile);
   } catch (error) {
     if (error instanceof PublicKeyError) throw new RegistrationError("invalid", `--verify-key: ${error.message}`, { cause: error });
-    throw new RegistrationError("verify-failed", `refusing to register ${image.name}:${image.tag}: the published set could not be verified (${(error as Error).message}); nothing was written`, { cause: error });
+    throw new RegistrationError(
+      "verify-failed",
+      `refusing to register ${image.name}:${image.tag}: the published set could not be verified (${(error as Error).message}); nothing was written`,
+      { cause: error },
+    );
   }
   const failed = report.files.filter((f) => !f.ok);
   if (failed.length > 0) {
-    throw new RegistrationError("verify-failed", `refusing to register ${image.name}:${image.tag}: the published set does not verify (nothing was written):\n  ${failed.map((f) => `${f.file}: ${f.reason}${f.location ? ` (${redactUrl(f.location)})` : ""}`).join("\n  ")}`);
+    throw new RegistrationError(
+      "verify-failed",
+      `refusing to register ${image.name}:${image.tag}: the published set does not verify (nothing was written):\n  ${failed.map((f) => `${f.file}: ${f.reason}${f.location ? ` (${redactUrl(f.location)})` : ""}`).join("\n  ")}`,
+    );
   }
   options.log?.(`verified ${image.name}:${image.tag} as served: ${report.files.length} files, signed by ${report.signedBy}`);
 }
 
 function refuse(problems: string[]): RegistrationError {
-  return new RegistrationError("artifact-missing", `refusing to register: ${problems.length} artifact URL${problems.length === 1 ? " does" : "s do"} not answer (nothing was written):\n  ${problems.join("\n  ")}\nPublish the image first, or fix the URLs in the params template.`);
+  return new RegistrationError(
+    "artifact-missing",
+    `refusing to register: ${problems.length} artifact URL${problems.length === 1 ? " does" : "s do"} not answer (nothing was written):\n  ${problems.join("\n  ")}\nPublish the image first, or fix the URLs in the params template.`,
+  );
 }
 
 /**
@@ -163,7 +212,13 @@ export async function register(input: RegistrationInput, target: BootTarget, opt
 }
 
 /** Render the params template from a published image and register (the recipe-driven path). */
-export async function registerPublished(image: PublishedImage, paramsTemplate: string, selectors: Selectors, target: BootTarget, options: RegisterOptions & { extraParams?: string } = {}): Promise<RegisterResult> {
+export async function registerPublished(
+  image: PublishedImage,
+  paramsTemplate: string,
+  selectors: Selectors,
+  target: BootTarget,
+  options: RegisterOptions & { extraParams?: string } = {},
+): Promise<RegisterResult> {
   let params: string;
   try {
     params = renderParams(paramsTemplate, image, options.extraParams);
@@ -182,7 +237,10 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   const before = await mapLimit(keys, REQUEST_CONCURRENCY, (k) => client.get(k));
   const missing = keys.filter((_, i) => before[i] === undefined);
   if (mode === "patch" && missing.length > 0) {
-    throw new RegistrationError("state", `--patch changes params of existing entries only, and ${client.ctx.service} has none for ${missing.map(selectorLabel).join(", ")}; register without --patch to create them`);
+    throw new RegistrationError(
+      "state",
+      `--patch changes params of existing entries only, and ${client.ctx.service} has none for ${missing.map(selectorLabel).join(", ")}; register without --patch to create them`,
+    );
   }
   const after: BootEntry[] = keys.map((_, i) => (mode === "patch" ? { ...before[i], params: input.params } : desired));
   const changes: EntryChange[] = keys.map((k, i) => ({ label: selectorLabel(k), before: before[i], after: after[i] }));
@@ -216,7 +274,10 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
       if (mode === "patch") await client.patch({ ...selectorBody(group), params: input.params });
       else await client.put({ ...selectorBody(group), ...definedFields(desired) });
     }
-    await verify(client, entries.map((e) => ({ key: e.selector, expected: e.after })));
+    await verify(
+      client,
+      entries.map((e) => ({ key: e.selector, expected: e.after })),
+    );
   });
   return { ...base, written: true, stateFile };
 }
@@ -230,7 +291,11 @@ async function afterRecord(stateFile: string, write: () => Promise<void>): Promi
     await write();
   } catch (error) {
     if (error instanceof RegistrationError) {
-      throw new RegistrationError(error.kind, `${error.message}\n  Part of the registration may have been written; \`bootsmith rollback\` restores the previous params (record ${stateFile}).`, { cause: error, status: error.status, detail: error.detail });
+      throw new RegistrationError(
+        error.kind,
+        `${error.message}\n  Part of the registration may have been written; \`bootsmith rollback\` restores the previous params (record ${stateFile}).`,
+        { cause: error, status: error.status, detail: error.detail },
+      );
     }
     throw error;
   }
@@ -248,7 +313,8 @@ function definedFields(e: BootEntry): BootEntry {
 async function verify(client: BssClient, expected: { key: SelectorKey; expected: BootEntry | undefined }[]): Promise<void> {
   const got = await mapLimit(expected, REQUEST_CONCURRENCY, (e) => client.get(e.key));
   const wrong = expected.flatMap((e, i) => (sameEntry(got[i], e.expected) ? [] : [`${selectorLabel(e.key)}: reads back ${JSON.stringify(got[i] ?? null)}`]));
-  if (wrong.length > 0) throw new RegistrationError("state", `${client.ctx.service} accepted the request but does not return what was written:\n  ${wrong.join("\n  ")}`);
+  if (wrong.length > 0)
+    throw new RegistrationError("state", `${client.ctx.service} accepted the request but does not return what was written:\n  ${wrong.join("\n  ")}`);
 }
 
 function specEntry(spec: BootConfigurationSpec | undefined): BootEntry | undefined {
@@ -266,15 +332,28 @@ function targetingChanges(before: BootConfigurationSpec | undefined, after: Boot
   return out;
 }
 
-async function registerBootConfiguration(input: RegistrationInput, target: BootServiceTarget, mode: "put" | "patch", options: RegisterOptions): Promise<RegisterResult> {
+async function registerBootConfiguration(
+  input: RegistrationInput,
+  target: BootServiceTarget,
+  mode: "put" | "patch",
+  options: RegisterOptions,
+): Promise<RegisterResult> {
   const { url, clientOptions } = connect(target, options);
   const client = new BootServiceClient(url, clientOptions);
   const existing = await client.findByName(target.name);
   if (mode === "patch" && !existing) {
-    throw new RegistrationError("state", `--patch changes params of an existing BootConfiguration only, and ${client.ctx.service} has none named "${target.name}"; register without --patch to create it`);
+    throw new RegistrationError(
+      "state",
+      `--patch changes params of an existing BootConfiguration only, and ${client.ctx.service} has none named "${target.name}"; register without --patch to create it`,
+    );
   }
   const spec: BootConfigurationSpec = mode === "patch" && existing ? { ...existing.spec, params: input.params } : bootConfigurationSpec(input, target);
-  const change: EntryChange = { label: `bootconfiguration ${target.name}`, before: specEntry(existing?.spec), after: specEntry(spec), otherChanges: existing ? targetingChanges(existing.spec, spec) : targetingChanges(undefined, spec) };
+  const change: EntryChange = {
+    label: `bootconfiguration ${target.name}`,
+    before: specEntry(existing?.spec),
+    after: specEntry(spec),
+    otherChanges: existing ? targetingChanges(existing.spec, spec) : targetingChanges(undefined, spec),
+  };
   const changes = [change];
   const diff = renderDiff(changes);
   if (!options.dryRun) options.log?.(diff);
@@ -296,7 +375,10 @@ async function registerBootConfiguration(input: RegistrationInput, target: BootS
   await afterRecord(stateFile, async () => {
     const saved = existing ? await client.replace(uidOf(existing, client), target.name, spec) : await client.create(target.name, spec);
     if (JSON.stringify(specEntry(saved.spec)) !== JSON.stringify(specEntry(spec))) {
-      throw new RegistrationError("state", `${client.ctx.service} accepted BootConfiguration "${target.name}" but returned a different spec: ${JSON.stringify(saved.spec)}`);
+      throw new RegistrationError(
+        "state",
+        `${client.ctx.service} accepted BootConfiguration "${target.name}" but returned a different spec: ${JSON.stringify(saved.spec)}`,
+      );
     }
   });
   return { ...base, written: true, stateFile };
@@ -316,7 +398,10 @@ async function latestRecord(target: BootTarget, stateDir: string, keys: Selector
   const found = records.find((r) => wanted.size === 0 || (r.record.entries ?? []).some((e) => wanted.has(selectorLabel(e.selector))));
   if (!found) {
     const what = wanted.size > 0 ? ` for ${[...wanted].join(", ")}` : "";
-    throw new RegistrationError("state", `no registration to roll back${what} at ${target.url} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`);
+    throw new RegistrationError(
+      "state",
+      `no registration to roll back${what} at ${target.url} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`,
+    );
   }
   return found;
 }
@@ -332,7 +417,13 @@ export async function rollback(target: BootTarget, options: RollbackOptions = {}
   return rollbackBss(target, stored, keys, new BssClient(url, clientOptions), options);
 }
 
-async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: SelectorKey[], client: BssClient, options: RollbackOptions): Promise<RollbackResult> {
+async function rollbackBss(
+  target: BootTarget,
+  stored: StoredRecord,
+  keys: SelectorKey[],
+  client: BssClient,
+  options: RollbackOptions,
+): Promise<RollbackResult> {
   const wanted = new Set(keys.map(selectorLabel));
   const all = stored.record.entries ?? [];
   const entries = wanted.size === 0 ? all : all.filter((e) => wanted.has(selectorLabel(e.selector)));
@@ -340,7 +431,10 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
   // An entry that still holds its old params (a registration that failed part-way) needs nothing.
   const drifted = entries.filter((e, i) => !sameEntry(current[i], e.after) && !sameEntry(current[i], e.before ?? undefined));
   if (drifted.length > 0 && !options.force) {
-    throw new RegistrationError("state", `not rolling back: ${drifted.map((e) => selectorLabel(e.selector)).join(", ")} changed since registration ${stored.record.id} (someone else registered since?). Inspect with \`bootsmith register --dry-run\`, or pass --force to restore anyway.`);
+    throw new RegistrationError(
+      "state",
+      `not rolling back: ${drifted.map((e) => selectorLabel(e.selector)).join(", ")} changed since registration ${stored.record.id} (someone else registered since?). Inspect with \`bootsmith register --dry-run\`, or pass --force to restore anyway.`,
+    );
   }
   const changes: EntryChange[] = entries.map((e, i) => ({ label: selectorLabel(e.selector), before: current[i], after: e.before ?? undefined }));
   const diff = renderDiff(changes);
@@ -362,7 +456,10 @@ async function rollbackBss(target: BootTarget, stored: StoredRecord, keys: Selec
     const gone = pending.filter((e) => !e.before && e.selector.kind === kind).map((e) => e.selector);
     if (gone.length > 0) await client.delete(selectorBody(gone));
   }
-  await verify(client, entries.map((e) => ({ key: e.selector, expected: e.before ?? undefined })));
+  await verify(
+    client,
+    entries.map((e) => ({ key: e.selector, expected: e.before ?? undefined })),
+  );
 
   if (entries.length === all.length) await markRolledBack(stored);
   else {
@@ -379,14 +476,27 @@ function stateDirOf(recordPath: string): string {
   return recordPath.split("/").slice(0, -2).join("/");
 }
 
-async function rollbackBootConfiguration(target: BootTarget, stored: StoredRecord, client: BootServiceClient, options: RollbackOptions): Promise<RollbackResult> {
+async function rollbackBootConfiguration(
+  target: BootTarget,
+  stored: StoredRecord,
+  client: BootServiceClient,
+  options: RollbackOptions,
+): Promise<RollbackResult> {
   const rec = stored.record.bootConfiguration;
   if (!rec) throw new RegistrationError("state", `${stored.path}: not a boot-service record`);
   const current = await client.findByName(rec.name);
   if (JSON.stringify(specEntry(current?.spec)) !== JSON.stringify(specEntry(rec.after)) && !options.force) {
-    throw new RegistrationError("state", `not rolling back: BootConfiguration "${rec.name}" changed since registration ${stored.record.id}; pass --force to restore anyway.`);
+    throw new RegistrationError(
+      "state",
+      `not rolling back: BootConfiguration "${rec.name}" changed since registration ${stored.record.id}; pass --force to restore anyway.`,
+    );
   }
-  const change: EntryChange = { label: `bootconfiguration ${rec.name}`, before: specEntry(current?.spec), after: specEntry(rec.before?.spec), otherChanges: rec.before ? targetingChanges(current?.spec, rec.before.spec) : [] };
+  const change: EntryChange = {
+    label: `bootconfiguration ${rec.name}`,
+    before: specEntry(current?.spec),
+    after: specEntry(rec.before?.spec),
+    otherChanges: rec.before ? targetingChanges(current?.spec, rec.before.spec) : [],
+  };
   const diff = renderDiff([change]);
   if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes: [change], diff, written: false };
@@ -401,7 +511,6 @@ async function rollbackBootConfiguration(target: BootTarget, stored: StoredRecor
   return { target, record: stored.path, changes: [change], diff, written: true };
 }
 
-
 /** What one boot-parameter entry points nodes at, for `bootsmith gc`'s "still in use" check. */
 export interface BootReference {
   /** Which nodes: "BSS mac 52:54:00:00:00:01", "boot-service compute-prod". */
@@ -411,9 +520,13 @@ export interface BootReference {
 }
 
 /** Every entry a BSS or boot-service holds, read-only. */
-export async function bootReferences(service: Pick<BssTarget, "url" | "tokenEnv" | "caFile"> & { readonly type: BootTarget["type"] }, options: ConnectionOptions = {}): Promise<BootReference[]> {
+export async function bootReferences(
+  service: Pick<BssTarget, "url" | "tokenEnv" | "caFile"> & { readonly type: BootTarget["type"] },
+  options: ConnectionOptions = {},
+): Promise<BootReference[]> {
   const { url, clientOptions } = connect(service as BootTarget, options);
-  const strings = (x: { kernel?: string; initrd?: string; params?: string }) => [x.kernel, x.initrd, x.params].filter((v): v is string => typeof v === "string");
+  const strings = (x: { kernel?: string; initrd?: string; params?: string }) =>
+    [x.kernel, x.initrd, x.params].filter((v): v is string => typeof v === "string");
   if (service.type === "bss") {
     const entries = await new BssClient(url, clientOptions).list();
     return entries.map((e) => {

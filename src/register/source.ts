@@ -36,7 +36,11 @@ function asPublishedImage(v: unknown, where: string): PublishedImage {
 
 /** Parse published.json content and pick the image with `tag` (default: the first, the primary tag). */
 export function pickPublished(json: unknown, where: string, tag?: string): PublishedImage {
-  const list: unknown[] = Array.isArray(json) ? json : json && typeof json === "object" && Array.isArray((json as { images?: unknown }).images) ? (json as { images: unknown[] }).images : [json];
+  const list: unknown[] = Array.isArray(json)
+    ? json
+    : json && typeof json === "object" && Array.isArray((json as { images?: unknown }).images)
+      ? (json as { images: unknown[] }).images
+      : [json];
   const images = list.map((v, i) => asPublishedImage(v, list.length > 1 ? `${where}[${i}]` : where));
   const found = tag === undefined ? images[0] : images.find((i) => i.tag === tag);
   if (!found) throw invalid(`${where}: no published image${tag ? ` with tag "${tag}" (tags: ${images.map((i) => i.tag).join(", ")})` : ""}`);
@@ -61,7 +65,10 @@ async function readJson(path: string): Promise<unknown> {
  * Load what to register from a path: a published.json file, or a directory holding
  * published.json, or manifest.json plus artifacts (then `baseUrl` says where they are served).
  */
-export async function loadRegisterSource(path: string, options: { baseUrl?: string; tag?: string; stdin?: NodeJS.ReadableStream } = {}): Promise<RegisterSource> {
+export async function loadRegisterSource(
+  path: string,
+  options: { baseUrl?: string; tag?: string; stdin?: NodeJS.ReadableStream } = {},
+): Promise<RegisterSource> {
   if (path === "-") {
     // `bootsmith publish --json | bootsmith register - …`
     const chunks: Buffer[] = [];
@@ -79,15 +86,20 @@ export async function loadRegisterSource(path: string, options: { baseUrl?: stri
   if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag), origin: path };
 
   const manifestPath = join(path, MANIFEST_FILE);
-  const manifest = (await stat(manifestPath).catch(() => undefined)) ? ((await readJson(manifestPath)) as { name?: unknown; tags?: unknown; params?: unknown; artifacts?: Record<string, { file?: string }> }) : undefined;
+  const manifest = (await stat(manifestPath).catch(() => undefined))
+    ? ((await readJson(manifestPath)) as { name?: unknown; tags?: unknown; params?: unknown; artifacts?: Record<string, { file?: string }> })
+    : undefined;
   const paramsTemplate = typeof manifest?.params === "string" ? manifest.params : undefined;
   const publishedPath = join(path, "published.json");
   if (!options.baseUrl && (await stat(publishedPath).catch(() => undefined))) {
     return { image: pickPublished(await readJson(publishedPath), publishedPath, options.tag), paramsTemplate, origin: publishedPath };
   }
-  if (!manifest) throw invalid(`${path}: neither published.json nor ${MANIFEST_FILE} is there; give the directory a build wrote, or the published.json that publish wrote`);
+  if (!manifest)
+    throw invalid(`${path}: neither published.json nor ${MANIFEST_FILE} is there; give the directory a build wrote, or the published.json that publish wrote`);
   if (!options.baseUrl) {
-    throw invalid(`${path} holds built artifacts but no URLs nodes can fetch them from: pass --base-url http://HOST/PATH/ (where this directory is served), or register the published.json that publish wrote`);
+    throw invalid(
+      `${path} holds built artifacts but no URLs nodes can fetch them from: pass --base-url http://HOST/PATH/ (where this directory is served), or register the published.json that publish wrote`,
+    );
   }
   if (typeof manifest.name !== "string") throw invalid(`${manifestPath}: "name" is missing`);
   const tags = Array.isArray(manifest.tags) ? manifest.tags.filter((t): t is string => typeof t === "string") : [];
@@ -100,5 +112,17 @@ export async function loadRegisterSource(path: string, options: { baseUrl?: stri
     if (manifest.artifacts?.[role] || (await stat(join(path, file)).catch(() => undefined))) urls[role] = new URL(file, base).href;
   }
   const beside = (file: string) => new URL(file, base).href;
-  return { image: { name: manifest.name, tag, target: "url", urls, manifestUrl: beside(MANIFEST_FILE), sumsUrl: beside(SUMS_FILE), signatureUrl: beside(SIGNATURE_FILE) }, paramsTemplate, origin: path };
+  return {
+    image: {
+      name: manifest.name,
+      tag,
+      target: "url",
+      urls,
+      manifestUrl: beside(MANIFEST_FILE),
+      sumsUrl: beside(SUMS_FILE),
+      signatureUrl: beside(SIGNATURE_FILE),
+    },
+    paramsTemplate,
+    origin: path,
+  };
 }

@@ -43,7 +43,8 @@ export interface StoredRecord {
 
 /** `$XDG_STATE_HOME/bootsmith/registrations`, else `~/.local/state/bootsmith/registrations`. */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME !== "" ? env.XDG_STATE_HOME : join(env.HOME && env.HOME !== "" ? env.HOME : homedir(), ".local", "state");
+  const base =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== "" ? env.XDG_STATE_HOME : join(env.HOME && env.HOME !== "" ? env.HOME : homedir(), ".local", "state");
   return join(base, "bootsmith", "registrations");
 }
 
@@ -59,7 +60,10 @@ let counter = 0;
 /** Sortable id: time, then a per-process counter (two registrations in one millisecond stay ordered). */
 export function newRecordId(now: Date = new Date()): string {
   counter = (counter + 1) % 1000;
-  return `${now.toISOString().replace(/[-:]/g, "").replace(/\.(\d+)Z$/, "$1Z")}-${process.pid}-${String(counter).padStart(3, "0")}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.(\d+)Z$/, "$1Z")}-${process.pid}-${String(counter).padStart(3, "0")}`;
 }
 
 export async function saveRecord(stateDir: string, record: RegistrationRecord): Promise<string> {
@@ -89,7 +93,10 @@ export async function listRecords(stateDir: string, url: string, name?: string):
     throw error;
   }
   const out: StoredRecord[] = [];
-  for (const f of files.filter((f) => f.endsWith(".json")).sort().reverse()) {
+  for (const f of files
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .reverse()) {
     const path = join(dir, f);
     out.push({ path, record: await readRecord(path) });
   }

@@ -113,7 +113,14 @@ export function fromRecipeRegistration(r: RecipeRegistrationLike): { target: Boo
       target = { type: "bss", ...common };
       break;
     case "boot-service":
-      target = { type: "boot-service", ...common, name: r.name ?? "", ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.legacy ? { legacy: true } : {}) };
+      target = {
+        type: "boot-service",
+        ...common,
+        name: r.name ?? "",
+        ...(r.groups && r.groups.length > 0 ? { groups: r.groups } : {}),
+        ...(r.priority !== undefined ? { priority: r.priority } : {}),
+        ...(r.legacy ? { legacy: true } : {}),
+      };
       break;
     default: {
       const never: never = r.type;

@@ -77,7 +77,8 @@ function contentTypeFor(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
 }
 
-export type ByteRange = { readonly kind: "none" } | { readonly kind: "range"; readonly start: number; readonly end: number } | { readonly kind: "unsatisfiable" };
+export type ByteRange =
+  { readonly kind: "none" } | { readonly kind: "range"; readonly start: number; readonly end: number } | { readonly kind: "unsatisfiable" };
 
 /**
  * Parse a Range header for a body of `size` bytes. Only a single `bytes=` range is honoured;

@@ -25,7 +25,13 @@ export type Action =
    * Run a program. `undo` is pushed on the cleanup stack once the command succeeded; `saveTo`
    * keeps its standard output in a file (a later step, run by hand, reads it from there).
    */
-  | { readonly kind: "exec"; readonly command: PlannedCommand; readonly capture?: CaptureName; readonly saveTo?: string; readonly undo?: { readonly id: string; readonly command: PlannedCommand } }
+  | {
+      readonly kind: "exec";
+      readonly command: PlannedCommand;
+      readonly capture?: CaptureName;
+      readonly saveTo?: string;
+      readonly undo?: { readonly id: string; readonly command: PlannedCommand };
+    }
   /** Run a registered undo now and drop it from the cleanup stack (orderly teardown). */
   | { readonly kind: "release"; readonly undoId: string }
   /** Write a file on the host (work directory), e.g. inline recipe content before `buildah copy`. */
@@ -49,14 +55,32 @@ export type Action =
    * put the manifest so far (no rootfs digest) into the image as /usr/lib/bootsmith/manifest.json
    * and IMAGE_ID/IMAGE_VERSION into its os-release, so a booted node can say what it runs.
    */
-  | { readonly kind: "image-identity"; readonly root: Arg; readonly dir: string; readonly id: string; readonly version: string; readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly kernelRecord?: string; readonly packages?: string }
+  | {
+      readonly kind: "image-identity";
+      readonly root: Arg;
+      readonly dir: string;
+      readonly id: string;
+      readonly version: string;
+      readonly recipe: string;
+      readonly vars: Readonly<Record<string, string>>;
+      readonly kernelRecord?: string;
+      readonly packages?: string;
+    }
   /** Write SHA256SUMS over the artifacts and manifest.json and sign it (SHA256SUMS.sig) with `key` (a file, env:NAME or keyring:KEYID). */
   | { readonly kind: "sign"; readonly dir: string; readonly key: string; readonly passphraseEnv?: string }
   /**
    * Hash the artifacts and write manifest.json, from the recipe (reloaded with its --var values),
    * the committed image id, the kernel record and the package list the earlier steps saved.
    */
-  | { readonly kind: "write-manifest"; readonly dir: string; readonly recipe: string; readonly vars: Readonly<Record<string, string>>; readonly imageId: Arg; readonly kernelRecord?: string; readonly packages?: string }
+  | {
+      readonly kind: "write-manifest";
+      readonly dir: string;
+      readonly recipe: string;
+      readonly vars: Readonly<Record<string, string>>;
+      readonly imageId: Arg;
+      readonly kernelRecord?: string;
+      readonly packages?: string;
+    }
   /** Publish the output directory; the primary tag's PublishedImage is kept in `record`. `storage`: buildah global options, for a registry push. */
   | { readonly kind: "publish"; readonly target: PublishTarget; readonly dir: string; readonly record: string; readonly storage: readonly string[] }
   /** Register the image a publish step recorded in `source`, with the recipe's params template. */

@@ -75,7 +75,9 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
 
       const report = path.join(work, "fail", "boot-test.json");
       const junit = path.join(work, "fail", "junit.xml");
-      const r = await bootsmith(["boot-test", recipeFile, "--out", dir, "--check", "kernel=uname -r", "--report", report, "--junit", junit], { timeoutMs: BOOT_MS + 120_000 });
+      const r = await bootsmith(["boot-test", recipeFile, "--out", dir, "--check", "kernel=uname -r", "--report", report, "--junit", junit], {
+        timeoutMs: BOOT_MS + 120_000,
+      });
       console.log(`boot-test with a failing check (exit ${r.exitCode}):\n${r.stdout}`);
       expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stdout).toMatch(/^FAIL boot-test \(check-failed\): booted in [\d.]+ s, but check slurmd-active failed \(exit code 3, expected 0\)/);
@@ -95,10 +97,15 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         ["slurmd-active", "fail"],
         ["kernel", "pass"],
       ]);
-      expect(await readFile(junit, "utf8")).toMatch(/<testcase classname="[^"]*" name="check: slurmd-active" time="[\d.]+">\n\s+<failure message="exit code 3, expected 0">/);
+      expect(await readFile(junit, "utf8")).toMatch(
+        /<testcase classname="[^"]*" name="check: slurmd-active" time="[\d.]+">\n\s+<failure message="exit code 3, expected 0">/,
+      );
       expect(existsSync(path.join(work, "fail", "boot-test.console.log"))).toBe(true);
       const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
-      expect(manifest.bootTest?.lastRun).toMatchObject({ ok: false, checks: expect.arrayContaining([{ name: "slurmd-active", status: "fail", seconds: expect.any(Number) }]) });
+      expect(manifest.bootTest?.lastRun).toMatchObject({
+        ok: false,
+        checks: expect.arrayContaining([{ name: "slurmd-active", status: "fail", seconds: expect.any(Number) }]),
+      });
       // The checks came from the harness, not the image.
       expect(await sha256(path.join(dir, "rootfs.squashfs"))).toBe(before);
       expect(before).toBe(manifest.artifacts.rootfs?.sha256);
@@ -118,7 +125,12 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         const port = files.port;
         const base = `http://127.0.0.1:${port}`;
         try {
-          const image = { name: manifest.name, tag: manifest.tags[0]!, target: "local", urls: { kernel: `${base}/vmlinuz`, initrd: `${base}/initramfs.img`, rootfs: `${base}/rootfs.squashfs` } };
+          const image = {
+            name: manifest.name,
+            tag: manifest.tags[0]!,
+            target: "local",
+            urls: { kernel: `${base}/vmlinuz`, initrd: `${base}/initramfs.img`, rootfs: `${base}/rootfs.squashfs` },
+          };
           const reg = await registerPublished(image, manifest.params!, { macs: [mac] }, { type: "bss", url: bss.url }, { stateDir: path.join(work, "state") });
           expect(reg.written).toBe(true);
         } finally {
@@ -128,7 +140,9 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
 
         // boot-test serves the same directory on the registered port and boots BSS's script.
         const report = path.join(work, "bss", "boot-test.json");
-        const r = await bootsmith(["boot-test", "--bootscript-url", bss.bootscriptUrl(mac), "--mac", mac, "--port", String(port), dir, "--report", report], { timeoutMs: BOOT_MS + 120_000 });
+        const r = await bootsmith(["boot-test", "--bootscript-url", bss.bootscriptUrl(mac), "--mac", mac, "--port", String(port), dir, "--report", report], {
+          timeoutMs: BOOT_MS + 120_000,
+        });
         console.log(`boot-test via BSS (exit ${r.exitCode}):\n${r.stdout}`);
         expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
         expect(r.stdout).toContain(`note: the boot script's ${base}/vmlinuz was booted as http://10.0.2.2:${port}/vmlinuz`);
@@ -142,7 +156,15 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         ]);
         const b = result.breakdown!;
         const names = b.phases.map((p) => p.name);
-        for (const phase of ["kernel download", "initramfs download", "kernel start to initramfs /init", "squashfs download", "live root mount to switch-root", "system start to marker", "check system-running"]) {
+        for (const phase of [
+          "kernel download",
+          "initramfs download",
+          "kernel start to initramfs /init",
+          "squashfs download",
+          "live root mount to switch-root",
+          "system start to marker",
+          "check system-running",
+        ]) {
           expect(names).toContain(phase);
         }
         expect(b.phases.find((p) => p.name === "squashfs download")?.bytes).toBe(manifest.artifacts.rootfs?.size);
@@ -161,11 +183,18 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
     "--nodes 3 boots three nodes at once from one server and reports each, the total and the peak throughput",
     async () => {
       const report = path.join(work, "storm", "boot-test.json");
-      const r = await bootsmith(["boot-test", dir, "--nodes", "3", "--memory", "1024", "--cpus", "1", "--report", report], { timeoutMs: 2 * BOOT_MS + 120_000 });
+      const r = await bootsmith(["boot-test", dir, "--nodes", "3", "--memory", "1024", "--cpus", "1", "--report", report], {
+        timeoutMs: 2 * BOOT_MS + 120_000,
+      });
       console.log(`boot-test --nodes 3 (exit ${r.exitCode}):\n${r.stdout}`);
       expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^PASS boot-test storm: 3 of 3 nodes up and checked in [\d.]+ s/);
-      for (const [n, mac] of [[1, "52:54:00:12:34:56"], [2, "52:54:00:12:34:57"], [3, "52:54:00:12:34:58"]] as const) expect(r.stdout).toMatch(new RegExp(`node ${n} \\(${mac}\\): PASS up in [\\d.]+ s`));
+      for (const [n, mac] of [
+        [1, "52:54:00:12:34:56"],
+        [2, "52:54:00:12:34:57"],
+        [3, "52:54:00:12:34:58"],
+      ] as const)
+        expect(r.stdout).toMatch(new RegExp(`node ${n} \\(${mac}\\): PASS up in [\\d.]+ s`));
       const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
       expect(result.storm).toMatchObject({ nodes: 3 });
       expect(result.storm!.peakBytesPerSecond).toBeGreaterThan(0);

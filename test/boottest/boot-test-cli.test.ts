@@ -17,7 +17,10 @@ describe("bootsmith boot-test arguments", () => {
     [["dir", "--timeout", "5m"], /--timeout "5m": expected a positive whole number/],
     [["dir", "--port", "70000"], /--port "70000"/],
     [["dir", "--bogus"], /Unknown option '--bogus'/],
-    [["recipes/debian-12-live.yaml", "--out", "/nonexistent-bootsmith-out"], /no build of debian-12-live in \/nonexistent-bootsmith-out .*bootsmith build recipes\/debian-12-live.yaml --no-publish/],
+    [
+      ["recipes/debian-12-live.yaml", "--out", "/nonexistent-bootsmith-out"],
+      /no build of debian-12-live in \/nonexistent-bootsmith-out .*bootsmith build recipes\/debian-12-live.yaml --no-publish/,
+    ],
   ])("%j is refused", async (args, message) => {
     const run = bootTestCommand.run(args);
     await expect(run).rejects.toBeInstanceOf(UserError);
@@ -40,12 +43,20 @@ describe("bootsmith boot-test arguments", () => {
   });
 
   it("prints PASS with the time, FAIL with reason, tail and log path", () => {
-    expect(formatResult({ ok: true, message: "booted in 52.3 s (marker: BOOT-MARKER-OK)", bootSeconds: 52.3, consoleTail: ["x"], checks: [], elapsedSeconds: 55 })).toBe(
-      "PASS boot-test: booted in 52.3 s (marker: BOOT-MARKER-OK)",
-    );
-    expect(formatResult({ ok: false, reason: "kernel-panic", message: "kernel panic: VFS", consoleTail: ["a", "b"], consoleLog: "/tmp/c.log", checks: [], elapsedSeconds: 9 })).toBe(
-      ["FAIL boot-test (kernel-panic): kernel panic: VFS", "last 2 console lines:", "  | a", "  | b", "full console: /tmp/c.log"].join("\n"),
-    );
+    expect(
+      formatResult({ ok: true, message: "booted in 52.3 s (marker: BOOT-MARKER-OK)", bootSeconds: 52.3, consoleTail: ["x"], checks: [], elapsedSeconds: 55 }),
+    ).toBe("PASS boot-test: booted in 52.3 s (marker: BOOT-MARKER-OK)");
+    expect(
+      formatResult({
+        ok: false,
+        reason: "kernel-panic",
+        message: "kernel panic: VFS",
+        consoleTail: ["a", "b"],
+        consoleLog: "/tmp/c.log",
+        checks: [],
+        elapsedSeconds: 9,
+      }),
+    ).toBe(["FAIL boot-test (kernel-panic): kernel panic: VFS", "last 2 console lines:", "  | a", "  | b", "full console: /tmp/c.log"].join("\n"));
   });
 });
 
@@ -58,8 +69,26 @@ describe("boot-test output for checks", () => {
       consoleTail: ["ignored"],
       elapsedSeconds: 70,
       checks: [
-        { name: "system-running", builtin: true, status: "pass", exitCode: 0, seconds: 0.5, stdout: "systemctl is-system-running: running\n", stderr: "", message: "passed" },
-        { name: "slurmd", builtin: false, status: "fail", exitCode: 3, seconds: 0.4, stdout: "inactive\n", stderr: "unit slurmd.service not found\n", message: "exit code 3, expected 0" },
+        {
+          name: "system-running",
+          builtin: true,
+          status: "pass",
+          exitCode: 0,
+          seconds: 0.5,
+          stdout: "systemctl is-system-running: running\n",
+          stderr: "",
+          message: "passed",
+        },
+        {
+          name: "slurmd",
+          builtin: false,
+          status: "fail",
+          exitCode: 3,
+          seconds: 0.4,
+          stdout: "inactive\n",
+          stderr: "unit slurmd.service not found\n",
+          message: "exit code 3, expected 0",
+        },
       ],
       rewrittenUrls: ["http://127.0.0.1:8080/vmlinuz"],
     });
@@ -78,10 +107,24 @@ describe("boot-test output for checks", () => {
   it("summarises a storm per node and shows a failing node's details", () => {
     const node = (mac: string, ok: boolean) =>
       ok
-        ? { ok: true as const, mac, message: "booted", bootSeconds: 90, consoleTail: [], elapsedSeconds: 95, checks: [], breakdown: { phases: [], totalSeconds: 95 } }
+        ? {
+            ok: true as const,
+            mac,
+            message: "booted",
+            bootSeconds: 90,
+            consoleTail: [],
+            elapsedSeconds: 95,
+            checks: [],
+            breakdown: { phases: [], totalSeconds: 95 },
+          }
         : { ok: false as const, mac, reason: "timeout" as const, message: "no marker", consoleTail: ["last line"], elapsedSeconds: 300, checks: [] };
     const nodes = [node("52:54:00:12:34:56", true), node("52:54:00:12:34:57", false)];
-    const text = formatResult({ ...nodes[1]!, message: "1 of 2 nodes failed: node 2 (timeout): no marker", nodeResults: nodes, storm: { nodes: 2, totalSeconds: 300, peakBytesPerSecond: 52_300_000, bytesServed: 2 * 221_000_000 } });
+    const text = formatResult({
+      ...nodes[1]!,
+      message: "1 of 2 nodes failed: node 2 (timeout): no marker",
+      nodeResults: nodes,
+      storm: { nodes: 2, totalSeconds: 300, peakBytesPerSecond: 52_300_000, bytesServed: 2 * 221_000_000 },
+    });
     expect(text.split("\n").slice(0, 4)).toEqual([
       "FAIL boot-test storm (timeout): 1 of 2 nodes failed: node 2 (timeout): no marker",
       "  2 nodes, 300 s in all; server sent 421.5 MiB, peak 49.9 MiB/s over one second",
@@ -92,7 +135,9 @@ describe("boot-test output for checks", () => {
   });
 
   it("refuses a malformed --check as bad input", async () => {
-    await expect(bootTestCommand.run(["/nonexistent-bootsmith-dir", "--check", "no equals"])).rejects.toThrow(/--check "no equals": the name before "=" must be one word/);
+    await expect(bootTestCommand.run(["/nonexistent-bootsmith-dir", "--check", "no equals"])).rejects.toThrow(
+      /--check "no equals": the name before "=" must be one word/,
+    );
   });
 });
 

@@ -23,7 +23,10 @@ async function artifactDir(name: string, modules: readonly string[]): Promise<st
   // Not a bzImage, nor ELF, nor a PXE NBP (those are < 608 KiB and would be jumped into): iPXE
   // refuses it with "Exec format error", which ends a real QEMU run in seconds.
   await writeFile(path.join(dir, "vmlinuz"), Buffer.alloc(1024 * 1024, 0x90));
-  await writeFile(path.join(dir, "initramfs.img"), gzipSync(writeCpio([{ name: "usr/lib/dracut/modules.txt", data: modules.join("\n") + "\n" }, { name: "usr/bin/curl" }])));
+  await writeFile(
+    path.join(dir, "initramfs.img"),
+    gzipSync(writeCpio([{ name: "usr/lib/dracut/modules.txt", data: modules.join("\n") + "\n" }, { name: "usr/bin/curl" }])),
+  );
   const tree = path.join(root, `${name}-tree`);
   await mkdir(tree);
   await writeFile(path.join(tree, "hostname"), "node\n");
@@ -98,7 +101,10 @@ describe("bootTest input and preflight", () => {
     const dir = path.join(root, "withmanifest");
     await mkdir(dir);
     for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) await writeFile(path.join(dir, f), await readFile(path.join(liveDir, f)));
-    await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ params: "root=live:{{ rootfs.url }}", kernel: { version: "6.1", squashfsCompressors: ["xz", "zstd"] } }));
+    await writeFile(
+      path.join(dir, "manifest.json"),
+      JSON.stringify({ params: "root=live:{{ rootfs.url }}", kernel: { version: "6.1", squashfsCompressors: ["xz", "zstd"] } }),
+    );
     const r = await bootTest({ artifactDir: dir });
     expect(r).toMatchObject({ ok: false, reason: "preflight" });
     expect(r.message).toMatch(/compressed with gzip but the kernel's squashfs supports only xz, zstd \(per the kernel config recorded in manifest.json/);
@@ -131,42 +137,34 @@ describe("bootTest with QEMU", () => {
     consoleLog = path.join(root, "console-ipxe.log");
   });
 
-  it(
-    "FAILs with iPXE's error when the kernel cannot be booted, keeping the console log",
-    async () => {
-      const requests: string[] = [];
-      const reporter = recorder((e) => {
-        if (e.type === "message" && e.text.startsWith("http: ")) requests.push(e.text);
-      });
-      const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog, timeoutMs: 120_000, reporter });
-      expect(r.message).toMatch(/Exec format error/);
-      expect(r.ok).toBe(false);
-      expect(r.reason, `${r.message}\n${r.consoleTail.join("\n")}`).toBe("ipxe-error");
-      expect(r.accel).toBe("tcg");
-      // iPXE fetched the generated script and the kernel from the server, as the guest sees it
-      expect(requests.some((t) => t.startsWith("http: GET /boot.ipxe 200"))).toBe(true);
-      expect(requests.some((t) => t.startsWith("http: GET /vmlinuz 200"))).toBe(true);
-      expect(r.consoleLog).toBe(consoleLog);
-      expect(await readFile(consoleLog, "utf8")).toContain("iPXE");
-      expect(await processesMentioning(consoleLog)).toEqual([]);
-    },
-    180_000,
-  );
+  it("FAILs with iPXE's error when the kernel cannot be booted, keeping the console log", async () => {
+    const requests: string[] = [];
+    const reporter = recorder((e) => {
+      if (e.type === "message" && e.text.startsWith("http: ")) requests.push(e.text);
+    });
+    const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog, timeoutMs: 120_000, reporter });
+    expect(r.message).toMatch(/Exec format error/);
+    expect(r.ok).toBe(false);
+    expect(r.reason, `${r.message}\n${r.consoleTail.join("\n")}`).toBe("ipxe-error");
+    expect(r.accel).toBe("tcg");
+    // iPXE fetched the generated script and the kernel from the server, as the guest sees it
+    expect(requests.some((t) => t.startsWith("http: GET /boot.ipxe 200"))).toBe(true);
+    expect(requests.some((t) => t.startsWith("http: GET /vmlinuz 200"))).toBe(true);
+    expect(r.consoleLog).toBe(consoleLog);
+    expect(await readFile(consoleLog, "utf8")).toContain("iPXE");
+    expect(await processesMentioning(consoleLog)).toEqual([]);
+  }, 180_000);
 
-  it(
-    "stops QEMU and the server when aborted (SIGINT/SIGTERM path)",
-    async () => {
-      const controller = new AbortController();
-      const log = path.join(root, "console-abort.log");
-      const reporter = recorder((e) => {
-        // abort once the guest is running: its iPXE has fetched the boot script
-        if (e.type === "message" && e.text.startsWith("http: GET /boot.ipxe")) controller.abort();
-      });
-      const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog: log, reporter, signal: controller.signal });
-      expect(r).toMatchObject({ ok: false, reason: "interrupted" });
-      expect(await processesMentioning(log)).toEqual([]);
-      expect(existsSync(log)).toBe(true);
-    },
-    60_000,
-  );
+  it("stops QEMU and the server when aborted (SIGINT/SIGTERM path)", async () => {
+    const controller = new AbortController();
+    const log = path.join(root, "console-abort.log");
+    const reporter = recorder((e) => {
+      // abort once the guest is running: its iPXE has fetched the boot script
+      if (e.type === "message" && e.text.startsWith("http: GET /boot.ipxe")) controller.abort();
+    });
+    const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog: log, reporter, signal: controller.signal });
+    expect(r).toMatchObject({ ok: false, reason: "interrupted" });
+    expect(await processesMentioning(log)).toEqual([]);
+    expect(existsSync(log)).toBe(true);
+  }, 60_000);
 });

@@ -64,7 +64,10 @@ describe("check frames on the console", () => {
 });
 
 describe("the check harness initrd", () => {
-  const checks = [fromRecord({ name: "quotes", script: "echo 'it''s' \"$HOME\"", expect: { exit: 0 }, timeout: 7 }), fromRecord({ name: "argv", run: ["hostname"], expect: { exit: 0 }, timeout: 3 })];
+  const checks = [
+    fromRecord({ name: "quotes", script: "echo 'it''s' \"$HOME\"", expect: { exit: 0 }, timeout: 7 }),
+    fromRecord({ name: "argv", run: ["hostname"], expect: { exit: 0 }, timeout: 3 }),
+  ];
 
   it("is a newc archive with only the pre-pivot hook", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-harness-"));
@@ -84,7 +87,20 @@ describe("the check harness initrd", () => {
     const files = [...harnessFiles(checks).keys(), "/run/systemd/system/multi-user.target.wants/bootsmith-checks.service"];
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-hook-"));
     writeFileSync(path.join(dir, "hook.sh"), hook);
-    const r = spawnSync("unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", `mount -t tmpfs none /run && . "$0" && for f in "$@"; do printf '=== %s\\n' "$f"; cat "$f"; done`, path.join(dir, "hook.sh"), ...files], { encoding: "utf8" });
+    const r = spawnSync(
+      "unshare",
+      [
+        "--mount",
+        "--propagation",
+        "private",
+        "/bin/sh",
+        "-c",
+        `mount -t tmpfs none /run && . "$0" && for f in "$@"; do printf '=== %s\\n' "$f"; cat "$f"; done`,
+        path.join(dir, "hook.sh"),
+        ...files,
+      ],
+      { encoding: "utf8" },
+    );
     rmSync(dir, { recursive: true, force: true });
     expect(r.status, r.stderr).toBe(0);
     const got = new Map(

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { builtinChecks, fromRecord, judge, parseCheckOption, resolveChecks, shQuote, SKIP_EXIT, TIMEOUT_EXIT, type NodeCheck } from "../../src/boottest/checks.js";
+import {
+  builtinChecks,
+  fromRecord,
+  judge,
+  parseCheckOption,
+  resolveChecks,
+  shQuote,
+  SKIP_EXIT,
+  TIMEOUT_EXIT,
+  type NodeCheck,
+} from "../../src/boottest/checks.js";
 import type { Manifest } from "../../src/core/manifest.js";
 
 const sh = (script: string) => spawnSync("/bin/sh", ["-c", script], { encoding: "utf8" });
@@ -37,7 +47,10 @@ describe("checks run in the node", () => {
     expect(judge(check, report(TIMEOUT_EXIT))).toMatchObject({ status: "fail", message: "stopped after its timeout of 9 s" });
     expect(judge(check, undefined)).toMatchObject({ status: "fail", message: expect.stringMatching(/no result reached the console/) });
     expect(judge(check, report(SKIP_EXIT))).toMatchObject({ status: "fail" });
-    expect(judge({ ...check, builtin: true, expect: { exit: 0 } }, report(SKIP_EXIT, "no IMAGE_ID\n"))).toMatchObject({ status: "skip", message: "no IMAGE_ID" });
+    expect(judge({ ...check, builtin: true, expect: { exit: 0 } }, report(SKIP_EXIT, "no IMAGE_ID\n"))).toMatchObject({
+      status: "skip",
+      message: "no IMAGE_ID",
+    });
     expect(judge({ ...check, expect: { exit: 1 } }, report(1, ""))).toMatchObject({ status: "pass" });
   });
 
@@ -45,9 +58,23 @@ describe("checks run in the node", () => {
     const names = (params: string | undefined, manifest?: Partial<Manifest>) => builtinChecks({ params, manifest: manifest as Manifest }).map((c) => c.name);
     expect(names("console=ttyS0")).toEqual(["system-running", "image-id"]);
     expect(names("root=live:http://x/r")).toEqual(["system-running", "image-id", "live-root"]);
-    expect(names("root=live:http://x/r", { name: "n", artifacts: {}, initramfs: { modules: [], drivers: ["virtio_net"] } })).toEqual(["system-running", "image-id", "live-root", "kernel-modules"]);
-    expect(() => resolveChecks({ recipe: [{ name: "image-id", script: "true", expect: { exit: 0 }, timeout: 1 }], builtins: true, ctx: {} })).toThrow(/two checks are named "image-id"/);
-    expect(resolveChecks({ recipe: [{ name: "a", script: "true", expect: { exit: 0 }, timeout: 1 }], extra: [{ name: "b", script: "true", expect: { exit: 0 }, timeout: 1 }], builtins: false, ctx: {} }).map((c) => c.name)).toEqual(["a", "b"]);
+    expect(names("root=live:http://x/r", { name: "n", artifacts: {}, initramfs: { modules: [], drivers: ["virtio_net"] } })).toEqual([
+      "system-running",
+      "image-id",
+      "live-root",
+      "kernel-modules",
+    ]);
+    expect(() => resolveChecks({ recipe: [{ name: "image-id", script: "true", expect: { exit: 0 }, timeout: 1 }], builtins: true, ctx: {} })).toThrow(
+      /two checks are named "image-id"/,
+    );
+    expect(
+      resolveChecks({
+        recipe: [{ name: "a", script: "true", expect: { exit: 0 }, timeout: 1 }],
+        extra: [{ name: "b", script: "true", expect: { exit: 0 }, timeout: 1 }],
+        builtins: false,
+        ctx: {},
+      }).map((c) => c.name),
+    ).toEqual(["a", "b"]);
   });
 
   it("built-in image-id and kernel-modules scripts behave as described on a host root", () => {
@@ -55,7 +82,9 @@ describe("checks run in the node", () => {
     // The host's os-release has no IMAGE_ID (skip) or a different one (fail): never a pass.
     const r = sh(imageId!.script);
     expect([SKIP_EXIT, 1]).toContain(r.status);
-    const modules = builtinChecks({ manifest: { name: "x", artifacts: {}, initramfs: { modules: [], drivers: ["bootsmith-no-such-driver"] } } as unknown as Manifest }).find((c) => c.name === "kernel-modules")!;
+    const modules = builtinChecks({
+      manifest: { name: "x", artifacts: {}, initramfs: { modules: [], drivers: ["bootsmith-no-such-driver"] } } as unknown as Manifest,
+    }).find((c) => c.name === "kernel-modules")!;
     const m = sh(modules.script);
     expect(m.status).toBe(1);
     expect(m.stdout).toContain("bootsmith-no-such-driver: NOT loaded and not built in");

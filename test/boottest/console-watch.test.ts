@@ -46,7 +46,9 @@ describe("ConsoleWatcher on recorded consoles", () => {
   it("fails on dracut refusing root=live: when the initramfs lacks livenet (then it halts)", () => {
     const v = watch(fixture("console-no-livenet.log"));
     expect(v).toMatchObject({ kind: "failure", reason: "dracut-fatal" });
-    expect(v.kind === "failure" && v.message).toMatch(/Don't know how to handle 'root=live:http:\/\/10\.0\.2\.2:\d+\/rootfs\.squashfs'.*lacks dracut's livenet/);
+    expect(v.kind === "failure" && v.message).toMatch(
+      /Don't know how to handle 'root=live:http:\/\/10\.0\.2\.2:\d+\/rootfs\.squashfs'.*lacks dracut's livenet/,
+    );
   });
 
   it("stays pending on a console that has not decided yet", () => {

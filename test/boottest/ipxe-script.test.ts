@@ -10,7 +10,11 @@ const urls = {
 
 describe("renderIpxeScript", () => {
   it("renders the BSS script shape", () => {
-    const script = renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, params: "console=ttyS0  root=live:http://10.0.2.2:8080/rootfs.squashfs " });
+    const script = renderIpxeScript({
+      kernelUrl: urls.kernel,
+      initrdUrl: urls.initrd,
+      params: "console=ttyS0  root=live:http://10.0.2.2:8080/rootfs.squashfs ",
+    });
     expect(script).toBe(
       [
         "#!ipxe",
@@ -73,7 +77,9 @@ describe("a fetched (BSS) boot script", () => {
   it("points loopback URLs at the guest's name for the host and lists each rewrite", () => {
     const { script, rewritten } = rewriteLoopbackUrls(bss, "10.0.2.2");
     expect(script).not.toMatch(/127\.0\.0\.1|localhost/);
-    expect(script).toContain("kernel --name kernel http://10.0.2.2:8080/vmlinuz initrd=initrd console=ttyS0 root=live:http://10.0.2.2:8080/rootfs.squashfs bss_referral_token=x || goto boot_retry");
+    expect(script).toContain(
+      "kernel --name kernel http://10.0.2.2:8080/vmlinuz initrd=initrd console=ttyS0 root=live:http://10.0.2.2:8080/rootfs.squashfs bss_referral_token=x || goto boot_retry",
+    );
     expect(script).toContain("chain http://10.0.2.2:27778/boot/v1/bootscript?mac=");
     expect(rewritten).toEqual([
       "http://127.0.0.1:8080/vmlinuz",
@@ -82,7 +88,10 @@ describe("a fetched (BSS) boot script", () => {
       "http://localhost:27778/boot/v1/bootscript?mac=52%3A54%3A00%3A12%3A34%3A56&retry=1",
     ]);
     // Nothing else changes.
-    expect(rewriteLoopbackUrls("#!ipxe\nkernel http://10.1.2.3/vmlinuz\nboot\n", "10.0.2.2")).toEqual({ script: "#!ipxe\nkernel http://10.1.2.3/vmlinuz\nboot\n", rewritten: [] });
+    expect(rewriteLoopbackUrls("#!ipxe\nkernel http://10.1.2.3/vmlinuz\nboot\n", "10.0.2.2")).toEqual({
+      script: "#!ipxe\nkernel http://10.1.2.3/vmlinuz\nboot\n",
+      rewritten: [],
+    });
   });
 
   it("adds an initrd after the last initrd line, or before boot", () => {
@@ -94,11 +103,16 @@ describe("a fetched (BSS) boot script", () => {
   });
 
   it("reads the kernel, initrd and live-root URLs and the kernel params", () => {
-    expect(scriptUrls(bss)).toEqual({ kernel: "http://127.0.0.1:8080/vmlinuz", initrds: ["http://127.0.0.1:8080/initramfs.img"], rootfs: "http://127.0.0.1:8080/rootfs.squashfs" });
+    expect(scriptUrls(bss)).toEqual({
+      kernel: "http://127.0.0.1:8080/vmlinuz",
+      initrds: ["http://127.0.0.1:8080/initramfs.img"],
+      rootfs: "http://127.0.0.1:8080/rootfs.squashfs",
+    });
     expect(scriptParams(bss)).toBe("initrd=initrd console=ttyS0 root=live:http://127.0.0.1:8080/rootfs.squashfs bss_referral_token=x");
-    expect(renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, extraInitrdUrls: ["http://10.0.2.2:8080/h.cpio"], params: "" }).split("\n").slice(2, 4)).toEqual([
-      "initrd http://10.0.2.2:8080/initramfs.img",
-      "initrd http://10.0.2.2:8080/h.cpio",
-    ]);
+    expect(
+      renderIpxeScript({ kernelUrl: urls.kernel, initrdUrl: urls.initrd, extraInitrdUrls: ["http://10.0.2.2:8080/h.cpio"], params: "" })
+        .split("\n")
+        .slice(2, 4),
+    ).toEqual(["initrd http://10.0.2.2:8080/initramfs.img", "initrd http://10.0.2.2:8080/h.cpio"]);
   });
 });

@@ -105,7 +105,9 @@ describe("preflight", () => {
   it("passes a live initramfs with a supported squashfs, saying the kernel list was assumed", async () => {
     const r = await preflight({ initramfs: file("live.img"), rootfs: xzRootfs, params: LIVE_PARAMS });
     expect(r.ok).toBe(true);
-    expect(byId(r, "initramfs-live-modules")).toEqual([expect.objectContaining({ status: "ok", message: expect.stringContaining("livenet and dmsquash-live") })]);
+    expect(byId(r, "initramfs-live-modules")).toEqual([
+      expect.objectContaining({ status: "ok", message: expect.stringContaining("livenet and dmsquash-live") }),
+    ]);
     expect(byId(r, "initramfs-squashfs-driver")[0]?.status).toBe("ok");
     expect(byId(r, "squashfs-compression")[0]).toMatchObject({ status: "ok", message: expect.stringContaining("assumed") });
   });

@@ -15,12 +15,16 @@ import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites
 
 const main = mainJobArtifacts(["vmlinuz", "initramfs.img", "rootfs.squashfs"]);
 const artifacts = main.dir;
-const skip = missingPrerequisites("qemu-boot.test", [main, { need: "qemu-system-x86_64", present: existsSync("/usr/bin/qemu-system-x86_64"), install: "apt-get install qemu-system-x86 (scripts/setup.sh does)" }]);
+const skip = missingPrerequisites("qemu-boot.test", [
+  main,
+  { need: "qemu-system-x86_64", present: existsSync("/usr/bin/qemu-system-x86_64"), install: "apt-get install qemu-system-x86 (scripts/setup.sh does)" },
+]);
 
 // Generous: a good boot takes ~50 s on an idle 2-core host but several minutes when the host is
 // shared with other builds (TCG is CPU-bound). The failure cases end on their own much sooner.
 const TIMEOUT_MS = Number(process.env.BOOTSMITH_TEST_BOOT_TIMEOUT ?? 600) * 1000;
-const summary = (r: BootTestResult) => `${r.ok ? "PASS" : `FAIL ${r.reason}`}: ${r.message} (elapsed ${r.elapsedSeconds} s)\n${r.ok ? "" : r.consoleTail.slice(-15).join("\n")}`;
+const summary = (r: BootTestResult) =>
+  `${r.ok ? "PASS" : `FAIL ${r.reason}`}: ${r.message} (elapsed ${r.elapsedSeconds} s)\n${r.ok ? "" : r.consoleTail.slice(-15).join("\n")}`;
 
 describe.skipIf(skip)("boot-test in QEMU", () => {
   let broken: string;
@@ -32,7 +36,8 @@ describe.skipIf(skip)("boot-test in QEMU", () => {
     for (const f of ["vmlinuz", "rootfs.squashfs"]) await copyFile(path.join(artifacts!, f), path.join(broken, f), constants.COPYFILE_FICLONE);
     const real = path.join(artifacts!, "initramfs.img");
     const { segments } = await listInitramfs(real);
-    if (segments.length !== 1 || (segments[0] !== "gzip" && segments[0] !== "zstd")) throw new Error(`test repacks a single gzip/zstd initramfs, got ${segments.join("+")}`);
+    if (segments.length !== 1 || (segments[0] !== "gzip" && segments[0] !== "zstd"))
+      throw new Error(`test repacks a single gzip/zstd initramfs, got ${segments.join("+")}`);
     const packed = await readFile(real);
     const cpio = segments[0] === "gzip" ? gunzipSync(packed) : execFileSync("zstd", ["-d", "-c", "-q"], { input: packed, maxBuffer: 1 << 30 });
     const stripped = filterCpio(

@@ -33,7 +33,14 @@ describe("chooseAccel", () => {
 
 describe("qemuNetbootArgv", () => {
   it("netboots through the virtio NIC's iPXE with user networking and a logged serial console", () => {
-    const argv = qemuNetbootArgv({ bootfileUrl: "http://10.0.2.2:5555/boot.ipxe", accel: "tcg", memoryMiB: 2048, cpus: 2, consoleLog: "/tmp/a,b/console.log", mac: "52:54:00:aa:bb:cc" });
+    const argv = qemuNetbootArgv({
+      bootfileUrl: "http://10.0.2.2:5555/boot.ipxe",
+      accel: "tcg",
+      memoryMiB: 2048,
+      cpus: 2,
+      consoleLog: "/tmp/a,b/console.log",
+      mac: "52:54:00:aa:bb:cc",
+    });
     const joined = argv.join(" ");
     expect(joined).toContain("-machine q35,accel=tcg -cpu max -smp 2 -m 2048 -nographic -no-reboot -monitor none -vga none -boot n");
     expect(argv).toContain("user,id=n0,bootfile=http://10.0.2.2:5555/boot.ipxe");

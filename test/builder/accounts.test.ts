@@ -23,9 +23,16 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe("createAccounts", () => {
   it("appends groups, users, locked shadow entries and memberships, keeping the files' modes", () => {
-    createAccounts(root, [group("munge", 991)], [user("munge", 991, { group: "munge", system: true, home: "/var/lib/munge" }), user("alice", 5001, { groups: ["wheel"] })], "parent x");
+    createAccounts(
+      root,
+      [group("munge", 991)],
+      [user("munge", 991, { group: "munge", system: true, home: "/var/lib/munge" }), user("alice", 5001, { groups: ["wheel"] })],
+      "parent x",
+    );
     expect(read("group")).toBe("root:x:0:\nwheel:x:10:alice\nchrony:x:990:\nmunge:x:991:\nalice:x:5001:\n");
-    expect(read("passwd")).toBe("root:x:0:0:root:/root:/bin/bash\nchrony:x:990:990::/var/lib/chrony:/sbin/nologin\nmunge:x:991:991::/var/lib/munge:/usr/sbin/nologin\nalice:x:5001:5001::/home/alice:/bin/sh\n");
+    expect(read("passwd")).toBe(
+      "root:x:0:0:root:/root:/bin/bash\nchrony:x:990:990::/var/lib/chrony:/sbin/nologin\nmunge:x:991:991::/var/lib/munge:/usr/sbin/nologin\nalice:x:5001:5001::/home/alice:/bin/sh\n",
+    );
     expect(read("shadow")).toBe("root:*::0:99999:7:::\nmunge:!*:::::::\nalice:!*:::::::\n");
     expect(read("gshadow")).toBe("root:::\nwheel:::alice\nmunge:!::\nalice:!::\n");
     expect(statSync(path.join(root, "etc/shadow")).mode & 0o777).toBe(0o600);
@@ -41,12 +48,18 @@ describe("createAccounts", () => {
     expect(() => createAccounts(root, [group("munge", 990)], [], "the parent image localhost/bootsmith/base:1")).toThrow(
       "group munge gid 990 (groups[0] of the recipe) clashes with group chrony gid 990 already in the parent image localhost/bootsmith/base:1",
     );
-    expect(() => createAccounts(root, [], [user("admin", 0, { group: "root" })], "base")).toThrow("user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in base");
+    expect(() => createAccounts(root, [], [user("admin", 0, { group: "root" })], "base")).toThrow(
+      "user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in base",
+    );
   });
 
   it("refuses a name that exists with another id, and clashes inside the recipe", () => {
-    expect(() => createAccounts(root, [group("wheel", 11)], [], "base")).toThrow("group wheel gid 11 (groups[0] of the recipe) clashes with group wheel gid 10 already in base");
-    expect(() => createAccounts(root, [group("a", 2000), group("b", 2000)], [], "base")).toThrow("group b gid 2000 (groups[1] of the recipe) clashes with group a gid 2000 already in groups[0] of the recipe");
+    expect(() => createAccounts(root, [group("wheel", 11)], [], "base")).toThrow(
+      "group wheel gid 11 (groups[0] of the recipe) clashes with group wheel gid 10 already in base",
+    );
+    expect(() => createAccounts(root, [group("a", 2000), group("b", 2000)], [], "base")).toThrow(
+      "group b gid 2000 (groups[1] of the recipe) clashes with group a gid 2000 already in groups[0] of the recipe",
+    );
     expect(() => createAccounts(root, [], [user("x", 3000, { groups: ["nosuch"] })], "base")).toThrow(AccountClashError);
   });
 

@@ -44,7 +44,10 @@ describe("users and groups with fixed ids (dnf from scratch)", () => {
 
   it("puts the fixed ids into the squashfs's /etc/passwd and /etc/group", { timeout: 300_000 }, async () => {
     const out = path.join(work, "out-accounts");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-accounts.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-accounts.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     const squashfs = path.join(out, "rootfs.squashfs");
     const passwd = (await catInSquashfs(squashfs, "etc/passwd")).split("\n");
@@ -63,7 +66,10 @@ describe("users and groups with fixed ids (dnf from scratch)", () => {
   it("stops with exit 1 naming both sides when an id is already the base's, leaving nothing behind", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-accounts-clash-");
     const out = path.join(work, "out-clash");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-accounts-clash.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-accounts-clash.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
     expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toContain("user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in the image's base packages");
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);

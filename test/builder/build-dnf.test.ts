@@ -35,7 +35,10 @@ describe("bootsmith build (dnf from scratch)", () => {
   it("builds artifacts, manifest and a committed image", { timeout: 300_000 }, async () => {
     // A variable of the caller's environment (CI variables hold secrets) must not be echoed.
     const canary = "canary-value-4f1d9c";
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--progress", "plain"], { env: { ...env, SOME_CI_VARIABLE: canary } });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--progress", "plain"],
+      { env: { ...env, SOME_CI_VARIABLE: canary } },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json", "build.log"]) expect(existsSync(path.join(out(), f)), f).toBe(true);
 
@@ -62,16 +65,34 @@ describe("bootsmith build (dnf from scratch)", () => {
     // Both SBOMs: beside the manifest, listed in it with their sha256, valid against the official
     // schemas, every rpm in them with its package URL (namespace from the image's os-release ID).
     expect(Object.keys(manifest.artifacts).sort()).toEqual(["initrd", "kernel", "rootfs", "sbomCycloneDx", "sbomSpdx"]);
-    const cdx = JSON.parse(readFileSync(path.join(out(), "sbom.cdx.json"), "utf8")) as { components: { name: string; purl: string; licenses?: unknown[]; supplier?: { name: string } }[] };
-    const spdx = JSON.parse(readFileSync(path.join(out(), "sbom.spdx.json"), "utf8")) as { packages: { name: string; versionInfo: string; licenseDeclared: string; licenseComments?: string; externalRefs?: { referenceLocator: string }[] }[] };
+    const cdx = JSON.parse(readFileSync(path.join(out(), "sbom.cdx.json"), "utf8")) as {
+      components: { name: string; purl: string; licenses?: unknown[]; supplier?: { name: string } }[];
+    };
+    const spdx = JSON.parse(readFileSync(path.join(out(), "sbom.spdx.json"), "utf8")) as {
+      packages: { name: string; versionInfo: string; licenseDeclared: string; licenseComments?: string; externalRefs?: { referenceLocator: string }[] }[];
+    };
     expect(cycloneDxErrors(cdx)).toEqual([]);
     expect(spdxErrors(spdx)).toEqual([]);
     expect(cdx.components.map((c) => c.name).sort()).toEqual(manifest.packages.map((p) => p.name).sort());
     const cdxHello = cdx.components.find((c) => c.name === "fixture-hello");
-    expect(cdxHello).toMatchObject({ purl: "pkg:rpm/fixture/fixture-hello@2.1-3.fx?arch=noarch&distro=fixture-1", licenses: [{ license: { id: "MIT" } }], supplier: { name: "bootsmith fixtures" } });
-    const kernels = manifest.packages.filter((p) => p.name === "fixture-kernel").map((p) => `pkg:rpm/fixture/fixture-kernel@${p.version}-${p.release}?arch=${p.arch}&distro=fixture-1`);
-    expect(cdx.components.filter((c) => c.name === "fixture-kernel").map((c) => c.purl).sort()).toEqual(kernels.sort());
-    expect(spdx.packages.find((p) => p.name === "fixture-libgreet")).toMatchObject({ licenseDeclared: "NOASSERTION", licenseComments: "package database License: GPLv2+" });
+    expect(cdxHello).toMatchObject({
+      purl: "pkg:rpm/fixture/fixture-hello@2.1-3.fx?arch=noarch&distro=fixture-1",
+      licenses: [{ license: { id: "MIT" } }],
+      supplier: { name: "bootsmith fixtures" },
+    });
+    const kernels = manifest.packages
+      .filter((p) => p.name === "fixture-kernel")
+      .map((p) => `pkg:rpm/fixture/fixture-kernel@${p.version}-${p.release}?arch=${p.arch}&distro=fixture-1`);
+    expect(
+      cdx.components
+        .filter((c) => c.name === "fixture-kernel")
+        .map((c) => c.purl)
+        .sort(),
+    ).toEqual(kernels.sort());
+    expect(spdx.packages.find((p) => p.name === "fixture-libgreet")).toMatchObject({
+      licenseDeclared: "NOASSERTION",
+      licenseComments: "package database License: GPLv2+",
+    });
     expect(spdx.packages.find((p) => p.name === "fixture-hello")?.externalRefs?.[0]?.referenceLocator).toBe(cdxHello!.purl);
 
     // The image carries its identity: its own manifest (no rootfs digest) and IMAGE_ID/IMAGE_VERSION
@@ -94,7 +115,15 @@ describe("bootsmith build (dnf from scratch)", () => {
 
     // The root filesystem: scriptlets ran, files and commands landed, rpmdb where EL expects it, /boot excluded, leftovers gone.
     const listing = await squashfsListing(path.join(out(), "rootfs.squashfs"));
-    for (const p of ["/var/lib/fixture/post-ran", "/etc/motd", "/etc/fixture/site.conf", "/etc/fixture/argv-ran", "/etc/fixture/script-ran", "/var/lib/rpm/rpmdb.sqlite", "/etc/yum.repos.d/fixture.repo"]) {
+    for (const p of [
+      "/var/lib/fixture/post-ran",
+      "/etc/motd",
+      "/etc/fixture/site.conf",
+      "/etc/fixture/argv-ran",
+      "/etc/fixture/script-ran",
+      "/var/lib/rpm/rpmdb.sqlite",
+      "/etc/yum.repos.d/fixture.repo",
+    ]) {
       expect(listing, p).toContain(p);
     }
     expect(listing.some((l) => l.startsWith("/boot/"))).toBe(false);
@@ -120,7 +149,10 @@ describe("bootsmith build (dnf from scratch)", () => {
 
   it("builds a child layer on the committed parent image without re-running the parent", { timeout: 300_000 }, async () => {
     const childOut = path.join(work, "out-child");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-child.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", childOut, "--progress", "plain"], { env });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-child.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", childOut, "--progress", "plain"],
+      { env },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     const manifest = readManifest(childOut);
     expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-live", ref: "localhost/bootsmith/fixture-live:1" });
@@ -140,7 +172,10 @@ describe("bootsmith build failures leave nothing behind", () => {
   it("a failing command: exit 1, the step and command named, log kept, no leaks", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-fails");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("step command-2 (Run: failing command) failed");
     expect(result.stderr).toContain("exited with code 3");
@@ -154,7 +189,10 @@ describe("bootsmith build failures leave nothing behind", () => {
   it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-sigint");
-    const child = startBootsmith(["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--var", "SLEEP=120", "--out", out, "--progress", "plain"], { env });
+    const child = startBootsmith(
+      ["build", path.join(RECIPES, "fixture-fails.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--var", "SLEEP=120", "--out", out, "--progress", "plain"],
+      { env },
+    );
     // Wait until the sleeping command runs (the container exists and is mounted), then interrupt.
     await new Promise<void>((resolve, reject) => {
       let seen = "";
@@ -174,7 +212,10 @@ describe("bootsmith build failures leave nothing behind", () => {
   it("an initramfs built for another kernel than the selected one fails the build", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-wrong-initramfs");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-wrong-initramfs.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-wrong-initramfs.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("step initramfs (Build the initramfs with dracut) failed");
     expect(result.stderr).toContain(`does not match kernel ${repo.newestKernel}: it has modules for 5.14.0-9.fx.x86_64`);
@@ -189,9 +230,14 @@ describe("bootsmith build failures leave nothing behind", () => {
     symlinkSync(elsewhere, path.join(work, "linked-work"));
     const before = await snapshotHost("bootsmith-fixture-live-");
     const out = path.join(work, "out-linked-work");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env: { ...env, BOOTSMITH_WORK_DIR: path.join(work, "linked-work") } });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"],
+      { env: { ...env, BOOTSMITH_WORK_DIR: path.join(work, "linked-work") } },
+    );
     expect(result.exitCode, result.stderr).toBe(2);
-    expect(result.stderr).toContain(`work root ${path.join(work, "linked-work")} is a symbolic link, which another user could point anywhere: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`);
+    expect(result.stderr).toContain(
+      `work root ${path.join(work, "linked-work")} is a symbolic link, which another user could point anywhere: remove it, or set BOOTSMITH_WORK_DIR to a directory of your own`,
+    );
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(await snapshotHost("bootsmith-fixture-live-")).toEqual(before);
   });
@@ -205,7 +251,10 @@ describe("bootsmith build failures leave nothing behind", () => {
     }
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-missing");
-    const result = await bootsmith(["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env: { ...env, PATH: bin } });
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"],
+      { env: { ...env, PATH: bin } },
+    );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("mksquashfs: command not found");
     expect(result.stderr).toContain("apt-get install squashfs-tools");

@@ -49,7 +49,14 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     // The pattern pulled in its members and their dependency.
     const names = manifest.packages.map((p) => p.name).sort();
     expect(names).toEqual(["fixture-base", "fixture-dracut", "fixture-hello", "fixture-kernel", "fixture-libgreet", "patterns-fixture-minimal"]);
-    expect(manifest.packages.find((p) => p.name === "fixture-hello")).toEqual({ name: "fixture-hello", version: "2.1", release: "3.fx", arch: "noarch", license: "MIT", supplier: "bootsmith fixtures" });
+    expect(manifest.packages.find((p) => p.name === "fixture-hello")).toEqual({
+      name: "fixture-hello",
+      version: "2.1",
+      release: "3.fx",
+      arch: "noarch",
+      license: "MIT",
+      supplier: "bootsmith fixtures",
+    });
     // zypper installs the newest kernel package, and the build selects it.
     expect(manifest.kernel?.version).toBe(repo.newestKernel);
     const initramfs = (await listInitramfs(path.join(out(), "initramfs.img"))).entries.map((e) => e.name);
@@ -58,7 +65,16 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     const squashfs = path.join(out(), "rootfs.squashfs");
     const listing = await squashfsListing(squashfs);
     // The rpm database where SUSE keeps it, reachable as /var/lib/rpm; repo file and key in the image.
-    for (const p of ["/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm", "/etc/zypp/repos.d/fixture.repo", "/etc/pki/rpm-gpg/RPM-GPG-KEY-fixture", "/var/lib/fixture/post-ran", "/etc/motd", "/etc/fixture-ran", "/var/lib/zypp/AutoInstalled"]) {
+    for (const p of [
+      "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+      "/var/lib/rpm",
+      "/etc/zypp/repos.d/fixture.repo",
+      "/etc/pki/rpm-gpg/RPM-GPG-KEY-fixture",
+      "/var/lib/fixture/post-ran",
+      "/etc/motd",
+      "/etc/fixture-ran",
+      "/var/lib/zypp/AutoInstalled",
+    ]) {
       expect(listing, p).toContain(p);
     }
     const { stdout: rpmLink } = await execa("unsquashfs", ["-lls", "-d", "", squashfs, "var/lib/rpm"]);
@@ -66,7 +82,10 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     // zypper's caches, logs and lock, and the @System cache under the host cache path, are gone.
     const cachePath = path.join(env.BOOTSMITH_CACHE_DIR ?? "", "zypp");
     for (const gone of ["/var/cache/zypp", "/var/log/zypp", "/var/log/zypper.log", "/run/zypp.pid", cachePath, "/root/.rpmdb"]) {
-      expect(listing.some((l) => l === gone || l.startsWith(`${gone}/`)), gone).toBe(false);
+      expect(
+        listing.some((l) => l === gone || l.startsWith(`${gone}/`)),
+        gone,
+      ).toBe(false);
     }
     // The image's own copy of the repository points at the key inside the image.
     const { stdout: repoFile } = await execa("unsquashfs", ["-cat", squashfs, "etc/zypp/repos.d/fixture.repo"]);
@@ -115,7 +134,10 @@ describe("bootsmith build (zypper inside a parent image, the default installer o
     const childOut = path.join(work, "out-zypper-in-image");
     const vars = ["--var", `REPO_URL=${server.url}`, "--var", `REPO_KEY=${repo.gpgKey ?? ""}`];
     // The parent: Debian with zypper and rpm, from the host's apt sources (mmdebstrap).
-    const parent = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-debian.yaml"), "--out", path.join(work, "out-zypper-debian"), "--progress", "plain"], { env });
+    const parent = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-zypper-debian.yaml"), "--out", path.join(work, "out-zypper-debian"), "--progress", "plain"],
+      { env },
+    );
     expect(parent.exitCode, parent.stderr).toBe(0);
     const result = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-in-image.yaml"), ...vars, "--out", childOut, "--progress", "plain"], { env });
     expect(result.exitCode, result.stderr).toBe(0);
@@ -124,7 +146,9 @@ describe("bootsmith build (zypper inside a parent image, the default installer o
     expect(manifest.packages.map((p) => p.name)).toEqual(["fixture-libgreet"]);
     const log = readFileSync(path.join(childOut, "build.log"), "utf8");
     expect(log).toMatch(/buildah .*run --isolation chroot bootsmith-fixture-zypper-in-image-\S+ -- rpm --import \/etc\/pki\/rpm-gpg\/RPM-GPG-KEY-fixture/);
-    expect(log).toMatch(/run --isolation chroot bootsmith-fixture-zypper-in-image-\S+ -- zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends fixture-libgreet/);
+    expect(log).toMatch(
+      /run --isolation chroot bootsmith-fixture-zypper-in-image-\S+ -- zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends fixture-libgreet/,
+    );
     expect(log).toMatch(/-- rpm -qa --qf/);
     expect(log).not.toContain("zypper --root");
   });

@@ -34,7 +34,11 @@ describe("detectHost on this machine", () => {
   it("finds a storage driver and isolation that work, and buildah args that really do", async () => {
     const parent = tempParent();
     const storageRoot = join(parent, "storage");
-    const facts = await detectHost({ storageRoot, outputDir: join(parent, "out"), env: { ...process.env, BOOTSMITH_STORAGE_DRIVER: undefined, BOOTSMITH_ISOLATION: undefined } });
+    const facts = await detectHost({
+      storageRoot,
+      outputDir: join(parent, "out"),
+      env: { ...process.env, BOOTSMITH_STORAGE_DRIVER: undefined, BOOTSMITH_ISOLATION: undefined },
+    });
 
     expect(["overlay", "vfs"]).toContain(facts.storageDriver);
     expect(facts.checks.find((c) => c.id === "storage-driver")?.status).toBe("ok");
@@ -93,7 +97,10 @@ describe("detectHost on this machine", () => {
     expect(auto.storageDriver).toBe("vfs");
     expect(auto.checks.find((c) => c.id === "storage-driver")?.detail).toBe(`vfs, already used by ${storageRoot}`);
     const mismatch = await detectHost({ storageRoot, storageDriver: "overlay", env: process.env });
-    expect(mismatch.checks.find((c) => c.id === "storage-driver")).toMatchObject({ status: "fail", fix: `use BOOTSMITH_STORAGE_DRIVER=vfs, or a fresh BOOTSMITH_STORAGE_ROOT for overlay` });
+    expect(mismatch.checks.find((c) => c.id === "storage-driver")).toMatchObject({
+      status: "fail",
+      fix: `use BOOTSMITH_STORAGE_DRIVER=vfs, or a fresh BOOTSMITH_STORAGE_ROOT for overlay`,
+    });
   });
 });
 

@@ -49,7 +49,10 @@ async function contentDiff(a: string, b: string): Promise<string[]> {
   await execa("unsquashfs", ["-q", "-n", "-d", da, a]);
   await execa("unsquashfs", ["-q", "-n", "-d", db, b]);
   const { stdout } = await execa("diff", ["-rq", "--no-dereference", da, db], { reject: false });
-  return stdout.split("\n").filter(Boolean).map((l) => l.replace(/^Files (\S+) and .*$/, "$1").replace(`${da}/`, ""));
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.replace(/^Files (\S+) and .*$/, "$1").replace(`${da}/`, ""));
 }
 
 describe("SOURCE_DATE_EPOCH", () => {
@@ -61,6 +64,8 @@ describe("SOURCE_DATE_EPOCH", () => {
     expect(await listingDiff(a, b)).toEqual([]);
     // Measured, not claimed: whether the bytes match too, which files differ, and the initramfs.
     const same = first.manifest.artifacts.rootfs?.sha256 === second.manifest.artifacts.rootfs?.sha256;
-    console.log(`reproducible.test: rootfs.squashfs ${same ? "identical" : `differs in ${(await contentDiff(a, b)).join(", ")}`}; initramfs ${first.manifest.artifacts.initrd?.sha256 === second.manifest.artifacts.initrd?.sha256 ? "identical" : "differs"}`);
+    console.log(
+      `reproducible.test: rootfs.squashfs ${same ? "identical" : `differs in ${(await contentDiff(a, b)).join(", ")}`}; initramfs ${first.manifest.artifacts.initrd?.sha256 === second.manifest.artifacts.initrd?.sha256 ? "identical" : "differs"}`,
+    );
   });
 });

@@ -48,7 +48,12 @@ describe("bootsmith doctor", () => {
     const out = new FakeStream();
     const code = await runDoctor({ storageRoot: storageRoot(), json: true, out, env: { ...process.env, PATH: await pathWithout("qemu-system-x86_64") } });
     expect(code).toBe(0);
-    const report = JSON.parse(out.text) as { ok: boolean; problems: { id: string; status: string; fix: string }[]; tools: Record<string, string>; buildahArgs: string[] };
+    const report = JSON.parse(out.text) as {
+      ok: boolean;
+      problems: { id: string; status: string; fix: string }[];
+      tools: Record<string, string>;
+      buildahArgs: string[];
+    };
     expect(report.ok).toBe(true);
     expect(report.problems).toContainEqual(expect.objectContaining({ id: "tool:qemu-system-x86_64", status: "warn", fix: "apt-get install qemu-system-x86" }));
     expect(report.tools.qemu).toBeUndefined();

@@ -57,7 +57,8 @@ const lockFile = () => path.join(recipes, "lock-base.lock.json");
 const outDir = () => path.join(out, "lock-base");
 const published = () => path.join(pub, "lock-base", "1", "manifest.json");
 const vars = () => ["--var", `REPO_URL=${repo.baseurl}`];
-const build = (...extra: string[]) => bootsmith(["build", "recipes/lock-base.yaml", ...vars(), "--out", outDir(), "--progress", "plain", ...extra], { env, cwd: work });
+const build = (...extra: string[]) =>
+  bootsmith(["build", "recipes/lock-base.yaml", ...vars(), "--out", outDir(), "--progress", "plain", ...extra], { env, cwd: work });
 const lock = (...extra: string[]) => bootsmith(["lock", "recipes/lock-base.yaml", ...vars(), "--out", outDir(), ...extra], { env, cwd: work });
 const readLock = () => JSON.parse(readFileSync(lockFile(), "utf8")) as LockFile;
 
@@ -68,7 +69,9 @@ describe("bootsmith lock / build --locked", () => {
     expect(noBuild.stderr).toMatch(/no build to lock: .*manifest\.json does not exist; build it first: bootsmith build recipes\/lock-base\.yaml --out /);
     const noLock = await build("--locked");
     expect(noLock.exitCode, noLock.stderr).toBe(2);
-    expect(noLock.stderr).toContain("--locked: no lock file recipes/lock-base.lock.json; build the recipe and write one with: bootsmith lock recipes/lock-base.yaml");
+    expect(noLock.stderr).toContain(
+      "--locked: no lock file recipes/lock-base.lock.json; build the recipe and write one with: bootsmith lock recipes/lock-base.yaml",
+    );
     expect(existsSync(path.join(outDir(), "build.log"))).toBe(false); // nothing was started
   });
 
@@ -97,7 +100,10 @@ describe("bootsmith lock / build --locked", () => {
     rmSync(pub, { recursive: true, force: true });
     const { stdout: imageBefore } = await execa("buildah", ["inspect", "--type", "image", "--format", "{{.FromImageID}}", "localhost/bootsmith/lock-base:1"]);
     const edited = readLock();
-    writeFileSync(lockFile(), JSON.stringify({ ...edited, packages: edited.packages.map((p) => (p.name === "fixture-hello" ? { ...p, version: "2.0" } : p)) }, null, 2));
+    writeFileSync(
+      lockFile(),
+      JSON.stringify({ ...edited, packages: edited.packages.map((p) => (p.name === "fixture-hello" ? { ...p, version: "2.0" } : p)) }, null, 2),
+    );
 
     const result = await build("--locked");
     expect(result.exitCode, result.stderr).toBe(1);

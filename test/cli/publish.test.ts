@@ -59,7 +59,12 @@ describe("bootsmith publish", () => {
 
     const again = await runPublish([image.dir, "--to", `dir:${out}`]);
     expect(again.code).toBe(0);
-    expect(again.stderr.trim().split("\n").every((l) => l.startsWith("skipped"))).toBe(true);
+    expect(
+      again.stderr
+        .trim()
+        .split("\n")
+        .every((l) => l.startsWith("skipped")),
+    ).toBe(true);
     expect(again.stdout).toMatch(/^kernel\s+file:\/\/.*\/test-image\/7\/vmlinuz$/m);
   });
 

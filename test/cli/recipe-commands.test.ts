@@ -10,7 +10,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MAIN = path.join(ROOT, "dist/cli/main.js");
 const FIXTURES = path.join(ROOT, "test/fixtures/recipes");
-const examples = readdirSync(path.join(ROOT, "recipes")).filter((f) => f.endsWith(".yaml")).sort().map((f) => `recipes/${f}`);
+const examples = readdirSync(path.join(ROOT, "recipes"))
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()
+  .map((f) => `recipes/${f}`);
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -34,13 +37,20 @@ describe("bootsmith validate", () => {
   });
 
   it("exits 0 on the minimal fixture", () => {
-    expect(cli("validate", "test/fixtures/recipes/valid-minimal.yaml")).toEqual({ code: 0, stdout: "test/fixtures/recipes/valid-minimal.yaml: ok (minimal:latest)\n", stderr: "" });
+    expect(cli("validate", "test/fixtures/recipes/valid-minimal.yaml")).toEqual({
+      code: 0,
+      stdout: "test/fixtures/recipes/valid-minimal.yaml: ok (minimal:latest)\n",
+      stderr: "",
+    });
   });
 
   it("explains initramfs modules on the image's family: warnings exit 0, a certain failure exits 2 (validate and plan)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-cli-modules-"));
     try {
-      writeFileSync(path.join(dir, "base.yaml"), "name: base\nfrom: scratch\npackages:\n  manager: apt\n  release: bookworm\n  install: [linux-image-amd64, systemd-sysv, dracut, dracut-live]\nboot: false\n");
+      writeFileSync(
+        path.join(dir, "base.yaml"),
+        "name: base\nfrom: scratch\npackages:\n  manager: apt\n  release: bookworm\n  install: [linux-image-amd64, systemd-sysv, dracut, dracut-live]\nboot: false\n",
+      );
       writeFileSync(path.join(dir, "child.yaml"), "name: child\nfrom:\n  recipe: base.yaml\n");
       writeFileSync(path.join(dir, "bad.yaml"), "name: bad\nfrom:\n  recipe: base.yaml\nboot:\n  initramfs:\n    modules: [dmsquash-live, livenet, network]\n");
       const child = cli("validate", path.join(dir, "child.yaml"));

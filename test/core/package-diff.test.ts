@@ -5,12 +5,31 @@ import { describe, expect, it } from "vitest";
 import { changelogMarkdown } from "../../src/pipeline/changelog.js";
 import { diffPackages, isEmpty, packageDiffSummary } from "../../src/core/package-diff.js";
 
-const pkg = (name: string, version: string, release = "1.el9", arch = "x86_64", epoch?: string) => ({ name, version, release, arch, ...(epoch ? { epoch } : {}) });
+const pkg = (name: string, version: string, release = "1.el9", arch = "x86_64", epoch?: string) => ({
+  name,
+  version,
+  release,
+  arch,
+  ...(epoch ? { epoch } : {}),
+});
 
 describe("diffPackages", () => {
   it("added, removed and changed, by name and arch; epochs shown when not 0", () => {
-    const before = [pkg("bash", "5.1.8"), pkg("openssl", "3.0.7", "24.el9", "x86_64", "1"), pkg("old", "1"), pkg("kernel", "5.14.0", "427.el9"), pkg("glibc", "2.34", "100.el9", "i686")];
-    const after = [pkg("bash", "5.1.8"), pkg("openssl", "3.0.7", "27.el9", "x86_64", "1"), pkg("new", "2"), pkg("kernel", "5.14.0", "427.el9"), pkg("kernel", "5.14.0", "503.el9"), pkg("glibc", "2.34", "100.el9", "i686")];
+    const before = [
+      pkg("bash", "5.1.8"),
+      pkg("openssl", "3.0.7", "24.el9", "x86_64", "1"),
+      pkg("old", "1"),
+      pkg("kernel", "5.14.0", "427.el9"),
+      pkg("glibc", "2.34", "100.el9", "i686"),
+    ];
+    const after = [
+      pkg("bash", "5.1.8"),
+      pkg("openssl", "3.0.7", "27.el9", "x86_64", "1"),
+      pkg("new", "2"),
+      pkg("kernel", "5.14.0", "427.el9"),
+      pkg("kernel", "5.14.0", "503.el9"),
+      pkg("glibc", "2.34", "100.el9", "i686"),
+    ];
     const log = diffPackages(before, after);
     expect(log.added).toEqual([{ name: "new", arch: "x86_64", to: "2-1.el9" }]);
     expect(log.removed).toEqual([{ name: "old", arch: "x86_64", from: "1-1.el9" }]);

@@ -11,8 +11,14 @@ const image: PublishedImage = {
 
 describe("renderParams", () => {
   it("fills every placeholder, with or without spaces inside the braces, and appends site params", () => {
-    const out = renderParams("nomodeset ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }} k={{kernel.url}} i={{initrd.url }} img={{ name }}:{{ tag }}", image, "  rd.live.overlay.overlayfs=1   quiet ");
-    expect(out).toBe("nomodeset ro ip=dhcp console=ttyS0,115200 root=live:http://s3/boot/v1/rootfs.squashfs k=http://s3/boot/v1/vmlinuz i=http://s3/boot/v1/initramfs.img img=compute:v1 rd.live.overlay.overlayfs=1 quiet");
+    const out = renderParams(
+      "nomodeset ro ip=dhcp console=ttyS0,115200 root=live:{{ rootfs.url }} k={{kernel.url}} i={{initrd.url }} img={{ name }}:{{ tag }}",
+      image,
+      "  rd.live.overlay.overlayfs=1   quiet ",
+    );
+    expect(out).toBe(
+      "nomodeset ro ip=dhcp console=ttyS0,115200 root=live:http://s3/boot/v1/rootfs.squashfs k=http://s3/boot/v1/vmlinuz i=http://s3/boot/v1/initramfs.img img=compute:v1 rd.live.overlay.overlayfs=1 quiet",
+    );
   });
 
   it("rejects an unknown placeholder and lists the valid ones", () => {

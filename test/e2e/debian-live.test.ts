@@ -39,7 +39,10 @@ beforeAll(async () => {
     artifacts = path.resolve(main.dir!);
   } else {
     artifacts = path.join(work, "debian-12-live");
-    const result = await bootsmith(["build", RECIPE, "--out", artifacts, "--no-publish", "--progress", "plain"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: BUILD_TIMEOUT });
+    const result = await bootsmith(["build", RECIPE, "--out", artifacts, "--no-publish", "--progress", "plain"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: BUILD_TIMEOUT,
+    });
     if (result.exitCode !== 0) throw new Error(`build of the Debian live recipe failed:\n${result.stderr}`);
   }
   manifest = JSON.parse(readFileSync(path.join(artifacts, "manifest.json"), "utf8")) as Manifest;
@@ -62,10 +65,13 @@ describe("Debian live image", () => {
 
   it("has schema-valid CycloneDX and SPDX SBOMs listing the booted kernel's package with its purl", async () => {
     const cdx = JSON.parse(readFileSync(path.join(artifacts, "sbom.cdx.json"), "utf8")) as { components: { name: string; version: string; purl?: string }[] };
-    const spdx = JSON.parse(readFileSync(path.join(artifacts, "sbom.spdx.json"), "utf8")) as { packages: { name: string; externalRefs?: { referenceLocator: string }[] }[] };
+    const spdx = JSON.parse(readFileSync(path.join(artifacts, "sbom.spdx.json"), "utf8")) as {
+      packages: { name: string; externalRefs?: { referenceLocator: string }[] }[];
+    };
     expect(cycloneDxErrors(cdx)).toEqual([]);
     expect(spdxErrors(spdx)).toEqual([]);
-    for (const role of ["sbomCycloneDx", "sbomSpdx"] as const) expect(manifest.artifacts[role]?.sha256).toBe(await sha256File(path.join(artifacts, manifest.artifacts[role]!.file)));
+    for (const role of ["sbomCycloneDx", "sbomSpdx"] as const)
+      expect(manifest.artifacts[role]?.sha256).toBe(await sha256File(path.join(artifacts, manifest.artifacts[role]!.file)));
     const kernelPackage = `linux-image-${manifest.kernel!.version}`;
     const kernel = cdx.components.find((c) => c.name === kernelPackage);
     expect(kernel, kernelPackage).toBeTruthy();
@@ -96,7 +102,13 @@ describe("Debian live image", () => {
         target: "local",
         urls: { kernel: `${guestBase}/vmlinuz`, initrd: `${guestBase}/initramfs.img`, rootfs: `${guestBase}/rootfs.squashfs` },
       };
-      const registration = await registerPublished(image, manifest.params!, { macs: [MAC] }, { type: "bss", url: bss.url }, { stateDir: path.join(work, "state"), checkArtifacts: false });
+      const registration = await registerPublished(
+        image,
+        manifest.params!,
+        { macs: [MAC] },
+        { type: "bss", url: bss.url },
+        { stateDir: path.join(work, "state"), checkArtifacts: false },
+      );
       expect(registration.written).toBe(true);
       expect(bss.violations).toEqual([]);
 

@@ -16,12 +16,16 @@ describe("start", () => {
     const sawReady = new Promise<void>((resolve) => (ready = resolve));
     // prints two lines (the second split across writes), then idles until killed
     const script = "process.stdout.write('one\\ntw'); setTimeout(() => process.stdout.write('o\\nREADY\\n'), 50); setInterval(() => {}, 1000);";
-    const p = start({ file: process.execPath, args: ["-e", script] }, { step: "t", reporter }, {
-      onLine: (line, stream) => {
-        lines.push(`${stream}:${line}`);
-        if (line === "READY") ready();
+    const p = start(
+      { file: process.execPath, args: ["-e", script] },
+      { step: "t", reporter },
+      {
+        onLine: (line, stream) => {
+          lines.push(`${stream}:${line}`);
+          if (line === "READY") ready();
+        },
       },
-    });
+    );
     await sawReady;
     expect(lines).toEqual(["stdout:one", "stdout:two", "stdout:READY"]);
     const exit = await p.stop(2_000);
@@ -50,7 +54,11 @@ describe("start", () => {
     const controller = new AbortController();
     let started: () => void = () => {};
     const up = new Promise<void>((resolve) => (started = resolve));
-    const p = start({ file: process.execPath, args: ["-e", "console.log('up'); setInterval(() => {}, 1000)"] }, { step: "t", reporter: recorder().reporter, signal: controller.signal }, { onLine: () => started() });
+    const p = start(
+      { file: process.execPath, args: ["-e", "console.log('up'); setInterval(() => {}, 1000)"] },
+      { step: "t", reporter: recorder().reporter, signal: controller.signal },
+      { onLine: () => started() },
+    );
     await up;
     controller.abort();
     expect((await p.exited).signal).toBe("SIGTERM");

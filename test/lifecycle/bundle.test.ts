@@ -66,10 +66,22 @@ const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir, { recur
 describe("bootsmith export", () => {
   it("writes bundle.json first, then the manifest, the artifacts and the SBOM/signature files", async () => {
     const list = await entries(bundle);
-    expect(list.map(([n]) => n)).toEqual(["bundle.json", "manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs", "rootfs.squashfs.sig", "sbom.spdx.json"]);
+    expect(list.map(([n]) => n)).toEqual([
+      "bundle.json",
+      "manifest.json",
+      "vmlinuz",
+      "initramfs.img",
+      "rootfs.squashfs",
+      "rootfs.squashfs.sig",
+      "sbom.spdx.json",
+    ]);
     const index = JSON.parse(list[0]![1].toString()) as { name: string; files: { name: string; sha256: string; size: number }[] };
     expect(index.name).toBe("air");
-    expect(index.files.find((f) => f.name === "rootfs.squashfs")).toEqual({ name: "rootfs.squashfs", size: 9 * MiB + 123, sha256: image.sha256["rootfs.squashfs"] });
+    expect(index.files.find((f) => f.name === "rootfs.squashfs")).toEqual({
+      name: "rootfs.squashfs",
+      size: 9 * MiB + 123,
+      sha256: image.sha256["rootfs.squashfs"],
+    });
     expect(readdirSync(work).filter((n) => n.includes(".partial-"))).toEqual([]);
   });
 
@@ -123,7 +135,8 @@ describe("bootsmith import", () => {
     const target = path.join(work, "published");
     const result = await bootsmith(["import", bundle, "--to", `dir:${target}`], { env: { BOOTSMITH_WORK_DIR: path.join(work, "w") } });
     expect(result.exitCode, result.stderr).toBe(0);
-    for (const tag of ["1", "latest"]) expect(readFileSync(path.join(target, "air", tag, "manifest.json")).equals(readFileSync(path.join(image.dir, "manifest.json")))).toBe(true);
+    for (const tag of ["1", "latest"])
+      expect(readFileSync(path.join(target, "air", tag, "manifest.json")).equals(readFileSync(path.join(image.dir, "manifest.json")))).toBe(true);
     expect(readdirSync(path.join(work, "w"))).toEqual([]); // staging removed
   });
 
@@ -173,8 +186,14 @@ describe("bootsmith import", () => {
     const index = JSON.parse(list[0]![1].toString()) as { files: { name: string; size: number; sha256: string }[] };
     const vmlinuz = Buffer.alloc(MiB, 7);
     const { createHash } = await import("node:crypto");
-    const forged = { ...index, files: index.files.map((f) => (f.name === "vmlinuz" ? { ...f, sha256: createHash("sha256").update(vmlinuz).digest("hex") } : f)) };
-    await repack(bad, list.map(([n, b]): [string, Buffer] => (n === "bundle.json" ? [n, Buffer.from(JSON.stringify(forged))] : n === "vmlinuz" ? [n, vmlinuz] : [n, b])));
+    const forged = {
+      ...index,
+      files: index.files.map((f) => (f.name === "vmlinuz" ? { ...f, sha256: createHash("sha256").update(vmlinuz).digest("hex") } : f)),
+    };
+    await repack(
+      bad,
+      list.map(([n, b]): [string, Buffer] => (n === "bundle.json" ? [n, Buffer.from(JSON.stringify(forged))] : n === "vmlinuz" ? [n, vmlinuz] : [n, b])),
+    );
     await refused(bad, /manifest\.json lists vmlinuz \(sha256 [0-9a-f]{12}…, 1048576 bytes\) but the bundle carries sha256 [0-9a-f]{12}…/);
   });
 

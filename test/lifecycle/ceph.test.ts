@@ -32,11 +32,17 @@ let env: Record<string, string>;
 const bucket = `life-${randomBytes(4).toString("hex")}`;
 
 const s3 = (...args: string[]) => bootsmith([...args, "--endpoint", ceph.endpoint], { env });
-const keys = async (prefix = "") => ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+const keys = async (prefix = "") =>
+  ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!).sort();
 
 /** A fake image with its own builtAt (gc orders by it), published to the bucket. */
 async function publishImage(name: string, tag: string, builtAt: string): Promise<string> {
-  const image = await makeFakeImage({ name, tags: [tag], sizes: { kernel: 4096, initrd: 4096, rootfs: 64 * 1024 }, dir: mkdtempSync(path.join(work, `${name}-${tag}-`)) });
+  const image = await makeFakeImage({
+    name,
+    tags: [tag],
+    sizes: { kernel: 4096, initrd: 4096, rootfs: 64 * 1024 },
+    dir: mkdtempSync(path.join(work, `${name}-${tag}-`)),
+  });
   writeFileSync(path.join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, builtAt }, null, 2));
   const result = await s3("publish", image.dir, "--to", `s3://${bucket}/`);
   expect(result.exitCode, result.stderr).toBe(0);
@@ -46,7 +52,10 @@ async function publishImage(name: string, tag: string, builtAt: string): Promise
 beforeAll(async () => {
   ceph = await startCeph();
   env = { PATH: process.env.PATH ?? "/usr/bin:/bin", S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey, BOOTSMITH_WORK_DIR: "" };
-  client = createS3Client({ type: "s3", endpoint: ceph.endpoint, bucket }, { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } });
+  client = createS3Client(
+    { type: "s3", endpoint: ceph.endpoint, bucket },
+    { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } },
+  );
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   bss = await startBssServer();
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-lifecycle-ceph-"));
@@ -84,7 +93,16 @@ describe("lifecycle against Ceph RGW", () => {
     // A publish cut short: artifacts but no manifest.json.
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: "gcimg/t5/vmlinuz", Body: "partial" }));
     const base = `${ceph.endpoint}/${bucket}/gcimg/t1`;
-    const put = await fetch(`${bss.url}/boot/v1/bootparameters`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ macs: ["52:54:00:00:00:01"], kernel: `${base}/vmlinuz`, initrd: `${base}/initramfs.img`, params: `root=live:${base}/rootfs.squashfs` }) });
+    const put = await fetch(`${bss.url}/boot/v1/bootparameters`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        macs: ["52:54:00:00:00:01"],
+        kernel: `${base}/vmlinuz`,
+        initrd: `${base}/initramfs.img`,
+        params: `root=live:${base}/rootfs.squashfs`,
+      }),
+    });
     expect(put.status).toBe(200);
     const before = await keys();
 
@@ -133,11 +151,29 @@ describe("lifecycle against Ceph RGW", () => {
       rmSync(tree, { recursive: true });
       writeFileSync(path.join(dir, "initramfs.img"), writeCpio([{ name: "usr/lib/dracut/modules.txt", data: extra ? "base\nlivenet\n" : "base\n" }]));
       const artifacts: Manifest["artifacts"] = {};
-      for (const [role, file] of [["initrd", "initramfs.img"], ["rootfs", "rootfs.squashfs"]] as const) {
+      for (const [role, file] of [
+        ["initrd", "initramfs.img"],
+        ["rootfs", "rootfs.squashfs"],
+      ] as const) {
         const bytes = readFileSync(path.join(dir, file));
         artifacts[role] = { file, sha256: sha256Bytes(bytes), size: bytes.length };
       }
-      const manifest = { schemaVersion: 1, name: "real", tags: [tag], arch: "x86_64", inputDigest: "0".repeat(64), recipeFile: "r.yaml", base: { kind: "scratch" }, image: { ref: "localhost/real" }, artifacts, packages: extra ? [{ name: "extra", version: "1", release: "1", arch: "noarch" }] : [], packageManager: "dnf", tools: {}, timings: [], builtAt: `2026-11-0${extra ? 2 : 1}T00:00:00Z` };
+      const manifest = {
+        schemaVersion: 1,
+        name: "real",
+        tags: [tag],
+        arch: "x86_64",
+        inputDigest: "0".repeat(64),
+        recipeFile: "r.yaml",
+        base: { kind: "scratch" },
+        image: { ref: "localhost/real" },
+        artifacts,
+        packages: extra ? [{ name: "extra", version: "1", release: "1", arch: "noarch" }] : [],
+        packageManager: "dnf",
+        tools: {},
+        timings: [],
+        builtAt: `2026-11-0${extra ? 2 : 1}T00:00:00Z`,
+      };
       writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
       expect((await s3("publish", dir, "--to", `s3://${bucket}/`)).exitCode).toBe(0);
     };
@@ -155,7 +191,12 @@ describe("lifecycle against Ceph RGW", () => {
   });
 
   it("import a bundle into S3; a bundle with a flipped byte publishes nothing", async () => {
-    const image = await makeFakeImage({ name: "carried", tags: ["1"], sizes: { kernel: 4096, rootfs: 3 << 20 }, dir: mkdtempSync(path.join(work, "carried-")) });
+    const image = await makeFakeImage({
+      name: "carried",
+      tags: ["1"],
+      sizes: { kernel: 4096, rootfs: 3 << 20 },
+      dir: mkdtempSync(path.join(work, "carried-")),
+    });
     const bundle = path.join(work, "carried.tar");
     expect((await bootsmith(["export", image.dir, "-o", bundle])).exitCode).toBe(0);
     const bytes = readFileSync(bundle);

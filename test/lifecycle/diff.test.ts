@@ -51,7 +51,10 @@ beforeAll(async () => {
   writeFileSync(path.join(work, "diff-b.yaml"), recipe("diff-b", ", fixture-hello", '  - dest: /etc/extra.conf\n    content: "extra\\n"\n    mode: "0600"\n'));
   await removeImages(IMAGES);
   for (const name of ["diff-a", "diff-b"]) {
-    const built = await bootsmith(["build", `${name}.yaml`, "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(work, name), "--progress", "plain"], { env, cwd: work });
+    const built = await bootsmith(["build", `${name}.yaml`, "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(work, name), "--progress", "plain"], {
+      env,
+      cwd: work,
+    });
     expect(built.exitCode, built.stderr).toBe(0);
   }
 }, 900_000);
@@ -71,7 +74,12 @@ describe("bootsmith diff", () => {
     expect(diff.params).toBeUndefined();
     const rootfs = diff.rootfs!;
     // fixture-hello's files (its %post writes post-ran) and the one file the recipe added.
-    expect(rootfs.added.filter((p) => !PACKAGE_STATE.test(p))).toEqual(["/etc/extra.conf", "/usr/bin/fixture-hello", "/var/lib/fixture", "/var/lib/fixture/post-ran"]);
+    expect(rootfs.added.filter((p) => !PACKAGE_STATE.test(p))).toEqual([
+      "/etc/extra.conf",
+      "/usr/bin/fixture-hello",
+      "/var/lib/fixture",
+      "/var/lib/fixture/post-ran",
+    ]);
     expect(rootfs.removed.filter((p) => !PACKAGE_STATE.test(p))).toEqual([]);
     expect(rootfs.changed.filter((c) => !PACKAGE_STATE.test(c.path))).toEqual([]);
     // Same kernel and dracut modules: the initramfs lists the same files.

@@ -16,7 +16,12 @@ let root: string;
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-gc-"));
   root = path.join(work, "published");
-  for (const [name, tag, day] of [["a", "1", 1], ["a", "2", 2], ["a", "3", 3], ["b", "1", 1]] as const) {
+  for (const [name, tag, day] of [
+    ["a", "1", 1],
+    ["a", "2", 2],
+    ["a", "3", 3],
+    ["b", "1", 1],
+  ] as const) {
     const image = await makeFakeImage({ name, tags: [tag], sizes: { kernel: 1024, rootfs: 2048 }, dir: mkdtempSync(path.join(work, "img-")) });
     writeFileSync(path.join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, builtAt: `2026-11-0${day}T00:00:00Z` }));
     expect((await bootsmith(["publish", image.dir, "--to", `dir:${root}`])).exitCode).toBe(0);

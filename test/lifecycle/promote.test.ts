@@ -81,13 +81,31 @@ describe("bootsmith promote (dir: target)", () => {
   });
 
   it("--json prints the new tag's URLs, which bootsmith register - takes (dry run against the BSS contract server)", async () => {
-    const promoted = await bootsmith(["promote", "promo:1", "--to", "staging", "--target", `dir:${root}`, "--public-base", "http://head.example:8080/images", "--json"]);
+    const promoted = await bootsmith([
+      "promote",
+      "promo:1",
+      "--to",
+      "staging",
+      "--target",
+      `dir:${root}`,
+      "--public-base",
+      "http://head.example:8080/images",
+      "--json",
+    ]);
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     const image = JSON.parse(promoted.stdout) as { name: string; tag: string; urls: Record<string, string> };
-    expect(image).toMatchObject({ name: "promo", tag: "staging", urls: { kernel: "http://head.example:8080/images/promo/staging/vmlinuz", rootfs: "http://head.example:8080/images/promo/staging/rootfs.squashfs" } });
+    expect(image).toMatchObject({
+      name: "promo",
+      tag: "staging",
+      urls: { kernel: "http://head.example:8080/images/promo/staging/vmlinuz", rootfs: "http://head.example:8080/images/promo/staging/rootfs.squashfs" },
+    });
     const bss = await startBssServer();
     try {
-      const registered = await execa(process.execPath, [CLI, "register", "-", "--params-template", "root=live:{{ rootfs.url }}", "--bss", bss.url, "--mac", "52:54:00:00:00:07", "--dry-run"], { input: promoted.stdout, reject: false, env: { CI: "true" } });
+      const registered = await execa(
+        process.execPath,
+        [CLI, "register", "-", "--params-template", "root=live:{{ rootfs.url }}", "--bss", bss.url, "--mac", "52:54:00:00:00:07", "--dry-run"],
+        { input: promoted.stdout, reject: false, env: { CI: "true" } },
+      );
       // The dry run shows the params it would set; it exits 1 because head.example serves nothing.
       expect(registered.stdout).toContain("root=live:http://head.example:8080/images/promo/staging/rootfs.squashfs");
       expect(registered.stdout).toContain("a real run would refuse");

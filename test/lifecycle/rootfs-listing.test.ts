@@ -30,8 +30,14 @@ describe("rootfs listing", () => {
     expect(permissionBits("rwsr-xr-x")).toBe(0o4755);
     expect(permissionBits("rwxrwxrwt")).toBe(0o1777);
     expect(permissionBits("rw-r-Sr--")).toBe(0o2644);
-    expect(parseListingLine("lrwxrwxrwx 0/0                       7 2026-12-01 14:48 /bin -> usr/bin")).toEqual(["/bin", { type: "symlink", mode: 0o777, uid: 0, gid: 0, size: 7, target: "usr/bin" }]);
-    expect(parseListingLine("crw-r--r-- 0/0                   1,  3 2026-12-01 14:48 /dev/null")).toEqual(["/dev/null", { type: "char", mode: 0o644, uid: 0, gid: 0, size: 0, device: "1,3" }]);
+    expect(parseListingLine("lrwxrwxrwx 0/0                       7 2026-12-01 14:48 /bin -> usr/bin")).toEqual([
+      "/bin",
+      { type: "symlink", mode: 0o777, uid: 0, gid: 0, size: 7, target: "usr/bin" },
+    ]);
+    expect(parseListingLine("crw-r--r-- 0/0                   1,  3 2026-12-01 14:48 /dev/null")).toEqual([
+      "/dev/null",
+      { type: "char", mode: 0o644, uid: 0, gid: 0, size: 0, device: "1,3" },
+    ]);
     expect(parseListingLine("drwxr-xr-x 0/0                      62 2026-12-01 14:48 ")).toBeUndefined();
     expect(parseListingLine("Parallel unsquashfs: Using 2 processors")).toBeUndefined();
   });
@@ -71,6 +77,8 @@ describe("rootfs listing", () => {
   it("a file that is not a squashfs image: a clear error with unsquashfs's words", async () => {
     const bogus = path.join(work, "bogus.squashfs");
     writeFileSync(bogus, "not squashfs");
-    await expect(listRootfs(bogus)).rejects.toThrow(/bogus\.squashfs: cannot list the squashfs image: \[list-rootfs\] unsquashfs exited with code 1[\s\S]*last output:/);
+    await expect(listRootfs(bogus)).rejects.toThrow(
+      /bogus\.squashfs: cannot list the squashfs image: \[list-rootfs\] unsquashfs exited with code 1[\s\S]*last output:/,
+    );
   });
 });

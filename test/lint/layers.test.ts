@@ -27,7 +27,8 @@ function plant(file: string, line: string): () => void {
 describe("the layering rule", () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), "bootsmith-layers-"));
-    for (const entry of ["src", "tsconfig.json", ".dependency-cruiser.cjs", "package.json"]) cpSync(path.join(repo, entry), path.join(dir, entry), { recursive: true });
+    for (const entry of ["src", "tsconfig.json", ".dependency-cruiser.cjs", "package.json"])
+      cpSync(path.join(repo, entry), path.join(dir, entry), { recursive: true });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -19,7 +19,10 @@ function recipeDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-cache-"));
   dirs.push(dir);
   writeFileSync(path.join(dir, "motd"), "hello\n");
-  writeFileSync(path.join(dir, "base.yaml"), "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo one\nboot: false\n");
+  writeFileSync(
+    path.join(dir, "base.yaml"),
+    "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo one\nboot: false\n",
+  );
   writeFileSync(path.join(dir, "child.yaml"), "name: child\ntags: ['1']\nfrom:\n  recipe: base.yaml\nboot: false\n");
   return dir;
 }
@@ -45,21 +48,29 @@ function manifestFor(recipe: LoadedRecipe, withInputs = true): Manifest {
   };
 }
 
-const found = (manifest: Manifest, label?: string): CacheFacts => ({ manifest: { kind: "found", manifest }, image: label === undefined ? { kind: "missing" } : { kind: "found", label } });
+const found = (manifest: Manifest, label?: string): CacheFacts => ({
+  manifest: { kind: "found", manifest },
+  image: label === undefined ? { kind: "missing" } : { kind: "found", label },
+});
 
 describe("decide", () => {
   it("up to date only when the manifest and the image label both carry the key", () => {
     const dir = recipeDir();
     const base = loadRecipe(path.join(dir, "base.yaml"));
     const m = manifestFor(base);
-    expect(decide(base, "/out", found(m, base.inputDigest))).toEqual({ build: false, reasons: [expect.stringMatching(/^up to date: key [0-9a-f]{12} matches \/out\/manifest\.json and the image localhost\/bootsmith\/base:1$/)] });
+    expect(decide(base, "/out", found(m, base.inputDigest))).toEqual({
+      build: false,
+      reasons: [expect.stringMatching(/^up to date: key [0-9a-f]{12} matches \/out\/manifest\.json and the image localhost\/bootsmith\/base:1$/)],
+    });
     expect(decide(base, "/out", found(m)).reasons[0]).toMatch(/inputs unchanged, but the image localhost\/bootsmith\/base:1 is gone/);
     expect(decide(base, "/out", found(m, "")).reasons[0]).toMatch(/carries io\.bootsmith\.input-digest=\(none\), not [0-9a-f]{12}/);
     expect(decide(base, "/out", { manifest: { kind: "missing" }, image: { kind: "unchecked" } }).reasons).toEqual(["never built here: no /out/manifest.json"]);
     expect(decide(base, "/out", found(m, base.inputDigest), { rebuild: "refresh" }).build).toBe(true);
     expect(decide(base, "/out", found(m, base.inputDigest), { parentRebuilt: "base" }).reasons).toEqual(["parent base is rebuilt in this run"]);
     // The image could not be inspected (no buildah here): the manifest decides.
-    expect(decide(base, "/out", { manifest: { kind: "found", manifest: m }, image: { kind: "unchecked", why: "buildah: command not found" } })).toMatchObject({ build: false });
+    expect(decide(base, "/out", { manifest: { kind: "found", manifest: m }, image: { kind: "unchecked", why: "buildah: command not found" } })).toMatchObject({
+      build: false,
+    });
   });
 
   it("an unreadable manifest is a reason to rebuild, said as such", () => {
@@ -69,7 +80,9 @@ describe("decide", () => {
     writeFileSync(path.join(out, "manifest.json"), "{ not json");
     const facts = readManifestFacts(out);
     expect(facts.kind).toBe("unreadable");
-    expect(decide(loadRecipe(path.join(dir, "base.yaml")), out, { manifest: facts, image: { kind: "unchecked" } }).reasons[0]).toMatch(/manifest\.json is unreadable/);
+    expect(decide(loadRecipe(path.join(dir, "base.yaml")), out, { manifest: facts, image: { kind: "unchecked" } }).reasons[0]).toMatch(
+      /manifest\.json is unreadable/,
+    );
   });
 });
 
@@ -79,13 +92,23 @@ describe("decide with the registry (--check-registry)", () => {
     const none: CacheFacts = { manifest: { kind: "missing" }, image: { kind: "unchecked" } };
     const digest = `sha256:${"d".repeat(64)}`;
     const hit = decide(base, "/out", { ...none, registry: { kind: "found", ref: "registry.local:5000/hpc/base:1", digest, label: base.inputDigest } });
-    expect(hit).toEqual({ build: false, pull: `registry.local:5000/hpc/base@${digest}`, reasons: [expect.stringMatching(/^up to date in the registry: registry\.local:5000\/hpc\/base:1 \(sha256:dddd.*\) carries key [0-9a-f]{12}; not built here \(never built here: no \/out\/manifest\.json\)$/)] });
+    expect(hit).toEqual({
+      build: false,
+      pull: `registry.local:5000/hpc/base@${digest}`,
+      reasons: [
+        expect.stringMatching(
+          /^up to date in the registry: registry\.local:5000\/hpc\/base:1 \(sha256:dddd.*\) carries key [0-9a-f]{12}; not built here \(never built here: no \/out\/manifest\.json\)$/,
+        ),
+      ],
+    });
     const stale = decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: "0".repeat(64) } });
     expect(stale.build).toBe(true);
     expect(stale.reasons[1]).toBe("the registry's r/base:1 carries io.bootsmith.input-digest=000000000000, not " + base.inputDigest.slice(0, 12));
     expect(decide(base, "/out", { ...none, registry: { kind: "missing", ref: "r/base:1" } }).reasons[1]).toBe("r/base:1 is not in the registry");
     // --refresh and a rebuilt parent win over the registry.
-    expect(decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: base.inputDigest } }, { rebuild: "refresh" }).build).toBe(true);
+    expect(decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: base.inputDigest } }, { rebuild: "refresh" }).build).toBe(
+      true,
+    );
   });
 });
 
@@ -96,7 +119,10 @@ describe("explaining a changed key", () => {
     const oldBase = manifestFor(before.parent!);
     const oldChild = manifestFor(before);
     writeFileSync(path.join(dir, "motd"), "changed\n");
-    writeFileSync(path.join(dir, "base.yaml"), "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo two\nboot: false\n");
+    writeFileSync(
+      path.join(dir, "base.yaml"),
+      "name: base\ntags: ['1']\nfrom:\n  image: docker.io/library/rockylinux:9\nfiles:\n  - dest: /etc/motd\n    src: motd\ncommands:\n  - script: echo two\nboot: false\n",
+    );
     const after = loadRecipe(path.join(dir, "child.yaml"));
     const baseLines = explainChange(after.parent!, oldBase);
     expect(baseLines).toEqual([
@@ -104,14 +130,18 @@ describe("explaining a changed key", () => {
       expect.stringMatching(/^file \/etc\/motd changed: [0-9a-f]{16} → [0-9a-f]{16}$/),
     ]);
     expect(baseLines[1]).toContain(oldBase.inputs!["file /etc/motd"]);
-    expect(explainChange(after, oldChild)).toEqual([`parent key changed: ${before.parent!.inputDigest.slice(0, 16)} → ${after.parent!.inputDigest.slice(0, 16)}`]);
+    expect(explainChange(after, oldChild)).toEqual([
+      `parent key changed: ${before.parent!.inputDigest.slice(0, 16)} → ${after.parent!.inputDigest.slice(0, 16)}`,
+    ]);
   });
 
   it("a manifest from before inputs were recorded: the key change, and why no detail", () => {
     const dir = recipeDir();
     const old = manifestFor(loadRecipe(path.join(dir, "base.yaml")), false);
     writeFileSync(path.join(dir, "motd"), "changed\n");
-    expect(explainChange(loadRecipe(path.join(dir, "base.yaml")), { ...old })).toEqual([expect.stringMatching(/^key changed [0-9a-f]{12} → [0-9a-f]{12} \(the old manifest does not record which input/)]);
+    expect(explainChange(loadRecipe(path.join(dir, "base.yaml")), { ...old })).toEqual([
+      expect.stringMatching(/^key changed [0-9a-f]{12} → [0-9a-f]{12} \(the old manifest does not record which input/),
+    ]);
   });
 
   it("--explain text: one block per recipe in build order, and the count", () => {

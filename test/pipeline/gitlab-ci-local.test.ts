@@ -37,7 +37,10 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
   it("runs the jobs in needs order; the failing child fails alone; dotenv and junit reports exist", { timeout: 600_000 }, async () => {
     const project = path.join(work, "project");
     cpSync(path.join(REPO_ROOT, "test/fixtures/graph"), path.join(project, "recipes"), { recursive: true });
-    const generated = await bootsmith(["ci", "gitlab", "recipes", "--var", `REPO_URL=${repo.baseurl}`, "--bootsmith", `node ${CLI}`, "--build-arg=--no-publish", "--image", "unused:1"], { cwd: project });
+    const generated = await bootsmith(
+      ["ci", "gitlab", "recipes", "--var", `REPO_URL=${repo.baseurl}`, "--bootsmith", `node ${CLI}`, "--build-arg=--no-publish", "--image", "unused:1"],
+      { cwd: project },
+    );
     expect(generated.exitCode, generated.stderr).toBe(0);
     writeFileSync(path.join(project, "child.yml"), generated.stdout);
     const git = (...args: string[]) => execa("git", ["-C", project, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]);
@@ -46,7 +49,20 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
     await git("commit", "-q", "-m", "recipes and child pipeline");
 
     // Shared storage: the runner is this host, so children find the parent image in place.
-    const run = await execa(GCL, ["--file", "child.yml", "--force-shell-executor", "--shell-isolation", "--variable", "BOOTSMITH_SHARED_STORAGE=1", "--variable", `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`], { cwd: project, reject: false, all: true, env: { CI: "" } });
+    const run = await execa(
+      GCL,
+      [
+        "--file",
+        "child.yml",
+        "--force-shell-executor",
+        "--shell-isolation",
+        "--variable",
+        "BOOTSMITH_SHARED_STORAGE=1",
+        "--variable",
+        `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`,
+      ],
+      { cwd: project, reject: false, all: true, env: { CI: "" } },
+    );
     const out = run.all ?? "";
     expect(run.exitCode, out).not.toBe(0);
     expect(out).toMatch(/PASS\s+build:graph-base/);
@@ -62,6 +78,8 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
     expect(env).toContain("IMAGE_REF=localhost/bootsmith/graph-base:1");
     expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/image.env"), "utf8")).toContain("IMAGE_REF=localhost/bootsmith/graph-child-ok:1");
     expect(JSON.parse(readFileSync(path.join(project, "artifacts/graph-child-ok/1/manifest.json"), "utf8"))).toMatchObject({ name: "graph-child-ok" });
-    expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/junit.xml"), "utf8")).toContain('<testcase classname="graph-child-ok:1" name="command-1: Run: mark"');
+    expect(readFileSync(path.join(project, "artifacts/graph-child-ok/1/junit.xml"), "utf8")).toContain(
+      '<testcase classname="graph-child-ok:1" name="command-1: Run: mark"',
+    );
   });
 });

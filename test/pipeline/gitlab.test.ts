@@ -31,11 +31,25 @@ const GRAPH_FIXTURES = path.join(REPO_ROOT, "test/fixtures/graph");
 
 describe("bootsmith ci gitlab", () => {
   it("the generated child pipeline validates against GitLab's schema", async () => {
-    const result = await bootsmith(["ci", "gitlab", GRAPH_FIXTURES, "--var", "REPO_URL=file:///srv/repo", "--image", "registry.example/bootsmith:1", "--setup", "npm ci"]);
+    const result = await bootsmith([
+      "ci",
+      "gitlab",
+      GRAPH_FIXTURES,
+      "--var",
+      "REPO_URL=file:///srv/repo",
+      "--image",
+      "registry.example/bootsmith:1",
+      "--setup",
+      "npm ci",
+    ]);
     expect(result.exitCode, result.stderr).toBe(0);
     const doc = parseYaml(result.stdout) as Record<string, unknown>;
     expect(validate(doc)).toEqual([]);
-    expect(Object.keys(doc).filter((k) => k.startsWith("build:")).sort()).toEqual(["build:graph-base", "build:graph-child-fails", "build:graph-child-ok"]);
+    expect(
+      Object.keys(doc)
+        .filter((k) => k.startsWith("build:"))
+        .sort(),
+    ).toEqual(["build:graph-base", "build:graph-child-fails", "build:graph-child-ok"]);
   });
 
   it("one job per recipe; needs from the graph; parents pulled by digest; reports", () => {
@@ -46,9 +60,13 @@ describe("bootsmith ci gitlab", () => {
     expect(base.needs).toEqual([]);
     expect(child.needs).toEqual([{ job: "build:graph-base", artifacts: true }]);
     expect(child.script[0]).toContain('pull "$IMAGE_PULL_REF"');
-    expect(child.script[0]).toContain("tag \"$IMAGE_PULL_REF\" localhost/bootsmith/graph-base:1");
-    expect(base.script[0]).toBe("bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --check-registry --var REPO_URL=file:///srv/repo");
-    expect(base.script[1]).toBe("bootsmith ci dotenv artifacts/graph-base/1/manifest.json --recipe test/fixtures/graph/base.yaml --var REPO_URL=file:///srv/repo > artifacts/graph-base/1/image.env");
+    expect(child.script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/graph-base:1');
+    expect(base.script[0]).toBe(
+      "bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --check-registry --var REPO_URL=file:///srv/repo",
+    );
+    expect(base.script[1]).toBe(
+      "bootsmith ci dotenv artifacts/graph-base/1/manifest.json --recipe test/fixtures/graph/base.yaml --var REPO_URL=file:///srv/repo > artifacts/graph-base/1/image.env",
+    );
     expect(base.artifacts.reports).toEqual({ dotenv: "artifacts/graph-base/1/image.env", junit: "artifacts/graph-base/1/junit.xml" });
     expect(validate(doc)).toEqual([]);
   });
@@ -56,9 +74,13 @@ describe("bootsmith ci gitlab", () => {
   it("--only a child: the child and its parent; nothing selected: a valid pipeline with a no-op job", () => {
     const graph = loadGraph(collectRecipeFiles([GRAPH_FIXTURES]), { vars: { REPO_URL: "file:///srv/repo" } });
     const only = gitlabPipeline(graph, selectNodes(graph, { only: ["graph-child-ok"] }), { projectDir: REPO_ROOT, refresh: true });
-    expect(Object.keys(only).filter((k) => k.startsWith("build:")).sort()).toEqual(["build:graph-base", "build:graph-child-ok"]);
-    expect(((only["build:graph-base"] as { script: string[] }).script[0])).not.toContain("--if-changed");
-    expect(((only["build:graph-base"] as { script: string[] }).script[0])).toMatch(/ --refresh$/);
+    expect(
+      Object.keys(only)
+        .filter((k) => k.startsWith("build:"))
+        .sort(),
+    ).toEqual(["build:graph-base", "build:graph-child-ok"]);
+    expect((only["build:graph-base"] as { script: string[] }).script[0]).not.toContain("--if-changed");
+    expect((only["build:graph-base"] as { script: string[] }).script[0]).toMatch(/ --refresh$/);
     expect(validate(only)).toEqual([]);
     const none = gitlabPipeline(graph, new Set(), { projectDir: REPO_ROOT });
     expect(none["nothing-to-build"]).toBeDefined();
@@ -66,7 +88,10 @@ describe("bootsmith ci gitlab", () => {
   });
 
   it("the repository's own .gitlab-ci.yml validates, with MR, default-branch and schedule rules and a depend trigger", () => {
-    const doc = parseYaml(readFileSync(path.join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { trigger?: { strategy?: string; include?: unknown }; rules?: { if: string }[] }>;
+    const doc = parseYaml(readFileSync(path.join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as Record<
+      string,
+      { trigger?: { strategy?: string; include?: unknown }; rules?: { if: string }[] }
+    >;
     expect(validate(doc)).toEqual([]);
     expect(doc["build-recipes"]?.trigger).toMatchObject({ strategy: "depend", include: [{ artifact: "child.yml", job: "generate-builds" }] });
     const rules = JSON.stringify(doc);
@@ -84,8 +109,12 @@ describe("bootsmith ci dotenv", () => {
   const manifest = (image: Manifest["image"]) => ({ name: "base", inputDigest: "ab".repeat(32), image }) as unknown as Manifest;
 
   it("a pushed image: its ref, digest, and repository@digest to pull", () => {
-    const text = dotenvFor(manifest({ ref: "localhost/bootsmith/base:1", pushed: [{ ref: "registry.example:5000/hpc/base:1", digest: "sha256:" + "c".repeat(64) }] }));
-    expect(text).toBe(`IMAGE_REF=registry.example:5000/hpc/base:1\nIMAGE_DIGEST=sha256:${"c".repeat(64)}\nIMAGE_PULL_REF=registry.example:5000/hpc/base@sha256:${"c".repeat(64)}\nBOOTSMITH_IMAGE_NAME=base\nBOOTSMITH_BUILT_INPUT_DIGEST=${"ab".repeat(32)}\n`);
+    const text = dotenvFor(
+      manifest({ ref: "localhost/bootsmith/base:1", pushed: [{ ref: "registry.example:5000/hpc/base:1", digest: "sha256:" + "c".repeat(64) }] }),
+    );
+    expect(text).toBe(
+      `IMAGE_REF=registry.example:5000/hpc/base:1\nIMAGE_DIGEST=sha256:${"c".repeat(64)}\nIMAGE_PULL_REF=registry.example:5000/hpc/base@sha256:${"c".repeat(64)}\nBOOTSMITH_IMAGE_NAME=base\nBOOTSMITH_BUILT_INPUT_DIGEST=${"ab".repeat(32)}\n`,
+    );
   });
 
   it("a local-only image: no digest or pull ref (the next job then needs shared storage)", () => {

@@ -32,7 +32,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const build = (...extra: string[]) => bootsmith(["build", recipes, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain", "--no-publish", ...extra], { env, cwd: work });
+const build = (...extra: string[]) =>
+  bootsmith(["build", recipes, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain", "--no-publish", ...extra], { env, cwd: work });
 const manifest = (name: string) => JSON.parse(readFileSync(path.join(out, name, "1", "manifest.json"), "utf8")) as Manifest;
 /** Step lines of the plain reporter, e.g. "[graph-base] [3/9] packages …". */
 const stepLines = (stderr: string) => stderr.split("\n").filter((l) => /^\[[\w-]+\] \[\d+\/\d+\] /.test(l));
@@ -62,7 +63,9 @@ describe("bootsmith build DIR (graph)", () => {
   it("--explain after the fix: only the failed child would be rebuilt", { timeout: 120_000 }, async () => {
     const result = await build("--var", "FAIL_CODE=0", "--explain");
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/graph-base \(.*\): up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1/);
+    expect(result.stdout).toMatch(
+      /graph-base \(.*\): up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1/,
+    );
     expect(result.stdout).toMatch(/graph-child-ok \(.*\): up to date/);
     expect(result.stdout).toMatch(/graph-child-fails \(.*\): rebuild\n {2}never built here/);
     expect(result.stdout).toContain("1 of 3 recipes would be built");
@@ -83,25 +86,74 @@ describe("bootsmith build DIR (graph)", () => {
     expect(elapsed).toBeLessThan(5_000);
 
     // One file keeps today's behaviour (always builds) unless --if-changed.
-    const single = await bootsmith(["build", path.join(recipes, "base.yaml"), "--if-changed", "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(out, "graph-base", "1"), "--progress", "plain", "--no-publish"], { env, cwd: work });
+    const single = await bootsmith(
+      [
+        "build",
+        path.join(recipes, "base.yaml"),
+        "--if-changed",
+        "--var",
+        `REPO_URL=${repo.baseurl}`,
+        "--out",
+        path.join(out, "graph-base", "1"),
+        "--progress",
+        "plain",
+        "--no-publish",
+      ],
+      { env, cwd: work },
+    );
     expect(single.exitCode, single.stderr).toBe(0);
     expect(single.stderr).toMatch(/^graph-base: skipped: up to date: key [0-9a-f]{12} matches /);
     expect(stepLines(single.stderr)).toEqual([]);
   });
 
   it("--refresh rebuilds although up to date, writes a changelog, and skips publishing when no package changed", { timeout: 300_000 }, async () => {
-    const result = await bootsmith(["build", recipes, "--var", `REPO_URL=${repo.baseurl}`, "--var", "FAIL_CODE=0", "--out", out, "--progress", "plain", "--refresh", "--only", "graph-child-ok"], { env, cwd: work });
+    const result = await bootsmith(
+      [
+        "build",
+        recipes,
+        "--var",
+        `REPO_URL=${repo.baseurl}`,
+        "--var",
+        "FAIL_CODE=0",
+        "--out",
+        out,
+        "--progress",
+        "plain",
+        "--refresh",
+        "--only",
+        "graph-child-ok",
+      ],
+      { env, cwd: work },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/graph-base\s+built\s+[\d.]+ s\s+no package changed\n/);
     expect(result.stderr).toMatch(/graph-child-ok\s+built\s+[\d.]+ s\s+no package changed: publish and register skipped/);
     // The publish directory does not exist: had the step run, the build would have failed.
     expect(result.stderr).toContain("[graph-child-ok] publish-1-local skipped: no package changed since the build of");
     expect(readFileSync(path.join(out, "graph-child-ok", "1", "changelog.md"), "utf8")).toContain("No package changed.");
-    expect(JSON.parse(readFileSync(path.join(out, "graph-base", "1", "changelog.json"), "utf8"))).toMatchObject({ name: "graph-base", added: [], removed: [], changed: [] });
+    expect(JSON.parse(readFileSync(path.join(out, "graph-base", "1", "changelog.json"), "utf8"))).toMatchObject({
+      name: "graph-base",
+      added: [],
+      removed: [],
+      changed: [],
+    });
   });
 
   it("one file with --refresh: rebuilt alone (parents are not), changelog written", { timeout: 300_000 }, async () => {
-    const result = await bootsmith(["build", path.join(recipes, "child-ok.yaml"), "--refresh", "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(out, "graph-child-ok", "1"), "--progress", "plain"], { env, cwd: work });
+    const result = await bootsmith(
+      [
+        "build",
+        path.join(recipes, "child-ok.yaml"),
+        "--refresh",
+        "--var",
+        `REPO_URL=${repo.baseurl}`,
+        "--out",
+        path.join(out, "graph-child-ok", "1"),
+        "--progress",
+        "plain",
+      ],
+      { env, cwd: work },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toContain("graph-child-ok: --refresh: no package changed: publish and register skipped");
     expect(result.stderr).toContain("publish-1-local skipped: no package changed since the build of");

@@ -46,7 +46,12 @@ describe("collecting and ordering", () => {
     writeFileSync(path.join(dir, "build.txt"), "# what CI builds\ncompute.yaml\n\ntools.yaml  # standalone\n");
     const fromText = loadGraph(collectRecipeFiles([path.join(dir, "build.txt")]));
     expect(fromText.order).toEqual(["base", "site", "compute", "tools"]);
-    expect([...fromText.nodes.values()].filter((n) => n.requested).map((n) => n.name).sort()).toEqual(["compute", "tools"]);
+    expect(
+      [...fromText.nodes.values()]
+        .filter((n) => n.requested)
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(["compute", "tools"]);
     writeFileSync(path.join(dir, "list.yaml"), "recipes: [gpu.yaml]\n");
     expect(loadGraph(collectRecipeFiles([path.join(dir, "list.yaml")])).order).toEqual(["base", "site", "gpu"]);
   });
@@ -95,7 +100,10 @@ describe("selection", () => {
     const dir = tree(SITE, { "site.d/motd": "hello\n" });
     // site copies a directory: a change under it selects site and its descendants.
     writeFileSync(path.join(dir, "site.yaml"), "name: site\nfrom:\n  recipe: base.yaml\nfiles:\n  - dest: /etc/site.d\n    src: site.d\nboot: false\n");
-    const git = (...args: string[]) => execa("git", ["-C", dir, ...args], { env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" } });
+    const git = (...args: string[]) =>
+      execa("git", ["-C", dir, ...args], {
+        env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" },
+      });
     await git("init", "-q", "-b", "main");
     await git("add", ".");
     await git("commit", "-q", "-m", "recipes");
@@ -111,7 +119,15 @@ describe("selection", () => {
     writeFileSync(path.join(dir, "extra.yaml"), "name: extra\nfrom:\n  recipe: tools.yaml\nboot: false\n"); // untracked
     expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })].sort()).toEqual(["base", "extra", "login", "tools"]);
     // Against the first commit, the motd change counts too.
-    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD~1", dir) })].sort()).toEqual(["base", "compute", "extra", "gpu", "login", "site", "tools"]);
+    expect([...selectNodes(graph(), { changed: await changedFiles("HEAD~1", dir) })].sort()).toEqual([
+      "base",
+      "compute",
+      "extra",
+      "gpu",
+      "login",
+      "site",
+      "tools",
+    ]);
   });
 
   it("--since with a ref git does not know is a clear error", async () => {

@@ -81,12 +81,7 @@ describe("--locked comparison", () => {
   });
 
   it("fails on a changed version, an added and a removed package, listing each and how to accept them", () => {
-    const built: PackageRecord[] = [
-      { ...pkgs[0]!, release: "41.el9" },
-      pkgs[1]!,
-      pkgs[3]!,
-      { name: "new-tool", version: "1.0", release: "1", arch: "noarch" },
-    ];
+    const built: PackageRecord[] = [{ ...pkgs[0]!, release: "41.el9" }, pkgs[1]!, pkgs[3]!, { name: "new-tool", version: "1.0", release: "1", arch: "noarch" }];
     const error = catchError(() => checkLocked(lock, path.join(dir, "demo.lock.json"), { ...recipe, inputDigest: "c".repeat(64) }, built));
     expect(error).toBeInstanceOf(LockDriftError);
     const drift = (error as LockDriftError).drift;

@@ -10,7 +10,10 @@ import type { LoadedRecipe } from "../../src/recipe/load.js";
 function graphOf(parents: Record<string, string | undefined>): RecipeGraph {
   const nodes = new Map<string, GraphNode>();
   for (const [name, parent] of Object.entries(parents)) {
-    const children = Object.entries(parents).filter(([, p]) => p === name).map(([n]) => n).sort();
+    const children = Object.entries(parents)
+      .filter(([, p]) => p === name)
+      .map(([n]) => n)
+      .sort();
     nodes.set(name, { name, parent, children, requested: true, recipe: { file: `/r/${name}.yaml` } as LoadedRecipe });
   }
   return { nodes, order: topologicalOrder(nodes) };

@@ -26,12 +26,21 @@ const REPO = ["repos:", "  - name: base", "    baseurl: https://mirror.local/oss
 describe("zypper plan", () => {
   it("from scratch: host zypper --root with a private repos dir, SUSE's database layout, key import, refresh, then install", () => {
     const cmds = packageCommands(["manager: zypper", ...REPO, "patterns: [minimal_base]", "install: [kernel-default]", "remove: [vim]"]);
-    const order = ["ln -s ../../usr/lib/sysimage/rpm", "--import https://mirror.local/oss/repodata/repomd.xml.key", "refresh", "install --auto-agree-with-licenses --no-recommends 'pattern() = minimal_base' kernel-default", "remove vim"];
+    const order = [
+      "ln -s ../../usr/lib/sysimage/rpm",
+      "--import https://mirror.local/oss/repodata/repomd.xml.key",
+      "refresh",
+      "install --auto-agree-with-licenses --no-recommends 'pattern() = minimal_base' kernel-default",
+      "remove vim",
+    ];
     const at = order.map((needle) => cmds.findIndex((c) => c.includes(needle)));
-    expect(at.every((i) => i >= 0), cmds.join("\n")).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      cmds.join("\n"),
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     const install = cmds.find((c) => c.includes(" install "))!;
-    expect(install).toContain("zypper --root \"$MNT\" --reposd-dir /var/tmp/bootsmith/work-test/zypp.repos.d --cache-dir /var/cache/bootsmith/zypp");
+    expect(install).toContain('zypper --root "$MNT" --reposd-dir /var/tmp/bootsmith/work-test/zypp.repos.d --cache-dir /var/cache/bootsmith/zypp');
     expect(install).toContain("--no-refresh");
     expect(install).toContain("ZYPP_CONF=/var/tmp/bootsmith/work-test/zypp.conf");
     expect(install).not.toContain("--gpg-auto-import-keys");
@@ -39,7 +48,15 @@ describe("zypper plan", () => {
   });
 
   it("signature and weak-dependency options map to zypper's flags", () => {
-    const cmds = packageCommands(["manager: zypper", ...REPO, "install: [vim]", "options:", "  gpgAutoImportKeys: true", "  nogpgcheck: true", "  weakDeps: true"]);
+    const cmds = packageCommands([
+      "manager: zypper",
+      ...REPO,
+      "install: [vim]",
+      "options:",
+      "  gpgAutoImportKeys: true",
+      "  nogpgcheck: true",
+      "  weakDeps: true",
+    ]);
     const install = cmds.find((c) => c.includes(" install "))!;
     expect(install).toContain("--non-interactive --no-gpg-checks --gpg-auto-import-keys");
     expect(install).toContain("--recommends vim");
@@ -55,9 +72,14 @@ describe("zypper plan", () => {
       "zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends 'pattern() = minimal_base' kernel-default",
       "rpm -qa --qf",
     ].map(inImage);
-    expect(steps.every((i) => i >= 0), text).toBe(true);
+    expect(
+      steps.every((i) => i >= 0),
+      text,
+    ).toBe(true);
     expect([...steps].sort((a, b) => a - b)).toEqual(steps);
-    expect(text).toContain("buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo /etc/zypp/repos.d/repo-oss.repo");
+    expect(text).toContain(
+      "buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-oss.repo /etc/zypp/repos.d/repo-oss.repo",
+    );
     expect(text).not.toContain("zypper --root");
   });
 });

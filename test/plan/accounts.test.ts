@@ -21,7 +21,8 @@ function planOf(recipe: Record<string, unknown>): Plan {
   return plan(loadRecipe(file, { env: {} }), fixedPlanOptions());
 }
 const ids = (p: Plan) => p.steps.map((s) => s.id);
-const argvOf = (p: Plan, id: string) => p.steps.find((s) => s.id === id)!.actions.flatMap((a) => (a.kind === "exec" ? [a.command.args.filter((x) => typeof x === "string").join(" ")] : []));
+const argvOf = (p: Plan, id: string) =>
+  p.steps.find((s) => s.id === id)!.actions.flatMap((a) => (a.kind === "exec" ? [a.command.args.filter((x) => typeof x === "string").join(" ")] : []));
 
 describe("plan: users and groups with fixed ids", () => {
   it("dnf from scratch: the package providing /etc/passwd, the accounts, then the packages", () => {
@@ -38,7 +39,14 @@ describe("plan: users and groups with fixed ids", () => {
   });
 
   it("on a parent: the accounts are the first step after mounting", () => {
-    writeFileSync(path.join(dir, "parent.yaml"), stringify({ name: "parent", packages: { manager: "dnf", release: "9", repos: [{ name: "b", baseurl: "https://example.org/" }], install: ["bash"] }, boot: false }));
+    writeFileSync(
+      path.join(dir, "parent.yaml"),
+      stringify({
+        name: "parent",
+        packages: { manager: "dnf", release: "9", repos: [{ name: "b", baseurl: "https://example.org/" }], install: ["bash"] },
+        boot: false,
+      }),
+    );
     const p = planOf({ from: { recipe: "parent.yaml" }, packages: { manager: "dnf", install: ["munge"] } });
     expect(ids(p).slice(2, 4)).toEqual(["create-accounts", "install-packages"]);
     const action = p.steps[2]!.actions[0]!;

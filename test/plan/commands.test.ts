@@ -58,7 +58,10 @@ describe("register: the plan's flags rebuild the recipe's registration", () => {
     it(JSON.stringify(input), () => {
       const r = RegistrationSchema.parse(input);
       const args = registrationArgs(r);
-      const { values } = parseCommandArgs("register", ["/var/tmp/bootsmith/b1/published-1.json", ...args], { ...TARGET_OPTIONS, "extra-params": { type: "string" } });
+      const { values } = parseCommandArgs("register", ["/var/tmp/bootsmith/b1/published-1.json", ...args], {
+        ...TARGET_OPTIONS,
+        "extra-params": { type: "string" },
+      });
       const expected = fromRecipeRegistration(r);
       expect(targetFrom("register", values, {})).toEqual(expected.target);
       expect(selectorsFrom("register", values)).toEqual(expected.selectors);

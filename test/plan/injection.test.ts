@@ -36,7 +36,18 @@ const NASTY = [
 ];
 const JOINED = NASTY.join(" | ");
 /** Package names: no spaces or commas (one argv word each), but every other metacharacter. */
-const PACKAGES = ["gcc-c++", "libstdc++-devel", `x;touch\${IFS}${CANARY}`, `$(touch\${IFS}${CANARY})`, `\`touch\${IFS}${CANARY}\``, "it's", 'say"what"', "glob*?[a]", "~root", "a|b&c>d<e"];
+const PACKAGES = [
+  "gcc-c++",
+  "libstdc++-devel",
+  `x;touch\${IFS}${CANARY}`,
+  `$(touch\${IFS}${CANARY})`,
+  `\`touch\${IFS}${CANARY}\``,
+  "it's",
+  'say"what"',
+  "glob*?[a]",
+  "~root",
+  "a|b&c>d<e",
+];
 
 function recipeYaml(kind: "dnf" | "apt"): string {
   const spec = {
@@ -68,7 +79,11 @@ function recipeYaml(kind: "dnf" | "apt"): string {
     ],
     boot: {
       kernel: "6.1.0-test+1",
-      initramfs: { modules: ["dmsquash-live", "livenet", kind === "apt" ? "network-legacy" : "network"], drivers: ["virtio_net", "e1000; reboot"], args: ["--install", `/usr/bin/x $(touch ${CANARY})`, NASTY[5]!] },
+      initramfs: {
+        modules: ["dmsquash-live", "livenet", kind === "apt" ? "network-legacy" : "network"],
+        drivers: ["virtio_net", "e1000; reboot"],
+        args: ["--install", `/usr/bin/x $(touch ${CANARY})`, NASTY[5]!],
+      },
       rootfs: { exclude: ["boot", `var/log/*; touch ${CANARY}`, "tmp/it's"] },
       params: `console=ttyS0 root=live:{{ rootfs.url }} x="$(touch ${CANARY})"`,
     },
@@ -117,7 +132,7 @@ function parseLog(bytes: string): string[][] {
   const fields = bytes.split("\0");
   fields.pop();
   const calls: string[][] = [];
-  for (let i = 0; i < fields.length; ) {
+  for (let i = 0; i < fields.length;) {
     const n = Number(fields[i]);
     calls.push(fields.slice(i + 1, i + 1 + n));
     i += 1 + n;
@@ -141,18 +156,30 @@ function runHarness(kind: "dnf" | "apt"): Harness {
   // Run the rendered plan with the stubs defined first (the plan's own `set -euo pipefail` stays).
   const harness = path.join(base, "harness.sh");
   writeFileSync(harness, `${prelude(log, mnt)}source ${JSON.stringify(scriptFile)}\n`);
-  execFileSync("bash", ["--norc", "--noprofile", harness], { cwd: base, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" }, stdio: ["ignore", "pipe", "pipe"] });
-  return { recipe, plan: thePlan, script, mnt, calls: parseLog(readFileSync(log, "latin1")).map((c) => c.map((a) => Buffer.from(a, "latin1").toString("utf8"))) };
+  execFileSync("bash", ["--norc", "--noprofile", harness], {
+    cwd: base,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return {
+    recipe,
+    plan: thePlan,
+    script,
+    mnt,
+    calls: parseLog(readFileSync(log, "latin1")).map((c) => c.map((a) => Buffer.from(a, "latin1").toString("utf8"))),
+  };
 }
 
 /** The argv each action should produce once runtime values are known (a file write runs none). */
 function expectedCalls(p: Plan, mnt: string): string[][] {
   const values = { MNT: mnt, KVER, KERNEL_IMAGE: `/boot/vmlinuz-${KVER}`, IMAGE_ID };
   const undos = planUndos(p);
-  return p.steps.flatMap((step) => step.actions.flatMap((action) => {
-    const c = actionCommand(action, undos);
-    return c ? [[c.file, ...c.args.map((a) => resolveArg(a, values))]] : [];
-  }));
+  return p.steps.flatMap((step) =>
+    step.actions.flatMap((action) => {
+      const c = actionCommand(action, undos);
+      return c ? [[c.file, ...c.args.map((a) => resolveArg(a, values))]] : [];
+    }),
+  );
 }
 
 describe.each(["dnf", "apt"] as const)("recipe values with shell metacharacters (%s)", (kind) => {
@@ -168,7 +195,16 @@ describe.each(["dnf", "apt"] as const)("recipe values with shell metacharacters 
   it("every planned command arrives with exactly its argv, each value one intact argument", () => {
     // Every call the script makes is a planned one (programs and bootsmith's own steps), in order.
     expect(h.calls).toEqual(expectedCalls(h.plan, h.mnt));
-    expect(h.calls.filter((c) => c[0] === "bootsmith").map((c) => `${c[1]} ${c[2]}`)).toEqual(expect.arrayContaining(["rootfs select-kernel", "rootfs copy-out", "rootfs clean", "artifacts verify-initramfs", "artifacts write-manifest", "publish " + h.plan.outDir]));
+    expect(h.calls.filter((c) => c[0] === "bootsmith").map((c) => `${c[1]} ${c[2]}`)).toEqual(
+      expect.arrayContaining([
+        "rootfs select-kernel",
+        "rootfs copy-out",
+        "rootfs clean",
+        "artifacts verify-initramfs",
+        "artifacts write-manifest",
+        "publish " + h.plan.outDir,
+      ]),
+    );
   });
 
   it("recipe values are among the arguments verbatim", () => {
@@ -212,9 +248,15 @@ describe.each(["dnf", "apt"] as const)("recipe values with shell metacharacters 
 
 describe("plan commands are argv arrays, never shell strings", () => {
   const SHELLS = /(^|\/)(sh|bash|dash|zsh|ksh|ash)$/;
-  const recipes = [...["debian-12-live.yaml", "rocky-9-base.yaml", "rocky-9-compute.yaml", "rocky-9-live.yaml"].map((f) => loadRecipe(path.join(RECIPES_DIR, f), { env: {} })), loadInjection("dnf"), loadInjection("apt")];
+  const recipes = [
+    ...["debian-12-live.yaml", "rocky-9-base.yaml", "rocky-9-compute.yaml", "rocky-9-live.yaml"].map((f) => loadRecipe(path.join(RECIPES_DIR, f), { env: {} })),
+    loadInjection("dnf"),
+    loadInjection("apt"),
+  ];
   const commands = recipes.flatMap((r) =>
-    plan(r, fixedPlanOptions()).steps.flatMap((s) => s.actions).flatMap((a) => (a.kind === "exec" ? [a.command, ...(a.undo ? [a.undo.command] : [])] : [])),
+    plan(r, fixedPlanOptions())
+      .steps.flatMap((s) => s.actions)
+      .flatMap((a) => (a.kind === "exec" ? [a.command, ...(a.undo ? [a.undo.command] : [])] : [])),
   );
 
   it("no command's program is a shell", () => {

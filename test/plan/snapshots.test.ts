@@ -11,7 +11,9 @@ import { renderPlan } from "../../src/plan/render.js";
 import { planWithCommands } from "../../src/plan/commands.js";
 import { RECIPES_DIR, fixedPlanOptions, normalize } from "./support.js";
 
-const recipes = readdirSync(RECIPES_DIR).filter((f) => f.endsWith(".yaml")).sort();
+const recipes = readdirSync(RECIPES_DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 describe("plan snapshots", () => {
   it("covers every example recipe", () => {

@@ -33,8 +33,16 @@ describe("loadArtifactSet", () => {
     ["a tag that is not a path component", (m: Record<string, unknown>) => ({ ...m, tags: ["../x"] }), /tag "\.\.\/x" must match/],
     ["no tags", (m: Record<string, unknown>) => ({ ...m, tags: [] }), /tags must list at least one tag/],
     ["a name with a slash", (m: Record<string, unknown>) => ({ ...m, name: "a/b" }), /name "a\/b" must match/],
-    ["an artifact outside the directory", (m: Record<string, unknown>) => ({ ...m, artifacts: { kernel: { file: "../vmlinuz", sha256: "0".repeat(64), size: 100 } } }), /artifacts\.kernel\.file must be a file name/],
-    ["a bad sha256", (m: Record<string, unknown>) => ({ ...m, artifacts: { kernel: { file: "vmlinuz", sha256: "XYZ", size: 100 } } }), /artifacts\.kernel\.sha256 must be 64 lowercase hex/],
+    [
+      "an artifact outside the directory",
+      (m: Record<string, unknown>) => ({ ...m, artifacts: { kernel: { file: "../vmlinuz", sha256: "0".repeat(64), size: 100 } } }),
+      /artifacts\.kernel\.file must be a file name/,
+    ],
+    [
+      "a bad sha256",
+      (m: Record<string, unknown>) => ({ ...m, artifacts: { kernel: { file: "vmlinuz", sha256: "XYZ", size: 100 } } }),
+      /artifacts\.kernel\.sha256 must be 64 lowercase hex/,
+    ],
     ["another schema version", (m: Record<string, unknown>) => ({ ...m, schemaVersion: 2 }), /schemaVersion 2 is not supported/],
   ])("rejects %s", async (_label, edit, message) => {
     const img = await image();

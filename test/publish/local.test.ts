@@ -23,7 +23,9 @@ async function tempDir(): Promise<string> {
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 describe("publishToLocal", () => {
@@ -82,7 +84,14 @@ describe("publishToLocal", () => {
     const rebuilt = await makeFakeImage({ dir: await tempDir(), tags: ["dev"], sizes: { rootfs: 1 << 20 } });
     const set = await loadArtifactSet(rebuilt.dir);
     const kernelRecord = (await loadArtifactSet(src)).manifest.artifacts.kernel!;
-    const merged = { ...set, manifest: { ...set.manifest, artifacts: { ...set.manifest.artifacts, kernel: kernelRecord } }, artifacts: [{ role: "kernel" as const, name: "vmlinuz", path: join(src, "vmlinuz"), size: kernelRecord.size, sha256: kernelRecord.sha256 }, ...set.artifacts] };
+    const merged = {
+      ...set,
+      manifest: { ...set.manifest, artifacts: { ...set.manifest.artifacts, kernel: kernelRecord } },
+      artifacts: [
+        { role: "kernel" as const, name: "vmlinuz", path: join(src, "vmlinuz"), size: kernelRecord.size, sha256: kernelRecord.sha256 },
+        ...set.artifacts,
+      ],
+    };
     const outcome = await publishToLocal(merged, { type: "local", dir: out });
     expect(outcome.transfers.map((t) => `${t.action} ${t.file}`)).toEqual(["skipped vmlinuz", "uploaded rootfs.squashfs", "uploaded manifest.json"]);
     expect((await stat(join(out, "test-image/dev/vmlinuz"))).ino).toBe(kernelBefore.ino);

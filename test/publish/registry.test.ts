@@ -38,10 +38,16 @@ beforeAll(async () => {
   const port = await freePort();
   registry = `127.0.0.1:${port}`;
   const config = join(work, "registry.yml");
-  await writeFile(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: ${registry}\nlog:\n  level: warn\n`);
+  await writeFile(
+    config,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: ${registry}\nlog:\n  level: warn\n`,
+  );
   registryExit = run({ file: "docker-registry", args: ["serve", config] }, { ...ctx, signal: stopRegistry.signal }).catch((e: unknown) => e);
   for (let i = 0; ; i++) {
-    const ok = await fetch(`http://${registry}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${registry}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i >= 100) throw new Error(`docker-registry did not answer on ${registry} within 10 s`);
     await delay(100);
@@ -72,7 +78,11 @@ describe("publishToRegistry (docker-registry)", () => {
     await writeFile(manifestPath, JSON.stringify(withRef));
     const repository = `${registry}/bootsmith/test-image`;
 
-    const outcome = await publishToRegistry(await loadArtifactSet(image.dir), { type: "registry", repository, tlsVerify: false }, { buildahGlobalArgs: buildah });
+    const outcome = await publishToRegistry(
+      await loadArtifactSet(image.dir),
+      { type: "registry", repository, tlsVerify: false },
+      { buildahGlobalArgs: buildah },
+    );
 
     expect(outcome.images.map((i) => i.image?.ref)).toEqual([`${repository}:1.0`, `${repository}:latest`]);
     const digest = outcome.images[0]!.image!.digest;
@@ -96,7 +106,11 @@ describe("publishToRegistry (docker-registry)", () => {
   it("fails with buildah's own error when TLS is required but the registry speaks http", async () => {
     const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1"], sizes: {} });
     await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
-    const error = await publishToRegistry(await loadArtifactSet(image.dir), { type: "registry", repository: `${registry}/bootsmith/tls` }, { buildahGlobalArgs: buildah }).catch((e: unknown) => e);
+    const error = await publishToRegistry(
+      await loadArtifactSet(image.dir),
+      { type: "registry", repository: `${registry}/bootsmith/tls` },
+      { buildahGlobalArgs: buildah },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandError);
     expect((error as CommandError).report).toMatch(/--tls-verify=true/);
     expect((error as CommandError).outputTail.join("\n")).toMatch(/https|http response|HTTP/i);
@@ -114,7 +128,14 @@ describe("publishToRegistry (docker-registry)", () => {
     await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
     const out = await mkdtemp(join(work, "out-"));
     const repository = `${registry}/bootsmith/all`;
-    const [local, pushed] = await publishAll(image.dir, [{ type: "local", dir: out }, { type: "registry", repository, tlsVerify: false }], { registry: { buildahGlobalArgs: buildah } });
+    const [local, pushed] = await publishAll(
+      image.dir,
+      [
+        { type: "local", dir: out },
+        { type: "registry", repository, tlsVerify: false },
+      ],
+      { registry: { buildahGlobalArgs: buildah } },
+    );
     expect(local?.images[0]?.target).toBe("local");
     expect(pushed?.images[0]?.target).toBe("registry");
     const published = JSON.parse(await readFile(join(out, "test-image/2/manifest.json"), "utf8")) as Manifest;

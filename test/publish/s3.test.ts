@@ -169,10 +169,13 @@ describe("publishToS3 (Ceph RGW)", () => {
     const s3 = createS3Client(target, { credentials });
     cleanups.push(async () => s3.destroy());
     const reads: string[] = [];
-    s3.middlewareStack.add((next, context) => async (args) => {
-      if (context.commandName === "GetObjectCommand") reads.push((args.input as { Key?: string }).Key ?? "");
-      return next(args);
-    }, { step: "initialize", name: "recordReads" });
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "GetObjectCommand") reads.push((args.input as { Key?: string }).Key ?? "");
+        return next(args);
+      },
+      { step: "initialize", name: "recordReads" },
+    );
 
     await publishToS3(set, target, { client: s3, verify: "full" });
     const keys = s3Keys("bootsmith", "", image.manifest, "v1");
@@ -182,7 +185,9 @@ describe("publishToS3 (Ceph RGW)", () => {
     // The stored rootfs changes under unchanged metadata (corruption at rest, a gateway that
     // rewrote the body): same size, same x-amz-meta-sha256, other bytes.
     const rootfsKey = keys.artifacts.rootfs;
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: rootfsKey, Body: Buffer.alloc(65536, 7), Metadata: { sha256: image.sha256["rootfs.squashfs"]! } }));
+    await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: rootfsKey, Body: Buffer.alloc(65536, 7), Metadata: { sha256: image.sha256["rootfs.squashfs"]! } }),
+    );
     reads.length = 0;
     const byMetadata = await publishToS3(set, target, { client: s3 });
     expect(byMetadata.transfers.every((t) => t.action === "skipped")).toBe(true); // the default trusts the metadata
@@ -249,7 +254,11 @@ describe("publishToS3 (Ceph RGW)", () => {
     const bucket = await newBucket();
     const image = await fakeImage({ sizes: { kernel: 1024 } });
     const secret = "WRONG-SECRET-d41d8cd98f00b204";
-    const error = await publishToS3(await loadArtifactSet(image.dir), { type: "s3", endpoint: ceph.endpoint, bucket }, { clientOptions: { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: secret } } }).catch((e: unknown) => e);
+    const error = await publishToS3(
+      await loadArtifactSet(image.dir),
+      { type: "s3", endpoint: ceph.endpoint, bucket },
+      { clientOptions: { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: secret } } },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
     expect((error as PublishError).kind).toBe("credentials");
     expect((error as Error).message).toMatch(/rejected the credentials.*S3_ACCESS\/S3_SECRET/s);
@@ -261,7 +270,11 @@ describe("publishToS3 (Ceph RGW)", () => {
   it("reads credentials from OpenCHAMI's S3_ACCESS/S3_SECRET", async () => {
     const bucket = await newBucket();
     const image = await fakeImage({ tags: ["1"], sizes: { kernel: 1024 } });
-    const outcome = await publishToS3(await loadArtifactSet(image.dir), { type: "s3", endpoint: ceph.endpoint, bucket }, { clientOptions: { env: { S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey } } });
+    const outcome = await publishToS3(
+      await loadArtifactSet(image.dir),
+      { type: "s3", endpoint: ceph.endpoint, bucket },
+      { clientOptions: { env: { S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey } } },
+    );
     expect(outcome.transfers.map((t) => t.action)).toEqual(["uploaded", "uploaded"]);
   });
 
@@ -272,7 +285,9 @@ describe("publishToS3 (Ceph RGW)", () => {
     const file = await open(join(image.dir, "rootfs.squashfs"), "r+");
     await file.write(Buffer.from("tampered"), 0, 8, 11 * MiB);
     await file.close();
-    const error = await publishToS3(set, { type: "s3", endpoint: ceph.endpoint, bucket }, { clientOptions: { credentials }, partSize: 5 * MiB }).catch((e: unknown) => e);
+    const error = await publishToS3(set, { type: "s3", endpoint: ceph.endpoint, bucket }, { clientOptions: { credentials }, partSize: 5 * MiB }).catch(
+      (e: unknown) => e,
+    );
     expect((error as PublishError).kind).toBe("checksum-mismatch");
     expect((error as Error).message).toContain("does not match the manifest");
     expect(await keysIn(bucket)).toEqual(["test-image/1/vmlinuz"]);
@@ -284,7 +299,11 @@ describe("publishToS3 (Ceph RGW)", () => {
     const image = await fakeImage({ tags: ["1"], sizes: { kernel: 1024, rootfs: 20 * MiB } });
     const proxy = await startCuttingProxy(new URL(ceph.endpoint), 2 * MiB, 1);
     cleanups.push(() => proxy.close());
-    const outcome = await publishToS3(await loadArtifactSet(image.dir), { type: "s3", endpoint: proxy.endpoint, bucket }, { clientOptions: { credentials }, partSize: 5 * MiB });
+    const outcome = await publishToS3(
+      await loadArtifactSet(image.dir),
+      { type: "s3", endpoint: proxy.endpoint, bucket },
+      { clientOptions: { credentials }, partSize: 5 * MiB },
+    );
     expect(proxy.cuts).toBe(1);
     expect(outcome.transfers.map((t) => `${t.action} ${t.file}`)).toEqual(["uploaded vmlinuz", "uploaded rootfs.squashfs", "uploaded manifest.json"]);
     expect(await download(bucket, "test-image/1/rootfs.squashfs")).toEqual({ sha256: image.sha256["rootfs.squashfs"], size: 20 * MiB });
@@ -296,10 +315,16 @@ describe("publishToS3 (Ceph RGW)", () => {
     const image = await fakeImage({ tags: ["1"], sizes: { kernel: 1024, rootfs: 20 * MiB } });
     const proxy = await startCuttingProxy(new URL(ceph.endpoint), 2 * MiB, Infinity);
     cleanups.push(() => proxy.close());
-    const error = await publishToS3(await loadArtifactSet(image.dir), { type: "s3", endpoint: proxy.endpoint, bucket }, { clientOptions: { credentials, maxAttempts: 3 }, partSize: 5 * MiB }).catch((e: unknown) => e);
+    const error = await publishToS3(
+      await loadArtifactSet(image.dir),
+      { type: "s3", endpoint: proxy.endpoint, bucket },
+      { clientOptions: { credentials, maxAttempts: 3 }, partSize: 5 * MiB },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
     expect((error as PublishError).kind).toBe("transfer-failed");
-    expect((error as Error).message).toMatch(/^publish test-image to s3:\/\/pub-[0-9a-f]+\/test-image\/1\/rootfs.squashfs: the connection to http:\/\/127.0.0.1:\d+ kept dropping .*(ECONNRESET|EPIPE|socket hang up)/s);
+    expect((error as Error).message).toMatch(
+      /^publish test-image to s3:\/\/pub-[0-9a-f]+\/test-image\/1\/rootfs.squashfs: the connection to http:\/\/127.0.0.1:\d+ kept dropping .*(ECONNRESET|EPIPE|socket hang up)/s,
+    );
     expect(proxy.cuts).toBeGreaterThanOrEqual(3);
     expect(await keysIn(bucket)).toEqual(["test-image/1/vmlinuz"]);
     expect(await danglingUploads(bucket)).toBe(0);
@@ -316,7 +341,8 @@ describe("publishToS3 (Ceph RGW)", () => {
     const requests: string[] = [];
     s3.middlewareStack.add(
       (next, context) => async (args) => {
-        if (/^(PutObject|DeleteObject)Command$/.test(context.commandName ?? "")) requests.push(`${context.commandName} ${(args.input as { Key?: string }).Key}`);
+        if (/^(PutObject|DeleteObject)Command$/.test(context.commandName ?? ""))
+          requests.push(`${context.commandName} ${(args.input as { Key?: string }).Key}`);
         return next(args);
       },
       { step: "initialize", name: "recordRequests" },
@@ -341,10 +367,16 @@ describe("publishToS3 (Ceph RGW)", () => {
     const image = await fakeImage({ tags: ["1"], sizes: { kernel: 2048, rootfs: 6 * MiB } });
     const set = await loadArtifactSet(image.dir);
 
-    const error = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket }, { clientOptions: { credentials, maxAttempts: 1 } }).catch((e: unknown) => e);
+    const error = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket }, { clientOptions: { credentials, maxAttempts: 1 } }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not trusted .*--ca-file/s);
 
-    const outcome = await publishToS3(set, { type: "s3", endpoint: proxy.endpoint, bucket, caFile: proxy.caFile }, { clientOptions: { credentials }, partSize: 5 * MiB });
+    const outcome = await publishToS3(
+      set,
+      { type: "s3", endpoint: proxy.endpoint, bucket, caFile: proxy.caFile },
+      { clientOptions: { credentials }, partSize: 5 * MiB },
+    );
     expect(outcome.images[0]?.urls.rootfs).toBe(`${proxy.endpoint}/${bucket}/test-image/1/rootfs.squashfs`);
     expect((await download(bucket, "test-image/1/rootfs.squashfs")).sha256).toBe(image.sha256["rootfs.squashfs"]);
   });
@@ -368,7 +400,13 @@ describe("publishToS3 (Ceph RGW)", () => {
       },
       { step: "initialize", name: "interruptOnPart2" },
     );
-    const error = await publishToS3(await loadArtifactSet(image.dir), target, { client: s3, partSize: 5 * MiB, queueSize: 2, signal: interrupt.signal, cleanup }).catch((e: unknown) => e);
+    const error = await publishToS3(await loadArtifactSet(image.dir), target, {
+      client: s3,
+      partSize: 5 * MiB,
+      queueSize: 2,
+      signal: interrupt.signal,
+      cleanup,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(heldDuringUpload).toEqual([1]);
     expect(cleanup.size).toBe(0);

@@ -10,7 +10,11 @@ import { formatTransfer } from "../../src/publish/progress.js";
 describe("parseTargetSpec", () => {
   it.each([
     ["s3://boot-images", {}, { type: "s3", bucket: "boot-images", layout: "bootsmith" }],
-    ["s3://boot-images/compute", { endpoint: "http://rgw:7480" }, { type: "s3", bucket: "boot-images", layout: "bootsmith", prefix: "compute/", endpoint: "http://rgw:7480" }],
+    [
+      "s3://boot-images/compute",
+      { endpoint: "http://rgw:7480" },
+      { type: "s3", bucket: "boot-images", layout: "bootsmith", prefix: "compute/", endpoint: "http://rgw:7480" },
+    ],
     ["s3://boot-images/site-", { layout: "image-builder" as const }, { type: "s3", bucket: "boot-images", layout: "image-builder", prefix: "site-" }],
     ["dir:/srv/boot", { publicBase: "http://h:8080" }, { type: "local", dir: "/srv/boot", publicBase: "http://h:8080" }],
     ["registry:127.0.0.1:5000/bootsmith/x", { tlsVerify: false }, { type: "registry", repository: "127.0.0.1:5000/bootsmith/x", tlsVerify: false }],
@@ -60,7 +64,9 @@ describe("s3Keys and public URLs", () => {
 
   it("derives public URLs from publicBase, the endpoint (path-style) or AWS", () => {
     const key = "images/compute/1.2/rootfs.squashfs";
-    expect(publicUrl({ type: "s3", bucket: "b", publicBase: "http://10.0.2.2:8080/b/" }, key)).toBe("http://10.0.2.2:8080/b/images/compute/1.2/rootfs.squashfs");
+    expect(publicUrl({ type: "s3", bucket: "b", publicBase: "http://10.0.2.2:8080/b/" }, key)).toBe(
+      "http://10.0.2.2:8080/b/images/compute/1.2/rootfs.squashfs",
+    );
     expect(publicUrl({ type: "s3", bucket: "b", endpoint: "http://rgw:7480/" }, key)).toBe("http://rgw:7480/b/images/compute/1.2/rootfs.squashfs");
     expect(publicUrl({ type: "s3", bucket: "b", region: "eu-west-1" }, key)).toBe("https://b.s3.eu-west-1.amazonaws.com/images/compute/1.2/rootfs.squashfs");
     expect(joinUrl("http://h", "a b/c+d")).toBe("http://h/a%20b/c%2Bd");
@@ -75,6 +81,8 @@ describe("formatTransfer", () => {
     expect(formatTransfer({ action: "uploaded", tag: "1", file: "manifest.json", bytes: 2400, seconds: 0.01, destination: "s3://b/m" })).toBe(
       "uploaded  manifest.json      2.3 KiB                s3://b/m",
     );
-    expect(formatTransfer({ action: "skipped", tag: "1", file: "vmlinuz", bytes: 8 * 1024 ** 2, seconds: 0.01, destination: "/x" })).toMatch(/^skipped\s+vmlinuz\s+8\.0 MiB\s+\/x$/);
+    expect(formatTransfer({ action: "skipped", tag: "1", file: "vmlinuz", bytes: 8 * 1024 ** 2, seconds: 0.01, destination: "/x" })).toMatch(
+      /^skipped\s+vmlinuz\s+8\.0 MiB\s+\/x$/,
+    );
   });
 });

@@ -27,7 +27,8 @@ interface Case {
   readonly issues: readonly string[];
 }
 
-const VALID_KEYS = "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, groups, users, files, commands, boot, publish, register, signing";
+const VALID_KEYS =
+  "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, groups, users, files, commands, boot, publish, register, signing";
 const NOT_DEFINED = (v: string) => `\${${v}} is not defined: add it to vars:, pass --var ${v}=VALUE, or list it in importEnv: (write $\${${v}} for a literal)`;
 
 const BIG = withBase(`description: "${"x".repeat(MAX_RECIPE_BYTES)}"`);
@@ -41,7 +42,11 @@ const cases: readonly Case[] = [
     yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  relase: "9"', "  install: [kernel]"),
     issues: ['5:3 packages.relase: unknown key "relase"; did you mean "release"?'],
   },
-  { name: "unknown key three levels down", yaml: withBase("boot:", "  rootfs:", "    compresion: xz"), issues: ['9:5 boot.rootfs.compresion: unknown key "compresion"; did you mean "compression"?'] },
+  {
+    name: "unknown key three levels down",
+    yaml: withBase("boot:", "  rootfs:", "    compresion: xz"),
+    issues: ['9:5 boot.rootfs.compresion: unknown key "compresion"; did you mean "compression"?'],
+  },
   {
     name: "unknown key in a publish s3 entry",
     yaml: withBase("publish:", "  - type: s3", "    bucket: boot-images", "    publicbase: http://s3.local/boot-images"),
@@ -61,7 +66,10 @@ const cases: readonly Case[] = [
     name: "unknown key in a boot-service registration",
     yaml: withBase("register:", "  - type: boot-service", "    url: http://boot.local", "    name: compute", "    group: [compute]"),
     // Without a recognized groups: the entry also names no node: both are reported.
-    issues: ["8:5 register[0]: name at least one node: macs, hosts, nids (or groups for boot-service)", '11:5 register[0].group: unknown key "group"; did you mean "groups"?'],
+    issues: [
+      "8:5 register[0]: name at least one node: macs, hosts, nids (or groups for boot-service)",
+      '11:5 register[0].group: unknown key "group"; did you mean "groups"?',
+    ],
   },
   {
     name: "boot-service key in a bss registration",
@@ -84,8 +92,16 @@ const cases: readonly Case[] = [
     issues: ['4:12 packages.manager: must be one of "dnf", "apt", "zypper"; did you mean "dnf"?'],
   },
   { name: "arch: x86-64", yaml: withBase("arch: x86-64"), issues: ['7:7 arch: must be one of "x86_64", "aarch64"; did you mean "x86_64"?'] },
-  { name: "compression: xzz", yaml: withBase("boot:", "  rootfs:", "    compression: xzz"), issues: ['9:18 boot.rootfs.compression: must be one of "zstd", "xz", "gzip", "lz4", "lzo"; did you mean "xz"?'] },
-  { name: "unknown publish type", yaml: withBase("publish:", "  - type: ftp", "    dir: /srv"), issues: ['8:11 publish[0].type: must be one of "registry", "s3", "local"'] },
+  {
+    name: "compression: xzz",
+    yaml: withBase("boot:", "  rootfs:", "    compression: xzz"),
+    issues: ['9:18 boot.rootfs.compression: must be one of "zstd", "xz", "gzip", "lz4", "lzo"; did you mean "xz"?'],
+  },
+  {
+    name: "unknown publish type",
+    yaml: withBase("publish:", "  - type: ftp", "    dir: /srv"),
+    issues: ['8:11 publish[0].type: must be one of "registry", "s3", "local"'],
+  },
   { name: "apiVersion v2", yaml: withBase("apiVersion: bootsmith/v2"), issues: ['7:13 apiVersion: must be "bootsmith/v1"'] },
   { name: "from: a bare string", yaml: lines("name: t", "from: rocky:9"), issues: ['2:7 from: must be "scratch", {image: REF} or {recipe: PATH}'] },
   // --- value formats ------------------------------------------------------------------------------
@@ -104,18 +120,47 @@ const cases: readonly Case[] = [
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    hosts: [x1000c0s0b0n0, x1000c0s0n0b0]"),
     issues: ["10:28 register[0].hosts[1]: must be an xname like x1000c0s0b0n0"],
   },
-  { name: "bad tag", yaml: withBase("tags: [ok, -bad]"), issues: ["7:12 tags[1]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"] },
-  { name: "tag too long", yaml: withBase(`tags: [${"a".repeat(129)}]`), issues: ["7:8 tags[0]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"] },
+  {
+    name: "bad tag",
+    yaml: withBase("tags: [ok, -bad]"),
+    issues: ["7:12 tags[1]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"],
+  },
+  {
+    name: "tag too long",
+    yaml: withBase(`tags: [${"a".repeat(129)}]`),
+    issues: ["7:8 tags[0]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"],
+  },
   { name: "duplicate tags", yaml: withBase("tags: [a, b, a]"), issues: ['7:14 tags[2]: tag "a" is listed twice'] },
   { name: "no tags", yaml: withBase("tags: []"), issues: ["7:7 tags: give at least one tag; the first is the primary"] },
-  { name: "image name with capitals", yaml: withBase("description: x").replace("name: t", "name: Rocky9"), issues: ["1:7 name: must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute"] },
-  { name: "registration URL without scheme", yaml: withBase("register:", "  - type: bss", "    url: bss.local:27778", "    nids: [1]"), issues: ["9:10 register[0].url: must be an http:// or https:// URL"] },
+  {
+    name: "image name with capitals",
+    yaml: withBase("description: x").replace("name: t", "name: Rocky9"),
+    issues: ["1:7 name: must be lowercase letters, digits and . _ - separators (an OCI image name), e.g. rocky-9-compute"],
+  },
+  {
+    name: "registration URL without scheme",
+    yaml: withBase("register:", "  - type: bss", "    url: bss.local:27778", "    nids: [1]"),
+    issues: ["9:10 register[0].url: must be an http:// or https:// URL"],
+  },
   {
     name: "repository URL without scheme",
-    yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  repos:", "    - name: baseos", "      baseurl: dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/"),
+    yaml: lines(
+      "name: t",
+      "from: scratch",
+      "packages:",
+      "  manager: dnf",
+      '  release: "9"',
+      "  repos:",
+      "    - name: baseos",
+      "      baseurl: dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/",
+    ),
     issues: ["8:16 packages.repos[0].baseurl: must be an http(s)://, ftp:// or file:// URL"],
   },
-  { name: "S3 bucket name", yaml: withBase("publish:", "  - type: s3", "    bucket: Boot_Images"), issues: ["9:13 publish[0].bucket: must be an S3 bucket name (3-63 lowercase letters, digits, . -)"] },
+  {
+    name: "S3 bucket name",
+    yaml: withBase("publish:", "  - type: s3", "    bucket: Boot_Images"),
+    issues: ["9:13 publish[0].bucket: must be an S3 bucket name (3-63 lowercase letters, digits, . -)"],
+  },
   {
     name: "package names that are options, lists or several words",
     yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  install: [gcc-c++, --setopt=reposdir=/tmp, 'a b', 'a,b', '']"),
@@ -126,34 +171,132 @@ const cases: readonly Case[] = [
       "6:60 packages.install[4]: must be one package name (no spaces or commas, not starting with -)",
     ],
   },
-  { name: "relative dest", yaml: withBase("files:", "  - dest: etc/motd", "    content: hi"), issues: ["8:11 files[0].dest: must be an absolute path inside the image, e.g. /etc/motd"] },
-  { name: "mode not octal", yaml: withBase("files:", "  - dest: /etc/motd", "    content: hi", "    mode: '0999'"), issues: ["10:11 files[0].mode: must be an octal mode such as 0644"] },
-  { name: "env name", yaml: withBase("commands:", "  - run: [\"true\"]", "    env: {1A: x}"), issues: ['9:11 commands[0].env.1A: key "1A" must be an environment variable name'] },
+  {
+    name: "relative dest",
+    yaml: withBase("files:", "  - dest: etc/motd", "    content: hi"),
+    issues: ["8:11 files[0].dest: must be an absolute path inside the image, e.g. /etc/motd"],
+  },
+  {
+    name: "mode not octal",
+    yaml: withBase("files:", "  - dest: /etc/motd", "    content: hi", "    mode: '0999'"),
+    issues: ["10:11 files[0].mode: must be an octal mode such as 0644"],
+  },
+  {
+    name: "env name",
+    yaml: withBase("commands:", '  - run: ["true"]', "    env: {1A: x}"),
+    issues: ['9:11 commands[0].env.1A: key "1A" must be an environment variable name'],
+  },
   { name: "empty argv", yaml: withBase("commands:", "  - run: []"), issues: ["8:10 commands[0].run: must not be empty"] },
-  { name: "negative nid", yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [-1]"), issues: ["10:12 register[0].nids[0]: must be at least 0"] },
+  {
+    name: "negative nid",
+    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [-1]"),
+    issues: ["10:12 register[0].nids[0]: must be at least 0"],
+  },
   // --- variables ------------------------------------------------------------------------------------
   { name: "undefined ${VAR}", yaml: withBase("description: built from ${MIRROR}"), issues: [`7:14 description: ${NOT_DEFINED("MIRROR")}`] },
   {
     name: "undefined ${VAR} deep in a list",
-    yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  repos:", "    - name: baseos", "      baseurl: ${MIRROR}/9/BaseOS/"),
+    yaml: lines(
+      "name: t",
+      "from: scratch",
+      "packages:",
+      "  manager: dnf",
+      '  release: "9"',
+      "  repos:",
+      "    - name: baseos",
+      "      baseurl: ${MIRROR}/9/BaseOS/",
+    ),
     issues: [`8:16 packages.repos[0].baseurl: ${NOT_DEFINED("MIRROR")}`],
   },
-  { name: "invalid variable reference", yaml: withBase("description: ${1x}"), issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _)'] },
-  { name: "environment variable not named in importEnv", yaml: withBase("description: ${BUILD_HOST}"), options: { env: { BUILD_HOST: "h1" } }, issues: [`7:14 description: ${NOT_DEFINED("BUILD_HOST")}`] },
-  { name: "importEnv names a variable that is not set", yaml: withBase("importEnv: [BUILD_HOST]", "description: ${BUILD_HOST}"), options: { env: {} }, issues: [`8:14 description: ${NOT_DEFINED("BUILD_HOST")}`] },
-  { name: "a variable that substitutes into an invalid value", yaml: withBase("vars: {TAG: -x}", 'tags: ["${TAG}"]'), issues: ["8:8 tags[0]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"] },
+  {
+    name: "invalid variable reference",
+    yaml: withBase("description: ${1x}"),
+    issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _)'],
+  },
+  {
+    name: "environment variable not named in importEnv",
+    yaml: withBase("description: ${BUILD_HOST}"),
+    options: { env: { BUILD_HOST: "h1" } },
+    issues: [`7:14 description: ${NOT_DEFINED("BUILD_HOST")}`],
+  },
+  {
+    name: "importEnv names a variable that is not set",
+    yaml: withBase("importEnv: [BUILD_HOST]", "description: ${BUILD_HOST}"),
+    options: { env: {} },
+    issues: [`8:14 description: ${NOT_DEFINED("BUILD_HOST")}`],
+  },
+  {
+    name: "a variable that substitutes into an invalid value",
+    yaml: withBase("vars: {TAG: -x}", 'tags: ["${TAG}"]'),
+    issues: ["8:8 tags[0]: must be an OCI tag: letters, digits, _ . -, at most 128 characters, not starting with . or -"],
+  },
   // --- semantics the schema cannot express -----------------------------------------------------
-  { name: "release missing from scratch", yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  install: [systemd-sysv]"), issues: ['4:3 packages: release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "bookworm"'] },
-  { name: "scratch without packages", yaml: lines("name: t", "from: scratch"), issues: ["2:7 from: an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})"] },
-  { name: "zypper with dnf groups", yaml: lines("name: t", "from: scratch", "packages:", "  manager: zypper", "  groups: [base]"), issues: ["5:11 packages.groups: groups are a dnf feature; zypper installs patterns: list them under patterns:"] },
-  { name: "dnf with zypper patterns", yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  patterns: [base]"), issues: ["6:13 packages.patterns: patterns are a zypper feature; dnf installs comps groups: list them under groups:"] },
-  { name: "gpgAutoImportKeys with dnf", yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  options:", "    gpgAutoImportKeys: true"), issues: ["7:24 packages.options.gpgAutoImportKeys: gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself"] },
-  { name: "zypper with dnf's best", yaml: lines("name: t", "from: scratch", "packages:", "  manager: zypper", "  options:", "    best: false"), issues: ["6:11 packages.options.best: best is a dnf option; zypper always picks the best candidate: remove it"] },
-  { name: "apt with dnf groups", yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  groups: [minimal-install]"), issues: ["6:11 packages.groups: groups are a dnf feature; list apt packages under install:"] },
-  { name: "files with both src and content", yaml: withBase("files:", "  - dest: /etc/motd", "    src: motd", "    content: hi"), files: { motd: "hi\n" }, issues: ["8:5 files[0]: give src or content, not both"] },
-  { name: "files with neither src nor content", yaml: withBase("files:", "  - dest: /etc/motd"), issues: ["8:5 files[0]: give src (a file next to the recipe) or content (inline text)"] },
-  { name: "commands with both run and script", yaml: withBase("commands:", "  - run: [\"true\"]", "    script: 'true'"), issues: ["8:5 commands[0]: give one of run, script or ansible"] },
-  { name: "repo with both baseurl and content", yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  repos:", "    - name: x", "      baseurl: http://r/", "      content: '[x]'"), issues: ["7:7 packages.repos[0]: give baseurl or content, not both"] },
+  {
+    name: "release missing from scratch",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  install: [systemd-sysv]"),
+    issues: ['4:3 packages: release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "bookworm"'],
+  },
+  {
+    name: "scratch without packages",
+    yaml: lines("name: t", "from: scratch"),
+    issues: ["2:7 from: an image from scratch needs a packages: section (or build on a parent with from: {image: …} / {recipe: …})"],
+  },
+  {
+    name: "zypper with dnf groups",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: zypper", "  groups: [base]"),
+    issues: ["5:11 packages.groups: groups are a dnf feature; zypper installs patterns: list them under patterns:"],
+  },
+  {
+    name: "dnf with zypper patterns",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  patterns: [base]"),
+    issues: ["6:13 packages.patterns: patterns are a zypper feature; dnf installs comps groups: list them under groups:"],
+  },
+  {
+    name: "gpgAutoImportKeys with dnf",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  options:", "    gpgAutoImportKeys: true"),
+    issues: ["7:24 packages.options.gpgAutoImportKeys: gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself"],
+  },
+  {
+    name: "zypper with dnf's best",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: zypper", "  options:", "    best: false"),
+    issues: ["6:11 packages.options.best: best is a dnf option; zypper always picks the best candidate: remove it"],
+  },
+  {
+    name: "apt with dnf groups",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  groups: [minimal-install]"),
+    issues: ["6:11 packages.groups: groups are a dnf feature; list apt packages under install:"],
+  },
+  {
+    name: "files with both src and content",
+    yaml: withBase("files:", "  - dest: /etc/motd", "    src: motd", "    content: hi"),
+    files: { motd: "hi\n" },
+    issues: ["8:5 files[0]: give src or content, not both"],
+  },
+  {
+    name: "files with neither src nor content",
+    yaml: withBase("files:", "  - dest: /etc/motd"),
+    issues: ["8:5 files[0]: give src (a file next to the recipe) or content (inline text)"],
+  },
+  {
+    name: "commands with both run and script",
+    yaml: withBase("commands:", '  - run: ["true"]', "    script: 'true'"),
+    issues: ["8:5 commands[0]: give one of run, script or ansible"],
+  },
+  {
+    name: "repo with both baseurl and content",
+    yaml: lines(
+      "name: t",
+      "from: scratch",
+      "packages:",
+      "  manager: dnf",
+      '  release: "9"',
+      "  repos:",
+      "    - name: x",
+      "      baseurl: http://r/",
+      "      content: '[x]'",
+    ),
+    issues: ["7:7 packages.repos[0]: give baseurl or content, not both"],
+  },
   {
     name: "src outside the recipe directory (../)",
     yaml: withBase("files:", "  - dest: /etc/motd", "    src: ../outside.txt"),
@@ -173,27 +316,55 @@ const cases: readonly Case[] = [
     symlinks: { motd: "<root>/outside.txt" },
     issues: ["9:10 files[0].src: motd resolves to <root>/outside.txt, outside the recipe's directory <dir>; copy the file next to the recipe"],
   },
-  { name: "dest with a .. segment", yaml: withBase("files:", "  - dest: /etc/../../root/.ssh/authorized_keys", "    content: key"), issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"] },
-  { name: "dest ending in ..", yaml: withBase("files:", "  - dest: /etc/..", "    content: x"), issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"] },
+  {
+    name: "dest with a .. segment",
+    yaml: withBase("files:", "  - dest: /etc/../../root/.ssh/authorized_keys", "    content: key"),
+    issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"],
+  },
+  {
+    name: "dest ending in ..",
+    yaml: withBase("files:", "  - dest: /etc/..", "    content: x"),
+    issues: ["8:11 files[0].dest: must not contain .. segments (they climb out of the directory they name); write the path meant, e.g. /etc/motd"],
+  },
   {
     name: "rootfs exclude with a .. segment",
     yaml: withBase("boot:", "  rootfs:", "    exclude: [boot, ../etc]"),
     issues: ["9:21 boot.rootfs.exclude[1]: must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache"],
   },
-  { name: "secrets names an undefined variable", yaml: withBase("secrets: [REPO_PASS]"), issues: ["7:11 secrets[0]: REPO_PASS is not a variable of this recipe: define it in vars:, pass --var REPO_PASS=VALUE, or list it in importEnv:"] },
-  { name: "a secret too short to hide", yaml: withBase("vars: {PIN: '12'}", "secrets: [PIN]"), issues: ["8:11 secrets[0]: the value of PIN is shorter than 4 characters, too short to be told apart from other text and hidden; use a longer secret"] },
-  { name: "missing src", yaml: withBase("files:", "  - dest: /etc/motd", "    src: files/motd"), issues: ["9:10 files[0].src: <dir>/files/motd does not exist; src is relative to the recipe's directory <dir>"] },
+  {
+    name: "secrets names an undefined variable",
+    yaml: withBase("secrets: [REPO_PASS]"),
+    issues: ["7:11 secrets[0]: REPO_PASS is not a variable of this recipe: define it in vars:, pass --var REPO_PASS=VALUE, or list it in importEnv:"],
+  },
+  {
+    name: "a secret too short to hide",
+    yaml: withBase("vars: {PIN: '12'}", "secrets: [PIN]"),
+    issues: ["8:11 secrets[0]: the value of PIN is shorter than 4 characters, too short to be told apart from other text and hidden; use a longer secret"],
+  },
+  {
+    name: "missing src",
+    yaml: withBase("files:", "  - dest: /etc/motd", "    src: files/motd"),
+    issues: ["9:10 files[0].src: <dir>/files/motd does not exist; src is relative to the recipe's directory <dir>"],
+  },
   {
     name: "unknown params placeholder",
     yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.uri }}'"),
-    issues: ["8:11 boot.params: unknown placeholder {{ rootfs.uri }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
+    issues: [
+      "8:11 boot.params: unknown placeholder {{ rootfs.uri }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}",
+    ],
   },
   {
     name: "unknown placeholder in registration params",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [1]", "    params: 'site={{ site }}'"),
-    issues: ["11:13 register[0].params: unknown placeholder {{ site }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"],
+    issues: [
+      "11:13 register[0].params: unknown placeholder {{ site }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}",
+    ],
   },
-  { name: "unbalanced template braces", yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.url }'"), issues: ['8:11 boot.params: unbalanced "{{" or "}}" in params: "root=live:{{ rootfs.url }"'] },
+  {
+    name: "unbalanced template braces",
+    yaml: withBase("boot:", "  params: 'root=live:{{ rootfs.url }'"),
+    issues: ['8:11 boot.params: unbalanced "{{" or "}}" in params: "root=live:{{ rootfs.url }"'],
+  },
   {
     name: "root=live: without livenet",
     yaml: withBase("boot:", "  initramfs:", "    modules: [dmsquash-live, network]"),
@@ -202,35 +373,82 @@ const cases: readonly Case[] = [
   {
     name: "apt installer: host on a parent",
     yaml: lines("name: t", "from:", "  image: registry.local/debian:12", "packages:", "  manager: apt", "  options:", "    installer: host"),
-    issues: ["7:16 packages.options.installer: apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host"],
+    issues: [
+      "7:16 packages.options.installer: apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host",
+    ],
   },
   {
     name: "apt installer: image from scratch",
     yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  options:", "    installer: image"),
     issues: ["7:16 packages.options.installer: an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)"],
   },
-  { name: "kernel version with a line break", yaml: withBase("boot:", '  kernel: "6.1.0\\nreboot"'), issues: ["8:11 boot.kernel: must be newest or an installed kernel version such as 5.14.0-503.el9.x86_64 or 6.1.0-27-amd64"] },
-  { name: "gzip level out of range", yaml: withBase("boot:", "  rootfs:", "    compression: gzip", "    level: 12"), issues: ["10:12 boot.rootfs.level: gzip levels are 1-9"] },
+  {
+    name: "kernel version with a line break",
+    yaml: withBase("boot:", '  kernel: "6.1.0\\nreboot"'),
+    issues: ["8:11 boot.kernel: must be newest or an installed kernel version such as 5.14.0-503.el9.x86_64 or 6.1.0-27-amd64"],
+  },
+  {
+    name: "gzip level out of range",
+    yaml: withBase("boot:", "  rootfs:", "    compression: gzip", "    level: 12"),
+    issues: ["10:12 boot.rootfs.level: gzip levels are 1-9"],
+  },
   { name: "zstd level above 22", yaml: withBase("boot:", "  rootfs:", "    level: 30"), issues: ["9:12 boot.rootfs.level: must be at most 22"] },
-  { name: "xz takes no level", yaml: withBase("boot:", "  rootfs:", "    profile: release", "    level: 6"), issues: ["10:12 boot.rootfs.level: xz takes no level in mksquashfs; remove level or use zstd (1-22) or gzip (1-9)"] },
-  { name: "register with boot: false", yaml: withBase("boot: false", "register:", "  - type: bss", "    url: http://bss.local", "    nids: [1]"), issues: ["9:5 register[0]: registering boot parameters needs boot artifacts, but boot: false"] },
-  { name: "registration naming no node", yaml: withBase("register:", "  - type: bss", "    url: http://bss.local"), issues: ["8:5 register[0]: name at least one node: macs, hosts, nids (or groups for boot-service)"] },
+  {
+    name: "xz takes no level",
+    yaml: withBase("boot:", "  rootfs:", "    profile: release", "    level: 6"),
+    issues: ["10:12 boot.rootfs.level: xz takes no level in mksquashfs; remove level or use zstd (1-22) or gzip (1-9)"],
+  },
+  {
+    name: "register with boot: false",
+    yaml: withBase("boot: false", "register:", "  - type: bss", "    url: http://bss.local", "    nids: [1]"),
+    issues: ["9:5 register[0]: registering boot parameters needs boot artifacts, but boot: false"],
+  },
+  {
+    name: "registration naming no node",
+    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local"),
+    issues: ["8:5 register[0]: name at least one node: macs, hosts, nids (or groups for boot-service)"],
+  },
   // --- parents -------------------------------------------------------------------------------------
-  { name: "parent recipe missing", yaml: lines("name: t", "from:", "  recipe: base.yaml"), issues: ["3:11 from.recipe: parent recipe <dir>/base.yaml does not exist; the path is relative to this recipe's directory"] },
+  {
+    name: "parent recipe missing",
+    yaml: lines("name: t", "from:", "  recipe: base.yaml"),
+    issues: ["3:11 from.recipe: parent recipe <dir>/base.yaml does not exist; the path is relative to this recipe's directory"],
+  },
   {
     name: "recipe cycle a → b → a",
     yaml: lines("name: a", "from:", "  recipe: b.yaml"),
     files: { "b.yaml": lines("name: b", "from:", "  recipe: recipe.yaml") },
     issues: ["b.yaml> 3:11 from.recipe: recipe cycle: recipe.yaml → b.yaml → recipe.yaml; a recipe cannot build on itself"],
   },
-  { name: "recipe is its own parent", yaml: lines("name: a", "from:", "  recipe: ./recipe.yaml"), issues: ["3:11 from.recipe: recipe cycle: recipe.yaml → recipe.yaml; a recipe cannot build on itself"] },
-  { name: "invalid parent: reported in the parent's file", yaml: lines("name: a", "from:", "  recipe: base.yaml"), files: { "base.yaml": lines("name: base", "tagz: [x]") }, issues: ['base.yaml> 2:1 tagz: unknown key "tagz"; did you mean "tags"?'] },
+  {
+    name: "recipe is its own parent",
+    yaml: lines("name: a", "from:", "  recipe: ./recipe.yaml"),
+    issues: ["3:11 from.recipe: recipe cycle: recipe.yaml → recipe.yaml; a recipe cannot build on itself"],
+  },
+  {
+    name: "invalid parent: reported in the parent's file",
+    yaml: lines("name: a", "from:", "  recipe: base.yaml"),
+    files: { "base.yaml": lines("name: base", "tagz: [x]") },
+    issues: ['base.yaml> 2:1 tagz: unknown key "tagz"; did you mean "tags"?'],
+  },
   // --- the file itself -------------------------------------------------------------------------------
-  { name: "YAML syntax error", yaml: lines("name: t", "tags: [a, b", "from: scratch"), issues: ["3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]"] },
+  {
+    name: "YAML syntax error",
+    yaml: lines("name: t", "tags: [a, b", "from: scratch"),
+    issues: ["3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]"],
+  },
   { name: "tab indentation", yaml: lines("name: t", "packages:", "\tmanager: dnf"), issues: ["3:1 YAML syntax: Tabs are not allowed as indentation"] },
   { name: "duplicate top-level key", yaml: withBase("name: u"), issues: ['7:1 name: duplicate key "name"; each key may appear once in a mapping'] },
-  { name: "duplicate nested key", yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', '  release: "8"'), issues: ['6:3 packages.release: duplicate key "release"; each key may appear once in a mapping'] },
-  { name: "non-UTF-8 bytes", yaml: Buffer.concat([Buffer.from("name: t\ndescription: caf"), Buffer.from([0xe9]), Buffer.from("\n")]), issues: ["- the file is not valid UTF-8; save it as UTF-8"] },
+  {
+    name: "duplicate nested key",
+    yaml: lines("name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', '  release: "8"'),
+    issues: ['6:3 packages.release: duplicate key "release"; each key may appear once in a mapping'],
+  },
+  {
+    name: "non-UTF-8 bytes",
+    yaml: Buffer.concat([Buffer.from("name: t\ndescription: caf"), Buffer.from([0xe9]), Buffer.from("\n")]),
+    issues: ["- the file is not valid UTF-8; save it as UTF-8"],
+  },
   {
     name: "alias bomb",
     yaml: lines(
@@ -243,9 +461,17 @@ const cases: readonly Case[] = [
     ),
     issues: ["- YAML: Excessive alias count indicates a resource exhaustion attack (aliases are limited to 100 expansions)"],
   },
-  { name: "file over 1 MiB", yaml: BIG, issues: [`- the file is ${Buffer.byteLength(BIG)} bytes; recipes are limited to ${MAX_RECIPE_BYTES} bytes (move large content to files: with src:)`] },
+  {
+    name: "file over 1 MiB",
+    yaml: BIG,
+    issues: [`- the file is ${Buffer.byteLength(BIG)} bytes; recipes are limited to ${MAX_RECIPE_BYTES} bytes (move large content to files: with src:)`],
+  },
   { name: "empty file", yaml: "", issues: ["1:1 the file is empty; a recipe needs at least name: and packages: (or from:)"] },
-  { name: "only comments", yaml: lines("# yaml-language-server: $schema=../schema/recipe.schema.json", "# nothing yet"), issues: ["1:1 the file is empty; a recipe needs at least name: and packages: (or from:)"] },
+  {
+    name: "only comments",
+    yaml: lines("# yaml-language-server: $schema=../schema/recipe.schema.json", "# nothing yet"),
+    issues: ["1:1 the file is empty; a recipe needs at least name: and packages: (or from:)"],
+  },
   { name: "a list at top level", yaml: lines("- name: t", "- from: scratch"), issues: ["1:1 must be a mapping, not a list"] },
   { name: "a scalar at top level", yaml: lines("rocky-9"), issues: ['1:1 must be a mapping, not string "rocky-9"'] },
   // --- everything at once --------------------------------------------------------------------------
@@ -276,9 +502,20 @@ const cases: readonly Case[] = [
   },
   {
     name: "semantic problems are reported together",
-    yaml: lines("name: t", "tags: [a, a]", "from: scratch", "packages:", "  manager: apt", "files:", "  - dest: /x", "    src: nope", "boot:", "  params: '{{ url }}'"),
+    yaml: lines(
+      "name: t",
+      "tags: [a, a]",
+      "from: scratch",
+      "packages:",
+      "  manager: apt",
+      "files:",
+      "  - dest: /x",
+      "    src: nope",
+      "boot:",
+      "  params: '{{ url }}'",
+    ),
     issues: [
-      "2:11 tags[1]: tag \"a\" is listed twice",
+      '2:11 tags[1]: tag "a" is listed twice',
       '5:3 packages: release is required when building from scratch (dnf --releasever or the apt suite), e.g. release: "bookworm"',
       "8:10 files[0].src: <dir>/nope does not exist; src is relative to the recipe's directory <dir>",
       "10:11 boot.params: unknown placeholder {{ url }} in params; valid placeholders: {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}",

@@ -25,7 +25,9 @@ const BASE = 'name: t\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\
 
 describe("variables", () => {
   it("substitutes vars: into every string, but not into vars: itself", () => {
-    const r = load(`${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`);
+    const r = load(
+      `${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`,
+    );
     expect(r.spec.tags).toEqual(["9.5", "9.5-x"]);
     expect(r.spec.description).toBe("from https://mirror.example/${NOT_SUBSTITUTED}");
   });
@@ -46,7 +48,9 @@ describe("variables", () => {
   });
 
   it("importEnv takes only the named environment variables; vars: wins over them", () => {
-    const r = load(`${BASE}importEnv: [BUILD_HOST, SITE]\nvars: {SITE: lab}\ndescription: "\${BUILD_HOST} \${SITE}"\n`, { env: { BUILD_HOST: "h1", SITE: "env", OTHER: "x" } });
+    const r = load(`${BASE}importEnv: [BUILD_HOST, SITE]\nvars: {SITE: lab}\ndescription: "\${BUILD_HOST} \${SITE}"\n`, {
+      env: { BUILD_HOST: "h1", SITE: "env", OTHER: "x" },
+    });
     expect(r.spec.description).toBe("h1 lab");
   });
 
@@ -66,10 +70,14 @@ describe("defaults and parents", () => {
   });
 
   it("loads a parent recipe and resolves file sources inside the recipe directory", () => {
-    const r = load("name: child\nfrom:\n  recipe: base/base.yaml\nfiles:\n  - dest: /etc/motd\n    src: files/motd\n", {}, {
-      "base/base.yaml": `${BASE.replace("name: t", "name: base")}boot: false\n`,
-      "files/motd": "hi\n",
-    });
+    const r = load(
+      "name: child\nfrom:\n  recipe: base/base.yaml\nfiles:\n  - dest: /etc/motd\n    src: files/motd\n",
+      {},
+      {
+        "base/base.yaml": `${BASE.replace("name: t", "name: base")}boot: false\n`,
+        "files/motd": "hi\n",
+      },
+    );
     expect(r.parent?.spec.name).toBe("base");
     expect(r.parent?.file).toBe(path.join(path.dirname(r.file), "base", "base.yaml"));
     expect(r.fileSources.get(0)).toBe(path.join(path.dirname(r.file), "files", "motd"));

@@ -16,7 +16,21 @@ function setup(repomd: string): string {
   mkdirSync(path.join(repo, "repodata"), { recursive: true });
   writeFileSync(path.join(repo, "repodata", "repomd.xml"), repomd);
   const file = path.join(work, "recipe.yaml");
-  writeFileSync(file, ["name: repomd", "packages:", "  manager: dnf", '  release: "1"', "  repos:", "    - name: local", `      baseurl: file://${repo}`, "  install: [x]", "boot: false", ""].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "name: repomd",
+      "packages:",
+      "  manager: dnf",
+      '  release: "1"',
+      "  repos:",
+      "    - name: local",
+      `      baseurl: file://${repo}`,
+      "  install: [x]",
+      "boot: false",
+      "",
+    ].join("\n"),
+  );
   return file;
 }
 

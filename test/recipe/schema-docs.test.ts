@@ -13,7 +13,9 @@ import { DOCS_FILE, SCHEMA_FILE, renderRecipeDocs } from "../../scripts/gen-reci
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const RECIPES = path.join(ROOT, "recipes");
-const examples = readdirSync(RECIPES).filter((f) => f.endsWith(".yaml")).sort();
+const examples = readdirSync(RECIPES)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 const FIX = "npm run build && npm run schema && node scripts/gen-recipe-docs.mjs";
 
 describe("schema/recipe.schema.json", () => {

@@ -69,7 +69,11 @@ describe("BSS contract server", () => {
     const res = await fetch(server.bootscriptUrl(MAC));
     const lines = (await res.text()).split("\n");
     expect(lines[0]).toBe("#!ipxe");
-    expect(lines[1]).toMatch(new RegExp(`^kernel --name kernel http://a/vmlinuz initrd=initrd ro root=live:http://a/rootfs.squashfs bss_referral_token=[0-9a-f-]{36} \\|\\| goto boot_retry$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^kernel --name kernel http://a/vmlinuz initrd=initrd ro root=live:http://a/rootfs.squashfs bss_referral_token=[0-9a-f-]{36} \\|\\| goto boot_retry$`,
+      ),
+    );
     expect(lines.slice(2, 6)).toEqual(["initrd --name initrd http://a/initramfs.img || goto boot_retry", "boot || goto boot_retry", ":boot_retry", "sleep 30"]);
     expect(lines[6]).toBe(`chain ${server.url}/boot/v1/bootscript?mac=${encodeURIComponent(MAC)}&retry=1`);
     expect((await fetch(server.bootscriptUrl("52:54:00:00:00:99"))).status).toBe(404);

@@ -27,8 +27,8 @@ async function cli(cmd: typeof registerCommand, args: string[]): Promise<{ code:
   let err = "";
   const o = process.stdout.write.bind(process.stdout);
   const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  process.stderr.write = ((chunk: string | Uint8Array) => ((err += String(chunk)), true));
+  process.stdout.write = (chunk: string | Uint8Array) => ((out += String(chunk)), true);
+  process.stderr.write = (chunk: string | Uint8Array) => ((err += String(chunk)), true);
   try {
     return { code: await cmd.run(args), out, err };
   } finally {
@@ -41,7 +41,12 @@ beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), "bootsmith-cli-"));
   artifacts = await startArtifactServer({ "/img/vmlinuz": "k", "/img/initramfs.img": "i", "/img/rootfs.squashfs": "r" });
   bss = await startBssServer();
-  image = { name: "compute", tag: "v1", target: "s3", urls: { kernel: `${artifacts.url}/img/vmlinuz`, initrd: `${artifacts.url}/img/initramfs.img`, rootfs: `${artifacts.url}/img/rootfs.squashfs` } };
+  image = {
+    name: "compute",
+    tag: "v1",
+    target: "s3",
+    urls: { kernel: `${artifacts.url}/img/vmlinuz`, initrd: `${artifacts.url}/img/initramfs.img`, rootfs: `${artifacts.url}/img/rootfs.squashfs` },
+  };
   published = join(tmp, "published.json");
   await writeFile(published, JSON.stringify({ images: [image, { ...image, tag: "latest" }] }));
 });
@@ -84,17 +89,46 @@ describe("bootsmith register / rollback", () => {
     const file = join(tmp, "params.yaml");
     const r = await cli(registerCommand, [published, "--tag", "latest", "--mac", MAC, "--nid", "1,2", "--params-template", TEMPLATE, "--export", file]);
     expect(r.code).toBe(0);
-    expect(parseYaml(await readFile(file, "utf8"))).toEqual({ macs: [MAC], nids: [1, 2], kernel: image.urls.kernel, initrd: image.urls.initrd, params: `ro ip=dhcp console=ttyS0,115200 root=live:${image.urls.rootfs ?? ""}` });
+    expect(parseYaml(await readFile(file, "utf8"))).toEqual({
+      macs: [MAC],
+      nids: [1, 2],
+      kernel: image.urls.kernel,
+      initrd: image.urls.initrd,
+      params: `ro ip=dhcp console=ttyS0,115200 root=live:${image.urls.rootfs ?? ""}`,
+    });
     expect(bss.requests).toEqual([]);
   });
 
   it("registers an artifact directory served at --base-url with the build's params template", async () => {
     const dir = join(tmp, "artifacts");
     await mkdir(dir);
-    await writeFile(join(dir, "manifest.json"), JSON.stringify({ schemaVersion: 1, name: "debian", tags: ["t1"], params: "root=live:{{ rootfs.url }} img={{ name }}-{{ tag }}", artifacts: { kernel: { file: "vmlinuz" }, initrd: { file: "initramfs.img" }, rootfs: { file: "rootfs.squashfs" } } }));
-    const r = await cli(registerCommand, [dir, "--base-url", `${artifacts.url}/img`, "--bss", bss.url, "--host", "x1000c0s0b0n0", "--state-dir", join(tmp, "s")]);
+    await writeFile(
+      join(dir, "manifest.json"),
+      JSON.stringify({
+        schemaVersion: 1,
+        name: "debian",
+        tags: ["t1"],
+        params: "root=live:{{ rootfs.url }} img={{ name }}-{{ tag }}",
+        artifacts: { kernel: { file: "vmlinuz" }, initrd: { file: "initramfs.img" }, rootfs: { file: "rootfs.squashfs" } },
+      }),
+    );
+    const r = await cli(registerCommand, [
+      dir,
+      "--base-url",
+      `${artifacts.url}/img`,
+      "--bss",
+      bss.url,
+      "--host",
+      "x1000c0s0b0n0",
+      "--state-dir",
+      join(tmp, "s"),
+    ]);
     expect(r.code).toBe(0);
-    expect(bss.entry("host:x1000c0s0b0n0")).toEqual({ kernel: image.urls.kernel, initrd: image.urls.initrd, params: `root=live:${image.urls.rootfs ?? ""} img=debian-t1` });
+    expect(bss.entry("host:x1000c0s0b0n0")).toEqual({
+      kernel: image.urls.kernel,
+      initrd: image.urls.initrd,
+      params: `root=live:${image.urls.rootfs ?? ""} img=debian-t1`,
+    });
   });
 
   it("exit 1 with the reason when an artifact is missing or the token is refused; exit 2 for bad input", async () => {
@@ -104,10 +138,14 @@ describe("bootsmith register / rollback", () => {
     expect(missing.err).toContain(`initrd ${artifacts.url}/img/initramfs.img: missing (HTTP 404)`);
     expect(bss.entries.size).toBe(0);
 
-    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", "root=live:{{ rootfs.path }}"])).rejects.toThrow(UserError);
+    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", "root=live:{{ rootfs.path }}"])).rejects.toThrow(
+      UserError,
+    );
     await expect(cli(registerCommand, [published, "--bss", bss.url, "--nid", "abc", "--params-template", TEMPLATE])).rejects.toThrow(/--nid "abc"/);
     await expect(cli(registerCommand, [published, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/say where to register/);
-    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", "zz", "--params-template", TEMPLATE])).rejects.toThrow(/macs: "zz" is not a MAC address/);
+    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", "zz", "--params-template", TEMPLATE])).rejects.toThrow(
+      /macs: "zz" is not a MAC address/,
+    );
     await expect(cli(registerCommand, [join(tmp, "nope.json"), "--bss", bss.url, "--mac", MAC])).rejects.toThrow(/no such file/);
 
     await bss.stop();
@@ -129,14 +167,19 @@ describe("bootsmith register / rollback", () => {
   it("refuses file:// URLs from a local publish without publicBase", async () => {
     const local = join(tmp, "local.json");
     await writeFile(local, JSON.stringify({ ...image, target: "local", urls: { ...image.urls, rootfs: "file:///srv/images/compute/v1/rootfs.squashfs" } }));
-    await expect(cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/);
+    await expect(cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(
+      /rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/,
+    );
     expect(bss.requests).toEqual([]);
   });
 
   it("--cluster takes the BSS URI from the ochami config", async () => {
     const home = join(tmp, "home");
     await mkdir(join(home, ".config", "ochami"), { recursive: true });
-    await writeFile(join(home, ".config", "ochami", "config.yaml"), "clusters:\n  - name: demo\n    cluster:\n      uri: https://demo.openchami.cluster:8443\n  - name: split\n    cluster:\n      bss:\n        uri: http://localhost:27778/boot/v1\ndefault-cluster: demo\n");
+    await writeFile(
+      join(home, ".config", "ochami", "config.yaml"),
+      "clusters:\n  - name: demo\n    cluster:\n      uri: https://demo.openchami.cluster:8443\n  - name: split\n    cluster:\n      bss:\n        uri: http://localhost:27778/boot/v1\ndefault-cluster: demo\n",
+    );
     const env = { HOME: home };
     expect(targetFrom("register", { cluster: "demo" }, env)).toEqual({ type: "bss", url: "https://demo.openchami.cluster:8443/boot/v1" });
     expect(targetFrom("register", { cluster: "split" }, env)).toEqual({ type: "bss", url: "http://localhost:27778/boot/v1" });

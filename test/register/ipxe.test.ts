@@ -17,7 +17,9 @@ import { missingPrerequisites } from "../support/prerequisites.js";
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const ROM = "/usr/lib/ipxe/qemu/efi-virtio.rom";
 const MAC = "52:54:00:12:34:56";
-const skip = missingPrerequisites("ipxe.test", [{ need: `${QEMU} and ${ROM}`, present: existsSync(QEMU) && existsSync(ROM), install: "apt-get install qemu-system-x86 ipxe-qemu (scripts/setup.sh does)" }]);
+const skip = missingPrerequisites("ipxe.test", [
+  { need: `${QEMU} and ${ROM}`, present: existsSync(QEMU) && existsSync(ROM), install: "apt-get install qemu-system-x86 ipxe-qemu (scripts/setup.sh does)" },
+]);
 
 let bss: BssServer | undefined;
 let artifacts: ArtifactServer | undefined;
@@ -29,37 +31,64 @@ afterEach(async () => {
 });
 
 describe("iPXE runs the served boot script", () => {
-  it.skipIf(skip)("fetches kernel and initrd from the registered URLs and boots", async () => {
-    artifacts = await startArtifactServer({ "/img/initramfs.img": "initrd bytes" });
-    const guestArtifacts = `http://10.0.2.2:${new URL(artifacts.url).port}`; // the host's 127.0.0.1 as a user-net guest sees it
-    artifacts.files.set("/img/vmlinuz", `#!ipxe\nchain ${guestArtifacts}/booted\n`);
-    bss = await startBssServer();
-    await register(
-      { image: { name: "ipxe", tag: "t", target: "local", urls: { kernel: `${guestArtifacts}/img/vmlinuz`, initrd: `${guestArtifacts}/img/initramfs.img` } }, params: "console=ttyS0 ip=dhcp", selectors: { macs: [MAC] } },
-      { type: "bss", url: bss.url },
-      // The guest's URLs (10.0.2.2) are not the host's view: the HEAD check is the e2e's business.
-      { checkArtifacts: false, env: {}, ochamiConfigPaths: [], stateDir: (tmp = await mkdtemp(join(tmpdir(), "bootsmith-ipxe-"))) },
-    );
+  it.skipIf(skip)(
+    "fetches kernel and initrd from the registered URLs and boots",
+    async () => {
+      artifacts = await startArtifactServer({ "/img/initramfs.img": "initrd bytes" });
+      const guestArtifacts = `http://10.0.2.2:${new URL(artifacts.url).port}`; // the host's 127.0.0.1 as a user-net guest sees it
+      artifacts.files.set("/img/vmlinuz", `#!ipxe\nchain ${guestArtifacts}/booted\n`);
+      bss = await startBssServer();
+      await register(
+        {
+          image: { name: "ipxe", tag: "t", target: "local", urls: { kernel: `${guestArtifacts}/img/vmlinuz`, initrd: `${guestArtifacts}/img/initramfs.img` } },
+          params: "console=ttyS0 ip=dhcp",
+          selectors: { macs: [MAC] },
+        },
+        { type: "bss", url: bss.url },
+        // The guest's URLs (10.0.2.2) are not the host's view: the HEAD check is the e2e's business.
+        { checkArtifacts: false, env: {}, ochamiConfigPaths: [], stateDir: (tmp = await mkdtemp(join(tmpdir(), "bootsmith-ipxe-"))) },
+      );
 
-    const abort = new AbortController();
-    const booted = artifacts.waitFor("/booted").then(() => abort.abort());
-    const qemu = run(
-      {
-        file: QEMU,
-        args: ["-machine", "accel=tcg", "-m", "128", "-display", "none", "-vga", "none", "-no-reboot", "-serial", "none", "-monitor", "none", "-boot", "n",
-          "-netdev", `user,id=n0,bootfile=${bss.bootscriptUrl(MAC, `http://10.0.2.2:${bss.port}`)}`, "-device", `virtio-net-pci,netdev=n0,mac=${MAC}`],
-        timeoutMs: 50_000,
-      },
-      { step: "ipxe", reporter: silentReporter, signal: abort.signal },
-      { quiet: true },
-    ).catch((error: unknown) => {
-      if (!abort.signal.aborted) throw error;
-    });
-    // QEMU runs until iPXE requests /booted (then it is stopped), or fails / times out.
-    void booted;
-    await qemu;
-    const paths = artifacts.requests.map((r) => `${r.method} ${r.path}`);
-    expect(paths).toEqual(["GET /img/vmlinuz", "GET /img/initramfs.img", "GET /booted"]);
-    expect(bss.requests.filter((r) => r.path === "/boot/v1/bootscript").map((r) => r.query)).toEqual([{ mac: MAC }]);
-  }, 60_000);
+      const abort = new AbortController();
+      const booted = artifacts.waitFor("/booted").then(() => abort.abort());
+      const qemu = run(
+        {
+          file: QEMU,
+          args: [
+            "-machine",
+            "accel=tcg",
+            "-m",
+            "128",
+            "-display",
+            "none",
+            "-vga",
+            "none",
+            "-no-reboot",
+            "-serial",
+            "none",
+            "-monitor",
+            "none",
+            "-boot",
+            "n",
+            "-netdev",
+            `user,id=n0,bootfile=${bss.bootscriptUrl(MAC, `http://10.0.2.2:${bss.port}`)}`,
+            "-device",
+            `virtio-net-pci,netdev=n0,mac=${MAC}`,
+          ],
+          timeoutMs: 50_000,
+        },
+        { step: "ipxe", reporter: silentReporter, signal: abort.signal },
+        { quiet: true },
+      ).catch((error: unknown) => {
+        if (!abort.signal.aborted) throw error;
+      });
+      // QEMU runs until iPXE requests /booted (then it is stopped), or fails / times out.
+      void booted;
+      await qemu;
+      const paths = artifacts.requests.map((r) => `${r.method} ${r.path}`);
+      expect(paths).toEqual(["GET /img/vmlinuz", "GET /img/initramfs.img", "GET /booted"]);
+      expect(bss.requests.filter((r) => r.path === "/boot/v1/bootscript").map((r) => r.query)).toEqual([{ mac: MAC }]);
+    },
+    60_000,
+  );
 });

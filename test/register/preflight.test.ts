@@ -23,7 +23,13 @@ describe("checkArtifacts", () => {
 
   it("falls back to GET (Range: bytes=0-0, body dropped) when HEAD is refused", async () => {
     server = await startArtifactServer({ "/big": "x".repeat(1 << 20) }, { refuseHead: 405 });
-    const [ok, gone] = await checkArtifacts([{ role: "rootfs", url: `${server.url}/big` }, { role: "kernel", url: `${server.url}/gone` }], { retries: 0 });
+    const [ok, gone] = await checkArtifacts(
+      [
+        { role: "rootfs", url: `${server.url}/big` },
+        { role: "kernel", url: `${server.url}/gone` },
+      ],
+      { retries: 0 },
+    );
     expect(ok?.status).toBe("ok");
     expect(ok?.detail).toBe("HTTP 200 to GET (HEAD: 405)");
     expect(gone?.status).toBe("missing");
@@ -31,7 +37,13 @@ describe("checkArtifacts", () => {
   });
 
   it("marks non-http URLs unchecked and unreachable hosts as such", async () => {
-    const checks = await checkArtifacts([{ role: "kernel", url: "s3://boot-images/k" }, { role: "initrd", url: "http://127.0.0.1:9/i" }], { retries: 0, timeoutMs: 1000 });
+    const checks = await checkArtifacts(
+      [
+        { role: "kernel", url: "s3://boot-images/k" },
+        { role: "initrd", url: "http://127.0.0.1:9/i" },
+      ],
+      { retries: 0, timeoutMs: 1000 },
+    );
     expect(checks.map((c) => c.status)).toEqual(["unchecked", "unreachable"]);
     expect(artifactProblems(checks)).toHaveLength(1);
   });
@@ -39,7 +51,9 @@ describe("checkArtifacts", () => {
 
 describe("redactUrl", () => {
   it("hides credentials in query strings and userinfo, keeps the rest", () => {
-    expect(redactUrl("https://u:p@s3.example/b/k?X-Amz-Signature=abc&X-Amz-Credential=AK%2F1&X-Amz-Expires=60&part=2")).toBe("https://s3.example/b/k?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&X-Amz-Expires=60&part=2");
+    expect(redactUrl("https://u:p@s3.example/b/k?X-Amz-Signature=abc&X-Amz-Credential=AK%2F1&X-Amz-Expires=60&part=2")).toBe(
+      "https://s3.example/b/k?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&X-Amz-Expires=60&part=2",
+    );
     expect(redactUrl("not a url")).toBe("not a url");
   });
 

@@ -24,7 +24,12 @@ let stateDir: string;
 let tmp: string;
 
 function image(tag: string): PublishedImage {
-  return { name: "compute", tag, target: "local", urls: { kernel: `${artifacts.url}/${tag}/vmlinuz`, initrd: `${artifacts.url}/${tag}/initramfs.img`, rootfs: `${artifacts.url}/${tag}/rootfs.squashfs` } };
+  return {
+    name: "compute",
+    tag,
+    target: "local",
+    urls: { kernel: `${artifacts.url}/${tag}/vmlinuz`, initrd: `${artifacts.url}/${tag}/initramfs.img`, rootfs: `${artifacts.url}/${tag}/rootfs.squashfs` },
+  };
 }
 
 function input(tag: string, selectors: RegistrationInput["selectors"] = { macs: [MAC1] }): RegistrationInput {
@@ -54,7 +59,9 @@ async function caught(p: Promise<unknown>): Promise<RegistrationError> {
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), "bootsmith-register-"));
   stateDir = join(tmp, "state");
-  artifacts = await startArtifactServer(Object.fromEntries(["v1", "v2"].flatMap((t) => ["vmlinuz", "initramfs.img", "rootfs.squashfs"].map((f) => [`/${t}/${f}`, `${t} ${f}`]))));
+  artifacts = await startArtifactServer(
+    Object.fromEntries(["v1", "v2"].flatMap((t) => ["vmlinuz", "initramfs.img", "rootfs.squashfs"].map((f) => [`/${t}/${f}`, `${t} ${f}`]))),
+  );
 });
 
 afterEach(async () => {
@@ -73,9 +80,16 @@ describe("register with BSS", () => {
       expect(bss.entry(key)).toEqual({ kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params });
     }
     // One PUT per selector kind, as the spec asks for one of hosts/MACs/NIDs per body.
-    expect(bss.requests.filter((r) => r.method === "PUT").map((r) => Object.keys(r.body as object).filter((k) => ["macs", "hosts", "nids"].includes(k)))).toEqual([["macs"], ["hosts"], ["nids"]]);
+    expect(
+      bss.requests.filter((r) => r.method === "PUT").map((r) => Object.keys(r.body as object).filter((k) => ["macs", "hosts", "nids"].includes(k))),
+    ).toEqual([["macs"], ["hosts"], ["nids"]]);
     // Artifacts were checked with HEAD before writing.
-    expect(artifacts.requests.filter((r) => r.method === "HEAD").map((r) => r.path).sort()).toEqual(["/v1/initramfs.img", "/v1/rootfs.squashfs", "/v1/vmlinuz"]);
+    expect(
+      artifacts.requests
+        .filter((r) => r.method === "HEAD")
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(["/v1/initramfs.img", "/v1/rootfs.squashfs", "/v1/vmlinuz"]);
 
     const again = await register(input("v1", { macs: [MAC1, MAC2], hosts: ["x1000c0s0b0n0"], nids: [7] }), bssTarget(), opts());
     expect(again.written).toBe(false);
@@ -229,12 +243,15 @@ describe("register with BSS", () => {
 
     const home = join(tmp, "home");
     await mkdir(join(home, ".config", "ochami"), { recursive: true });
-    await writeFile(join(home, ".config", "ochami", "config.yaml"), ["clusters:", "  - name: my-cluster", "    cluster:", `      uri: ${bss.url}`, "default-cluster: my-cluster", ""].join("\n"));
+    await writeFile(
+      join(home, ".config", "ochami", "config.yaml"),
+      ["clusters:", "  - name: my-cluster", "    cluster:", `      uri: ${bss.url}`, "default-cluster: my-cluster", ""].join("\n"),
+    );
     const env = { HOME: home, MY_CLUSTER_ACCESS_TOKEN: "tok-123" };
     const logs: string[] = [];
     const ok = await register(input("v1"), bssTarget(), { ...opts(), env, ochamiConfigPaths: undefined, log: (l) => logs.push(l) });
     expect(ok.written).toBe(true);
-    expect(logs.join("\n")).toContain("$MY_CLUSTER_ACCESS_TOKEN (ochami cluster \"my-cluster\"");
+    expect(logs.join("\n")).toContain('$MY_CLUSTER_ACCESS_TOKEN (ochami cluster "my-cluster"');
     expect(logs.join("\n")).not.toContain("tok-123");
 
     // A wrong token names where it came from (never the token itself).
@@ -262,7 +279,11 @@ describe("register with BSS", () => {
     bss.failNext(2, 503);
     bss.closeNext(1);
     const retries: string[] = [];
-    const result = await register(input("v1"), bssTarget(), opts({ http: { retries: 4, backoffMs: 5, timeoutMs: 2_000, onRetry: (r) => retries.push(r.reason) } }));
+    const result = await register(
+      input("v1"),
+      bssTarget(),
+      opts({ http: { retries: 4, backoffMs: 5, timeoutMs: 2_000, onRetry: (r) => retries.push(r.reason) } }),
+    );
     expect(result.written).toBe(true);
     expect(retries).toHaveLength(3);
     expect(retries[0]).toContain("HTTP 503");
@@ -346,7 +367,9 @@ describe("register with BSS", () => {
     bss = await startBssServer();
     await register(input("v2"), bssTarget(), opts());
     const script = await (await fetch(bss.bootscriptUrl(MAC1))).text();
-    expect(script).toContain(`kernel --name kernel ${artifacts.url}/v2/vmlinuz initrd=initrd ro ip=dhcp console=ttyS0,115200 root=live:${artifacts.url}/v2/rootfs.squashfs`);
+    expect(script).toContain(
+      `kernel --name kernel ${artifacts.url}/v2/vmlinuz initrd=initrd ro ip=dhcp console=ttyS0,115200 root=live:${artifacts.url}/v2/rootfs.squashfs`,
+    );
     expect(script).toContain(`initrd --name initrd ${artifacts.url}/v2/initramfs.img`);
   });
 });
@@ -356,7 +379,14 @@ describe("register --export", () => {
     artifacts.files.clear();
     const text = exportPayload(input("v1", { macs: [MAC1.toUpperCase()], hosts: ["x1000c0s0b0n0"], nids: [1, 2] }));
     expect(text).toContain("ochami bss boot params set -f yaml -d @FILE");
-    expect(parseYaml(text)).toEqual({ macs: [MAC1], hosts: ["x1000c0s0b0n0"], nids: [1, 2], kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params });
+    expect(parseYaml(text)).toEqual({
+      macs: [MAC1],
+      hosts: ["x1000c0s0b0n0"],
+      nids: [1, 2],
+      kernel: image("v1").urls.kernel,
+      initrd: image("v1").urls.initrd,
+      params: input("v1").params,
+    });
   });
 });
 
@@ -371,7 +401,14 @@ describe("register with boot-service", () => {
     expect(created.written).toBe(true);
     const [only] = [...bss.bootConfigurations.values()];
     expect(only?.metadata.name).toBe("compute-nodes");
-    expect(only?.spec).toEqual({ macs: [MAC1], groups: ["compute"], kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params, priority: 10 });
+    expect(only?.spec).toEqual({
+      macs: [MAC1],
+      groups: ["compute"],
+      kernel: image("v1").urls.kernel,
+      initrd: image("v1").urls.initrd,
+      params: input("v1").params,
+      priority: 10,
+    });
     const uid = only?.metadata.uid;
 
     const replaced = await register(input("v2", { macs: [MAC1] }), target({ priority: 20, groups: ["compute"] }), opts());
@@ -428,7 +465,11 @@ describe("register with boot-service", () => {
     expect(files).toHaveLength(1);
     const records = await readdir(join(stateDir, files[0] ?? ""));
     const record = JSON.parse(await readFile(join(stateDir, files[0] ?? "", records[0] ?? ""), "utf8"));
-    expect(record.entries[0]).toEqual({ selector: { kind: "nid", value: 4 }, before: null, after: { kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params } });
+    expect(record.entries[0]).toEqual({
+      selector: { kind: "nid", value: 4 },
+      before: null,
+      after: { kernel: image("v1").urls.kernel, initrd: image("v1").urls.initrd, params: input("v1").params },
+    });
     await rollback(target({ legacy: true }), opts());
     expect(bss.entry("nid:4")).toBeUndefined();
   });

@@ -5,7 +5,10 @@ import type { RecipeSpec } from "../../src/recipe/schema.js";
 
 describe("diff", () => {
   it("shows params changes word by word", () => {
-    expect(paramsDiff("ro root=live:http://a/r quiet", "ro root=live:http://b/r quiet x=1")).toEqual({ removed: ["root=live:http://a/r"], added: ["root=live:http://b/r", "x=1"] });
+    expect(paramsDiff("ro root=live:http://a/r quiet", "ro root=live:http://b/r quiet x=1")).toEqual({
+      removed: ["root=live:http://a/r"],
+      added: ["root=live:http://b/r", "x=1"],
+    });
     const text = renderDiff([
       { label: "mac 52:54:00:00:00:01", before: undefined, after: { kernel: "k2", params: "ro" } },
       { label: "nid 3", before: { kernel: "k1", params: "ro" }, after: { kernel: "k2", params: "ro" } },
@@ -29,7 +32,17 @@ describe("validateSelectors", () => {
 
 describe("fromRecipeRegistration", () => {
   it("splits a recipe register: entry into target, selectors and site params", () => {
-    expect(fromRecipeRegistration({ type: "bss", url: "https://bss:8443", macs: ["52:54:00:00:00:01"], hosts: [], nids: [3], params: "quiet", tokenEnv: "SITE_TOKEN" })).toEqual({
+    expect(
+      fromRecipeRegistration({
+        type: "bss",
+        url: "https://bss:8443",
+        macs: ["52:54:00:00:00:01"],
+        hosts: [],
+        nids: [3],
+        params: "quiet",
+        tokenEnv: "SITE_TOKEN",
+      }),
+    ).toEqual({
       target: { type: "bss", url: "https://bss:8443", tokenEnv: "SITE_TOKEN" },
       selectors: { macs: ["52:54:00:00:00:01"], hosts: [], nids: [3] },
       extraParams: "quiet",
@@ -37,6 +50,8 @@ describe("fromRecipeRegistration", () => {
     // The recipe schema's output type fits (a compile-time check: the schema and this type must agree).
     const fromRecipe: (r: RecipeSpec["register"][number]) => RecipeRegistrationLike = (r) => r;
     expect(typeof fromRecipe).toBe("function");
-    expect(fromRecipeRegistration({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0, legacy: false, params: "" }).target).toEqual({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0 });
+    expect(
+      fromRecipeRegistration({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0, legacy: false, params: "" }).target,
+    ).toEqual({ type: "boot-service", url: "http://bs", name: "c", groups: ["compute"], priority: 0 });
   });
 });

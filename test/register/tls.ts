@@ -19,6 +19,22 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   await writeFile(p("san.cnf"), "subjectAltName=IP:127.0.0.1\n");
   await openssl(["req", "-x509", ...ec, "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "2", "-subj", "/CN=bootsmith test CA"]);
   await openssl(["req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=127.0.0.1"]);
-  await openssl(["x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("server.pem"), "-days", "2", "-extfile", p("san.cnf")]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    p("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    p("san.cnf"),
+  ]);
   return { caFile: p("ca.pem"), key: await readFile(p("server.key"), "utf8"), cert: await readFile(p("server.pem"), "utf8") };
 }

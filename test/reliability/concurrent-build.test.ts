@@ -80,7 +80,8 @@ describe("concurrent builds", () => {
     // A second recipe from the same repository (so the same dnf cache), built at the same time.
     writeFileSync(child, readFileSync(RECIPE, "utf8").replace("name: fixture-live", "name: fixture-other"));
     writeFileSync(path.join(work, "site.conf"), readFileSync(path.join(path.dirname(RECIPE), "site.conf")));
-    const run = (recipe: string, out: string) => startBootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env });
+    const run = (recipe: string, out: string) =>
+      startBootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"], { env });
     const [a, b] = await Promise.all([run(RECIPE, path.join(work, "out-a")), run(child, path.join(work, "out-b"))]);
     expect(a.exitCode, String(a.stderr)).toBe(0);
     expect(b.exitCode, String(b.stderr)).toBe(0);

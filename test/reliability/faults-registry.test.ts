@@ -58,7 +58,10 @@ beforeAll(async () => {
 
   registryAddr = `127.0.0.1:${await freePort()}`;
   config = path.join(work, "registry.yml");
-  writeFileSync(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(work, "registry")}\nhttp:\n  addr: ${registryAddr}\nlog:\n  level: warn\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(work, "registry")}\nhttp:\n  addr: ${registryAddr}\nlog:\n  level: warn\n`,
+  );
   await startRegistry();
 }, 170_000);
 
@@ -71,15 +74,23 @@ afterAll(async () => {
 describe("registry stopped mid-publish", () => {
   it("publish fails naming the push; no published.json; no tag visible once the registry is back", { timeout: 170_000 }, async () => {
     const repository = `${registryAddr}/fault/img`;
-    const publish = startBootsmith(["publish", artifacts, "--to", `registry:${repository}`, "--tls-verify=false"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: 150_000 });
+    const publish = startBootsmith(["publish", artifacts, "--to", `registry:${repository}`, "--tls-verify=false"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: 150_000,
+    });
     let exited = false;
     void publish.then(() => (exited = true));
     const uploads = path.join(work, "registry/docker/registry/v2/repositories/fault/img/_uploads");
     // The layer's upload has started once the registry holds an upload session for it.
-    const seen = await until("the layer upload", async () => {
-      if (exited) return "publish ended first";
-      return existsSync(uploads) && readdirSync(uploads).length > 0 ? "uploading" : undefined;
-    }, 120_000, 10);
+    const seen = await until(
+      "the layer upload",
+      async () => {
+        if (exited) return "publish ended first";
+        return existsSync(uploads) && readdirSync(uploads).length > 0 ? "uploading" : undefined;
+      },
+      120_000,
+      10,
+    );
     expect(seen, exited ? String((await publish).all) : "").toBe("uploading");
     await stopRegistry();
 
@@ -97,7 +108,10 @@ describe("registry stopped mid-publish", () => {
     const tags = await fetch(`http://${registryAddr}/v2/fault/img/tags/list`);
     const body = tags.ok ? ((await tags.json()) as { tags?: string[] | null }) : { tags: null };
     expect(body.tags ?? [], `tags after the failed push: ${JSON.stringify(body)}`).toEqual([]);
-    const manifest = await fetch(`http://${registryAddr}/v2/fault/img/manifests/1`, { method: "HEAD", headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } });
+    const manifest = await fetch(`http://${registryAddr}/v2/fault/img/manifests/1`, {
+      method: "HEAD",
+      headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+    });
     expect(manifest.status).toBe(404);
     expect(readFileSync(path.join(artifacts, "manifest.json"), "utf8")).toContain(LOCAL_REF);
   });

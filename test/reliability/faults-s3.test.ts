@@ -21,7 +21,10 @@ let image: FakeImage;
 
 beforeAll(async () => {
   ceph = await startCeph();
-  client = createS3Client({ type: "s3", endpoint: ceph.endpoint, bucket: "unused" }, { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } });
+  client = createS3Client(
+    { type: "s3", endpoint: ceph.endpoint, bucket: "unused" },
+    { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } },
+  );
   image = await makeFakeImage({ name: "fault-s3", tags: ["1"], sizes: { kernel: 2 * MiB, initrd: 8 * MiB, rootfs: 100 * MiB } });
 }, 150_000);
 
@@ -51,7 +54,9 @@ describe("S3 server stopped mid-publish", () => {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     const pidFile = `${ceph.dir}/run/client.rgw.a.pid`;
     const rgwPid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
-    const rgwArgv = readFileSync(`/proc/${rgwPid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+    const rgwArgv = readFileSync(`/proc/${rgwPid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((a) => a !== "");
 
     const publish = startBootsmith(["publish", image.dir, "--to", `s3://${bucket}/`, "--endpoint", ceph.endpoint, "--part-size", "5", "--concurrency", "1"], {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey, AWS_MAX_ATTEMPTS: "3" },
@@ -60,11 +65,16 @@ describe("S3 server stopped mid-publish", () => {
     let exited = false;
     void publish.then(() => (exited = true));
     // The rootfs upload is under way once its multipart upload exists.
-    const seen = await until("the rootfs multipart upload", async () => {
-      if (exited) return "publish ended first";
-      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-      return uploads.Uploads?.some((u) => u.Key?.endsWith("rootfs.squashfs")) ? "uploading" : undefined;
-    }, 60_000, 20);
+    const seen = await until(
+      "the rootfs multipart upload",
+      async () => {
+        if (exited) return "publish ended first";
+        const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+        return uploads.Uploads?.some((u) => u.Key?.endsWith("rootfs.squashfs")) ? "uploading" : undefined;
+      },
+      60_000,
+      20,
+    );
     expect(seen, exited ? String((await publish).all) : "").toBe("uploading");
     process.kill(rgwPid, "SIGKILL");
     await until("radosgw to exit", async () => (alive(rgwPid) ? undefined : true), 10_000);
@@ -84,7 +94,13 @@ describe("S3 server stopped mid-publish", () => {
     await until("radosgw to answer again", async () => ((await fetch(ceph.endpoint)).status > 0 ? true : undefined), 60_000, 200);
     const listed = await until("the bucket listing", async () => client.send(new ListObjectsV2Command({ Bucket: bucket })), 30_000, 200);
     const keys = (listed.Contents ?? []).map((o) => o.Key ?? "");
-    expect(keys.filter((k) => k.endsWith("manifest.json")), `objects: ${keys.join(", ")}`).toEqual([]);
-    expect(keys.filter((k) => k.endsWith("rootfs.squashfs")), "no rootfs object: its upload never completed").toEqual([]);
+    expect(
+      keys.filter((k) => k.endsWith("manifest.json")),
+      `objects: ${keys.join(", ")}`,
+    ).toEqual([]);
+    expect(
+      keys.filter((k) => k.endsWith("rootfs.squashfs")),
+      "no rootfs object: its upload never completed",
+    ).toEqual([]);
   });
 });

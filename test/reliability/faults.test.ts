@@ -91,7 +91,12 @@ async function expectFailedBuild(file: string, out: string, step: string, detail
 
 describe("a step failing at each stage of a build", () => {
   it("packages: a package that does not exist", { timeout: 120_000 }, async () => {
-    await expectFailedBuild(recipe("fault-packages", { install: ["fixture-kernel-5.14.0-10.fx", "fixture-does-not-exist"] }), path.join(work, "out-packages"), "install-packages", /fixture-does-not-exist/);
+    await expectFailedBuild(
+      recipe("fault-packages", { install: ["fixture-kernel-5.14.0-10.fx", "fixture-does-not-exist"] }),
+      path.join(work, "out-packages"),
+      "install-packages",
+      /fixture-does-not-exist/,
+    );
   });
 
   it("files: a destination that cannot be written (its parent is a file)", { timeout: 120_000 }, async () => {
@@ -100,7 +105,12 @@ describe("a step failing at each stage of a build", () => {
   });
 
   it("kernel selection: boot.kernel names a version that is not installed", { timeout: 120_000 }, async () => {
-    await expectFailedBuild(recipe("fault-kernel", { boot: ["  kernel: 9.9.9-missing.fx"] }), path.join(work, "out-kernel"), "select-kernel", /9\.9\.9-missing\.fx/);
+    await expectFailedBuild(
+      recipe("fault-kernel", { boot: ["  kernel: 9.9.9-missing.fx"] }),
+      path.join(work, "out-kernel"),
+      "select-kernel",
+      /9\.9\.9-missing\.fx/,
+    );
   });
 
   it("initramfs: dracut is gone from the image", { timeout: 120_000 }, async () => {
@@ -132,12 +142,24 @@ describe("bootsmith register when the BSS fails (the built CLI, on an artifact d
     artifacts = await startArtifactServer({ "/img/vmlinuz": "k", "/img/initramfs.img": "i", "/img/rootfs.squashfs": "r" });
     dir = path.join(work, "published");
     mkdirSync(dir);
-    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ schemaVersion: 1, name: "fault", tags: ["1"], params: "root=live:{{ rootfs.url }}", artifacts: { kernel: { file: "vmlinuz" }, initrd: { file: "initramfs.img" }, rootfs: { file: "rootfs.squashfs" } } }));
+    writeFileSync(
+      path.join(dir, "manifest.json"),
+      JSON.stringify({
+        schemaVersion: 1,
+        name: "fault",
+        tags: ["1"],
+        params: "root=live:{{ rootfs.url }}",
+        artifacts: { kernel: { file: "vmlinuz" }, initrd: { file: "initramfs.img" }, rootfs: { file: "rootfs.squashfs" } },
+      }),
+    );
   });
   afterAll(async () => artifacts?.stop());
 
   async function register(bss: BssServer, state: string, extra: string[] = [], token?: string) {
-    return bootsmith(["register", dir, "--base-url", `${artifacts.url}/img`, "--bss", bss.url, "--mac", MAC, "--state-dir", state, ...extra], { env: { ...env, ...(token ? { BSS_TOKEN: token } : {}) }, timeoutMs: 120_000 });
+    return bootsmith(["register", dir, "--base-url", `${artifacts.url}/img`, "--bss", bss.url, "--mac", MAC, "--state-dir", state, ...extra], {
+      env: { ...env, ...(token ? { BSS_TOKEN: token } : {}) },
+      timeoutMs: 120_000,
+    });
   }
   function expectNothingWritten(bss: BssServer, state: string): void {
     expect(bss.entries.size).toBe(0);

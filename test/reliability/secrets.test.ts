@@ -60,7 +60,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bss?.stop();
-  for (const image of ["secrets-command:1", "secrets-publish:1", "secrets-declared:1"]) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+  for (const image of ["secrets-command:1", "secrets-publish:1", "secrets-declared:1"])
+    await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -89,7 +90,23 @@ function writeRecipe(name: string, lines: readonly string[]): string {
   const dir = path.join(work, "recipes");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, ["apiVersion: bootsmith/v1", `name: ${name}`, 'tags: ["1"]', "from: scratch", "packages:", "  manager: dnf", '  release: "1"', "  repos:", "    - name: fixture", `      baseurl: ${repo.baseurl}`, "  groups: [fixture-minimal]", ...lines].join("\n") + "\n");
+  writeFileSync(
+    file,
+    [
+      "apiVersion: bootsmith/v1",
+      `name: ${name}`,
+      'tags: ["1"]',
+      "from: scratch",
+      "packages:",
+      "  manager: dnf",
+      '  release: "1"',
+      "  repos:",
+      "    - name: fixture",
+      `      baseurl: ${repo.baseurl}`,
+      "  groups: [fixture-minimal]",
+      ...lines,
+    ].join("\n") + "\n",
+  );
   return file;
 }
 
@@ -153,7 +170,13 @@ describe("secrets in the environment of failing runs", () => {
     const log = readFileSync(path.join(out, "build.log"), "utf8");
     expect(log).toContain(`1> pass=${REDACTED} key=${REDACTED}`); // the command did print them
     expect(log).toContain(`2> pass=${REDACTED}`);
-    const outputs = { "plan stdout": plain.stdout, "plan --json": json.stdout, "plan stderr": plain.stderr + json.stderr, "build stdout": result.stdout, "build stderr": result.stderr };
+    const outputs = {
+      "plan stdout": plain.stdout,
+      "plan --json": json.stdout,
+      "plan stderr": plain.stderr + json.stderr,
+      "build stdout": result.stdout,
+      "build stderr": result.stderr,
+    };
     const found = Object.entries(outputs).flatMap(([where, text]) => values.filter((v) => text.includes(v)).map((v) => `${where} contains ${v}`));
     for (const file of filesUnder(path.join(work, "written"))) {
       const bytes = readFileSync(file);
@@ -198,15 +221,46 @@ describe("secrets in the environment of failing runs", () => {
     const site = path.join(work, "written", "site");
     const local = await bootsmith(["publish", built, "--to", `dir:${site}`, "--public-base", "http://127.0.0.1:9/site", "--json"], { env });
     expect(local.exitCode, local.stderr).toBe(0);
-    const register = await bootsmith(["register", built, "--base-url", "http://127.0.0.1:9/site", "--bss", bss.url, "--mac", "52:54:00:00:5e:01", "--params-template", "root=live:{{ rootfs.url }}", "--state-dir", state, "--timeout", "5", "--json"], { env });
+    const register = await bootsmith(
+      [
+        "register",
+        built,
+        "--base-url",
+        "http://127.0.0.1:9/site",
+        "--bss",
+        bss.url,
+        "--mac",
+        "52:54:00:00:5e:01",
+        "--params-template",
+        "root=live:{{ rootfs.url }}",
+        "--state-dir",
+        state,
+        "--timeout",
+        "5",
+        "--json",
+      ],
+      { env },
+    );
     expect(register.exitCode, register.stderr).toBe(1);
     expect(register.stderr).toContain("401");
     expect(register.stderr, "the token from the environment was sent").toContain("$BSS_TOKEN");
-    expect(bss.requests.some((r) => !r.authorized), "the token was sent and refused").toBe(true);
+    expect(
+      bss.requests.some((r) => !r.authorized),
+      "the token was sent and refused",
+    ).toBe(true);
     expect(bss.entries.size).toBe(0);
 
     expectNoSecrets(
-      { "build stdout": build.stdout, "build stderr": build.stderr, "build-only stdout": buildOnly.stdout, "publish stdout": publish.stdout, "publish stderr": publish.stderr, "local stdout": local.stdout, "register stdout": register.stdout, "register stderr": register.stderr },
+      {
+        "build stdout": build.stdout,
+        "build stderr": build.stderr,
+        "build-only stdout": buildOnly.stdout,
+        "publish stdout": publish.stdout,
+        "publish stderr": publish.stderr,
+        "local stdout": local.stdout,
+        "register stdout": register.stdout,
+        "register stderr": register.stderr,
+      },
       [path.join(work, "written")],
     );
   });

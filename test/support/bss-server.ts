@@ -54,7 +54,8 @@ function rewriteRefs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(rewriteRefs);
   if (schema && typeof schema === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(schema)) out[k] = k === "$ref" && typeof v === "string" ? v.replace(/^#\/definitions\//, "bss-definitions#/definitions/") : rewriteRefs(v);
+    for (const [k, v] of Object.entries(schema))
+      out[k] = k === "$ref" && typeof v === "string" ? v.replace(/^#\/definitions\//, "bss-definitions#/definitions/") : rewriteRefs(v);
     return out;
   }
   return schema;
@@ -316,8 +317,16 @@ export class BssServer {
             fromQuery.nids.push(Number(n));
           }
         }
-        const sel = selectionOf({ macs: [...(Array.isArray(bp.macs) ? bp.macs : []), ...fromQuery.macs], hosts: [...(Array.isArray(bp.hosts) ? bp.hosts : []), ...fromQuery.hosts], nids: [...(Array.isArray(bp.nids) ? bp.nids : []), ...fromQuery.nids] });
-        if (sel.keys.length === 0 && sel.invalid.length === 0) return ctx.json(200, [...this.entries].map(([k, e]) => bodyForKey(k, e)));
+        const sel = selectionOf({
+          macs: [...(Array.isArray(bp.macs) ? bp.macs : []), ...fromQuery.macs],
+          hosts: [...(Array.isArray(bp.hosts) ? bp.hosts : []), ...fromQuery.hosts],
+          nids: [...(Array.isArray(bp.nids) ? bp.nids : []), ...fromQuery.nids],
+        });
+        if (sel.keys.length === 0 && sel.invalid.length === 0)
+          return ctx.json(
+            200,
+            [...this.entries].map(([k, e]) => bodyForKey(k, e)),
+          );
         const found = sel.keys.filter((k) => this.entries.has(k)).map((k) => bodyForKey(k, this.entries.get(k) as BootEntryData));
         if (found.length === 0) return ctx.problem(404, "Cannot find boot parameters for requested Hosts, MACs or NIDs");
         return ctx.json(200, found);
@@ -361,7 +370,13 @@ export class BssServer {
 
   /** The script BSS generates (cmd/boot-script-service buildBootScript; testdata/TestBuildBootScript). */
   private bootscript(ctx: Exchange, query: Record<string, string>, hostHeader: string, route = "/boot/v1/bootscript"): void {
-    const key: Key | undefined = query.mac ? `mac:${query.mac.toLowerCase()}` : query.name ? `host:${query.name}` : query.nid ? `nid:${Number(query.nid)}` : undefined;
+    const key: Key | undefined = query.mac
+      ? `mac:${query.mac.toLowerCase()}`
+      : query.name
+        ? `host:${query.name}`
+        : query.nid
+          ? `nid:${Number(query.nid)}`
+          : undefined;
     if (!key) return ctx.problem(400, "Need a mac=, name=, or nid= parameter");
     let entry = this.entries.get(key);
     if (!entry && this.options.bootConfigurations) entry = this.matchBootConfiguration(key);
@@ -388,7 +403,12 @@ export class BssServer {
   private matchBootConfiguration(key: Key): BootEntryData | undefined {
     const [kind, ...rest] = key.split(":");
     const value = rest.join(":");
-    const matches = [...this.bootConfigurations.values()].filter((c) => (kind === "mac" && (c.spec.macs ?? []).some((m) => m.toLowerCase() === value)) || (kind === "host" && (c.spec.hosts ?? []).includes(value)) || (kind === "nid" && (c.spec.nids ?? []).includes(Number(value))));
+    const matches = [...this.bootConfigurations.values()].filter(
+      (c) =>
+        (kind === "mac" && (c.spec.macs ?? []).some((m) => m.toLowerCase() === value)) ||
+        (kind === "host" && (c.spec.hosts ?? []).includes(value)) ||
+        (kind === "nid" && (c.spec.nids ?? []).includes(Number(value))),
+    );
     matches.sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0));
     const best = matches[0];
     return best ? { kernel: best.spec.kernel, initrd: best.spec.initrd, params: best.spec.params } : undefined;
@@ -404,7 +424,8 @@ export class BssServer {
       if (!o.metadata || typeof o.metadata.name !== "string" || o.metadata.name === "") return "validation failed: metadata.name is required";
       if (!spec || typeof spec !== "object") return "validation failed: spec is required";
       if (typeof spec.kernel !== "string" || spec.kernel === "") return "validation failed: kernel field is required";
-      for (const m of Array.isArray(spec.macs) ? spec.macs : []) if (typeof m !== "string" || !MAC.test(m)) return `validation failed: invalid MAC address format: ${String(m)}`;
+      for (const m of Array.isArray(spec.macs) ? spec.macs : [])
+        if (typeof m !== "string" || !MAC.test(m)) return `validation failed: invalid MAC address format: ${String(m)}`;
       const p = spec.priority;
       if (p !== undefined && (typeof p !== "number" || p < 0 || p > 100)) return "validation failed: priority must be between 0 and 100";
       const count = ["hosts", "macs", "nids", "groups"].reduce((n, f) => n + (Array.isArray(spec[f]) ? (spec[f] as unknown[]).length : 0), 0);
@@ -418,7 +439,13 @@ export class BssServer {
         const problem = validate(body);
         if (problem) return err(400, problem);
         const b = body as { metadata: { name: string }; spec: BootConfigurationData["spec"] };
-        const created: BootConfigurationData = { apiVersion: "boot.openchami.io/v1", kind: "BootConfiguration", metadata: { name: b.metadata.name, uid: `bootconfiguration-${randomUUID().slice(0, 8)}`, createdAt: now, updatedAt: now }, spec: b.spec, status: {} };
+        const created: BootConfigurationData = {
+          apiVersion: "boot.openchami.io/v1",
+          kind: "BootConfiguration",
+          metadata: { name: b.metadata.name, uid: `bootconfiguration-${randomUUID().slice(0, 8)}`, createdAt: now, updatedAt: now },
+          spec: b.spec,
+          status: {},
+        };
         this.bootConfigurations.set(created.metadata.uid, created);
         return ctx.json(201, created, false);
       }
@@ -433,7 +460,11 @@ export class BssServer {
         const problem = validate({ metadata: { name: existing.metadata.name }, ...(body as object) });
         if (problem) return err(400, problem);
         const b = body as { metadata?: { name?: string }; spec: BootConfigurationData["spec"] };
-        const updated: BootConfigurationData = { ...existing, metadata: { ...existing.metadata, name: b.metadata?.name || existing.metadata.name, updatedAt: now }, spec: b.spec };
+        const updated: BootConfigurationData = {
+          ...existing,
+          metadata: { ...existing.metadata, name: b.metadata?.name || existing.metadata.name, updatedAt: now },
+          spec: b.spec,
+        };
         this.bootConfigurations.set(uid, updated);
         return ctx.json(200, updated, false);
       }
@@ -487,7 +518,15 @@ class Exchange {
   }
 }
 
-const STATUS_TITLES: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable" };
+const STATUS_TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
 
 /** Start a contract BSS on 127.0.0.1:<ephemeral>. The caller stops it (`await server.stop()`). */
 export async function startBssServer(options: BssServerOptions = {}): Promise<BssServer> {

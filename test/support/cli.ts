@@ -17,7 +17,10 @@ export async function bootsmith(args: readonly string[], options: { env?: Record
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-export function startBootsmith(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): ResultPromise<{ reject: false; all: true }> {
+export function startBootsmith(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): ResultPromise<{ reject: false; all: true }> {
   return execa(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...options.env, CI: "true" },

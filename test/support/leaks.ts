@@ -12,13 +12,21 @@ export interface HostSnapshot {
 
 async function liveMountpoints(): Promise<Set<string>> {
   const { stdout } = await execa("buildah", ["mount"]);
-  return new Set(stdout.split("\n").map((l) => l.trim().split(/\s+/)[1]).filter((p): p is string => Boolean(p)));
+  return new Set(
+    stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/)[1])
+      .filter((p): p is string => Boolean(p)),
+  );
 }
 
 /** Containers whose name starts with `prefix`, and overlay mounts no live container owns. */
 export async function snapshotHost(prefix = "bootsmith-"): Promise<HostSnapshot> {
   const { stdout } = await execa("buildah", ["containers", "--format", "{{.ContainerName}}"]);
-  const containers = stdout.split("\n").filter((n) => n.startsWith(prefix)).sort();
+  const containers = stdout
+    .split("\n")
+    .filter((n) => n.startsWith(prefix))
+    .sort();
   const owned = await liveMountpoints();
   const mounts = readFileSync("/proc/mounts", "utf8")
     .split("\n")

@@ -65,8 +65,13 @@ function dnfInstall(root: string, reposdir: string, packages: readonly string[],
 }
 
 async function rpmQa(root: string): Promise<string[]> {
-  const out = await run({ file: "rpm", args: ["--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"] }, ctx, { quiet: true });
-  return out.stdout.split("\n").filter((l) => l.length > 0).sort();
+  const out = await run({ file: "rpm", args: ["--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"] }, ctx, {
+    quiet: true,
+  });
+  return out.stdout
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .sort();
 }
 
 /** Entries of a gzip-compressed newc cpio archive (what dracut writes), name -> contents. */
@@ -225,7 +230,9 @@ describe("signed fixture RPM repository", () => {
   it("is accepted by dnf with gpgcheck=1 and the exported key, which lands in the image's rpmdb", async () => {
     expect(signed.signed).toBe(true);
     expect(signed.gpgKey && (await readFile(signed.gpgKey, "utf8"))).toContain("-----BEGIN PGP PUBLIC KEY BLOCK-----");
-    const sig = await run({ file: "rpm", args: ["-qp", "--nosignature", "--qf", "%{RSAHEADER:pgpsig}\\n", ...signed.packages.map((p) => p.file)] }, ctx, { quiet: true });
+    const sig = await run({ file: "rpm", args: ["-qp", "--nosignature", "--qf", "%{RSAHEADER:pgpsig}\\n", ...signed.packages.map((p) => p.file)] }, ctx, {
+      quiet: true,
+    });
     const sigs = sig.stdout.split("\n");
     expect(sigs).toHaveLength(signed.packages.length);
     for (const line of sigs) expect(line).toMatch(new RegExp(`^RSA/SHA\\d+, .*, Key ID [0-9a-f]{8}${signed.gpgKeyId ?? "?"}$`));

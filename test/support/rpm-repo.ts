@@ -29,10 +29,53 @@ export const FIXTURE_PATTERN = "fixture-minimal";
  * scriptlets and the dracut stand-in (cpio, gzip, find, sort, mktemp) use.
  */
 const APPLETS = [
-  "sh", "ash", "cat", "ls", "echo", "mkdir", "rm", "rmdir", "cp", "test", "sed", "grep", "id",
-  "env", "true", "false", "sleep", "touch", "chmod", "chown", "ln", "mv", "printf", "uname", "cpio",
-  "gzip", "gunzip", "zcat", "find", "sort", "mktemp", "head", "tail", "wc", "awk", "dd", "readlink",
-  "basename", "dirname", "stat", "tr", "cut", "xargs", "uniq", "date", "hostname", "sha256sum",
+  "sh",
+  "ash",
+  "cat",
+  "ls",
+  "echo",
+  "mkdir",
+  "rm",
+  "rmdir",
+  "cp",
+  "test",
+  "sed",
+  "grep",
+  "id",
+  "env",
+  "true",
+  "false",
+  "sleep",
+  "touch",
+  "chmod",
+  "chown",
+  "ln",
+  "mv",
+  "printf",
+  "uname",
+  "cpio",
+  "gzip",
+  "gunzip",
+  "zcat",
+  "find",
+  "sort",
+  "mktemp",
+  "head",
+  "tail",
+  "wc",
+  "awk",
+  "dd",
+  "readlink",
+  "basename",
+  "dirname",
+  "stat",
+  "tr",
+  "cut",
+  "xargs",
+  "uniq",
+  "date",
+  "hostname",
+  "sha256sum",
 ] as const;
 
 /**
@@ -193,9 +236,11 @@ async function cacheKey(): Promise<string> {
     hash.update(await readFile(join(FIXTURE_SPEC_DIR, name)));
   }
   // The busybox binary is the payload of fixture-base: a host upgrade changes the packages.
-  hash.update(await readFile(FIXTURE_BUSYBOX).catch((error: unknown) => {
-    throw new Error(`${FIXTURE_BUSYBOX} is missing: apt-get install busybox-static (the fixture image's shell)`, { cause: error });
-  }));
+  hash.update(
+    await readFile(FIXTURE_BUSYBOX).catch((error: unknown) => {
+      throw new Error(`${FIXTURE_BUSYBOX} is missing: apt-get install busybox-static (the fixture image's shell)`, { cause: error });
+    }),
+  );
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -238,18 +283,28 @@ async function buildUnsigned(work: string): Promise<CacheRecord> {
   // An empty HOME keeps the user's ~/.rpmmacros out of the build.
   const env = { HOME: home, SOURCE_DATE_EPOCH };
   const common = [
-    "--define", `_topdir ${top}`,
-    "--define", `_sourcedir ${FIXTURE_SPEC_DIR}`,
+    "--define",
+    `_topdir ${top}`,
+    "--define",
+    `_sourcedir ${FIXTURE_SPEC_DIR}`,
     // Debian's rpm defaults would strip binaries and try to split debuginfo: not wanted for
     // fixtures (busybox is already stripped) and slow.
-    "--define", "debug_package %{nil}",
-    "--define", "__os_install_post %{nil}",
-    "--define", "_build_id_links none",
-    "--define", "use_source_date_epoch_as_buildtime 1",
-    "--define", "clamp_mtime_to_source_date_epoch 1",
-    "--define", "_buildhost bootsmith-fixture",
-    "--define", `fx_busybox ${FIXTURE_BUSYBOX}`,
-    "--define", `fx_applets ${APPLETS.join(" ")}`,
+    "--define",
+    "debug_package %{nil}",
+    "--define",
+    "__os_install_post %{nil}",
+    "--define",
+    "_build_id_links none",
+    "--define",
+    "use_source_date_epoch_as_buildtime 1",
+    "--define",
+    "clamp_mtime_to_source_date_epoch 1",
+    "--define",
+    "_buildhost bootsmith-fixture",
+    "--define",
+    `fx_busybox ${FIXTURE_BUSYBOX}`,
+    "--define",
+    `fx_applets ${APPLETS.join(" ")}`,
   ];
   // --nodeps: the specs have no BuildRequires, but Debian's rpm database is empty and rpmbuild
   // would otherwise check the implicit ones against it.
@@ -293,13 +348,25 @@ async function buildSigned(work: string): Promise<CacheRecord> {
     const armored = await run({ file: "gpg", args: ["--batch", "--armor", "--export", GPG_NAME], env }, step, { quiet: true });
     await writeFile(join(repo, KEY_FILE), armored.stdout.endsWith("\n") ? armored.stdout : `${armored.stdout}\n`);
     const colons = await run({ file: "gpg", args: ["--batch", "--with-colons", "--list-keys", GPG_NAME], env }, step, { quiet: true });
-    const keyId = colons.stdout.split("\n").find((l) => l.startsWith("pub:"))?.split(":")[4];
+    const keyId = colons.stdout
+      .split("\n")
+      .find((l) => l.startsWith("pub:"))
+      ?.split(":")[4];
     if (!keyId) throw new Error("fixture repo: gpg did not list the key it generated");
     // Debian's rpm points %__gpg at /usr/bin/gpg2, which Debian does not ship.
     await run(
       {
         file: "rpmsign",
-        args: ["--addsign", "--define", `_gpg_name ${GPG_NAME}`, "--define", `_gpg_path ${gnupg}`, "--define", "__gpg /usr/bin/gpg", ...files.map((f) => join(repo, f))],
+        args: [
+          "--addsign",
+          "--define",
+          `_gpg_name ${GPG_NAME}`,
+          "--define",
+          `_gpg_path ${gnupg}`,
+          "--define",
+          "__gpg /usr/bin/gpg",
+          ...files.map((f) => join(repo, f)),
+        ],
         env,
       },
       step,
@@ -307,7 +374,11 @@ async function buildSigned(work: string): Promise<CacheRecord> {
     );
     await createrepo(repo, env);
     // zypper checks the metadata's signature too (dnf only with repo_gpgcheck=1).
-    await run({ file: "gpg", args: ["--batch", "--yes", "--armor", "--detach-sign", "--local-user", GPG_NAME, join(repo, "repodata", "repomd.xml")], env }, step, { capture: false });
+    await run(
+      { file: "gpg", args: ["--batch", "--yes", "--armor", "--detach-sign", "--local-user", GPG_NAME, join(repo, "repodata", "repomd.xml")], env },
+      step,
+      { capture: false },
+    );
     const described = await describePackages(repo, files, env);
     return { builderVersion: BUILDER_VERSION, ...described, gpgKeyId: keyId.slice(-8).toLowerCase() };
   } finally {
@@ -325,7 +396,11 @@ export async function writeForeignKey(file: string): Promise<void> {
   const gnupg = await mkdtemp(join(tmpdir(), "bsfx-gpg-"));
   const env = { GNUPGHOME: gnupg, HOME: gnupg };
   try {
-    await run({ file: "gpg", args: ["--batch", "--passphrase", "", "--quick-gen-key", "someone else <else@bootsmith.invalid>", "rsa2048", "sign", "never"], env }, step, { capture: false });
+    await run(
+      { file: "gpg", args: ["--batch", "--passphrase", "", "--quick-gen-key", "someone else <else@bootsmith.invalid>", "rsa2048", "sign", "never"], env },
+      step,
+      { capture: false },
+    );
     const armored = await run({ file: "gpg", args: ["--batch", "--armor", "--export", "else@bootsmith.invalid"], env }, step, { quiet: true });
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, armored.stdout.endsWith("\n") ? armored.stdout : `${armored.stdout}\n`);
@@ -336,11 +411,9 @@ export async function writeForeignKey(file: string): Promise<void> {
 }
 
 async function createrepo(repo: string, env: Record<string, string>): Promise<void> {
-  await run(
-    { file: "createrepo_c", args: ["--quiet", "--no-database", "--groupfile", join(FIXTURE_SPEC_DIR, "comps.xml"), repo], env },
-    step,
-    { capture: false },
-  );
+  await run({ file: "createrepo_c", args: ["--quiet", "--no-database", "--groupfile", join(FIXTURE_SPEC_DIR, "comps.xml"), repo], env }, step, {
+    capture: false,
+  });
 }
 
 async function describePackages(
@@ -361,7 +434,10 @@ async function describePackages(
     const nvra = `${name}-${version}-${release}.${arch}`;
     packages.push({ name, epoch: Number(epoch), version, release, arch, nvra });
     byNvra[nvra] = files[i] ?? "";
-    const kver = provides.split(",").find((p) => p.startsWith("kernel-uname-r="))?.slice("kernel-uname-r=".length);
+    const kver = provides
+      .split(",")
+      .find((p) => p.startsWith("kernel-uname-r="))
+      ?.slice("kernel-uname-r=".length);
     if (kver) kernels.push({ release: Number.parseInt(release, 10), kver });
   });
   // Oldest first by the numeric release: the one ordering the fixture is designed around.

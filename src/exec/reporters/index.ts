@@ -22,7 +22,11 @@ export interface CreateReporterOptions {
 }
 
 /** `auto` resolves to `tty` on an interactive terminal outside CI, `plain` otherwise. */
-export function resolveReporterMode(mode: ReporterMode, stream: OutputStream, env: Readonly<Record<string, string | undefined>>): Exclude<ReporterMode, "auto"> {
+export function resolveReporterMode(
+  mode: ReporterMode,
+  stream: OutputStream,
+  env: Readonly<Record<string, string | undefined>>,
+): Exclude<ReporterMode, "auto"> {
   if (mode !== "auto") return mode;
   // CI runners (GitLab, GitHub, Jenkins via CI=true) sometimes allocate a pseudo-terminal; an
   // in-place redraw there turns the job log into escape-code soup.

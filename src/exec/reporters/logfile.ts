@@ -28,9 +28,7 @@ export function formatLogLines(event: BuildEvent, time: string): string[] {
     case "step-start":
       return [`${time} [${event.step}] ${stepCounter(event.index, event.total)} start: ${event.title}`];
     case "step-end":
-      return [
-        `${time} [${event.step}] ${event.status} after ${formatDuration(event.durationMs)}${event.error ? `: ${event.error}` : ""}`,
-      ];
+      return [`${time} [${event.step}] ${event.status} after ${formatDuration(event.durationMs)}${event.error ? `: ${event.error}` : ""}`];
     case "command":
       return [`${time} [${event.step}] + ${event.command}`];
     case "output":
@@ -70,7 +68,8 @@ export function createLogFileReporter(path: string, options: LogFileReporterOpti
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve, reject) => {
-        const settle = () => (failure ? reject(new LogFileError(`could not write the build log ${path}: ${failure.message}`, path, { cause: failure })) : resolve());
+        const settle = () =>
+          failure ? reject(new LogFileError(`could not write the build log ${path}: ${failure.message}`, path, { cause: failure })) : resolve();
         if (file.closed || file.destroyed) return settle();
         file.once("close", settle);
         file.end();

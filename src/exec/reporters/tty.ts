@@ -53,10 +53,13 @@ export class TtyReporter implements Reporter {
     const color = options.color ?? !process.env.NO_COLOR;
     this.paint = color ? (code, text) => `${CSI}${code}m${text}${CSI}0m` : (_code, text) => text;
     const fps = Math.max(1, Math.min(options.fps ?? 10, 60));
-    this.timer = setInterval(() => {
-      // Elapsed times tick while a step runs, so a running step always warrants a frame.
-      if (this.dirty || this.running.size > 0) this.renderNow();
-    }, Math.round(1000 / fps));
+    this.timer = setInterval(
+      () => {
+        // Elapsed times tick while a step runs, so a running step always warrants a frame.
+        if (this.dirty || this.running.size > 0) this.renderNow();
+      },
+      Math.round(1000 / fps),
+    );
     // The redraw timer alone must never keep the process alive.
     this.timer.unref();
   }
@@ -131,9 +134,7 @@ export class TtyReporter implements Reporter {
     this.timer = undefined;
     // Steps still running at close were cut short (failure elsewhere, interrupt): say so
     // statically instead of leaving a spinner frozen on screen.
-    const unfinished = [...this.running.values()].map((s) =>
-      this.finishedLine(s.step, s.counter, "interrupted", this.now() - s.startedAt, undefined),
-    );
+    const unfinished = [...this.running.values()].map((s) => this.finishedLine(s.step, s.counter, "interrupted", this.now() - s.startedAt, undefined));
     this.running.clear();
     const recap: string[] = [];
     if (!this.sawSummary && this.counts.ok + this.counts.failed + this.counts.skipped > 0) {
@@ -181,7 +182,13 @@ export class TtyReporter implements Reporter {
     return lines.map((line) => line + "\n").join("");
   }
 
-  private finishedLine(step: string, counter: string, status: "ok" | "failed" | "skipped" | "interrupted", durationMs: number, error: string | undefined): string {
+  private finishedLine(
+    step: string,
+    counter: string,
+    status: "ok" | "failed" | "skipped" | "interrupted",
+    durationMs: number,
+    error: string | undefined,
+  ): string {
     const mark = { ok: this.paint("32", "✓"), failed: this.paint("31", "✗"), skipped: this.paint("2", "-"), interrupted: this.paint("33", "■") }[status];
     const width = Math.max(this.columns - 1, 1);
     const time = status === "skipped" ? "skipped" : status === "ok" ? formatDuration(durationMs) : `${status} after ${formatDuration(durationMs)}`;

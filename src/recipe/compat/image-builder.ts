@@ -30,7 +30,9 @@ const repo = z
     gpg_key: z.string().min(1).optional().describe("Signing key URL (with config:)"),
     priority: z.union([z.number().int(), z.string().regex(/^\d+$/)], { error: "must be a whole number" }).optional(),
   })
-  .refine((r) => (r.url === undefined) !== (r.config === undefined), { error: "give url (the repository's baseurl) or config (the .repo section's lines), one of them" })
+  .refine((r) => (r.url === undefined) !== (r.config === undefined), {
+    error: "give url (the repository's baseurl) or config (the .repo section's lines), one of them",
+  })
   .refine((r) => r.gpg === undefined || r.gpg_key === undefined, { error: "give gpg or gpg_key, not both" });
 
 const options = z.strictObject({
@@ -109,13 +111,17 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   const opt = (key: string): DataPath => ["options", key];
 
   if (o.layer_type === "ansible") {
-    conv.fail(opt("layer_type"), "Ansible layers are not supported: image-builder runs ansible-playbook against the buildah container (Ansible's buildah connection) with your inventory and playbooks, outside anything bootsmith can plan and show. Install ansible-core in a base layer and run the playbook in cmds (ansible-playbook -c local -i localhost, …), or keep building this layer with image-builder");
+    conv.fail(
+      opt("layer_type"),
+      "Ansible layers are not supported: image-builder runs ansible-playbook against the buildah container (Ansible's buildah connection) with your inventory and playbooks, outside anything bootsmith can plan and show. Install ansible-core in a base layer and run the playbook in cmds (ansible-playbook -c local -i localhost, …), or keep building this layer with image-builder",
+    );
   }
   for (const key of ["groups", "playbooks", "inventory", "vars", "ansible_verbosity"] as const) {
     if (o[key] !== undefined && o.layer_type !== "ansible") conv.fail(opt(key), `${key} configures an Ansible layer; bootsmith does not run Ansible`);
   }
   for (const key of ["install_scap", "scap_benchmark", "oval_eval"] as const) {
-    if (o[key]) conv.fail(opt(key), `OpenSCAP (${key}) is not supported: run oscap in a cmds entry (install openscap-scanner and scap-security-guide with packages)`);
+    if (o[key])
+      conv.fail(opt(key), `OpenSCAP (${key}) is not supported: run oscap in a cmds entry (install openscap-scanner and scap-security-guide with packages)`);
   }
   if (cfg.openscap !== undefined) conv.fail(["openscap"], "OpenSCAP settings are not supported: run oscap in a cmds entry");
   if (cfg.oscap_template !== undefined) conv.fail(["oscap_template"], "OpenSCAP settings are not supported: run oscap in a cmds entry");
@@ -124,7 +130,13 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   conv.from(["name"], o.name !== undefined ? opt("name") : ["options"]);
   // A string is one tag in image-builder (Python); the Go port splits it at commas. Tags cannot
   // contain commas, so splitting reads both the same.
-  const tags = typeof o.publish_tags === "string" ? o.publish_tags.split(",").map((t) => t.trim()).filter(Boolean) : o.publish_tags ?? ["latest"];
+  const tags =
+    typeof o.publish_tags === "string"
+      ? o.publish_tags
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : (o.publish_tags ?? ["latest"]);
   conv.from(["tags"], o.publish_tags !== undefined ? opt("publish_tags") : ["options"]);
   if (Array.isArray(o.publish_tags)) o.publish_tags.forEach((_, i) => conv.from(["tags", i], [...opt("publish_tags"), i]));
 
@@ -163,7 +175,10 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   // package groups"), so the converted recipe leaves them out too rather than install more.
   const zypperSkips = manager === "zypper";
   if (zypperSkips && cfg.package_groups.length > 0) {
-    conv.note(["package_groups"], "left out: image-builder does not install package groups with zypper (it logs \"zypper does not support package groups\"); SUSE's equivalent is patterns, which bootsmith installs from packages.patterns");
+    conv.note(
+      ["package_groups"],
+      'left out: image-builder does not install package groups with zypper (it logs "zypper does not support package groups"); SUSE\'s equivalent is patterns, which bootsmith installs from packages.patterns',
+    );
   }
   if (zypperSkips && Object.keys(cfg.modules).length > 0) conv.note(["modules"], "left out: image-builder skips dnf modules with zypper");
   const groups = zypperSkips ? [] : cfg.package_groups;
@@ -180,26 +195,32 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
 
   let release: string | undefined;
   if (from === "scratch" && manager === "dnf") {
-    const urls = repos.flatMap((r) => (r.baseurl ? [r.baseurl] : /^baseurl\s*=\s*(\S+)/m.exec(r.content ?? "")?.slice(1) ?? []));
+    const urls = repos.flatMap((r) => (r.baseurl ? [r.baseurl] : (/^baseurl\s*=\s*(\S+)/m.exec(r.content ?? "")?.slice(1) ?? [])));
     release = releaseOverride ?? releaseFromUrls(urls);
     if (releaseOverride !== undefined) {
       conv.note(["repos"], `release ${releaseOverride} (dnf --releasever) given with bootsmith convert --release; image-builder used the build host's`);
     } else if (release === undefined) {
-      conv.fail(["repos"], "bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes");
+      conv.fail(
+        ["repos"],
+        "bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes",
+      );
     } else {
       conv.note(["repos"], `release ${release} (dnf --releasever) is taken from the repository URLs; image-builder used the build host's`);
     }
   }
 
-  const packages: RecipeInput["packages"] = manager === undefined ? undefined : {
-    manager,
-    ...(release !== undefined ? { release } : {}),
-    repos,
-    ...(groups.length > 0 ? { groups } : {}),
-    ...(modules.enable.length + modules.install.length > 0 ? { modules } : {}),
-    install: cfg.packages,
-    options: managerOptions,
-  };
+  const packages: RecipeInput["packages"] =
+    manager === undefined
+      ? undefined
+      : {
+          manager,
+          ...(release !== undefined ? { release } : {}),
+          repos,
+          ...(groups.length > 0 ? { groups } : {}),
+          ...(modules.enable.length + modules.install.length > 0 ? { modules } : {}),
+          install: cfg.packages,
+          options: managerOptions,
+        };
   conv.from(["packages"], o.pkg_manager !== undefined ? opt("pkg_manager") : ["options"]);
   conv.from(["packages", "manager"], o.pkg_manager !== undefined ? opt("pkg_manager") : ["options"]);
   conv.from(["packages", "release"], ["repos"]);
@@ -218,7 +239,10 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     return { src: f.src, dest: f.dest, ...copyOpts(f.opts ?? [], at, i, conv) };
   });
   if (cfg.copyfiles.some((f) => f.src.startsWith("/"))) {
-    conv.note(["copyfiles"], "bootsmith copies only files inside the config's directory (src relative to it); image-builder read them relative to where it ran");
+    conv.note(
+      ["copyfiles"],
+      "bootsmith copies only files inside the config's directory (src relative to it); image-builder read them relative to where it ran",
+    );
   }
 
   // --- commands and boot artifacts -------------------------------------------------------------
@@ -230,20 +254,30 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   if (cfg.remove_packages.length > 0) {
     conv.from(["commands", commands.length], ["remove_packages"]);
     commands.push({ name: `rpm -e --nodeps ${cfg.remove_packages.join(" ")}`, run: ["rpm", "-e", "--nodeps", ...cfg.remove_packages] });
-    conv.note(["remove_packages"], `removed with rpm -e --nodeps in the image like image-builder (not ${manager ?? "dnf"} remove, which would also remove what depends on them); this runs after the files are copied`);
+    conv.note(
+      ["remove_packages"],
+      `removed with rpm -e --nodeps in the image like image-builder (not ${manager ?? "dnf"} remove, which would also remove what depends on them); this runs after the files are copied`,
+    );
   }
 
   let dracutModules: string[] | undefined;
   const droppedLogs: string[] = [];
   cfg.cmds.forEach((c, i) => {
     const at: DataPath = ["cmds", i];
-    if (c.buildah_extra_args) conv.fail([...at, "buildah_extra_args"], "extra buildah run arguments (bind mounts, devices) are not supported: bootsmith runs every command the same way so a plan shows everything a build depends on");
+    if (c.buildah_extra_args)
+      conv.fail(
+        [...at, "buildah_extra_args"],
+        "extra buildah run arguments (bind mounts, devices) are not supported: bootsmith runs every command the same way so a plan shows everything a build depends on",
+      );
     if (c.loglevel !== undefined) conv.note([...at, "loglevel"], "loglevel is ignored: bootsmith shows every command's output");
     const dracut = parseDracutCall(c.cmd);
     if (dracut) {
       dracutModules ??= dracut.modules;
       if (dracut.logfile) droppedLogs.push(dracut.logfile);
-      conv.note(at, "this dracut command is left out: bootsmith builds the initramfs itself (boot.initramfs) for the kernel it picks (boot.kernel: newest); image-builder's `--kver $(basename /lib/modules/*)` breaks with two kernels installed");
+      conv.note(
+        at,
+        "this dracut command is left out: bootsmith builds the initramfs itself (boot.initramfs) for the kernel it picks (boot.kernel: newest); image-builder's `--kver $(basename /lib/modules/*)` breaks with two kernels installed",
+      );
       return;
     }
     if (droppedLogs.some((log) => c.cmd.includes(log))) {
@@ -256,7 +290,8 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     // on as it did. Unlike image-builder, a command that exits non-zero fails the build.
     commands.push({ run: ["bash", "-c", c.cmd] });
   });
-  if (cfg.cmds.length > 0) conv.note(["cmds"], "each cmd runs as bash -c like image-builder, but a command that fails now fails the build (image-builder ignored the exit code)");
+  if (cfg.cmds.length > 0)
+    conv.note(["cmds"], "each cmd runs as bash -c like image-builder, but a command that fails now fails the build (image-builder ignored the exit code)");
 
   const boot = bootSpec(cfg, dracutModules, conv);
 
@@ -279,7 +314,10 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     conv.from(["publish", publish.length, "endpoint"], opt("publish_s3"));
     conv.from(["publish", publish.length, "bucket"], o.s3_bucket !== undefined ? opt("s3_bucket") : opt("publish_s3"));
     publish.push({ type: "s3", endpoint: o.publish_s3, bucket: o.s3_bucket ?? "boot-images", prefix: o.s3_prefix ?? "" });
-    conv.note(opt("publish_s3"), "published with bootsmith's S3 layout, <prefix><name>/<tag>/{vmlinuz,initramfs.img,rootfs.squashfs} plus manifest.json: every tag keeps its own kernel and initramfs. image-builder's keys (efi-images/<prefix>vmlinuz-KVER, shared by every image and tag with that kernel, so a later build overwrites an earlier one's initramfs) are available with layout: image-builder. Credentials: S3_ACCESS / S3_SECRET, as before");
+    conv.note(
+      opt("publish_s3"),
+      "published with bootsmith's S3 layout, <prefix><name>/<tag>/{vmlinuz,initramfs.img,rootfs.squashfs} plus manifest.json: every tag keeps its own kernel and initramfs. image-builder's keys (efi-images/<prefix>vmlinuz-KVER, shared by every image and tag with that kernel, so a later build overwrites an earlier one's initramfs) are available with layout: image-builder. Credentials: S3_ACCESS / S3_SECRET, as before",
+    );
   }
   if (o.publish_local) {
     conv.note(opt("publish_local"), "nothing to convert: bootsmith always commits the image to local storage, as localhost/bootsmith/<name>:<tag>");
@@ -303,7 +341,12 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   return { name, tags, labels, from, ...(packages ? { packages } : {}), files, commands, boot, publish };
 }
 
-function convertRepo(r: ImageBuilderConfig["repos"][number], i: number, manager: string | undefined, conv: Conversion): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]>[number] {
+function convertRepo(
+  r: ImageBuilderConfig["repos"][number],
+  i: number,
+  manager: string | undefined,
+  conv: Conversion,
+): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]>[number] {
   const at: DataPath = ["repos", i];
   conv.from(["packages", "repos", i], at);
   conv.from(["packages", "repos", i, "name"], [...at, "alias"]);
@@ -314,7 +357,10 @@ function convertRepo(r: ImageBuilderConfig["repos"][number], i: number, manager:
     conv.from(["packages", "repos", i, "baseurl"], [...at, "url"]);
     if (/\.repo$/i.test(r.url)) {
       const tool = manager === "zypper" ? "zypper addrepo" : "dnf config-manager --add-repo";
-      conv.fail([...at, "url"], `a .repo file URL is not supported (image-builder hands it to ${tool}); give the repository's baseurl, or its lines with config:`);
+      conv.fail(
+        [...at, "url"],
+        `a .repo file URL is not supported (image-builder hands it to ${tool}); give the repository's baseurl, or its lines with config:`,
+      );
     }
     if (gpg) conv.from(["packages", "repos", i, "gpgkey"], [...at, r.gpg ? "gpg" : "gpg_key"]);
     // zypper addrepo checks signatures unless told otherwise, also for a repository without a key
@@ -345,7 +391,11 @@ function registryFlags(entries: readonly string[], at: DataPath, conv: Conversio
       const auth = /^--authfile(?:=(.+))?$/.exec(word);
       if (tls) out.tlsVerify = tls[1] !== "false";
       else if (auth && push) out.authFile = auth[1] ?? words[++w];
-      else conv.fail([...at, i], `buildah flag ${word} is not supported here; bootsmith maps --tls-verify${push ? " and --authfile" : ""} (${push ? "publish registry tlsVerify/authFile" : "from.tlsVerify; credentials come from buildah's auth file"})`);
+      else
+        conv.fail(
+          [...at, i],
+          `buildah flag ${word} is not supported here; bootsmith maps --tls-verify${push ? " and --authfile" : ""} (${push ? "publish registry tlsVerify/authFile" : "from.tlsVerify; credentials come from buildah's auth file"})`,
+        );
     }
   });
   return out;
@@ -382,11 +432,16 @@ function dnfOptions(entries: readonly string[], options: Record<string, unknown>
 /** buildah copy flags → native file settings. */
 function copyOpts(opts: readonly string[], at: DataPath, i: number, conv: Conversion): { mode?: string; owner?: string } {
   const out: { mode?: string; owner?: string } = {};
-  const words = opts.flatMap((o, j) => o.split(/\s+/).filter(Boolean).map((w) => ({ w, j })));
+  const words = opts.flatMap((o, j) =>
+    o
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => ({ w, j })),
+  );
   for (let k = 0; k < words.length; k++) {
     const { w, j } = words[k]!;
     const m = /^--(chmod|chown)(?:=(.+))?$/.exec(w);
-    const value = m ? m[2] ?? words[++k]?.w : undefined;
+    const value = m ? (m[2] ?? words[++k]?.w) : undefined;
     if (m && value !== undefined) {
       if (m[1] === "chmod") out.mode = value;
       else out.owner = value;
@@ -412,7 +467,10 @@ function bootSpec(cfg: ImageBuilderConfig, dracutModules: string[] | undefined, 
   const why: DataPath = cfg.options.publish_s3 !== undefined ? ["options", "publish_s3"] : dracutModules !== undefined ? ["cmds"] : ["packages"];
   conv.from(["boot"], wantsBoot ? why : ["options"]);
   if (!wantsBoot) {
-    conv.note(["options"], "boot: false: the config neither publishes to S3, installs dracut-live nor runs dracut, so no kernel, initramfs or squashfs is made");
+    conv.note(
+      ["options"],
+      "boot: false: the config neither publishes to S3, installs dracut-live nor runs dracut, so no kernel, initramfs or squashfs is made",
+    );
     return false;
   }
   const modules = dracutModules && dracutModules.length > 0 ? dracutModules : DEFAULT_LIVE_MODULES;

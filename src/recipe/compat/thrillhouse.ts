@@ -160,7 +160,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   if (layer.manager.config !== undefined) managerConfig(managerName, layer.manager.config, options, conv);
   if (from === "scratch" && release === undefined && (managerName === "dnf" || managerName === "mmdebstrap")) {
     const key = managerName === "dnf" ? "releasever" : "suite";
-    conv.fail(["layer", "manager"], `options.${key} is required for a build from scratch (image-thrillhouse requires it too), e.g. ${key}: "${managerName === "dnf" ? "9" : "bookworm"}"`);
+    conv.fail(
+      ["layer", "manager"],
+      `options.${key} is required for a build from scratch (image-thrillhouse requires it too), e.g. ${key}: "${managerName === "dnf" ? "9" : "bookworm"}"`,
+    );
   }
 
   const install = layer.actions.install;
@@ -195,19 +198,31 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   layer.files.forEach((f, i) => {
     const at: DataPath = ["layer", "files", i];
     if (f.url) {
-      conv.fail([...at, "url"], "files fetched from a URL at build time are not supported: the plan would depend on whatever the URL serves that day. Download the file next to the config and use src:, or fetch it in a command");
+      conv.fail(
+        [...at, "url"],
+        "files fetched from a URL at build time are not supported: the plan would depend on whatever the URL serves that day. Download the file next to the config and use src:, or fetch it in a command",
+      );
       return;
     }
     conv.from(["files", files.length], at);
     conv.from(["files", files.length, "dest"], [...at, "path"]);
     conv.from(["files", files.length, f.content !== undefined ? "content" : "src"], [...at, f.content !== undefined ? "content" : "src"]);
     if (f.mode !== undefined) conv.from(["files", files.length, "mode"], [...at, "mode"]);
-    files.push({ dest: f.path, ...(f.content !== undefined && f.content !== "" ? { content: f.content } : { src: f.src ?? "" }), ...(f.mode !== undefined ? { mode: f.mode } : {}) });
+    files.push({
+      dest: f.path,
+      ...(f.content !== undefined && f.content !== "" ? { content: f.content } : { src: f.src ?? "" }),
+      ...(f.mode !== undefined ? { mode: f.mode } : {}),
+    });
   });
   layer.directories.forEach((d, i) => {
     const at: DataPath = ["layer", "directories", i];
-    if (d.preserve_ownership) conv.fail([...at, "preserve_ownership"], "keeping the host's owners is not supported: bootsmith copies files owned by root (or owner:) so a build does not depend on the host's users");
-    if (d.excludes && d.excludes.length > 0) conv.fail([...at, "excludes"], "excludes are not supported: copy a directory that holds only what the image needs");
+    if (d.preserve_ownership)
+      conv.fail(
+        [...at, "preserve_ownership"],
+        "keeping the host's owners is not supported: bootsmith copies files owned by root (or owner:) so a build does not depend on the host's users",
+      );
+    if (d.excludes && d.excludes.length > 0)
+      conv.fail([...at, "excludes"], "excludes are not supported: copy a directory that holds only what the image needs");
     // contents_only (default true) copies src/. into path, which is what buildah copy of a
     // directory does; false puts src itself under path.
     const dest = d.contents_only === false ? `${d.path.replace(/\/+$/, "")}/${baseName(d.src)}` : d.path;
@@ -217,7 +232,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
     files.push({ src: d.src, dest, ...(d.mode !== undefined ? { mode: d.mode } : {}), ...(d.owner !== undefined ? { owner: d.owner } : {}) });
   });
   if (layer.files.some((f) => f.src) || layer.directories.length > 0) {
-    conv.note(["layer"], "src: paths are read relative to the config's directory and must stay inside it (image-thrillhouse reads them relative to where it runs)");
+    conv.note(
+      ["layer"],
+      "src: paths are read relative to the config's directory and must stay inside it (image-thrillhouse reads them relative to where it runs)",
+    );
   }
 
   // --- commands ----------------------------------------------------------------------------------
@@ -225,17 +243,24 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   if (install.remove_packages.length > 0) {
     // image-thrillhouse: rpm -e --nodeps (dnf, zypper) or dpkg --remove --force-depends (apt),
     // never the package manager's remove, which would take dependent packages along.
-    const argv = manager === "apt" ? ["dpkg", "--remove", "--force-depends", ...install.remove_packages] : ["rpm", "-e", "--nodeps", ...install.remove_packages];
+    const argv =
+      manager === "apt" ? ["dpkg", "--remove", "--force-depends", ...install.remove_packages] : ["rpm", "-e", "--nodeps", ...install.remove_packages];
     conv.from(["commands", commands.length], ["layer", "actions", "install", "remove_packages"]);
     commands.push({ name: argv.join(" "), run: argv });
-    conv.note(["layer", "actions", "install", "remove_packages"], `removed with ${argv.slice(0, 3).join(" ")} like image-thrillhouse; this runs after the files are copied`);
+    conv.note(
+      ["layer", "actions", "install", "remove_packages"],
+      `removed with ${argv.slice(0, 3).join(" ")} like image-thrillhouse; this runs after the files are copied`,
+    );
   }
   const layerEnv = envOf(layer.env, ["layer", "env"], conv);
   let dracutModules: string[] | undefined;
   layer.actions.commands.forEach((c, i) => {
     const at: DataPath = ["layer", "actions", "commands", i];
     if (c.ansible) {
-      conv.fail([...at, "ansible"], "Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse");
+      conv.fail(
+        [...at, "ansible"],
+        "Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse",
+      );
       return;
     }
     const cmdEnv = { ...layerEnv, ...envOf(c.env, [...at, "env"], conv) };
@@ -251,7 +276,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
     if (c.run !== undefined) {
       const split = shellWords(c.run);
       if (!split.ok) {
-        conv.fail([...at, "run"], `run: is split into words without a shell, and "${split.operator}" is a shell operator: image-thrillhouse would run only \`${split.before.join(" ")}\`. Use script: for shell syntax`);
+        conv.fail(
+          [...at, "run"],
+          `run: is split into words without a shell, and "${split.operator}" is a shell operator: image-thrillhouse would run only \`${split.before.join(" ")}\`. Use script: for shell syntax`,
+        );
         return;
       }
       conv.from(["commands", commands.length, "run"], [...at, "run"]);
@@ -289,7 +317,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
         conv.note(at, "nothing to convert: bootsmith always commits the image to local storage, as localhost/bootsmith/<name>:<tag>");
         return;
       case "tarball":
-        conv.fail([...at, "type"], "tarball publishing is not supported: export the committed image with `buildah push localhost/bootsmith/<name>:<tag> oci-archive:FILE`");
+        conv.fail(
+          [...at, "type"],
+          "tarball publishing is not supported: export the committed image with `buildah push localhost/bootsmith/<name>:<tag> oci-archive:FILE`",
+        );
         return;
       case "registry":
         if (!p.url) return conv.fail(at, "a registry target needs url:");
@@ -300,7 +331,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
         if (!p.path) return conv.fail(at, "a squashfs target needs path:");
         conv.from(["publish", publish.length], at);
         publish.push({ type: "local", dir: p.path });
-        conv.note(at, "published as a local directory: <path>/<name>/<tag>/rootfs.squashfs with vmlinuz, initramfs.img and manifest.json (image-thrillhouse writes <path>/<name>-<tag>.squashfs alone)");
+        conv.note(
+          at,
+          "published as a local directory: <path>/<name>/<tag>/rootfs.squashfs with vmlinuz, initramfs.img and manifest.json (image-thrillhouse writes <path>/<name>-<tag>.squashfs alone)",
+        );
         return;
       case "s3":
         if (!p.bucket) return conv.fail(at, "an s3 target needs bucket:");
@@ -308,7 +342,10 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
         if (p.url) conv.from(["publish", publish.length, "endpoint"], [...at, "url"]);
         conv.from(["publish", publish.length, "bucket"], [...at, "bucket"]);
         publish.push({ type: "s3", ...(p.url ? { endpoint: p.url } : {}), bucket: p.bucket, prefix: p.prefix ?? "" });
-        conv.note(at, "bootsmith's S3 layout adds the image name: <prefix><name>/<tag>/{rootfs.squashfs,vmlinuz,initramfs.img} (image-thrillhouse: <prefix><tag>/[<arch>/]…); bootsmith has no image-thrillhouse layout yet. Credentials: S3_ACCESS / S3_SECRET, as before");
+        conv.note(
+          at,
+          "bootsmith's S3 layout adds the image name: <prefix><name>/<tag>/{rootfs.squashfs,vmlinuz,initramfs.img} (image-thrillhouse: <prefix><tag>/[<arch>/]…); bootsmith has no image-thrillhouse layout yet. Credentials: S3_ACCESS / S3_SECRET, as before",
+        );
         return;
     }
   });
@@ -330,7 +367,12 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   return { name: meta.name, tags: meta.tags, labels, from, packages, files, commands, boot, publish };
 }
 
-function convertRepo(r: ThrillhouseConfig["layer"]["repos"][number], i: number, manager: NativeManager, conv: Conversion): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]> {
+function convertRepo(
+  r: ThrillhouseConfig["layer"]["repos"][number],
+  i: number,
+  manager: NativeManager,
+  conv: Conversion,
+): NonNullable<NonNullable<RecipeInput["packages"]>["repos"]> {
   const at: DataPath = ["layer", "repos", i];
   if (r.url || r.src) {
     conv.fail([...at, r.url ? "url" : "src"], "give the repository file inline with content: (bootsmith writes repository files from the recipe itself)");
@@ -345,7 +387,8 @@ function convertRepo(r: ThrillhouseConfig["layer"]["repos"][number], i: number, 
     return [];
   }
   const name = baseName(r.path);
-  const native = manager === "apt" ? `/etc/apt/sources.list.d/${name}.sources` : manager === "zypper" ? `/etc/zypp/repos.d/${name}.repo` : `/etc/yum.repos.d/${name}.repo`;
+  const native =
+    manager === "apt" ? `/etc/apt/sources.list.d/${name}.sources` : manager === "zypper" ? `/etc/zypp/repos.d/${name}.repo` : `/etc/yum.repos.d/${name}.repo`;
   if (r.path !== native) conv.note([...at, "path"], `written as ${native} (bootsmith places repository files itself)`);
   conv.from(["packages", "repos", i], at);
   conv.from(["packages", "repos", i, "name"], [...at, "path"]);
@@ -383,7 +426,10 @@ function managerOption(manager: string, key: string, value: string, options: Rec
       set("weakDeps", !on);
       break;
     case "zypper:auto-agree-with-licenses":
-      conv.note(at, "bootsmith always agrees to licences of the packages a recipe names (zypper --auto-agree-with-licenses): a build cannot answer the question");
+      conv.note(
+        at,
+        "bootsmith always agrees to licences of the packages a recipe names (zypper --auto-agree-with-licenses): a build cannot answer the question",
+      );
       break;
     case "zypper:repopath":
       conv.note(at, "repopath is ignored: bootsmith writes repositories to /etc/zypp/repos.d in the image and uses a private directory from scratch");
@@ -441,7 +487,10 @@ function managerConfig(manager: string, text: string, options: Record<string, un
         ignored.push(m[1]);
         break;
       default:
-        conv.fail(at, `dnf.conf line "${line}" is not supported; bootsmith maps gpgcheck, best and install_weak_deps (and ignores reposdir, installonly_limit, clean_requirements_on_remove, skip_if_unavailable, keepcache)`);
+        conv.fail(
+          at,
+          `dnf.conf line "${line}" is not supported; bootsmith maps gpgcheck, best and install_weak_deps (and ignores reposdir, installonly_limit, clean_requirements_on_remove, skip_if_unavailable, keepcache)`,
+        );
     }
   }
   conv.from(["packages", "options"], at);
@@ -450,7 +499,11 @@ function managerConfig(manager: string, text: string, options: Record<string, un
 
 function envOf(e: z.output<typeof env> | undefined, at: DataPath, conv: Conversion): Record<string, string> {
   if (!e) return {};
-  if (e.pass && e.pass.length > 0) conv.fail([...at, "pass"], "passing host environment variables is not supported: a build must not depend on the caller's environment. Give the values with set:");
+  if (e.pass && e.pass.length > 0)
+    conv.fail(
+      [...at, "pass"],
+      "passing host environment variables is not supported: a build must not depend on the caller's environment. Give the values with set:",
+    );
   return { ...(e.set ?? {}) };
 }
 
@@ -461,7 +514,11 @@ function envOf(e: z.output<typeof env> | undefined, at: DataPath, conv: Conversi
 function rejectTemplates(cfg: ThrillhouseConfig, conv: Conversion): void {
   const visit = (value: unknown, at: DataPath): void => {
     if (typeof value === "string") {
-      if (/\{\{.*\}\}/s.test(value)) conv.fail(at, "Go template directives ({{ … }}) are not supported: render the config first (image-thrillhouse renders with its var files) and point bootsmith at the result");
+      if (/\{\{.*\}\}/s.test(value))
+        conv.fail(
+          at,
+          "Go template directives ({{ … }}) are not supported: render the config first (image-thrillhouse renders with its var files) and point bootsmith at the result",
+        );
     } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, [...at, i]));
     else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) visit(v, [...at, k]);
   };
@@ -469,5 +526,10 @@ function rejectTemplates(cfg: ThrillhouseConfig, conv: Conversion): void {
 }
 
 function firstLine(script: string): string {
-  return script.split("\n").find((l) => l.trim() !== "" && !l.startsWith("#!"))?.trim() ?? "script";
+  return (
+    script
+      .split("\n")
+      .find((l) => l.trim() !== "" && !l.startsWith("#!"))
+      ?.trim() ?? "script"
+  );
 }

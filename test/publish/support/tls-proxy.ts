@@ -21,7 +21,23 @@ export async function startTlsProxy(target: URL, dir: string): Promise<TlsProxy>
   await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "1", "-subj", "/CN=bootsmith test CA");
   await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1");
   await writeFile(f("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-  await openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("server.pem"), "-days", "1", "-extfile", f("ext.cnf"));
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("server.pem"),
+    "-days",
+    "1",
+    "-extfile",
+    f("ext.cnf"),
+  );
 
   const sockets = new Set<Socket>();
   const server = createServer({ key: await readFile(f("server.key")), cert: await readFile(f("server.pem")) }, (client) => {

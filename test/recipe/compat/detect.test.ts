@@ -41,13 +41,22 @@ describe("loadRecipe reads each format", () => {
   });
 
   it("image-thrillhouse, whose ${NAME} text is shell, not a bootsmith variable", () => {
-    const r = loadRecipe(write("th.yaml", "meta: {name: t, tags: [a], from: registry.local/base:9}\nlayer:\n  manager: {name: dnf}\n  actions:\n    commands:\n      - script: echo ${HOME}\n"), { env: {} });
+    const r = loadRecipe(
+      write(
+        "th.yaml",
+        "meta: {name: t, tags: [a], from: registry.local/base:9}\nlayer:\n  manager: {name: dnf}\n  actions:\n    commands:\n      - script: echo ${HOME}\n",
+      ),
+      { env: {} },
+    );
     expect(r.spec.commands[0]?.run).toEqual(["/bin/sh", "-c", "echo ${HOME}"]);
     expect(r.converted?.format).toBe("image-thrillhouse");
   });
 
   it("convert --release gives an image-builder config from scratch its dnf release", async () => {
-    const file = write("scratch.yaml", "options:\n  layer_type: base\n  pkg_manager: dnf\nrepos:\n  - alias: base\n    url: http://mirror.local/$releasever/BaseOS/\npackages: [kernel]\n");
+    const file = write(
+      "scratch.yaml",
+      "options:\n  layer_type: base\n  pkg_manager: dnf\nrepos:\n  - alias: base\n    url: http://mirror.local/$releasever/BaseOS/\npackages: [kernel]\n",
+    );
     expect(() => loadRecipe(file, { env: {} })).toThrow(/--release 9/);
     expect(loadRecipe(file, { env: {}, compat: { release: "9" } }).spec.packages?.release).toBe("9");
     const out = path.join(dir, "scratch.bootsmith.yaml");
@@ -84,7 +93,9 @@ describe("shellWords (go-shellwords' defaults)", () => {
 
 describe("parseDracutCall", () => {
   it("reads image-builder's example dracut command", () => {
-    expect(parseDracutCall('dracut --add "dmsquash-live livenet network-manager" --kver $(basename /lib/modules/*) -N -f --logfile /tmp/dracut.log 2>/dev/null')).toEqual({
+    expect(
+      parseDracutCall('dracut --add "dmsquash-live livenet network-manager" --kver $(basename /lib/modules/*) -N -f --logfile /tmp/dracut.log 2>/dev/null'),
+    ).toEqual({
       modules: ["dmsquash-live", "livenet", "network-manager"],
       logfile: "/tmp/dracut.log",
     });

@@ -57,42 +57,94 @@ const cases: readonly Case[] = [
   {
     name: "image-builder: buildah flags bootsmith has no setting for",
     yaml: lines(...IB, "  publish_registry: registry.local", "  registry_opts_push: ['--sign-by=me']"),
-    issues: ["6:24 options.registry_opts_push[0]: buildah flag --sign-by=me is not supported here; bootsmith maps --tls-verify and --authfile (publish registry tlsVerify/authFile)"],
+    issues: [
+      "6:24 options.registry_opts_push[0]: buildah flag --sign-by=me is not supported here; bootsmith maps --tls-verify and --authfile (publish registry tlsVerify/authFile)",
+    ],
   },
   {
     name: "image-builder: a problem found in the converted recipe names the original key",
     yaml: lines(...IB, "copyfiles:", "  - src: files/missing.conf", "    dest: /etc/missing.conf"),
-    issues: ["6:10 copyfiles[0].src: <dir>/files/missing.conf does not exist; src is relative to the recipe's directory <dir> (bootsmith recipe: files[0].src)"],
+    issues: [
+      "6:10 copyfiles[0].src: <dir>/files/missing.conf does not exist; src is relative to the recipe's directory <dir> (bootsmith recipe: files[0].src)",
+    ],
   },
   {
     name: "image-builder: zypper with a .repo file URL",
-    yaml: lines("options:", "  layer_type: base", "  pkg_manager: zypper", "  parent: registry.local/sles:15", "repos:", "  - alias: extra", "    url: https://mirror.local/extra.repo"),
-    issues: ["7:10 repos[0].url: a .repo file URL is not supported (image-builder hands it to zypper addrepo); give the repository's baseurl, or its lines with config:"],
+    yaml: lines(
+      "options:",
+      "  layer_type: base",
+      "  pkg_manager: zypper",
+      "  parent: registry.local/sles:15",
+      "repos:",
+      "  - alias: extra",
+      "    url: https://mirror.local/extra.repo",
+    ),
+    issues: [
+      "7:10 repos[0].url: a .repo file URL is not supported (image-builder hands it to zypper addrepo); give the repository's baseurl, or its lines with config:",
+    ],
   },
   {
     name: "image-builder: from scratch with no release in the repository URLs",
-    yaml: lines("options:", "  layer_type: base", "  pkg_manager: dnf", "repos:", "  - alias: base", "    url: http://mirror.local/$releasever/BaseOS/", "packages: [kernel]"),
-    issues: ["5:3 repos: bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes"],
+    yaml: lines(
+      "options:",
+      "  layer_type: base",
+      "  pkg_manager: dnf",
+      "repos:",
+      "  - alias: base",
+      "    url: http://mirror.local/$releasever/BaseOS/",
+      "packages: [kernel]",
+    ),
+    issues: [
+      "5:3 repos: bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes",
+    ],
   },
   // --- image-thrillhouse --------------------------------------------------------------------------
   {
     name: "image-thrillhouse: unknown keys, with did-you-mean, and a missing one",
     yaml: lines("meta:", "  name: t", "  tag: [a]", "layer:", "  manager:", "    name: dnf", "  actoins: {}"),
-    issues: ["2:3 meta.tags: is required (array)", '3:3 meta.tag: unknown key "tag"; did you mean "tags"?', '7:3 layer.actoins: unknown key "actoins"; did you mean "actions"?'],
+    issues: [
+      "2:3 meta.tags: is required (array)",
+      '3:3 meta.tag: unknown key "tag"; did you mean "tags"?',
+      '7:3 layer.actoins: unknown key "actoins"; did you mean "actions"?',
+    ],
   },
   {
     name: "image-thrillhouse: zypper options bootsmith does not have",
-    yaml: lines("meta:", "  name: t", "  tags: [a]", "  from: registry.local/sles:15", "layer:", "  manager:", "    name: zypper", "    options:", '      force-resolution: "true"', '      dup: "true"'),
-    issues: ['9:25 layer.manager.options.force-resolution: force-resolution is not supported: bootsmith installs exactly the packages named, or fails', '10:12 layer.manager.options.dup: zypper option "dup" is not supported by bootsmith'],
+    yaml: lines(
+      "meta:",
+      "  name: t",
+      "  tags: [a]",
+      "  from: registry.local/sles:15",
+      "layer:",
+      "  manager:",
+      "    name: zypper",
+      "    options:",
+      '      force-resolution: "true"',
+      '      dup: "true"',
+    ),
+    issues: [
+      "9:25 layer.manager.options.force-resolution: force-resolution is not supported: bootsmith installs exactly the packages named, or fails",
+      '10:12 layer.manager.options.dup: zypper option "dup" is not supported by bootsmith',
+    ],
   },
   {
     name: "image-thrillhouse: run: with a shell operator",
     yaml: lines(...TH, "  actions:", "    commands:", "      - run: rpm -qa | sort > /root/packages.txt"),
-    issues: ["10:14 layer.actions.commands[0].run: run: is split into words without a shell, and \"|\" is a shell operator: image-thrillhouse would run only `rpm -qa`. Use script: for shell syntax"],
+    issues: [
+      '10:14 layer.actions.commands[0].run: run: is split into words without a shell, and "|" is a shell operator: image-thrillhouse would run only `rpm -qa`. Use script: for shell syntax',
+    ],
   },
   {
     name: "image-thrillhouse: Ansible command and tarball publishing",
-    yaml: lines(...TH, "  actions:", "    commands:", "      - ansible: {playbook: site.yaml, groups: [compute]}", "publish:", "  - type: tarball", "    path: /out/t.tar"),
+    yaml: lines(
+      ...TH,
+      "  actions:",
+      "    commands:",
+      "      - ansible: {playbook: site.yaml, groups: [compute]}",
+      "publish:",
+      "  - type: tarball",
+      "    path: /out/t.tar",
+    ),
     issues: [
       "10:18 layer.actions.commands[0].ansible: Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse",
       "12:11 publish[0].type: tarball publishing is not supported: export the committed image with `buildah push localhost/bootsmith/<name>:<tag> oci-archive:FILE`",
@@ -106,7 +158,9 @@ const cases: readonly Case[] = [
   {
     name: "image-thrillhouse: Go template directives",
     yaml: lines("meta:", "  name: t", '  tags: ["{{ .tag }}"]', "layer:", "  manager:", "    name: dnf", "    options: {releasever: '9'}"),
-    issues: ["3:10 meta.tags[0]: Go template directives ({{ … }}) are not supported: render the config first (image-thrillhouse renders with its var files) and point bootsmith at the result"],
+    issues: [
+      "3:10 meta.tags[0]: Go template directives ({{ … }}) are not supported: render the config first (image-thrillhouse renders with its var files) and point bootsmith at the result",
+    ],
   },
   {
     name: "image-thrillhouse: a native check on a converted value points at its origin",

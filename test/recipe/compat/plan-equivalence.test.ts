@@ -28,7 +28,9 @@ const OPTIONS: PlanOptions = {
  */
 function planJson(file: string): unknown {
   const planned = plan(loadRecipe(file, { env: {} }), OPTIONS);
-  const json = JSON.stringify({ ...planned, recipe: { ...planned.recipe, file: "<recipe>" } }).split(JSON.stringify(planned.recipe.file)).join('"<recipe>"');
+  const json = JSON.stringify({ ...planned, recipe: { ...planned.recipe, file: "<recipe>" } })
+    .split(JSON.stringify(planned.recipe.file))
+    .join('"<recipe>"');
   return JSON.parse(json.split(path.dirname(realpathSync(file))).join("<dir>")) as unknown;
 }
 
