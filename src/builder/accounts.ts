@@ -66,7 +66,7 @@ class AccountFile {
 export function createAccounts(root: string, groups: readonly GroupSpec[], users: readonly UserSpec[], base: string): void {
   const at = (p: string) => resolveInRoot(root, p);
   if (!existsSync(at("/etc/passwd")) || !existsSync(at("/etc/group"))) {
-    throw new Error(
+    throw new BootsmithError(
       `the image has no /etc/passwd and /etc/group to add users and groups to (base: ${base}); install the package that provides them (setup on EL, base-passwd on Debian)`,
     );
   }

@@ -13,6 +13,7 @@ import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
 import { createAccounts } from "./accounts.js";
+import { accountsSummary } from "../plan/commands.js";
 import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
@@ -116,16 +117,16 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     case "write-file":
       writeNewFile(action.path, action.content, action.mode);
       return;
+    // The actions below are what `bootsmith rootfs …` / `bootsmith artifacts …` do (cli/rootfs.ts,
+    // cli/artifacts.ts): the same functions, with the arguments the plan renders.
     case "create-accounts":
       createAccounts(resolveArg(action.root, state.values), action.groups, action.users, action.base);
       ctx.reporter.emit({
         type: "message",
         level: "info",
-        text: `accounts: ${[...action.groups.map((g) => `group ${g.name}=${g.gid}`), ...action.users.map((u) => `user ${u.name}=${u.uid}`)].join(", ")}`,
+        text: `accounts: ${accountsSummary(action.groups, action.users)}`,
       });
       return;
-    // The actions below are what `bootsmith rootfs …` / `bootsmith artifacts …` do (cli/rootfs.ts,
-    // cli/artifacts.ts): the same functions, with the arguments the plan renders.
     case "select-kernel": {
       const kernel = selectAndRecordKernel(resolveArg(action.root, state.values), action.version, action.record);
       state.kernel = kernel;

@@ -4,18 +4,27 @@
 // host file. Not in the main help: it is the plan's vocabulary, documented in docs/plan.md.
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs } from "./args.js";
+import { parseCommandArgs, parseVarOptions } from "./args.js";
+import { loadRecipe } from "../recipe/load.js";
+import { accountsBase } from "../plan/planner.js";
+import { accountsSummary } from "../plan/commands.js";
+import { createAccounts } from "../builder/accounts.js";
 import { selectAndRecordKernel, selectKernel } from "../builder/kernel.js";
 import { copyOutOfRoot } from "../builder/copy-out.js";
 import { removeLeftovers } from "../builder/leftovers.js";
 
-const usage = `Usage: bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
+const usage = `Usage: bootsmith rootfs accounts ROOT --recipe RECIPE [--var K=V]...
+       bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
        bootsmith rootfs copy-out ROOT PATH DEST
        bootsmith rootfs clean ROOT [--if-empty PATH]... [--] PATH...
 
 The steps of a build that bootsmith performs itself inside the mounted image root ROOT (the
 output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
 
+  accounts        add the recipe's groups: and users: (loaded with the same --var values) with
+                  their fixed ids to ROOT's /etc/group, passwd (and gshadow, shadow when
+                  present, locked); an entry with the same name and id is kept, a name or id
+                  already used differently fails (exit 1) naming both
   select-kernel   pick the kernel: VERSION is "newest" (rpm/dpkg version order) or an exact
                   version; prints "VERSION<TAB>IMAGE" (IMAGE inside the root, e.g.
                   /boot/vmlinuz-VERSION); --record FILE keeps it, with the squashfs compressors
@@ -28,11 +37,13 @@ Symlinks in the image resolve inside ROOT; a leftover that is a symlink is remov
 
 export const rootfsCommand: CliCommand = {
   name: "rootfs",
-  summary: "Steps a build does inside the image root: select-kernel, copy-out, clean",
+  summary: "Steps a build does inside the image root: accounts, select-kernel, copy-out, clean",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("rootfs", args, {
       record: { type: "string" },
+      recipe: { type: "string" },
+      var: { type: "string", multiple: true },
       "if-empty": { type: "string", multiple: true },
     });
     const [sub, root, ...rest] = positionals;
@@ -40,6 +51,16 @@ export const rootfsCommand: CliCommand = {
       if (root === undefined || rest.length !== n) throw new UserError(`bootsmith rootfs ${sub}: expected ${form}`);
     };
     switch (sub) {
+      case "accounts": {
+        need(0, "ROOT --recipe RECIPE [--var K=V]...");
+        if (!values.recipe) throw new UserError("bootsmith rootfs accounts: expected ROOT --recipe RECIPE [--var K=V]...");
+        const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
+        const { groups, users } = recipe.spec;
+        if (groups.length + users.length === 0) throw new UserError(`bootsmith rootfs accounts: ${recipe.file} has no groups: or users:`);
+        createAccounts(root!, groups, users, accountsBase(recipe));
+        process.stdout.write(`accounts: ${accountsSummary(groups, users)}\n`);
+        return EXIT.ok;
+      }
       case "select-kernel": {
         need(1, "ROOT VERSION");
         const kernel = values.record ? selectAndRecordKernel(root!, rest[0]!, values.record) : selectKernel(root!, rest[0]!);
@@ -57,7 +78,7 @@ export const rootfsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: select-kernel, copy-out or clean\n${usage}`,
+          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, select-kernel, copy-out or clean\n${usage}`,
         );
     }
   },

@@ -1,10 +1,10 @@
-// The command line of every action that bootsmith performs itself (copy out of the image root,
-// remove leftovers, pick the kernel, check the initramfs, write the manifest, publish,
+// The command line of every action that bootsmith performs itself (add fixed-id accounts, copy
+// out of the image root, remove leftovers, pick the kernel, check the initramfs, write the manifest, publish,
 // register): `bootsmith <subcommand> …`, a real command that does what the executor does.
 // One derivation from the Action data serves all three users: `bootsmith plan` prints it, the
 // JSON plan carries it, and the executor logs it in build.log as `+ bootsmith …` before doing
 // the same work in-process through the same module the subcommand calls.
-import type { PublishTarget, Registration } from "../recipe/schema.js";
+import type { GroupSpec, PublishTarget, Registration, UserSpec } from "../recipe/schema.js";
 import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
 
 /** The program name in rendered commands: the CLI's bin entry (package.json). */
@@ -15,7 +15,16 @@ export type InternalAction = Extract<
   Action,
   {
     readonly kind:
-      "select-kernel" | "copy-out" | "verify-initramfs" | "clean-leftovers" | "image-identity" | "write-manifest" | "sign" | "publish" | "register";
+      | "create-accounts"
+      | "select-kernel"
+      | "copy-out"
+      | "verify-initramfs"
+      | "clean-leftovers"
+      | "image-identity"
+      | "write-manifest"
+      | "sign"
+      | "publish"
+      | "register";
   }
 >;
 
@@ -24,9 +33,8 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "exec":
     case "release":
     case "write-file":
-    // Not yet a `bootsmith rootfs …` subcommand: rendered as a description in plan/render.ts.
-    case "create-accounts":
       return false;
+    case "create-accounts":
     case "select-kernel":
     case "copy-out":
     case "verify-initramfs":
@@ -46,6 +54,8 @@ export function internalCommand(action: InternalAction): PlannedCommand {
 
 function internalArgs(action: InternalAction): Arg[] {
   switch (action.kind) {
+    case "create-accounts":
+      return ["rootfs", "accounts", action.root, ...buildFactArgs(action)];
     case "select-kernel":
       return ["rootfs", "select-kernel", action.root, action.version, "--record", action.record];
     case "copy-out":
@@ -66,6 +76,11 @@ function internalArgs(action: InternalAction): Arg[] {
     case "register":
       return ["register", action.source, ...registrationArgs(action.registration), "--params-template", action.paramsTemplate];
   }
+}
+
+/** The entries `bootsmith rootfs accounts` adds, in one line (the plan's comment, the build's and the command's message). */
+export function accountsSummary(groups: readonly GroupSpec[], users: readonly UserSpec[]): string {
+  return [...groups.map((g) => `group ${g.name}=${g.gid}`), ...users.map((u) => `user ${u.name}=${u.uid}`)].join(", ");
 }
 
 /** The recipe (with its --var values) and the facts earlier steps saved in the work directory. */
@@ -144,7 +159,7 @@ export function registrationArgs(r: Registration): string[] {
   return args;
 }
 
-/** The command an action runs (a release runs the undo it names), or undefined for a file write or the account files' edit. */
+/** The command an action runs (a release runs the undo it names), or undefined for a file write. */
 export function actionCommand(action: Action, undos: ReadonlyMap<string, PlannedCommand>): PlannedCommand | undefined {
   if (isInternalAction(action)) return internalCommand(action);
   switch (action.kind) {
@@ -153,7 +168,6 @@ export function actionCommand(action: Action, undos: ReadonlyMap<string, Planned
     case "release":
       return undos.get(action.undoId);
     case "write-file":
-    case "create-accounts":
       return undefined;
   }
 }

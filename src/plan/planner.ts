@@ -204,8 +204,14 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
 function accountsStep(recipe: LoadedRecipe): Step | undefined {
   const { users, groups } = recipe.spec;
   if (users.length === 0 && groups.length === 0) return undefined;
-  const base = recipe.spec.from === "scratch" ? "the image's base packages" : `the parent image ${baseRef(recipe)}`;
-  return step("create-accounts", "Create users and groups with fixed ids", [{ kind: "create-accounts", root: [MNT], groups, users, base }]);
+  return step("create-accounts", "Create users and groups with fixed ids", [
+    { kind: "create-accounts", root: [MNT], groups, users, base: accountsBase(recipe), recipe: recipe.file, vars: recipe.vars },
+  ]);
+}
+
+/** Where the entries already in the image come from, as clash errors name it (also `bootsmith rootfs accounts`). */
+export function accountsBase(recipe: LoadedRecipe): string {
+  return recipe.spec.from === "scratch" ? "the image's base packages" : `the parent image ${baseRef(recipe)}`;
 }
 
 function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {

@@ -6,7 +6,7 @@
 import { quoteArg } from "../exec/quote.js";
 import { argParts } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
-import { internalCommand, isInternalAction } from "./commands.js";
+import { accountsSummary, internalCommand, isInternalAction } from "./commands.js";
 
 export interface RenderOptions {
   /** Comment lines after the title: how the host settings were found (see cli/plan.ts). */
@@ -57,6 +57,10 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
     // KERNEL=$(…) rather than `read < <(…)`: set -e sees a failure in a command substitution.
     return [`KERNEL=$(${renderPlannedCommand(internalCommand(action))})`, `read -r KVER KERNEL_IMAGE <<<"$KERNEL"`];
   }
+  if (action.kind === "create-accounts") {
+    // The command reads the entries from the recipe; the comment shows them to the reader.
+    return [comment(`adds ${accountsSummary(action.groups, action.users)}`), renderPlannedCommand(internalCommand(action))];
+  }
   if (isInternalAction(action)) return [renderPlannedCommand(internalCommand(action))];
   switch (action.kind) {
     case "exec": {
@@ -82,18 +86,6 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
         `mkdir -p ${quoteArg(dir)}`,
         `(umask 077; set -C; printf '%s' ${quoteArg(action.content)} > ${quoteArg(action.path)})`,
         `chmod ${action.mode.toString(8).padStart(4, "0")} ${quoteArg(action.path)}`,
-      ];
-    }
-    case "create-accounts": {
-      const root = renderArg(action.root);
-      return [
-        comment(
-          `bootsmith adds these entries to ${root}/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in ${action.base}:`,
-        ),
-        ...action.groups.map((g) => comment(`  group ${g.name} gid ${g.gid}`)),
-        ...action.users.map((u) =>
-          comment(`  user ${u.name} uid ${u.uid} group ${u.group ?? u.name}${u.groups.length > 0 ? ` groups ${u.groups.join(",")}` : ""}`),
-        ),
       ];
     }
   }

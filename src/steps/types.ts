@@ -39,9 +39,18 @@ export type Action =
   /**
    * Add users and groups with fixed ids to the image's /etc/passwd, group, shadow and gshadow
    * (files under `root`, never the host's). `base` names where existing entries came from, for
-   * clash errors (the parent image or the base packages).
+   * clash errors (the parent image or the base packages). `recipe` and `vars` are what
+   * `bootsmith rootfs accounts` reads the same users and groups from.
    */
-  | { readonly kind: "create-accounts"; readonly root: Arg; readonly groups: readonly GroupSpec[]; readonly users: readonly UserSpec[]; readonly base: string }
+  | {
+      readonly kind: "create-accounts";
+      readonly root: Arg;
+      readonly groups: readonly GroupSpec[];
+      readonly users: readonly UserSpec[];
+      readonly base: string;
+      readonly recipe: string;
+      readonly vars: Readonly<Record<string, string>>;
+    }
   /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE, and records it (with its squashfs compressors) in `record`. */
   | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string; readonly record: string }
   /** Copy a file out of the image root into the output directory; `path` is resolved inside the root. */

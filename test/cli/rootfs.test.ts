@@ -65,7 +65,26 @@ describe("bootsmith rootfs", () => {
     expect(existsSync(path.join(root, "etc/hosts"))).toBe(true);
   });
 
+  it("accounts adds the recipe's groups and users with their ids; an id used differently fails (exit 1) naming both", async () => {
+    writeFileSync(path.join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    writeFileSync(path.join(root, "etc/group"), "root:x:0:\n");
+    const recipe = path.join(work, "accounts.yaml");
+    const head = 'apiVersion: bootsmith/v1\nname: accounts\ntags: ["${TAG}"]\npackages: { manager: apt, release: bookworm, install: [bash] }\n';
+    writeFileSync(recipe, `${head}groups: [{ name: munge, gid: 991 }]\nusers: [{ name: munge, uid: 991, group: munge, system: true }]\n`);
+    const r = await bootsmith(["rootfs", "accounts", root, "--recipe", recipe, "--var", "TAG=1"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe("accounts: group munge=991, user munge=991");
+    expect(readFileSync(path.join(root, "etc/passwd"), "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\nmunge:x:991:991::/:/usr/sbin/nologin\n");
+    expect(readFileSync(path.join(root, "etc/group"), "utf8")).toBe("root:x:0:\nmunge:x:991:\n");
+
+    writeFileSync(recipe, `${head}users: [{ name: admin, uid: 0, group: root }]\n`);
+    const clash = await bootsmith(["rootfs", "accounts", root, "--recipe", recipe, "--var", "TAG=1"]);
+    expect(clash.exitCode).toBe(1);
+    expect(clash.stderr).toContain("user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in the image's base packages");
+  });
+
   it("a wrong call is bad input (exit 2)", async () => {
+    expect((await bootsmith(["rootfs", "accounts", root])).exitCode).toBe(2);
     expect((await bootsmith(["rootfs", "copy-out", root])).exitCode).toBe(2);
     expect((await bootsmith(["rootfs", "frobnicate"])).exitCode).toBe(2);
   });

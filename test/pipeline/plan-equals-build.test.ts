@@ -1,8 +1,8 @@
-// plan = build: a real build of the fixture recipe (buildah, host dnf on the fixture RPM
-// repository, dracut, mksquashfs, a local publish) logs every command it runs in build.log as
-// `+ …`; `bootsmith plan --json` for the same recipe, build id and host settings must list the
-// same commands in the same order, once the runtime values the build learnt (mount point,
-// kernel, image id) are filled in. The bash form of the same plan must parse (bash -n).
+// plan = build: a real build of the fixture recipe with fixed-id accounts (buildah, host dnf on
+// the fixture RPM repository, dracut, mksquashfs, a local publish) logs every command it runs in
+// build.log as `+ …`; `bootsmith plan --json` for the same recipe, build id and host settings
+// must list the same commands in the same order, once the runtime values the build learnt
+// (mount point, kernel, image id) are filled in. The bash form of the same plan must parse (bash -n).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -26,11 +26,17 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-plan-build-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
-  // The fixture recipe plus a publish step (to a local directory), so publish is compared too.
+  // The fixture recipe plus users and groups with fixed ids and a publish step (to a local
+  // directory), so the accounts step and publish are compared too.
   recipe = path.join(work, "fixture-live.yaml");
   writeFileSync(
     recipe,
-    `${readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8")}\npublish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
+    [
+      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8"),
+      "groups:\n  - { name: munge, gid: 991, system: true }",
+      "users:\n  - { name: munge, uid: 991, group: munge, system: true }",
+      `publish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
+    ].join("\n"),
   );
   copyFileSync(path.join(FIXTURES, "site.conf"), path.join(work, "site.conf"));
 }, 300_000);
@@ -103,6 +109,7 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(loggedCommands(log)).toEqual(rendered);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
     for (const sub of [
+      "bootsmith rootfs accounts",
       "bootsmith rootfs select-kernel",
       "bootsmith rootfs copy-out",
       "bootsmith rootfs clean",

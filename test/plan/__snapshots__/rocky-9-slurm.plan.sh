@@ -13,11 +13,8 @@ MNT=$(buildah mount bootsmith-rocky-9-slurm-test)
 #   undone on failure by: buildah umount bootsmith-rocky-9-slurm-test
 
 # [3/15] create-accounts: Create users and groups with fixed ids
-# bootsmith adds these entries to "$MNT"/etc/group, passwd (and shadow, gshadow if present), failing on an id or name already used differently in the parent image localhost/bootsmith/rocky-9-base:9.5:
-#   group munge gid 991
-#   group slurm gid 992
-#   user munge uid 991 group munge
-#   user slurm uid 992 group slurm
+# adds group munge=991, group slurm=992, user munge=991, user slurm=992
+bootsmith rootfs accounts "$MNT" --recipe <repo>/recipes/rocky-9-slurm.yaml
 
 # [4/15] install-packages: Install packages with dnf
 timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dnf -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
