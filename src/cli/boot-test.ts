@@ -1,6 +1,6 @@
 // `bootsmith boot-test <artifact-dir>`: netboot the image in QEMU through iPXE and a BSS-shaped
 // boot script, PASS when it reports it is up, FAIL (exit 1) with the reason and the console tail.
-import { EXIT, UserError } from "../core/errors.js";
+import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -184,10 +184,8 @@ export const bootTestCommand: CliCommand = {
       );
     } catch (error) {
       if (error instanceof BootTestInputError || error instanceof CheckOptionError) throw new UserError(`bootsmith boot-test: ${error.message}`);
-      if (isInterruptedError(error)) {
-        process.stderr.write(`boot-test interrupted (${error.signal}); QEMU and the server were stopped\n`);
-        return error.exitCode;
-      }
+      if (isInterruptedError(error))
+        throw new BootsmithError(`boot-test interrupted (${error.signal}); QEMU and the server were stopped`, error.exitCode, { cause: error });
       throw error;
     } finally {
       await reporter.close();

@@ -1,5 +1,5 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
-import { EXIT, UserError } from "../core/errors.js";
+import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
 import {
@@ -7,7 +7,6 @@ import {
   publish,
   writePublishedRecord,
   PublishError,
-  PublishInputError,
   S3_LAYOUTS,
   S3_VERIFY_MODES,
   type PublishTarget,
@@ -19,6 +18,7 @@ import { parseTargetSpec } from "../publish/target-spec.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter } from "../exec/events.js";
+import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
 import { openSigner, type Signer } from "../sign/gpg.js";
 import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
@@ -150,7 +150,11 @@ export const publishCommand: CliCommand = {
       throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
 
     const controller = new AbortController();
-    const interrupt = () => controller.abort(new Error("interrupted"));
+    let received: InterruptSignal | undefined;
+    const interrupt = (signal: InterruptSignal) => {
+      received ??= signal;
+      controller.abort(new Error("interrupted"));
+    };
     process.once("SIGINT", interrupt);
     process.once("SIGTERM", interrupt);
     try {
@@ -177,15 +181,16 @@ export const publishCommand: CliCommand = {
       }
       return EXIT.ok;
     } catch (error) {
-      if (error instanceof PublishInputError) throw new UserError(error.message);
-      if (controller.signal.aborted) {
-        process.stderr.write("bootsmith publish: interrupted; partial uploads were aborted, manifest.json was not written\n");
-        return EXIT.interrupted;
-      }
-      if (error instanceof PublishError) {
-        process.stderr.write(`bootsmith publish: ${error.message}\n`);
-        return EXIT.failed;
-      }
+      // Context only: cli/main.ts reports every error and picks its exit code (bad input 2, a failed publish 1).
+      if (received)
+        throw new BootsmithError(
+          "bootsmith publish: interrupted; partial uploads were aborted, manifest.json was not written",
+          INTERRUPT_EXIT_CODES[received],
+          {
+            cause: error,
+          },
+        );
+      if (error instanceof PublishError) throw withContext("bootsmith publish", error);
       throw error;
     } finally {
       process.off("SIGINT", interrupt);

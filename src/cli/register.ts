@@ -2,13 +2,13 @@
 // payload for `ochami`). The recipe-driven flow calls src/boot/register.ts directly; this is
 // the same thing by hand.
 import { writeFile } from "node:fs/promises";
-import { EXIT, UserError } from "../core/errors.js";
+import { EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../register/auth.js";
 import { RegistrationError } from "../register/errors.js";
 import { exportPayload } from "../register/export.js";
-import { renderParams, ParamsTemplateError } from "../core/params.js";
+import { renderParams } from "../core/params.js";
 import { register, type ConnectionOptions, type RegisterResult } from "../register/register.js";
 import { loadRegisterSource } from "../register/source.js";
 import { validateSelectors, type BootTarget, type Selectors } from "../register/targets.js";
@@ -135,15 +135,12 @@ export function connectionFrom(cmd: string, values: TargetValues, log: (l: strin
   };
 }
 
-/** Map registration failures to exit codes: bad input is 2 (UserError), everything else 1. */
-export function reportFailure(error: unknown): number {
-  if (error instanceof RegistrationError) {
-    if (error.kind === "invalid") throw new UserError(error.message);
-    process.stderr.write(`bootsmith: ${error.message}\n`);
-    return EXIT.failed;
-  }
-  if (error instanceof ParamsTemplateError || error instanceof OchamiConfigError) throw new UserError(error.message);
-  throw error;
+/**
+ * A failed registration or rollback (the service, an artifact check) is shown as "bootsmith: …";
+ * bad input as is. cli/main.ts reports it with its exit code (2 bad input, else 1).
+ */
+export function registrationContext(error: unknown): unknown {
+  return error instanceof RegistrationError && error.kind !== "invalid" ? withContext("bootsmith", error) : error;
 }
 
 function artifactLines(checks: readonly ArtifactCheck[]): string[] {
@@ -253,7 +250,7 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       }
       return result.artifactProblems.length > 0 ? EXIT.failed : EXIT.ok;
     } catch (error) {
-      return reportFailure(error);
+      throw registrationContext(error);
     }
   },
 };

@@ -3,7 +3,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { connectionFrom, reportFailure, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
+import { connectionFrom, registrationContext, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
 import { rollback } from "../register/register.js";
 import { defaultStateDir, listRecords } from "../register/state.js";
 
@@ -64,7 +64,7 @@ Example:
       else process.stdout.write(`${result.diff}\n${result.written ? `rolled back (record ${result.record})` : "dry run: nothing changed"}\n`);
       return EXIT.ok;
     } catch (error) {
-      return reportFailure(error);
+      throw registrationContext(error);
     }
   },
 };

@@ -2,7 +2,7 @@
 // signed SHA256SUMS, streaming every file, and name each file that fails.
 import { existsSync } from "node:fs";
 import type { CliCommand } from "./command.js";
-import { EXIT, UserError } from "../core/errors.js";
+import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import { parseCommandArgs } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { PublicKeyError } from "../sign/verify-signature.js";
@@ -73,9 +73,11 @@ export const verifyCommand: CliCommand = {
       return EXIT.ok;
     } catch (error) {
       if (error instanceof PublicKeyError) throw new UserError(`--key: ${error.message}`);
-      if (controller.signal.aborted) return EXIT.interrupted;
-      process.stderr.write(`bootsmith verify: ${source.description}: ${error instanceof Error ? error.message : String(error)}\n`);
-      return EXIT.failed;
+      if (controller.signal.aborted) throw new BootsmithError("bootsmith verify: interrupted", EXIT.interrupted, { cause: error });
+      // Whatever stopped the check (unreachable, unreadable, malformed), the set is not verified: exit 1.
+      throw new BootsmithError(`bootsmith verify: ${source.description}: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed, {
+        cause: error,
+      });
     } finally {
       process.off("SIGINT", interrupt);
       source.close();

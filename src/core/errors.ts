@@ -31,6 +31,14 @@ export class BootsmithError extends Error {
   }
 }
 
+/**
+ * The same error with context in front of its message ("bootsmith publish: …"), keeping its exit
+ * code and hint: what a command does when it catches an error to say where it happened.
+ */
+export function withContext(context: string, error: BootsmithError): BootsmithError {
+  return new BootsmithError(`${context}: ${error.message}`, error.exitCode, { cause: error, ...(error.hint !== undefined ? { hint: error.hint } : {}) });
+}
+
 /** An error the user can fix (bad recipe, argument or configuration): exit 2 unless told. */
 export class UserError extends BootsmithError {
   constructor(message: string, exitCode: number = EXIT.usage, options: BootsmithErrorOptions = {}) {

@@ -24,7 +24,7 @@ export class RegistrationError extends BootsmithError {
     message: string,
     options?: ErrorOptions & { readonly status?: number; readonly detail?: string },
   ) {
-    super(message, EXIT.failed, options);
+    super(message, kind === "invalid" ? EXIT.usage : EXIT.failed, options);
     this.name = "RegistrationError";
     this.status = options?.status;
     this.detail = options?.detail;

@@ -1,11 +1,12 @@
 // One error base: every deliberate error carries its exit code, and cli/main.ts turns any of
 // them into a message (with the hint) and that code; anything else is a bug and is rethrown.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BootsmithError, EXIT, UserError } from "../../src/core/errors.js";
+import { BootsmithError, EXIT, UserError, withContext } from "../../src/core/errors.js";
 import { exitCodeFor } from "../../src/cli/main.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { PublishError, PublishInputError } from "../../src/publish/errors.js";
 import { InterruptedError } from "../../src/exec/signals.js";
+import { RegistrationError } from "../../src/register/errors.js";
 
 function stderrOf(fn: () => number): { code: number; stderr: string } {
   let stderr = "";
@@ -23,6 +24,15 @@ describe("the error base and exitCodeFor", () => {
     expect(new PublishInputError("x").exitCode).toBe(EXIT.usage);
     expect(new PublishError("x", "transfer-failed").exitCode).toBe(EXIT.failed);
     expect(new InterruptedError("SIGTERM").exitCode).toBe(143);
+    expect(new RegistrationError("invalid", "x").exitCode).toBe(EXIT.usage);
+    expect(new RegistrationError("unavailable", "x").exitCode).toBe(EXIT.failed);
+  });
+
+  it("withContext puts where it happened in front and keeps the exit code and hint", () => {
+    const error = withContext("bootsmith publish", new BootsmithError("no space", EXIT.usage, { hint: "free some" }));
+    const { code, stderr } = stderrOf(() => exitCodeFor(error));
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toBe("bootsmith publish: no space\nhint: free some\n");
   });
 
   it("prints the message and the hint, and returns the error's exit code", () => {

@@ -1,5 +1,6 @@
-// `bootsmith register` and `bootsmith rollback` as a user runs them (the command modules, with
-// their output captured), against the contract BSS and a static artifact server.
+// `bootsmith register` and `bootsmith rollback` as a user runs them (the command modules, their
+// errors reported by cli/main.ts's exitCodeFor, output captured), against the contract BSS and a
+// static artifact server.
 import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { registerCommand, targetFrom } from "../../src/cli/register.js";
 import { rollbackCommand } from "../../src/cli/rollback.js";
-import { UserError } from "../../src/core/errors.js";
+import { exitCodeFor } from "../../src/cli/main.js";
 import { loadRegisterSource } from "../../src/register/source.js";
 import { Readable } from "node:stream";
 import type { PublishedImage } from "../../src/core/published-image.js";
@@ -21,7 +22,7 @@ let tmp: string;
 let published: string;
 let image: PublishedImage;
 
-/** Run a command with stdout/stderr captured (the CLI writes through process.stdout/stderr). */
+/** Run a command as main.ts does, stdout/stderr captured (the CLI writes through process.stdout/stderr). */
 async function cli(cmd: typeof registerCommand, args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
@@ -30,7 +31,8 @@ async function cli(cmd: typeof registerCommand, args: string[]): Promise<{ code:
   process.stdout.write = (chunk: string | Uint8Array) => ((out += String(chunk)), true);
   process.stderr.write = (chunk: string | Uint8Array) => ((err += String(chunk)), true);
   try {
-    return { code: await cmd.run(args), out, err };
+    const code = await cmd.run(args).catch(exitCodeFor);
+    return { code, out, err };
   } finally {
     process.stdout.write = o;
     process.stderr.write = e;
@@ -136,17 +138,22 @@ describe("bootsmith register / rollback", () => {
     const missing = await cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", join(tmp, "s")]);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain(`initrd ${artifacts.url}/img/initramfs.img: missing (HTTP 404)`);
+    expect(missing.err).toMatch(/^bootsmith: /m);
     expect(bss.entries.size).toBe(0);
 
-    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", MAC, "--params-template", "root=live:{{ rootfs.path }}"])).rejects.toThrow(
-      UserError,
-    );
-    await expect(cli(registerCommand, [published, "--bss", bss.url, "--nid", "abc", "--params-template", TEMPLATE])).rejects.toThrow(/--nid "abc"/);
-    await expect(cli(registerCommand, [published, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(/say where to register/);
-    await expect(cli(registerCommand, [published, "--bss", bss.url, "--mac", "zz", "--params-template", TEMPLATE])).rejects.toThrow(
-      /macs: "zz" is not a MAC address/,
-    );
-    await expect(cli(registerCommand, [join(tmp, "nope.json"), "--bss", bss.url, "--mac", MAC])).rejects.toThrow(/no such file/);
+    const badInput: [string[], RegExp][] = [
+      [[published, "--bss", bss.url, "--mac", MAC, "--params-template", "root=live:{{ rootfs.path }}"], /rootfs\.path/],
+      [[published, "--bss", bss.url, "--nid", "abc", "--params-template", TEMPLATE], /--nid "abc"/],
+      [[published, "--mac", MAC, "--params-template", TEMPLATE], /say where to register/],
+      [[published, "--bss", bss.url, "--mac", "zz", "--params-template", TEMPLATE], /macs: "zz" is not a MAC address/],
+      [[join(tmp, "nope.json"), "--bss", bss.url, "--mac", MAC], /no such file/],
+    ];
+    for (const [args, message] of badInput) {
+      const r = await cli(registerCommand, args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err).not.toMatch(/^bootsmith: /);
+    }
 
     await bss.stop();
     bss = await startBssServer({ token: "t" });
@@ -167,9 +174,9 @@ describe("bootsmith register / rollback", () => {
   it("refuses file:// URLs from a local publish without publicBase", async () => {
     const local = join(tmp, "local.json");
     await writeFile(local, JSON.stringify({ ...image, target: "local", urls: { ...image.urls, rootfs: "file:///srv/images/compute/v1/rootfs.squashfs" } }));
-    await expect(cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE])).rejects.toThrow(
-      /rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/,
-    );
+    const r = await cli(registerCommand, [local, "--bss", bss.url, "--mac", MAC, "--params-template", TEMPLATE]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/rootfs URL file:\/\/\/srv\/images\/compute\/v1\/rootfs.squashfs is a local file: nodes cannot fetch it/);
     expect(bss.requests).toEqual([]);
   });
 
