@@ -3,7 +3,7 @@
 // the host as 10.0.2.2), watch the serial console for the image's "up" line or a known failure,
 // then stop everything. Or boot from a boot script someone else serves (a BSS) for a MAC.
 import { existsSync } from "node:fs";
-import { access, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { ARTIFACT_FILES, BOOT_FILES, type ArtifactRole, type BootRole } from "../core/manifest.js";
@@ -19,8 +19,20 @@ import { ConsoleWatcher, DEFAULT_MARKER, stripAnsi, type ConsoleVerdict, type Fa
 import { appendInitrd, IpxeScriptError, renderIpxeScript, rewriteLoopbackUrls, scriptParams, scriptUrls } from "./ipxe-script.js";
 import { BootTimeline, peakThroughput, type BootBreakdown, type FetchRole } from "./timeline.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
-import { formatPreflight, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
-import { chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN, qemuNetbootArgv, type Accel, type AccelChoice } from "./qemu.js";
+import { formatPreflight, manifestArch, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
+import {
+  AARCH64_UEFI_FIRMWARE,
+  chooseAccel,
+  GUEST_HOST_ADDRESS,
+  IPXE_VIRTIO_ROM,
+  MAC_PATTERN,
+  qemuAarch64DirectBootArgv,
+  qemuBinary,
+  qemuNetbootArgv,
+  type Accel,
+  type AccelChoice,
+} from "./qemu.js";
+import { hostArch, type Arch } from "../core/arch.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 
 export interface BootTestOptions {
@@ -63,6 +75,10 @@ export interface BootTestOptions {
   readonly builtinChecks?: boolean;
   /** Boot this many nodes at once from the same server (a small boot storm; default 1). */
   readonly nodes?: number;
+  /** The image's architecture (default: manifest.json's arch, else x86_64): aarch64 boots qemu-system-aarch64's virt machine. */
+  readonly arch?: Arch;
+  /** aarch64: UEFI firmware to boot through (default QEMU_EFI.fd when installed; "none": QEMU enters the kernel itself). */
+  readonly firmware?: string;
 }
 
 /** A boot storm's summary (--nodes N > 1). */
@@ -121,6 +137,8 @@ export class BootTestInputError extends BootsmithError {
 
 export const BOOT_TEST_DEFAULTS = {
   timeoutMs: 300_000,
+  /** An arm64 guest on an x86 host is emulated instruction by instruction (TCG): several times slower. */
+  aarch64TimeoutMs: 1_200_000,
   memoryMiB: 2048,
   cpus: 2,
   mac: "52:54:00:12:34:56",
@@ -150,8 +168,15 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       : undefined;
     const template = opts.params ?? manifest?.params ?? DEFAULT_PARAMS_TEMPLATE;
     // The recipe's boot.test settings travel in the manifest; explicit options win.
-    const timeoutMs = opts.timeoutMs ?? (manifest?.bootTest ? manifest.bootTest.timeoutSeconds * 1000 : BOOT_TEST_DEFAULTS.timeoutMs);
+    const arch = opts.arch ?? manifestArch(manifest);
+    const defaultTimeoutMs = arch === "aarch64" ? BOOT_TEST_DEFAULTS.aarch64TimeoutMs : BOOT_TEST_DEFAULTS.timeoutMs;
+    const timeoutMs = opts.timeoutMs ?? (manifest?.bootTest ? manifest.bootTest.timeoutSeconds * 1000 : defaultTimeoutMs);
     const marker = opts.marker ?? manifestMarker(manifest?.bootTest?.marker);
+    const firmware = arch === "aarch64" ? await aarch64Firmware(opts) : undefined;
+    if (arch === "aarch64")
+      info(
+        `arm64: qemu-system-aarch64 virt machine, kernel and initramfs handed over by QEMU (${firmware ? `through UEFI ${firmware}` : "no firmware"}); the rootfs comes over HTTP`,
+      );
     let preflightResult: PreflightResult | undefined;
     if (opts.artifactDir && !opts.skipPreflight) {
       const file = (role: ArtifactRole) => path.join(opts.artifactDir!, ARTIFACT_FILES[role]);
@@ -162,6 +187,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
         params: template,
         squashfsCompressors: manifest?.kernel?.squashfsCompressors,
         nodeMemoryMiB: memoryMiB,
+        arch,
         ctx: { step: STEP, reporter, signal: opts.signal },
       });
       for (const line of formatPreflight(preflightResult)) info(`preflight: ${line}`);
@@ -293,7 +319,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     extraFiles.set("/boot.ipxe", { body: script });
 
     // 5. Boot: one node, or N at once from the same server.
-    const accel = await chooseAccel(opts.accel ?? "auto");
+    const accel = await chooseAccel(opts.accel ?? "auto", {}, { arch, host: hostArch() });
     info(`accelerator: ${accel.accel} (${accel.reason})`);
     const stormStarted = performance.now();
     const shared: NodeContext = {
@@ -310,6 +336,19 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       params,
       fetchedScript,
       elapsed,
+      direct:
+        arch === "aarch64"
+          ? {
+              kernel: path.join(opts.artifactDir!, ARTIFACT_FILES.kernel),
+              initrd: path.join(opts.artifactDir!, ARTIFACT_FILES.initrd),
+              harness: checks.length > 0 ? harnessCpio(checks) : undefined,
+              firmware,
+              params: (node: number) =>
+                node === 1
+                  ? params!
+                  : bootTestParams(template, directUrls(guestBase, node), { name: manifest?.name ?? "boot-test", tag: manifest?.tags[0] ?? "boot-test" }),
+            }
+          : undefined,
     };
     const results = await Promise.all(
       timelines.map((timeline, index) =>
@@ -343,6 +382,15 @@ interface NodeContext {
   readonly params: string | undefined;
   readonly fetchedScript: { text: string; rewritten: string[] } | undefined;
   readonly elapsed: () => number;
+  /** aarch64: QEMU loads kernel and initramfs itself (no iPXE); node K's kernel command line. */
+  readonly direct?: {
+    readonly kernel: string;
+    readonly initrd: string;
+    /** The check harness, appended to the initramfs (QEMU takes one -initrd; concatenated cpio archives are one initramfs). */
+    readonly harness: Buffer | undefined;
+    readonly firmware: string | undefined;
+    readonly params: (node: number) => string;
+  };
 }
 
 interface NodeSpec {
@@ -374,12 +422,34 @@ async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTestResul
   const decided = new Promise<ConsoleVerdict>((resolve) => (decide = resolve));
   let checksFinished: (v: true) => void = () => {};
   const allChecksReported = new Promise<true>((resolve) => (checksFinished = resolve));
-  const argv = qemuNetbootArgv({ bootfileUrl, accel, memoryMiB, cpus: opts.cpus ?? BOOT_TEST_DEFAULTS.cpus, consoleLog, mac });
+  const cpus = opts.cpus ?? BOOT_TEST_DEFAULTS.cpus;
+  let argv: string[];
+  if (ctx.direct) {
+    const d = ctx.direct;
+    let initrd = d.initrd;
+    if (d.harness) {
+      initrd = path.join(path.dirname(consoleLog), `initrd-with-checks.node${node.index + 1}.img`);
+      await writeFile(initrd, Buffer.concat([await readFile(d.initrd), d.harness]));
+      const file = initrd;
+      cleanup.push("remove the initramfs with the check harness", () => rm(file, { force: true }));
+    }
+    argv = qemuAarch64DirectBootArgv({
+      kernel: d.kernel,
+      initrd,
+      params: d.params(node.index + 1),
+      firmware: d.firmware,
+      accel,
+      memoryMiB,
+      cpus,
+      consoleLog,
+      mac,
+    });
+  } else argv = qemuNetbootArgv({ bootfileUrl, accel, memoryMiB, cpus, consoleLog, mac });
   const qemuStarted = performance.now();
   const tl = node.timeline;
   tl.begin(qemuStarted);
   const qemu: RunningProcess = start(
-    { file: "qemu-system-x86_64", args: argv },
+    { file: qemuBinary(ctx.direct ? "aarch64" : "x86_64"), args: argv },
     { step: STEP, reporter, signal: opts.signal },
     {
       report: opts.showConsole,
@@ -610,6 +680,14 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
   if (nodes > 1 && opts.bootscriptUrl !== undefined)
     throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
   if (!MAC_PATTERN.test(mac)) throw new BootTestInputError(`MAC ${JSON.stringify(mac)} is not of the form 52:54:00:12:34:56`);
+  const arch = opts.arch ?? (opts.artifactDir ? manifestArch(await readManifestIfPresent(opts.artifactDir).catch(() => undefined)) : "x86_64");
+  if (arch === "aarch64") {
+    if (opts.bootscriptUrl !== undefined)
+      throw new BootTestInputError(
+        "an aarch64 image boots with QEMU's direct kernel boot (Debian has no arm64 iPXE for QEMU), so a --bootscript-url iPXE script cannot be followed: boot-test the artifact directory",
+      );
+    return;
+  }
   if (!existsSync(IPXE_VIRTIO_ROM))
     throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
 }
@@ -626,6 +704,25 @@ async function fetchBootscript(url: string): Promise<{ script: string } | { prob
   if (!res.ok) return { problem: `boot script ${url} answered HTTP ${res.status}: ${text.trim().slice(0, 200)}` };
   if (!text.startsWith("#!ipxe")) return { problem: `boot script ${url} is not an iPXE script (does not start with #!ipxe): ${text.trim().slice(0, 200)}` };
   return { script: text };
+}
+
+/** The rootfs URL node K fetches (kernel and initramfs URLs are unused in direct boot but keep the template's {{ }} filled). */
+function directUrls(guestBase: string, node: number): Record<BootRole, string> {
+  const tagged = (file: string) => `${guestBase}/${file}?node=${node}`;
+  return { kernel: tagged(ARTIFACT_FILES.kernel), initrd: tagged(ARTIFACT_FILES.initrd), rootfs: tagged(ARTIFACT_FILES.rootfs) };
+}
+
+/** The arm64 UEFI firmware: --firmware FILE, "none", or Debian's QEMU_EFI.fd when installed. */
+async function aarch64Firmware(opts: BootTestOptions): Promise<string | undefined> {
+  if (opts.firmware === "none") return undefined;
+  const file = opts.firmware ?? AARCH64_UEFI_FIRMWARE;
+  const present = await access(file).then(
+    () => true,
+    () => false,
+  );
+  if (present) return file;
+  if (opts.firmware !== undefined) throw new BootTestInputError(`--firmware ${file}: no such file`);
+  throw new BootTestInputError(`${file} is missing: arm64 boot tests boot through UEFI (apt-get install qemu-efi-aarch64), or pass --firmware none`);
 }
 
 function manifestMarker(source: string | undefined): RegExp | undefined {

@@ -8,6 +8,7 @@ import { isCommandError, type RunContext } from "../exec/run.js";
 import { DRACUT_MODULES_TXT, listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
 import { formatBytes } from "../core/format.js";
+import type { Arch } from "../core/arch.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -36,6 +37,8 @@ export interface PreflightInput {
   readonly squashfsCompressors?: readonly string[];
   /** RAM of the node (or VM) that will boot it; enables the rootfs-vs-RAM check. */
   readonly nodeMemoryMiB?: number;
+  /** The image's architecture (manifest.arch), which decides the kernel formats that boot (default x86_64). */
+  readonly arch?: Arch;
   /** For the zstd/xz/… decompressors. */
   readonly ctx?: RunContext;
 }
@@ -73,7 +76,7 @@ export function usesLiveRoot(params: string | undefined): boolean {
 /** Run every check; a check that cannot read its file becomes a "fail" with the reason. */
 export async function preflight(input: PreflightInput): Promise<PreflightResult> {
   const checks: PreflightCheck[] = [];
-  if (input.kernel) checks.push(await checkKernel(input.kernel));
+  if (input.kernel) checks.push(await checkKernel(input.kernel, input.arch ?? "x86_64"));
 
   let listing: InitramfsListing | undefined;
   try {
@@ -99,6 +102,7 @@ export async function preflightArtifactDir(dir: string, options: { params?: stri
     params: options.params ?? manifest?.params,
     squashfsCompressors: manifest?.kernel?.squashfsCompressors,
     nodeMemoryMiB: options.nodeMemoryMiB,
+    arch: manifestArch(manifest),
     ctx: options.ctx,
   });
 }
@@ -114,23 +118,63 @@ export async function readManifestIfPresent(dir: string): Promise<Manifest | und
   return JSON.parse(text) as Manifest;
 }
 
+/** The manifest's architecture when it is one bootsmith knows (older manifests: x86_64). */
+export function manifestArch(manifest: Manifest | undefined): Arch {
+  return manifest?.arch === "aarch64" ? "aarch64" : "x86_64";
+}
+
 export function formatPreflight(result: PreflightResult): string[] {
   return result.checks.map((c) => `${c.status.toUpperCase().padEnd(4)} ${c.id}: ${c.message}`);
 }
 
-async function checkKernel(file: string): Promise<PreflightCheck> {
+/** What a kernel file is, from its first bytes; each architecture boots its own kinds. */
+export type KernelFormat = "bzImage" | "arm64-image" | "arm64-efi-image" | "efi-zboot" | "gzip" | "unknown";
+
+export function kernelFormat(head: Buffer): KernelFormat {
+  const at = (offset: number, text: string) => head.length >= offset + text.length && head.toString("latin1", offset, offset + text.length) === text;
+  // x86 boot protocol: "HdrS" at 0x202 marks a bzImage that iPXE and QEMU can load directly.
+  if (at(0x202, "HdrS")) return "bzImage";
+  // arm64 Image header (Documentation/arch/arm64/booting.rst): magic "ARM\x64" at 0x38; with the
+  // EFI stub the file also starts with "MZ", so UEFI firmware and iPXE can start it as a PE image.
+  if (at(0x38, "ARM\x64")) return at(0, "MZ") ? "arm64-efi-image" : "arm64-image";
+  // CONFIG_EFI_ZBOOT: a PE image with "zimg" at 4 that decompresses its own payload.
+  if (at(0, "MZ") && at(4, "zimg")) return "efi-zboot";
+  // Debian's arm64 vmlinuz is a gzip-compressed Image: QEMU, GRUB and iPXE (≥ 1.21.1) unpack it.
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  return "unknown";
+}
+
+const KERNEL_FORMATS: Record<Arch, { readonly ok: Partial<Record<KernelFormat, string>>; readonly expected: string }> = {
+  x86_64: { ok: { bzImage: "an x86 bzImage" }, expected: 'no x86 boot header ("HdrS" at 0x202): not a bzImage, iPXE may refuse it' },
+  aarch64: {
+    ok: {
+      "arm64-efi-image": "an arm64 Image with the EFI stub",
+      "arm64-image": "an arm64 Image (no EFI stub: direct kernel boot or GRUB only, not UEFI/iPXE)",
+      "efi-zboot": "an arm64 EFI zboot image",
+      gzip: "a gzip-compressed arm64 Image (QEMU, GRUB and iPXE ≥ 1.21.1 unpack it; UEFI firmware alone cannot start it)",
+    },
+    expected: 'neither an arm64 Image ("ARM\\x64" at 0x38) nor a gzip-compressed or EFI zboot one',
+  },
+};
+
+async function checkKernel(file: string, arch: Arch): Promise<PreflightCheck> {
   try {
     const fh = await open(file, "r");
-    const buf = Buffer.alloc(4);
+    const head = Buffer.alloc(0x400);
+    let bytes: number;
     try {
-      await fh.read(buf, 0, 4, 0x202);
+      ({ bytesRead: bytes } = await fh.read(head, 0, head.length, 0));
     } finally {
       await fh.close();
     }
-    // x86 boot protocol: "HdrS" at 0x202 marks a bzImage that iPXE and QEMU can load directly.
-    return buf.toString("latin1") === "HdrS"
-      ? { id: "kernel-format", status: "ok", message: `${path.basename(file)} is an x86 bzImage` }
-      : { id: "kernel-format", status: "warn", message: `${path.basename(file)} has no x86 boot header ("HdrS" at 0x202): not a bzImage, iPXE may refuse it` };
+    const format = kernelFormat(head.subarray(0, bytes));
+    const rule = KERNEL_FORMATS[arch];
+    const what = rule.ok[format];
+    if (what) return { id: "kernel-format", status: "ok", message: `${path.basename(file)} is ${what}` };
+    const other = (Object.keys(KERNEL_FORMATS) as Arch[]).find((a) => KERNEL_FORMATS[a].ok[format] !== undefined);
+    return other
+      ? { id: "kernel-format", status: "fail", message: `${path.basename(file)} is an ${other} kernel (${format}) but the image is ${arch}: it cannot boot` }
+      : { id: "kernel-format", status: "warn", message: `${path.basename(file)} has ${rule.expected}` };
   } catch (error) {
     return { id: "kernel-format", status: "fail", message: `cannot read the kernel ${file}: ${(error as Error).message}` };
   }

@@ -1,6 +1,7 @@
 // QEMU for boot tests: the accelerator choice and the argv for a netbooting VM (iPXE ROM on a
 // virtio NIC, user-mode networking, serial console on stdout + a log file).
 import { access, constants, readFile } from "node:fs/promises";
+import { ARCHES, type Arch } from "../core/arch.js";
 
 export type Accel = "kvm" | "tcg";
 export type AccelChoice = Accel | "auto";
@@ -21,12 +22,18 @@ export interface AccelDecision {
  * exists but the (virtual) CPU lacks them, KVM hangs or aborts instead of failing cleanly, so
  * nothing is probed by starting QEMU.
  */
-export async function chooseAccel(choice: AccelChoice, files: { kvm?: string; cpuinfo?: string } = {}): Promise<AccelDecision> {
+export async function chooseAccel(
+  choice: AccelChoice,
+  files: { kvm?: string; cpuinfo?: string } = {},
+  guest: { arch: Arch; host: Arch | undefined } = { arch: "x86_64", host: "x86_64" },
+): Promise<AccelDecision> {
   switch (choice) {
     case "kvm":
     case "tcg":
       return { accel: choice, reason: `--accel ${choice}` };
     case "auto": {
+      // KVM runs guests of the host's own architecture only: an arm64 image on x86 is emulated.
+      if (guest.arch !== guest.host) return { accel: "tcg", reason: `the image is ${guest.arch} and this host is ${guest.host ?? process.arch}` };
       const kvm = files.kvm ?? "/dev/kvm";
       const usable = await access(kvm, constants.R_OK | constants.W_OK).then(
         () => true,
@@ -34,7 +41,8 @@ export async function chooseAccel(choice: AccelChoice, files: { kvm?: string; cp
       );
       if (!usable) return { accel: "tcg", reason: `${kvm} is not usable` };
       const cpuinfo = await readFile(files.cpuinfo ?? "/proc/cpuinfo", "utf8").catch(() => "");
-      if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return { accel: "tcg", reason: `${kvm} exists but the CPU has no vmx/svm` };
+      // x86 lists vmx/svm; an arm64 host with /dev/kvm has the virtualization extensions (EL2).
+      if (guest.arch === "x86_64" && !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return { accel: "tcg", reason: `${kvm} exists but the CPU has no vmx/svm` };
       return { accel: "kvm", reason: `${kvm} is usable and the CPU has hardware virtualization` };
     }
     default: {
@@ -54,6 +62,68 @@ export interface QemuNetbootOptions {
   readonly consoleLog: string;
   /** NIC MAC address (a BSS looks nodes up by it). */
   readonly mac?: string;
+}
+
+/** The QEMU system emulator for an architecture (Debian: qemu-system-x86, qemu-system-arm). */
+export function qemuBinary(arch: Arch): string {
+  return `qemu-system-${ARCHES[arch].qemu}`;
+}
+
+/** UEFI firmware for QEMU's arm64 virt machine (Debian: qemu-efi-aarch64). */
+export const AARCH64_UEFI_FIRMWARE = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
+
+export interface QemuDirectBootOptions {
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly params: string;
+  readonly accel: Accel;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly consoleLog: string;
+  readonly mac?: string;
+  /** UEFI firmware that starts the kernel (through its EFI stub) as a node's firmware would; without it QEMU enters the kernel itself. */
+  readonly firmware?: string;
+}
+
+/**
+ * arm64: QEMU's virt machine with the kernel and initramfs handed over by QEMU (-kernel/-initrd,
+ * through the UEFI firmware's fw_cfg loader when given), because Debian ships no arm64 iPXE for
+ * QEMU. The kernel then fetches the squashfs over HTTP (root=live:http://10.0.2.2:…) exactly as
+ * on x86; only the kernel and initramfs downloads are skipped.
+ */
+export function qemuAarch64DirectBootArgv(o: QemuDirectBootOptions): string[] {
+  return [
+    "-machine",
+    `virt,accel=${o.accel}`,
+    // pauth-impdef: TCG's pointer authentication with QEMU's cheap hash instead of QARMA, which
+    // otherwise dominates an emulated arm64 boot; the guest cannot tell the difference.
+    "-cpu",
+    o.accel === "tcg" ? "max,pauth-impdef=on" : "max",
+    "-smp",
+    String(o.cpus),
+    "-m",
+    String(o.memoryMiB),
+    "-nographic",
+    "-no-reboot",
+    "-monitor",
+    "none",
+    ...(o.firmware ? ["-bios", o.firmware] : []),
+    "-kernel",
+    o.kernel,
+    "-initrd",
+    o.initrd,
+    "-append",
+    o.params,
+    "-netdev",
+    "user,id=n0",
+    // romfile= : no option ROM (Debian's efi-virtio.rom is x86 code the arm64 firmware cannot run).
+    "-device",
+    `virtio-net-pci,netdev=n0,romfile=${o.mac ? `,mac=${o.mac}` : ""}`,
+    "-chardev",
+    `stdio,id=s0,signal=off,logfile=${qemuOptValue(o.consoleLog)}`,
+    "-serial",
+    "chardev:s0",
+  ];
 }
 
 /** QEMU's option parser splits on commas; a literal comma is written twice. */

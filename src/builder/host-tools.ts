@@ -90,6 +90,14 @@ export const TOOLS: readonly ToolSpec[] = [
     purpose: "boot tests (bootsmith boot-test)",
   },
   {
+    name: "qemu-system-aarch64",
+    package: "qemu-system-arm",
+    versionArgs: ["--version"],
+    versionPattern: /version (\S+)/,
+    need: "optional",
+    purpose: "boot tests of aarch64 images",
+  },
+  {
     name: "createrepo_c",
     package: "createrepo-c",
     versionArgs: ["--version"],

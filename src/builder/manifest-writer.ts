@@ -53,7 +53,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
         ? { kind: "image", ref: from.image }
         : { kind: "recipe", name: recipe.parent?.spec.name ?? from.recipe, ref: baseRef(recipe) };
   const boot = spec.boot;
-  const comp = boot ? compressionArgs(boot.rootfs) : undefined;
+  const comp = boot ? compressionArgs(boot.rootfs, spec.arch) : undefined;
   const kernel = inputs.kernel;
   return {
     schemaVersion: 1,

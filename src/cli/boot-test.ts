@@ -41,6 +41,12 @@ Given a recipe, the build output is taken from where \`bootsmith build\` writes 
 else ./artifacts/<name>/<primary tag>). The recipe's boot.test marker and timeout (recorded in
 manifest.json) are the defaults for --marker and --timeout.
 
+aarch64 images (manifest.json arch) boot in qemu-system-aarch64's virt machine: emulated (TCG)
+on an x86 host, so slower (default timeout ${BOOT_TEST_DEFAULTS.aarch64TimeoutMs / 1000} s). Debian has no arm64 iPXE for QEMU, so QEMU
+hands the kernel and initramfs over itself (-kernel/-initrd, through the UEFI firmware
+QEMU_EFI.fd from qemu-efi-aarch64) and only the squashfs is fetched over HTTP, as on x86;
+--bootscript-url is not available for them. Use console=ttyAMA0 in their params.
+
 Kernel params: manifest.json's params template ({{ rootfs.url }}, {{ kernel.url }},
 {{ initrd.url }} filled with the local URLs), else
   console=ttyS0 ip=dhcp rd.neednet=1 root=live:{{ rootfs.url }} rd.live.overlay.overlayfs=1
@@ -64,6 +70,9 @@ Options:
                         a BSS entry's URLs name, http://127.0.0.1:N/… or http://10.0.2.2:N/…)
   --accel MODE          auto (default: KVM only if /dev/kvm is usable and the CPU has vmx/svm),
                         kvm or tcg
+  --firmware FILE       aarch64: UEFI firmware to boot through (default
+                        /usr/share/qemu-efi-aarch64/QEMU_EFI.fd), or none: QEMU starts the
+                        kernel itself (faster under TCG, but not what a node's firmware does)
   --memory MIB          guest RAM (default ${BOOT_TEST_DEFAULTS.memoryMiB})
   --cpus N              guest CPUs (default ${BOOT_TEST_DEFAULTS.cpus})
   --console-log PATH    keep the serial console here (default: boot-test.console.log next to
@@ -125,6 +134,7 @@ export const bootTestCommand: CliCommand = {
       report: { type: "string" },
       junit: { type: "string" },
       nodes: { type: "string" },
+      firmware: { type: "string" },
     });
     if (positionals.length > 1) throw new UserError(`bootsmith boot-test: expected one artifact directory, got ${positionals.length}`);
     const target = positionals[0] === undefined ? undefined : resolveTarget(positionals[0], values.out, parseVarOptions(values.var));
@@ -175,6 +185,7 @@ export const bootTestCommand: CliCommand = {
             checks: extraChecks,
             builtinChecks: values["no-builtin-checks"] ? false : undefined,
             nodes: positiveInt("nodes", values.nodes),
+            firmware: values.firmware,
             skipPreflight: values["skip-preflight"],
             showConsole: values["show-console"],
             reporter,

@@ -1,20 +1,28 @@
 // `bootsmith doctor`: check that this host can build, and say how to fix what it cannot.
 import { detectHost, HOST_ENV, type HostCheck, type HostFacts } from "../builder/host.js";
+import { foreignArchCheck } from "../builder/binfmt.js";
+import { ARCHES, hostArch, type Arch } from "../core/arch.js";
+import { silentReporter } from "../exec/events.js";
 import type { OutputStream } from "../exec/reporters/stream.js";
 import { parseCommandArgs } from "./args.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 
-const usage = `Usage: bootsmith doctor [--storage-root DIR] [--out DIR] [--json]
+const usage = `Usage: bootsmith doctor [--storage-root DIR] [--out DIR] [--arch ARCH] [--json]
 
 Check that this host can build images: buildah and the other tools (with versions), a buildah
 storage driver that really mounts here (overlay, else vfs), that \`buildah run\` works with the
 chosen isolation, root or user namespaces, and free disk in the storage root and output
-directory. Every problem is printed with its fix. Exit code 1 when a check fails.
+directory, and that programs of the other architecture run through qemu-user (binfmt_misc
+mounted, the qemu entry registered, a static program of that architecture really runs): a
+warning unless --arch names it. Every problem is printed with its fix. Exit code 1 when a check
+fails.
 
 Options:
   --storage-root DIR  buildah storage root to check (default: buildah's own, or $${HOST_ENV.storageRoot})
   --out DIR           output directory to check for free disk (default ./artifacts)
+  --arch ARCH         x86_64 or aarch64: builds for it must work here (a failing emulation
+                      check then fails); repeatable
   --json              print the checks and detected settings as one JSON object on stdout
 
 Environment (also honoured by build):
@@ -29,6 +37,8 @@ Examples:
 
 export interface DoctorOptions {
   readonly storageRoot?: string;
+  /** Architectures the host must build for: their emulation check fails instead of warning. */
+  readonly arches?: readonly Arch[];
   readonly outputDir?: string;
   readonly json?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -60,7 +70,14 @@ export function formatDoctorReport(facts: HostFacts): string {
 /** The doctor itself, with its environment and output injectable (tests strip PATH). */
 export async function runDoctor(options: DoctorOptions = {}): Promise<number> {
   const out = options.out ?? process.stdout;
-  const facts = await detectHost({ storageRoot: options.storageRoot, outputDir: options.outputDir ?? "artifacts", env: options.env });
+  const host = await detectHost({ storageRoot: options.storageRoot, outputDir: options.outputDir ?? "artifacts", env: options.env });
+  const archChecks = await Promise.all(
+    (Object.keys(ARCHES) as Arch[])
+      .filter((arch) => arch !== hostArch())
+      .map((arch) => foreignArchCheck(arch, { reporter: silentReporter, need: options.arches?.includes(arch) ? "fail" : "warn" })),
+  );
+  const checks = [...host.checks, ...archChecks];
+  const facts: HostFacts = { ...host, checks, problems: checks.filter((c) => c.status !== "ok"), ok: checks.every((c) => c.status !== "fail") };
   if (options.json) {
     const { checks, problems, ok, buildahArgs, storageRoot, runRoot, storageDriver, isolation, privilege, tools } = facts;
     out.write(
@@ -81,9 +98,14 @@ export const doctorCommand: CliCommand = {
       "storage-root": { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
+      arch: { type: "string", multiple: true },
     });
     if (positionals.length > 0)
       throw new UserError(`bootsmith doctor: unexpected argument "${positionals[0]}"\nRun \`bootsmith doctor --help\` for the options.`);
-    return runDoctor({ storageRoot: values["storage-root"], outputDir: values.out, json: values.json ?? false });
+    const arches = (values.arch ?? []).map((a) => {
+      if (!(a in ARCHES)) throw new UserError(`bootsmith doctor: --arch ${a}: expected ${Object.keys(ARCHES).join(" or ")}`);
+      return a as Arch;
+    });
+    return runDoctor({ storageRoot: values["storage-root"], outputDir: values.out, json: values.json ?? false, arches });
   },
 };

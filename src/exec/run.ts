@@ -61,6 +61,7 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   mksquashfs: "squashfs-tools",
   unsquashfs: "squashfs-tools",
   "qemu-system-x86_64": "qemu-system-x86",
+  "qemu-system-aarch64": "qemu-system-arm",
   unshare: "util-linux",
   // initramfs decompressors for the boot preflight
   zstd: "zstd",

@@ -5,8 +5,8 @@ import path from "node:path";
 import type { Action, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
+import { ARCHES } from "../core/arch.js";
 
-const DEBIAN_ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
 const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
 /**
@@ -85,7 +85,7 @@ function fromScratch(ctx: PackageContext): Step[] {
   const args = [
     "--mode=root",
     `--variant=${o.variant}`,
-    `--architectures=${DEBIAN_ARCH[ctx.spec.arch] ?? ctx.spec.arch}`,
+    `--architectures=${ARCHES[ctx.spec.arch].debian}`,
     ...(o.weakDeps ? [] : ['--aptopt=APT::Install-Recommends "false"']),
     ...(o.docs ? [] : NO_DOCS.map((d) => `--dpkgopt=${d}`)),
     ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),

@@ -6,6 +6,7 @@ import type { Arg, PlannedCommand, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
+import { ARCHES } from "../core/arch.js";
 import { listRpmPackages, repoFileActions, rpmHome, rpmMacrosAction } from "./rpm.js";
 
 export const dnf: PackageManagerPlugin = {
@@ -80,6 +81,9 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
     args: [
       ["--installroot=", ...parts(ctx.root)],
       ...(ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : []),
+      // The recipe's architecture, not the host's: $basearch in repository URLs and the packages
+      // chosen follow it (an aarch64 root on an x86_64 host; its scriptlets run through qemu-user).
+      `--forcearch=${ARCHES[ctx.spec.arch].rpm}`,
       // Only the recipe's repositories: never the host's /etc/yum.repos.d.
       `--setopt=reposdir=${hostRepoDir(ctx)}`,
       `--setopt=cachedir=${path.join(ctx.cacheDir, "dnf")}`,

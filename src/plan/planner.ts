@@ -13,6 +13,7 @@ import { concat } from "../steps/args.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
 import type { Registration } from "../recipe/schema.js";
 import { UserError } from "../core/errors.js";
+import { ARCHES, type Arch } from "../core/arch.js";
 
 export interface PlanOptions {
   /** Unique per build: names the working container. */
@@ -101,7 +102,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
       Object.values(SBOM_FILES),
     ),
   );
-  if (spec.boot) steps.push(squashfsStep(spec.boot, options));
+  if (spec.boot) steps.push(squashfsStep(spec.boot, spec.arch, options));
   steps.push(commitStep(recipe, target, image, options));
   steps.push(
     step("teardown", "Unmount and remove the working container", [
@@ -174,11 +175,14 @@ function managerOf(spec: RecipeSpec): keyof typeof packageManagers {
 
 function baseArgs(recipe: LoadedRecipe): string[] {
   const from = recipe.spec.from;
-  if (from === "scratch") return ["scratch"];
-  if ("image" in from) return [`--tls-verify=${from.tlsVerify}`, "--pull=missing", from.image];
+  // Always explicit: the committed image's platform is the recipe's, not the build host's, and a
+  // base image is pulled for that platform from a multi-architecture manifest list.
+  const arch = ["--arch", ARCHES[recipe.spec.arch].oci];
+  if (from === "scratch") return [...arch, "scratch"];
+  if ("image" in from) return [...arch, `--tls-verify=${from.tlsVerify}`, "--pull=missing", from.image];
   if (!recipe.parent) throw new Error("internal: recipe parent not loaded");
   // The parent's committed image: never re-run its steps, never pull it from elsewhere.
-  return ["--pull=never", localImageRef(recipe.parent.spec)];
+  return [...arch, "--pull=never", localImageRef(recipe.parent.spec)];
 }
 
 function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions, accounts: Step | undefined): PackageContext {
@@ -321,7 +325,7 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
 }
 
 /** mksquashfs arguments for a compressor and level. */
-export function compressionArgs(rootfs: BootSpec["rootfs"]): { compression: string; level?: number; args: string[] } {
+export function compressionArgs(rootfs: BootSpec["rootfs"], arch: Arch = "x86_64"): { compression: string; level?: number; args: string[] } {
   const compression = rootfs.compression ?? (rootfs.profile === "release" ? "xz" : "zstd");
   const level = rootfs.level ?? (compression === "zstd" ? (rootfs.profile === "release" ? 19 : 3) : undefined);
   switch (compression) {
@@ -330,16 +334,19 @@ export function compressionArgs(rootfs: BootSpec["rootfs"]): { compression: stri
     case "gzip":
     case "lzo":
       return { compression, level, args: ["-comp", compression, ...(level !== undefined ? ["-Xcompression-level", String(level)] : [])] };
-    case "xz":
-      // The x86 BCJ filter shrinks executables further, at some CPU cost.
-      return { compression, args: ["-comp", "xz", "-Xbcj", "x86"] };
+    case "xz": {
+      // The architecture's BCJ filter shrinks executables further, at some CPU cost (squashfs-tools
+      // 4.5 has none for arm64).
+      const bcj = ARCHES[arch].xzBcj;
+      return { compression, args: ["-comp", "xz", ...(bcj ? ["-Xbcj", bcj] : [])] };
+    }
     case "lz4":
       return { compression, args: ["-comp", "lz4", "-Xhc"] };
   }
 }
 
-function squashfsStep(boot: BootSpec, options: PlanOptions): Step {
-  const { args } = compressionArgs(boot.rootfs);
+function squashfsStep(boot: BootSpec, arch: Arch, options: PlanOptions): Step {
+  const { args } = compressionArgs(boot.rootfs, arch);
   const command: PlannedCommand = {
     file: "mksquashfs",
     args: [

@@ -114,6 +114,18 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
       parent = loadWithParents(parentFile, sources, [...chain, file], compat);
     }
   }
+  // A layer runs on its parent's committed root: both are one architecture.
+  if (parent && parent.spec.arch !== parsed.arch)
+    issues.push(
+      issueAt(
+        source,
+        ["arch"],
+        `the parent recipe ${parent.file} is ${parent.spec.arch} and this one is ${parsed.arch}: set arch: ${parent.spec.arch} here, or build on an ${parsed.arch} parent`,
+      ),
+    );
+  // The zypper plug-in installs for the host's architecture only (it has no --forcearch).
+  if (parsed.arch !== "x86_64" && parsed.packages?.manager === "zypper" && parsed.from === "scratch")
+    issues.push(issueAt(source, ["arch"], `zypper from scratch builds x86_64 roots only; build ${parsed.arch} images with dnf or apt`));
   const layers = layerChain(parsed, parent);
   const spec = withFamilyDefaults(parsed, layers);
   const warnings: RecipeIssue[] = [];

@@ -233,7 +233,10 @@ const userEntry = z.strictObject({
 export const COMPRESSIONS = ["zstd", "xz", "gzip", "lz4", "lzo"] as const;
 
 const rootfs = z.strictObject({
-  profile: z.enum(["dev", "release"]).default("dev").describe("dev: zstd level 3 (fast); release: xz with the x86 BCJ filter (small)"),
+  profile: z
+    .enum(["dev", "release"])
+    .default("dev")
+    .describe("dev: zstd level 3 (fast); release: xz with the architecture's BCJ filter (x86; none for aarch64) (small)"),
   compression: z.enum(COMPRESSIONS).optional().describe("Overrides the profile's compressor"),
   level: z.number().int().min(1).max(22).optional().describe("Compression level (zstd 1-22, gzip 1-9)"),
   exclude: z.array(rootfsExclude).default(["boot"]).describe("Paths (relative to /) left out of the squashfs"),
@@ -415,7 +418,12 @@ export const RecipeSchema = z
       .min(1, { error: "give at least one tag; the first is the primary" })
       .default(["latest"])
       .describe("Image tags; the first is the primary"),
-    arch: z.enum(["x86_64", "aarch64"]).default("x86_64").describe("Target architecture"),
+    arch: z
+      .enum(["x86_64", "aarch64"])
+      .default("x86_64")
+      .describe(
+        "Target architecture. On a host of the other architecture its programs run through qemu-user (binfmt_misc: `bootsmith doctor --arch aarch64` checks it) and boot-test emulates the node",
+      ),
     description: z.string().optional().describe("Free text"),
     labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
     vars: z

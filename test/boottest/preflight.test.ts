@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { listInitramfs } from "../../src/builder/initramfs.js";
-import { preflight, preflightArtifactDir, sizeChecks, type PreflightResult } from "../../src/boottest/preflight.js";
+import { kernelFormat, preflight, preflightArtifactDir, sizeChecks, type PreflightResult } from "../../src/boottest/preflight.js";
 import { readSquashfsSuperblock } from "../../src/boottest/squashfs.js";
 import { writeCpio, type CpioFile } from "../../src/boottest/cpio-writer.js";
 import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
@@ -150,6 +150,45 @@ describe("preflight", () => {
     await writeFile(file("vmlinuz"), Buffer.alloc(1024));
     const r = await preflight({ kernel: file("vmlinuz"), initramfs: file("live.img") });
     expect(byId(r, "kernel-format")[0]?.status).toBe("warn");
+  });
+
+  it("judges the kernel by the image's architecture: an arm64 Image boots aarch64, not x86_64, and the reverse", async () => {
+    await writeFile(file("Image"), kernelHead({ 0x38: "ARM\x64", 0: "MZ" }));
+    await writeFile(file("bzImage"), kernelHead({ 0x202: "HdrS" }));
+    const check = async (kernel: string, arch: "x86_64" | "aarch64") =>
+      byId(await preflight({ kernel: file(kernel), initramfs: file("live.img"), arch }), "kernel-format")[0];
+    expect(await check("Image", "aarch64")).toMatchObject({ status: "ok", message: "Image is an arm64 Image with the EFI stub" });
+    expect(await check("bzImage", "x86_64")).toMatchObject({ status: "ok", message: "bzImage is an x86 bzImage" });
+    expect(await check("Image", "x86_64")).toMatchObject({
+      status: "fail",
+      message: expect.stringContaining("is an aarch64 kernel (arm64-efi-image) but the image is x86_64"),
+    });
+    expect(await check("bzImage", "aarch64")).toMatchObject({
+      status: "fail",
+      message: expect.stringContaining("is an x86_64 kernel (bzImage) but the image is aarch64"),
+    });
+  });
+});
+
+/** The first KiB of a kernel file with these strings at these offsets. */
+function kernelHead(at: Record<number, string>): Buffer {
+  const b = Buffer.alloc(1024);
+  for (const [offset, text] of Object.entries(at)) b.write(text, Number(offset), "latin1");
+  return b;
+}
+
+describe("kernelFormat", () => {
+  it.each([
+    [{ 0x202: "HdrS" }, "bzImage"],
+    [{ 0x38: "ARM\x64" }, "arm64-image"],
+    [{ 0: "MZ", 0x38: "ARM\x64" }, "arm64-efi-image"],
+    [{ 0: "MZ\0\0zimg" }, "efi-zboot"],
+    [{}, "unknown"],
+  ] as const)("%j is %s", (at, format) => {
+    expect(kernelFormat(kernelHead(at))).toBe(format);
+  });
+  it("a gzip stream (Debian's arm64 vmlinuz) is gzip", () => {
+    expect(kernelFormat(gzipSync(Buffer.alloc(100)))).toBe("gzip");
   });
 });
 

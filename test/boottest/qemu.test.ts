@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chooseAccel, qemuNetbootArgv, toGuestUrl } from "../../src/boottest/qemu.js";
+import { chooseAccel, qemuAarch64DirectBootArgv, qemuBinary, qemuNetbootArgv, toGuestUrl } from "../../src/boottest/qemu.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -26,6 +26,14 @@ describe("chooseAccel", () => {
   it("uses KVM when both are there", async () => {
     expect((await chooseAccel("auto", { kvm: path.join(dir, "kvm"), cpuinfo: path.join(dir, "cpuinfo-vmx") })).accel).toBe("kvm");
   });
+  it("emulates (TCG) an image of another architecture than the host's, even with KVM there", async () => {
+    const d = await chooseAccel("auto", { kvm: path.join(dir, "kvm"), cpuinfo: path.join(dir, "cpuinfo-vmx") }, { arch: "aarch64", host: "x86_64" });
+    expect(d).toEqual({ accel: "tcg", reason: "the image is aarch64 and this host is x86_64" });
+  });
+  it("an arm64 host runs an arm64 image with KVM (no vmx/svm flags there)", async () => {
+    const d = await chooseAccel("auto", { kvm: path.join(dir, "kvm"), cpuinfo: path.join(dir, "cpuinfo-novmx") }, { arch: "aarch64", host: "aarch64" });
+    expect(d.accel).toBe("kvm");
+  });
   it("obeys an explicit choice", async () => {
     expect(await chooseAccel("kvm", { kvm: path.join(dir, "missing") })).toEqual({ accel: "kvm", reason: "--accel kvm" });
   });
@@ -47,6 +55,34 @@ describe("qemuNetbootArgv", () => {
     expect(argv).toContain("virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:cc");
     // a comma in a QEMU option value is doubled
     expect(argv).toContain("stdio,id=s0,signal=off,logfile=/tmp/a,,b/console.log");
+  });
+});
+
+describe("qemuAarch64DirectBootArgv", () => {
+  it("boots the virt machine through UEFI with QEMU handing over kernel, initramfs and command line", () => {
+    const argv = qemuAarch64DirectBootArgv({
+      kernel: "/a/vmlinuz",
+      initrd: "/a/initramfs.img",
+      params: "console=ttyAMA0 root=live:http://10.0.2.2:9/rootfs.squashfs",
+      firmware: "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+      accel: "tcg",
+      memoryMiB: 2048,
+      cpus: 2,
+      consoleLog: "/tmp/console.log",
+      mac: "52:54:00:aa:bb:cc",
+    });
+    expect(argv.join(" ")).toContain("-machine virt,accel=tcg -cpu max,pauth-impdef=on -smp 2 -m 2048 -nographic -no-reboot -monitor none");
+    expect(argv.join(" ")).toContain(
+      "-bios /usr/share/qemu-efi-aarch64/QEMU_EFI.fd -kernel /a/vmlinuz -initrd /a/initramfs.img -append console=ttyAMA0 root=live:http://10.0.2.2:9/rootfs.squashfs",
+    );
+    // no x86 iPXE option ROM on the arm64 NIC
+    expect(argv).toContain("virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:aa:bb:cc");
+    expect(qemuBinary("aarch64")).toBe("qemu-system-aarch64");
+  });
+  it("without firmware QEMU enters the kernel itself", () => {
+    const argv = qemuAarch64DirectBootArgv({ kernel: "k", initrd: "i", params: "p", accel: "kvm", memoryMiB: 1024, cpus: 1, consoleLog: "c" });
+    expect(argv).not.toContain("-bios");
+    expect(argv.slice(argv.indexOf("-cpu"), argv.indexOf("-cpu") + 2)).toEqual(["-cpu", "max"]);
   });
 });
 

@@ -5,7 +5,7 @@ set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
 # [1/16] create-container: Create the working container
-buildah from --name bootsmith-debian-12-live-test scratch
+buildah from --name bootsmith-debian-12-live-test --arch amd64 scratch
 #   undone on failure by: buildah rm bootsmith-debian-12-live-test
 
 # [2/16] mount: Mount the container's root

@@ -5,7 +5,7 @@ set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
 # [1/15] create-container: Create the working container
-buildah from --name bootsmith-leap-15-live-test --tls-verify=true --pull=missing registry.opensuse.org/opensuse/leap:15.6
+buildah from --name bootsmith-leap-15-live-test --arch amd64 --tls-verify=true --pull=missing registry.opensuse.org/opensuse/leap:15.6
 #   undone on failure by: buildah rm bootsmith-leap-15-live-test
 
 # [2/15] mount: Mount the container's root

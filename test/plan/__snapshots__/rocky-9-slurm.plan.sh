@@ -5,7 +5,7 @@ set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
 # [1/15] create-container: Create the working container
-buildah from --name bootsmith-rocky-9-slurm-test --pull=never localhost/bootsmith/rocky-9-base:9.5
+buildah from --name bootsmith-rocky-9-slurm-test --arch amd64 --pull=never localhost/bootsmith/rocky-9-base:9.5
 #   undone on failure by: buildah rm bootsmith-rocky-9-slurm-test
 
 # [2/15] mount: Mount the container's root
