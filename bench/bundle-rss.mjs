@@ -9,31 +9,22 @@
 // The aim is flat memory: bootsmith streams every file (tar-stream both ways), so its peak RSS
 // must not grow with the rootfs (≤ 150 MB for 2 GiB). The last lines are `BENCH-RESULT {json}`
 // for scripts/bench.mjs.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { $ } from "zx";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(repo, "dist/cli/main.js");
 const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "2048" } } });
 const sizeMiB = Number(values["size-mib"]);
 
+/** Run a program, collecting its output; a failure rejects with its stderr (zx's `$`, as in every script). */
 function exec(file, args, env = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`)),
-    );
-  });
+  return $({ quiet: true, env: { ...process.env, ...env } })`${file} ${args}`;
 }
 
 /** Run under /usr/bin/time -v: peak RSS in MB and wall seconds. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Generate docs/recipe-reference.md, the table of every recipe key, from the JSON Schema that
 // `bootsmith schema` prints (the committed copy in schema/recipe.schema.json). The schema is the
-// single source of truth: change src/recipe/schema.ts, then
-//   npm run build && npm run schema && node scripts/gen-recipe-docs.mjs
-// test/recipe/schema-docs.test.ts fails while the two files are out of sync.
+// single source of truth: change src/recipe/schema.ts, then run
+//   node scripts/gen-recipe-docs.mjs
+// which builds, regenerates schema/recipe.schema.json (`npm run schema`) and writes the docs.
+// test/recipe/schema-docs.test.ts fails while the files are out of sync.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -118,6 +119,11 @@ function cell(text) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  // zx only here: the test imports renderRecipeDocs without running anything.
+  const { $, cd } = await import("zx");
+  cd(ROOT);
+  await $({ stdio: "inherit" })`npm run -s build`;
+  await $({ stdio: "inherit" })`npm run -s schema`;
   const schema = JSON.parse(readFileSync(SCHEMA_FILE, "utf8"));
   writeFileSync(DOCS_FILE, renderRecipeDocs(schema));
   process.stdout.write(`wrote ${path.relative(process.cwd(), DOCS_FILE)}\n`);

@@ -5,12 +5,9 @@
 #   sudo bash scripts/quickstart.sh [RECIPE]     (default recipes/debian-12-live.yaml)
 # Artifacts land in artifacts/<name>/<tag>/ (vmlinuz, initramfs.img, rootfs.squashfs,
 # manifest.json, build.log).
+# Bash only to bootstrap: a fresh machine has node and npm but not zx, which setup.sh installs
+# (npm ci) before the zx scripts run; the main job itself is scripts/quickstart.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-recipe=${1:-recipes/debian-12-live.yaml}
-
 bash scripts/setup.sh
-node dist/cli/main.js doctor
-node dist/cli/main.js validate "$recipe"
-node dist/cli/main.js build "$recipe" --no-publish
-node dist/cli/main.js boot-test "$recipe"
+exec node scripts/quickstart.mjs "$@"
