@@ -14,6 +14,7 @@ const UNIT = [
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/accounts.test.ts",
+  "test/builder/kernel-modules.test.ts",
   "test/builder/output-lock.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/main.test.ts",

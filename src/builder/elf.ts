@@ -31,3 +31,29 @@ export async function isStaticElf(path: string): Promise<boolean> {
     await file.close();
   }
 }
+
+/**
+ * The bytes of a named section of a 64-bit little-endian ELF file (x86_64 and aarch64 objects),
+ * e.g. a kernel module's .modinfo; undefined when the file is no such ELF or has no such section.
+ */
+export function elfSection(elf: Buffer, name: string): Buffer | undefined {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) return undefined;
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const shentsize = elf.readUInt16LE(0x3a);
+  const shnum = elf.readUInt16LE(0x3c);
+  const shstrndx = elf.readUInt16LE(0x3e);
+  if (shentsize < 64 || shstrndx >= shnum || shoff + shnum * shentsize > elf.length) return undefined;
+  const header = (i: number) => {
+    const at = shoff + i * shentsize;
+    return { name: elf.readUInt32LE(at), offset: Number(elf.readBigUInt64LE(at + 24)), size: Number(elf.readBigUInt64LE(at + 32)) };
+  };
+  const names = header(shstrndx);
+  for (let i = 0; i < shnum; i++) {
+    const h = header(i);
+    const start = names.offset + h.name;
+    const end = elf.indexOf(0, start);
+    if (end < 0 || elf.toString("latin1", start, end) !== name) continue;
+    return h.offset + h.size <= elf.length ? elf.subarray(h.offset, h.offset + h.size) : undefined;
+  }
+  return undefined;
+}

@@ -14,6 +14,7 @@ import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
 import { createAccounts } from "./accounts.js";
 import { accountsSummary } from "../plan/commands.js";
+import { checkKernelModules } from "./kernel-modules.js";
 import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
@@ -133,6 +134,12 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       state.values.KVER = kernel.version;
       state.values.KERNEL_IMAGE = kernel.image;
       ctx.reporter.emit({ type: "message", level: "info", text: `kernel ${kernel.version} (${kernel.image})` });
+      return;
+    }
+    case "check-kernel-modules": {
+      const kver = resolveArg(action.kver, state.values);
+      const modules = await checkKernelModules(resolveArg(action.root, state.values), kver, runCtx);
+      ctx.reporter.emit({ type: "message", level: "info", text: `kernel modules for ${kver}: ${modules.map((m) => m.file).join(", ")}` });
       return;
     }
     case "copy-out":

@@ -55,7 +55,7 @@ const MAGICS: readonly { kind: Compression; bytes: readonly number[] }[] = [
  * How each compressed segment is turned back into cpio by a host tool. run() carries text, not
  * binary streams, so the tool reads `<base><ext>` and writes `<base>` itself.
  */
-function decompressor(kind: Exclude<Compression, "gzip">): { tool: string; ext: string; args: (input: string, output: string) => string[] } {
+export function decompressor(kind: Exclude<Compression, "gzip">): { tool: string; ext: string; args: (input: string, output: string) => string[] } {
   switch (kind) {
     case "zstd":
       return { tool: "zstd", ext: ".zst", args: (i, o) => ["-d", "-q", "-f", "-o", o, i] };

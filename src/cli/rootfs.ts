@@ -12,11 +12,14 @@ import { createAccounts } from "../builder/accounts.js";
 import { selectAndRecordKernel, selectKernel } from "../builder/kernel.js";
 import { copyOutOfRoot } from "../builder/copy-out.js";
 import { removeLeftovers } from "../builder/leftovers.js";
+import { checkKernelModules } from "../builder/kernel-modules.js";
+import { silentReporter } from "../exec/events.js";
 
 const usage = `Usage: bootsmith rootfs accounts ROOT --recipe RECIPE [--var K=V]...
        bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
        bootsmith rootfs copy-out ROOT PATH DEST
        bootsmith rootfs clean ROOT [--if-empty PATH]... [--] PATH...
+       bootsmith rootfs check-modules ROOT KVER
 
 The steps of a build that bootsmith performs itself inside the mounted image root ROOT (the
 output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
@@ -32,12 +35,15 @@ output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
   copy-out        copy PATH (inside the image) to DEST on the host, mode 0644, atomically
   clean           remove build leftovers: each PATH (a * in its last component is a glob),
                   and each --if-empty PATH when it is an empty file
+  check-modules   check the out-of-tree kernel modules of kernel KVER (under
+                  /lib/modules/KVER/updates and /extra): at least one, each built for KVER
+                  (its vermagic) and listed in modules.dep; exit 1 naming any that is not
 
 Symlinks in the image resolve inside ROOT; a leftover that is a symlink is removed as a link.`;
 
 export const rootfsCommand: CliCommand = {
   name: "rootfs",
-  summary: "Steps a build does inside the image root: accounts, select-kernel, copy-out, clean",
+  summary: "Steps a build does inside the image root: accounts, select-kernel, copy-out, clean, check-modules",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("rootfs", args, {
@@ -71,6 +77,12 @@ export const rootfsCommand: CliCommand = {
         need(2, "ROOT PATH DEST");
         copyOutOfRoot(root!, rest[0]!, rest[1]!);
         return EXIT.ok;
+      case "check-modules": {
+        need(1, "ROOT KVER");
+        const ctx = { step: "check-modules", reporter: silentReporter };
+        for (const m of await checkKernelModules(root!, rest[0]!, ctx)) process.stdout.write(`${m.file}\t${m.vermagic.trim()}\n`);
+        return EXIT.ok;
+      }
       case "clean": {
         if (root === undefined) throw new UserError("bootsmith rootfs clean: expected ROOT [--if-empty PATH]... PATH...");
         for (const p of removeLeftovers(root, rest, values["if-empty"] ?? [])) process.stdout.write(`removed ${p}\n`);
@@ -78,7 +90,7 @@ export const rootfsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, select-kernel, copy-out or clean\n${usage}`,
+          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, select-kernel, copy-out, clean or check-modules\n${usage}`,
         );
     }
   },

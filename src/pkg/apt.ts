@@ -7,7 +7,7 @@ import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { ARCHES } from "../core/arch.js";
 
-const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
+export const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
 /**
  * Debian's kernel postinst hook (/etc/kernel/postinst.d/dracut, also run by dracut's own

@@ -1,5 +1,5 @@
 // The command line of every action that bootsmith performs itself (add fixed-id accounts, copy
-// out of the image root, remove leftovers, pick the kernel, check the initramfs, write the manifest, publish,
+// out of the image root, remove leftovers, pick the kernel, check kernel modules, check the initramfs, write the manifest, publish,
 // register): `bootsmith <subcommand> …`, a real command that does what the executor does.
 // One derivation from the Action data serves all three users: `bootsmith plan` prints it, the
 // JSON plan carries it, and the executor logs it in build.log as `+ bootsmith …` before doing
@@ -18,6 +18,7 @@ export type InternalAction = Extract<
       | "create-accounts"
       | "select-kernel"
       | "copy-out"
+      | "check-kernel-modules"
       | "verify-initramfs"
       | "clean-leftovers"
       | "image-identity"
@@ -37,6 +38,7 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "create-accounts":
     case "select-kernel":
     case "copy-out":
+    case "check-kernel-modules":
     case "verify-initramfs":
     case "clean-leftovers":
     case "image-identity":
@@ -60,6 +62,8 @@ function internalArgs(action: InternalAction): Arg[] {
       return ["rootfs", "select-kernel", action.root, action.version, "--record", action.record];
     case "copy-out":
       return ["rootfs", "copy-out", action.root, action.path, action.to];
+    case "check-kernel-modules":
+      return ["rootfs", "check-modules", action.root, action.kver];
     case "clean-leftovers":
       // `--` ends the options: a leftover path can never be read as one.
       return ["rootfs", "clean", action.root, ...action.ifEmpty.flatMap((p) => ["--if-empty", p]), "--", ...action.paths];

@@ -10,6 +10,7 @@ import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from ".
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
+import { kernelModulesStep } from "./kernel-modules.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
 import type { Registration } from "../recipe/schema.js";
 import { UserError } from "../core/errors.js";
@@ -77,7 +78,8 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
   steps.push(...fileSteps(recipe, target, options));
   steps.push(...commandSteps(recipe, target, options));
-  if (spec.boot) steps.push(...bootSteps(spec.boot, target, options));
+  const modules = spec.kernelModules ? [kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT)] : [];
+  if (spec.boot) steps.push(...bootSteps(spec.boot, target, options, modules));
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
     steps.push(
@@ -298,7 +300,8 @@ function ansibleStep(recipe: LoadedRecipe, index: number, ansible: AnsibleSpec, 
   ]);
 }
 
-function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions): Step[] {
+/** `modules`: the kernel-modules step, between selecting the kernel (KVER) and the initramfs. */
+function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions, modules: readonly Step[]): Step[] {
   const initrdInImage = concat("/boot/initramfs-live-", KVER, ".img");
   const dracutArgs: Arg[] = ["dracut", "--no-hostonly", "--force", "--kver", [KVER], "--add", boot.initramfs.modules.join(" ")];
   if (boot.initramfs.drivers.length > 0) dracutArgs.push("--add-drivers", boot.initramfs.drivers.join(" "));
@@ -310,6 +313,7 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions):
     step("select-kernel", boot.kernel === "newest" ? "Select the newest installed kernel" : `Select kernel ${boot.kernel}`, [
       { kind: "select-kernel", root: [MNT], version: boot.kernel, record: path.join(options.workDir, WORK_FILES.kernel) },
     ]),
+    ...modules,
     step(
       "initramfs",
       "Build the initramfs with dracut",

@@ -32,6 +32,12 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
     hashPath(hash, "", p);
     inputs[name] = hash.digest("hex").slice(0, SHORT);
   }
+  // A module's source: "kernelModules.build.src changed".
+  if (recipe.kernelModuleSource) {
+    const hash = createHash("sha256");
+    hashPath(hash, "", recipe.kernelModuleSource);
+    inputs["kernelModules.build.src"] = hash.digest("hex").slice(0, SHORT);
+  }
   for (const [repo, digest] of localRepoMetadata(recipe.spec)) inputs[`repo ${repo}`] = digest.slice(0, SHORT);
   if (recipe.parent) inputs.parent = recipe.parent.inputDigest.slice(0, SHORT);
   return inputs;

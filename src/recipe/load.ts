@@ -34,6 +34,8 @@ export interface LoadedRecipe {
   readonly vars: Readonly<Record<string, string>>;
   /** Absolute host paths each `commands[i].ansible` reads (playbook, roles, their directories), by index. */
   readonly ansibleSources: ReadonlyMap<number, AnsibleSources>;
+  /** Absolute host path of `kernelModules.build.src`, when the recipe builds a module from source. */
+  readonly kernelModuleSource?: string;
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
@@ -98,6 +100,10 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
   const fileSources = resolveFileSources(source, parsed, issues);
   const ansibleSources = resolveAnsibleSources(source, parsed, issues);
+  const kernelModuleSource =
+    parsed.kernelModules?.build === undefined
+      ? undefined
+      : inRecipeDir(source, realpathSync(path.dirname(file)), parsed.kernelModules.build.src, ["kernelModules", "build", "src"], issues);
 
   let parent: LoadedRecipe | undefined;
   if (typeof parsed.from === "object" && "recipe" in parsed.from) {
@@ -137,9 +143,10 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
       issues.push(issueAt(source, where, "params boot root=live: over the network, which needs dracut's livenet module: add livenet (and dmsquash-live)"));
     }
   }
+  issues.push(...checkKernelModules(source, spec));
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
-  const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, parent);
+  const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, parent, kernelModuleSource);
   return {
     file,
     spec,
@@ -147,6 +154,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     inputDigest,
     fileSources,
     ansibleSources,
+    ...(kernelModuleSource ? { kernelModuleSource } : {}),
     warnings: inFileOrder(warnings),
     secrets: [...secrets.values, ...(parent?.secrets ?? [])],
     vars: sources.cli,
@@ -162,6 +170,36 @@ function layerChain(spec: ParsedRecipe, parent: LoadedRecipe | undefined): Layer
     root = p.spec.from;
   }
   return { layers, fromScratch: root === "scratch" };
+}
+
+/**
+ * Kernel modules are built against the selected kernel (so boot artifacts must be made) with its
+ * headers installed by apt-get inside the image. The recipe itself says packages.manager: apt, so
+ * its package list (SBOM) records the headers and DKMS packages, and apt's leftovers are removed.
+ */
+function checkKernelModules(source: YamlSource, spec: RecipeSpec): RecipeIssue[] {
+  if (!spec.kernelModules) return [];
+  const issues: RecipeIssue[] = [];
+  if (!spec.boot)
+    issues.push(
+      issueAt(
+        source,
+        ["kernelModules"],
+        "kernel modules are built for the kernel the boot artifacts are made from, but boot: false; remove boot: false or move kernelModules to the layer that boots",
+      ),
+    );
+  const manager = spec.packages?.manager;
+  if (manager !== "apt")
+    issues.push(
+      issueAt(
+        source,
+        ["kernelModules"],
+        manager === undefined
+          ? "kernel modules install the selected kernel's headers and the DKMS packages with apt-get: add packages: {manager: apt} to this recipe (install may stay empty), so they are listed in the SBOM"
+          : `kernel modules install the selected kernel's headers with apt-get (linux-headers-KVER), but packages.manager is ${manager}; kernelModules supports Debian-family images (manager: apt)`,
+      ),
+    );
+  return issues;
 }
 
 /** Defaults that depend on the image's family rather than on the recipe alone. */
@@ -310,6 +348,7 @@ function digestInputs(
   fileSources: ReadonlyMap<number, string>,
   ansibleSources: ReadonlyMap<number, AnsibleSources>,
   parent: LoadedRecipe | undefined,
+  kernelModuleSource: string | undefined,
 ): string {
   const hash = createHash("sha256");
   hash.update(`bootsmith ${TOOL_VERSION}\n`);
@@ -317,6 +356,7 @@ function digestInputs(
   for (const [i, p] of [...fileSources].sort((a, b) => a[0] - b[0])) hashPath(hash, `files[${i}]`, p);
   for (const [label, p] of ansibleInputPaths({ ansibleSources, file })) hashPath(hash, label, p);
   for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
+  if (kernelModuleSource) hashPath(hash, "kernelModules.build.src", kernelModuleSource);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);
   return hash.digest("hex");
 }

@@ -228,6 +228,32 @@ const userEntry = z.strictObject({
   system: z.boolean().default(false).describe("A system account: no login shell and / as home by default, locked password"),
 });
 
+// --- kernel modules for the image's kernel --------------------------------------------------
+
+const kernelModuleBuild = z.strictObject({
+  src: recipeRelative.describe(
+    "Directory with the module's source (a Kbuild file or a Makefile for kbuild), relative to the recipe; hashed into the cache key. Copied into the image and built there with make -C /lib/modules/KVER/build M=DIR",
+  ),
+  make: z
+    .array(z.string().regex(/^[^\s-][^\s]*$/, { error: "must be one make argument such as VAR=value (no spaces, not starting with -)" }))
+    .default([])
+    .describe("Extra make arguments (variables such as CONFIG_FOO=m) for both the build and modules_install"),
+});
+
+const kernelModules = z
+  .strictObject({
+    dkms: z
+      .array(pkg)
+      .default([])
+      .describe(
+        "DKMS packages (e.g. v4l2loopback-dkms) installed with apt-get inside the image together with the selected kernel's headers (linux-headers-KVER), then built and installed for that kernel with dkms autoinstall -k KVER",
+      ),
+    build: kernelModuleBuild
+      .optional()
+      .describe("An out-of-tree module built from source against the selected kernel's headers, installed into /lib/modules/KVER/extra"),
+  })
+  .refine((k) => k.dkms.length > 0 || k.build !== undefined, { error: "give dkms (a list of DKMS packages) or build (a module source directory)" });
+
 // --- boot artifacts -------------------------------------------------------------------------
 
 export const COMPRESSIONS = ["zstd", "xz", "gzip", "lz4", "lzo"] as const;
@@ -451,6 +477,11 @@ export const RecipeSchema = z
       ),
     files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),
     commands: z.array(commandEntry).default([]).describe("Commands run inside the image, in order, after the files"),
+    kernelModules: kernelModules
+      .optional()
+      .describe(
+        "Out-of-tree kernel modules built for the selected kernel (boot.kernel, never the build host's), after the commands and before the initramfs: installed under /lib/modules/KVER, depmod run, and every module's vermagic checked against KVER. Needs packages.manager apt in the same recipe and boot artifacts",
+      ),
     boot: z
       .union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" })
       .prefault({})
@@ -478,6 +509,7 @@ export type CommandSpec = RecipeSpec["commands"][number];
 export type AnsibleSpec = NonNullable<CommandSpec["ansible"]>;
 export type GroupSpec = RecipeSpec["groups"][number];
 export type UserSpec = RecipeSpec["users"][number];
+export type KernelModulesSpec = NonNullable<RecipeSpec["kernelModules"]>;
 export type PublishTarget = z.output<typeof PublishTargetSchema>;
 /** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
 export type PublishTargetInput = z.input<typeof PublishTargetSchema>;

@@ -55,6 +55,11 @@ export type Action =
   | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string; readonly record: string }
   /** Copy a file out of the image root into the output directory; `path` is resolved inside the root. */
   | { readonly kind: "copy-out"; readonly root: Arg; readonly path: Arg; readonly to: string }
+  /**
+   * Check the out-of-tree modules under `root`/lib/modules/KVER (updates/, extra/): at least one,
+   * each built for KVER (vermagic) and listed in modules.dep.
+   */
+  | { readonly kind: "check-kernel-modules"; readonly root: Arg; readonly kver: Arg }
   /** Check that the initramfs holds the chosen kernel's modules (lib/modules/KVER). */
   | { readonly kind: "verify-initramfs"; readonly file: string; readonly kver: Arg }
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */

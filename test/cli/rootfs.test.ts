@@ -83,6 +83,13 @@ describe("bootsmith rootfs", () => {
     expect(clash.stderr).toContain("user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in the image's base packages");
   });
 
+  it("check-modules fails (exit 1) when the kernel has no out-of-tree module; a wrong call is exit 2", async () => {
+    const r = await bootsmith(["rootfs", "check-modules", root, "6.1.0-10"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("no kernel module was installed for kernel 6.1.0-10");
+    expect((await bootsmith(["rootfs", "check-modules", root])).exitCode).toBe(2);
+  });
+
   it("a wrong call is bad input (exit 2)", async () => {
     expect((await bootsmith(["rootfs", "accounts", root])).exitCode).toBe(2);
     expect((await bootsmith(["rootfs", "copy-out", root])).exitCode).toBe(2);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe, type LoadOptions } from "../../src/recipe/load.js";
+import { inputDigests } from "../../src/recipe/inputs.js";
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-load-")));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -90,5 +91,31 @@ describe("defaults and parents", () => {
     expect(a.inputDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(b.inputDigest).toBe(a.inputDigest);
     expect(c.inputDigest).not.toBe(a.inputDigest);
+  });
+});
+
+describe("kernelModules", () => {
+  const APT = "name: k\nfrom: scratch\npackages:\n  manager: apt\n  release: bookworm\n  install: [linux-image-amd64]\n";
+  const SOURCE = { "mod/Kbuild": "obj-m := m.o\n", "mod/m.c": "/* module */\n" };
+
+  it("resolves build.src inside the recipe's directory and hashes its contents into the input digest", () => {
+    const yaml = `${APT}kernelModules:\n  dkms: [v4l2loopback-dkms]\n  build:\n    src: mod\n`;
+    const a = load(yaml, {}, SOURCE);
+    const b = load(yaml, {}, { ...SOURCE, "mod/m.c": "/* changed */\n" });
+    expect(a.kernelModuleSource).toBe(path.join(path.dirname(a.file), "mod"));
+    expect(a.spec.kernelModules).toEqual({ dkms: ["v4l2loopback-dkms"], build: { src: "mod", make: [] } });
+    expect(b.inputDigest).not.toBe(a.inputDigest);
+    expect(inputDigests(b)["kernelModules.build.src"]).not.toBe(inputDigests(a)["kernelModules.build.src"]);
+  });
+
+  it.each([
+    [`${APT}kernelModules: {}\n`, "give dkms (a list of DKMS packages) or build (a module source directory)"],
+    [`${APT}kernelModules:\n  dkms: [x-dkms]\nboot: false\n`, "but boot: false"],
+    [`${BASE}kernelModules:\n  dkms: [x-dkms]\n`, "but packages.manager is dnf"],
+    ['name: k\nfrom: {image: "r/x:1"}\nkernelModules:\n  dkms: [x-dkms]\n', "add packages: {manager: apt} to this recipe"],
+    [`${APT}kernelModules:\n  build:\n    src: ../elsewhere\n`, "kernelModules.build.src"],
+    [`${APT}kernelModules:\n  build:\n    src: mod\n    make: ["-j 4"]\n`, "must be one make argument"],
+  ])("refuses %j", (yaml, message) => {
+    expect(() => load(yaml, {}, SOURCE)).toThrow(message);
   });
 });
