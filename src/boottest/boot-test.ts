@@ -429,7 +429,11 @@ async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTestResul
     let initrd = d.initrd;
     if (d.harness) {
       initrd = path.join(path.dirname(consoleLog), `initrd-with-checks.node${node.index + 1}.img`);
-      await writeFile(initrd, Buffer.concat([await readFile(d.initrd), d.harness]));
+      // The kernel reads a cpio that follows a compressed archive only at a 4-byte boundary
+      // ("invalid magic at start of compressed archive" otherwise; zero bytes are skipped), as
+      // iPXE's page-aligned initrds are.
+      const image = await readFile(d.initrd);
+      await writeFile(initrd, Buffer.concat([image, Buffer.alloc((4 - (image.length % 4)) % 4), d.harness]));
       const file = initrd;
       cleanup.push("remove the initramfs with the check harness", () => rm(file, { force: true }));
     }

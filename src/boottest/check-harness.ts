@@ -40,7 +40,7 @@ ExecStart=/bin/sh ${HARNESS_DIR}/run-checks.sh
 
 /**
  * The runner, /bin/sh in the booted node. Framed lines on the serial console (the one named by
- * console=ttyS*, written directly: journald may not forward to it) and the START/END lines also
+ * console=ttyS* or ttyAMA* (arm64), written directly: journald may not forward to it) and the START/END lines also
  * to the kernel log, whose console copy survives a getty resetting the tty. Frames:
  *   BOOTSMITH-CHECKS BEGIN <count>
  *   BOOTSMITH-CHECK <name> START
@@ -51,7 +51,7 @@ ExecStart=/bin/sh ${HARNESS_DIR}/run-checks.sh
 export const RUNNER = `#!/bin/sh
 # bootsmith boot-test check runner (test harness; lives in ${HARNESS_DIR} only, in RAM).
 dir=${HARNESS_DIR}
-tty=$(sed -n 's/.*console=\\(ttyS[0-9][0-9]*\\).*/\\1/p' /proc/cmdline)
+tty=$(sed -n 's/.*console=\\(tty\\(S\\|AMA\\)[0-9][0-9]*\\).*/\\1/p' /proc/cmdline)
 con=/dev/\${tty:-console}
 say() { printf '%s\\n' "$*" > "$con" 2>/dev/null; }
 tell() { say "$*"; printf '%s\\n' "$*" > /dev/kmsg 2>/dev/null; }

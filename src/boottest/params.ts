@@ -40,8 +40,9 @@ export function fillParamsTemplate(template: string, urls: Readonly<Record<BootR
 /** The full test command line: filled template, a serial console if none, and TEST_PARAMS. */
 export function bootTestParams(template: string, urls: Readonly<Record<BootRole, string>>, values: { name?: string; tag?: string } = {}): string {
   const filled = fillParamsTemplate(template, urls, values);
-  // The watcher reads the serial port; without a ttyS console the image would boot in silence.
-  const serial = /(^|\s)console=ttyS\d/.test(filled) ? "" : "console=ttyS0";
+  // The watcher reads the serial port; without a serial console (ttyS on x86, the PL011 ttyAMA on
+  // arm64) the image would boot in silence.
+  const serial = /(^|\s)console=tty(S|AMA)\d/.test(filled) ? "" : "console=ttyS0";
   return [filled, serial, TEST_PARAMS]
     .flatMap((p) => p.split(/\s+/))
     .filter(Boolean)

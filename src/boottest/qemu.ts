@@ -99,14 +99,7 @@ export function qemuAarch64DirectBootArgv(o: QemuDirectBootOptions): string[] {
     // otherwise dominates an emulated arm64 boot; the guest cannot tell the difference.
     "-cpu",
     o.accel === "tcg" ? "max,pauth-impdef=on" : "max",
-    "-smp",
-    String(o.cpus),
-    "-m",
-    String(o.memoryMiB),
-    "-nographic",
-    "-no-reboot",
-    "-monitor",
-    "none",
+    ...machineArgs(o),
     ...(o.firmware ? ["-bios", o.firmware] : []),
     "-kernel",
     o.kernel,
@@ -119,11 +112,30 @@ export function qemuAarch64DirectBootArgv(o: QemuDirectBootOptions): string[] {
     // romfile= : no option ROM (Debian's efi-virtio.rom is x86 code the arm64 firmware cannot run).
     "-device",
     `virtio-net-pci,netdev=n0,romfile=${o.mac ? `,mac=${o.mac}` : ""}`,
-    "-chardev",
-    `stdio,id=s0,signal=off,logfile=${qemuOptValue(o.consoleLog)}`,
-    "-serial",
-    "chardev:s0",
+    ...serialConsoleArgs(o.consoleLog),
   ];
+}
+
+/** CPUs and RAM, no display, no reboot, no monitor: the same for every architecture. */
+function machineArgs(o: { readonly cpus: number; readonly memoryMiB: number }): string[] {
+  return [
+    "-smp",
+    String(o.cpus),
+    "-m",
+    String(o.memoryMiB),
+    // No display; -nographic also makes the firmware print to the serial port, so firmware and
+    // iPXE messages (download errors) reach the console log too.
+    "-nographic",
+    // Panics and `poweroff` end QEMU instead of looping into another boot.
+    "-no-reboot",
+    "-monitor",
+    "none",
+  ];
+}
+
+/** Console on stdout (watched live) and in a log file (kept for failure reports). */
+function serialConsoleArgs(consoleLog: string): string[] {
+  return ["-chardev", `stdio,id=s0,signal=off,logfile=${qemuOptValue(consoleLog)}`, "-serial", "chardev:s0"];
 }
 
 /** QEMU's option parser splits on commas; a literal comma is written twice. */
@@ -137,17 +149,7 @@ export function qemuNetbootArgv(o: QemuNetbootOptions): string[] {
     `q35,accel=${o.accel}`,
     "-cpu",
     "max",
-    "-smp",
-    String(o.cpus),
-    "-m",
-    String(o.memoryMiB),
-    // No display; -nographic also makes SeaBIOS print to the serial port, so firmware and iPXE
-    // messages (download errors) reach the console log too.
-    "-nographic",
-    // Panics and `poweroff` end QEMU instead of looping into another boot.
-    "-no-reboot",
-    "-monitor",
-    "none",
+    ...machineArgs(o),
     // No VGA: the guest skips loading bochs-drm (≈ 10 s under TCG).
     "-vga",
     "none",
@@ -157,11 +159,7 @@ export function qemuNetbootArgv(o: QemuNetbootOptions): string[] {
     `user,id=n0,bootfile=${qemuOptValue(o.bootfileUrl)}`,
     "-device",
     `virtio-net-pci,netdev=n0${o.mac ? `,mac=${o.mac}` : ""}`,
-    // Console on stdout (watched live) and in a log file (kept for failure reports).
-    "-chardev",
-    `stdio,id=s0,signal=off,logfile=${qemuOptValue(o.consoleLog)}`,
-    "-serial",
-    "chardev:s0",
+    ...serialConsoleArgs(o.consoleLog),
   ];
 }
 

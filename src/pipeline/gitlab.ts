@@ -11,6 +11,7 @@ import { quoteArg } from "../exec/quote.js";
 import type { Manifest } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
+import type { Arch } from "../core/arch.js";
 
 export { repositoryOf };
 
@@ -34,6 +35,12 @@ export interface GitlabOptions {
   readonly projectDir?: string;
   /** Extra `bootsmith build` arguments (e.g. --no-publish). */
   readonly buildArgs?: readonly string[];
+  /**
+   * Runner tags per architecture: a recipe of that arch gets them as the job's `tags:` (e.g.
+   * aarch64 → ["arm64-runner"], a native Arm runner). Without an entry the job runs on the
+   * default runners, cross-building through qemu-user (which then need binfmt_misc).
+   */
+  readonly archTags?: Readonly<Partial<Record<Arch, readonly string[]>>>;
 }
 
 export type GitlabPipeline = Record<string, unknown>;
@@ -108,8 +115,10 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
         " ",
       ),
     );
+    const tags = options.archTags?.[recipe.spec.arch];
     pipeline[jobName(name)] = {
       extends: ".bootsmith-build",
+      ...(tags && tags.length > 0 ? { tags: [...tags] } : {}),
       needs,
       variables: { RECIPE: recipePath, BOOTSMITH_INPUT_DIGEST: recipe.inputDigest },
       script,

@@ -58,6 +58,8 @@ describe("boot-test params", () => {
   it("adds a serial console only when the template has none", () => {
     expect(bootTestParams("console=ttyS0,115200 root=live:{{ rootfs.url }}", urls)).not.toMatch(/console=ttyS0 /);
     expect(bootTestParams("console=tty0 root=live:{{ rootfs.url }}", urls)).toMatch(/^console=tty0 root=live:\S+ console=ttyS0 rd\.shell=0/);
+    // arm64's PL011 serial console counts as one: no ttyS0 is added
+    expect(bootTestParams("console=ttyAMA0 root=live:{{ rootfs.url }}", urls)).toMatch(/^console=ttyAMA0 root=live:\S+ rd\.shell=0/);
   });
 });
 

@@ -87,6 +87,18 @@ describe("bootsmith ci gitlab", () => {
     expect(validate(none)).toEqual([]);
   });
 
+  it("--arch-tags: an aarch64 recipe's job gets the Arm runner's tags, x86_64 jobs none; a bad value is refused", async () => {
+    const result = await bootsmith(["ci", "gitlab", path.join(REPO_ROOT, "recipes"), "--arch-tags", "aarch64=arm64-runner,fast", "--image", "img:1"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const doc = parseYaml(result.stdout) as Record<string, { tags?: string[] }>;
+    expect(doc["build:debian-12-live-arm64"]?.tags).toEqual(["arm64-runner", "fast"]);
+    expect(doc["build:debian-12-live"]?.tags).toBeUndefined();
+    expect(validate(doc)).toEqual([]);
+    const bad = await bootsmith(["ci", "gitlab", path.join(REPO_ROOT, "recipes"), "--arch-tags", "arm=x"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--arch-tags "arm=x": expected ARCH=TAG[,TAG…] with ARCH one of x86_64, aarch64');
+  });
+
   it("the repository's own .gitlab-ci.yml validates, with MR, default-branch and schedule rules and a depend trigger", () => {
     const doc = parseYaml(readFileSync(path.join(REPO_ROOT, ".gitlab-ci.yml"), "utf8")) as Record<
       string,
