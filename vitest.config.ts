@@ -15,6 +15,7 @@ const UNIT = [
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/accounts.test.ts",
   "test/builder/kernel-modules.test.ts",
+  "test/builder/options.test.ts",
   "test/builder/output-lock.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/main.test.ts",

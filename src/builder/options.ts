@@ -9,6 +9,7 @@ import type { PlanOptions } from "../plan/planner.js";
 import { UserError } from "../core/errors.js";
 import { detectHost, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
+import { formatSigningKey, parseSigningKey, type SigningKeySpec } from "../sign/key.js";
 
 /** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
 export interface BuildSessionOptions {
@@ -128,14 +129,24 @@ export function hostPlanOptions(recipe: LoadedRecipe, settings: BuildSettings, h
 
 /**
  * The key that signs the set, as `bootsmith artifacts sign` takes it: --sign-key wins (a file
- * relative to the working directory), else the recipe's signing.key (a file relative to the recipe).
+ * relative to the working directory), else the recipe's signing.key (a file relative to the
+ * recipe). A value that is no key at all is bad input, reported before anything runs (exit 2).
  */
 function signingFor(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions["sign"] {
   const flag = settings.signKey;
   const key = flag ?? recipe.spec.signing?.key;
   if (key === undefined) return undefined;
-  const base = flag !== undefined ? process.cwd() : path.dirname(recipe.file);
-  const absolute = key.startsWith("env:") || key.startsWith("keyring:") || key === "" || path.isAbsolute(key) ? key : path.resolve(base, key);
+  let spec: SigningKeySpec;
+  try {
+    spec = parseSigningKey(key, flag !== undefined ? process.cwd() : path.dirname(recipe.file));
+  } catch (error) {
+    throw new UserError(`${signingKeySource(recipe, settings)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const passphraseEnv = settings.signPassphraseEnv ?? recipe.spec.signing?.passphraseEnv;
-  return { key: absolute, ...(passphraseEnv !== undefined ? { passphraseEnv } : {}) };
+  return { key: formatSigningKey(spec), ...(passphraseEnv !== undefined ? { passphraseEnv } : {}) };
+}
+
+/** Where the signing key was given, for messages: --sign-key or the recipe's signing.key. */
+export function signingKeySource(recipe: LoadedRecipe, settings: Pick<BuildSettings, "signKey">): string {
+  return settings.signKey !== undefined ? "--sign-key" : `${recipe.file}: signing.key`;
 }

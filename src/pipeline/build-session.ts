@@ -15,7 +15,15 @@ import { isCommandError, run } from "../exec/run.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan, type PlanOptions } from "../plan/planner.js";
-import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
+import {
+  blockingProblems,
+  buildahGlobalArgs,
+  defaultOutDir,
+  detectBuildHost,
+  hostPlanOptions,
+  signingKeySource,
+  type BuildSessionOptions,
+} from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
 import { acquireBuildLock } from "../builder/output-lock.js";
@@ -125,14 +133,14 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   }
 }
 
-/** --sign-key (relative to the working directory) or the recipe's signing.key (relative to the recipe). */
+/** Open the plan's key (--sign-key or signing.key, read by builder/options.ts) and prove that it signs. */
 async function openBuildSigner(
   recipe: LoadedRecipe,
   options: BuildRecipeOptions,
   sign: NonNullable<PlanOptions["sign"]>,
   cleanup: CleanupStack,
 ): Promise<Signer> {
-  const where = options.signKey !== undefined ? "--sign-key" : `${recipe.file}: signing.key`;
+  const where = signingKeySource(recipe, options);
   try {
     return await openSigner(parseSigningKey(sign.key), { cleanup, passphrase: process.env[sign.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV] });
   } catch (error) {

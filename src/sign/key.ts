@@ -4,12 +4,14 @@
 //   keyring:KEYID    a key in the user's own GnuPG keyring, used through its gpg-agent
 // The passphrase, when the key has one, comes from the environment variable named by
 // `signing.passphraseEnv` / `--sign-passphrase-env` (default BOOTSMITH_SIGN_PASSPHRASE).
+import path from "node:path";
 
 export type SigningKeySpec =
   { readonly kind: "file"; readonly path: string } | { readonly kind: "env"; readonly name: string } | { readonly kind: "keyring"; readonly id: string };
 
 export const DEFAULT_PASSPHRASE_ENV = "BOOTSMITH_SIGN_PASSPHRASE";
 
+/** Read a key as written; a relative file is relative to `baseDir` (the recipe's directory for signing.key). */
 export function parseSigningKey(value: string, baseDir: string = process.cwd()): SigningKeySpec {
   if (value.startsWith("env:")) {
     const name = value.slice(4);
@@ -22,7 +24,19 @@ export function parseSigningKey(value: string, baseDir: string = process.cwd()):
     return { kind: "keyring", id };
   }
   if (value === "") throw new Error("the signing key is empty: give a file, env:NAME or keyring:KEYID");
-  return { kind: "file", path: value.startsWith("/") ? value : `${baseDir.replace(/\/+$/, "")}/${value}` };
+  return { kind: "file", path: path.resolve(baseDir, value) };
+}
+
+/** The key written back as `--sign-key` takes it (a file as an absolute path), e.g. for the plan. */
+export function formatSigningKey(spec: SigningKeySpec): string {
+  switch (spec.kind) {
+    case "file":
+      return spec.path;
+    case "env":
+      return `env:${spec.name}`;
+    case "keyring":
+      return `keyring:${spec.id}`;
+  }
 }
 
 export function describeKey(spec: SigningKeySpec): string {

@@ -2,17 +2,20 @@
 // buildah, dnf and mksquashfs): the ids are in the squashfs's /etc/passwd and /etc/group, they
 // went in before the recipe's packages, and an id the base already uses stops the build.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
-import { bootsmith, REPO_ROOT } from "../support/cli.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { bootsmith } from "../support/cli.js";
+import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 import { snapshotHost } from "../support/leaks.js";
 
-const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
+/** fixture-base provides /etc/passwd and /etc/group (like EL's setup package); the accounts go in before the packages. */
+let accounts: string;
+/** uid 0 is root's in the base, so this user must stop the build (exit 1) naming both. */
+let clash: string;
 let repo: FixtureRepo;
 let env: Record<string, string>;
 
@@ -20,6 +23,30 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-accounts-build-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
+  accounts = path.join(work, "fixture-accounts.yaml");
+  writeFileSync(
+    accounts,
+    fixtureRecipe({
+      name: "fixture-accounts",
+      keys: {
+        groups: [
+          { name: "munge", gid: 991, system: true },
+          { name: "slurm", gid: 992, system: true },
+          { name: "hpcusers", gid: 5000 },
+        ],
+        users: [
+          { name: "munge", uid: 991, group: "munge", home: "/var/lib/munge", system: true, comment: "MUNGE Uid N Gid Emporium" },
+          { name: "slurm", uid: 992, group: "slurm", home: "/var/lib/slurm", system: true },
+          { name: "alice", uid: 5001, groups: ["hpcusers"], shell: "/bin/sh" },
+        ],
+      },
+    }),
+  );
+  clash = path.join(work, "fixture-accounts-clash.yaml");
+  writeFileSync(
+    clash,
+    fixtureRecipe({ name: "fixture-accounts-clash", install: [], boot: false, keys: { users: [{ name: "admin", uid: 0, group: "root" }] } }),
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -34,7 +61,7 @@ async function catInSquashfs(squashfs: string, file: string): Promise<string> {
 
 describe("users and groups with fixed ids (dnf from scratch)", () => {
   it("creates them after the base that owns /etc/passwd and before the recipe's packages", async () => {
-    const { stdout, exitCode } = await bootsmith(["plan", path.join(RECIPES, "fixture-accounts.yaml"), "--var", `REPO_URL=${repo.baseurl}`], { env });
+    const { stdout, exitCode } = await bootsmith(["plan", accounts, "--var", `REPO_URL=${repo.baseurl}`], { env });
     expect(exitCode).toBe(0);
     const order = [...stdout.matchAll(/^# \[\d+\/\d+\] ([a-z-]+):/gm)].map((m) => m[1]);
     expect(order.indexOf("install-account-files")).toBeLessThan(order.indexOf("create-accounts"));
@@ -44,10 +71,7 @@ describe("users and groups with fixed ids (dnf from scratch)", () => {
 
   it("puts the fixed ids into the squashfs's /etc/passwd and /etc/group", { timeout: 300_000 }, async () => {
     const out = path.join(work, "out-accounts");
-    const result = await bootsmith(
-      ["build", path.join(RECIPES, "fixture-accounts.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
-      { env },
-    );
+    const result = await bootsmith(["build", accounts, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     const squashfs = path.join(out, "rootfs.squashfs");
     const passwd = (await catInSquashfs(squashfs, "etc/passwd")).split("\n");
@@ -66,10 +90,7 @@ describe("users and groups with fixed ids (dnf from scratch)", () => {
   it("stops with exit 1 naming both sides when an id is already the base's, leaving nothing behind", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-accounts-clash-");
     const out = path.join(work, "out-clash");
-    const result = await bootsmith(
-      ["build", path.join(RECIPES, "fixture-accounts-clash.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"],
-      { env },
-    );
+    const result = await bootsmith(["build", clash, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
     expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toContain("user admin uid 0 (users[0] of the recipe) clashes with user root uid 0 already in the image's base packages");
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);

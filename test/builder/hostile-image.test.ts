@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 import { snapshotHost } from "../support/leaks.js";
 
 let work: string;
@@ -43,37 +43,28 @@ describe("an image with links that point at the host", () => {
     const shadow = readFileSync("/etc/shadow");
 
     const recipe = path.join(work, "hostile.yaml");
+    // buildah run bind-mounts its own resolv.conf over the image's while a command runs, so
+    // that link can only be tried, not planted, from inside: a refusal is fine here.
+    const plant = [
+      "rm -rf /var/cache /var/log",
+      "ln -s / /var/cache",
+      `ln -s ${hostLog} /var/log`,
+      `(rm -f /etc/resolv.conf && ln -s ${hostResolv} /etc/resolv.conf) 2>/dev/null || true`,
+      "echo 'the image s own shadow file' > /etc/shadow",
+      'for k in /boot/vmlinuz-* /lib/modules/*/vmlinuz; do if [ -e "$k" ]; then rm -f "$k"; ln -s /etc/shadow "$k"; fi; done',
+    ];
     writeFileSync(
       recipe,
-      [
-        "apiVersion: bootsmith/v1",
-        "name: hostile-image",
-        'tags: ["1"]',
-        "from: scratch",
-        "packages:",
-        "  manager: dnf",
-        '  release: "1"',
-        "  repos:",
-        "    - name: fixture",
-        `      baseurl: ${repo.baseurl}`,
-        "  groups: [fixture-minimal]",
-        "  install: [fixture-kernel-5.14.0-10.fx, fixture-dracut]",
-        "commands:",
-        "  - name: plant links to the host",
-        "    script: |",
-        "      rm -rf /var/cache /var/log",
-        "      ln -s / /var/cache",
-        `      ln -s ${hostLog} /var/log`,
-        // buildah run bind-mounts its own resolv.conf over the image's while a command runs,
-        // so the link can only be tried, not planted, from inside: a refusal is fine here.
-        `      (rm -f /etc/resolv.conf && ln -s ${hostResolv} /etc/resolv.conf) 2>/dev/null || true`,
-        "      echo 'the image s own shadow file' > /etc/shadow",
-        '      for k in /boot/vmlinuz-* /lib/modules/*/vmlinuz; do if [ -e "$k" ]; then rm -f "$k"; ln -s /etc/shadow "$k"; fi; done',
-        "  - name: a command run with the links in place",
-        "    run: [/bin/sh, -c, 'echo ran > /tmp/ran']",
-        "boot:",
-        '  params: "console=ttyS0 root=live:{{ rootfs.url }}"',
-      ].join("\n") + "\n",
+      fixtureRecipe({
+        name: "hostile-image",
+        baseurl: repo.baseurl,
+        keys: {
+          commands: [
+            { name: "plant links to the host", script: `${plant.join("\n")}\n` },
+            { name: "a command run with the links in place", run: ["/bin/sh", "-c", "echo ran > /tmp/ran"] },
+          ],
+        },
+      }),
     );
     const out = path.join(work, "out");
     const leaksBefore = await snapshotHost("bootsmith-hostile-image-");

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
 import type { LockFile } from "../../src/pipeline/lockfile.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 
 const IMAGES = ["lock-base:1", "lock-child:1"];
 let work: string;
@@ -20,21 +20,14 @@ let pub: string;
 let repo: FixtureRepo;
 let env: Record<string, string>;
 
-const recipeText = (name: string, from: string, publishDir: string) => `apiVersion: bootsmith/v1
-name: ${name}
-tags: ["1"]
-from: ${from}
-packages:
-  manager: dnf
-  release: "1"
-  repos:
-    - name: fixture
-      baseurl: \${REPO_URL}
-${from === "scratch" ? "  groups: [fixture-minimal]\n" : "  install: [fixture-hello]\n  options:\n    installer: host\n"}boot: false
-publish:
-  - type: local
-    dir: ${publishDir}
-`;
+/** lock-base from scratch (fixture-minimal only), or a child on it adding fixture-hello with the host's dnf. */
+const recipeText = (name: string, parent: string | undefined, publishDir: string) =>
+  fixtureRecipe({
+    name,
+    ...(parent ? { from: { recipe: parent }, packageGroups: [], install: ["fixture-hello"], packageOptions: { installer: "host" } } : { install: [] }),
+    boot: false,
+    keys: { publish: [{ type: "local", dir: publishDir }] },
+  });
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-lock-"));
@@ -42,7 +35,7 @@ beforeAll(async () => {
   out = path.join(work, "out");
   pub = path.join(work, "published");
   mkdirSync(recipes);
-  writeFileSync(path.join(recipes, "lock-base.yaml"), recipeText("lock-base", "scratch", pub));
+  writeFileSync(path.join(recipes, "lock-base.yaml"), recipeText("lock-base", undefined, pub));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
   await removeImages(IMAGES);
@@ -126,7 +119,7 @@ describe("bootsmith lock / build --locked", () => {
   });
 
   it("graph mode: --locked fails the drifted recipe and skips its child; a missing lock file is exit 2", { timeout: 300_000 }, async () => {
-    writeFileSync(path.join(recipes, "lock-child.yaml"), recipeText("lock-child", "\n  recipe: lock-base.yaml", pub));
+    writeFileSync(path.join(recipes, "lock-child.yaml"), recipeText("lock-child", "lock-base.yaml", pub));
     const graph = (...extra: string[]) => bootsmith(["build", "recipes", ...vars(), "--out", out, "--progress", "plain", ...extra], { env, cwd: work });
     const missing = await graph("--locked", "--force");
     expect(missing.exitCode, missing.stderr).toBe(2);

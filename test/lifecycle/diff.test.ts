@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 import type { ImageDiff } from "../../src/lifecycle/image-diff.js";
 
 const IMAGES = ["diff-a:1", "diff-b:1"];
@@ -17,25 +17,14 @@ let work: string;
 let repo: FixtureRepo;
 let env: Record<string, string>;
 
-const recipe = (name: string, extraPackage: string, extraFile: string) => `apiVersion: bootsmith/v1
-name: ${name}
-tags: ["1"]
-from: scratch
-packages:
-  manager: dnf
-  release: "1"
-  repos:
-    - name: fixture
-      baseurl: \${REPO_URL}
-  install: [fixture-base, fixture-libgreet, fixture-kernel-5.14.0-10.fx, fixture-dracut${extraPackage}]
-files:
-  - dest: /etc/motd
-    content: "built by bootsmith\\n"
-${extraFile}boot:
-  rootfs:
-    exclude: [boot]
-  params: "console=ttyS0 root=live:{{ rootfs.url }}"
-`;
+const recipe = (name: string, extraPackages: string[], extraFiles: Record<string, unknown>[]) =>
+  fixtureRecipe({
+    name,
+    packageGroups: [],
+    install: ["fixture-base", "fixture-libgreet", "fixture-kernel-5.14.0-10.fx", "fixture-dracut", ...extraPackages],
+    keys: { files: [{ dest: "/etc/motd", content: "built by bootsmith\n" }, ...extraFiles] },
+    boot: { rootfs: { exclude: ["boot"] } },
+  });
 
 /**
  * Paths every rebuild changes: the package database, the package manager's logs and history, and
@@ -47,8 +36,8 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-diff-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
-  writeFileSync(path.join(work, "diff-a.yaml"), recipe("diff-a", "", ""));
-  writeFileSync(path.join(work, "diff-b.yaml"), recipe("diff-b", ", fixture-hello", '  - dest: /etc/extra.conf\n    content: "extra\\n"\n    mode: "0600"\n'));
+  writeFileSync(path.join(work, "diff-a.yaml"), recipe("diff-a", [], []));
+  writeFileSync(path.join(work, "diff-b.yaml"), recipe("diff-b", ["fixture-hello"], [{ dest: "/etc/extra.conf", content: "extra\n", mode: "0600" }]));
   await removeImages(IMAGES);
   for (const name of ["diff-a", "diff-b"]) {
     const built = await bootsmith(["build", `${name}.yaml`, "--var", `REPO_URL=${repo.baseurl}`, "--out", path.join(work, name), "--progress", "plain"], {

@@ -23,7 +23,7 @@ import { snapshotHost } from "../support/leaks.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "../register/artifact-server.js";
 import { LOCK_FILE } from "../../src/builder/output-lock.js";
-import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { buildEnv, fixtureRecipe, removeImages, type FixtureRecipe } from "../support/fixture-build.js";
 
 let work: string;
 let repo: FixtureRepo;
@@ -42,32 +42,11 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A fixture recipe (the dnf fixture repo, a kernel and the dracut stand-in) plus `extra` lines. */
-function recipe(name: string, options: { install?: string[]; extra?: string[]; boot?: string[] } = {}): string {
+/** A fixture recipe (the dnf fixture repo, a kernel and the dracut stand-in), written for a build. */
+function recipe(name: string, options: Omit<FixtureRecipe, "name" | "baseurl"> = {}): string {
   const file = path.join(work, "recipes", `${name}.yaml`);
   mkdirSync(path.dirname(file), { recursive: true });
-  const install = options.install ?? ["fixture-kernel-5.14.0-10.fx", "fixture-dracut"];
-  writeFileSync(
-    file,
-    [
-      "apiVersion: bootsmith/v1",
-      `name: ${name}`,
-      'tags: ["1"]',
-      "from: scratch",
-      "packages:",
-      "  manager: dnf",
-      '  release: "1"',
-      "  repos:",
-      "    - name: fixture",
-      `      baseurl: ${repo.baseurl}`,
-      "  groups: [fixture-minimal]",
-      `  install: [${install.join(", ")}]`,
-      ...(options.extra ?? []),
-      "boot:",
-      '  params: "console=ttyS0 root=live:{{ rootfs.url }}"',
-      ...(options.boot ?? []),
-    ].join("\n") + "\n",
-  );
+  writeFileSync(file, fixtureRecipe({ name, baseurl: repo.baseurl, ...options }));
   return file;
 }
 
@@ -100,13 +79,18 @@ describe("a step failing at each stage of a build", () => {
   });
 
   it("files: a destination that cannot be written (its parent is a file)", { timeout: 120_000 }, async () => {
-    const extra = ["files:", "  - dest: /etc/motd", '    content: "x\\n"', "  - dest: /etc/motd/inner", '    content: "y\\n"'];
-    await expectFailedBuild(recipe("fault-files", { extra }), path.join(work, "out-files"), "copy-files", /etc\/motd\/inner|ENOTDIR|not a directory/i);
+    const keys = {
+      files: [
+        { dest: "/etc/motd", content: "x\n" },
+        { dest: "/etc/motd/inner", content: "y\n" },
+      ],
+    };
+    await expectFailedBuild(recipe("fault-files", { keys }), path.join(work, "out-files"), "copy-files", /etc\/motd\/inner|ENOTDIR|not a directory/i);
   });
 
   it("kernel selection: boot.kernel names a version that is not installed", { timeout: 120_000 }, async () => {
     await expectFailedBuild(
-      recipe("fault-kernel", { boot: ["  kernel: 9.9.9-missing.fx"] }),
+      recipe("fault-kernel", { boot: { kernel: "9.9.9-missing.fx" } }),
       path.join(work, "out-kernel"),
       "select-kernel",
       /9\.9\.9-missing\.fx/,
@@ -114,8 +98,8 @@ describe("a step failing at each stage of a build", () => {
   });
 
   it("initramfs: dracut is gone from the image", { timeout: 120_000 }, async () => {
-    const extra = ["commands:", "  - name: remove dracut", "    script: rm -f /usr/bin/dracut"];
-    await expectFailedBuild(recipe("fault-initramfs", { extra }), path.join(work, "out-initramfs"), "initramfs", /dracut/);
+    const keys = { commands: [{ name: "remove dracut", script: "rm -f /usr/bin/dracut" }] };
+    await expectFailedBuild(recipe("fault-initramfs", { keys }), path.join(work, "out-initramfs"), "initramfs", /dracut/);
   });
 });
 

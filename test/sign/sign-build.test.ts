@@ -69,6 +69,7 @@ describe("signed builds", () => {
       [{}, [], /signing\.key: key in \$BOOTSMITH_TEST_SIGN_KEY: the variable is not set or empty/],
       [{ BOOTSMITH_TEST_SIGN_KEY: readFileSync(key.publicArmoredFile, "utf8") }, [], /holds no secret key/],
       [{}, ["--sign-key", path.join(work, "missing.asc")], /--sign-key: key file .*missing\.asc: does not exist/],
+      [{}, ["--sign-key", "env:1BAD"], /--sign-key: env:1BAD: env: must name an environment variable/],
     ];
     for (const [extraEnv, args, message] of cases) {
       const dir = path.join(work, "out-badkey");

@@ -1,0 +1,53 @@
+// The signing key a build uses, as builder/options.ts reads it for both `plan` and `build`: a
+// relative file is relative to the recipe (signing.key) or to the working directory
+// (--sign-key), env: and keyring: keys pass as written, and a value that is no key is bad input
+// (exit 2) before anything runs.
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { planOptions } from "../../src/builder/options.js";
+import { EXIT, UserError } from "../../src/core/errors.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-options-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function signedRecipe(key: string) {
+  const file = path.join(dir, "signed.yaml");
+  writeFileSync(file, stringify({ apiVersion: "bootsmith/v1", name: "signed", packages: { manager: "apt", release: "bookworm" }, signing: { key } }));
+  return loadRecipe(file, { env: {} });
+}
+
+const settings = { buildId: "test", env: {} };
+
+describe("planOptions: the signing key", () => {
+  it("a relative signing.key is relative to the recipe, --sign-key to the working directory", () => {
+    expect(planOptions(signedRecipe("keys/../keys/sign.asc"), settings).sign).toEqual({ key: path.join(dir, "keys/sign.asc") });
+    expect(planOptions(signedRecipe("keys/sign.asc"), { ...settings, signKey: "./other.asc" }).sign).toEqual({ key: path.resolve("other.asc") });
+    expect(planOptions(signedRecipe("/etc/bootsmith/sign.asc"), settings).sign).toEqual({ key: "/etc/bootsmith/sign.asc" });
+  });
+
+  it("env: and keyring: keys pass as written, with the passphrase variable", () => {
+    expect(planOptions(signedRecipe("env:SIGNING_KEY"), { ...settings, signPassphraseEnv: "PASS" }).sign).toEqual({
+      key: "env:SIGNING_KEY",
+      passphraseEnv: "PASS",
+    });
+    expect(planOptions(signedRecipe("keyring:0xDEADBEEF"), settings).sign).toEqual({ key: "keyring:0xDEADBEEF" });
+  });
+
+  it("a value that is no key is bad input (exit 2), naming where it was given", () => {
+    const fromRecipe = () => planOptions(signedRecipe("env:1-not-a-name"), settings);
+    expect(fromRecipe).toThrow(UserError);
+    expect(fromRecipe).toThrow(`${path.join(dir, "signed.yaml")}: signing.key: env:1-not-a-name: env: must name an environment variable`);
+    let fromFlag: unknown;
+    try {
+      planOptions(signedRecipe("keys/sign.asc"), { ...settings, signKey: "keyring:not a key id" });
+    } catch (error) {
+      fromFlag = error;
+    }
+    expect(fromFlag).toBeInstanceOf(UserError);
+    expect(fromFlag).toMatchObject({ exitCode: EXIT.usage, message: expect.stringMatching(/^--sign-key: keyring:not a key id: keyring: takes a key id/) });
+  });
+});
