@@ -33,6 +33,9 @@ let build: { exitCode: number; stdout: string; stderr: string };
 let manifest: Manifest;
 let kver: string;
 let extracted: string;
+let listing: string[];
+/** lib/modules/KVER inside the squashfs (usr/lib/modules/KVER with merged /usr). */
+let modulesDir: string;
 
 function env(name: string): Record<string, string> {
   // Package caches stay at their defaults so the main job's downloads are reused.
@@ -56,16 +59,20 @@ beforeAll(async () => {
   if (build.exitCode !== 0) return;
   manifest = readManifest(out);
   kver = manifest.kernel!.version;
-  const modules = `lib/modules/${kver}`;
+  listing = await squashfsListing(path.join(out, "rootfs.squashfs"));
+  // Debian 12 has merged /usr: the squashfs holds usr/lib/modules (lib is a symlink to usr/lib).
+  const dep = listing.find((p) => p.endsWith(`/lib/modules/${kver}/modules.dep`));
+  if (!dep) throw new Error(`no modules.dep for ${kver} in the squashfs`);
+  modulesDir = path.posix.dirname(dep).slice(1);
   await execa("unsquashfs", [
     "-q",
     "-n",
     "-d",
     extracted,
     path.join(out, "rootfs.squashfs"),
-    `${modules}/modules.dep`,
-    `${modules}/updates`,
-    `${modules}/extra`,
+    `${modulesDir}/modules.dep`,
+    `${modulesDir}/updates`,
+    `${modulesDir}/extra`,
   ]);
 }, BUILD_TIMEOUT);
 
@@ -82,9 +89,9 @@ describe("kernel modules for the image's kernel (DKMS and a source build, Debian
 
   it("the squashfs holds both modules under lib/modules/KVER, built for KVER (vermagic), listed in modules.dep", async () => {
     expect(build.exitCode).toBe(0);
-    const dep = readFileSync(path.join(extracted, "lib/modules", kver, "modules.dep"), "utf8");
+    const dep = readFileSync(path.join(extracted, modulesDir, "modules.dep"), "utf8");
     for (const module of [DKMS_MODULE, SOURCE_MODULE]) {
-      const vermagic = vermagicOf(readFileSync(path.join(extracted, "lib/modules", kver, module)));
+      const vermagic = vermagicOf(readFileSync(path.join(extracted, modulesDir, module)));
       expect(vermagic, module).toMatch(new RegExp(`^${kver.replace(/\./g, "\\.")} SMP `));
       expect(dep).toMatch(new RegExp(`^${module.replace(/\./g, "\\.")}:`, "m"));
     }
@@ -94,7 +101,6 @@ describe("kernel modules for the image's kernel (DKMS and a source build, Debian
     expect(build.exitCode).toBe(0);
     // This proves something only where the host runs another kernel (it does in CI: not Debian's 6.1).
     expect(release()).not.toBe(kver);
-    const listing = await squashfsListing(path.join(out, "rootfs.squashfs"));
     const kernels = new Set(listing.map((p) => /^\/lib\/modules\/([^/]+)/.exec(p)?.[1] ?? /^\/usr\/lib\/modules\/([^/]+)/.exec(p)?.[1]).filter(Boolean));
     expect([...kernels]).toEqual([kver]);
     // DKMS itself says which kernel it builds for (in build.log, beside the artifacts).
@@ -111,8 +117,8 @@ describe("kernel modules for the image's kernel (DKMS and a source build, Debian
 
   it("builds the modules before the initramfs: dracut put the DKMS module asked for (boot.initramfs.drivers) into it", async () => {
     expect(build.exitCode).toBe(0);
-    const listing = await listInitramfs(path.join(out, "initramfs.img"), { ctx: { step: "test", reporter: silentReporter } });
-    expect(listing.entries.map((e) => e.name).filter((n) => n.endsWith(`modules/${kver}/${DKMS_MODULE}`))).toHaveLength(1);
+    const initrd = await listInitramfs(path.join(out, "initramfs.img"), { ctx: { step: "test", reporter: silentReporter } });
+    expect(initrd.entries.map((e) => e.name).filter((n) => n.endsWith(`modules/${kver}/${DKMS_MODULE}`))).toHaveLength(1);
   });
 
   it("a module built for another kernel fails the build with exit 1, naming the module and its kernel", { timeout: BUILD_TIMEOUT }, async () => {
