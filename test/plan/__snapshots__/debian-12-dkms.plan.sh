@@ -5,7 +5,7 @@ set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
 # [1/14] create-container: Create the working container
-buildah from --name bootsmith-debian-12-dkms-test --pull=never localhost/bootsmith/debian-12-live:bookworm
+buildah from --name bootsmith-debian-12-dkms-test --arch amd64 --pull=never localhost/bootsmith/debian-12-live:bookworm
 #   undone on failure by: buildah rm bootsmith-debian-12-dkms-test
 
 # [2/14] mount: Mount the container's root
