@@ -16,6 +16,7 @@ import {
 import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
+import { publishManifestList } from "../publish/manifest-list.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter } from "../exec/events.js";
 import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
@@ -27,6 +28,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 
 const usage = `Usage: bootsmith publish <artifact-dir> --to TARGET [options]
+       bootsmith publish <artifact-dir> <artifact-dir>… --to registry:HOST[:PORT]/REPO [options]
 
 Publish the image a build left in <artifact-dir> (vmlinuz, initramfs.img, rootfs.squashfs,
 manifest.json) under every tag its manifest lists. manifest.json is written last: its presence
@@ -36,6 +38,11 @@ Targets (--to):
   s3://BUCKET[/PREFIX]         S3 or compatible (Ceph RGW, MinIO): <PREFIX>/<name>/<tag>/<file>
   dir:PATH                     a directory: PATH/<name>/<tag>/<file> (serve it with bootsmith serve)
   registry:HOST[:PORT]/REPO    an OCI registry: buildah push of the built image to REPO:<tag>
+
+Several architectures (registry only): give one artifact directory per architecture (their
+manifests' arch differ, their tags agree). Each image is pushed as REPO:<tag>-<arch> (amd64,
+arm64) and REPO:<tag> becomes a manifest list (OCI index) of them by platform, so a node's
+container engine pulls its own architecture. \`skopeo inspect --raw docker://REPO:<tag>\` shows it.
 
 S3 options:
   --prefix P             key prefix, used verbatim (overrides the PREFIX of --to; a folder needs
@@ -144,7 +151,8 @@ export const publishCommand: CliCommand = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("publish", args, PUBLISH_OPTIONS);
     const [dir, ...extra] = positionals;
-    if (!dir || extra.length > 0) throw new UserError(`bootsmith publish: give exactly one artifact directory.\n${usage.split("\n")[0]}`);
+    if (!dir) throw new UserError(`bootsmith publish: give an artifact directory.\n${usage.split("\n")[0]}`);
+    if (extra.length > 0) return publishArchitectures(positionals, values);
     const verify = values.verify;
     if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
       throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
@@ -198,6 +206,31 @@ export const publishCommand: CliCommand = {
     }
   },
 };
+
+/** Several artifact directories, one per architecture, as one manifest list per tag. */
+async function publishArchitectures(dirs: readonly string[], values: PublishValues): Promise<number> {
+  const { target, storage } = publishRequest(values);
+  if (target.type !== "registry")
+    throw new UserError(
+      `bootsmith publish: several artifact directories go to a registry (one manifest list per tag); publish them to ${target.type} one at a time`,
+    );
+  for (const flag of ["sign-key", "record"] as const)
+    if (values[flag] !== undefined)
+      throw new UserError(`bootsmith publish: --${flag} takes one artifact directory; use it on each architecture's set on its own`);
+  // Errors go to cli/main.ts, which reports them: bad input (PublishInputError) exits 2, a failed push 1.
+  const sets = await Promise.all(dirs.map((d) => loadArtifactSet(d)));
+  const { lists } = await publishManifestList(sets, target, {
+    buildahGlobalArgs: storage,
+    onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
+  else
+    for (const l of lists) {
+      process.stdout.write(`list     ${l.ref}@${l.digest}\n`);
+      for (const p of l.platforms) process.stdout.write(`  ${p.os}/${p.arch.padEnd(7)} ${p.ref}@${p.digest}\n`);
+    }
+  return EXIT.ok;
+}
 
 /** Check the directory, prove the key (exit 2 when it cannot sign), then sign the set in place. */
 export async function signArtifactSet(dir: string, key: string, passphraseEnv: string | undefined): Promise<void> {

@@ -1,0 +1,125 @@
+// Two architectures of one image as one manifest list per tag, against Debian's docker-registry:
+// tiny amd64 and arm64 images (buildah from --arch … scratch, private vfs storage) are pushed as
+// <tag>-amd64 / <tag>-arm64 and listed by platform under <tag>; skopeo reads the list back.
+// test/e2e/aarch64.test.ts does the same with a real arm64 build.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Manifest } from "../../src/core/manifest.js";
+import { silentReporter } from "../../src/exec/events.js";
+import { run } from "../../src/exec/run.js";
+import { loadArtifactSet } from "../../src/publish/artifacts.js";
+import { PublishInputError } from "../../src/publish/errors.js";
+import { publishManifestList } from "../../src/publish/manifest-list.js";
+import { makeFakeImage } from "./support/artifacts.js";
+import { startRegistry, type TestRegistry } from "./support/registry.js";
+
+const ctx = { step: "test", reporter: silentReporter };
+let work: string;
+let buildah: string[];
+let registry: TestRegistry;
+const refs: Record<string, string> = {};
+
+/** A one-file image committed for this OCI architecture. */
+async function tinyImage(arch: string): Promise<string> {
+  const ref = `localhost/bootsmith-test/multi-${randomBytes(3).toString("hex")}:${arch}`;
+  const container = (await run({ file: "buildah", args: [...buildah, "from", "--arch", arch, "scratch"] }, ctx)).stdout.trim();
+  await writeFile(join(work, `${arch}.txt`), `${arch}\n`);
+  await run({ file: "buildah", args: [...buildah, "copy", container, join(work, `${arch}.txt`), "/arch.txt"] }, ctx);
+  await run({ file: "buildah", args: [...buildah, "commit", "-q", "--rm", container, ref] }, ctx);
+  return ref;
+}
+
+/** An artifact directory whose manifest names that image and architecture. */
+async function artifactDir(arch: "x86_64" | "aarch64", ref: string, tags: string[]): Promise<string> {
+  const image = await makeFakeImage({ dir: await mkdtemp(join(work, `art-${arch}-`)), name: `img-${arch}`, tags, sizes: {} });
+  const manifest: Manifest = { ...image.manifest, arch, image: { ref } };
+  await writeFile(join(image.dir, "manifest.json"), JSON.stringify(manifest));
+  return image.dir;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "bootsmith-manifest-list-"));
+  buildah = ["--root", join(work, "storage"), "--runroot", join(work, "run"), "--storage-driver", "vfs"];
+  refs.amd64 = await tinyImage("amd64");
+  refs.arm64 = await tinyImage("arm64");
+  registry = await startRegistry(work);
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await run({ file: "buildah", args: [...buildah, "rmi", "--all", "--force"] }, ctx).catch(() => {});
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+interface Index {
+  mediaType: string;
+  manifests: { digest: string; platform: { architecture: string; os: string } }[];
+}
+
+describe("publishManifestList (docker-registry)", () => {
+  it("pushes each architecture as <tag>-<arch> and one list per tag that skopeo shows with both platforms", async () => {
+    const x86 = await artifactDir("x86_64", refs.amd64!, ["1.0", "latest"]);
+    const arm = await artifactDir("aarch64", refs.arm64!, ["1.0", "latest"]);
+    const repository = `${registry.address}/bootsmith/multi`;
+    const { lists } = await publishManifestList(
+      [await loadArtifactSet(x86), await loadArtifactSet(arm)],
+      { type: "registry", repository, tlsVerify: false },
+      {
+        buildahGlobalArgs: buildah,
+      },
+    );
+
+    expect(lists.map((l) => l.ref)).toEqual([`${repository}:1.0`, `${repository}:latest`]);
+    for (const list of lists) {
+      const raw = JSON.parse((await run({ file: "skopeo", args: ["inspect", "--raw", "--tls-verify=false", `docker://${list.ref}`] }, ctx)).stdout) as Index;
+      expect(raw.mediaType).toBe("application/vnd.oci.image.index.v1+json");
+      expect(raw.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+      // The list names exactly the per-architecture images pushed under <tag>-<arch>.
+      for (const p of list.platforms) {
+        const tagged = JSON.parse(
+          (
+            await run(
+              {
+                file: "skopeo",
+                args: ["inspect", "--tls-verify=false", `docker://${repository}:${list.ref.split(":").pop()}-${p.arch === "x86_64" ? "amd64" : "arm64"}`],
+              },
+              ctx,
+            )
+          ).stdout,
+        ) as { Digest: string; Architecture: string };
+        expect(tagged.Digest).toBe(p.digest);
+        expect(raw.manifests.find((m) => m.digest === p.digest)?.platform.architecture).toBe(tagged.Architecture);
+      }
+      // skopeo resolves the list to the platform asked for.
+      const arm64 = JSON.parse(
+        (await run({ file: "skopeo", args: ["inspect", "--override-arch", "arm64", "--tls-verify=false", `docker://${list.ref}`] }, ctx)).stdout,
+      ) as { Architecture: string };
+      expect(arm64.Architecture).toBe("arm64");
+    }
+    // Each set's manifest.json records its own image and the lists.
+    const recorded = JSON.parse(await readFile(join(arm, "manifest.json"), "utf8")) as Manifest;
+    expect(recorded.image.pushed?.map((p) => p.ref)).toEqual([
+      `${repository}:1.0-arm64`,
+      `${repository}:latest-arm64`,
+      `${repository}:1.0`,
+      `${repository}:latest`,
+    ]);
+  });
+
+  it("refuses two sets of one architecture, or tags that differ, before pushing anything", async () => {
+    const a = await loadArtifactSet(await artifactDir("x86_64", refs.amd64!, ["1.0"]));
+    const b = await loadArtifactSet(await artifactDir("x86_64", refs.amd64!, ["1.0"]));
+    const c = await loadArtifactSet(await artifactDir("aarch64", refs.arm64!, ["2.0"]));
+    const target = { type: "registry", repository: `${registry.address}/bootsmith/refused`, tlsVerify: false } as const;
+    await expect(publishManifestList([a, b], target, { buildahGlobalArgs: buildah })).rejects.toThrow(
+      /are both x86_64: give one artifact directory per architecture/,
+    );
+    await expect(publishManifestList([a, c], target, { buildahGlobalArgs: buildah })).rejects.toThrow(PublishInputError);
+    await expect(publishManifestList([a], target, { buildahGlobalArgs: buildah })).rejects.toThrow(/at least two architectures/);
+    const tags = await fetch(`http://${registry.address}/v2/bootsmith/refused/tags/list`);
+    expect(tags.status).toBe(404);
+  });
+});
