@@ -72,14 +72,17 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
     ...(o.nogpgcheck ? ["--nogpgcheck"] : []),
     ...(o.proxy ? [`--setopt=proxy=${o.proxy}`] : []),
   ];
+  // The recipe's release, inside the image too: an image whose dnf cannot tell its own release
+  // (no package provides system-release) would otherwise leave $releasever in URLs unset.
+  const releasever: Arg[] = ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : [];
   if (ctx.installer === "image") {
-    return runInImage(ctx.buildah, ["dnf", ...common, ...verbAndArgs]);
+    return runInImage(ctx.buildah, ["dnf", ...releasever, ...common, ...verbAndArgs]);
   }
   return {
     file: "dnf",
     args: [
       ["--installroot=", ...parts(ctx.root)],
-      ...(ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : []),
+      ...releasever,
       // Only the recipe's repositories: never the host's /etc/yum.repos.d.
       `--setopt=reposdir=${hostRepoDir(ctx)}`,
       `--setopt=cachedir=${path.join(ctx.cacheDir, "dnf")}`,
