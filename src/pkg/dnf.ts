@@ -73,14 +73,17 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
     ...(o.nogpgcheck ? ["--nogpgcheck"] : []),
     ...(o.proxy ? [`--setopt=proxy=${o.proxy}`] : []),
   ];
+  // The recipe's release, inside the image too: an image whose dnf cannot tell its own release
+  // (no package provides system-release) would otherwise leave $releasever in URLs unset.
+  const releasever: Arg[] = ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : [];
   if (ctx.installer === "image") {
-    return runInImage(ctx.buildah, ["dnf", ...common, ...verbAndArgs]);
+    return runInImage(ctx.buildah, ["dnf", ...releasever, ...common, ...verbAndArgs]);
   }
   return {
     file: "dnf",
     args: [
       ["--installroot=", ...parts(ctx.root)],
-      ...(ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : []),
+      ...releasever,
       // The recipe's architecture, not the host's: $basearch in repository URLs and the packages
       // chosen follow it (an aarch64 root on an x86_64 host; its scriptlets run through qemu-user).
       `--forcearch=${ARCHES[ctx.spec.arch].rpm}`,

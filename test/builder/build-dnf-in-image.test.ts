@@ -1,0 +1,77 @@
+// bootsmith build of a dnf layer with the default installer on a parent image: `buildah run …
+// dnf` inside the image. The parent is Debian with Debian's dnf and rpm (mmdebstrap from the
+// host's apt sources; no EL mirror is reachable in the tests); the child installs from the
+// fixture RPM repository the test builds, served over HTTP on the loopback, which buildah run
+// --isolation chroot shares with the host. Real buildah, dnf, mksquashfs; nothing is mocked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
+import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
+
+const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
+let work: string;
+let repo: FixtureRepo;
+let server: StaticServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), "bootsmith-dnf-in-image-"));
+  repo = await buildFixtureRepo(path.join(work, "repo"));
+  // Served under the release the recipe names: the child's baseurl ends in $releasever.
+  const served = path.join(work, "served");
+  mkdirSync(served);
+  cpSync(repo.dir, path.join(served, "1"), { recursive: true });
+  server = await startStaticServer({ root: served });
+  env = buildEnv(work);
+}, 300_000);
+
+afterAll(async () => {
+  await server?.close();
+  await removeImages(["fixture-dnf-debian:1", "fixture-dnf-in-image:1"]);
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("bootsmith build (dnf inside a parent image, the default installer on a parent)", () => {
+  it("runs the image's dnf against the recipe's repository; the package is in the squashfs, the manifest and the SBOMs", { timeout: 600_000 }, async () => {
+    const parent = await bootsmith(["build", path.join(RECIPES, "fixture-dnf-debian.yaml"), "--out", path.join(work, "out-parent"), "--progress", "plain"], {
+      env,
+    });
+    expect(parent.exitCode, parent.stderr).toBe(0);
+    const out = path.join(work, "out-child");
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-dnf-in-image.yaml"), "--var", `REPO_URL=${server.url}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+
+    const log = readFileSync(path.join(out, "build.log"), "utf8");
+    expect(log).toMatch(/run --isolation chroot bootsmith-fixture-dnf-in-image-\S+ -- dnf --releasever=1 -y .* install fixture-libgreet/);
+    expect(log).not.toContain("--installroot");
+
+    const manifest = readManifest(out);
+    expect(manifest.packageManager).toBe("dnf");
+    expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-dnf-debian" });
+    expect(manifest.packages).toEqual([{ name: "fixture-libgreet", version: "1.0", release: "1.fx", arch: "noarch", license: "GPLv2+" }]);
+    const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as { components: { name: string }[] };
+    const spdx = JSON.parse(readFileSync(path.join(out, "sbom.spdx.json"), "utf8")) as { packages: { name: string }[] };
+    expect(cdx.components.map((c) => c.name)).toEqual(["fixture-libgreet"]);
+    expect(spdx.packages.map((p) => p.name)).toContain("fixture-libgreet");
+
+    // The package's file and its entry in the image's rpm database are in the squashfs.
+    const squashfs = path.join(out, "rootfs.squashfs");
+    const listing = await squashfsListing(squashfs);
+    expect(listing).toContain("/usr/share/fixture/greeting");
+    expect(listing).toContain("/var/lib/rpm/rpmdb.sqlite");
+    const unsquashed = path.join(work, "unsquashed");
+    await execa("unsquashfs", ["-q", "-d", unsquashed, squashfs, "var/lib/rpm"]);
+    const { stdout: qa } = await execa("rpm", [`--root=${unsquashed}`, "--dbpath=/var/lib/rpm", "-qa"], { env: { HOME: unsquashed } });
+    expect(qa.split("\n")).toContain("fixture-libgreet-1.0-1.fx.noarch");
+    // dnf's cache and logs inside the image are gone.
+    expect(listing.some((l) => l.startsWith("/var/cache/dnf") || l.startsWith("/var/log/dnf"))).toBe(false);
+  });
+});
