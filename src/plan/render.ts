@@ -57,6 +57,8 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
     // KERNEL=$(…) rather than `read < <(…)`: set -e sees a failure in a command substitution.
     return [`KERNEL=$(${renderPlannedCommand(internalCommand(action))})`, `read -r KVER KERNEL_IMAGE <<<"$KERNEL"`];
   }
+  if (action.kind === "image-identity")
+    return [`IDENTITY=$(${renderPlannedCommand(internalCommand(action))})`, `read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"`];
   if (isInternalAction(action)) return [renderPlannedCommand(internalCommand(action))];
   switch (action.kind) {
     case "exec": {
