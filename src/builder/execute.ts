@@ -155,11 +155,13 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     }
     case "image-identity": {
       const root = resolveArg(action.root, state.values);
-      const osRelease = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
+      const { osRelease, sbomSha256 } = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
+      state.values.SBOM_CDX_SHA256 = sbomSha256.sbomCycloneDx;
+      state.values.SBOM_SPDX_SHA256 = sbomSha256.sbomSpdx;
       ctx.reporter.emit({
         type: "message",
         level: "info",
-        text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}`,
+        text: `image identity: ${IMAGE_MANIFEST_PATH}, IMAGE_ID=${action.id} IMAGE_VERSION=${action.version} in ${osRelease}; SBOM sha256 cyclonedx ${sbomSha256.sbomCycloneDx} spdx ${sbomSha256.sbomSpdx}`,
       });
       return;
     }

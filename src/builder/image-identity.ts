@@ -1,11 +1,13 @@
 // The identity step, before the squashfs: the SBOMs beside the artifacts (from the package list
 // and the image's os-release), the manifest so far inside the image as
 // /usr/lib/bootsmith/manifest.json (without the rootfs digest: the squashfs cannot hold its own
-// hash), and IMAGE_ID/IMAGE_VERSION in the image's os-release. The build and a hand-run
-// `bootsmith artifacts image-identity` both do it here.
-import { mkdirSync, writeFileSync } from "node:fs";
+// hash), and IMAGE_ID/IMAGE_VERSION in the image's os-release. The SBOMs go into the image as
+// well (/usr/lib/bootsmith/sbom.*.json): a registry image carries its bill of materials, under
+// its signature. The build and a hand-run `bootsmith artifacts image-identity` both do it here.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { IMAGE_MANIFEST_PATH } from "../core/manifest.js";
+import { sha256Bytes } from "../core/hash.js";
+import { IMAGE_MANIFEST_PATH, IMAGE_SBOM_DIR, SBOM_FILES } from "../core/manifest.js";
 import { TOOL_VERSION } from "../core/version.js";
 import { composeManifest, type ManifestInputs } from "./manifest-writer.js";
 import { readOsRelease, writeImageIdentity } from "./os-release.js";
@@ -22,8 +24,15 @@ export interface IdentityRequest {
   readonly manifest: ManifestInputs;
 }
 
-/** Writes the SBOMs, the in-image manifest and the os-release identity; returns the os-release file written. */
-export async function writeIdentity(request: IdentityRequest): Promise<string> {
+export interface IdentityResult {
+  /** The os-release file written. */
+  readonly osRelease: string;
+  /** sha256 of each SBOM (the same bytes beside the artifacts and in the image). */
+  readonly sbomSha256: { readonly [K in keyof typeof SBOM_FILES]: string };
+}
+
+/** Writes the SBOMs (beside the artifacts and into the image), the in-image manifest and the os-release identity. */
+export async function writeIdentity(request: IdentityRequest): Promise<IdentityResult> {
   const { root, manifest } = request;
   const spec = manifest.recipe.spec;
   const osRelease = readOsRelease(root);
@@ -43,5 +52,11 @@ export async function writeIdentity(request: IdentityRequest): Promise<string> {
   const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
   mkdirSync(path.dirname(inner), { recursive: true });
   writeFileSync(inner, `${JSON.stringify(await composeManifest(manifest), null, 2)}\n`, { mode: 0o644 });
-  return writeImageIdentity(root, { id: request.id, version: request.version });
+  mkdirSync(resolveInRoot(root, IMAGE_SBOM_DIR), { recursive: true });
+  const sha = (file: string) => {
+    copyFileSync(path.join(manifest.outDir, file), resolveInRoot(root, `${IMAGE_SBOM_DIR}/${file}`));
+    return sha256Bytes(readFileSync(path.join(manifest.outDir, file)));
+  };
+  const sbomSha256 = { sbomCycloneDx: sha(SBOM_FILES.sbomCycloneDx), sbomSpdx: sha(SBOM_FILES.sbomSpdx) };
+  return { osRelease: writeImageIdentity(root, { id: request.id, version: request.version }), sbomSha256 };
 }

@@ -81,13 +81,15 @@ export const artifactsCommand: CliCommand = {
       case "image-identity": {
         if (rest.length !== 2 || !values.recipe || !values.id || !values.version)
           throw new UserError("bootsmith artifacts image-identity: expected ROOT DIR --recipe RECIPE --id NAME --version TAG");
-        const osRelease = await writeIdentity({
+        const { osRelease, sbomSha256 } = await writeIdentity({
           root: path.resolve(rest[0]!),
           id: values.id,
           version: values.version,
           manifest: await manifestInputs(rest[1]!),
         });
-        process.stdout.write(`${path.resolve(rest[1]!)}: SBOMs written; IMAGE_ID=${values.id} IMAGE_VERSION=${values.version} in ${osRelease}\n`);
+        process.stderr.write(`${path.resolve(rest[1]!)}: SBOMs written; IMAGE_ID=${values.id} IMAGE_VERSION=${values.version} in ${osRelease}\n`);
+        // stdout: the SBOMs' sha256s, which the build script reads into the commit's labels.
+        process.stdout.write(`${sbomSha256.sbomCycloneDx} ${sbomSha256.sbomSpdx}\n`);
         return EXIT.ok;
       }
       case "sign": {

@@ -38,6 +38,7 @@ Targets (--to):
   s3://BUCKET[/PREFIX]         S3 or compatible (Ceph RGW, MinIO): <PREFIX>/<name>/<tag>/<file>
   dir:PATH                     a directory: PATH/<name>/<tag>/<file> (serve it with bootsmith serve)
   registry:HOST[:PORT]/REPO    an OCI registry: buildah push of the built image to REPO:<tag>
+                               (with --sign-key: signed, each tag pushed after its signature)
 
 Several architectures (registry only): give one artifact directory per architecture (their
 manifests' arch differ, their tags agree). Each image is pushed as REPO:<tag>-<arch> (amd64,
@@ -67,6 +68,8 @@ Directory options:
 Registry options:
   --tls-verify=BOOL      true (default) or false for a plain-http registry
   --authfile PATH        containers auth file (default: $REGISTRY_AUTH_FILE / buildah's default)
+  --lookaside DIR        with --sign-key: write the image signatures under DIR (registries.d
+                         lookaside-staging; default: the host's registries.d configuration)
   --root DIR, --runroot DIR, --storage-driver D
                          buildah storage the image is pushed from (as \`bootsmith plan\` shows
                          for the build: the storage the build committed it to)
@@ -75,6 +78,8 @@ Signing:
   --sign-key KEY         write SHA256SUMS (every file manifest.json lists, and manifest.json) and
                          SHA256SUMS.sig (GnuPG detached signature) into <artifact-dir> first, and
                          publish them; KEY is a secret key file, env:NAME or keyring:KEYID.
+                         A registry image gets a GPG "simple signing" signature per tag
+                         (what policy.json signedBy checks), in the lookaside store.
                          A set the build already signed is published with its signature as is.
   --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
 
@@ -104,6 +109,7 @@ export const PUBLISH_OPTIONS = {
   verify: { type: "string" },
   "tls-verify": { type: "string" },
   authfile: { type: "string" },
+  lookaside: { type: "string" },
   json: { type: "boolean" },
   prefix: { type: "string" },
   "force-path-style": { type: "string" },
@@ -133,6 +139,7 @@ export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = p
     caFile: values["ca-file"],
     tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
     authFile: values.authfile,
+    lookaside: values.lookaside,
     prefix: values.prefix,
     forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
   });
@@ -169,13 +176,17 @@ export const publishCommand: CliCommand = {
       const { target, storage } = publishRequest(values);
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
-      if (values["sign-key"] !== undefined) await signArtifactSet(dir, values["sign-key"], values["sign-passphrase-env"]);
-      const outcome = await publish(dir, target, {
-        signal: controller.signal,
-        onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
-        s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize, verify: verify as S3Verify | undefined },
-        registry: { buildahGlobalArgs: storage },
-      });
+      const publishWith = async (signer?: Signer) => {
+        if (signer) await signOpenedSet(dir, signer);
+        return publish(dir, target, {
+          signal: controller.signal,
+          onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
+          s3: { partSize: partSize === undefined ? undefined : partSize * MIB, queueSize, verify: verify as S3Verify | undefined },
+          registry: { buildahGlobalArgs: storage, ...(signer ? { signer } : {}) },
+        });
+      };
+      // The key signs SHA256SUMS and, for a registry, the pushed image: it stays open for both.
+      const outcome = values["sign-key"] !== undefined ? await withSigner(values["sign-key"], values["sign-passphrase-env"], publishWith) : await publishWith();
       const primary = outcome.images[0];
       if (!primary) throw new PublishError("nothing was published (the manifest lists no tags)", "verify-failed");
       if (values.record) writePublishedRecord(values.record, primary);
@@ -234,6 +245,14 @@ async function publishArchitectures(dirs: readonly string[], values: PublishValu
 
 /** Check the directory, prove the key (exit 2 when it cannot sign), then sign the set in place. */
 export async function signArtifactSet(dir: string, key: string, passphraseEnv: string | undefined): Promise<void> {
+  await withSigner(key, passphraseEnv, (signer) => signOpenedSet(dir, signer));
+}
+
+/**
+ * Open the --sign-key signer (exit 2 when it cannot sign, before anything is read or pushed), run
+ * `work` with it, and remove its private GnuPG home afterwards, whatever happens.
+ */
+async function withSigner<T>(key: string, passphraseEnv: string | undefined, work: (signer: Signer) => Promise<T>): Promise<T> {
   const cleanup = new CleanupStack();
   let signer: Signer;
   try {
@@ -242,15 +261,19 @@ export async function signArtifactSet(dir: string, key: string, passphraseEnv: s
     throw new UserError(`--sign-key: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
-    // A previous signature is replaced; the set itself is checked first (exit 2 when it is not one).
-    for (const file of [SUMS_FILE, SIGNATURE_FILE]) rmSync(path.join(dir, file), { force: true });
-    await loadArtifactSet(dir);
-    await signArtifactDir(dir, signer, { step: "sign", reporter: silentReporter });
-    process.stderr.write(`signed SHA256SUMS with key ${signer.fingerprint}\n`);
+    return await work(signer);
   } finally {
     await signer.close();
     await cleanup.unwind();
   }
+}
+
+async function signOpenedSet(dir: string, signer: Signer): Promise<void> {
+  // A previous signature is replaced; the set itself is checked first (exit 2 when it is not one).
+  for (const file of [SUMS_FILE, SIGNATURE_FILE]) rmSync(path.join(dir, file), { force: true });
+  await loadArtifactSet(dir);
+  await signArtifactDir(dir, signer, { step: "sign", reporter: silentReporter });
+  process.stderr.write(`signed SHA256SUMS with key ${signer.fingerprint}\n`);
 }
 
 function parseBool(flag: string, value: string | undefined): boolean | undefined {

@@ -10,6 +10,18 @@ export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
 /** Where the image carries its own manifest (without the rootfs digest, which cannot contain itself). */
 export const IMAGE_MANIFEST_PATH = "/usr/lib/bootsmith/manifest.json";
 
+/** Where the image carries copies of its SBOMs (sbom.cdx.json, sbom.spdx.json), beside its manifest. */
+export const IMAGE_SBOM_DIR = "/usr/lib/bootsmith";
+
+/**
+ * Image labels with the sha256 of each SBOM: `skopeo inspect` shows them without a pull, and a
+ * signed image's signature covers them (labels are in the config the signed manifest names).
+ */
+export const SBOM_LABELS = {
+  sbomCycloneDx: "io.bootsmith.sbom.cyclonedx.sha256",
+  sbomSpdx: "io.bootsmith.sbom.spdx.sha256",
+} as const;
+
 /** The boot artifacts an image directory may hold, by role: what a node fetches. */
 export const BOOT_FILES = {
   kernel: "vmlinuz",

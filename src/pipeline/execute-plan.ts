@@ -127,7 +127,8 @@ async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, 
         reporter: ctx.reporter,
         signal: ctx.signal,
         cleanup: ctx.cleanup,
-        registry: { buildahGlobalArgs: action.storage },
+        // The build's key signs the pushed image too (the same key as SHA256SUMS.sig).
+        registry: { buildahGlobalArgs: action.storage, ...(ctx.signer ? { signer: ctx.signer } : {}) },
       });
       published.push(...outcome.images);
       for (const image of outcome.images) {

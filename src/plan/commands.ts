@@ -74,9 +74,16 @@ function internalArgs(action: InternalAction): Arg[] {
     case "write-manifest":
       return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), "--image-id", action.imageId];
     case "sign":
-      return ["artifacts", "sign", action.dir, "--sign-key", action.key, ...(action.passphraseEnv ? ["--sign-passphrase-env", action.passphraseEnv] : [])];
+      return ["artifacts", "sign", action.dir, ...signArgs(action)];
     case "publish":
-      return ["publish", action.dir, ...publishTargetArgs(action.target, action.storage), "--record", action.record];
+      return [
+        "publish",
+        action.dir,
+        ...publishTargetArgs(action.target, action.storage),
+        ...(action.sign ? signArgs(action.sign) : []),
+        "--record",
+        action.record,
+      ];
     case "register":
       return ["register", action.source, ...registrationArgs(action.registration), "--params-template", action.paramsTemplate];
   }
@@ -85,6 +92,10 @@ function internalArgs(action: InternalAction): Arg[] {
 /** The entries `bootsmith rootfs accounts` adds, in one line (the plan's comment, the build's and the command's message). */
 export function accountsSummary(groups: readonly GroupSpec[], users: readonly UserSpec[]): string {
   return [...groups.map((g) => `group ${g.name}=${g.gid}`), ...users.map((u) => `user ${u.name}=${u.uid}`)].join(", ");
+}
+
+function signArgs(sign: { readonly key: string; readonly passphraseEnv?: string }): string[] {
+  return ["--sign-key", sign.key, ...(sign.passphraseEnv ? ["--sign-passphrase-env", sign.passphraseEnv] : [])];
 }
 
 /** The recipe (with its --var values) and the facts earlier steps saved in the work directory. */
@@ -131,6 +142,7 @@ export function publishTargetArgs(target: PublishTarget, storage: readonly strin
         `registry:${target.repository}`,
         ...(target.tlsVerify ? [] : ["--tls-verify=false"]),
         ...(target.authFile ? ["--authfile", target.authFile] : []),
+        ...(target.lookaside ? ["--lookaside", target.lookaside] : []),
         ...storage,
       ];
   }

@@ -6,7 +6,7 @@ import { localImageRef } from "../recipe/load.js";
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES, SBOM_LABELS } from "../core/manifest.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
@@ -39,6 +39,8 @@ const MNT = { var: "MNT" } as const;
 const KVER = { var: "KVER" } as const;
 const KERNEL_IMAGE = { var: "KERNEL_IMAGE" } as const;
 const IMAGE_ID = { var: "IMAGE_ID" } as const;
+const SBOM_CDX_SHA256 = { var: "SBOM_CDX_SHA256" } as const;
+const SBOM_SPDX_SHA256 = { var: "SBOM_SPDX_SHA256" } as const;
 
 /**
  * Files in the work directory through which a step hands facts to a later one. The executor
@@ -118,7 +120,14 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     spec.publish.forEach((t, i) =>
       steps.push(
         step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [
-          { kind: "publish", target: t, dir: options.outDir, record: work(WORK_FILES.published(i + 1)), storage: options.buildah.globalArgs },
+          {
+            kind: "publish",
+            target: t,
+            dir: options.outDir,
+            record: work(WORK_FILES.published(i + 1)),
+            storage: options.buildah.globalArgs,
+            ...(options.sign && t.type === "registry" ? { sign: options.sign } : {}),
+          },
         ]),
       ),
     );
@@ -381,7 +390,9 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
     "io.bootsmith.base": baseRef(recipe),
   };
   // buildah 1.28's commit has no --label: labels go on the container's config first.
-  const labelArgs = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  const labelArgs: Arg[] = Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  // The SBOMs' sha256s, known once the identity step has written them.
+  labelArgs.push("--label", concat(`${SBOM_LABELS.sbomCycloneDx}=`, SBOM_CDX_SHA256), "--label", concat(`${SBOM_LABELS.sbomSpdx}=`, SBOM_SPDX_SHA256));
   const timestamp = options.sourceDateEpoch !== undefined ? ["--timestamp", String(options.sourceDateEpoch)] : [];
   const actions: Action[] = [
     { kind: "exec", command: buildah(target, "config", [...labelArgs, target.container]) },

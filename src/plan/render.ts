@@ -61,6 +61,8 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
     // The command reads the entries from the recipe; the comment shows them to the reader.
     return [comment(`adds ${accountsSummary(action.groups, action.users)}`), renderPlannedCommand(internalCommand(action))];
   }
+  if (action.kind === "image-identity")
+    return [`IDENTITY=$(${renderPlannedCommand(internalCommand(action))})`, `read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"`];
   if (isInternalAction(action)) return [renderPlannedCommand(internalCommand(action))];
   switch (action.kind) {
     case "exec": {

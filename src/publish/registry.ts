@@ -2,6 +2,7 @@
 // (manifest.image.ref) to `<repository>:<tag>` for every tag, recording each pushed digest
 // (--digestfile) in the outcome and in the artifact directory's manifest.json (image.pushed), so
 // a child recipe can pull its base by digest. Labels are set when the build commits the image.
+// With a signing key the push goes through ./registry-signed.ts (signatures before tags).
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,12 +16,20 @@ import type { ArtifactTransfer } from "./progress.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { RegistryTarget } from "./targets.js";
 import type { PublishedImage } from "../core/published-image.js";
+import type { Signer } from "../sign/gpg.js";
+import { signArtifactDir } from "../sign/sign-dir.js";
+import { pushSigned } from "./registry-signed.js";
 
 export interface RegistryPublishOptions extends PublishOptions {
   /** buildah options placed before `push`, e.g. ["--root", dir, "--runroot", dir, "--storage-driver", "vfs"]. */
   readonly buildahGlobalArgs?: readonly string[];
   /** Write the pushed digests into <artifact dir>/manifest.json (default true). */
   readonly recordInManifest?: boolean;
+  /**
+   * Sign the pushed image with this key (the one that signed SHA256SUMS): a GPG simple signing
+   * signature per tag in the lookaside store, each in place before its tag is pushed.
+   */
+  readonly signer?: Signer;
 }
 
 /** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest. */
@@ -50,38 +59,64 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   const work = await mkdtemp(join(tmpdir(), "bootsmith-push-"));
   const images: PublishedImage[] = [];
   const transfers: ArtifactTransfer[] = [];
+  const ctx = { step: "publish", reporter, signal: options.signal };
+  const record = (tag: string, digest: string, started: number) => {
+    const ref = `${target.repository}:${tag}`;
+    const transfer: ArtifactTransfer = {
+      action: "uploaded",
+      tag,
+      file: "image",
+      bytes: 0,
+      seconds: (performance.now() - started) / 1000,
+      destination: `docker://${ref}@${digest}`,
+    };
+    transfers.push(transfer);
+    options.onTransfer?.(transfer);
+    images.push({ name: set.manifest.name, tag, target: "registry", urls: {}, image: { ref, digest } });
+  };
   try {
-    for (const tag of set.manifest.tags) {
-      const digestFile = join(work, `${tag}.digest`);
+    if (options.signer) {
       const started = performance.now();
-      await run(
-        { file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) },
-        { step: "publish", reporter, signal: options.signal },
-      );
-      const digest = (await readFile(digestFile, "utf8")).trim();
-      if (!/^sha256:[0-9a-f]{64}$/.test(digest))
-        throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
-      const ref = `${target.repository}:${tag}`;
-      const transfer: ArtifactTransfer = {
-        action: "uploaded",
-        tag,
-        file: "image",
-        bytes: 0,
-        seconds: (performance.now() - started) / 1000,
-        destination: `docker://${ref}@${digest}`,
-      };
-      transfers.push(transfer);
-      options.onTransfer?.(transfer);
-      images.push({ name: set.manifest.name, tag, target: "registry", urls: {}, image: { ref, digest } });
+      const digest = await pushSigned({
+        target,
+        localRef,
+        tags: set.manifest.tags,
+        signer: options.signer,
+        work,
+        buildahGlobalArgs: options.buildahGlobalArgs,
+        ctx,
+      });
+      for (const tag of set.manifest.tags) record(tag, digest, started);
+      reporter.emit({ type: "message", level: "info", text: `signed ${target.repository}@${digest} with key ${options.signer.fingerprint}` });
+    } else {
+      for (const tag of set.manifest.tags) {
+        const digestFile = join(work, `${tag}.digest`);
+        const started = performance.now();
+        await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, ctx);
+        const digest = (await readFile(digestFile, "utf8")).trim();
+        if (!/^sha256:[0-9a-f]{64}$/.test(digest))
+          throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
+        record(tag, digest, started);
+      }
     }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  if (options.recordInManifest ?? true)
+  // Recording the digests changes manifest.json: a signed set is signed again over it, and one
+  // that cannot be (no key here) keeps its manifest, so its signature stays valid.
+  if ((options.recordInManifest ?? true) && (!set.signature || options.signer)) {
     await recordPushed(
       set.dir,
       images.map((i) => i.image!),
     );
+    if (set.signature && options.signer) await signArtifactDir(set.dir, options.signer, ctx);
+  } else if (set.signature) {
+    reporter.emit({
+      type: "message",
+      level: "warn",
+      text: `the pushed digests are not recorded in ${MANIFEST_FILE}: the set is signed and no signing key was given (--sign-key) to sign it again`,
+    });
+  }
   return { images, transfers };
 }
 

@@ -12,6 +12,8 @@ export interface TargetSpecOptions {
   readonly caFile?: string;
   readonly tlsVerify?: boolean;
   readonly authFile?: string;
+  /** Registry: where image signatures are written (registries.d lookaside-staging). */
+  readonly lookaside?: string;
   /** S3 key prefix, verbatim: replaces the PREFIX of s3://BUCKET/PREFIX (a recipe's `prefix:`). */
   readonly prefix?: string;
   readonly forcePathStyle?: boolean;
@@ -59,6 +61,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
       repository,
       ...(options.tlsVerify !== undefined ? { tlsVerify: options.tlsVerify } : {}),
       ...(options.authFile ? { authFile: options.authFile } : {}),
+      ...(options.lookaside ? { lookaside: options.lookaside } : {}),
     };
     return target;
   }

@@ -347,6 +347,13 @@ const publishRegistry = z.strictObject({
   repository: z.string().min(1).describe("Repository pushed to, one tag per recipe tag, e.g. registry.local:5000/images/rocky-9"),
   tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate"),
   authFile: z.string().optional().describe("Registry credentials file (buildah --authfile)"),
+  lookaside: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Directory the image signatures are written to when the recipe is signed (registries.d lookaside-staging; serve it to pull hosts as their lookaside URL). Default: the host's registries.d configuration",
+    ),
 });
 /** An S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens (recipes and `publish --to s3://`). */
 export const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

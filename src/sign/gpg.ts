@@ -28,8 +28,21 @@ export interface Signer {
   readonly fingerprint: string;
   /** Write a binary detached signature of `file` to `signature`. */
   sign(file: string, signature: string, ctx: { step: string; reporter: Reporter; signal?: AbortSignal }): Promise<void>;
+  /**
+   * What `skopeo copy` needs to sign an image with this key (GPG "simple signing", the only
+   * signing buildah 1.28 and skopeo 1.9 share with the SHA256SUMS signature's key): the flags and
+   * the private GNUPGHOME in the environment. skopeo reads a passphrase only from a file (its
+   * standard input is a socket under Node, which /dev/stdin cannot open): the file is written
+   * 0600 into the signer's private 0700 directory, which close() and the cleanup stack remove.
+   */
+  imageSigning(): ImageSigning;
   /** Remove the private GNUPGHOME now (also on the cleanup stack). */
   close(): Promise<void>;
+}
+
+export interface ImageSigning {
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface OpenSignerOptions {
@@ -49,7 +62,10 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
   const reporter = options.reporter ?? silentReporter;
   const what = describeKey(spec);
   const home = spec.kind === "keyring" ? undefined : privateHome("bootsmith-gnupg-");
+  // Where a passphrase file for skopeo goes: the private home, or its own private directory.
+  let secrets = home;
   const removeHome = async () => {
+    if (secrets && secrets !== home) rmSync(secrets, { recursive: true, force: true });
     if (!home) return;
     await run({ file: "gpgconf", args: ["--homedir", home, "--kill", "all"] }, { step: "signing", reporter: silentReporter }, { quiet: true }).catch(() => {});
     rmSync(home, { recursive: true, force: true });
@@ -97,6 +113,16 @@ export async function openSigner(spec: SigningKeySpec, options: OpenSignerOption
           gpg(["--yes", "--local-user", fingerprint, "--digest-algo", "SHA256", ...passArgs, "--output", signature, "--detach-sign", file], options.passphrase),
           ctx,
         );
+      },
+      imageSigning: () => {
+        const args = ["--sign-by", fingerprint];
+        if (options.passphrase !== undefined) {
+          secrets ??= privateHome("bootsmith-sign-");
+          const file = path.join(secrets, "passphrase");
+          writeFileSync(file, options.passphrase, { mode: 0o600 });
+          args.push("--sign-passphrase-file", file);
+        }
+        return { args, ...(home ? { env: { GNUPGHOME: home } } : {}) };
       },
       close,
     };

@@ -3,7 +3,7 @@
 import type { GroupSpec, PublishTarget, Registration, UserSpec } from "../recipe/schema.js";
 
 /** Values only known while building, filled in by the executor. */
-export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID";
+export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID" | "SBOM_CDX_SHA256" | "SBOM_SPDX_SHA256";
 export type ArgPart = string | { readonly var: RuntimeVar };
 /** One argv word: a literal, or literals and runtime values concatenated. */
 export type Arg = string | readonly ArgPart[];
@@ -67,7 +67,9 @@ export type Action =
   /**
    * Before the squashfs: write the SBOMs from the saved package list and the image's os-release,
    * put the manifest so far (no rootfs digest) into the image as /usr/lib/bootsmith/manifest.json
-   * and IMAGE_ID/IMAGE_VERSION into its os-release, so a booted node can say what it runs.
+   * and IMAGE_ID/IMAGE_VERSION into its os-release, so a booted node can say what it runs. The
+   * SBOMs are copied into the image too; their sha256s become SBOM_CDX_SHA256/SBOM_SPDX_SHA256
+   * (image labels at commit).
    */
   | {
       readonly kind: "image-identity";
@@ -95,8 +97,18 @@ export type Action =
       readonly kernelRecord?: string;
       readonly packages?: string;
     }
-  /** Publish the output directory; the primary tag's PublishedImage is kept in `record`. `storage`: buildah global options, for a registry push. */
-  | { readonly kind: "publish"; readonly target: PublishTarget; readonly dir: string; readonly record: string; readonly storage: readonly string[] }
+  /**
+   * Publish the output directory; the primary tag's PublishedImage is kept in `record`. `storage`:
+   * buildah global options, for a registry push; `sign`: the build's key, which signs a registry image.
+   */
+  | {
+      readonly kind: "publish";
+      readonly target: PublishTarget;
+      readonly dir: string;
+      readonly record: string;
+      readonly storage: readonly string[];
+      readonly sign?: { readonly key: string; readonly passphraseEnv?: string };
+    }
   /** Register the image a publish step recorded in `source`, with the recipe's params template. */
   | { readonly kind: "register"; readonly registration: Registration; readonly source: string; readonly paramsTemplate: string };
 

@@ -72,11 +72,14 @@ function runtimeValues(log: string): Record<RuntimeVar, string> {
     return m;
   };
   const kernel = one(/ INFO kernel (\S+) \((\S+)\)$/m, "kernel");
+  const sboms = one(/ SBOM sha256 cyclonedx ([0-9a-f]{64}) spdx ([0-9a-f]{64})$/m, "SBOM digests");
   return {
     MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!,
     KVER: kernel[1]!,
     KERNEL_IMAGE: kernel[2]!,
     IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]!,
+    SBOM_CDX_SHA256: sboms[1]!,
+    SBOM_SPDX_SHA256: sboms[2]!,
   };
 }
 

@@ -35,6 +35,7 @@ describe("publish: the plan's flags rebuild the recipe's target", () => {
     { type: "local", dir: "/srv/it's here", publicBase: "http://head:8080" },
     { type: "registry", repository: "registry.local:5000/images/x" },
     { type: "registry", repository: "registry.local:5000/images/x", tlsVerify: false, authFile: "/etc/auth.json" },
+    { type: "registry", repository: "registry.local:5000/images/x", tlsVerify: false, lookaside: "/srv/sigstore" },
   ] as const;
   for (const input of targets) {
     it(JSON.stringify(input), () => {

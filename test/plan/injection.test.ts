@@ -95,6 +95,7 @@ function recipeYaml(kind: "dnf" | "apt"): string {
 
 const KVER = "6.1.0-test+1";
 const IMAGE_ID = "sha256:0123";
+const SBOM_SHA = { cdx: "c".repeat(64), spdx: "d".repeat(64) };
 
 interface Harness {
   readonly recipe: LoadedRecipe;
@@ -116,7 +117,8 @@ const STUBS = ["buildah", "dnf", "mmdebstrap", "rpm", "dpkg-query", "mksquashfs"
 /** What a stub prints: the mount point, the image id, the selected kernel. */
 const STUB_OUTPUT: Record<string, (mnt: string) => string> = {
   buildah: (mnt) => `case "$1" in mount) printf '%s' ${JSON.stringify(mnt)};; commit) echo ${IMAGE_ID};; esac; `,
-  bootsmith: () => `case "$1 $2" in "rootfs select-kernel") printf '%s\\t%s\\n' ${KVER} /boot/vmlinuz-${KVER};; esac; `,
+  bootsmith: () =>
+    `case "$1 $2" in "rootfs select-kernel") printf '%s\\t%s\\n' ${KVER} /boot/vmlinuz-${KVER};; "artifacts image-identity") echo ${SBOM_SHA.cdx} ${SBOM_SHA.spdx};; esac; `,
 };
 function prelude(log: string, mnt: string): string {
   const lines = [
@@ -172,7 +174,7 @@ function runHarness(kind: "dnf" | "apt"): Harness {
 
 /** The argv each action should produce once runtime values are known (a file write runs none). */
 function expectedCalls(p: Plan, mnt: string): string[][] {
-  const values = { MNT: mnt, KVER, KERNEL_IMAGE: `/boot/vmlinuz-${KVER}`, IMAGE_ID };
+  const values = { MNT: mnt, KVER, KERNEL_IMAGE: `/boot/vmlinuz-${KVER}`, IMAGE_ID, SBOM_CDX_SHA256: SBOM_SHA.cdx, SBOM_SPDX_SHA256: SBOM_SHA.spdx };
   const undos = planUndos(p);
   return p.steps.flatMap((step) =>
     step.actions.flatMap((action) => {

@@ -1,9 +1,11 @@
 // A signed build and publish through the CLI, with real buildah/dnf/gpg: the recipe's
 // signing.key, SHA256SUMS that `sha256sum -c` and `gpgv` accept on the command line, no key
 // material in build.log or left on disk, a key that cannot sign refused (exit 2) before anything
-// is built, and `publish --sign-key` for a set built unsigned.
+// is built, and `publish --sign-key` for a set built unsigned. The build also pushes the image to
+// Debian's docker-registry, signed with the same key: skopeo accepts it under a policy.json that
+// requires that key, and its labels carry the SBOMs' sha256s, which the image holds as files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -12,6 +14,8 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
+import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
+import { sha256Bytes } from "../../src/core/hash.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-signed.yaml");
 let work: string;
@@ -19,23 +23,28 @@ let repo: FixtureRepo;
 let env: Record<string, string>;
 let key: TestKey;
 let other: TestKey;
+let registry: TestRegistry;
 const out = () => path.join(work, "out-signed");
+/** The recipe's variables: the fixture repository, the test registry and its lookaside store. */
+const vars = () => ["--var", `REPO_URL=${repo.baseurl}`, "--var", `REGISTRY=${registry.address}`, "--var", `LOOKASIDE=${path.join(work, "lookaside")}`];
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-signbuild-"));
   [repo, key, other] = await Promise.all([buildFixtureRepo(path.join(work, "repo")), makeTestKey(work, "builder"), makeTestKey(work, "intruder")]);
+  registry = await startRegistry(work);
   env = { ...buildEnv(work), TMPDIR: path.join(work, "tmp") };
   await execa("mkdir", ["-p", env.TMPDIR!]);
 }, 300_000);
 
 afterAll(async () => {
+  await registry?.stop();
   await removeImages(["fixture-signed:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
 describe("signed builds", () => {
   it("signing.key: SHA256SUMS over every artifact, the SBOMs and manifest.json, verified by gpgv and sha256sum -c", { timeout: 300_000 }, async () => {
-    const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", out(), "--no-publish", "--progress", "plain"], {
+    const result = await bootsmith(["build", RECIPE, ...vars(), "--out", out(), "--progress", "plain"], {
       env: { ...env, BOOTSMITH_TEST_SIGN_KEY: key.secretArmored },
     });
     expect(result.exitCode, result.stderr).toBe(0);
@@ -63,6 +72,65 @@ describe("signed builds", () => {
     expect(readdirSync(env.TMPDIR!).filter((n) => n.startsWith("bootsmith-"))).toEqual([]);
   });
 
+  it("the pushed image: signed with the same key (skopeo policy signedBy), its SBOMs inside and their sha256s as labels", { timeout: 120_000 }, async () => {
+    const repository = `${registry.address}/bootsmith/fixture-signed`;
+    const manifest = JSON.parse(readFileSync(path.join(out(), "manifest.json"), "utf8")) as { image: { pushed?: { ref: string; digest: string }[] } };
+    expect(manifest.image.pushed?.map((p) => p.ref)).toEqual([`${repository}:1`]);
+    // Recording the digest changed manifest.json: the build signed the set again over it.
+    expect(
+      (await execa("gpgv", ["--homedir", work, "--keyring", key.publicFile, "SHA256SUMS.sig", "SHA256SUMS"], { cwd: out(), reject: false })).exitCode,
+    ).toBe(0);
+    expect((await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: out(), reject: false })).exitCode).toBe(0);
+
+    const sbom = {
+      cdx: sha256Bytes(readFileSync(path.join(out(), "sbom.cdx.json"))),
+      spdx: sha256Bytes(readFileSync(path.join(out(), "sbom.spdx.json"))),
+    };
+    const inspected = JSON.parse((await execa("skopeo", ["inspect", "--tls-verify=false", `docker://${repository}:1`])).stdout) as {
+      Digest: string;
+      Labels: Record<string, string>;
+    };
+    expect(inspected.Digest).toBe(manifest.image.pushed?.[0]?.digest);
+    expect(inspected.Labels).toMatchObject({ "io.bootsmith.sbom.cyclonedx.sha256": sbom.cdx, "io.bootsmith.sbom.spdx.sha256": sbom.spdx });
+
+    // A pull host that requires the builder's key accepts it; one that requires another key does not.
+    const host = (pub: string) => {
+      const dir = mkdtempSync(path.join(work, "host-"));
+      writeFileSync(
+        path.join(dir, "policy.json"),
+        JSON.stringify({ default: [{ type: "reject" }], transports: { docker: { [repository]: [{ type: "signedBy", keyType: "GPGKeys", keyPath: pub }] } } }),
+      );
+      mkdirSync(path.join(dir, "registries.d"));
+      writeFileSync(path.join(dir, "registries.d", "site.yaml"), `docker:\n  ${repository}:\n    lookaside: file://${path.join(work, "lookaside")}\n`);
+      return ["--policy", path.join(dir, "policy.json"), "--registries.d", path.join(dir, "registries.d")];
+    };
+    const pulled = path.join(work, "pulled");
+    const accepted = await execa("skopeo", [...host(key.publicFile), "copy", "--src-tls-verify=false", `docker://${repository}:1`, `dir:${pulled}`], {
+      reject: false,
+    });
+    expect(accepted.exitCode, accepted.stderr).toBe(0);
+    const refused = await execa("skopeo", [...host(other.publicFile), "copy", "--src-tls-verify=false", `docker://${repository}:1`, `dir:${pulled}-2`], {
+      reject: false,
+    });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain("Source image rejected");
+
+    // The SBOMs are files in the image (its one layer), byte for byte the ones beside the artifacts.
+    const layers = (JSON.parse(readFileSync(path.join(pulled, "manifest.json"), "utf8")) as { layers: { digest: string }[] }).layers;
+    const inImage = async (file: string) => {
+      for (const layer of layers) {
+        const tar = await execa("tar", ["-xzOf", path.join(pulled, layer.digest.replace("sha256:", "")), `usr/lib/bootsmith/${file}`], {
+          encoding: "buffer",
+          reject: false,
+        });
+        if (tar.exitCode === 0) return sha256Bytes(tar.stdout);
+      }
+      return undefined;
+    };
+    expect(await inImage("sbom.cdx.json")).toBe(sbom.cdx);
+    expect(await inImage("sbom.spdx.json")).toBe(sbom.spdx);
+  });
+
   it("a missing or unusable key: exit 2 before anything is built, nothing left behind", { timeout: 120_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-signed-");
     const cases: [Record<string, string>, string[], RegExp][] = [
@@ -73,7 +141,7 @@ describe("signed builds", () => {
     ];
     for (const [extraEnv, args, message] of cases) {
       const dir = path.join(work, "out-badkey");
-      const result = await bootsmith(["build", RECIPE, "--var", `REPO_URL=${repo.baseurl}`, "--out", dir, "--no-publish", "--progress", "plain", ...args], {
+      const result = await bootsmith(["build", RECIPE, ...vars(), "--out", dir, "--no-publish", "--progress", "plain", ...args], {
         env: { ...env, ...extraEnv },
       });
       expect(result.exitCode, result.stderr).toBe(2);

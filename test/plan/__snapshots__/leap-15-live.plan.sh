@@ -96,13 +96,14 @@ buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm -qa --qf '%{NA
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/zypp var/log/zypp var/log/zypper.log run/zypp.pid var/cache/bootsmith/zypp
 
 # [10/15] identity: Write the SBOMs and the image's identity
-bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id leap-15-live --version 15.6
+IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id leap-15-live --version 15.6)
+read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
 # [11/15] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
 
 # [12/15] commit: Commit the image as localhost/bootsmith/leap-15-live:15.6
-buildah config --label org.opencontainers.image.title=leap-15-live --label io.bootsmith.recipe=leap-15-live --label io.bootsmith.tags=15.6,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=registry.opensuse.org/opensuse/leap:15.6 bootsmith-leap-15-live-test
+buildah config --label org.opencontainers.image.title=leap-15-live --label io.bootsmith.recipe=leap-15-live --label io.bootsmith.tags=15.6,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=registry.opensuse.org/opensuse/leap:15.6 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-leap-15-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test localhost/bootsmith/leap-15-live:15.6)
 buildah tag localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
 

@@ -46,13 +46,14 @@ HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/r
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [11/17] identity: Write the SBOMs and the image's identity
-bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-compute --version 9.5
+IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-compute --version 9.5)
+read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
 # [12/17] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
 
 # [13/17] commit: Commit the image as localhost/bootsmith/rocky-9-compute:9.5
-buildah config --label org.opencontainers.image.title=rocky-9-compute --label io.bootsmith.recipe=rocky-9-compute --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 bootsmith-rocky-9-compute-test
+buildah config --label org.opencontainers.image.title=rocky-9-compute --label io.bootsmith.recipe=rocky-9-compute --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-compute-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-compute-test localhost/bootsmith/rocky-9-compute:9.5)
 
 # [14/17] teardown: Unmount and remove the working container

@@ -79,13 +79,14 @@ HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/r
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [10/16] identity: Write the SBOMs and the image's identity
-bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-live --version 9.5
+IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-live --version 9.5)
+read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
 # [11/16] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot
 
 # [12/16] commit: Commit the image as localhost/bootsmith/rocky-9-live:9.5
-buildah config --label org.opencontainers.image.title=rocky-9-live --label io.bootsmith.recipe=rocky-9-live --label io.bootsmith.tags=9.5,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch bootsmith-rocky-9-live-test
+buildah config --label org.opencontainers.image.title=rocky-9-live --label io.bootsmith.recipe=rocky-9-live --label io.bootsmith.tags=9.5,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-live-test localhost/bootsmith/rocky-9-live:9.5)
 buildah tag localhost/bootsmith/rocky-9-live:9.5 localhost/bootsmith/rocky-9-live:latest
 

@@ -1,5 +1,5 @@
-// Debian's docker-registry on a free 127.0.0.1 port, storing into a temp directory, for the
-// publish tests; stopped (and awaited) by stop().
+// Debian's docker-registry on 127.0.0.1 (a free port, storage under the caller's directory), for
+// tests that push and pull real images.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -13,32 +13,41 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(work: string): Promise<TestRegistry> {
+export async function startRegistry(dir: string): Promise<TestRegistry> {
   const address = `127.0.0.1:${await freePort()}`;
-  const config = join(work, "registry.yml");
+  const config = join(dir, "registry.yml");
   await writeFile(
     config,
-    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, "registry")}\nhttp:\n  addr: ${address}\nlog:\n  level: warn\n`,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "registry")}\nhttp:\n  addr: ${address}\nlog:\n  level: warn\n`,
   );
-  const stop = new AbortController();
-  const exited = run({ file: "docker-registry", args: ["serve", config] }, { step: "test", reporter: silentReporter, signal: stop.signal }).catch(
+  const stopper = new AbortController();
+  const exited = run({ file: "docker-registry", args: ["serve", config] }, { step: "registry", reporter: silentReporter, signal: stopper.signal }).catch(
     (e: unknown) => e,
   );
-  // Polling the API is the registry's own readiness signal.
+  const stop = async () => {
+    stopper.abort();
+    await exited;
+  };
   for (let i = 0; ; i++) {
     const ok = await fetch(`http://${address}/v2/`).then(
       (r) => r.ok,
       () => false,
     );
     if (ok) break;
-    if (i >= 100) throw new Error(`docker-registry did not answer on ${address} within 10 s`);
+    if (i >= 100) {
+      await stop();
+      throw new Error(`docker-registry did not answer on ${address} within 10 s`);
+    }
     await delay(100);
   }
-  return {
-    address,
-    stop: async () => {
-      stop.abort();
-      await exited;
-    },
-  };
+  return { address, stop };
+}
+
+/** The tags the registry lists for `repository` (HOST:PORT/PATH); none when it does not know the repository. */
+export async function registryTags(repository: string): Promise<string[]> {
+  const slash = repository.indexOf("/");
+  const response = await fetch(`http://${repository.slice(0, slash)}/v2/${repository.slice(slash + 1)}/tags/list`);
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`tags/list of ${repository}: HTTP ${response.status}`);
+  return ((await response.json()) as { tags: string[] | null }).tags ?? [];
 }
