@@ -1,7 +1,7 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs } from "./args.js";
 import {
   formatTransfer,
   publish,
@@ -251,13 +251,6 @@ export async function signArtifactSet(dir: string, key: string, passphraseEnv: s
     await signer.close();
     await cleanup.unwind();
   }
-}
-
-function parseBool(flag: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`${flag}=${value}: expected true or false`);
 }
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {
