@@ -22,6 +22,8 @@ const UNIT = [
   "test/core/**/*.test.ts",
   "test/exec/**/*.test.ts",
   "test/lint/**/*.test.ts",
+  "test/lifecycle/size-tree.test.ts",
+  "test/lifecycle/treemap.test.ts",
   "test/pipeline/cache.test.ts",
   "test/pipeline/gitlab.test.ts",
   "test/pipeline/graph.test.ts",

@@ -18,6 +18,7 @@ const PACKAGES = [
   ...["qemu-system-arm", "qemu-efi-aarch64"], // boot-test of aarch64 images (virt machine, UEFI firmware)
   "docker-registry", // OCI registry for publish tests
   ...["ceph-mon", "ceph-osd", "radosgw", "ceph-common", "uuid-runtime", "awscli"], // S3 server for tests, and the S3 benchmark baseline
+  "chromium", // inspect --html test: the report page rendered in a real headless browser
   "rsync", // gitlab-ci-local (pipeline test) copies the project with it
   ...["gnupg", "curl", "ca-certificates", "iproute2", "util-linux", "openssl", "time"],
 ];

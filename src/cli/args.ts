@@ -23,3 +23,11 @@ export function parseVarOptions(values: readonly string[] | undefined): Record<s
   }
   return vars;
 }
+
+/** `--flag=true|false` (e.g. --tls-verify=false); undefined when not given. */
+export function parseBool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UserError(`${flag}=${value}: expected true or false`);
+}

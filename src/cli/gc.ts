@@ -1,7 +1,7 @@
 // bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs } from "./args.js";
 import { applyGc, describeReasons, planGc } from "../lifecycle/gc.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
@@ -14,8 +14,8 @@ export const gcCommand: CliCommand = {
   summary: "Delete old published images, keeping the newest, the promoted and what nodes boot",
   usage: `Usage: bootsmith gc TARGET --keep N (--bss URL | --boot-service URL | --cluster NAME | --no-references) [--yes]
 
-Lists the tags of every image in TARGET (dir:ROOT or s3://BUCKET[/PREFIX], bootsmith layout) and
-deletes, per image name, every complete tag except:
+Lists the tags of every image in TARGET (dir:ROOT or s3://BUCKET[/PREFIX], bootsmith layout, or
+registry:HOST[:PORT]/REPO) and deletes, per image name, every complete tag except:
   - the newest N (by the manifest's builtAt),
   - any tag a boot service still points nodes at: its <name>/<tag>/ appears in a kernel, initrd
     or params URL of a BSS entry or boot-service BootConfiguration (asked now, read-only),
@@ -41,7 +41,14 @@ Options:
   --ca-file FILE      CA certificate for an https S3 endpoint
   --json              the plan (and what was deleted) as JSON
   -h, --help          this help
-  Registry targets are not supported yet.
+  --tls-verify=BOOL   registry targets: false for a plain-http registry (default true)
+  --authfile PATH     registry targets: containers auth file
+Registry targets: a tag is complete when it exists; its age is the image config's created time;
+a tag the build did not give the image (label io.bootsmith.tags) was made by promote and is
+kept; a tag is deleted by its manifest digest (the registry API's only delete, which removes
+every tag on that digest), so a digest any kept tag has is kept. The registry needs deletes
+enabled (docker-registry: storage.delete.enabled: true); reclaiming the blobs is its own
+garbage collection's job.
 
 Example:
   bootsmith gc s3://boot-images --endpoint http://s3:7480 --keep 3 --bss http://bss:27778 --yes
@@ -63,8 +70,10 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
       region: { type: "string" },
       "ca-file": { type: "string" },
       json: { type: "boolean" },
+      "tls-verify": { type: "string" },
+      authfile: { type: "string" },
     });
-    if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT or s3://BUCKET[/PREFIX]");
+    if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT, s3://BUCKET[/PREFIX] or registry:HOST[:PORT]/REPO");
     if (values.yes && values["dry-run"]) throw new UserError("bootsmith gc: --yes and --dry-run exclude each other");
     const keep = Number(values.keep);
     if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
@@ -84,7 +93,13 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         "bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)",
       );
     }
-    const target = parseTargetSpec(positionals[0]!, { endpoint: values.endpoint ?? process.env.S3_ENDPOINT, region: values.region, caFile: values["ca-file"] });
+    const target = parseTargetSpec(positionals[0]!, {
+      endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
+      region: values.region,
+      caFile: values["ca-file"],
+      tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
+      authFile: values.authfile,
+    });
     const store = openStore(target);
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {

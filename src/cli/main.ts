@@ -75,6 +75,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./diff.js")).diffCommand,
   },
   {
+    name: "inspect",
+    summary: "What makes an image big: installed size per package, largest rootfs and initramfs directories",
+    load: async () => (await import("./inspect.js")).inspectCommand,
+  },
+  {
     name: "export",
     summary: "Write an image (artifacts, manifest, SBOM/signatures) into one tar for air-gapped sites",
     load: async () => (await import("./export.js")).exportCommand,

@@ -1,7 +1,7 @@
 // bootsmith promote: argument parsing only; the promotion is src/lifecycle/promote.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs } from "./args.js";
 import { promote } from "../lifecycle/promote.js";
 import { parseImageRef } from "../lifecycle/source.js";
 import { openStore } from "../lifecycle/open-store.js";
@@ -14,7 +14,9 @@ export const promoteCommand: CliCommand = {
   usage: `Usage: bootsmith promote NAME:TAG --to TAG2 [--target TARGET] [--force]
 
 Makes TAG2 hold exactly the artifacts of NAME:TAG where they are published: hard links in a
-directory target, server-side copies (CopyObject) in S3; nothing is uploaded again. TAG2's
+directory target, server-side copies (CopyObject) in S3, the image's manifest copied by digest
+in a registry (skopeo copy --all --preserve-digests: TAG2 gets the same digest, no blob is
+uploaded); nothing is uploaded again. TAG2's
 manifest.json is written last, with the promotion appended to its \`promotions\` history (from,
 to, time, user, forced); until then TAG2 is not complete, so a failed promotion never leaves a
 TAG2 that looks complete but is not. An existing TAG2 is replaced.
@@ -37,7 +39,12 @@ Options:
   --region NAME       S3 region (default us-east-1)
   --ca-file FILE      CA certificate for an https endpoint
   -h, --help          this help
-  Registry targets are not supported yet. To register the promoted tag, pipe --json into
+  --artifacts ROOT    registry targets: where the build's artifact directory (ROOT/NAME/TAG)
+                      is, whose manifest.json must record pushing the digest the tag has now
+                      and a passed boot test; the promotion is recorded there (default artifacts)
+  --tls-verify=BOOL   registry targets: false for a plain-http registry (default true)
+  --authfile PATH     registry targets: containers auth file
+  To register the promoted tag, pipe --json into
   register:  bootsmith promote c:9.5 --to prod --target … --json |
              bootsmith register - --params-template '…{{ rootfs.url }}' --bss URL --nid 1
 
@@ -57,6 +64,9 @@ an unknown image.`,
       endpoint: { type: "string" },
       region: { type: "string" },
       "ca-file": { type: "string" },
+      artifacts: { type: "string" },
+      "tls-verify": { type: "string" },
+      authfile: { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith promote: give one image as NAME:TAG, e.g. bootsmith promote compute:9.5 --to prod");
     const ref = parseImageRef(positionals[0]!);
@@ -68,8 +78,10 @@ an unknown image.`,
       region: values.region,
       caFile: values["ca-file"],
       publicBase: values["public-base"],
+      tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
+      authFile: values.authfile,
     });
-    const store = openStore(target);
+    const store = openStore(target, values.artifacts !== undefined ? { artifacts: values.artifacts } : {});
     try {
       const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));
       const why = result.bootTest

@@ -1,7 +1,7 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs } from "./args.js";
 import {
   formatTransfer,
   publish,
@@ -274,13 +274,6 @@ async function signOpenedSet(dir: string, signer: Signer): Promise<void> {
   await loadArtifactSet(dir);
   await signArtifactDir(dir, signer, { step: "sign", reporter: silentReporter });
   process.stderr.write(`signed SHA256SUMS with key ${signer.fingerprint}\n`);
-}
-
-function parseBool(flag: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`${flag}=${value}: expected true or false`);
 }
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {

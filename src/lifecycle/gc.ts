@@ -10,7 +10,9 @@ import type { ImageStore, StoredTag } from "./store.js";
 export type KeepReason =
   | { readonly kind: "newest"; readonly rank: number }
   | { readonly kind: "referenced"; readonly by: readonly string[] }
-  | { readonly kind: "promoted"; readonly how: string };
+  | { readonly kind: "promoted"; readonly how: string }
+  /** Registry: another tag of the same digest is kept, and a registry deletes by digest. */
+  | { readonly kind: "same-image"; readonly as: string };
 
 export interface GcPlan {
   readonly keep: readonly { readonly name: string; readonly tag: string; readonly builtAt?: string; readonly reasons: readonly KeepReason[] }[];
@@ -36,9 +38,13 @@ export function planGc(
     for (const t of mine)
       for (const p of t.manifest?.promotions ?? [])
         for (const x of [p.from, p.to]) promotedTags.set(x, `${p.from} → ${p.to} ${p.at}${p.forced ? " (forced)" : ""}`);
-    const complete = mine.filter((t) => t.manifest).sort((a, b) => b.manifest!.builtAt.localeCompare(a.manifest!.builtAt) || b.tag.localeCompare(a.tag));
-    for (const t of mine.filter((x) => !x.manifest)) incomplete.push({ name, tag: t.tag });
-    complete.forEach((t, index) => {
+    // Registry: a tag the build did not give the image was made by a promotion; its source is
+    // kept with it below (same digest).
+    for (const t of mine)
+      if (t.image && !t.image.builtTags.includes(t.tag)) promotedTags.set(t.tag, `${t.tag} → ${t.image.digest.slice(0, 19)}… (not a tag the build gave it)`);
+    const complete = mine.filter((t) => t.manifest ?? t.image).sort((a, b) => builtAt(b).localeCompare(builtAt(a)) || b.tag.localeCompare(a.tag));
+    for (const t of mine.filter((x) => !x.manifest && !x.image)) incomplete.push({ name, tag: t.tag });
+    const decided = complete.map((t, index) => {
       const reasons: KeepReason[] = [];
       if (index < keepNewest) reasons.push({ kind: "newest", rank: index + 1 });
       const fragment = urlFragment(name, t.tag);
@@ -46,12 +52,23 @@ export function planGc(
       if (by.length > 0) reasons.push({ kind: "referenced", by });
       const how = promotedTags.get(t.tag);
       if (how) reasons.push({ kind: "promoted", how });
-      if (reasons.length > 0) keep.push({ name, tag: t.tag, builtAt: t.manifest!.builtAt, reasons });
-      else remove.push({ name, tag: t.tag, builtAt: t.manifest!.builtAt });
+      return { t, reasons };
     });
+    // Deleting a registry digest deletes every tag on it: a digest any kept tag has stays.
+    for (const d of decided) {
+      if (d.reasons.length > 0 || !d.t.image) continue;
+      const kept = decided.find((o) => o.reasons.length > 0 && o.t.image?.digest === d.t.image!.digest && !o.reasons.some((r) => r.kind === "same-image"));
+      if (kept) d.reasons.push({ kind: "same-image", as: kept.t.tag });
+    }
+    for (const { t, reasons } of decided) {
+      if (reasons.length > 0) keep.push({ name, tag: t.tag, builtAt: builtAt(t), reasons });
+      else remove.push({ name, tag: t.tag, builtAt: builtAt(t) });
+    }
   }
   return { keep, remove, incomplete };
 }
+
+const builtAt = (t: StoredTag) => t.manifest?.builtAt ?? t.image?.builtAt ?? "";
 
 export function describeReasons(reasons: readonly KeepReason[]): string {
   return reasons
@@ -63,6 +80,8 @@ export function describeReasons(reasons: readonly KeepReason[]): string {
           return `in use by ${r.by.join("; ")}`;
         case "promoted":
           return `promotion ${r.how}`;
+        case "same-image":
+          return `same image (digest) as kept tag ${r.as}`;
         default: {
           const never: never = r;
           return String(never);

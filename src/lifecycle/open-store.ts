@@ -1,12 +1,18 @@
-// The image store for a --target: a directory or an S3 bucket (bootsmith layout); registries
-// are not stores yet.
+// The image store for a --target: a directory, an S3 bucket (bootsmith layout) or a registry
+// repository (whose boot-test records are the builds' artifact directories under `artifacts`).
 import type { PublishTarget } from "../publish/targets.js";
 import { LifecycleInputError } from "./errors.js";
 import type { ImageStore } from "./store.js";
 import { DirStore } from "./store-dir.js";
 import { S3Store } from "./store-s3.js";
+import { RegistryStore } from "./store-registry.js";
 
-export function openStore(target: PublishTarget): ImageStore {
+export interface OpenStoreOptions {
+  /** Registry targets: where the builds' artifact directories are (ROOT/NAME/TAG); default ./artifacts. */
+  readonly artifacts?: string;
+}
+
+export function openStore(target: PublishTarget, options: OpenStoreOptions = {}): ImageStore {
   switch (target.type) {
     case "local": {
       return new DirStore(target);
@@ -19,7 +25,7 @@ export function openStore(target: PublishTarget): ImageStore {
       return new S3Store(target);
     }
     case "registry":
-      throw new LifecycleInputError(`--target registry:${target.repository}: not supported yet for promote and gc (use dir: or s3://)`);
+      return new RegistryStore(target, { artifacts: options.artifacts ?? "artifacts" });
     default: {
       const never: never = target;
       throw new Error(`unknown target ${String(never)}`);

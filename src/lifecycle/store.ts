@@ -1,5 +1,6 @@
 // Where published images live, as promote and gc see them: a directory target
-// (<dir>/<name>/<tag>/) or an S3 target in the bootsmith layout (<prefix><name>/<tag>/). A tag is
+// (<dir>/<name>/<tag>/), an S3 target in the bootsmith layout (<prefix><name>/<tag>/), or a
+// registry repository (store-registry.ts: images by digest, no manifest.json beside them). A tag is
 // complete when its manifest.json exists (publishers write it last); every operation here keeps
 // that true: a copy writes the manifest last, a delete removes it first.
 import type { Manifest } from "../core/manifest.js";
@@ -10,6 +11,12 @@ export interface StoredTag {
   readonly tag: string;
   /** Absent when the tag has artifacts but no manifest.json (a publish in progress or cut short). */
   readonly manifest?: Manifest;
+  /**
+   * Registry stores instead: the image the tag points at (complete by construction). Tags
+   * sharing a digest are one image, deleted together; `builtTags` are the tags the build gave it
+   * (any other tag on it was made by a promotion).
+   */
+  readonly image?: { readonly digest: string; readonly builtAt: string; readonly builtTags: readonly string[] };
 }
 
 export interface ImageStore {

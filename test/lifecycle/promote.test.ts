@@ -116,7 +116,7 @@ describe("bootsmith promote (dir: target)", () => {
     }
   });
 
-  it("unknown image, bad tag, registry target: exit 2, nothing created", async () => {
+  it("unknown image, bad tag, bad registry flag: exit 2, nothing created", async () => {
     const unknown = await bootsmith(["promote", "promo:9", "--to", "x", "--target", `dir:${root}`]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("promo:9: not published in dir:");
@@ -124,9 +124,9 @@ describe("bootsmith promote (dir: target)", () => {
     expect(badTag.exitCode).toBe(2);
     const same = await bootsmith(["promote", "promo:1", "--to", "1", "--target", `dir:${root}`]);
     expect(same.exitCode).toBe(2);
-    const registry = await bootsmith(["promote", "promo:1", "--to", "x", "--target", "registry:127.0.0.1:5000/promo"]);
+    const registry = await bootsmith(["promote", "promo:1", "--to", "x", "--target", "registry:127.0.0.1:9/promo", "--tls-verify=prob"]);
     expect(registry.exitCode).toBe(2);
-    expect(registry.stderr).toContain("not supported yet for promote and gc");
+    expect(registry.stderr).toContain("--tls-verify=prob: expected true or false");
     expect(existsSync(path.join(root, "promo", "x"))).toBe(false);
   });
 });

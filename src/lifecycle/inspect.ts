@@ -1,0 +1,82 @@
+// `bootsmith inspect DIR`: what makes an image big. Everything is read from the artifact
+// directory without mounting or unpacking: the rootfs's directory table (unsquashfs -lln), its
+// package database (package-sizes.ts), the initramfs's cpio listing, the manifest's artifacts.
+import { listInitramfs } from "../builder/initramfs.js";
+import { loadImageDir } from "./image-dir.js";
+import { readPackageSizes, type PackageSizes } from "./package-sizes.js";
+import { listRootfs, type RootfsListing } from "./rootfs-listing.js";
+import { largestDirectories, pruneTree, sizeTree, type DirectorySize, type SizeNode } from "./size-tree.js";
+
+export interface TreeReport {
+  /** Bytes of every file and symlink, uncompressed (what the tree takes unpacked, as `du -bl`). */
+  readonly bytes: number;
+  readonly files: number;
+  /** Largest directories, up to 3 levels deep, largest first. */
+  readonly largest: readonly DirectorySize[];
+  /** The directory tree for a chart: 6 levels, children under 0.4 % of the total folded. */
+  readonly tree: SizeNode;
+}
+
+export interface SizeReport {
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly builtAt: string;
+  readonly source: string;
+  /** Each artifact as stored (compressed), from the manifest. */
+  readonly artifacts: readonly { readonly role: string; readonly file: string; readonly bytes: number }[];
+  readonly packages?: PackageSizes & { readonly bytes: number };
+  readonly rootfs?: TreeReport;
+  readonly initramfs?: TreeReport;
+}
+
+const LARGEST = { depth: 3, count: 20 } as const;
+const CHART = { maxDepth: 6, minShare: 0.004, maxChildren: 14 } as const;
+
+export async function inspectImage(dir: string, signal?: AbortSignal): Promise<SizeReport> {
+  const set = await loadImageDir(dir);
+  const m = set.manifest;
+  const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
+  const rootfsFile = byRole.get("rootfs");
+  const initrdFile = byRole.get("initrd");
+  const ctx = signal ? { signal } : {};
+
+  let rootfs: TreeReport | undefined;
+  let packages: SizeReport["packages"];
+  if (rootfsFile) {
+    const listing = await listRootfs(rootfsFile, ctx);
+    rootfs = treeReport(filesOf(listing));
+    const sizes = await readPackageSizes(rootfsFile, listing, ctx);
+    if (sizes) packages = { ...sizes, bytes: sizes.packages.reduce((s, p) => s + p.bytes, 0) };
+  }
+  let initramfs: TreeReport | undefined;
+  if (initrdFile) {
+    const listing = await listInitramfs(initrdFile);
+    // cpio mode's type bits: regular file 0o100000, symlink 0o120000 (its size is the target's length).
+    const files = listing.entries.filter((e) => (e.mode & 0o170000) === 0o100000 || (e.mode & 0o170000) === 0o120000);
+    initramfs = treeReport(files.map((e) => [`/${e.name}`, e.size] as const));
+  }
+  return {
+    name: m.name,
+    tags: m.tags,
+    builtAt: m.builtAt,
+    source: dir,
+    artifacts: Object.entries(m.artifacts).flatMap(([role, a]) => (a ? [{ role, file: a.file, bytes: a.size }] : [])),
+    ...(packages ? { packages } : {}),
+    ...(rootfs ? { rootfs } : {}),
+    ...(initramfs ? { initramfs } : {}),
+  };
+}
+
+function* filesOf(listing: RootfsListing): Generator<readonly [string, number]> {
+  for (const [file, entry] of listing) if (entry.type === "file" || entry.type === "symlink") yield [file, entry.size];
+}
+
+function treeReport(files: Iterable<readonly [string, number]>): TreeReport {
+  const full = sizeTree(files);
+  return {
+    bytes: full.bytes,
+    files: full.files,
+    largest: largestDirectories(full, LARGEST.depth, LARGEST.count),
+    tree: pruneTree(full, CHART),
+  };
+}

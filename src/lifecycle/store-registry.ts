@@ -1,0 +1,193 @@
+// An OCI registry repository as an image store, through skopeo (auth files and TLS settings as
+// everywhere else; no blob is downloaded). A registry holds the container image, not the boot
+// artifacts or bootsmith's manifest.json, so:
+//   - a tag's image is the manifest digest it points at; its bootsmith facts are the labels the
+//     build set at commit (io.bootsmith.recipe, io.bootsmith.tags) and the config's `created`;
+//   - the boot-test record promote is gated on is the build's artifact directory
+//     (<artifacts>/<name>/<tag>/manifest.json), which must record pushing exactly that digest;
+//     the promotion is appended to that manifest's history;
+//   - promote is `skopeo copy --all --preserve-digests docker://R@DIGEST docker://R:TAG2`: the
+//     registry already holds every blob, so nothing is uploaded but the manifest, and TAG2 ends
+//     up with the same digest (checked);
+//   - delete is by digest (`skopeo delete docker://R@DIGEST`, the registry API's only delete),
+//     which removes every tag pointing at it: gc keeps a digest while any of its tags is kept.
+// A registry's own garbage collection (of unreferenced blobs) is its job, not this one's.
+import { readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import type { PublishedImage } from "../core/published-image.js";
+import { silentReporter } from "../exec/events.js";
+import { isCommandError, run } from "../exec/run.js";
+import type { RegistryTarget } from "../publish/targets.js";
+import { LifecycleError, LifecycleInputError } from "./errors.js";
+import type { ImageStore, StoredTag } from "./store.js";
+
+/** Label the build sets to the recipe's name (planner.ts commitStep). */
+export const NAME_LABEL = "io.bootsmith.recipe";
+/** Label the build sets to the recipe's tags, comma-separated: any other tag on the image was made by a promotion. */
+export const TAGS_LABEL = "io.bootsmith.tags";
+
+export interface RegistryImage {
+  readonly digest: string;
+  readonly created: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface RegistryStoreOptions {
+  /** Where the builds' artifact directories are (<artifacts>/<name>/<tag>): the boot-test records. */
+  readonly artifacts: string;
+}
+
+export class RegistryStore implements ImageStore {
+  readonly label: string;
+  private readonly repository: string;
+  /** Digests resolved by readManifest/copyTag, for publishedImage. */
+  private readonly digests = new Map<string, string>();
+
+  constructor(
+    private readonly target: RegistryTarget,
+    private readonly options: RegistryStoreOptions,
+  ) {
+    this.repository = target.repository;
+    this.label = `registry:${target.repository}`;
+  }
+
+  /** The boot-test record: the build's manifest.json, if it pushed exactly the digest the tag has now. */
+  async readManifest(name: string, tag: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    const image = await this.inspect(tag, signal);
+    if (!image) return undefined;
+    this.checkName(image, name, tag);
+    const file = path.join(this.options.artifacts, name, tag, MANIFEST_FILE);
+    const bytes = await readFile(file).catch(() => undefined);
+    if (!bytes)
+      throw new LifecycleInputError(
+        `${this.repository}:${tag}: the registry holds the image, but its boot-test record is the build's ${file}, which does not exist; pass --artifacts ROOT where the build's artifact directories (ROOT/${name}/${tag}) are`,
+      );
+    const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    const pushed = (manifest.image.pushed ?? []).filter((p) => p.ref === `${this.repository}:${tag}`).map((p) => p.digest);
+    if (!pushed.includes(image.digest))
+      throw new LifecycleError(
+        `${this.repository}:${tag} is ${image.digest}, but ${file} records pushing ${pushed.length > 0 ? pushed.join(", ") : "nothing to that tag"}: the image in the registry is not the one that build (and its boot test) describes; nothing was promoted`,
+      );
+    this.digests.set(tag, image.digest);
+    return bytes;
+  }
+
+  async copyTag(name: string, from: string, to: string, manifest: Manifest, _manifestBytes: Buffer, signal?: AbortSignal): Promise<void> {
+    const digest = this.digests.get(from);
+    if (!digest) throw new Error(`copyTag ${from} before readManifest`);
+    // By digest: a push to FROM after the check cannot change what is promoted.
+    await this.skopeo(
+      [
+        "copy",
+        "--all",
+        "--preserve-digests",
+        ...this.tls("src"),
+        ...this.tls("dest"),
+        `docker://${this.repository}@${digest}`,
+        `docker://${this.repository}:${to}`,
+      ],
+      signal,
+      `copy ${this.repository}@${digest} to :${to}`,
+    );
+    const now = await this.inspect(to, signal);
+    if (now?.digest !== digest)
+      throw new LifecycleError(
+        `${this.repository}:${to} is ${now?.digest ?? "missing"} after the copy, not ${digest}: the registry did not keep the manifest's digest`,
+      );
+    this.digests.set(to, digest);
+    // The history lives with the boot-test record: the build's manifest, rewritten whole.
+    const record = path.join(this.options.artifacts, name, from, MANIFEST_FILE);
+    const withPush: Manifest = {
+      ...manifest,
+      image: {
+        ...manifest.image,
+        pushed: [...(manifest.image.pushed ?? []).filter((p) => p.ref !== `${this.repository}:${to}`), { ref: `${this.repository}:${to}`, digest }],
+      },
+    };
+    const partial = `${record}.partial-${process.pid}`;
+    await writeFile(partial, `${JSON.stringify(withPush, null, 2)}\n`);
+    await rename(partial, record);
+  }
+
+  async list(name?: string, signal?: AbortSignal): Promise<StoredTag[]> {
+    const { stdout } = await this.skopeo(["list-tags", ...this.tls(), `docker://${this.repository}`], signal, "list the tags", false).catch(
+      (error: unknown) => {
+        // A repository nothing was pushed to yet has no tags.
+        if (isCommandError(error) && /name unknown|repository name not known/i.test(error.outputTail.join("\n"))) return { stdout: '{"Tags":[]}' };
+        if (isCommandError(error)) throw new LifecycleError(`${this.label}: could not list the tags: ${error.report}`, { cause: error });
+        throw error;
+      },
+    );
+    const tags = ((JSON.parse(stdout) as { Tags?: string[] | null }).Tags ?? []).sort();
+    const out: StoredTag[] = [];
+    for (const tag of tags) {
+      const image = await this.inspect(tag, signal);
+      if (!image) continue; // deleted since the listing
+      const imageName = image.labels[NAME_LABEL] ?? this.repository.slice(this.repository.lastIndexOf("/") + 1);
+      if (name !== undefined && imageName !== name) continue;
+      out.push({
+        name: imageName,
+        tag,
+        image: { digest: image.digest, builtAt: image.created, builtTags: (image.labels[TAGS_LABEL] ?? "").split(",").filter(Boolean) },
+      });
+    }
+    return out;
+  }
+
+  async deleteTag(name: string, tag: string, signal?: AbortSignal): Promise<void> {
+    const image = await this.inspect(tag, signal);
+    if (!image) return;
+    this.checkName(image, name, tag);
+    await this.skopeo(["delete", ...this.tls(), `docker://${this.repository}@${image.digest}`], signal, `delete ${this.repository}@${image.digest}`);
+  }
+
+  publishedImage(name: string, tag: string): PublishedImage {
+    const digest = this.digests.get(tag);
+    return { name, tag, target: "registry", urls: {}, ...(digest ? { image: { ref: `${this.repository}:${tag}`, digest } } : {}) };
+  }
+
+  /** A boot service naming the image refers to it as REPOSITORY:TAG. */
+  urlFragment(_name: string, tag: string): string {
+    return `${this.repository}:${tag}`;
+  }
+
+  close(): void {}
+
+  /** The tag's digest, creation time and labels (skopeo inspect: the manifest and config only); undefined for an unknown tag. */
+  async inspect(tag: string, signal?: AbortSignal): Promise<RegistryImage | undefined> {
+    try {
+      const { stdout } = await this.skopeo(["inspect", "--no-tags", ...this.tls(), `docker://${this.repository}:${tag}`], signal, `inspect :${tag}`, false);
+      const data = JSON.parse(stdout) as { Digest: string; Created?: string; Labels?: Record<string, string> | null };
+      return { digest: data.Digest, created: data.Created ?? "", labels: data.Labels ?? {} };
+    } catch (error) {
+      if (isCommandError(error) && /manifest unknown|not found|name unknown/i.test(error.outputTail.join("\n"))) return undefined;
+      throw error;
+    }
+  }
+
+  private checkName(image: RegistryImage, name: string, tag: string): void {
+    const built = image.labels[NAME_LABEL];
+    if (built !== undefined && built !== name)
+      throw new LifecycleInputError(`${this.repository}:${tag} is an image of ${built} (label ${NAME_LABEL}), not ${name}`);
+  }
+
+  private tls(side?: "src" | "dest"): string[] {
+    const flag = side ? `--${side}-tls-verify` : "--tls-verify";
+    const auth = side ? `--${side}-authfile` : "--authfile";
+    return [`${flag}=${this.target.tlsVerify ?? true}`, ...(this.target.authFile ? [auth, this.target.authFile] : [])];
+  }
+
+  private async skopeo(args: string[], signal: AbortSignal | undefined, what: string, wrap = true): Promise<{ stdout: string }> {
+    try {
+      return await run(
+        { file: "skopeo", args, timeoutMs: 600_000 },
+        { step: "registry", reporter: silentReporter, ...(signal ? { signal } : {}) },
+        { quiet: true },
+      );
+    } catch (error) {
+      if (!wrap || !isCommandError(error)) throw error;
+      throw new LifecycleError(`${this.label}: could not ${what}: ${error.report}`, { cause: error });
+    }
+  }
+}
