@@ -55,13 +55,14 @@ dpkg-query --admindir="$MNT"/var/lib/dpkg -W '-f=${Package}\t\t${Version}\t\t${A
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- 'var/cache/apt/archives/*.deb' var/cache/apt/pkgcache.bin var/cache/apt/srcpkgcache.bin 'var/lib/apt/lists/*' var/log/apt/term.log var/log/apt/history.log
 
 # [10/14] identity: Write the SBOMs and the image's identity
-bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-dkms.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-dkms --version bookworm
+IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-dkms.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-dkms --version bookworm)
+read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
 # [11/14] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
 
 # [12/14] commit: Commit the image as localhost/bootsmith/debian-12-dkms:bookworm
-buildah config --label org.opencontainers.image.title=debian-12-dkms --label io.bootsmith.recipe=debian-12-dkms --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/debian-12-live:bookworm bootsmith-debian-12-dkms-test
+buildah config --label org.opencontainers.image.title=debian-12-dkms --label io.bootsmith.recipe=debian-12-dkms --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/debian-12-live:bookworm --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-debian-12-dkms-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-dkms-test localhost/bootsmith/debian-12-dkms:bookworm)
 
 # [13/14] teardown: Unmount and remove the working container

@@ -53,13 +53,14 @@ dpkg-query --admindir="$MNT"/var/lib/dpkg -W '-f=${Package}\t\t${Version}\t\t${A
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- 'var/cache/apt/archives/*.deb' var/cache/apt/pkgcache.bin var/cache/apt/srcpkgcache.bin 'var/lib/apt/lists/*' var/log/apt/term.log var/log/apt/history.log
 
 # [12/16] identity: Write the SBOMs and the image's identity
-bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-live-arm64.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-live-arm64 --version bookworm
+IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-live-arm64.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-live-arm64 --version bookworm)
+read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
 # [13/16] squashfs: Make rootfs.squashfs
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot
 
 # [14/16] commit: Commit the image as localhost/bootsmith/debian-12-live-arm64:bookworm
-buildah config --label 'org.opencontainers.image.vendor=bootsmith examples' --label org.opencontainers.image.title=debian-12-live-arm64 --label io.bootsmith.recipe=debian-12-live-arm64 --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch bootsmith-debian-12-live-arm64-test
+buildah config --label 'org.opencontainers.image.vendor=bootsmith examples' --label org.opencontainers.image.title=debian-12-live-arm64 --label io.bootsmith.recipe=debian-12-live-arm64 --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-debian-12-live-arm64-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-live-arm64-test localhost/bootsmith/debian-12-live-arm64:bookworm)
 
 # [15/16] teardown: Unmount and remove the working container
