@@ -205,7 +205,14 @@ async function buildLocked(
     durationMs: result?.durationMs ?? Date.now() - started,
     lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`],
   });
-  await reporter.close();
+  try {
+    await reporter.close();
+  } catch (error) {
+    // A build that already failed keeps its own exit code and message (a full disk fails the
+    // squashfs first, and then the log's last lines): the log's trouble is only a footnote then.
+    if (exitCode === EXIT.ok) throw error;
+    process.stderr.write(`bootsmith: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
   return exitCode;
 }
 

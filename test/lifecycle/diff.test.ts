@@ -28,9 +28,10 @@ const recipe = (name: string, extraPackages: string[], extraFiles: Record<string
 
 /**
  * Paths every rebuild changes: the package database, the package manager's logs and history, and
- * the image's own manifest (/usr/lib/bootsmith/manifest.json), which lists the packages.
+ * the image's own manifest and SBOMs (/usr/lib/bootsmith/{manifest,sbom.cdx,sbom.spdx}.json), which
+ * list the packages.
  */
-const PACKAGE_STATE = /^\/var\/(lib\/(rpm|dnf)|log|cache\/dnf)(\/|$)|^\/usr\/lib\/bootsmith\/manifest\.json$/;
+const PACKAGE_STATE = /^\/var\/(lib\/(rpm|dnf)|log|cache\/dnf)(\/|$)|^\/usr\/lib\/bootsmith\/(manifest|sbom\.cdx|sbom\.spdx)\.json$/;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-diff-"));
