@@ -162,12 +162,17 @@ function toCommandError(
   diagnosis: OutputDiagnosis | undefined,
 ): CommandError {
   const code = (result as { code?: string }).code;
-  const notFound = result.exitCode === 127 || code === "ENOENT";
   let message: string;
   let hint: string | undefined;
-  if (notFound) {
+  if (code === "ENOENT") {
     message = `[${step}] ${cmd.file}: command not found`;
     hint = missingProgramHint(cmd.file);
+  } else if (result.exitCode === 127) {
+    // The program started, so what was not found is something it ran: a script's command inside
+    // the image (buildah run), not cmd.file itself.
+    const said = causes[0] ?? tail.at(-1);
+    message = `[${step}] ${cmd.file} exited with code 127: a program it ran was not found${said ? `: ${said}` : ""}`;
+    hint = "install the missing program in the image (packages.install) or fix its name in the command";
   } else if (result.timedOut) {
     message = `[${step}] ${cmd.file} timed out after ${Math.round((cmd.timeoutMs ?? 0) / 1000)} s and was stopped`;
     hint = "the step's timeout can be raised in the recipe (timeout: seconds) if the work is legitimately slow";
