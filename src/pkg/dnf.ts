@@ -7,7 +7,7 @@ import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
 import { ARCHES } from "../core/arch.js";
-import { listRpmPackages, repoFileActions, rpmHome, rpmMacrosAction } from "./rpm.js";
+import { cacheLeftovers, listRpmPackages, repoFileActions, rpmHome, rpmMacrosAction } from "./rpm.js";
 
 export const dnf: PackageManagerPlugin = {
   planInstall(ctx) {
@@ -48,17 +48,11 @@ export const dnf: PackageManagerPlugin = {
   listPackages: listRpmPackages,
 
   leftovers(ctx) {
+    const cache = cacheLeftovers(ctx, "dnf");
     return {
       // dnf drops expired_repos.json under the *host* cachedir path inside the installroot.
-      paths: [
-        "var/cache/dnf",
-        "var/log/dnf.log",
-        "var/log/dnf.librepo.log",
-        "var/log/dnf.rpm.log",
-        "var/log/hawkey.log",
-        path.join(ctx.cacheDir, "dnf").replace(/^\/+/, ""),
-      ],
-      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+      paths: ["var/cache/dnf", "var/log/dnf.log", "var/log/dnf.librepo.log", "var/log/dnf.rpm.log", "var/log/hawkey.log", cache.path],
+      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts", ...cache.emptyParents],
     };
   },
 };
