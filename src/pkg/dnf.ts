@@ -51,7 +51,19 @@ export const dnf: PackageManagerPlugin = {
     const cache = cacheLeftovers(ctx, "dnf");
     return {
       // dnf drops expired_repos.json under the *host* cachedir path inside the installroot.
-      paths: ["var/cache/dnf", "var/log/dnf.log", "var/log/dnf.librepo.log", "var/log/dnf.rpm.log", "var/log/hawkey.log", cache.path],
+      paths: [
+        "var/cache/dnf",
+        "var/log/dnf.log",
+        "var/log/dnf.librepo.log",
+        "var/log/dnf.rpm.log",
+        "var/log/hawkey.log",
+        cache.path,
+        // dnf's history holds each transaction's real times and, for a host install, the host's
+        // command line (mount and work paths), and dnf 4.14 fails with history_record=False: a
+        // reproducible image goes without it (dnf starts a new one; packages it has no record
+        // of count as user-installed, so autoremove keeps them).
+        ...(ctx.reproducible ? ["var/lib/dnf/history.sqlite*"] : []),
+      ],
       ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts", ...cache.emptyParents],
     };
   },
