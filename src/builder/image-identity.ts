@@ -51,7 +51,11 @@ export async function writeIdentity(request: IdentityRequest): Promise<IdentityR
   );
   const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
   mkdirSync(path.dirname(inner), { recursive: true });
-  writeFileSync(inner, `${JSON.stringify(await composeManifest(manifest), null, 2)}\n`, { mode: 0o644 });
+  // With SOURCE_DATE_EPOCH the copy in the image (and so the squashfs) must not vary from build to
+  // build: built at the epoch, without the step timings (manifest.json beside it keeps both).
+  const composed = await composeManifest(manifest);
+  const inImage = manifest.sourceDateEpoch !== undefined ? { ...composed, timings: [], builtAt: created.toISOString() } : composed;
+  writeFileSync(inner, `${JSON.stringify(inImage, null, 2)}\n`, { mode: 0o644 });
   mkdirSync(resolveInRoot(root, IMAGE_SBOM_DIR), { recursive: true });
   const sha = (file: string) => {
     copyFileSync(path.join(manifest.outDir, file), resolveInRoot(root, `${IMAGE_SBOM_DIR}/${file}`));

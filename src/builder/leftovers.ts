@@ -1,6 +1,7 @@
 // Remove build leftovers inside the image root before it is squashed and committed: package
-// caches and logs, and the empty resolv.conf/hostname/hosts placeholders `buildah run` leaves.
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+// caches and logs, the empty resolv.conf/hostname/hosts placeholders `buildah run` leaves, and
+// the empty directories a package manager made on the way to its cache.
+import { existsSync, lstatSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { resolveInRoot } from "./rootfs-path.js";
 
@@ -25,16 +26,20 @@ export function removeLeftovers(root: string, paths: readonly string[], ifEmpty:
       removed.push(p);
     }
   }
+  // In order, so a directory listed after its only entry goes too. lstat: a link is never
+  // followed (it may point out of the image) and never removed here.
   for (const p of ifEmpty) {
     const target = path.join(resolveInRoot(root, path.dirname(p)), path.basename(p));
+    let stat;
     try {
-      if (statSync(target).isFile() && statSync(target).size === 0) {
-        rmSync(target);
-        removed.push(p);
-      }
+      stat = lstatSync(target);
     } catch {
-      // absent: nothing to do
+      continue; // absent: nothing to do
     }
+    if (stat.isFile() && stat.size === 0) rmSync(target);
+    else if (stat.isDirectory() && readdirSync(target).length === 0) rmdirSync(target);
+    else continue;
+    removed.push(p);
   }
   return removed;
 }

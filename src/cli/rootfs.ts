@@ -34,7 +34,8 @@ output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
                   the kernel's config enables, for \`bootsmith artifacts write-manifest\`
   copy-out        copy PATH (inside the image) to DEST on the host, mode 0644, atomically
   clean           remove build leftovers: each PATH (a * in its last component is a glob),
-                  and each --if-empty PATH when it is an empty file
+                  and each --if-empty PATH, in order, when it is an empty file or an empty
+                  directory (a link is never followed)
   check-modules   check the out-of-tree kernel modules of kernel KVER (under
                   /lib/modules/KVER/updates and /extra): at least one, each built for KVER
                   (its vermagic) and listed in modules.dep; exit 1 naming any that is not

@@ -7,7 +7,7 @@ import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
 import { ARCHES } from "../core/arch.js";
-import { listRpmPackages, repoFileActions, rpmHome, rpmMacrosAction } from "./rpm.js";
+import { cacheLeftovers, listRpmPackages, repoFileActions, rpmHome, rpmMacrosAction } from "./rpm.js";
 
 export const dnf: PackageManagerPlugin = {
   planInstall(ctx) {
@@ -48,6 +48,7 @@ export const dnf: PackageManagerPlugin = {
   listPackages: listRpmPackages,
 
   leftovers(ctx) {
+    const cache = cacheLeftovers(ctx, "dnf");
     return {
       // dnf drops expired_repos.json under the *host* cachedir path inside the installroot.
       paths: [
@@ -56,9 +57,14 @@ export const dnf: PackageManagerPlugin = {
         "var/log/dnf.librepo.log",
         "var/log/dnf.rpm.log",
         "var/log/hawkey.log",
-        path.join(ctx.cacheDir, "dnf").replace(/^\/+/, ""),
+        cache.path,
+        // dnf's history holds each transaction's real times and, for a host install, the host's
+        // command line (mount and work paths), and dnf 4.14 fails with history_record=False: a
+        // reproducible image goes without it (dnf starts a new one; packages it has no record
+        // of count as user-installed, so autoremove keeps them).
+        ...(ctx.reproducible ? ["var/lib/dnf/history.sqlite*"] : []),
       ],
-      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts", ...cache.emptyParents],
     };
   },
 };

@@ -99,3 +99,19 @@ function repoFile(repo: Repo, gpgkey: string | undefined, ctx: PackageContext, e
 export function underRoot(ctx: PackageContext, inside: string): Arg {
   return [...parts(ctx.root), inside];
 }
+
+/**
+ * The cache a host-side install leaves inside the root: dnf and zypper create the *host* cache
+ * path (`<cacheDir>/<sub>`) under the root too. The path goes, then the directories made on the
+ * way to it while empty, deepest first: never a top-level directory nor one directly under
+ * /var or /usr, which the image's own packages own (var/cache, usr/share, …).
+ */
+export function cacheLeftovers(ctx: PackageContext, sub: string): { readonly path: string; readonly emptyParents: readonly string[] } {
+  const inRoot = path.join(ctx.cacheDir, sub).replace(/^\/+/, "");
+  const emptyParents: string[] = [];
+  for (let dir = path.dirname(inRoot); dir.includes("/"); dir = path.dirname(dir)) {
+    if (/^(var|usr)\/[^/]+$/.test(dir)) break;
+    emptyParents.push(dir);
+  }
+  return { path: inRoot, emptyParents };
+}

@@ -17,6 +17,8 @@ export interface PackageContext {
   readonly hostAptSources: readonly string[];
   /** Install with the host's package manager into the mount (scratch) or inside the image. */
   readonly installer: "host" | "image";
+  /** SOURCE_DATE_EPOCH is set: leave out what the install writes that differs from build to build. */
+  readonly reproducible?: boolean;
   /**
    * From scratch only: the step creating the recipe's users and groups. The plug-in runs it once
    * the base that owns /etc/passwd and /etc/group is installed and before the recipe's packages,

@@ -19,7 +19,7 @@ import type { Action, Arg, PlannedCommand, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { argParts as parts } from "../steps/args.js";
-import { imageKey, listRpmPackages, listRpmPackagesInImage, repoFileActions, RPM_DBPATH, rpmHome, rpmMacrosAction, underRoot } from "./rpm.js";
+import { cacheLeftovers, imageKey, listRpmPackages, listRpmPackagesInImage, repoFileActions, RPM_DBPATH, rpmHome, rpmMacrosAction, underRoot } from "./rpm.js";
 
 /** SUSE keeps the rpm database in /usr/lib/sysimage/rpm, with /var/lib/rpm a symlink to it. */
 const SUSE_DBPATH = "/usr/lib/sysimage/rpm";
@@ -74,10 +74,11 @@ export const zypper: PackageManagerPlugin = {
   listPackages: (ctx) => (ctx.installer === "image" ? listRpmPackagesInImage(ctx) : listRpmPackages(ctx)),
 
   leftovers(ctx) {
+    // zypper --root keeps the @System solv cache under the *host* cache path inside the root.
+    const cache = cacheLeftovers(ctx, "zypp");
     return {
-      // zypper --root keeps the @System solv cache under the *host* cache path inside the root.
-      paths: ["var/cache/zypp", "var/log/zypp", "var/log/zypper.log", "run/zypp.pid", path.join(ctx.cacheDir, "zypp").replace(/^\/+/, "")],
-      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts"],
+      paths: ["var/cache/zypp", "var/log/zypp", "var/log/zypper.log", "run/zypp.pid", cache.path],
+      ifEmpty: ["etc/resolv.conf", "etc/hostname", "etc/hosts", ...cache.emptyParents],
     };
   },
 };

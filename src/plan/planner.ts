@@ -211,6 +211,7 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
     cacheDir: options.cacheDir,
     hostAptSources: options.hostAptSources,
     installer: packages.options.installer ?? (spec.from === "scratch" ? "host" : "image"),
+    ...(options.sourceDateEpoch !== undefined ? { reproducible: true } : {}),
     ...(accounts ? { accounts } : {}),
   };
 }
@@ -316,6 +317,9 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions, 
   if (boot.initramfs.drivers.length > 0) dracutArgs.push("--add-drivers", boot.initramfs.drivers.join(" "));
   if (boot.initramfs.omit.length > 0) dracutArgs.push("--omit", boot.initramfs.omit.join(" "));
   if (boot.initramfs.compress) dracutArgs.push("--compress", boot.initramfs.compress);
+  // dracut --reproducible clamps the archive's times to SOURCE_DATE_EPOCH and drops inode numbers.
+  const epoch = options.sourceDateEpoch;
+  if (epoch !== undefined) dracutArgs.push("--reproducible");
   dracutArgs.push(...boot.initramfs.args, initrdInImage);
   const out = (file: string) => path.join(options.outDir, file);
   return [
@@ -327,7 +331,10 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions, 
       "initramfs",
       "Build the initramfs with dracut",
       [
-        { kind: "exec", command: { ...runInImage(target, dracutArgs, {}, TIMEOUT.dracut), diagnose: "dracut" } },
+        {
+          kind: "exec",
+          command: { ...runInImage(target, dracutArgs, epoch !== undefined ? { SOURCE_DATE_EPOCH: String(epoch) } : {}, TIMEOUT.dracut), diagnose: "dracut" },
+        },
         { kind: "copy-out", root: [MNT], path: initrdInImage, to: out(ARTIFACT_FILES.initrd) },
         { kind: "verify-initramfs", file: out(ARTIFACT_FILES.initrd), kver: [KVER] },
       ],

@@ -4,7 +4,7 @@
 // fixture RPM repository the test builds, served over HTTP on the loopback, which buildah run
 // --isolation chroot shares with the host. Real buildah, dnf, mksquashfs; nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -12,6 +12,7 @@ import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
+import { commitWithHostLinks, fingerprint, readInImage, RECORD_SEEN, writeHostTargets } from "../support/host-links.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
 let work: string;
@@ -32,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await removeImages(["fixture-dnf-debian:1", "fixture-dnf-in-image:1"]);
+  await removeImages(["fixture-dnf-debian:1", "fixture-dnf-in-image:1", "dnf-debian-hostile:1", "dnf-in-image-hostile:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -74,4 +75,43 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
     // dnf's cache and logs inside the image are gone.
     expect(listing.some((l) => l.startsWith("/var/cache/dnf") || l.startsWith("/var/log/dnf"))).toBe(false);
   });
+
+  it(
+    "on a parent whose etc/resolv.conf and etc/hosts link to host files, dnf in the image leaves them untouched and unread",
+    { timeout: 300_000 },
+    async () => {
+      // Uses the parent the test above built.
+      const targets = writeHostTargets(work);
+      const before = fingerprint([targets.resolv, targets.hosts]);
+      await commitWithHostLinks("localhost/bootsmith/fixture-dnf-debian:1", "localhost/bootsmith/dnf-debian-hostile:1", targets);
+      const recipe = path.join(work, "dnf-in-image-hostile.yaml");
+      writeFileSync(
+        recipe,
+        [
+          "apiVersion: bootsmith/v1",
+          "name: dnf-in-image-hostile",
+          'tags: ["1"]',
+          "from:",
+          "  image: localhost/bootsmith/dnf-debian-hostile:1",
+          "packages:",
+          "  manager: dnf",
+          '  release: "1"',
+          "  repos:",
+          "    - name: fixture",
+          `      baseurl: ${server.url}/$releasever`,
+          "  install: [fixture-libgreet]",
+          "commands:",
+          `  - script: ${RECORD_SEEN}`,
+          "boot: false",
+        ].join("\n") + "\n",
+      );
+      const out = path.join(work, "out-hostile");
+      const result = await bootsmith(["build", recipe, "--out", out, "--no-publish", "--progress", "plain"], { env });
+      expect(fingerprint([targets.resolv, targets.hosts])).toEqual(before);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(readFileSync(path.join(out, "build.log"), "utf8")).toMatch(/run --isolation chroot bootsmith-dnf-in-image-hostile-\S+ -- dnf /);
+      const seen = await readInImage("localhost/bootsmith/dnf-in-image-hostile:1", "tmp/seen");
+      for (const marker of targets.markers) expect(seen).not.toContain(marker);
+    },
+  );
 });

@@ -129,6 +129,9 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(listing.some((l) => l.startsWith("/boot/"))).toBe(false);
     expect(listing.some((l) => l.includes(".rpmdb"))).toBe(false);
     expect(listing.some((l) => l.startsWith("/var/cache/dnf/") || l === "/var/log/dnf.log")).toBe(false);
+    // dnf makes the host's cache path inside the installroot too: neither it nor the directories
+    // on the way to it stay in the image.
+    expect(listing.filter((l) => l === work || l.startsWith(`${work}/`))).toEqual([]);
     const { stdout: siteMode } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out(), "rootfs.squashfs"), "etc/fixture/site.conf"]);
     expect(siteMode).toMatch(/-rw------- /);
     // Inline content is written 0600 in the work directory; the image gets the recipe's mode (0644 by default).

@@ -5,13 +5,14 @@
 // the host files keep their bytes and mtimes, and the "kernel" copied out is the image's own
 // /etc/shadow, never the host's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
 import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 import { snapshotHost } from "../support/leaks.js";
+import { commitWithHostLinks, fingerprint, readInImage, RECORD_SEEN, writeHostTargets } from "../support/host-links.js";
 
 let work: string;
 let repo: FixtureRepo;
@@ -22,14 +23,9 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["hostile-image:1"]);
+  await removeImages(["hostile-image:1", "hostile-resolv:1", "hostile-resolv-child:1"]);
   rmSync(work, { recursive: true, force: true });
 });
-
-/** Bytes and mtime of each file: what "untouched" means. */
-function fingerprint(files: readonly string[]): Record<string, string> {
-  return Object.fromEntries(files.map((f) => [f, existsSync(f) ? `${statSync(f).mtimeMs} ${readFileSync(f).toString("base64")}` : "absent"]));
-}
 
 describe("an image with links that point at the host", () => {
   it("the build reads, deletes and writes nothing outside the image root", { timeout: 600_000 }, async () => {
@@ -84,5 +80,47 @@ describe("an image with links that point at the host", () => {
     expect(result.stderr).not.toContain("select-kernel (Select the newest installed kernel) failed");
     expect(result.exitCode, result.stderr).toBe(0);
     expect(readFileSync(path.join(out, "vmlinuz"), "utf8")).toBe("the image s own shadow file\n");
+  });
+});
+
+describe("a parent image whose etc/resolv.conf and etc/hosts are links to host files", () => {
+  // The parent: the committed hostile-image with the two links planted by buildah (see
+  // test/support/host-links.ts), an absolute one and a relative one that climbs out of the root.
+  it("host dnf --installroot, buildah run and the cleanup leave the host files' bytes and mtimes as they were", { timeout: 600_000 }, async () => {
+    const targets = writeHostTargets(work);
+    const watched = [targets.resolv, targets.hosts];
+    const before = fingerprint(watched);
+    // var/log made a directory again, so that only the two links are hostile.
+    await commitWithHostLinks("localhost/bootsmith/hostile-image:1", "localhost/bootsmith/hostile-resolv:1", targets, (root) => {
+      rmSync(path.join(root, "var/log"), { force: true });
+      mkdirSync(path.join(root, "var/log"));
+    });
+
+    const recipe = path.join(work, "hostile-resolv-child.yaml");
+    writeFileSync(
+      recipe,
+      fixtureRecipe({
+        name: "hostile-resolv-child",
+        from: { image: "localhost/bootsmith/hostile-resolv:1" },
+        baseurl: repo.baseurl,
+        packageGroups: [],
+        install: ["fixture-kernel-5.14.0-9.fx"],
+        packageOptions: { installer: "host" },
+        keys: { commands: [{ name: "a command run through buildah run with the links in place", script: RECORD_SEEN }] },
+        boot: false,
+      }),
+    );
+    const leaksBefore = await snapshotHost("bootsmith-hostile-resolv-child-");
+    const result = await bootsmith(["build", recipe, "--out", path.join(work, "out-resolv"), "--no-publish", "--progress", "plain"], { env: buildEnv(work) });
+    expect(fingerprint(watched)).toEqual(before);
+    expect(await snapshotHost("bootsmith-hostile-resolv-child-")).toEqual(leaksBefore);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // The steps that touch resolv.conf ran: dnf on the host into the root, and buildah run.
+    const log = readFileSync(path.join(work, "out-resolv", "build.log"), "utf8");
+    expect(log).toContain("--installroot=");
+    expect(log).toMatch(/run --isolation chroot bootsmith-hostile-resolv-child-\S+ -- \/bin\/sh -ec/);
+    // …and what the command saw in the image was not read from the host files.
+    const seen = await readInImage("localhost/bootsmith/hostile-resolv-child:1", "tmp/seen");
+    for (const marker of targets.markers) expect(seen).not.toContain(marker);
   });
 });

@@ -2,7 +2,7 @@
 // by hand through the real CLI. Paths resolve inside the image root: an image's absolute
 // symlink must never reach the host.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bootsmith } from "../support/cli.js";
@@ -88,6 +88,27 @@ describe("bootsmith rootfs", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("no kernel module was installed for kernel 6.1.0-10");
     expect((await bootsmith(["rootfs", "check-modules", root])).exitCode).toBe(2);
+  });
+
+  it("clean --if-empty removes empty directories in order and never follows a link to an empty host file", async () => {
+    const emptyHost = path.join(work, "empty-host-file");
+    writeFileSync(emptyHost, "");
+    const r2 = path.join(work, "root2");
+    mkdirSync(path.join(r2, "tmp/bootsmith-cache/cache/dnf"), { recursive: true });
+    mkdirSync(path.join(r2, "etc"), { recursive: true });
+    mkdirSync(path.join(r2, "srv/kept"), { recursive: true });
+    writeFileSync(path.join(r2, "srv/kept/file"), "image");
+    symlinkSync(emptyHost, path.join(r2, "etc/hostname"));
+    const before = statSync(emptyHost).mtimeMs;
+    const args = ["--if-empty", "etc/hostname", "--if-empty", "tmp/bootsmith-cache/cache", "--if-empty", "tmp/bootsmith-cache", "--if-empty", "srv/kept"];
+    const r = await bootsmith(["rootfs", "clean", r2, ...args, "--", "tmp/bootsmith-cache/cache/dnf"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe("removed tmp/bootsmith-cache/cache/dnf\nremoved tmp/bootsmith-cache/cache\nremoved tmp/bootsmith-cache");
+    expect(existsSync(path.join(r2, "tmp"))).toBe(true);
+    expect(existsSync(path.join(r2, "srv/kept/file"))).toBe(true);
+    // The image's link stays (it is no empty file), and the host file it names is untouched.
+    expect(lstatSync(path.join(r2, "etc/hostname")).isSymbolicLink()).toBe(true);
+    expect(statSync(emptyHost).mtimeMs).toBe(before);
   });
 
   it("a wrong call is bad input (exit 2)", async () => {

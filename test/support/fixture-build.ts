@@ -31,7 +31,7 @@ export interface FixtureRecipe {
   readonly name: string;
   /** The repository's URL; by default `${REPO_URL}`, given with `--var REPO_URL=…`. */
   readonly baseurl?: string;
-  readonly from?: "scratch" | { readonly recipe: string };
+  readonly from?: "scratch" | { readonly recipe: string } | { readonly image: string };
   /** dnf groups; by default fixture-minimal (fixture-base: /etc/passwd and a shell). */
   readonly packageGroups?: readonly string[];
   /** Packages; by default a kernel and the dracut stand-in. */

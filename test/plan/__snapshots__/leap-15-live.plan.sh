@@ -93,7 +93,7 @@ bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [9/15] clean-leftovers: Remove build leftovers
-bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts -- var/cache/zypp var/log/zypp var/log/zypper.log run/zypp.pid var/cache/bootsmith/zypp
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts --if-empty var/cache/bootsmith -- var/cache/zypp var/log/zypp var/log/zypper.log run/zypp.pid var/cache/bootsmith/zypp
 
 # [10/15] identity: Write the SBOMs and the image's identity
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id leap-15-live --version 15.6)
