@@ -13,6 +13,7 @@ const UNIT = [
   "test/boottest/timeline.test.ts",
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
+  "test/builder/openscap.test.ts",
   "test/builder/accounts.test.ts",
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",

@@ -13,6 +13,8 @@ const PACKAGES = [
   "mmdebstrap", // Debian images
   "squashfs-tools", // rootfs.squashfs
   "ansible", // commands: ansible: (ansible-core + community.general's chroot connection)
+  "openscap-scanner", // scan: openscap: (oscap)
+  "ssg-debian", // scan: openscap: Debian's SCAP Security Guide content (/usr/share/xml/scap/ssg/content)
   ...["qemu-system-x86", "ipxe-qemu", "zstd", "xz-utils"], // boot-test (zstd/xz: reading initramfs images)
   ...["qemu-user-static", "binfmt-support", "arch-test"], // aarch64 images built on x86_64 (arm64 programs run through qemu-user)
   ...["qemu-system-arm", "qemu-efi-aarch64"], // boot-test of aarch64 images (virt machine, UEFI firmware)

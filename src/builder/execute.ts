@@ -20,11 +20,12 @@ import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
 import { writeManifest, type ManifestInputs } from "./manifest-writer.js";
-import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, type Manifest, type StepTiming } from "../core/manifest.js";
+import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, SCAN_FILES, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
 import { writeIdentity } from "./image-identity.js";
 import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
+import { judgeScan } from "./openscap.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -54,6 +55,7 @@ export interface BuildState {
   undos: Map<string, { command: PlannedCommand; drop: () => void }>;
   timings: StepTiming[];
   manifest?: Manifest;
+  scan?: ScanRecord;
   /** Fixed at the first manifest written, so the one inside the image and the one beside it agree. */
   builtAt?: Date;
 }
@@ -71,6 +73,9 @@ export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): (
   createWorkDir(plan.workDir);
   const owned = [MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
   for (const f of owned) rmSync(f, { force: true });
+  // A previous build's scan reports would be mistaken for this one's; they are not "partial
+  // artifacts" though: a failed scan leaves its reports for reading why.
+  for (const f of Object.values(SCAN_FILES)) rmSync(path.join(plan.outDir, f), { force: true });
   const removeWork = async () => rmSync(plan.workDir, { recursive: true, force: true });
   const dropWork = ctx.cleanup.push("remove the work directory", removeWork);
   const dropPartial = ctx.cleanup.push("remove partial artifacts", async () => {
@@ -165,6 +170,20 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       });
       return;
     }
+    case "scan-verdict": {
+      // The record is written before the verdict, so a failed threshold still explains itself.
+      const record = judgeScan(action, action.record);
+      state.scan = record;
+      const failed = Object.entries(record.failedBySeverity)
+        .map(([severity, n]) => `${n} ${severity}`)
+        .join(", ");
+      ctx.reporter.emit({
+        type: "message",
+        level: "info",
+        text: `openscap: ${record.results.pass ?? 0} passed, ${record.results.fail ?? 0} failed${failed ? ` (${failed})` : ""}${record.remediated ? `, after remediation of ${record.failedBeforeRemediation ?? 0} failed rule(s)` : ""}; ${record.counted} of severity ${record.failOn.severity}+ (max ${record.failOn.max})`,
+      });
+      return;
+    }
     case "write-manifest":
       state.manifest = await writeManifest({ ...manifestInputs(ctx, state, action.dir), imageId: state.values.IMAGE_ID });
       return;
@@ -187,6 +206,7 @@ function resolveCommand(cmd: PlannedCommand, state: BuildState) {
     // the inherited environment (which must never be printed: CI variables hold secrets).
     env: cmd.env,
     timeoutMs: cmd.timeoutSeconds !== undefined ? cmd.timeoutSeconds * 1000 : undefined,
+    ...(cmd.acceptExitCodes ? { acceptExitCodes: cmd.acceptExitCodes } : {}),
   };
 }
 
@@ -201,5 +221,6 @@ function manifestInputs(ctx: BuildContext, state: BuildState, outDir: string): M
     tools: ctx.tools,
     timings: state.timings,
     sourceDateEpoch: ctx.sourceDateEpoch,
+    ...(state.scan ? { scan: state.scan } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { localImageRef } from "../recipe/load.js";
 import { inputDigests } from "../recipe/inputs.js";
 import { baseRef, compressionArgs } from "../plan/planner.js";
 import { sha256File } from "../core/hash.js";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type StepTiming } from "../core/manifest.js";
+import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
 import { parsePackageList } from "./packages.js";
 import type { SelectedKernel } from "./kernel.js";
 
@@ -24,6 +24,8 @@ export interface ManifestInputs {
   readonly tools: Readonly<Record<string, string>>;
   readonly timings: readonly StepTiming[];
   readonly sourceDateEpoch?: number;
+  /** The OpenSCAP scan's record (scan-verdict step), when the recipe scans. */
+  readonly scan?: ScanRecord;
   /** When the build made it (default: now); one time for the manifest inside the image and the one beside it. */
   readonly builtAt?: Date;
 }
@@ -82,6 +84,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
     artifacts,
     packages: parsePackageList(inputs.packages),
     packageManager: spec.packages?.manager ?? "none",
+    ...(inputs.scan ? { scan: { openscap: inputs.scan } } : {}),
     tools: inputs.tools,
     timings: [...inputs.timings],
     builtAt: (inputs.builtAt ?? new Date()).toISOString(),

@@ -15,13 +15,20 @@ import { signArtifactSet } from "./publish.js";
 import { detectTools } from "../builder/host-tools.js";
 import { sourceDateEpochFrom } from "../builder/options.js";
 import { silentReporter } from "../exec/events.js";
+import { judgeScan, readScanRecord } from "../builder/openscap.js";
+import { SCAN_SEVERITIES, type ScanSeverity } from "../recipe/schema.js";
 
 const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
        bootsmith artifacts image-identity ROOT DIR --recipe RECIPE [--var K=V]... --id NAME
                                           --version TAG [--kernel-record FILE] [--packages FILE]
        bootsmith artifacts write-manifest DIR --recipe RECIPE [--var K=V]... [--image-id ID]
                                               [--kernel-record FILE] [--packages FILE]
+       bootsmith artifacts scan-verdict RESULTS --profile ID --datastream FILE --fail-on SEVERITY
+                                            --max N --dir DIR [--file NAME]... --record FILE
+                                            [--before RESULTS]
        bootsmith artifacts sign DIR --sign-key KEY [--sign-passphrase-env NAME]
+
+image-identity and write-manifest also take --scan-record FILE (the scan-verdict record).
 
 The steps of a build that bootsmith performs itself on the output directory, exactly as
 \`bootsmith build\` does them:
@@ -38,13 +45,18 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     \`bootsmith rootfs select-kernel --record\` and the package list the build's
                     list-packages step saved. SOURCE_DATE_EPOCH is recorded when set. Step
                     timings exist only in a build's own manifest.
+  scan-verdict      count the rule results of an OpenSCAP scan (RESULTS: oscap xccdf eval
+                    --results; --before: the scan before remediation), write them to the
+                    record FILE for the manifest, and exit 1 when more rules of SEVERITY
+                    (unknown, info, low, medium, high) or higher failed than N, or when no
+                    rule applied to the image at all
   sign              write DIR/SHA256SUMS over the files manifest.json lists and manifest.json,
                     and its GnuPG detached signature DIR/SHA256SUMS.sig; KEY is a secret key
                     file, env:NAME or keyring:KEYID (as signing.key in a recipe)`;
 
 export const artifactsCommand: CliCommand = {
   name: "artifacts",
-  summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign",
+  summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("artifacts", args, {
@@ -57,6 +69,15 @@ export const artifactsCommand: CliCommand = {
       version: { type: "string" },
       "sign-key": { type: "string" },
       "sign-passphrase-env": { type: "string" },
+      "scan-record": { type: "string" },
+      before: { type: "string" },
+      profile: { type: "string" },
+      datastream: { type: "string" },
+      "fail-on": { type: "string" },
+      max: { type: "string" },
+      dir: { type: "string" },
+      file: { type: "string", multiple: true },
+      record: { type: "string" },
     });
     const manifestInputs = async (dir: string): Promise<ManifestInputs> => {
       const recipe = loadRecipe(values.recipe!, { vars: parseVarOptions(values.var) });
@@ -69,6 +90,7 @@ export const artifactsCommand: CliCommand = {
         tools: Object.fromEntries(tools.filter((t) => t.version).map((t) => [t.name, t.version!])),
         timings: [],
         sourceDateEpoch: sourceDateEpochFrom(process.env),
+        ...(values["scan-record"] ? { scan: readScanRecord(values["scan-record"]) } : {}),
       };
     };
     const [sub, ...rest] = positionals;
@@ -92,6 +114,33 @@ export const artifactsCommand: CliCommand = {
         process.stdout.write(`${sbomSha256.sbomCycloneDx} ${sbomSha256.sbomSpdx}\n`);
         return EXIT.ok;
       }
+      case "scan-verdict": {
+        const severity = values["fail-on"] as ScanSeverity | undefined;
+        const max = Number(values.max);
+        if (rest.length !== 1 || !values.profile || !values.datastream || !values.dir || !values.record || values.max === undefined)
+          throw new UserError(
+            "bootsmith artifacts scan-verdict: expected RESULTS --profile ID --datastream FILE --fail-on SEVERITY --max N --dir DIR --record FILE",
+          );
+        if (!severity || !SCAN_SEVERITIES.includes(severity))
+          throw new UserError(`bootsmith artifacts scan-verdict: --fail-on must be one of ${SCAN_SEVERITIES.join(", ")}`);
+        if (!Number.isInteger(max) || max < 0) throw new UserError("bootsmith artifacts scan-verdict: --max must be a whole number, 0 or more");
+        const record = judgeScan(
+          {
+            results: path.resolve(rest[0]!),
+            ...(values.before ? { before: path.resolve(values.before) } : {}),
+            profile: values.profile,
+            datastream: values.datastream,
+            failOn: { severity, max },
+            dir: path.resolve(values.dir),
+            files: values.file ?? [],
+          },
+          values.record,
+        );
+        process.stdout.write(
+          `openscap: ${record.results.pass ?? 0} passed, ${record.results.fail ?? 0} failed, ${record.counted} of severity ${severity}+ (max ${max})\n`,
+        );
+        return EXIT.ok;
+      }
       case "sign": {
         if (rest.length !== 1 || !values["sign-key"]) throw new UserError("bootsmith artifacts sign: expected DIR --sign-key KEY");
         await signArtifactSet(rest[0]!, values["sign-key"], values["sign-passphrase-env"]);
@@ -107,7 +156,7 @@ export const artifactsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs, image-identity, write-manifest or sign\n${usage}`,
+          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs, image-identity, scan-verdict, write-manifest or sign\n${usage}`,
         );
     }
   },

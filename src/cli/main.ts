@@ -108,7 +108,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "artifacts",
-    summary: "Steps a build does on its output: verify-initramfs, image-identity, write-manifest, sign",
+    summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign",
     load: async () => (await import("./artifacts.js")).artifactsCommand,
     hidden: true,
   },

@@ -41,6 +41,42 @@ export const ARTIFACT_FILES = { ...BOOT_FILES, ...SBOM_FILES } as const;
 export type ArtifactRole = keyof typeof ARTIFACT_FILES;
 export type BootRole = keyof typeof BOOT_FILES;
 
+/**
+ * What an OpenSCAP scan leaves beside the artifacts (not published: reports for the site, not
+ * files a node fetches). A failed threshold leaves them too, for reading why.
+ */
+export const SCAN_FILES = {
+  arf: "openscap-arf.xml",
+  results: "openscap-results.xml",
+  report: "openscap-report.html",
+  remediation: "openscap-remediation.sh",
+} as const;
+
+/** Rule results as XCCDF 1.2 names them, counted per severity. */
+export type ScanCounts = Readonly<Record<string, number>>;
+
+/** manifest.json's record of an OpenSCAP scan (from the results the verdict step read). */
+export interface ScanRecord {
+  readonly tool: "openscap";
+  readonly profile: string;
+  readonly datastream: string;
+  readonly benchmark?: string;
+  /** Rule result → count (pass, fail, error, notapplicable, notchecked, notselected, …). */
+  readonly results: ScanCounts;
+  /** Failed rules per severity (unknown, info, low, medium, high). */
+  readonly failedBySeverity: ScanCounts;
+  readonly passedBySeverity: ScanCounts;
+  readonly score?: number;
+  readonly failOn: { readonly severity: string; readonly max: number };
+  /** Failed rules of the threshold's severity or higher. */
+  readonly counted: number;
+  readonly remediated: boolean;
+  /** With remediation: failures the first scan found (the counts above are the second scan's). */
+  readonly failedBeforeRemediation?: number;
+  /** Files beside the artifacts. */
+  readonly files: readonly string[];
+}
+
 export interface ArtifactRecord {
   readonly file: string;
   readonly sha256: string;
@@ -119,6 +155,8 @@ export interface Manifest {
   };
   readonly packages: readonly PackageRecord[];
   readonly packageManager: string;
+  /** Compliance scans of the image root (recipe scan:). */
+  readonly scan?: { readonly openscap?: ScanRecord };
   readonly tools: Readonly<Record<string, string>>;
   readonly timings: readonly StepTiming[];
   readonly builtAt: string;

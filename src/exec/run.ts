@@ -14,6 +14,8 @@ export interface Command {
   /** Bytes for the program's standard input (e.g. a script for `sh -s`). */
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Exit codes other than 0 that mean success for this program (oscap: 2 = some rule failed). */
+  readonly acceptExitCodes?: readonly number[];
 }
 
 export interface RunContext {
@@ -63,6 +65,7 @@ const PROVIDERS: Readonly<Record<string, string>> = {
   "qemu-system-x86_64": "qemu-system-x86",
   "qemu-system-aarch64": "qemu-system-arm",
   unshare: "util-linux",
+  oscap: "openscap-scanner",
   // initramfs decompressors for the boot preflight
   zstd: "zstd",
   xz: "xz-utils",
@@ -149,6 +152,8 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
   }
 
   if (!result.failed) return { stdout: String(result.stdout ?? ""), exitCode: 0 };
+  const accepted = !result.timedOut && !result.isCanceled && !result.signal && result.exitCode !== undefined && cmd.acceptExitCodes?.includes(result.exitCode);
+  if (accepted) return { stdout: String(result.stdout ?? ""), exitCode: result.exitCode! };
   throw toCommandError(result, cmd, ctx.step, rendered, tail, causes, options.diagnosis);
 }
 

@@ -4,7 +4,7 @@
 // `bootsmith build FILE` runs one session (buildFile); graph mode runs one per recipe.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { EXIT, UserError } from "../core/errors.js";
+import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import { MANIFEST_FILE, type Manifest, type PackageRecord } from "../core/manifest.js";
 import { formatBytes } from "../core/format.js";
 import { CleanupStack } from "../exec/cleanup.js";
@@ -235,7 +235,13 @@ async function requireParentImage(recipe: LoadedRecipe, buildahArgs: readonly st
 function failureText(error: unknown, logFile: string): string {
   const cause = error instanceof StepFailedError ? error.cause : error;
   const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed\n` : "";
-  const detail = isCommandError(cause) ? cause.report : cause instanceof Error ? cause.message : String(cause);
+  const detail = isCommandError(cause)
+    ? cause.report
+    : cause instanceof BootsmithError && cause.hint
+      ? `${cause.message}\nhint: ${cause.hint}`
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
   // A failure anywhere, publishing included, removes the container, its mount and the partial
   // artifacts (a manifest left behind would make the cache call the image up to date and never
   // publish it), so the same command is always the way to resume.

@@ -22,6 +22,7 @@ export type InternalAction = Extract<
       | "verify-initramfs"
       | "clean-leftovers"
       | "image-identity"
+      | "scan-verdict"
       | "write-manifest"
       | "sign"
       | "publish"
@@ -42,6 +43,7 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "verify-initramfs":
     case "clean-leftovers":
     case "image-identity":
+    case "scan-verdict":
     case "write-manifest":
     case "sign":
     case "publish":
@@ -71,6 +73,26 @@ function internalArgs(action: InternalAction): Arg[] {
       return ["artifacts", "verify-initramfs", action.file, action.kver];
     case "image-identity":
       return ["artifacts", "image-identity", action.root, action.dir, ...buildFactArgs(action), "--id", action.id, "--version", action.version];
+    case "scan-verdict":
+      return [
+        "artifacts",
+        "scan-verdict",
+        action.results,
+        ...(action.before ? ["--before", action.before] : []),
+        "--profile",
+        action.profile,
+        "--datastream",
+        action.datastream,
+        "--fail-on",
+        action.failOn.severity,
+        "--max",
+        String(action.failOn.max),
+        "--dir",
+        action.dir,
+        ...action.files.flatMap((f) => ["--file", f]),
+        "--record",
+        action.record,
+      ];
     case "write-manifest":
       return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), "--image-id", action.imageId];
     case "sign":
@@ -104,6 +126,7 @@ function buildFactArgs(action: {
   readonly vars: Readonly<Record<string, string>>;
   readonly kernelRecord?: string;
   readonly packages?: string;
+  readonly scanRecord?: string;
 }): string[] {
   return [
     "--recipe",
@@ -111,6 +134,7 @@ function buildFactArgs(action: {
     ...Object.entries(action.vars).flatMap(([k, v]) => ["--var", `${k}=${v}`]),
     ...(action.kernelRecord ? ["--kernel-record", action.kernelRecord] : []),
     ...(action.packages ? ["--packages", action.packages] : []),
+    ...(action.scanRecord ? ["--scan-record", action.scanRecord] : []),
   ];
 }
 

@@ -6,7 +6,7 @@ import { localImageRef } from "../recipe/load.js";
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES, SBOM_LABELS } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES, SBOM_LABELS, SCAN_FILES } from "../core/manifest.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
@@ -41,15 +41,22 @@ const KERNEL_IMAGE = { var: "KERNEL_IMAGE" } as const;
 const IMAGE_ID = { var: "IMAGE_ID" } as const;
 const SBOM_CDX_SHA256 = { var: "SBOM_CDX_SHA256" } as const;
 const SBOM_SPDX_SHA256 = { var: "SBOM_SPDX_SHA256" } as const;
+/** PATH for programs run in the image root with chroot (not the host's). */
+const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * Files in the work directory through which a step hands facts to a later one. The executor
  * writes and reads them like the hand-run script does, so both take the same path.
  */
-export const WORK_FILES = { kernel: "kernel.json", packages: "packages.tsv", published: (i: number) => `published-${i}.json` } as const;
+export const WORK_FILES = {
+  kernel: "kernel.json",
+  packages: "packages.tsv",
+  scan: "openscap.json",
+  published: (i: number) => `published-${i}.json`,
+} as const;
 
 /** Step timeouts: generous, but a hung mirror or dracut should not hold a CI runner forever. */
-const TIMEOUT = { packages: 3600, dracut: 1800, squashfs: 3600, command: 1800 } as const;
+const TIMEOUT = { packages: 3600, dracut: 1800, squashfs: 3600, command: 1800, mount: 60 } as const;
 
 export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   const spec = recipe.spec;
@@ -82,6 +89,9 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   steps.push(...commandSteps(recipe, target, options));
   const modules = spec.kernelModules ? [kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT)] : [];
   if (spec.boot) steps.push(...bootSteps(spec.boot, target, options, modules));
+  // The root is final here (the initramfs is built); what remediation changes is still listed,
+  // cleaned and squashed below.
+  steps.push(...scanSteps(recipe, target, image, options));
   if (pkgCtx) {
     const plugin = packageManagers[managerOf(spec)];
     steps.push(
@@ -97,6 +107,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     vars: recipe.vars,
     ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
     ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
+    ...(spec.scan?.openscap ? { scanRecord: work(WORK_FILES.scan) } : {}),
   };
   steps.push(
     step(
@@ -342,6 +353,102 @@ function bootSteps(boot: BootSpec, target: BuildahTarget, options: PlanOptions, 
     ),
     step("kernel", "Copy the kernel out", [{ kind: "copy-out", root: [MNT], path: [KERNEL_IMAGE], to: out(ARTIFACT_FILES.kernel) }], [ARTIFACT_FILES.kernel]),
   ];
+}
+
+/**
+ * OpenSCAP on the host against the image root, offline as oscap-chroot does it (OSCAP_PROBE_ROOT).
+ * The probes see the root through a read-only bind mount: Debian 12's oscap reads the dpkg
+ * database through libapt, which writes cache files into a writable root and then fails (every
+ * package rule would be judged on an empty package list); read-only, it works from memory and
+ * the scan provably changes nothing in the image. Remediation is the content's bash fixes for
+ * the rules that failed (oscap xccdf generate fix), run inside the image like a recipe script,
+ * then a second scan whose results are the ones reported and judged.
+ */
+function scanSteps(recipe: LoadedRecipe, target: BuildahTarget, image: string, options: PlanOptions): Step[] {
+  const scan = recipe.spec.scan?.openscap;
+  if (!scan) return [];
+  const sources = recipe.scanSources;
+  if (!sources) throw new Error("internal: scan.openscap has no resolved data stream");
+  const dir = path.join(options.workDir, "openscap");
+  const root = path.join(dir, "root");
+  const out = (file: string) => path.join(options.outDir, file);
+  const env = { OSCAP_PROBE_ROOT: root, OSCAP_EVALUATION_TARGET: `chroot://${image}` };
+  const evaluate = (results: string, reports: readonly string[]): PlannedCommand => ({
+    file: "oscap",
+    args: [
+      "xccdf",
+      "eval",
+      "--profile",
+      scan.profile,
+      ...(sources.tailoring ? ["--tailoring-file", sources.tailoring] : []),
+      ...(sources.cpe ? ["--cpe", sources.cpe] : []),
+      "--results",
+      results,
+      ...reports,
+      sources.datastream,
+    ],
+    env,
+    // 2: the evaluation ran and some rule failed; the verdict step applies the recipe's threshold.
+    acceptExitCodes: [2],
+    timeoutSeconds: scan.timeout,
+  });
+  const reports = ["--results-arf", out(SCAN_FILES.arf), "--report", out(SCAN_FILES.report)];
+  const files = [SCAN_FILES.arf, SCAN_FILES.results, SCAN_FILES.report, ...(scan.remediate ? [SCAN_FILES.remediation] : [])];
+  const before = path.join(dir, "results-before-remediation.xml");
+  const fixInImage = "/var/tmp/bootsmith-openscap-remediation.sh";
+  const actions: Action[] = [
+    { kind: "exec", command: { file: "mkdir", args: ["-p", root] } },
+    {
+      kind: "exec",
+      command: { file: "mount", args: ["-o", "bind,ro", [MNT], root], timeoutSeconds: TIMEOUT.mount },
+      undo: { id: "openscap-root", command: { file: "umount", args: [root], timeoutSeconds: TIMEOUT.mount } },
+    },
+  ];
+  if (scan.remediate) {
+    actions.push(
+      { kind: "exec", command: evaluate(before, []) },
+      {
+        kind: "exec",
+        command: {
+          file: "oscap",
+          args: [
+            "xccdf",
+            "generate",
+            "fix",
+            "--fix-type",
+            "bash",
+            "--result-id",
+            `xccdf_org.open-scap_testresult_${scan.profile}`,
+            "--output",
+            out(SCAN_FILES.remediation),
+            before,
+          ],
+        },
+      },
+      { kind: "exec", command: copyIntoImage(target, out(SCAN_FILES.remediation), fixInImage, { mode: "0700" }) },
+      // chroot rather than buildah run: the content skips its fixes in containers (it tests for
+      // /run/.containerenv, which buildah run creates), and this root is a machine's.
+      { kind: "exec", command: { file: "chroot", args: [[MNT], "/bin/bash", fixInImage], env: { PATH: IMAGE_PATH }, timeoutSeconds: scan.timeout } },
+      { kind: "exec", command: { file: "chroot", args: [[MNT], "rm", "-f", fixInImage], env: { PATH: IMAGE_PATH } } },
+    );
+  }
+  actions.push(
+    { kind: "exec", command: evaluate(out(SCAN_FILES.results), reports) },
+    { kind: "release", undoId: "openscap-root" },
+    {
+      kind: "scan-verdict",
+      dir: options.outDir,
+      results: out(SCAN_FILES.results),
+      ...(scan.remediate ? { before } : {}),
+      profile: scan.profile,
+      datastream: sources.datastream,
+      failOn: scan.failOn,
+      files,
+      record: path.join(options.workDir, WORK_FILES.scan),
+    },
+  );
+  const title = `Scan with OpenSCAP (${scan.profile.replace(/^xccdf_org\.ssgproject\.content_profile_/, "")})${scan.remediate ? ", remediate and scan again" : ""}`;
+  return [step("openscap-scan", title, actions, files)];
 }
 
 /** mksquashfs arguments for a compressor and level. */

@@ -66,7 +66,9 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
   if (isInternalAction(action)) return [renderPlannedCommand(internalCommand(action))];
   switch (action.kind) {
     case "exec": {
-      const cmd = renderPlannedCommand(action.command);
+      const codes = action.command.acceptExitCodes ?? [];
+      // Exit codes that are not failures (oscap's 2: some rule failed) must not stop a set -e script.
+      const cmd = renderPlannedCommand(action.command) + (codes.length > 0 ? ` || case $? in ${codes.join("|")}) ;; *) false ;; esac` : "");
       const out: string[] = [];
       if (action.saveTo) out.push(`${cmd} > ${quoteArg(action.saveTo)}`);
       else if (action.capture) out.push(`${action.capture}=$(${cmd})`);

@@ -3,7 +3,7 @@
 // The key itself stays LoadedRecipe.inputDigest (computed in recipe/load.ts); these are recorded
 // next to it in the manifest and compared by the cache, never used as the key.
 import { createHash } from "node:crypto";
-import { ansibleInputPaths, canonicalJson, hashPath, localRepoMetadata, type LoadedRecipe } from "./load.js";
+import { ansibleInputPaths, canonicalJson, hashPath, localRepoMetadata, scanInputPaths, type LoadedRecipe } from "./load.js";
 import { TOOL_VERSION } from "../core/version.js";
 
 /** Input name → short digest (or the version itself for `tool`). Names are stable across versions. */
@@ -27,7 +27,7 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
     inputs[name] = hash.digest("hex").slice(0, SHORT);
   }
   // Playbooks, roles and what lies beside them: "ansible commands[2] roles changed".
-  for (const [name, p] of ansibleInputPaths(recipe)) {
+  for (const [name, p] of [...ansibleInputPaths(recipe), ...scanInputPaths(recipe)]) {
     const hash = createHash("sha256");
     hashPath(hash, "", p);
     inputs[name] = hash.digest("hex").slice(0, SHORT);

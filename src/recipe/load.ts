@@ -36,6 +36,8 @@ export interface LoadedRecipe {
   readonly ansibleSources: ReadonlyMap<number, AnsibleSources>;
   /** Absolute host path of `kernelModules.build.src`, when the recipe builds a module from source. */
   readonly kernelModuleSource?: string;
+  /** Absolute host paths the OpenSCAP scan reads (data stream, tailoring, CPE dictionary). */
+  readonly scanSources?: ScanSources;
   /** Set for an OpenCHAMI config read through ./compat/: its format and what differs in meaning. */
   readonly converted?: { readonly format: ForeignFormat; readonly notes: readonly PathNote[] };
 }
@@ -45,6 +47,12 @@ export interface AnsibleSources {
   readonly roles?: string;
   /** What the playbook reads implicitly: templates/, files/, vars/, group_vars/, host_vars/ beside it. */
   readonly beside: readonly string[];
+}
+
+export interface ScanSources {
+  readonly datastream: string;
+  readonly tailoring?: string;
+  readonly cpe?: string;
 }
 
 /** Directories ansible-playbook looks into next to a playbook without being told. */
@@ -104,6 +112,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     parsed.kernelModules?.build === undefined
       ? undefined
       : inRecipeDir(source, realpathSync(path.dirname(file)), parsed.kernelModules.build.src, ["kernelModules", "build", "src"], issues);
+  const scanSources = resolveScanSources(source, parsed, issues);
 
   let parent: LoadedRecipe | undefined;
   if (typeof parsed.from === "object" && "recipe" in parsed.from) {
@@ -146,7 +155,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
   issues.push(...checkKernelModules(source, spec));
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
 
-  const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, parent, kernelModuleSource);
+  const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, scanSources, parent, kernelModuleSource);
   return {
     file,
     spec,
@@ -155,6 +164,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     fileSources,
     ansibleSources,
     ...(kernelModuleSource ? { kernelModuleSource } : {}),
+    ...(scanSources ? { scanSources } : {}),
     warnings: inFileOrder(warnings),
     secrets: [...secrets.values, ...(parent?.secrets ?? [])],
     vars: sources.cli,
@@ -342,11 +352,50 @@ export function ansibleInputPaths(recipe: Pick<LoadedRecipe, "ansibleSources" | 
   return out;
 }
 
+/**
+ * The OpenSCAP content: the data stream may be the host's (Debian's ssg-* packages install under
+ * /usr/share/xml/scap) or sit beside the recipe; tailoring and CPE files sit beside the recipe.
+ */
+function resolveScanSources(source: YamlSource, spec: ParsedRecipe, issues: RecipeIssue[]): ScanSources | undefined {
+  const scan = spec.scan?.openscap;
+  if (!scan) return undefined;
+  const dir = realpathSync(path.dirname(source.file));
+  const at = ["scan", "openscap"];
+  let datastream: string | undefined;
+  if (path.isAbsolute(scan.datastream)) {
+    if (existsSync(scan.datastream) && statSync(scan.datastream).isFile()) datastream = scan.datastream;
+    else
+      issues.push(
+        issueAt(
+          source,
+          [...at, "datastream"],
+          `${scan.datastream} does not exist on this host; install the SCAP content that ships it (Debian: apt-get install ssg-debian for /usr/share/xml/scap/ssg/content/ssg-debian*-ds.xml) or give a data stream beside the recipe`,
+        ),
+      );
+  } else datastream = inRecipeDir(source, dir, scan.datastream, [...at, "datastream"], issues);
+  const tailoring = scan.tailoring === undefined ? undefined : inRecipeDir(source, dir, scan.tailoring, [...at, "tailoring"], issues);
+  const cpe = scan.cpe === undefined ? undefined : inRecipeDir(source, dir, scan.cpe, [...at, "cpe"], issues);
+  if (!datastream) return undefined;
+  return { datastream, ...(tailoring ? { tailoring } : {}), ...(cpe ? { cpe } : {}) };
+}
+
+/** Every host file the scan reads, labelled for explanations ("openscap datastream changed"). */
+export function scanInputPaths(recipe: Pick<LoadedRecipe, "scanSources">): [string, string][] {
+  const s = recipe.scanSources;
+  if (!s) return [];
+  return [
+    ["openscap datastream", s.datastream],
+    ...(s.tailoring ? [["openscap tailoring", s.tailoring] as [string, string]] : []),
+    ...(s.cpe ? [["openscap cpe", s.cpe] as [string, string]] : []),
+  ];
+}
+
 function digestInputs(
   file: string,
   spec: RecipeSpec,
   fileSources: ReadonlyMap<number, string>,
   ansibleSources: ReadonlyMap<number, AnsibleSources>,
+  scanSources: ScanSources | undefined,
   parent: LoadedRecipe | undefined,
   kernelModuleSource: string | undefined,
 ): string {
@@ -355,6 +404,7 @@ function digestInputs(
   hash.update(canonicalJson(spec));
   for (const [i, p] of [...fileSources].sort((a, b) => a[0] - b[0])) hashPath(hash, `files[${i}]`, p);
   for (const [label, p] of ansibleInputPaths({ ansibleSources, file })) hashPath(hash, label, p);
+  for (const [label, p] of scanInputPaths({ scanSources })) hashPath(hash, label, p);
   for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
   if (kernelModuleSource) hashPath(hash, "kernelModules.build.src", kernelModuleSource);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);

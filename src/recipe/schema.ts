@@ -254,6 +254,52 @@ const kernelModules = z
   })
   .refine((k) => k.dkms.length > 0 || k.build !== undefined, { error: "give dkms (a list of DKMS packages) or build (a module source directory)" });
 
+// --- compliance scan ----------------------------------------------------------------------
+
+/** XCCDF rule severities, lowest first (XCCDF 1.2 §6.4.4.2). */
+export const SCAN_SEVERITIES = ["unknown", "info", "low", "medium", "high"] as const;
+
+const openscapScan = z.strictObject({
+  profile: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be an XCCDF profile id, e.g. xccdf_org.ssgproject.content_profile_standard" })
+    .describe("XCCDF profile id (oscap info DATASTREAM lists them), e.g. xccdf_org.ssgproject.content_profile_standard"),
+  datastream: z
+    .string()
+    .min(1)
+    .describe(
+      "SCAP source data stream: an absolute path on the build host (e.g. /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml from Debian's ssg-debian) or a path relative to the recipe. Hashed into the cache key",
+    ),
+  tailoring: recipeRelative.optional().describe("XCCDF tailoring file relative to the recipe (oscap --tailoring-file)"),
+  cpe: recipeRelative
+    .optional()
+    .describe(
+      "Extra CPE dictionary relative to the recipe (oscap --cpe), for content whose platform does not name the image's release, e.g. Debian 12 scanned with the Debian 11 content",
+    ),
+  remediate: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Apply the content's bash fixes for the failed rules inside the image, then scan again; the second scan's results are the ones reported and judged",
+    ),
+  failOn: z
+    .strictObject({
+      severity: z.enum(SCAN_SEVERITIES).default("high").describe("Count failed rules of this severity or higher"),
+      max: z.number().int().min(0).default(0).describe("Most such failures allowed; one more fails the build before anything is published"),
+    })
+    .prefault({})
+    .describe("When the scan fails the build"),
+  timeout: seconds.default(1800).describe("Seconds each oscap run may take"),
+});
+
+const scan = z.strictObject({
+  openscap: openscapScan
+    .optional()
+    .describe(
+      "Scan the image root with the host's oscap (openscap-scanner) before it is squashed: ARF, XCCDF results and an HTML report beside the artifacts, counts in manifest.json",
+    ),
+});
+
 // --- boot artifacts -------------------------------------------------------------------------
 
 export const COMPRESSIONS = ["zstd", "xz", "gzip", "lz4", "lzo"] as const;
@@ -489,6 +535,8 @@ export const RecipeSchema = z
       .describe(
         "Out-of-tree kernel modules built for the selected kernel (boot.kernel, never the build host's), after the commands and before the initramfs: installed under /lib/modules/KVER, depmod run, and every module's vermagic checked against KVER. Needs packages.manager apt in the same recipe and boot artifacts",
       ),
+
+    scan: scan.optional().describe("Compliance scans of the finished image root, before the squashfs (a threshold failure stops the build before publish)"),
     boot: z
       .union([z.literal(false), BootSchema], { error: "must be false (no boot artifacts) or a mapping of boot settings" })
       .prefault({})
@@ -517,6 +565,9 @@ export type AnsibleSpec = NonNullable<CommandSpec["ansible"]>;
 export type GroupSpec = RecipeSpec["groups"][number];
 export type UserSpec = RecipeSpec["users"][number];
 export type KernelModulesSpec = NonNullable<RecipeSpec["kernelModules"]>;
+
+export type OpenscapSpec = NonNullable<NonNullable<RecipeSpec["scan"]>["openscap"]>;
+export type ScanSeverity = (typeof SCAN_SEVERITIES)[number];
 export type PublishTarget = z.output<typeof PublishTargetSchema>;
 /** A publish target as written (defaults not yet applied): what the CLI builds from `--to`. */
 export type PublishTargetInput = z.input<typeof PublishTargetSchema>;

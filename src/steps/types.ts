@@ -1,6 +1,6 @@
 // The plan: pure data describing exactly what `build` will do. `bootsmith plan` renders it,
 // tests compare it, the executor runs it. Nothing here touches the file system or processes.
-import type { GroupSpec, PublishTarget, Registration, UserSpec } from "../recipe/schema.js";
+import type { GroupSpec, PublishTarget, Registration, ScanSeverity, UserSpec } from "../recipe/schema.js";
 
 /** Values only known while building, filled in by the executor. */
 export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID" | "SBOM_CDX_SHA256" | "SBOM_SPDX_SHA256";
@@ -13,6 +13,8 @@ export interface PlannedCommand {
   readonly args: readonly Arg[];
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutSeconds?: number;
+  /** Exit codes other than 0 that are not failures (oscap: 2 = the scan ran and some rule failed). */
+  readonly acceptExitCodes?: readonly number[];
   /** Whose output vocabulary explains a failure (the executor shows those lines first, with a hint). */
   readonly diagnose?: "dracut";
 }
@@ -81,6 +83,22 @@ export type Action =
       readonly vars: Readonly<Record<string, string>>;
       readonly kernelRecord?: string;
       readonly packages?: string;
+      readonly scanRecord?: string;
+    }
+  /**
+   * Judge an OpenSCAP scan from its XCCDF results (`before`: the first scan's, when remediation
+   * ran): record the counts in `record` for the manifest, and fail the build past the threshold.
+   */
+  | {
+      readonly kind: "scan-verdict";
+      readonly dir: string;
+      readonly results: string;
+      readonly before?: string;
+      readonly profile: string;
+      readonly datastream: string;
+      readonly failOn: { readonly severity: ScanSeverity; readonly max: number };
+      readonly files: readonly string[];
+      readonly record: string;
     }
   /** Write SHA256SUMS over the artifacts and manifest.json and sign it (SHA256SUMS.sig) with `key` (a file, env:NAME or keyring:KEYID). */
   | { readonly kind: "sign"; readonly dir: string; readonly key: string; readonly passphraseEnv?: string }
@@ -96,6 +114,7 @@ export type Action =
       readonly imageId: Arg;
       readonly kernelRecord?: string;
       readonly packages?: string;
+      readonly scanRecord?: string;
     }
   /**
    * Publish the output directory; the primary tag's PublishedImage is kept in `record`. `storage`:
