@@ -9,6 +9,7 @@ import type { CleanupStack } from "../exec/cleanup.js";
 import type { Reporter } from "../exec/events.js";
 import { run, type OutputDiagnosis } from "../exec/run.js";
 import { dracutDiagnosis } from "./dracut-diagnosis.js";
+import { ansibleDiagnosis } from "./ansible-diagnosis.js";
 import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
@@ -94,7 +95,7 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
   switch (action.kind) {
     case "exec": {
       const result = await run(resolveCommand(action.command, state), runCtx, {
-        diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose] : undefined,
+        diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose]() : undefined,
       });
       if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
@@ -195,8 +196,11 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
   }
 }
 
-/** Output readers for the programs whose failures the plan marks (PlannedCommand.diagnose). */
-const DIAGNOSES: Readonly<Record<NonNullable<PlannedCommand["diagnose"]>, OutputDiagnosis>> = { dracut: dracutDiagnosis };
+/** Output readers for the programs whose failures the plan marks (PlannedCommand.diagnose), one per run. */
+const DIAGNOSES: Readonly<Record<NonNullable<PlannedCommand["diagnose"]>, () => OutputDiagnosis>> = {
+  dracut: () => dracutDiagnosis,
+  ansible: ansibleDiagnosis,
+};
 
 function resolveCommand(cmd: PlannedCommand, state: BuildState) {
   return {

@@ -37,6 +37,10 @@ export interface RunOptions {
 /** A program's failure vocabulary: which lines are causes, and a hint for the known ones. */
 export interface OutputDiagnosis {
   isCause(line: string): boolean;
+  /** The cause as the report shows it (default: the line itself, trimmed). */
+  describe?(line: string): string;
+  /** A line that takes back the last cause (ansible's "...ignoring" after an ignored failure). */
+  isRetraction?(line: string): boolean;
   hint(causes: readonly string[]): string | undefined;
 }
 
@@ -124,7 +128,9 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
       const text = String(line);
       tail.push(text);
       if (tail.length > TAIL_LINES) tail.shift();
-      if (options.diagnosis && causes.length < MAX_CAUSES && options.diagnosis.isCause(text)) causes.push(text.trim());
+      const diagnosis = options.diagnosis;
+      if (diagnosis?.isRetraction?.(text)) causes.pop();
+      else if (diagnosis && causes.length < MAX_CAUSES && diagnosis.isCause(text)) causes.push(diagnosis.describe?.(text) ?? text.trim());
       ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
       yield text;
     };

@@ -317,7 +317,7 @@ function ansibleStep(recipe: LoadedRecipe, index: number, ansible: AnsibleSpec, 
     { kind: "write-file", path: config, content: "[defaults]\n", mode: 0o644 },
     { kind: "write-file", path: inventory, content: `${JSON.stringify({ all: { hosts: { image: hostVars } } }, null, 2)}\n`, mode: 0o600 },
     { kind: "write-file", path: extraVars, content: `${JSON.stringify(ansible.extraVars, null, 2)}\n`, mode: 0o600 },
-    { kind: "exec", command: { file: "ansible-playbook", args, env, timeoutSeconds: c.timeout ?? TIMEOUT.command } },
+    { kind: "exec", command: { file: "ansible-playbook", args, env, timeoutSeconds: c.timeout ?? TIMEOUT.command, diagnose: "ansible" } },
   ]);
 }
 

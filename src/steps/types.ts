@@ -16,7 +16,7 @@ export interface PlannedCommand {
   /** Exit codes other than 0 that are not failures (oscap: 2 = the scan ran and some rule failed). */
   readonly acceptExitCodes?: readonly number[];
   /** Whose output vocabulary explains a failure (the executor shows those lines first, with a hint). */
-  readonly diagnose?: "dracut";
+  readonly diagnose?: "dracut" | "ansible";
 }
 
 /** Outputs kept from a command, for the manifest. */

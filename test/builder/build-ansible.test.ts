@@ -18,7 +18,7 @@ beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-ansible-"));
 });
 afterAll(async () => {
-  await removeImages(["fixture-ansible:1"]);
+  await removeImages(["fixture-ansible:1", "fixture-ansible-fails:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -44,5 +44,26 @@ describe("ansible commands (Debian minbase image)", () => {
     } finally {
       await execa("buildah", ["rm", container], { reject: false });
     }
+  });
+
+  it("names the failed task and its message in the error", { timeout: 300_000 }, async () => {
+    // Builds on the image of the test above: only the failing playbook runs.
+    const result = await bootsmith(
+      ["build", path.join(REPO_ROOT, "test/fixtures/ansible/failing.yaml"), "--out", path.join(work, "fails"), "--progress", "plain"],
+      {
+        env: buildEnv(work),
+      },
+    );
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain(
+      'ansible-playbook exited with code 2: task "read the site key" failed: non-zero return code (rc 1): cat: /etc/site/no-such-key: No such file or directory',
+    );
+    // The ignored failure is not a cause: one cause line, the failed task's.
+    const lines = result.stderr.split("\n");
+    const causes = lines.slice(
+      lines.indexOf("  cause:") + 1,
+      lines.findIndex((l) => l.startsWith("  command: ")),
+    );
+    expect(causes).toEqual(['    task "read the site key" failed: non-zero return code (rc 1): cat: /etc/site/no-such-key: No such file or directory']);
   });
 });
