@@ -315,10 +315,16 @@ function ansibleStep(recipe: LoadedRecipe, index: number, ansible: AnsibleSpec, 
   const title = c.name ?? `ansible-playbook ${ansible.playbook}`;
   return step(`command-${index + 1}`, `Run: ${truncate(title, 60)}`, [
     { kind: "write-file", path: config, content: "[defaults]\n", mode: 0o644 },
-    { kind: "write-file", path: inventory, content: `${JSON.stringify({ all: { hosts: { image: hostVars } } }, null, 2)}\n`, mode: 0o600 },
+    { kind: "write-file", path: inventory, content: `${JSON.stringify(inventoryOf(hostVars, ansible.groups), null, 2)}\n`, mode: 0o600 },
     { kind: "write-file", path: extraVars, content: `${JSON.stringify(ansible.extraVars, null, 2)}\n`, mode: 0o600 },
     { kind: "exec", command: { file: "ansible-playbook", args, env, timeoutSeconds: c.timeout ?? TIMEOUT.command, diagnose: "ansible" } },
   ]);
+}
+
+/** The generated inventory: one host, "image", in `all` and in the recipe's groups. */
+function inventoryOf(hostVars: Record<string, unknown>, groups: readonly string[]): Record<string, unknown> {
+  const children = Object.fromEntries(groups.map((g) => [g, { hosts: { image: {} } }]));
+  return { all: { hosts: { image: hostVars }, ...(groups.length > 0 ? { children } : {}) } };
 }
 
 /** `modules`: the kernel-modules step, between selecting the kernel (KVER) and the initramfs. */

@@ -161,6 +161,10 @@ const ansibleRun = z.strictObject({
     .record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown())
     .default({})
     .describe("Host variables of the image in the generated inventory"),
+  groups: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an Ansible group name (letters, digits, _)" }))
+    .default([])
+    .describe("Inventory groups the image belongs to (besides all): plays targeting them run, and their group_vars/ beside the playbook apply"),
   extraVars: z
     .record(z.string().regex(ENV_NAME, { error: "must be a variable name" }), z.unknown())
     .default({})

@@ -180,3 +180,62 @@ export function baseName(p: string): string {
   const dot = last.lastIndexOf(".");
   return dot > 0 ? last.slice(0, dot) : last;
 }
+
+/** OpenSCAP settings as both OpenCHAMI tools spell them (image-builder src/oscap.py, image-thrillhouse config.OpenSCAP). */
+export interface OpenchamiOpenscap {
+  readonly install_scap?: boolean;
+  readonly scap_benchmark?: boolean;
+  readonly oval_eval?: boolean;
+  readonly profile?: string;
+  readonly benchmark_path?: string;
+  readonly oval_url?: string;
+  readonly results_path?: string;
+  readonly remediate_path?: string;
+  readonly oval_result_path?: string;
+}
+
+/** Their scans never fail a build (`oscap … || true`): the converted threshold only reports. */
+export const REPORT_ONLY_MAX = 100000;
+
+/**
+ * scap_benchmark → scan.openscap. Both tools install openscap into the image and run `oscap
+ * xccdf eval … || true` inside it, then generate (not apply) a fix script into the image's
+ * /root; bootsmith scans from the host, writes the results beside the artifacts and applies no
+ * fixes unless asked. `at(key)` is where each key sits in the original file.
+ */
+export function convertOpenscap(o: OpenchamiOpenscap, at: (key: keyof OpenchamiOpenscap) => DataPath, conv: Conversion) {
+  if (o.oval_eval)
+    conv.fail(
+      at("oval_eval"),
+      "OVAL vulnerability evaluation (oval_eval, oval_url) has no bootsmith equivalent: its definitions are downloaded at build time. Remove it and run `oscap oval eval` against the published image's package list, or keep a commands: entry that runs it in the image",
+    );
+  if (o.install_scap)
+    conv.note(
+      at("install_scap"),
+      "not needed: bootsmith scans with the build host's oscap (apt-get install openscap-scanner ssg-debian), so openscap-utils and scap-security-guide are not installed into the image; add them to packages if the nodes need them",
+    );
+  for (const key of ["results_path", "remediate_path", "oval_result_path"] as const)
+    if (o[key] !== undefined)
+      conv.note(
+        at(key),
+        `ignored: the results, report and fix script go beside the artifacts (openscap-results.xml, openscap-report.html, openscap-remediation.sh), not into the image`,
+      );
+  if (!o.scap_benchmark) {
+    for (const key of ["profile", "benchmark_path"] as const)
+      if (o[key] !== undefined) conv.note(at(key), "ignored: scap_benchmark is not set, so no scan runs");
+    return undefined;
+  }
+  if (!o.profile) conv.fail(at("scap_benchmark"), "scap_benchmark needs profile (an XCCDF profile id, e.g. xccdf_org.ssgproject.content_profile_standard)");
+  if (!o.benchmark_path)
+    conv.fail(at("scap_benchmark"), "scap_benchmark needs benchmark_path (the data stream, e.g. /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml)");
+  if (!o.profile || !o.benchmark_path) return undefined;
+  conv.note(
+    at("benchmark_path"),
+    `read on the build host now, not in the image: install the content there (Debian: ssg-debian) or copy ${o.benchmark_path} next to the recipe and name it relative to it`,
+  );
+  conv.note(
+    at("scap_benchmark"),
+    `scanned from the host before the squashfs; like the original the scan does not fail the build (failOn.max ${REPORT_ONLY_MAX}): lower scan.openscap.failOn.max to enforce it, set remediate: true to apply the fixes`,
+  );
+  return { openscap: { profile: o.profile, datastream: o.benchmark_path, failOn: { severity: "high" as const, max: REPORT_ONLY_MAX } } };
+}

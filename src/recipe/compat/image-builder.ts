@@ -14,7 +14,7 @@
 // are skipped with a warning ("zypper does not support package groups").
 import { z } from "zod";
 import type { RecipeInput } from "../schema.js";
-import { Conversion, openchamiLabels, parseDracutCall, releaseFromUrls, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
+import { Conversion, convertOpenscap, openchamiLabels, parseDracutCall, releaseFromUrls, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
 
 // --- the format ---------------------------------------------------------------------------------
 
@@ -94,7 +94,19 @@ export const ImageBuilderSchema = z
         }),
       )
       .default([]),
-    openscap: z.unknown().optional(),
+    openscap: z
+      .array(
+        z.strictObject({
+          profile: z.string().min(1).optional(),
+          benchmark_path: z.string().min(1).optional(),
+          oval_url: z.string().min(1).optional(),
+          results_path: z.string().min(1).optional(),
+          remediate_path: z.string().min(1).optional(),
+          oval_result_path: z.string().min(1).optional(),
+        }),
+      )
+      .optional()
+      .describe("OpenSCAP settings, a list of one-key mappings (profile, benchmark_path, oval_url)"),
     oscap_template: z.unknown().optional(),
   })
   .describe("OpenCHAMI image-builder config");
@@ -110,21 +122,30 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   const o = cfg.options;
   const opt = (key: string): DataPath => ["options", key];
 
-  if (o.layer_type === "ansible") {
+  // --- Ansible layer and OpenSCAP ---------------------------------------------------------------
+  const ansible = o.layer_type === "ansible" ? ansibleLayer(cfg, conv) : [];
+  if (o.layer_type !== "ansible")
+    for (const key of ["groups", "playbooks", "inventory", "vars", "ansible_verbosity"] as const)
+      if (o[key] !== undefined)
+        conv.fail(opt(key), `${key} configures an Ansible layer, but layer_type is ${o.layer_type}: set layer_type: ansible or remove ${key}`);
+  // openscap: is a list of one-key mappings that image-builder merges (src/oscap.py).
+  const oscapSettings = Object.assign({}, ...(cfg.openscap ?? [])) as Record<string, unknown>;
+  const oscapAt = (key: string): DataPath => {
+    if (key === "install_scap" || key === "scap_benchmark" || key === "oval_eval") return opt(key);
+    const i = (cfg.openscap ?? []).findIndex((e) => key in e);
+    return i >= 0 ? ["openscap", i, key] : ["openscap"];
+  };
+  // image-builder runs OpenSCAP in base layers only (src/layer.py _build_base).
+  const scan =
+    o.layer_type === "ansible"
+      ? ignoredInAnsibleLayer(o, conv)
+      : convertOpenscap({ ...oscapSettings, install_scap: o.install_scap, scap_benchmark: o.scap_benchmark, oval_eval: o.oval_eval }, oscapAt, conv);
+  if (scan) conv.from(["scan"], opt("scap_benchmark"));
+  if (cfg.oscap_template !== undefined)
     conv.fail(
-      opt("layer_type"),
-      "Ansible layers are not supported: image-builder runs ansible-playbook against the buildah container (Ansible's buildah connection) with your inventory and playbooks, outside anything bootsmith can plan and show. Install ansible-core in a base layer and run the playbook in cmds (ansible-playbook -c local -i localhost, …), or keep building this layer with image-builder",
+      ["oscap_template"],
+      "oscap_template is not read by image-builder's OpenSCAP code (src/oscap.py); remove it, and give the scan's settings under openscap:",
     );
-  }
-  for (const key of ["groups", "playbooks", "inventory", "vars", "ansible_verbosity"] as const) {
-    if (o[key] !== undefined && o.layer_type !== "ansible") conv.fail(opt(key), `${key} configures an Ansible layer; bootsmith does not run Ansible`);
-  }
-  for (const key of ["install_scap", "scap_benchmark", "oval_eval"] as const) {
-    if (o[key])
-      conv.fail(opt(key), `OpenSCAP (${key}) is not supported: run oscap in a cmds entry (install openscap-scanner and scap-security-guide with packages)`);
-  }
-  if (cfg.openscap !== undefined) conv.fail(["openscap"], "OpenSCAP settings are not supported: run oscap in a cmds entry");
-  if (cfg.oscap_template !== undefined) conv.fail(["oscap_template"], "OpenSCAP settings are not supported: run oscap in a cmds entry");
 
   const name = o.name ?? "base";
   conv.from(["name"], o.name !== undefined ? opt("name") : ["options"]);
@@ -338,7 +359,65 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
   };
   conv.from(["labels"], o.labels !== undefined ? opt("labels") : ["options"]);
 
-  return { name, tags, labels, from, ...(packages ? { packages } : {}), files, commands, boot, publish };
+  ansible.forEach((a, i) => conv.from(["commands", commands.length + i], a.from));
+  commands.push(...ansible.map((a) => a.command));
+  return { name, tags, labels, from, ...(packages ? { packages } : {}), files, commands, ...(scan ? { scan } : {}), boot, publish };
+}
+
+/**
+ * layer_type: ansible: image-builder runs each playbook with Ansible's buildah connection against
+ * a container of the parent, the image in `groups`, `vars` as its host variables, `inventory` as
+ * extra inventory sources (src/layer.py _build_ansible, src/utils.py run_playbook). bootsmith runs
+ * the same playbooks through the chroot connection; playbooks are paths relative to the config.
+ */
+function ignoredInAnsibleLayer(o: ImageBuilderConfig["options"], conv: Conversion): undefined {
+  for (const key of ["install_scap", "scap_benchmark", "oval_eval"] as const)
+    if (o[key]) conv.note(["options", key], "ignored, as image-builder ignores it in an Ansible layer (it scans base layers only)");
+  return undefined;
+}
+
+function ansibleLayer(cfg: ImageBuilderConfig, conv: Conversion): { command: NonNullable<RecipeInput["commands"]>[number]; from: DataPath }[] {
+  const o = cfg.options;
+  const opt = (key: string): DataPath => ["options", key];
+  if (o.playbooks === undefined) {
+    conv.fail(opt("layer_type"), "an Ansible layer needs playbooks: (the playbook file, relative to this config)");
+    return [];
+  }
+  if (o.parent === undefined || o.parent === "scratch")
+    conv.fail(opt("parent"), "an Ansible layer configures an existing image: give parent: (the image the playbooks run against)");
+  if (o.inventory !== undefined)
+    conv.fail(
+      opt("inventory"),
+      "inventory sources are not read: bootsmith generates the inventory (one host in groups:). Move the variables from the inventory's group_vars/ and host_vars/ into group_vars/ beside the playbook (bootsmith reads and hashes that directory) or into vars:, then remove inventory:",
+    );
+  if (o.ansible_verbosity !== undefined)
+    conv.note(opt("ansible_verbosity"), "ignored: the play's whole output is in build.log, and a failed task is named in the error");
+  for (const key of ["packages", "package_groups", "repos", "cmds", "copyfiles", "remove_packages"] as const)
+    if ((cfg[key] as unknown[]).length > 0) conv.note([key], "ignored, as image-builder ignores it in an Ansible layer");
+  const playbooks = typeof o.playbooks === "string" ? [o.playbooks] : o.playbooks;
+  const out: { command: NonNullable<RecipeInput["commands"]>[number]; from: DataPath }[] = [];
+  playbooks.forEach((playbook, i) => {
+    const at: DataPath = typeof o.playbooks === "string" ? opt("playbooks") : [...opt("playbooks"), i];
+    if (playbook.startsWith("/")) {
+      conv.fail(
+        at,
+        `${playbook} is a path inside image-builder's container; give the playbook relative to this config (bootsmith reads it, its roles and group_vars/ from the config's directory)`,
+      );
+      return;
+    }
+    out.push({
+      command: {
+        name: `ansible-playbook ${playbook}`,
+        ansible: { playbook, ...(o.groups && o.groups.length > 0 ? { groups: o.groups } : {}), ...(o.vars ? { inventoryVars: o.vars } : {}) },
+      },
+      from: at,
+    });
+  });
+  conv.note(
+    opt("layer_type"),
+    "the playbooks run from the build host through Ansible's chroot connection (community.general), not the buildah connection: the image needs python3",
+  );
+  return out;
 }
 
 function convertRepo(

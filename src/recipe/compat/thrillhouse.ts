@@ -10,7 +10,7 @@
 // example configs under tests/ (e.g. tests/rocky/static/rocky-base-x86_64.yaml, 3136d355).
 import { z } from "zod";
 import type { RecipeInput } from "../schema.js";
-import { baseName, Conversion, openchamiLabels, parseDracutCall, shellWords, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
+import { baseName, Conversion, convertOpenscap, openchamiLabels, parseDracutCall, shellWords, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
 
 // --- the format ---------------------------------------------------------------------------------
 
@@ -92,7 +92,19 @@ const ThrillhouseLayer = z.strictObject({
             .strictObject({
               run: z.string().min(1).optional(),
               script: z.string().min(1).optional(),
-              ansible: z.record(z.string(), z.unknown()).optional(),
+              ansible: z
+                .strictObject({
+                  playbook: z.string().min(1),
+                  inventory: z.string().optional(),
+                  roles: z.string().optional(),
+                  groups: stringList.optional(),
+                  extra_vars: z.record(z.string(), z.string()).optional(),
+                  tags: z.string().optional(),
+                  skip_tags: z.string().optional(),
+                  verbose: z.number().int().min(0).max(4).optional(),
+                  check_mode: z.boolean().optional(),
+                })
+                .optional(),
               env: env.optional(),
             })
             .refine((c) => [c.run, c.script, c.ansible].filter((v) => v !== undefined).length === 1, { error: "give exactly one of run, script or ansible" }),
@@ -100,7 +112,19 @@ const ThrillhouseLayer = z.strictObject({
         .default([]),
     })
     .prefault({}),
-  openscap: z.record(z.string(), z.unknown()).optional(),
+  openscap: z
+    .strictObject({
+      install_scap: z.boolean().optional(),
+      scap_benchmark: z.boolean().optional(),
+      oval_eval: z.boolean().optional(),
+      profile: z.string().optional(),
+      benchmark_path: z.string().optional(),
+      oval_url: z.string().optional(),
+      results_path: z.string().optional(),
+      remediate_path: z.string().optional(),
+      oval_result_path: z.string().optional(),
+    })
+    .optional(),
 });
 
 const ThrillhousePublish = z.strictObject({
@@ -257,10 +281,12 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   layer.actions.commands.forEach((c, i) => {
     const at: DataPath = ["layer", "actions", "commands", i];
     if (c.ansible) {
-      conv.fail(
-        [...at, "ansible"],
-        "Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse",
-      );
+      const command = ansibleCommand(c.ansible, [...at, "ansible"], conv);
+      const ansibleEnv = { ...layerEnv, ...envOf(c.env, [...at, "env"], conv) };
+      if (command) {
+        conv.from(["commands", commands.length], at);
+        commands.push({ ...command, ...(Object.keys(ansibleEnv).length > 0 ? { env: ansibleEnv } : {}) });
+      }
       return;
     }
     const cmdEnv = { ...layerEnv, ...envOf(c.env, [...at, "env"], conv) };
@@ -364,7 +390,9 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
   };
   conv.from(["labels"], meta.labels !== undefined ? ["meta", "labels"] : ["meta"]);
 
-  return { name: meta.name, tags: meta.tags, labels, from, packages, files, commands, boot, publish };
+  const scan = layer.openscap ? convertOpenscap(layer.openscap, (key) => ["layer", "openscap", key], conv) : undefined;
+  if (scan) conv.from(["scan"], ["layer", "openscap"]);
+  return { name: meta.name, tags: meta.tags, labels, from, packages, files, commands, ...(scan ? { scan } : {}), boot, publish };
 }
 
 function convertRepo(
@@ -532,4 +560,45 @@ function firstLine(script: string): string {
       .find((l) => l.trim() !== "" && !l.startsWith("#!"))
       ?.trim() ?? "script"
   );
+}
+
+/**
+ * An image-thrillhouse ansible command (config.AnsibleCommand): it copies the playbook, inventory
+ * and roles into the container and runs ansible-playbook there against localhost in `groups`.
+ * bootsmith runs the same playbook from the host through the chroot connection.
+ */
+function ansibleCommand(a: NonNullable<ThrillhouseConfig["layer"]["actions"]["commands"][number]["ansible"]>, at: DataPath, conv: Conversion) {
+  let ok = true;
+  const refuse = (key: string, message: string) => {
+    conv.fail([...at, key], message);
+    ok = false;
+  };
+  if (a.playbook.startsWith("/")) refuse("playbook", "give the playbook relative to this config, as image-thrillhouse reads it");
+  if (a.inventory)
+    refuse(
+      "inventory",
+      "inventory sources are not read: bootsmith generates the inventory (one host in groups:). Move the variables from the inventory's group_vars/ and host_vars/ into group_vars/ beside the playbook (bootsmith reads and hashes that directory) or into extra_vars:, then remove inventory:",
+    );
+  if (a.skip_tags)
+    refuse("skip_tags", "skip_tags has no bootsmith equivalent: select the tasks to run with tags: instead, or remove the tags from the playbook");
+  if (a.check_mode) refuse("check_mode", "a check-mode run changes nothing in the image: remove the command, or remove check_mode to apply the playbook");
+  if (a.verbose !== undefined) conv.note([...at, "verbose"], "ignored: the play's whole output is in build.log, and a failed task is named in the error");
+  // image-thrillhouse defaults roles to "roles" beside the config when the directory exists; the
+  // recipe sits in the same directory, so the same relative path works.
+  const tags = (a.tags ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  conv.note(at, "runs from the build host through Ansible's chroot connection (community.general), not inside the container: the image needs python3");
+  if (!ok) return undefined;
+  return {
+    name: `ansible-playbook ${a.playbook}`,
+    ansible: {
+      playbook: a.playbook,
+      ...(a.roles ? { roles: a.roles } : {}),
+      ...(a.groups && a.groups.length > 0 ? { groups: a.groups } : {}),
+      ...(a.extra_vars ? { extraVars: a.extra_vars } : {}),
+      ...(tags.length > 0 ? { tags } : {}),
+    },
+  };
 }

@@ -42,10 +42,34 @@ const cases: readonly Case[] = [
     issues: ['2:15 options.layer_type: must be one of "base", "ansible"; did you mean "base"?'],
   },
   {
-    name: "image-builder: Ansible layer",
-    yaml: lines("options:", "  layer_type: ansible", "  parent: registry.local/base:9", "  groups: [compute]", "  playbooks: site.yaml"),
+    name: "image-builder: Ansible layer with what cannot map (inventory, absolute playbook)",
+    yaml: lines(
+      "options:",
+      "  layer_type: ansible",
+      "  parent: registry.local/base:9",
+      "  groups: [compute]",
+      "  playbooks: /data/configs/playbooks/compute.yaml",
+      "  inventory: /data/configs/inventory/",
+    ),
     issues: [
-      "2:15 options.layer_type: Ansible layers are not supported: image-builder runs ansible-playbook against the buildah container (Ansible's buildah connection) with your inventory and playbooks, outside anything bootsmith can plan and show. Install ansible-core in a base layer and run the playbook in cmds (ansible-playbook -c local -i localhost, …), or keep building this layer with image-builder",
+      "6:14 options.inventory: inventory sources are not read: bootsmith generates the inventory (one host in groups:). Move the variables from the inventory's group_vars/ and host_vars/ into group_vars/ beside the playbook (bootsmith reads and hashes that directory) or into vars:, then remove inventory:",
+      "5:14 options.playbooks: /data/configs/playbooks/compute.yaml is a path inside image-builder's container; give the playbook relative to this config (bootsmith reads it, its roles and group_vars/ from the config's directory)",
+    ],
+  },
+  {
+    name: "image-builder: OVAL evaluation, and scap_benchmark without a profile",
+    yaml: lines(
+      ...IB,
+      "  scap_benchmark: true",
+      "  oval_eval: true",
+      "openscap:",
+      "  - benchmark_path: ds.xml",
+      "  - oval_url: https://example.org/oval.xml.bz2",
+    ),
+    files: { "ds.xml": "<ds/>\n" },
+    issues: [
+      "6:14 options.oval_eval: OVAL vulnerability evaluation (oval_eval, oval_url) has no bootsmith equivalent: its definitions are downloaded at build time. Remove it and run `oscap oval eval` against the published image's package list, or keep a commands: entry that runs it in the image",
+      "5:19 options.scap_benchmark: scap_benchmark needs profile (an XCCDF profile id, e.g. xccdf_org.ssgproject.content_profile_standard)",
     ],
   },
   {
@@ -135,18 +159,20 @@ const cases: readonly Case[] = [
     ],
   },
   {
-    name: "image-thrillhouse: Ansible command and tarball publishing",
+    name: "image-thrillhouse: Ansible command options that cannot map, and tarball publishing",
     yaml: lines(
       ...TH,
       "  actions:",
       "    commands:",
-      "      - ansible: {playbook: site.yaml, groups: [compute]}",
+      "      - ansible: {playbook: site.yaml, groups: [compute], skip_tags: slow, check_mode: true}",
       "publish:",
       "  - type: tarball",
       "    path: /out/t.tar",
     ),
+    files: { "site.yaml": "- hosts: all\n  tasks: []\n" },
     issues: [
-      "10:18 layer.actions.commands[0].ansible: Ansible commands are not supported: image-thrillhouse copies playbooks, inventory and roles into the container and runs ansible-playbook there, outside anything bootsmith can plan and show. Install ansible-core and run ansible-playbook in a script: command, or keep this layer in image-thrillhouse",
+      "10:70 layer.actions.commands[0].ansible.skip_tags: skip_tags has no bootsmith equivalent: select the tasks to run with tags: instead, or remove the tags from the playbook",
+      "10:88 layer.actions.commands[0].ansible.check_mode: a check-mode run changes nothing in the image: remove the command, or remove check_mode to apply the playbook",
       "12:11 publish[0].type: tarball publishing is not supported: export the committed image with `buildah push localhost/bootsmith/<name>:<tag> oci-archive:FILE`",
     ],
   },

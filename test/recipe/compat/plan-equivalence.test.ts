@@ -37,6 +37,7 @@ function planJson(file: string): unknown {
 const PAIRS = [
   { format: "image-builder", config: "image-builder/rocky-9-base.yaml", native: "image-builder/rocky-9-base.native.yaml" },
   { format: "image-builder", config: "image-builder/rocky-8-compute.yaml", native: "image-builder/rocky-8-compute.native.yaml" },
+  { format: "image-builder", config: "image-builder/compute-ansible.yaml", native: "image-builder/compute-ansible.native.yaml" },
   { format: "image-builder", config: "image-builder/leap-15-base.yaml", native: "image-builder/leap-15-base.native.yaml" },
   { format: "image-thrillhouse", config: "thrillhouse/rocky-base.yaml", native: "thrillhouse/rocky-base.native.yaml" },
   { format: "image-thrillhouse", config: "thrillhouse/bookworm-compute.yaml", native: "thrillhouse/bookworm-compute.native.yaml" },
