@@ -8,8 +8,8 @@
 //   node bench/s3-upload.mjs [--size-mib 2048] [--rounds 3] [--variants q4p8,q8p16]
 //                            [--small-count 200] [--small-mib 1] [--no-small]
 //
-// --variants: bootsmith settings to compare in the same run, each "q<parts in flight>p<part MiB>",
-// "e0" appended for no Expect: 100-continue (default: the publisher's defaults). The ratio reported is the first variant's.
+// --variants: bootsmith settings to compare in the same run, each "q<parts in flight>p<part MiB>"
+// (default: the publisher's defaults). The ratio reported is the first variant's.
 // Starts its own Ceph (test/support/ceph-s3.sh, memstore sized for the file) unless
 // S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY point at a running one. Compiles src/ with tsc into
 // node_modules/.cache/bootsmith-bench so the publisher runs as built JavaScript.
@@ -44,9 +44,9 @@ const smallCount = values["no-small"] ? 0 : Number(values["small-count"]);
 const smallSize = Number(values["small-mib"]) * MiB;
 const variants = values.variants.split(",").map((v) => {
   if (v === "default") return { name: "default" };
-  const m = /^q(\d+)p(\d+)(e0)?$/.exec(v);
-  if (!m) throw new Error(`--variants: ${v} is not q<parts in flight>p<part MiB>[e0]`);
-  return { name: v, queueSize: Number(m[1]), partSize: Number(m[2]) * MiB, ...(m[3] ? { clientOptions: { expectContinue: false } } : {}) };
+  const m = /^q(\d+)p(\d+)$/.exec(v);
+  if (!m) throw new Error(`--variants: ${v} is not q<parts in flight>p<part MiB>`);
+  return { name: v, queueSize: Number(m[1]), partSize: Number(m[2]) * MiB };
 });
 
 /** Run a program, collect stdout and stderr; reject on failure. */
@@ -200,7 +200,7 @@ try {
     import { publishToS3 } from ${JSON.stringify(join(out, "publish/s3.js"))};
     const set = await loadArtifactSet(${JSON.stringify(image)});
     const outcome = await publishToS3(set, { type: "s3", endpoint: ${JSON.stringify(endpoint)}, bucket: ${JSON.stringify(bucket)}, prefix: "bootsmith/" },
-      ${JSON.stringify({ partSize: variant.partSize, queueSize: variant.queueSize, clientOptions: variant.clientOptions })});
+      ${JSON.stringify({ partSize: variant.partSize, queueSize: variant.queueSize })});
     console.log(JSON.stringify(outcome.transfers.map((t) => t.action + " " + t.file)));
   `;
   // Many small files: the upload module on each, as many at once as the publisher has parts in flight.
