@@ -41,7 +41,7 @@ timeout 1800 buildah run --isolation chroot bootsmith-debian-12-dkms-test -- dep
 bootsmith rootfs check-modules "$MNT" "$KVER"
 
 # [6/14] initramfs: Build the initramfs with dracut
-timeout 1800 buildah run --isolation chroot bootsmith-debian-12-dkms-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --add-drivers v4l2loopback --compress zstd /boot/initramfs-live-"$KVER".img
+timeout 1800 buildah run --isolation chroot bootsmith-debian-12-dkms-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --add-drivers v4l2loopback --compress 'zstd -9 -q -T0' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 

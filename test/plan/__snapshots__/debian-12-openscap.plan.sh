@@ -31,7 +31,7 @@ KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmit
 read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
 # [5/14] initramfs: Build the initramfs with dracut
-timeout 1800 buildah run --isolation chroot bootsmith-debian-12-openscap-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --compress zstd /boot/initramfs-live-"$KVER".img
+timeout 1800 buildah run --isolation chroot bootsmith-debian-12-openscap-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-legacy' --compress 'zstd -9 -q -T0' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
