@@ -115,12 +115,14 @@ describe("signed builds", () => {
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toContain("Source image rejected");
 
-    // The SBOMs are files in the image (its one layer), byte for byte the ones beside the artifacts.
+    // The SBOMs are files in the image, byte for byte the ones beside the artifacts: the topmost
+    // layer that holds the path is what the image contains.
     const layers = (JSON.parse(readFileSync(path.join(pulled, "manifest.json"), "utf8")) as { layers: { digest: string }[] }).layers;
     const inImage = async (file: string) => {
-      for (const layer of layers) {
+      for (const layer of [...layers].reverse()) {
         const tar = await execa("tar", ["-xzOf", path.join(pulled, layer.digest.replace("sha256:", "")), `usr/lib/bootsmith/${file}`], {
           encoding: "buffer",
+          stripFinalNewline: false, // the file's bytes, as they are
           reject: false,
         });
         if (tar.exitCode === 0) return sha256Bytes(tar.stdout);
