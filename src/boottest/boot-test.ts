@@ -463,12 +463,13 @@ async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTestResul
         const at = performance.now();
         const clean = stripAnsi(line).replace(/\r/g, "");
         tl.console(clean, at);
-        const frame = frames.line(clean);
-        if (frame?.kind === "start") tl.checkStarted(frame.name, at);
-        if (frame?.kind === "end") tl.checkEnded(frame.name, at);
-        if (frame?.kind === "done") {
-          tl.checksDone(at);
-          checksFinished(true);
+        for (const frame of frames.line(clean)) {
+          if (frame.kind === "start") tl.checkStarted(frame.name, at);
+          if (frame.kind === "end") tl.checkEnded(frame.name, at);
+          if (frame.kind === "done") {
+            tl.checksDone(at);
+            checksFinished(true);
+          }
         }
         const before = watcher.verdict.kind;
         const v = watcher.feed(line + "\n");

@@ -4,8 +4,10 @@
 // lost chunk is noticed.
 import type { CheckReport } from "./checks.js";
 
-const FRAME = /BOOTSMITH-CHECK (\S+) (START|OUT|ERR|END)(?: (.*))?$/;
-const BATCH = /BOOTSMITH-CHECKS (BEGIN|DONE)\b/;
+const FRAME = /^BOOTSMITH-CHECK (\S+) (START|OUT|ERR|END)(?: (.*))?$/;
+const BATCH = /^BOOTSMITH-CHECKS (BEGIN|DONE)\b/;
+/** Where a frame starts: split before every marker, keeping it with what follows. */
+const MARKER = /(?=BOOTSMITH-CHECKS? )/;
 const CHUNK = /^(\d+)\/(\d+) ([A-Za-z0-9+/=]*)$/;
 const END = /^exit=(\d+) ms=(\d+) out=(\d+) err=(\d+)$/;
 
@@ -25,8 +27,23 @@ export class CheckFrameParser {
     return this.finished;
   }
 
-  /** Feed one console line (ANSI already stripped); returns what it announced, if new. */
-  line(line: string): FrameEvent | undefined {
+  /**
+   * Feed one console line (ANSI already stripped); returns what it announced that is new. The
+   * console copy and the kernel-log copy of a frame can interleave mid-line ("…END exit=0 ms=73
+   * out=1 [ 32.30] BOOTSMITH-CHECK x END exit=0 ms=73 out=1 err=0", a login prompt in front), so
+   * every frame marker in the line starts a piece of its own: a torn piece is ignored, a whole
+   * one counts.
+   */
+  line(line: string): FrameEvent[] {
+    const events: FrameEvent[] = [];
+    for (const piece of line.split(MARKER)) {
+      const event = this.piece(piece);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  private piece(line: string): FrameEvent | undefined {
     const batch = BATCH.exec(line);
     if (batch) {
       if (batch[1] === "DONE") {

@@ -33,14 +33,14 @@ describe("check frames on the console", () => {
     expect(lines.length).toBeGreaterThan(1);
     for (const l of lines) expect(l.length).toBeLessThan(CHUNK_CHARS + 40);
     const p = new CheckFrameParser();
-    expect(p.line("BOOTSMITH-CHECKS BEGIN 1")).toEqual({ kind: "begin" });
-    expect(p.line("BOOTSMITH-CHECK big START")).toEqual({ kind: "start", name: "big" });
+    expect(p.line("BOOTSMITH-CHECKS BEGIN 1")).toEqual([{ kind: "begin" }]);
+    expect(p.line("BOOTSMITH-CHECK big START")).toEqual([{ kind: "start", name: "big" }]);
     for (const l of [...lines, ...lines.map((x) => `[   61.123456] ${x}`)]) p.line(l);
-    expect(p.line(`BOOTSMITH-CHECK big END exit=0 ms=1234 out=${lines.length} err=0`)).toEqual({ kind: "end", name: "big" });
-    expect(p.line(`[   61.2] BOOTSMITH-CHECK big END exit=0 ms=1234 out=${lines.length} err=0`)).toBeUndefined();
+    expect(p.line(`BOOTSMITH-CHECK big END exit=0 ms=1234 out=${lines.length} err=0`)).toEqual([{ kind: "end", name: "big" }]);
+    expect(p.line(`[   61.2] BOOTSMITH-CHECK big END exit=0 ms=1234 out=${lines.length} err=0`)).toEqual([]);
     expect(p.report("big")).toEqual({ exitCode: 0, milliseconds: 1234, stdout: stdout.toString(), stderr: "", incomplete: false });
     expect(p.done).toBe(false);
-    expect(p.line("BOOTSMITH-CHECKS DONE")).toEqual({ kind: "done" });
+    expect(p.line("BOOTSMITH-CHECKS DONE")).toEqual([{ kind: "done" }]);
     expect(p.done).toBe(true);
   });
 
@@ -53,6 +53,30 @@ describe("check frames on the console", () => {
     expect(r.incomplete).toBe(true);
     expect(r.stderr.length).toBeLessThan(4096);
     expect(r.stderr).toMatch(/^x+$/);
+  });
+
+  it("reads frames that the console and kernel-log copies tore apart mid-line (seen in a real boot)", () => {
+    const p = new CheckFrameParser();
+    // Console lines of a real debian-12-live boot-test (CI, 2026-12-01): the console copy of an
+    // END frame is cut by the kernel log's copy of the same frame, or follows a login prompt.
+    expect(p.line("BOOTSMITH-CHECKS[   31.549445] BOOTSMITH-CHECKS BEGIN 3")).toEqual([{ kind: "begin" }]);
+    expect(p.line("BOOTSMITH-CHECK image-id START")).toEqual([{ kind: "start", name: "image-id" }]);
+    p.line("BOOTSMITH-CHECK image-id OUT 1/1 SU1BR0VfSUQ9ZGViaWFuLTEyLWxpdmUgSU1BR0VfVkVSU0lPTj1ib29rd29ybQo=");
+    expect(p.line("BOOTSMITH-CHECK image-id END exit=0 ms=73 out=1 [   32.305868] BOOTSMITH-CHECK image-id END exit=0 ms=73 out=1 err=0")).toEqual([
+      { kind: "end", name: "image-id" },
+    ]);
+    expect(p.report("image-id")).toMatchObject({ exitCode: 0, stdout: "IMAGE_ID=debian-12-live IMAGE_VERSION=bookworm\n", incomplete: false });
+    p.line("BOOTSMITH-CHECK live-root START");
+    p.line("BOOTSMITH-CHECK live-root OUT 1/1 b2sK");
+    expect(p.line("debian-live login: BOOTSMITH-CHECK live-root END ex[   32.663219] BOOTSMITH-CHECK live-root END exit=0 ms=216 out=1 err=0")).toEqual([
+      { kind: "end", name: "live-root" },
+    ]);
+    // Two whole frames in one line both count.
+    expect(p.line("BOOTSMITH-CHECK a START BOOTSMITH-CHECK a END exit=1 ms=2 out=0 err=0")).toEqual([
+      { kind: "start", name: "a" },
+      { kind: "end", name: "a" },
+    ]);
+    expect(p.report("a")).toMatchObject({ exitCode: 1 });
   });
 
   it("reports nothing for a check whose END never came", () => {
