@@ -11,13 +11,12 @@
 //   node bench/build-overhead.mjs [--rounds 5]
 //
 // The last line is `BENCH-RESULT {json}` for scripts/bench.mjs.
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { withHeavyLock } from "./support.mjs";
+import { exec, median, withHeavyLock } from "./support.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(repo, "dist/cli/main.js");
@@ -25,31 +24,11 @@ const recipe = join(repo, "test/fixtures/build/fixture-live.yaml");
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" } } });
 const rounds = Number(values.rounds);
 
-function exec(file, args, env = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { env: { ...process.env, CI: "true", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) =>
-      code === 0
-        ? resolvePromise({ stdout, stderr })
-        : reject(new Error(`${file} ${args.slice(0, 3).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`)),
-    );
-  });
-}
-
 async function timed(fn) {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** The tests' fixture repository builder, compiled where it can import execa and find its specs. */
 async function fixtureRepo(dir) {
@@ -69,15 +48,15 @@ try {
   const vars = ["--var", `REPO_URL=${fixture.baseurl}`];
   const out = (kind, round) => join(work, `out-${kind}-${round}`);
   const runBootsmith = (round) =>
-    exec(process.execPath, [cli, "build", recipe, ...vars, "--out", out("bootsmith", round), "--no-publish", "--progress", "plain"], env);
+    exec(process.execPath, [cli, "build", recipe, ...vars, "--out", out("bootsmith", round), "--no-publish", "--progress", "plain"], { env });
   // The plan is written before the clock starts: the baseline is the commands alone, as a user
   // would run a saved script (an earlier version timed `bootsmith plan` with it, which flattered
   // bootsmith by the plan's own ~0.5 s).
   const writeScript = async (round) => {
     const script = join(work, `plan-${round}.sh`);
-    const { stdout } = await exec(process.execPath, [cli, "plan", recipe, ...vars, "--out", out("script", round), "--no-publish"], env);
+    const { stdout } = await exec(process.execPath, [cli, "plan", recipe, ...vars, "--out", out("script", round), "--no-publish"], { env });
     writeFileSync(script, stdout);
-    return () => exec("bash", [script], env);
+    return () => exec("bash", [script], { env });
   };
   // One warm-up of each: dnf's metadata cache, page cache, buildah's storage.
   await withHeavyLock(async () => {
@@ -108,7 +87,7 @@ try {
   // (tools, storage driver and isolation probed with a throwaway buildah container), alone.
   const doctor = [];
   await withHeavyLock(async () => {
-    for (let round = 0; round < rounds; round++) doctor.push(await timed(() => exec(process.execPath, [cli, "doctor"], env).catch(() => {})));
+    for (let round = 0; round < rounds; round++) doctor.push(await timed(() => exec(process.execPath, [cli, "doctor"], { env }).catch(() => {})));
   });
   const b = median(times.bootsmith);
   const s = median(times.script);

@@ -15,22 +15,17 @@ import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { $ } from "zx";
+import { benchManifest, exec } from "./support.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(repo, "dist/cli/main.js");
 const { values } = parseArgs({ options: { "size-mib": { type: "string", default: "2048" } } });
 const sizeMiB = Number(values["size-mib"]);
 
-/** Run a program, collecting its output; a failure rejects with its stderr (zx's `$`, as in every script). */
-function exec(file, args, env = {}) {
-  return $({ quiet: true, env: { ...process.env, ...env } })`${file} ${args}`;
-}
-
 /** Run under /usr/bin/time -v: peak RSS in MB and wall seconds. */
 async function measure(label, file, args, env) {
   const t0 = process.hrtime.bigint();
-  const { stderr } = await exec("/usr/bin/time", ["-v", file, ...args], env);
+  const { stderr } = await exec("/usr/bin/time", ["-v", file, ...args], { env });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
   const rssMB = kb / 1024;
@@ -59,22 +54,7 @@ async function makeImage(image, rootfsMiB) {
     const { size } = await stat(join(image, file));
     artifacts[role] = { file, sha256: await sha256(join(image, file)), size };
   }
-  const manifest = {
-    schemaVersion: 1,
-    name: "bench",
-    tags: ["1"],
-    arch: "x86_64",
-    inputDigest: "0".repeat(64),
-    recipeFile: "bench.yaml",
-    base: { kind: "scratch" },
-    image: { ref: "localhost/bench:1" },
-    artifacts,
-    packages: [],
-    packageManager: "dnf",
-    tools: {},
-    timings: [],
-    builtAt: new Date().toISOString(),
-  };
+  const manifest = benchManifest({ artifacts, recipeFile: "bench.yaml", packageManager: "dnf" });
   await writeFile(join(image, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   // Warm the page cache for every reader alike: the first one would otherwise pay the disk.
   await exec("dd", [`if=${join(image, "rootfs.squashfs")}`, "of=/dev/null", "bs=1M", "status=none"]);

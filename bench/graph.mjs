@@ -10,33 +10,18 @@
 //   node bench/graph.mjs [--work 2] [--keep]
 //
 // Uses its own buildah images localhost/bench/* and localhost/bootsmith/bench-*, removed at the end.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { busyboxImage, withHeavyLock } from "./support.mjs";
+import { busyboxImage, exec, withHeavyLock } from "./support.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(repo, "dist/cli/main.js");
 const { values } = parseArgs({ options: { work: { type: "string", default: "2" }, keep: { type: "boolean", default: false } } });
 const CHILDREN = 19;
 const BUSYBOX_IMAGE = "localhost/bench/busybox:1";
-
-function exec(file, args, options = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      if (code === 0 || options.allowFail) resolvePromise({ code, stdout, stderr });
-      else reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-3000)}`));
-    });
-  });
-}
 
 async function timed(label, fn) {
   const t0 = process.hrtime.bigint();

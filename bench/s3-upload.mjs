@@ -14,7 +14,6 @@
 // S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY point at a running one. Compiles src/ with tsc into
 // node_modules/.cache/bootsmith-bench so the publisher runs as built JavaScript.
 // Lines starting with BENCH-RESULT are for scripts/bench.mjs.
-import { spawn } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -23,7 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { load1, withHeavyLock } from "./support.mjs";
+import { benchManifest, exec, load1, withHeavyLock } from "./support.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -49,21 +48,6 @@ const variants = values.variants.split(",").map((v) => {
   return { name: v, queueSize: Number(m[1]), partSize: Number(m[2]) * MiB };
 });
 
-/** Run a program, collect stdout and stderr; reject on failure. */
-function exec(file, args, env = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`${file} ${args.join(" ")} exited ${code}\n${stderr.slice(-2000)}`)),
-    );
-  });
-}
-
 function freePort() {
   return new Promise((res, rej) => {
     const s = createServer()
@@ -78,7 +62,7 @@ function freePort() {
 /** Wall seconds, peak RSS (MB) and user+system CPU seconds of a command under /usr/bin/time -v. */
 async function measured(file, args, env) {
   const t0 = performance.now();
-  const r = await exec("/usr/bin/time", ["-v", file, ...args], env);
+  const r = await exec("/usr/bin/time", ["-v", file, ...args], { env });
   const seconds = (performance.now() - t0) / 1000;
   const field = (re) => Number(re.exec(r.stderr)?.[1] ?? NaN);
   const rssMB = field(/Maximum resident set size \(kbytes\): (\d+)/) / 1024;
@@ -135,8 +119,8 @@ try {
       };
       console.error(`starting Ceph RGW (${dir}) …`);
       const tool = resolve(repo, "test/support/ceph-s3.sh");
-      stopCeph = () => exec("bash", [tool, "stop"], env).catch(() => {});
-      const result = await exec("bash", [tool, "start"], env);
+      stopCeph = () => exec("bash", [tool, "stop"], { env }).catch(() => {});
+      const result = await exec("bash", [tool, "start"], { env });
       const last = Object.fromEntries(
         result.stdout
           .trim()
@@ -149,7 +133,7 @@ try {
       process.env.BENCH_CEPH_CONF = join(dir, "ceph.conf");
     }
     creds = { AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey, AWS_DEFAULT_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" };
-    aws = (...args) => exec("/usr/bin/aws", [...args, "--endpoint-url", endpoint], creds);
+    aws = (...args) => exec("/usr/bin/aws", [...args, "--endpoint-url", endpoint], { env: creds });
     await aws("s3", "mb", `s3://${bucket}`);
     // Warm-up, untimed: RGW creates its data and multipart pools on the first (multipart) write,
     // which took seconds here and would be charged to whichever contender happened to go first.
@@ -165,22 +149,7 @@ try {
   if (!values["no-large"]) {
     console.error(`writing a ${size / MiB} MiB random file …`);
     const sha256 = await randomFile(large, size);
-    const manifest = {
-      schemaVersion: 1,
-      name: "bench",
-      tags: ["1"],
-      arch: "x86_64",
-      inputDigest: "0".repeat(64),
-      recipeFile: "bench",
-      base: { kind: "scratch" },
-      image: { ref: "localhost/bench:1" },
-      artifacts: { rootfs: { file: "rootfs.squashfs", sha256, size } },
-      packages: [],
-      packageManager: "none",
-      tools: {},
-      timings: [],
-      builtAt: new Date().toISOString(),
-    };
+    const manifest = benchManifest({ artifacts: { rootfs: { file: "rootfs.squashfs", sha256, size } }, recipeFile: "bench", packageManager: "none" });
     await writeFile(join(image, "manifest.json"), JSON.stringify(manifest));
   }
   const smallDir = join(work, "small");

@@ -8,30 +8,17 @@
 //
 // The tree stands in for an image root: a mix of text and shared objects. The last line is
 // `BENCH-RESULT {json}` for scripts/bench.mjs.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { exec, median } from "./support.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { tree: { type: "string", default: "/usr/lib/python3" }, rounds: { type: "string", default: "3" } } });
 const rounds = Number(values.rounds);
 const { compressionArgs } = await import(pathToFileURL(join(repo, "dist/plan/planner.js")).href);
-
-function exec(file, args) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => (code === 0 ? resolvePromise() : reject(new Error(`${file} exited ${code}: ${stderr.slice(-2000)}`))));
-  });
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const work = mkdtempSync(join(tmpdir(), "bootsmith-bench-squashfs-"));
 try {

@@ -9,20 +9,37 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { $ } from "zx";
 
-/** Run a program (CI=true so bootsmith prints plain progress); reject on failure unless allowFail. */
-export function exec(file, args, options = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => {
-      if (code === 0 || options.allowFail) resolvePromise({ code, stdout, stderr });
-      else reject(new Error(`${file} ${args.slice(0, 6).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`));
-    });
-  });
+/**
+ * Run a program with zx (the one way scripts run commands): CI=true so bootsmith prints plain
+ * progress, plus options.env; resolves { code, stdout, stderr }, rejects on failure unless allowFail.
+ */
+export async function exec(file, args, options = {}) {
+  const result = await $({ quiet: true, nothrow: true, cwd: options.cwd, env: { ...process.env, CI: "true", ...options.env } })`${file} ${args}`;
+  const { exitCode: code, stdout, stderr } = result;
+  if (code === 0 || options.allowFail) return { code, stdout, stderr };
+  throw new Error(`${file} ${args.slice(0, 6).join(" ")}… exited ${code}\n${(stderr || stdout).slice(-3000)}`);
+}
+
+/** The manifest.json of a benchmark's made-up image: the contract's fields around its artifacts. */
+export function benchManifest({ artifacts, recipeFile, packageManager }) {
+  return {
+    schemaVersion: 1,
+    name: "bench",
+    tags: ["1"],
+    arch: "x86_64",
+    inputDigest: "0".repeat(64),
+    recipeFile,
+    base: { kind: "scratch" },
+    image: { ref: "localhost/bench:1" },
+    artifacts,
+    packages: [],
+    packageManager,
+    tools: {},
+    timings: [],
+    builtAt: new Date().toISOString(),
+  };
 }
 
 export const median = (xs) => {
