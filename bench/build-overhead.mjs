@@ -11,7 +11,7 @@
 //   node bench/build-overhead.mjs [--rounds 5]
 //
 // The last line is `BENCH-RESULT {json}` for scripts/bench.mjs.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -45,6 +45,11 @@ const work = mkdtempSync(join(tmpdir(), "bootsmith-bench-build-"));
 try {
   const fixture = await fixtureRepo(join(work, "repo"));
   const env = { BOOTSMITH_WORK_DIR: join(work, "work"), BOOTSMITH_CACHE_DIR: join(work, "cache") };
+  // The plan calls bootsmith's own steps as `bootsmith …` commands: the script finds this build.
+  const bin = join(work, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "bootsmith"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} "$@"\n`, { mode: 0o755 });
+  const scriptEnv = { ...env, PATH: `${bin}:${process.env.PATH}` };
   const vars = ["--var", `REPO_URL=${fixture.baseurl}`];
   const out = (kind, round) => join(work, `out-${kind}-${round}`);
   const runBootsmith = (round) =>
@@ -56,7 +61,7 @@ try {
     const script = join(work, `plan-${round}.sh`);
     const { stdout } = await exec(process.execPath, [cli, "plan", recipe, ...vars, "--out", out("script", round), "--no-publish"], { env });
     writeFileSync(script, stdout);
-    return () => exec("bash", [script], { env });
+    return () => exec("bash", [script], { env: scriptEnv });
   };
   // One warm-up of each: dnf's metadata cache, page cache, buildah's storage.
   await withHeavyLock(async () => {
