@@ -22,7 +22,7 @@ const PACKAGES = [
   ...["ceph-mon", "ceph-osd", "radosgw", "ceph-common", "uuid-runtime", "awscli"], // S3 server for tests, and the S3 benchmark baseline
   "chromium", // inspect --html test: the report page rendered in a real headless browser
   "rsync", // gitlab-ci-local (pipeline test) copies the project with it
-  ...["gnupg", "curl", "ca-certificates", "iproute2", "util-linux", "openssl", "time"],
+  ...["gnupg", "curl", "ca-certificates", "iproute2", "util-linux", "openssl", "time", "git"], // git: build --since and gitlab-ci-local
 ];
 
 // One dpkg-query for all: it prints the installed ones and fails (ignored) for the unknown.
