@@ -12,7 +12,7 @@ import { silentReporter } from "../exec/events.js";
 import { run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
-import { publishToRegistry, recordPushed, type RegistryPublishOptions } from "./registry.js";
+import { publishToRegistry, recordPushed, registryAccessArgs, type RegistryPublishOptions } from "./registry.js";
 import type { RegistryTarget } from "./targets.js";
 
 export interface ManifestListOutcome {
@@ -54,7 +54,7 @@ export async function publishManifestList(
   const reporter = options.reporter ?? silentReporter;
   const ctx: RunContext = { step: "publish", reporter, signal: options.signal };
   const global = options.buildahGlobalArgs ?? [];
-  const access = [`--tls-verify=${target.tlsVerify ?? true}`, ...(target.authFile ? ["--authfile", target.authFile] : [])];
+  const access = registryAccessArgs(target);
   const tags = sets[0]!.manifest.tags;
 
   // 1. Each architecture's image under <tag>-<arch>, through the ordinary registry publisher.

@@ -35,17 +35,13 @@ export interface RegistryPublishOptions extends PublishOptions {
 /** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest. */
 const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
+/** How buildah reaches the target registry: TLS verification (on unless the target says) and its auth file. */
+export function registryAccessArgs(target: RegistryTarget): string[] {
+  return [`--tls-verify=${target.tlsVerify ?? true}`, ...(target.authFile ? ["--authfile", target.authFile] : [])];
+}
+
 export function pushArgs(target: RegistryTarget, localRef: string, tag: string, digestFile: string, globalArgs: readonly string[] = []): string[] {
-  return [
-    ...globalArgs,
-    "push",
-    `--tls-verify=${target.tlsVerify ?? true}`,
-    ...(target.authFile ? ["--authfile", target.authFile] : []),
-    "--digestfile",
-    digestFile,
-    localRef,
-    `docker://${target.repository}:${tag}`,
-  ];
+  return [...globalArgs, "push", ...registryAccessArgs(target), "--digestfile", digestFile, localRef, `docker://${target.repository}:${tag}`];
 }
 
 export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget, options: RegistryPublishOptions = {}): Promise<PublishOutcome> {
