@@ -23,6 +23,7 @@ const UNIT = [
   "test/core/**/*.test.ts",
   "test/exec/**/*.test.ts",
   "test/lint/**/*.test.ts",
+  "test/lifecycle/layer-listing.test.ts",
   "test/lifecycle/size-tree.test.ts",
   "test/lifecycle/treemap.test.ts",
   "test/pipeline/cache.test.ts",

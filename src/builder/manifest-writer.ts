@@ -71,7 +71,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
     ...(boot
       ? {
           initramfs: { modules: boot.initramfs.modules, ...(boot.initramfs.drivers.length > 0 ? { drivers: boot.initramfs.drivers } : {}) },
-          rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}) },
+          rootfs: { compression: comp!.compression, ...(comp!.level !== undefined ? { level: comp!.level } : {}), exclude: boot.rootfs.exclude },
           params: boot.params,
           bootTest: {
             ...(boot.test.marker ? { marker: boot.test.marker } : {}),

@@ -141,7 +141,12 @@ export interface Manifest {
   };
   /** dracut modules (--add) and kernel drivers (--add-drivers) the recipe asked for. */
   readonly initramfs?: { readonly modules: readonly string[]; readonly drivers?: readonly string[] };
-  readonly rootfs?: { readonly compression: string; readonly level?: number };
+  readonly rootfs?: {
+    readonly compression: string;
+    readonly level?: number;
+    /** Paths (relative to /) left out of the squashfs: the committed image still holds them (diff of a registry image). */
+    readonly exclude?: readonly string[];
+  };
   readonly artifacts: Partial<Record<ArtifactRole, ArtifactRecord>>;
   /** The kernel command line template from the recipe (URLs are filled in at publish/register). */
   readonly params?: string;

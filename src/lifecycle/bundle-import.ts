@@ -3,12 +3,12 @@
 // entry) and match its size and sha256, every listed file must arrive, and the manifest must
 // agree with the index. Only then is anything published, through the ordinary publishers
 // (manifest.json last). A truncated bundle, an extra file or a wrong digest publishes nothing.
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { extract as tarExtract } from "tar-stream";
+import { writeHashed } from "../core/hash.js";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { PublishInputError } from "../publish/errors.js";
@@ -105,18 +105,8 @@ async function unpackVerified(bundle: string, dir: string, signal: AbortSignal |
         throw new LifecycleInputError(
           `${bundle}: ${name} is ${entry.header.size} bytes in the tar but ${listed.size} in ${BUNDLE_INDEX}; nothing was published`,
         );
-      const hash = createHash("sha256");
       // The entry is a streamx stream: read it as an async iterable (backpressure included).
-      await pipeline(
-        async function* () {
-          for await (const chunk of entry as AsyncIterable<Buffer>) {
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(path.join(dir, name), { flags: "wx" }),
-      );
-      const actual = hash.digest("hex");
+      const actual = await writeHashed(entry as AsyncIterable<Buffer>, path.join(dir, name));
       if (actual !== listed.sha256)
         throw new LifecycleInputError(
           `${bundle}: ${name} has sha256 ${actual}, but ${BUNDLE_INDEX} says ${listed.sha256}: the bundle is damaged; nothing was published`,

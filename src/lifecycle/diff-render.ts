@@ -24,6 +24,7 @@ export function renderDiff(diff: ImageDiff, format: DiffFormat): string {
 /** True when nothing the diff looks at differs (the artifacts' bytes included). */
 export function isIdentical(diff: ImageDiff): boolean {
   return (
+    diff.notCompared === undefined &&
     diff.kernel === undefined &&
     diff.params === undefined &&
     diff.artifacts.every((a) => a.sameBytes) &&
@@ -33,6 +34,10 @@ export function isIdentical(diff: ImageDiff): boolean {
     (diff.dracutModules === undefined || diff.dracutModules.added.length + diff.dracutModules.removed.length === 0)
   );
 }
+
+/** A registry image carries no squashfs: its files are still compared, from the layers. */
+const notComparedText = (n: NonNullable<ImageDiff["notCompared"]>[number]) =>
+  `not compared: ${n.missingIn} does not carry it (files compared from the image's layers)`;
 
 const fileDiffEmpty = (d: FileDiff | undefined) => d === undefined || d.added.length + d.removed.length + d.changed.length === 0;
 
@@ -88,6 +93,7 @@ function renderText(diff: ImageDiff): string {
   lines.push(diff.params ? `params: ${show(diff.params.from)}\n     → ${show(diff.params.to)}` : "params: unchanged");
   lines.push("artifacts:");
   for (const a of diff.artifacts) lines.push(`  ${a.file.padEnd(16)} ${a.sameBytes ? `${formatBytes(a.to!)} (same bytes)` : sizeLine(a.from, a.to)}`);
+  for (const n of diff.notCompared ?? []) lines.push(`  ${n.file.padEnd(16)} ${notComparedText(n)}`);
   lines.push(packageDiffSummary(diff.packages).replace(/^no package changed$/, "packages: no change"));
   for (const c of diff.packages.changed) lines.push(`  ~ ${packageChangeLine(c)}`);
   for (const c of diff.packages.added) lines.push(`  + ${packageChangeLine(c)}`);
@@ -116,6 +122,7 @@ function renderMarkdown(diff: ImageDiff): string {
     lines.push(
       `| \`${a.file}\` | ${a.from === null ? "—" : formatBytes(a.from)} | ${a.to === null ? "—" : formatBytes(a.to)}${a.sameBytes ? " (same bytes)" : ""} |`,
     );
+  for (const n of diff.notCompared ?? []) lines.push(`| \`${n.file}\` | ${notComparedText(n)} | |`);
   lines.push("");
   if (diff.params) lines.push("**params**", "", "```diff", `- ${show(diff.params.from)}`, `+ ${show(diff.params.to)}`, "```", "");
   const list = (title: string, items: readonly string[]) => {

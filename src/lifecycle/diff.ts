@@ -1,20 +1,31 @@
-// `bootsmith diff A B`: resolve each side to a local artifact directory (as is, or fetched from
-// where it was published), gather its facts and compare them.
-import { diffImages, type ImageDiff } from "./image-diff.js";
+// `bootsmith diff A B`: gather each side's facts and compare them. A side is an artifact
+// directory (as is, or fetched from S3 where it was published) or an image in a registry, read
+// from its layers (registry-facts.ts); either can be compared with the other.
+import { diffImages, type ImageDiff, type ImageFacts } from "./image-diff.js";
 import { readImageFacts } from "./image-facts.js";
+import type { RegistryAccess } from "./oci-layout.js";
+import { isRegistryRef } from "./registry-ref.js";
 import { openSource, type SourceOptions } from "./source.js";
 
-export async function diffSources(a: string, b: string, options: SourceOptions = {}): Promise<ImageDiff> {
-  const left = await openSource(a, options);
+export interface DiffOptions extends SourceOptions {
+  /** Registry sides: TLS verification and auth file. */
+  readonly registry?: RegistryAccess;
+}
+
+export async function diffSources(a: string, b: string, options: DiffOptions = {}): Promise<ImageDiff> {
+  const [x, y] = await Promise.all([readFacts(a, options), readFacts(b, options)]);
+  return diffImages(x, y);
+}
+
+async function readFacts(spec: string, options: DiffOptions): Promise<ImageFacts> {
+  if (isRegistryRef(spec)) {
+    const { readRegistryFacts } = await import("./registry-facts.js");
+    return readRegistryFacts(spec, { ...options.registry, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+  const source = await openSource(spec, options);
   try {
-    const right = await openSource(b, options);
-    try {
-      const [x, y] = await Promise.all([readImageFacts(left.dir, a, options.signal), readImageFacts(right.dir, b, options.signal)]);
-      return diffImages(x, y);
-    } finally {
-      await right.close();
-    }
+    return await readImageFacts(source.dir, spec, options.signal);
   } finally {
-    await left.close();
+    await source.close();
   }
 }

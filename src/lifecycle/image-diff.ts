@@ -12,6 +12,11 @@ export interface ImageFacts {
   readonly manifest: Manifest;
   readonly rootfs?: RootfsListing;
   readonly initramfs?: { readonly files: ReadonlyMap<string, { readonly mode: number; readonly size: number }>; readonly dracutModules?: readonly string[] };
+  /**
+   * Artifacts this kind of source cannot hold: a registry image has no rootfs.squashfs (its files
+   * come from the layers instead). Their sizes and bytes are not compared.
+   */
+  readonly notCarried?: readonly ArtifactRole[];
 }
 
 export interface Change<T> {
@@ -49,6 +54,8 @@ export interface ImageDiff {
     readonly to: number | null;
     readonly sameBytes: boolean;
   }[];
+  /** Artifacts one side cannot hold (a registry image's squashfs), with the side's label: not compared. */
+  readonly notCompared?: readonly { readonly file: string; readonly missingIn: string }[];
   readonly packages: PackageDiff;
   /** Absent when either side has no rootfs.squashfs to list. */
   readonly rootfs?: FileDiff;
@@ -62,8 +69,14 @@ export function diffImages(a: ImageFacts, b: ImageFacts): ImageDiff {
   const kernelB = b.manifest.kernel?.version ?? null;
   const paramsA = a.manifest.params ?? null;
   const paramsB = b.manifest.params ?? null;
-  const artifacts = (Object.keys(ARTIFACT_FILES) as ArtifactRole[])
-    .filter((role) => a.manifest.artifacts[role] || b.manifest.artifacts[role])
+  const uncarried = (role: ArtifactRole) => [a, b].find((f) => f.notCarried?.includes(role));
+  const roles = (Object.keys(ARTIFACT_FILES) as ArtifactRole[]).filter((role) => a.manifest.artifacts[role] || b.manifest.artifacts[role]);
+  const notCompared = roles.flatMap((role) => {
+    const side = uncarried(role);
+    return side ? [{ file: ARTIFACT_FILES[role], missingIn: side.label }] : [];
+  });
+  const artifacts = roles
+    .filter((role) => !uncarried(role))
     .map((role) => {
       const x = a.manifest.artifacts[role];
       const y = b.manifest.artifacts[role];
@@ -77,6 +90,7 @@ export function diffImages(a: ImageFacts, b: ImageFacts): ImageDiff {
     ...(kernelA !== kernelB ? { kernel: { from: kernelA, to: kernelB } } : {}),
     ...(paramsA !== paramsB ? { params: { from: paramsA, to: paramsB } } : {}),
     artifacts,
+    ...(notCompared.length > 0 ? { notCompared } : {}),
     packages: diffPackages(a.manifest.packages, b.manifest.packages),
     ...(a.rootfs && b.rootfs ? { rootfs: diffRootfs(a.rootfs, b.rootfs) } : {}),
     ...(a.initramfs && b.initramfs ? { initramfs: diffInitramfs(a.initramfs.files, b.initramfs.files) } : {}),

@@ -12,21 +12,23 @@ export async function readImageFacts(dir: string, label: string, signal?: AbortS
   const rootfsFile = byRole.get("rootfs");
   const initrdFile = byRole.get("initrd");
   const rootfs = rootfsFile ? await listRootfs(rootfsFile, signal ? { signal } : {}) : undefined;
-  let initramfs: ImageFacts["initramfs"];
-  if (initrdFile) {
-    const listing = await listInitramfs(initrdFile, { wantContents: [DRACUT_MODULES_TXT] });
-    const modulesTxt = listing.contents.get(DRACUT_MODULES_TXT);
-    initramfs = {
-      files: new Map(listing.entries.map((e) => [`/${e.name}`, { mode: e.mode, size: e.size }])),
-      ...(modulesTxt !== undefined
-        ? {
-            dracutModules: modulesTxt
-              .split("\n")
-              .map((l) => l.trim())
-              .filter(Boolean),
-          }
-        : {}),
-    };
-  }
+  const initramfs = initrdFile ? await readInitramfsFacts(initrdFile) : undefined;
   return { label, manifest: set.manifest, ...(rootfs ? { rootfs } : {}), ...(initramfs ? { initramfs } : {}) };
+}
+
+/** The initramfs's files (cpio listing) and dracut's module list (modules.txt), for the diff. */
+export async function readInitramfsFacts(file: string): Promise<NonNullable<ImageFacts["initramfs"]>> {
+  const listing = await listInitramfs(file, { wantContents: [DRACUT_MODULES_TXT] });
+  const modulesTxt = listing.contents.get(DRACUT_MODULES_TXT);
+  return {
+    files: new Map(listing.entries.map((e) => [`/${e.name}`, { mode: e.mode, size: e.size }])),
+    ...(modulesTxt !== undefined
+      ? {
+          dracutModules: modulesTxt
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean),
+        }
+      : {}),
+  };
 }

@@ -16,7 +16,11 @@ export async function openSource(spec: string, options: SourceOptions = {}): Pro
     const { fetchS3Image } = await import("./s3-source.js");
     return fetchS3Image(spec, options);
   }
-  if (/^[a-z0-9]+:\/\//.test(spec) || spec.startsWith("registry:")) {
+  if (spec.startsWith("registry:") || spec.startsWith("docker://"))
+    throw new LifecycleInputError(
+      `${spec}: a registry image carries the image, not its boot artifacts (no rootfs.squashfs); give the artifact directory or s3:// image (bootsmith diff reads registry images directly; export adds the OCI image with --with-image)`,
+    );
+  if (/^[a-z0-9]+:\/\//.test(spec)) {
     throw new LifecycleInputError(`${spec}: not a source bootsmith can read yet; give one of ${SOURCE_FORMS.join(", ")}`);
   }
   const dir = path.resolve(spec.startsWith("dir:") ? spec.slice("dir:".length) : spec);

@@ -33,7 +33,7 @@ export interface RegistryPublishOptions extends PublishOptions {
 }
 
 /** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest. */
-const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
+export const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
 /** How buildah reaches the target registry: TLS verification (on unless the target says) and its auth file. */
 export function registryAccessArgs(target: RegistryTarget): string[] {
