@@ -186,7 +186,10 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       return;
     }
     case "write-manifest":
-      state.manifest = await writeManifest({ ...manifestInputs(ctx, state, action.dir), imageId: state.values.IMAGE_ID });
+      state.manifest = await writeManifest({
+        ...manifestInputs(ctx, state, action.dir),
+        ...(action.imageId ? { imageId: resolveArg(action.imageId, state.values) } : { notCommitted: true }),
+      });
       return;
     case "sign": {
       if (!ctx.signer) throw new Error("internal: the plan signs but no signing key was opened");

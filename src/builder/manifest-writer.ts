@@ -17,6 +17,8 @@ export interface ManifestInputs {
   readonly outDir: string;
   /** The committed image's id (`buildah commit` output), when known. */
   readonly imageId?: string;
+  /** The build committed no image (plan option commit: false). */
+  readonly notCommitted?: boolean;
   readonly kernel?: SelectedKernel;
   /** The package list as the package manager printed it (tab-separated, see packages.ts). */
   readonly packages: string;
@@ -66,7 +68,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
     inputs: inputDigests(recipe),
     recipeFile: path.relative(process.cwd(), recipe.file) || recipe.file,
     base,
-    image: { ref: localImageRef(spec), ...(inputs.imageId ? { id: inputs.imageId } : {}) },
+    image: { ref: localImageRef(spec), ...(inputs.imageId ? { id: inputs.imageId } : {}), ...(inputs.notCommitted ? { committed: false as const } : {}) },
     ...(kernel ? { kernel: { version: kernel.version, ...(kernel.squashfsCompressors ? { squashfsCompressors: kernel.squashfsCompressors } : {}) } } : {}),
     ...(boot
       ? {

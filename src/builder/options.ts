@@ -37,6 +37,8 @@ export interface BuildSettings {
   readonly publish?: boolean;
   readonly signKey?: string;
   readonly signPassphraseEnv?: string;
+  /** Commit the image (default true); see PlanOptions.commit. */
+  readonly commit?: boolean;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -95,6 +97,7 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     sourceDateEpoch: sourceDateEpochFrom(env),
     publish: settings.publish ?? true,
     sign: signingFor(recipe, settings),
+    ...(settings.commit === false ? { commit: false } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ import { SCAN_SEVERITIES, type ScanSeverity } from "../recipe/schema.js";
 const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
        bootsmith artifacts image-identity ROOT DIR --recipe RECIPE [--var K=V]... --id NAME
                                           --version TAG [--kernel-record FILE] [--packages FILE]
-       bootsmith artifacts write-manifest DIR --recipe RECIPE [--var K=V]... [--image-id ID]
+       bootsmith artifacts write-manifest DIR --recipe RECIPE [--var K=V]... [--image-id ID | --not-committed]
                                               [--kernel-record FILE] [--packages FILE]
        bootsmith artifacts scan-verdict RESULTS --profile ID --datastream FILE --fail-on SEVERITY
                                             --max N --dir DIR [--file NAME]... --record FILE
@@ -41,7 +41,8 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     os-release (ROOT: the mounted image; every path stays inside it)
   write-manifest    hash DIR's artifacts and write DIR/manifest.json (written last: its presence
                     means the set is complete), from the recipe (loaded with the same --var
-                    values), the committed image's id, the kernel record written by
+                    values), the committed image's id (--not-committed: the build made no
+                    image, recorded as image.committed false), the kernel record written by
                     \`bootsmith rootfs select-kernel --record\` and the package list the build's
                     list-packages step saved. SOURCE_DATE_EPOCH is recorded when set. Step
                     timings exist only in a build's own manifest.
@@ -63,6 +64,7 @@ export const artifactsCommand: CliCommand = {
       recipe: { type: "string" },
       var: { type: "string", multiple: true },
       "image-id": { type: "string" },
+      "not-committed": { type: "boolean" },
       "kernel-record": { type: "string" },
       packages: { type: "string" },
       id: { type: "string" },
@@ -148,7 +150,13 @@ export const artifactsCommand: CliCommand = {
       }
       case "write-manifest": {
         if (rest.length !== 1 || !values.recipe) throw new UserError("bootsmith artifacts write-manifest: expected DIR --recipe RECIPE");
-        const manifest = await writeManifest({ ...(await manifestInputs(rest[0]!)), imageId: values["image-id"] || undefined });
+        if (values["not-committed"] && values["image-id"])
+          throw new UserError("bootsmith artifacts write-manifest: --image-id and --not-committed contradict each other");
+        const manifest = await writeManifest({
+          ...(await manifestInputs(rest[0]!)),
+          imageId: values["image-id"] || undefined,
+          notCommitted: values["not-committed"] ?? false,
+        });
         process.stdout.write(
           `${path.join(path.resolve(rest[0]!), "manifest.json")}: ${Object.keys(manifest.artifacts).length} artifacts, ${manifest.packages.length} packages\n`,
         );

@@ -39,6 +39,9 @@ Options:
   --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,
                       one <name>.xml per recipe)
   --if-changed        one recipe: skip the build when it is up to date (see below)
+  --no-commit         one recipe: make the artifacts and manifest but no image (saves the
+                      buildah commit; refused with a registry target). Graph mode does this by
+                      itself for every recipe no child recipe builds on and no registry takes
   --sign-key KEY      sign the set: SHA256SUMS + SHA256SUMS.sig (GnuPG detached signature); KEY
                       is a secret key file, env:NAME or keyring:KEYID (overrides signing.key);
                       checked before anything is built (exit 2 when it cannot sign)
@@ -52,7 +55,11 @@ Graph mode (a directory, several files, a list file (.txt, or YAML with recipes:
 these options): recipes are built parents first, each child on its parent's committed image;
 independent recipes in parallel. A recipe is up to date, and skipped, when the manifest.json in
 its output directory and the image label io.bootsmith.input-digest carry its current key
-(recipe, copied files, parent key, bootsmith version). Parents that are not named are built when
+(recipe, copied files, parent key, bootsmith version); a recipe whose last build committed no
+image (below) needs only the manifest, until a child recipe or a registry target needs the image.
+Only images something reads are committed: a recipe with a child recipe in the graph or a
+registry target; the others (leaves) skip the commit, as with --no-commit, and an earlier image
+of that name is removed. Parents that are not named are built when
 they are not up to date. --out is the root: each recipe goes to <out>/<name>/<primary tag>.
   --jobs N            parallel builds (default: the number of cores)
   --only NAME         build NAME (repeatable) and whichever of its ancestors are not up to date
@@ -88,6 +95,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       "build-id": { type: "string" },
       junit: { type: "string" },
       "if-changed": { type: "boolean" },
+      "no-commit": { type: "boolean" },
       jobs: { type: "string" },
       only: { type: "string", multiple: true },
       since: { type: "string" },
@@ -133,7 +141,10 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
         buildId: values["build-id"],
         junitFile: values.junit,
         ifChanged: values["if-changed"] ?? false,
+        ...(values["no-commit"] ? { commit: false } : {}),
       });
+    if (values["no-commit"])
+      throw new UserError("--no-commit is for one recipe file; graph mode commits only the images a child recipe or a registry target needs");
     if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
     return buildGraph(positionals, {
       ...common,

@@ -33,6 +33,8 @@ Options:
   --build-id ID       fix the build id (names the working container); default: time + random
   --var KEY=VALUE     set a recipe variable; repeatable
   --no-publish        leave out the publish and register steps
+  --no-commit         no buildah commit, as \`build --no-commit\` and graph mode's builds of
+                      recipes nothing builds on (see \`bootsmith build --help\`)
   --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT)
   --storage-driver D  buildah storage driver (BOOTSMITH_STORAGE_DRIVER)
   --isolation I       buildah run isolation: chroot (default), oci, rootless (BOOTSMITH_ISOLATION)
@@ -44,6 +46,7 @@ Options:
       "build-id": { type: "string" },
       var: { type: "string", multiple: true },
       "no-publish": { type: "boolean" },
+      "no-commit": { type: "boolean" },
       "storage-root": { type: "string" },
       "storage-driver": { type: "string" },
       isolation: { type: "string" },
@@ -55,6 +58,7 @@ Options:
       outDir: values.out,
       buildId: values["build-id"],
       publish: !values["no-publish"],
+      ...(values["no-commit"] ? { commit: false } : {}),
       storageRoot: values["storage-root"],
       storageDriver: values["storage-driver"],
       isolation: values.isolation,

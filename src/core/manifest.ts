@@ -132,8 +132,16 @@ export interface Manifest {
     | { readonly kind: "scratch" }
     | { readonly kind: "image"; readonly ref: string; readonly digest?: string }
     | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
-  /** Local image (and after publish, registry digests). */
-  readonly image: { readonly ref: string; readonly id?: string; readonly pushed?: readonly { ref: string; digest: string }[] };
+  /**
+   * Local image (and after publish, registry digests). `committed: false`: the build made no image
+   * (nothing needed one: no child recipe, no registry target); `ref` is the name it would have had.
+   */
+  readonly image: {
+    readonly ref: string;
+    readonly id?: string;
+    readonly committed?: false;
+    readonly pushed?: readonly { ref: string; digest: string }[];
+  };
   readonly kernel?: {
     readonly version: string;
     /** squashfs compressors the kernel supports (from its config), for the boot preflight. */

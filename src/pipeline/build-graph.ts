@@ -13,7 +13,7 @@ import { silentReporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { formatWarnings } from "../recipe/errors.js";
-import { changedFiles, collectRecipeFiles, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
+import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
 import { decide, gatherFacts, type Decision } from "./cache.js";
 import { buildRecipe } from "./build-session.js";
 import { refreshHooks } from "./refresh.js";
@@ -108,6 +108,8 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       stateDir: options.stateDir,
       console,
       host: await host,
+      // Only an image something reads is committed: a leaf's build ends with its artifacts.
+      commit: imageNeededBy(node) !== undefined,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
       skipPublish: refresh?.skipPublish,
       verify: verifiers?.get(node.name),
@@ -179,6 +181,7 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
       decide(node.recipe, defaultOutDir(node.recipe, options.outRoot), facts.get(name)!, {
         rebuild: options.refresh ? "refresh" : options.force ? "force" : undefined,
         parentRebuilt: parentDecision?.build ? node.parent : undefined,
+        imageNeededBy: imageNeededBy(node),
       }),
     );
   }
@@ -203,6 +206,8 @@ export function explainText(
       continue;
     }
     lines.push(`${head}: ${decision.build ? "rebuild" : "up to date"}`, ...decision.reasons.map((r) => `  ${r}`));
+    if (decision.build && !decision.pull && imageNeededBy(node) === undefined)
+      lines.push("  no image committed: no child recipe builds on it and no registry target pushes it");
   }
   const rebuilt = [...decisions.values()].filter((d) => d.build).length;
   lines.push(`${rebuilt} of ${graph.nodes.size} recipes would be built`);

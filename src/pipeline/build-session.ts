@@ -49,6 +49,8 @@ export interface BuildFileOptions extends BuildSessionOptions {
   readonly refresh: boolean;
   /** Fail when the packages differ from the lock file (--locked). */
   readonly locked: boolean;
+  /** false: --no-commit (see PlanOptions.commit). */
+  readonly commit?: boolean;
 }
 
 /** `bootsmith build RECIPE.yaml`: one recipe, its parents are not built. */
@@ -71,7 +73,8 @@ export async function buildFile(file: string, options: BuildFileOptions): Promis
 async function needsBuild(recipe: LoadedRecipe, outDir: string, options: BuildFileOptions): Promise<boolean> {
   const { globalArgs } = buildahGlobalArgs(options);
   const facts = await gatherFacts(recipe, outDir, { globalArgs, checkRegistry: options.checkRegistry, rebuild: false });
-  const decision = decide(recipe, outDir, facts);
+  // One file's build commits its image (a child built from its own file later needs it) unless --no-commit.
+  const decision = decide(recipe, outDir, facts, options.commit === false ? {} : { imageNeededBy: "this build (one recipe's build commits its image)" });
   process.stderr.write(`${recipe.spec.name}: ${decision.build ? "building" : "skipped"}: ${decision.reasons.join("; ")}\n`);
   return decision.build;
 }
@@ -88,6 +91,8 @@ export interface BuildRecipeOptions extends BuildSessionOptions {
   readonly skipPublish?: (manifest: Manifest) => string | undefined;
   /** See ExecuteContext.verify (--locked: fail on packages that differ from the lock file). */
   readonly verify?: (packages: readonly PackageRecord[]) => void;
+  /** See PlanOptions.commit: graph mode commits only images something needs; one file, unless --no-commit. */
+  readonly commit?: boolean;
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {

@@ -1,8 +1,9 @@
 // Is a recipe's build up to date? The key is LoadedRecipe.inputDigest (normalized recipe, copied
 // files, parent key, tool version). It is compared with the manifest.json in the recipe's output
 // directory and with the `io.bootsmith.input-digest` label on the local image (one quick
-// `buildah inspect`): both must carry the current key. On a miss the manifest's recorded inputs
-// say which part changed, old → new. Deciding is pure (`decide`); gathering facts does the I/O.
+// `buildah inspect`): both must carry the current key. A build that committed no image (a leaf:
+// nothing needed one) is up to date by its manifest alone, until something needs the image. On a
+// miss the manifest's recorded inputs say which part changed, old → new. Deciding is pure (`decide`); gathering facts does the I/O.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
@@ -33,6 +34,12 @@ export interface DecideOptions {
   readonly rebuild?: "refresh" | "force";
   /** This run rebuilds the parent (whatever the reason): a child on a new parent image is rebuilt too. */
   readonly parentRebuilt?: string;
+  /**
+   * Who needs the recipe's committed image (a child recipe, a registry target, a single-file
+   * build): a last build that committed none is then rebuilt, with the commit. Undefined: nothing
+   * does, and a build without an image is up to date by its manifest alone.
+   */
+  readonly imageNeededBy?: string;
 }
 
 export interface Decision {
@@ -82,6 +89,14 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
   const old = facts.manifest.manifest;
   if (old.inputDigest !== key) return { build: true, reasons: explainChange(recipe, old) };
   if (options.parentRebuilt) return { build: true, reasons: [`parent ${options.parentRebuilt} is rebuilt in this run`] };
+  if (old.image.committed === false) {
+    if (options.imageNeededBy)
+      return {
+        build: true,
+        reasons: [`inputs unchanged, but the last build committed no image (nothing needed it then); ${options.imageNeededBy} needs ${image} now`],
+      };
+    return { build: false, reasons: [`up to date: key ${short(key)} matches ${where} (no image committed: nothing needs one)`] };
+  }
   switch (facts.image.kind) {
     case "missing":
       return { build: true, reasons: [`inputs unchanged, but the image ${image} is gone (removed or built on another host)`] };
@@ -157,7 +172,8 @@ export interface GatherOptions {
  */
 export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options: GatherOptions): Promise<CacheFacts> {
   const manifest = readManifestFacts(outDir);
-  const needImage = !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
+  const needImage =
+    !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest && manifest.manifest.image?.committed !== false;
   const image = needImage ? await readImageFacts(recipe, options.globalArgs) : ({ kind: "unchecked" } as const);
   const registry = options.checkRegistry && !options.rebuild ? await readRegistryFacts(recipe) : undefined;
   return { manifest, image, ...(registry ? { registry } : {}) };

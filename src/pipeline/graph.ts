@@ -191,6 +191,18 @@ export function topologicalOrder(nodes: ReadonlyMap<string, Pick<GraphNode, "nam
   return order;
 }
 
+/**
+ * Who needs a recipe's committed image in a graph build: a child recipe builds on it, or its
+ * registry target pushes it. Undefined for a leaf without a registry target: its build commits
+ * no image (PlanOptions.commit), since nothing would read it.
+ */
+export function imageNeededBy(node: Pick<GraphNode, "children" | "recipe">): string | undefined {
+  const [child, ...more] = node.children;
+  if (child !== undefined) return `child recipe ${child}${more.length > 0 ? ` (and ${more.length} more)` : ""}`;
+  const registry = node.recipe.spec.publish.findIndex((t) => t.type === "registry");
+  return registry >= 0 ? `publish[${registry}] (registry)` : undefined;
+}
+
 /** Every ancestor of a node, nearest first. */
 export function ancestors(graph: RecipeGraph, name: string): string[] {
   const out: string[] = [];

@@ -94,7 +94,7 @@ function internalArgs(action: InternalAction): Arg[] {
         action.record,
       ];
     case "write-manifest":
-      return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), "--image-id", action.imageId];
+      return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), ...(action.imageId ? ["--image-id", action.imageId] : ["--not-committed"])];
     case "sign":
       return ["artifacts", "sign", action.dir, ...signArgs(action)];
     case "publish":

@@ -33,6 +33,13 @@ export interface PlanOptions {
   readonly publish: boolean;
   /** Sign the artifact set after the manifest (signing: in the recipe or --sign-key): the key as `bootsmith artifacts sign` takes it. */
   readonly sign?: { readonly key: string; readonly passphraseEnv?: string };
+  /**
+   * Commit the container as the recipe's image (the default). false when nothing needs the image:
+   * a graph build's leaf (no child recipe, no registry target) or `--no-commit`. The boot
+   * artifacts and the manifest are the same either way; the commit (tens of seconds for a real
+   * image) is skipped and the manifest records `image.committed: false`.
+   */
+  readonly commit?: boolean;
 }
 
 const MNT = { var: "MNT" } as const;
@@ -118,14 +125,23 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     ),
   );
   if (spec.boot) steps.push(squashfsStep(spec.boot, spec.arch, options));
-  steps.push(commitStep(recipe, target, image, options));
+  const commit = options.commit ?? true;
+  if (!commit) requireNoRegistryTarget(recipe);
+  steps.push(commit ? commitStep(recipe, target, image, options) : forgetImageStep(recipe, target, image));
   steps.push(
     step("teardown", "Unmount and remove the working container", [
       { kind: "release", undoId: "mount" },
       { kind: "release", undoId: "container" },
     ]),
   );
-  steps.push(step("manifest", "Write manifest.json", [{ kind: "write-manifest", dir: options.outDir, imageId: [IMAGE_ID], ...facts }], [MANIFEST_FILE]));
+  steps.push(
+    step(
+      "manifest",
+      "Write manifest.json",
+      [{ kind: "write-manifest", dir: options.outDir, ...(commit ? { imageId: [IMAGE_ID] } : {}), ...facts }],
+      [MANIFEST_FILE],
+    ),
+  );
   if (options.sign) steps.push(step("sign", "Sign SHA256SUMS", [{ kind: "sign", dir: options.outDir, ...options.sign }], [SUMS_FILE, SIGNATURE_FILE]));
   if (options.publish) {
     spec.publish.forEach((t, i) =>
@@ -532,6 +548,30 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
   for (const tag of spec.tags.slice(1))
     actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
   return step("commit", `Commit the image as ${image}`, actions);
+}
+
+/** A registry target pushes the committed image: a build without commit cannot serve it (now or by a later `bootsmith publish`). */
+function requireNoRegistryTarget(recipe: LoadedRecipe): void {
+  const index = recipe.spec.publish.findIndex((t) => t.type === "registry");
+  if (index >= 0)
+    throw new UserError(
+      `${recipe.file}: publish[${index}] is a registry target, which pushes the committed image: build it with the commit (leave out --no-commit)`,
+    );
+}
+
+/**
+ * No commit: the image of an earlier build under the same name goes, so that nothing (a child
+ * built later by `bootsmith build CHILD.yaml`, a push) takes it for this build's. buildah rmi
+ * exits 125 for a name that is not there, the usual case, after removing the names that are;
+ * so 125 is accepted (an image that stays because a container uses it is not this build's, and
+ * the cache goes by the manifest's image.committed: false, not by it).
+ */
+function forgetImageStep(recipe: LoadedRecipe, target: BuildahTarget, image: string): Step {
+  const repository = image.slice(0, image.lastIndexOf(":"));
+  const refs = recipe.spec.tags.map((tag) => `${repository}:${tag}`);
+  return step("forget-image", `No commit (nothing needs ${image}): remove an earlier build's image of that name`, [
+    { kind: "exec", command: { ...buildah(target, "rmi", refs), acceptExitCodes: [125] } },
+  ]);
 }
 
 /** What the image was built on, for labels and the manifest. */

@@ -50,6 +50,10 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
       `registry repository ${JSON.stringify(target.repository)} must look like HOST[:PORT]/PATH (lowercase path, no tag), e.g. 127.0.0.1:5000/bootsmith/${set.manifest.name}`,
     );
   }
+  if (set.manifest.image.committed === false)
+    throw new PublishInputError(
+      `${set.dir}: its build committed no image (nothing needed one then), so there is nothing to push; build the recipe again with the commit (\`bootsmith build RECIPE\` without --no-commit)`,
+    );
   const localRef = set.manifest.image.ref;
   const reporter = options.reporter ?? silentReporter;
   const work = await mkdtemp(join(tmpdir(), "bootsmith-push-"));

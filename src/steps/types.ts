@@ -111,7 +111,8 @@ export type Action =
       readonly dir: string;
       readonly recipe: string;
       readonly vars: Readonly<Record<string, string>>;
-      readonly imageId: Arg;
+      /** The committed image's id; absent when the plan commits no image (recorded as such). */
+      readonly imageId?: Arg;
       readonly kernelRecord?: string;
       readonly packages?: string;
       readonly scanRecord?: string;

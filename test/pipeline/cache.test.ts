@@ -73,6 +73,26 @@ describe("decide", () => {
     });
   });
 
+  it("a build that committed no image: up to date by its manifest alone, until something needs the image", () => {
+    const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
+    const m = manifestFor(base);
+    const leaf: Manifest = { ...m, image: { ref: m.image.ref, committed: false } };
+    // No image to look at (gatherFacts does not inspect one): the manifest's key decides.
+    const facts: CacheFacts = { manifest: { kind: "found", manifest: leaf }, image: { kind: "unchecked" } };
+    expect(decide(base, "/out", facts)).toEqual({
+      build: false,
+      reasons: [expect.stringMatching(/^up to date: key [0-9a-f]{12} matches \/out\/manifest\.json \(no image committed: nothing needs one\)$/)],
+    });
+    // A child recipe (or a registry target, or a one-file build) needs it now: rebuilt, with the commit.
+    expect(decide(base, "/out", facts, { imageNeededBy: "child recipe child" })).toEqual({
+      build: true,
+      reasons: ["inputs unchanged, but the last build committed no image (nothing needed it then); child recipe child needs localhost/bootsmith/base:1 now"],
+    });
+    // A changed key is still said first.
+    const other: Manifest = { ...leaf, inputDigest: "0".repeat(64) };
+    expect(decide(base, "/out", { ...facts, manifest: { kind: "found", manifest: other } }).reasons[0]).not.toMatch(/committed no image/);
+  });
+
   it("an unreadable manifest is a reason to rebuild, said as such", () => {
     const dir = recipeDir();
     const out = path.join(dir, "out");
@@ -157,5 +177,7 @@ describe("explaining a changed key", () => {
     expect(text[2]).toMatch(/^child \(.*child\.yaml, localhost\/bootsmith\/child:1\): rebuild$/);
     expect(text[3]).toBe("  never built here: no /out/child/manifest.json");
     expect(text.at(-1)).toBe("1 of 2 recipes would be built");
+    // The child is a leaf: its build will commit no image, and --explain says so.
+    expect(text[4]).toBe("  no image committed: no child recipe builds on it and no registry target pushes it");
   });
 });

@@ -54,6 +54,12 @@ describe("bootsmith build DIR (graph)", () => {
     expect(readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8")).toContain("--pull=never localhost/bootsmith/graph-base:1");
     expect(manifest("graph-child-ok").inputs?.parent).toBe(manifest("graph-base").inputDigest.slice(0, 16));
     expect(existsSync(path.join(out, "graph-child-fails", "1", "manifest.json"))).toBe(false);
+    // Only the image a child builds on is committed: the leaf's build ends with its artifacts.
+    expect(manifest("graph-base").image.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest("graph-child-ok").image).toEqual({ ref: "localhost/bootsmith/graph-child-ok:1", committed: false });
+    const leafLog = readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8");
+    expect(leafLog).not.toMatch(/\+ buildah .*\bcommit /);
+    expect(leafLog).toMatch(/\+ bootsmith artifacts write-manifest .* --not-committed$/m);
     // JUnit: one testcase per step, the failing one marked.
     const junit = readFileSync(path.join(work, "junit", "graph-child-fails.xml"), "utf8");
     expect(junit).toMatch(/<testcase [^>]*name="command-1: Run: failing command"[^>]*>\s*<failure/);
@@ -66,9 +72,21 @@ describe("bootsmith build DIR (graph)", () => {
     expect(result.stdout).toMatch(
       /graph-base \(.*\): up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1/,
     );
-    expect(result.stdout).toMatch(/graph-child-ok \(.*\): up to date/);
+    expect(result.stdout).toMatch(
+      /graph-child-ok \(.*\): up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json \(no image committed: nothing needs one\)/,
+    );
     expect(result.stdout).toMatch(/graph-child-fails \(.*\): rebuild\n {2}never built here/);
     expect(result.stdout).toContain("1 of 3 recipes would be built");
+    // A new recipe on the leaf needs the image its build did not commit: the leaf is rebuilt, with it.
+    writeFileSync(path.join(recipes, "grandchild.yaml"), "name: graph-grandchild\ntags: ['1']\nfrom:\n  recipe: child-ok.yaml\nboot: false\n");
+    try {
+      const more = await build("--var", "FAIL_CODE=0", "--explain");
+      expect(more.stdout).toMatch(
+        /graph-child-ok \(.*\): rebuild\n {2}inputs unchanged, but the last build committed no image \(nothing needed it then\); child recipe graph-grandchild needs localhost\/bootsmith\/graph-child-ok:1 now/,
+      );
+    } finally {
+      rmSync(path.join(recipes, "grandchild.yaml"));
+    }
   });
 
   it("the fixed child builds alone; then a no-op run runs no step at all", { timeout: 300_000 }, async () => {

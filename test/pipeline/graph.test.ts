@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
+import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -39,6 +39,24 @@ describe("collecting and ordering", () => {
     expect(graph.order).toEqual(["base", "login", "site", "compute", "gpu", "tools"]);
     expect(graph.nodes.get("site")?.children).toEqual(["compute", "gpu"]);
     expect(graph.nodes.get("gpu")?.parent).toBe("site");
+  });
+
+  it("whose image is needed: a recipe with children or a registry target; leaves commit none", () => {
+    const dir = tree(SITE);
+    writeFileSync(
+      path.join(dir, "tools.yaml"),
+      "name: tools\nfrom:\n  image: docker.io/library/rockylinux:9\nboot: false\npublish:\n  - type: local\n    dir: /srv/x\n  - type: registry\n    repository: registry.local:5000/hpc/tools\n",
+    );
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    const needed = Object.fromEntries(graph.order.map((n) => [n, imageNeededBy(graph.nodes.get(n)!)]));
+    expect(needed).toEqual({
+      base: "child recipe login (and 1 more)",
+      login: undefined,
+      site: "child recipe compute (and 1 more)",
+      compute: undefined,
+      gpu: undefined,
+      tools: "publish[1] (registry)",
+    });
   });
 
   it("a list file (.txt or YAML recipes:) with paths relative to it; parents not listed are pulled in", () => {

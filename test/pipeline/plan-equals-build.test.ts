@@ -14,6 +14,8 @@ import { buildEnv, removeImages } from "../support/fixture-build.js";
 import { resolveArg } from "../../src/steps/args.js";
 import { renderCommand } from "../../src/exec/quote.js";
 import type { Plan, RuntimeVar } from "../../src/steps/types.js";
+import type { Manifest } from "../../src/core/manifest.js";
+import { execa } from "execa";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/build");
 const BUILD_ID = "plan-equals-build";
@@ -64,8 +66,8 @@ function loggedCommands(log: string): string[] {
   return commands;
 }
 
-/** The runtime values the build learnt, read back from its log. */
-function runtimeValues(log: string): Record<RuntimeVar, string> {
+/** The runtime values the build learnt, read back from its log (no IMAGE_ID without a commit). */
+function runtimeValues(log: string): Partial<Record<RuntimeVar, string>> {
   const one = (re: RegExp, what: string) => {
     const m = re.exec(log);
     if (!m) throw new Error(`build.log does not show the ${what}`);
@@ -77,10 +79,32 @@ function runtimeValues(log: string): Record<RuntimeVar, string> {
     MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!,
     KVER: kernel[1]!,
     KERNEL_IMAGE: kernel[2]!,
-    IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]!,
+    ...(/\[commit\] /.test(log) ? { IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]! } : {}),
     SBOM_CDX_SHA256: sboms[1]!,
     SBOM_SPDX_SHA256: sboms[2]!,
   };
+}
+
+/** Plan (JSON and bash), then build, with the same arguments; the build's logged commands and the plan's, runtime values filled in. */
+async function planAndBuild(out: string, extra: readonly string[]) {
+  const args = [recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--build-id", BUILD_ID, ...extra];
+  const planned = await bootsmith(["plan", ...args, "--json"], { env });
+  expect(planned.exitCode, planned.stderr).toBe(0);
+  const built = await bootsmith(["build", ...args, "--progress", "plain"], { env });
+  expect(built.exitCode, built.stderr).toBe(0);
+  const log = readFileSync(path.join(out, "build.log"), "utf8");
+  const values = runtimeValues(log);
+  const plan = JSON.parse(planned.stdout) as Plan;
+  const rendered = plan.steps
+    .flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command] : [])))
+    .map((c) =>
+      renderCommand(
+        c.file,
+        c.args.map((a) => resolveArg(a, values)),
+        c.env,
+      ),
+    );
+  return { logged: loggedCommands(log), rendered };
 }
 
 describe("bootsmith plan shows exactly what bootsmith build runs", () => {
@@ -128,5 +152,23 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(
       rendered.filter((c) => c.startsWith("buildah ")).every((c) => c.startsWith(`buildah ${plan.host[0]!.slice("host: buildah ".length).split(",")[0]}`)),
     ).toBe(true);
+  });
+
+  it("--no-commit: the same, with no buildah commit, the earlier image removed, the manifest told", { timeout: 600_000 }, async () => {
+    const out = path.join(work, "out-no-commit");
+    // Without the publish target: a local one would do, but the first test's publish dir is taken.
+    const { logged, rendered } = await planAndBuild(out, ["--no-commit", "--no-publish"]);
+    expect(logged).toEqual(rendered);
+    expect(rendered.some((c) => / (commit|config) /.test(c) && c.startsWith("buildah "))).toBe(false);
+    expect(
+      rendered.some((c) => c.startsWith("buildah ") && c.includes(" rmi localhost/bootsmith/fixture-live:1 localhost/bootsmith/fixture-live:latest")),
+    ).toBe(true);
+    expect(rendered.some((c) => c.startsWith("bootsmith artifacts write-manifest") && c.endsWith("--not-committed"))).toBe(true);
+    const manifest = JSON.parse(readFileSync(path.join(out, "manifest.json"), "utf8")) as Manifest;
+    expect(manifest.image).toEqual({ ref: "localhost/bootsmith/fixture-live:1", committed: false });
+    // The first test's image of that name is gone: nothing can take it for this build's.
+    const inspect = await execa("buildah", ["inspect", "--type", "image", "localhost/bootsmith/fixture-live:1"], { reject: false, env });
+    expect(inspect.exitCode).not.toBe(0);
+    expect(inspect.stderr).toMatch(/image not known/);
   });
 });

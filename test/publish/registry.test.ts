@@ -123,6 +123,16 @@ describe("publishToRegistry (docker-registry)", () => {
     }
   });
 
+  it("refuses a set whose build committed no image, saying how to get one, before running anything", async () => {
+    const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1"], sizes: {} });
+    const file = join(image.dir, "manifest.json");
+    const manifest = JSON.parse(await readFile(file, "utf8")) as Manifest;
+    await writeFile(file, JSON.stringify({ ...manifest, image: { ref: manifest.image.ref, committed: false } }));
+    const attempt = publishToRegistry(await loadArtifactSet(image.dir), { type: "registry", repository: `${registry}/bootsmith/x` });
+    await expect(attempt).rejects.toBeInstanceOf(PublishInputError);
+    await expect(attempt).rejects.toThrow(/committed no image .* without --no-commit/);
+  });
+
   it("publishAll pushes to registries first, so other targets publish a manifest with the digests", async () => {
     const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["2"], sizes: { kernel: 1024 } });
     await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));

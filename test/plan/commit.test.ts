@@ -1,0 +1,53 @@
+// The commit step and its absence: a build that nothing needs an image from (a graph build's leaf,
+// or --no-commit) has no buildah commit, removes an earlier image of its name instead, and
+// records in the manifest step that it committed none; a registry target refuses that.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { plan } from "../../src/plan/planner.js";
+import { renderPlan } from "../../src/plan/render.js";
+import { UserError } from "../../src/core/errors.js";
+import { fixedPlanOptions } from "./support.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-commit-plan-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function recipe(extra = ""): string {
+  const file = path.join(dir, `r-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, `name: leaf\ntags: ["1", latest]\nfrom:\n  image: localhost/x:1\nboot:\n  kernel: newest\n${extra}`);
+  return file;
+}
+
+describe("plan option commit", () => {
+  it("by default commits the container, tags it, and the manifest records the image id", () => {
+    const p = plan(loadRecipe(recipe(), { env: {} }), fixedPlanOptions());
+    const ids = p.steps.map((s) => s.id);
+    expect(ids).toContain("commit");
+    expect(ids).not.toContain("forget-image");
+    expect(renderPlan(p)).toMatch(/^buildah commit --quiet --format oci "\$CONTAINER|^IMAGE_ID=\$\(buildah commit /m);
+    expect(renderPlan(p)).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
+  });
+
+  it("commit: false: no buildah commit or config, an earlier image of each tag removed, the manifest told", () => {
+    const p = plan(loadRecipe(recipe(), { env: {} }), fixedPlanOptions({ commit: false }));
+    const ids = p.steps.map((s) => s.id);
+    expect(ids).not.toContain("commit");
+    // Where the commit was: after the squashfs, before the container goes.
+    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("teardown") + 1)).toEqual(["squashfs", "forget-image", "teardown"]);
+    const script = renderPlan(p);
+    expect(script).not.toMatch(/buildah (commit|config)/);
+    expect(script).toContain("buildah rmi localhost/bootsmith/leaf:1 localhost/bootsmith/leaf:latest || case $? in 125) ;; *) false ;; esac");
+    expect(script).toMatch(/bootsmith artifacts write-manifest .* --not-committed$/m);
+    expect(script).not.toContain("IMAGE_ID");
+  });
+
+  it("commit: false with a registry target is bad input naming the target", () => {
+    const file = recipe("publish:\n  - type: local\n    dir: /srv/x\n  - type: registry\n    repository: registry.local:5000/hpc/leaf\n");
+    expect(() => plan(loadRecipe(file, { env: {} }), fixedPlanOptions({ commit: false }))).toThrow(UserError);
+    expect(() => plan(loadRecipe(file, { env: {} }), fixedPlanOptions({ commit: false, publish: false }))).toThrow(
+      /publish\[1\] is a registry target, which pushes the committed image/,
+    );
+  });
+});
