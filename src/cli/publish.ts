@@ -252,7 +252,7 @@ export async function signArtifactSet(dir: string, key: string, passphraseEnv: s
  * Open the --sign-key signer (exit 2 when it cannot sign, before anything is read or pushed), run
  * `work` with it, and remove its private GnuPG home afterwards, whatever happens.
  */
-async function withSigner<T>(key: string, passphraseEnv: string | undefined, work: (signer: Signer) => Promise<T>): Promise<T> {
+export async function withSigner<T>(key: string, passphraseEnv: string | undefined, work: (signer: Signer) => Promise<T>): Promise<T> {
   const cleanup = new CleanupStack();
   let signer: Signer;
   try {

@@ -13,13 +13,16 @@ import { pack as tarPack, type Pack } from "tar-stream";
 import { MANIFEST_FILE } from "../core/manifest.js";
 import { loadImageDir } from "./image-dir.js";
 import { sha256Bytes, sha256File } from "../core/hash.js";
-import { BUNDLE_INDEX, BUNDLE_VERSION, EXTRA_FILE, type BundleFile, type BundleIndex } from "./bundle-format.js";
+import { BUNDLE_INDEX, BUNDLE_VERSION, EXTRA_FILE, IMAGE_DIR, type BundleFile, type BundleIndex } from "./bundle-format.js";
+import { layoutFiles } from "./bundle-image.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 
 export interface ExportOptions {
   readonly signal?: AbortSignal;
   /** Called after each file is packed (progress). */
   readonly onFile?: (file: BundleFile) => void;
+  /** --with-image: an OCI layout (bundle-image.ts stageImage) to carry under image/. */
+  readonly image?: { readonly layout: string; readonly digest: string; readonly source: string };
 }
 
 export interface ExportResult {
@@ -49,8 +52,25 @@ export async function exportBundle(dir: string, output: string, options: ExportO
     files.push({ name, size, sha256: await sha256File(file) });
     sources.set(name, file);
   }
+  if (options.image) {
+    for (const rel of await layoutFiles(options.image.layout)) {
+      const file = path.join(options.image.layout, rel);
+      const { size } = await stat(file);
+      // A blob's name is its sha256: it is checked while it is packed, like the artifacts.
+      const sha256 = rel.startsWith("blobs/sha256/") ? path.basename(rel) : await sha256File(file);
+      files.push({ name: `${IMAGE_DIR}/${rel}`, size, sha256 });
+      sources.set(`${IMAGE_DIR}/${rel}`, file);
+    }
+  }
   const mtime = new Date(set.manifest.builtAt);
-  const index: BundleIndex = { bundleVersion: BUNDLE_VERSION, name: set.manifest.name, tags: set.manifest.tags, createdAt: new Date().toISOString(), files };
+  const index: BundleIndex = {
+    bundleVersion: BUNDLE_VERSION,
+    name: set.manifest.name,
+    tags: set.manifest.tags,
+    createdAt: new Date().toISOString(),
+    files,
+    ...(options.image ? { image: { digest: options.image.digest, source: options.image.source } } : {}),
+  };
   const indexBytes = Buffer.from(`${JSON.stringify(index, null, 2)}\n`);
 
   const final = path.resolve(output);
@@ -108,6 +128,6 @@ async function addFile(pack: Pack, file: BundleFile, source: string, mtime: Date
   const actual = hash.digest("hex");
   if (actual !== file.sha256)
     throw new LifecycleError(
-      `${source}: sha256 ${actual} does not match the manifest's ${file.sha256}; the file changed after the build — no bundle was written`,
+      `${source}: sha256 ${actual} does not match ${file.name.startsWith(`${IMAGE_DIR}/`) ? "its name in the OCI layout" : "the manifest's"} ${file.sha256}; the file changed after the build — no bundle was written`,
     );
 }

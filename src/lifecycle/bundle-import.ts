@@ -15,7 +15,12 @@ import { PublishInputError } from "../publish/errors.js";
 import { publish, type PublishRunOptions } from "../publish/index.js";
 import type { PublishOutcome } from "../publish/publisher.js";
 import type { PublishTarget } from "../publish/targets.js";
-import { BUNDLE_INDEX, parseBundleIndex, type BundleIndex } from "./bundle-format.js";
+import { BUNDLE_INDEX, IMAGE_DIR, parseBundleIndex, type BundleIndex } from "./bundle-format.js";
+import { LAYOUT_IMAGE_NAME, readLayoutImage } from "./oci-layout.js";
+import { pushLayout } from "../publish/registry-signed.js";
+import type { RegistryTarget } from "../publish/targets.js";
+import type { Signer } from "../sign/gpg.js";
+import { silentReporter } from "../exec/events.js";
 import { LifecycleInputError } from "./errors.js";
 
 export type ImportDestination =
@@ -27,6 +32,10 @@ export type ImportDestination =
 export interface ImportOptions {
   readonly signal?: AbortSignal;
   readonly publish?: PublishRunOptions;
+  /** Registry targets: sign every tag of the pushed image (GPG simple signing, as `publish --sign-key`), before any tag exists. */
+  readonly signer?: Signer;
+  /** Notes for the user (what happened to the image part of a bundle). */
+  readonly onNote?: (text: string) => void;
 }
 
 export interface ImportResult {
@@ -35,6 +44,8 @@ export interface ImportResult {
   /** Where the artifact directory went (directory destinations). */
   readonly dir?: string;
   readonly outcome?: PublishOutcome;
+  /** Registry targets: the tags pushed and the digest they point at. */
+  readonly pushed?: { readonly refs: readonly string[]; readonly digest: string; readonly signed: boolean };
 }
 
 export async function importBundle(bundle: string, destination: ImportDestination, options: ImportOptions = {}): Promise<ImportResult> {
@@ -54,11 +65,27 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
   try {
     const index = await unpackVerified(bundle, staging, options.signal);
     const manifest = await checkManifestAgainstIndex(bundle, staging, index);
+    if (index.image) await checkImageLayout(bundle, path.join(staging, IMAGE_DIR), index);
     if (destination.kind === "directory") {
       const final = path.resolve(destination.dir);
       await rename(staging, final);
+      if (index.image) options.onNote?.(`the OCI image (${index.image.digest}) is in ${path.join(final, IMAGE_DIR)} as an OCI layout`);
       return { index, manifest, dir: final };
     }
+    if (destination.target.type === "registry") {
+      if (!index.image)
+        throw new LifecycleInputError(
+          `${bundle}: carries no OCI image, so there is nothing to push to a registry; export it with --with-image, or import it to s3://, dir: or a directory`,
+        );
+      if (!options.signer && index.files.some((f) => f.name === "SHA256SUMS.sig"))
+        options.onNote?.("the bundle's artifact set is signed, but no --sign-key was given: the image is pushed without a signature");
+      const pushed = await pushImage(staging, index.image.digest, manifest, destination.target, destination.workDir, options);
+      return { index, manifest, pushed };
+    }
+    if (index.image)
+      options.onNote?.(
+        `the bundle's OCI image (${index.image.digest}) was verified but not published: a ${destination.target.type === "s3" ? "s3://" : "dir:"} target holds the boot artifacts; import the bundle again with --to registry:HOST/REPO to push the image`,
+      );
     let set;
     try {
       set = await loadArtifactSet(staging);
@@ -71,6 +98,52 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** The verified layout must be the image bundle.json names, with every blob its manifest refers to. */
+async function checkImageLayout(bundle: string, layout: string, index: BundleIndex): Promise<void> {
+  let image;
+  try {
+    image = await readLayoutImage(layout);
+  } catch (error) {
+    throw new LifecycleInputError(`${bundle}: the OCI layout under ${IMAGE_DIR}/ is not readable (${(error as Error).message}); nothing was published`, {
+      cause: error,
+    });
+  }
+  if (image.digest !== index.image!.digest)
+    throw new LifecycleInputError(
+      `${bundle}: ${IMAGE_DIR}/index.json names ${image.digest}, but ${BUNDLE_INDEX} says ${index.image!.digest}; nothing was published`,
+    );
+  const carried = new Set(index.files.map((f) => f.name));
+  const missing = [image.config, ...image.layers].filter((d) => !carried.has(`${IMAGE_DIR}/blobs/sha256/${d.digest.replace(/^sha256:/, "")}`));
+  if (missing.length > 0)
+    throw new LifecycleInputError(`${bundle}: the image's ${missing.map((d) => d.digest).join(", ")} is not in the bundle; nothing was published`);
+}
+
+/** Blobs and manifest by digest, then (with a key) a signature per tag, then the tags: as the registry publisher does. */
+async function pushImage(
+  staging: string,
+  digest: string,
+  manifest: Manifest,
+  target: RegistryTarget,
+  workDir: string,
+  options: ImportOptions,
+): Promise<NonNullable<ImportResult["pushed"]>> {
+  const work = await mkdtemp(path.join(workDir, "push-"));
+  try {
+    await pushLayout({
+      target,
+      layout: `oci:${path.join(staging, IMAGE_DIR)}:${LAYOUT_IMAGE_NAME}`,
+      digest,
+      tags: manifest.tags,
+      ...(options.signer ? { signer: options.signer } : {}),
+      work,
+      ctx: { step: "import", reporter: options.publish?.reporter ?? silentReporter, ...(options.signal ? { signal: options.signal } : {}) },
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return { refs: manifest.tags.map((t) => `${target.repository}:${t}`), digest, signed: options.signer !== undefined };
 }
 
 /** Stream the tar into `dir`, checking each entry against bundle.json; returns the index. */
@@ -106,6 +179,7 @@ async function unpackVerified(bundle: string, dir: string, signal: AbortSignal |
           `${bundle}: ${name} is ${entry.header.size} bytes in the tar but ${listed.size} in ${BUNDLE_INDEX}; nothing was published`,
         );
       // The entry is a streamx stream: read it as an async iterable (backpressure included).
+      if (name.includes("/")) await mkdir(path.join(dir, path.dirname(name)), { recursive: true });
       const actual = await writeHashed(entry as AsyncIterable<Buffer>, path.join(dir, name));
       if (actual !== listed.sha256)
         throw new LifecycleInputError(

@@ -12,7 +12,8 @@
 //   4. per tag, skopeo copy REPO@D to REPO:TAG: only now does a tag point at D.
 // Guarantee: a tag is never visible before every tag's signature is in the lookaside store. A
 // failure in 1-3 publishes no tag (the untagged manifest is left to registry garbage collection);
-// a failure in 4 leaves the tags already moved, each signed.
+// a failure in 4 leaves the tags already moved, each signed. `bootsmith import` pushes a
+// bundle's OCI layout through steps 2-4 (pushLayout), signed the same way when given a key.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Reporter } from "../exec/events.js";
@@ -36,27 +37,52 @@ export interface SignedPushRequest {
 
 /** Push, sign and tag; returns the manifest digest every tag now points at. */
 export async function pushSigned(request: SignedPushRequest): Promise<string> {
-  const { target, localRef, tags, signer, work, ctx } = request;
+  const { localRef, work, ctx } = request;
   const layout = `oci:${join(work, "layout")}:image`;
   const layoutDigest = join(work, "layout.digest");
-  await run({ file: "buildah", args: [...(request.buildahGlobalArgs ?? []), "push", "--quiet", "--digestfile", layoutDigest, request.localRef, layout] }, ctx);
+  await run({ file: "buildah", args: [...(request.buildahGlobalArgs ?? []), "push", "--quiet", "--digestfile", layoutDigest, localRef, layout] }, ctx);
   const digest = await readDigest(layoutDigest, `buildah push ${localRef} to an OCI layout`);
+  return pushLayout({ ...request, layout, digest });
+}
+
+export interface LayoutPushRequest {
+  readonly target: RegistryTarget;
+  /** The image to push, as skopeo names an OCI layout's image: `oci:DIR:NAME`. */
+  readonly layout: string;
+  /** Its manifest digest: what every tag must end up pointing at. */
+  readonly digest: string;
+  readonly tags: readonly string[];
+  /** Sign each tag's identity before any tag exists (steps 3 and 4 above); unsigned without. */
+  readonly signer?: Signer;
+  /** A private, empty directory for the skopeo configuration; the caller removes it. */
+  readonly work: string;
+  readonly ctx: SignedPushRequest["ctx"];
+}
+
+/**
+ * Steps 2-4 from an OCI layout (a build's, or an imported bundle's): blobs and manifest by digest,
+ * then the signatures, then the tags. Returns the digest the tags point at.
+ */
+export async function pushLayout(request: LayoutPushRequest): Promise<string> {
+  const { target, layout, digest, tags, signer, work, ctx } = request;
   const byDigest = `docker://${target.repository}@${digest}`;
   const skopeo = await skopeoCopyArgs(target, work);
   const pushedDigest = join(work, "pushed.digest");
   await run({ file: "skopeo", args: [...skopeo, "--digestfile", pushedDigest, layout, byDigest] }, ctx);
   const pushed = await readDigest(pushedDigest, `skopeo copy to ${byDigest}`);
   if (pushed !== digest) throw new PublishError(`skopeo pushed ${pushed}, not the layout's ${digest}: the manifest changed on the way`, "verify-failed");
-  const signing = signer.imageSigning();
-  for (const tag of tags) {
-    await run(
-      {
-        file: "skopeo",
-        args: [...skopeo, ...signing.args, "--sign-identity", `${target.repository}:${tag}`, byDigest, byDigest],
-        ...(signing.env ? { env: signing.env } : {}),
-      },
-      ctx,
-    );
+  if (signer) {
+    const signing = signer.imageSigning();
+    for (const tag of tags) {
+      await run(
+        {
+          file: "skopeo",
+          args: [...skopeo, ...signing.args, "--sign-identity", `${target.repository}:${tag}`, byDigest, byDigest],
+          ...(signing.env ? { env: signing.env } : {}),
+        },
+        ctx,
+      );
+    }
   }
   for (const tag of tags) await run({ file: "skopeo", args: [...skopeo, byDigest, `docker://${target.repository}:${tag}`] }, ctx);
   return digest;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pack as tarPack, extract as tarExtract } from "tar-stream";
+import { tarEntries, writeTar } from "../support/tar-entries.js";
 import { bootsmith } from "../support/cli.js";
 import { makeFakeImage, type FakeImage } from "../publish/support/artifacts.js";
 
@@ -32,40 +32,12 @@ afterAll(() => {
   rmSync(image.dir, { recursive: true, force: true });
 });
 
-/** The tar's entries as [name, bytes], in order. */
-async function entries(file: string): Promise<[string, Buffer][]> {
-  const out: [string, Buffer][] = [];
-  const ex = tarExtract();
-  const done = (async () => {
-    for await (const entry of ex) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
-      out.push([entry.header.name, Buffer.concat(chunks)]);
-    }
-  })();
-  ex.end(readFileSync(file));
-  await done;
-  return out;
-}
-
-async function repack(file: string, list: [string, Buffer][]): Promise<void> {
-  const p = tarPack();
-  const chunks: Buffer[] = [];
-  const read = (async () => {
-    for await (const c of p as AsyncIterable<Buffer>) chunks.push(c);
-  })();
-  for (const [name, bytes] of list) p.entry({ name, size: bytes.length }, bytes);
-  p.finalize();
-  await read;
-  writeFileSync(file, Buffer.concat(chunks));
-}
-
 /** Nothing at all under a target directory: no half-published image. */
 const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir, { recursive: true }).length === 0;
 
 describe("bootsmith export", () => {
   it("writes bundle.json first, then the manifest, the artifacts and the SBOM/signature files", async () => {
-    const list = await entries(bundle);
+    const list = await tarEntries(bundle);
     expect(list.map(([n]) => n)).toEqual([
       "bundle.json",
       "manifest.json",
@@ -159,15 +131,15 @@ describe("bootsmith import", () => {
 
   it("truncated at an entry boundary (the last files missing): exit 2, nothing published", async () => {
     const bad = path.join(work, "cut-boundary.tar");
-    const list = await entries(bundle);
-    await repack(bad, list.slice(0, 4));
+    const list = await tarEntries(bundle);
+    await writeTar(bad, list.slice(0, 4));
     await refused(bad, /ends before rootfs\.squashfs, rootfs\.squashfs\.sig, sbom\.spdx\.json \(listed in bundle\.json\): the bundle is truncated/);
   });
 
   it("an extra file: exit 2, nothing published", async () => {
     const bad = path.join(work, "extra.tar");
-    const list = await entries(bundle);
-    await repack(bad, [...list.slice(0, 3), ["evil.sh", Buffer.from("#!/bin/sh\n")], ...list.slice(3)]);
+    const list = await tarEntries(bundle);
+    await writeTar(bad, [...list.slice(0, 3), ["evil.sh", Buffer.from("#!/bin/sh\n")], ...list.slice(3)]);
     await refused(bad, /holds "evil\.sh", which bundle\.json does not list: the bundle was altered/);
   });
 
@@ -182,7 +154,7 @@ describe("bootsmith import", () => {
 
   it("a manifest that disagrees with bundle.json: exit 2", async () => {
     const bad = path.join(work, "manifest-mismatch.tar");
-    const list = await entries(bundle);
+    const list = await tarEntries(bundle);
     const index = JSON.parse(list[0]![1].toString()) as { files: { name: string; size: number; sha256: string }[] };
     const vmlinuz = Buffer.alloc(MiB, 7);
     const { createHash } = await import("node:crypto");
@@ -190,7 +162,7 @@ describe("bootsmith import", () => {
       ...index,
       files: index.files.map((f) => (f.name === "vmlinuz" ? { ...f, sha256: createHash("sha256").update(vmlinuz).digest("hex") } : f)),
     };
-    await repack(
+    await writeTar(
       bad,
       list.map(([n, b]): [string, Buffer] => (n === "bundle.json" ? [n, Buffer.from(JSON.stringify(forged))] : n === "vmlinuz" ? [n, vmlinuz] : [n, b])),
     );
@@ -199,7 +171,7 @@ describe("bootsmith import", () => {
 
   it("not a bundle, a missing file, a registry target: exit 2", async () => {
     const notBundle = path.join(work, "plain.tar");
-    await repack(notBundle, [["hello.txt", Buffer.from("hi")]]);
+    await writeTar(notBundle, [["hello.txt", Buffer.from("hi")]]);
     const r1 = await bootsmith(["import", notBundle, "--to", path.join(work, "x1")]);
     expect(r1.exitCode).toBe(2);
     expect(r1.stderr).toContain('the first entry is "hello.txt", not bundle.json: not a bootsmith bundle');
