@@ -169,7 +169,7 @@ describe("bootsmith import", () => {
     await refused(bad, /manifest\.json lists vmlinuz \(sha256 [0-9a-f]{12}…, 1048576 bytes\) but the bundle carries sha256 [0-9a-f]{12}…/);
   });
 
-  it("not a bundle, a missing file, a registry target: exit 2", async () => {
+  it("not a bundle, a missing file, a registry target for a bundle without the image: exit 2", async () => {
     const notBundle = path.join(work, "plain.tar");
     await writeTar(notBundle, [["hello.txt", Buffer.from("hi")]]);
     const r1 = await bootsmith(["import", notBundle, "--to", path.join(work, "x1")]);
@@ -178,8 +178,9 @@ describe("bootsmith import", () => {
     const r2 = await bootsmith(["import", path.join(work, "nope.tar"), "--to", path.join(work, "x2")]);
     expect(r2.exitCode).toBe(2);
     expect(r2.stderr).toContain("nope.tar: no such file");
-    const r3 = await bootsmith(["import", bundle, "--to", "registry:127.0.0.1:5000/x"]);
+    const r3 = await bootsmith(["import", bundle, "--to", "registry:127.0.0.1:9/x"]);
     expect(r3.exitCode).toBe(2);
+    expect(r3.stderr).toContain("carries no OCI image, so there is nothing to push to a registry");
     expect(existsSync(path.join(work, "x1"))).toBe(false);
   });
 });
