@@ -2,7 +2,9 @@
 // as a stream into a staging directory; every entry must be listed in bundle.json (the first
 // entry) and match its size and sha256, every listed file must arrive, and the manifest must
 // agree with the index. Only then is anything published, through the ordinary publishers
-// (manifest.json last). A truncated bundle, an extra file or a wrong digest publishes nothing.
+// (manifest.json last), or, for a registry, the bundle's OCI image is pushed by digest, signed
+// per tag with a key, tags last (publish/registry-signed.ts pushLayout). A truncated bundle, an
+// extra file or a wrong digest (in an artifact or an image blob) publishes nothing.
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -26,7 +28,7 @@ import { LifecycleInputError } from "./errors.js";
 export type ImportDestination =
   /** A new artifact directory (as `build` leaves it, with the SBOM/signature files). */
   | { readonly kind: "directory"; readonly dir: string }
-  /** A publish target: the ordinary publisher uploads it, manifest.json last. */
+  /** A publish target: the ordinary publisher uploads it, manifest.json last; a registry gets the bundle's OCI image. */
   | { readonly kind: "target"; readonly target: PublishTarget; readonly workDir: string };
 
 export interface ImportOptions {
