@@ -30,6 +30,10 @@ export async function stageImage(manifest: Manifest, source: BundleImageSource, 
   let from: string;
   if (source.kind === "local") {
     from = `containers-storage:${manifest.image.ref}`;
+    if (manifest.image.committed === false)
+      throw new LifecycleInputError(
+        `--with-image: the build of ${manifest.name}:${manifest.tags[0] ?? ""} committed no image (a graph leaf, or --no-commit); build the recipe file on its own (which commits) and export again, or give the pushed image with --image registry:HOST/REPO:TAG`,
+      );
     try {
       await run(
         {

@@ -91,7 +91,7 @@ describe("export --with-image", () => {
     expect(index.image).toEqual({ digest: layoutIndex.manifests[0]!.digest, source: `containers-storage:${LOCAL_REF}` });
   });
 
-  it("refuses a local image that is not the one the build committed (exit 1), and takes a pushed one with --image", async () => {
+  it("refuses a local image that is not the one the build committed (exit 1) or none (exit 2), and takes a pushed one with --image", async () => {
     const copy = await mkdtemp(path.join(work, "rebuilt-"));
     for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) writeFileSync(path.join(copy, f), readFileSync(path.join(image.dir, f)));
     const manifest = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
@@ -102,6 +102,11 @@ describe("export --with-image", () => {
     expect(stale.stderr).toContain(`${LOCAL_REF} is image`);
     expect(stale.stderr).toContain("but the build committed ffffffffffff");
     expect(existsSync(path.join(work, "stale.tar"))).toBe(false);
+    // A graph leaf's build commits no image: nothing to carry.
+    writeFileSync(path.join(copy, "manifest.json"), JSON.stringify({ ...manifest, image: { ref: manifest.image.ref, committed: false } }));
+    const leaf = await bootsmith(["export", copy, "-o", path.join(work, "leaf.tar"), "--with-image", ...storage], { env });
+    expect(leaf.exitCode, leaf.stderr).toBe(2);
+    expect(leaf.stderr).toContain("committed no image (a graph leaf, or --no-commit)");
 
     await run(
       {
