@@ -18,6 +18,7 @@ const UNIT = [
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",
   "test/builder/output-lock.test.ts",
+  "test/builder/version-cache.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/main.test.ts",
   "test/core/**/*.test.ts",

@@ -7,9 +7,13 @@
 // its `cat` child reads stdin: closing stdin releases it, and if the benchmark dies the pipe
 // closes and the lock goes with it.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { $ } from "zx";
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const cli = join(repo, "dist/cli/main.js");
 
 /**
  * Run a program with zx (the one way scripts run commands): CI=true so bootsmith prints plain
@@ -40,6 +44,28 @@ export function benchManifest({ artifacts, recipeFile, packageManager }) {
     timings: [],
     builtAt: new Date().toISOString(),
   };
+}
+
+/** Seconds fn takes (wall). */
+export async function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/**
+ * The tests' fixture RPM repository (test/support/rpm-repo.ts: a kernel, a dracut stand-in, a
+ * minimal base), built into `dir`; the builder is compiled where it can import execa and find its
+ * specs. Resolves { baseurl, … }.
+ */
+export async function fixtureRepo(dir) {
+  const out = join(repo, "node_modules/.cache/bootsmith-bench-tests");
+  await exec("npx", ["tsc", "-p", join(repo, "test/tsconfig.json"), "--noEmit", "false", "--outDir", out, "--sourceMap", "false"]).catch((e) => {
+    console.error(`tsc reported errors (emitted anyway): ${String(e.message).split("\n").slice(1, 3).join(" | ")}`);
+  });
+  cpSync(join(repo, "test/fixtures/rpm"), join(out, "test/fixtures/rpm"), { recursive: true });
+  const { buildFixtureRepo } = await import(pathToFileURL(join(out, "test/support/rpm-repo.js")).href);
+  return buildFixtureRepo(dir);
 }
 
 export const median = (xs) => {

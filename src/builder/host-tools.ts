@@ -5,6 +5,7 @@ import { access } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { Reporter } from "../exec/events.js";
 import { isCommandError, run } from "../exec/run.js";
+import { cachedVersion, rememberVersion } from "./version-cache.js";
 
 export interface ToolSpec {
   readonly name: string;
@@ -143,10 +144,25 @@ export async function findOnPath(name: string, pathVar: string | undefined): Pro
   return undefined;
 }
 
-export async function detectTool(spec: ToolSpec, pathVar: string | undefined, reporter: Reporter, signal?: AbortSignal): Promise<ToolFacts> {
+export async function detectTool(
+  spec: ToolSpec,
+  pathVar: string | undefined,
+  reporter: Reporter,
+  signal?: AbortSignal,
+  versionCacheDir?: string,
+): Promise<ToolFacts> {
   const base = { name: spec.name, package: spec.package, need: spec.need, purpose: spec.purpose };
   const path = await findOnPath(spec.name, pathVar);
   if (!path) return base;
+  const cached = versionCacheDir !== undefined ? cachedVersion(versionCacheDir, path, spec.versionArgs) : undefined;
+  if (cached !== undefined) return { ...base, path, version: cached };
+  const found = await readVersion(spec, base, path, reporter, signal);
+  if (versionCacheDir !== undefined && found.version !== undefined && found.version !== "unknown")
+    rememberVersion(versionCacheDir, path, spec.versionArgs, found.version);
+  return found;
+}
+
+async function readVersion(spec: ToolSpec, base: ToolFacts, path: string, reporter: Reporter, signal?: AbortSignal): Promise<ToolFacts> {
   try {
     const { stdout } = await run(
       { file: path, args: spec.versionArgs, ...(spec.versionEnv ? { env: spec.versionEnv } : {}), timeoutMs: 20_000 },
@@ -162,6 +178,7 @@ export async function detectTool(spec: ToolSpec, pathVar: string | undefined, re
   }
 }
 
-export async function detectTools(pathVar: string | undefined, reporter: Reporter, signal?: AbortSignal): Promise<ToolFacts[]> {
-  return Promise.all(TOOLS.map((spec) => detectTool(spec, pathVar, reporter, signal)));
+/** Every tool of TOOLS; with `versionCacheDir`, versions read before for the same binary are reused (version-cache.ts). */
+export async function detectTools(pathVar: string | undefined, reporter: Reporter, signal?: AbortSignal, versionCacheDir?: string): Promise<ToolFacts[]> {
+  return Promise.all(TOOLS.map((spec) => detectTool(spec, pathVar, reporter, signal, versionCacheDir)));
 }

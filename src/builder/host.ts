@@ -86,6 +86,8 @@ export interface DetectHostOptions {
   readonly signal?: AbortSignal;
   /** Reuse successful buildah probes from this directory (see probe-cache.ts); unset: always probe. */
   readonly probeCacheDir?: string;
+  /** Reuse tool versions read before from this directory (see version-cache.ts); unset: always ask. */
+  readonly versionCacheDir?: string;
 }
 
 /** " (did you mean …?)" for a mistyped setting, from the recipe validator's edit-distance match. */
@@ -197,7 +199,7 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
   const uid = process.getuid?.() ?? 0;
   const checks: HostCheck[] = [];
 
-  const toolDetails = await detectTools(env.PATH, reporter, signal);
+  const toolDetails = await detectTools(env.PATH, reporter, signal, options.versionCacheDir);
   checks.push(...toolDetails.map(toolCheck));
   const buildah = toolDetails.find((t) => t.name === "buildah" && t.version)?.path;
 

@@ -9,6 +9,7 @@ import type { PlanOptions } from "../plan/planner.js";
 import { UserError } from "../core/errors.js";
 import { detectHost, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
+import { DEFAULT_VERSION_CACHE_DIR } from "./version-cache.js";
 import { formatSigningKey, parseSigningKey, type SigningKeySpec } from "../sign/key.js";
 
 /** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
@@ -116,6 +117,7 @@ export function detectBuildHost(settings: Pick<BuildSettings, "storageRoot" | "s
     isolation: settings.isolation,
     outputDir: settings.outDir,
     probeCacheDir: DEFAULT_PROBE_CACHE_DIR,
+    versionCacheDir: DEFAULT_VERSION_CACHE_DIR,
   });
 }
 

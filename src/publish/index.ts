@@ -5,7 +5,9 @@ import { loadArtifactSet, type ArtifactSet } from "./artifacts.js";
 import { publishToLocal } from "./local.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import { publishToRegistry, type RegistryPublishOptions } from "./registry.js";
-import { publishToS3, type S3PublishOptions } from "./s3.js";
+// The S3 publisher is loaded when a target needs it: the AWS SDK takes ~0.3 s to load, which
+// every build without an S3 target would otherwise pay at start-up.
+import type { S3PublishOptions } from "./s3.js";
 import type { PublishTarget, PublishTargetType } from "./targets.js";
 
 export interface PublishRunOptions extends PublishOptions {
@@ -20,7 +22,7 @@ type PublisherTable = {
 };
 
 export const publishers: PublisherTable = {
-  s3: (set, target, options) => publishToS3(set, target, { ...options, ...options.s3 }),
+  s3: async (set, target, options) => (await import("./s3.js")).publishToS3(set, target, { ...options, ...options.s3 }),
   local: (set, target, options) => publishToLocal(set, target, options),
   registry: (set, target, options) => publishToRegistry(set, target, { ...options, ...options.registry }),
 };
@@ -53,7 +55,8 @@ export { PublishError, PublishInputError, type PublishErrorKind } from "./errors
 export { formatTransfer, type ArtifactTransfer, type TransferAction, type TransferListener } from "./progress.js";
 export type { PublishOptions, PublishOutcome } from "./publisher.js";
 export type { RegistryPublishOptions } from "./registry.js";
-export { S3_VERIFY_MODES, type S3PublishOptions, type S3Verify } from "./s3.js";
+export type { S3PublishOptions } from "./s3.js";
+export { S3_VERIFY_MODES, type S3Verify } from "./targets.js";
 export type { S3ClientOptions, S3Credentials } from "./s3-client.js";
 export type { LocalTarget, PublishTarget, PublishTargetType, RegistryTarget, S3Layout, S3Target } from "./targets.js";
 export { S3_LAYOUTS } from "./targets.js";

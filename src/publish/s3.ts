@@ -25,7 +25,7 @@ import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { ArtifactTransfer } from "./progress.js";
 import { createS3Client, DEFAULT_REGION, explainS3Error, type S3ClientOptions } from "./s3-client.js";
 import { DEFAULT_QUEUE_SIZE, SHA256_METADATA, uploadFile } from "./s3-upload.js";
-import type { S3Target } from "./targets.js";
+import type { S3Target, S3Verify } from "./targets.js";
 import type { PublishedImage } from "../core/published-image.js";
 
 export interface S3PublishOptions extends PublishOptions {
@@ -44,9 +44,6 @@ export interface S3PublishOptions extends PublishOptions {
    */
   readonly verify?: S3Verify;
 }
-
-export const S3_VERIFY_MODES = ["metadata", "full"] as const;
-export type S3Verify = (typeof S3_VERIFY_MODES)[number];
 
 /** CopyObject's limit; larger objects are uploaded again for secondary tags. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;

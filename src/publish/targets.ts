@@ -11,3 +11,7 @@ export type S3Target = Extract<PublishTarget, { readonly type: "s3" }>;
 export type LocalTarget = Extract<PublishTarget, { readonly type: "local" }>;
 export type RegistryTarget = Extract<PublishTarget, { readonly type: "registry" }>;
 export type S3Layout = NonNullable<S3Target["layout"]>;
+
+/** How an S3 publish checks each artifact before manifest.json (publish/s3.ts); here, away from the AWS SDK, for the CLI's checks. */
+export const S3_VERIFY_MODES = ["metadata", "full"] as const;
+export type S3Verify = (typeof S3_VERIFY_MODES)[number];

@@ -5,8 +5,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { createS3Client } from "../publish/s3-client.js";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { S3Target } from "../publish/targets.js";
 
 export interface OpenedFile {
@@ -87,10 +86,13 @@ export function s3Source(url: string, options: { endpoint?: string; region?: str
     ...(options.region ? { region: options.region } : {}),
     ...(options.caFile ? { caFile: options.caFile } : {}),
   };
-  const client = options.client ?? createS3Client(target);
+  // The AWS SDK is loaded on the first read (~0.3 s): registration imports this module for URLs only.
+  let client = options.client;
   return {
     description: `s3://${bucket}/${prefix}`,
     async open(file, signal) {
+      const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+      client ??= (await import("../publish/s3-client.js")).createS3Client(target);
       try {
         const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${file}` }), { abortSignal: signal });
         return { body: result.Body as Readable, location: `s3://${bucket}/${prefix}${file}` };
@@ -101,7 +103,7 @@ export function s3Source(url: string, options: { endpoint?: string; region?: str
       }
     },
     close() {
-      if (!options.client) client.destroy();
+      if (!options.client) client?.destroy();
     },
   };
 }
