@@ -11,9 +11,8 @@ import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
-import { resolveArg } from "../../src/steps/args.js";
-import { renderCommand } from "../../src/exec/quote.js";
-import type { Plan, RuntimeVar } from "../../src/steps/types.js";
+import { loggedCommands, renderedPlanCommands, runtimeValues } from "../support/build-log.js";
+import type { Plan } from "../../src/steps/types.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { execa } from "execa";
 
@@ -48,43 +47,6 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** `+ command` entries of build.log, in order. A quoted script spans lines: those after the first carry no timestamp. */
-function loggedCommands(log: string): string[] {
-  const commands: string[] = [];
-  let current: string[] | undefined;
-  for (const line of log.split("\n")) {
-    const stamped = /^\d{4}-\d\d-\d\dT\S+ /.test(line);
-    if (stamped) {
-      if (current) commands.push(current.join("\n"));
-      const m = /^\S+ \[[^\]]+\] \+ (.*)$/.exec(line);
-      current = m ? [m[1]!] : undefined;
-    } else if (current) {
-      current.push(line);
-    }
-  }
-  if (current) commands.push(current.join("\n"));
-  return commands;
-}
-
-/** The runtime values the build learnt, read back from its log (no IMAGE_ID without a commit). */
-function runtimeValues(log: string): Partial<Record<RuntimeVar, string>> {
-  const one = (re: RegExp, what: string) => {
-    const m = re.exec(log);
-    if (!m) throw new Error(`build.log does not show the ${what}`);
-    return m;
-  };
-  const kernel = one(/ INFO kernel (\S+) \((\S+)\)$/m, "kernel");
-  const sboms = one(/ SBOM sha256 cyclonedx ([0-9a-f]{64}) spdx ([0-9a-f]{64})$/m, "SBOM digests");
-  return {
-    MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!,
-    KVER: kernel[1]!,
-    KERNEL_IMAGE: kernel[2]!,
-    ...(/\[commit\] /.test(log) ? { IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]! } : {}),
-    SBOM_CDX_SHA256: sboms[1]!,
-    SBOM_SPDX_SHA256: sboms[2]!,
-  };
-}
-
 /** Plan (JSON and bash), then build, with the same arguments; the build's logged commands and the plan's, runtime values filled in. */
 async function planAndBuild(out: string, extra: readonly string[]) {
   const args = [recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--build-id", BUILD_ID, ...extra];
@@ -94,17 +56,7 @@ async function planAndBuild(out: string, extra: readonly string[]) {
   expect(built.exitCode, built.stderr).toBe(0);
   const log = readFileSync(path.join(out, "build.log"), "utf8");
   const values = runtimeValues(log);
-  const plan = JSON.parse(planned.stdout) as Plan;
-  const rendered = plan.steps
-    .flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command] : [])))
-    .map((c) =>
-      renderCommand(
-        c.file,
-        c.args.map((a) => resolveArg(a, values)),
-        c.env,
-      ),
-    );
-  return { logged: loggedCommands(log), rendered };
+  return { logged: loggedCommands(log), rendered: renderedPlanCommands(JSON.parse(planned.stdout) as Plan, values) };
 }
 
 describe("bootsmith plan shows exactly what bootsmith build runs", () => {
@@ -121,18 +73,12 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(built.exitCode, built.stderr).toBe(0);
     const log = readFileSync(path.join(out, "build.log"), "utf8");
     const values = runtimeValues(log);
+    expect(values.KVER).toBeDefined();
 
     const plan = JSON.parse(planned.stdout) as Plan & { host: string[] };
     // Host settings: the same storage options as the build's buildah calls (from detection here).
     expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
-    const fromPlan = plan.steps.flatMap((s) => s.actions.flatMap((a) => ("command" in a && a.command ? [a.command] : [])));
-    const rendered = fromPlan.map((c) =>
-      renderCommand(
-        c.file,
-        c.args.map((a) => resolveArg(a, values)),
-        c.env,
-      ),
-    );
+    const rendered = renderedPlanCommands(plan, values);
     expect(loggedCommands(log)).toEqual(rendered);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
     for (const sub of [

@@ -12,15 +12,16 @@ import { REPO_ROOT } from "../plan/support.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-inputs-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-cpSync(path.join(REPO_ROOT, "test/fixtures/ansible"), dir, { recursive: true });
-const recipeFile = path.join(dir, "recipe.yaml");
+// The example recipe with its parent and files/ (the playbook and its role), in a copy to change.
+for (const f of ["debian-12-ansible.yaml", "debian-12-live.yaml", "files"]) cpSync(path.join(REPO_ROOT, "recipes", f), path.join(dir, f), { recursive: true });
+const recipeFile = path.join(dir, "debian-12-ansible.yaml");
 
 describe("ansible inputs", () => {
   it("records the playbook, the roles and templates/ beside the playbook", () => {
     expect(Object.keys(inputDigests(loadRecipe(recipeFile, { env: {} }))).filter((k) => k.startsWith("ansible"))).toEqual([
-      "ansible commands[0] site.yml",
-      "ansible commands[0] roles",
-      "ansible commands[0] templates",
+      "ansible commands[0] files/ansible/site.yml",
+      "ansible commands[0] files/ansible/roles",
+      "ansible commands[0] files/ansible/templates",
     ]);
   });
 
@@ -28,12 +29,12 @@ describe("ansible inputs", () => {
     const before = loadRecipe(recipeFile, { env: {} });
     // What the previous build's manifest recorded, read before the role changes.
     const old = { inputDigest: before.inputDigest, inputs: inputDigests(before) } as unknown as Manifest;
-    writeFileSync(path.join(dir, "roles/site/tasks/main.yml"), "- ansible.builtin.debug: { msg: changed }\n");
+    writeFileSync(path.join(dir, "files/ansible/roles/timesync/tasks/main.yml"), "- ansible.builtin.debug: { msg: changed }\n");
     const after = loadRecipe(recipeFile, { env: {} });
     expect(after.inputDigest).not.toBe(before.inputDigest);
     const reasons = explainChange(after, old);
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/^ansible commands\[0\] roles changed: [0-9a-f]{16} → [0-9a-f]{16}$/);
+    expect(reasons[0]).toMatch(/^ansible commands\[0\] files\/ansible\/roles changed: [0-9a-f]{16} → [0-9a-f]{16}$/);
   });
 
   it("a playbook outside the recipe's directory is refused", () => {
