@@ -7,11 +7,12 @@
 //   node bench/bundle-rss.mjs [--size-mib 2048]
 //
 // The aim is flat memory: bootsmith streams every file (tar-stream both ways), so its peak RSS
-// must not grow with the rootfs (≤ 150 MB for 2 GiB). The last lines are `BENCH-RESULT {json}`
+// must not grow with the rootfs (≤ 150 MB for 2 GiB). Each bundle is then imported again with one
+// byte flipped in its middle, which must be refused (exit 2) with nothing published. The last lines are `BENCH-RESULT {json}`
 // for scripts/bench.mjs.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -70,9 +71,29 @@ async function roundTrip(work, image, label) {
     [cli, "import", bundle, "--to", `dir:${join(work, `published-${label}`)}`],
     { BOOTSMITH_WORK_DIR: join(work, "staging") },
   );
-  await rm(bundle);
   await rm(join(work, `published-${label}`), { recursive: true });
-  return { exported, imported };
+  // The same bundle with one byte flipped in the middle (inside the rootfs): import must refuse
+  // it (exit 2) after streaming it, and publish nothing.
+  const handle = await open(bundle, "r+");
+  const { size } = await handle.stat();
+  const at = Math.floor(size / 2);
+  const byte = Buffer.alloc(1);
+  await handle.read(byte, 0, 1, at);
+  byte[0] ^= 0xff;
+  await handle.write(byte, 0, 1, at);
+  await handle.close();
+  const target = join(work, `flipped-${label}`);
+  const t0 = process.hrtime.bigint();
+  const flipped = await exec(process.execPath, [cli, "import", bundle, "--to", `dir:${target}`], {
+    env: { BOOTSMITH_WORK_DIR: join(work, "staging") },
+    allowFail: true,
+  });
+  const refused = flipped.code === 2 && !existsSync(target) && /has sha256 .* nothing was published/.test(flipped.stderr);
+  console.log(
+    `bootsmith import, one byte flipped (${label}) exit ${flipped.code}, ${existsSync(target) ? "SOMETHING PUBLISHED" : "nothing published"} in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s`,
+  );
+  await rm(bundle);
+  return { exported, imported, refused };
 }
 
 const work = await mkdtemp(join("/var/tmp", "bootsmith-bench-bundle-"));
@@ -107,7 +128,7 @@ try {
     `time bootsmith / tar (${sizeMiB} MiB): export / tar cf ${ratio(bigRun.exported.seconds, tarCreate.seconds)}, import / tar xf ${ratio(bigRun.imported.seconds, tarExtract.seconds)} (import also hashes every file, then publishes a copy)`,
   );
   console.log(
-    `BENCH-RESULT ${JSON.stringify({ name: `bundle export+import, ${sizeMiB} MiB rootfs: bootsmith peak RSS (64 MiB: ${peakSmall.toFixed(0)} MB; idle node ${nodeIdle.rssMB.toFixed(0)} MB)`, figure: `${peak.toFixed(0)} MB`, aim: "≤ 150 MB", ok: peak <= 150 })}`,
+    `BENCH-RESULT ${JSON.stringify({ name: `bundle export+import, ${sizeMiB} MiB rootfs: bootsmith peak RSS (64 MiB: ${peakSmall.toFixed(0)} MB; idle node ${nodeIdle.rssMB.toFixed(0)} MB); a flipped byte ${bigRun.refused ? "refused" : "NOT refused"}`, figure: `${peak.toFixed(0)} MB`, aim: "≤ 150 MB, flipped byte refused", ok: peak <= 150 && bigRun.refused && smallRun.refused })}`,
   );
 } finally {
   await rm(work, { recursive: true, force: true });

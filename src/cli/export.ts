@@ -17,8 +17,8 @@ export const exportCommand: CliCommand = {
   usage: `Usage: bootsmith export NAME:TAG | DIR | s3://BUCKET/[PREFIX/]NAME/TAG -o BUNDLE.tar [--from TARGET] [--with-image]
 
 Writes one plain tar holding bundle.json (every file's size and sha256), manifest.json, the
-artifacts it lists, and any SBOM (sbom*.json) or signature files (*.sig, *.asc, *.pem,
-*.intoto.jsonl, *.sigstore.json, *.cosign.bundle) next to the manifest. Carry it across the air
+artifacts it lists, and any SBOM (sbom*.json) or signature files (SHA256SUMS, *.sig, *.asc,
+*.pem, *.intoto.jsonl, *.sigstore.json, *.cosign.bundle) next to the manifest. Carry it across the air
 gap and run \`bootsmith import BUNDLE.tar --to TARGET\` there. Files are streamed (memory stays
 flat whatever the rootfs size) and checked against the manifest's sha256 on the way; the tar is
 written as BUNDLE.tar.partial-PID and renamed when complete.
@@ -27,7 +27,8 @@ With --with-image the bundle also carries the container image as an OCI image la
 image/ (oci-layout, index.json, blobs/sha256/…; every blob listed in bundle.json with its
 sha256, which is also its name), for \`bootsmith import BUNDLE.tar --to registry:HOST/REPO\`.
 By default that is the image the build committed (manifest.json image.ref, copied out of
-buildah's storage with \`buildah push\` and refused unless it has the id the build recorded);
+buildah's storage with \`buildah push\` and refused unless it has the id the build recorded;
+a graph leaf's build, which commits no image, has none to carry);
 --image takes the pushed one from a registry instead (skopeo copy --preserve-digests, so its
 digest and signatures stay valid; refused if the build recorded pushing another digest there).
 The layout is staged under $BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith) and removed after.

@@ -17,6 +17,7 @@ import { removeImages } from "../support/fixture-build.js";
 import { inCi, mainJobArtifacts, MissingPrerequisiteError } from "../support/prerequisites.js";
 import type { ImageDiff } from "../../src/lifecycle/image-diff.js";
 
+const PARENT = path.join(REPO_ROOT, "recipes/debian-12-live.yaml");
 const CHILD = path.join(REPO_ROOT, "test/fixtures/lifecycle/debian-12-live-plus.yaml");
 const BUILD_TIMEOUT = 1_800_000;
 
@@ -39,12 +40,16 @@ beforeAll(async () => {
   child = path.join(work, "plus");
   await removeImages(["debian-12-live-plus:bookworm"]);
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work") };
-  // Locally without the main job's output, graph mode builds the parent first (into artifacts/).
+  // Locally, without the main job's output: build the parent here (which commits its image for the child).
+  if (!main.present) {
+    parent = path.join(work, "live");
+    const base = await bootsmith(["build", PARENT, "--out", parent, "--no-publish", "--progress", "plain"], { env, timeoutMs: BUILD_TIMEOUT });
+    if (base.exitCode !== 0) throw new Error(`build of ${PARENT} failed:\n${base.stderr.slice(-4000)}`);
+  } else parent = main.dir!;
   const t0 = Date.now();
   const built = await bootsmith(["build", CHILD, "--out", child, "--no-publish", "--progress", "plain"], { env, timeoutMs: BUILD_TIMEOUT });
   console.log(`debian-diff: child build exit ${built.exitCode} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (built.exitCode !== 0) throw new Error(`build of ${CHILD} failed:\n${built.stderr.slice(-4000)}`);
-  parent = main.present ? main.dir! : path.join(REPO_ROOT, "artifacts/debian-12-live/bookworm");
 }, BUILD_TIMEOUT);
 
 afterAll(async () => {
@@ -68,6 +73,11 @@ describe("bootsmith diff of two Debian live builds differing by one package and 
     );
     const helloFiles = new Set(stdout.split("\n").filter(Boolean));
     const added = diff.rootfs!.added.filter((p) => !REBUILD_STATE.test(p));
+    // For the CI log: what the filter set aside as rebuild state, and the initramfs's changes.
+    const state = [...diff.rootfs!.added, ...diff.rootfs!.removed, ...diff.rootfs!.changed.map((c) => c.path)].filter((p) => REBUILD_STATE.test(p));
+    console.log(
+      `debian-diff: ${added.length} files added (${added.join(" ")}); rebuild state set aside: ${state.length} paths under ${[...new Set(state.map((p) => p.split("/").slice(0, 4).join("/")))].join(" ")}; initramfs changed: ${diff.initramfs!.changed.map((c) => c.path).join(" ") || "none"}`,
+    );
     expect(added).toContain("/etc/bootsmith-diff.conf");
     expect(added).toContain("/usr/bin/hello");
     expect(added.filter((p) => p !== "/etc/bootsmith-diff.conf" && !helloFiles.has(p))).toEqual([]);
