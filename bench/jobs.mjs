@@ -8,7 +8,7 @@
 // Not a timed test: run it by hand (as root, after `npm run build`) or from scripts/bench.mjs.
 //
 //   node bench/jobs.mjs [--rounds 3] [--jobs N] [--count 8]
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,26 +34,23 @@ try {
   const text = readFileSync(join(fixtures, "fixture-live.yaml"), "utf8");
   for (let i = 1; i <= count; i++) writeFileSync(join(recipes, `jobs-${i}.yaml`), text.replace(/^name: fixture-live$/m, `name: bench-jobs-${i}`));
   const env = { BOOTSMITH_WORK_DIR: join(work, "work"), BOOTSMITH_CACHE_DIR: join(work, "cache") };
-  const build = (jobs) =>
-    exec(
-      process.execPath,
-      [
-        cli,
-        "build",
-        recipes,
-        "--var",
-        `REPO_URL=${fixture.baseurl}`,
-        "--out",
-        join(work, "out"),
-        "--no-publish",
-        "--progress",
-        "plain",
-        "--force",
-        "--jobs",
-        String(jobs),
-      ],
-      { env },
+  // Under /usr/bin/time: CPU seconds of bootsmith and every program it waited for. CPU / wall is
+  // how many of the cores the run kept busy: near 2 with --jobs 1 would leave --jobs 2 nothing.
+  let lockWaits = 0;
+  const build = async (jobs) => {
+    const args = ["build", recipes, "--var", `REPO_URL=${fixture.baseurl}`, "--out", join(work, "out"), "--no-publish", "--progress", "plain"];
+    const r = await exec("/usr/bin/time", ["-f", "BENCH-TIME %e %U %S", process.execPath, cli, ...args, "--force", "--jobs", String(jobs)], { env });
+    const [wall, user, system] = /BENCH-TIME ([\d.]+) ([\d.]+) ([\d.]+)/.exec(r.stderr).slice(1).map(Number);
+    // dnf waits for another dnf holding the shared cache's lock, and says so in the build logs.
+    const logged = Array.from({ length: count }, (_, i) => join(work, "out", `bench-jobs-${i + 1}`, "1", "build.log"))
+      .map((f) => (existsSync(f) ? (readFileSync(f, "utf8").match(/Waiting for process/g) ?? []).length : 0))
+      .reduce((a, b) => a + b, 0);
+    const waits = logged - lockWaits;
+    lockWaits = logged;
+    console.log(
+      `  --jobs ${jobs}: ${wall.toFixed(2)} s wall, ${(user + system).toFixed(2)} s CPU (${((user + system) / wall).toFixed(2)} cores busy)${waits ? `, dnf waited for a lock ${waits}×` : ""}`,
     );
+  };
   // Warm-up: dnf metadata, page cache, the host probe and tool versions.
   await withHeavyLock(() => build(values.jobs));
   const seconds = { 1: [], [values.jobs]: [] };
