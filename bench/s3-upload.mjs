@@ -15,7 +15,7 @@
 // node_modules/.cache/bootsmith-bench so the publisher runs as built JavaScript.
 // Lines starting with BENCH-RESULT are for scripts/bench.mjs.
 import { createHash, randomFillSync } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,15 +59,37 @@ function freePort() {
   });
 }
 
-/** Wall seconds, peak RSS (MB) and user+system CPU seconds of a command under /usr/bin/time -v. */
+/**
+ * CPU seconds (user + system) used so far by the Ceph daemons this benchmark started (their
+ * command lines name its ceph.conf), or NaN when it uses an S3 it did not start. Taken before and
+ * after each upload, it says how much of the two cores the server needed for it.
+ */
+function serverCpu() {
+  const conf = process.env.BENCH_CEPH_CONF;
+  if (!conf) return NaN;
+  let ticks = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(conf)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** Wall seconds, peak RSS (MB) and user+system CPU seconds of a command under /usr/bin/time -v, and the server's CPU meanwhile. */
 async function measured(file, args, env) {
+  const server0 = serverCpu();
   const t0 = performance.now();
   const r = await exec("/usr/bin/time", ["-v", file, ...args], { env });
   const seconds = (performance.now() - t0) / 1000;
   const field = (re) => Number(re.exec(r.stderr)?.[1] ?? NaN);
   const rssMB = field(/Maximum resident set size \(kbytes\): (\d+)/) / 1024;
   const cpu = field(/User time \(seconds\): ([\d.]+)/) + field(/System time \(seconds\): ([\d.]+)/);
-  return { seconds, rssMB, cpu, stdout: r.stdout };
+  return { seconds, rssMB, cpu, serverCpu: serverCpu() - server0, stdout: r.stdout };
 }
 
 const median = (xs) => {
@@ -246,7 +268,7 @@ try {
     for (const [name, r] of Object.entries(result)) {
       const bytes = name.includes("small") || name.includes("sync") ? smallCount * smallSize : size;
       console.log(
-        `round ${round} load ${loadStart}→${loadEnd}: ${name.padEnd(20)} ${r.seconds.toFixed(2)} s ${mbps(bytes, r.seconds)} MB/s, peak RSS ${r.rssMB.toFixed(0)} MB, CPU ${r.cpu.toFixed(1)} s`,
+        `round ${round} load ${loadStart}→${loadEnd}: ${name.padEnd(20)} ${r.seconds.toFixed(2)} s ${mbps(bytes, r.seconds)} MB/s, peak RSS ${r.rssMB.toFixed(0)} MB, CPU ${r.cpu.toFixed(1)} s, Ceph's CPU meanwhile ${r.serverCpu.toFixed(1)} s`,
       );
     }
   }

@@ -6,7 +6,7 @@
 // The figures recorded in docs/benchmarks.md come from this script. Needs root, buildah, dnf,
 // mmdebstrap, dracut, mksquashfs, Ceph (S3) and `npm run build` first.
 //
-//   node scripts/bench.mjs [--quick] [--rounds N] [--only build,squashfs,graph,scale,bundle,layer,s3,dracut]
+//   node scripts/bench.mjs [--quick] [--rounds N] [--only build,commit,jobs,squashfs,graph,scale,bundle,layer,s3,dracut]
 //
 // --quick: a smoke run (1 round, a 256 MiB S3 file, scale up to 200 recipes), minutes not an hour.
 import { spawn } from "node:child_process";
@@ -23,6 +23,8 @@ const few = String(Math.min(3, Number(rounds)));
 /** Name, script and arguments; each prints its results as `BENCH-RESULT {name, figure, aim, ok}` lines. */
 const BENCHES = [
   { id: "build", script: "bench/build-overhead.mjs", args: ["--rounds", rounds] },
+  { id: "commit", script: "bench/commit.mjs", args: ["--rounds", few] },
+  { id: "jobs", script: "bench/jobs.mjs", args: ["--rounds", few] },
   { id: "squashfs", script: "bench/squashfs.mjs", args: ["--rounds", few] },
   { id: "graph", script: "bench/graph.mjs", args: [] },
   { id: "scale", script: "bench/scale.mjs", args: ["--rounds", few, ...(values.quick ? ["--sizes", "20,200", "--svg", "/dev/null"] : [])] },

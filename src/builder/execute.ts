@@ -26,7 +26,6 @@ import { writeIdentity } from "./image-identity.js";
 import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
-import { judgeScan } from "./openscap.js";
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -173,6 +172,8 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     }
     case "scan-verdict": {
       // The record is written before the verdict, so a failed threshold still explains itself.
+      // Loaded here: its XML parser is ~25 modules that a build without a scan need not load.
+      const { judgeScan } = await import("./openscap.js");
       const record = judgeScan(action, action.record);
       state.scan = record;
       const failed = Object.entries(record.failedBySeverity)

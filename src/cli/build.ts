@@ -62,6 +62,8 @@ registry target; the others (leaves) skip the commit, as with --no-commit, and a
 of that name is removed. Parents that are not named are built when
 they are not up to date. --out is the root: each recipe goes to <out>/<name>/<primary tag>.
   --jobs N            parallel builds (default: the number of cores)
+  --commit-all        commit every recipe's image, leaves included (e.g. to look into them
+                      with buildah); without it, only images a child or a registry needs
   --only NAME         build NAME (repeatable) and whichever of its ancestors are not up to date
   --since GIT_REF     build recipes whose file or copied files changed since GIT_REF (git diff,
                       plus untracked files), their descendants, and ancestors not up to date
@@ -96,6 +98,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       junit: { type: "string" },
       "if-changed": { type: "boolean" },
       "no-commit": { type: "boolean" },
+      "commit-all": { type: "boolean" },
       jobs: { type: "string" },
       only: { type: "string", multiple: true },
       since: { type: "string" },
@@ -132,7 +135,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     const graphMode =
       positionals.length > 1 ||
       !isSingleRecipeFile(positionals[0]!) ||
-      [values.jobs, values.only, values.since, values.explain, values.force].some((v) => v !== undefined) ||
+      [values.jobs, values.only, values.since, values.explain, values.force, values["commit-all"]].some((v) => v !== undefined) ||
       (values["check-registry"] === true && !values["if-changed"]);
     if (!graphMode)
       return buildFile(positionals[0]!, {
@@ -154,6 +157,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       since: values.since,
       explain: values.explain ?? false,
       force: values.force ?? false,
+      commitAll: values["commit-all"] ?? false,
       junitDir: values.junit,
     });
   },

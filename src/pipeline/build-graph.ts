@@ -35,6 +35,8 @@ export interface GraphBuildOptions extends BuildSessionOptions {
   readonly checkRegistry?: boolean;
   /** --locked: every selected recipe needs its lock file; a build whose packages differ from it fails. */
   readonly locked?: boolean;
+  /** --commit-all: commit every recipe's image, leaves included (to inspect them with buildah). */
+  readonly commitAll?: boolean;
   /** Directory for one JUnit file per built recipe (<dir>/<name>.xml). */
   readonly junitDir?: string;
   /** Where human-facing lines go (default process.stderr); JSON lines and --explain use stdout. */
@@ -109,7 +111,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       console,
       host: await host,
       // Only an image something reads is committed: a leaf's build ends with its artifacts.
-      commit: imageNeededBy(node) !== undefined,
+      commit: neededBy(node, options) !== undefined,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
       skipPublish: refresh?.skipPublish,
       verify: verifiers?.get(node.name),
@@ -181,11 +183,16 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
       decide(node.recipe, defaultOutDir(node.recipe, options.outRoot), facts.get(name)!, {
         rebuild: options.refresh ? "refresh" : options.force ? "force" : undefined,
         parentRebuilt: parentDecision?.build ? node.parent : undefined,
-        imageNeededBy: imageNeededBy(node),
+        imageNeededBy: neededBy(node, options),
       }),
     );
   }
   return decisions;
+}
+
+/** Who needs the node's image in this run: a child, a registry target, or --commit-all (for every recipe). */
+function neededBy(node: GraphNode, options: Pick<GraphBuildOptions, "commitAll">): string | undefined {
+  return imageNeededBy(node) ?? (options.commitAll ? "--commit-all" : undefined);
 }
 
 /** `--explain`: per recipe, in build order, whether it will be rebuilt and why. */
@@ -193,7 +200,7 @@ export function explainText(
   graph: RecipeGraph,
   selected: ReadonlySet<string>,
   decisions: ReadonlyMap<string, Decision>,
-  options: Pick<GraphBuildOptions, "since" | "only">,
+  options: Pick<GraphBuildOptions, "since" | "only" | "commitAll">,
 ): string[] {
   const lines: string[] = [];
   for (const name of graph.order) {
@@ -206,7 +213,7 @@ export function explainText(
       continue;
     }
     lines.push(`${head}: ${decision.build ? "rebuild" : "up to date"}`, ...decision.reasons.map((r) => `  ${r}`));
-    if (decision.build && !decision.pull && imageNeededBy(node) === undefined)
+    if (decision.build && !decision.pull && neededBy(node, options) === undefined)
       lines.push("  no image committed: no child recipe builds on it and no registry target pushes it");
   }
   const rebuilt = [...decisions.values()].filter((d) => d.build).length;

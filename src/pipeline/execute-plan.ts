@@ -9,9 +9,6 @@ import type { PublishedImage } from "../core/published-image.js";
 import { isBuildAction, newBuildState, performBuildAction, prepareOutDir, type BuildContext, type BuildState } from "../builder/execute.js";
 import { parsePackageList } from "../builder/packages.js";
 import { publish, writePublishedRecord } from "../publish/index.js";
-import { registerPublished } from "../register/register.js";
-import { fromRecipeRegistration } from "../register/targets.js";
-import { loadRegisterSource } from "../register/source.js";
 import { internalCommand, isInternalAction } from "../plan/commands.js";
 import { resolveArg } from "../steps/args.js";
 import { renderCommand } from "../exec/quote.js";
@@ -143,6 +140,12 @@ async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, 
       return;
     }
     case "register": {
+      // Loaded here: the clients and the set verifier are ~20 modules a build that registers nothing need not load.
+      const [{ registerPublished }, { fromRecipeRegistration }, { loadRegisterSource }] = await Promise.all([
+        import("../register/register.js"),
+        import("../register/targets.js"),
+        import("../register/source.js"),
+      ]);
       const r = action.registration;
       const { image } = await loadRegisterSource(action.source);
       const { target, selectors, extraParams } = fromRecipeRegistration(r);

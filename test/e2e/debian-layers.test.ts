@@ -34,7 +34,18 @@ beforeAll(async () => {
   // Graph mode: parents first, each child on its parent's committed image. The package caches
   // stay at their defaults so the main job's downloads are reused.
   const result = await bootsmith(
-    ["build", path.join(FIXTURES, "live-child.yaml"), path.join(FIXTURES, "kernel-child.yaml"), "--out", out, "--no-publish", "--progress", "plain"],
+    // --commit-all: the children are leaves, and the checks below look into their images.
+    [
+      "build",
+      path.join(FIXTURES, "live-child.yaml"),
+      path.join(FIXTURES, "kernel-child.yaml"),
+      "--out",
+      out,
+      "--no-publish",
+      "--progress",
+      "plain",
+      "--commit-all",
+    ],
     {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work") },
       timeoutMs: BUILD_TIMEOUT,

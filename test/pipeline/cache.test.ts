@@ -179,5 +179,7 @@ describe("explaining a changed key", () => {
     expect(text.at(-1)).toBe("1 of 2 recipes would be built");
     // The child is a leaf: its build will commit no image, and --explain says so.
     expect(text[4]).toBe("  no image committed: no child recipe builds on it and no registry target pushes it");
+    // --commit-all: every image is committed, and nothing is said.
+    expect(explainText(graph, new Set(["base", "child"]), decisions, { commitAll: true })).not.toContain(text[4]);
   });
 });
