@@ -47,8 +47,8 @@ describe("docs/recipe-reference.md", () => {
           const p = at ? `${at}.${k}` : k;
           if (k === "$schema") continue;
           keys.add(p);
-          // labels, vars and env are free-form maps: their keys are the user's.
-          walk(v, p, ["labels", "vars", "env"].includes(k));
+          // labels, vars, env and Ansible's variables are free-form maps: their keys are the user's.
+          walk(v, p, ["labels", "vars", "env", "inventoryVars", "extraVars"].includes(k));
         }
       }
     };
