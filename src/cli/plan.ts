@@ -96,9 +96,10 @@ Options:
       [`# ===== ${loaded.spec.name} for ${p.arch} (${i + 1} of ${plans.length}) =====`, renderPlan(p.plan, { header: p.header })].join("\n"),
     );
     parts.push(
-      [`# ===== once every architecture (${plans.map((p) => p.arch).join(", ")}) is built =====`, ...after.map((c) => `# ${c.description}\n${c.command}`)].join(
-        "\n",
-      ) + "\n",
+      [
+        `# ===== once every architecture (${plans.map((p) => p.arch).join(", ")}) is built =====`,
+        ...after.map((c) => `# ${c.description}${c.command ? `\n${c.command}` : ""}`),
+      ].join("\n") + "\n",
     );
     process.stdout.write(scrub(parts.join("\n")));
     return EXIT.ok;
@@ -106,8 +107,11 @@ Options:
 };
 
 /** The combined manifest.json and the recipe's publish targets, run after every architecture's build. */
-function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean, storage: readonly string[]): { description: string; command: string }[] {
-  const steps = [{ description: `write ${path.join(dir, "manifest.json")}: every architecture's manifest and artifacts with their sha256s`, command: "" }];
+function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean, storage: readonly string[]): { description: string; command?: string }[] {
+  // The combined manifest is bootsmith build's own step (no command of its own).
+  const steps: { description: string; command?: string }[] = [
+    { description: `bootsmith build writes ${path.join(dir, "manifest.json")}: every architecture's manifest and artifacts with their sha256s` },
+  ];
   if (publish)
     for (const target of recipe.spec.publish)
       steps.push({
@@ -117,7 +121,7 @@ function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean,
             : "every architecture under <name>/<tag>/<arch>/, then the combined manifest.json",
         command: renderCommand("bootsmith", ["publish", dir, ...publishTargetArgs(target, target.type === "registry" ? storage : [])]),
       });
-  return steps.map((s) => ({ ...s, command: s.command || "(bootsmith build does this itself)" }));
+  return steps;
 }
 
 /**
