@@ -225,7 +225,7 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     expect(bss.violations).toEqual([]);
   });
 
-  it("commands that take one set handle the combined one: verify per architecture, promote and diff refuse clearly", async () => {
+  it("commands that take one set handle the combined one: verify per architecture; promote, boot-test and diff refuse clearly", async () => {
     const verify = await bootsmith(["verify", combinedDir()], { env, cwd: work });
     // Not signed: each architecture's set says so (a signed build verifies each the same way).
     expect(verify.exitCode).toBe(1);
@@ -235,6 +235,10 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     const promote = await bootsmith(["promote", `${NAME}:1`, "--to", "stable", "--target", `dir:${published}`, "--force"], { env, cwd: work });
     expect(promote.exitCode, promote.stderr).toBe(2);
     expect(promote.stderr).toMatch(/combined manifest of fixture-multiarch built for x86_64, aarch64: promote copies one set's files/);
+
+    const bootTest = await bootsmith(["boot-test", combinedDir()], { env, cwd: work });
+    expect(bootTest.exitCode).toBe(2);
+    expect(bootTest.stderr).toMatch(/built for x86_64, aarch64: boot-test one architecture's directory/);
 
     const diff = await bootsmith(["diff", combinedDir(), path.join(combinedDir(), "x86_64")], { env, cwd: work });
     expect(diff.exitCode).toBe(2);
