@@ -4,11 +4,13 @@
 // keys, then the combined manifest.json). Runs only when every architecture's node succeeded or
 // was up to date, so nothing points at a missing architecture.
 import path from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { isMultiArchManifest, MANIFEST_FILE } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
 import type { Outcome } from "./parallel.js";
 import { multiArchDir } from "../builder/options.js";
 import { archesOf, type LoadedRecipe } from "../recipe/load.js";
-import { writeMultiArchManifest, publishMultiArch } from "../publish/multi-arch.js";
+import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
 import { writePublishedRecord } from "../publish/record.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -53,15 +55,21 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     const arches = archesOf(group.recipe.spec);
     const done = group.nodes.filter((n) => ["built", "up-to-date"].includes(outcomes.get(n)?.status ?? ""));
     if (done.length < arches.length || group.nodes.length < arches.length) {
+      // A combined manifest from an earlier build would now list sets that changed or are gone.
+      if (group.nodes.some((n) => ["built", "failed"].includes(outcomes.get(n)?.status ?? ""))) await removeCombinedManifest(group.dir);
       options.write(`[${name}] combined manifest not written: not every architecture (${arches.join(", ")}) was built`);
       ok &&= done.length === group.nodes.length;
       continue;
     }
     try {
+      const before = await readFile(path.join(group.dir, MANIFEST_FILE)).catch(() => undefined);
       const multi = await writeMultiArchManifest(group.dir, arches);
-      options.write(`[${name}] ${path.relative(process.cwd(), path.join(group.dir, "manifest.json"))}: ${arches.join(", ")}`);
+      options.write(`[${name}] ${path.relative(process.cwd(), path.join(group.dir, MANIFEST_FILE))}: ${arches.join(", ")}`);
+      // Published when an architecture was built, or the set is new (its architectures were built
+      // in earlier runs, e.g. one --only NAME@ARCH at a time): an unchanged set was published already.
+      const changed = !before?.equals(renderMultiArchManifest(multi.manifest));
       const built = group.nodes.some((n) => outcomes.get(n)?.status === "built");
-      if (!options.publish || !built || group.recipe.spec.publish.length === 0) continue;
+      if (!options.publish || !(built || changed) || group.recipe.spec.publish.length === 0) continue;
       // Registries first: they record the pushed digests in the sets, which the others then publish.
       const targets = [...group.recipe.spec.publish].sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
       const published: PublishedImage[] = [];
@@ -82,4 +90,16 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     }
   }
   return ok;
+}
+
+async function removeCombinedManifest(dir: string): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  let value: unknown;
+  try {
+    value = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (isMultiArchManifest(value)) await rm(file, { force: true });
 }
