@@ -115,6 +115,14 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     expect(plan.stdout.slice(arm, after)).toContain(path.join(work, "planned", "aarch64"));
     // No architecture publishes on its own: the recipe's targets come once, after both.
     expect(plan.stdout.slice(0, after)).not.toContain("bootsmith publish");
+    const json = await bootsmith(["plan", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--json"], { env, cwd: work });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { arches: { arch: string; outDir: string }[]; after: { command?: string }[] };
+    expect(parsed.arches.map((a) => [a.arch, path.relative(work, a.outDir)])).toEqual([
+      ["x86_64", `artifacts/${NAME}/1/x86_64`],
+      ["aarch64", `artifacts/${NAME}/1/aarch64`],
+    ]);
+    expect(parsed.after.filter((a) => a.command?.startsWith("bootsmith publish "))).toHaveLength(3);
     expect(plan.stdout.slice(after)).toContain(`# bootsmith build writes ${path.join(work, "planned", "manifest.json")}`);
     expect(plan.stdout.slice(after)).toContain(`bootsmith publish ${path.join(work, "planned")} --to registry:${registry.address}/bootsmith/${NAME}`);
     expect(plan.stdout.slice(after)).toContain(
