@@ -670,6 +670,10 @@ function toResult(
 async function validate(opts: BootTestOptions, mac: string): Promise<void> {
   if (!opts.artifactDir && !opts.bootscriptUrl) throw new BootTestInputError("boot-test needs an artifact directory or a boot script URL");
   if (opts.artifactDir) {
+    // A combined directory (several architectures) says which one to boot instead.
+    await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
+      throw new BootTestInputError((error as Error).message, { cause: error });
+    });
     const missing: string[] = [];
     for (const name of Object.values(BOOT_FILES)) {
       await access(path.join(opts.artifactDir, name)).catch(() => missing.push(name));

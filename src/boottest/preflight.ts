@@ -3,7 +3,7 @@
 // the initramfs's cpio listing, the squashfs superblock, the kernel's boot header, the sizes.
 import { open, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { ARTIFACT_FILES, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { ARTIFACT_FILES, isMultiArchManifest, MANIFEST_FILE, multiArchMessage, type Manifest } from "../core/manifest.js";
 import { isCommandError, type RunContext } from "../exec/run.js";
 import { DRACUT_MODULES_TXT, listInitramfs, type InitramfsListing } from "../builder/initramfs.js";
 import { DEFAULT_KERNEL_SQUASHFS_COMPRESSORS, kernelSupports, readSquashfsSuperblock } from "./squashfs.js";
@@ -115,7 +115,11 @@ export async function readManifestIfPresent(dir: string): Promise<Manifest | und
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  return JSON.parse(text) as Manifest;
+  const value: unknown = JSON.parse(text);
+  // The combined directory of a recipe built for several architectures boots nothing itself.
+  if (isMultiArchManifest(value))
+    throw new Error(multiArchMessage(dir, value, `boot-test one architecture's directory, e.g. ${path.join(dir, Object.keys(value.arches)[0] ?? "ARCH")}`));
+  return value as Manifest;
 }
 
 /** The manifest's architecture when it is one bootsmith knows (older manifests: x86_64). */

@@ -64,6 +64,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
     name: spec.name,
     tags: spec.tags,
     arch: spec.arch,
+    ...(spec.arches ? { arches: spec.arches } : {}),
     inputDigest: recipe.inputDigest,
     inputs: inputDigests(recipe),
     recipeFile: path.relative(process.cwd(), recipe.file) || recipe.file,

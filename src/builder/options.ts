@@ -45,6 +45,14 @@ export interface BuildSettings {
 
 /** A recipe's output directory under `root`: <root>/<name>/<primary tag>, root ./artifacts by default. */
 export function defaultOutDir(recipe: LoadedRecipe, root = "artifacts"): string {
+  const dir = multiArchDir(recipe, root);
+  // One architecture of a recipe built for several: <root>/<name>/<tag>/<arch>/, beside the
+  // others, under the combined manifest.json (publish/multi-arch.ts).
+  return recipe.spec.arches ? path.join(dir, recipe.spec.arch) : dir;
+}
+
+/** <root>/<name>/<primary tag>: a single-architecture build's directory, or a multi-architecture build's combined one. */
+export function multiArchDir(recipe: LoadedRecipe, root = "artifacts"): string {
   return path.resolve(root, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
 }
 

@@ -7,6 +7,7 @@ import type { BuildSessionOptions } from "../builder/options.js";
 import { buildFile } from "../pipeline/build-session.js";
 import { buildGraph } from "../pipeline/build-graph.js";
 import { isSingleRecipeFile } from "../pipeline/graph.js";
+import { expandArches, loadRecipe } from "../recipe/load.js";
 
 const PROGRESS_MODES = ["auto", "tty", "plain", "json"] as const;
 
@@ -76,6 +77,10 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
   --check-registry    also ask each recipe's registry target (skopeo inspect): an image there
                       with the current key counts as up to date; it is pulled by digest when
                       a child is built here (with --if-changed: for one file, no pull)
+A recipe with arches: [x86_64, aarch64] is a node per architecture (NAME@ARCH; --only NAME
+selects all): each builds into <out>/<name>/<tag>/<arch>/, then <out>/<name>/<tag>/manifest.json
+lists them all and the recipe's publish targets get every architecture at once. One such file
+builds in graph mode (--out is the root).
 A single file without these options always builds (unless --if-changed). With --refresh a single
 file is rebuilt alone (its parents are not), with the changelog and publish rule above.
 
@@ -136,7 +141,8 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       positionals.length > 1 ||
       !isSingleRecipeFile(positionals[0]!) ||
       [values.jobs, values.only, values.since, values.explain, values.force, values["commit-all"]].some((v) => v !== undefined) ||
-      (values["check-registry"] === true && !values["if-changed"]);
+      (values["check-registry"] === true && !values["if-changed"]) ||
+      buildsSeveralArches(positionals[0]!, common.vars);
     if (!graphMode)
       return buildFile(positionals[0]!, {
         ...common,
@@ -162,6 +168,15 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     });
   },
 };
+
+/** A recipe with arches: (or on such a parent) is a node per architecture: graph mode. */
+function buildsSeveralArches(file: string, vars: Readonly<Record<string, string>>): boolean {
+  try {
+    return expandArches(loadRecipe(file, { vars })).length > 1;
+  } catch {
+    return false; // the build reports the recipe's problems the usual way
+  }
+}
 
 function isProgressMode(mode: string): mode is BuildSessionOptions["progress"] {
   return (PROGRESS_MODES as readonly string[]).includes(mode);

@@ -47,6 +47,10 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
     const problems: string[] = [];
     for (const recipeFile of files) {
       const recipe = loadRecipe(recipeFile, { vars });
+      if (recipe.spec.arches)
+        throw new UserError(
+          `${recipeFile}: a recipe with arches: (${recipe.spec.arches.join(", ")}) has no per-architecture lock file yet; lock one recipe per architecture (arch:)`,
+        );
       const shown = path.relative(process.cwd(), recipe.file) || recipe.file;
       const outDir = single ? path.resolve(values.out ?? defaultOutDir(recipe)) : defaultOutDir(recipe, values.out);
       const where = path.relative(process.cwd(), path.join(outDir, MANIFEST_FILE)) || path.join(outDir, MANIFEST_FILE);

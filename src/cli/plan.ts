@@ -2,12 +2,15 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
-import { loadRecipe } from "../recipe/load.js";
+import { expandArches, loadRecipe } from "../recipe/load.js";
+import path from "node:path";
+import { publishTargetArgs } from "../plan/commands.js";
+import { renderCommand } from "../exec/quote.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
 import { planWithCommands } from "../plan/commands.js";
-import { blockingProblems, detectBuildHost, hostPlanOptions, planOptions, type BuildSettings } from "../builder/options.js";
+import { blockingProblems, detectBuildHost, hostPlanOptions, multiArchDir, planOptions, type BuildSettings } from "../builder/options.js";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
 import { makeRedactor } from "../exec/reporters/redact.js";
@@ -52,8 +55,9 @@ Options:
       isolation: { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith plan: name exactly one recipe file, e.g. bootsmith plan recipes/debian-12-live.yaml");
-    const recipe = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
-    process.stderr.write(formatWarnings(recipe.warnings));
+    const loaded = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
+    process.stderr.write(formatWarnings(loaded.warnings));
+    const variants = expandArches(loaded);
     const settings: BuildSettings = {
       outDir: values.out,
       buildId: values["build-id"],
@@ -63,18 +67,62 @@ Options:
       storageDriver: values["storage-driver"],
       isolation: values.isolation,
     };
-    const { options, header } = await hostSettings(recipe, settings);
-    const thePlan = plan(recipe, options);
     // The plan shows every command with its arguments: the recipe's secrets become ***.
-    const scrub = makeRedactor([...secretValues(), ...recipe.secrets]);
-    process.stdout.write(
-      values.json
-        ? `${JSON.stringify({ host: header, ...planWithCommands(thePlan) }, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value), 2)}\n`
-        : scrub(renderPlan(thePlan, { header })),
+    const scrub = makeRedactor([...secretValues(), ...loaded.secrets]);
+    const json = (value: unknown) => `${JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" ? scrub(v) : v), 2)}\n`;
+    if (variants.length === 1) {
+      const recipe = variants[0]!;
+      const { options, header } = await hostSettings(recipe, settings);
+      const thePlan = plan(recipe, options);
+      process.stdout.write(values.json ? json({ host: header, ...planWithCommands(thePlan) }) : scrub(renderPlan(thePlan, { header })));
+      return EXIT.ok;
+    }
+    // Several architectures: one plan per architecture (each its own directory), then what runs
+    // once all are built.
+    const combinedDir = values.out !== undefined ? path.resolve(values.out) : multiArchDir(loaded);
+    const plans = [];
+    let storage: readonly string[] = [];
+    for (const recipe of variants) {
+      const { options, header } = await hostSettings(recipe, { ...settings, outDir: path.join(combinedDir, recipe.spec.arch) });
+      storage = options.buildah.globalArgs;
+      plans.push({ arch: recipe.spec.arch, header, plan: plan(recipe, options) });
+    }
+    const after = afterArchitectures(loaded, combinedDir, settings.publish !== false, storage);
+    if (values.json) {
+      process.stdout.write(json({ arches: plans.map((p) => ({ arch: p.arch, host: p.header, ...planWithCommands(p.plan) })), after }));
+      return EXIT.ok;
+    }
+    const parts = plans.map((p, i) =>
+      [`# ===== ${loaded.spec.name} for ${p.arch} (${i + 1} of ${plans.length}) =====`, renderPlan(p.plan, { header: p.header })].join("\n"),
     );
+    parts.push(
+      [
+        `# ===== once every architecture (${plans.map((p) => p.arch).join(", ")}) is built =====`,
+        ...after.map((c) => `# ${c.description}${c.command ? `\n${c.command}` : ""}`),
+      ].join("\n") + "\n",
+    );
+    process.stdout.write(scrub(parts.join("\n")));
     return EXIT.ok;
   },
 };
+
+/** The combined manifest.json and the recipe's publish targets, run after every architecture's build. */
+function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean, storage: readonly string[]): { description: string; command?: string }[] {
+  // The combined manifest is bootsmith build's own step (no command of its own).
+  const steps: { description: string; command?: string }[] = [
+    { description: `bootsmith build writes ${path.join(dir, "manifest.json")}: every architecture's manifest and artifacts with their sha256s` },
+  ];
+  if (publish)
+    for (const target of recipe.spec.publish)
+      steps.push({
+        description:
+          target.type === "registry"
+            ? "one manifest list per tag of every architecture's image"
+            : "every architecture under <name>/<tag>/<arch>/, then the combined manifest.json",
+        command: renderCommand("bootsmith", ["publish", dir, ...publishTargetArgs(target, target.type === "registry" ? storage : [])]),
+      });
+  return steps;
+}
 
 /**
  * The plan options `build` would use here, found the same way (builder/options.ts), and header

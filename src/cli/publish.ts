@@ -17,6 +17,7 @@ import { MIB } from "../publish/s3-upload.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { publishManifestList } from "../publish/manifest-list.js";
+import { loadMultiArchSet, publishMultiArch, type MultiArchSet } from "../publish/multi-arch.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter } from "../exec/events.js";
 import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
@@ -39,6 +40,12 @@ Targets (--to):
   dir:PATH                     a directory: PATH/<name>/<tag>/<file> (serve it with bootsmith serve)
   registry:HOST[:PORT]/REPO    an OCI registry: buildah push of the built image to REPO:<tag>
                                (with --sign-key: signed, each tag pushed after its signature)
+
+A recipe built for several architectures (arches:): give its combined directory
+<out>/<name>/<tag> (manifest.json listing the architectures, one directory per architecture).
+A registry gets one manifest list per tag (as below); S3 and dir: targets get each
+architecture under <name>/<tag>/<arch>/ and then the combined manifest.json at
+<name>/<tag>/manifest.json, written last. Register one architecture with register --arch.
 
 Several architectures (registry only): give one artifact directory per architecture (their
 manifests' arch differ, their tags agree). Each image is pushed as REPO:<tag>-<arch> (amd64,
@@ -160,6 +167,8 @@ export const publishCommand: CliCommand = {
     const [dir, ...extra] = positionals;
     if (!dir) throw new UserError(`bootsmith publish: give an artifact directory.\n${usage.split("\n")[0]}`);
     if (extra.length > 0) return publishArchitectures(positionals, values);
+    const multi = await loadMultiArchSet(dir);
+    if (multi) return publishCombined(multi, values);
     const verify = values.verify;
     if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
       throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
@@ -240,6 +249,34 @@ async function publishArchitectures(dirs: readonly string[], values: PublishValu
       process.stdout.write(`list     ${l.ref}@${l.digest}\n`);
       for (const p of l.platforms) process.stdout.write(`  ${p.os}/${p.arch.padEnd(7)} ${p.ref}@${p.digest}\n`);
     }
+  return EXIT.ok;
+}
+
+/**
+ * The directory of a recipe built for several architectures (combined manifest.json above one
+ * directory per architecture): every architecture to the target, the combined manifest last.
+ */
+async function publishCombined(multi: MultiArchSet, values: PublishValues): Promise<number> {
+  const { target, storage } = publishRequest(values);
+  for (const flag of ["sign-key", "record"] as const)
+    if (values[flag] !== undefined)
+      throw new UserError(`bootsmith publish: --${flag} takes one architecture's set (${multi.dir}/<arch>); sign or record each on its own`);
+  const verify = values.verify;
+  if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
+    throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
+  const outcome = await publishMultiArch(multi, target, {
+    onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
+    s3: { verify: verify as S3Verify | undefined },
+    registry: { buildahGlobalArgs: storage },
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(outcome.images, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `${multi.manifest.name}:${multi.manifest.tags.join(",")} for ${Object.keys(multi.manifest.arches).join(", ")} published to ${target.type}\n`,
+    );
+    for (const image of outcome.images.filter((i) => i.tag === multi.manifest.tags[0]))
+      for (const [role, url] of Object.entries(image.urls)) process.stdout.write(`${(image.arch ?? "").padEnd(8)} ${role.padEnd(8)} ${url}\n`);
+  }
   return EXIT.ok;
 }
 

@@ -14,6 +14,7 @@ import { loadRegisterSource } from "../register/source.js";
 import { validateSelectors, type BootTarget, type Selectors } from "../register/targets.js";
 import type { ArtifactCheck } from "../register/preflight.js";
 import { redactUrl } from "../register/http.js";
+import { ARCHES } from "../core/arch.js";
 
 /** Options shared by register and rollback: where, who, which nodes. */
 export const TARGET_OPTIONS = {
@@ -165,6 +166,10 @@ replaces under --state-dir so \`bootsmith rollback\` can restore it, writes, and
 
 Image and params:
   --tag TAG              which published tag (default: the first)
+  --arch ARCH            x86_64 or aarch64: which architecture's artifacts these nodes get.
+                         Required for a recipe built for several architectures (arches:);
+                         checked against a single-architecture set's manifest. BSS has no
+                         architecture field: register each architecture for its own nodes
   --base-url URL         where an artifact directory's files are served (nodes fetch from it)
   --params-template T    kernel command line template; default: the one recorded by the build
                          (manifest.params). Placeholders: {{ rootfs.url }} {{ kernel.url }}
@@ -195,6 +200,7 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
     const { values, positionals } = parseCommandArgs("register", args, {
       ...TARGET_OPTIONS,
       tag: { type: "string" },
+      arch: { type: "string" },
       "base-url": { type: "string" },
       "params-template": { type: "string" },
       "extra-params": { type: "string" },
@@ -206,7 +212,9 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       throw new UserError("bootsmith register: name exactly one SOURCE (published.json or an artifact directory); see bootsmith register --help");
     const log = (l: string) => process.stderr.write(`${l}\n`);
     try {
-      const source = await loadRegisterSource(positionals[0] as string, { baseUrl: values["base-url"], tag: values.tag });
+      if (values.arch !== undefined && !(values.arch in ARCHES))
+        throw new UserError(`bootsmith register: --arch ${values.arch}: expected one of ${Object.keys(ARCHES).join(", ")}`);
+      const source = await loadRegisterSource(positionals[0] as string, { baseUrl: values["base-url"], tag: values.tag, arch: values.arch });
       const template = values["params-template"] ?? source.paramsTemplate;
       if (template === undefined)
         throw new UserError(

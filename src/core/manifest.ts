@@ -123,6 +123,11 @@ export interface Manifest {
   readonly name: string;
   readonly tags: readonly string[];
   readonly arch: string;
+  /**
+   * Set when the recipe builds for several architectures (`arches:`): every one of them. This
+   * set is then one architecture's, published under <name>/<tag>/<arch>/ beside the others.
+   */
+  readonly arches?: readonly string[];
   /** sha256 over the normalized recipe and the files it references: the cache key's core. */
   readonly inputDigest: string;
   /** The key's parts (input name → short digest), so a later build can say which one changed. */
@@ -186,4 +191,41 @@ export interface PromotionRecord {
   readonly forced: boolean;
   /** The user who ran it ($USER / os.userInfo), for the audit trail. */
   readonly by?: string;
+}
+
+/**
+ * manifest.json of a recipe built for several architectures, in <name>/<tag>/ above one directory
+ * per architecture (each with its own manifest.json): which architectures there are and, per
+ * architecture, its manifest's and artifacts' sha256s, paths relative to this file. Written last,
+ * after every architecture's set, locally and by publish.
+ */
+export interface MultiArchManifest {
+  readonly schemaVersion: 1;
+  readonly kind: "multi-arch";
+  readonly name: string;
+  readonly tags: readonly string[];
+  /** The newest architecture's build time (what gc sorts tags by). */
+  readonly builtAt: string;
+  /** Architecture → its set. */
+  readonly arches: Readonly<Record<string, MultiArchEntry>>;
+}
+
+export interface MultiArchEntry {
+  /** The architecture's directory (relative): its name. */
+  readonly dir: string;
+  readonly manifest: ArtifactRecord;
+  readonly inputDigest: string;
+  readonly image: { readonly ref: string; readonly pushed?: readonly { ref: string; digest: string }[] };
+  /** As in the architecture's manifest.json, with `file` relative to the combined manifest. */
+  readonly artifacts: Partial<Record<ArtifactRole, ArtifactRecord>>;
+}
+
+export function isMultiArchManifest(value: unknown): value is MultiArchManifest {
+  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "multi-arch";
+}
+
+/** The message for a command that takes one architecture's set and was given a combined one. */
+export function multiArchMessage(where: string, manifest: MultiArchManifest, hint: string): string {
+  const arches = Object.keys(manifest.arches);
+  return `${where} is the combined manifest of ${manifest.name} built for ${arches.join(", ")}: ${hint}`;
 }

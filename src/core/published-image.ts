@@ -7,6 +7,8 @@ export interface PublishedImage {
   readonly tag: string;
   /** Which publisher made it ("s3", "local", "registry"). */
   readonly target: string;
+  /** One architecture's set of a recipe built for several (manifest.json `arches`): which one. */
+  readonly arch?: string;
   /** URL a node fetches, per artifact role present in the image. */
   readonly urls: Partial<Record<ArtifactRole, string>>;
   readonly manifestUrl?: string;

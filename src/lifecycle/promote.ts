@@ -3,7 +3,7 @@
 // last. Only an image whose manifest records a passed boot test is promoted, unless forced; a
 // forced promotion says so in the history.
 import os from "node:os";
-import type { Manifest, PromotionRecord } from "../core/manifest.js";
+import { isMultiArchManifest, multiArchMessage, type Manifest, type PromotionRecord } from "../core/manifest.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore } from "./store.js";
 
@@ -34,7 +34,16 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
     throw new LifecycleInputError(
       `${req.name}:${req.tag}: not published in ${store.label} (no ${req.name}/${req.tag}/manifest.json: unknown, or a publish that did not finish)`,
     );
-  const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+  const parsed: unknown = JSON.parse(bytes.toString("utf8"));
+  if (isMultiArchManifest(parsed))
+    throw new LifecycleInputError(
+      multiArchMessage(
+        `${req.name}:${req.tag} in ${store.label}`,
+        parsed,
+        "promote copies one set's files, and a set of several architectures is not promoted yet; build the recipe with the new tag, or promote each architecture's set published on its own",
+      ),
+    );
+  const manifest = parsed as Manifest;
   // boot-test DIR records its latest run in manifest.json (bootTest.lastRun): it must have passed.
   const lastRun = manifest.bootTest?.lastRun;
   const passed = lastRun?.ok === true ? lastRun : undefined;

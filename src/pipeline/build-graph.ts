@@ -20,6 +20,7 @@ import { refreshHooks } from "./refresh.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
 import type { PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "./lockfile.js";
+import { joinArchitectures, multiArchGroups } from "./multi-arch-join.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -128,8 +129,23 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       if (!json && o.status !== "up-to-date") stderr.write(`[${name}] ${o.status}${o.detail ? `: ${o.detail}` : ""}\n`);
     },
   });
+  // Recipes built for several architectures: the combined manifest and their one publish.
+  const joined = await joinArchitectures(multiArchGroups(graph, selected, options.outRoot), outcomes, {
+    publish: options.publish,
+    buildahArgs: async () => {
+      host ??= detectBuildHost({
+        storageRoot: options.storageRoot,
+        storageDriver: options.storageDriver,
+        isolation: options.isolation,
+        outDir: options.outRoot,
+      });
+      return (await host).buildahArgs;
+    },
+    write: (line) => stderr.write(`${line}\n`),
+  });
   stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
-  return runExitCode(outcomes);
+  const code = runExitCode(outcomes);
+  return code === 0 && !joined ? 1 : code;
 }
 
 /** --locked: read every selected recipe's lock file before anything is built; one error naming all that are missing or bad. */
@@ -206,7 +222,8 @@ export function explainText(
   for (const name of graph.order) {
     const node = graph.nodes.get(name)!;
     const decision = decisions.get(name);
-    const head = `${name} (${path.relative(process.cwd(), node.recipe.file) || node.recipe.file}, ${localImageRef(node.recipe.spec)})`;
+    const arch = node.recipe.spec.arches ? `, ${node.recipe.spec.arch}` : "";
+    const head = `${name} (${path.relative(process.cwd(), node.recipe.file) || node.recipe.file}, ${localImageRef(node.recipe.spec)}${arch})`;
     if (!decision || !selected.has(name)) {
       const why = options.since !== undefined ? `not selected: unchanged since ${options.since}` : `not selected by --only ${(options.only ?? []).join(",")}`;
       lines.push(`${head}: skip`, `  ${why}`);

@@ -12,7 +12,7 @@ import { teeReporter, type Reporter } from "../exec/events.js";
 import { createLogFileReporter, createReporter, redact } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
-import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan, type PlanOptions } from "../plan/planner.js";
 import {
@@ -55,7 +55,8 @@ export interface BuildFileOptions extends BuildSessionOptions {
 
 /** `bootsmith build RECIPE.yaml`: one recipe, its parents are not built. */
 export async function buildFile(file: string, options: BuildFileOptions): Promise<number> {
-  const recipe = loadRecipe(file, { vars: options.vars });
+  // On a parent built for several architectures, its parent chain of this recipe's architecture.
+  const recipe = expandArches(loadRecipe(file, { vars: options.vars }))[0]!;
   process.stderr.write(formatWarnings(recipe.warnings));
   const verify = options.locked ? lockedVerifier(recipe) : undefined;
   const outDir = options.outDir !== undefined ? path.resolve(options.outDir) : defaultOutDir(recipe);

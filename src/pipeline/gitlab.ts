@@ -76,6 +76,14 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
     pipeline["nothing-to-build"] = { stage: "build", image: options.image ?? "$BOOTSMITH_IMAGE", script: ['echo "no recipe changed: nothing to build"'] };
     return pipeline;
   }
+  // A recipe built for several architectures publishes once after all of them (one manifest
+  // list, one combined manifest.json): a join job that needs every architecture's artifacts is
+  // not generated yet.
+  const multi = names.map((n) => graph.nodes.get(n)!.recipe).find((r) => r.spec.arches);
+  if (multi)
+    throw new UserError(
+      `${multi.file}: arches: ${multi.spec.arches!.join(", ")}: ci gitlab does not split a multi-architecture recipe into jobs yet; build it in one job (bootsmith build ${path.basename(multi.file)}), or write one recipe per architecture (arch:) for per-architecture runners`,
+    );
   for (const name of names) {
     const node = graph.nodes.get(name)!;
     const recipe = node.recipe;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { ansibleInputPaths, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { ansibleInputPaths, expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 
@@ -104,28 +104,31 @@ function readYamlList(file: string): string[] | undefined {
  * loader with the file, line and chain.
  */
 export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
-  const byFile = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
+  // A recipe built for several architectures is a node per architecture (expandArches), each on
+  // its parent's node of the same architecture.
+  const byNode = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
   const add = (recipe: LoadedRecipe, requested: boolean) => {
-    const seen = byFile.get(recipe.file);
+    const key = `${recipe.file}\0${nodeName(recipe)}`;
+    const seen = byNode.get(key);
     if (seen) {
       if (requested) seen.requested = true;
       return;
     }
-    byFile.set(recipe.file, { recipe, requested });
+    byNode.set(key, { recipe, requested });
     if (recipe.parent) add(recipe.parent, false);
   };
   // Every file's problems in one report, not only the first broken file's.
   const issues: RecipeIssue[] = [];
   for (const file of files) {
     try {
-      add(loadRecipe(file, options), true);
+      for (const variant of expandArches(loadRecipe(file, options))) add(variant, true);
     } catch (error) {
       if (!(error instanceof RecipeError)) throw error;
       for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
     }
   }
   if (issues.length > 0) throw new RecipeError(issues);
-  return linkGraph([...byFile.values()]);
+  return linkGraph([...byNode.values()]);
 }
 
 /** Build the graph from loaded recipes (pure; exported for tests). */
@@ -133,8 +136,9 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
   const nameOf = new Map<string, string>();
   const byName = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
   const byImage = new Map<string, string>();
+  const key = (recipe: LoadedRecipe) => `${recipe.file}\0${nodeName(recipe)}`;
   for (const entry of entries) {
-    const { name } = entry.recipe.spec;
+    const name = nodeName(entry.recipe);
     const other = byName.get(name);
     if (other)
       throw new UserError(
@@ -145,13 +149,13 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
     if (sameImage) throw new UserError(`${sameImage} and ${entry.recipe.file} both build ${image}`);
     byImage.set(image, entry.recipe.file);
     byName.set(name, entry);
-    nameOf.set(entry.recipe.file, name);
+    nameOf.set(key(entry.recipe), name);
   }
   const children = new Map<string, string[]>();
   const parents = new Map<string, string>();
   for (const [name, { recipe }] of byName) {
     if (!recipe.parent) continue;
-    const parentName = nameOf.get(recipe.parent.file);
+    const parentName = nameOf.get(key(recipe.parent));
     if (parentName === undefined) throw new UserError(`${recipe.file}: parent recipe ${recipe.parent.file} is not part of the graph`);
     parents.set(name, parentName);
     children.set(parentName, [...(children.get(parentName) ?? []), name]);
@@ -161,6 +165,19 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
     nodes.set(name, { name, recipe, parent: parents.get(name), children: (children.get(name) ?? []).sort(), requested });
   }
   return { order: topologicalOrder(nodes), nodes };
+}
+
+/**
+ * A node's name: the recipe's name, and for one built for several architectures (or on such a
+ * parent) `<name>@<arch>`, one node per architecture.
+ */
+export function nodeName(recipe: LoadedRecipe): string {
+  return isArchVariant(recipe) ? `${recipe.spec.name}@${recipe.spec.arch}` : recipe.spec.name;
+}
+
+function isArchVariant(recipe: LoadedRecipe): boolean {
+  for (let r: LoadedRecipe | undefined = recipe; r; r = r.parent) if (r.spec.arches) return true;
+  return false;
 }
 
 /** Kahn's algorithm with a sorted frontier; a leftover node means a cycle, named with its files. */
@@ -239,7 +256,12 @@ export interface Selection {
 export function selectNodes(graph: RecipeGraph, selection: Selection): Set<string> {
   let roots: string[];
   if (selection.only && selection.only.length > 0) {
-    for (const name of selection.only) {
+    // --only NAME of a recipe built for several architectures: each of its NAME@ARCH nodes.
+    const only = selection.only.flatMap((name) => {
+      const variants = graph.nodes.has(name) ? [] : [...graph.nodes.keys()].filter((n) => n.startsWith(`${name}@`)).sort();
+      return variants.length > 0 ? variants : [name];
+    });
+    for (const name of only) {
       if (!graph.nodes.has(name)) {
         const guess = didYouMean(name, [...graph.nodes.keys()]);
         throw new UserError(
@@ -247,7 +269,7 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
         );
       }
     }
-    roots = [...selection.only];
+    roots = only;
   } else {
     roots = [...graph.nodes.values()].filter((n) => n.requested).map((n) => n.name);
   }

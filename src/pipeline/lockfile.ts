@@ -141,7 +141,16 @@ export function checkLocked(
 }
 
 /** For `build --locked`: read RECIPE's lock file now (exit 2 when missing) and return the check to run on its packages. */
-export function lockedVerifier(recipe: { spec: { name: string }; file: string; inputDigest: string }): (packages: readonly PackageRecord[]) => void {
+export function lockedVerifier(recipe: {
+  spec: { name: string; arches?: readonly string[] };
+  file: string;
+  inputDigest: string;
+}): (packages: readonly PackageRecord[]) => void {
+  // One lock file holds one package list; each architecture has its own (arch is in every entry).
+  if (recipe.spec.arches)
+    throw new UserError(
+      `${recipe.file}: --locked and lock files are per architecture, and a recipe with arches: (${recipe.spec.arches.join(", ")}) has no per-architecture lock file yet: build it without --locked`,
+    );
   const file = lockFilePath(recipe.file);
   const lock = readLockFile(file, recipe.file);
   if (lock.recipe !== recipe.spec.name)

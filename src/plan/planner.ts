@@ -143,7 +143,9 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     ),
   );
   if (options.sign) steps.push(step("sign", "Sign SHA256SUMS", [{ kind: "sign", dir: options.outDir, ...options.sign }], [SUMS_FILE, SIGNATURE_FILE]));
-  if (options.publish) {
+  // One architecture of a recipe built for several publishes with the others, once all are built
+  // (pipeline/multi-arch-join.ts: one manifest list, one combined manifest.json), not on its own.
+  if (options.publish && !spec.arches) {
     spec.publish.forEach((t, i) =>
       steps.push(
         step(`publish-${i + 1}-${t.type}`, `Publish to ${t.type}`, [

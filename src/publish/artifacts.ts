@@ -4,7 +4,7 @@
 // read for upload, so a large rootfs is read once.
 import { readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
+import { ARTIFACT_FILES, isMultiArchManifest, MANIFEST_FILE, multiArchMessage, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import { PublishInputError } from "./errors.js";
 import { sha256Bytes } from "../core/hash.js";
 import { renderSums, SIGNATURE_FILE, sumEntries, SUMS_FILE } from "../core/sums.js";
@@ -62,6 +62,14 @@ export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
   } catch (error) {
     throw new PublishInputError(`${manifestPath}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
+  if (isMultiArchManifest(parsed))
+    throw new PublishInputError(
+      multiArchMessage(
+        manifestPath,
+        parsed,
+        `give one architecture's directory (${dir}/${Object.keys(parsed.arches)[0] ?? "ARCH"}), or publish them all with bootsmith publish ${dir}`,
+      ),
+    );
   const manifest = checkManifest(parsed, manifestPath);
 
   const artifacts: LocalArtifact[] = [];

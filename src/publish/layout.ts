@@ -13,10 +13,17 @@ export interface ImageKeys {
   readonly signature: string;
 }
 
-export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest, "name" | "kernel">, tag: string): ImageKeys {
+export function s3Keys(
+  layout: S3Layout,
+  prefix: string,
+  manifest: Pick<Manifest, "name" | "kernel"> & Partial<Pick<Manifest, "arch" | "arches">>,
+  tag: string,
+): ImageKeys {
+  // One architecture of a recipe built for several: beside the others, under the combined manifest.
+  const arch = manifest.arches && manifest.arch ? manifest.arch : undefined;
   switch (layout) {
     case "bootsmith": {
-      const dir = `${prefix}${manifest.name}/${tag}/`;
+      const dir = `${prefix}${manifest.name}/${tag}/${arch ? `${arch}/` : ""}`;
       return {
         artifacts: {
           kernel: `${dir}vmlinuz`,
@@ -33,8 +40,8 @@ export function s3Keys(layout: S3Layout, prefix: string, manifest: Pick<Manifest
     case "image-builder": {
       // image-builder names kernel and initramfs by kernel version; without one, the image's
       // name and tag keep different images apart.
-      const kver = manifest.kernel?.version ?? `${manifest.name}-${tag}`;
-      const image = `${prefix}${manifest.name}-${tag}`;
+      const kver = `${manifest.kernel?.version ?? `${manifest.name}-${tag}`}${arch ? `.${arch}` : ""}`;
+      const image = `${prefix}${manifest.name}-${tag}${arch ? `-${arch}` : ""}`;
       return {
         artifacts: {
           kernel: `efi-images/${prefix}vmlinuz-${kver}`,

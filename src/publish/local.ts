@@ -23,8 +23,9 @@ import type { PublishedImage } from "../core/published-image.js";
 
 export async function publishToLocal(set: ArtifactSet, target: LocalTarget, options: PublishOptions = {}): Promise<PublishOutcome> {
   const { manifest } = set;
-  const imageDir = join(resolve(target.dir), manifest.name);
-  await mkdir(imageDir, { recursive: true });
+  // One architecture of a recipe built for several goes to <name>/<tag>/<arch>/ (beside the others).
+  const arch = manifest.arches ? manifest.arch : undefined;
+  const nameDir = join(resolve(target.dir), manifest.name);
   const transfers: ArtifactTransfer[] = [];
   const images: PublishedImage[] = [];
   const record = (t: ArtifactTransfer) => {
@@ -36,7 +37,9 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
 
   for (const tag of manifest.tags) {
     options.signal?.throwIfAborted();
-    const finalDir = join(imageDir, tag);
+    const [imageDir, leaf] = arch ? [join(nameDir, tag), arch] : [nameDir, tag];
+    await mkdir(imageDir, { recursive: true });
+    const finalDir = join(imageDir, leaf);
     const current = await currentFiles(finalDir, set.artifacts);
     const signatureFiles = set.signature
       ? ([
@@ -51,7 +54,7 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
       for (const a of set.artifacts) record({ action: "skipped", tag, file: a.name, bytes: a.size, seconds: 0, destination: join(finalDir, a.name) });
       record({ action: "skipped", tag, file: MANIFEST_FILE, bytes: set.manifestBytes.length, seconds: 0, destination: join(finalDir, MANIFEST_FILE) });
     } else {
-      const staging = await mkdtemp(join(imageDir, `.${tag}.tmp-`));
+      const staging = await mkdtemp(join(imageDir, `.${leaf}.tmp-`));
       const dropUndo = options.cleanup?.push(`remove ${staging}`, () => rm(staging, { recursive: true, force: true })) ?? (() => {});
       try {
         for (const artifact of set.artifacts) {
@@ -76,7 +79,7 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
           record({ action: "uploaded", tag, file, bytes: bytes.length, seconds: 0, destination: join(finalDir, file) });
         }
         await writeFile(join(staging, MANIFEST_FILE), set.manifestBytes);
-        await swapInto(staging, finalDir, imageDir, tag);
+        await swapInto(staging, finalDir, imageDir, leaf);
         record({ action: "uploaded", tag, file: MANIFEST_FILE, bytes: set.manifestBytes.length, seconds: 0, destination: join(finalDir, MANIFEST_FILE) });
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
@@ -89,12 +92,13 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
 
     const urls: PublishedImage["urls"] = {};
     const url = (file: string) =>
-      target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${file}`) : pathToFileURL(join(finalDir, file)).href;
+      target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${arch ? `${arch}/` : ""}${file}`) : pathToFileURL(join(finalDir, file)).href;
     for (const a of set.artifacts) urls[a.role] = url(a.name);
     images.push({
       name: manifest.name,
       tag,
       target: "local",
+      ...(arch ? { arch } : {}),
       urls,
       manifestUrl: url(MANIFEST_FILE),
       ...(set.signature ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}),

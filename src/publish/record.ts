@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { PublishedImage } from "../core/published-image.js";
 
-export function writePublishedRecord(file: string, image: PublishedImage): void {
+export function writePublishedRecord(file: string, image: PublishedImage | readonly PublishedImage[]): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(image, null, 2)}\n`);
 }

@@ -63,9 +63,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
       ...options.clientOptions,
       maxSockets: Math.max(options.clientOptions?.maxSockets ?? 0, (options.queueSize ?? DEFAULT_QUEUE_SIZE) + 2),
     });
-  const secrets = [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string =>
-    Boolean(s),
-  );
+  const secrets = s3Secrets(options);
   const { manifest } = set;
   const layout = target.layout ?? "bootsmith";
   const prefix = target.prefix ?? "";
@@ -185,6 +183,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
         name: manifest.name,
         tag,
         target: "s3",
+        ...(manifest.arches ? { arch: manifest.arch } : {}),
         urls,
         manifestUrl: publicUrl(target, keys.manifest),
         ...(set.signature ? { sumsUrl: publicUrl(target, keys.sums), signatureUrl: publicUrl(target, keys.signature) } : {}),
@@ -274,4 +273,36 @@ async function readBack(client: S3Client, bucket: string, key: string, signal: A
 
 export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/**
+ * Put one small object (a combined manifest.json) with its sha256 as metadata; skipped when the
+ * bucket already holds those bytes. Returns what was done.
+ */
+export async function putSmallObject(
+  target: S3Target,
+  key: string,
+  body: Buffer,
+  options: Pick<S3PublishOptions, "client" | "clientOptions" | "signal">,
+): Promise<"uploaded" | "skipped"> {
+  const client = options.client ?? createS3Client(target, options.clientOptions);
+  const secrets = s3Secrets(options);
+  const sha256 = sha256Bytes(body);
+  try {
+    if ((await head(client, target.bucket, key, options.signal))?.sha256 === sha256) return "skipped";
+    await client.send(
+      new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: "application/json", Metadata: { [SHA256_METADATA]: sha256 } }),
+      { abortSignal: options.signal },
+    );
+    return "uploaded";
+  } catch (error) {
+    throw explainS3Error(error, `put s3://${target.bucket}/${key}`, target, secrets);
+  } finally {
+    if (!options.client) client.destroy();
+  }
+}
+
+/** Values explainS3Error must never print. */
+function s3Secrets(options: Pick<S3PublishOptions, "clientOptions">): string[] {
+  return [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string => Boolean(s));
 }

@@ -15,6 +15,7 @@ import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
 import { RPM_MD_MANAGERS } from "../core/package-managers.js";
+import { ARCHES, type Arch } from "../core/arch.js";
 
 export interface LoadedRecipe {
   /** Absolute path of the recipe file. */
@@ -71,8 +72,11 @@ export function loadRecipe(file: string, options: LoadOptions = {}): LoadedRecip
 }
 
 /** The local image name a recipe's build is committed as. */
-export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags">): string {
-  return `localhost/bootsmith/${spec.name}:${spec.tags[0] ?? "latest"}`;
+export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags"> & Partial<Pick<RecipeSpec, "arch" | "arches">>): string {
+  // A recipe built for several architectures commits one image per architecture: <tag>-<oci arch>,
+  // the tags a manifest list names (publish/manifest-list.ts).
+  const suffix = spec.arches && spec.arch ? `-${ARCHES[spec.arch].oci}` : "";
+  return `localhost/bootsmith/${spec.name}:${spec.tags[0] ?? "latest"}${suffix}`;
 }
 
 function loadWithParents(file: string, sources: VarSources, chain: readonly string[], compat: CompatOptions): LoadedRecipe {
@@ -103,6 +107,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     const unresolved = new Set(varIssues.map((i) => i.path));
     throw new RecipeError(inFileOrder([...varIssues, ...validated.issues.filter((i) => !unresolved.has(i.path))]));
   }
+  const given = data.data as Record<string, unknown>;
   const parsed = validated.spec;
   const secrets = recipeSecrets(source, parsed, vars);
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
@@ -129,18 +134,14 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
       parent = loadWithParents(parentFile, sources, [...chain, file], compat);
     }
   }
-  // A layer runs on its parent's committed root: both are one architecture.
-  if (parent && parent.spec.arch !== parsed.arch)
-    issues.push(
-      issueAt(
-        source,
-        ["arch"],
-        `the parent recipe ${parent.file} is ${parent.spec.arch} and this one is ${parsed.arch}: set arch: ${parent.spec.arch} here, or build on an ${parsed.arch} parent`,
-      ),
-    );
+  const arches = resolveArches(source, parsed, given, parent, issues);
+  Object.assign(parsed, arches);
   // The zypper plug-in installs for the host's architecture only (it has no --forcearch).
-  if (parsed.arch !== "x86_64" && parsed.packages?.manager === "zypper" && parsed.from === "scratch")
-    issues.push(issueAt(source, ["arch"], `zypper from scratch builds x86_64 roots only; build ${parsed.arch} images with dnf or apt`));
+  const foreignArch = archesOf(parsed).find((a) => a !== "x86_64");
+  if (foreignArch && parsed.packages?.manager === "zypper" && parsed.from === "scratch")
+    issues.push(
+      issueAt(source, [parsed.arches ? "arches" : "arch"], `zypper from scratch builds x86_64 roots only; build ${foreignArch} images with dnf or apt`),
+    );
   const layers = layerChain(parsed, parent);
   const spec = withFamilyDefaults(parsed, layers);
   const warnings: RecipeIssue[] = [];
@@ -169,6 +170,76 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     secrets: [...secrets.values, ...(parent?.secrets ?? [])],
     vars: sources.cli,
   };
+}
+
+/**
+ * `arch` or `arches` (never both); a layer that names neither takes its parent's, since it runs
+ * on the parent's committed root; one that names some must find each in its parent.
+ */
+function resolveArches(
+  source: YamlSource,
+  parsed: ParsedRecipe,
+  given: Record<string, unknown>,
+  parent: LoadedRecipe | undefined,
+  issues: RecipeIssue[],
+): Pick<RecipeSpec, "arch" | "arches"> {
+  if ("arch" in given && "arches" in given) {
+    issues.push(issueAt(source, ["arches"], `give arch (one architecture) or arches (several), not both: remove arch: ${parsed.arch}`));
+    return { arch: parsed.arch };
+  }
+  let own: Pick<RecipeSpec, "arch" | "arches"> = parsed.arches ? { arch: parsed.arches[0]!, arches: parsed.arches } : { arch: parsed.arch };
+  if (parent) {
+    const parentArches = archesOf(parent.spec);
+    if (!("arch" in given) && !("arches" in given)) own = { arch: parent.spec.arch, ...(parent.spec.arches ? { arches: parent.spec.arches } : {}) };
+    const missing = archesOf(own).filter((a) => !parentArches.includes(a));
+    if (missing.length > 0) {
+      const key = "arches" in given ? "arches" : "arch";
+      issues.push(
+        issueAt(
+          source,
+          [key],
+          `the parent recipe ${parent.file} is built for ${parentArches.join(", ")}, not ${missing.join(", ")}: a layer runs on its parent's root; remove ${key} here to take the parent's, or build on a ${missing.join("/")} parent`,
+        ),
+      );
+    }
+  }
+  if (own.arches && parsed.register.length > 0)
+    issues.push(
+      issueAt(
+        source,
+        ["register"],
+        `a recipe built for several architectures (${own.arches.join(", ")}) is registered per node set: bootsmith register <out>/${parsed.name}/<tag> --arch ARCH --host … (docs/aarch64.md); remove register: here`,
+      ),
+    );
+  return own;
+}
+
+/** The architectures a recipe builds for: its arches, or its one arch. */
+export function archesOf(spec: Pick<RecipeSpec, "arch" | "arches">): readonly Arch[] {
+  return spec.arches ?? [spec.arch];
+}
+
+/**
+ * One recipe per architecture it builds for, each with `arch` set, its parent chain the same
+ * architecture's, and its own cache key (the spec, and so the key, includes the architecture).
+ * A single-architecture recipe on single-architecture parents comes back as it is.
+ */
+export function expandArches(recipe: LoadedRecipe): LoadedRecipe[] {
+  if (!recipe.spec.arches && !multiArchAncestor(recipe)) return [recipe];
+  return archesOf(recipe.spec).map((arch) => forArch(recipe, arch));
+}
+
+function multiArchAncestor(recipe: LoadedRecipe): boolean {
+  for (let p = recipe.parent; p; p = p.parent) if (p.spec.arches) return true;
+  return false;
+}
+
+/** The recipe (and its parents) built for `arch`. */
+export function forArch(recipe: LoadedRecipe, arch: Arch): LoadedRecipe {
+  const spec: RecipeSpec = { ...recipe.spec, arch };
+  const parent = recipe.parent ? forArch(recipe.parent, arch) : undefined;
+  const inputDigest = digestInputs(recipe.file, spec, recipe.fileSources, recipe.ansibleSources, recipe.scanSources, parent, recipe.kernelModuleSource);
+  return { ...recipe, spec, parent, inputDigest };
 }
 
 /** The package lists of the recipe and its parents, its own first. */

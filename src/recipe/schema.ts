@@ -513,6 +513,14 @@ export const RecipeSchema = z
       .describe(
         "Target architecture. On a host of the other architecture its programs run through qemu-user (binfmt_misc: `bootsmith doctor --arch aarch64` checks it) and boot-test emulates the node",
       ),
+    arches: z
+      .array(z.enum(["x86_64", "aarch64"]))
+      .min(1, { error: "name at least one architecture" })
+      .refine((a) => new Set(a).size === a.length, { error: "each architecture once" })
+      .optional()
+      .describe(
+        "Build the recipe once per architecture (instead of arch): each into <out>/<name>/<tag>/<arch>/, with a combined manifest.json in <out>/<name>/<tag>/ listing all of them. A layer on such a recipe inherits its arches. Not together with arch",
+      ),
     description: z.string().optional().describe("Free text"),
     labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
     vars: z

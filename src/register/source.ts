@@ -3,7 +3,7 @@
 // directory with manifest.json whose files are served at a base URL the user names.
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ARTIFACT_FILES, MANIFEST_FILE, type ArtifactRole } from "../core/manifest.js";
+import { ARTIFACT_FILES, isMultiArchManifest, MANIFEST_FILE, type ArtifactRole, type MultiArchEntry, type MultiArchManifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { RegistrationError } from "./errors.js";
@@ -34,17 +34,42 @@ function asPublishedImage(v: unknown, where: string): PublishedImage {
   return o as unknown as PublishedImage;
 }
 
-/** Parse published.json content and pick the image with `tag` (default: the first, the primary tag). */
-export function pickPublished(json: unknown, where: string, tag?: string): PublishedImage {
+/**
+ * Parse published.json content and pick the image with `tag` (default: the first, the primary
+ * tag) and, for a recipe built for several architectures (images with `arch`), `arch`: required
+ * then, since BSS cannot tell an x86 node from an Arm one. `knownArch` is the set's architecture
+ * when its manifest says (a single-architecture artifact directory).
+ */
+export function pickPublished(json: unknown, where: string, tag?: string, arch?: string, knownArch?: string): PublishedImage {
   const list: unknown[] = Array.isArray(json)
     ? json
     : json && typeof json === "object" && Array.isArray((json as { images?: unknown }).images)
       ? (json as { images: unknown[] }).images
       : [json];
-  const images = list.map((v, i) => asPublishedImage(v, list.length > 1 ? `${where}[${i}]` : where));
+  let images = list.map((v, i) => asPublishedImage(v, list.length > 1 ? `${where}[${i}]` : where));
+  const arches = [...new Set(images.map((i) => i.arch ?? knownArch).filter((a): a is string => a !== undefined))];
+  if (arch !== undefined) {
+    if (arches.length === 0)
+      throw invalid(
+        `${where} records no architecture, so --arch ${arch} cannot be checked: register the artifact directory (its manifest.json names the architecture)`,
+      );
+    if (!arches.includes(arch)) throw invalid(`${where} has no ${arch} image (it holds ${arches.join(", ")}): --arch names one of them`);
+    images = images.filter((i) => (i.arch ?? knownArch) === arch);
+  } else if (arches.length > 1) {
+    throw invalid(`${where} holds several architectures (${arches.join(", ")}): pass --arch ARCH to pick the one these nodes run`);
+  }
   const found = tag === undefined ? images[0] : images.find((i) => i.tag === tag);
   if (!found) throw invalid(`${where}: no published image${tag ? ` with tag "${tag}" (tags: ${images.map((i) => i.tag).join(", ")})` : ""}`);
   return found;
+}
+
+/** The architecture's entry of a combined manifest: --arch is required, and must be one it lists. */
+function pickArch(multi: MultiArchManifest, where: string, arch: string | undefined): MultiArchEntry {
+  const arches = Object.keys(multi.arches);
+  if (arch === undefined) throw invalid(`${where}: ${multi.name} is built for ${arches.join(", ")}: pass --arch ARCH to pick the one these nodes run`);
+  const entry = multi.arches[arch];
+  if (!entry) throw invalid(`${where}: ${multi.name} is built for ${arches.join(", ")}, not ${arch}`);
+  return entry;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -67,7 +92,7 @@ async function readJson(path: string): Promise<unknown> {
  */
 export async function loadRegisterSource(
   path: string,
-  options: { baseUrl?: string; tag?: string; stdin?: NodeJS.ReadableStream } = {},
+  options: { baseUrl?: string; tag?: string; arch?: string; stdin?: NodeJS.ReadableStream } = {},
 ): Promise<RegisterSource> {
   if (path === "-") {
     // `bootsmith publish --json | bootsmith register - …`
@@ -79,20 +104,30 @@ export async function loadRegisterSource(
     } catch (error) {
       throw invalid(`standard input: not valid JSON (expected the output of bootsmith publish --json): ${(error as Error).message}`);
     }
-    return { image: pickPublished(json, "standard input", options.tag), origin: "standard input" };
+    return { image: pickPublished(json, "standard input", options.tag, options.arch), origin: "standard input" };
   }
   const info = await stat(path).catch(() => undefined);
   if (!info) throw invalid(`${path}: no such file or directory (give an artifact directory or the published.json that publish wrote)`);
-  if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag), origin: path };
+  if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag, options.arch), origin: path };
 
   const manifestPath = join(path, MANIFEST_FILE);
-  const manifest = (await stat(manifestPath).catch(() => undefined))
-    ? ((await readJson(manifestPath)) as { name?: unknown; tags?: unknown; params?: unknown; artifacts?: Record<string, { file?: string }> })
-    : undefined;
+  const read = (await stat(manifestPath).catch(() => undefined)) ? await readJson(manifestPath) : undefined;
+  // A recipe built for several architectures: the combined manifest names each one's directory.
+  const multi = isMultiArchManifest(read) ? read : undefined;
+  const entry = multi ? pickArch(multi, manifestPath, options.arch) : undefined;
+  const manifest = (entry ? await readJson(join(path, entry.dir, MANIFEST_FILE)) : read) as
+    { name?: unknown; tags?: unknown; arch?: unknown; params?: unknown; artifacts?: Record<string, { file?: string }> } | undefined;
   const paramsTemplate = typeof manifest?.params === "string" ? manifest.params : undefined;
+  const knownArch = typeof manifest?.arch === "string" ? manifest.arch : undefined;
+  if (!multi && options.arch !== undefined && knownArch !== undefined && knownArch !== options.arch)
+    throw invalid(`${manifestPath}: the set is ${knownArch}, not ${options.arch}: register its ${options.arch} set for these nodes`);
   const publishedPath = join(path, "published.json");
   if (!options.baseUrl && (await stat(publishedPath).catch(() => undefined))) {
-    return { image: pickPublished(await readJson(publishedPath), publishedPath, options.tag), paramsTemplate, origin: publishedPath };
+    return {
+      image: pickPublished(await readJson(publishedPath), publishedPath, options.tag, options.arch, multi ? undefined : knownArch),
+      paramsTemplate,
+      origin: publishedPath,
+    };
   }
   if (!manifest)
     throw invalid(`${path}: neither published.json nor ${MANIFEST_FILE} is there; give the directory a build wrote, or the published.json that publish wrote`);
@@ -107,16 +142,19 @@ export async function loadRegisterSource(
   if (!tag) throw invalid(`${manifestPath}: no tags; pass --tag`);
   const base = options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`;
   const urls: Partial<Record<ArtifactRole, string>> = {};
+  // One architecture's files are in its directory under the combined one.
+  const sub = entry ? `${entry.dir}/` : "";
   for (const role of ROLES) {
-    const file = manifest.artifacts?.[role]?.file ?? ARTIFACT_FILES[role];
+    const file = sub + (manifest.artifacts?.[role]?.file ?? ARTIFACT_FILES[role]);
     if (manifest.artifacts?.[role] || (await stat(join(path, file)).catch(() => undefined))) urls[role] = new URL(file, base).href;
   }
-  const beside = (file: string) => new URL(file, base).href;
+  const beside = (file: string) => new URL(sub + file, base).href;
   return {
     image: {
       name: manifest.name,
       tag,
       target: "url",
+      ...(entry ? { arch: options.arch } : {}),
       urls,
       manifestUrl: beside(MANIFEST_FILE),
       sumsUrl: beside(SUMS_FILE),

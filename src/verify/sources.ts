@@ -66,7 +66,8 @@ export function httpSource(description: string, urlOf: (file: string) => string 
 
 export function baseUrlSource(base: string): SetSource {
   const root = base.endsWith("/") ? base : `${base}/`;
-  return httpSource(root, (file) => new URL(encodeURIComponent(file), root).href);
+  // Per path segment: one architecture's files of a combined set are <arch>/<file>.
+  return httpSource(root, (file) => new URL(file.split("/").map(encodeURIComponent).join("/"), root).href);
 }
 
 /** s3://BUCKET/PREFIX/ (the tag directory of the bootsmith layout): objects PREFIX<file>. */

@@ -3,7 +3,7 @@
 // must not list a file SHA256SUMS leaves out, and each file's size must be the manifest's.
 // Every problem is collected with the file it concerns, so the report names all of them.
 import { createHash } from "node:crypto";
-import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
 import { parseSums, SIGNATURE_FILE, SUMS_FILE, type SumEntry } from "../core/sums.js";
 import { verifySignature } from "../sign/verify-signature.js";
 import type { SetSource } from "./sources.js";
@@ -42,7 +42,11 @@ export async function verifySet(
   };
 
   const sums = await readSmall(source, SUMS_FILE, options.signal);
-  if (!sums) return fail(SUMS_FILE, "missing: the set is not signed (build or publish it with --sign-key)");
+  if (!sums) {
+    const multi = await readMultiArch(source, options.signal);
+    if (multi) return verifyArchitectures(source, multi, options);
+    return fail(SUMS_FILE, "missing: the set is not signed (build or publish it with --sign-key)");
+  }
   let signedBy: string | undefined;
   if (options.keyFile) {
     const signature = await readSmall(source, SIGNATURE_FILE, options.signal);
@@ -108,6 +112,53 @@ export async function verifySet(
     }
   }
   return { ok: files.every((f) => f.ok), signatureChecked: signedBy !== undefined, ...(signedBy ? { signedBy } : {}), files };
+}
+
+/** The combined manifest.json of a recipe built for several architectures, if that is what the source holds. */
+async function readMultiArch(source: SetSource, signal: AbortSignal | undefined): Promise<MultiArchManifest | undefined> {
+  const bytes = await readSmall(source, MANIFEST_FILE, signal).catch(() => undefined);
+  if (!bytes) return undefined;
+  try {
+    const value: unknown = JSON.parse(bytes.bytes.toString("utf8"));
+    return isMultiArchManifest(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A set built for several architectures: each architecture's directory is a signed set of its
+ * own (SHA256SUMS covers its manifest.json and files), checked in turn; files are reported as
+ * <arch>/<file>. The combined manifest only lists them, and is not itself signed.
+ */
+async function verifyArchitectures(
+  source: SetSource,
+  multi: MultiArchManifest,
+  options: { keyFile?: string; signal?: AbortSignal; onFile?: (check: FileCheck) => void },
+): Promise<VerifyReport> {
+  const files: FileCheck[] = [];
+  let signedBy: string | undefined;
+  let allSigned = true;
+  for (const [arch, entry] of Object.entries(multi.arches)) {
+    const sub = subSource(source, entry.dir);
+    const report = await verifySet(sub, { ...options, onFile: (c) => options.onFile?.({ ...c, file: `${arch}/${c.file}` }) });
+    files.push(...report.files.map((c) => ({ ...c, file: `${arch}/${c.file}` })));
+    allSigned &&= report.signatureChecked;
+    signedBy ??= report.signedBy;
+    // The architecture's manifest must be the one the combined manifest lists.
+    const manifest = await readSmall(sub, MANIFEST_FILE, options.signal).catch(() => undefined);
+    if (manifest && createHash("sha256").update(manifest.bytes).digest("hex") !== entry.manifest.sha256) {
+      const check = { file: `${arch}/${MANIFEST_FILE}`, ok: false, reason: "not the manifest.json the combined manifest.json lists (sha256 differs)" };
+      files.push(check);
+      options.onFile?.(check);
+    }
+  }
+  return { ok: files.every((f) => f.ok), signatureChecked: allSigned, ...(allSigned && signedBy ? { signedBy } : {}), files };
+}
+
+/** The files under `dir/` of a source. */
+function subSource(source: SetSource, dir: string): SetSource {
+  return { description: `${source.description}${dir}/`, open: (file, signal) => source.open(`${dir}/${file}`, signal), close: () => source.close() };
 }
 
 async function readSmall(source: SetSource, file: string, signal: AbortSignal | undefined): Promise<{ bytes: Buffer; location: string } | undefined> {

@@ -2,7 +2,8 @@
 // the child pipeline `bootsmith ci gitlab` generates, and the repository's .gitlab-ci.yml. Plus
 // the generated jobs' shape (needs from the graph, reports) and the dotenv report.
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -85,6 +86,22 @@ describe("bootsmith ci gitlab", () => {
     const none = gitlabPipeline(graph, new Set(), { projectDir: REPO_ROOT });
     expect(none["nothing-to-build"]).toBeDefined();
     expect(validate(none)).toEqual([]);
+  });
+
+  it("a recipe with arches: is refused with the way out (no join job for its one publish yet)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-arches-"));
+    try {
+      writeFileSync(
+        path.join(dir, "m.yaml"),
+        'name: m\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n',
+      );
+      const graph = loadGraph([path.join(dir, "m.yaml")], { env: {} });
+      expect(() => gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir })).toThrow(
+        /m\.yaml: arches: x86_64, aarch64: ci gitlab does not split a multi-architecture recipe into jobs yet/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--arch-tags: an aarch64 recipe's job gets the Arm runner's tags, x86_64 jobs none; a bad value is refused", async () => {

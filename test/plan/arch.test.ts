@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadRecipe } from "../../src/recipe/load.js";
+import { expandArches, loadRecipe, localImageRef } from "../../src/recipe/load.js";
+import { defaultOutDir } from "../../src/builder/options.js";
+import { loadGraph, selectNodes } from "../../src/pipeline/graph.js";
 import { plan } from "../../src/plan/planner.js";
 import type { Plan } from "../../src/steps/types.js";
 import { fixedPlanOptions, RECIPES_DIR } from "./support.js";
@@ -68,12 +70,95 @@ describe("arch: aarch64 in the plan", () => {
   it("a layer on a parent of another architecture is refused, naming both", () => {
     const dir = write({ "base.yaml": dnfRecipe("x86_64"), "child.yaml": "name: c\narch: aarch64\nfrom: {recipe: base.yaml}\n" });
     expect(() => loadRecipe(path.join(dir, "child.yaml"), { env: {} })).toThrow(
-      /arch: the parent recipe \S+base\.yaml is x86_64 and this one is aarch64: set arch: x86_64/,
+      /arch: the parent recipe \S+base\.yaml is built for x86_64, not aarch64: a layer runs on its parent's root; remove arch here to take the parent's/,
     );
   });
 
   it("zypper from scratch for aarch64 is refused (its plug-in cannot force the architecture)", () => {
     const dir = write({ "r.yaml": "name: z\narch: aarch64\nfrom: scratch\npackages:\n  manager: zypper\n  install: [kernel-default]\n" });
     expect(() => loadRecipe(path.join(dir, "r.yaml"), { env: {} })).toThrow(/zypper from scratch builds x86_64 roots only/);
+  });
+});
+
+const multiRecipe = (extra = "") =>
+  `name: m\ntags: ["1"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n${extra}`;
+
+describe("arches: one recipe, a build per architecture", () => {
+  it("expands to one recipe per architecture, each with its own plan, output directory, image and cache key", () => {
+    const dir = write({ "m.yaml": multiRecipe() });
+    const [x86, arm, ...rest] = expandArches(loadRecipe(path.join(dir, "m.yaml"), { env: {} }));
+    expect(rest).toEqual([]);
+    expect([x86!.spec.arch, arm!.spec.arch]).toEqual(["x86_64", "aarch64"]);
+    expect(x86!.inputDigest).not.toBe(arm!.inputDigest);
+    expect(defaultOutDir(arm!, "/out")).toBe("/out/m/1/aarch64");
+    expect(defaultOutDir(x86!, "/out")).toBe("/out/m/1/x86_64");
+    expect([localImageRef(x86!.spec), localImageRef(arm!.spec)]).toEqual(["localhost/bootsmith/m:1-amd64", "localhost/bootsmith/m:1-arm64"]);
+    const armCmds = commands(plan(arm!, fixedPlanOptions()));
+    expect(armCmds.filter((c) => c.startsWith("dnf ")).every((c) => c.includes(" --forcearch=aarch64 "))).toBe(true);
+    expect(
+      commands(plan(x86!, fixedPlanOptions()))
+        .filter((c) => c.startsWith("dnf "))
+        .every((c) => c.includes(" --forcearch=x86_64 ")),
+    ).toBe(true);
+  });
+
+  it("a single-architecture recipe keeps its directory and image name", () => {
+    const [only, ...rest] = expandArches(loadRecipe(path.join(write({ "r.yaml": dnfRecipe("aarch64") }), "r.yaml"), { env: {} }));
+    expect(rest).toEqual([]);
+    expect(defaultOutDir(only!, "/out")).toBe("/out/d/latest");
+    expect(localImageRef(only!.spec)).toBe("localhost/bootsmith/d:latest");
+  });
+
+  it("arch and arches together are refused, naming the fix", () => {
+    const dir = write({ "m.yaml": multiRecipe("arch: aarch64\n") });
+    expect(() => loadRecipe(path.join(dir, "m.yaml"), { env: {} })).toThrow(
+      /m\.yaml:\d+:\d+: arches: give arch \(one architecture\) or arches \(several\), not both: remove arch: aarch64/,
+    );
+  });
+
+  it("a repeated architecture is refused", () => {
+    const dir = write({ "m.yaml": multiRecipe().replace("[x86_64, aarch64]", "[aarch64, aarch64]") });
+    expect(() => loadRecipe(path.join(dir, "m.yaml"), { env: {} })).toThrow(/arches: each architecture once/);
+  });
+
+  it("a layer inherits its parent's arches and builds each on the parent's image of that architecture", () => {
+    const dir = write({ "m.yaml": multiRecipe(), "c.yaml": "name: c\ntags: ['2']\nfrom: {recipe: m.yaml}\nboot: false\n" });
+    const variants = expandArches(loadRecipe(path.join(dir, "c.yaml"), { env: {} }));
+    expect(variants.map((v) => v.spec.arch)).toEqual(["x86_64", "aarch64"]);
+    const arm = variants[1]!;
+    expect(arm.parent!.spec.arch).toBe("aarch64");
+    expect(commands(plan(arm, fixedPlanOptions())).find((c) => / from /.test(c))).toMatch(/--arch arm64 --pull=never localhost\/bootsmith\/m:1-arm64$/);
+    expect(defaultOutDir(arm, "/out")).toBe("/out/c/2/aarch64");
+  });
+
+  it("a layer may take one of its parent's architectures, not one the parent lacks", () => {
+    const dir = write({
+      "m.yaml": multiRecipe(),
+      "one.yaml": "name: one\narch: aarch64\nfrom: {recipe: m.yaml}\nboot: false\n",
+      "base.yaml": dnfRecipe("x86_64"),
+      "bad.yaml": "name: bad\narches: [x86_64, aarch64]\nfrom: {recipe: base.yaml}\nboot: false\n",
+    });
+    const [one, ...rest] = expandArches(loadRecipe(path.join(dir, "one.yaml"), { env: {} }));
+    expect(rest).toEqual([]);
+    expect(one!.parent!.spec.arch).toBe("aarch64");
+    expect(defaultOutDir(one!, "/out")).toBe("/out/one/latest");
+    expect(() => loadRecipe(path.join(dir, "bad.yaml"), { env: {} })).toThrow(/arches: the parent recipe \S+base\.yaml is built for x86_64, not aarch64/);
+  });
+
+  it("a multi-architecture recipe with register: is refused (register --arch picks the nodes' architecture)", () => {
+    const dir = write({ "m.yaml": multiRecipe("register:\n  - {type: bss, url: http://bss:27778, nids: [1]}\n") });
+    expect(() => loadRecipe(path.join(dir, "m.yaml"), { env: {} })).toThrow(
+      /register: a recipe built for several architectures \(x86_64, aarch64\) is registered per node set: bootsmith register <out>\/m\/<tag> --arch ARCH/,
+    );
+  });
+
+  it("the graph has a node per architecture, children on the same architecture's parent; --only NAME selects all of them", () => {
+    const dir = write({ "m.yaml": multiRecipe(), "c.yaml": "name: c\nfrom: {recipe: m.yaml}\nboot: false\n" });
+    const graph = loadGraph([path.join(dir, "m.yaml"), path.join(dir, "c.yaml")], { env: {} });
+    expect(graph.order).toEqual(["m@aarch64", "c@aarch64", "m@x86_64", "c@x86_64"]);
+    expect(graph.nodes.get("c@aarch64")!.parent).toBe("m@aarch64");
+    expect(graph.nodes.get("m@x86_64")!.children).toEqual(["c@x86_64"]);
+    expect([...selectNodes(graph, { only: ["c"] })].sort()).toEqual(["c@aarch64", "c@x86_64", "m@aarch64", "m@x86_64"]);
+    expect([...selectNodes(graph, { only: ["c@aarch64"] })].sort()).toEqual(["c@aarch64", "m@aarch64"]);
   });
 });

@@ -28,7 +28,7 @@ interface Case {
 }
 
 const VALID_KEYS =
-  "apiVersion, name, tags, arch, description, labels, vars, importEnv, secrets, from, packages, groups, users, files, commands, kernelModules, scan, boot, publish, register, signing";
+  "apiVersion, name, tags, arch, arches, description, labels, vars, importEnv, secrets, from, packages, groups, users, files, commands, kernelModules, scan, boot, publish, register, signing";
 const NOT_DEFINED = (v: string) => `\${${v}} is not defined: add it to vars:, pass --var ${v}=VALUE, or list it in importEnv: (write $\${${v}} for a literal)`;
 
 const BIG = withBase(`description: "${"x".repeat(MAX_RECIPE_BYTES)}"`);

@@ -282,7 +282,32 @@ async function buildUnsigned(work: string): Promise<CacheRecord> {
   await mkdir(repo, { recursive: true });
   // An empty HOME keeps the user's ~/.rpmmacros out of the build.
   const env = { HOME: home, SOURCE_DATE_EPOCH };
-  const common = [
+  const rpmbuild = (spec: string, extra: string[] = []): Command => ({
+    file: "rpmbuild",
+    args: ["-bb", "--nodeps", "--quiet", ...rpmbuildDefines(top), ...extra, join(FIXTURE_SPEC_DIR, spec)],
+    env,
+  });
+  for (const spec of SPECS) await run(rpmbuild(`${spec}.spec`), step, { capture: false });
+  for (const rel of KERNEL_RELEASES) {
+    await run(rpmbuild("fixture-kernel.spec", ["--define", `fx_krel ${rel}`]), step, { capture: false });
+  }
+
+  const rpms: string[] = [];
+  for (const archDir of await readdir(join(top, "RPMS"))) {
+    for (const file of await readdir(join(top, "RPMS", archDir))) {
+      if (!file.endsWith(".rpm")) continue;
+      await rename(join(top, "RPMS", archDir, file), join(repo, file));
+      rpms.push(file);
+    }
+  }
+  await rm(top, { recursive: true, force: true });
+  await createrepo(repo, env);
+  return { builderVersion: BUILDER_VERSION, ...(await describePackages(repo, rpms.sort(), env)) };
+}
+
+/** rpmbuild's settings for the fixture packages (build tree `top`). */
+function rpmbuildDefines(top: string): string[] {
+  return [
     "--define",
     `_topdir ${top}`,
     "--define",
@@ -306,29 +331,39 @@ async function buildUnsigned(work: string): Promise<CacheRecord> {
     "--define",
     `fx_applets ${APPLETS.join(" ")}`,
   ];
-  // --nodeps: the specs have no BuildRequires, but Debian's rpm database is empty and rpmbuild
-  // would otherwise check the implicit ones against it.
-  const rpmbuild = (spec: string, extra: string[] = []): Command => ({
-    file: "rpmbuild",
-    args: ["-bb", "--nodeps", "--quiet", ...common, ...extra, join(FIXTURE_SPEC_DIR, spec)],
-    env,
-  });
-  for (const spec of SPECS) await run(rpmbuild(`${spec}.spec`), step, { capture: false });
-  for (const rel of KERNEL_RELEASES) {
-    await run(rpmbuild("fixture-kernel.spec", ["--define", `fx_krel ${rel}`]), step, { capture: false });
-  }
+}
 
-  const rpms: string[] = [];
-  for (const archDir of await readdir(join(top, "RPMS"))) {
-    for (const file of await readdir(join(top, "RPMS", archDir))) {
-      if (!file.endsWith(".rpm")) continue;
-      await rename(join(top, "RPMS", archDir, file), join(repo, file));
-      rpms.push(file);
-    }
+/**
+ * Add aarch64 builds of the architecture-specific fixture packages (fixture-base, the newest
+ * fixture-kernel) to a repository copy, for recipes with `arch: aarch64` / `arches:`
+ * (dnf --forcearch=aarch64 takes them, an x86_64 install ignores them). The payload stays the
+ * host's static busybox, an x86_64 program: such an image's commands run natively, not through
+ * qemu-user (test/e2e/aarch64.test.ts builds a real arm64 root). About a second.
+ */
+export async function addAarch64Packages(repo: FixtureRepo): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "bsfx-arm-"));
+  const top = join(work, "rpmbuild");
+  const env = { HOME: work, SOURCE_DATE_EPOCH };
+  try {
+    const newest = KERNEL_RELEASES[KERNEL_RELEASES.length - 1]!;
+    for (const [spec, extra] of [
+      ["fixture-base", []],
+      ["fixture-kernel", ["--define", `fx_krel ${newest}`]],
+    ] as const)
+      await run(
+        {
+          file: "rpmbuild",
+          args: ["-bb", "--nodeps", "--quiet", "--target", "aarch64", ...rpmbuildDefines(top), ...extra, join(FIXTURE_SPEC_DIR, `${spec}.spec`)],
+          env,
+        },
+        step,
+        { capture: false },
+      );
+    for (const file of await readdir(join(top, "RPMS", "aarch64"))) await rename(join(top, "RPMS", "aarch64", file), join(repo.dir, file));
+    await createrepo(repo.dir, env);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
-  await rm(top, { recursive: true, force: true });
-  await createrepo(repo, env);
-  return { builderVersion: BUILDER_VERSION, ...(await describePackages(repo, rpms.sort(), env)) };
 }
 
 /** The unsigned packages, signed with a fresh key whose public half is exported next to them. */

@@ -1,0 +1,105 @@
+// After the per-architecture nodes of a recipe built for several architectures (`arches:`):
+// the combined manifest.json above their directories and, when the recipe publishes, one publish
+// of all of them per target (registry: a manifest list per tag; S3/directory: <name>/<tag>/<arch>/
+// keys, then the combined manifest.json). Runs only when every architecture's node succeeded or
+// was up to date, so nothing points at a missing architecture.
+import path from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { isMultiArchManifest, MANIFEST_FILE } from "../core/manifest.js";
+import type { RecipeGraph } from "./graph.js";
+import type { Outcome } from "./parallel.js";
+import { multiArchDir } from "../builder/options.js";
+import { archesOf, type LoadedRecipe } from "../recipe/load.js";
+import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
+import { formatTransfer } from "../publish/index.js";
+import { writePublishedRecord } from "../publish/record.js";
+import type { PublishedImage } from "../core/published-image.js";
+
+export interface MultiArchGroup {
+  /** <out>/<name>/<tag>: where the combined manifest goes. */
+  readonly dir: string;
+  readonly recipe: LoadedRecipe;
+  /** Node names, one per architecture, in the recipe's order. */
+  readonly nodes: readonly string[];
+}
+
+/** The multi-architecture recipes among the selected nodes (pure). */
+export function multiArchGroups(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot?: string): MultiArchGroup[] {
+  const groups = new Map<string, { recipe: LoadedRecipe; nodes: string[] }>();
+  for (const name of graph.order) {
+    const recipe = graph.nodes.get(name)!.recipe;
+    if (!selected.has(name) || !recipe.spec.arches) continue;
+    const dir = multiArchDir(recipe, outRoot);
+    const group = groups.get(dir) ?? { recipe, nodes: [] };
+    group.nodes.push(name);
+    groups.set(dir, group);
+  }
+  return [...groups].map(([dir, g]) => ({ dir, recipe: g.recipe, nodes: g.nodes }));
+}
+
+export interface JoinOptions {
+  readonly publish: boolean;
+  readonly buildahArgs: () => Promise<readonly string[]>;
+  readonly write: (line: string) => void;
+}
+
+/**
+ * Per group whose every architecture is done: write the combined manifest; publish when one of
+ * them was built (an up-to-date set was published when it was built). Returns false when
+ * something failed (already reported).
+ */
+export async function joinArchitectures(groups: readonly MultiArchGroup[], outcomes: ReadonlyMap<string, Outcome>, options: JoinOptions): Promise<boolean> {
+  let ok = true;
+  for (const group of groups) {
+    const name = group.recipe.spec.name;
+    const arches = archesOf(group.recipe.spec);
+    const done = group.nodes.filter((n) => ["built", "up-to-date"].includes(outcomes.get(n)?.status ?? ""));
+    if (done.length < arches.length || group.nodes.length < arches.length) {
+      // A combined manifest from an earlier build would now list sets that changed or are gone.
+      if (group.nodes.some((n) => ["built", "failed"].includes(outcomes.get(n)?.status ?? ""))) await removeCombinedManifest(group.dir);
+      options.write(`[${name}] combined manifest not written: not every architecture (${arches.join(", ")}) was built`);
+      ok &&= done.length === group.nodes.length;
+      continue;
+    }
+    try {
+      const before = await readFile(path.join(group.dir, MANIFEST_FILE)).catch(() => undefined);
+      const multi = await writeMultiArchManifest(group.dir, arches);
+      options.write(`[${name}] ${path.relative(process.cwd(), path.join(group.dir, MANIFEST_FILE))}: ${arches.join(", ")}`);
+      // Published when an architecture was built, or the set is new (its architectures were built
+      // in earlier runs, e.g. one --only NAME@ARCH at a time): an unchanged set was published already.
+      const changed = !before?.equals(renderMultiArchManifest(multi.manifest));
+      const built = group.nodes.some((n) => outcomes.get(n)?.status === "built");
+      if (!options.publish || !(built || changed) || group.recipe.spec.publish.length === 0) continue;
+      // Registries first: they record the pushed digests in the sets, which the others then publish.
+      const targets = [...group.recipe.spec.publish].sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
+      const published: PublishedImage[] = [];
+      let current = multi;
+      for (const target of targets) {
+        const outcome = await publishMultiArch(current, target, {
+          onTransfer: (t) => options.write(`[${name}] ${formatTransfer(t)}`),
+          registry: { buildahGlobalArgs: await options.buildahArgs() },
+        });
+        published.push(...outcome.images);
+        if (target.type === "registry") current = await writeMultiArchManifest(group.dir, arches);
+      }
+      // What `bootsmith register <dir> --arch ARCH` reads: every architecture's images.
+      if (published.length > 0) writePublishedRecord(path.join(group.dir, "published.json"), published);
+    } catch (error) {
+      ok = false;
+      options.write(`[${name}] publish failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return ok;
+}
+
+async function removeCombinedManifest(dir: string): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  let value: unknown;
+  try {
+    value = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (isMultiArchManifest(value)) await rm(file, { force: true });
+}
