@@ -183,6 +183,7 @@ export const publishCommand: CliCommand = {
     process.once("SIGTERM", interrupt);
     try {
       const { target, storage } = publishRequest(values);
+      if (target.type === "registry") await refuseOneArchitectureToRegistry(dir);
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
       const publishWith = async (signer?: Signer) => {
@@ -278,6 +279,18 @@ async function publishCombined(multi: MultiArchSet, values: PublishValues): Prom
       for (const [role, url] of Object.entries(image.urls)) process.stdout.write(`${(image.arch ?? "").padEnd(8)} ${role.padEnd(8)} ${url}\n`);
   }
   return EXIT.ok;
+}
+
+/**
+ * One architecture's set of a recipe built for several would replace REPO:<tag> (the manifest
+ * list of all of them) with that architecture alone: the combined directory publishes the list.
+ */
+async function refuseOneArchitectureToRegistry(dir: string): Promise<void> {
+  const { manifest } = await loadArtifactSet(dir);
+  if (manifest.arches)
+    throw new UserError(
+      `${dir} is the ${manifest.arch} set of ${manifest.name}, built for ${manifest.arches.join(", ")}: publishing it alone would make each tag ${manifest.arch} only; publish the combined directory (${path.dirname(path.resolve(dir))}), one manifest list per tag`,
+    );
 }
 
 /** Check the directory, prove the key (exit 2 when it cannot sign), then sign the set in place. */

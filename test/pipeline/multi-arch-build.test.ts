@@ -194,6 +194,13 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
       const index = JSON.parse(stdout) as { manifests: { platform: { architecture: string; os: string } }[] };
       expect(index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(["linux/amd64", "linux/arm64"]);
     }
+    // One architecture's directory alone would turn each tag into that architecture only: refused.
+    const alone = await bootsmith(
+      ["publish", path.join(combinedDir(), "aarch64"), "--to", `registry:${registry.address}/bootsmith/${NAME}`, "--tls-verify=false"],
+      { env, cwd: work },
+    );
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain(`is the aarch64 set of ${NAME}, built for x86_64, aarch64: publishing it alone would make each tag aarch64 only`);
     // Each architecture's manifest records its push and the list.
     expect(readManifest(path.join(combinedDir(), "aarch64")).image.pushed?.map((p) => p.ref)).toContain(`${registry.address}/bootsmith/${NAME}:1`);
   });
