@@ -83,9 +83,11 @@ describe("bootsmith diff of two Debian live builds differing by one package and 
     expect(added.filter((p) => p !== "/etc/bootsmith-diff.conf" && !helloFiles.has(p))).toEqual([]);
     expect(diff.rootfs!.removed.filter((p) => !REBUILD_STATE.test(p))).toEqual([]);
     expect(diff.rootfs!.changed.filter((c) => !REBUILD_STATE.test(c.path))).toEqual([]);
-    // Same kernel, same dracut modules: the child's initramfs holds the same files.
+    // Same kernel, same dracut modules: the child's initramfs holds the same files; only dracut's
+    // copy of os-release (initrd-release) differs, since it carries the image's name.
     expect(diff.dracutModules).toEqual({ added: [], removed: [] });
     expect({ added: diff.initramfs!.added, removed: diff.initramfs!.removed }).toEqual({ added: [], removed: [] });
+    expect(diff.initramfs!.changed.map((c) => c.path).filter((p) => p !== "/usr/lib/initrd-release")).toEqual([]);
     expect(diff.artifacts.find((a) => a.role === "kernel")!.sameBytes).toBe(true);
   });
 });

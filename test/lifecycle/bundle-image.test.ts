@@ -183,7 +183,7 @@ describe("import --to registry:", () => {
     }
   });
 
-  it("a truncated bundle, an extra file, a flipped byte in an image blob: exit 2, nothing pushed", async () => {
+  it("a truncated bundle, an extra file, a flipped byte in an image blob: exit 2, nothing pushed; an unreachable registry: exit 1", async () => {
     const list = await tarEntries(bundle);
     const env = (file: string) => importTo(file, "air-bad");
 
@@ -219,6 +219,13 @@ describe("import --to registry:", () => {
     expect(bad.stderr).toContain("nothing was published");
 
     expect(await registryTags(repo("air-bad"))).toEqual([]);
+
+    // A good bundle and a registry that does not answer: exit 1, naming it.
+    const down = await bootsmith(["import", bundle, "--to", "registry:127.0.0.1:9/bootsmith/air", "--tls-verify=false"], {
+      env: { BOOTSMITH_WORK_DIR: path.join(work, "w") },
+    });
+    expect(down.exitCode, down.stderr).toBe(1);
+    expect(down.stderr).toContain("127.0.0.1:9");
   });
 
   it("a bundle without the image: exit 2, nothing pushed; a --with-image bundle to dir: publishes the artifacts and says the image was not", async () => {
