@@ -8,7 +8,8 @@
 //
 //   node scripts/bench.mjs [--quick] [--rounds N] [--only build,commit,jobs,squashfs,graph,scale,bundle,layer,s3,dracut]
 //
-// --quick: a smoke run (1 round, a 256 MiB S3 file, scale up to 200 recipes), minutes not an hour.
+// --quick: a smoke run (1 round, a 256 MiB S3 file, scale up to 200 recipes, a small tree for the
+// commit), minutes not an hour.
 import { spawn } from "node:child_process";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -23,7 +24,7 @@ const few = String(Math.min(3, Number(rounds)));
 /** Name, script and arguments; each prints its results as `BENCH-RESULT {name, figure, aim, ok}` lines. */
 const BENCHES = [
   { id: "build", script: "bench/build-overhead.mjs", args: ["--rounds", rounds] },
-  { id: "commit", script: "bench/commit.mjs", args: ["--rounds", few] },
+  { id: "commit", script: "bench/commit.mjs", args: ["--rounds", few, ...(values.quick ? ["--tree", "/usr/share/doc"] : [])] },
   { id: "jobs", script: "bench/jobs.mjs", args: ["--rounds", few] },
   { id: "squashfs", script: "bench/squashfs.mjs", args: ["--rounds", few] },
   { id: "graph", script: "bench/graph.mjs", args: [] },
