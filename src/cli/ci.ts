@@ -10,6 +10,7 @@ import { dotenvFor, gitlabPipeline } from "../pipeline/gitlab.js";
 import type { Manifest } from "../core/manifest.js";
 import { loadRecipe, localImageRef } from "../recipe/load.js";
 import { readRegistryFacts } from "../pipeline/cache.js";
+import { joinBuiltArchitectures } from "../pipeline/multi-arch-join.js";
 import path from "node:path";
 import { ARCHES, type Arch } from "../core/arch.js";
 
@@ -18,12 +19,25 @@ export const ciCommand: CliCommand = {
   summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
        bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
+       bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish]
 
 ci gitlab prints a GitLab child pipeline: one job "build:<name>" per recipe, needs: edges from
 from: {recipe: …} (a child starts when its parent's job succeeded), artifacts manifest.json,
 build.log and junit.xml, and reports: dotenv (IMAGE_REF, IMAGE_DIGEST, IMAGE_PULL_REF) and
 junit (one testcase per build step). Trigger it from the parent pipeline with
   trigger: { include: [{ artifact: child.yml, job: <generating job> }], strategy: depend }
+
+A recipe with arches: [x86_64, aarch64] gets a job per architecture, "build:<name>@<arch>"
+(bootsmith build RECIPE --only <name>@<arch> --no-publish: it never publishes alone; each on its
+--arch-tags runners), whose artifacts are that architecture's whole directory, and a job
+"join:<name>" that needs all of them and runs ci join. A child recipe's job needs its parent's
+job of the same architecture.
+
+ci join writes the combined manifest.json of a multi-architecture recipe from its architectures'
+directories <out>/<name>/<tag>/<arch>/ (each built from the recipe's current inputs, else exit 2)
+and publishes the set once to the recipe's publish targets (registry: one manifest list per tag,
+pushed from this job's buildah storage, so the architectures' jobs must share it; S3/directory:
+from the artifact files). --no-publish writes the combined manifest only.
 
 Runners without shared storage: a child job pulls its parent by digest (IMAGE_PULL_REF from the
 parent job's dotenv report), which needs the parent recipe to publish to a registry target. Jobs
@@ -45,7 +59,8 @@ Options (ci gitlab):
   --out DIR           output root in the project directory (default artifacts)
   --build-arg ARG     an extra argument for every bootsmith build (e.g. --no-publish); repeatable
   --arch-tags ARCH=TAG[,TAG…]
-                      runner tags for the jobs of recipes with arch: ARCH, e.g.
+                      runner tags for the jobs of recipes with arch: ARCH (and the
+                      <name>@ARCH jobs of recipes with arches:), e.g.
                       aarch64=arm64-runner for native Arm runners; repeatable. Without it those
                       jobs cross-build on the default runners through qemu-user (binfmt_misc:
                       bootsmith doctor --arch aarch64)`,
@@ -53,7 +68,8 @@ Options (ci gitlab):
     const [sub, ...rest] = args;
     if (sub === "dotenv") return dotenv(rest);
     if (sub === "gitlab") return gitlab(rest);
-    throw new UserError(`bootsmith ci: expected gitlab or dotenv${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
+    if (sub === "join") return join(rest);
+    throw new UserError(`bootsmith ci: expected gitlab, dotenv or join${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
   },
 };
 
@@ -108,6 +124,23 @@ export function parseArchTags(values: readonly string[] | undefined): Partial<Re
     tags[arch] = [...(tags[arch] ?? []), ...list];
   }
   return tags;
+}
+
+async function join(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("ci join", args, {
+    out: { type: "string" },
+    var: { type: "string", multiple: true },
+    "no-publish": { type: "boolean" },
+  });
+  if (positionals.length === 0)
+    throw new UserError("bootsmith ci join: name the recipe built for several architectures, e.g. bootsmith ci join recipes/site.yaml");
+  const ok = await joinBuiltArchitectures(positionals, {
+    vars: parseVarOptions(values.var),
+    outRoot: values.out,
+    publish: !values["no-publish"],
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
+  return ok ? EXIT.ok : EXIT.failed;
 }
 
 async function dotenv(args: string[]): Promise<number> {

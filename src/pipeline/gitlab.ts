@@ -3,10 +3,13 @@
 // reference and digest, JUnit per step). Runners need no shared disk: a child job receives its
 // parent's dotenv (IMAGE_PULL_REF = repository@digest) through `needs:` and pulls the parent by
 // digest before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
+// A recipe with `arches:` is a job per architecture (its directory as artifacts, no publish) and
+// a join job (`ci join`: the combined manifest, one publish) that needs them all.
 // Pure: graph in, plain data out; ci.ts turns it into YAML.
 import path from "node:path";
 import { UserError } from "../core/errors.js";
-import { localImageRef } from "../recipe/load.js";
+import { multiArchGroups } from "./multi-arch-join.js";
+import { archesOf, localImageRef } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
 import type { Manifest } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
@@ -76,19 +79,15 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
     pipeline["nothing-to-build"] = { stage: "build", image: options.image ?? "$BOOTSMITH_IMAGE", script: ['echo "no recipe changed: nothing to build"'] };
     return pipeline;
   }
-  // A recipe built for several architectures publishes once after all of them (one manifest
-  // list, one combined manifest.json): a join job that needs every architecture's artifacts is
-  // not generated yet.
-  const multi = names.map((n) => graph.nodes.get(n)!.recipe).find((r) => r.spec.arches);
-  if (multi)
-    throw new UserError(
-      `${multi.file}: arches: ${multi.spec.arches!.join(", ")}: ci gitlab does not split a multi-architecture recipe into jobs yet; build it in one job (bootsmith build ${path.basename(multi.file)}), or write one recipe per architecture (arch:) for per-architecture runners`,
-    );
   for (const name of names) {
     const node = graph.nodes.get(name)!;
     const recipe = node.recipe;
     const outDir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
     const recipePath = path.relative(projectDir, recipe.file).split(path.sep).join("/");
+    if (recipe.spec.arches) {
+      pipeline[jobName(name)] = archJob(graph, selected, name, recipePath, outRoot, options);
+      continue;
+    }
     const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
     const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
     // One parent per recipe keeps needs at 0 or 1; the check guards a future multi-parent format.
@@ -105,7 +104,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       "--progress",
       "plain",
       ...(options.refresh ? ["--refresh"] : ["--if-changed", "--check-registry"]),
-      ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]),
+      ...varArgs(options),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
     const script: string[] = [];
@@ -116,12 +115,19 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
         `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(parentRef)}; fi`,
       );
     }
-    const varArgs = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]);
     script.push(
       build,
-      [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), "--recipe", quoteArg(recipePath), ...varArgs, ">", quoteArg(`${outDir}/image.env`)].join(
-        " ",
-      ),
+      [
+        bootsmith,
+        "ci",
+        "dotenv",
+        quoteArg(`${outDir}/manifest.json`),
+        "--recipe",
+        quoteArg(recipePath),
+        ...varArgs(options),
+        ">",
+        quoteArg(`${outDir}/image.env`),
+      ].join(" "),
     );
     const tags = options.archTags?.[recipe.spec.arch];
     pipeline[jobName(name)] = {
@@ -141,7 +147,88 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       },
     };
   }
-  return pipeline;
+  return { ...pipeline, ...joinJobs(graph, selected, outRoot, projectDir, options) };
+}
+
+/**
+ * One architecture of a recipe with `arches:`: `bootsmith build --only NAME@ARCH --no-publish`
+ * (a multi-architecture set is published whole, by the join job), on that architecture's runner
+ * tags. Its artifacts are the whole <name>/<tag>/<arch>/ directory: the join job writes the
+ * combined manifest from them and publishes their files. No cache: a job that found its
+ * architecture up to date would leave the join nothing to publish.
+ */
+function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string, recipePath: string, outRoot: string, options: GitlabOptions): object {
+  const node = graph.nodes.get(name)!;
+  const recipe = node.recipe;
+  const outDir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest", recipe.spec.arch);
+  const junit = `${outDir}/${name}.xml`;
+  const needs = node.parent !== undefined && selected.has(node.parent) ? [{ job: jobName(node.parent), artifacts: true }] : [];
+  const script = [
+    options.bootsmith ?? "bootsmith",
+    "build",
+    quoteArg(recipePath),
+    "--only",
+    quoteArg(name),
+    "--out",
+    quoteArg(outRoot),
+    // Graph mode: --junit is a directory holding <node>.xml.
+    "--junit",
+    quoteArg(outDir),
+    "--progress",
+    "plain",
+    "--no-publish",
+    ...(options.refresh ? ["--refresh"] : []),
+    ...varArgs(options),
+    ...(options.buildArgs ?? []).filter((a) => a !== "--no-publish").map(quoteArg),
+  ].join(" ");
+  const tags = options.archTags?.[recipe.spec.arch];
+  return {
+    extends: ".bootsmith-build",
+    ...(tags && tags.length > 0 ? { tags: [...tags] } : {}),
+    needs,
+    variables: { RECIPE: recipePath, BOOTSMITH_INPUT_DIGEST: recipe.inputDigest },
+    script: [script],
+    // The join job reads the files; it publishes them the same day, so they need not stay long.
+    artifacts: { when: "always", expire_in: "1 day", paths: [outDir], reports: { junit } },
+  };
+}
+
+/**
+ * Per recipe with `arches:` whose every architecture is selected: `join:<name>`, after every architecture's job (their artifact
+ * directories together), runs `ci join`: the combined manifest.json, then one publish per target.
+ */
+function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: string, projectDir: string, options: GitlabOptions): GitlabPipeline {
+  const jobs: GitlabPipeline = {};
+  for (const group of multiArchGroups(graph, selected, outRoot)) {
+    const recipe = group.recipe;
+    // --only NAME@ARCH: that architecture is built, nothing is joined or published.
+    if (group.nodes.length < archesOf(recipe.spec).length) continue;
+    const recipePath = path.relative(projectDir, recipe.file).split(path.sep).join("/");
+    const dir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
+    const noPublish = (options.buildArgs ?? []).includes("--no-publish");
+    const join = [
+      options.bootsmith ?? "bootsmith",
+      "ci",
+      "join",
+      quoteArg(recipePath),
+      "--out",
+      quoteArg(outRoot),
+      ...varArgs(options),
+      ...(noPublish ? ["--no-publish"] : []),
+    ];
+    jobs[`join:${recipe.spec.name}`] = {
+      extends: ".bootsmith-build",
+      needs: group.nodes.map((n) => ({ job: jobName(n), artifacts: true })),
+      variables: { RECIPE: recipePath },
+      script: [join.join(" ")],
+      artifacts: { when: "always", expire_in: "30 days", paths: [`${dir}/manifest.json`, `${dir}/published.json`] },
+    };
+  }
+  return jobs;
+}
+
+function varArgs(options: GitlabOptions): string[] {
+  return Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", quoteArg(`${k}=${v}`)]);
 }
 
 /**

@@ -6,9 +6,11 @@
 import path from "node:path";
 import { readFile, rm } from "node:fs/promises";
 import { isMultiArchManifest, MANIFEST_FILE } from "../core/manifest.js";
-import type { RecipeGraph } from "./graph.js";
+import { UserError } from "../core/errors.js";
+import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
+import { readManifestFacts } from "./cache.js";
 import type { Outcome } from "./parallel.js";
-import { multiArchDir } from "../builder/options.js";
+import { buildahGlobalArgs, defaultOutDir, multiArchDir } from "../builder/options.js";
 import { archesOf, type LoadedRecipe } from "../recipe/load.js";
 import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
@@ -90,6 +92,41 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     }
   }
   return ok;
+}
+
+/**
+ * The join of architectures built elsewhere (`bootsmith ci join`: one CI job per architecture,
+ * their artifact directories brought together): each multi-architecture recipe among `inputs`
+ * needs every architecture's manifest.json under <outRoot>/<name>/<tag>/<arch>/ carrying the
+ * recipe's current key (bad input otherwise, nothing written); then the combined manifest and,
+ * with `publish`, its one publish per target, as after a local build of all of them.
+ */
+export async function joinBuiltArchitectures(
+  inputs: readonly string[],
+  options: { readonly vars: Readonly<Record<string, string>>; readonly outRoot?: string; readonly publish: boolean; readonly write: (line: string) => void },
+): Promise<boolean> {
+  const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
+  const requested = new Set([...graph.nodes.values()].filter((n) => n.requested && n.recipe.spec.arches).map((n) => n.name));
+  if (requested.size === 0) throw new UserError(`${inputs.join(", ")}: no recipe with arches: to join (a single-architecture build publishes itself)`);
+  const outcomes = new Map<string, Outcome>();
+  for (const name of requested) {
+    const recipe = graph.nodes.get(name)!.recipe;
+    const dir = defaultOutDir(recipe, options.outRoot);
+    const facts = readManifestFacts(dir);
+    const where = path.relative(process.cwd(), path.join(dir, MANIFEST_FILE));
+    if (facts.kind !== "found")
+      throw new UserError(`${where}: ${facts.kind === "missing" ? "missing" : `unreadable (${facts.error})`}; did the build of ${name} succeed?`);
+    if (facts.manifest.inputDigest !== recipe.inputDigest)
+      throw new UserError(
+        `${where} was built from other inputs than ${recipe.file} has now (key ${facts.manifest.inputDigest.slice(0, 12)}, not ${recipe.inputDigest.slice(0, 12)}): rebuild ${name}`,
+      );
+    outcomes.set(name, { status: "built", durationMs: 0 });
+  }
+  return joinArchitectures(multiArchGroups(graph, requested, options.outRoot), outcomes, {
+    publish: options.publish,
+    buildahArgs: () => Promise.resolve(buildahGlobalArgs({}).globalArgs),
+    write: options.write,
+  });
 }
 
 async function removeCombinedManifest(dir: string): Promise<void> {

@@ -88,17 +88,62 @@ describe("bootsmith ci gitlab", () => {
     expect(validate(none)).toEqual([]);
   });
 
-  it("a recipe with arches: is refused with the way out (no join job for its one publish yet)", () => {
+  it("a recipe with arches: a job per architecture on its runner tags (never publishing), a child on the same architecture's job, one join job that needs them all", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-arches-"));
     try {
       writeFileSync(
         path.join(dir, "m.yaml"),
-        'name: m\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n',
+        'name: m\ntags: ["2"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: local, dir: /srv/boot}\n',
       );
-      const graph = loadGraph([path.join(dir, "m.yaml")], { env: {} });
-      expect(() => gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir })).toThrow(
-        /m\.yaml: arches: x86_64, aarch64: ci gitlab does not split a multi-architecture recipe into jobs yet/,
-      );
+      writeFileSync(path.join(dir, "c.yaml"), "name: c\nfrom: {recipe: m.yaml}\ncommands:\n  - {script: 'true'}\n");
+      const graph = loadGraph([path.join(dir, "m.yaml"), path.join(dir, "c.yaml")], { env: {} });
+      const doc = gitlabPipeline(graph, selectNodes(graph, {}), {
+        projectDir: dir,
+        image: "img:1",
+        vars: { K: "v" },
+        archTags: { aarch64: ["arm64-runner"] },
+        buildArgs: ["--verbose"],
+      });
+      type Job = {
+        tags?: string[];
+        needs: { job: string; artifacts: boolean }[];
+        script: string[];
+        artifacts: { paths: string[]; reports?: object };
+        cache?: unknown;
+      };
+      const job = (name: string) => doc[name] as Job;
+      expect(
+        Object.keys(doc)
+          .filter((k) => /^(build|join):/.test(k))
+          .sort(),
+      ).toEqual(["build:c@aarch64", "build:c@x86_64", "build:m@aarch64", "build:m@x86_64", "join:c", "join:m"]);
+      expect(job("build:m@aarch64").tags).toEqual(["arm64-runner"]);
+      expect(job("build:m@x86_64").tags).toBeUndefined();
+      expect(job("build:m@aarch64").needs).toEqual([]);
+      expect(job("build:m@aarch64").script).toEqual([
+        "bootsmith build m.yaml --only m@aarch64 --out artifacts --junit artifacts/m/2/aarch64 --progress plain --no-publish --var K=v --verbose",
+      ]);
+      // The whole architecture directory goes to the join job; no cache (an up-to-date skip would leave it nothing).
+      expect(job("build:m@aarch64").artifacts).toMatchObject({ paths: ["artifacts/m/2/aarch64"], reports: { junit: "artifacts/m/2/aarch64/m@aarch64.xml" } });
+      expect(job("build:m@aarch64").cache).toBeUndefined();
+      // The layer takes its parent's arches: each architecture on the parent's job of the same one.
+      expect(job("build:c@aarch64").needs).toEqual([{ job: "build:m@aarch64", artifacts: true }]);
+      expect(job("build:c@aarch64").tags).toEqual(["arm64-runner"]);
+      expect(job("join:m").needs).toEqual([
+        { job: "build:m@aarch64", artifacts: true },
+        { job: "build:m@x86_64", artifacts: true },
+      ]);
+      expect(job("join:m").script).toEqual(["bootsmith ci join m.yaml --out artifacts --var K=v"]);
+      expect(job("join:m").artifacts.paths).toEqual(["artifacts/m/2/manifest.json", "artifacts/m/2/published.json"]);
+      expect(job("join:m").tags).toBeUndefined();
+      expect(validate(doc)).toEqual([]);
+      // --build-arg=--no-publish (a pipeline that only builds): the join writes the combined manifest only.
+      const unpublished = gitlabPipeline(graph, selectNodes(graph, { only: ["m"] }), { projectDir: dir, buildArgs: ["--no-publish"] });
+      expect((unpublished["build:m@x86_64"] as Job).script[0]).toMatch(/ --no-publish$/);
+      expect((unpublished["join:m"] as Job).script).toEqual(["bootsmith ci join m.yaml --out artifacts --no-publish"]);
+      // --only NAME@ARCH: that architecture alone, no join (nothing published half).
+      const one = gitlabPipeline(graph, selectNodes(graph, { only: ["m@x86_64"] }), { projectDir: dir });
+      expect(Object.keys(one).filter((k) => /^(build|join):/.test(k))).toEqual(["build:m@x86_64"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
 // the registry one manifest list per tag (skopeo inspect --raw). Then register --arch against the
 // BSS contract server, rollback, and the commands that take one set (verify, promote, diff).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -258,5 +258,29 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     const diff = await bootsmith(["diff", combinedDir(), path.join(combinedDir(), "x86_64")], { env, cwd: work });
     expect(diff.exitCode).toBe(2);
     expect(diff.stderr).toMatch(/combined manifest of fixture-multiarch built for x86_64, aarch64: give one architecture's directory/);
+  });
+
+  it("ci join: the architectures' directories brought together (as ci gitlab's join job gets them) give the combined manifest and one publish; a missing or stale architecture is refused", async () => {
+    const joined = path.join(work, "joined");
+    for (const arch of ["x86_64", "aarch64"]) cpSync(path.join(combinedDir(), arch), path.join(joined, NAME, "1", arch), { recursive: true });
+    const join = (...extra: string[]) => bootsmith(["ci", "join", recipe, "--out", joined, "--var", `REPO_URL=${repo.baseurl}`, ...extra], { env, cwd: work });
+    const dry = await join("--no-publish");
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(joined, NAME, "1", "manifest.json"), "utf8"))).toEqual(combined());
+    expect(existsSync(path.join(joined, NAME, "1", "published.json"))).toBe(false);
+    // With publish: every target of the recipe once, as the build's own join did (same bytes: skipped).
+    const publish = await join();
+    expect(publish.exitCode, publish.stderr).toBe(0);
+    expect(existsSync(path.join(joined, NAME, "1", "published.json"))).toBe(true);
+
+    const stale = await bootsmith(["ci", "join", recipe, "--out", joined, "--var", "REPO_URL=file:///elsewhere", "--no-publish"], { env, cwd: work });
+    expect(stale.exitCode).toBe(2);
+    expect(stale.stderr).toMatch(/(x86_64|aarch64)\/manifest\.json was built from other inputs than .* has now/);
+    rmSync(path.join(joined, NAME, "1", "aarch64"), { recursive: true });
+    const missing = await join("--no-publish");
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain(
+      `${path.relative(work, path.join(joined, NAME, "1", "aarch64", "manifest.json"))}: missing; did the build of ${NAME}@aarch64 succeed?`,
+    );
   });
 });
