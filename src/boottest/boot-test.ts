@@ -163,7 +163,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
     // 1. Preflight: images that cannot boot fail here in seconds, not after a VM timeout.
     const manifest = opts.artifactDir
       ? await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
-          throw new BootTestInputError(`${path.join(opts.artifactDir!, "manifest.json")}: ${(error as Error).message}`, { cause: error });
+          throw new BootTestInputError((error as Error).message, { cause: error });
         })
       : undefined;
     const template = opts.params ?? manifest?.params ?? DEFAULT_PARAMS_TEMPLATE;

@@ -108,14 +108,20 @@ export async function preflightArtifactDir(dir: string, options: { params?: stri
 }
 
 export async function readManifestIfPresent(dir: string): Promise<Manifest | undefined> {
+  const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(path.join(dir, MANIFEST_FILE), "utf8");
+    text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message}); rebuild the image or restore the file`, { cause: error });
+  }
   // The combined directory of a recipe built for several architectures boots nothing itself.
   if (isMultiArchManifest(value))
     throw new Error(multiArchMessage(dir, value, `boot-test one architecture's directory, e.g. ${path.join(dir, Object.keys(value.arches)[0] ?? "ARCH")}`));
