@@ -2,6 +2,7 @@
 // command and pointing at --help.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../core/errors.js";
+import type { TargetSpecOptions } from "../publish/target-spec.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -30,4 +31,28 @@ export function parseBool(flag: string, value: string | undefined): boolean | un
   if (value === "true") return true;
   if (value === "false") return false;
   throw new UserError(`${flag}=${value}: expected true or false`);
+}
+
+/** The target flags that publish, import, promote and gc share; each command takes those it lists. */
+export interface TargetFlagValues {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly "public-base"?: string;
+  readonly "ca-file"?: string;
+  readonly "tls-verify"?: string;
+  readonly authfile?: string;
+  readonly lookaside?: string;
+}
+
+/** Those flags as parseTargetSpec's options (S3_ENDPOINT when --endpoint is not given). */
+export function targetSpecOptions(values: TargetFlagValues, env: NodeJS.ProcessEnv = process.env): TargetSpecOptions {
+  return {
+    endpoint: values.endpoint ?? env.S3_ENDPOINT,
+    region: values.region,
+    publicBase: values["public-base"],
+    caFile: values["ca-file"],
+    tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
+    authFile: values.authfile,
+    lookaside: values.lookaside,
+  };
 }

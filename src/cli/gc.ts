@@ -1,7 +1,7 @@
 // bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseBool, parseCommandArgs } from "./args.js";
+import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { applyGc, describeReasons, planGc } from "../lifecycle/gc.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
@@ -93,13 +93,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         "bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)",
       );
     }
-    const target = parseTargetSpec(positionals[0]!, {
-      endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
-      region: values.region,
-      caFile: values["ca-file"],
-      tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
-      authFile: values.authfile,
-    });
+    const target = parseTargetSpec(positionals[0]!, targetSpecOptions(values));
     const store = openStore(target);
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {

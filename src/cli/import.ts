@@ -2,7 +2,7 @@
 import path from "node:path";
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseBool, parseCommandArgs } from "./args.js";
+import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { withSigner } from "./publish.js";
 import type { Signer } from "../sign/gpg.js";
 import { importBundle, type ImportDestination } from "../lifecycle/bundle-import.js";
@@ -83,15 +83,7 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
     const destination: ImportDestination = /^(s3:\/\/|dir:|registry:)/.test(to)
       ? {
           kind: "target",
-          target: parseTargetSpec(to, {
-            endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
-            region: values.region,
-            publicBase: values["public-base"],
-            caFile: values["ca-file"],
-            tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
-            authFile: values.authfile,
-            lookaside: values.lookaside,
-          }),
+          target: parseTargetSpec(to, targetSpecOptions(values)),
           workDir,
         }
       : { kind: "directory", dir: to };

@@ -1,7 +1,7 @@
 // bootsmith promote: argument parsing only; the promotion is src/lifecycle/promote.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseBool, parseCommandArgs } from "./args.js";
+import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { promote } from "../lifecycle/promote.js";
 import { parseImageRef } from "../lifecycle/source.js";
 import { openStore } from "../lifecycle/open-store.js";
@@ -73,14 +73,7 @@ an unknown image.`,
     if (!ref) throw new UserError(`bootsmith promote: ${JSON.stringify(positionals[0])} is not NAME:TAG`);
     if (!values.to) throw new UserError("bootsmith promote: --to TAG2 is required");
     const to = values.to;
-    const target = parseTargetSpec(values.target ?? "dir:artifacts", {
-      endpoint: values.endpoint ?? process.env.S3_ENDPOINT,
-      region: values.region,
-      caFile: values["ca-file"],
-      publicBase: values["public-base"],
-      tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
-      authFile: values.authfile,
-    });
+    const target = parseTargetSpec(values.target ?? "dir:artifacts", targetSpecOptions(values));
     const store = openStore(target, values.artifacts !== undefined ? { artifacts: values.artifacts } : {});
     try {
       const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));

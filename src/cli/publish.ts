@@ -1,7 +1,7 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseBool, parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs, targetSpecOptions } from "./args.js";
 import {
   formatTransfer,
   publish,
@@ -139,14 +139,8 @@ export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = p
   const layout = values.layout;
   if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
   const target = parseTargetSpec(values.to, {
-    endpoint: values.endpoint ?? env.S3_ENDPOINT,
-    region: values.region,
-    publicBase: values["public-base"],
+    ...targetSpecOptions(values, env),
     layout: layout as S3Layout | undefined,
-    caFile: values["ca-file"],
-    tlsVerify: parseBool("--tls-verify", values["tls-verify"]),
-    authFile: values.authfile,
-    lookaside: values.lookaside,
     prefix: values.prefix,
     forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
   });
