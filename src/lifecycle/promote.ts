@@ -6,6 +6,7 @@ import os from "node:os";
 import { isMultiArchManifest, multiArchMessage, type Manifest, type PromotionRecord } from "../core/manifest.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore } from "./store.js";
+import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 export interface PromoteRequest {
   readonly name: string;
@@ -22,8 +23,6 @@ export interface PromoteResult {
   /** The boot test that allowed it (absent when forced). */
   readonly bootTest?: { readonly at: string; readonly seconds?: number };
 }
-
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export async function promote(store: ImageStore, req: PromoteRequest): Promise<PromoteResult> {
   if (!TAG.test(req.to))

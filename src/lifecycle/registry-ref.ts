@@ -3,6 +3,7 @@
 // `docker://HOST[:PORT]/REPO:TAG`; `@sha256:…` instead of `:TAG` pins a digest.
 import { REPOSITORY } from "../publish/registry.js";
 import { LifecycleInputError } from "./errors.js";
+import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 export interface RegistryImageRef {
   /** HOST[:PORT]/PATH */
@@ -18,7 +19,6 @@ export function isRegistryRef(spec: string): boolean {
   return spec.startsWith("registry:") || spec.startsWith("docker://");
 }
 
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 export function parseRegistryRef(spec: string): RegistryImageRef {

@@ -8,6 +8,7 @@ import { ARTIFACT_FILES, isMultiArchManifest, MANIFEST_FILE, multiArchMessage, t
 import { PublishInputError } from "./errors.js";
 import { sha256Bytes } from "../core/hash.js";
 import { renderSums, SIGNATURE_FILE, sumEntries, SUMS_FILE } from "../core/sums.js";
+import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 export interface LocalArtifact {
   readonly role: ArtifactRole;
@@ -36,8 +37,6 @@ export interface SignatureFiles {
   readonly signature: Buffer;
 }
 
-/** OCI tag grammar; also safe as a path component and an S3 key segment. */
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Image names become one path component / key segment. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;

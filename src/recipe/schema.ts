@@ -4,13 +4,12 @@
 import { z } from "zod";
 import { MANAGER_NAMES } from "../core/package-managers.js";
 import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
+import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 // --- value formats --------------------------------------------------------------------------
 
 /** OCI image names: lowercase components separated by . _ - (distribution's grammar, simplified). */
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-/** OCI tags: at most 128 characters, word characters, dots and dashes, not starting with . or -. */
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** BSS's own MAC pattern (bss-swagger.yaml). */
 export const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
 /** Cray/HPE xnames as used by OpenCHAMI, cabinet down to node (x1000c0s0b0n0), or BSS's "Default". */
