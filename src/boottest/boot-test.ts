@@ -11,7 +11,7 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { silentReporter, type Reporter } from "../exec/events.js";
 import { start, type ProcessExit, type RunningProcess } from "../exec/run.js";
 import { startStaticServer } from "../serve/static-server.js";
-import type { BootCheckRecord } from "../core/manifest.js";
+import type { BootCheckRecord, Manifest } from "../core/manifest.js";
 import { CheckFrameParser } from "./check-frames.js";
 import { harnessCpio, HARNESS_PATH, SETTLE_SECONDS } from "./check-harness.js";
 import { judge, resolveChecks, type CheckResult, type NodeCheck } from "./checks.js";
@@ -156,16 +156,11 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   const memoryMiB = opts.memoryMiB ?? BOOT_TEST_DEFAULTS.memoryMiB;
   const mac = opts.mac ?? BOOT_TEST_DEFAULTS.mac;
 
-  await validate(opts, mac);
+  const manifest = await validate(opts, mac);
   const cleanup = new CleanupStack();
   const consoleLog = opts.consoleLog;
   try {
     // 1. Preflight: images that cannot boot fail here in seconds, not after a VM timeout.
-    const manifest = opts.artifactDir
-      ? await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
-          throw new BootTestInputError((error as Error).message, { cause: error });
-        })
-      : undefined;
     const template = opts.params ?? manifest?.params ?? DEFAULT_PARAMS_TEMPLATE;
     // The recipe's boot.test settings travel in the manifest; explicit options win.
     const arch = opts.arch ?? manifestArch(manifest);
@@ -667,13 +662,16 @@ function toResult(
   }
 }
 
-async function validate(opts: BootTestOptions, mac: string): Promise<void> {
+/** Checks the options and returns the artifact directory's manifest.json (read once, here). */
+async function validate(opts: BootTestOptions, mac: string): Promise<Manifest | undefined> {
   if (!opts.artifactDir && !opts.bootscriptUrl) throw new BootTestInputError("boot-test needs an artifact directory or a boot script URL");
+  // A combined directory (several architectures) says which one to boot instead.
+  const manifest = opts.artifactDir
+    ? await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
+        throw new BootTestInputError((error as Error).message, { cause: error });
+      })
+    : undefined;
   if (opts.artifactDir) {
-    // A combined directory (several architectures) says which one to boot instead.
-    await readManifestIfPresent(opts.artifactDir).catch((error: unknown) => {
-      throw new BootTestInputError((error as Error).message, { cause: error });
-    });
     const missing: string[] = [];
     for (const name of Object.values(BOOT_FILES)) {
       await access(path.join(opts.artifactDir, name)).catch(() => missing.push(name));
@@ -689,16 +687,17 @@ async function validate(opts: BootTestOptions, mac: string): Promise<void> {
   if (nodes > 1 && opts.bootscriptUrl !== undefined)
     throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
   if (!MAC_PATTERN.test(mac)) throw new BootTestInputError(`MAC ${JSON.stringify(mac)} is not of the form 52:54:00:12:34:56`);
-  const arch = opts.arch ?? (opts.artifactDir ? manifestArch(await readManifestIfPresent(opts.artifactDir).catch(() => undefined)) : "x86_64");
+  const arch = opts.arch ?? manifestArch(manifest);
   if (arch === "aarch64") {
     if (opts.bootscriptUrl !== undefined)
       throw new BootTestInputError(
         "an aarch64 image boots with QEMU's direct kernel boot (Debian has no arm64 iPXE for QEMU), so a --bootscript-url iPXE script cannot be followed: boot-test the artifact directory",
       );
-    return;
+    return manifest;
   }
   if (!existsSync(IPXE_VIRTIO_ROM))
     throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
+  return manifest;
 }
 
 /** The boot script as the host fetches it, or why it could not be used. */
