@@ -5,8 +5,10 @@
 //  1. A recipe listing a passing and a failing check: exit 1 naming the failing one with its
 //     output, the built-in checks pass, the squashfs is byte-for-byte unchanged, reports written.
 //  2. A registration in BSS with 127.0.0.1 artifact URLs that passed the host's HEAD checks boots
-//     via --bootscript-url (loopback rewritten to 10.0.2.2), every built-in check passes, and
-//     the boot-time breakdown's phases add up to the total within 5 %.
+//     via --bootscript-url (loopback rewritten to 10.0.2.2) to the marker naming the manifest's
+//     kernel, every built-in check passes, and the boot-time breakdown's phases add up to the
+//     total within 5 %. (The suite's one boot from a BSS boot script: test/e2e/debian-live.test.ts
+//     checks the script BSS serves for a registration with the guest's URLs.)
 //  3. --nodes 3: three nodes at once from one server, each reported, with the peak throughput.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
@@ -148,6 +150,8 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         expect(r.stdout).toContain(`note: the boot script's ${base}/vmlinuz was booted as http://10.0.2.2:${port}/vmlinuz`);
         const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
         expect(result.ok).toBe(true);
+        // The node came up on the image's own kernel, fetched through the URLs BSS handed out.
+        expect(result.markerLine).toContain(`kernel=${manifest.kernel!.version}`);
         expect(result.rewrittenUrls).toEqual(expect.arrayContaining([`${base}/vmlinuz`, `${base}/rootfs.squashfs`, `${base}/initramfs.img`]));
         expect(result.checks.filter((c) => c.status !== "skip").map((c) => [c.name, c.status])).toEqual([
           ["system-running", "pass"],
