@@ -4,7 +4,7 @@
 // `buildahArgs` and `isolation` for every buildah call and copies `tools` into the manifest;
 // `bootsmith doctor` prints `checks`.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile, statfs } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
@@ -15,6 +15,7 @@ import { assessPrivilege, type PrivilegeVerdict } from "./host-privilege.js";
 import { shortReason } from "./host-probe.js";
 import { cachedProbeBuildah } from "./probe-cache.js";
 import { detectTools, findOnPath, type ToolFacts } from "./host-tools.js";
+import { cachedVersion, rememberVersion } from "./version-cache.js";
 import { didYouMean } from "../recipe/errors.js";
 import { formatBytes } from "../core/format.js";
 
@@ -86,7 +87,7 @@ export interface DetectHostOptions {
   readonly signal?: AbortSignal;
   /** Reuse successful buildah probes from this directory (see probe-cache.ts); unset: always probe. */
   readonly probeCacheDir?: string;
-  /** Reuse tool versions read before from this directory (see version-cache.ts); unset: always ask. */
+  /** Reuse tool versions and buildah's default storage paths read before from this directory (see version-cache.ts); unset: always ask. */
   readonly versionCacheDir?: string;
 }
 
@@ -138,23 +139,58 @@ function toolCheck(tool: ToolFacts): HostCheck {
   };
 }
 
-/** Where buildah keeps things when nobody says otherwise: ask it, fall back to its defaults. */
+const STORAGE_INFO_ARGS = ["info", "--format", "{{.store.GraphRoot}}\t{{.store.RunRoot}}"] as const;
+
+/**
+ * What buildah's default storage paths depend on besides its binary: the user, the variables
+ * containers/storage reads, and its storage.conf files (each one's identity, or null when absent,
+ * and the identity of the directories that hold them, so a file created there changes the key).
+ */
+function storageConfigKey(uid: number, env: Readonly<Record<string, string | undefined>>): unknown[] {
+  const vars = ["CONTAINERS_STORAGE_CONF", "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "STORAGE_DRIVER", "STORAGE_OPTS"];
+  const home = env.HOME ?? "";
+  const files = [
+    env.CONTAINERS_STORAGE_CONF,
+    "/etc/containers/storage.conf",
+    "/usr/share/containers/storage.conf",
+    join(env.XDG_CONFIG_HOME ?? join(home, ".config"), "containers/storage.conf"),
+  ].filter((f): f is string => f !== undefined);
+  const identity = (p: string) => {
+    try {
+      const s = statSync(p);
+      return [p, s.ino, s.size, s.mtimeMs];
+    } catch {
+      return [p, null];
+    }
+  };
+  const paths = [...new Set(files.flatMap((f) => [f, dirname(f)]))];
+  return [uid, vars.map((v) => env[v] ?? null), paths.map(identity)];
+}
+
+/**
+ * Where buildah keeps things when nobody says otherwise: ask it (`buildah info`, ~0.1 s; with
+ * `cacheDir`, once per buildah binary and storage configuration, see version-cache.ts), fall back
+ * to its defaults.
+ */
 async function defaultStorage(
   buildah: string | undefined,
   uid: number,
   env: Readonly<Record<string, string | undefined>>,
   reporter: Reporter,
   signal?: AbortSignal,
+  cacheDir?: string,
 ): Promise<{ root: string; runRoot: string }> {
   if (buildah) {
+    const key = cacheDir !== undefined ? storageConfigKey(uid, env) : [];
+    const cached = cacheDir !== undefined ? cachedVersion(cacheDir, buildah, STORAGE_INFO_ARGS, key) : undefined;
     try {
-      const { stdout } = await run(
-        { file: buildah, args: ["info", "--format", "{{.store.GraphRoot}}\t{{.store.RunRoot}}"], timeoutMs: 30_000 },
-        { step: "host", reporter, signal },
-        { quiet: true },
-      );
-      const [root, runRoot] = stdout.trim().split("\t");
-      if (root && runRoot) return { root, runRoot };
+      const answer =
+        cached ?? (await run({ file: buildah, args: STORAGE_INFO_ARGS, timeoutMs: 30_000 }, { step: "host", reporter, signal }, { quiet: true })).stdout.trim();
+      const [root, runRoot] = answer.split("\t");
+      if (root && runRoot) {
+        if (cacheDir !== undefined && cached === undefined) rememberVersion(cacheDir, buildah, STORAGE_INFO_ARGS, answer, key);
+        return { root, runRoot };
+      }
     } catch {
       // A broken storage.conf: the conventional defaults below still give doctor something to check.
     }
@@ -227,7 +263,7 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
   });
 
   const configuredRoot = options.storageRoot ?? env[HOST_ENV.storageRoot];
-  const defaults = configuredRoot ? undefined : await defaultStorage(buildah, uid, env, reporter, signal);
+  const defaults = configuredRoot ? undefined : await defaultStorage(buildah, uid, env, reporter, signal, options.versionCacheDir);
   const storageRoot = resolve(configuredRoot ?? defaults!.root);
   const runRoot = resolve(options.runRoot ?? defaults?.runRoot ?? runRootFor(storageRoot, uid, env));
 
