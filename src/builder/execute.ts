@@ -22,10 +22,32 @@ import { copyOutOfRoot } from "./copy-out.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
 import { writeManifest, type ManifestInputs } from "./manifest-writer.js";
 import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, SCAN_FILES, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
-import { writeIdentity } from "./image-identity.js";
 import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
+
+/**
+ * Modules only later steps need, loaded on first use rather than at start-up: the identity step's
+ * SBOM writers (CycloneDX, package URLs, SPDX expressions: ~90 modules) and the OpenSCAP report
+ * parser. preloadActionModules() starts loading the ones a plan uses while its first programs run
+ * on the other core, so the step that needs one finds it loaded.
+ */
+const lazyModules = {
+  identity: once(() => import("./image-identity.js")),
+  openscap: once(() => import("./openscap.js")),
+};
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => (loading ??= load());
+}
+
+export function preloadActionModules(plan: Plan): void {
+  const kinds = new Set(plan.steps.flatMap((s) => s.actions.map((a) => a.kind)));
+  // A failed load is reported by the step that awaits it; the preload itself stays silent.
+  if (kinds.has("image-identity")) lazyModules.identity().catch(() => {});
+  if (kinds.has("scan-verdict")) lazyModules.openscap().catch(() => {});
+}
 
 /** What the build actions need besides the plan. */
 export interface BuildContext {
@@ -160,6 +182,7 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     }
     case "image-identity": {
       const root = resolveArg(action.root, state.values);
+      const { writeIdentity } = await lazyModules.identity();
       const { osRelease, sbomSha256 } = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
       state.values.SBOM_CDX_SHA256 = sbomSha256.sbomCycloneDx;
       state.values.SBOM_SPDX_SHA256 = sbomSha256.sbomSpdx;
@@ -172,8 +195,7 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
     }
     case "scan-verdict": {
       // The record is written before the verdict, so a failed threshold still explains itself.
-      // Loaded here: its XML parser is ~25 modules that a build without a scan need not load.
-      const { judgeScan } = await import("./openscap.js");
+      const { judgeScan } = await lazyModules.openscap();
       const record = judgeScan(action, action.record);
       state.scan = record;
       const failed = Object.entries(record.failedBySeverity)

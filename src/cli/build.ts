@@ -5,9 +5,8 @@ import type { CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import type { BuildSessionOptions } from "../builder/options.js";
 import { buildFile } from "../pipeline/build-session.js";
-import { buildGraph } from "../pipeline/build-graph.js";
 import { isSingleRecipeFile } from "../pipeline/graph.js";
-import { expandArches, loadRecipe } from "../recipe/load.js";
+import { expandArches, loadRecipe, type LoadedRecipe } from "../recipe/load.js";
 
 const PROGRESS_MODES = ["auto", "tty", "plain", "json"] as const;
 
@@ -137,15 +136,18 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       checkRegistry: values["check-registry"] ?? false,
       locked: values.locked ?? false,
     };
-    const graphMode =
-      positionals.length > 1 ||
-      !isSingleRecipeFile(positionals[0]!) ||
-      [values.jobs, values.only, values.since, values.explain, values.force, values["commit-all"]].some((v) => v !== undefined) ||
-      (values["check-registry"] === true && !values["if-changed"]) ||
-      buildsSeveralArches(positionals[0]!, common.vars);
+    const singleFile =
+      positionals.length === 1 &&
+      isSingleRecipeFile(positionals[0]!) &&
+      ![values.jobs, values.only, values.since, values.explain, values.force, values["commit-all"]].some((v) => v !== undefined) &&
+      !(values["check-registry"] === true && !values["if-changed"]);
+    // Loaded once: whether it builds several architectures decides the mode, and one file's build uses it.
+    const recipe = singleFile ? tryLoadRecipe(positionals[0]!, common.vars) : undefined;
+    const graphMode = !singleFile || (recipe !== undefined && expandArches(recipe).length > 1);
     if (!graphMode)
       return buildFile(positionals[0]!, {
         ...common,
+        ...(recipe ? { recipe } : {}),
         outDir: values.out,
         buildId: values["build-id"],
         junitFile: values.junit,
@@ -155,6 +157,8 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     if (values["no-commit"])
       throw new UserError("--no-commit is for one recipe file; graph mode commits only the images a child recipe or a registry target needs");
     if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");
+    // Loaded here: the scheduler, the cache and the multi-architecture publisher are for graph mode.
+    const { buildGraph } = await import("../pipeline/build-graph.js");
     return buildGraph(positionals, {
       ...common,
       outRoot: values.out,
@@ -169,12 +173,15 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
   },
 };
 
-/** A recipe with arches: (or on such a parent) is a node per architecture: graph mode. */
-function buildsSeveralArches(file: string, vars: Readonly<Record<string, string>>): boolean {
+/**
+ * The recipe, to see whether it has arches: (itself or its parent: a node per architecture, graph
+ * mode); undefined when it does not load: the build reports its problems the usual way.
+ */
+function tryLoadRecipe(file: string, vars: Readonly<Record<string, string>>): LoadedRecipe | undefined {
   try {
-    return expandArches(loadRecipe(file, { vars })).length > 1;
+    return loadRecipe(file, { vars });
   } catch {
-    return false; // the build reports the recipe's problems the usual way
+    return undefined;
   }
 }
 

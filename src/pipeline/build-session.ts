@@ -51,12 +51,14 @@ export interface BuildFileOptions extends BuildSessionOptions {
   readonly locked: boolean;
   /** false: --no-commit (see PlanOptions.commit). */
   readonly commit?: boolean;
+  /** `file` loaded with `vars` already (cli/build.ts loads it to choose the mode): not read again. */
+  readonly recipe?: LoadedRecipe;
 }
 
 /** `bootsmith build RECIPE.yaml`: one recipe, its parents are not built. */
 export async function buildFile(file: string, options: BuildFileOptions): Promise<number> {
   // On a parent built for several architectures, its parent chain of this recipe's architecture.
-  const recipe = expandArches(loadRecipe(file, { vars: options.vars }))[0]!;
+  const recipe = expandArches(options.recipe ?? loadRecipe(file, { vars: options.vars }))[0]!;
   process.stderr.write(formatWarnings(recipe.warnings));
   const verify = options.locked ? lockedVerifier(recipe) : undefined;
   const outDir = options.outDir !== undefined ? path.resolve(options.outDir) : defaultOutDir(recipe);

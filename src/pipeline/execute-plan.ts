@@ -6,7 +6,15 @@ import path from "node:path";
 import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
-import { isBuildAction, newBuildState, performBuildAction, prepareOutDir, type BuildContext, type BuildState } from "../builder/execute.js";
+import {
+  isBuildAction,
+  newBuildState,
+  performBuildAction,
+  preloadActionModules,
+  prepareOutDir,
+  type BuildContext,
+  type BuildState,
+} from "../builder/execute.js";
 import { parsePackageList } from "../builder/packages.js";
 import { publish, writePublishedRecord } from "../publish/index.js";
 import { internalCommand, isInternalAction } from "../plan/commands.js";
@@ -56,6 +64,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const state = newBuildState();
   const published: PublishedImage[] = [];
   const keepOutput = prepareOutDir(plan, ctx);
+  preloadActionModules(plan);
   let skipPublish: string | undefined;
   let verified = false;
   for (const [index, step] of plan.steps.entries()) {

@@ -16,7 +16,6 @@ import { PublishInputError } from "./errors.js";
 import { s3Keys } from "./layout.js";
 import { publishManifestList } from "./manifest-list.js";
 import type { PublishOutcome } from "./publisher.js";
-import { putSmallObject } from "./s3.js";
 import type { PublishTarget } from "./targets.js";
 import type { PublishRunOptions } from "./index.js";
 import { publish } from "./index.js";
@@ -131,6 +130,8 @@ export async function publishMultiArch(multi: MultiArchSet, target: PublishTarge
     let action: "uploaded" | "skipped";
     if (target.type === "s3") {
       const key = s3Keys("bootsmith", target.prefix ?? "", { name: multi.manifest.name }, tag).manifest;
+      // Loaded here, as in index.ts: the AWS SDK is for S3 targets only.
+      const { putSmallObject } = await import("./s3.js");
       action = await putSmallObject(target, key, bytes, { ...options.s3, signal: options.signal });
       destination = `s3://${target.bucket}/${key}`;
     } else {
