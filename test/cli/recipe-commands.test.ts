@@ -24,7 +24,7 @@ function cli(...args: string[]) {
 const STACK = /^\s+at .+[:(]/m;
 
 beforeAll(() => {
-  if (!existsSync(MAIN)) execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: ROOT, stdio: "inherit" });
+  if (!existsSync(MAIN)) execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
 }, 120_000);
 
 describe("bootsmith validate", () => {
