@@ -2,6 +2,8 @@
 // run(). Commands are argv arrays; each is logged copy-pasteably, its output streamed line by
 // line with the step name, and its failure turned into a CommandError that explains itself.
 import { execa, type Result } from "execa";
+import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { renderCommand } from "./quote.js";
 import type { Reporter } from "./events.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
@@ -123,21 +125,21 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
   if (!options.quiet) ctx.reporter.emit({ type: "command", step: ctx.step, command: rendered });
   const tail: string[] = [];
   const causes: string[] = [];
-  const remember = (stream: "stdout" | "stderr") =>
-    function* (line: unknown): Generator<string> {
-      const text = String(line);
-      tail.push(text);
-      if (tail.length > TAIL_LINES) tail.shift();
-      const diagnosis = options.diagnosis;
-      if (diagnosis?.isRetraction?.(text)) causes.pop();
-      else if (diagnosis && causes.length < MAX_CAUSES && diagnosis.isCause(text)) causes.push(diagnosis.describe?.(text) ?? text.trim());
-      ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
-      yield text;
-    };
+  const onLine = (stream: "stdout" | "stderr") => (text: string) => {
+    tail.push(text);
+    if (tail.length > TAIL_LINES) tail.shift();
+    const diagnosis = options.diagnosis;
+    if (diagnosis?.isRetraction?.(text)) causes.pop();
+    else if (diagnosis && causes.length < MAX_CAUSES && diagnosis.isCause(text)) causes.push(diagnosis.describe?.(text) ?? text.trim());
+    ctx.reporter.emit({ type: "output", step: ctx.step, stream, line: text });
+  };
 
   let result: Result;
+  const captured: string[] = [];
   try {
-    result = await execa(cmd.file, [...cmd.args], {
+    // The output is read from the pipes here, not through execa's line transforms: those cost
+    // ~2 ms of CPU per command (measured), and a build runs ~30 commands.
+    const subprocess = execa(cmd.file, [...cmd.args], {
       env: cmd.env ? { ...cmd.env } : undefined,
       cwd: cmd.cwd,
       input: cmd.input,
@@ -146,10 +148,14 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
       cancelSignal: ctx.signal,
       forceKillAfterDelay: 5_000,
       reject: false,
-      stdout: [remember("stdout")],
-      stderr: [remember("stderr")],
-      buffer: { stdout: options.capture !== false, stderr: false },
+      buffer: false,
     });
+    const streams = [
+      readLines(subprocess.stdout, onLine("stdout"), options.capture !== false ? (chunk) => captured.push(chunk) : undefined),
+      readLines(subprocess.stderr, onLine("stderr")),
+    ];
+    result = await subprocess;
+    await Promise.all(streams);
   } catch (error) {
     // execa rejects only for invalid options, not for process failures (reject: false).
     throw new CommandError(`[${ctx.step}] could not start ${cmd.file}: ${String(error)}`, rendered, ctx.step, undefined, undefined, false, tail, undefined, {
@@ -157,10 +163,34 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
     });
   }
 
-  if (!result.failed) return { stdout: String(result.stdout ?? ""), exitCode: 0 };
+  // As execa gives it: the output as written, without its final newline.
+  const stdout = captured.join("").replace(/\r?\n$/, "");
+  if (!result.failed) return { stdout, exitCode: 0 };
   const accepted = !result.timedOut && !result.isCanceled && !result.signal && result.exitCode !== undefined && cmd.acceptExitCodes?.includes(result.exitCode);
-  if (accepted) return { stdout: String(result.stdout ?? ""), exitCode: result.exitCode! };
+  if (accepted) return { stdout, exitCode: result.exitCode! };
   throw toCommandError(result, cmd, ctx.step, rendered, tail, causes, options.diagnosis);
+}
+
+/**
+ * Hand each line of a program's output stream to `onLine` (without its \n or \r\n; a last line
+ * without a newline too), and every chunk to `onChunk`; settles when the stream has ended.
+ */
+function readLines(stream: Readable | null, onLine: (line: string) => void, onChunk?: (chunk: string) => void): Promise<void> {
+  if (!stream) return Promise.resolve();
+  let partial = "";
+  stream.setEncoding("utf8"); // a character split across two chunks is decoded whole
+  stream.on("data", (chunk: string) => {
+    onChunk?.(chunk);
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  });
+  return finished(stream).then(
+    () => {
+      if (partial !== "") onLine(partial.endsWith("\r") ? partial.slice(0, -1) : partial);
+    },
+    () => {}, // a pipe torn down with the process: its lines so far were handed on
+  );
 }
 
 function toCommandError(
