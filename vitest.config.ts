@@ -38,6 +38,7 @@ const UNIT = [
   "test/pkg/apt.test.ts",
   "test/publish/artifacts.test.ts",
   "test/publish/local.test.ts",
+  "test/publish/s3-payload.test.ts",
   "test/publish/target-spec.test.ts",
   "test/recipe/compat/detect.test.ts",
   "test/recipe/compat/errors.test.ts",

@@ -6,6 +6,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { PublishError, PublishInputError } from "./errors.js";
+import { skipPayloadHashWhereSafe } from "./s3-payload.js";
 import type { S3Target } from "./targets.js";
 
 export interface S3Credentials {
@@ -67,7 +68,9 @@ export function createS3Client(target: S3Target, options: S3ClientOptions = {}):
     config.requestChecksumCalculation = "WHEN_REQUIRED";
     config.responseChecksumValidation = "WHEN_REQUIRED";
   }
-  return new S3Client(config);
+  const client = new S3Client(config);
+  skipPayloadHashWhereSafe(client, target.endpoint);
+  return client;
 }
 
 function checkEndpoint(endpoint: string): void {
@@ -133,6 +136,10 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
       kind = "transfer-failed";
       message = `${what}: the connection to ${endpoint} kept dropping (${detail}) and the retries did not get through; partial multipart uploads were aborted and manifest.json was not written. Publishing again resumes: objects already uploaded are skipped.`;
       break;
+    case "altered":
+      kind = "transfer-failed";
+      message = `${what}: ${endpoint} received a body that does not hash to what was sent (${detail}): something between here and the server altered the bytes. Nothing was stored under that key and manifest.json was not written; check the proxies on the path, or use https.`;
+      break;
     case "tls":
       kind = "unreachable";
       message = `${what}: the TLS certificate of ${endpoint} is not trusted (${detail}). Give the CA that signed it with caFile / --ca-file.`;
@@ -146,7 +153,7 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
   return new PublishError(message, kind, { cause: error });
 }
 
-type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "tls" | "other";
+type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "altered" | "tls" | "other";
 
 const TLS_CODES =
   /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)\b|self[- ]signed certificate/;
@@ -164,6 +171,9 @@ function classify(e: SdkErrorShape, text: string): S3Failure {
       return "access-denied";
     case "NoSuchBucket":
       return "no-such-bucket";
+    case "XAmzContentSHA256Mismatch": // the signed payload hash (plain http)
+    case "BadDigest": // Content-MD5 or a flexible checksum
+      return "altered";
     default:
       break; // not named by the service: look at codes and text below
   }

@@ -25,6 +25,7 @@ import { publishToS3 } from "../../src/publish/s3.js";
 import type { S3Target } from "../../src/publish/targets.js";
 import { makeFakeImage } from "./support/artifacts.js";
 import { startCeph, type CephS3 } from "./support/ceph.js";
+import { startCorruptingProxy } from "./support/corrupting-proxy.js";
 import { startCuttingProxy } from "./support/cutting-proxy.js";
 import { startTlsProxy } from "./support/tls-proxy.js";
 import { makeTestKey } from "../support/gpg-keys.js";
@@ -326,6 +327,25 @@ describe("publishToS3 (Ceph RGW)", () => {
       /^publish test-image to s3:\/\/pub-[0-9a-f]+\/test-image\/1\/rootfs.squashfs: the connection to http:\/\/127.0.0.1:\d+ kept dropping .*(ECONNRESET|EPIPE|socket hang up)/s,
     );
     expect(proxy.cuts).toBeGreaterThanOrEqual(3);
+    expect(await keysIn(bucket)).toEqual(["test-image/1/vmlinuz"]);
+    expect(await danglingUploads(bucket)).toBe(0);
+  });
+
+  it("over plain http to another host the payload stays signed: a body altered on the way is refused and nothing is published", async () => {
+    const bucket = await newBucket();
+    const image = await fakeImage({ tags: ["1"], sizes: { kernel: 1024, rootfs: 12 * MiB } });
+    // One bit flipped 3 MiB into a connection: inside the first part's body.
+    const proxy = await startCorruptingProxy(new URL(ceph.endpoint), 3 * MiB);
+    cleanups.push(() => proxy.close());
+    const error = await publishToS3(
+      await loadArtifactSet(image.dir),
+      { type: "s3", endpoint: proxy.endpoint, bucket },
+      { clientOptions: { credentials }, partSize: 5 * MiB },
+    ).catch((e: unknown) => e);
+    expect(proxy.flips).toBe(1);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).kind).toBe("transfer-failed");
+    expect((error as Error).message).toMatch(/rootfs.squashfs: http:\/\/[^ ]+ received a body that does not hash to what was sent \(XAmzContentSHA256Mismatch/);
     expect(await keysIn(bucket)).toEqual(["test-image/1/vmlinuz"]);
     expect(await danglingUploads(bucket)).toBe(0);
   });
