@@ -1,28 +1,14 @@
 // A TCP proxy that flips one byte of what a client sends, once, after `flipAfter` bytes on a
 // connection (past the headers, inside a large body): a network that corrupts or alters a body in
-// transit. It listens on this machine's first non-loopback address, so the client sees a plain
-// http endpoint that is not loopback, the case where the payload stays signed
+// transit. It listens on 127.0.0.1 with plain http, where the payload stays signed
 // (src/publish/s3-payload.ts).
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { networkInterfaces } from "node:os";
 
 export interface CorruptingProxy {
   readonly endpoint: string;
   /** Bytes flipped so far (0 or 1). */
   readonly flips: number;
   close(): Promise<void>;
-}
-
-/** This machine's first non-internal IPv4 address (IPv6 if it has none); throws if it has neither. */
-export function externalAddress(): { address: string; url: string } {
-  const all = Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a !== undefined && !a.internal);
-  const v4 = all.find((a) => a!.family === "IPv4");
-  if (v4) return { address: v4.address, url: v4.address };
-  const v6 = all.find((a) => a!.family === "IPv6" && !a!.address.startsWith("fe80"));
-  if (v6) return { address: v6.address, url: `[${v6.address}]` };
-  throw new Error("this machine has no non-loopback network address for the corrupting proxy to listen on");
 }
 
 export async function startCorruptingProxy(target: URL, flipAfter: number): Promise<CorruptingProxy> {
@@ -54,15 +40,14 @@ export async function startCorruptingProxy(target: URL, flipAfter: number): Prom
       socket.on("error", close);
     }
   });
-  const { address, url } = externalAddress();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, address, () => resolve());
+    server.listen(0, "127.0.0.1", () => resolve());
   });
   const bound = server.address();
   const port = typeof bound === "object" && bound ? bound.port : 0;
   return {
-    endpoint: `http://${url}:${port}`,
+    endpoint: `http://127.0.0.1:${port}`,
     get flips() {
       return flips;
     },
