@@ -119,9 +119,11 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
   };
   // Every file's problems in one report, not only the first broken file's.
   const issues: RecipeIssue[] = [];
+  // A parent shared by many children is read and validated once.
+  const loaded = new Map<string, LoadedRecipe>();
   for (const file of files) {
     try {
-      for (const variant of expandArches(loadRecipe(file, options))) add(variant, true);
+      for (const variant of expandArches(loadRecipe(file, { ...options, loaded }))) add(variant, true);
     } catch (error) {
       if (!(error instanceof RecipeError)) throw error;
       for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);

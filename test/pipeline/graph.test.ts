@@ -40,6 +40,9 @@ describe("collecting and ordering", () => {
     expect(graph.order).toEqual(["base", "login", "site", "compute", "gpu", "tools"]);
     expect(graph.nodes.get("site")?.children).toEqual(["compute", "gpu"]);
     expect(graph.nodes.get("gpu")?.parent).toBe("site");
+    // Each file is loaded once: the children's parent is the node's own recipe, not a copy.
+    expect(graph.nodes.get("compute")!.recipe.parent).toBe(graph.nodes.get("site")!.recipe);
+    expect(graph.nodes.get("gpu")!.recipe.parent).toBe(graph.nodes.get("site")!.recipe);
   });
 
   it("the order of a large forest: parents first, the smallest ready name next (as a sorted frontier gives it)", () => {
