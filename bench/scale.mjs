@@ -68,6 +68,7 @@ function generateTree(dir, n) {
 
 const work = await mkdtemp(join(tmpdir(), "bootsmith-bench-scale-"));
 const built = [];
+let hasBusybox = false;
 const rows = [];
 try {
   for (const n of sizes) {
@@ -83,7 +84,8 @@ try {
     if (n <= noopUpTo) {
       console.error(`building the ${n}-recipe tree for the no-op run …`);
       const { result: seconds } = await withHeavyLock(async () => {
-        if (built.length === 0) await busyboxImage(BUSYBOX_IMAGE);
+        if (!hasBusybox) await busyboxImage(BUSYBOX_IMAGE);
+        hasBusybox = true;
         built.push(...Array.from({ length: n }, (_, i) => `localhost/bootsmith/r${String(i).padStart(4, "0")}:1`));
         return timed(() => exec(process.execPath, [cli, "build", dir, "--out", out, "--no-publish", "--progress", "plain"]));
       });
@@ -110,6 +112,8 @@ try {
     const row = { n, load: loads.join(" "), cpu: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)])) };
     for (const [k, v] of Object.entries(times)) row[k] = median(v);
     rows.push(row);
+    // The next size rebuilds the same names (r0000…): remove this tree's images now, or they stay behind unnamed.
+    if (n <= noopUpTo && !values.keep) await exec("buildah", ["rmi", "-f", ...built.splice(0)], { allowFail: true });
     console.log(
       `${String(n).padStart(5)} recipes: ${Object.keys(times)
         .map((k) => `${k} ${row[k].toFixed(2)} s (CPU ${row.cpu[k].toFixed(2)} s)`)
@@ -161,7 +165,7 @@ try {
   if (values.keep) console.error(`kept: ${work} (tree-N, out-N) and the images localhost/bootsmith/r*:1, ${BUSYBOX_IMAGE}`);
   else {
     for (const image of built) await exec("buildah", ["rmi", "-f", image], { allowFail: true });
-    if (built.length) await exec("buildah", ["rmi", "-f", BUSYBOX_IMAGE], { allowFail: true });
+    if (hasBusybox) await exec("buildah", ["rmi", "-f", BUSYBOX_IMAGE], { allowFail: true });
     await rm(work, { recursive: true, force: true });
   }
 }
