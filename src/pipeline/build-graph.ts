@@ -14,7 +14,7 @@ import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
-import { decide, gatherFacts, type Decision } from "./cache.js";
+import { decide, gatherFacts, localImageLister, type Decision } from "./cache.js";
 import { buildRecipe } from "./build-session.js";
 import { refreshHooks } from "./refresh.js";
 import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js";
@@ -176,15 +176,21 @@ async function pullParent(pull: string, parent: LoadedRecipe, buildahArgs: reado
 async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {
   const { globalArgs } = buildahGlobalArgs({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation });
   const names = graph.order.filter((n) => selected.has(n));
-  // Facts first, concurrently (one quick `buildah inspect` per recipe whose manifest matches).
+  // Facts first, concurrently; the local images are listed once for all of them.
   const rebuild = options.refresh || options.force;
+  const localImages = localImageLister(globalArgs);
   const facts = new Map(
     await Promise.all(
       names.map(async (name) => {
         const recipe = graph.nodes.get(name)!.recipe;
         return [
           name,
-          await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), { globalArgs, checkRegistry: options.checkRegistry ?? false, rebuild }),
+          await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), {
+            globalArgs,
+            checkRegistry: options.checkRegistry ?? false,
+            rebuild,
+            localImages,
+          }),
         ] as const;
       }),
     ),

@@ -1,9 +1,16 @@
 // Is a recipe's build up to date? The key is LoadedRecipe.inputDigest (normalized recipe, copied
 // files, parent key, tool version). It is compared with the manifest.json in the recipe's output
-// directory and with the `io.bootsmith.input-digest` label on the local image (one quick
-// `buildah inspect`): both must carry the current key. A build that committed no image (a leaf:
-// nothing needed one) is up to date by its manifest alone, until something needs the image. On a
-// miss the manifest's recorded inputs say which part changed, old → new. Deciding is pure (`decide`); gathering facts does the I/O.
+// directory and with the `io.bootsmith.input-digest` label on the local image: both must carry the
+// current key. A build that committed no image (a leaf: nothing needed one) is up to date by its
+// manifest alone, until something needs the image. On a miss the manifest's recorded inputs say
+// which part changed, old → new. Deciding is pure (`decide`); gathering facts does the I/O.
+//
+// The image check costs one process per run, not one per recipe: a graph run lists the local
+// images once (`buildah images --json`, name → ID). An image ID is the digest of the image's
+// config, which holds its labels, so a name still pointing at the ID the manifest recorded at
+// commit time carries the label that build gave it: the manifest's key. Only a name that points
+// elsewhere (retagged, rebuilt by another run) or a manifest without a recorded ID (older
+// bootsmith) costs a `buildah inspect` of that one image, for its label.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
@@ -18,8 +25,15 @@ export interface CacheFacts {
   /** The manifest in the output directory: missing, unreadable, or its content. */
   readonly manifest:
     { readonly kind: "missing" } | { readonly kind: "unreadable"; readonly error: string } | { readonly kind: "found"; readonly manifest: Manifest };
-  /** The local image's input-digest label: not checked, image missing, label value (maybe ""). */
-  readonly image: { readonly kind: "unchecked"; readonly why?: string } | { readonly kind: "missing" } | { readonly kind: "found"; readonly label: string };
+  /**
+   * The local image: not checked; missing; still the image the manifest recorded (by ID: its label
+   * is the manifest's key); or another image, with its input-digest label (maybe "").
+   */
+  readonly image:
+    | { readonly kind: "unchecked"; readonly why?: string }
+    | { readonly kind: "missing" }
+    | { readonly kind: "recorded"; readonly id: string }
+    | { readonly kind: "found"; readonly label: string };
   /** The recipe's first registry target, when asked (--check-registry). */
   readonly registry?: RegistryFacts;
 }
@@ -101,7 +115,8 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     case "missing":
       return { build: true, reasons: [`inputs unchanged, but the image ${image} is gone (removed or built on another host)`] };
     case "found":
-      if (facts.image.label !== key)
+    case "recorded":
+      if (facts.image.kind === "found" && facts.image.label !== key)
         return {
           build: true,
           reasons: [`inputs unchanged, but the image ${image} carries ${INPUT_DIGEST_LABEL}=${short(facts.image.label) || "(none)"}, not ${short(key)}`],
@@ -164,19 +179,76 @@ export interface GatherOptions {
   readonly checkRegistry: boolean;
   /** The build happens anyway (--refresh/--force): only the manifest is read. */
   readonly rebuild: boolean;
+  /**
+   * The run's one listing of local images (`localImageLister`), shared by its recipes. Without it
+   * (one recipe) the image is inspected on its own.
+   */
+  readonly localImages?: () => Promise<LocalImages>;
 }
 
 /**
- * Everything `decide` needs about one recipe's last build. The image is inspected only when the
+ * Everything `decide` needs about one recipe's last build. The image is looked at only when the
  * manifest already carries the current key (otherwise the answer is "rebuild" without it).
  */
 export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options: GatherOptions): Promise<CacheFacts> {
   const manifest = readManifestFacts(outDir);
   const needImage =
     !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest && manifest.manifest.image?.committed !== false;
-  const image = needImage ? await readImageFacts(recipe, options.globalArgs) : ({ kind: "unchecked" } as const);
+  const image = needImage ? await imageFacts(recipe, manifest.manifest, options) : ({ kind: "unchecked" } as const);
   const registry = options.checkRegistry && !options.rebuild ? await readRegistryFacts(recipe) : undefined;
   return { manifest, image, ...(registry ? { registry } : {}) };
+}
+
+/** By the run's listing when the manifest recorded the committed ID; by `buildah inspect` otherwise. */
+async function imageFacts(recipe: LoadedRecipe, manifest: Manifest, options: GatherOptions): Promise<CacheFacts["image"]> {
+  const recorded = manifest.image?.id;
+  const listing = recorded && options.localImages ? await options.localImages() : undefined;
+  if (recorded && listing?.kind === "listed") {
+    const now = listing.ids.get(localImageRef(recipe.spec));
+    if (now === undefined) return { kind: "missing" };
+    if (now === recorded) return { kind: "recorded", id: recorded };
+  }
+  // Another image under the name (or no listing): its own label decides, as it says.
+  return readImageFacts(recipe, options.globalArgs);
+}
+
+/** Local image names (`localhost/bootsmith/NAME:TAG`) → image ID (64 hex), or why they could not be listed. */
+export type LocalImages = { readonly kind: "listed"; readonly ids: ReadonlyMap<string, string> } | { readonly kind: "unlisted"; readonly why: string };
+
+/** One `buildah images --json` for a whole run, taken on first use (a run whose manifests all miss takes none). */
+export function localImageLister(buildahArgs: readonly string[]): () => Promise<LocalImages> {
+  let listing: Promise<LocalImages> | undefined;
+  return () => (listing ??= listLocalImages(buildahArgs));
+}
+
+export async function listLocalImages(buildahArgs: readonly string[]): Promise<LocalImages> {
+  try {
+    const { stdout } = await run(
+      { file: "buildah", args: [...buildahArgs, "images", "--json", "--no-trunc"] },
+      { step: "cache", reporter: silentReporter },
+      { quiet: true },
+    );
+    return { kind: "listed", ids: parseImageListing(stdout) };
+  } catch (error) {
+    return { kind: "unlisted", why: isCommandError(error) ? error.message : String(error) };
+  }
+}
+
+/**
+ * `buildah images --json --no-trunc` ([{ id: "sha256:…", names }, …]; "null" or nothing when storage
+ * is empty) → name → ID as `buildah commit` prints it (64 hex, no algorithm).
+ */
+export function parseImageListing(json: string): Map<string, string> {
+  const data = json.trim() === "" ? null : (JSON.parse(json) as unknown);
+  const ids = new Map<string, string>();
+  if (data === null) return ids;
+  if (!Array.isArray(data)) throw new Error(`buildah images --json printed ${typeof data}, not a list`);
+  for (const image of data as { id?: unknown; names?: unknown }[]) {
+    if (typeof image.id !== "string" || !Array.isArray(image.names)) continue;
+    const id = image.id.replace(/^sha256:/, "");
+    for (const name of image.names) if (typeof name === "string") ids.set(name, id);
+  }
+  return ids;
 }
 
 export function readManifestFacts(outDir: string): CacheFacts["manifest"] {

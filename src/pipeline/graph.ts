@@ -123,9 +123,11 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
   };
   // Every file's problems in one report, not only the first broken file's.
   const issues: RecipeIssue[] = [];
+  // A parent shared by many children is read and validated once.
+  const loaded = new Map<string, LoadedRecipe>();
   for (const file of files) {
     try {
-      for (const variant of expandArches(loadRecipe(file, options))) add(variant, true);
+      for (const variant of expandArches(loadRecipe(file, { ...options, loaded }))) add(variant, true);
     } catch (error) {
       if (!(error instanceof RecipeError)) throw error;
       for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
@@ -162,7 +164,9 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
     const parentName = nameOf.get(key(recipe.parent));
     if (parentName === undefined) throw new UserError(`${recipe.file}: parent recipe ${recipe.parent.file} is not part of the graph`);
     parents.set(name, parentName);
-    children.set(parentName, [...(children.get(parentName) ?? []), name]);
+    const siblings = children.get(parentName);
+    if (siblings) siblings.push(name);
+    else children.set(parentName, [name]);
   }
   const nodes = new Map<string, GraphNode>();
   for (const [name, { recipe, requested }] of byName) {
@@ -184,32 +188,68 @@ function isArchVariant(recipe: LoadedRecipe): boolean {
   return false;
 }
 
-/** Kahn's algorithm with a sorted frontier; a leftover node means a cycle, named with its files. */
+/**
+ * Kahn's algorithm, the smallest ready name first (a min-heap, so n recipes cost O(n log n)); a
+ * leftover node means a cycle, named with its files.
+ */
 export function topologicalOrder(nodes: ReadonlyMap<string, Pick<GraphNode, "name" | "parent" | "children" | "recipe">>): string[] {
   const pending = new Map<string, number>();
-  for (const [name, node] of nodes) pending.set(name, node.parent !== undefined && nodes.has(node.parent) ? 1 : 0);
-  const ready = [...pending]
-    .filter(([, n]) => n === 0)
-    .map(([name]) => name)
-    .sort();
+  const ready = new NameHeap();
+  for (const [name, node] of nodes) {
+    const waits = node.parent !== undefined && nodes.has(node.parent) ? 1 : 0;
+    pending.set(name, waits);
+    if (waits === 0) ready.push(name);
+  }
   const order: string[] = [];
-  while (ready.length > 0) {
-    const name = ready.shift()!;
+  for (let name = ready.pop(); name !== undefined; name = ready.pop()) {
     order.push(name);
     for (const child of nodes.get(name)?.children ?? []) {
       const left = (pending.get(child) ?? 1) - 1;
       pending.set(child, left);
-      if (left === 0) {
-        ready.push(child);
-        ready.sort();
-      }
+      if (left === 0) ready.push(child);
     }
   }
   if (order.length < nodes.size) {
-    const stuck = [...nodes.keys()].filter((n) => !order.includes(n)).sort();
+    const done = new Set(order);
+    const stuck = [...nodes.keys()].filter((n) => !done.has(n)).sort();
     throw new UserError(`recipe cycle: ${stuck.map((n) => `${n} (${nodes.get(n)!.recipe.file})`).join(" → ")}; a recipe cannot build on itself`);
   }
   return order;
+}
+
+/** A binary min-heap of names (code-unit order, as Array.prototype.sort). */
+class NameHeap {
+  private readonly items: string[] = [];
+
+  push(name: string): void {
+    const a = this.items;
+    a.push(name);
+    for (let i = a.length - 1; i > 0;) {
+      const up = (i - 1) >> 1;
+      if (a[up]! <= a[i]!) break;
+      [a[up], a[i]] = [a[i]!, a[up]!];
+      i = up;
+    }
+  }
+
+  pop(): string | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    a[0] = last;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < a.length && a[l]! < a[min]!) min = l;
+      if (r < a.length && a[r]! < a[min]!) min = r;
+      if (min === i) break;
+      [a[min], a[i]] = [a[i]!, a[min]!];
+      i = min;
+    }
+    return top;
+  }
 }
 
 /**
@@ -278,8 +318,8 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
     roots = [...graph.nodes.values()].filter((n) => n.requested).map((n) => n.name);
   }
   if (selection.changed) {
-    const changed = selection.changed;
-    const touched = roots.filter((name) => recipeFiles(graph.nodes.get(name)!.recipe).some((f) => isChanged(f, changed)));
+    const changed = withDirectories(selection.changed);
+    const touched = roots.filter((name) => recipeFiles(graph.nodes.get(name)!.recipe).some((f) => changed.has(withoutTrailingSep(f))));
     roots = [...new Set(touched.flatMap((n) => [n, ...descendants(graph, n)]))];
   }
   const selected = new Set<string>();
@@ -296,12 +336,24 @@ export function recipeFiles(recipe: LoadedRecipe): string[] {
   return [realpathSync(recipe.file), ...recipe.fileSources.values(), ...ansibleInputPaths(recipe).map(([, p]) => p)];
 }
 
-function isChanged(file: string, changed: ReadonlySet<string>): boolean {
-  if (changed.has(file)) return true;
-  // A directory source changed when anything under it did.
-  const prefix = file.endsWith(path.sep) ? file : file + path.sep;
-  for (const c of changed) if (c.startsWith(prefix)) return true;
-  return false;
+/**
+ * The changed files and every directory above them: a recipe's file, or a directory it copies
+ * (changed when anything under it did), is changed when it is in this set. One set for the run,
+ * not a scan of every changed file per recipe.
+ */
+function withDirectories(changed: ReadonlySet<string>): Set<string> {
+  const paths = new Set<string>();
+  for (const file of changed) {
+    for (let p = withoutTrailingSep(file); !paths.has(p); p = path.dirname(p)) {
+      paths.add(p);
+      if (path.dirname(p) === p) break;
+    }
+  }
+  return paths;
+}
+
+function withoutTrailingSep(p: string): string {
+  return p.length > 1 && p.endsWith(path.sep) ? p.slice(0, -1) : p;
 }
 
 /**

@@ -64,11 +64,23 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Settings for reading OpenCHAMI configs (`bootsmith convert --release`). */
   readonly compat?: CompatOptions;
+  /**
+   * Recipes loaded so far with these options, by absolute path, filled as they load: a graph of
+   * many recipes (pipeline/graph.ts) reads and validates each shared parent once, not once per child.
+   */
+  readonly loaded?: Map<string, LoadedRecipe>;
+}
+
+/** What every recipe of one load shares: variable sources, compat settings, the recipes loaded so far. */
+interface LoadRun {
+  readonly sources: VarSources;
+  readonly compat: CompatOptions;
+  readonly loaded?: Map<string, LoadedRecipe>;
 }
 
 export function loadRecipe(file: string, options: LoadOptions = {}): LoadedRecipe {
   const sources: VarSources = { cli: options.vars ?? {}, env: options.env ?? process.env };
-  return loadWithParents(path.resolve(file), sources, [], options.compat ?? {});
+  return loadWithParents(path.resolve(file), [], { sources, compat: options.compat ?? {}, loaded: options.loaded });
 }
 
 /** The local image name a recipe's build is committed as. */
@@ -79,21 +91,30 @@ export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags"> & Partial<
   return `localhost/bootsmith/${spec.name}:${spec.tags[0] ?? "latest"}${suffix}`;
 }
 
-function loadWithParents(file: string, sources: VarSources, chain: readonly string[], compat: CompatOptions): LoadedRecipe {
+function loadWithParents(file: string, chain: readonly string[], run: LoadRun): LoadedRecipe {
+  const known = run.loaded?.get(file);
+  if (known) return known;
+  const recipe = loadFile(file, chain, run);
+  run.loaded?.set(file, recipe);
+  return recipe;
+}
+
+function loadFile(file: string, chain: readonly string[], run: LoadRun): LoadedRecipe {
   const read = readYamlSource(file);
   if (!read.ok) throw new RecipeError(read.issues);
   // OpenCHAMI image-builder and image-thrillhouse configs are converted to a native recipe
   // first. Their strings are shell and Go text, never bootsmith ${NAME} references.
-  const foreign = convertForeign(read.source, compat);
-  if (!foreign) return loadSource(read.source, sources, chain, compat, true);
+  const foreign = convertForeign(read.source, run.compat);
+  if (!foreign) return loadSource(read.source, chain, run, true);
   try {
-    return { ...loadSource(foreign.source, sources, chain, compat, false), converted: { format: foreign.format, notes: foreign.notes } };
+    return { ...loadSource(foreign.source, chain, run, false), converted: { format: foreign.format, notes: foreign.notes } };
   } catch (error) {
     throw foreign.explain(error);
   }
 }
 
-function loadSource(source: YamlSource, sources: VarSources, chain: readonly string[], compat: CompatOptions, substitute: boolean): LoadedRecipe {
+function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, substitute: boolean): LoadedRecipe {
+  const { sources } = run;
   const file = source.file;
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
@@ -131,7 +152,7 @@ function loadSource(source: YamlSource, sources: VarSources, chain: readonly str
     } else if (!statSync(parentFile).isFile()) {
       issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} is not a file; name the parent's recipe file`));
     } else if (issues.length === 0) {
-      parent = loadWithParents(parentFile, sources, [...chain, file], compat);
+      parent = loadWithParents(parentFile, [...chain, file], run);
     }
   }
   const arches = resolveArches(source, parsed, given, parent, issues);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decide, explainChange, readManifestFacts, type CacheFacts } from "../../src/pipeline/cache.js";
+import { decide, explainChange, parseImageListing, readManifestFacts, type CacheFacts } from "../../src/pipeline/cache.js";
 import { inputDigests } from "../../src/recipe/inputs.js";
 import { explainText } from "../../src/pipeline/build-graph.js";
 import { collectRecipeFiles, loadGraph } from "../../src/pipeline/graph.js";
@@ -73,6 +73,18 @@ describe("decide", () => {
     });
   });
 
+  it("the name still on the image ID the manifest recorded: up to date, said as for a matching label", () => {
+    const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
+    const id = "a".repeat(64);
+    const m: Manifest = { ...manifestFor(base), image: { ref: "localhost/bootsmith/base:1", id } };
+    const recorded: CacheFacts = { manifest: { kind: "found", manifest: m }, image: { kind: "recorded", id } };
+    expect(decide(base, "/out", recorded)).toEqual(decide(base, "/out", found(m, base.inputDigest)));
+    expect(decide(base, "/out", recorded).build).toBe(false);
+    // The manifest's key decides first: an old manifest's recorded image is no proof of the new key.
+    const old: CacheFacts = { ...recorded, manifest: { kind: "found", manifest: { ...m, inputDigest: "0".repeat(64) } } };
+    expect(decide(base, "/out", old).build).toBe(true);
+  });
+
   it("a build that committed no image: up to date by its manifest alone, until something needs the image", () => {
     const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
     const m = manifestFor(base);
@@ -103,6 +115,27 @@ describe("decide", () => {
     expect(decide(loadRecipe(path.join(dir, "base.yaml")), out, { manifest: facts, image: { kind: "unchecked" } }).reasons[0]).toMatch(
       /manifest\.json is unreadable/,
     );
+  });
+});
+
+describe("the local image listing (buildah images --json)", () => {
+  it("maps every name to its image ID as buildah commit prints it; an empty storage lists nothing", () => {
+    const listing = JSON.stringify([
+      { id: `sha256:${"1".repeat(64)}`, names: ["localhost/bootsmith/base:1", "localhost/bootsmith/base:2"], digest: "sha256:x", size: "1 MB" },
+      { id: `sha256:${"2".repeat(64)}`, names: null },
+      { id: `sha256:${"3".repeat(64)}`, names: ["docker.io/library/busybox:latest"] },
+    ]);
+    expect(parseImageListing(listing)).toEqual(
+      new Map([
+        ["localhost/bootsmith/base:1", "1".repeat(64)],
+        ["localhost/bootsmith/base:2", "1".repeat(64)],
+        ["docker.io/library/busybox:latest", "3".repeat(64)],
+      ]),
+    );
+    expect(parseImageListing("[]\n").size).toBe(0);
+    expect(parseImageListing("null").size).toBe(0);
+    expect(parseImageListing("").size).toBe(0);
+    expect(() => parseImageListing('{"id": "x"}')).toThrow(/not a list/);
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import type { Manifest } from "../../src/core/manifest.js";
@@ -123,6 +124,70 @@ describe("bootsmith build DIR (graph)", () => {
     expect(single.stderr).toMatch(/^graph-base: skipped: up to date: key [0-9a-f]{12} matches /);
     expect(stepLines(single.stderr)).toEqual([]);
   });
+
+  it(
+    "another image under the name (rebuilt elsewhere, retagged) or none: rebuilt, with the reason; the recorded one back: up to date",
+    { timeout: 180_000 },
+    async () => {
+      const image = "localhost/bootsmith/graph-base:1";
+      const { inputDigest: key, image: recorded } = manifest("graph-base");
+      const explain = async () => {
+        const r = await build("--var", "FAIL_CODE=0", "--explain");
+        expect(r.exitCode, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      const buildah = async (...args: string[]) => (await execa("buildah", args)).stdout.trim();
+      const made: string[] = [];
+      /** Commit a new image under the name: from `from` (an image or scratch) with the input-digest label `label`. */
+      const commitAs = async (from: string, label?: string) => {
+        const c = await buildah("from", "--pull=never", from);
+        try {
+          if (label !== undefined) await buildah("config", "--label", `io.bootsmith.input-digest=${label}`, c);
+          made.push(await buildah("commit", "--quiet", c, image));
+        } finally {
+          await buildah("rm", c);
+        }
+      };
+      const baseLines = (text: string) => text.slice(text.indexOf("graph-base ("), text.indexOf("graph-child-fails ("));
+      // The recorded image keeps a second name while the test moves graph-base:1 away from it.
+      const keep = `localhost/bootsmith/graph-base:keep-${process.pid}`;
+      await buildah("tag", recorded.id!, keep);
+      try {
+        // Rebuilt elsewhere from another version of the recipe: the label names another key.
+        await commitAs(recorded.id!, "0".repeat(64));
+        let text = await explain();
+        expect(baseLines(text)).toMatch(
+          new RegExp(`: rebuild\\n {2}inputs unchanged, but the image ${image} carries io\\.bootsmith\\.input-digest=000000000000, not ${key.slice(0, 12)}\\n`),
+        );
+        expect(text).toMatch(/graph-child-ok \(.*\): rebuild\n {2}parent graph-base is rebuilt in this run/);
+        // Rebuilt elsewhere (another output directory) from this very recipe: a new ID, but its label carries the key.
+        await commitAs(recorded.id!, key);
+        expect(baseLines(await explain())).toMatch(
+          /: up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1\n/,
+        );
+        // Retagged: an unrelated image without the label.
+        await commitAs("scratch");
+        expect(baseLines(await explain())).toMatch(/: rebuild\n {2}inputs unchanged, but the image .* carries io\.bootsmith\.input-digest=\(none\), not /);
+        // Removed.
+        await buildah("rmi", image);
+        text = await explain();
+        expect(baseLines(text)).toMatch(
+          /: rebuild\n {2}inputs unchanged, but the image localhost\/bootsmith\/graph-base:1 is gone \(removed or built on another host\)\n/,
+        );
+        expect(text).toContain("3 of 3 recipes would be built");
+      } finally {
+        await buildah("tag", recorded.id!, image);
+        await buildah("rmi", keep);
+        for (const id of made) await execa("buildah", ["rmi", "-f", id], { reject: false });
+      }
+      // The name on the ID the manifest recorded again: up to date, without a build.
+      const text = await explain();
+      expect(baseLines(text)).toMatch(
+        /: up to date\n {2}up to date: key [0-9a-f]{12} matches .*manifest\.json and the image localhost\/bootsmith\/graph-base:1\n/,
+      );
+      expect(text).toContain("0 of 3 recipes would be built");
+    },
+  );
 
   it("--refresh rebuilds although up to date, writes a changelog, and skips publishing when no package changed", { timeout: 300_000 }, async () => {
     const result = await bootsmith(

@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
+import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, topologicalOrder, type GraphNode } from "../../src/pipeline/graph.js";
+import type { LoadedRecipe } from "../../src/recipe/load.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -39,6 +40,31 @@ describe("collecting and ordering", () => {
     expect(graph.order).toEqual(["base", "login", "site", "compute", "gpu", "tools"]);
     expect(graph.nodes.get("site")?.children).toEqual(["compute", "gpu"]);
     expect(graph.nodes.get("gpu")?.parent).toBe("site");
+    // Each file is loaded once: the children's parent is the node's own recipe, not a copy.
+    expect(graph.nodes.get("compute")!.recipe.parent).toBe(graph.nodes.get("site")!.recipe);
+    expect(graph.nodes.get("gpu")!.recipe.parent).toBe(graph.nodes.get("site")!.recipe);
+  });
+
+  it("the order of a large forest: parents first, the smallest ready name next (as a sorted frontier gives it)", () => {
+    // 600 nodes, names not in creation order, parents picked by a fixed LCG: wide levels, deep chains.
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const names = Array.from({ length: 600 }, (_, i) => `n${(i * 7919) % 600}`);
+    const parents = new Map(names.map((n, i) => [n, i > 0 && next() % 5 !== 0 ? names[next() % i] : undefined]));
+    const nodes = new Map<string, GraphNode>();
+    for (const name of names) {
+      const children = names.filter((c) => parents.get(c) === name).sort();
+      nodes.set(name, { name, parent: parents.get(name), children, requested: true, recipe: { file: `/r/${name}.yaml` } as LoadedRecipe });
+    }
+    // The definition, quadratic and obvious: repeatedly take the smallest name whose parent is placed.
+    const expected: string[] = [];
+    const placed = new Set<string>();
+    while (expected.length < names.length) {
+      const ready = names.filter((n) => !placed.has(n) && (parents.get(n) === undefined || placed.has(parents.get(n)!))).sort();
+      expected.push(ready[0]!);
+      placed.add(ready[0]!);
+    }
+    expect(topologicalOrder(nodes)).toEqual(expected);
   });
 
   it("whose image is needed: a recipe with children or a registry target; leaves commit none", () => {
