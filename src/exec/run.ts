@@ -178,16 +178,17 @@ export async function run(cmd: Command, ctx: RunContext, options: RunOptions = {
 function readLines(stream: Readable | null, onLine: (line: string) => void, onChunk?: (chunk: string) => void): Promise<void> {
   if (!stream) return Promise.resolve();
   let partial = "";
+  const emit = (line: string) => onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
   stream.setEncoding("utf8"); // a character split across two chunks is decoded whole
   stream.on("data", (chunk: string) => {
     onChunk?.(chunk);
     const lines = (partial + chunk).split("\n");
     partial = lines.pop()!;
-    for (const line of lines) onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+    lines.forEach(emit);
   });
   return finished(stream).then(
     () => {
-      if (partial !== "") onLine(partial.endsWith("\r") ? partial.slice(0, -1) : partial);
+      if (partial !== "") emit(partial);
     },
     () => {}, // a pipe torn down with the process: its lines so far were handed on
   );
