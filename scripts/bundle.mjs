@@ -18,6 +18,21 @@ const cliDir = join(repo, "dist/cli");
 const entry = join(cliDir, "main.js");
 const MARK = "// bootsmith bundle (scripts/bundle.mjs)";
 
+/**
+ * zod's `z` namespace (and its `core`) re-export its ~40 message translations (`z.locales`), so the bundle would
+ * carry and compile them at every start (~12 ms); bootsmith reports in English, which zod
+ * registers from locales/en.js on its own. The index of translations becomes an empty module.
+ */
+const withoutZodLocales = {
+  name: "without-zod-locales",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: "zod-locales", namespace: "empty" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
 if (readFileSync(entry, "utf8").includes(MARK)) {
   console.error(`${entry} is already the bundle: run \`npm run build\` (tsc first, then this)`);
   process.exit(2);
@@ -41,6 +56,7 @@ const result = await build({
   // CycloneDX's optional XML and JSON-schema plug-ins: loaded by its validators only, which
   // bootsmith does not use; left to Node's own resolution as in the unbundled package.
   external: ["libxmljs2", "xmlbuilder2", "ajv", "ajv-formats", "ajv-formats-draft2019"],
+  plugins: [withoutZodLocales],
   logLevel: "warning",
 });
 // Chunks of an earlier bundle would be dead files beside the new ones.
