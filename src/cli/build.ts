@@ -73,9 +73,13 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
                       changelog.md/json (packages added, removed, changed since the previous
                       build) and skips publish/register when no package changed
   --force             same as --refresh, for one-off rebuilds
-  --check-registry    also ask each recipe's registry target (skopeo inspect): an image there
-                      with the current key counts as up to date; it is pulled by digest when
-                      a child is built here (with --if-changed: for one file, no pull)
+  --check-published   also ask where each recipe publishes (built elsewhere counts): its
+                      registry target (skopeo inspect): an image there with the current key is
+                      up to date, pulled by digest when a child is built here (with
+                      --if-changed: for one file, no pull); without a registry target, its
+                      first S3 or directory target: a manifest.json there with the current key
+                      is up to date unless a child built here needs the image
+                      (--check-registry is the older name of this option)
 A recipe with arches: [x86_64, aarch64] is a node per architecture (NAME@ARCH; --only NAME
 selects all): each builds into <out>/<name>/<tag>/<arch>/, then <out>/<name>/<tag>/manifest.json
 lists them all and the recipe's publish targets get every architecture at once. One such file
@@ -109,6 +113,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       explain: { type: "boolean" },
       refresh: { type: "boolean" },
       force: { type: "boolean" },
+      "check-published": { type: "boolean" },
       "check-registry": { type: "boolean" },
       locked: { type: "boolean" },
       "sign-key": { type: "string" },
@@ -129,18 +134,19 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
       signKey: values["sign-key"],
       signPassphraseEnv: values["sign-passphrase-env"],
     };
+    const checkPublished = values["check-published"] === true || values["check-registry"] === true;
     const common = {
       ...session,
       vars: parseVarOptions(values.var),
       refresh: values.refresh ?? false,
-      checkRegistry: values["check-registry"] ?? false,
+      checkPublished,
       locked: values.locked ?? false,
     };
     const singleFile =
       positionals.length === 1 &&
       isSingleRecipeFile(positionals[0]!) &&
       ![values.jobs, values.only, values.since, values.explain, values.force, values["commit-all"]].some((v) => v !== undefined) &&
-      !(values["check-registry"] === true && !values["if-changed"]);
+      !(checkPublished && !values["if-changed"]);
     // Loaded once: whether it builds several architectures decides the mode, and one file's build uses it.
     const recipe = singleFile ? tryLoadRecipe(positionals[0]!, common.vars) : undefined;
     const graphMode = !singleFile || (recipe !== undefined && expandArches(recipe).length > 1);

@@ -8,8 +8,8 @@ import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { changedFiles, collectRecipeFiles, loadGraph, selectNodes } from "../pipeline/graph.js";
 import { dotenvFor, gitlabPipeline } from "../pipeline/gitlab.js";
 import type { Manifest } from "../core/manifest.js";
-import { loadRecipe, localImageRef } from "../recipe/load.js";
-import { readRegistryFacts } from "../pipeline/cache.js";
+import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { readPublishedSet, readRegistryFacts } from "../pipeline/cache.js";
 import { joinBuiltArchitectures } from "../pipeline/multi-arch-join.js";
 import path from "node:path";
 import { ARCHES, type Arch } from "../core/arch.js";
@@ -41,8 +41,9 @@ from the artifact files). --no-publish writes the combined manifest only.
 
 Runners without shared storage: a child job pulls its parent by digest (IMAGE_PULL_REF from the
 parent job's dotenv report), which needs the parent recipe to publish to a registry target. Jobs
-build with --if-changed --check-registry: a recipe whose key is already in its registry is not
-rebuilt, and ci dotenv --recipe describes the registry's image instead of a local manifest.
+build with --if-changed --check-published: a recipe whose key is already in its registry (or,
+without a registry target, in its S3 or directory target's manifest.json) is not rebuilt, and
+ci dotenv --recipe describes the published image or set instead of a local manifest.
 Variables the jobs read:
   BOOTSMITH_IMAGE           job image when --image is not given
   BOOTSMITH_SHARED_STORAGE  "1" when all runners share buildah storage: no pull
@@ -143,28 +144,27 @@ async function join(args: string[]): Promise<number> {
   return ok ? EXIT.ok : EXIT.failed;
 }
 
+/** The registry's image, else the S3 or directory target's manifest, carrying the recipe's key. */
+async function publishedRecord(recipe: LoadedRecipe, file: string): Promise<Pick<Manifest, "name" | "inputDigest" | "image">> {
+  const key = recipe.inputDigest;
+  const registry = await readRegistryFacts(recipe);
+  if (registry?.kind === "found" && registry.label === key)
+    return { name: recipe.spec.name, inputDigest: key, image: { ref: localImageRef(recipe.spec), pushed: [{ ref: registry.ref, digest: registry.digest }] } };
+  const published = registry ? undefined : await readPublishedSet(recipe);
+  if (published?.kind === "found" && published.manifest.inputDigest === key) return published.manifest;
+  const where = registry ? "the registry has no image" : published ? `${published.where} holds no set` : "no publish target holds an image";
+  throw new UserError(`${file} does not exist and ${where} of ${recipe.spec.name} with key ${key.slice(0, 12)}; did the build succeed?`, EXIT.failed);
+}
+
 async function dotenv(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("ci dotenv", args, { recipe: { type: "string" }, var: { type: "string", multiple: true } });
   if (positionals.length !== 1) throw new UserError("bootsmith ci dotenv: name one manifest.json");
   const file = positionals[0]!;
   if (!existsSync(file) && values.recipe !== undefined) {
-    // The build was skipped because the registry already has this key (--if-changed
-    // --check-registry on a runner without the earlier output): describe the registry's image.
+    // The build was skipped because its key is already published (--if-changed
+    // --check-published on a runner without the earlier output): describe what was published.
     const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
-    const registry = await readRegistryFacts(recipe);
-    if (registry?.kind !== "found" || registry.label !== recipe.inputDigest) {
-      throw new UserError(
-        `${file} does not exist and the registry has no image of ${recipe.spec.name} with key ${recipe.inputDigest.slice(0, 12)}; did the build succeed?`,
-        EXIT.failed,
-      );
-    }
-    process.stdout.write(
-      dotenvFor({
-        name: recipe.spec.name,
-        inputDigest: recipe.inputDigest,
-        image: { ref: localImageRef(recipe.spec), pushed: [{ ref: registry.ref, digest: registry.digest }] },
-      }),
-    );
+    process.stdout.write(dotenvFor(await publishedRecord(recipe, file)));
     return EXIT.ok;
   }
   let manifest: Manifest;

@@ -32,8 +32,8 @@ export interface GraphBuildOptions extends BuildSessionOptions {
   readonly explain: boolean;
   readonly refresh: boolean;
   readonly force: boolean;
-  /** Also look for the key in each recipe's registry target (skopeo inspect): built elsewhere counts. */
-  readonly checkRegistry?: boolean;
+  /** Also look for the key where each recipe publishes (its registry, else S3 or directory target): built elsewhere counts. */
+  readonly checkPublished?: boolean;
   /** --locked: every selected recipe needs its lock file; a build whose packages differ from it fails. */
   readonly locked?: boolean;
   /** --commit-all: commit every recipe's image, leaves included (to inspect them with buildah). */
@@ -187,7 +187,7 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
           name,
           await gatherFacts(recipe, defaultOutDir(recipe, options.outRoot), {
             globalArgs,
-            checkRegistry: options.checkRegistry ?? false,
+            checkPublished: options.checkPublished ?? false,
             rebuild,
             localImages,
           }),

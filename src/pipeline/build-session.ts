@@ -43,8 +43,8 @@ export interface BuildFileOptions extends BuildSessionOptions {
   readonly junitFile?: string;
   /** Skip the build when it is up to date (--if-changed). */
   readonly ifChanged: boolean;
-  /** --check-registry with --if-changed: an image in the registry with the current key counts. */
-  readonly checkRegistry: boolean;
+  /** --check-published with --if-changed: an image in the registry, or a published set, with the current key counts. */
+  readonly checkPublished: boolean;
   /** Rebuild, write the changelog, publish only when a package changed (--refresh). */
   readonly refresh: boolean;
   /** Fail when the packages differ from the lock file (--locked). */
@@ -75,9 +75,15 @@ export async function buildFile(file: string, options: BuildFileOptions): Promis
 /** --if-changed: say why and return false when the build is up to date. */
 async function needsBuild(recipe: LoadedRecipe, outDir: string, options: BuildFileOptions): Promise<boolean> {
   const { globalArgs } = buildahGlobalArgs(options);
-  const facts = await gatherFacts(recipe, outDir, { globalArgs, checkRegistry: options.checkRegistry, rebuild: false });
-  // One file's build commits its image (a child built from its own file later needs it) unless --no-commit.
-  const decision = decide(recipe, outDir, facts, options.commit === false ? {} : { imageNeededBy: "this build (one recipe's build commits its image)" });
+  const facts = await gatherFacts(recipe, outDir, { globalArgs, checkPublished: options.checkPublished, rebuild: false });
+  // One file's build commits its image (a child built from its own file later needs it) unless
+  // --no-commit; a published set with the key is enough, as it is for the registry's image.
+  const decision = decide(
+    recipe,
+    outDir,
+    facts,
+    options.commit === false ? {} : { imageNeededBy: "this build (one recipe's build commits its image)", imageIsByProduct: true },
+  );
   process.stderr.write(`${recipe.spec.name}: ${decision.build ? "building" : "skipped"}: ${decision.reasons.join("; ")}\n`);
   return decision.build;
 }

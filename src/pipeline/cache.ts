@@ -19,6 +19,7 @@ import { INPUT_DIGEST_LABEL, MANIFEST_FILE, type Manifest } from "../core/manife
 import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 import { inputDigests } from "../recipe/inputs.js";
+import type { PublishedManifest } from "../publish/published-manifest.js";
 
 /** What is known about the last build of a recipe. */
 export interface CacheFacts {
@@ -34,14 +35,24 @@ export interface CacheFacts {
     | { readonly kind: "missing" }
     | { readonly kind: "recorded"; readonly id: string }
     | { readonly kind: "found"; readonly label: string };
-  /** The recipe's first registry target, when asked (--check-registry). */
+  /** The recipe's first registry target, when asked (--check-published). */
   readonly registry?: RegistryFacts;
+  /**
+   * Without a registry target: the manifest its first S3 or directory target holds, when asked
+   * (--check-published).
+   */
+  readonly published?: PublishedFacts;
 }
 
 export type RegistryFacts =
   | { readonly kind: "found"; readonly ref: string; readonly digest: string; readonly label: string }
   | { readonly kind: "missing"; readonly ref: string }
   | { readonly kind: "unchecked"; readonly ref: string; readonly why: string };
+
+export type PublishedFacts =
+  | { readonly kind: "found"; readonly where: string; readonly inputDigest: string }
+  | { readonly kind: "missing"; readonly where: string }
+  | { readonly kind: "unchecked"; readonly where: string; readonly why: string };
 
 export interface DecideOptions {
   /** Rebuild regardless of the key: `--refresh` (nightly) or `--force`. */
@@ -54,6 +65,11 @@ export interface DecideOptions {
    * does, and a build without an image is up to date by its manifest alone.
    */
   readonly imageNeededBy?: string;
+  /**
+   * The image is only a by-product of building (one file's build commits it unless --no-commit):
+   * a published set with the current key is then enough, though the target holds no image.
+   */
+  readonly imageIsByProduct?: boolean;
 }
 
 export interface Decision {
@@ -89,7 +105,32 @@ export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     };
   if (registry?.kind === "missing") return { build: true, reasons: [...local.reasons, `${registry.ref} is not in the registry`] };
   if (registry?.kind === "unchecked") return { build: true, reasons: [...local.reasons, `registry not checked: ${registry.why}`] };
-  return local;
+  return decidePublished(recipe, local, facts.published, options);
+}
+
+/** An S3 or directory target's manifest: it holds the artifacts, not the image a child is built on. */
+function decidePublished(recipe: LoadedRecipe, local: Decision, published: PublishedFacts | undefined, options: DecideOptions): Decision {
+  const key = recipe.inputDigest;
+  switch (published?.kind) {
+    case undefined:
+      return local;
+    case "missing":
+      return { build: true, reasons: [...local.reasons, `${published.where} does not exist`] };
+    case "unchecked":
+      return { build: true, reasons: [...local.reasons, `publish target not checked: ${published.why}`] };
+    case "found":
+      if (published.inputDigest !== key)
+        return { build: true, reasons: [...local.reasons, `${published.where} carries key ${short(published.inputDigest)}, not ${short(key)}`] };
+      if (options.imageNeededBy && !options.imageIsByProduct)
+        return {
+          build: true,
+          reasons: [
+            ...local.reasons,
+            `${published.where} carries key ${short(key)}, but ${options.imageNeededBy} needs the image ${localImageRef(recipe.spec)}, which that target does not hold`,
+          ],
+        };
+      return { build: false, reasons: [`up to date where published: ${published.where} carries key ${short(key)}; not built here (${local.reasons[0]})`] };
+  }
 }
 
 function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, options: DecideOptions): Decision {
@@ -175,8 +216,8 @@ function short(digest: string): string {
 export interface GatherOptions {
   /** buildah global options (storage) for the image check. */
   readonly globalArgs: readonly string[];
-  /** Also ask the recipe's registry target (--check-registry). */
-  readonly checkRegistry: boolean;
+  /** Also ask where the recipe publishes (--check-published): its registry, else its S3 or directory target. */
+  readonly checkPublished: boolean;
   /** The build happens anyway (--refresh/--force): only the manifest is read. */
   readonly rebuild: boolean;
   /**
@@ -195,8 +236,35 @@ export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options:
   const needImage =
     !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest && manifest.manifest.image?.committed !== false;
   const image = needImage ? await imageFacts(recipe, manifest.manifest, options) : ({ kind: "unchecked" } as const);
-  const registry = options.checkRegistry && !options.rebuild ? await readRegistryFacts(recipe) : undefined;
-  return { manifest, image, ...(registry ? { registry } : {}) };
+  const published = options.checkPublished && !options.rebuild ? await readPublishTargetFacts(recipe) : {};
+  return { manifest, image, ...published };
+}
+
+/**
+ * The recipe's first registry target decides (it holds the image a child can be pulled onto);
+ * without one, its first S3 or directory target's manifest. A recipe built for several
+ * architectures publishes them together under a combined manifest: checked by its local output only.
+ */
+async function readPublishTargetFacts(recipe: LoadedRecipe): Promise<Pick<CacheFacts, "registry" | "published">> {
+  const registry = await readRegistryFacts(recipe);
+  if (registry) return { registry };
+  const found = await readPublishedSet(recipe);
+  if (!found) return {};
+  return { published: found.kind === "found" ? { kind: "found", where: found.where, inputDigest: found.manifest.inputDigest } : found };
+}
+
+/** The manifest the recipe's first S3 or directory target holds for its primary tag; undefined without one. */
+export async function readPublishedSet(recipe: LoadedRecipe): Promise<PublishedManifest | undefined> {
+  const target = recipe.spec.publish.find((t) => t.type === "s3" || t.type === "local");
+  if (!target) return undefined;
+  const tag = recipe.spec.tags[0] ?? "latest";
+  // Loaded only here: the S3 client is for builds that publish, or check, there.
+  const { publishedManifestLocation, readPublishedManifest } = await import("../publish/published-manifest.js");
+  if (recipe.spec.arches) {
+    const where = publishedManifestLocation(target, recipe.spec.name, tag);
+    return { kind: "unchecked", where, why: "a recipe built for several architectures is checked by its local output only" };
+  }
+  return readPublishedManifest(target, recipe.spec.name, tag);
 }
 
 /** By the run's listing when the manifest recorded the committed ID; by `buildah inspect` otherwise. */

@@ -30,7 +30,7 @@ export interface GitlabOptions {
   readonly setup?: readonly string[];
   /** `--var` values passed to every build. Written into the YAML: no secrets (use importEnv:). */
   readonly vars?: Readonly<Record<string, string>>;
-  /** Nightly: jobs build with --refresh (changelog, publish only on package change); otherwise --if-changed --check-registry. */
+  /** Nightly: jobs build with --refresh (changelog, publish only on package change); otherwise --if-changed --check-published. */
   readonly refresh?: boolean;
   /** Output root inside the project directory (default `artifacts`). */
   readonly outRoot?: string;
@@ -103,7 +103,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       quoteArg(`${outDir}/junit.xml`),
       "--progress",
       "plain",
-      ...(options.refresh ? ["--refresh"] : ["--if-changed", "--check-registry"]),
+      ...(options.refresh ? ["--refresh"] : ["--if-changed", "--check-published"]),
       ...varArgs(options),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decide, explainChange, parseImageListing, readManifestFacts, type CacheFacts } from "../../src/pipeline/cache.js";
+import { decide, explainChange, gatherFacts, parseImageListing, readManifestFacts, readPublishedSet, type CacheFacts } from "../../src/pipeline/cache.js";
 import { inputDigests } from "../../src/recipe/inputs.js";
 import { explainText } from "../../src/pipeline/build-graph.js";
 import { collectRecipeFiles, loadGraph } from "../../src/pipeline/graph.js";
@@ -162,6 +162,59 @@ describe("decide with the registry (--check-registry)", () => {
     expect(decide(base, "/out", { ...none, registry: { kind: "found", ref: "r/base:1", digest, label: base.inputDigest } }, { rebuild: "refresh" }).build).toBe(
       true,
     );
+  });
+});
+
+describe("decide with an S3 or directory target (--check-published)", () => {
+  const none: CacheFacts = { manifest: { kind: "missing" }, image: { kind: "unchecked" } };
+  const where = "s3://boot/base/1/manifest.json";
+
+  it("a published manifest with the key: up to date, unless something built here needs the image", () => {
+    const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
+    const facts: CacheFacts = { ...none, published: { kind: "found", where, inputDigest: base.inputDigest } };
+    expect(decide(base, "/out", facts)).toEqual({
+      build: false,
+      reasons: [`up to date where published: ${where} carries key ${base.inputDigest.slice(0, 12)}; not built here (never built here: no /out/manifest.json)`],
+    });
+    // One file's build commits its image only as a by-product: the published set is enough.
+    expect(decide(base, "/out", facts, { imageNeededBy: "this build", imageIsByProduct: true }).build).toBe(false);
+    // A child built in this run needs the image, which S3 does not hold.
+    const needed = decide(base, "/out", facts, { imageNeededBy: "child (a child recipe)" });
+    expect(needed.build).toBe(true);
+    expect(needed.reasons[1]).toBe(
+      `${where} carries key ${base.inputDigest.slice(0, 12)}, but child (a child recipe) needs the image localhost/bootsmith/base:1, which that target does not hold`,
+    );
+    expect(decide(base, "/out", facts, { rebuild: "force" }).build).toBe(true);
+  });
+
+  it("another key, no manifest, or an unreachable target: built, with the target's answer as one more reason", () => {
+    const base = loadRecipe(path.join(recipeDir(), "base.yaml"));
+    const stale = decide(base, "/out", { ...none, published: { kind: "found", where, inputDigest: "0".repeat(64) } });
+    expect(stale.build).toBe(true);
+    expect(stale.reasons[1]).toBe(`${where} carries key 000000000000, not ${base.inputDigest.slice(0, 12)}`);
+    expect(decide(base, "/out", { ...none, published: { kind: "missing", where } }).reasons[1]).toBe(`${where} does not exist`);
+    expect(decide(base, "/out", { ...none, published: { kind: "unchecked", where, why: "connection refused" } }).reasons[1]).toBe(
+      "publish target not checked: connection refused",
+    );
+  });
+
+  it("reads a directory target's manifest of the recipe's primary tag", async () => {
+    const dir = recipeDir();
+    const published = path.join(dir, "published");
+    writeFileSync(
+      path.join(dir, "site.yaml"),
+      `name: site\ntags: ['2', latest]\nfrom:\n  image: docker.io/library/rockylinux:9\npublish:\n  - type: local\n    dir: ${published}\nboot: false\n`,
+    );
+    const site = loadRecipe(path.join(dir, "site.yaml"));
+    const file = path.join(published, "site", "2", "manifest.json");
+    expect(await readPublishedSet(site)).toEqual({ kind: "missing", where: file });
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(manifestFor(site)));
+    const facts = await gatherFacts(site, path.join(dir, "out"), { globalArgs: [], checkPublished: true, rebuild: false });
+    expect(facts.published).toEqual({ kind: "found", where: file, inputDigest: site.inputDigest });
+    expect(decide(site, path.join(dir, "out"), facts).build).toBe(false);
+    writeFileSync(file, "{ half");
+    expect(await readPublishedSet(site)).toMatchObject({ kind: "unchecked", where: file, why: expect.stringMatching(/^not JSON/) });
   });
 });
 

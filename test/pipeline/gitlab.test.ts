@@ -63,7 +63,7 @@ describe("bootsmith ci gitlab", () => {
     expect(child.script[0]).toContain('pull "$IMAGE_PULL_REF"');
     expect(child.script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/graph-base:1');
     expect(base.script[0]).toBe(
-      "bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --check-registry --var REPO_URL=file:///srv/repo",
+      "bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --check-published --var REPO_URL=file:///srv/repo",
     );
     expect(base.script[1]).toBe(
       "bootsmith ci dotenv artifacts/graph-base/1/manifest.json --recipe test/fixtures/graph/base.yaml --var REPO_URL=file:///srv/repo > artifacts/graph-base/1/image.env",
