@@ -28,6 +28,7 @@ const UNIT = [
   "test/lifecycle/size-tree.test.ts",
   "test/lifecycle/treemap.test.ts",
   "test/pipeline/cache.test.ts",
+  "test/pipeline/refresh.test.ts",
   "test/pipeline/gitlab.test.ts",
   "test/pipeline/graph.test.ts",
   "test/pipeline/junit.test.ts",

@@ -99,7 +99,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       : createPlainReporter({ stream: prefixLines(`[${node.name}] `, stderr), verbose: options.verbose });
     const outDir = defaultOutDir(node.recipe, options.outRoot);
     const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
-    const refresh = options.refresh ? refreshHooks(outDir, publishes) : undefined;
+    const refresh = options.refresh ? await refreshHooks(node.recipe, outDir, publishes) : undefined;
     const exitCode = await buildRecipe(node.recipe, {
       outDir,
       publish: options.publish,

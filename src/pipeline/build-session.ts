@@ -65,7 +65,9 @@ export async function buildFile(file: string, options: BuildFileOptions): Promis
   if (options.ifChanged && !options.refresh && !(await needsBuild(recipe, outDir, options))) return EXIT.ok;
   // One file with --refresh (the nightly GitLab jobs): its parents are not rebuilt, but the
   // changelog and the publish-only-when-changed rule apply as in graph mode.
-  const refresh = options.refresh ? refreshHooks(outDir, options.publish && recipe.spec.publish.length + recipe.spec.register.length > 0) : undefined;
+  const refresh = options.refresh
+    ? await refreshHooks(recipe, outDir, options.publish && recipe.spec.publish.length + recipe.spec.register.length > 0)
+    : undefined;
   const code = await buildRecipe(recipe, { ...options, outDir, skipPublish: refresh?.skipPublish, verify });
   const detail = code === EXIT.ok ? refresh?.after() : undefined;
   if (detail) process.stderr.write(`${recipe.spec.name}: --refresh: ${detail}\n`);
