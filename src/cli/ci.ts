@@ -10,7 +10,7 @@ import { dotenvFor, gitlabPipeline } from "../pipeline/gitlab.js";
 import type { Manifest } from "../core/manifest.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { readPublishedSet, readRegistryFacts } from "../pipeline/cache.js";
-import { joinBuiltArchitectures } from "../pipeline/multi-arch-join.js";
+import { joinBuiltArchitectures, pushBuiltArchitecture } from "../pipeline/multi-arch-join.js";
 import path from "node:path";
 import { ARCHES, type Arch } from "../core/arch.js";
 
@@ -19,7 +19,8 @@ export const ciCommand: CliCommand = {
   summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
        bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
-       bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish]
+       bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]…
+       bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish] [--pushed]
 
 ci gitlab prints a GitLab child pipeline: one job "build:<name>" per recipe, needs: edges from
 from: {recipe: …} (a child starts when its parent's job succeeded), artifacts manifest.json,
@@ -35,9 +36,15 @@ job of the same architecture.
 
 ci join writes the combined manifest.json of a multi-architecture recipe from its architectures'
 directories <out>/<name>/<tag>/<arch>/ (each built from the recipe's current inputs, else exit 2)
-and publishes the set once to the recipe's publish targets (registry: one manifest list per tag,
-pushed from this job's buildah storage, so the architectures' jobs must share it; S3/directory:
-from the artifact files). --no-publish writes the combined manifest only.
+and publishes the set once to the recipe's publish targets (registry: one manifest list per tag;
+S3/directory: from the artifact files). --no-publish writes the combined manifest only. A registry
+target's images come from this job's buildah storage (runners that share it), or with --pushed
+from the registry: each architecture's job pushed its own image with ci push, and the join lists
+the digests their manifests recorded (checked before any tag changes).
+
+ci push (an architecture's job on runners without shared storage) pushes the image of one
+architecture to each registry target of the recipe as <tag>-<amd64|arm64> (never the recipe's
+own tags) and records the digests in <out>/<name>/<tag>/<arch>/manifest.json.
 
 Runners without shared storage: a child job pulls its parent by digest (IMAGE_PULL_REF from the
 parent job's dotenv report), which needs the parent recipe to publish to a registry target. Jobs
@@ -70,7 +77,8 @@ Options (ci gitlab):
     if (sub === "dotenv") return dotenv(rest);
     if (sub === "gitlab") return gitlab(rest);
     if (sub === "join") return join(rest);
-    throw new UserError(`bootsmith ci: expected gitlab, dotenv or join${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
+    if (sub === "push") return push(rest);
+    throw new UserError(`bootsmith ci: expected gitlab, dotenv, push or join${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
   },
 };
 
@@ -132,6 +140,7 @@ async function join(args: string[]): Promise<number> {
     out: { type: "string" },
     var: { type: "string", multiple: true },
     "no-publish": { type: "boolean" },
+    pushed: { type: "boolean" },
   });
   if (positionals.length === 0)
     throw new UserError("bootsmith ci join: name the recipe built for several architectures, e.g. bootsmith ci join recipes/site.yaml");
@@ -139,6 +148,7 @@ async function join(args: string[]): Promise<number> {
     vars: parseVarOptions(values.var),
     outRoot: values.out,
     publish: !values["no-publish"],
+    ofPushed: values.pushed ?? false,
     write: (line) => process.stderr.write(`${line}\n`),
   });
   return ok ? EXIT.ok : EXIT.failed;
@@ -154,6 +164,25 @@ async function publishedRecord(recipe: LoadedRecipe, file: string): Promise<Pick
   if (published?.kind === "found" && published.manifest.inputDigest === key) return published.manifest;
   const where = registry ? "the registry has no image" : published ? `${published.where} holds no set` : "no publish target holds an image";
   throw new UserError(`${file} does not exist and ${where} of ${recipe.spec.name} with key ${key.slice(0, 12)}; did the build succeed?`, EXIT.failed);
+}
+
+async function push(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("ci push", args, {
+    arch: { type: "string" },
+    out: { type: "string" },
+    var: { type: "string", multiple: true },
+  });
+  const arch = values.arch as Arch | undefined;
+  if (positionals.length !== 1 || !arch || !(arch in ARCHES))
+    throw new UserError(
+      `bootsmith ci push: name one recipe built for several architectures and --arch (one of ${Object.keys(ARCHES).join(", ")}), e.g. bootsmith ci push recipes/site.yaml --arch aarch64`,
+    );
+  await pushBuiltArchitecture(positionals[0]!, arch, {
+    vars: parseVarOptions(values.var),
+    outRoot: values.out,
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
+  return EXIT.ok;
 }
 
 async function dotenv(args: string[]): Promise<number> {

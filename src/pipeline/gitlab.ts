@@ -3,8 +3,9 @@
 // reference and digest, JUnit per step). Runners need no shared disk: a child job receives its
 // parent's dotenv (IMAGE_PULL_REF = repository@digest) through `needs:` and pulls the parent by
 // digest before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
-// A recipe with `arches:` is a job per architecture (its directory as artifacts, no publish) and
-// a join job (`ci join`: the combined manifest, one publish) that needs them all.
+// A recipe with `arches:` is a job per architecture (its directory as artifacts, no publish but,
+// without shared storage, its own image pushed as <tag>-<arch> to the registry targets) and a
+// join job (`ci join`: the combined manifest, one publish) that needs them all.
 // Pure: graph in, plain data out; ci.ts turns it into YAML.
 import path from "node:path";
 import { UserError } from "../core/errors.js";
@@ -109,11 +110,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
     ].join(" ");
     const script: string[] = [];
     if (parent) {
-      const parentRef = localImageRef(parent.recipe.spec);
-      // IMAGE_PULL_REF comes from the parent job's dotenv report (needs: artifacts: true).
-      script.push(
-        `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(parentRef)}; fi`,
-      );
+      script.push(pullParent(parent.recipe.spec));
     }
     script.push(
       build,
@@ -155,16 +152,21 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
  * (a multi-architecture set is published whole, by the join job), on that architecture's runner
  * tags. Its artifacts are the whole <name>/<tag>/<arch>/ directory: the join job writes the
  * combined manifest from them and publishes their files. No cache: a job that found its
- * architecture up to date would leave the join nothing to publish.
+ * architecture up to date would leave the join nothing to publish. Without shared storage, a
+ * recipe with a registry target pushes this architecture's image as <tag>-<arch> (`ci push`:
+ * the join lists it, a child's job of the same architecture pulls it by digest through the
+ * dotenv report), and a child pulls its parent's image the same way.
  */
 function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string, recipePath: string, outRoot: string, options: GitlabOptions): object {
   const node = graph.nodes.get(name)!;
   const recipe = node.recipe;
+  const bootsmith = options.bootsmith ?? "bootsmith";
   const outDir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest", recipe.spec.arch);
   const junit = `${outDir}/${name}.xml`;
-  const needs = node.parent !== undefined && selected.has(node.parent) ? [{ job: jobName(node.parent), artifacts: true }] : [];
-  const script = [
-    options.bootsmith ?? "bootsmith",
+  const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
+  const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
+  const build = [
+    bootsmith,
     "build",
     quoteArg(recipePath),
     "--only",
@@ -181,15 +183,22 @@ function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string
     ...varArgs(options),
     ...(options.buildArgs ?? []).filter((a) => a !== "--no-publish").map(quoteArg),
   ].join(" ");
+  const push = [bootsmith, "ci", "push", quoteArg(recipePath), "--arch", recipe.spec.arch, "--out", quoteArg(outRoot), ...varArgs(options)].join(" ");
+  const script = [
+    ...(parent ? [pullParent(parent.recipe.spec)] : []),
+    build,
+    ...(pushesPerArchitecture(recipe.spec, options) ? [`if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then ${push}; fi`] : []),
+    [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), ">", quoteArg(`${outDir}/image.env`)].join(" "),
+  ];
   const tags = options.archTags?.[recipe.spec.arch];
   return {
     extends: ".bootsmith-build",
     ...(tags && tags.length > 0 ? { tags: [...tags] } : {}),
     needs,
     variables: { RECIPE: recipePath, BOOTSMITH_INPUT_DIGEST: recipe.inputDigest },
-    script: [script],
+    script,
     // The join job reads the files; it publishes them the same day, so they need not stay long.
-    artifacts: { when: "always", expire_in: "1 day", paths: [outDir], reports: { junit } },
+    artifacts: { when: "always", expire_in: "1 day", paths: [outDir], reports: { junit, dotenv: `${outDir}/image.env` } },
   };
 }
 
@@ -216,15 +225,33 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
       ...varArgs(options),
       ...(noPublish ? ["--no-publish"] : []),
     ];
+    // Without shared storage the architectures' jobs pushed their images: the join lists them.
+    const script = pushesPerArchitecture(recipe.spec, options)
+      ? `if [ "$BOOTSMITH_SHARED_STORAGE" = "1" ]; then ${join.join(" ")}; else ${[...join, "--pushed"].join(" ")}; fi`
+      : join.join(" ");
     jobs[`join:${recipe.spec.name}`] = {
       extends: ".bootsmith-build",
       needs: group.nodes.map((n) => ({ job: jobName(n), artifacts: true })),
       variables: { RECIPE: recipePath },
-      script: [join.join(" ")],
+      script: [script],
       artifacts: { when: "always", expire_in: "30 days", paths: [`${dir}/manifest.json`, `${dir}/published.json`] },
     };
   }
   return jobs;
+}
+
+/**
+ * Without shared storage, a child job pulls its parent's image by digest and tags it as the
+ * parent's local image; IMAGE_PULL_REF comes from the parent job's dotenv report (needs:
+ * artifacts: true).
+ */
+function pullParent(parent: Parameters<typeof localImageRef>[0]): string {
+  return `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(localImageRef(parent))}; fi`;
+}
+
+/** A multi-architecture recipe whose images go to a registry: without shared storage each architecture's job pushes its own. */
+function pushesPerArchitecture(spec: { readonly publish: readonly { readonly type: string }[] }, options: GitlabOptions): boolean {
+  return spec.publish.some((t) => t.type === "registry") && !(options.buildArgs ?? []).includes("--no-publish");
 }
 
 function varArgs(options: GitlabOptions): string[] {

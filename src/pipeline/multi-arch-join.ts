@@ -16,6 +16,9 @@ import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } fro
 import { formatTransfer } from "../publish/index.js";
 import { writePublishedRecord } from "../publish/record.js";
 import type { PublishedImage } from "../core/published-image.js";
+import type { Arch } from "../core/arch.js";
+import { pushArchitecture } from "../publish/manifest-list.js";
+import { loadArtifactSet } from "../publish/artifacts.js";
 
 export interface MultiArchGroup {
   /** <out>/<name>/<tag>: where the combined manifest goes. */
@@ -41,6 +44,11 @@ export function multiArchGroups(graph: RecipeGraph, selected: ReadonlySet<string
 
 export interface JoinOptions {
   readonly publish: boolean;
+  /**
+   * Registry targets: each architecture's job pushed its own image (`ci push`, runners without
+   * shared storage) and recorded the digest; the join pushes only the lists of those digests.
+   */
+  readonly ofPushed?: boolean;
   readonly buildahArgs: () => Promise<readonly string[]>;
   readonly write: (line: string) => void;
 }
@@ -80,6 +88,7 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
         const outcome = await publishMultiArch(current, target, {
           onTransfer: (t) => options.write(`[${name}] ${formatTransfer(t)}`),
           registry: { buildahGlobalArgs: await options.buildahArgs() },
+          ofPushed: options.ofPushed,
         });
         published.push(...outcome.images);
         if (target.type === "registry") current = await writeMultiArchManifest(group.dir, arches);
@@ -99,34 +108,75 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
  * their artifact directories brought together): each multi-architecture recipe among `inputs`
  * needs every architecture's manifest.json under <outRoot>/<name>/<tag>/<arch>/ carrying the
  * recipe's current key (bad input otherwise, nothing written); then the combined manifest and,
- * with `publish`, its one publish per target, as after a local build of all of them.
+ * with `publish`, its one publish per target, as after a local build of all of them. `ofPushed`:
+ * the architectures' jobs pushed their images to the registry targets (pushBuiltArchitecture).
  */
 export async function joinBuiltArchitectures(
   inputs: readonly string[],
-  options: { readonly vars: Readonly<Record<string, string>>; readonly outRoot?: string; readonly publish: boolean; readonly write: (line: string) => void },
+  options: {
+    readonly vars: Readonly<Record<string, string>>;
+    readonly outRoot?: string;
+    readonly publish: boolean;
+    readonly ofPushed?: boolean;
+    readonly write: (line: string) => void;
+  },
 ): Promise<boolean> {
   const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
   const requested = new Set([...graph.nodes.values()].filter((n) => n.requested && n.recipe.spec.arches).map((n) => n.name));
   if (requested.size === 0) throw new UserError(`${inputs.join(", ")}: no recipe with arches: to join (a single-architecture build publishes itself)`);
   const outcomes = new Map<string, Outcome>();
   for (const name of requested) {
-    const recipe = graph.nodes.get(name)!.recipe;
-    const dir = defaultOutDir(recipe, options.outRoot);
-    const facts = readManifestFacts(dir);
-    const where = path.relative(process.cwd(), path.join(dir, MANIFEST_FILE));
-    if (facts.kind !== "found")
-      throw new UserError(`${where}: ${facts.kind === "missing" ? "missing" : `unreadable (${facts.error})`}; did the build of ${name} succeed?`);
-    if (facts.manifest.inputDigest !== recipe.inputDigest)
-      throw new UserError(
-        `${where} was built from other inputs than ${recipe.file} has now (key ${facts.manifest.inputDigest.slice(0, 12)}, not ${recipe.inputDigest.slice(0, 12)}): rebuild ${name}`,
-      );
+    builtArchitectureDir(graph.nodes.get(name)!.recipe, name, options.outRoot);
     outcomes.set(name, { status: "built", durationMs: 0 });
   }
   return joinArchitectures(multiArchGroups(graph, requested, options.outRoot), outcomes, {
     publish: options.publish,
+    ofPushed: options.ofPushed,
     buildahArgs: () => Promise.resolve(buildahGlobalArgs({}).globalArgs),
     write: options.write,
   });
+}
+
+/**
+ * One architecture's job on a runner that shares no buildah storage with the others (`bootsmith
+ * ci push`): its committed image to each registry target of the recipe as <tag>-<oci arch>, the
+ * digests recorded in its manifest.json for the join (which lists them) and for child recipes'
+ * jobs (which pull it by digest). The recipe's own tags are left to the join.
+ */
+export async function pushBuiltArchitecture(
+  file: string,
+  arch: Arch,
+  options: { readonly vars: Readonly<Record<string, string>>; readonly outRoot?: string; readonly write: (line: string) => void },
+): Promise<void> {
+  const graph = loadGraph(collectRecipeFiles([file]), { vars: options.vars });
+  const node = [...graph.nodes.values()].find((n) => n.requested && n.recipe.spec.arches && n.recipe.spec.arch === arch);
+  if (!node) throw new UserError(`${file}: no recipe built for ${arch} among several architectures (arches: [..., ${arch}]) to push`);
+  const recipe = node.recipe;
+  const targets = recipe.spec.publish.flatMap((t) => (t.type === "registry" ? [t] : []));
+  if (targets.length === 0)
+    throw new UserError(`${recipe.file}: no registry publish target to push ${node.name} to (S3 and directory targets are published by the join alone)`);
+  const dir = builtArchitectureDir(recipe, node.name, options.outRoot);
+  for (const target of targets) {
+    const pushed = await pushArchitecture(await loadArtifactSet(dir), target, {
+      buildahGlobalArgs: buildahGlobalArgs({}).globalArgs,
+      onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
+    });
+    for (const [tag, image] of pushed) options.write(`[${node.name}] ${tag}: pushed ${image.ref}@${image.digest}`);
+  }
+}
+
+/** The output directory of one architecture's build, checked: its manifest.json exists and carries the recipe's current key. */
+function builtArchitectureDir(recipe: LoadedRecipe, node: string, outRoot: string | undefined): string {
+  const dir = defaultOutDir(recipe, outRoot);
+  const facts = readManifestFacts(dir);
+  const where = path.relative(process.cwd(), path.join(dir, MANIFEST_FILE));
+  if (facts.kind !== "found")
+    throw new UserError(`${where}: ${facts.kind === "missing" ? "missing" : `unreadable (${facts.error})`}; did the build of ${node} succeed?`);
+  if (facts.manifest.inputDigest !== recipe.inputDigest)
+    throw new UserError(
+      `${where} was built from other inputs than ${recipe.file} has now (key ${facts.manifest.inputDigest.slice(0, 12)}, not ${recipe.inputDigest.slice(0, 12)}): rebuild ${node}`,
+    );
+  return dir;
 }
 
 async function removeCombinedManifest(dir: string): Promise<void> {

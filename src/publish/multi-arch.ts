@@ -14,7 +14,7 @@ import type { PublishedImage } from "../core/published-image.js";
 import { loadArtifactSet, type ArtifactSet } from "./artifacts.js";
 import { PublishInputError } from "./errors.js";
 import { s3Keys } from "./layout.js";
-import { publishManifestList } from "./manifest-list.js";
+import { publishManifestList, publishManifestListOfPushed } from "./manifest-list.js";
 import type { PublishOutcome } from "./publisher.js";
 import type { PublishTarget } from "./targets.js";
 import type { PublishRunOptions } from "./index.js";
@@ -99,12 +99,17 @@ export async function loadMultiArchSet(dir: string): Promise<MultiArchSet | unde
 
 /**
  * Publish every architecture to one target. Registry: each image as <tag>-<arch>, then a
- * manifest list per tag. S3 / directory: each architecture's set under <name>/<tag>/<arch>/, then
+ * manifest list per tag (`ofPushed`: the architectures' jobs pushed their images already and
+ * recorded the digests in their manifests; only the lists are pushed, none of the images is needed here). S3 / directory: each architecture's set under <name>/<tag>/<arch>/, then
  * per tag the combined manifest.json (re-read: a registry push records digests in the sets).
  */
-export async function publishMultiArch(multi: MultiArchSet, target: PublishTarget, options: PublishRunOptions = {}): Promise<PublishOutcome> {
+export async function publishMultiArch(
+  multi: MultiArchSet,
+  target: PublishTarget,
+  options: PublishRunOptions & { readonly ofPushed?: boolean } = {},
+): Promise<PublishOutcome> {
   if (target.type === "registry") {
-    await publishManifestList(multi.sets, target, { ...options, ...options.registry });
+    await (options.ofPushed ? publishManifestListOfPushed : publishManifestList)(multi.sets, target, { ...options, ...options.registry });
     // The sets' manifests now record their pushes: the combined manifest follows them.
     await writeMultiArchManifest(
       multi.dir,

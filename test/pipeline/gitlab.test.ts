@@ -88,12 +88,12 @@ describe("bootsmith ci gitlab", () => {
     expect(validate(none)).toEqual([]);
   });
 
-  it("a recipe with arches: a job per architecture on its runner tags (never publishing), a child on the same architecture's job, one join job that needs them all", () => {
+  it("a recipe with arches: a job per architecture on its runner tags (never publishing the set; pushing its own image without shared storage), a child on the same architecture's job pulling it, one join job that needs them all", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-arches-"));
     try {
       writeFileSync(
         path.join(dir, "m.yaml"),
-        'name: m\ntags: ["2"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: local, dir: /srv/boot}\n',
+        'name: m\ntags: ["2"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: local, dir: /srv/boot}\n  - {type: registry, repository: "reg.example:5000/hpc/m"}\n',
       );
       writeFileSync(path.join(dir, "c.yaml"), "name: c\nfrom: {recipe: m.yaml}\ncommands:\n  - {script: 'true'}\n");
       const graph = loadGraph([path.join(dir, "m.yaml"), path.join(dir, "c.yaml")], { env: {} });
@@ -120,26 +120,41 @@ describe("bootsmith ci gitlab", () => {
       expect(job("build:m@aarch64").tags).toEqual(["arm64-runner"]);
       expect(job("build:m@x86_64").tags).toBeUndefined();
       expect(job("build:m@aarch64").needs).toEqual([]);
+      // Without shared storage the architecture pushes its own image (<tag>-arm64) for the join and the child's job.
       expect(job("build:m@aarch64").script).toEqual([
         "bootsmith build m.yaml --only m@aarch64 --out artifacts --junit artifacts/m/2/aarch64 --progress plain --no-publish --var K=v --verbose",
+        'if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then bootsmith ci push m.yaml --arch aarch64 --out artifacts --var K=v; fi',
+        "bootsmith ci dotenv artifacts/m/2/aarch64/manifest.json > artifacts/m/2/aarch64/image.env",
       ]);
       // The whole architecture directory goes to the join job; no cache (an up-to-date skip would leave it nothing).
-      expect(job("build:m@aarch64").artifacts).toMatchObject({ paths: ["artifacts/m/2/aarch64"], reports: { junit: "artifacts/m/2/aarch64/m@aarch64.xml" } });
+      expect(job("build:m@aarch64").artifacts).toMatchObject({
+        paths: ["artifacts/m/2/aarch64"],
+        reports: { junit: "artifacts/m/2/aarch64/m@aarch64.xml", dotenv: "artifacts/m/2/aarch64/image.env" },
+      });
       expect(job("build:m@aarch64").cache).toBeUndefined();
-      // The layer takes its parent's arches: each architecture on the parent's job of the same one.
+      // The layer takes its parent's arches: each architecture on the parent's job of the same one,
+      // whose image it pulls by digest (the dotenv report) when the runners share no storage.
       expect(job("build:c@aarch64").needs).toEqual([{ job: "build:m@aarch64", artifacts: true }]);
       expect(job("build:c@aarch64").tags).toEqual(["arm64-runner"]);
+      expect(job("build:c@aarch64").script[0]).toContain('pull "$IMAGE_PULL_REF"');
+      expect(job("build:c@aarch64").script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/m:2-arm64');
+      // c publishes nowhere: nothing to push, a plain join.
+      expect(job("build:c@aarch64").script.join("\n")).not.toContain("ci push");
+      expect(job("join:c").script).toEqual(["bootsmith ci join c.yaml --out artifacts --var K=v"]);
       expect(job("join:m").needs).toEqual([
         { job: "build:m@aarch64", artifacts: true },
         { job: "build:m@x86_64", artifacts: true },
       ]);
-      expect(job("join:m").script).toEqual(["bootsmith ci join m.yaml --out artifacts --var K=v"]);
+      expect(job("join:m").script).toEqual([
+        'if [ "$BOOTSMITH_SHARED_STORAGE" = "1" ]; then bootsmith ci join m.yaml --out artifacts --var K=v; else bootsmith ci join m.yaml --out artifacts --var K=v --pushed; fi',
+      ]);
       expect(job("join:m").artifacts.paths).toEqual(["artifacts/m/2/manifest.json", "artifacts/m/2/published.json"]);
       expect(job("join:m").tags).toBeUndefined();
       expect(validate(doc)).toEqual([]);
       // --build-arg=--no-publish (a pipeline that only builds): the join writes the combined manifest only.
       const unpublished = gitlabPipeline(graph, selectNodes(graph, { only: ["m"] }), { projectDir: dir, buildArgs: ["--no-publish"] });
       expect((unpublished["build:m@x86_64"] as Job).script[0]).toMatch(/ --no-publish$/);
+      expect((unpublished["build:m@x86_64"] as Job).script.join("\n")).not.toContain("ci push");
       expect((unpublished["join:m"] as Job).script).toEqual(["bootsmith ci join m.yaml --out artifacts --no-publish"]);
       // --only NAME@ARCH: that architecture alone, no join (nothing published half).
       const one = gitlabPipeline(graph, selectNodes(graph, { only: ["m@x86_64"] }), { projectDir: dir });

@@ -1,6 +1,8 @@
 // Two architectures of one image as one manifest list per tag, against Debian's docker-registry:
 // tiny amd64 and arm64 images (buildah from --arch … scratch, private vfs storage) are pushed as
 // <tag>-amd64 / <tag>-arm64 and listed by platform under <tag>; skopeo reads the list back.
+// Then the same in two parts, as CI runners without shared storage do it: each architecture
+// pushed from one storage, the lists made from the recorded digests in another, empty one.
 // test/e2e/aarch64.test.ts does the same with a real arm64 build.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -12,9 +14,9 @@ import { silentReporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { PublishInputError } from "../../src/publish/errors.js";
-import { publishManifestList } from "../../src/publish/manifest-list.js";
+import { publishManifestList, publishManifestListOfPushed, pushArchitecture } from "../../src/publish/manifest-list.js";
 import { makeFakeImage } from "./support/artifacts.js";
-import { startRegistry, type TestRegistry } from "./support/registry.js";
+import { registryTags, startRegistry, type TestRegistry } from "./support/registry.js";
 
 const ctx = { step: "test", reporter: silentReporter };
 let work: string;
@@ -53,6 +55,16 @@ afterAll(async () => {
   await run({ file: "buildah", args: [...buildah, "rmi", "--all", "--force"] }, ctx).catch(() => {});
   if (work) await rm(work, { recursive: true, force: true });
 });
+
+async function expectArm64RecordsItsImageAndTheLists(dir: string, repository: string): Promise<void> {
+  const recorded = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Manifest;
+  expect(recorded.image.pushed?.map((p) => p.ref)).toEqual([
+    `${repository}:1.0-arm64`,
+    `${repository}:latest-arm64`,
+    `${repository}:1.0`,
+    `${repository}:latest`,
+  ]);
+}
 
 interface Index {
   mediaType: string;
@@ -100,13 +112,7 @@ describe("publishManifestList (docker-registry)", () => {
       expect(arm64.Architecture).toBe("arm64");
     }
     // Each set's manifest.json records its own image and the lists.
-    const recorded = JSON.parse(await readFile(join(arm, "manifest.json"), "utf8")) as Manifest;
-    expect(recorded.image.pushed?.map((p) => p.ref)).toEqual([
-      `${repository}:1.0-arm64`,
-      `${repository}:latest-arm64`,
-      `${repository}:1.0`,
-      `${repository}:latest`,
-    ]);
+    await expectArm64RecordsItsImageAndTheLists(arm, repository);
   });
 
   it("refuses two sets of one architecture, or tags that differ, before pushing anything", async () => {
@@ -121,5 +127,61 @@ describe("publishManifestList (docker-registry)", () => {
     await expect(publishManifestList([a], target, { buildahGlobalArgs: buildah })).rejects.toThrow(/at least two architectures/);
     const tags = await fetch(`http://${registry.address}/v2/bootsmith/refused/tags/list`);
     expect(tags.status).toBe(404);
+  });
+
+  it("in two parts: each architecture pushes its own image and records it; a join with empty storage lists the recorded digests", async () => {
+    const x86 = await artifactDir("x86_64", refs.amd64!, ["1.0", "latest"]);
+    const arm = await artifactDir("aarch64", refs.arm64!, ["1.0", "latest"]);
+    const repository = `${registry.address}/bootsmith/parts`;
+    const target = { type: "registry", repository, tlsVerify: false } as const;
+    const recorded = new Map<string, string>();
+    for (const dir of [x86, arm]) {
+      const pushed = await pushArchitecture(await loadArtifactSet(dir), target, { buildahGlobalArgs: buildah });
+      for (const image of pushed.values()) recorded.set(image.ref, image.digest);
+    }
+    // Only the per-architecture tags: the recipe's own tags are the join's.
+    expect((await registryTags(repository)).sort()).toEqual(["1.0-amd64", "1.0-arm64", "latest-amd64", "latest-arm64"]);
+    const own = JSON.parse(await readFile(join(arm, "manifest.json"), "utf8")) as Manifest;
+    expect(own.image.pushed).toEqual([
+      { ref: `${repository}:1.0-arm64`, digest: recorded.get(`${repository}:1.0-arm64`) },
+      { ref: `${repository}:latest-arm64`, digest: recorded.get(`${repository}:latest-arm64`) },
+    ]);
+
+    // The join's runner: another storage, holding none of the images.
+    const joinStorage = ["--root", join(work, "join-storage"), "--runroot", join(work, "join-run"), "--storage-driver", "vfs"];
+    const { lists } = await publishManifestListOfPushed([await loadArtifactSet(x86), await loadArtifactSet(arm)], target, { buildahGlobalArgs: joinStorage });
+    for (const list of lists) {
+      const raw = JSON.parse((await run({ file: "skopeo", args: ["inspect", "--raw", "--tls-verify=false", `docker://${list.ref}`] }, ctx)).stdout) as Index;
+      const tag = list.ref.split(":").pop()!;
+      expect(raw.manifests.map((m) => `${m.platform.os}/${m.platform.architecture} ${m.digest}`).sort()).toEqual([
+        `linux/amd64 ${recorded.get(`${repository}:${tag}-amd64`)}`,
+        `linux/arm64 ${recorded.get(`${repository}:${tag}-arm64`)}`,
+      ]);
+      expect(list.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    }
+    // The lists were made in the join's storage and removed; no image was pulled there.
+    const { stdout } = await run({ file: "buildah", args: [...joinStorage, "images", "--all", "--json"] }, ctx);
+    expect(JSON.parse(stdout.trim() || "[]")).toEqual([]);
+    await expectArm64RecordsItsImageAndTheLists(arm, repository);
+  });
+
+  it("in two parts: an architecture with no recorded push, or a recorded digest the registry lacks, fails the join before any tag changes", async () => {
+    const repository = `${registry.address}/bootsmith/unjoined`;
+    const target = { type: "registry", repository, tlsVerify: false } as const;
+    const x86 = await artifactDir("x86_64", refs.amd64!, ["2.0"]);
+    const arm = await artifactDir("aarch64", refs.arm64!, ["2.0"]);
+    await pushArchitecture(await loadArtifactSet(x86), target, { buildahGlobalArgs: buildah });
+    const joinStorage = ["--root", join(work, "join-storage-2"), "--runroot", join(work, "join-run-2"), "--storage-driver", "vfs"];
+    const joinBoth = async () =>
+      publishManifestListOfPushed([await loadArtifactSet(x86), await loadArtifactSet(arm)], target, { buildahGlobalArgs: joinStorage });
+    await expect(joinBoth()).rejects.toThrow(/aarch64.*manifest\.json records no push of .*unjoined:2\.0-arm64/s);
+    // A digest recorded but never pushed (a job that lied, or a registry that lost it).
+    const manifest = JSON.parse(await readFile(join(arm, "manifest.json"), "utf8")) as Manifest;
+    const missing = { ref: `${repository}:2.0-arm64`, digest: `sha256:${"0".repeat(64)}` };
+    await writeFile(join(arm, "manifest.json"), JSON.stringify({ ...manifest, image: { ...manifest.image, pushed: [missing] } }));
+    await expect(joinBoth()).rejects.toThrow(
+      /cannot list aarch64's image .*unjoined@sha256:0{64} \(.*unjoined:2\.0-arm64, from .*manifest\.json\).*; no tag was changed/,
+    );
+    expect(await registryTags(repository)).toEqual(["2.0-amd64"]);
   });
 });
