@@ -16,6 +16,8 @@ import type { Manifest } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 import type { Arch } from "../core/arch.js";
+import type { RecipeSpec } from "../recipe/schema.js";
+import { registryAccessArgs } from "../publish/registry.js";
 
 export { repositoryOf };
 
@@ -243,10 +245,14 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
 /**
  * Without shared storage, a child job pulls its parent's image by digest and tags it as the
  * parent's local image; IMAGE_PULL_REF comes from the parent job's dotenv report (needs:
- * artifacts: true).
+ * artifacts: true): the parent's first registry target, so the pull reaches it as the push did
+ * (its TLS setting and auth file).
  */
-function pullParent(parent: Parameters<typeof localImageRef>[0]): string {
-  return `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} pull "$IMAGE_PULL_REF" && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(localImageRef(parent))}; fi`;
+function pullParent(parent: RecipeSpec): string {
+  const registry = parent.publish.find((t) => t.type === "registry");
+  const access = registry ? registryAccessArgs(registry).filter((a) => a !== "--tls-verify=true") : [];
+  const pull = ["pull", ...access.map(quoteArg), '"$IMAGE_PULL_REF"'].join(" ");
+  return `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} ${pull} && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(localImageRef(parent))}; fi`;
 }
 
 /** A multi-architecture recipe whose images go to a registry: without shared storage each architecture's job pushes its own. */

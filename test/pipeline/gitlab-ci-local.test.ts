@@ -1,6 +1,9 @@
 // A generated child pipeline run for real by gitlab-ci-local (shell executor, shell isolation,
 // no network): the parent's job, then both children's on its image; the failing child fails the
-// pipeline, the other passes, and the reports are where GitLab would look for them.
+// pipeline, the other passes, and the reports are where GitLab would look for them. Then a recipe
+// with arches: and a child layer on runners that share no buildah storage (each job its own):
+// the architectures push their images to docker-registry, the join lists them, the child's jobs
+// pull the parent's image by digest.
 //
 // gitlab-ci-local is a pinned devDependency (4.72.0: 4.75 needs Node 22) and needs rsync
 // (scripts/setup.sh installs both); GITLAB_CI_LOCAL may name another copy.
@@ -13,6 +16,8 @@ import { addAarch64Packages, buildFixtureRepo, type FixtureRepo } from "../suppo
 import { fixtureRecipe } from "../support/fixture-build.js";
 import type { MultiArchManifest } from "../../src/core/manifest.js";
 import { bootsmith, CLI, REPO_ROOT } from "../support/cli.js";
+import { registryTags, startRegistry } from "../publish/support/registry.js";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { missingPrerequisites } from "../support/prerequisites.js";
 
 const GCL = process.env.GITLAB_CI_LOCAL ?? path.join(REPO_ROOT, "node_modules/.bin/gitlab-ci-local");
@@ -21,7 +26,8 @@ const skip = missingPrerequisites("gitlab-ci-local.test", [
   { need: "rsync", present: ["/usr/bin/rsync", "/bin/rsync"].some(existsSync), install: "apt-get install rsync (scripts/setup.sh does)" },
 ]);
 const MULTI = "gcl-multiarch";
-const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1", `${MULTI}:1-amd64`, `${MULTI}:1-arm64`];
+const CHILD = "gcl-multiarch-child";
+const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
 let work: string;
 let repo: FixtureRepo;
 
@@ -61,49 +67,122 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
     );
   });
 
-  it("a recipe with arches: both architectures' jobs, then the join writes the combined manifest and publishes once", { timeout: 600_000 }, async () => {
-    await addAarch64Packages(repo);
-    const project = path.join(work, "multi");
-    const published = path.join(work, "multi-published");
-    mkdirSync(path.join(project, "recipes"), { recursive: true });
-    writeFileSync(
-      path.join(project, "recipes", `${MULTI}.yaml`),
-      fixtureRecipe({
-        name: MULTI,
-        packageGroups: [],
-        install: ["fixture-base", "fixture-kernel", "fixture-dracut"],
-        keys: { arches: ["x86_64", "aarch64"], publish: [{ type: "local", dir: published }] },
-      }),
-    );
-    const run = await generateAndRun(project, []);
-    const out = run.all ?? "";
-    expect(run.exitCode, out).toBe(0);
-    expect(out).toMatch(new RegExp(`PASS\\s+build:${MULTI}@x86_64`));
-    expect(out).toMatch(new RegExp(`PASS\\s+build:${MULTI}@aarch64`));
-    expect(out).toMatch(new RegExp(`PASS\\s+join:${MULTI}`));
-    // The join started after both architectures finished (needs:), and only it published.
-    const joinStarted = out.search(new RegExp(`join:${MULTI}\\s+starting`));
-    expect(joinStarted, out).toBeGreaterThan(-1);
-    for (const arch of ["x86_64", "aarch64"]) {
-      const finished = out.search(new RegExp(`build:${MULTI}@${arch}\\s+finished`));
-      expect(finished, out).toBeGreaterThan(-1);
-      expect(finished).toBeLessThan(joinStarted);
-    }
-    const combined = JSON.parse(readFileSync(path.join(published, MULTI, "1", "manifest.json"), "utf8")) as MultiArchManifest;
-    expect(combined).toMatchObject({ kind: "multi-arch", name: MULTI });
-    expect(Object.keys(combined.arches).sort()).toEqual(["aarch64", "x86_64"]);
-    for (const arch of ["x86_64", "aarch64"]) expect(existsSync(path.join(published, MULTI, "1", arch, "rootfs.squashfs"))).toBe(true);
-    // The join job's artifacts, collected back as GitLab would keep them.
-    expect(JSON.parse(readFileSync(path.join(project, "artifacts", MULTI, "1", "manifest.json"), "utf8"))).toEqual(combined);
-  });
+  it(
+    "a recipe with arches: on runners that share no storage, each architecture pushes its image, the join lists them and publishes once, a child pulls its parent by digest",
+    { timeout: 600_000 },
+    async () => {
+      await addAarch64Packages(repo);
+      const project = path.join(work, "multi");
+      const published = path.join(work, "multi-published");
+      const registry = await startRegistry(work);
+      try {
+        const repository = `${registry.address}/bootsmith/${MULTI}`;
+        mkdirSync(path.join(project, "recipes"), { recursive: true });
+        writeFileSync(
+          path.join(project, "recipes", `${MULTI}.yaml`),
+          fixtureRecipe({
+            name: MULTI,
+            packageGroups: [],
+            install: ["fixture-base", "fixture-kernel", "fixture-dracut"],
+            keys: {
+              arches: ["x86_64", "aarch64"],
+              publish: [
+                { type: "local", dir: published },
+                { type: "registry", repository, tlsVerify: false },
+              ],
+            },
+          }),
+        );
+        // A layer on it: each architecture's job builds on the parent's image of that architecture.
+        writeFileSync(
+          path.join(project, "recipes", `${CHILD}.yaml`),
+          `name: ${CHILD}\ntags: ["1"]\nfrom: {recipe: ${MULTI}.yaml}\ncommands:\n  - {name: mark, script: "echo child > /etc/child-mark"}\nboot: false\n`,
+        );
+        // Each job is its own runner: its own buildah storage, as a runner's environment would set it.
+        const runners = path.join(work, "runners");
+        const run = await generateAndRun(project, [], {
+          sharedStorage: false,
+          perJob: (job) => ({ BOOTSMITH_STORAGE_ROOT: path.join(runners, job.replace(/[^a-z0-9_.-]/gi, "_")), BOOTSMITH_STORAGE_DRIVER: "vfs" }),
+        });
+        const out = run.all ?? "";
+        expect(run.exitCode, out).toBe(0);
+        for (const job of [
+          `build:${MULTI}@x86_64`,
+          `build:${MULTI}@aarch64`,
+          `join:${MULTI}`,
+          `build:${CHILD}@x86_64`,
+          `build:${CHILD}@aarch64`,
+          `join:${CHILD}`,
+        ])
+          expect(out).toMatch(new RegExp(`PASS\\s+${job}`));
+        // The join started after both architectures finished (needs:).
+        const joinStarted = out.search(new RegExp(`join:${MULTI}\\s+starting`));
+        expect(joinStarted, out).toBeGreaterThan(-1);
+        for (const arch of ["x86_64", "aarch64"]) {
+          const finished = out.search(new RegExp(`build:${MULTI}@${arch}\\s+finished`));
+          expect(finished, out).toBeGreaterThan(-1);
+          expect(finished).toBeLessThan(joinStarted);
+        }
+
+        // The registry: each architecture's own tag and, from the join, one list naming exactly the digests the architectures' manifests recorded.
+        expect((await registryTags(repository)).sort()).toEqual(["1", "1-amd64", "1-arm64"]);
+        const combined = JSON.parse(readFileSync(path.join(project, "artifacts", MULTI, "1", "manifest.json"), "utf8")) as MultiArchManifest;
+        const { stdout } = await execa("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${repository}:1`]);
+        const index = JSON.parse(stdout) as { manifests: { digest: string; platform: { architecture: string; os: string } }[] };
+        const recorded = (arch: "x86_64" | "aarch64", tag: string) =>
+          combined.arches[arch]!.image.pushed?.find((p) => p.ref === `${repository}:${tag}`)?.digest;
+        expect(index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture} ${m.digest}`).sort()).toEqual([
+          `linux/amd64 ${recorded("x86_64", "1-amd64")}`,
+          `linux/arm64 ${recorded("aarch64", "1-arm64")}`,
+        ]);
+        // The combined manifest records the list too, and the directory target got it, written by the join.
+        expect(recorded("aarch64", "1")).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(JSON.parse(readFileSync(path.join(published, MULTI, "1", "manifest.json"), "utf8"))).toEqual(combined);
+        for (const arch of ["x86_64", "aarch64"]) expect(existsSync(path.join(published, MULTI, "1", arch, "rootfs.squashfs"))).toBe(true);
+
+        // Nothing was shared: each architecture's runner holds its own image only, the child's runner the parent's image it pulled, the join's none.
+        const images = async (job: string) => {
+          const root = path.join(runners, job.replace(/[^a-z0-9_.-]/gi, "_"));
+          const listed = await execa("buildah", [
+            "--root",
+            root,
+            "--runroot",
+            path.join(root, "run"),
+            "--storage-driver",
+            "vfs",
+            "images",
+            "--format",
+            "{{.Name}}:{{.Tag}}",
+          ]);
+          return listed.stdout.split("\n").filter(Boolean).sort();
+        };
+        expect(await images(`build:${MULTI}@x86_64`)).toEqual([`localhost/bootsmith/${MULTI}:1-amd64`]);
+        expect(await images(`build:${MULTI}@aarch64`)).toEqual([`localhost/bootsmith/${MULTI}:1-arm64`]);
+        expect(await images(`join:${MULTI}`)).toEqual([]);
+        expect(await images(`build:${CHILD}@aarch64`)).toContain(`localhost/bootsmith/${MULTI}:1-arm64`);
+        expect(await images(`build:${CHILD}@x86_64`)).toContain(`localhost/bootsmith/${MULTI}:1-amd64`);
+        expect(out).toContain(`Trying to pull ${repository}@${recorded("aarch64", "1-arm64")}`);
+        const childArm = JSON.parse(readFileSync(path.join(project, "artifacts", CHILD, "1", "aarch64", "manifest.json"), "utf8")) as { arch: string };
+        expect(childArm.arch).toBe("aarch64");
+        expect(readFileSync(path.join(project, "artifacts", CHILD, "1", "manifest.json"), "utf8")).toContain('"kind": "multi-arch"');
+      } finally {
+        await registry.stop();
+      }
+    },
+  );
 });
 
 /**
  * `ci gitlab recipes` in `project`, committed with its recipes (gitlab-ci-local reads the git
- * tree), then run by gitlab-ci-local on this host. Shared storage: the runner is this host, so a
- * job finds the images earlier jobs committed in place.
+ * tree), then run by gitlab-ci-local on this host. By default shared storage: the runner is this
+ * host, so a job finds the images earlier jobs committed in place. `perJob` adds variables to each
+ * job, as a runner's own environment would (e.g. its own buildah storage).
  */
-async function generateAndRun(project: string, extra: readonly string[]) {
+async function generateAndRun(
+  project: string,
+  extra: readonly string[],
+  runners: { sharedStorage: boolean; perJob?: (job: string) => Record<string, string> } = { sharedStorage: true },
+) {
   const generated = await bootsmith(
     ["ci", "gitlab", "recipes", "--var", `REPO_URL=${repo.baseurl}`, "--bootsmith", `node ${CLI}`, "--image", "unused:1", ...extra],
     {
@@ -111,7 +190,10 @@ async function generateAndRun(project: string, extra: readonly string[]) {
     },
   );
   expect(generated.exitCode, generated.stderr).toBe(0);
-  writeFileSync(path.join(project, "child.yml"), generated.stdout);
+  const pipeline = parseYaml(generated.stdout) as Record<string, { extends?: string; variables?: Record<string, string> }>;
+  for (const [name, job] of Object.entries(pipeline))
+    if (job.extends === ".bootsmith-build" && runners.perJob) job.variables = { ...job.variables, ...runners.perJob(name) };
+  writeFileSync(path.join(project, "child.yml"), stringifyYaml(pipeline));
   const git = (...args: string[]) => execa("git", ["-C", project, "-c", "user.name=t", "-c", "user.email=t@example.org", ...args]);
   await git("init", "-q", "-b", "main");
   await git("add", ".");
@@ -124,7 +206,7 @@ async function generateAndRun(project: string, extra: readonly string[]) {
       "--force-shell-executor",
       "--shell-isolation",
       "--variable",
-      "BOOTSMITH_SHARED_STORAGE=1",
+      `BOOTSMITH_SHARED_STORAGE=${runners.sharedStorage ? "1" : "0"}`,
       "--variable",
       `BOOTSMITH_WORK_DIR=${path.join(work, "work")}`,
     ],

@@ -93,7 +93,7 @@ describe("bootsmith ci gitlab", () => {
     try {
       writeFileSync(
         path.join(dir, "m.yaml"),
-        'name: m\ntags: ["2"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: local, dir: /srv/boot}\n  - {type: registry, repository: "reg.example:5000/hpc/m"}\n',
+        'name: m\ntags: ["2"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: local, dir: /srv/boot}\n  - {type: registry, repository: "reg.example:5000/hpc/m", tlsVerify: false}\n',
       );
       writeFileSync(path.join(dir, "c.yaml"), "name: c\nfrom: {recipe: m.yaml}\ncommands:\n  - {script: 'true'}\n");
       const graph = loadGraph([path.join(dir, "m.yaml"), path.join(dir, "c.yaml")], { env: {} });
@@ -136,7 +136,8 @@ describe("bootsmith ci gitlab", () => {
       // whose image it pulls by digest (the dotenv report) when the runners share no storage.
       expect(job("build:c@aarch64").needs).toEqual([{ job: "build:m@aarch64", artifacts: true }]);
       expect(job("build:c@aarch64").tags).toEqual(["arm64-runner"]);
-      expect(job("build:c@aarch64").script[0]).toContain('pull "$IMAGE_PULL_REF"');
+      // As the parent's job pushed it: the target's TLS setting.
+      expect(job("build:c@aarch64").script[0]).toContain('pull --tls-verify=false "$IMAGE_PULL_REF"');
       expect(job("build:c@aarch64").script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/m:2-arm64');
       // c publishes nowhere: nothing to push, a plain join.
       expect(job("build:c@aarch64").script.join("\n")).not.toContain("ci push");

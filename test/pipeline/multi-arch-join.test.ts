@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadGraph, selectNodes, type RecipeGraph } from "../../src/pipeline/graph.js";
-import { joinArchitectures, multiArchGroups } from "../../src/pipeline/multi-arch-join.js";
+import { joinArchitectures, multiArchGroups, pushBuiltArchitecture } from "../../src/pipeline/multi-arch-join.js";
 import type { Outcome } from "../../src/pipeline/parallel.js";
 import type { Manifest, MultiArchManifest } from "../../src/core/manifest.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
@@ -65,5 +65,29 @@ describe("joinArchitectures", () => {
     expect(await join({ "m@x86_64": built, "m@aarch64": failed }, lines)).toBe(false);
     expect(existsSync(combinedFile())).toBe(false);
     expect(lines).toEqual(["[m] combined manifest not written: not every architecture (x86_64, aarch64) was built"]);
+  });
+});
+
+describe("pushBuiltArchitecture (ci push) refuses, before any push", () => {
+  const push = (file: string, arch: "x86_64" | "aarch64" = "x86_64") => pushBuiltArchitecture(file, arch, { vars: {}, outRoot: out, write: () => {} });
+
+  it("a recipe without a registry target (S3 and directory targets are the join's alone)", async () => {
+    await expect(push(path.join(work, "m.yaml"))).rejects.toThrow(/m\.yaml: no registry publish target to push m@x86_64 to/);
+  });
+
+  it("an architecture not built here, or built from other inputs", async () => {
+    const file = path.join(work, "r.yaml");
+    writeFileSync(
+      file,
+      'name: r\ntags: ["1"]\narches: [x86_64, aarch64]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: registry, repository: "127.0.0.1:1/r"}\n',
+    );
+    await expect(push(file, "aarch64")).rejects.toThrow(/r\/1\/aarch64\/manifest\.json: missing; did the build of r@aarch64 succeed\?/);
+    const dir = path.join(out, "r", "1", "aarch64");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, "manifest.json"),
+      JSON.stringify({ ...JSON.parse(readFileSync(path.join(out, "m", "1", "aarch64", "manifest.json"), "utf8")), name: "r" }),
+    );
+    await expect(push(file, "aarch64")).rejects.toThrow(/was built from other inputs than .*r\.yaml has now .*: rebuild r@aarch64/);
   });
 });
