@@ -156,6 +156,11 @@ export async function pushBuiltArchitecture(
   if (targets.length === 0)
     throw new UserError(`${recipe.file}: no registry publish target to push ${node.name} to (S3 and directory targets are published by the join alone)`);
   const dir = builtArchitectureDir(recipe, node.name, options.outRoot);
+  // The join needs the digests in manifest.json, and recording them there would void the set's signature.
+  if ((await loadArtifactSet(dir)).signature)
+    throw new UserError(
+      `${path.join(dir, MANIFEST_FILE)}: the set is signed, and recording the pushed digests would void its signature: pushing a signed set per architecture is not supported yet (docs/aarch64.md, "Not done yet")`,
+    );
   for (const target of targets) {
     const pushed = await pushArchitecture(await loadArtifactSet(dir), target, {
       buildahGlobalArgs: buildahGlobalArgs({}).globalArgs,

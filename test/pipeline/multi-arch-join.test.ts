@@ -2,7 +2,7 @@
 // when every architecture is there, and a stale one is removed when one failed (it would list a
 // set that changed or is gone). Artifact directories are made by hand; no build runs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadGraph, selectNodes, type RecipeGraph } from "../../src/pipeline/graph.js";
@@ -10,6 +10,8 @@ import { joinArchitectures, multiArchGroups, pushBuiltArchitecture } from "../..
 import type { Outcome } from "../../src/pipeline/parallel.js";
 import type { Manifest, MultiArchManifest } from "../../src/core/manifest.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
+import { renderSums, SIGNATURE_FILE, sumEntries, SUMS_FILE } from "../../src/core/sums.js";
+import { sha256Bytes } from "../../src/core/hash.js";
 
 let work: string;
 let out: string;
@@ -75,7 +77,7 @@ describe("pushBuiltArchitecture (ci push) refuses, before any push", () => {
     await expect(push(path.join(work, "m.yaml"))).rejects.toThrow(/m\.yaml: no registry publish target to push m@x86_64 to/);
   });
 
-  it("an architecture not built here, or built from other inputs", async () => {
+  it("an architecture not built here, built from other inputs, or signed (recording the push would void the signature)", async () => {
     const file = path.join(work, "r.yaml");
     writeFileSync(
       file,
@@ -83,11 +85,17 @@ describe("pushBuiltArchitecture (ci push) refuses, before any push", () => {
     );
     await expect(push(file, "aarch64")).rejects.toThrow(/r\/1\/aarch64\/manifest\.json: missing; did the build of r@aarch64 succeed\?/);
     const dir = path.join(out, "r", "1", "aarch64");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      path.join(dir, "manifest.json"),
-      JSON.stringify({ ...JSON.parse(readFileSync(path.join(out, "m", "1", "aarch64", "manifest.json"), "utf8")), name: "r" }),
-    );
+    cpSync(path.join(out, "m", "1", "aarch64"), dir, { recursive: true });
+    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ ...JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")), name: "r" }));
     await expect(push(file, "aarch64")).rejects.toThrow(/was built from other inputs than .*r\.yaml has now .*: rebuild r@aarch64/);
+
+    // Built from the current inputs, but signed: recording the push would void the signature.
+    const inputDigest = loadGraph([file], { env: {} }).nodes.get("r@aarch64")!.recipe.inputDigest;
+    const bytes = Buffer.from(JSON.stringify({ ...JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")), inputDigest }));
+    writeFileSync(path.join(dir, "manifest.json"), bytes);
+    const manifest = JSON.parse(bytes.toString()) as Manifest;
+    writeFileSync(path.join(dir, SUMS_FILE), renderSums(sumEntries(manifest, sha256Bytes(bytes))));
+    writeFileSync(path.join(dir, SIGNATURE_FILE), "a detached signature");
+    await expect(push(file, "aarch64")).rejects.toThrow(/the set is signed, and recording the pushed digests would void its signature/);
   });
 });
