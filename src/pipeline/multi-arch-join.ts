@@ -161,13 +161,12 @@ export async function pushBuiltArchitecture(
     throw new UserError(
       `${path.join(dir, MANIFEST_FILE)}: the set is signed, and recording the pushed digests would void its signature: pushing a signed set per architecture is not supported yet (docs/aarch64.md, "Not done yet")`,
     );
-  for (const target of targets) {
-    const pushed = await pushArchitecture(await loadArtifactSet(dir), target, {
+  // Each transfer line names the pushed ref and digest (docker://<repository>:<tag>-<arch>@sha256:…).
+  for (const target of targets)
+    await pushArchitecture(await loadArtifactSet(dir), target, {
       buildahGlobalArgs: buildahGlobalArgs({}).globalArgs,
       onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
     });
-    for (const [tag, image] of pushed) options.write(`[${node.name}] ${tag}: pushed ${image.ref}@${image.digest}`);
-  }
 }
 
 /** The output directory of one architecture's build, checked: its manifest.json exists and carries the recipe's current key. */

@@ -49,7 +49,7 @@ export function checkManifestListSets(sets: readonly ArtifactSet[]): void {
 }
 
 /** Per architecture, per recipe tag: the image pushed as <tag>-<oci arch>. */
-export type ArchitecturePushes = ReadonlyMap<Arch, ReadonlyMap<string, { readonly ref: string; readonly digest: string }>>;
+type ArchitecturePushes = ReadonlyMap<Arch, ReadonlyMap<string, { readonly ref: string; readonly digest: string }>>;
 
 /** Each architecture's image from this host's buildah storage, then one list per tag. */
 export async function publishManifestList(
@@ -96,12 +96,12 @@ export async function pushArchitecture(
 }
 
 /** The tag one architecture's image is pushed under. */
-export function archTag(tag: string, arch: Arch): string {
+function archTag(tag: string, arch: Arch): string {
   return `${tag}-${ARCHES[arch].oci}`;
 }
 
 /** What each set's manifest.json records as pushed to <repository>:<tag>-<arch>; bad input when one is missing. */
-export function recordedPushes(sets: readonly ArtifactSet[], target: RegistryTarget): ArchitecturePushes {
+function recordedPushes(sets: readonly ArtifactSet[], target: RegistryTarget): ArchitecturePushes {
   const pushes = new Map<Arch, Map<string, { ref: string; digest: string }>>();
   for (const set of sets) {
     const arch = set.manifest.arch as Arch;
