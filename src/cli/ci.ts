@@ -32,7 +32,9 @@ A recipe with arches: [x86_64, aarch64] gets a job per architecture, "build:<nam
 (bootsmith build RECIPE --only <name>@<arch> --no-publish: it never publishes alone; each on its
 --arch-tags runners), whose artifacts are that architecture's whole directory, and a job
 "join:<name>" that needs all of them and runs ci join. A child recipe's job needs its parent's
-job of the same architecture.
+job of the same architecture. Unless BOOTSMITH_SHARED_STORAGE=1, a recipe with a registry target
+has each architecture's job run ci push and its join ci join --pushed, and a child's job pulls
+its parent's image of that architecture by digest.
 
 ci join writes the combined manifest.json of a multi-architecture recipe from its architectures'
 directories <out>/<name>/<tag>/<arch>/ (each built from the recipe's current inputs, else exit 2)
