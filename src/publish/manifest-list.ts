@@ -15,7 +15,7 @@ import { silentReporter } from "../exec/events.js";
 import { CommandError, run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
-import { publishToRegistry, recordPushed, registryAccessArgs, type RegistryPublishOptions } from "./registry.js";
+import { publishToRegistry, recordPushedKeepingSignature, registryAccessArgs, type RegistryPublishOptions } from "./registry.js";
 import type { RegistryTarget } from "./targets.js";
 
 export interface ManifestListOutcome {
@@ -183,12 +183,13 @@ async function pushLists(
     for (const { list } of made) await run({ file: "buildah", args: [...global, "manifest", "rm", list] }, ctx).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
-  // Each set's manifest.json records its own pushed image and the list it is part of.
+  // Each set's manifest.json records its own pushed image and the list it is part of (a signed
+  // set is signed again, or left as it is without a key).
   if (options.recordInManifest ?? true)
     for (const set of sets) {
       const arch = set.manifest.arch as Arch;
       const own = [...pushed.get(arch)!.values()];
-      await recordPushed(set.dir, [...own, ...lists.map((l) => ({ ref: l.ref, digest: l.digest }))]);
+      await recordPushedKeepingSignature(set, [...own, ...lists.map((l) => ({ ref: l.ref, digest: l.digest }))], options.signer, ctx);
     }
   return { lists };
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { silentReporter } from "../exec/events.js";
-import { run } from "../exec/run.js";
+import { run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import type { ArtifactTransfer } from "./progress.js";
@@ -102,22 +102,37 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  // Recording the digests changes manifest.json: a signed set is signed again over it, and one
-  // that cannot be (no key here) keeps its manifest, so its signature stays valid.
-  if ((options.recordInManifest ?? true) && (!set.signature || options.signer)) {
-    await recordPushed(
-      set.dir,
+  if (options.recordInManifest ?? true)
+    await recordPushedKeepingSignature(
+      set,
       images.map((i) => i.image!),
+      options.signer,
+      ctx,
     );
-    if (set.signature && options.signer) await signArtifactDir(set.dir, options.signer, ctx);
-  } else if (set.signature) {
-    reporter.emit({
+  return { images, transfers };
+}
+
+/**
+ * Record pushes in a set's manifest.json. That changes manifest.json: a signed set is signed
+ * again over it, and one that cannot be (no key here) keeps its manifest, so its signature stays
+ * valid (said as a warning).
+ */
+export async function recordPushedKeepingSignature(
+  set: ArtifactSet,
+  pushed: readonly { ref: string; digest: string }[],
+  signer: Signer | undefined,
+  ctx: RunContext,
+): Promise<void> {
+  if (set.signature && !signer) {
+    ctx.reporter.emit({
       type: "message",
       level: "warn",
-      text: `the pushed digests are not recorded in ${MANIFEST_FILE}: the set is signed and no signing key was given (--sign-key) to sign it again`,
+      text: `${join(set.dir, MANIFEST_FILE)}: the pushed digests are not recorded: the set is signed and no signing key was given (--sign-key) to sign it again`,
     });
+    return;
   }
-  return { images, transfers };
+  await recordPushed(set.dir, pushed);
+  if (set.signature && signer) await signArtifactDir(set.dir, signer, ctx);
 }
 
 /** Merge pushed refs into manifest.json (replacing earlier digests for the same ref), atomically. */

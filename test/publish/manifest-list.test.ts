@@ -10,12 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../../src/core/manifest.js";
-import { silentReporter } from "../../src/exec/events.js";
+import { silentReporter, type Reporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { PublishInputError } from "../../src/publish/errors.js";
 import { publishManifestList, publishManifestListOfPushed, pushArchitecture } from "../../src/publish/manifest-list.js";
 import { makeFakeImage } from "./support/artifacts.js";
+import { makeSignedSet } from "../support/signed-set.js";
+import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import { openSigner } from "../../src/sign/gpg.js";
+import { parseSigningKey } from "../../src/sign/key.js";
+import { signArtifactDir } from "../../src/sign/sign-dir.js";
+import { directorySource } from "../../src/verify/sources.js";
+import { verifySet } from "../../src/verify/verify.js";
 import { registryTags, startRegistry, type TestRegistry } from "./support/registry.js";
 
 const ctx = { step: "test", reporter: silentReporter };
@@ -40,6 +48,16 @@ async function artifactDir(arch: "x86_64" | "aarch64", ref: string, tags: string
   const manifest: Manifest = { ...image.manifest, arch, image: { ref } };
   await writeFile(join(image.dir, "manifest.json"), JSON.stringify(manifest));
   return image.dir;
+}
+
+/** Sign an artifact directory as a build with --sign-key does. */
+async function signWith(dir: string, key: TestKey): Promise<void> {
+  const signer = await openSigner(parseSigningKey(key.secretFile), { cleanup: new CleanupStack() });
+  try {
+    await signArtifactDir(dir, signer, ctx);
+  } finally {
+    await signer.close();
+  }
 }
 
 beforeAll(async () => {
@@ -113,6 +131,48 @@ describe("publishManifestList (docker-registry)", () => {
     }
     // Each set's manifest.json records its own image and the lists.
     await expectArm64RecordsItsImageAndTheLists(arm, repository);
+  });
+
+  it("signed sets: without a key their manifests are left as signed; with one the pushes are recorded and signed again", async () => {
+    const key = await makeTestKey(work, "lists");
+    const signedDir = async (arch: "x86_64" | "aarch64", ref: string, sign: boolean): Promise<string> => {
+      const dir = await mkdtemp(join(work, `signed-${arch}-`));
+      await makeSignedSet(dir, undefined, `signed-${arch}`, "3.0");
+      const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Manifest;
+      await writeFile(join(dir, "manifest.json"), JSON.stringify({ ...manifest, arch, image: { ref } }));
+      if (sign) await signWith(dir, key);
+      return dir;
+    };
+    const repository = `${registry.address}/bootsmith/signed-multi`;
+    const target = { type: "registry", repository, tlsVerify: false } as const;
+    const sets = async (dirs: string[]) => Promise.all(dirs.map((d) => loadArtifactSet(d)));
+    const verified = async (dir: string) => (await verifySet(directorySource(dir), { keyFile: key.publicFile })).ok;
+
+    const unkeyed = [await signedDir("x86_64", refs.amd64!, true), await signedDir("aarch64", refs.arm64!, true)];
+    const before = await Promise.all(unkeyed.map((d) => readFile(join(d, "manifest.json"), "utf8")));
+    const warnings: string[] = [];
+    const reporter: Reporter = {
+      emit: (e) => {
+        if (e.type === "message") warnings.push(e.text);
+      },
+      close: async () => {},
+    };
+    await publishManifestList(await sets(unkeyed), target, { buildahGlobalArgs: buildah, reporter });
+    expect(await Promise.all(unkeyed.map((d) => readFile(join(d, "manifest.json"), "utf8")))).toEqual(before);
+    expect(await Promise.all(unkeyed.map(verified))).toEqual([true, true]);
+    expect(warnings.filter((w) => w.includes("the pushed digests are not recorded"))).toHaveLength(2);
+
+    const keyed = [await signedDir("x86_64", refs.amd64!, true), await signedDir("aarch64", refs.arm64!, true)];
+    const cleanup = new CleanupStack();
+    const signer = await openSigner(parseSigningKey(key.secretFile), { cleanup });
+    try {
+      await publishManifestList(await sets(keyed), target, { buildahGlobalArgs: buildah, signer });
+    } finally {
+      await signer.close();
+    }
+    const recorded = JSON.parse(await readFile(join(keyed[1]!, "manifest.json"), "utf8")) as Manifest;
+    expect(recorded.image.pushed?.map((p) => p.ref)).toEqual([`${repository}:3.0-arm64`, `${repository}:3.0`]);
+    expect(await Promise.all(keyed.map(verified))).toEqual([true, true]);
   });
 
   it("refuses two sets of one architecture, or tags that differ, before pushing anything", async () => {
