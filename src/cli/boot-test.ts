@@ -20,6 +20,7 @@ import { junitXml } from "../core/junit.js";
 import { BOOT_FILES, type BootCheckRecord } from "../core/manifest.js";
 import { defaultOutDir } from "../builder/options.js";
 import { loadRecipe } from "../recipe/load.js";
+import { refreshCombinedManifest } from "../publish/multi-arch.js";
 
 const usage = `Usage: bootsmith boot-test <artifact-dir> [options]
        bootsmith boot-test RECIPE.yaml [--out DIR] [--var KEY=VALUE] [options]
@@ -34,7 +35,8 @@ image prints its marker. Then checks run inside the booted node (the recipe's bo
 changed; each reports PASS/FAIL with its output. A boot preflight runs first (live modules in the initramfs, squashfs
 compression, sizes). PASS prints the boot time; FAIL prints the reason and the last console
 lines, a failing check its output. A table shows where the boot's time went; the run is
-recorded in manifest.json (bootTest.lastRun). Exit code 0 when the node came up and every
+recorded in manifest.json (bootTest.lastRun; one architecture's directory of a recipe built for
+several: the combined manifest.json above it is written again too). Exit code 0 when the node came up and every
 check passed, 1 fail, 2 bad input, 130/143 interrupted.
 
 Given a recipe, the build output is taken from where \`bootsmith build\` writes it (--out DIR,
@@ -209,10 +211,13 @@ export const bootTestCommand: CliCommand = {
       await writeFile(values.junit, junitXml(`boot-test ${artifactDir ?? values["bootscript-url"]}`, junitCases(result)));
     }
     const recorded = artifactDir ? await recordInManifest(artifactDir, manifestRecord(result, at)) : false;
+    // One architecture of a recipe built for several: the combined manifest above lists this
+    // manifest's sha256, so it follows (publish and promote of the whole set then see the run).
+    const combined = recorded ? await refreshCombinedManifest(artifactDir!) : undefined;
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else {
       const notes = [
-        `report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun)` : ""}`,
+        `report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun${combined ? `, and ${combined} updated` : ""})` : ""}`,
         ...(values.junit ? [`JUnit: ${values.junit}`] : []),
       ];
       process.stdout.write([formatResult(result), ...notes].join("\n") + "\n");

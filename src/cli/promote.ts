@@ -2,7 +2,7 @@
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { parseCommandArgs, targetSpecOptions } from "./args.js";
-import { promote } from "../lifecycle/promote.js";
+import { promote, type PassedBootTest } from "../lifecycle/promote.js";
 import { parseImageRef } from "../lifecycle/source.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
@@ -26,6 +26,12 @@ latest run in manifest.json's \`bootTest.lastRun\`; publish the directory afterw
 promoted; otherwise promote refuses with exit 1, unless --force, which the history records as
 forced.
 
+A recipe built for several architectures (\`arches:\`) is promoted whole: every architecture's
+manifest.json must record a passed boot test (the refusal names those that do not, and the
+\`bootsmith boot-test artifacts/NAME/TAG/ARCH\` to run); each architecture's files and
+manifest.json are carried to TAG2/ARCH/, then the combined manifest.json, last. In a registry
+the tag's manifest list is copied by digest with every image it lists.
+
 Options:
   --to TAG2           the tag to create or replace (required)
   --target TARGET     where the image is published: dir:ROOT (ROOT/NAME/TAG) or
@@ -33,7 +39,9 @@ Options:
                       output of \`bootsmith build\`
   --force             promote without a passed boot test (recorded as forced)
   --json              print the new tag's published-image record (URLs) on stdout, as
-                      \`publish --json\` does, to pipe into \`bootsmith register -\`
+                      \`publish --json\` does, to pipe into \`bootsmith register -\`;
+                      several architectures: a list of one record per architecture
+                      (\`register - --arch ARCH\` picks one)
   --public-base URL   base URL nodes fetch from (for --json; as for publish)
   --endpoint URL      S3 endpoint (default: $S3_ENDPOINT, else AWS)
   --region NAME       S3 region (default us-east-1)
@@ -77,15 +85,26 @@ an unknown image.`,
     const store = openStore(target, values.artifacts !== undefined ? { artifacts: values.artifacts } : {});
     try {
       const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));
-      const why = result.bootTest
-        ? `boot test passed ${result.bootTest.at}${result.bootTest.seconds !== undefined ? ` (${result.bootTest.seconds} s)` : ""}`
-        : "FORCED: no passed boot test on record";
+      const tested = (test: PassedBootTest | undefined) => (test ? `${test.at}${test.seconds !== undefined ? ` (${test.seconds} s)` : ""}` : "none");
+      const why = result.promotion.forced
+        ? result.arches
+          ? `FORCED: passed boot tests on record: ${result.arches.map((a) => `${a.manifest.arch} ${tested(a.bootTest)}`).join(", ")}`
+          : "FORCED: no passed boot test on record"
+        : result.arches
+          ? `boot tests passed: ${result.arches.map((a) => `${a.manifest.arch} ${tested(a.bootTest)}`).join(", ")}`
+          : `boot test passed ${tested(result.bootTest)}`;
       const line = `promoted ${ref.name}:${ref.tag} → ${ref.name}:${to} in ${store.label} (${why})`;
       if (values.json) {
         // The published-image record of the new tag, as \`publish --json\` prints one: pipe it to
-        // \`bootsmith register -\` to point nodes at it.
+        // \`bootsmith register -\` to point nodes at it. Several architectures in a directory or
+        // bucket: one record per architecture (register --arch picks one); a registry's manifest
+        // list is one image for every architecture.
         process.stderr.write(`${line}\n`);
-        process.stdout.write(`${JSON.stringify(store.publishedImage(ref.name, to, result.manifest), null, 2)}\n`);
+        const records =
+          result.arches && target.type !== "registry"
+            ? result.arches.map((a) => store.publishedImage(ref.name, to, a.manifest))
+            : store.publishedImage(ref.name, to, result.manifest);
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
       } else process.stdout.write(`${line}\n`);
     } finally {
       store.close();

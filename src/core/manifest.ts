@@ -208,6 +208,8 @@ export interface MultiArchManifest {
   readonly builtAt: string;
   /** Architecture → its set. */
   readonly arches: Readonly<Record<string, MultiArchEntry>>;
+  /** Each `bootsmith promote` of the whole set (also in every architecture's manifest), oldest first. */
+  readonly promotions?: readonly PromotionRecord[];
 }
 
 export interface MultiArchEntry {

@@ -1,11 +1,15 @@
 // bootsmith promote NAME:TAG --to TAG2: make TAG2 hold exactly TAG's artifacts (hard links or
 // server-side copies, nothing uploaded) with a manifest that records the promotion, written
 // last. Only an image whose manifest records a passed boot test is promoted, unless forced; a
-// forced promotion says so in the history.
+// forced promotion says so in the history. A set of several architectures (`arches:`) is
+// promoted whole: every architecture's manifest must record a passed boot test, each
+// architecture's files and manifest are carried over, and the combined manifest comes last.
 import os from "node:os";
-import { isMultiArchManifest, multiArchMessage, type Manifest, type PromotionRecord } from "../core/manifest.js";
+import { sha256Bytes } from "../core/hash.js";
+import { isMultiArchManifest, type BootTestRecord, type Manifest, type MultiArchManifest, type PromotionRecord } from "../core/manifest.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore } from "./store.js";
+import type { TagCopy } from "./tag-copy.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 export interface PromoteRequest {
@@ -17,11 +21,21 @@ export interface PromoteRequest {
   readonly now?: Date;
 }
 
+/** The boot test that allowed a set's promotion. */
+export interface PassedBootTest {
+  readonly at: string;
+  readonly seconds?: number;
+}
+
 export interface PromoteResult {
+  /** The new tag's manifest (one architecture's set), or each architecture's under a combined one. */
   readonly manifest: Manifest;
+  /** Several architectures: every architecture's new manifest, in the combined manifest's order. */
+  readonly arches?: readonly { readonly manifest: Manifest; readonly bootTest?: PassedBootTest }[];
+  readonly combined?: MultiArchManifest;
   readonly promotion: PromotionRecord;
-  /** The boot test that allowed it (absent when forced). */
-  readonly bootTest?: { readonly at: string; readonly seconds?: number };
+  /** The boot test that allowed it (absent when forced; several architectures: in `arches`). */
+  readonly bootTest?: PassedBootTest;
 }
 
 export async function promote(store: ImageStore, req: PromoteRequest): Promise<PromoteResult> {
@@ -34,45 +48,98 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
       `${req.name}:${req.tag}: not published in ${store.label} (no ${req.name}/${req.tag}/manifest.json: unknown, or a publish that did not finish)`,
     );
   const parsed: unknown = JSON.parse(bytes.toString("utf8"));
-  if (isMultiArchManifest(parsed))
-    throw new LifecycleInputError(
-      multiArchMessage(
-        `${req.name}:${req.tag} in ${store.label}`,
-        parsed,
-        "promote copies one set's files, and a set of several architectures is not promoted yet; build the recipe with the new tag, or promote each architecture's set published on its own",
-      ),
-    );
-  const manifest = parsed as Manifest;
+  const combined = isMultiArchManifest(parsed) ? parsed : undefined;
+  const sets = combined ? await readArchSets(store, req, combined) : [parsed as Manifest];
+
   // boot-test DIR records its latest run in manifest.json (bootTest.lastRun): it must have passed.
-  const lastRun = manifest.bootTest?.lastRun;
-  const passed = lastRun?.ok === true ? lastRun : undefined;
-  if (!passed && !req.force) {
-    const tried = lastRun
-      ? ` (the last boot test, ${lastRun.at}, failed${
-          lastRun.checks.some((c) => c.status === "fail")
-            ? `: ${lastRun.checks
-                .filter((c) => c.status === "fail")
-                .map((c) => `${c.name} ${c.status}`)
-                .join(", ")}`
-            : ""
-        })`
-      : " (no boot test on record)";
-    throw new LifecycleError(
-      `refusing to promote ${req.name}:${req.tag} to ${req.to}: its manifest records no passed boot test${tried}. Run \`bootsmith boot-test DIR\` on the build and publish it again (the result goes into manifest.json), or pass --force (recorded in the promotion history)`,
-    );
-  }
+  const untested = sets.filter((set) => set.bootTest?.lastRun?.ok !== true);
+  if (untested.length > 0 && !req.force) throw refusal(req, combined, untested);
+
   let by: string | undefined;
   try {
     by = process.env.USER ?? os.userInfo().username;
   } catch {
     by = undefined;
   }
-  const promotion: PromotionRecord = { from: req.tag, to: req.to, at: (req.now ?? new Date()).toISOString(), forced: !passed, ...(by ? { by } : {}) };
-  const promoted: Manifest = { ...manifest, tags: [...new Set([...manifest.tags, req.to])], promotions: [...(manifest.promotions ?? []), promotion] };
-  await store.copyTag(req.name, req.tag, req.to, promoted, Buffer.from(`${JSON.stringify(promoted, null, 2)}\n`), req.signal);
-  return {
-    manifest: promoted,
-    promotion,
-    ...(passed ? { bootTest: { at: passed.at, ...(passed.totalSeconds !== undefined ? { seconds: passed.totalSeconds } : {}) } } : {}),
+  const promotion: PromotionRecord = {
+    from: req.tag,
+    to: req.to,
+    at: (req.now ?? new Date()).toISOString(),
+    forced: untested.length > 0,
+    ...(by ? { by } : {}),
   };
+  const record = <T extends { tags: readonly string[]; promotions?: readonly PromotionRecord[] }>(m: T): T => ({
+    ...m,
+    tags: [...new Set([...m.tags, req.to])],
+    promotions: [...(m.promotions ?? []), promotion],
+  });
+  const promotedSets = sets.map(record);
+  const promotedCombined = combined ? record(combined) : undefined;
+  const copy: TagCopy = {
+    // Under a combined manifest each architecture's files are in its folder.
+    artifacts: promotedSets.flatMap((set) =>
+      Object.values(set.artifacts)
+        .filter((r) => r !== undefined)
+        .map((r) => (combined ? { ...r, file: `${set.arch}/${r.file}` } : r)),
+    ),
+    sets: promotedSets,
+    ...(promotedCombined ? { combined: promotedCombined } : {}),
+  };
+  await store.copyTag(req.name, req.tag, req.to, copy, req.signal);
+  const first = promotedSets[0]!;
+  if (!promotedCombined) {
+    const test = passed(first.bootTest?.lastRun);
+    return { manifest: first, promotion, ...(test ? { bootTest: test } : {}) };
+  }
+  const arches = promotedSets.map((set) => {
+    const test = passed(set.bootTest?.lastRun);
+    return { manifest: set, ...(test ? { bootTest: test } : {}) };
+  });
+  return { manifest: first, promotion, combined: promotedCombined, arches };
+}
+
+function passed(run: BootTestRecord | undefined): PassedBootTest | undefined {
+  return run?.ok === true ? { at: run.at, ...(run.totalSeconds !== undefined ? { seconds: run.totalSeconds } : {}) } : undefined;
+}
+
+/** Each architecture's manifest under a combined one, checked to be the one it lists. */
+async function readArchSets(store: ImageStore, req: PromoteRequest, combined: MultiArchManifest): Promise<Manifest[]> {
+  const sets: Manifest[] = [];
+  for (const [arch, entry] of Object.entries(combined.arches)) {
+    const where = `${req.name}/${req.tag}/${entry.manifest.file}`;
+    const bytes = await store.readSetFile(req.name, req.tag, entry.manifest.file, req.signal);
+    if (!bytes) throw new LifecycleError(`${where} in ${store.label}: missing, though the combined manifest lists it (${arch}); nothing was promoted`);
+    if (sha256Bytes(bytes) !== entry.manifest.sha256)
+      throw new LifecycleError(
+        `${where} in ${store.label} is not the manifest the combined one lists for ${arch} (sha256 ${entry.manifest.sha256.slice(0, 12)}…): publish ${req.name}:${req.tag} again; nothing was promoted`,
+      );
+    const set = JSON.parse(bytes.toString("utf8")) as Manifest;
+    if (set.arch !== arch) throw new LifecycleError(`${where} in ${store.label} says arch ${set.arch}, not ${arch}; nothing was promoted`);
+    sets.push(set);
+  }
+  return sets;
+}
+
+/** Why a set without a passed boot test is refused, and what to run. */
+function why(set: Manifest): string {
+  const lastRun = set.bootTest?.lastRun;
+  if (!lastRun) return "no boot test on record";
+  const failed = lastRun.checks.filter((c) => c.status === "fail");
+  return `the last boot test, ${lastRun.at}, failed${failed.length > 0 ? `: ${failed.map((c) => `${c.name} ${c.status}`).join(", ")}` : ""}`;
+}
+
+function refusal(req: PromoteRequest, combined: MultiArchManifest | undefined, untested: readonly Manifest[]): LifecycleError {
+  if (!combined)
+    return new LifecycleError(
+      `refusing to promote ${req.name}:${req.tag} to ${req.to}: its manifest records no passed boot test (${why(untested[0]!)}). Run \`bootsmith boot-test DIR\` on the build and publish it again (the result goes into manifest.json), or pass --force (recorded in the promotion history)`,
+    );
+  const arches = Object.keys(combined.arches);
+  const lines = untested.map((set) => `  ${set.arch}: ${why(set)}; run \`bootsmith boot-test artifacts/${req.name}/${req.tag}/${set.arch}\``);
+  return new LifecycleError(
+    `refusing to promote ${req.name}:${req.tag} to ${req.to}: built for ${arches.join(", ")}, every architecture's manifest must record a passed boot test, and ${untested
+      .map((s) => s.arch)
+      .join(
+        ", ",
+      )} ${untested.length === 1 ? "does" : "do"} not:\n${lines.join("\n")}\n(artifacts being the build's --out). Then publish artifacts/${req.name}/${req.tag} again (boot-test refreshes the combined manifest), or pass --force (recorded in the promotion history)`,
+  );
 }

@@ -1,5 +1,6 @@
-// A directory target as an image store: <dir>/<name>/<tag>/. Promotion assembles the new tag in
-// a staging directory of hard links (no byte is copied) with manifest.json written last, then
+// A directory target as an image store: <dir>/<name>/<tag>/ (each architecture of a combined set
+// in <tag>/<arch>/). Promotion assembles the new tag in a staging directory of hard links (no
+// byte is copied) with the manifests written last (the combined one after the architectures'), then
 // renames it into place; deletion renames the tag aside first, so it stops being complete at
 // once, then removes it.
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
+import { archFolder, renderTagCopy, type TagCopy } from "./tag-copy.js";
 
 export class DirStore implements ImageStore {
   readonly label: string;
@@ -24,16 +26,19 @@ export class DirStore implements ImageStore {
   }
 
   async readManifest(name: string, tag: string): Promise<Buffer | undefined> {
-    return readFile(path.join(this.root, name, tag, MANIFEST_FILE)).catch(() => undefined);
+    return this.readSetFile(name, tag, MANIFEST_FILE);
   }
 
-  async copyTag(name: string, from: string, to: string, manifest: Manifest, manifestBytes: Buffer, signal?: AbortSignal): Promise<void> {
+  async readSetFile(name: string, tag: string, file: string): Promise<Buffer | undefined> {
+    return readFile(path.join(this.root, name, tag, file)).catch(() => undefined);
+  }
+
+  async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const imageDir = path.join(this.root, name);
     const source = path.join(imageDir, from);
     const staging = await mkdtemp(path.join(imageDir, `.${to}.tmp-`));
     try {
-      for (const record of Object.values(manifest.artifacts)) {
-        if (!record) continue;
+      for (const record of copy.artifacts) {
         signal?.throwIfAborted();
         const file = path.join(source, record.file);
         const info = await stat(file).catch(() => undefined);
@@ -42,9 +47,11 @@ export class DirStore implements ImageStore {
             `${file}: missing or not the bytes the manifest lists (size ${record.size}, sha256 ${record.sha256.slice(0, 12)}…); nothing was promoted`,
           );
         }
+        await mkdir(path.dirname(path.join(staging, record.file)), { recursive: true });
         await link(file, path.join(staging, record.file));
       }
-      await writeFile(path.join(staging, MANIFEST_FILE), manifestBytes);
+      // Each architecture's manifest, then the tag's own (last); the rename makes them visible at once.
+      for (const { file, bytes } of renderTagCopy(copy)) await writeFile(path.join(staging, file), bytes);
       await swapInto(staging, path.join(imageDir, to), imageDir, to);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
@@ -80,11 +87,14 @@ export class DirStore implements ImageStore {
   }
 
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
+    const arch = archFolder(manifest);
     const url = (file: string) =>
-      this.target.publicBase ? joinUrl(this.target.publicBase, `${name}/${tag}/${file}`) : pathToFileURL(path.join(this.root, name, tag, file)).href;
+      this.target.publicBase
+        ? joinUrl(this.target.publicBase, `${name}/${tag}/${arch ? `${arch}/` : ""}${file}`)
+        : pathToFileURL(path.join(this.root, name, tag, arch ?? "", file)).href;
     const urls: PublishedImage["urls"] = {};
     for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = url(record.file);
-    return { name, tag, target: "local", urls, manifestUrl: url(MANIFEST_FILE) };
+    return { name, tag, target: "local", ...(arch ? { arch } : {}), urls, manifestUrl: url(MANIFEST_FILE) };
   }
 
   urlFragment(name: string, tag: string): string {

@@ -8,19 +8,21 @@
 //     the promotion is appended to that manifest's history;
 //   - promote is `skopeo copy --all --preserve-digests docker://R@DIGEST docker://R:TAG2`: the
 //     registry already holds every blob, so nothing is uploaded but the manifest, and TAG2 ends
-//     up with the same digest (checked);
+//     up with the same digest (checked); a recipe with `arches:` pushed a manifest list to the
+//     tag, whose digest each architecture's manifest records: the list is copied the same way;
 //   - delete is by digest (`skopeo delete docker://R@DIGEST`, the registry API's only delete),
 //     which removes every tag pointing at it: gc keeps a digest while any of its tags is kept.
 // A registry's own garbage collection (of unreferenced blobs) is its job, not this one's.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import { silentReporter } from "../exec/events.js";
 import { isCommandError, run } from "../exec/run.js";
 import type { RegistryTarget } from "../publish/targets.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
+import { mapSets, renderTagCopy, type TagCopy } from "./tag-copy.js";
 
 /** Label the build sets to the recipe's name (planner.ts commitStep). */
 export const NAME_LABEL = "io.bootsmith.recipe";
@@ -52,7 +54,11 @@ export class RegistryStore implements ImageStore {
     this.label = `registry:${target.repository}`;
   }
 
-  /** The boot-test record: the build's manifest.json, if it pushed exactly the digest the tag has now. */
+  /**
+   * The boot-test record: the build's manifest.json, if it pushed exactly the digest the tag has
+   * now. A set of several architectures: the combined manifest, the tag being the manifest list
+   * every architecture's manifest records pushing.
+   */
   async readManifest(name: string, tag: string, signal?: AbortSignal): Promise<Buffer | undefined> {
     const image = await this.inspect(tag, signal);
     if (!image) return undefined;
@@ -63,20 +69,30 @@ export class RegistryStore implements ImageStore {
       throw new LifecycleInputError(
         `${this.repository}:${tag}: the registry holds the image, but its boot-test record is the build's ${file}, which does not exist; pass --artifacts ROOT where the build's artifact directories (ROOT/${name}/${tag}) are`,
       );
-    const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
-    const pushed = (manifest.image.pushed ?? []).filter((p) => p.ref === `${this.repository}:${tag}`).map((p) => p.digest);
-    if (!pushed.includes(image.digest))
-      throw new LifecycleError(
-        `${this.repository}:${tag} is ${image.digest}, but ${file} records pushing ${pushed.length > 0 ? pushed.join(", ") : "nothing to that tag"}: the image in the registry is not the one that build (and its boot test) describes; nothing was promoted`,
-      );
+    const record = JSON.parse(bytes.toString("utf8")) as Manifest | MultiArchManifest;
+    const ref = `${this.repository}:${tag}`;
+    const images = isMultiArchManifest(record) ? Object.values(record.arches).map((e) => e.image) : [record.image];
+    for (const built of images) {
+      const pushed = (built.pushed ?? []).filter((p) => p.ref === ref).map((p) => p.digest);
+      if (!pushed.includes(image.digest))
+        throw new LifecycleError(
+          `${ref} is ${image.digest}, but ${file} records pushing ${pushed.length > 0 ? pushed.join(", ") : "nothing to that tag"}${images.length > 1 ? ` for ${built.ref}` : ""}: the image in the registry is not the one that build (and its boot test) describes; nothing was promoted`,
+        );
+    }
     this.digests.set(tag, image.digest);
     return bytes;
   }
 
-  async copyTag(name: string, from: string, to: string, manifest: Manifest, _manifestBytes: Buffer, signal?: AbortSignal): Promise<void> {
+  /** A file of the build record (an architecture's manifest.json under the combined one). */
+  async readSetFile(name: string, tag: string, file: string): Promise<Buffer | undefined> {
+    return readFile(path.join(this.options.artifacts, name, tag, file)).catch(() => undefined);
+  }
+
+  async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const digest = this.digests.get(from);
     if (!digest) throw new Error(`copyTag ${from} before readManifest`);
-    // By digest: a push to FROM after the check cannot change what is promoted.
+    // By digest: a push to FROM after the check cannot change what is promoted. --all: a
+    // manifest list is copied with every image it lists.
     await this.skopeo(
       [
         "copy",
@@ -96,18 +112,19 @@ export class RegistryStore implements ImageStore {
         `${this.repository}:${to} is ${now?.digest ?? "missing"} after the copy, not ${digest}: the registry did not keep the manifest's digest`,
       );
     this.digests.set(to, digest);
-    // The history lives with the boot-test record: the build's manifest, rewritten whole.
-    const record = path.join(this.options.artifacts, name, from, MANIFEST_FILE);
-    const withPush: Manifest = {
-      ...manifest,
-      image: {
-        ...manifest.image,
-        pushed: [...(manifest.image.pushed ?? []).filter((p) => p.ref !== `${this.repository}:${to}`), { ref: `${this.repository}:${to}`, digest }],
-      },
-    };
-    const partial = `${record}.partial-${process.pid}`;
-    await writeFile(partial, `${JSON.stringify(withPush, null, 2)}\n`);
-    await rename(partial, record);
+    // The history lives with the boot-test record: the build's manifests, rewritten whole (each
+    // architecture's, then the combined one).
+    const ref = `${this.repository}:${to}`;
+    const recorded = mapSets(copy, (set) => ({
+      ...set,
+      image: { ...set.image, pushed: [...(set.image.pushed ?? []).filter((p) => p.ref !== ref), { ref, digest }] },
+    }));
+    for (const { file, bytes } of renderTagCopy(recorded)) {
+      const target = path.join(this.options.artifacts, name, from, file);
+      const partial = `${target}.partial-${process.pid}`;
+      await writeFile(partial, bytes);
+      await rename(partial, target);
+    }
   }
 
   async list(name?: string, signal?: AbortSignal): Promise<StoredTag[]> {

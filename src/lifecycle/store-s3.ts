@@ -1,6 +1,7 @@
 // An S3 target (bootsmith layout) as an image store. Promotion is server-side: CopyObject per
-// artifact (the sha256 metadata travels with it), a HEAD of each copy, and manifest.json last;
-// the destination's old manifest is deleted before anything is copied, so a failure leaves an
+// artifact (the sha256 metadata travels with it), a HEAD of each copy, and the manifests last
+// (a combined set's: each architecture's <arch>/manifest.json, then the combined one); the
+// destination's old manifests are deleted before anything is copied, so a failure leaves an
 // incomplete tag, never a complete-looking mix. Deletion removes manifest.json first.
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { sha256Bytes } from "../core/hash.js";
@@ -12,6 +13,7 @@ import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
+import { archFolder, renderTagCopy, type TagCopy } from "./tag-copy.js";
 
 /** CopyObject's limit (a larger object would need UploadPartCopy). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -43,7 +45,11 @@ export class S3Store implements ImageStore {
   }
 
   async readManifest(name: string, tag: string, signal?: AbortSignal): Promise<Buffer | undefined> {
-    const key = this.key(name, tag, MANIFEST_FILE);
+    return this.readSetFile(name, tag, MANIFEST_FILE, signal);
+  }
+
+  async readSetFile(name: string, tag: string, file: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    const key = this.key(name, tag, file);
     return this.guard(`reading s3://${this.bucket}/${key}`, async () => {
       try {
         const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
@@ -55,11 +61,11 @@ export class S3Store implements ImageStore {
     });
   }
 
-  async copyTag(name: string, from: string, to: string, manifest: Manifest, manifestBytes: Buffer, signal?: AbortSignal): Promise<void> {
+  async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const opts = { abortSignal: signal };
-    const records = Object.values(manifest.artifacts).filter((r) => r !== undefined);
+    const manifests = renderTagCopy(copy);
     await this.guard(`promoting ${name}:${from} to ${name}:${to} in s3://${this.bucket}`, async () => {
-      for (const r of records) {
+      for (const r of copy.artifacts) {
         const found = await head(this.client, this.bucket, this.key(name, from, r.file), signal);
         if (!found || found.size !== r.size || found.sha256 !== r.sha256)
           throw new LifecycleError(
@@ -68,9 +74,11 @@ export class S3Store implements ImageStore {
         if (r.size > MAX_COPY_BYTES)
           throw new LifecycleError(`${r.file}: ${r.size} bytes is over CopyObject's 5 GiB limit; promote does not re-upload; nothing was promoted`);
       }
-      // The destination stops being complete before any of its objects change.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name, to, MANIFEST_FILE) }), opts);
-      for (const r of records) {
+      // The destination stops being complete before any of its objects change: its own
+      // manifest.json first (written last), then each architecture's.
+      for (const { file } of [...manifests].reverse())
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name, to, file) }), opts);
+      for (const r of copy.artifacts) {
         await this.client.send(
           new CopyObjectCommand({
             Bucket: this.bucket,
@@ -86,16 +94,17 @@ export class S3Store implements ImageStore {
             `s3://${this.bucket}/${this.key(name, to, r.file)}: the copy does not match (size ${copied?.size ?? "none"}); manifest.json was not written`,
           );
       }
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(name, to, MANIFEST_FILE),
-          Body: manifestBytes,
-          ContentType: "application/json",
-          Metadata: { [SHA256_METADATA]: sha256Bytes(manifestBytes) },
-        }),
-        opts,
-      );
+      for (const { file, bytes } of manifests)
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(name, to, file),
+            Body: bytes,
+            ContentType: "application/json",
+            Metadata: { [SHA256_METADATA]: sha256Bytes(bytes) },
+          }),
+          opts,
+        );
     });
   }
 
@@ -146,10 +155,12 @@ export class S3Store implements ImageStore {
   }
 
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
+    const arch = archFolder(manifest);
+    const key = (file: string) => this.key(name, tag, arch ? `${arch}/${file}` : file);
     const urls: PublishedImage["urls"] = {};
     for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][])
-      if (record) urls[role] = publicUrl(this.target, this.key(name, tag, record.file));
-    return { name, tag, target: "s3", urls, manifestUrl: publicUrl(this.target, this.key(name, tag, MANIFEST_FILE)) };
+      if (record) urls[role] = publicUrl(this.target, key(record.file));
+    return { name, tag, target: "s3", ...(arch ? { arch } : {}), urls, manifestUrl: publicUrl(this.target, key(MANIFEST_FILE)) };
   }
 
   urlFragment(name: string, tag: string): string {

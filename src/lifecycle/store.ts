@@ -5,6 +5,7 @@
 // that true: a copy writes the manifest last, a delete removes it first.
 import type { Manifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
+import type { TagCopy } from "./tag-copy.js";
 
 export interface StoredTag {
   readonly name: string;
@@ -25,15 +26,23 @@ export interface ImageStore {
   /** The tag's manifest.json bytes, or undefined when the tag is not (completely) published. */
   readManifest(name: string, tag: string, signal?: AbortSignal): Promise<Buffer | undefined>;
   /**
-   * Make `to` hold the artifacts of `from` (hard links / server-side copies, no upload), then
-   * write `manifestBytes` as its manifest.json, last.
+   * Another manifest of the tag, `file` relative to its folder (`aarch64/manifest.json`, one
+   * architecture's under a combined manifest); for a registry, the build record's file.
    */
-  copyTag(name: string, from: string, to: string, manifest: Manifest, manifestBytes: Buffer, signal?: AbortSignal): Promise<void>;
+  readSetFile(name: string, tag: string, file: string, signal?: AbortSignal): Promise<Buffer | undefined>;
+  /**
+   * Make `to` hold the artifacts of `from` (hard links / server-side copies, no upload), then
+   * write the copy's manifests in order, the tag's own manifest.json last.
+   */
+  copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void>;
   /** Every tag of every image (or of `name`), complete or not. */
   list(name?: string, signal?: AbortSignal): Promise<StoredTag[]>;
   /** Remove manifest.json first, then the rest of the tag. */
   deleteTag(name: string, tag: string, signal?: AbortSignal): Promise<void>;
-  /** Where nodes fetch this tag's artifacts (for `bootsmith register -`). */
+  /**
+   * Where nodes fetch this tag's artifacts (for `bootsmith register -`). One architecture's set
+   * of a combined one (manifest `arches`) is under <tag>/<arch>/ and says its `arch`.
+   */
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage;
   /** The URL-path fragment every artifact URL of this tag contains, to match boot parameters. */
   urlFragment(name: string, tag: string): string;

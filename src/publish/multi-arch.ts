@@ -7,7 +7,7 @@
 // the combined manifest.json at <name>/<tag>/manifest.json, written last: its presence means
 // every architecture is complete.
 import { readFile, rename, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { isMultiArchManifest, MANIFEST_FILE, type MultiArchEntry, type MultiArchManifest } from "../core/manifest.js";
 import { sha256Bytes } from "../core/hash.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -71,6 +71,30 @@ export async function writeMultiArchManifest(dir: string, arches: readonly strin
   await writeFile(`${file}.tmp`, renderMultiArchManifest(manifest));
   await rename(`${file}.tmp`, file);
   return { dir: root, manifest, sets };
+}
+
+/**
+ * After an architecture's manifest.json changed in place (boot-test records its run there): when
+ * the directory above holds a combined manifest listing this one, write it again with the new
+ * bytes' sha256 (else publish refuses the set as changed after the build), keeping its promotion
+ * history. Returns the combined manifest's path, or undefined when there is none.
+ */
+export async function refreshCombinedManifest(archDir: string): Promise<string | undefined> {
+  const dir = resolve(archDir);
+  const root = resolve(dir, "..");
+  const file = join(root, MANIFEST_FILE);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8"));
+  } catch {
+    return undefined; // no combined manifest (or not one bootsmith wrote)
+  }
+  if (!isMultiArchManifest(parsed) || parsed.arches[basename(dir)]?.dir !== basename(dir)) return undefined;
+  const sets = await Promise.all(Object.keys(parsed.arches).map((a) => loadArtifactSet(join(root, a))));
+  const manifest = { ...combineManifests(sets), ...(parsed.promotions ? { promotions: parsed.promotions } : {}) };
+  await writeFile(`${file}.tmp`, renderMultiArchManifest(manifest));
+  await rename(`${file}.tmp`, file);
+  return file;
 }
 
 /** Read a combined manifest and every architecture's set, checking each set is the one it lists. */

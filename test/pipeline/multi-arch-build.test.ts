@@ -5,22 +5,26 @@
 // into <out>/<name>/<tag>/<arch>/ under a combined manifest.json, and the recipe's publish targets
 // get both at once: a directory and Ceph S3 (per-architecture keys, the combined manifest last),
 // the registry one manifest list per tag (skopeo inspect --raw). Then register --arch against the
-// BSS contract server, rollback, and the commands that take one set (verify, promote, diff).
+// BSS contract server, rollback, the commands that take one set (verify, boot-test, diff), and
+// promote of the whole set to each target kind (the gate per architecture, a failure midway).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketPolicyCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand, S3Client } from "@aws-sdk/client-s3";
 import { addAarch64Packages, buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
-import { bootsmith } from "../support/cli.js";
+import { bootsmith, CLI } from "../support/cli.js";
 import { buildEnv, fixtureRecipe, readManifest, removeImages } from "../support/fixture-build.js";
 import { startCeph, type CephS3 } from "../publish/support/ceph.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
 import { sha256File } from "../../src/core/hash.js";
-import type { MultiArchManifest } from "../../src/core/manifest.js";
+import type { Manifest, MultiArchManifest } from "../../src/core/manifest.js";
+import { recordInManifest } from "../../src/boottest/report.js";
+import { refreshCombinedManifest } from "../../src/publish/multi-arch.js";
 
 const NAME = "fixture-multiarch";
 const IMAGES = [`${NAME}:1-amd64`, `${NAME}:1-arm64`];
@@ -240,16 +244,12 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     expect(bss.violations).toEqual([]);
   });
 
-  it("commands that take one set handle the combined one: verify per architecture; promote, boot-test and diff refuse clearly", async () => {
+  it("commands that take one set handle the combined one: verify per architecture; boot-test and diff refuse clearly", async () => {
     const verify = await bootsmith(["verify", combinedDir()], { env, cwd: work });
     // Not signed: each architecture's set says so (a signed build verifies each the same way).
     expect(verify.exitCode).toBe(1);
     expect(verify.stdout + verify.stderr).toMatch(/x86_64\/SHA256SUMS/);
     expect(verify.stdout + verify.stderr).toMatch(/aarch64\/SHA256SUMS/);
-
-    const promote = await bootsmith(["promote", `${NAME}:1`, "--to", "stable", "--target", `dir:${published}`, "--force"], { env, cwd: work });
-    expect(promote.exitCode, promote.stderr).toBe(2);
-    expect(promote.stderr).toMatch(/combined manifest of fixture-multiarch built for x86_64, aarch64: promote copies one set's files/);
 
     const bootTest = await bootsmith(["boot-test", combinedDir()], { env, cwd: work });
     expect(bootTest.exitCode).toBe(2);
@@ -282,5 +282,208 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     expect(missing.stderr).toContain(
       `${path.relative(work, path.join(joined, NAME, "1", "aarch64", "manifest.json"))}: missing; did the build of ${NAME}@aarch64 succeed?`,
     );
+  });
+});
+
+describe("promote of the combined set", () => {
+  const registryTarget = () => `registry:${registry.address}/bootsmith/${NAME}`;
+  const promote = (to: string, target: string, ...extra: string[]) =>
+    bootsmith(["promote", `${NAME}:1`, "--to", to, "--target", target, ...extra], { env, cwd: work });
+  const publishTo = async (...to: string[]) => {
+    const result = await bootsmith(["publish", combinedDir(), "--to", ...to], { env, cwd: work });
+    expect(result.exitCode, result.stderr).toBe(0);
+  };
+  const archManifest = (dir: string, arch: string) => JSON.parse(readFileSync(path.join(dir, arch, "manifest.json"), "utf8")) as Manifest;
+  const rawDigest = async (tag: string) =>
+    JSON.parse((await execa("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.address}/bootsmith/${NAME}:${tag}`])).stdout).Digest as string;
+
+  it("the gate: boot-test of one architecture's directory refreshes the combined manifest; promote refuses while any architecture lacks a passed test, naming it", async () => {
+    // A real boot-test of the fixture's aarch64 set: its "kernel" is not bootable, so the
+    // preflight fails and the failed run is recorded; the combined manifest above follows.
+    const tested = await bootsmith(["boot-test", path.join(combinedDir(), "aarch64")], { env, cwd: work });
+    expect(tested.exitCode).toBe(1);
+    expect(tested.stdout).toContain(`${path.join(combinedDir(), "manifest.json")} updated`);
+    expect(archManifest(combinedDir(), "aarch64").bootTest?.lastRun?.ok).toBe(false);
+    expect(combined().arches.aarch64!.manifest.sha256).toBe(await sha256File(path.join(combinedDir(), "aarch64", "manifest.json")));
+    // A passed run on x86_64, recorded as boot-test records one (a real QEMU pass takes minutes).
+    await recordInManifest(path.join(combinedDir(), "x86_64"), { at: new Date().toISOString(), ok: true, totalSeconds: 42, phases: [], checks: [] });
+    await refreshCombinedManifest(path.join(combinedDir(), "x86_64"));
+    await publishTo(`dir:${published}`);
+    const refused = await promote("prod", `dir:${published}`);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(`refusing to promote ${NAME}:1 to prod: built for x86_64, aarch64`);
+    expect(refused.stderr).toMatch(new RegExp(`aarch64: the last boot test, \\S+, failed; run \`bootsmith boot-test artifacts/${NAME}/1/aarch64\``));
+    expect(refused.stderr).not.toMatch(/x86_64: /);
+    expect(existsSync(path.join(published, NAME, "prod"))).toBe(false);
+  });
+
+  it("dir: each architecture hard-linked and its manifest, the combined one last with the history; --json per architecture feeds register --arch", async () => {
+    await recordInManifest(path.join(combinedDir(), "aarch64"), { at: new Date().toISOString(), ok: true, totalSeconds: 61, phases: [], checks: [] });
+    await refreshCombinedManifest(path.join(combinedDir(), "aarch64"));
+    await publishTo(`dir:${published}`);
+    const result = await promote("prod", `dir:${published}`, "--public-base", served.url, "--json");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/boot tests passed: x86_64 \S+ \(42 s\), aarch64 \S+ \(61 s\)/);
+    const prod = path.join(published, NAME, "prod");
+    const promotedCombined = JSON.parse(readFileSync(path.join(prod, "manifest.json"), "utf8")) as MultiArchManifest;
+    expect(promotedCombined.tags).toEqual(["1", "latest", "prod"]);
+    expect(promotedCombined.promotions).toEqual([expect.objectContaining({ from: "1", to: "prod", forced: false })]);
+    for (const arch of ["x86_64", "aarch64"]) {
+      for (const file of ["vmlinuz", "initramfs.img", "rootfs.squashfs"])
+        expect(statSync(path.join(prod, arch, file)).ino, `${arch}/${file}`).toBe(statSync(path.join(published, NAME, "1", arch, file)).ino);
+      const own = archManifest(prod, arch);
+      expect(own.promotions).toEqual(promotedCombined.promotions);
+      expect(own.artifacts).toEqual(archManifest(path.join(published, NAME, "1"), arch).artifacts);
+      expect(promotedCombined.arches[arch]!.manifest.sha256).toBe(await sha256File(path.join(prod, arch, "manifest.json")));
+    }
+    const records = JSON.parse(result.stdout) as { arch: string; urls: { kernel: string } }[];
+    expect(records.map((r) => [r.arch, r.urls.kernel])).toEqual([
+      ["x86_64", `${served.url}/${NAME}/prod/x86_64/vmlinuz`],
+      ["aarch64", `${served.url}/${NAME}/prod/aarch64/vmlinuz`],
+    ]);
+    const registered = await execa(
+      process.execPath,
+      [
+        CLI,
+        "register",
+        "-",
+        "--arch",
+        "aarch64",
+        "--bss",
+        bss.url,
+        "--mac",
+        MAC_ARM,
+        "--state-dir",
+        path.join(work, "state-prod"),
+        "--params-template",
+        "console=ttyAMA0 root=live:{{ rootfs.url }}",
+      ],
+      { input: result.stdout, reject: false, env: { ...env, CI: "true" } },
+    );
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    expect(bss.entry(`mac:${MAC_ARM}`)?.kernel).toBe(`${served.url}/${NAME}/prod/aarch64/vmlinuz`);
+  });
+
+  it("dir: a failure midway (aarch64's squashfs not the bytes its manifest lists) leaves no new tag and the old one as it was", async () => {
+    const source = path.join(published, NAME, "1", "aarch64", "rootfs.squashfs");
+    const original = readFileSync(source);
+    // A new file in its place: the hard link prod shares stays intact.
+    writeFileSync(`${source}.new`, Buffer.concat([original.subarray(0, -1), Buffer.from([original.at(-1)! ^ 1])]));
+    renameSync(`${source}.new`, source);
+    try {
+      const before = readFileSync(path.join(published, NAME, "prod", "manifest.json"));
+      for (const to of ["broken", "prod"]) {
+        const failed = await promote(to, `dir:${published}`);
+        expect(failed.exitCode).toBe(1);
+        expect(failed.stderr).toContain(`${source}: missing or not the bytes the manifest lists`);
+      }
+      expect(existsSync(path.join(published, NAME, "broken"))).toBe(false);
+      expect(readdirSync(path.join(published, NAME)).filter((f) => f.startsWith("."))).toEqual([]);
+      expect(readFileSync(path.join(published, NAME, "prod", "manifest.json"))).toEqual(before);
+    } finally {
+      writeFileSync(`${source}.new`, original);
+      renameSync(`${source}.new`, source);
+    }
+  });
+
+  it("S3 (Ceph): server-side copies per architecture, manifests last; a failure midway leaves the tag without a combined manifest", async () => {
+    await publishTo(`s3://${BUCKET}/images`, "--endpoint", ceph.endpoint);
+    const target = `s3://${BUCKET}/images`;
+    const result = await promote("prod", target, "--endpoint", ceph.endpoint);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const get = async (key: string) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `images/${NAME}/${key}` }))).Body!.transformToString();
+    const promotedCombined = JSON.parse(await get("prod/manifest.json")) as MultiArchManifest;
+    expect(promotedCombined.promotions).toEqual([expect.objectContaining({ from: "1", to: "prod" })]);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `images/${NAME}/prod/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!.slice(`images/${NAME}/prod/`.length)).sort();
+    for (const arch of ["aarch64", "x86_64"]) {
+      for (const file of ["initramfs.img", "manifest.json", "rootfs.squashfs", "vmlinuz"]) expect(keys).toContain(`${arch}/${file}`);
+      const own = JSON.parse(await get(`prod/${arch}/manifest.json`)) as Manifest;
+      expect(own.promotions).toEqual(promotedCombined.promotions);
+      expect(promotedCombined.arches[arch]!.manifest.sha256).toBe(
+        createHash("sha256")
+          .update(await get(`prod/${arch}/manifest.json`))
+          .digest("hex"),
+      );
+    }
+
+    // Midway: the bucket refuses writes under aarch64/ of the new tag (a policy, as a site's
+    // permissions would): x86_64's copies land, aarch64's fail, and no combined manifest appears.
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: BUCKET,
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `arn:aws:s3:::${BUCKET}/images/${NAME}/half/aarch64/*` }],
+        }),
+      }),
+    );
+    try {
+      const failed = await promote("half", target, "--endpoint", ceph.endpoint);
+      expect(failed.exitCode).toBe(1);
+      expect(failed.stderr).toMatch(/AccessDenied/);
+      const half = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `images/${NAME}/half/` }));
+      const halfKeys = (half.Contents ?? []).map((o) => o.Key!.slice(`images/${NAME}/half/`.length));
+      expect(halfKeys).toContain("x86_64/vmlinuz");
+      expect(halfKeys).not.toContain("manifest.json");
+      expect(halfKeys.filter((k) => k.startsWith("aarch64/"))).toEqual([]);
+      // Every reader sees it as incomplete: promoting from it is an unknown image.
+      const fromHalf = await bootsmith(["promote", `${NAME}:half`, "--to", "x", "--target", target, "--endpoint", ceph.endpoint, "--force"], {
+        env,
+        cwd: work,
+      });
+      expect(fromHalf.exitCode).toBe(2);
+      expect(fromHalf.stderr).toContain("not published");
+    } finally {
+      await s3.send(new DeleteBucketPolicyCommand({ Bucket: BUCKET }));
+    }
+  });
+
+  it("registry: the manifest list copied by digest (every image with it), checked against the build record; a tag moved since is refused", async () => {
+    const list = await rawDigest("1");
+    expect(archManifest(combinedDir(), "aarch64").image.pushed).toContainEqual({ ref: `${registry.address}/bootsmith/${NAME}:1`, digest: list });
+    const result = await promote("prod", registryTarget(), "--tls-verify=false", "--artifacts", out, "--json");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await rawDigest("prod")).toBe(list);
+    const raw = JSON.parse(
+      (await execa("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${registry.address}/bootsmith/${NAME}:prod`])).stdout,
+    ) as {
+      manifests: { platform: { architecture: string } }[];
+    };
+    expect(raw.manifests.map((m) => m.platform.architecture).sort()).toEqual(["amd64", "arm64"]);
+    expect(JSON.parse(result.stdout)).toMatchObject({ tag: "prod", image: { ref: `${registry.address}/bootsmith/${NAME}:prod`, digest: list } });
+    // Recorded in the build's manifests: each architecture's push and history, the combined one last.
+    for (const arch of ["x86_64", "aarch64"]) {
+      const own = archManifest(combinedDir(), arch);
+      expect(own.image.pushed).toContainEqual({ ref: `${registry.address}/bootsmith/${NAME}:prod`, digest: list });
+      expect(own.promotions?.at(-1)).toMatchObject({ from: "1", to: "prod", forced: false });
+      expect(combined().arches[arch]!.manifest.sha256).toBe(await sha256File(path.join(combinedDir(), arch, "manifest.json")));
+    }
+    expect(combined().promotions?.at(-1)).toMatchObject({ from: "1", to: "prod" });
+
+    // :1 moved to another image (the amd64 one alone): not the list the build pushed and tested.
+    await execa("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      "--dest-tls-verify=false",
+      `docker://${registry.address}/bootsmith/${NAME}:1-amd64`,
+      `docker://${registry.address}/bootsmith/${NAME}:1`,
+    ]);
+    try {
+      const moved = await promote("other", registryTarget(), "--tls-verify=false", "--artifacts", out);
+      expect(moved.exitCode).toBe(1);
+      expect(moved.stderr).toContain(`${registry.address}/bootsmith/${NAME}:1 is sha256:`);
+      expect(moved.stderr).toContain("the image in the registry is not the one that build (and its boot test) describes");
+    } finally {
+      await execa("skopeo", [
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        `docker://${registry.address}/bootsmith/${NAME}@${list}`,
+        `docker://${registry.address}/bootsmith/${NAME}:1`,
+      ]);
+    }
   });
 });

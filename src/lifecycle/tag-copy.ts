@@ -1,0 +1,60 @@
+// What a promotion writes under the new tag: the artifacts to carry over and the manifests that
+// describe them. One architecture's set is its manifest.json; a set of several architectures
+// (`arches:`) is each architecture's <arch>/manifest.json and then the combined manifest.json,
+// whose entries list each architecture's manifest by sha256, so it is rendered after them and
+// written last: until it exists the tag is incomplete, as every reader treats it.
+import { sha256Bytes } from "../core/hash.js";
+import { MANIFEST_FILE, type ArtifactRecord, type Manifest, type MultiArchManifest } from "../core/manifest.js";
+
+export interface TagCopy {
+  /** Every artifact, `file` relative to the tag's folder (`aarch64/vmlinuz` under a combined manifest). */
+  readonly artifacts: readonly ArtifactRecord[];
+  /** One architecture's set: its manifest. Several: each architecture's, in the combined manifest's order. */
+  readonly sets: readonly Manifest[];
+  /** Several architectures: the combined manifest (its per-architecture entries are refreshed on rendering). */
+  readonly combined?: MultiArchManifest;
+}
+
+export interface ManifestFile {
+  /** Relative to the tag's folder. */
+  readonly file: string;
+  readonly bytes: Buffer;
+}
+
+export function renderJson(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One architecture's set of a combined one (manifest `arches`) lives in the tag's <arch>/ folder. */
+export function archFolder(manifest: Pick<Manifest, "arch" | "arches">): string | undefined {
+  return manifest.arches && manifest.arch ? manifest.arch : undefined;
+}
+
+/** Where a set's manifest goes in the tag's folder. */
+function manifestFile(copy: TagCopy, set: Manifest): string {
+  return copy.combined ? `${set.arch}/${MANIFEST_FILE}` : MANIFEST_FILE;
+}
+
+/**
+ * The manifests in the order they are written: each architecture's, then the combined one with
+ * each entry's manifest sha256/size and image taken from the bytes just rendered (last).
+ */
+export function renderTagCopy(copy: TagCopy): ManifestFile[] {
+  const files = copy.sets.map((set) => ({ file: manifestFile(copy, set), bytes: renderJson(set) }));
+  if (!copy.combined) return files;
+  const arches = Object.fromEntries(
+    Object.entries(copy.combined.arches).map(([arch, entry]) => {
+      const index = copy.sets.findIndex((s) => s.arch === arch);
+      const set = copy.sets[index];
+      if (!set) throw new Error(`renderTagCopy: no manifest for ${arch}`);
+      const bytes = files[index]!.bytes;
+      return [arch, { ...entry, manifest: { ...entry.manifest, sha256: sha256Bytes(bytes), size: bytes.length }, image: set.image }];
+    }),
+  );
+  return [...files, { file: MANIFEST_FILE, bytes: renderJson({ ...copy.combined, arches }) }];
+}
+
+/** The same copy with every set's manifest changed by `edit` (the combined one follows on rendering). */
+export function mapSets(copy: TagCopy, edit: (set: Manifest) => Manifest): TagCopy {
+  return { ...copy, sets: copy.sets.map(edit) };
+}
