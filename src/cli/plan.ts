@@ -2,9 +2,9 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
-import { expandArches, loadRecipe } from "../recipe/load.js";
+import { expandArches, loadRecipe, registrationSource } from "../recipe/load.js";
 import path from "node:path";
-import { publishTargetArgs } from "../plan/commands.js";
+import { publishTargetArgs, registrationArgs } from "../plan/commands.js";
 import { renderCommand } from "../exec/quote.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
@@ -121,6 +121,22 @@ function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean,
             : "every architecture under <name>/<tag>/<arch>/, then the combined manifest.json",
         command: renderCommand("bootsmith", ["publish", dir, ...publishTargetArgs(target, target.type === "registry" ? storage : [])]),
       });
+  // Then each register: entry, its architecture's URLs (published.json) for its nodes.
+  if (publish)
+    recipe.spec.register.forEach((r, i) =>
+      steps.push({
+        description: `register[${i}]: the ${r.arch} artifacts (${recipe.spec.publish[registrationSource(recipe.spec.publish, r) ?? 0]?.type} URLs) with ${r.type}`,
+        command: renderCommand("bootsmith", [
+          "register",
+          dir,
+          "--arch",
+          r.arch ?? "",
+          ...registrationArgs(r),
+          "--params-template",
+          recipe.spec.boot ? recipe.spec.boot.params : "",
+        ]),
+      }),
+    );
   return steps;
 }
 

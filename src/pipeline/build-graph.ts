@@ -132,6 +132,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   // Recipes built for several architectures: the combined manifest and their one publish.
   const joined = await joinArchitectures(multiArchGroups(graph, selected, options.outRoot), outcomes, {
     publish: options.publish,
+    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
     buildahArgs: async () => {
       host ??= detectBuildHost({
         storageRoot: options.storageRoot,

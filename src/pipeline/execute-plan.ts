@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
+import type { Registration } from "../recipe/schema.js";
 import {
   isBuildAction,
   newBuildState,
@@ -149,30 +150,41 @@ async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, 
       return;
     }
     case "register": {
-      // Loaded here: the clients and the set verifier are ~20 modules a build that registers nothing need not load.
-      const [{ registerPublished }, { fromRecipeRegistration }, { loadRegisterSource }] = await Promise.all([
-        import("../register/register.js"),
-        import("../register/targets.js"),
-        import("../register/source.js"),
-      ]);
-      const r = action.registration;
+      const { loadRegisterSource } = await import("../register/source.js");
       const { image } = await loadRegisterSource(action.source);
-      const { target, selectors, extraParams } = fromRecipeRegistration(r);
-      const result = await registerPublished(image, action.paramsTemplate, selectors, target, {
-        extraParams,
-        stateDir: ctx.stateDir,
-        // A recipe's key path is relative to the recipe, like its files.
-        ...(r.verify ? { verifyKey: path.resolve(path.dirname(ctx.recipe.file), r.verify.key) } : {}),
-        log: (line) => ctx.reporter.emit({ type: "message", level: "info", text: line }),
+      const line = await registerForRecipe(action.registration, image, action.paramsTemplate, {
+        recipeFile: ctx.recipe.file,
+        ...(ctx.stateDir !== undefined ? { stateDir: ctx.stateDir } : {}),
+        log: (text) => ctx.reporter.emit({ type: "message", level: "info", text }),
       });
-      ctx.reporter.emit({
-        type: "message",
-        level: "info",
-        text: result.written
-          ? `registered with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}`
-          : `${r.type} already up to date`,
-      });
+      ctx.reporter.emit({ type: "message", level: "info", text: line });
       return;
     }
   }
+}
+
+/**
+ * Register a published image as a recipe's `register:` entry says: the build's register step,
+ * and a recipe built for several architectures after its combined publish. Returns the line
+ * that says what happened.
+ */
+export async function registerForRecipe(
+  r: Registration,
+  image: PublishedImage,
+  paramsTemplate: string,
+  options: { readonly recipeFile: string; readonly stateDir?: string; readonly log: (line: string) => void },
+): Promise<string> {
+  // Loaded here: the clients and the set verifier are ~20 modules a build that registers nothing need not load.
+  const [{ registerPublished }, { fromRecipeRegistration }] = await Promise.all([import("../register/register.js"), import("../register/targets.js")]);
+  const { target, selectors, extraParams } = fromRecipeRegistration(r);
+  const result = await registerPublished(image, paramsTemplate, selectors, target, {
+    extraParams,
+    stateDir: options.stateDir,
+    // A recipe's key path is relative to the recipe, like its files.
+    ...(r.verify ? { verifyKey: path.resolve(path.dirname(options.recipeFile), r.verify.key) } : {}),
+    log: options.log,
+  });
+  return result.written
+    ? `registered${image.arch ? ` ${image.arch}` : ""} with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}`
+    : `${r.type} already up to date`;
 }

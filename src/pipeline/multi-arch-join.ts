@@ -11,7 +11,7 @@ import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
 import { readManifestFacts } from "./cache.js";
 import type { Outcome } from "./parallel.js";
 import { buildahGlobalArgs, defaultOutDir, multiArchDir } from "../builder/options.js";
-import { archesOf, type LoadedRecipe } from "../recipe/load.js";
+import { archesOf, registrationSource, type LoadedRecipe } from "../recipe/load.js";
 import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
 import { writePublishedRecord } from "../publish/record.js";
@@ -19,6 +19,7 @@ import type { PublishedImage } from "../core/published-image.js";
 import type { Arch } from "../core/arch.js";
 import { pushArchitecture } from "../publish/manifest-list.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
+import { registerForRecipe } from "./execute-plan.js";
 
 export interface MultiArchGroup {
   /** <out>/<name>/<tag>: where the combined manifest goes. */
@@ -49,6 +50,8 @@ export interface JoinOptions {
    * shared storage) and recorded the digest; the join pushes only the lists of those digests.
    */
   readonly ofPushed?: boolean;
+  /** Where registrations keep their rollback records (register's default when absent). */
+  readonly stateDir?: string;
   readonly buildahArgs: () => Promise<readonly string[]>;
   readonly write: (line: string) => void;
 }
@@ -71,6 +74,7 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       ok &&= done.length === group.nodes.length;
       continue;
     }
+    const published: PublishedImage[] = [];
     try {
       const before = await readFile(path.join(group.dir, MANIFEST_FILE)).catch(() => undefined);
       const multi = await writeMultiArchManifest(group.dir, arches);
@@ -82,7 +86,6 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       if (!options.publish || !(built || changed) || group.recipe.spec.publish.length === 0) continue;
       // Registries first: they record the pushed digests in the sets, which the others then publish.
       const targets = [...group.recipe.spec.publish].sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
-      const published: PublishedImage[] = [];
       let current = multi;
       for (const target of targets) {
         const outcome = await publishMultiArch(current, target, {
@@ -98,9 +101,49 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     } catch (error) {
       ok = false;
       options.write(`[${name}] publish failed: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
     }
+    ok = (await registerArchitectures(group.recipe, published, options)) && ok;
   }
   return ok;
+}
+
+/**
+ * The recipe's `register:` entries, after the combined publish: each registers its `arch`'s
+ * artifacts (from its `from:` target, else the first that is not a registry) for its nodes.
+ */
+async function registerArchitectures(recipe: LoadedRecipe, published: readonly PublishedImage[], options: JoinOptions): Promise<boolean> {
+  const { name, register, boot } = recipe.spec;
+  for (const [index, r] of register.entries()) {
+    try {
+      const image = registrationImage(recipe, published, index);
+      const line = await registerForRecipe(r, image, boot ? boot.params : "", {
+        recipeFile: recipe.file,
+        ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+        log: (text) => options.write(`[${name}] ${text}`),
+      });
+      options.write(`[${name}] register[${index}]: ${line}`);
+    } catch (error) {
+      options.write(`[${name}] register[${index}] (${r.arch ?? "?"}) failed: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The publish target type a registration of the recipe reads its URLs from (recipe/load.ts registrationSource). */
+export function registrationFrom(recipe: LoadedRecipe, index: number): string | undefined {
+  const source = registrationSource(recipe.spec.publish, recipe.spec.register[index]!);
+  return source === undefined ? undefined : recipe.spec.publish[source]!.type;
+}
+
+/** The published image register[index] points its nodes at: its architecture's, primary tag. */
+function registrationImage(recipe: LoadedRecipe, published: readonly PublishedImage[], index: number): PublishedImage {
+  const r = recipe.spec.register[index]!;
+  const from = registrationFrom(recipe, index);
+  const image = published.find((i) => i.target === from && i.arch === r.arch && i.tag === recipe.spec.tags[0]);
+  if (!image) throw new Error(`no ${r.arch} image of ${recipe.spec.name}:${recipe.spec.tags[0]} was published to ${from ?? "S3 or a directory"}`);
+  return image;
 }
 
 /**

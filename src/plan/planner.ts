@@ -2,7 +2,7 @@
 // needs from the host (detected buildah options, apt sources, core count) comes in options.
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
-import { localImageRef } from "../recipe/load.js";
+import { localImageRef, registrationSource } from "../recipe/load.js";
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
@@ -12,7 +12,6 @@ import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps
 import { concat } from "../steps/args.js";
 import { kernelModulesStep } from "./kernel-modules.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
-import type { Registration } from "../recipe/schema.js";
 import { UserError } from "../core/errors.js";
 import { ARCHES, type Arch } from "../core/arch.js";
 
@@ -189,11 +188,6 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
  * Which publish target's record a registration uses: the first of the type `from` names, else
  * the first that gives nodes URLs (S3 or a directory; a registry holds no boot files).
  */
-function registrationSource(targets: RecipeSpec["publish"], r: Registration): number | undefined {
-  const index = targets.findIndex((t) => (r.from ? t.type === r.from : t.type !== "registry"));
-  return index < 0 ? undefined : index;
-}
-
 function step(id: string, title: string, actions: Action[], produces: string[] = []): Step {
   return { id, title, actions, produces };
 }

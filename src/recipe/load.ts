@@ -224,15 +224,41 @@ function resolveArches(
       );
     }
   }
-  if (own.arches && parsed.register.length > 0)
-    issues.push(
-      issueAt(
-        source,
-        ["register"],
-        `a recipe built for several architectures (${own.arches.join(", ")}) is registered per node set: bootsmith register <out>/${parsed.name}/<tag> --arch ARCH --host … (docs/aarch64.md); remove register: here`,
-      ),
-    );
+  // Each registration boots one architecture's artifacts: with several, it must say which.
+  const built = archesOf(own);
+  parsed.register.forEach((r, i) => {
+    if (r.arch === undefined && own.arches)
+      issues.push(
+        issueAt(
+          source,
+          ["register", i],
+          `the recipe is built for ${built.join(", ")}: add arch: ${built.join(" or arch: ")} to say which architecture's artifacts these nodes boot (one entry per node set)`,
+        ),
+      );
+    else if (own.arches && registrationSource(parsed.publish, r) === undefined)
+      issues.push(
+        issueAt(
+          source,
+          ["register", i],
+          `registration after the combined publish needs the image published to S3 or a local directory${r.from ? ` (from: ${r.from})` : ""}: add such a publish target`,
+        ),
+      );
+    else if (r.arch !== undefined && !built.includes(r.arch))
+      issues.push(
+        issueAt(
+          source,
+          ["register", i, "arch"],
+          `${r.arch}, but the recipe is built for ${built.join(", ")}: name one of them${own.arches ? "" : ", or remove arch"}`,
+        ),
+      );
+  });
   return own;
+}
+
+/** The publish target a registration reads its URLs from: its `from:`, else the first that is not a registry (index, or undefined). */
+export function registrationSource(targets: ParsedRecipe["publish"], r: ParsedRecipe["register"][number]): number | undefined {
+  const index = targets.findIndex((t) => (r.from ? t.type === r.from : t.type !== "registry"));
+  return index < 0 ? undefined : index;
 }
 
 /** The architectures a recipe builds for: its arches, or its one arch. */

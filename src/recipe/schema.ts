@@ -461,8 +461,13 @@ const selectors = {
 const registerVerify = z.strictObject({
   key: z.string().min(1).describe("Public key file (relative to the recipe) that must have signed SHA256SUMS (gpg --export KEYID > key.gpg)"),
 });
+const registerArch = z
+  .enum(["x86_64", "aarch64"])
+  .optional()
+  .describe("Which architecture's artifacts these nodes boot: required in a recipe with arches:, registered after the combined publish");
 const registerBss = z.strictObject({
   type: z.literal("bss"),
+  arch: registerArch,
   url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
   ...selectors,
   params: z.string().default("").describe("Site-wide params appended to the image's"),
@@ -473,6 +478,7 @@ const registerBss = z.strictObject({
 });
 const registerBootService = z.strictObject({
   type: z.literal("boot-service"),
+  arch: registerArch,
   url: httpUrl.describe("boot-service base URL"),
   name: name.describe("BootConfiguration name"),
   ...selectors,

@@ -31,6 +31,9 @@ const IMAGES = [`${NAME}:1-amd64`, `${NAME}:1-arm64`];
 const BUCKET = "multiarch";
 const MAC_X86 = "52:54:00:00:18:01";
 const MAC_ARM = "52:54:00:00:18:02";
+/** Registered by the recipe's own register: entries, one per architecture. */
+const MAC_RECIPE_X86 = "52:54:00:00:18:03";
+const MAC_RECIPE_ARM = "52:54:00:00:18:04";
 
 let work: string;
 let recipe: string;
@@ -64,7 +67,7 @@ beforeAll(async () => {
   registry = await startRegistry(work);
   served = await startStaticServer({ root: published });
   bss = await startBssServer();
-  env = { ...buildEnv(work), S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey };
+  env = { ...buildEnv(work), S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey, XDG_STATE_HOME: path.join(work, "state-home") };
   recipe = path.join(work, `${NAME}.yaml`);
   writeFileSync(
     recipe,
@@ -80,6 +83,10 @@ beforeAll(async () => {
           { type: "local", dir: published, publicBase: served.url },
           { type: "s3", endpoint: ceph.endpoint, bucket: BUCKET, prefix: "images/" },
           { type: "registry", repository: `${registry.address}/bootsmith/${NAME}`, tlsVerify: false },
+        ],
+        register: [
+          { type: "bss", arch: "x86_64", url: bss.url, macs: [MAC_RECIPE_X86] },
+          { type: "bss", arch: "aarch64", url: bss.url, macs: [MAC_RECIPE_ARM] },
         ],
       },
     }),
@@ -127,6 +134,11 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
       ["aarch64", `artifacts/${NAME}/1/aarch64`],
     ]);
     expect(parsed.after.filter((a) => a.command?.startsWith("bootsmith publish "))).toHaveLength(3);
+    // The recipe's register: entries after the publishes, each naming its architecture.
+    expect(parsed.after.filter((a) => a.command?.startsWith("bootsmith register ")).map((a) => a.command)).toEqual([
+      expect.stringContaining(`--arch x86_64 --bss ${bss.url} --mac ${MAC_RECIPE_X86}`),
+      expect.stringContaining(`--arch aarch64 --bss ${bss.url} --mac ${MAC_RECIPE_ARM}`),
+    ]);
     expect(plan.stdout.slice(after)).toContain(`# bootsmith build writes ${path.join(work, "planned", "manifest.json")}`);
     expect(plan.stdout.slice(after)).toContain(`bootsmith publish ${path.join(work, "planned")} --to registry:${registry.address}/bootsmith/${NAME}`);
     expect(plan.stdout.slice(after)).toContain(
@@ -160,6 +172,14 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
       expect(entry.artifacts.kernel?.file).toBe(`${arch}/vmlinuz`);
       expect(entry.artifacts.rootfs?.sha256).toBe(own.artifacts.rootfs?.sha256);
     }
+  });
+
+  it("register: entries with arch: register each architecture's artifacts after the combined publish", () => {
+    expect(build.stderr).toMatch(/register\[0\]: registered x86_64 with bss/);
+    expect(build.stderr).toMatch(/register\[1\]: registered aarch64 with bss/);
+    expect(bss.entry(`mac:${MAC_RECIPE_X86}`)?.kernel).toBe(`${served.url}/${NAME}/1/x86_64/vmlinuz`);
+    expect(bss.entry(`mac:${MAC_RECIPE_ARM}`)?.kernel).toBe(`${served.url}/${NAME}/1/aarch64/vmlinuz`);
+    expect(bss.entry(`mac:${MAC_RECIPE_ARM}`)?.params).toContain(`root=live:${served.url}/${NAME}/1/aarch64/rootfs.squashfs`);
   });
 
   it("--explain names each architecture and finds both up to date", async () => {
@@ -218,7 +238,8 @@ describe("arches: [x86_64, aarch64] in one recipe", () => {
     const unknown = await register("--arch", "riscv64", "--mac", MAC_ARM);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("--arch riscv64: expected one of x86_64, aarch64");
-    expect(bss.entries.size).toBe(0);
+    expect(bss.entry(`mac:${MAC_X86}`)).toBeUndefined();
+    expect(bss.entry(`mac:${MAC_ARM}`)).toBeUndefined();
 
     const x86 = await register("--arch", "x86_64", "--mac", MAC_X86);
     expect(x86.exitCode, x86.stderr).toBe(0);

@@ -145,10 +145,22 @@ describe("arches: one recipe, a build per architecture", () => {
     expect(() => loadRecipe(path.join(dir, "bad.yaml"), { env: {} })).toThrow(/arches: the parent recipe \S+base\.yaml is built for x86_64, not aarch64/);
   });
 
-  it("a multi-architecture recipe with register: is refused (register --arch picks the nodes' architecture)", () => {
-    const dir = write({ "m.yaml": multiRecipe("register:\n  - {type: bss, url: http://bss:27778, nids: [1]}\n") });
+  it("register: in a multi-architecture recipe names each entry's architecture: without arch:, or with one not built, the file, field and fix", () => {
+    const dir = write({
+      "m.yaml": multiRecipe("register:\n  - {type: bss, url: http://bss:27778, nids: [1]}\n"),
+      "ok.yaml": multiRecipe("publish:\n  - {type: local, dir: /srv/boot}\nregister:\n  - {type: bss, arch: aarch64, url: http://bss:27778, nids: [1]}\n"),
+      "nowhere.yaml": multiRecipe("register:\n  - {type: bss, arch: aarch64, url: http://bss:27778, nids: [1]}\n"),
+      "one.yaml": dnfRecipe("x86_64") + "register:\n  - {type: bss, arch: aarch64, url: http://bss:27778, nids: [1]}\n",
+    });
     expect(() => loadRecipe(path.join(dir, "m.yaml"), { env: {} })).toThrow(
-      /register: a recipe built for several architectures \(x86_64, aarch64\) is registered per node set: bootsmith register <out>\/m\/<tag> --arch ARCH/,
+      /m\.yaml:\d+:\d+: register\[0\]: the recipe is built for x86_64, aarch64: add arch: x86_64 or arch: aarch64 to say which architecture's artifacts these nodes boot/,
+    );
+    expect(loadRecipe(path.join(dir, "ok.yaml"), { env: {} }).spec.register[0]!.arch).toBe("aarch64");
+    expect(() => loadRecipe(path.join(dir, "nowhere.yaml"), { env: {} })).toThrow(
+      /register\[0\]: registration after the combined publish needs the image published to S3 or a local directory: add such a publish target/,
+    );
+    expect(() => loadRecipe(path.join(dir, "one.yaml"), { env: {} })).toThrow(
+      /register\[0\]\.arch: aarch64, but the recipe is built for x86_64: name one of them, or remove arch/,
     );
   });
 

@@ -74,7 +74,7 @@ const cases: readonly Case[] = [
   {
     name: "boot-service key in a bss registration",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: [1]", "    priority: 5"),
-    issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, url, macs, hosts, nids, params, tokenEnv, caFile, from, verify'],
+    issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, arch, url, macs, hosts, nids, params, tokenEnv, caFile, from, verify'],
   },
   // --- wrong types ------------------------------------------------------------------------------
   { name: "string where a list belongs", yaml: withBase("tags: a"), issues: ['7:7 tags: must be a list, not string "a"'] },
