@@ -133,13 +133,12 @@ function refusal(req: PromoteRequest, combined: MultiArchManifest | undefined, u
     return new LifecycleError(
       `refusing to promote ${req.name}:${req.tag} to ${req.to}: its manifest records no passed boot test (${why(untested[0]!)}). Run \`bootsmith boot-test DIR\` on the build and publish it again (the result goes into manifest.json), or pass --force (recorded in the promotion history)`,
     );
-  const arches = Object.keys(combined.arches);
-  const lines = untested.map((set) => `  ${set.arch}: ${why(set)}; run \`bootsmith boot-test artifacts/${req.name}/${req.tag}/${set.arch}\``);
+  const names = untested.map((set) => set.arch).join(", ");
   return new LifecycleError(
-    `refusing to promote ${req.name}:${req.tag} to ${req.to}: built for ${arches.join(", ")}, every architecture's manifest must record a passed boot test, and ${untested
-      .map((s) => s.arch)
-      .join(
-        ", ",
-      )} ${untested.length === 1 ? "does" : "do"} not:\n${lines.join("\n")}\n(artifacts being the build's --out). Then publish artifacts/${req.name}/${req.tag} again (boot-test refreshes the combined manifest), or pass --force (recorded in the promotion history)`,
+    [
+      `refusing to promote ${req.name}:${req.tag} to ${req.to}: built for ${Object.keys(combined.arches).join(", ")}, every architecture's manifest must record a passed boot test, and ${names} ${untested.length === 1 ? "does" : "do"} not:`,
+      ...untested.map((set) => `  ${set.arch}: ${why(set)}; run \`bootsmith boot-test artifacts/${req.name}/${req.tag}/${set.arch}\``),
+      `(artifacts: the build's --out.) Then publish artifacts/${req.name}/${req.tag} again (boot-test refreshes its combined manifest), or pass --force (recorded in the promotion history)`,
+    ].join("\n"),
   );
 }
