@@ -14,7 +14,8 @@ import { swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
-import { archFolder, renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { archFolder } from "../publish/layout.js";
 
 export class DirStore implements ImageStore {
   readonly label: string;

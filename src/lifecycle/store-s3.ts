@@ -13,7 +13,8 @@ import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
-import { archFolder, renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { archFolder } from "../publish/layout.js";
 
 /** CopyObject's limit (a larger object would need UploadPartCopy). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;

@@ -25,11 +25,6 @@ export function renderJson(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** One architecture's set of a combined one (manifest `arches`) lives in the tag's <arch>/ folder. */
-export function archFolder(manifest: Pick<Manifest, "arch" | "arches">): string | undefined {
-  return manifest.arches && manifest.arch ? manifest.arch : undefined;
-}
-
 /** Where a set's manifest goes in the tag's folder. */
 function manifestFile(copy: TagCopy, set: Manifest): string {
   return copy.combined ? `${set.arch}/${MANIFEST_FILE}` : MANIFEST_FILE;

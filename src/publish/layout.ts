@@ -13,14 +13,21 @@ export interface ImageKeys {
   readonly signature: string;
 }
 
+/**
+ * One architecture's set of a recipe built for several (manifest `arches`) lives in its tag's
+ * <arch>/ folder, beside the others, under the combined manifest; a single architecture's, in the tag's.
+ */
+export function archFolder(manifest: Partial<Pick<Manifest, "arch" | "arches">>): string | undefined {
+  return manifest.arches && manifest.arch ? manifest.arch : undefined;
+}
+
 export function s3Keys(
   layout: S3Layout,
   prefix: string,
   manifest: Pick<Manifest, "name" | "kernel"> & Partial<Pick<Manifest, "arch" | "arches">>,
   tag: string,
 ): ImageKeys {
-  // One architecture of a recipe built for several: beside the others, under the combined manifest.
-  const arch = manifest.arches && manifest.arch ? manifest.arch : undefined;
+  const arch = archFolder(manifest);
   switch (layout) {
     case "bootsmith": {
       const dir = `${prefix}${manifest.name}/${tag}/${arch ? `${arch}/` : ""}`;

@@ -15,7 +15,7 @@ import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
 import { sha256File } from "../core/hash.js";
-import { joinUrl } from "./layout.js";
+import { archFolder, joinUrl } from "./layout.js";
 import type { ArtifactTransfer } from "./progress.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { LocalTarget } from "./targets.js";
@@ -23,8 +23,7 @@ import type { PublishedImage } from "../core/published-image.js";
 
 export async function publishToLocal(set: ArtifactSet, target: LocalTarget, options: PublishOptions = {}): Promise<PublishOutcome> {
   const { manifest } = set;
-  // One architecture of a recipe built for several goes to <name>/<tag>/<arch>/ (beside the others).
-  const arch = manifest.arches ? manifest.arch : undefined;
+  const arch = archFolder(manifest);
   const nameDir = join(resolve(target.dir), manifest.name);
   const transfers: ArtifactTransfer[] = [];
   const images: PublishedImage[] = [];
