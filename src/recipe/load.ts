@@ -2,7 +2,7 @@
 // check what the schema cannot (files exist, parents load, templates are known), and load parent
 // recipes. The result is everything the planner needs, with no further file system access.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
@@ -549,11 +549,18 @@ export function localRepoMetadata(spec: RecipeSpec): [string, string][] {
   return found;
 }
 
-/** Hash a file or a directory tree: names, the executable bit, and contents. */
-export function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string): void {
-  const st = statSync(p);
-  if (st.isDirectory()) {
-    for (const entry of readdirSync(p).sort()) hashPath(hash, `${label}/${entry}`, path.join(p, entry));
+/**
+ * Hash a file or a directory tree: names, the executable bit, and contents. A symbolic link inside
+ * a directory is copied into the image as a link (buildah copy keeps it), so its target path is
+ * what counts, whether or not that path exists on this host (a link to /usr/share/zoneinfo/UTC
+ * means the image's file). The path given itself is followed, as buildah follows a source link.
+ */
+export function hashPath(hash: ReturnType<typeof createHash>, label: string, p: string, inTree = false): void {
+  const st = inTree ? lstatSync(p) : statSync(p);
+  if (st.isSymbolicLink()) {
+    hash.update(`${label} -> ${readlinkSync(p)}\n`);
+  } else if (st.isDirectory()) {
+    for (const entry of readdirSync(p).sort()) hashPath(hash, `${label}/${entry}`, path.join(p, entry), true);
   } else {
     // Only the executable bit: git keeps nothing else, so other mode bits follow the checkout's umask.
     hash.update(`${label} ${st.mode & 0o111 ? "x" : "-"}\n`);

@@ -1,7 +1,7 @@
 // The cache key's parts for Ansible commands: the playbook, its roles and the directories beside
 // it are inputs, so a changed role changes the key and the explanation names it.
 import { afterAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadRecipe } from "../../src/recipe/load.js";
@@ -40,5 +40,29 @@ describe("ansible inputs", () => {
   it("a playbook outside the recipe's directory is refused", () => {
     writeFileSync(path.join(dir, "outside.yaml"), `name: x\nfrom: {image: "r/x:1"}\ncommands:\n  - ansible: { playbook: ../elsewhere.yml }\nboot: false\n`);
     expect(() => loadRecipe(path.join(dir, "outside.yaml"), { env: {} })).toThrow(/commands\[0\]\.ansible\.playbook|playbook/);
+  });
+});
+
+describe("copied directories with symbolic links", () => {
+  it("a link counts by its target path, even one that exists only in the image; a changed target changes the key", () => {
+    const tree = mkdtempSync(path.join(tmpdir(), "bootsmith-inputs-links-"));
+    try {
+      mkdirSync(path.join(tree, "overlay/etc"), { recursive: true });
+      writeFileSync(path.join(tree, "overlay/etc/motd"), "hello\n");
+      // /etc/localtime as a site's overlay carries it: a link into the image's zoneinfo.
+      symlinkSync("/usr/share/zoneinfo/definitely-not-on-this-host/UTC", path.join(tree, "overlay/etc/localtime"));
+      writeFileSync(
+        path.join(tree, "site.yaml"),
+        "name: links\ntags: ['1']\nfrom:\n  image: registry.invalid/base:1\nfiles:\n  - dest: /\n    src: overlay\nboot: false\n",
+      );
+      const before = loadRecipe(path.join(tree, "site.yaml"), { env: {} });
+      expect(loadRecipe(path.join(tree, "site.yaml"), { env: {} }).inputDigest).toBe(before.inputDigest);
+      rmSync(path.join(tree, "overlay/etc/localtime"));
+      symlinkSync("/usr/share/zoneinfo/Europe/Paris", path.join(tree, "overlay/etc/localtime"));
+      const after = loadRecipe(path.join(tree, "site.yaml"), { env: {} });
+      expect(after.inputDigest).not.toBe(before.inputDigest);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
   });
 });
