@@ -23,6 +23,8 @@ const URL_HTTP = /^https?:\/\/[^\s/?#]+[^\s]*$/;
 const URL_REPO = /^(https?|ftp|file):\/\/[^\s]*$/;
 /** An absolute path inside the image. */
 const IMAGE_PATH = /^\/[^\0]*$/;
+/** The architectures bootsmith builds for (core/arch.ts ARCHES), in the recipe's spelling. */
+const ARCH = z.enum(["x86_64", "aarch64"]);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OWNER = /^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/;
 const MODE = /^0?[0-7]{3,4}$/;
@@ -461,10 +463,9 @@ const selectors = {
 const registerVerify = z.strictObject({
   key: z.string().min(1).describe("Public key file (relative to the recipe) that must have signed SHA256SUMS (gpg --export KEYID > key.gpg)"),
 });
-const registerArch = z
-  .enum(["x86_64", "aarch64"])
-  .optional()
-  .describe("Which architecture's artifacts these nodes boot: required in a recipe with arches:, registered after the combined publish");
+const registerArch = ARCH.optional().describe(
+  "Which architecture's artifacts these nodes boot: required in a recipe with arches:, registered after the combined publish",
+);
 const registerBss = z.strictObject({
   type: z.literal("bss"),
   arch: registerArch,
@@ -517,14 +518,11 @@ export const RecipeSchema = z
       .min(1, { error: "give at least one tag; the first is the primary" })
       .default(["latest"])
       .describe("Image tags; the first is the primary"),
-    arch: z
-      .enum(["x86_64", "aarch64"])
-      .default("x86_64")
-      .describe(
-        "Target architecture. On a host of the other architecture its programs run through qemu-user (binfmt_misc: `bootsmith doctor --arch aarch64` checks it) and boot-test emulates the node",
-      ),
+    arch: ARCH.default("x86_64").describe(
+      "Target architecture. On a host of the other architecture its programs run through qemu-user (binfmt_misc: `bootsmith doctor --arch aarch64` checks it) and boot-test emulates the node",
+    ),
     arches: z
-      .array(z.enum(["x86_64", "aarch64"]))
+      .array(ARCH)
       .min(1, { error: "name at least one architecture" })
       .refine((a) => new Set(a).size === a.length, { error: "each architecture once" })
       .optional()
