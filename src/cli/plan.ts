@@ -2,7 +2,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
-import { expandArches, loadRecipe, registrationSource } from "../recipe/load.js";
+import { expandArches, loadRecipe, registrationTargetType } from "../recipe/load.js";
 import path from "node:path";
 import { publishTargetArgs, registrationArgs } from "../plan/commands.js";
 import { renderCommand } from "../exec/quote.js";
@@ -125,7 +125,7 @@ function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean,
   if (publish)
     recipe.spec.register.forEach((r, i) =>
       steps.push({
-        description: `register[${i}]: the ${r.arch} artifacts (${recipe.spec.publish[registrationSource(recipe.spec.publish, r) ?? 0]?.type} URLs) with ${r.type}`,
+        description: `register[${i}]: the ${r.arch} artifacts (${registrationTargetType(recipe.spec.publish, r)} URLs) with ${r.type}`,
         command: renderCommand("bootsmith", [
           "register",
           dir,

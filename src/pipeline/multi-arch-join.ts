@@ -11,7 +11,7 @@ import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
 import { readManifestFacts } from "./cache.js";
 import type { Outcome } from "./parallel.js";
 import { buildahGlobalArgs, defaultOutDir, multiArchDir } from "../builder/options.js";
-import { archesOf, registrationSource, type LoadedRecipe } from "../recipe/load.js";
+import { archesOf, registrationTargetType, type LoadedRecipe } from "../recipe/load.js";
 import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
 import { writePublishedRecord } from "../publish/record.js";
@@ -131,16 +131,10 @@ async function registerArchitectures(recipe: LoadedRecipe, published: readonly P
   return true;
 }
 
-/** The publish target type a registration of the recipe reads its URLs from (recipe/load.ts registrationSource). */
-export function registrationFrom(recipe: LoadedRecipe, index: number): string | undefined {
-  const source = registrationSource(recipe.spec.publish, recipe.spec.register[index]!);
-  return source === undefined ? undefined : recipe.spec.publish[source]!.type;
-}
-
 /** The published image register[index] points its nodes at: its architecture's, primary tag. */
 function registrationImage(recipe: LoadedRecipe, published: readonly PublishedImage[], index: number): PublishedImage {
   const r = recipe.spec.register[index]!;
-  const from = registrationFrom(recipe, index);
+  const from = registrationTargetType(recipe.spec.publish, r);
   const image = published.find((i) => i.target === from && i.arch === r.arch && i.tag === recipe.spec.tags[0]);
   if (!image) throw new Error(`no ${r.arch} image of ${recipe.spec.name}:${recipe.spec.tags[0]} was published to ${from ?? "S3 or a directory"}`);
   return image;

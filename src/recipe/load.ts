@@ -261,6 +261,12 @@ export function registrationSource(targets: ParsedRecipe["publish"], r: ParsedRe
   return index < 0 ? undefined : index;
 }
 
+/** The type of the publish target a registration reads its URLs from (registrationSource), if any. */
+export function registrationTargetType(targets: ParsedRecipe["publish"], r: ParsedRecipe["register"][number]): string | undefined {
+  const index = registrationSource(targets, r);
+  return index === undefined ? undefined : targets[index]!.type;
+}
+
 /** The architectures a recipe builds for: its arches, or its one arch. */
 export function archesOf(spec: Pick<RecipeSpec, "arch" | "arches">): readonly Arch[] {
   return spec.arches ?? [spec.arch];
