@@ -156,7 +156,7 @@ function restoreDracutHook(ctx: PackageContext): Action[] {
 }
 
 /**
- * Downloaded .debs are kept between builds in the cache directory (as dnf's are): copied into the
+ * Downloaded .debs are kept between builds in the cache directory (as dnf's are, keepcache): copied into the
  * new root before apt runs and back out after (mmdebstrap's documented sync-in/sync-out recipe;
  * essential/unlink keeps the essential packages' files until then). Builds run in parallel (graph
  * --jobs) share the directory, so both copies hold an flock on CACHE.lock: mmdebstrap's own

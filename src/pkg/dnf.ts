@@ -96,6 +96,10 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
       // Only the recipe's repositories: never the host's /etc/yum.repos.d.
       `--setopt=reposdir=${hostRepoDir(ctx)}`,
       `--setopt=cachedir=${path.join(ctx.cacheDir, "dnf")}`,
+      // Downloaded packages stay in that cache (dnf deletes them after the transaction by
+      // default), so a rebuild, or the next recipe of a nightly run, downloads only what changed:
+      // dnf reuses a cached package whose checksum matches the repository's metadata.
+      "--setopt=keepcache=True",
       "--noplugins",
       ...common,
       ...verbAndArgs,
