@@ -84,6 +84,11 @@ export function hostAptSources(): string[] {
   return files;
 }
 
+/** Where builds keep package caches: the flag, else $BOOTSMITH_CACHE_DIR, else /var/cache/bootsmith. */
+export function packageCacheDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return path.resolve(flag ?? env.BOOTSMITH_CACHE_DIR ?? "/var/cache/bootsmith");
+}
+
 /** SOURCE_DATE_EPOCH, checked: seconds since 1970, or undefined when unset. */
 export function sourceDateEpochFrom(env: NodeJS.ProcessEnv): number | undefined {
   const epoch = env.SOURCE_DATE_EPOCH;
@@ -99,7 +104,7 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     buildId,
     outDir: path.resolve(settings.outDir ?? defaultOutDir(recipe)),
     workDir: path.join(workRoot, `${recipe.spec.name}-${buildId}`),
-    cacheDir: path.resolve(settings.cacheDir ?? env.BOOTSMITH_CACHE_DIR ?? "/var/cache/bootsmith"),
+    cacheDir: packageCacheDir(settings.cacheDir, env),
     buildah: buildahGlobalArgs(settings),
     hostAptSources: hostAptSources(),
     cores: availableParallelism(),

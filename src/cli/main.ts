@@ -99,6 +99,11 @@ export const commands: readonly CommandEntry[] = [
     summary: "Delete old published images, keeping the newest, the promoted and what nodes boot",
     load: async () => (await import("./gc.js")).gcCommand,
   },
+  {
+    name: "cache",
+    summary: "Show the package caches builds share; prune what no build used lately",
+    load: async () => (await import("./cache.js")).cacheCommand,
+  },
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
   {
     name: "rootfs",
