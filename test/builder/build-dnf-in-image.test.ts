@@ -4,7 +4,7 @@
 // fixture RPM repository the test builds, served over HTTP on the loopback, which buildah run
 // --isolation chroot shares with the host. Real buildah, dnf, mksquashfs; nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -19,6 +19,8 @@ let work: string;
 let repo: FixtureRepo;
 let server: StaticServer;
 let env: Record<string, string>;
+/** Paths the repository server answered, in order. */
+const requests: string[] = [];
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-dnf-in-image-"));
@@ -27,7 +29,7 @@ beforeAll(async () => {
   const served = path.join(work, "served");
   mkdirSync(served);
   cpSync(repo.dir, path.join(served, "1"), { recursive: true });
-  server = await startStaticServer({ root: served });
+  server = await startStaticServer({ root: served, onRequest: (r) => requests.push(r.path) });
   env = buildEnv(work);
 }, 300_000);
 
@@ -51,7 +53,10 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
     expect(result.exitCode, result.stderr).toBe(0);
 
     const log = readFileSync(path.join(out, "build.log"), "utf8");
-    expect(log).toMatch(/run --isolation chroot bootsmith-fixture-dnf-in-image-\S+ -- dnf --releasever=1 -y .* install fixture-libgreet/);
+    // The host's cache is mounted for the image's dnf, which keeps its downloads there.
+    expect(log).toMatch(
+      /run --isolation chroot --volume \S+\/cache\/dnf-in-image:\/var\/cache\/bootsmith-dnf bootsmith-fixture-dnf-in-image-\S+ -- dnf --releasever=1 --setopt=cachedir=\/var\/cache\/bootsmith-dnf --setopt=keepcache=True -y .* install fixture-libgreet/,
+    );
     expect(log).not.toContain("--installroot");
 
     const manifest = readManifest(out);
@@ -72,8 +77,26 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
     await execa("unsquashfs", ["-q", "-d", unsquashed, squashfs, "var/lib/rpm"]);
     const { stdout: qa } = await execa("rpm", [`--root=${unsquashed}`, "--dbpath=/var/lib/rpm", "-qa"], { env: { HOME: unsquashed } });
     expect(qa.split("\n")).toContain("fixture-libgreet-1.0-1.fx.noarch");
-    // dnf's cache and logs inside the image are gone.
-    expect(listing.some((l) => l.startsWith("/var/cache/dnf") || l.startsWith("/var/log/dnf"))).toBe(false);
+    // dnf's cache and logs inside the image are gone, and so is the host cache's mount point.
+    expect(listing.some((l) => l.startsWith("/var/cache/dnf") || l.startsWith("/var/log/dnf") || l.startsWith("/var/cache/bootsmith-dnf"))).toBe(false);
+  });
+
+  it("keeps what the image's dnf downloaded in the host's cache: a rebuild of the layer downloads no package", { timeout: 600_000 }, async () => {
+    // The first test built the layer once with this cache; the recipe's own command downloads
+    // the kernel and dracut with the image's default cache, so only fixture-libgreet is bootsmith's.
+    const libgreet = () => requests.filter((p) => p.endsWith(".rpm") && path.basename(p).startsWith("fixture-libgreet-")).length;
+    expect(libgreet()).toBe(1);
+    const cached = readdirSync(path.join(env.BOOTSMITH_CACHE_DIR!, "dnf-in-image"), { recursive: true, encoding: "utf8" });
+    expect(cached.some((f) => path.basename(f).startsWith("fixture-libgreet-") && f.endsWith(".rpm"))).toBe(true);
+    // Another output directory: built again (the parent, up to date, is not).
+    const out = path.join(work, "out-child-again");
+    const result = await bootsmith(
+      ["build", path.join(RECIPES, "fixture-dnf-in-image.yaml"), "--var", `REPO_URL=${server.url}`, "--out", out, "--progress", "plain"],
+      { env },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(libgreet()).toBe(1);
+    expect(readManifest(out).packages.map((p) => p.name)).toEqual(["fixture-libgreet"]);
   });
 
   it(
@@ -109,7 +132,7 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
       const result = await bootsmith(["build", recipe, "--out", out, "--no-publish", "--progress", "plain"], { env });
       expect(fingerprint([targets.resolv, targets.hosts])).toEqual(before);
       expect(result.exitCode, result.stderr).toBe(0);
-      expect(readFileSync(path.join(out, "build.log"), "utf8")).toMatch(/run --isolation chroot bootsmith-dnf-in-image-hostile-\S+ -- dnf /);
+      expect(readFileSync(path.join(out, "build.log"), "utf8")).toMatch(/run --isolation chroot --volume \S+ bootsmith-dnf-in-image-hostile-\S+ -- dnf /);
       const seen = await readInImage("localhost/bootsmith/dnf-in-image-hostile:1", "tmp/seen");
       for (const marker of targets.markers) expect(seen).not.toContain(marker);
     },

@@ -13,7 +13,8 @@ MNT=$(buildah mount bootsmith-rocky-9-compute-test)
 #   undone on failure by: buildah umount bootsmith-rocky-9-compute-test
 
 # [3/17] install-packages: Install packages with dnf
-timeout 3600 buildah run --isolation chroot bootsmith-rocky-9-compute-test -- dnf -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge rdma-core infiniband-diags
+timeout 3600 mkdir -p /var/cache/bootsmith/dnf-in-image
+timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-compute-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge rdma-core infiniband-diags
 
 # [4/17] copy-files: Copy files into the image
 mkdir -p /var/tmp/bootsmith/work-test/files/0
@@ -43,7 +44,7 @@ bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
 # [10/17] clean-leftovers: Remove build leftovers
-bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts --if-empty var/cache/bootsmith -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
+bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts --if-empty var/cache/bootsmith --if-empty var/cache/bootsmith-dnf -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
 # [11/17] identity: Write the SBOMs and the image's identity
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-compute --version 9.5)
