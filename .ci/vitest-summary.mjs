@@ -23,7 +23,8 @@ for (const suite of report.testResults ?? []) {
     if (test.status !== "passed" && test.status !== "failed") skipped.push(`${suite.name}: ${test.fullName} (${test.status})`);
   }
 }
-const failedFiles = report.numFailedTestSuites ?? 0;
+// vitest's numFailedTestSuites counts describe blocks too; a file failed when its result says so.
+const failedFiles = (report.testResults ?? []).filter((file) => file.status === "failed").length;
 console.log(
   `tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped.length} skipped` +
     ` (${report.numTotalTests} in ${report.testResults?.length ?? 0} files, ${failedFiles} files failed)`,
