@@ -12,6 +12,8 @@ import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js"
 import { readPublishedSet, readRegistryFacts } from "../pipeline/cache.js";
 import { joinBuiltArchitectures, pushBuiltArchitecture } from "../pipeline/multi-arch-join.js";
 import path from "node:path";
+import { pullParentForJob } from "../pipeline/parent-pull.js";
+import { detectBuildHost } from "../builder/options.js";
 import { ARCHES, type Arch } from "../core/arch.js";
 
 export const ciCommand: CliCommand = {
@@ -20,6 +22,7 @@ export const ciCommand: CliCommand = {
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
        bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
        bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]…
+       bootsmith ci pull RECIPE.yaml [--arch ARCH] [--out DIR] [--var K=V]…
        bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish] [--pushed]
 
 ci gitlab prints a GitLab child pipeline: one job "build:<name>" per recipe, needs: edges from
@@ -48,8 +51,17 @@ ci push (an architecture's job on runners without shared storage) pushes the ima
 architecture to each registry target of the recipe as <tag>-<amd64|arm64> (never the recipe's
 own tags) and records the digests in <out>/<name>/<tag>/<arch>/manifest.json.
 
-Runners without shared storage: a child job pulls its parent by digest (IMAGE_PULL_REF from the
-parent job's dotenv report), which needs the parent recipe to publish to a registry target. Jobs
+ci pull (a child recipe's job on runners without shared storage) pulls the image of the recipe's
+parent (of ARCH, for one architecture of several) by the digest the parent job's manifest.json
+(<out>/<parent>/<tag>[/<arch>]/manifest.json, a needs: artifact) records pushing to the parent's
+first registry target, into the buildah storage bootsmith build uses here (the same root, runroot
+and driver from BOOTSMITH_STORAGE_ROOT / BOOTSMITH_STORAGE_DRIVER, the target's TLS setting and
+auth file), checks the stored digest and tags it as the parent's local image. Without that
+manifest (the parent's job skipped an already published build) it pulls the registry's image if
+it carries the parent's current key. Nothing to do for a recipe without a parent recipe.
+
+Runners without shared storage: a child job pulls its parent by digest (ci pull), which needs
+the parent recipe to publish to a registry target. Jobs
 build with --if-changed --check-published: a recipe whose key is already in its registry (or,
 without a registry target, in its S3 or directory target's manifest.json) is not rebuilt, and
 ci dotenv --recipe describes the published image or set instead of a local manifest.
@@ -80,7 +92,8 @@ Options (ci gitlab):
     if (sub === "gitlab") return gitlab(rest);
     if (sub === "join") return join(rest);
     if (sub === "push") return push(rest);
-    throw new UserError(`bootsmith ci: expected gitlab, dotenv, push or join${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
+    if (sub === "pull") return pull(rest);
+    throw new UserError(`bootsmith ci: expected gitlab, dotenv, push, pull or join${sub ? `, not "${sub}"` : ""}\nRun \`bootsmith ci --help\` for usage.`);
   },
 };
 
@@ -182,6 +195,28 @@ async function push(args: string[]): Promise<number> {
   await pushBuiltArchitecture(positionals[0]!, arch, {
     vars: parseVarOptions(values.var),
     outRoot: values.out,
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
+  return EXIT.ok;
+}
+
+async function pull(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("ci pull", args, {
+    arch: { type: "string" },
+    out: { type: "string" },
+    var: { type: "string", multiple: true },
+  });
+  const arch = values.arch as Arch | undefined;
+  if (positionals.length !== 1 || (arch !== undefined && !(arch in ARCHES)))
+    throw new UserError(
+      `bootsmith ci pull: name one recipe${arch !== undefined ? ` and --arch one of ${Object.keys(ARCHES).join(", ")}` : ""}, e.g. bootsmith ci pull recipes/child.yaml --arch aarch64`,
+    );
+  await pullParentForJob(positionals[0]!, {
+    ...(arch !== undefined ? { arch } : {}),
+    vars: parseVarOptions(values.var),
+    ...(values.out !== undefined ? { outRoot: values.out } : {}),
+    // The storage `bootsmith build` detects here (root, runroot, driver), not a copy of its rules.
+    buildahArgs: async () => (await detectBuildHost({})).buildahArgs,
     write: (line) => process.stderr.write(`${line}\n`),
   });
   return EXIT.ok;

@@ -6,11 +6,9 @@
 import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.js";
-import { localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { localImageRef } from "../recipe/load.js";
 import { buildahGlobalArgs, defaultOutDir, detectBuildHost, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
-import { silentReporter } from "../exec/events.js";
-import { run } from "../exec/run.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
@@ -21,6 +19,7 @@ import { runExitCode, runGraph, summaryTable, type Outcome } from "./parallel.js
 import type { PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "./lockfile.js";
 import { joinArchitectures, multiArchGroups } from "./multi-arch-join.js";
+import { parentRegistry, pullByDigest } from "./parent-pull.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -87,7 +86,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     if (parentPull && node.parent !== undefined) {
       const parent = graph.nodes.get(node.parent)!.recipe;
       const hostFacts = await host;
-      if (!pulls.has(node.parent)) pulls.set(node.parent, pullParent(parentPull, parent, hostFacts.buildahArgs));
+      if (!pulls.has(node.parent)) pulls.set(node.parent, pullByDigest(parentPull, parentRegistry(parent), localImageRef(parent.spec), hostFacts.buildahArgs));
       try {
         await pulls.get(node.parent);
       } catch (error) {
@@ -163,15 +162,6 @@ function lockedVerifiers(graph: RecipeGraph, selected: ReadonlySet<string>): Map
   }
   if (problems.length > 0) throw new UserError(problems.join("\n"));
   return verifiers;
-}
-
-/** Pull `repository@digest` with the registry target's TLS and credentials; tag it as the recipe's local image. */
-async function pullParent(pull: string, parent: LoadedRecipe, buildahArgs: readonly string[]): Promise<void> {
-  const target = parent.spec.publish.find((t) => t.type === "registry");
-  const access = target?.type === "registry" ? [`--tls-verify=${target.tlsVerify}`, ...(target.authFile ? ["--authfile", target.authFile] : [])] : [];
-  const ctx = { step: "pull-parent", reporter: silentReporter };
-  await run({ file: "buildah", args: [...buildahArgs, "pull", "--quiet", ...access, pull] }, ctx, { quiet: true });
-  await run({ file: "buildah", args: [...buildahArgs, "tag", pull, localImageRef(parent.spec)] }, ctx, { quiet: true });
 }
 
 async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {

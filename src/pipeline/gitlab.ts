@@ -1,8 +1,8 @@
 // A GitLab child pipeline from the recipe graph: one job per recipe, `needs:` edges from
 // `from: {recipe: …}`, artifacts (manifest.json, build.log) and reports (dotenv with the image
 // reference and digest, JUnit per step). Runners need no shared disk: a child job receives its
-// parent's dotenv (IMAGE_PULL_REF = repository@digest) through `needs:` and pulls the parent by
-// digest before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
+// parent's manifest.json through `needs:` and pulls the parent by the digest it records (`ci
+// pull`) before building, unless BOOTSMITH_SHARED_STORAGE=1 says the image is already there.
 // A recipe with `arches:` is a job per architecture (its directory as artifacts, no publish but,
 // without shared storage, its own image pushed as <tag>-<arch> to the registry targets) and a
 // join job (`ci join`: the combined manifest, one publish) that needs them all.
@@ -10,14 +10,13 @@
 import path from "node:path";
 import { UserError } from "../core/errors.js";
 import { multiArchGroups } from "./multi-arch-join.js";
-import { archesOf, localImageRef } from "../recipe/load.js";
+import { archesOf } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
 import type { Manifest } from "../core/manifest.js";
 import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 import type { Arch } from "../core/arch.js";
 import type { RecipeSpec } from "../recipe/schema.js";
-import { registryAccessArgs } from "../publish/registry.js";
 
 export { repositoryOf };
 
@@ -50,10 +49,6 @@ export interface GitlabOptions {
 }
 
 export type GitlabPipeline = Record<string, unknown>;
-
-/** The storage options bootsmith's own buildah calls get from the same variables (build/options.ts). */
-const BUILDAH_STORAGE =
-  '${BOOTSMITH_STORAGE_ROOT:+--root "$BOOTSMITH_STORAGE_ROOT" --runroot "$BOOTSMITH_STORAGE_ROOT/run"} ${BOOTSMITH_STORAGE_DRIVER:+--storage-driver "$BOOTSMITH_STORAGE_DRIVER"}';
 
 export function jobName(recipe: string): string {
   return `build:${recipe}`;
@@ -110,10 +105,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       ...varArgs(options),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
-    const script: string[] = [];
-    if (parent) {
-      script.push(pullParent(parent.recipe.spec));
-    }
+    const script: string[] = parent ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
     script.push(
       build,
       [
@@ -156,8 +148,8 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
  * combined manifest from them and publishes their files. No cache: a job that found its
  * architecture up to date would leave the join nothing to publish. Without shared storage, a
  * recipe with a registry target pushes this architecture's image as <tag>-<arch> (`ci push`:
- * the join lists it, a child's job of the same architecture pulls it by digest through the
- * dotenv report), and a child pulls its parent's image the same way.
+ * the join lists it, a child's job of the same architecture pulls it by the digest its
+ * manifest.json records: `ci pull --arch`), and a child pulls its parent's image the same way.
  */
 function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string, recipePath: string, outRoot: string, options: GitlabOptions): object {
   const node = graph.nodes.get(name)!;
@@ -187,7 +179,7 @@ function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string
   ].join(" ");
   const push = [bootsmith, "ci", "push", quoteArg(recipePath), "--arch", recipe.spec.arch, "--out", quoteArg(outRoot), ...varArgs(options)].join(" ");
   const script = [
-    ...(parent ? [pullParent(parent.recipe.spec)] : []),
+    ...(parent ? pullParent(parent.recipe.spec, recipePath, outRoot, recipe.spec.arch, options) : []),
     build,
     ...(pushesPerArchitecture(recipe.spec, options) ? [`if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then ${push}; fi`] : []),
     [bootsmith, "ci", "dotenv", quoteArg(`${outDir}/manifest.json`), ">", quoteArg(`${outDir}/image.env`)].join(" "),
@@ -243,16 +235,23 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
 }
 
 /**
- * Without shared storage, a child job pulls its parent's image by digest and tags it as the
- * parent's local image; IMAGE_PULL_REF comes from the parent job's dotenv report (needs:
- * artifacts: true): the parent's first registry target, so the pull reaches it as the push did
- * (its TLS setting and auth file).
+ * Without shared storage, a child job pulls its parent's image (`ci pull`: by the digest the
+ * parent job's manifest.json artifact records, into the storage the build then uses) before
+ * building. A parent without a registry target cannot be pulled: its children need shared storage.
  */
-function pullParent(parent: RecipeSpec): string {
-  const registry = parent.publish.find((t) => t.type === "registry");
-  const access = registry ? registryAccessArgs(registry).filter((a) => a !== "--tls-verify=true") : [];
-  const pull = ["pull", ...access.map(quoteArg), '"$IMAGE_PULL_REF"'].join(" ");
-  return `if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ] && [ -n "\${IMAGE_PULL_REF:-}" ]; then buildah ${BUILDAH_STORAGE} ${pull} && buildah ${BUILDAH_STORAGE} tag "$IMAGE_PULL_REF" ${quoteArg(localImageRef(parent))}; fi`;
+function pullParent(parent: RecipeSpec, recipePath: string, outRoot: string, arch: Arch | undefined, options: GitlabOptions): string[] {
+  if (!parent.publish.some((t) => t.type === "registry")) return [];
+  const pull = [
+    options.bootsmith ?? "bootsmith",
+    "ci",
+    "pull",
+    quoteArg(recipePath),
+    ...(arch ? ["--arch", arch] : []),
+    "--out",
+    quoteArg(outRoot),
+    ...varArgs(options),
+  ];
+  return [`if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then ${pull.join(" ")}; fi`];
 }
 
 /** A multi-architecture recipe whose images go to a registry: without shared storage each architecture's job pushes its own. */

@@ -3,7 +3,7 @@
 // pipeline, the other passes, and the reports are where GitLab would look for them. Then a recipe
 // with arches: and a child layer on runners that share no buildah storage (each job its own):
 // the architectures push their images to docker-registry, the join lists them, the child's jobs
-// pull the parent's image by digest.
+// pull the parent's image by digest (ci pull).
 //
 // gitlab-ci-local is a pinned devDependency (4.72.0: 4.75 needs Node 22) and needs rsync
 // (scripts/setup.sh installs both); GITLAB_CI_LOCAL may name another copy.
@@ -161,7 +161,10 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
         expect(await images(`join:${MULTI}`)).toEqual([]);
         expect(await images(`build:${CHILD}@aarch64`)).toContain(`localhost/bootsmith/${MULTI}:1-arm64`);
         expect(await images(`build:${CHILD}@x86_64`)).toContain(`localhost/bootsmith/${MULTI}:1-amd64`);
-        expect(out).toContain(`Trying to pull ${repository}@${recorded("aarch64", "1-arm64")}`);
+        // ci pull: by the digest the parent's aarch64 manifest artifact records, into the storage the child's build then used.
+        expect(out).toContain(
+          `pulled ${repository}@${recorded("aarch64", "1-arm64")} (from artifacts/${MULTI}/1/aarch64/manifest.json) as localhost/bootsmith/${MULTI}:1-arm64`,
+        );
         const childArm = JSON.parse(readFileSync(path.join(project, "artifacts", CHILD, "1", "aarch64", "manifest.json"), "utf8")) as { arch: string };
         expect(childArm.arch).toBe("aarch64");
         expect(readFileSync(path.join(project, "artifacts", CHILD, "1", "manifest.json"), "utf8")).toContain('"kind": "multi-arch"');

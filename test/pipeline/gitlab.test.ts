@@ -53,15 +53,15 @@ describe("bootsmith ci gitlab", () => {
     ).toEqual(["build:graph-base", "build:graph-child-fails", "build:graph-child-ok"]);
   });
 
-  it("one job per recipe; needs from the graph; parents pulled by digest; reports", () => {
+  it("one job per recipe; needs from the graph; reports; a parent without a registry target is not pulled", () => {
     const graph = loadGraph(collectRecipeFiles([GRAPH_FIXTURES]), { vars: { REPO_URL: "file:///srv/repo" } });
     const doc = gitlabPipeline(graph, selectNodes(graph, {}), { image: "img:1", projectDir: REPO_ROOT, vars: { REPO_URL: "file:///srv/repo" } });
     const base = doc["build:graph-base"] as { needs: unknown[]; script: string[]; artifacts: { reports: Record<string, string> } };
     const child = doc["build:graph-child-ok"] as { needs: unknown[]; script: string[] };
     expect(base.needs).toEqual([]);
     expect(child.needs).toEqual([{ job: "build:graph-base", artifacts: true }]);
-    expect(child.script[0]).toContain('pull "$IMAGE_PULL_REF"');
-    expect(child.script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/graph-base:1');
+    // graph-base publishes to no registry: nothing a runner without shared storage could pull.
+    expect(child.script[0]).toMatch(/^bootsmith build test\/fixtures\/graph\/child-ok.yaml /);
     expect(base.script[0]).toBe(
       "bootsmith build test/fixtures/graph/base.yaml --out artifacts/graph-base/1 --junit artifacts/graph-base/1/junit.xml --progress plain --if-changed --check-published --var REPO_URL=file:///srv/repo",
     );
@@ -70,6 +70,26 @@ describe("bootsmith ci gitlab", () => {
     );
     expect(base.artifacts.reports).toEqual({ dotenv: "artifacts/graph-base/1/image.env", junit: "artifacts/graph-base/1/junit.xml" });
     expect(validate(doc)).toEqual([]);
+  });
+
+  it("a child of a parent with a registry target pulls it with ci pull unless the runners share storage", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-pull-"));
+    try {
+      writeFileSync(
+        path.join(dir, "p.yaml"),
+        'name: p\ntags: ["3"]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: registry, repository: "reg.example:5000/hpc/p", tlsVerify: false}\n',
+      );
+      writeFileSync(path.join(dir, "c.yaml"), "name: c\nfrom: {recipe: p.yaml}\ncommands:\n  - {script: 'true'}\n");
+      const graph = loadGraph([path.join(dir, "p.yaml"), path.join(dir, "c.yaml")], { env: {} });
+      const doc = gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir, image: "img:1", vars: { K: "v" }, outRoot: "out" });
+      const child = doc["build:c"] as { script: string[] };
+      expect(child.script[0]).toBe('if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then bootsmith ci pull c.yaml --out out --var K=v; fi');
+      expect(child.script[1]).toMatch(/^bootsmith build c.yaml --out out\/c\/latest /);
+      expect((doc["build:p"] as { script: string[] }).script[0]).toMatch(/^bootsmith build p.yaml /);
+      expect(validate(doc)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--only a child: the child and its parent; nothing selected: a valid pipeline with a no-op job", () => {
@@ -133,12 +153,12 @@ describe("bootsmith ci gitlab", () => {
       });
       expect(job("build:m@aarch64").cache).toBeUndefined();
       // The layer takes its parent's arches: each architecture on the parent's job of the same one,
-      // whose image it pulls by digest (the dotenv report) when the runners share no storage.
+      // whose image it pulls by digest (ci pull: the digest the parent's manifest records) when the runners share no storage.
       expect(job("build:c@aarch64").needs).toEqual([{ job: "build:m@aarch64", artifacts: true }]);
       expect(job("build:c@aarch64").tags).toEqual(["arm64-runner"]);
-      // As the parent's job pushed it: the target's TLS setting.
-      expect(job("build:c@aarch64").script[0]).toContain('pull --tls-verify=false "$IMAGE_PULL_REF"');
-      expect(job("build:c@aarch64").script[0]).toContain('tag "$IMAGE_PULL_REF" localhost/bootsmith/m:2-arm64');
+      expect(job("build:c@aarch64").script[0]).toBe(
+        'if [ "$BOOTSMITH_SHARED_STORAGE" != "1" ]; then bootsmith ci pull c.yaml --arch aarch64 --out artifacts --var K=v; fi',
+      );
       // c publishes nowhere: nothing to push, a plain join.
       expect(job("build:c@aarch64").script.join("\n")).not.toContain("ci push");
       expect(job("join:c").script).toEqual(["bootsmith ci join c.yaml --out artifacts --var K=v"]);
