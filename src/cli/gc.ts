@@ -2,8 +2,9 @@
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { parseCommandArgs, targetSpecOptions } from "./args.js";
-import { applyGc, describeReasons, planGc } from "../lifecycle/gc.js";
+import { applyGc, describeReasons, describeSetPart, planGc } from "../lifecycle/gc.js";
 import { openStore } from "../lifecycle/open-store.js";
+import { RegistryStore } from "../lifecycle/store-registry.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri } from "../register/auth.js";
 import { bootReferences, type BootReference } from "../register/register.js";
@@ -46,7 +47,9 @@ Options:
 Registry targets: a tag is complete when it exists; its age is the image config's created time;
 a tag the build did not give the image (label io.bootsmith.tags) was made by promote and is
 kept; a tag is deleted by its manifest digest (the registry API's only delete, which removes
-every tag on that digest), so a digest any kept tag has is kept. The registry needs deletes
+every tag on that digest), so a digest any kept tag has is kept. A recipe with arches: is a set
+per tag: the manifest list <tag> and its images <tag>-amd64 / <tag>-arm64, ranked, kept and
+deleted together (the list first); a set whose image a kept list names is kept. The registry needs deletes
 enabled (docker-registry: storage.delete.enabled: true); reclaiming the blobs is its own
 garbage collection's job.
 
@@ -102,8 +105,10 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
           references.push(
             ...(await bootReferences(s, { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) })),
           );
-        const tags = await store.list(values.name, signal);
-        const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t));
+        // A registry deletes by digest, repository-wide: every tag there (of any image name) keeps
+        // what it needs, so --name narrows what is decided, not what is listed.
+        const tags = await store.list(store instanceof RegistryStore ? undefined : values.name, signal);
+        const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t), values.name);
         const deleted = values.yes ? await applyGc(store, plan, signal, (n, t) => !values.json && process.stdout.write(`deleted ${n}:${t}\n`)) : 0;
         return { plan, deleted };
       });
@@ -112,8 +117,11 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         return EXIT.ok;
       }
       if (!values.yes) {
-        for (const k of plan.keep) process.stdout.write(`keep        ${k.name}:${k.tag}  built ${k.builtAt ?? "?"}  (${describeReasons(k.reasons)})\n`);
-        for (const r of plan.remove) process.stdout.write(`would delete ${r.name}:${r.tag}  built ${r.builtAt}\n`);
+        for (const k of plan.keep)
+          process.stdout.write(
+            `keep        ${k.name}:${k.tag}  built ${k.builtAt ?? "?"}  (${k.set !== undefined ? `set ${k.set}: ` : ""}${describeReasons(k.reasons)})\n`,
+          );
+        for (const r of plan.remove) process.stdout.write(`would delete ${r.name}:${r.tag}  built ${r.builtAt}${describeSetPart(plan.remove, r)}\n`);
       }
       for (const i of plan.incomplete) process.stdout.write(`incomplete  ${i.name}:${i.tag}  (no manifest.json: left alone)\n`);
       process.stdout.write(

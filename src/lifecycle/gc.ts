@@ -4,6 +4,7 @@
 // promotion. Deleting removes manifest.json first, so a tag cut short mid-delete is incomplete,
 // never complete-looking. Tags without a manifest (a publish in progress or cut short) are
 // listed, not deleted: this command cannot tell which.
+import { ARCHES } from "../core/arch.js";
 import type { BootReference } from "../register/register.js";
 import type { ImageStore, StoredTag } from "./store.js";
 
@@ -12,59 +13,125 @@ export type KeepReason =
   | { readonly kind: "referenced"; readonly by: readonly string[] }
   | { readonly kind: "promoted"; readonly how: string }
   /** Registry: another tag of the same digest is kept, and a registry deletes by digest. */
-  | { readonly kind: "same-image"; readonly as: string };
+  | { readonly kind: "same-image"; readonly as: string }
+  /** Registry: a kept manifest list names an image of this set; deleting it would leave the list naming nothing. */
+  | { readonly kind: "listed"; readonly list: string };
+
+/**
+ * Where a registry tag belongs in a multi-architecture set (a recipe with `arches:`): the set is
+ * its manifest list <tag> and the per-architecture images <tag>-<arch>, kept or deleted whole.
+ */
+export interface SetPart {
+  /** The set's tag (the manifest list's). */
+  readonly set?: string;
+  /** This tag is the set's manifest list. */
+  readonly list?: boolean;
+}
 
 export interface GcPlan {
-  readonly keep: readonly { readonly name: string; readonly tag: string; readonly builtAt?: string; readonly reasons: readonly KeepReason[] }[];
-  readonly remove: readonly { readonly name: string; readonly tag: string; readonly builtAt: string }[];
+  readonly keep: readonly ({ readonly name: string; readonly tag: string; readonly builtAt?: string; readonly reasons: readonly KeepReason[] } & SetPart)[];
+  /** In deletion order: a set's manifest list before its images. */
+  readonly remove: readonly ({ readonly name: string; readonly tag: string; readonly builtAt: string } & SetPart)[];
   /** Tags with artifacts but no manifest.json: left alone. */
   readonly incomplete: readonly { readonly name: string; readonly tag: string }[];
 }
 
-/** Pure: decide from the listing, the boot references and N. */
+const OCI_ARCHES = Object.values(ARCHES).map((a) => a.oci);
+
+/**
+ * The set a registry tag belongs to: a per-architecture image <tag>-<arch> that the build gave
+ * <tag> (label io.bootsmith.tags) is part of set <tag>, whether or not the list exists (yet, or
+ * any more); every other tag is a set of its own.
+ */
+function setOf(t: StoredTag): string {
+  const image = t.image;
+  if (!image || image.platforms || image.builtTags.includes(t.tag)) return t.tag;
+  const base = OCI_ARCHES.map((arch) => (t.tag.endsWith(`-${arch}`) ? t.tag.slice(0, -arch.length - 1) : undefined)).find((b) => b !== undefined);
+  return base !== undefined && image.builtTags.includes(base) ? base : t.tag;
+}
+
+/** A set of tags decided together (see setOf), with the reasons it is kept. */
+interface TagSet {
+  readonly name: string;
+  readonly tag: string;
+  /** The list first, then its images: the order they are deleted in. */
+  readonly members: readonly StoredTag[];
+  readonly reasons: KeepReason[];
+  /** Another image name than `only`: not decided in this run, so everything it holds stays. */
+  readonly outside: boolean;
+}
+
+/**
+ * Pure: decide from the listing, the boot references and N. Tags are decided in sets (a
+ * directory or S3 tag, or a single-architecture registry image, is a set of one): per image name
+ * the newest N sets stay, and any set one of whose tags is referenced or promoted. Then, for a
+ * registry (deletes go by digest, repository-wide), a set stays while any of its digests is a
+ * kept tag's, or is an image a kept manifest list names, until nothing more changes. `only`:
+ * decide that image name's sets; the other tags listed (a registry's, of any name) only protect.
+ */
 export function planGc(
   tags: readonly StoredTag[],
   references: readonly BootReference[],
   keepNewest: number,
   urlFragment: (name: string, tag: string) => string,
+  only?: string,
 ): GcPlan {
-  const keep: GcPlan["keep"][number][] = [];
-  const remove: GcPlan["remove"][number][] = [];
   const incomplete: GcPlan["incomplete"][number][] = [];
+  const sets: TagSet[] = [];
   const names = [...new Set(tags.map((t) => t.name))].sort();
   for (const name of names) {
     const mine = tags.filter((t) => t.name === name);
+    const outside = only !== undefined && name !== only;
     const promotedTags = new Map<string, string>();
     for (const t of mine)
       for (const p of t.manifest?.promotions ?? [])
         for (const x of [p.from, p.to]) promotedTags.set(x, `${p.from} → ${p.to} ${p.at}${p.forced ? " (forced)" : ""}`);
-    // Registry: a tag the build did not give the image was made by a promotion; its source is
-    // kept with it below (same digest).
+    // Registry: a tag the build did not give the image was made by a promotion (not one of a
+    // set's <tag>-<arch> images); its source is kept with it below (same digest).
     for (const t of mine)
-      if (t.image && !t.image.builtTags.includes(t.tag)) promotedTags.set(t.tag, `${t.tag} → ${t.image.digest.slice(0, 19)}… (not a tag the build gave it)`);
-    const complete = mine.filter((t) => t.manifest ?? t.image).sort((a, b) => builtAt(b).localeCompare(builtAt(a)) || b.tag.localeCompare(a.tag));
-    for (const t of mine.filter((x) => !x.manifest && !x.image)) incomplete.push({ name, tag: t.tag });
-    const decided = complete.map((t, index) => {
+      if (t.image && !t.image.builtTags.includes(t.tag) && setOf(t) === t.tag)
+        promotedTags.set(t.tag, `${t.tag} → ${t.image.digest.slice(0, 19)}… (not a tag the build gave it)`);
+    if (!outside) for (const t of mine.filter((x) => !x.manifest && !x.image)) incomplete.push({ name, tag: t.tag });
+    const bySet = new Map<string, StoredTag[]>();
+    for (const t of mine.filter((x) => x.manifest ?? x.image)) bySet.set(setOf(t), [...(bySet.get(setOf(t)) ?? []), t]);
+    const newest = (members: readonly StoredTag[]) => members.map(builtAt).sort().at(-1)!;
+    const ranked = [...bySet]
+      .map(([tag, members]) => ({ tag, members, builtAt: newest(members) }))
+      .sort((a, b) => b.builtAt.localeCompare(a.builtAt) || b.tag.localeCompare(a.tag));
+    for (const [index, { tag, members }] of ranked.entries()) {
       const reasons: KeepReason[] = [];
       if (index < keepNewest) reasons.push({ kind: "newest", rank: index + 1 });
-      const fragment = urlFragment(name, t.tag);
-      const by = references.filter((r) => r.strings.some((s) => s.includes(fragment))).map((r) => r.who);
-      if (by.length > 0) reasons.push({ kind: "referenced", by });
-      const how = promotedTags.get(t.tag);
+      const by = references.filter((r) => r.strings.some((s) => members.some((t) => s.includes(urlFragment(name, t.tag))))).map((r) => r.who);
+      if (by.length > 0) reasons.push({ kind: "referenced", by: [...new Set(by)] });
+      const how = members.map((t) => promotedTags.get(t.tag)).find((h) => h !== undefined);
       if (how) reasons.push({ kind: "promoted", how });
-      return { t, reasons };
-    });
-    // Deleting a registry digest deletes every tag on it: a digest any kept tag has stays.
-    for (const d of decided) {
-      if (d.reasons.length > 0 || !d.t.image) continue;
-      const kept = decided.find((o) => o.reasons.length > 0 && o.t.image?.digest === d.t.image!.digest && !o.reasons.some((r) => r.kind === "same-image"));
-      if (kept) d.reasons.push({ kind: "same-image", as: kept.t.tag });
-    }
-    for (const { t, reasons } of decided) {
-      if (reasons.length > 0) keep.push({ name, tag: t.tag, builtAt: builtAt(t), reasons });
-      else remove.push({ name, tag: t.tag, builtAt: builtAt(t) });
+      const ordered = [...members].sort((a, b) => Number(b.tag === tag) - Number(a.tag === tag) || a.tag.localeCompare(b.tag));
+      sets.push({ name, tag, members: ordered, reasons, outside });
     }
   }
+  // Deleting a registry digest deletes every tag on it, and leaves any list naming it broken:
+  // a set with a digest a kept tag has, or a kept list names, stays (which may keep more).
+  const kept = (set: TagSet) => set.outside || set.reasons.length > 0;
+  for (let changed = true; changed;) {
+    changed = false;
+    const keptTags = sets.filter(kept).flatMap((set) => set.members.map((t) => ({ t })));
+    for (const set of sets.filter((x) => !kept(x))) {
+      const digests = new Set(set.members.flatMap((t) => (t.image ? [t.image.digest] : [])));
+      const same = keptTags.find((k) => k.t.image && digests.has(k.t.image.digest));
+      const list = keptTags.find((k) => k.t.image?.platforms?.some((p) => digests.has(p.digest)));
+      if (same) set.reasons.push({ kind: "same-image", as: same.t.name === set.name ? same.t.tag : `${same.t.name}:${same.t.tag}` });
+      else if (list) set.reasons.push({ kind: "listed", list: list.t.name === set.name ? list.t.tag : `${list.t.name}:${list.t.tag}` });
+      changed ||= set.reasons.length > 0;
+    }
+  }
+  const keep: GcPlan["keep"][number][] = [];
+  const remove: GcPlan["remove"][number][] = [];
+  for (const set of sets.filter((x) => !x.outside))
+    for (const t of set.members) {
+      const part: SetPart = set.members.length > 1 || t.image?.platforms ? { set: set.tag, ...(t.image?.platforms ? { list: true } : {}) } : {};
+      if (set.reasons.length > 0) keep.push({ name: set.name, tag: t.tag, builtAt: builtAt(t), reasons: set.reasons, ...part });
+      else remove.push({ name: set.name, tag: t.tag, builtAt: builtAt(t), ...part });
+    }
   return { keep, remove, incomplete };
 }
 
@@ -82,6 +149,8 @@ export function describeReasons(reasons: readonly KeepReason[]): string {
           return `promotion ${r.how}`;
         case "same-image":
           return `same image (digest) as kept tag ${r.as}`;
+        case "listed":
+          return `an image of it is in kept list ${r.list}`;
         default: {
           const never: never = r;
           return String(never);
@@ -89,6 +158,16 @@ export function describeReasons(reasons: readonly KeepReason[]): string {
       }
     })
     .join(", ");
+}
+
+/** What a removed tag is in its set, for the dry run: "  (manifest list of 2-amd64, 2-arm64)", "  (arm64 image of set 2)"; "" alone. */
+export function describeSetPart(remove: GcPlan["remove"], r: GcPlan["remove"][number]): string {
+  if (r.set === undefined) return "";
+  if (r.list) {
+    const images = remove.filter((o) => o.name === r.name && o.set === r.set && !o.list).map((o) => o.tag);
+    return `  (manifest list${images.length > 0 ? ` of ${images.join(", ")}` : ""})`;
+  }
+  return `  (${r.tag.slice(r.set.length + 1)} image of set ${r.set})`;
 }
 
 /** Delete the plan's tags one by one (each: manifest first); returns those deleted. */

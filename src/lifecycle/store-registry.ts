@@ -11,7 +11,11 @@
 //     up with the same digest (checked); a recipe with `arches:` pushed a manifest list to the
 //     tag, whose digest each architecture's manifest records: the list is copied the same way;
 //   - delete is by digest (`skopeo delete docker://R@DIGEST`, the registry API's only delete),
-//     which removes every tag pointing at it: gc keeps a digest while any of its tags is kept.
+//     which removes every tag pointing at it: gc keeps a digest while any of its tags is kept;
+//   - a tag holding a manifest list is read raw first (`skopeo inspect` without --raw resolves a
+//     list to this host's architecture, and fails on a host whose architecture it lacks): its
+//     digest and the images it names, its labels and created time from the first of them. gc
+//     keeps or deletes such a set whole (gc.ts).
 // A registry's own garbage collection (of unreferenced blobs) is its job, not this one's.
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -33,6 +37,13 @@ export interface RegistryImage {
   readonly digest: string;
   readonly created: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** A manifest list: the images it names (OCI architecture, digest). */
+  readonly platforms?: readonly { readonly arch: string; readonly digest: string }[];
+}
+
+/** A manifest as `skopeo inspect --raw` prints it: an image, or a list (Docker manifest list / OCI index) of images. */
+interface RawManifest {
+  readonly manifests?: readonly { readonly digest?: string; readonly platform?: { readonly architecture?: string } }[];
 }
 
 export interface RegistryStoreOptions {
@@ -146,7 +157,12 @@ export class RegistryStore implements ImageStore {
       out.push({
         name: imageName,
         tag,
-        image: { digest: image.digest, builtAt: image.created, builtTags: (image.labels[TAGS_LABEL] ?? "").split(",").filter(Boolean) },
+        image: {
+          digest: image.digest,
+          builtAt: image.created,
+          builtTags: (image.labels[TAGS_LABEL] ?? "").split(",").filter(Boolean),
+          ...(image.platforms ? { platforms: image.platforms } : {}),
+        },
       });
     }
     return out;
@@ -171,12 +187,30 @@ export class RegistryStore implements ImageStore {
 
   close(): void {}
 
-  /** The tag's digest, creation time and labels (skopeo inspect: the manifest and config only); undefined for an unknown tag. */
+  /**
+   * The tag's digest, creation time and labels (skopeo inspect: the manifest and config only);
+   * undefined for an unknown tag. A manifest list: its own digest, the images it names, and the
+   * first image's labels and creation time (asked for that platform, not this host's).
+   */
   async inspect(tag: string, signal?: AbortSignal): Promise<RegistryImage | undefined> {
+    const ref = `docker://${this.repository}:${tag}`;
+    const raw = await this.skopeoIfFound(["inspect", "--raw", ...this.tls(), ref], signal, `inspect :${tag}`);
+    if (raw === undefined) return undefined;
+    const manifests = (JSON.parse(raw) as RawManifest).manifests;
+    const listed = manifests !== undefined;
+    const platforms = (manifests ?? []).map((m) => ({ arch: m.platform?.architecture ?? "", digest: m.digest ?? "" }));
+    if (listed && platforms.length === 0) throw new LifecycleError(`${this.repository}:${tag} is a manifest list naming no image`);
+    const overrides = listed ? ["--override-os", "linux", "--override-arch", platforms[0]!.arch] : [];
+    const stdout = await this.skopeoIfFound(["inspect", "--no-tags", ...overrides, ...this.tls(), ref], signal, `inspect :${tag}`);
+    if (stdout === undefined) return undefined;
+    const data = JSON.parse(stdout) as { Digest: string; Created?: string; Labels?: Record<string, string> | null };
+    return { digest: data.Digest, created: data.Created ?? "", labels: data.Labels ?? {}, ...(listed ? { platforms } : {}) };
+  }
+
+  /** skopeo's output, or undefined when the registry does not know the tag (deleted meanwhile). */
+  private async skopeoIfFound(args: string[], signal: AbortSignal | undefined, what: string): Promise<string | undefined> {
     try {
-      const { stdout } = await this.skopeo(["inspect", "--no-tags", ...this.tls(), `docker://${this.repository}:${tag}`], signal, `inspect :${tag}`, false);
-      const data = JSON.parse(stdout) as { Digest: string; Created?: string; Labels?: Record<string, string> | null };
-      return { digest: data.Digest, created: data.Created ?? "", labels: data.Labels ?? {} };
+      return (await this.skopeo(args, signal, what, false)).stdout;
     } catch (error) {
       if (isCommandError(error) && /manifest unknown|not found|name unknown/i.test(error.outputTail.join("\n"))) return undefined;
       throw error;

@@ -17,7 +17,16 @@ export interface StoredTag {
    * sharing a digest are one image, deleted together; `builtTags` are the tags the build gave it
    * (any other tag on it was made by a promotion).
    */
-  readonly image?: { readonly digest: string; readonly builtAt: string; readonly builtTags: readonly string[] };
+  readonly image?: {
+    readonly digest: string;
+    readonly builtAt: string;
+    readonly builtTags: readonly string[];
+    /**
+     * A manifest list (OCI image index, a recipe with `arches:`): the images it names, by OCI
+     * architecture and digest. Its builtAt and labels are those of the first image it names.
+     */
+    readonly platforms?: readonly { readonly arch: string; readonly digest: string }[];
+  };
 }
 
 export interface ImageStore {

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { bootsmith } from "../support/cli.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
-import { planGc } from "../../src/lifecycle/gc.js";
+import { describeSetPart, planGc } from "../../src/lifecycle/gc.js";
+import type { StoredTag } from "../../src/lifecycle/store.js";
 import type { Manifest } from "../../src/core/manifest.js";
 
 let work: string;
@@ -74,6 +75,83 @@ describe("planGc", () => {
     expect(reasons).toEqual({ latest: ["newest"], "4": ["same-image"], prod: ["promoted"], "2": ["same-image"] });
     expect(plan.remove.map((r) => r.tag).sort()).toEqual(["1", "3", "latest-1"]);
     expect(plan.incomplete).toEqual([]);
+  });
+});
+
+describe("planGc: registry manifest lists (recipes with arches:)", () => {
+  const D = (c: string) => `sha256:${c.repeat(64)}`;
+  /** Set n: list <n> naming <n>-amd64 and <n>-arm64, all labelled with the build's tag n. */
+  const set = (n: string, builtAt: string, digest: string, amd64: string, arm64: string): StoredTag[] => [
+    {
+      name: "m",
+      tag: n,
+      image: {
+        digest: D(digest),
+        builtAt,
+        builtTags: [n],
+        platforms: [
+          { arch: "amd64", digest: D(amd64) },
+          { arch: "arm64", digest: D(arm64) },
+        ],
+      },
+    },
+    { name: "m", tag: `${n}-amd64`, image: { digest: D(amd64), builtAt, builtTags: [n] } },
+    { name: "m", tag: `${n}-arm64`, image: { digest: D(arm64), builtAt, builtTags: [n] } },
+  ];
+  const plan = (tags: StoredTag[], keep = 1) => planGc(tags, [], keep, (_n, t) => `reg/m:${t}`);
+  const reasons = (p: ReturnType<typeof planGc>) => Object.fromEntries(p.keep.map((k) => [k.tag, k.reasons.map((r) => r.kind).join(",")]));
+
+  it("a set (list and <tag>-<arch> images) is ranked once and kept or deleted whole, its list deleted first", () => {
+    const p = plan([...set("1", "2026-01-01", "a", "b", "c"), ...set("2", "2026-01-02", "d", "e", "f")]);
+    // Before: each tag ranked alone, 2-arm64 was the newest, list 2 was deleted and every <tag>-<arch> kept as "promoted".
+    expect(reasons(p)).toEqual({ "2": "newest", "2-amd64": "newest", "2-arm64": "newest" });
+    expect(p.remove.map((r) => `${r.tag} ${r.set}${r.list ? " list" : ""}`)).toEqual(["1 1 list", "1-amd64 1", "1-arm64 1"]);
+    expect(p.keep.map((k) => k.set)).toEqual(["2", "2", "2"]);
+    expect(describeSetPart(p.remove, p.remove[0]!)).toBe("  (manifest list of 1-amd64, 1-arm64)");
+    expect(describeSetPart(p.remove, p.remove[2]!)).toBe("  (arm64 image of set 1)");
+  });
+
+  it("an image a kept list names is never deleted: its whole set stays; a referenced or promoted tag keeps its set", () => {
+    const prod: StoredTag = {
+      name: "m",
+      tag: "prod",
+      image: { digest: D("9"), builtAt: "2026-01-01", builtTags: ["1"], platforms: [{ arch: "arm64", digest: D("c") }] },
+    };
+    const p = plan([...set("1", "2026-01-01", "a", "b", "c"), ...set("2", "2026-01-02", "d", "e", "f"), ...set("3", "2026-01-03", "g", "h", "i"), prod]);
+    expect(reasons(p)).toMatchObject({ prod: "promoted", "1": "listed", "1-amd64": "listed", "1-arm64": "listed", "3": "newest" });
+    expect(p.remove.map((r) => r.tag)).toEqual(["2", "2-amd64", "2-arm64"]);
+    // A boot service names one architecture's tag: the set stays.
+    const booted = planGc(
+      set("1", "2026-01-01", "a", "b", "c").concat(set("2", "2026-01-02", "d", "e", "f")),
+      [{ who: "BSS nid 1", strings: ["reg/m:1-arm64"] }],
+      1,
+      (_n, t) => `reg/m:${t}`,
+    );
+    expect(booted.remove).toEqual([]);
+    expect(reasons(booted)["1-amd64"]).toBe("referenced");
+  });
+
+  it("across image names (two recipes' images in one list) and with --name: a kept list still protects the image it names", () => {
+    // `publish` of debian-12-live and debian-12-live-arm64 to one repository: the arm64 image carries the other recipe's name.
+    const amd = set("b", "2026-01-02", "a", "b", "c").slice(0, 2);
+    const arm: StoredTag = { name: "m-arm64", tag: "b-arm64", image: { digest: D("c"), builtAt: "2026-01-01", builtTags: ["b"] } };
+    const newer: StoredTag = { name: "m-arm64", tag: "c-arm64", image: { digest: D("d"), builtAt: "2026-01-03", builtTags: ["c"] } };
+    for (const only of [undefined, "m-arm64"]) {
+      const p = planGc([...amd, arm, newer], [], 1, (_n, t) => `reg/m:${t}`, only);
+      expect(p.remove).toEqual([]);
+      expect(p.keep.find((k) => k.tag === "b-arm64")?.reasons).toEqual([{ kind: "listed", list: "m:b" }]);
+      // --name m-arm64 decides only that name's tags.
+      if (only) expect(p.keep.map((k) => k.name)).toEqual(["m-arm64", "m-arm64"]);
+    }
+  });
+
+  it("per-architecture tags whose list is gone (or not pushed yet) are one set; a suffix the build gave, or another, is no set part", () => {
+    const orphans = set("1", "2026-01-01", "a", "b", "c").slice(1);
+    const single: StoredTag = { name: "m", tag: "5-arm64", image: { digest: D("5"), builtAt: "2026-01-05", builtTags: ["5-arm64"] } };
+    const other: StoredTag = { name: "m", tag: "x-arm64", image: { digest: D("6"), builtAt: "2025-01-01", builtTags: ["7"] } };
+    const p = plan([...orphans, ...set("2", "2026-01-02", "d", "e", "f"), single, other]);
+    expect(reasons(p)).toEqual({ "5-arm64": "newest", "x-arm64": "promoted" });
+    expect(p.remove.map((r) => `${r.tag} ${r.set ?? "-"}`)).toEqual(["2 2", "2-amd64 2", "2-arm64 2", "1-amd64 1", "1-arm64 1"]);
   });
 });
 

@@ -13,12 +13,13 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(dir: string): Promise<TestRegistry> {
+/** `deletes`: the registry API's DELETE by digest enabled (what `bootsmith gc` needs). */
+export async function startRegistry(dir: string, options: { readonly deletes?: boolean } = {}): Promise<TestRegistry> {
   const address = `127.0.0.1:${await freePort()}`;
   const config = join(dir, "registry.yml");
   await writeFile(
     config,
-    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "registry")}\nhttp:\n  addr: ${address}\nlog:\n  level: warn\n`,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "registry")}\n${options.deletes ? "  delete:\n    enabled: true\n" : ""}http:\n  addr: ${address}\nlog:\n  level: warn\n`,
   );
   const stopper = new AbortController();
   const exited = run({ file: "docker-registry", args: ["serve", config] }, { step: "registry", reporter: silentReporter, signal: stopper.signal }).catch(
