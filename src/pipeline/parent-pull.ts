@@ -102,7 +102,10 @@ export async function resolveParentPull(
   const facts = readManifestFacts(dir);
   if (facts.kind === "unreadable")
     throw new UserError(`${where}: unreadable (${facts.error}); the parent's job artifact is damaged: rerun ${parent.spec.name}'s job`);
-  if (facts.kind === "found") {
+  // A manifest of other inputs (e.g. an older build restored from the job cache while the build
+  // was skipped because the registry had the current key) records an image the build must not use.
+  const current = facts.kind === "found" && facts.manifest.inputDigest === parent.inputDigest;
+  if (facts.kind === "found" && current) {
     const digest = facts.manifest.image.pushed?.find((p) => p.ref === ref)?.digest;
     if (!digest || !DIGEST.test(digest))
       throw new UserError(
@@ -120,8 +123,17 @@ export async function resolveParentPull(
       localRef,
       source: `${registry.ref} (key ${parent.inputDigest.slice(0, 12)})`,
     };
+  const found =
+    facts.kind === "found"
+      ? `built from other inputs than ${parent.file} has now (key ${facts.manifest.inputDigest.slice(0, 12)}, not ${parent.inputDigest.slice(0, 12)})`
+      : "missing";
+  const registryAnswer = !registry
+    ? ""
+    : registry.kind === "unchecked"
+      ? `, and the registry could not be asked (${registry.why})`
+      : `, and ${ref} does not carry that key`;
   throw new UserError(
-    `${where}: missing, and ${registry?.kind === "unchecked" ? `the registry could not be asked (${registry.why})` : `${ref} does not carry ${parent.spec.name}'s current key`}: this job needs ${parent.spec.name}'s job (needs: with artifacts: true) and its manifest.json under --out ${options.outRoot ?? "artifacts"}`,
+    `${where}: ${found}${registryAnswer}: this job needs ${parent.spec.name}'s job of this pipeline (needs: with artifacts: true) and its manifest.json under --out ${options.outRoot ?? "artifacts"}`,
   );
 }
 

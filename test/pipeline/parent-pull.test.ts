@@ -4,8 +4,9 @@
 // (what `ci push` leaves as the job artifact), then `ci pull child.yaml --arch aarch64` with
 // BOOTSMITH_STORAGE_ROOT set to an empty root: the image must land, under the parent's local
 // name, in exactly the storage (root, runroot, driver) `bootsmith build` detects for that root.
-// Then the errors: no manifest artifact, no recorded digest (exit 2), a digest the registry does
-// not hold and an unreachable registry (exit 1).
+// A single-architecture parent whose job skipped its build (no manifest): the registry's image
+// carrying its key. Then the errors: no manifest artifact, no recorded digest, a manifest of other
+// inputs (exit 2), a digest the registry does not hold and an unreachable registry (exit 1).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +14,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentReporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
+import { INPUT_DIGEST_LABEL } from "../../src/core/manifest.js";
 import { detectHost } from "../../src/builder/host.js";
 import { bootsmith } from "../support/cli.js";
+import { loadGraph } from "../../src/pipeline/graph.js";
 import { freePort } from "../publish/support/ceph.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
 
@@ -34,13 +37,14 @@ function recipes(dir: string, repository: string): void {
   writeFileSync(join(dir, "c.yaml"), "name: c\nfrom: {recipe: p.yaml}\ncommands:\n  - {script: 'true'}\nboot: false\n");
 }
 
-/** The parent's aarch64 job artifact: its manifest.json, recording `pushes`. */
-function parentManifest(dir: string, pushes: { ref: string; digest: string }[]): void {
+/** The parent's aarch64 job artifact: its manifest.json, recording `pushes`, built from the recipe's current inputs unless `inputDigest` says otherwise. */
+function parentManifest(dir: string, pushes: { ref: string; digest: string }[], inputDigest?: string): void {
   const out = join(dir, "artifacts", "p", "3", "aarch64");
   mkdirSync(out, { recursive: true });
+  const key = inputDigest ?? loadGraph([join(dir, "c.yaml")], { vars: {} }).nodes.get("p@aarch64")!.recipe.inputDigest;
   writeFileSync(
     join(out, "manifest.json"),
-    JSON.stringify({ name: "p", arch: "aarch64", inputDigest: "ab".repeat(32), image: { ref: "localhost/bootsmith/p:3-arm64", pushed: pushes } }),
+    JSON.stringify({ name: "p", arch: "aarch64", inputDigest: key, image: { ref: "localhost/bootsmith/p:3-arm64", pushed: pushes } }),
   );
 }
 
@@ -100,7 +104,7 @@ describe("bootsmith ci pull (docker-registry)", () => {
     }
   });
 
-  it("no parent manifest, or one recording no push: exit 2 naming the file and the fix", async () => {
+  it("no parent manifest, one recording no push, or one of other inputs: exit 2 naming the file and the fix", async () => {
     const repository = `${registry.address}/bootsmith/p`;
     const dir = join(work, "bad-input");
     recipes(dir, repository);
@@ -113,6 +117,39 @@ describe("bootsmith ci pull (docker-registry)", () => {
     expect(unpushed.exitCode, unpushed.stderr).toBe(2);
     expect(unpushed.stderr).toContain(`artifacts/p/3/aarch64/manifest.json: image.pushed records no digest for ${repository}:3-arm64`);
     expect(unpushed.stderr).toContain("bootsmith ci push");
+    // An older build's manifest (say, from a job cache): its digest is not the parent this build needs.
+    parentManifest(dir, [{ ref: `${repository}:3-arm64`, digest: pushed }], "cd".repeat(32));
+    const stale = await pull(dir, join(work, "unused"));
+    expect(stale.exitCode, stale.stderr).toBe(2);
+    expect(stale.stderr).toContain(`artifacts/p/3/aarch64/manifest.json: built from other inputs than ${join(dir, "p.yaml")} has now (key cdcdcdcdcdcd`);
+  });
+
+  it("a single-architecture parent whose job skipped an already published build (no manifest): the registry's image with the parent's current key", async () => {
+    const repository = `${registry.address}/bootsmith/s`;
+    const dir = join(work, "skipped");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "s.yaml"),
+      `name: s\ntags: ["1"]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\npublish:\n  - {type: registry, repository: "${repository}", tlsVerify: false}\n`,
+    );
+    writeFileSync(join(dir, "sc.yaml"), "name: sc\nfrom: {recipe: s.yaml}\ncommands:\n  - {script: 'true'}\nboot: false\n");
+    const key = loadGraph([join(dir, "sc.yaml")], { vars: {} }).nodes.get("s")!.recipe.inputDigest;
+    // The parent's image as its build labels it: the key it was built from.
+    const container = (await run({ file: "buildah", args: [...source(), "from", "localhost/pull-test:1"] }, ctx)).stdout.trim();
+    await run({ file: "buildah", args: [...source(), "config", "--label", `${INPUT_DIGEST_LABEL}=${key}`, container] }, ctx);
+    await run({ file: "buildah", args: [...source(), "commit", "-q", "--rm", container, "localhost/pull-test:s"] }, ctx);
+    const digestFile = join(work, "s.digest");
+    await run(
+      { file: "buildah", args: [...source(), "push", "--tls-verify=false", "--digestfile", digestFile, "localhost/pull-test:s", `docker://${repository}:1`] },
+      ctx,
+    );
+    const digest = readFileSync(digestFile, "utf8").trim();
+    const root = join(work, "skipped-storage");
+    const result = await bootsmith(["ci", "pull", "sc.yaml"], { cwd: dir, env: { BOOTSMITH_STORAGE_ROOT: root, BOOTSMITH_STORAGE_DRIVER: "vfs" } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`pulled ${repository}@${digest} (from ${repository}:1 (key ${key.slice(0, 12)})) as localhost/bootsmith/s:1`);
+    const host = await detectHost({ storageRoot: root, storageDriver: "vfs" });
+    await run({ file: "buildah", args: [...host.buildahArgs, "rmi", "--all", "--force"] }, ctx).catch(() => {});
   });
 
   it("a digest the registry does not hold, or a registry that does not answer: exit 1 naming the ref", async () => {
