@@ -10,7 +10,7 @@ import { UserError } from "../core/errors.js";
 import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
 import { readManifestFacts } from "./cache.js";
 import type { Outcome } from "./parallel.js";
-import { buildahGlobalArgs, defaultOutDir, multiArchDir } from "../builder/options.js";
+import { defaultOutDir, detectBuildHost, multiArchDir } from "../builder/options.js";
 import { archesOf, registrationTargetType, type LoadedRecipe } from "../recipe/load.js";
 import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
@@ -169,7 +169,8 @@ export async function joinBuiltArchitectures(
   return joinArchitectures(multiArchGroups(graph, requested, options.outRoot), outcomes, {
     publish: options.publish,
     ofPushed: options.ofPushed,
-    buildahArgs: () => Promise.resolve(buildahGlobalArgs({}).globalArgs),
+    // The storage `bootsmith build` used on this runner (its detected runroot, not <root>/run).
+    buildahArgs: async () => (await detectBuildHost({})).buildahArgs,
     write: options.write,
   });
 }
@@ -198,10 +199,12 @@ export async function pushBuiltArchitecture(
     throw new UserError(
       `${path.join(dir, MANIFEST_FILE)}: the set is signed, and recording the pushed digests would void its signature: pushing a signed set per architecture is not supported yet (docs/aarch64.md, "Not done yet")`,
     );
+  // The image is in the storage `bootsmith build` used on this runner: the same root, runroot and driver.
+  const storage = (await detectBuildHost({})).buildahArgs;
   // Each transfer line names the pushed ref and digest (docker://<repository>:<tag>-<arch>@sha256:…).
   for (const target of targets)
     await pushArchitecture(await loadArtifactSet(dir), target, {
-      buildahGlobalArgs: buildahGlobalArgs({}).globalArgs,
+      buildahGlobalArgs: storage,
       onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
     });
 }
