@@ -150,7 +150,7 @@ export function hostPlanOptions(recipe: LoadedRecipe, settings: BuildSettings, h
  * relative to the working directory), else the recipe's signing.key (a file relative to the
  * recipe). A value that is no key at all is bad input, reported before anything runs (exit 2).
  */
-function signingFor(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions["sign"] {
+export function signingFor(recipe: LoadedRecipe, settings: Pick<BuildSettings, "signKey" | "signPassphraseEnv">): PlanOptions["sign"] {
   const flag = settings.signKey;
   const key = flag ?? recipe.spec.signing?.key;
   if (key === undefined) return undefined;

@@ -11,6 +11,7 @@ import type { Manifest } from "../core/manifest.js";
 import { loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { readPublishedSet, readRegistryFacts } from "../pipeline/cache.js";
 import { joinBuiltArchitectures, pushBuiltArchitecture } from "../pipeline/multi-arch-join.js";
+import type { SigningChoice } from "../pipeline/recipe-signer.js";
 import path from "node:path";
 import { pullParentForJob } from "../pipeline/parent-pull.js";
 import { detectBuildHost } from "../builder/options.js";
@@ -21,9 +22,9 @@ export const ciCommand: CliCommand = {
   summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
        bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
-       bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]…
+       bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]… [--sign-key KEY]
        bootsmith ci pull RECIPE.yaml [--arch ARCH] [--out DIR] [--var K=V]…
-       bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish] [--pushed]
+       bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish] [--pushed] [--sign-key KEY]
 
 ci gitlab prints a GitLab child pipeline: one job "build:<name>" per recipe, needs: edges from
 from: {recipe: …} (a child starts when its parent's job succeeded), artifacts manifest.json,
@@ -60,6 +61,14 @@ auth file), checks the stored digest and tags it as the parent's local image. Wi
 manifest (the parent's job skipped an already published build) it pulls the registry's image if
 it carries the parent's current key. Nothing to do for a recipe without a parent recipe.
 
+Signed sets (the recipe's signing:, or build --sign-key): recording digests changes an
+architecture's manifest.json, so ci push and ci join sign the set again (SHA256SUMS and its
+signature; ci push also signs the pushed image, as publish --sign-key does) with --sign-key KEY,
+else the recipe's signing.key. Without a key ci push refuses a signed set, and ci join leaves
+the sets as signed with a warning (the list digests are not recorded). A recipe that signs gets
+--sign-key "$BOOTSMITH_SIGN_KEY_FILE" in its generated jobs when that GitLab CI/CD file variable
+is set.
+
 Runners without shared storage: a child job pulls its parent by digest (ci pull), which needs
 the parent recipe to publish to a registry target. Jobs
 build with --if-changed --check-published: a recipe whose key is already in its registry (or,
@@ -69,6 +78,14 @@ Variables the jobs read:
   BOOTSMITH_IMAGE           job image when --image is not given
   BOOTSMITH_SHARED_STORAGE  "1" when all runners share buildah storage: no pull
   BOOTSMITH_STORAGE_ROOT, BOOTSMITH_STORAGE_DRIVER, BOOTSMITH_ISOLATION  as for bootsmith build
+  BOOTSMITH_SIGN_KEY_FILE   a file variable holding the secret signing key: passed as --sign-key
+                            to the build, ci push and ci join of recipes with signing:
+  BOOTSMITH_SIGN_PASSPHRASE its passphrase (or the recipe's signing.passphraseEnv)
+
+Options (ci push, ci join):
+  --sign-key KEY      the key that signed the sets (file, env:NAME or keyring:KEYID), to sign
+                      them again; default: the recipe's signing.key
+  --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
 
 Options (ci gitlab):
   --image IMG         job image (default: $BOOTSMITH_IMAGE at run time)
@@ -156,6 +173,7 @@ async function join(args: string[]): Promise<number> {
     var: { type: "string", multiple: true },
     "no-publish": { type: "boolean" },
     pushed: { type: "boolean" },
+    ...SIGN_OPTIONS,
   });
   if (positionals.length === 0)
     throw new UserError("bootsmith ci join: name the recipe built for several architectures, e.g. bootsmith ci join recipes/site.yaml");
@@ -165,6 +183,7 @@ async function join(args: string[]): Promise<number> {
     publish: !values["no-publish"],
     ofPushed: values.pushed ?? false,
     write: (line) => process.stderr.write(`${line}\n`),
+    signing: signingChoice(values),
   });
   return ok ? EXIT.ok : EXIT.failed;
 }
@@ -186,6 +205,7 @@ async function push(args: string[]): Promise<number> {
     arch: { type: "string" },
     out: { type: "string" },
     var: { type: "string", multiple: true },
+    ...SIGN_OPTIONS,
   });
   const arch = values.arch as Arch | undefined;
   if (positionals.length !== 1 || !arch || !(arch in ARCHES))
@@ -196,6 +216,7 @@ async function push(args: string[]): Promise<number> {
     vars: parseVarOptions(values.var),
     outRoot: values.out,
     write: (line) => process.stderr.write(`${line}\n`),
+    signing: signingChoice(values),
   });
   return EXIT.ok;
 }
@@ -220,6 +241,16 @@ async function pull(args: string[]): Promise<number> {
     write: (line) => process.stderr.write(`${line}\n`),
   });
   return EXIT.ok;
+}
+
+/** The signing key as build and publish take it: it signs again the sets ci push / ci join change. */
+const SIGN_OPTIONS = { "sign-key": { type: "string" }, "sign-passphrase-env": { type: "string" } } as const;
+
+function signingChoice(values: { "sign-key"?: string; "sign-passphrase-env"?: string }): SigningChoice {
+  return {
+    ...(values["sign-key"] !== undefined ? { signKey: values["sign-key"] } : {}),
+    ...(values["sign-passphrase-env"] !== undefined ? { signPassphraseEnv: values["sign-passphrase-env"] } : {}),
+  };
 }
 
 async function dotenv(args: string[]): Promise<number> {

@@ -108,6 +108,8 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       storageDriver: options.storageDriver,
       isolation: options.isolation,
       stateDir: options.stateDir,
+      signKey: options.signKey,
+      signPassphraseEnv: options.signPassphraseEnv,
       console,
       host: await host,
       // Only an image something reads is committed: a leaf's build ends with its artifacts.
@@ -132,6 +134,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   const joined = await joinArchitectures(multiArchGroups(graph, selected, options.outRoot), outcomes, {
     publish: options.publish,
     ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
+    signing: { signKey: options.signKey, signPassphraseEnv: options.signPassphraseEnv },
     buildahArgs: async () => {
       host ??= detectBuildHost({
         storageRoot: options.storageRoot,

@@ -14,16 +14,8 @@ import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
-import { plan as makePlan, type PlanOptions } from "../plan/planner.js";
-import {
-  blockingProblems,
-  buildahGlobalArgs,
-  defaultOutDir,
-  detectBuildHost,
-  hostPlanOptions,
-  signingKeySource,
-  type BuildSessionOptions,
-} from "../builder/options.js";
+import { plan as makePlan } from "../plan/planner.js";
+import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
 import { acquireBuildLock } from "../builder/output-lock.js";
@@ -33,8 +25,8 @@ import { decide, gatherFacts } from "./cache.js";
 import { createJunitReporter } from "./junit.js";
 import { lockedVerifier } from "./lockfile.js";
 import { refreshHooks } from "./refresh.js";
-import { openSigner, type Signer } from "../sign/gpg.js";
-import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
+import type { Signer } from "../sign/gpg.js";
+import { openRecipeSigner } from "./recipe-signer.js";
 
 export interface BuildFileOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -125,7 +117,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   const cleanup = new CleanupStack();
   let signer: Signer | undefined;
   try {
-    signer = opts.sign ? await openBuildSigner(recipe, options, opts.sign, cleanup) : undefined;
+    signer = opts.sign ? await openRecipeSigner(recipe, options, cleanup) : undefined;
   } catch (error) {
     await console.close();
     throw error;
@@ -146,22 +138,6 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   } finally {
     await signer?.close();
     releaseLock();
-  }
-}
-
-/** Open the plan's key (--sign-key or signing.key, read by builder/options.ts) and prove that it signs. */
-async function openBuildSigner(
-  recipe: LoadedRecipe,
-  options: BuildRecipeOptions,
-  sign: NonNullable<PlanOptions["sign"]>,
-  cleanup: CleanupStack,
-): Promise<Signer> {
-  const where = signingKeySource(recipe, options);
-  try {
-    return await openSigner(parseSigningKey(sign.key), { cleanup, passphrase: process.env[sign.passphraseEnv ?? DEFAULT_PASSPHRASE_ENV] });
-  } catch (error) {
-    // A key that cannot sign is bad input, whatever the reason: nothing was built (exit 2).
-    throw new UserError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -17,6 +17,7 @@ import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 import type { Arch } from "../core/arch.js";
 import type { RecipeSpec } from "../recipe/schema.js";
+import { GITLAB_SIGN_KEY_VARIABLE } from "../sign/key.js";
 
 export { repositoryOf };
 
@@ -103,6 +104,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       "plain",
       ...(options.refresh ? ["--refresh"] : ["--if-changed", "--check-published"]),
       ...varArgs(options),
+      ...signKeyArg(recipe.spec),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
     const script: string[] = parent ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
@@ -175,9 +177,21 @@ function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string
     "--no-publish",
     ...(options.refresh ? ["--refresh"] : []),
     ...varArgs(options),
+    ...signKeyArg(recipe.spec),
     ...(options.buildArgs ?? []).filter((a) => a !== "--no-publish").map(quoteArg),
   ].join(" ");
-  const push = [bootsmith, "ci", "push", quoteArg(recipePath), "--arch", recipe.spec.arch, "--out", quoteArg(outRoot), ...varArgs(options)].join(" ");
+  const push = [
+    bootsmith,
+    "ci",
+    "push",
+    quoteArg(recipePath),
+    "--arch",
+    recipe.spec.arch,
+    "--out",
+    quoteArg(outRoot),
+    ...varArgs(options),
+    ...signKeyArg(recipe.spec),
+  ].join(" ");
   const script = [
     ...(parent ? pullParent(parent.recipe.spec, recipePath, outRoot, recipe.spec.arch, options) : []),
     build,
@@ -217,6 +231,7 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
       "--out",
       quoteArg(outRoot),
       ...varArgs(options),
+      ...signKeyArg(recipe.spec),
       ...(noPublish ? ["--no-publish"] : []),
     ];
     // Without shared storage the architectures' jobs pushed their images: the join lists them.
@@ -257,6 +272,16 @@ function pullParent(parent: RecipeSpec, recipePath: string, outRoot: string, arc
 /** A multi-architecture recipe whose images go to a registry: without shared storage each architecture's job pushes its own. */
 function pushesPerArchitecture(spec: { readonly publish: readonly { readonly type: string }[] }, options: GitlabOptions): boolean {
   return spec.publish.some((t) => t.type === "registry") && !(options.buildArgs ?? []).includes("--no-publish");
+}
+
+/**
+ * A recipe that signs: its key from the GitLab CI/CD file variable when the project sets one (the
+ * variable holds the key file's path; the job log shows the expansion, never the key), else the
+ * recipe's own signing.key. The same key for the build and for ci push / ci join, which sign the
+ * sets again after recording pushed digests in them.
+ */
+function signKeyArg(spec: Pick<RecipeSpec, "signing">): string[] {
+  return spec.signing ? [`\${${GITLAB_SIGN_KEY_VARIABLE}:+--sign-key "$${GITLAB_SIGN_KEY_VARIABLE}"}`] : [];
 }
 
 function varArgs(options: GitlabOptions): string[] {

@@ -4,7 +4,7 @@
 // keys, then the combined manifest.json). Runs only when every architecture's node succeeded or
 // was up to date, so nothing points at a missing architecture.
 import path from "node:path";
-import { readFile, rm } from "node:fs/promises";
+import { access, readFile, rm } from "node:fs/promises";
 import { isMultiArchManifest, MANIFEST_FILE } from "../core/manifest.js";
 import { UserError } from "../core/errors.js";
 import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
@@ -20,6 +20,12 @@ import type { Arch } from "../core/arch.js";
 import { pushArchitecture } from "../publish/manifest-list.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { registerForRecipe } from "./execute-plan.js";
+import { CleanupStack } from "../exec/cleanup.js";
+import type { Reporter } from "../exec/events.js";
+import { SIGNATURE_FILE } from "../core/sums.js";
+import type { Signer } from "../sign/gpg.js";
+import { openRecipeSigner, type SigningChoice } from "./recipe-signer.js";
+import { SIGN_KEY_FIX } from "../sign/key.js";
 
 export interface MultiArchGroup {
   /** <out>/<name>/<tag>: where the combined manifest goes. */
@@ -54,6 +60,12 @@ export interface JoinOptions {
   readonly stateDir?: string;
   readonly buildahArgs: () => Promise<readonly string[]>;
   readonly write: (line: string) => void;
+  /**
+   * The key that signs a signed set again after a registry publish records the pushed image and
+   * list digests in its manifest.json: --sign-key, else the recipe's signing.key. Without one the
+   * sets keep their manifests (and signatures) as built, with a warning naming the fix.
+   */
+  readonly signing?: SigningChoice;
 }
 
 /**
@@ -75,6 +87,10 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       continue;
     }
     const published: PublishedImage[] = [];
+    // Opened before anything is published: a key that cannot sign is bad input (exit 2).
+    const cleanup = new CleanupStack();
+    const signer =
+      options.publish && (await resignsAfterPush(group, arches)) ? await openRecipeSigner(group.recipe, options.signing ?? {}, cleanup) : undefined;
     try {
       const before = await readFile(path.join(group.dir, MANIFEST_FILE)).catch(() => undefined);
       const multi = await writeMultiArchManifest(group.dir, arches);
@@ -90,7 +106,8 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       for (const target of targets) {
         const outcome = await publishMultiArch(current, target, {
           onTransfer: (t) => options.write(`[${name}] ${formatTransfer(t)}`),
-          registry: { buildahGlobalArgs: await options.buildahArgs() },
+          reporter: messagesTo(options.write, name),
+          registry: { buildahGlobalArgs: await options.buildahArgs(), ...(signer ? { signer } : {}) },
           ofPushed: options.ofPushed,
         });
         published.push(...outcome.images);
@@ -102,10 +119,37 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       ok = false;
       options.write(`[${name}] publish failed: ${error instanceof Error ? error.message : String(error)}`);
       continue;
+    } finally {
+      await signer?.close();
+      await cleanup.unwind();
     }
     ok = (await registerArchitectures(group.recipe, published, options)) && ok;
   }
   return ok;
+}
+
+/** The publishers' messages (what was signed with which key, a set left unrecorded) as `[name] warning: …` lines; commands stay quiet. */
+function messagesTo(write: (line: string) => void, name: string): Reporter {
+  return {
+    emit: (event) => {
+      if (event.type === "message") write(`[${name}] ${event.level === "info" ? "" : `${event.level === "warn" ? "warning" : "error"}: `}${event.text}`);
+    },
+    close: async () => {},
+  };
+}
+
+/** A registry target records digests in the architectures' manifests, and one of them is signed: it must be signed again. */
+async function resignsAfterPush(group: MultiArchGroup, arches: readonly string[]): Promise<boolean> {
+  if (!group.recipe.spec.publish.some((t) => t.type === "registry")) return false;
+  const signed = await Promise.all(
+    arches.map((a) =>
+      access(path.join(group.dir, a, SIGNATURE_FILE)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return signed.includes(true);
 }
 
 /**
@@ -156,6 +200,7 @@ export async function joinBuiltArchitectures(
     readonly publish: boolean;
     readonly ofPushed?: boolean;
     readonly write: (line: string) => void;
+    readonly signing?: SigningChoice;
   },
 ): Promise<boolean> {
   const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
@@ -172,6 +217,7 @@ export async function joinBuiltArchitectures(
     // The storage `bootsmith build` used on this runner (its detected runroot, not <root>/run).
     buildahArgs: async () => (await detectBuildHost({})).buildahArgs,
     write: options.write,
+    ...(options.signing ? { signing: options.signing } : {}),
   });
 }
 
@@ -184,7 +230,13 @@ export async function joinBuiltArchitectures(
 export async function pushBuiltArchitecture(
   file: string,
   arch: Arch,
-  options: { readonly vars: Readonly<Record<string, string>>; readonly outRoot?: string; readonly write: (line: string) => void },
+  options: {
+    readonly vars: Readonly<Record<string, string>>;
+    readonly outRoot?: string;
+    readonly write: (line: string) => void;
+    /** The key that signed the set (--sign-key, else the recipe's signing.key): it signs manifest.json again after the digests are recorded. */
+    readonly signing?: SigningChoice;
+  },
 ): Promise<void> {
   const graph = loadGraph(collectRecipeFiles([file]), { vars: options.vars });
   const node = [...graph.nodes.values()].find((n) => n.requested && n.recipe.spec.arches && n.recipe.spec.arch === arch);
@@ -194,19 +246,30 @@ export async function pushBuiltArchitecture(
   if (targets.length === 0)
     throw new UserError(`${recipe.file}: no registry publish target to push ${node.name} to (S3 and directory targets are published by the join alone)`);
   const dir = builtArchitectureDir(recipe, node.name, options.outRoot);
-  // The join needs the digests in manifest.json, and recording them there would void the set's signature.
-  if ((await loadArtifactSet(dir)).signature)
-    throw new UserError(
-      `${path.join(dir, MANIFEST_FILE)}: the set is signed, and recording the pushed digests would void its signature: pushing a signed set per architecture is not supported yet (docs/aarch64.md, "Not done yet")`,
-    );
+  // The join needs the digests in manifest.json; recording them there voids a signed set's
+  // signature, so such a set is signed again with its key, and refused (before any push) without one.
+  const cleanup = new CleanupStack();
+  let signer: Signer | undefined;
+  if ((await loadArtifactSet(dir)).signature) {
+    signer = await openRecipeSigner(recipe, options.signing ?? {}, cleanup);
+    if (!signer)
+      throw new UserError(`${path.join(dir, MANIFEST_FILE)}: the set is signed, and recording the pushed digests would void its signature: ${SIGN_KEY_FIX}`);
+  }
   // The image is in the storage `bootsmith build` used on this runner: the same root, runroot and driver.
   const storage = (await detectBuildHost({})).buildahArgs;
-  // Each transfer line names the pushed ref and digest (docker://<repository>:<tag>-<arch>@sha256:…).
-  for (const target of targets)
-    await pushArchitecture(await loadArtifactSet(dir), target, {
-      buildahGlobalArgs: storage,
-      onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
-    });
+  try {
+    // Each transfer line names the pushed ref and digest (docker://<repository>:<tag>-<arch>@sha256:…).
+    for (const target of targets)
+      await pushArchitecture(await loadArtifactSet(dir), target, {
+        buildahGlobalArgs: storage,
+        onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
+        reporter: messagesTo(options.write, node.name),
+        ...(signer ? { signer } : {}),
+      });
+  } finally {
+    await signer?.close();
+    await cleanup.unwind();
+  }
 }
 
 /** The output directory of one architecture's build, checked: its manifest.json exists and carries the recipe's current key. */

@@ -18,6 +18,7 @@ import type { RegistryTarget } from "./targets.js";
 import type { PublishedImage } from "../core/published-image.js";
 import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
+import { SIGN_KEY_FIX } from "../sign/key.js";
 import { pushSigned } from "./registry-signed.js";
 
 export interface RegistryPublishOptions extends PublishOptions {
@@ -127,7 +128,7 @@ export async function recordPushedKeepingSignature(
     ctx.reporter.emit({
       type: "message",
       level: "warn",
-      text: `${join(set.dir, MANIFEST_FILE)}: the pushed digests are not recorded: the set is signed and no signing key was given (--sign-key) to sign it again`,
+      text: `${join(set.dir, MANIFEST_FILE)}: the pushed digests are not recorded: the set is signed and no signing key was given to sign it again; ${SIGN_KEY_FIX}`,
     });
     return;
   }

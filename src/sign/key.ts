@@ -11,6 +11,12 @@ export type SigningKeySpec =
 
 export const DEFAULT_PASSPHRASE_ENV = "BOOTSMITH_SIGN_PASSPHRASE";
 
+/** The GitLab CI/CD file variable the jobs `bootsmith ci gitlab` generates pass as --sign-key. */
+export const GITLAB_SIGN_KEY_VARIABLE = "BOOTSMITH_SIGN_KEY_FILE";
+
+/** What to do when a signed set's manifest.json must change and no key was given to sign it again. */
+export const SIGN_KEY_FIX = `give the key that signed it: --sign-key KEY (ci push, ci join and build also read the recipe's signing.key; the jobs \`bootsmith ci gitlab\` generates pass the GitLab file variable ${GITLAB_SIGN_KEY_VARIABLE}; a passphrase comes from ${DEFAULT_PASSPHRASE_ENV})`;
+
 /** Read a key as written; a relative file is relative to `baseDir` (the recipe's directory for signing.key). */
 export function parseSigningKey(value: string, baseDir: string = process.cwd()): SigningKeySpec {
   if (value.startsWith("env:")) {

@@ -8,6 +8,7 @@ import path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse as parseYaml } from "yaml";
+import { execa } from "execa";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { collectRecipeFiles, loadGraph, selectNodes } from "../../src/pipeline/graph.js";
 import { dotenvFor, gitlabPipeline, repositoryOf } from "../../src/pipeline/gitlab.js";
@@ -180,6 +181,45 @@ describe("bootsmith ci gitlab", () => {
       // --only NAME@ARCH: that architecture alone, no join (nothing published half).
       const one = gitlabPipeline(graph, selectNodes(graph, { only: ["m@x86_64"] }), { projectDir: dir });
       expect(Object.keys(one).filter((k) => /^(build|join):/.test(k))).toEqual(["build:m@x86_64"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a recipe that signs: its build, ci push and ci join take --sign-key from the file variable BOOTSMITH_SIGN_KEY_FILE when it is set", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-signed-"));
+    try {
+      const recipe = (name: string, more: string) =>
+        `name: ${name}\ntags: ["2"]\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n${more}`;
+      writeFileSync(
+        path.join(dir, "m.yaml"),
+        recipe("m", 'arches: [x86_64, aarch64]\nsigning: {key: env:SITE_KEY}\npublish:\n  - {type: registry, repository: "reg.example:5000/hpc/m"}\n'),
+      );
+      writeFileSync(path.join(dir, "one.yaml"), recipe("one", "signing: {key: keys/site.asc}\n"));
+      writeFileSync(
+        path.join(dir, "plain.yaml"),
+        recipe("plain", 'arches: [x86_64, aarch64]\npublish:\n  - {type: registry, repository: "reg.example:5000/hpc/p"}\n'),
+      );
+      const graph = loadGraph(
+        ["m.yaml", "one.yaml", "plain.yaml"].map((f) => path.join(dir, f)),
+        { env: {} },
+      );
+      const doc = gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir });
+      const script = (name: string) => (doc[name] as { script: string[] }).script.join("\n");
+      const arg = '${BOOTSMITH_SIGN_KEY_FILE:+--sign-key "$BOOTSMITH_SIGN_KEY_FILE"}';
+      expect(script("build:m@aarch64")).toContain(`--no-publish ${arg}`);
+      expect(script("build:m@aarch64")).toContain(`bootsmith ci push m.yaml --arch aarch64 --out artifacts ${arg}; fi`);
+      expect(script("join:m")).toBe(
+        `if [ "$BOOTSMITH_SHARED_STORAGE" = "1" ]; then bootsmith ci join m.yaml --out artifacts ${arg}; else bootsmith ci join m.yaml --out artifacts ${arg} --pushed; fi`,
+      );
+      expect(script("build:one")).toContain(`--check-published ${arg}`);
+      for (const job of ["build:plain@x86_64", "join:plain"]) expect(script(job)).not.toContain("sign-key");
+      expect(validate(doc)).toEqual([]);
+      // What the job's shell makes of it: the file's path as one argument, or nothing (the recipe's signing.key).
+      const words = async (env: Record<string, string>) =>
+        (await execa("bash", ["-c", `printf '%s\\n' x ${arg}`], { env, extendEnv: false })).stdout.split("\n");
+      expect(await words({ BOOTSMITH_SIGN_KEY_FILE: "/builds/tmp/KEY FILE" })).toEqual(["x", "--sign-key", "/builds/tmp/KEY FILE"]);
+      expect(await words({})).toEqual(["x"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
