@@ -40,6 +40,14 @@ const manifest = (name: string) => JSON.parse(readFileSync(path.join(out, name, 
 const stepLines = (stderr: string) => stderr.split("\n").filter((l) => /^\[[\w-]+\] \[\d+\/\d+\] /.test(l));
 
 describe("bootsmith build DIR (graph)", () => {
+  it("--sign-key reaches every recipe's build: a key that cannot sign fails each before anything is built", async () => {
+    const result = await build("--sign-key", "missing.asc", "--jobs", "1");
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`[graph-base] failed: --sign-key: key file ${path.join(work, "missing.asc")}: does not exist`);
+    expect(result.stderr).toMatch(/graph-child-ok .*skipped/);
+    expect(existsSync(path.join(out, "graph-base", "1", "manifest.json"))).toBe(false);
+  });
+
   it("--jobs 2: the parent, then both children; one fails, the other is built, the summary says so", { timeout: 600_000 }, async () => {
     const result = await build("--jobs", "2", "--junit", path.join(work, "junit"));
     expect(result.exitCode, result.stderr).toBe(1);
