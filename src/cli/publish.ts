@@ -19,7 +19,7 @@ import { loadArtifactSet } from "../publish/artifacts.js";
 import { publishManifestList } from "../publish/manifest-list.js";
 import { loadMultiArchSet, publishMultiArch, type MultiArchSet } from "../publish/multi-arch.js";
 import { CleanupStack } from "../exec/cleanup.js";
-import { silentReporter } from "../exec/events.js";
+import { messageReporter, silentReporter } from "../exec/events.js";
 import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
 import { openSigner, type Signer } from "../sign/gpg.js";
 import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
@@ -46,6 +46,8 @@ A recipe built for several architectures (arches:): give its combined directory
 A registry gets one manifest list per tag (as below); S3 and dir: targets get each
 architecture under <name>/<tag>/<arch>/ and then the combined manifest.json at
 <name>/<tag>/manifest.json, written last. Register one architecture with register --arch.
+With --sign-key each architecture's set is signed, and signed again after a registry push
+records the image and list digests in its manifest.json.
 
 Several architectures (registry only): give one artifact directory per architecture (their
 manifests' arch differ, their tags agree). Each image is pushed as REPO:<tag>-<arch> (amd64,
@@ -253,17 +255,25 @@ async function publishArchitectures(dirs: readonly string[], values: PublishValu
  */
 async function publishCombined(multi: MultiArchSet, values: PublishValues): Promise<number> {
   const { target, storage } = publishRequest(values);
-  for (const flag of ["sign-key", "record"] as const)
-    if (values[flag] !== undefined)
-      throw new UserError(`bootsmith publish: --${flag} takes one architecture's set (${multi.dir}/<arch>); sign or record each on its own`);
+  if (values.record !== undefined)
+    throw new UserError(`bootsmith publish: --record takes one architecture's set (${multi.dir}/<arch>); the combined directory's is published.json`);
   const verify = values.verify;
   if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
     throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
-  const outcome = await publishMultiArch(multi, target, {
-    onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
-    s3: { verify: verify as S3Verify | undefined },
-    registry: { buildahGlobalArgs: storage },
-  });
+  // With --sign-key every architecture's set is signed first, and again after a registry records
+  // the pushed image and list digests in its manifest.json (the combined manifest follows them).
+  const publishWith = async (signer?: Signer) => {
+    if (signer) for (const set of multi.sets) await signOpenedSet(set.dir, signer);
+    // Read again: the sets now carry their signatures (what the publishers upload and re-sign).
+    const signed = signer ? ((await loadMultiArchSet(multi.dir)) ?? multi) : multi;
+    return publishMultiArch(signed, target, {
+      onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
+      reporter: messageReporter((line) => process.stderr.write(`${line}\n`)),
+      s3: { verify: verify as S3Verify | undefined },
+      registry: { buildahGlobalArgs: storage, ...(signer ? { signer } : {}) },
+    });
+  };
+  const outcome = values["sign-key"] !== undefined ? await withSigner(values["sign-key"], values["sign-passphrase-env"], publishWith) : await publishWith();
   if (values.json) process.stdout.write(`${JSON.stringify(outcome.images, null, 2)}\n`);
   else {
     process.stdout.write(

@@ -27,3 +27,16 @@ export function teeReporter(...reporters: Reporter[]): Reporter {
 
 /** A reporter that drops everything; for library callers that only want results. */
 export const silentReporter: Reporter = { emit: () => {}, close: async () => {} };
+
+/**
+ * Only the messages (what was signed with which key, a warning), as lines, e.g. to stderr: for
+ * commands that print their own transfer lines and keep the commands they run quiet.
+ */
+export function messageReporter(write: (line: string) => void, prefix = ""): Reporter {
+  return {
+    emit: (event) => {
+      if (event.type === "message") write(`${prefix}${event.level === "info" ? "" : `${event.level === "warn" ? "warning" : "error"}: `}${event.text}`);
+    },
+    close: async () => {},
+  };
+}

@@ -21,7 +21,7 @@ import { pushArchitecture } from "../publish/manifest-list.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { registerForRecipe } from "./execute-plan.js";
 import { CleanupStack } from "../exec/cleanup.js";
-import type { Reporter } from "../exec/events.js";
+import { messageReporter } from "../exec/events.js";
 import { SIGNATURE_FILE } from "../core/sums.js";
 import type { Signer } from "../sign/gpg.js";
 import { openRecipeSigner, type SigningChoice } from "./recipe-signer.js";
@@ -106,7 +106,7 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       for (const target of targets) {
         const outcome = await publishMultiArch(current, target, {
           onTransfer: (t) => options.write(`[${name}] ${formatTransfer(t)}`),
-          reporter: messagesTo(options.write, name),
+          reporter: messageReporter(options.write, `[${name}] `),
           registry: { buildahGlobalArgs: await options.buildahArgs(), ...(signer ? { signer } : {}) },
           ofPushed: options.ofPushed,
         });
@@ -126,16 +126,6 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     ok = (await registerArchitectures(group.recipe, published, options)) && ok;
   }
   return ok;
-}
-
-/** The publishers' messages (what was signed with which key, a set left unrecorded) as `[name] warning: …` lines; commands stay quiet. */
-function messagesTo(write: (line: string) => void, name: string): Reporter {
-  return {
-    emit: (event) => {
-      if (event.type === "message") write(`[${name}] ${event.level === "info" ? "" : `${event.level === "warn" ? "warning" : "error"}: `}${event.text}`);
-    },
-    close: async () => {},
-  };
 }
 
 /** A registry target records digests in the architectures' manifests, and one of them is signed: it must be signed again. */
@@ -263,7 +253,7 @@ export async function pushBuiltArchitecture(
       await pushArchitecture(await loadArtifactSet(dir), target, {
         buildahGlobalArgs: storage,
         onTransfer: (t) => options.write(`[${node.name}] ${formatTransfer(t)}`),
-        reporter: messagesTo(options.write, node.name),
+        reporter: messageReporter(options.write, `[${node.name}] `),
         ...(signer ? { signer } : {}),
       });
   } finally {

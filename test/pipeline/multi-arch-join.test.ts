@@ -312,5 +312,15 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
     expect(manifestOf("s", "aarch64").image.pushed?.map((p) => p.ref)).toEqual([`${repository}:1-arm64`, `${repository}:1`]);
     const verified = await verify(path.join(outRoot(), "s", "1"));
     expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+
+    // publish of the combined directory takes the key the same way.
+    const copy = `${registry.address}/bootsmith/s-copy`;
+    const storageArgs = ["--root", path.join(root, "storage"), "--runroot", path.join(root, "storage", "run"), "--storage-driver", "vfs"];
+    const published = await cli(["publish", "out/s/1", "--to", `registry:${copy}`, "--tls-verify=false", "--sign-key", key.secretFile, ...storageArgs]);
+    expect(published.exitCode, published.stderr).toBe(0);
+    noSecrets(published);
+    expect(manifestOf("s", "aarch64").image.pushed?.map((p) => p.ref)).toEqual([`${repository}:1-arm64`, `${repository}:1`, `${copy}:1-arm64`, `${copy}:1`]);
+    const again = await verify(path.join(outRoot(), "s", "1"));
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
   });
 });
