@@ -4,7 +4,7 @@ import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { expandArches, loadRecipe, registrationTargetType } from "../recipe/load.js";
 import path from "node:path";
-import { publishTargetArgs, registrationArgs } from "../plan/commands.js";
+import { publishTargetArgs, registrationArgs, signArgs } from "../plan/commands.js";
 import { renderCommand } from "../exec/quote.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
@@ -82,12 +82,14 @@ Options:
     const combinedDir = values.out !== undefined ? path.resolve(values.out) : multiArchDir(loaded);
     const plans = [];
     let storage: readonly string[] = [];
+    let sign: PlanOptions["sign"];
     for (const recipe of variants) {
       const { options, header } = await hostSettings(recipe, { ...settings, outDir: path.join(combinedDir, recipe.spec.arch) });
       storage = options.buildah.globalArgs;
+      sign = options.sign;
       plans.push({ arch: recipe.spec.arch, header, plan: plan(recipe, options) });
     }
-    const after = afterArchitectures(loaded, combinedDir, settings.publish !== false, storage);
+    const after = afterArchitectures(loaded, combinedDir, settings.publish !== false, storage, sign);
     if (values.json) {
       process.stdout.write(json({ arches: plans.map((p) => ({ arch: p.arch, host: p.header, ...planWithCommands(p.plan) })), after }));
       return EXIT.ok;
@@ -107,7 +109,13 @@ Options:
 };
 
 /** The combined manifest.json and the recipe's publish targets, run after every architecture's build. */
-function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean, storage: readonly string[]): { description: string; command?: string }[] {
+function afterArchitectures(
+  recipe: LoadedRecipe,
+  dir: string,
+  publish: boolean,
+  storage: readonly string[],
+  sign: PlanOptions["sign"],
+): { description: string; command?: string }[] {
   // The combined manifest is bootsmith build's own step (no command of its own).
   const steps: { description: string; command?: string }[] = [
     { description: `bootsmith build writes ${path.join(dir, "manifest.json")}: every architecture's manifest and artifacts with their sha256s` },
@@ -119,7 +127,12 @@ function afterArchitectures(recipe: LoadedRecipe, dir: string, publish: boolean,
           target.type === "registry"
             ? "one manifest list per tag of every architecture's image"
             : "every architecture under <name>/<tag>/<arch>/, then the combined manifest.json",
-        command: renderCommand("bootsmith", ["publish", dir, ...publishTargetArgs(target, target.type === "registry" ? storage : [])]),
+        // A registry records its digests in the signed sets, which the key then signs again.
+        command: renderCommand("bootsmith", [
+          "publish",
+          dir,
+          ...(target.type === "registry" ? [...publishTargetArgs(target, storage), ...(sign ? signArgs(sign) : [])] : publishTargetArgs(target, [])),
+        ]),
       });
   // Then each register: entry, its architecture's URLs (published.json) for its nodes.
   if (publish)

@@ -116,7 +116,8 @@ export function accountsSummary(groups: readonly GroupSpec[], users: readonly Us
   return [...groups.map((g) => `group ${g.name}=${g.gid}`), ...users.map((u) => `user ${u.name}=${u.uid}`)].join(", ");
 }
 
-function signArgs(sign: { readonly key: string; readonly passphraseEnv?: string }): string[] {
+/** The signing key as build, publish and artifacts sign take it. */
+export function signArgs(sign: { readonly key: string; readonly passphraseEnv?: string }): string[] {
   return ["--sign-key", sign.key, ...(sign.passphraseEnv ? ["--sign-passphrase-env", sign.passphraseEnv] : [])];
 }
 

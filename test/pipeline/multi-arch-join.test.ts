@@ -232,6 +232,12 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
     );
     await builtSets(file);
     const repository = `${registry.address}/bootsmith/g`;
+    // The plan shows the join's registry publish with the key that signs the sets again.
+    const planned = await cli(["plan", "g.yaml", "--json"]);
+    expect(planned.exitCode, planned.stderr).toBe(0);
+    const after = (JSON.parse(planned.stdout) as { after: { command?: string }[] }).after.map((a) => a.command ?? "");
+    expect(after.find((c) => c.includes(`--to registry:${repository}`))).toContain(`--sign-key ${key.secretFile}`);
+    expect(after.find((c) => c.includes("--to dir:"))).not.toContain("--sign-key");
 
     // One job per architecture: the recipe's key for x86_64, --sign-key for aarch64.
     const x86 = await cli(["ci", "push", "g.yaml", "--arch", "x86_64", "--out", "out"]);
