@@ -12,7 +12,8 @@ import { UserError } from "../core/errors.js";
 import { multiArchGroups } from "./multi-arch-join.js";
 import { archesOf } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
-import type { Manifest } from "../core/manifest.js";
+import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import type { RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 import type { Arch } from "../core/arch.js";
@@ -243,7 +244,11 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
       needs: group.nodes.map((n) => ({ job: jobName(n), artifacts: true })),
       variables: { RECIPE: recipePath },
       script: [script],
-      artifacts: { when: "always", expire_in: "30 days", paths: [`${dir}/manifest.json`, `${dir}/published.json`] },
+      artifacts: {
+        when: "always",
+        expire_in: "30 days",
+        paths: [`${dir}/manifest.json`, `${dir}/published.json`, ...(pushesPerArchitecture(recipe.spec, options) ? joinChangedFiles(recipe.spec, dir) : [])],
+      },
     };
   }
   return jobs;
@@ -272,6 +277,16 @@ function pullParent(parent: RecipeSpec, recipePath: string, outRoot: string, arc
 /** A multi-architecture recipe whose images go to a registry: without shared storage each architecture's job pushes its own. */
 function pushesPerArchitecture(spec: { readonly publish: readonly { readonly type: string }[] }, options: GitlabOptions): boolean {
   return spec.publish.some((t) => t.type === "registry") && !(options.buildArgs ?? []).includes("--no-publish");
+}
+
+/**
+ * What the join changes in the architectures' directories when it publishes to a registry: it records the list
+ * digests in each manifest.json (and a signed set is signed again), and the combined manifest
+ * lists the new manifests' sha256s, so the join's artifacts carry them (not the large files).
+ */
+function joinChangedFiles(spec: Pick<RecipeSpec, "signing" | "arches">, dir: string): string[] {
+  const files = [MANIFEST_FILE, ...(spec.signing ? [SUMS_FILE, SIGNATURE_FILE] : [])];
+  return (spec.arches ?? []).flatMap((arch) => files.map((f) => `${dir}/${arch}/${f}`));
 }
 
 /**

@@ -3,7 +3,8 @@
 // pipeline, the other passes, and the reports are where GitLab would look for them. Then a recipe
 // with arches: and a child layer on runners that share no buildah storage (each job its own):
 // the architectures push their images to docker-registry, the join lists them, the child's jobs
-// pull the parent's image by digest (ci pull).
+// pull the parent's image by digest (ci pull). That recipe signs: the jobs take the key from a
+// File variable and ci push / ci join sign the sets again after recording the digests.
 //
 // gitlab-ci-local is a pinned devDependency (4.72.0: 4.75 needs Node 22) and needs rsync
 // (scripts/setup.sh installs both); GITLAB_CI_LOCAL may name another copy.
@@ -19,6 +20,8 @@ import { bootsmith, CLI, REPO_ROOT } from "../support/cli.js";
 import { registryTags, startRegistry } from "../publish/support/registry.js";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { missingPrerequisites } from "../support/prerequisites.js";
+import { makeTestKey } from "../support/gpg-keys.js";
+import { randomBytes } from "node:crypto";
 
 const GCL = process.env.GITLAB_CI_LOCAL ?? path.join(REPO_ROOT, "node_modules/.bin/gitlab-ci-local");
 const skip = missingPrerequisites("gitlab-ci-local.test", [
@@ -26,6 +29,7 @@ const skip = missingPrerequisites("gitlab-ci-local.test", [
   { need: "rsync", present: ["/usr/bin/rsync", "/bin/rsync"].some(existsSync), install: "apt-get install rsync (scripts/setup.sh does)" },
 ]);
 const MULTI = "gcl-multiarch";
+const PASSPHRASE = `Wombat-${randomBytes(4).toString("hex")}`;
 const CHILD = "gcl-multiarch-child";
 const IMAGES = ["graph-base:1", "graph-child-ok:1", "graph-child-fails:1"];
 let work: string;
@@ -88,8 +92,10 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
               arches: ["x86_64", "aarch64"],
               publish: [
                 { type: "local", dir: published },
-                { type: "registry", repository, tlsVerify: false },
+                { type: "registry", repository, tlsVerify: false, lookaside: path.join(work, "lookaside") },
               ],
+              // A developer's key file, absent on the runners: the jobs sign with the File variable's key.
+              signing: { key: "keys/developer.asc" },
             },
           }),
         );
@@ -97,6 +103,13 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
         writeFileSync(
           path.join(project, "recipes", `${CHILD}.yaml`),
           `name: ${CHILD}\ntags: ["1"]\nfrom: {recipe: ${MULTI}.yaml}\ncommands:\n  - {name: mark, script: "echo child > /etc/child-mark"}\nboot: false\n`,
+        );
+        // The signing key as a GitLab CI/CD File variable (gitlab-ci-local makes a variable whose
+        // value is a file path one of type File) and its passphrase as an ordinary one.
+        const key = await makeTestKey(work, "gcl-site", PASSPHRASE);
+        writeFileSync(
+          path.join(project, ".gitlab-ci-local-variables.yml"),
+          stringifyYaml({ BOOTSMITH_SIGN_KEY_FILE: key.secretFile, BOOTSMITH_SIGN_PASSPHRASE: PASSPHRASE }),
         );
         // Each job is its own runner: its own buildah storage, as a runner's environment would set it.
         const runners = path.join(work, "runners");
@@ -168,6 +181,18 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
         const childArm = JSON.parse(readFileSync(path.join(project, "artifacts", CHILD, "1", "aarch64", "manifest.json"), "utf8")) as { arch: string };
         expect(childArm.arch).toBe("aarch64");
         expect(readFileSync(path.join(project, "artifacts", CHILD, "1", "manifest.json"), "utf8")).toContain('"kind": "multi-arch"');
+
+        // Signed by every job with the File variable's key, signed again by ci push and the join
+        // after they recorded the digests: the sets, the combined directory and the published one verify.
+        expect(readFileSync(path.join(project, "child.yml"), "utf8")).toContain('${BOOTSMITH_SIGN_KEY_FILE:+--sign-key "$BOOTSMITH_SIGN_KEY_FILE"}');
+        expect(out).not.toContain("not recorded");
+        for (const dir of [path.join(project, "artifacts", MULTI, "1"), path.join(published, MULTI, "1")]) {
+          const verified = await bootsmith(["verify", dir, "--key", key.publicFile]);
+          expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+          expect(verified.stdout + verified.stderr).toContain(key.fingerprint);
+        }
+        expect(out).not.toContain(PASSPHRASE);
+        expect(out).not.toContain(key.secretArmored.split("\n")[3]!);
       } finally {
         await registry.stop();
       }

@@ -170,7 +170,14 @@ describe("bootsmith ci gitlab", () => {
       expect(job("join:m").script).toEqual([
         'if [ "$BOOTSMITH_SHARED_STORAGE" = "1" ]; then bootsmith ci join m.yaml --out artifacts --var K=v; else bootsmith ci join m.yaml --out artifacts --var K=v --pushed; fi',
       ]);
-      expect(job("join:m").artifacts.paths).toEqual(["artifacts/m/2/manifest.json", "artifacts/m/2/published.json"]);
+      // The registry publish records the lists in each architecture's manifest.json: the join's artifacts carry those.
+      expect(job("join:m").artifacts.paths).toEqual([
+        "artifacts/m/2/manifest.json",
+        "artifacts/m/2/published.json",
+        "artifacts/m/2/x86_64/manifest.json",
+        "artifacts/m/2/aarch64/manifest.json",
+      ]);
+      expect(job("join:c").artifacts.paths).toEqual(["artifacts/c/latest/manifest.json", "artifacts/c/latest/published.json"]);
       expect(job("join:m").tags).toBeUndefined();
       expect(validate(doc)).toEqual([]);
       // --build-arg=--no-publish (a pipeline that only builds): the join writes the combined manifest only.
@@ -213,6 +220,14 @@ describe("bootsmith ci gitlab", () => {
         `if [ "$BOOTSMITH_SHARED_STORAGE" = "1" ]; then bootsmith ci join m.yaml --out artifacts ${arg}; else bootsmith ci join m.yaml --out artifacts ${arg} --pushed; fi`,
       );
       expect(script("build:one")).toContain(`--check-published ${arg}`);
+      // The join signs the architectures' sets again: their signatures go with its artifacts.
+      expect((doc["join:m"] as { artifacts: { paths: string[] } }).artifacts.paths).toEqual(
+        [
+          "manifest.json",
+          "published.json",
+          ...["x86_64", "aarch64"].flatMap((a) => ["manifest.json", "SHA256SUMS", "SHA256SUMS.sig"].map((f) => `${a}/${f}`)),
+        ].map((f) => `artifacts/m/2/${f}`),
+      );
       for (const job of ["build:plain@x86_64", "join:plain"]) expect(script(job)).not.toContain("sign-key");
       expect(validate(doc)).toEqual([]);
       // What the job's shell makes of it: the file's path as one argument, or nothing (the recipe's signing.key).
