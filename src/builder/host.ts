@@ -97,7 +97,8 @@ function suggestion(value: string, known: readonly string[]): string {
   return close ? ` (did you mean "${close}"?)` : "";
 }
 
-async function nearestExisting(path: string): Promise<string> {
+/** The path itself, or its nearest existing ancestor: where a directory not made yet will live. */
+export async function nearestExisting(path: string): Promise<string> {
   let current = resolve(path);
   while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
   return current;

@@ -7,6 +7,8 @@
 // files are pruned: repository metadata is small and dnf/zypper refresh it themselves.
 import { readdirSync, rmSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
+import { formatBytes } from "../core/format.js";
+import type { HostCheck } from "./host.js";
 
 /** What each manager's downloads look like; the first directory under the cache names the manager. */
 const PACKAGE_FILE = /\.(rpm|deb|drpm)$/;
@@ -81,4 +83,20 @@ export function removeCachedPackages(cacheDir: string, packages: readonly Cached
     freed += p.bytes;
   }
   return freed;
+}
+
+/**
+ * The doctor's line for the cache: what it holds, and a warning when it has grown past what its
+ * filesystem has left (the next builds' downloads and a prune's candidates compete for that space).
+ */
+export function packageCacheCheck(cacheDir: string, packages: readonly CachedPackage[], freeBytes: number | undefined): HostCheck {
+  const summary = summarizeCache(packages);
+  const bytes = summary.reduce((n, s) => n + s.bytes, 0);
+  const parts = summary.map((s) => `${s.manager} ${formatBytes(s.bytes)}`).join(", ");
+  const held = packages.length === 0 ? "no cached packages" : `${packages.length} packages, ${formatBytes(bytes)} (${parts})`;
+  const detail = `${held} in ${cacheDir}${freeBytes === undefined ? "" : `; ${formatBytes(freeBytes)} free there`}`;
+  const check = { id: "package-cache", title: "package cache" };
+  if (freeBytes !== undefined && packages.length > 0 && bytes > freeBytes)
+    return { ...check, status: "warn", detail, fix: "bootsmith cache prune --older-than 30 --yes (packages no build read for 30 days)" };
+  return { ...check, status: "ok", detail };
 }

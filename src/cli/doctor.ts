@@ -1,6 +1,9 @@
 // `bootsmith doctor`: check that this host can build, and say how to fix what it cannot.
-import { detectHost, HOST_ENV, type HostCheck, type HostFacts } from "../builder/host.js";
+import { statfs } from "node:fs/promises";
+import { detectHost, HOST_ENV, nearestExisting, type HostCheck, type HostFacts } from "../builder/host.js";
 import { foreignArchCheck } from "../builder/binfmt.js";
+import { packageCacheDir } from "../builder/options.js";
+import { listCachedPackages, packageCacheCheck } from "../builder/package-cache.js";
 import { ARCHES, hostArch, type Arch } from "../core/arch.js";
 import { silentReporter } from "../exec/events.js";
 import type { OutputStream } from "../exec/reporters/stream.js";
@@ -12,8 +15,9 @@ const usage = `Usage: bootsmith doctor [--storage-root DIR] [--out DIR] [--arch 
 
 Check that this host can build images: buildah and the other tools (with versions), a buildah
 storage driver that really mounts here (overlay, else vfs), that \`buildah run\` works with the
-chosen isolation, root or user namespaces, and free disk in the storage root and output
-directory, and that programs of the other architecture run through qemu-user (binfmt_misc
+chosen isolation, root or user namespaces, free disk in the storage root and output
+directory, what the package cache holds (a warning when it outgrows its filesystem's free space),
+and that programs of the other architecture run through qemu-user (binfmt_misc
 mounted, the qemu entry registered, a static program of that architecture really runs): a
 warning unless --arch names it. Every problem is printed with its fix. Exit code 1 when a check
 fails.
@@ -76,7 +80,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<number> {
       .filter((arch) => arch !== hostArch())
       .map((arch) => foreignArchCheck(arch, { reporter: silentReporter, need: options.arches?.includes(arch) ? "fail" : "warn" })),
   );
-  const checks = [...host.checks, ...archChecks];
+  const cacheDir = packageCacheDir(undefined, options.env ?? process.env);
+  const cacheFree = await statfs(await nearestExisting(cacheDir)).then(
+    (s) => s.bavail * s.bsize,
+    () => undefined,
+  );
+  const checks = [...host.checks, ...archChecks, packageCacheCheck(cacheDir, listCachedPackages(cacheDir), cacheFree)];
   const facts: HostFacts = { ...host, checks, problems: checks.filter((c) => c.status !== "ok"), ok: checks.every((c) => c.status !== "fail") };
   if (options.json) {
     const { checks, problems, ok, buildahArgs, storageRoot, runRoot, storageDriver, isolation, privilege, tools } = facts;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { listCachedPackages, removeCachedPackages, stalePackages, summarizeCache } from "../../src/builder/package-cache.js";
+import { listCachedPackages, packageCacheCheck, removeCachedPackages, stalePackages, summarizeCache } from "../../src/builder/package-cache.js";
 
 const NOW = new Date("2026-12-02T12:00:00Z");
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * 86_400_000);
@@ -59,6 +59,17 @@ describe("package cache", () => {
     expect(existsSync(path.join(cache, "dnf/baseos-1a2b3c/packages/old-1-1.el9.noarch.rpm"))).toBe(false);
     expect(existsSync(path.join(cache, "dnf/baseos-1a2b3c/repodata/repomd.xml"))).toBe(true);
     expect(listCachedPackages(cache).map((p) => path.basename(p.file))).toEqual(["libc6_2.36-9_amd64.deb", "noatime_1_all.deb", "bash-5.1-6.el9.x86_64.rpm"]);
+  });
+
+  it("is a doctor check: what the cache holds, and a warning with the fix once it outgrows the free space", () => {
+    const packages = listCachedPackages(cache);
+    const ok = packageCacheCheck(cache, packages, 10_000);
+    expect(ok).toMatchObject({ id: "package-cache", status: "ok" });
+    expect(ok.detail).toBe(`5 packages, 2.2 KiB (apt 710 B, dnf 1.3 KiB, zypp 200 B) in ${cache}; 9.8 KiB free there`);
+    const full = packageCacheCheck(cache, packages, 2_000);
+    expect(full.status).toBe("warn");
+    expect(full.fix).toMatch(/^bootsmith cache prune --older-than 30 --yes/);
+    expect(packageCacheCheck(cache, [], 0)).toMatchObject({ status: "ok", detail: `no cached packages in ${cache}; 0 B free there` });
   });
 
   it("reads a cache directory that does not exist yet as empty", () => {
