@@ -5,7 +5,7 @@
 // parts on runners that share no storage: each architecture's job pushes its own image and
 // records the digest (pushArchitecture), and the join lists those digests without having the
 // images (publishManifestListOfPushed: buildah reads them from the registry by digest).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -17,6 +17,8 @@ import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import { publishToRegistry, recordPushedKeepingSignature, registryAccessArgs, type RegistryPublishOptions } from "./registry.js";
 import type { RegistryTarget } from "./targets.js";
+import { pushLayout, signPushedImage } from "./registry-signed.js";
+import type { Signer } from "../sign/gpg.js";
 
 export interface ManifestListOutcome {
   /** Per tag: the list's ref and digest, and each architecture's pushed image. */
@@ -168,6 +170,10 @@ async function pushLists(
     for (const { tag, list, platforms } of made) {
       const digestFile = join(work, `${tag}.digest`);
       const ref = `${target.repository}:${tag}`;
+      if (options.signer) {
+        lists.push({ ref, digest: await pushSignedList(list, tag, platforms, target, options.signer, { global, work, ctx }), platforms });
+        continue;
+      }
       await run(
         {
           file: "buildah",
@@ -192,6 +198,47 @@ async function pushLists(
       await recordPushedKeepingSignature(set, [...own, ...lists.map((l) => ({ ref: l.ref, digest: l.digest }))], options.signer, ctx);
     }
   return { lists };
+}
+
+/**
+ * A signed set's list, as a signed single image is pushed (registry-signed.ts): every image it
+ * names signed for <repository>:<tag> too (what a pull host checks when it pulls the tag and gets
+ * the image of its architecture), the list itself pushed by digest from an OCI layout and signed
+ * for that identity (what `skopeo copy --all` or `--multi-arch index-only` checks), and only then
+ * the tag moved. Returns the list's digest.
+ */
+async function pushSignedList(
+  list: string,
+  tag: string,
+  platforms: readonly { readonly digest: string }[],
+  target: RegistryTarget,
+  signer: Signer,
+  where: { readonly global: readonly string[]; readonly work: string; readonly ctx: RunContext },
+): Promise<string> {
+  const { global, ctx } = where;
+  const work = await mkdtemp(join(where.work, `signed-${tag}-`));
+  const identity = `${target.repository}:${tag}`;
+  for (const [i, platform] of platforms.entries()) {
+    const skopeoWork = join(work, `image-${i}`);
+    await mkdir(skopeoWork);
+    await signPushedImage(target, platform.digest, [identity], signer, { work: skopeoWork, ctx });
+  }
+  const layout = `oci:${join(work, "layout")}:list`;
+  const digestFile = join(work, "list.digest");
+  // The list alone (no --all): its images are in the repository, only the index goes into the layout.
+  await run({ file: "buildah", args: [...global, "manifest", "push", "--format", "oci", "--digestfile", digestFile, list, layout] }, ctx);
+  const digest = (await readFile(digestFile, "utf8")).trim();
+  if (!DIGEST.test(digest))
+    throw new PublishError(`buildah manifest push ${list} to an OCI layout wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
+  const listWork = join(work, "list");
+  await mkdir(listWork);
+  await pushLayout({ target, layout, digest, tags: [tag], signer, work: listWork, ctx, index: true });
+  ctx.reporter.emit({
+    type: "message",
+    level: "info",
+    text: `signed ${identity} (list ${digest} and its ${platforms.length} images) with key ${signer.fingerprint}`,
+  });
+  return digest;
 }
 
 /** The list as buildah holds it names each expected digest once, with its platform, and nothing else. */

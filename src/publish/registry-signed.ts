@@ -57,6 +57,8 @@ export interface LayoutPushRequest {
   /** A private, empty directory for the skopeo configuration; the caller removes it. */
   readonly work: string;
   readonly ctx: SignedPushRequest["ctx"];
+  /** The layout holds a manifest list (OCI index) whose images the repository already has: copy the index only. */
+  readonly index?: boolean;
 }
 
 /**
@@ -66,26 +68,58 @@ export interface LayoutPushRequest {
 export async function pushLayout(request: LayoutPushRequest): Promise<string> {
   const { target, layout, digest, tags, signer, work, ctx } = request;
   const byDigest = `docker://${target.repository}@${digest}`;
-  const skopeo = await skopeoCopyArgs(target, work);
+  const skopeo = [...(await skopeoCopyArgs(target, work)), ...(request.index ? INDEX_ONLY : [])];
   const pushedDigest = join(work, "pushed.digest");
   await run({ file: "skopeo", args: [...skopeo, "--digestfile", pushedDigest, layout, byDigest] }, ctx);
   const pushed = await readDigest(pushedDigest, `skopeo copy to ${byDigest}`);
   if (pushed !== digest) throw new PublishError(`skopeo pushed ${pushed}, not the layout's ${digest}: the manifest changed on the way`, "verify-failed");
-  if (signer) {
-    const signing = signer.imageSigning();
-    for (const tag of tags) {
-      await run(
-        {
-          file: "skopeo",
-          args: [...skopeo, ...signing.args, "--sign-identity", `${target.repository}:${tag}`, byDigest, byDigest],
-          ...(signing.env ? { env: signing.env } : {}),
-        },
-        ctx,
-      );
-    }
-  }
+  if (signer)
+    await signIdentities(
+      skopeo,
+      byDigest,
+      tags.map((tag) => `${target.repository}:${tag}`),
+      signer,
+      ctx,
+    );
   for (const tag of tags) await run({ file: "skopeo", args: [...skopeo, byDigest, `docker://${target.repository}:${tag}`] }, ctx);
   return digest;
+}
+
+/** skopeo copy of a manifest list without the images it names (they are in the repository already). */
+const INDEX_ONLY = ["--multi-arch", "index-only"];
+
+/**
+ * Sign an image the repository holds (by digest) for more identities, each signature added to the
+ * lookaside store before any tag with that identity points at it. A multi-architecture set needs
+ * it: a pull host that pulls <repository>:<tag> gets the list and checks the signatures of the
+ * image it picks for that identity, not for the <tag>-<arch> the image was pushed as.
+ */
+export async function signPushedImage(
+  target: RegistryTarget,
+  digest: string,
+  identities: readonly string[],
+  signer: Signer,
+  request: Pick<LayoutPushRequest, "work" | "ctx">,
+): Promise<void> {
+  const skopeo = await skopeoCopyArgs(target, request.work);
+  await signIdentities(skopeo, `docker://${target.repository}@${digest}`, identities, signer, request.ctx);
+}
+
+/** `skopeo copy REF REF --sign-by … --sign-identity ID` per identity: a signature each, nothing else changes. */
+async function signIdentities(
+  skopeo: readonly string[],
+  byDigest: string,
+  identities: readonly string[],
+  signer: Signer,
+  ctx: LayoutPushRequest["ctx"],
+): Promise<void> {
+  const signing = signer.imageSigning();
+  for (const identity of identities) {
+    await run(
+      { file: "skopeo", args: [...skopeo, ...signing.args, "--sign-identity", identity, byDigest, byDigest], ...(signing.env ? { env: signing.env } : {}) },
+      ctx,
+    );
+  }
 }
 
 /**

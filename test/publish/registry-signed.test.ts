@@ -3,7 +3,8 @@
 // then `skopeo copy` under a policy.json that requires a signedBy signature with the public key
 // and a registries.d that points at the lookaside store — written here as a site would write
 // them. Accepted: every tag of the signed image. Refused: an unsigned image in the same
-// repository and an image signed by another key. Also: no tag appears when signing fails, a
+// repository and an image signed by another key; a two-architecture set's list tag, for either
+// architecture and as the index alone. Also: no tag appears when signing fails, a
 // missing or wrong key is exit 2 before anything is pushed, and the passphrase and secret key are
 // in no output and no file.
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,7 @@ import { silentReporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { publishToRegistry } from "../../src/publish/registry.js";
+import { publishManifestList } from "../../src/publish/manifest-list.js";
 import { openSigner, type Signer } from "../../src/sign/gpg.js";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
@@ -81,13 +83,13 @@ async function signer(key: TestKey, passphrase?: string): Promise<{ signer: Sign
 }
 
 /** A pull host's configuration: policy.json requiring `key`'s signature for the test registry, registries.d reading `lookaside`. */
-async function pullHost(key: TestKey): Promise<string[]> {
+async function pullHost(key: TestKey, scope = `${registry.address}/bootsmith`): Promise<string[]> {
   const dir = await mkdtemp(join(work, "pull-host-"));
   await writeFile(
     join(dir, "policy.json"),
     JSON.stringify({
       default: [{ type: "reject" }],
-      transports: { docker: { [`${registry.address}/bootsmith`]: [{ type: "signedBy", keyType: "GPGKeys", keyPath: key.publicFile }] } },
+      transports: { docker: { [scope]: [{ type: "signedBy", keyType: "GPGKeys", keyPath: key.publicFile }] } },
     }),
   );
   await mkdir(join(dir, "registries.d"));
@@ -96,9 +98,10 @@ async function pullHost(key: TestKey): Promise<string[]> {
 }
 
 /** `skopeo copy` of `ref` into a directory under the pull host's policy: exit code and stderr. */
-async function pull(host: string[], ref: string): Promise<{ exitCode: number; stderr: string }> {
+async function pull(host: string[], ref: string, options: { global?: string[]; copy?: string[] } = {}): Promise<{ exitCode: number; stderr: string }> {
   const out = await mkdtemp(join(work, "pulled-"));
-  const result = await run({ file: "skopeo", args: [...host, "copy", "--src-tls-verify=false", `docker://${ref}`, `dir:${out}`] }, ctx).then(
+  const args = [...host, ...(options.global ?? []), "copy", "--src-tls-verify=false", ...(options.copy ?? []), `docker://${ref}`, `dir:${out}`];
+  const result = await run({ file: "skopeo", args }, ctx).then(
     () => ({ exitCode: 0, stderr: "" }),
     (e: unknown) => ({ exitCode: 1, stderr: String((e as { outputTail?: string[] }).outputTail?.join("\n") ?? e) }),
   );
@@ -173,6 +176,45 @@ describe("signed registry publishing (docker-registry, skopeo policy.json signed
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/Source image rejected: (Invalid GPG signature|None of the signatures were accepted)/);
     expect((await pull(await pullHost(keyB), `${repository()}:other`)).exitCode).toBe(0);
+  });
+
+  it("signs each manifest list too: a pull host accepts the list tag of a multi-architecture set, for every architecture", async () => {
+    const listed = `${registry.address}/bootsmith/multi`;
+    const sets = [];
+    for (const [arch, oci] of [
+      ["x86_64", "amd64"],
+      ["aarch64", "arm64"],
+    ] as const) {
+      const ref = `localhost/bootsmith-test/signed-multi:${oci}`;
+      const container = (await run({ file: "buildah", args: [...buildah, "from", "--arch", oci, "scratch"] }, ctx)).stdout.trim();
+      await writeFile(join(work, "content.txt"), `${oci}\n`);
+      await run({ file: "buildah", args: [...buildah, "copy", container, join(work, "content.txt"), "/arch.txt"] }, ctx);
+      await run({ file: "buildah", args: [...buildah, "commit", "-q", "--rm", container, ref] }, ctx);
+      const image = await makeFakeImage({ dir: await mkdtemp(join(work, `art-${oci}-`)), name: "multi", tags: ["2.0"], sizes: {} });
+      await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, arch, image: { ref } } satisfies Manifest));
+      sets.push(await loadArtifactSet(image.dir));
+    }
+    const { signer: site, cleanup } = await signer(keyA, PASSPHRASE);
+    let outcome;
+    try {
+      outcome = await publishManifestList(
+        sets,
+        { type: "registry", repository: listed, tlsVerify: false, lookaside },
+        { buildahGlobalArgs: buildah, signer: site },
+      );
+    } finally {
+      await site.close();
+      await cleanup.unwind();
+    }
+    expect(outcome.lists.map((l) => l.ref)).toEqual([`${listed}:2.0`]);
+    const host = await pullHost(keyA, `${registry.address}/bootsmith/multi`);
+    for (const arch of ["amd64", "arm64"]) {
+      const pulled = await pull(host, `${listed}:2.0`, { global: ["--override-arch", arch] });
+      expect(pulled.exitCode, `${arch}: ${pulled.stderr}`).toBe(0);
+    }
+    const index = await pull(host, `${listed}:2.0`, { copy: ["--multi-arch", "index-only"] });
+    expect(index.exitCode, index.stderr).toBe(0);
+    expect((await pull(await pullHost(keyB, `${registry.address}/bootsmith/multi`), `${listed}:2.0`)).exitCode).toBe(1);
   });
 
   it("a signature that fails leaves no tag in the registry", async () => {
