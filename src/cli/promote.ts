@@ -7,6 +7,7 @@ import { parseImageRef } from "../lifecycle/source.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { runLifecycle } from "./lifecycle-run.js";
+import { withSigner } from "./publish.js";
 
 export const promoteCommand: CliCommand = {
   name: "promote",
@@ -38,6 +39,10 @@ Options:
                       s3://BUCKET[/PREFIX] (bootsmith layout); default dir:artifacts, the
                       output of \`bootsmith build\`
   --force             promote without a passed boot test (recorded as forced)
+  --sign-key KEY      a signed set (SHA256SUMS.sig): the key that signed it (file, env:NAME or
+                      keyring:KEYID), to sign the new tag's SHA256SUMS (its manifest records the
+                      promotion) and, in a registry, the new tag's identity; required for a signed set
+  --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
   --json              print the new tag's published-image record (URLs) on stdout, as
                       \`publish --json\` does, to pipe into \`bootsmith register -\`;
                       several architectures: a list of one record per architecture
@@ -75,6 +80,8 @@ an unknown image.`,
       artifacts: { type: "string" },
       "tls-verify": { type: "string" },
       authfile: { type: "string" },
+      "sign-key": { type: "string" },
+      "sign-passphrase-env": { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith promote: give one image as NAME:TAG, e.g. bootsmith promote compute:9.5 --to prod");
     const ref = parseImageRef(positionals[0]!);
@@ -84,7 +91,13 @@ an unknown image.`,
     const target = parseTargetSpec(values.target ?? "dir:artifacts", targetSpecOptions(values));
     const store = openStore(target, values.artifacts !== undefined ? { artifacts: values.artifacts } : {});
     try {
-      const result = await runLifecycle((signal) => promote(store, { name: ref.name, tag: ref.tag, to, force: values.force ?? false, signal }));
+      const request = { name: ref.name, tag: ref.tag, to, force: values.force ?? false };
+      const signKey = values["sign-key"];
+      const result = await runLifecycle((signal) =>
+        signKey !== undefined
+          ? withSigner(signKey, values["sign-passphrase-env"], (signer) => promote(store, { ...request, signal, signer }))
+          : promote(store, { ...request, signal }),
+      );
       const tested = (test: PassedBootTest | undefined) => (test ? `${test.at}${test.seconds !== undefined ? ` (${test.seconds} s)` : ""}` : "none");
       const why = result.promotion.forced
         ? result.arches

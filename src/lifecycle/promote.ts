@@ -9,7 +9,8 @@ import { sha256Bytes } from "../core/hash.js";
 import { isMultiArchManifest, type BootTestRecord, type Manifest, type MultiArchManifest, type PromotionRecord } from "../core/manifest.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore } from "./store.js";
-import type { TagCopy } from "./tag-copy.js";
+import { signatureFiles, type TagCopy } from "./tag-copy.js";
+import type { Signer } from "../sign/gpg.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 
 export interface PromoteRequest {
@@ -19,6 +20,8 @@ export interface PromoteRequest {
   readonly force?: boolean;
   readonly signal?: AbortSignal;
   readonly now?: Date;
+  /** Signs a signed set's SHA256SUMS again for the new tag (and, in a registry, the tag's identity). */
+  readonly signer?: Signer;
 }
 
 /** The boot test that allowed a set's promotion. */
@@ -54,6 +57,14 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
   // boot-test DIR records its latest run in manifest.json (bootTest.lastRun): it must have passed.
   const untested = sets.filter((set) => set.bootTest?.lastRun?.ok !== true);
   if (untested.length > 0 && !req.force) throw refusal(req, combined, untested);
+  // The new tag's manifests record the promotion, so a signed set's SHA256SUMS is made and signed
+  // again for it: without the key the new tag would be an unsigned set that verify refuses.
+  const signed: string[] = [];
+  for (const file of signatureFiles(sets, combined !== undefined)) if (await store.readSetFile(req.name, req.tag, file, req.signal)) signed.push(file);
+  if (signed.length > 0 && !req.signer)
+    throw new LifecycleInputError(
+      `${req.name}:${req.tag} is signed (${signed.join(", ")}) and the promoted manifest records the promotion, so ${req.name}:${req.to} needs its SHA256SUMS signed again: give --sign-key KEY (the key that signed the set); nothing was promoted`,
+    );
 
   let by: string | undefined;
   try {
@@ -84,6 +95,7 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
     ),
     sets: promotedSets,
     ...(promotedCombined ? { combined: promotedCombined } : {}),
+    ...(signed.length > 0 && req.signer ? { signer: req.signer } : {}),
   };
   await store.copyTag(req.name, req.tag, req.to, copy, req.signal);
   const first = promotedSets[0]!;

@@ -14,7 +14,7 @@ import { swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
-import { renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { archFolder } from "../publish/layout.js";
 
 export class DirStore implements ImageStore {
@@ -52,7 +52,7 @@ export class DirStore implements ImageStore {
         await link(file, path.join(staging, record.file));
       }
       // Each architecture's manifest, then the tag's own (last); the rename makes them visible at once.
-      for (const { file, bytes } of renderTagCopy(copy)) await writeFile(path.join(staging, file), bytes);
+      for (const { file, bytes } of await renderTagFiles(copy, signal)) await writeFile(path.join(staging, file), bytes);
       await swapInto(staging, path.join(imageDir, to), imageDir, to);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });

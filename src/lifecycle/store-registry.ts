@@ -17,7 +17,8 @@
 //     digest and the images it names, its labels and created time from the first of them. gc
 //     keeps or deletes such a set whole (gc.ts).
 // A registry's own garbage collection (of unreferenced blobs) is its job, not this one's.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -26,7 +27,9 @@ import { isCommandError, run } from "../exec/run.js";
 import type { RegistryTarget } from "../publish/targets.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
-import { mapSets, renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { mapSets, renderTagFiles, type TagCopy } from "./tag-copy.js";
+import { signPushedImage } from "../publish/registry-signed.js";
+import type { Signer } from "../sign/gpg.js";
 
 /** Label the build sets to the recipe's name (planner.ts commitStep). */
 export const NAME_LABEL = "io.bootsmith.recipe";
@@ -102,6 +105,8 @@ export class RegistryStore implements ImageStore {
   async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const digest = this.digests.get(from);
     if (!digest) throw new Error(`copyTag ${from} before readManifest`);
+    // A signed set: the new tag's identity is signed before the tag exists (as publish does).
+    if (copy.signer) await this.signIdentity(from, to, digest, copy.signer, signal);
     // By digest: a push to FROM after the check cannot change what is promoted. --all: a
     // manifest list is copied with every image it lists.
     await this.skopeo(
@@ -130,7 +135,7 @@ export class RegistryStore implements ImageStore {
       ...set,
       image: { ...set.image, pushed: [...(set.image.pushed ?? []).filter((p) => p.ref !== ref), { ref, digest }] },
     }));
-    for (const { file, bytes } of renderTagCopy(recorded)) {
+    for (const { file, bytes } of await renderTagFiles(recorded, signal)) {
       const target = path.join(this.options.artifacts, name, from, file);
       const partial = `${target}.partial-${process.pid}`;
       await writeFile(partial, bytes);
@@ -186,6 +191,27 @@ export class RegistryStore implements ImageStore {
   }
 
   close(): void {}
+
+  /**
+   * Sign <repository>:<to> on the image `from` points at: a manifest list and each image it names
+   * (a pull host checks the image of its architecture for the tag it pulled).
+   */
+  private async signIdentity(from: string, to: string, digest: string, signer: Signer, signal?: AbortSignal): Promise<void> {
+    const image = await this.inspect(from, signal);
+    const identity = [`${this.repository}:${to}`];
+    const work = await mkdtemp(path.join(tmpdir(), "bootsmith-promote-"));
+    const ctx = { step: "promote", reporter: silentReporter, ...(signal ? { signal } : {}) };
+    try {
+      const digests = [...(image?.platforms ?? []).map((p) => ({ digest: p.digest, index: false })), { digest, index: image?.platforms !== undefined }];
+      for (const [i, d] of digests.entries()) {
+        const dir = path.join(work, String(i));
+        await mkdir(dir);
+        await signPushedImage(this.target, d.digest, identity, signer, { work: dir, ctx, index: d.index });
+      }
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
 
   /**
    * The tag's digest, creation time and labels (skopeo inspect: the manifest and config only);

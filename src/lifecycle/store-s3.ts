@@ -13,7 +13,7 @@ import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
-import { renderTagCopy, type TagCopy } from "./tag-copy.js";
+import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { archFolder } from "../publish/layout.js";
 
 /** CopyObject's limit (a larger object would need UploadPartCopy). */
@@ -64,7 +64,7 @@ export class S3Store implements ImageStore {
 
   async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const opts = { abortSignal: signal };
-    const manifests = renderTagCopy(copy);
+    const manifests = await renderTagFiles(copy, signal);
     await this.guard(`promoting ${name}:${from} to ${name}:${to} in s3://${this.bucket}`, async () => {
       for (const r of copy.artifacts) {
         const found = await head(this.client, this.bucket, this.key(name, from, r.file), signal);
@@ -101,7 +101,7 @@ export class S3Store implements ImageStore {
             Bucket: this.bucket,
             Key: this.key(name, to, file),
             Body: bytes,
-            ContentType: "application/json",
+            ContentType: file.endsWith(".json") ? "application/json" : file.endsWith(".sig") ? "application/pgp-signature" : "text/plain",
             Metadata: { [SHA256_METADATA]: sha256Bytes(bytes) },
           }),
           opts,

@@ -99,9 +99,9 @@ export async function signPushedImage(
   digest: string,
   identities: readonly string[],
   signer: Signer,
-  request: Pick<LayoutPushRequest, "work" | "ctx">,
+  request: Pick<LayoutPushRequest, "work" | "ctx" | "index">,
 ): Promise<void> {
-  const skopeo = await skopeoCopyArgs(target, request.work);
+  const skopeo = [...(await skopeoCopyArgs(target, request.work)), ...(request.index ? INDEX_ONLY : [])];
   await signIdentities(skopeo, `docker://${target.repository}@${digest}`, identities, signer, request.ctx);
 }
 

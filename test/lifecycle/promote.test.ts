@@ -3,7 +3,8 @@
 // (bootTest.lastRun): promote refuses it (exit 1, nothing created). A passed run is recorded
 // with the function boot-test uses (a real QEMU pass takes minutes): promote then makes the new tag
 // out of hard links with the history in its manifest. --force promotes without a pass and says
-// so; unknown tags and bad arguments are exit 2. (S3: test/lifecycle/ceph.test.ts.)
+// so; a signed set is signed again for the new tag with --sign-key and refused without it;
+// unknown tags and bad arguments are exit 2. (S3: test/lifecycle/ceph.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import { startBssServer } from "../support/bss-server.js";
 import { makeFakeImage, type FakeImage } from "../publish/support/artifacts.js";
 import { recordInManifest } from "../../src/boottest/report.js";
 import type { Manifest } from "../../src/core/manifest.js";
+import { makeTestKey } from "../support/gpg-keys.js";
 
 let work: string;
 let image: FakeImage;
@@ -78,6 +80,32 @@ describe("bootsmith promote (dir: target)", () => {
     expect(prod.promotions).toEqual([expect.objectContaining({ from: "2", to: "prod", forced: true })]);
     expect(existsSync(path.join(root, "promo", "prod", "initramfs.img"))).toBe(false); // image 2 has none
     rmSync(other.dir, { recursive: true, force: true });
+  });
+
+  it("a signed set: refused without --sign-key (exit 2, nothing created); with it the new tag is signed and verifies", async () => {
+    const signedImage = await makeFakeImage({ name: "sealed", tags: ["1"], sizes: { kernel: 4096, rootfs: 8192 } });
+    const key = await makeTestKey(work, "promoter");
+    expect((await bootsmith(["publish", signedImage.dir, "--to", `dir:${root}`, "--sign-key", key.secretFile])).exitCode).toBe(0);
+    expect((await bootsmith(["verify", path.join(root, "sealed", "1"), "--key", key.publicFile])).exitCode).toBe(0);
+
+    const refused = await bootsmith(["promote", "sealed:1", "--to", "prod", "--target", `dir:${root}`, "--force"]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/sealed:1 is signed \(SHA256SUMS\.sig\).*give --sign-key KEY.*nothing was promoted/);
+    expect(existsSync(path.join(root, "sealed", "prod"))).toBe(false);
+
+    const promoted = await bootsmith(["promote", "sealed:1", "--to", "prod", "--target", `dir:${root}`, "--force", "--sign-key", key.secretFile]);
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    const verified = await bootsmith(["verify", path.join(root, "sealed", "prod"), "--key", key.publicFile]);
+    expect(verified.exitCode, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain("signed by");
+    const prod = JSON.parse(readFileSync(path.join(root, "sealed", "prod", "manifest.json"), "utf8")) as Manifest;
+    expect(prod.promotions).toEqual([expect.objectContaining({ from: "1", to: "prod" })]);
+    // The source keeps its own signature, and a key that cannot sign is refused before any copy.
+    expect((await bootsmith(["verify", path.join(root, "sealed", "1"), "--key", key.publicFile])).exitCode).toBe(0);
+    const badKey = await bootsmith(["promote", "sealed:1", "--to", "qa", "--target", `dir:${root}`, "--force", "--sign-key", key.publicFile]);
+    expect(badKey.exitCode).toBe(2);
+    expect(existsSync(path.join(root, "sealed", "qa"))).toBe(false);
+    rmSync(signedImage.dir, { recursive: true, force: true });
   });
 
   it("--json prints the new tag's URLs, which bootsmith register - takes (dry run against the BSS contract server)", async () => {
