@@ -57,8 +57,6 @@ export interface RepoFilesOptions {
   readonly imageDir: string;
   /** Lines added to every generated repository section (not to a recipe's own content), given whether signatures are checked. */
   readonly extraLines?: (gpgcheck: boolean) => readonly string[];
-  /** Lines added to the host copy's generated sections only: settings for the build host's manager, not the node's. */
-  readonly hostLines?: readonly string[];
 }
 
 /**
@@ -73,8 +71,7 @@ export function repoFileActions(ctx: PackageContext, opts: RepoFilesOptions): Ac
     const imageFile = path.join(ctx.workDir, "image-repos", `${repo.name}.repo`);
     const hostKey = repo.gpgkey && keyIsFile(repo.gpgkey) ? `file://${repo.gpgkey}` : repo.gpgkey;
     const extra = opts.extraLines ?? (() => []);
-    const hostExtra = (gpgcheck: boolean) => [...extra(gpgcheck), ...(opts.hostLines ?? [])];
-    actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, hostExtra), mode: 0o644 });
+    actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, extra), mode: 0o644 });
     actions.push({
       kind: "write-file",
       path: imageFile,

@@ -41,15 +41,7 @@ export const zypper: PackageManagerPlugin = {
       steps.push({
         id: "configure-repos",
         title: "Configure package repositories",
-        actions: repoFileActions(ctx, {
-          hostDir: hostRepoDir(ctx),
-          imageDir: "/etc/zypp/repos.d",
-          extraLines: zypperRepoLines,
-          // The host's zypper keeps what it downloads in --cache-dir (libzypp deletes it after the
-          // commit otherwise), so a rebuild downloads only what changed; the node's copy of the
-          // repository does not: a diskless node would keep packages in RAM.
-          hostLines: ["keeppackages=1"],
-        }),
+        actions: repoFileActions(ctx, { hostDir: hostRepoDir(ctx), imageDir: "/etc/zypp/repos.d", extraLines: zypperRepoLines }),
         produces: [],
       });
     }

@@ -92,8 +92,6 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     expect(repoFile).toContain("gpgcheck=1");
     expect(repoFile).toContain("pkg_gpgcheck=1");
     expect(repoFile).toContain("gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-fixture");
-    // The build host keeps downloaded packages; the node does not (it would keep them in RAM).
-    expect(repoFile).not.toContain("keeppackages");
     // The database in the squashfs holds the packages and the imported key.
     const qa = await rpmQaInSquashfs(squashfs, path.join(work, "unsquashed"));
     expect(qa).toContain("fixture-hello-2.1-3.fx");
@@ -120,40 +118,6 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     expect(log).not.toContain("pattern() = fixture-minimal");
     // On a parent the database is the parent's: no new layout is made.
     expect(log).not.toContain("ln -s ../../usr/lib/sysimage/rpm");
-  });
-});
-
-describe("bootsmith build (zypper from scratch, repository over HTTP)", () => {
-  let server: StaticServer;
-  const requests: string[] = [];
-  beforeAll(async () => {
-    // libzypp copies nothing from a local repository into its cache: only one reached over the
-    // network shows what a rebuild downloads.
-    server = await startStaticServer({ root: repo.dir, onRequest: (r) => requests.push(r.path) });
-  });
-  afterAll(async () => server?.close());
-
-  /** A build with --force (graph mode: <out>/<name>/<tag>); the packages it downloaded. */
-  const build = async (out: string): Promise<string[]> => {
-    const before = requests.length;
-    const vars = ["--var", `REPO_URL=${server.url}`, "--var", `REPO_KEY=${repo.gpgKey ?? ""}`];
-    const result = await bootsmith(
-      ["build", path.join(RECIPES, "fixture-zypper.yaml"), ...vars, "--out", path.join(work, out), "--progress", "plain", "--force"],
-      {
-        env: { ...env, BOOTSMITH_CACHE_DIR: path.join(work, "cache-http") },
-      },
-    );
-    expect(result.exitCode, result.stderr).toBe(0);
-    return requests.slice(before).filter((p) => p.endsWith(".rpm"));
-  };
-
-  it("keeps the downloaded packages in the cache directory: a rebuild downloads none", { timeout: 300_000 }, async () => {
-    const first = await build("out-zypper-http-1");
-    const installed = readManifest(path.join(work, "out-zypper-http-1", "fixture-zypper", "1")).packages.map(
-      (p) => `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`,
-    );
-    expect(first.map((p) => path.basename(p)).sort()).toEqual([...installed].sort());
-    expect(await build("out-zypper-http-2")).toEqual([]);
   });
 });
 

@@ -24,7 +24,6 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-keeppackages=1
 ' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-oss.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
@@ -51,7 +50,6 @@ autorefresh=1
 type=rpm-md
 repo_gpgcheck=1
 pkg_gpgcheck=1
-keeppackages=1
 ' > /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo)
 chmod 0644 /var/tmp/bootsmith/work-test/zypp.repos.d/repo-update.repo
 mkdir -p /var/tmp/bootsmith/work-test/image-repos
