@@ -1,9 +1,9 @@
 // One build per output directory at a time. Two builds of the same recipe would overwrite each
 // other's artifacts and fight over the image tag; the second one fails at once with who holds
 // the lock. A lock left by a process that died (kill -9, power loss) is taken over.
-import { closeSync, linkSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
-import { BootsmithError, EXIT } from "../core/errors.js";
+import { BootsmithError, EXIT, fileSystemFailure, UserError } from "../core/errors.js";
 
 export const LOCK_FILE = ".bootsmith.lock";
 
@@ -14,6 +14,25 @@ export class BuildLockedError extends BootsmithError {
   ) {
     super(`another bootsmith build (pid ${holder}) is writing ${path.dirname(lockFile)}; wait for it, or build into another --out directory`, EXIT.failed);
     this.name = "BuildLockedError";
+  }
+}
+
+/**
+ * Create the output directory and take its lock; returns the release function. A directory that
+ * cannot be written (read-only filesystem, a file in the way, no permission) is bad input, said
+ * before anything is built, not a crash.
+ */
+export function lockOutputDir(dir: string): () => void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return acquireBuildLock(dir);
+  } catch (error) {
+    const fs = error instanceof BootsmithError ? undefined : fileSystemFailure(error);
+    if (!fs) throw error;
+    throw new UserError(`output directory ${dir} cannot be written: ${fs.message}`, EXIT.usage, {
+      cause: error,
+      hint: "give a writable directory with --out DIR",
+    });
   }
 }
 

@@ -2,7 +2,7 @@
 // bootsmith's entry point: pick the command, run it, turn errors into exit codes.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BootsmithError, EXIT } from "../core/errors.js";
+import { BootsmithError, EXIT, fileSystemFailure, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
 import { isInterruptedError } from "../exec/signals.js";
@@ -159,7 +159,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    return exitCodeFor(error);
+    // A read-only or full disk, a file where a directory should be: say so, not a stack trace.
+    const fs = error instanceof BootsmithError ? undefined : fileSystemFailure(error);
+    return exitCodeFor(fs ? withContext(`bootsmith ${name}`, fs) : error);
   }
 }
 

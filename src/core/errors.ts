@@ -45,3 +45,33 @@ export class UserError extends BootsmithError {
     super(message, exitCode, options);
   }
 }
+
+/** What the host's filesystem said, in words: the errno codes a user's paths and disks produce. */
+const FILE_SYSTEM_REASONS: Readonly<Record<string, string>> = {
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EEXIST: "a file is in the way",
+  ENOTDIR: "a part of the path is a file, not a directory",
+  EISDIR: "is a directory",
+  ENOENT: "no such file or directory",
+};
+
+/**
+ * A filesystem error from Node (EROFS on a read-only --out, ENOSPC, EACCES …) as a failure
+ * naming the operation and the path, instead of a crash with a stack trace: these come from the
+ * user's disks and paths, not from a bug. Anything else: undefined.
+ */
+export function fileSystemFailure(error: unknown): BootsmithError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall, path } = error as NodeJS.ErrnoException;
+  const reason = code === undefined ? undefined : FILE_SYSTEM_REASONS[code];
+  if (reason === undefined || path === undefined) return undefined;
+  const verb = syscall === undefined ? "use" : syscall;
+  return new BootsmithError(`cannot ${verb} ${path}: ${reason} (${code})`, EXIT.failed, {
+    cause: error,
+    hint: "check the path, its permissions and the free space of its filesystem",
+  });
+}

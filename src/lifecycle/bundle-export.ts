@@ -3,14 +3,15 @@
 // name and renamed into place when complete, so a failed or interrupted export leaves no file
 // that looks like a bundle.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pack as tarPack, type Pack } from "tar-stream";
 import { MANIFEST_FILE } from "../core/manifest.js";
+import { fileSystemFailure } from "../core/errors.js";
 import { loadImageDir } from "./image-dir.js";
 import { sha256Bytes, sha256File } from "../core/hash.js";
 import { BUNDLE_INDEX, BUNDLE_VERSION, EXTRA_FILE, IMAGE_DIR, type BundleFile, type BundleIndex } from "./bundle-format.js";
@@ -76,9 +77,10 @@ export async function exportBundle(dir: string, output: string, options: ExportO
   const final = path.resolve(output);
   if (await stat(final).catch(() => undefined)) throw new LifecycleInputError(`-o ${output}: already exists; remove it or give another file name`);
   const partial = `${final}.partial-${process.pid}`;
+  const out = await openOutput(output, partial);
   const pack = tarPack();
   // The pack is a streamx Readable; Readable.from() reads it as an async iterable.
-  const written = pipeline(Readable.from(pack as AsyncIterable<Buffer>), createWriteStream(partial, { flags: "wx" }), { signal: options.signal });
+  const written = pipeline(Readable.from(pack as AsyncIterable<Buffer>), out.createWriteStream(), { signal: options.signal });
   written.catch(() => {}); // awaited below; not "unhandled" while entries are still being added
   try {
     await addBuffer(pack, BUNDLE_INDEX, indexBytes, mtime);
@@ -102,9 +104,24 @@ export async function exportBundle(dir: string, output: string, options: ExportO
   return { index, output: final, bytes: size };
 }
 
+/**
+ * The partial file, opened before anything is packed: a read-only or missing directory is bad
+ * input named by -o, not an 'error' event on a half-written tar entry.
+ */
+async function openOutput(output: string, partial: string): Promise<FileHandle> {
+  try {
+    return await open(partial, "wx");
+  } catch (error) {
+    const fs = fileSystemFailure(error);
+    if (!fs) throw error;
+    throw new LifecycleInputError(`-o ${output}: cannot be written: ${fs.message}; give a file in a writable directory`, { cause: error });
+  }
+}
+
 function addBuffer(pack: Pack, name: string, bytes: Buffer, mtime: Date): Promise<void> {
   return new Promise((resolve, reject) => {
-    pack.entry({ ...ENTRY, name, size: bytes.length, mtime }, bytes, (error) => (error ? reject(error) : resolve()));
+    // A failed output destroys the entry too; its error reaches the callback, so the event needs no crash.
+    pack.entry({ ...ENTRY, name, size: bytes.length, mtime }, bytes, (error) => (error ? reject(error) : resolve())).on("error", () => {});
   });
 }
 
@@ -114,7 +131,9 @@ async function addFile(pack: Pack, file: BundleFile, source: string, mtime: Date
   let done!: Promise<void>;
   const entry = await new Promise<ReturnType<Pack["entry"]>>((resolveEntry) => {
     done = new Promise<void>((resolve, reject) => {
-      resolveEntry(pack.entry({ ...ENTRY, name: file.name, size: file.size, mtime }, (error) => (error ? reject(error) : resolve())));
+      const entry = pack.entry({ ...ENTRY, name: file.name, size: file.size, mtime }, (error) => (error ? reject(error) : resolve()));
+      entry.on("error", () => {}); // reported through the callback (done) and `written`
+      resolveEntry(entry);
     });
   });
   // The entry is a streamx Writable: write with its backpressure (drain), then end it.

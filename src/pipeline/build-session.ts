@@ -2,7 +2,6 @@
 // lock, open the reporters (console, build.log, JUnit), make sure a parent image exists, walk
 // the plan (build, publish, register) with cleanup on failure or Ctrl-C, and print the summary.
 // `bootsmith build FILE` runs one session (buildFile); graph mode runs one per recipe.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import { MANIFEST_FILE, type Manifest, type PackageRecord } from "../core/manifest.js";
@@ -18,7 +17,7 @@ import { plan as makePlan } from "../plan/planner.js";
 import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
-import { acquireBuildLock } from "../builder/output-lock.js";
+import { lockOutputDir } from "../builder/output-lock.js";
 import { ensurePrivateRoot } from "../builder/work-dir.js";
 import { executePlan, StepFailedError, type BuildResult } from "./execute-plan.js";
 import { decide, gatherFacts } from "./cache.js";
@@ -126,8 +125,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   let releaseLock: () => void;
   try {
     ensurePrivateRoot(path.dirname(thePlan.workDir)); // bad input (exit 2) before anything starts
-    mkdirSync(thePlan.outDir, { recursive: true });
-    releaseLock = acquireBuildLock(thePlan.outDir);
+    releaseLock = lockOutputDir(thePlan.outDir);
   } catch (error) {
     await signer?.close();
     await console.close();

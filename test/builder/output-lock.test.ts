@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { acquireBuildLock, BuildLockedError, LOCK_FILE } from "../../src/builder/output-lock.js";
+import { acquireBuildLock, BuildLockedError, LOCK_FILE, lockOutputDir } from "../../src/builder/output-lock.js";
+import { EXIT, UserError } from "../../src/core/errors.js";
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -48,5 +49,35 @@ describe("acquireBuildLock", () => {
     writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`);
     expect(() => acquireBuildLock(dir)).toThrow(new RegExp(`pid ${process.ppid}\\b`));
     expect(readFileSync(path.join(dir, LOCK_FILE), "utf8")).toBe(`${process.ppid}\n`);
+  });
+});
+
+describe("lockOutputDir", () => {
+  const failure = (dir: string): unknown => {
+    try {
+      lockOutputDir(dir)();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+
+  it("creates a missing output directory and locks it", () => {
+    const dir = path.join(fresh(), "a", "b");
+    const release = lockOutputDir(dir);
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(true);
+    release();
+  });
+
+  it("a file where the directory should be is bad input naming the directory, not a crash", () => {
+    const file = path.join(fresh(), "afile");
+    writeFileSync(file, "x");
+    for (const dir of [file, path.join(file, "sub")]) {
+      const error = failure(dir);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).exitCode).toBe(EXIT.usage);
+      expect((error as UserError).message).toMatch(new RegExp(`^output directory ${dir} cannot be written: cannot mkdir ${file}`));
+      expect((error as UserError).hint).toContain("--out");
+    }
   });
 });

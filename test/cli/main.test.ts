@@ -1,7 +1,12 @@
 // main.ts lists commands lazily (name, summary, loader) so a command loads only what it uses;
-// this keeps the table honest against each module's own name and summary.
-import { describe, expect, it } from "vitest";
-import { commands } from "../../src/cli/main.js";
+// this keeps the table honest against each module's own name and summary. main turns a
+// filesystem error (read-only or full disk, a file in the way) into a message, not a crash.
+import { rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { commands, main } from "../../src/cli/main.js";
+import { EXIT } from "../../src/core/errors.js";
+import { makeFakeImage } from "../publish/support/artifacts.js";
 
 describe("the command table", () => {
   it.each(commands.map((c) => [c.name, c] as const))("%s matches its module", async (_name, entry) => {
@@ -9,5 +14,25 @@ describe("the command table", () => {
     expect(command.name).toBe(entry.name);
     expect(command.summary).toBe(entry.summary);
     expect(command.usage).toMatch(/^Usage: bootsmith /);
+  });
+});
+
+describe("main", () => {
+  it("a filesystem error a command meets (a file where a directory should be) is a message and exit 1, not a crash", async () => {
+    const image = await makeFakeImage({ sizes: { kernel: 1024 } });
+    const blocker = path.join(image.dir, "a-file");
+    writeFileSync(blocker, "x");
+    let stderr = "";
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    try {
+      const code = await main(["publish", image.dir, "--to", `dir:${blocker}/sub`]);
+      expect(code).toBe(EXIT.failed);
+    } finally {
+      spy.mockRestore();
+      rmSync(image.dir, { recursive: true, force: true });
+    }
+    expect(stderr).toMatch(
+      new RegExp(`^bootsmith publish: cannot mkdir ${blocker}/sub\\S*: a part of the path is a file, not a directory \\(ENOTDIR\\)\\nhint: `),
+    );
   });
 });

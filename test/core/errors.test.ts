@@ -1,7 +1,7 @@
 // One error base: every deliberate error carries its exit code, and cli/main.ts turns any of
 // them into a message (with the hint) and that code; anything else is a bug and is rethrown.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BootsmithError, EXIT, UserError, withContext } from "../../src/core/errors.js";
+import { BootsmithError, EXIT, fileSystemFailure, UserError, withContext } from "../../src/core/errors.js";
 import { exitCodeFor } from "../../src/cli/main.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { PublishError, PublishInputError } from "../../src/publish/errors.js";
@@ -44,5 +44,14 @@ describe("the error base and exitCodeFor", () => {
   it("rethrows what is not a BootsmithError: that is a bug, with its stack", () => {
     const bug = new TypeError("undefined is not a function");
     expect(() => exitCodeFor(bug)).toThrow(bug);
+  });
+
+  it("fileSystemFailure names the operation, the path and the reason of a Node filesystem error; anything else is not one", () => {
+    const erofs = Object.assign(new Error("EROFS: read-only file system, open '/mnt/x'"), { code: "EROFS", syscall: "open", path: "/mnt/x" });
+    const failure = fileSystemFailure(erofs);
+    expect(failure?.message).toBe("cannot open /mnt/x: read-only file system (EROFS)");
+    expect(failure?.exitCode).toBe(EXIT.failed);
+    expect(fileSystemFailure(new TypeError("x is not a function"))).toBeUndefined();
+    expect(fileSystemFailure(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED", syscall: "connect" }))).toBeUndefined();
   });
 });

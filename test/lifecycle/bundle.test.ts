@@ -72,6 +72,16 @@ describe("bootsmith export", () => {
     expect(missing.stderr).toContain(`${path.join(root, "air", "9")}: no such directory`);
   });
 
+  it("-o where no file can be written (a file in the way of its directory): exit 2 naming -o, no crash", async () => {
+    const blocker = path.join(work, "a-file");
+    writeFileSync(blocker, "x");
+    const out = path.join(blocker, "b.tar");
+    const result = await bootsmith(["export", image.dir, "-o", out]);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`-o ${out}: cannot be written: cannot open ${out}.partial-`);
+    expect(result.stderr).not.toContain("    at ");
+  });
+
   it("an artifact changed after the build (same size, other bytes): exit 1, no bundle left", async () => {
     const copy = await makeFakeImage({ name: "changed", sizes: { kernel: 4096, rootfs: 2 * MiB } });
     const rootfs = path.join(copy.dir, "rootfs.squashfs");
