@@ -50,7 +50,9 @@ export function readYamlSource(file: string): ReadResult {
   const lines = new LineCounter();
   // uniqueKeys is off: yaml compares each key with every earlier key of its map, which takes
   // minutes on a megabyte of short keys; duplicateKeys() below does it in one pass.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  // merge: YAML 1.1 merge keys (`<<: *defaults`), which sites use to share a repository or a
+  // publish entry between list items; the yaml library reads them only when asked.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     // prettyErrors is off (it would put a source excerpt into the message), so positions come
     // from the error's offset through the line counter.
@@ -62,6 +64,9 @@ export function readYamlSource(file: string): ReadResult {
         // A stack overflow inside the parser is nesting, not a syntax error the user can find.
         if (/call stack/i.test(e.message))
           return { ...base, path: "", message: `YAML: nested too deeply to read (a recipe needs a few levels; is this the right file?)` };
+        // yaml's own advice here (parseAllDocuments()) is for programmers, not for the recipe's author.
+        if (e.code === "MULTIPLE_DOCS")
+          return { ...base, path: "", message: "a recipe is one YAML document, but a second one starts here (---): put each recipe in its own file" };
         return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` };
       }),
     };

@@ -437,6 +437,11 @@ const cases: readonly Case[] = [
     yaml: lines("name: t", "tags: [a, b", "from: scratch"),
     issues: ["3:1 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]"],
   },
+  {
+    name: "two YAML documents in one file",
+    yaml: lines("name: t", "---", "name: u"),
+    issues: ["2:1 a recipe is one YAML document, but a second one starts here (---): put each recipe in its own file"],
+  },
   { name: "tab indentation", yaml: lines("name: t", "packages:", "\tmanager: dnf"), issues: ["3:1 YAML syntax: Tabs are not allowed as indentation"] },
   { name: "duplicate top-level key", yaml: withBase("name: u"), issues: ['7:1 name: duplicate key "name"; each key may appear once in a mapping'] },
   {

@@ -61,6 +61,31 @@ describe("variables", () => {
   });
 });
 
+describe("YAML", () => {
+  it("merge keys (<<: *anchor, <<: [*a, *b]) merge mappings, the item's own keys winning", () => {
+    const r = load(
+      [
+        BASE.replace("  install: [kernel]\n", "  install: &base [kernel, dracut]\n"),
+        "files:",
+        '  - &motd {dest: /etc/motd, content: "hi\\n", mode: "0640"}',
+        "  - {<<: *motd, dest: /etc/issue}",
+        "commands:",
+        "  - &env {env: {A: a}, run: [/bin/true]}",
+        "  - <<: [*env, {timeout: 5}]",
+        "    run: [/bin/false]",
+        "labels: {x: y}",
+        "description: >",
+        "  folded",
+        "  text",
+      ].join("\n") + "\n",
+    );
+    expect(r.spec.packages?.install).toEqual(["kernel", "dracut"]);
+    expect(r.spec.files[1]).toEqual({ dest: "/etc/issue", content: "hi\n", mode: "0640" });
+    expect(r.spec.commands[1]).toMatchObject({ env: { A: "a" }, timeout: 5, run: ["/bin/false"] });
+    expect(r.spec.description).toBe("folded text\n");
+  });
+});
+
 describe("defaults and parents", () => {
   it("fills defaults", () => {
     const r = load(BASE);
