@@ -9,6 +9,7 @@ import path from "node:path";
 import { sha256Bytes } from "../core/hash.js";
 import { IMAGE_MANIFEST_PATH, IMAGE_SBOM_DIR, SBOM_FILES } from "../core/manifest.js";
 import { TOOL_VERSION } from "../core/version.js";
+import { imagePackageManager } from "../recipe/load.js";
 import { composeManifest, type ManifestInputs } from "./manifest-writer.js";
 import { readOsRelease, writeImageIdentity } from "./os-release.js";
 import { parsePackageList } from "./packages.js";
@@ -40,7 +41,7 @@ export async function writeIdentity(request: IdentityRequest): Promise<IdentityR
   const image = {
     name: spec.name,
     version: spec.tags[0] ?? "latest",
-    packageManager: spec.packages?.manager ?? "none",
+    packageManager: imagePackageManager(manifest.recipe),
     inputDigest: manifest.recipe.inputDigest,
     created,
     toolVersion: TOOL_VERSION,

@@ -4,7 +4,7 @@
 import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
-import { localImageRef } from "../recipe/load.js";
+import { imagePackageManager, localImageRef } from "../recipe/load.js";
 import { inputDigests } from "../recipe/inputs.js";
 import { baseRef, compressionArgs } from "../plan/planner.js";
 import { sha256File } from "../core/hash.js";
@@ -86,7 +86,7 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
       : {}),
     artifacts,
     packages: parsePackageList(inputs.packages),
-    packageManager: spec.packages?.manager ?? "none",
+    packageManager: imagePackageManager(recipe),
     ...(inputs.scan ? { scan: { openscap: inputs.scan } } : {}),
     tools: inputs.tools,
     timings: [...inputs.timings],

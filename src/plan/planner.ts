@@ -2,7 +2,7 @@
 // needs from the host (detected buildah options, apt sources, core count) comes in options.
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
-import { localImageRef, registrationSource } from "../recipe/load.js";
+import { imagePackageManager, localImageRef, packageLayer, registrationSource } from "../recipe/load.js";
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
@@ -98,21 +98,23 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   // The root is final here (the initramfs is built); what remediation changes is still listed,
   // cleaned and squashed below.
   steps.push(...scanSteps(recipe, target, image, options));
-  if (pkgCtx) {
-    const plugin = packageManagers[managerOf(spec)];
+  // A layer without packages: still lists its parent's (the image's database), for its SBOM.
+  const listCtx = pkgCtx ?? inheritedListContext(recipe, target, options);
+  if (listCtx) {
+    const plugin = packageManagers[managerOf(listCtx.spec)];
     steps.push(
       step("list-packages", "Record the installed packages", [
-        { kind: "exec", command: plugin.listPackages(pkgCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
+        { kind: "exec", command: plugin.listPackages(listCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
       ]),
     );
-    steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
+    if (pkgCtx) steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   const work = (file: string) => path.join(options.workDir, file);
   const facts = {
     recipe: recipe.file,
     vars: recipe.vars,
     ...(spec.boot ? { kernelRecord: work(WORK_FILES.kernel) } : {}),
-    ...(pkgCtx ? { packages: work(WORK_FILES.packages) } : {}),
+    ...(listCtx ? { packages: work(WORK_FILES.packages) } : {}),
     ...(spec.scan?.openscap ? { scanRecord: work(WORK_FILES.scan) } : {}),
   };
   steps.push(
@@ -179,7 +181,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     image,
     outDir: options.outDir,
     workDir: options.workDir,
-    packageManager: spec.packages?.manager ?? "none",
+    packageManager: imagePackageManager(recipe),
     steps,
   };
 }
@@ -236,6 +238,27 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
     installer: packages.options.installer ?? (spec.from === "scratch" ? "host" : "image"),
     ...(options.sourceDateEpoch !== undefined ? { reproducible: true } : {}),
     ...(accounts ? { accounts } : {}),
+  };
+}
+
+/**
+ * For a layer without packages: on top of a parent that has them: how that parent's package
+ * manager lists the image's packages (nothing is installed, so no repositories), the way the
+ * parent's own build listed them.
+ */
+function inheritedListContext(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): PackageContext | undefined {
+  const layer = packageLayer(recipe);
+  if (layer === undefined || layer === recipe) return undefined;
+  const packages = layer.spec.packages!;
+  return {
+    spec: layer.spec,
+    packages: { ...packages, repos: [] },
+    root: [MNT],
+    buildah: target,
+    workDir: options.workDir,
+    cacheDir: options.cacheDir,
+    hostAptSources: options.hostAptSources,
+    installer: packages.options.installer ?? (layer.spec.from === "scratch" ? "host" : "image"),
   };
 }
 

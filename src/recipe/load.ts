@@ -83,6 +83,22 @@ export function loadRecipe(file: string, options: LoadOptions = {}): LoadedRecip
   return loadWithParents(path.resolve(file), [], { sources, compat: options.compat ?? {}, loaded: options.loaded });
 }
 
+/**
+ * The layer whose package manager the image's package database belongs to: the recipe itself
+ * when it has packages:, else its nearest parent that has (a layer of files and commands on a
+ * dnf image is still an rpm image, whose SBOM lists the parent's packages). None for an external
+ * base image without packages:.
+ */
+export function packageLayer(recipe: LoadedRecipe): LoadedRecipe | undefined {
+  for (let r: LoadedRecipe | undefined = recipe; r; r = r.parent) if (r.spec.packages) return r;
+  return undefined;
+}
+
+/** The image's package manager, as manifest.json and the SBOMs record it ("none" when unknown). */
+export function imagePackageManager(recipe: LoadedRecipe): string {
+  return packageLayer(recipe)?.spec.packages?.manager ?? "none";
+}
+
 /** The local image name a recipe's build is committed as. */
 export function localImageRef(spec: Pick<RecipeSpec, "name" | "tags"> & Partial<Pick<RecipeSpec, "arch" | "arches">>): string {
   // A recipe built for several architectures commits one image per architecture: <tag>-<oci arch>,
