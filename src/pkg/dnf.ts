@@ -76,6 +76,10 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
   const o = ctx.packages.options;
   const common: Arg[] = [
     "-y",
+    // A recipe's repository that cannot be read fails the build. Debian's /etc/dnf/dnf.conf (read
+    // by the host's dnf) says skip_if_unavailable=True: a mirror outage or a mistyped baseurl
+    // would build an image without that repository's packages and updates, and succeed.
+    "--setopt=skip_if_unavailable=False",
     `--setopt=install_weak_deps=${o.weakDeps ? "True" : "False"}`,
     o.best ? "--best" : "--nobest",
     ...(o.docs ? [] : ["--setopt=tsflags=nodocs"]),

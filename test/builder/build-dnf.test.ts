@@ -1,7 +1,7 @@
 // bootsmith build against real buildah, host dnf and mksquashfs, with the fixture RPM
 // repository the tests build (rpmbuild + createrepo_c). Nothing is mocked.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -10,7 +10,7 @@ import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
-import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
+import { buildEnv, fixtureRecipe, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
 import { cycloneDxErrors, spdxErrors } from "../support/sbom-schemas.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
@@ -25,7 +25,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1"]);
+  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1", "fixture-unreachable:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -185,6 +185,25 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(result.stderr).toContain("/bin/sh -ec 'exit 3'");
     expect(result.stderr).toContain(`full log: ${path.join(out, "build.log")}`);
     expect(existsSync(path.join(out, "build.log"))).toBe(true);
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("a recipe repository that cannot be reached fails the build naming it (the host's dnf.conf skips it), no leaks", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const recipe = path.join(work, "fixture-unreachable.yaml");
+    writeFileSync(
+      recipe,
+      fixtureRecipe({ name: "fixture-unreachable", boot: false, install: [] }).replace(
+        "    - name: fixture\n",
+        "    - name: site-updates\n      baseurl: http://127.0.0.1:9/unreachable\n    - name: fixture\n",
+      ),
+    );
+    const out = path.join(work, "out-unreachable");
+    const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stdout).toBe(1);
+    expect(result.stderr).toContain("step install-packages (Install packages with dnf) failed");
+    expect(result.stderr).toContain("Failed to download metadata for repo 'site-updates'");
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });

@@ -14,7 +14,7 @@ MNT=$(buildah mount bootsmith-rocky-9-compute-test)
 
 # [3/17] install-packages: Install packages with dnf
 timeout 3600 mkdir -p /var/cache/bootsmith/dnf-in-image
-timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-compute-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge rdma-core infiniband-diags
+timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-compute-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=skip_if_unavailable=False --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge rdma-core infiniband-diags
 
 # [4/17] copy-files: Copy files into the image
 mkdir -p /var/tmp/bootsmith/work-test/files/0

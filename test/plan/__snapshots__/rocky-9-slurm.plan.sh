@@ -18,7 +18,7 @@ bootsmith rootfs accounts "$MNT" --recipe <repo>/recipes/rocky-9-slurm.yaml
 
 # [4/15] install-packages: Install packages with dnf
 timeout 3600 mkdir -p /var/cache/bootsmith/dnf-in-image
-timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-slurm-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
+timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-slurm-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=skip_if_unavailable=False --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
 
 # [5/15] command-1: Run: enable compute services
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- systemctl enable munge slurmd
