@@ -153,7 +153,12 @@ const fileEntry = z
     owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional().describe("user or user:group inside the image"),
   })
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
-  .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" });
+  .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" })
+  // buildah would write the content as a file named after the temporary copy (/etc/ → /etc/etc).
+  .refine((f) => f.content === undefined || !f.dest.endsWith("/"), {
+    error: "content is written to one file: end dest with the file's name, e.g. /etc/motd (a / at the end names a directory)",
+    path: ["dest"],
+  });
 
 /** A path relative to the recipe's directory (checked to stay inside it when the recipe loads). */
 const recipeRelative = z.string().min(1).regex(/^[^/]/, { error: "must be a path relative to the recipe's directory" });

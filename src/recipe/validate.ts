@@ -1,6 +1,7 @@
 // Turn schema violations into RecipeIssues that point at the YAML and say what would be valid.
 // Any zod schema works (the native recipe, and the OpenCHAMI formats read by ./compat/): the
 // valid keys for did-you-mean come from that schema's own JSON Schema.
+import { isScalar, parse } from "yaml";
 import { z } from "zod";
 import { RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
 import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
@@ -88,7 +89,10 @@ function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, pref
     }
     case "invalid_type": {
       const value = valueAt(data, path);
-      const message = value === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}, not ${describe(value)}`;
+      const message =
+        value === undefined
+          ? `is required (${issue.expected})`
+          : `must be ${article(issue.expected)}, not ${describe(value)}${quoteHint(source, path, issue.expected, value)}`;
       return [issueAt(source, path, message)];
     }
     case "invalid_key": {
@@ -142,6 +146,29 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
     cur = (cur as Record<PropertyKey, unknown>)[seg];
   }
   return cur;
+}
+
+/**
+ * YAML turns unquoted 0755 into the number 755, 9.10 into 9.1 and yes into true: where a string
+ * was expected, show what was written and how to quote it.
+ */
+function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: string, value: unknown): string {
+  if (expected !== "string" || (typeof value !== "number" && typeof value !== "boolean")) return "";
+  const node = source.doc.getIn(path as (string | number)[], true);
+  if (!isScalar(node) || !node.range) return "";
+  const written = source.text.slice(node.range[0], node.range[1]);
+  // A converted OpenCHAMI config positions nodes at the nearest foreign node: only a scalar whose
+  // text reads back as this value is the one written.
+  if (readsAs(written) !== value) return "";
+  return `; YAML reads ${written} unquoted as a ${typeof value}: write "${written}"`;
+}
+
+function readsAs(text: string): unknown {
+  try {
+    return parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(value: unknown): string {

@@ -442,6 +442,29 @@ const cases: readonly Case[] = [
     yaml: lines("name: t", "---", "name: u"),
     issues: ["2:1 a recipe is one YAML document, but a second one starts here (---): put each recipe in its own file"],
   },
+  {
+    name: "content into a directory dest (a / at the end)",
+    yaml: withBase("files:", '  - {dest: /etc/, content: "x"}'),
+    issues: ["8:12 files[0].dest: content is written to one file: end dest with the file's name, e.g. /etc/motd (a / at the end names a directory)"],
+  },
+  {
+    name: "unquoted numbers where strings are expected: mode 0755, release 9.10",
+    yaml: lines(
+      "name: t",
+      "tags: [9.10]",
+      "packages:",
+      "  manager: dnf",
+      "  release: 9.10",
+      "  install: [kernel]",
+      "files:",
+      '  - {dest: /etc/x, content: "x", mode: 0755}',
+    ),
+    issues: [
+      '2:8 tags[0]: must be a string, not number 9.1; YAML reads 9.10 unquoted as a number: write "9.10"',
+      '5:12 packages.release: must be a string, not number 9.1; YAML reads 9.10 unquoted as a number: write "9.10"',
+      '8:40 files[0].mode: must be a string, not number 755; YAML reads 0755 unquoted as a number: write "0755"',
+    ],
+  },
   { name: "tab indentation", yaml: lines("name: t", "packages:", "\tmanager: dnf"), issues: ["3:1 YAML syntax: Tabs are not allowed as indentation"] },
   { name: "duplicate top-level key", yaml: withBase("name: u"), issues: ['7:1 name: duplicate key "name"; each key may appear once in a mapping'] },
   {
