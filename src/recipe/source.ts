@@ -56,9 +56,11 @@ export function readYamlSource(file: string): ReadResult {
   if (doc.errors.length > 0) {
     // prettyErrors is off (it would put a source excerpt into the message), so positions come
     // from the error's offset through the line counter.
+    // Only the first: once the parser is lost, the errors after it are echoes of that one
+    // (an unquoted ${NAME} in a flow mapping gave twenty, one per later token).
     return {
       ok: false,
-      issues: doc.errors.map((e) => {
+      issues: doc.errors.slice(0, 1).map((e) => {
         const pos = lines.linePos(e.pos[0]);
         const base = { file, line: pos.line, column: pos.col };
         // A stack overflow inside the parser is nesting, not a syntax error the user can find.
@@ -67,7 +69,10 @@ export function readYamlSource(file: string): ReadResult {
         // yaml's own advice here (parseAllDocuments()) is for programmers, not for the recipe's author.
         if (e.code === "MULTIPLE_DOCS")
           return { ...base, path: "", message: "a recipe is one YAML document, but a second one starts here (---): put each recipe in its own file" };
-        return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}` };
+        const line = text.split("\n")[pos.line - 1] ?? "";
+        // `${` opens a flow mapping to YAML inside [ ] or { }, where plain values end at { and }.
+        const quote = /(^|[^"'])\$\{/.test(line) && /[[{]/.test(line) ? ` (inside [ ] or { }, quote values that use \${NAME}: "\${NAME}")` : "";
+        return { ...base, path: "", message: `YAML syntax: ${e.message.split("\n")[0]}${quote}` };
       }),
     };
   }

@@ -465,6 +465,11 @@ const cases: readonly Case[] = [
       '8:40 files[0].mode: must be a string, not number 755; YAML reads 0755 unquoted as a number: write "0755"',
     ],
   },
+  {
+    name: "an unquoted ${NAME} in a flow mapping: the first YAML error only, with how to quote",
+    yaml: withBase("vars: {U: '990'}", "users:", "  - {name: slurm, uid: ${U}}", "boot:", "  kernel: newest"),
+    issues: ['9:25 YAML syntax: Unexpected flow-map-start at node end (inside [ ] or { }, quote values that use ${NAME}: "${NAME}")'],
+  },
   { name: "tab indentation", yaml: lines("name: t", "packages:", "\tmanager: dnf"), issues: ["3:1 YAML syntax: Tabs are not allowed as indentation"] },
   { name: "duplicate top-level key", yaml: withBase("name: u"), issues: ['7:1 name: duplicate key "name"; each key may appear once in a mapping'] },
   {
