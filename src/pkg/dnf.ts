@@ -43,7 +43,7 @@ export const dnf: PackageManagerPlugin = {
     for (const mod of ctx.packages.modules.enable) actions.push({ kind: "exec", command: run(["module", "enable", mod]) });
     for (const mod of ctx.packages.modules.install) actions.push({ kind: "exec", command: run(["module", "install", mod]) });
     if (install.length > 0) actions.push({ kind: "exec", command: run(["install", ...install]) });
-    if (ctx.packages.remove.length > 0) actions.push({ kind: "exec", command: run(["remove", ...ctx.packages.remove]) });
+    if (ctx.packages.remove.length > 0) actions.push({ kind: "exec", command: run([protectInstalled(ctx), "remove", ...ctx.packages.remove]) });
     steps.push({ id: "install-packages", title: "Install packages with dnf", actions, produces: [] });
     return steps;
   },
@@ -71,6 +71,17 @@ export const dnf: PackageManagerPlugin = {
     };
   },
 };
+
+/**
+ * dnf remove also removes what depends on the packages named, silently: removing a library
+ * would take a package install: asks for with it, and the image would build without it. The
+ * recipe's install: names join dnf's protected packages (after its defaults: dnf itself and the
+ * image's /etc/dnf/protected.d), so dnf refuses and names them. Entries that are not package
+ * names (paths, versions) protect nothing and are harmless.
+ */
+function protectInstalled(ctx: PackageContext): string {
+  return `--setopt=protected_packages=${["dnf", "glob:/etc/dnf/protected.d/*.conf", ...ctx.packages.install].join(",")}`;
+}
 
 function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
   const o = ctx.packages.options;

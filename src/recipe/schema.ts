@@ -134,7 +134,10 @@ export const PackagesSchema = z.strictObject({
     .prefault({})
     .describe("dnf modules"),
   install: z.array(pkg).default([]).describe("Packages to install"),
-  remove: z.array(pkg).default([]).describe("Packages to remove after installing"),
+  remove: z
+    .array(pkg)
+    .default([])
+    .describe("Packages to remove after installing. dnf: removing one that a package named in install: needs fails the build (dnf would remove both)"),
   options: managerOptions.prefault({}).describe("Package manager options"),
 });
 

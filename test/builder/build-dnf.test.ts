@@ -25,7 +25,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1", "fixture-unreachable:1"]);
+  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1", "fixture-unreachable:1", "fixture-remove-dependency:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -204,6 +204,25 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(result.exitCode, result.stdout).toBe(1);
     expect(result.stderr).toContain("step install-packages (Install packages with dnf) failed");
     expect(result.stderr).toContain("Failed to download metadata for repo 'site-updates'");
+    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
+  it("packages.remove of a library a package in install: needs: dnf refuses (it would remove both), exit 1 naming it", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const recipe = path.join(work, "fixture-remove-dependency.yaml");
+    writeFileSync(
+      recipe,
+      fixtureRecipe({ name: "fixture-remove-dependency", boot: false, packageGroups: [], install: ["fixture-base", "fixture-hello"] }).replace(
+        "  install:\n",
+        "  remove:\n    - fixture-libgreet\n  install:\n",
+      ),
+    );
+    const out = path.join(work, "out-remove-dependency");
+    const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stdout).toBe(1);
+    expect(result.stderr).toContain("step install-packages (Install packages with dnf) failed");
+    expect(result.stderr).toContain("The operation would result in removing the following protected packages: fixture-hello");
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
