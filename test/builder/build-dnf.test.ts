@@ -189,42 +189,36 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 
-  it("a recipe repository that cannot be reached fails the build naming it (the host's dnf.conf skips it), no leaks", { timeout: 300_000 }, async () => {
+  /** Build `yaml` (a fixture recipe) expecting dnf to fail: exit 1, the step named, no manifest, no leaks; its stderr. */
+  async function installFails(name: string, yaml: string): Promise<string> {
     const before = await snapshotHost("bootsmith-fixture-");
-    const recipe = path.join(work, "fixture-unreachable.yaml");
-    writeFileSync(
-      recipe,
-      fixtureRecipe({ name: "fixture-unreachable", boot: false, install: [] }).replace(
-        "    - name: fixture\n",
-        "    - name: site-updates\n      baseurl: http://127.0.0.1:9/unreachable\n    - name: fixture\n",
-      ),
-    );
-    const out = path.join(work, "out-unreachable");
+    const recipe = path.join(work, `${name}.yaml`);
+    writeFileSync(recipe, yaml);
+    const out = path.join(work, `out-${name}`);
     const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
     expect(result.exitCode, result.stdout).toBe(1);
     expect(result.stderr).toContain("step install-packages (Install packages with dnf) failed");
-    expect(result.stderr).toContain("Failed to download metadata for repo 'site-updates'");
     expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+    return result.stderr;
+  }
+
+  it("a recipe repository that cannot be reached fails the build naming it (the host's dnf.conf skips it), no leaks", { timeout: 300_000 }, async () => {
+    const yaml = fixtureRecipe({ name: "fixture-unreachable", boot: false, install: [] }).replace(
+      "    - name: fixture\n",
+      "    - name: site-updates\n      baseurl: http://127.0.0.1:9/unreachable\n    - name: fixture\n",
+    );
+    expect(await installFails("fixture-unreachable", yaml)).toContain("Failed to download metadata for repo 'site-updates'");
   });
 
   it("packages.remove of a library a package in install: needs: dnf refuses (it would remove both), exit 1 naming it", { timeout: 300_000 }, async () => {
-    const before = await snapshotHost("bootsmith-fixture-");
-    const recipe = path.join(work, "fixture-remove-dependency.yaml");
-    writeFileSync(
-      recipe,
-      fixtureRecipe({ name: "fixture-remove-dependency", boot: false, packageGroups: [], install: ["fixture-base", "fixture-hello"] }).replace(
-        "  install:\n",
-        "  remove:\n    - fixture-libgreet\n  install:\n",
-      ),
+    const yaml = fixtureRecipe({ name: "fixture-remove-dependency", boot: false, packageGroups: [], install: ["fixture-base", "fixture-hello"] }).replace(
+      "  install:\n",
+      "  remove:\n    - fixture-libgreet\n  install:\n",
     );
-    const out = path.join(work, "out-remove-dependency");
-    const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--progress", "plain"], { env });
-    expect(result.exitCode, result.stdout).toBe(1);
-    expect(result.stderr).toContain("step install-packages (Install packages with dnf) failed");
-    expect(result.stderr).toContain("The operation would result in removing the following protected packages: fixture-hello");
-    expect(existsSync(path.join(out, "manifest.json"))).toBe(false);
-    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+    expect(await installFails("fixture-remove-dependency", yaml)).toContain(
+      "The operation would result in removing the following protected packages: fixture-hello",
+    );
   });
 
   it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {
