@@ -52,6 +52,7 @@ const UNIT = [
   "test/recipe/load.test.ts",
   "test/recipe/repo-metadata.test.ts",
   "test/recipe/schema-docs.test.ts",
+  "test/recipe/secrets.test.ts",
   "test/register/bss-server.test.ts",
   "test/register/targets.test.ts",
   "test/register/pool.test.ts",

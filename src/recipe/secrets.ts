@@ -1,5 +1,6 @@
 // Values of a recipe that must never be shown: the variables it lists under `secrets:` (their
-// values come from vars:, --var or importEnv:) and the credentials inside its proxy URL. Every
+// values come from vars:, --var or importEnv:) and the credentials inside its proxy URL and its
+// repositories (user:password in a URL, password= in a .repo file's content). Every
 // reporter (build.log, --json events, the terminal), `bootsmith plan` and error output replace
 // them with ***; the commands themselves still receive them.
 import type { RecipeIssue } from "./errors.js";
@@ -11,7 +12,10 @@ export const MIN_SECRET_LENGTH = 4;
 /** The parts of a recipe that can hold secrets. */
 interface SecretSources {
   readonly secrets: readonly string[];
-  readonly packages?: { readonly options: { readonly proxy?: string } };
+  readonly packages?: {
+    readonly options: { readonly proxy?: string; readonly mirror?: string };
+    readonly repos: readonly { readonly baseurl?: string; readonly gpgkey?: string; readonly content?: string }[];
+  };
 }
 
 export function recipeSecrets(source: YamlSource, spec: SecretSources, vars: ReadonlyMap<string, string>): { values: string[]; issues: RecipeIssue[] } {
@@ -35,7 +39,21 @@ export function recipeSecrets(source: YamlSource, spec: SecretSources, vars: Rea
   });
   const proxy = spec.packages?.options.proxy;
   if (proxy) values.push(...urlCredentials(proxy));
-  return { values, issues };
+  // A private mirror's user:password in a repository URL, or dnf's password= in a .repo file.
+  for (const repo of spec.packages?.repos ?? []) {
+    for (const url of [repo.baseurl, repo.gpgkey]) if (url) values.push(...urlCredentials(url));
+    if (repo.content) values.push(...textCredentials(repo.content));
+  }
+  const mirror = spec.packages?.options.mirror;
+  if (mirror) values.push(...textCredentials(mirror));
+  return { values: [...new Set(values)], issues };
+}
+
+/** Credentials in free text (a .repo or .sources file, a 'deb …' line): URLs' userinfo and password= / proxy_password= lines. */
+function textCredentials(text: string): string[] {
+  const found = [...text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi)].flatMap((m) => urlCredentials(m[0]));
+  for (const m of text.matchAll(/^\s*(?:proxy_)?password\s*=\s*(\S.*?)\s*$/gim)) if (m[1]!.length >= MIN_SECRET_LENGTH) found.push(m[1]!);
+  return found;
 }
 
 /** The password of a URL's userinfo (as written and decoded), and the whole userinfo. */
