@@ -5,6 +5,7 @@
 // them with ***; the commands themselves still receive them.
 import type { RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
+import { howToDefine } from "./vars.js";
 
 /** Shorter values would be replaced wherever those characters occur, garbling the output. */
 export const MIN_SECRET_LENGTH = 4;
@@ -12,6 +13,7 @@ export const MIN_SECRET_LENGTH = 4;
 /** The parts of a recipe that can hold secrets. */
 interface SecretSources {
   readonly secrets: readonly string[];
+  readonly importEnv: readonly string[];
   readonly packages?: {
     readonly options: { readonly proxy?: string; readonly mirror?: string };
     readonly repos: readonly { readonly baseurl?: string; readonly gpgkey?: string; readonly content?: string }[];
@@ -24,9 +26,7 @@ export function recipeSecrets(source: YamlSource, spec: SecretSources, vars: Rea
   spec.secrets.forEach((name, i) => {
     const value = vars.get(name);
     if (value === undefined)
-      issues.push(
-        issueAt(source, ["secrets", i], `${name} is not a variable of this recipe: define it in vars:, pass --var ${name}=VALUE, or list it in importEnv:`),
-      );
+      issues.push(issueAt(source, ["secrets", i], `${name} is not a variable of this recipe: ${howToDefine(name, new Set(spec.importEnv))}`));
     else if (value.length < MIN_SECRET_LENGTH)
       issues.push(
         issueAt(

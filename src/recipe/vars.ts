@@ -31,8 +31,23 @@ export function resolveVars(data: unknown, sources: VarSources): Map<string, str
   return vars;
 }
 
+/** The names a recipe lists under importEnv:. */
+export function importedNames(data: unknown): ReadonlySet<string> {
+  const list = (data as { importEnv?: unknown } | null)?.importEnv;
+  return new Set(Array.isArray(list) ? list.filter((n): n is string => typeof n === "string") : []);
+}
+
+/**
+ * How to define a variable that has no value. One the recipe imports is missing from the
+ * environment: saying "list it in importEnv:" there would send the user to what they already did.
+ */
+export function howToDefine(name: string, imported: ReadonlySet<string>): string {
+  if (imported.has(name)) return `importEnv: lists ${name}, but the environment does not set it: export ${name}=VALUE, or pass --var ${name}=VALUE`;
+  return `add it to vars:, pass --var ${name}=VALUE, or list it in importEnv:`;
+}
+
 /** Replace references in every string scalar of the document, in place. */
-export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, string>): RecipeIssue[] {
+export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, string>, imported: ReadonlySet<string> = new Set()): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   const root = source.doc.contents;
   if (!isMap(root)) return issues;
@@ -49,7 +64,7 @@ export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, str
           if (value !== undefined) return value;
           const path = [topKey, ...pathOf(chain)];
           const why = VAR_NAME.test(name)
-            ? `\${${name}} is not defined: add it to vars:, pass --var ${name}=VALUE, or list it in importEnv: (write $\${${name}} for a literal)`
+            ? `\${${name}} is not defined: ${howToDefine(name, imported)} (write $\${${name}} for a literal)`
             : `"\${${name}}" is not a valid variable reference (names are letters, digits and _)`;
           issues.push(issueAt(source, path, why));
           return whole;

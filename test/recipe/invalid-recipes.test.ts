@@ -223,7 +223,9 @@ const cases: readonly Case[] = [
     name: "importEnv names a variable that is not set",
     yaml: withBase("importEnv: [BUILD_HOST]", "description: ${BUILD_HOST}"),
     options: { env: {} },
-    issues: [`8:14 description: ${NOT_DEFINED("BUILD_HOST")}`],
+    issues: [
+      "8:14 description: ${BUILD_HOST} is not defined: importEnv: lists BUILD_HOST, but the environment does not set it: export BUILD_HOST=VALUE, or pass --var BUILD_HOST=VALUE (write $${BUILD_HOST} for a literal)",
+    ],
   },
   {
     name: "a variable that substitutes into an invalid value",
@@ -334,7 +336,15 @@ const cases: readonly Case[] = [
   {
     name: "secrets names an undefined variable",
     yaml: withBase("secrets: [REPO_PASS]"),
-    issues: ["7:11 secrets[0]: REPO_PASS is not a variable of this recipe: define it in vars:, pass --var REPO_PASS=VALUE, or list it in importEnv:"],
+    issues: ["7:11 secrets[0]: REPO_PASS is not a variable of this recipe: add it to vars:, pass --var REPO_PASS=VALUE, or list it in importEnv:"],
+  },
+  {
+    name: "secrets names an imported variable the environment does not set",
+    yaml: withBase("importEnv: [REPO_PASS]", "secrets: [REPO_PASS]"),
+    options: { env: {} },
+    issues: [
+      "8:11 secrets[0]: REPO_PASS is not a variable of this recipe: importEnv: lists REPO_PASS, but the environment does not set it: export REPO_PASS=VALUE, or pass --var REPO_PASS=VALUE",
+    ],
   },
   {
     name: "a secret too short to hide",
