@@ -2,6 +2,7 @@
 // command and pointing at --help.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../core/errors.js";
+import { didYouMean } from "../recipe/errors.js";
 import type { TargetSpecOptions } from "../publish/target-spec.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -10,8 +11,25 @@ export function parseCommandArgs<O extends Options>(command: string, args: strin
   try {
     return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UserError(`bootsmith ${command}: ${(error as Error).message}\nRun \`bootsmith ${command} --help\` for the options.`);
+    throw new UserError(
+      `bootsmith ${command}: ${argumentProblem(error as Error & { code?: string }, options)}\nRun \`bootsmith ${command} --help\` for the options.`,
+    );
   }
+}
+
+/**
+ * parseArgs' message, except for a mistyped option: its own advice there (put "--no-publsh"
+ * after --) is for positionals that start with -, not for the typo it almost always is.
+ */
+function argumentProblem(error: Error & { code?: string }, options: Options): string {
+  const unknown = error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? /'(-[^']*)'/.exec(error.message)?.[1] : undefined;
+  if (unknown === undefined) return error.message;
+  const flag = unknown.split("=")[0]!;
+  const guess = didYouMean(
+    flag,
+    Object.keys(options).map((name) => `--${name}`),
+  );
+  return `unknown option ${flag}${guess ? `; did you mean ${guess}?` : ""}`;
 }
 
 /** Parse repeated `--var KEY=VALUE` options. */

@@ -196,9 +196,15 @@ describe("help and usage errors", () => {
     const r = cli(command, "recipes/debian-12-live.yaml", "--frobnicate");
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain(`bootsmith ${command}: Unknown option '--frobnicate'`);
+    expect(r.stderr).toContain(`bootsmith ${command}: unknown option --frobnicate\n`);
     expect(r.stderr).toContain(`Run \`bootsmith ${command} --help\` for the options.`);
     expect(r.stderr).not.toMatch(STACK);
+  });
+
+  it("a mistyped option gets a did-you-mean, not parseArgs' advice about positionals", () => {
+    const r = cli("plan", "recipes/debian-12-live.yaml", "--jsn");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("bootsmith plan: unknown option --jsn; did you mean --json?\nRun `bootsmith plan --help` for the options.\n");
   });
 
   it("a malformed --var exits 2", () => {
