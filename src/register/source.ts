@@ -107,7 +107,7 @@ export async function loadRegisterSource(
     return { image: pickPublished(json, "standard input", options.tag, options.arch), origin: "standard input" };
   }
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw invalid(`${path}: no such file or directory (give an artifact directory or the published.json that publish wrote)`);
+  if (!info) throw invalid(`${path}: no such file or directory (give an artifact directory, or the record \`bootsmith publish … --record FILE\` wrote)`);
   if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag, options.arch), origin: path };
 
   const manifestPath = join(path, MANIFEST_FILE);
@@ -130,10 +130,12 @@ export async function loadRegisterSource(
     };
   }
   if (!manifest)
-    throw invalid(`${path}: neither published.json nor ${MANIFEST_FILE} is there; give the directory a build wrote, or the published.json that publish wrote`);
+    throw invalid(
+      `${path}: neither published.json nor ${MANIFEST_FILE} is there; give the directory a build wrote, or the record \`bootsmith publish … --record FILE\` wrote`,
+    );
   if (!options.baseUrl) {
     throw invalid(
-      `${path} holds built artifacts but no URLs nodes can fetch them from: pass --base-url http://HOST/PATH/ (where this directory is served), or register the published.json that publish wrote`,
+      `${path} holds built artifacts but no URLs nodes can fetch them from: pass --base-url http://HOST/PATH/ (where this directory is served), or publish it with \`bootsmith publish … --record FILE\` and register FILE`,
     );
   }
   if (typeof manifest.name !== "string") throw invalid(`${manifestPath}: "name" is missing`);

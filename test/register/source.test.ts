@@ -1,7 +1,11 @@
 // Which published image `bootsmith register` takes: the tag, and for a recipe built for several
-// architectures the one --arch names (required there: BSS cannot tell an Arm node from an x86 one).
+// architectures the one --arch names (required there: BSS cannot tell an Arm node from an x86 one);
+// what an artifact directory without URLs is told to do.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { pickPublished } from "../../src/register/source.js";
+import { loadRegisterSource, pickPublished } from "../../src/register/source.js";
 import { RegistrationError } from "../../src/register/errors.js";
 import type { PublishedImage } from "../../src/core/published-image.js";
 
@@ -37,5 +41,21 @@ describe("pickPublished", () => {
     expect(() => pickPublished([image("1")], "p.json", undefined, "aarch64")).toThrow("p.json records no architecture, so --arch aarch64 cannot be checked");
     // Without --arch a single-architecture record is taken as before.
     expect(pickPublished([image("1")], "p.json")).toEqual(image("1"));
+  });
+});
+
+describe("loadRegisterSource", () => {
+  it("a built directory without URLs: --base-url, or the record publish --record writes (publish by hand writes none by itself)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-register-source-"));
+    try {
+      writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ name: "m", tags: ["1"], artifacts: {} }));
+      const load = loadRegisterSource(dir);
+      await expect(load).rejects.toBeInstanceOf(RegistrationError);
+      await expect(load).rejects.toThrow(
+        `${dir} holds built artifacts but no URLs nodes can fetch them from: pass --base-url http://HOST/PATH/ (where this directory is served), or publish it with \`bootsmith publish … --record FILE\` and register FILE`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
