@@ -418,6 +418,23 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
     if (seen.has(t)) at(["tags", i], `tag "${t}" is listed twice`);
     seen.add(t);
   });
+  // Fixed ids exist to be the same everywhere: two entries for one name or one id in the recipe
+  // itself are a typo, said before anything is built.
+  for (const [list, id, entries] of [
+    ["groups", "gid", spec.groups.map((g) => ({ name: g.name, id: g.gid }))],
+    ["users", "uid", spec.users.map((u) => ({ name: u.name, id: u.uid }))],
+  ] as const) {
+    const names = new Map<string, number>();
+    const ids = new Map<number, number>();
+    entries.forEach((e, i) => {
+      const sameName = names.get(e.name);
+      const sameId = ids.get(e.id);
+      if (sameName !== undefined) at([list, i, "name"], `${e.name} is already ${list}[${sameName}]: list each ${list === "users" ? "user" : "group"} once`);
+      else if (sameId !== undefined) at([list, i, id], `${id} ${e.id} is already ${list}[${sameId}] (${entries[sameId]!.name}): give each its own ${id}`);
+      if (sameName === undefined) names.set(e.name, i);
+      if (sameId === undefined) ids.set(e.id, i);
+    });
+  }
   if (spec.boot) {
     const { compression, level, profile } = spec.boot.rootfs;
     const comp = compression ?? (profile === "release" ? "xz" : "zstd");

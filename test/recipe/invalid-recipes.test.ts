@@ -480,6 +480,18 @@ const cases: readonly Case[] = [
     yaml: withBase("vars: {U: '990'}", "users:", "  - {name: slurm, uid: ${U}}", "boot:", "  kernel: newest"),
     issues: ['9:25 YAML syntax: Unexpected flow-map-start at node end (inside [ ] or { }, quote values that use ${NAME}: "${NAME}")'],
   },
+  {
+    name: "one user or group name, or one id, listed twice",
+    yaml: withBase(
+      "groups: [{name: slurm, gid: 990}, {name: munge, gid: 990}, {name: slurm, gid: 992}]",
+      "users: [{name: slurm, uid: 990}, {name: slurm, uid: 991}]",
+    ),
+    issues: [
+      "7:54 groups[1].gid: gid 990 is already groups[0] (slurm): give each its own gid",
+      "7:67 groups[2].name: slurm is already groups[0]: list each group once",
+      "8:41 users[1].name: slurm is already users[0]: list each user once",
+    ],
+  },
   { name: "tab indentation", yaml: lines("name: t", "packages:", "\tmanager: dnf"), issues: ["3:1 YAML syntax: Tabs are not allowed as indentation"] },
   { name: "duplicate top-level key", yaml: withBase("name: u"), issues: ['7:1 name: duplicate key "name"; each key may appear once in a mapping'] },
   {
