@@ -1,6 +1,6 @@
-// The package caches builds share under the cache directory (dnf's keepcache, zypper's
-// keeppackages, apt's archives: see src/pkg/): what they hold and pruning what no build has used
-// for a while. A package's last use is its access time (dnf and zypper read a cached package to
+// The package caches builds share under the cache directory (dnf's keepcache, on the host and in
+// dnf-in-image, and apt's archives: see src/pkg/): what they hold and pruning what no build has used
+// for a while. A package's last use is its access time (dnf reads a cached package to
 // check its checksum before reusing it, the apt hook copies it into the root), or its
 // modification time when that is later (a filesystem mounted noatime: pruning then goes by the
 // download date, and a package still in use is downloaded again, nothing worse). Only package

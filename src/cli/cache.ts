@@ -13,15 +13,17 @@ export const cacheCommand: CliCommand = {
   usage: `Usage: bootsmith cache [info] [--cache-dir DIR] [--json]
        bootsmith cache prune --older-than DAYS [--yes] [--cache-dir DIR] [--json]
 
-Builds keep the packages they download in the cache directory (dnf keepcache, zypper
-keeppackages, apt's archives), so a rebuild downloads only what changed. The cache grows as
+Builds keep the packages they download in the cache directory (dnf's keepcache on the host and,
+for a layer's dnf inside the image, dnf-in-image; apt's archives), so a rebuild downloads only
+what changed. zypper keeps none (libzypp would install a cached package without checking it
+against the keys of the image being built). The cache grows as
 repositories publish updates; prune it from a nightly job.
 
   info    per package manager: packages, size, and when the least and most recently used
           package was last read (the default)
   prune   delete the package files (.rpm, .deb) that no build has read for DAYS days: their
           access time, or their download time on a filesystem mounted noatime (a package still
-          in use is then downloaded again). Repository metadata is left to dnf and zypper.
+          in use is then downloaded again). Repository metadata is left to dnf.
           A dry run unless --yes. Run it while no build is running.
 
 Options:
