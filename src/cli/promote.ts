@@ -43,6 +43,8 @@ Options:
                       keyring:KEYID), to sign the new tag's SHA256SUMS (its manifest records the
                       promotion) and, in a registry, the new tag's identity; required for a signed set
   --sign-passphrase-env NAME  variable holding the key's passphrase (default BOOTSMITH_SIGN_PASSPHRASE)
+  --lookaside DIR     registry targets, with --sign-key: write the new tag's image signatures under
+                      DIR (as publish --lookaside; default: the host's registries.d configuration)
   --json              print the new tag's published-image record (URLs) on stdout, as
                       \`publish --json\` does, to pipe into \`bootsmith register -\`;
                       several architectures: a list of one record per architecture
@@ -81,6 +83,7 @@ an unknown image.`,
       "tls-verify": { type: "string" },
       authfile: { type: "string" },
       "sign-key": { type: "string" },
+      lookaside: { type: "string" },
       "sign-passphrase-env": { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith promote: give one image as NAME:TAG, e.g. bootsmith promote compute:9.5 --to prod");

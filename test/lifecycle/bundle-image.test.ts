@@ -7,13 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { tarEntries, writeTar } from "../support/tar-entries.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { silentReporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
+import { pullHostArgs } from "../support/pull-host.js";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
 import { makeFakeImage, type FakeImage } from "../publish/support/artifacts.js";
@@ -150,32 +151,13 @@ describe("import --to registry:", () => {
     expect(await digestOf(`${repo("air")}:1`)).toBe(index.image!.digest);
     expect(await digestOf(`${repo("air")}:latest`)).toBe(index.image!.digest);
     // A pull host that requires the site key's signature for the repository.
-    const host = await mkdtemp(path.join(work, "pull-host-"));
-    await writeFile(
-      path.join(host, "policy.json"),
-      JSON.stringify({
-        default: [{ type: "reject" }],
-        transports: { docker: { [repo("air")]: [{ type: "signedBy", keyType: "GPGKeys", keyPath: key.publicFile }] } },
-      }),
-    );
-    await mkdir(path.join(host, "registries.d"));
-    await writeFile(path.join(host, "registries.d", "site.yaml"), `docker:\n  ${repo("air")}:\n    lookaside: file://${lookaside}\n`);
+    const host = await pullHostArgs(await mkdtemp(path.join(work, "pull-host-")), repo("air"), key.publicFile, lookaside);
     for (const tag of ["1", "latest"]) {
       const out = await mkdtemp(path.join(work, "pulled-"));
       const pull = await run(
         {
           file: "skopeo",
-          args: [
-            "--policy",
-            path.join(host, "policy.json"),
-            "--registries.d",
-            path.join(host, "registries.d"),
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            `docker://${repo("air")}:${tag}`,
-            `dir:${out}`,
-          ],
+          args: [...host, "copy", "--quiet", "--src-tls-verify=false", `docker://${repo("air")}:${tag}`, `dir:${out}`],
         },
         ctx,
       );

@@ -2,7 +2,9 @@
 // enabled). Three images pushed the way `bootsmith publish` pushes them (buildah push, digests
 // recorded in each build's manifest.json), with the labels a build commits; the builds' boot-test
 // records differ: none, passed, failed. Nothing here pulls a blob: skopeo reads manifests and
-// configs, copies by digest and deletes by digest.
+// configs, copies by digest and deletes by digest. Then a signed image in another repository:
+// promote refuses it without the key, and with it a pull host under a signedBy policy accepts
+// the new tag and the rewritten build record verifies.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +20,12 @@ import { makeFakeImage } from "../publish/support/artifacts.js";
 import { freePort } from "../publish/support/ceph.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { bootsmith } from "../support/cli.js";
+import { makeTestKey } from "../support/gpg-keys.js";
+import { pullHostArgs } from "../support/pull-host.js";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import { openSigner } from "../../src/sign/gpg.js";
+import { parseSigningKey } from "../../src/sign/key.js";
+import { signArtifactDir } from "../../src/sign/sign-dir.js";
 
 const ctx = { step: "test", reporter: silentReporter };
 let work: string;
@@ -88,8 +96,8 @@ afterAll(async () => {
 
 const TARGET = () => [`--target`, `registry:${repository}`, "--tls-verify=false", "--artifacts", artifacts];
 
-async function digestOf(tag: string): Promise<string | undefined> {
-  const r = await run({ file: "skopeo", args: ["inspect", "--no-tags", "--tls-verify=false", `docker://${repository}:${tag}`] }, ctx).catch(() => undefined);
+async function digestOf(tag: string, repo = repository): Promise<string | undefined> {
+  const r = await run({ file: "skopeo", args: ["inspect", "--no-tags", "--tls-verify=false", `docker://${repo}:${tag}`] }, ctx).catch(() => undefined);
   return r ? (JSON.parse(r.stdout) as { Digest: string }).Digest : undefined;
 }
 
@@ -181,5 +189,68 @@ describe("gc on a registry", () => {
     expect(await digestOf("1")).toBeUndefined();
     expect({ "2": await digestOf("2"), "3": await digestOf("3"), prod: await digestOf("prod") }).toEqual(kept);
     expect(bss.violations).toEqual([]);
+  });
+});
+
+describe("promote of a signed image on a registry", () => {
+  it("a signed image: refused without --sign-key; with it the new tag is signed for a pull host and the build record verifies", async () => {
+    // Another repository (gc below counts reg's tags): an image published signed (a lookaside
+    // store), its build record signed as build --sign-key does.
+    const sealed = repository.replace(/\/reg$/, "/sealed");
+    const target = [`--target`, `registry:${sealed}`, "--tls-verify=false", "--artifacts", artifacts];
+    const key = await makeTestKey(work, "site");
+    const lookaside = path.join(work, "lookaside");
+    const localRef = "localhost/bootsmith-test/sealed:4";
+    const container = (await run({ file: "buildah", args: [...buildah, "from", "scratch"] }, ctx)).stdout.trim();
+    await writeFile(path.join(work, "hello.txt"), "image 4\n");
+    await run({ file: "buildah", args: [...buildah, "copy", container, path.join(work, "hello.txt"), "/hello.txt"] }, ctx);
+    await run({ file: "buildah", args: [...buildah, "config", "--label", "io.bootsmith.recipe=sealed", "--label", "io.bootsmith.tags=4", container] }, ctx);
+    await run({ file: "buildah", args: [...buildah, "commit", "-q", "--rm", container, localRef] }, ctx);
+    const dir = path.join(artifacts, "sealed", "4");
+    await mkdir(dir, { recursive: true });
+    const image = await makeFakeImage({ dir, name: "sealed", tags: ["4"], sizes: {} });
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } } satisfies Manifest));
+    const cleanup = new CleanupStack();
+    const signer = await openSigner(parseSigningKey(key.secretFile), { cleanup });
+    try {
+      await signArtifactDir(dir, signer, ctx);
+      await publishToRegistry(
+        await loadArtifactSet(dir),
+        { type: "registry", repository: sealed, tlsVerify: false, lookaside },
+        { buildahGlobalArgs: buildah, signer },
+      );
+    } finally {
+      await signer.close();
+      await cleanup.unwind();
+    }
+    const first = await bootsmith(["verify", dir, "--key", key.publicFile]);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+
+    const refused = await bootsmith(["promote", "sealed:4", "--to", "prod", ...target, "--force"]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/sealed:4 is signed .*give --sign-key KEY/);
+    expect(await digestOf("prod", sealed)).toBeUndefined();
+
+    const promoted = await bootsmith(["promote", "sealed:4", "--to", "prod", ...target, "--force", "--sign-key", key.secretFile, "--lookaside", lookaside]);
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    expect(await digestOf("prod", sealed)).toBe(await digestOf("4", sealed));
+    // A pull host that requires the site's signature accepts the new tag.
+    const host = await pullHostArgs(path.join(work, "pull-host"), sealed, key.publicFile, lookaside);
+    const pulled = await run(
+      {
+        file: "skopeo",
+        args: [...host, "copy", "--src-tls-verify=false", `docker://${sealed}:prod`, `dir:${path.join(work, "pulled")}`],
+      },
+      ctx,
+    ).then(
+      () => 0,
+      () => 1,
+    );
+    expect(pulled).toBe(0);
+    // The build record promote rewrote (the promotion, the new tag's push) is signed again.
+    expect((JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")) as Manifest).promotions).toEqual([
+      expect.objectContaining({ from: "4", to: "prod" }),
+    ]);
+    expect((await bootsmith(["verify", dir, "--key", key.publicFile])).exitCode).toBe(0);
   });
 });
