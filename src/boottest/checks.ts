@@ -7,6 +7,7 @@ import type { BootCheckRecord, Manifest } from "../core/manifest.js";
 import { UserError } from "../core/errors.js";
 import { CHECK_NAME } from "../recipe/schema.js";
 import { usesLiveRoot } from "./preflight.js";
+import { firstLine } from "../core/format.js";
 
 /** One check as the harness runs it: a shell script for /bin/sh inside the node. */
 export interface NodeCheck {
@@ -199,13 +200,4 @@ export function judge(check: NodeCheck, report: CheckReport | undefined): CheckR
     return { ...facts, status: "fail", message: `stdout does not match /${check.expect.stdout}/${cut}` };
   }
   return { ...facts, status: "pass", message: "passed" };
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split("\n")
-      .find((l) => l.trim() !== "")
-      ?.trim() ?? ""
-  );
 }

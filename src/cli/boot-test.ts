@@ -11,7 +11,7 @@ import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { BOOT_TEST_DEFAULTS, bootTest, BootTestInputError, MAX_NODES, type BootTestResult, type StormSummary } from "../boottest/boot-test.js";
-import { formatBytes, formatRate } from "../core/format.js";
+import { firstLine, formatBytes, formatRate } from "../core/format.js";
 import { GUEST_HOST_ADDRESS, type AccelChoice } from "../boottest/qemu.js";
 import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
 import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
@@ -301,13 +301,4 @@ function formatStorm(r: BootTestResult, nodes: readonly BootTestResult[], storm:
       );
   }
   return lines.join("\n");
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split("\n")
-      .find((l) => l.trim() !== "")
-      ?.trim() ?? ""
-  );
 }

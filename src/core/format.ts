@@ -19,3 +19,13 @@ export function formatBytes(bytes: number): string {
 export function formatRate(bytes: number, seconds: number): string {
   return `${formatBytes(bytes / seconds)}/s`;
 }
+
+/** The first line of a program's output that is not blank, trimmed: its one-line summary. */
+export function firstLine(text: string): string {
+  return (
+    text
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? ""
+  );
+}

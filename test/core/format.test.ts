@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatRate } from "../../src/core/format.js";
+import { firstLine, formatBytes, formatRate } from "../../src/core/format.js";
 
 describe("formatBytes", () => {
   it("prints bytes below 1 KiB as they are, and binary units with one decimal above", () => {
@@ -15,5 +15,15 @@ describe("formatBytes", () => {
 
   it("prints a rate in the same units", () => {
     expect(formatRate(100 * 1024 ** 2, 0.5)).toBe("200.0 MiB/s");
+  });
+});
+
+describe("firstLine", () => {
+  it("is the first line that is not blank, trimmed", () => {
+    expect(firstLine("\n   \n  up 3 days  \nsecond\n")).toBe("up 3 days");
+  });
+  it("is empty for blank output", () => {
+    expect(firstLine("")).toBe("");
+    expect(firstLine(" \n\t\n")).toBe("");
   });
 });
