@@ -70,6 +70,13 @@ function handAction(a, undos) {
       return ["SBOM_CDX_SHA256=none SBOM_SPDX_SHA256=none"];
     case "verify-initramfs":
       return [];
+    case "remove-superseded": {
+      // The images earlier rounds' commits left unnamed, removed as a script would.
+      const buildah = ["buildah", ...a.storage].map(quoteArg).join(" ");
+      return [
+        `${buildah} images --all --quiet --no-trunc --filter dangling=true --filter label=io.bootsmith.recipe=${quoteArg(a.recipe)} | xargs -r ${buildah} rmi || true`,
+      ];
+    }
     case "write-manifest":
       return [`(cd ${quoteArg(a.dir)} && sha256sum vmlinuz initramfs.img rootfs.squashfs > SHA256SUMS.hand)`];
     default:

@@ -16,6 +16,7 @@ import { detectTools } from "../builder/host-tools.js";
 import { sourceDateEpochFrom } from "../builder/options.js";
 import { silentReporter } from "../exec/events.js";
 import { judgeScan, readScanRecord } from "../builder/openscap.js";
+import { removeSupersededImages, supersededSummary } from "../builder/superseded-images.js";
 import { SCAN_SEVERITIES, type ScanSeverity } from "../recipe/schema.js";
 
 const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
@@ -27,6 +28,7 @@ const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
                                             --max N --dir DIR [--file NAME]... --record FILE
                                             [--before RESULTS]
        bootsmith artifacts sign DIR --sign-key KEY [--sign-passphrase-env NAME]
+       bootsmith artifacts remove-superseded NAME [--root DIR] [--runroot DIR] [--storage-driver D]
 
 image-identity and write-manifest also take --scan-record FILE (the scan-verdict record).
 
@@ -53,11 +55,15 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     rule applied to the image at all
   sign              write DIR/SHA256SUMS over the files manifest.json lists and manifest.json,
                     and its GnuPG detached signature DIR/SHA256SUMS.sig; KEY is a secret key
-                    file, env:NAME or keyring:KEYID (as signing.key in a recipe)`;
+                    file, env:NAME or keyring:KEYID (as signing.key in a recipe)
+  remove-superseded remove the images recipe NAME committed earlier that no name points at
+                    any more (a rebuild moved its names to the new image); images in use by
+                    a container stay. --root/--runroot/--storage-driver: the build's buildah
+                    storage. Never fails for what it cannot remove: it says so`;
 
 export const artifactsCommand: CliCommand = {
   name: "artifacts",
-  summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign",
+  summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign, remove-superseded",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("artifacts", args, {
@@ -80,6 +86,9 @@ export const artifactsCommand: CliCommand = {
       dir: { type: "string" },
       file: { type: "string", multiple: true },
       record: { type: "string" },
+      root: { type: "string" },
+      runroot: { type: "string" },
+      "storage-driver": { type: "string" },
     });
     const manifestInputs = async (dir: string): Promise<ManifestInputs> => {
       const recipe = loadRecipe(values.recipe!, { vars: parseVarOptions(values.var) });
@@ -162,9 +171,24 @@ export const artifactsCommand: CliCommand = {
         );
         return EXIT.ok;
       }
+      case "remove-superseded": {
+        if (rest.length !== 1) throw new UserError("bootsmith artifacts remove-superseded: expected NAME (the recipe's name)");
+        const storage = [
+          ...(values.root ? ["--root", values.root] : []),
+          ...(values.runroot ? ["--runroot", values.runroot] : []),
+          ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
+        ];
+        try {
+          const summary = supersededSummary(rest[0]!, await removeSupersededImages(rest[0]!, storage));
+          process.stdout.write(`${summary ?? `no unnamed image of ${rest[0]!}`}\n`);
+        } catch (error) {
+          process.stderr.write(`warning: could not remove earlier unnamed images of ${rest[0]!}: ${error instanceof Error ? error.message : String(error)}\n`);
+        }
+        return EXIT.ok;
+      }
       default:
         throw new UserError(
-          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs, image-identity, scan-verdict, write-manifest or sign\n${usage}`,
+          `bootsmith artifacts: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: verify-initramfs, image-identity, scan-verdict, write-manifest, sign or remove-superseded\n${usage}`,
         );
     }
   },

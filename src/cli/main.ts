@@ -113,7 +113,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "artifacts",
-    summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign",
+    summary: "Steps a build does on its output: verify-initramfs, image-identity, scan-verdict, write-manifest, sign, remove-superseded",
     load: async () => (await import("./artifacts.js")).artifactsCommand,
     hidden: true,
   },

@@ -4,6 +4,9 @@
 
 export const MANIFEST_FILE = "manifest.json";
 
+/** The label on every committed image naming the recipe that built it. */
+export const RECIPE_LABEL = "io.bootsmith.recipe";
+
 /** The label on the committed image carrying the manifest's inputDigest (the cache key). */
 export const INPUT_DIGEST_LABEL = "io.bootsmith.input-digest";
 

@@ -24,6 +24,7 @@ export type InternalAction = Extract<
       | "image-identity"
       | "scan-verdict"
       | "write-manifest"
+      | "remove-superseded"
       | "sign"
       | "publish"
       | "register";
@@ -45,6 +46,7 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "image-identity":
     case "scan-verdict":
     case "write-manifest":
+    case "remove-superseded":
     case "sign":
     case "publish":
     case "register":
@@ -95,6 +97,8 @@ function internalArgs(action: InternalAction): Arg[] {
       ];
     case "write-manifest":
       return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), ...(action.imageId ? ["--image-id", action.imageId] : ["--not-committed"])];
+    case "remove-superseded":
+      return ["artifacts", "remove-superseded", action.recipe, ...action.storage];
     case "sign":
       return ["artifacts", "sign", action.dir, ...signArgs(action)];
     case "publish":

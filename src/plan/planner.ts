@@ -6,7 +6,7 @@ import { imagePackageManager, localImageRef, packageLayer, registrationSource } 
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
 import type { PackageContext } from "../pkg/types.js";
-import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, SBOM_FILES, SBOM_LABELS, SCAN_FILES } from "../core/manifest.js";
+import { ARTIFACT_FILES, INPUT_DIGEST_LABEL, MANIFEST_FILE, RECIPE_LABEL, SBOM_FILES, SBOM_LABELS, SCAN_FILES } from "../core/manifest.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import { buildah, copyIntoImage, runInImage, type BuildahTarget } from "../steps/buildah.js";
 import { concat } from "../steps/args.js";
@@ -550,7 +550,7 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
   const labels: Record<string, string> = {
     ...spec.labels,
     "org.opencontainers.image.title": spec.name,
-    "io.bootsmith.recipe": spec.name,
+    [RECIPE_LABEL]: spec.name,
     "io.bootsmith.tags": spec.tags.join(","),
     [INPUT_DIGEST_LABEL]: recipe.inputDigest,
     "io.bootsmith.base": baseRef(recipe),
@@ -566,6 +566,8 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
   ];
   for (const tag of spec.tags.slice(1))
     actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
+  // The image the names pointed at before this build is now unnamed: removed, not left to fill the disk.
+  actions.push({ kind: "remove-superseded", recipe: spec.name, storage: target.globalArgs });
   return step("commit", `Commit the image as ${image}`, actions);
 }
 

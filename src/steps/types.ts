@@ -100,6 +100,11 @@ export type Action =
       readonly files: readonly string[];
       readonly record: string;
     }
+  /**
+   * Remove the images recipe `recipe` built earlier that no name points at any more (the commit
+   * moved them to the new image). `storage`: buildah global options of the build.
+   */
+  | { readonly kind: "remove-superseded"; readonly recipe: string; readonly storage: readonly string[] }
   /** Write SHA256SUMS over the artifacts and manifest.json and sign it (SHA256SUMS.sig) with `key` (a file, env:NAME or keyring:KEYID). */
   | { readonly kind: "sign"; readonly dir: string; readonly key: string; readonly passphraseEnv?: string }
   /**

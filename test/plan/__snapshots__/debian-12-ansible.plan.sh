@@ -83,6 +83,7 @@ timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-
 # [12/14] commit: Commit the image as localhost/bootsmith/debian-12-ansible:bookworm
 buildah config --label org.opencontainers.image.title=debian-12-ansible --label io.bootsmith.recipe=debian-12-ansible --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/debian-12-live:bookworm --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-debian-12-ansible-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-ansible-test localhost/bootsmith/debian-12-ansible:bookworm)
+bootsmith artifacts remove-superseded debian-12-ansible
 
 # [13/14] teardown: Unmount and remove the working container
 buildah umount bootsmith-debian-12-ansible-test

@@ -65,6 +65,7 @@ timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-
 # [15/17] commit: Commit the image as localhost/bootsmith/debian-12-live-arm64:bookworm
 buildah config --label 'org.opencontainers.image.vendor=bootsmith examples' --label org.opencontainers.image.title=debian-12-live-arm64 --label io.bootsmith.recipe=debian-12-live-arm64 --label io.bootsmith.tags=bookworm --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-debian-12-live-arm64-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-live-arm64-test localhost/bootsmith/debian-12-live-arm64:bookworm)
+bootsmith artifacts remove-superseded debian-12-live-arm64
 
 # [16/17] teardown: Unmount and remove the working container
 buildah umount bootsmith-debian-12-live-arm64-test

@@ -106,6 +106,7 @@ timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-
 buildah config --label org.opencontainers.image.title=leap-15-live --label io.bootsmith.recipe=leap-15-live --label io.bootsmith.tags=15.6,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=registry.opensuse.org/opensuse/leap:15.6 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-leap-15-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test localhost/bootsmith/leap-15-live:15.6)
 buildah tag localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
+bootsmith artifacts remove-superseded leap-15-live
 
 # [13/15] teardown: Unmount and remove the working container
 buildah umount bootsmith-leap-15-live-test

@@ -76,6 +76,7 @@ read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 # [9/12] commit: Commit the image as localhost/bootsmith/rocky-9-base:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-base --label io.bootsmith.recipe=rocky-9-base --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-base-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-base-test localhost/bootsmith/rocky-9-base:9.5)
+bootsmith artifacts remove-superseded rocky-9-base
 
 # [10/12] teardown: Unmount and remove the working container
 buildah umount bootsmith-rocky-9-base-test

@@ -56,6 +56,7 @@ timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-
 # [13/17] commit: Commit the image as localhost/bootsmith/rocky-9-compute:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-compute --label io.bootsmith.recipe=rocky-9-compute --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-compute-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-compute-test localhost/bootsmith/rocky-9-compute:9.5)
+bootsmith artifacts remove-superseded rocky-9-compute
 
 # [14/17] teardown: Unmount and remove the working container
 buildah umount bootsmith-rocky-9-compute-test

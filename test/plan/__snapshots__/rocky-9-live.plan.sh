@@ -89,6 +89,7 @@ timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-
 buildah config --label org.opencontainers.image.title=rocky-9-live --label io.bootsmith.recipe=rocky-9-live --label io.bootsmith.tags=9.5,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-live-test localhost/bootsmith/rocky-9-live:9.5)
 buildah tag localhost/bootsmith/rocky-9-live:9.5 localhost/bootsmith/rocky-9-live:latest
+bootsmith artifacts remove-superseded rocky-9-live
 
 # [13/16] teardown: Unmount and remove the working container
 buildah umount bootsmith-rocky-9-live-test
