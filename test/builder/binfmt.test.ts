@@ -2,19 +2,21 @@
 // reported with the command that fixes it (a binfmt_misc directory laid out as the kernel
 // shows it), and on this host (scripts/setup.sh mounts and registers it) a static arm64
 // program really runs.
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BINFMT_DIR, foreignArchCheck } from "../../src/builder/binfmt.js";
 import { silentReporter } from "../../src/exec/events.js";
 import { missingPrerequisites } from "../support/prerequisites.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 const QEMU_ENTRY = (flags: string, state = "enabled") =>
   `${state}\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: ${flags}\noffset 0\nmagic 7f454c460201010000000000000000000200b700\n`;
 
 function binfmtDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-binfmt-"));
+  const dir = scratch("bootsmith-binfmt-");
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   return dir;

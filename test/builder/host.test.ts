@@ -1,14 +1,16 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isStaticElf } from "../../src/builder/elf.js";
 import { detectHost } from "../../src/builder/host.js";
 import { assessPrivilege } from "../../src/builder/host-privilege.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 function tempParent(): string {
-  return mkdtempSync(join(tmpdir(), "bootsmith-host-"));
+  return scratch("bootsmith-host-");
 }
 
 function ourMounts(dir: string): string[] {

@@ -1,14 +1,16 @@
-import { mkdtempSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findOnPath, TOOLS } from "../../src/builder/host-tools.js";
 import { runDoctor } from "../../src/cli/doctor.js";
 import { FakeStream } from "../exec/reporters/fake-stream.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 /** A PATH holding every tool doctor checks except `without`, as symlinks to the real ones. */
 async function pathWithout(without: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "bootsmith-path-"));
+  const dir = scratch("bootsmith-path-");
   for (const tool of TOOLS) {
     if (tool.name === without) continue;
     const real = await findOnPath(tool.name, process.env.PATH);
@@ -18,7 +20,7 @@ async function pathWithout(without: string): Promise<string> {
 }
 
 function storageRoot(): string {
-  return join(mkdtempSync(join(tmpdir(), "bootsmith-doctor-")), "storage");
+  return join(scratch("bootsmith-doctor-"), "storage");
 }
 
 describe("bootsmith doctor", () => {

@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CleanupStack } from "../../src/exec/cleanup.js";
 import type { BuildEvent, Reporter } from "../../src/exec/events.js";
 import { InterruptedError, withInterruptHandling, type InterruptSignal } from "../../src/exec/signals.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 const HARNESS_SOURCE = join(import.meta.dirname, "../fixtures/bin/interrupt-harness.ts");
 let harnessScript = "";
@@ -16,7 +18,7 @@ let harnessScript = "";
 // would put Vite's own SIGTERM handler in the way. esbuild (already here through vitest) bundles
 // it into one plain .mjs that a bare `node` runs, so the signals reach only our handlers.
 beforeAll(async () => {
-  harnessScript = join(mkdtempSync(join(tmpdir(), "bootsmith-harness-")), "interrupt-harness.mjs");
+  harnessScript = join(scratch("bootsmith-harness-"), "interrupt-harness.mjs");
   await build({
     entryPoints: [HARNESS_SOURCE],
     outfile: harnessScript,
@@ -86,7 +88,7 @@ describe("withInterruptHandling with a real child process", () => {
     ["SIGINT", 130],
     ["SIGTERM", 143],
   ] as const)("on %s stops the command, unwinds the stack and exits with %i", async (signal, code) => {
-    const marker = join(mkdtempSync(join(tmpdir(), "bootsmith-signal-")), "undone");
+    const marker = join(scratch("bootsmith-signal-"), "undone");
     const harness = startHarness(marker);
     const sleepPid = Number((await harness.waitFor(/child (\d+)/))[1]);
     started.push(sleepPid);
@@ -104,7 +106,7 @@ describe("withInterruptHandling with a real child process", () => {
   });
 
   it("a second Ctrl-C during unwinding does not cut the unwinding short", async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), "bootsmith-signal-")), "undone");
+    const marker = join(scratch("bootsmith-signal-"), "undone");
     const harness = startHarness(marker, "slow-undo");
     const sleepPid = Number((await harness.waitFor(/child (\d+)/))[1]);
     started.push(sleepPid);

@@ -1,15 +1,17 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogFileReporter, LogFileError } from "../../../src/exec/reporters/logfile.js";
 import { buildEvents } from "./sequence.js";
+import { scratchDirs } from "../../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 const fixedTime = () => new Date("2026-01-02T03:04:05.678Z");
 
 describe("build log file reporter", () => {
   it("appends every event, output lines with timestamp and step, and is complete after close", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bootsmith-log-"));
+    const dir = scratch("bootsmith-log-");
     const path = join(dir, "out", "build.log");
     const reporter = createLogFileReporter(path, { now: fixedTime });
     buildEvents.forEach((e) => reporter.emit(e));
@@ -26,7 +28,7 @@ describe("build log file reporter", () => {
   });
 
   it("appends to an existing log instead of replacing it", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "bootsmith-log-")), "build.log");
+    const path = join(scratch("bootsmith-log-"), "build.log");
     writeFileSync(path, "previous attempt\n");
     const reporter = createLogFileReporter(path, { now: fixedTime });
     reporter.emit({ type: "message", level: "info", text: "again" });
@@ -35,7 +37,7 @@ describe("build log file reporter", () => {
   });
 
   it("reports a log that cannot be written from close()", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bootsmith-log-"));
+    const dir = scratch("bootsmith-log-");
     // A directory where the file should be: opening it fails asynchronously.
     const reporter = createLogFileReporter(dir);
     reporter.emit({ type: "message", level: "info", text: "lost" });

@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BuildEvent, Reporter } from "../../../src/exec/events.js";
 import { createLogFileReporter } from "../../../src/exec/reporters/logfile.js";
 import { redact, redactEvent } from "../../../src/exec/reporters/redact.js";
+import { scratchDirs } from "../../support/temp-dirs.js";
+
+const scratch = scratchDirs();
 
 function recorder(): Reporter & { events: BuildEvent[]; closed: boolean } {
   const r = {
@@ -59,7 +61,7 @@ describe("redact", () => {
   });
 
   it("keeps secrets out of build.log", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "bootsmith-redact-")), "build.log");
+    const path = join(scratch("bootsmith-redact-"), "build.log");
     const reporter = redact([SECRET], createLogFileReporter(path));
     reporter.emit({ type: "step-start", step: "publish", title: "Publish", index: 1, total: 1 });
     reporter.emit({ type: "command", step: "publish", command: `skopeo copy --dest-creds u:${SECRET} a b` });
