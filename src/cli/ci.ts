@@ -65,7 +65,10 @@ Signed sets (the recipe's signing:, or build --sign-key): recording digests chan
 architecture's manifest.json, so ci push and ci join sign the set again (SHA256SUMS and its
 signature; ci push also signs the pushed image, as publish --sign-key does) with --sign-key KEY,
 else the recipe's signing.key. Without a key ci push refuses a signed set, and ci join leaves
-the sets as signed with a warning (the list digests are not recorded). A recipe that signs gets
+the sets as signed with a warning (the list digests are not recorded). With a key, ci join signs
+what it publishes also when the architectures' jobs had none (a site that keeps the key for the
+join): each unsigned set (SHA256SUMS.sig) before any target gets it, and in a registry each list
+and its images for <repository>:<tag>. A recipe that signs gets
 --sign-key "$BOOTSMITH_SIGN_KEY_FILE" in its generated jobs when that GitLab CI/CD file variable
 is set.
 

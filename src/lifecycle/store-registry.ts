@@ -17,7 +17,7 @@
 //     digest and the images it names, its labels and created time from the first of them. gc
 //     keeps or deletes such a set whole (gc.ts).
 // A registry's own garbage collection (of unreferenced blobs) is its job, not this one's.
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
@@ -28,7 +28,7 @@ import type { RegistryTarget } from "../publish/targets.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
 import { mapSets, renderTagFiles, type TagCopy } from "./tag-copy.js";
-import { signPushedImage } from "../publish/registry-signed.js";
+import { signPushedImages } from "../publish/registry-signed.js";
 import type { Signer } from "../sign/gpg.js";
 
 /** Label the build sets to the recipe's name (planner.ts commitStep). */
@@ -57,8 +57,8 @@ export interface RegistryStoreOptions {
 export class RegistryStore implements ImageStore {
   readonly label: string;
   private readonly repository: string;
-  /** Digests resolved by readManifest/copyTag, for publishedImage. */
-  private readonly digests = new Map<string, string>();
+  /** Tags inspected by readManifest/copyTag: what copyTag copies and signs, and publishedImage names. */
+  private readonly images = new Map<string, RegistryImage>();
 
   constructor(
     private readonly target: RegistryTarget,
@@ -93,7 +93,7 @@ export class RegistryStore implements ImageStore {
           `${ref} is ${image.digest}, but ${file} records pushing ${pushed.length > 0 ? pushed.join(", ") : "nothing to that tag"}${images.length > 1 ? ` for ${built.ref}` : ""}: the image in the registry is not the one that build (and its boot test) describes; nothing was promoted`,
         );
     }
-    this.digests.set(tag, image.digest);
+    this.images.set(tag, image);
     return bytes;
   }
 
@@ -103,10 +103,11 @@ export class RegistryStore implements ImageStore {
   }
 
   async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
-    const digest = this.digests.get(from);
-    if (!digest) throw new Error(`copyTag ${from} before readManifest`);
+    const image = this.images.get(from);
+    if (!image) throw new Error(`copyTag ${from} before readManifest`);
+    const { digest } = image;
     // A signed set: the new tag's identity is signed before the tag exists (as publish does).
-    if (copy.signer) await this.signIdentity(from, to, digest, copy.signer, signal);
+    if (copy.signer) await this.signIdentity(image, to, copy.signer, signal);
     // By digest: a push to FROM after the check cannot change what is promoted. --all: a
     // manifest list is copied with every image it lists.
     await this.skopeo(
@@ -127,7 +128,7 @@ export class RegistryStore implements ImageStore {
       throw new LifecycleError(
         `${this.repository}:${to} is ${now?.digest ?? "missing"} after the copy, not ${digest}: the registry did not keep the manifest's digest`,
       );
-    this.digests.set(to, digest);
+    this.images.set(to, now);
     // The history lives with the boot-test record: the build's manifests, rewritten whole (each
     // architecture's, then the combined one).
     const ref = `${this.repository}:${to}`;
@@ -181,7 +182,7 @@ export class RegistryStore implements ImageStore {
   }
 
   publishedImage(name: string, tag: string): PublishedImage {
-    const digest = this.digests.get(tag);
+    const digest = this.images.get(tag)?.digest;
     return { name, tag, target: "registry", urls: {}, ...(digest ? { image: { ref: `${this.repository}:${tag}`, digest } } : {}) };
   }
 
@@ -193,21 +194,15 @@ export class RegistryStore implements ImageStore {
   close(): void {}
 
   /**
-   * Sign <repository>:<to> on the image `from` points at: a manifest list and each image it names
+   * Sign <repository>:<to> on the image being promoted: a manifest list and each image it names
    * (a pull host checks the image of its architecture for the tag it pulled).
    */
-  private async signIdentity(from: string, to: string, digest: string, signer: Signer, signal?: AbortSignal): Promise<void> {
-    const image = await this.inspect(from, signal);
-    const identity = [`${this.repository}:${to}`];
+  private async signIdentity(image: RegistryImage, to: string, signer: Signer, signal?: AbortSignal): Promise<void> {
     const work = await mkdtemp(path.join(tmpdir(), "bootsmith-promote-"));
     const ctx = { step: "promote", reporter: silentReporter, ...(signal ? { signal } : {}) };
     try {
-      const digests = [...(image?.platforms ?? []).map((p) => ({ digest: p.digest, index: false })), { digest, index: image?.platforms !== undefined }];
-      for (const [i, d] of digests.entries()) {
-        const dir = path.join(work, String(i));
-        await mkdir(dir);
-        await signPushedImage(this.target, d.digest, identity, signer, { work: dir, ctx, index: d.index });
-      }
+      const images = [...(image.platforms ?? []), { digest: image.digest, index: image.platforms !== undefined }];
+      await signPushedImages(this.target, images, [`${this.repository}:${to}`], signer, { work, ctx });
     } finally {
       await rm(work, { recursive: true, force: true });
     }

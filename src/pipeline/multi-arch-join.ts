@@ -10,9 +10,9 @@ import { UserError } from "../core/errors.js";
 import { collectRecipeFiles, loadGraph, type RecipeGraph } from "./graph.js";
 import { readManifestFacts } from "./cache.js";
 import type { Outcome } from "./parallel.js";
-import { defaultOutDir, detectBuildHost, multiArchDir } from "../builder/options.js";
+import { defaultOutDir, detectBuildHost, multiArchDir, signingFor } from "../builder/options.js";
 import { archesOf, registrationTargetType, type LoadedRecipe } from "../recipe/load.js";
-import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest } from "../publish/multi-arch.js";
+import { publishMultiArch, renderMultiArchManifest, writeMultiArchManifest, type MultiArchSet } from "../publish/multi-arch.js";
 import { formatTransfer } from "../publish/index.js";
 import { writePublishedRecord } from "../publish/record.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -21,11 +21,12 @@ import { pushArchitecture } from "../publish/manifest-list.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { registerForRecipe } from "./execute-plan.js";
 import { CleanupStack } from "../exec/cleanup.js";
-import { messageReporter } from "../exec/events.js";
+import { messageReporter, type Reporter } from "../exec/events.js";
 import { SIGNATURE_FILE } from "../core/sums.js";
 import type { Signer } from "../sign/gpg.js";
 import { openRecipeSigner, type SigningChoice } from "./recipe-signer.js";
 import { SIGN_KEY_FIX } from "../sign/key.js";
+import { signArtifactDir } from "../sign/sign-dir.js";
 
 export interface MultiArchGroup {
   /** <out>/<name>/<tag>: where the combined manifest goes. */
@@ -63,7 +64,8 @@ export interface JoinOptions {
   /**
    * The key that signs a signed set again after a registry publish records the pushed image and
    * list digests in its manifest.json: --sign-key, else the recipe's signing.key. Without one the
-   * sets keep their manifests (and signatures) as built, with a warning naming the fix.
+   * sets keep their manifests (and signatures) as built, with a warning naming the fix. With one,
+   * sets built unsigned are signed before they are published, and so are the registry's lists.
    */
   readonly signing?: SigningChoice;
 }
@@ -89,8 +91,7 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
     const published: PublishedImage[] = [];
     // Opened before anything is published: a key that cannot sign is bad input (exit 2).
     const cleanup = new CleanupStack();
-    const signer =
-      options.publish && (await resignsAfterPush(group, arches)) ? await openRecipeSigner(group.recipe, options.signing ?? {}, cleanup) : undefined;
+    const signer = options.publish ? await joinSigner(group, arches, options.signing ?? {}, cleanup) : undefined;
     try {
       const before = await readFile(path.join(group.dir, MANIFEST_FILE)).catch(() => undefined);
       const multi = await writeMultiArchManifest(group.dir, arches);
@@ -102,7 +103,8 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       if (!options.publish || !(built || changed) || group.recipe.spec.publish.length === 0) continue;
       // Registries first: they record the pushed digests in the sets, which the others then publish.
       const targets = [...group.recipe.spec.publish].sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
-      let current = multi;
+      // A set built without the key (a site that keeps it for the join alone) is signed before any target gets it.
+      let current = signer ? await signUnsignedSets(multi, signer, messageReporter(options.write, `[${name}] `)) : multi;
       for (const target of targets) {
         const outcome = await publishMultiArch(current, target, {
           onTransfer: (t) => options.write(`[${name}] ${formatTransfer(t)}`),
@@ -128,9 +130,15 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
   return ok;
 }
 
-/** A registry target records digests in the architectures' manifests, and one of them is signed: it must be signed again. */
-async function resignsAfterPush(group: MultiArchGroup, arches: readonly string[]): Promise<boolean> {
-  if (!group.recipe.spec.publish.some((t) => t.type === "registry")) return false;
+/**
+ * The key the join signs with (--sign-key, else the recipe's signing.key), opened before anything
+ * is published (exit 2 when it cannot sign): when a set is unsigned and a key is given, the join
+ * signs it; when a registry target records digests in a signed set, it must sign it again.
+ * Undefined when neither applies.
+ */
+async function joinSigner(group: MultiArchGroup, arches: readonly string[], choice: SigningChoice, cleanup: CleanupStack): Promise<Signer | undefined> {
+  const { publish } = group.recipe.spec;
+  if (publish.length === 0) return undefined;
   const signed = await Promise.all(
     arches.map((a) =>
       access(path.join(group.dir, a, SIGNATURE_FILE)).then(
@@ -139,7 +147,20 @@ async function resignsAfterPush(group: MultiArchGroup, arches: readonly string[]
       ),
     ),
   );
-  return signed.includes(true);
+  const resigns = signed.includes(true) && publish.some((t) => t.type === "registry");
+  const signsUnsigned = signed.includes(false) && signingFor(group.recipe, choice) !== undefined;
+  return resigns || signsUnsigned ? openRecipeSigner(group.recipe, choice, cleanup) : undefined;
+}
+
+/** Sign each architecture's set that has no signature yet (SHA256SUMS and SHA256SUMS.sig); the set read again. */
+async function signUnsignedSets(multi: MultiArchSet, signer: Signer, reporter: Reporter): Promise<MultiArchSet> {
+  const unsigned = multi.sets.filter((set) => !set.signature);
+  if (unsigned.length === 0) return multi;
+  for (const set of unsigned) await signArtifactDir(set.dir, signer, { step: "sign", reporter });
+  return writeMultiArchManifest(
+    multi.dir,
+    multi.sets.map((set) => set.manifest.arch),
+  );
 }
 
 /**

@@ -24,8 +24,8 @@ export const dnf: PackageManagerPlugin = {
     const install = [...ctx.packages.groups.map((g) => `@${g}`), ...ctx.packages.install];
     const run = (args: Arg[]): PlannedCommand => dnfCommand(ctx, args);
     const imageCache = ctx.installer === "image" ? inImageCache(ctx) : undefined;
-    // On the host: rpm's macros for the installroot. In the image: the cache directory it mounts.
-    const macros: Step["actions"][number][] =
+    // Before dnf's first command: on the host, rpm's macros for the installroot; in the image, the cache directory it mounts.
+    const preInstall: Step["actions"][number][] =
       ctx.installer === "host" ? [rpmMacrosAction(ctx)] : imageCache ? [{ kind: "exec", command: { file: "mkdir", args: ["-p", imageCache] } }] : [];
     if (ctx.accounts) {
       // dnf resolves file paths to the package providing them (setup on EL): the account files
@@ -33,13 +33,13 @@ export const dnf: PackageManagerPlugin = {
       steps.push({
         id: "install-account-files",
         title: "Install the package providing /etc/passwd and /etc/group",
-        actions: [...macros, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }],
+        actions: [...preInstall, { kind: "exec", command: run(["install", "/etc/passwd", "/etc/group"]) }],
         produces: [],
       });
       steps.push(ctx.accounts);
     }
     // write-file never overwrites: the macros are written once, by whichever step runs dnf first.
-    const actions: Step["actions"][number][] = ctx.accounts ? [] : [...macros];
+    const actions: Step["actions"][number][] = ctx.accounts ? [] : [...preInstall];
     for (const mod of ctx.packages.modules.enable) actions.push({ kind: "exec", command: run(["module", "enable", mod]) });
     for (const mod of ctx.packages.modules.install) actions.push({ kind: "exec", command: run(["module", "install", mod]) });
     if (install.length > 0) actions.push({ kind: "exec", command: run(["install", ...install]) });

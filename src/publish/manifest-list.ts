@@ -17,7 +17,7 @@ import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import { publishToRegistry, recordPushedKeepingSignature, registryAccessArgs, type RegistryPublishOptions } from "./registry.js";
 import type { RegistryTarget } from "./targets.js";
-import { pushLayout, signPushedImage } from "./registry-signed.js";
+import { pushLayout, signPushedImages } from "./registry-signed.js";
 import type { Signer } from "../sign/gpg.js";
 
 export interface ManifestListOutcome {
@@ -218,11 +218,9 @@ async function pushSignedList(
   const { global, ctx } = where;
   const work = await mkdtemp(join(where.work, `signed-${tag}-`));
   const identity = `${target.repository}:${tag}`;
-  for (const [i, platform] of platforms.entries()) {
-    const skopeoWork = join(work, `image-${i}`);
-    await mkdir(skopeoWork);
-    await signPushedImage(target, platform.digest, [identity], signer, { work: skopeoWork, ctx });
-  }
+  const imagesWork = join(work, "images");
+  await mkdir(imagesWork);
+  await signPushedImages(target, platforms, [identity], signer, { work: imagesWork, ctx });
   const layout = `oci:${join(work, "layout")}:list`;
   const digestFile = join(work, "list.digest");
   // The list alone (no --all): its images are in the repository, only the index goes into the layout.

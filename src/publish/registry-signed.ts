@@ -88,21 +88,30 @@ export async function pushLayout(request: LayoutPushRequest): Promise<string> {
 /** skopeo copy of a manifest list without the images it names (they are in the repository already). */
 const INDEX_ONLY = ["--multi-arch", "index-only"];
 
+/** An image the repository holds, by digest; `index`: a manifest list, signed without its images. */
+export interface PushedImage {
+  readonly digest: string;
+  readonly index?: boolean;
+}
+
 /**
- * Sign an image the repository holds (by digest) for more identities, each signature added to the
- * lookaside store before any tag with that identity points at it. A multi-architecture set needs
- * it: a pull host that pulls <repository>:<tag> gets the list and checks the signatures of the
- * image it picks for that identity, not for the <tag>-<arch> the image was pushed as.
+ * Sign images the repository holds (by digest) for more identities, each signature added to the
+ * lookaside store before any tag with that identity points at them. A multi-architecture set
+ * needs it: a pull host that pulls <repository>:<tag> gets the list and checks the signatures of
+ * the image it picks for that identity, not for the <tag>-<arch> the image was pushed as. Publish
+ * signs a list's images so before it pushes the list (pushLayout signs the list); promote signs
+ * the images and the list the registry has for the new tag.
  */
-export async function signPushedImage(
+export async function signPushedImages(
   target: RegistryTarget,
-  digest: string,
+  images: readonly PushedImage[],
   identities: readonly string[],
   signer: Signer,
-  request: Pick<LayoutPushRequest, "work" | "ctx" | "index">,
+  request: Pick<LayoutPushRequest, "work" | "ctx">,
 ): Promise<void> {
-  const skopeo = [...(await skopeoCopyArgs(target, request.work)), ...(request.index ? INDEX_ONLY : [])];
-  await signIdentities(skopeo, `docker://${target.repository}@${digest}`, identities, signer, request.ctx);
+  const skopeo = await skopeoCopyArgs(target, request.work);
+  for (const image of images)
+    await signIdentities([...skopeo, ...(image.index ? INDEX_ONLY : [])], `docker://${target.repository}@${image.digest}`, identities, signer, request.ctx);
 }
 
 /** `skopeo copy REF REF --sign-by … --sign-identity ID` per identity: a signature each, nothing else changes. */

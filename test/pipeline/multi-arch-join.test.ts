@@ -25,6 +25,7 @@ import { bootsmith } from "../support/cli.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
 import { registryTags, startRegistry, type TestRegistry } from "../publish/support/registry.js";
+import { pullHostArgs } from "../support/pull-host.js";
 
 let work: string;
 let out: string;
@@ -157,8 +158,8 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
     return file;
   }
 
-  /** Each architecture's directory as its build leaves it: built from the recipe's inputs, naming its image, signed. */
-  async function builtSets(file: string): Promise<void> {
+  /** Each architecture's directory as its build leaves it: built from the recipe's inputs, naming its image, signed unless told. */
+  async function builtSets(file: string, signed = true): Promise<void> {
     const graph = loadGraph([file], { env: {} });
     for (const arch of ["x86_64", "aarch64"] as const) {
       const recipe = graph.nodes.get(`${path.basename(file, ".yaml")}@${arch}`)!.recipe;
@@ -167,6 +168,7 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
       const image = await makeFakeImage({ dir, name: recipe.spec.name, tags: ["1"], sizes: { kernel: 1000, initrd: 2000, rootfs: 3000 } });
       const manifest: Manifest = { ...image.manifest, arch, arches: ["x86_64", "aarch64"], inputDigest: recipe.inputDigest, image: { ref: images[arch] } };
       writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+      if (!signed) continue;
       const signer = await openSigner(parseSigningKey(key.secretFile), { cleanup: new CleanupStack(), passphrase: PASSPHRASE });
       try {
         await signArtifactDir(dir, signer, ctx);
@@ -290,6 +292,55 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
     const refused = await verify(tampered);
     expect(refused.exitCode).toBe(1);
     expect(refused.stdout + refused.stderr).toMatch(/aarch64\/manifest\.json/);
+  });
+
+  it("a site that signs only at the join: unsigned sets, ci push without a key, ci join --pushed --sign-key signs the sets, the lists and their images", async () => {
+    const file = writeRecipe("j", {}, [{ type: "local", dir: published(), publicBase: served.url }]);
+    await builtSets(file, false);
+    const repository = `${registry.address}/bootsmith/j`;
+    for (const arch of ["x86_64", "aarch64"]) {
+      const pushed = await cli(["ci", "push", "j.yaml", "--arch", arch, "--out", "out"]);
+      expect(pushed.exitCode, pushed.stderr).toBe(0);
+    }
+    const joined = await cli(["ci", "join", "j.yaml", "--out", "out", "--pushed", "--sign-key", key.secretFile], {
+      BOOTSMITH_STORAGE_ROOT: path.join(root, "join-storage"),
+      BOOTSMITH_STORAGE_DRIVER: "vfs",
+    });
+    expect(joined.exitCode, joined.stderr).toBe(0);
+    noSecrets(joined);
+    for (const arch of ["x86_64", "aarch64"] as const) expect(manifestOf("j", arch).image.pushed?.map((p) => p.ref)).toContain(`${repository}:1`);
+    for (const dir of [path.join(outRoot(), "j", "1"), path.join(published(), "j", "1")]) {
+      for (const arch of ["x86_64", "aarch64"]) expect(existsSync(path.join(dir, arch, SIGNATURE_FILE)), `${dir}/${arch}`).toBe(true);
+      const verified = await verify(dir);
+      expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+      expect(verified.stdout + verified.stderr).toContain(key.fingerprint);
+    }
+    // A pull host that requires the key's signature gets the list and each architecture's image.
+    const host = await pullHostArgs(path.join(root, "pull-host-j"), repository, key.publicFile, path.join(root, "lookaside"));
+    const pull = (tag: string, global: string[] = [], copy: string[] = []) =>
+      run(
+        {
+          file: "skopeo",
+          args: [
+            ...host,
+            ...global,
+            "copy",
+            "--src-tls-verify=false",
+            ...copy,
+            `docker://${repository}:${tag}`,
+            `dir:${mkdtempSync(path.join(root, "pulled-"))}`,
+          ],
+        },
+        ctx,
+      );
+    for (const arch of ["amd64", "arm64"]) await pull("1", ["--override-arch", arch]);
+    await pull("1", [], ["--multi-arch", "index-only"]);
+    // The policy does refuse an unsigned image: the <tag>-<arch> tag ci push made without the key.
+    const refused = await pull("1-amd64").then(
+      () => "pulled",
+      (error: unknown) => (error as { outputTail?: string[] }).outputTail?.join("\n") ?? String(error),
+    );
+    expect(refused).toMatch(/signature/i);
   });
 
   it("shared storage: ci join without a key leaves the signed sets as they are and names the fix; with --sign-key it records the lists and signs again", async () => {
