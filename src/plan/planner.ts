@@ -592,6 +592,8 @@ function forgetImageStep(recipe: LoadedRecipe, target: BuildahTarget, image: str
   const refs = recipe.spec.tags.map((tag) => `${repository}:${tag}`);
   return step("forget-image", `No commit (nothing needs ${image}): remove an earlier build's image of that name`, [
     { kind: "exec", command: { ...buildah(target, "rmi", refs), acceptExitCodes: [125] } },
+    // And the unnamed ones earlier rebuilds left, as a commit does.
+    { kind: "remove-superseded", recipe: recipe.spec.name, storage: target.globalArgs },
   ]);
 }
 

@@ -28,6 +28,10 @@ describe("plan option commit", () => {
     expect(ids).not.toContain("forget-image");
     expect(renderPlan(p)).toMatch(/^buildah commit --quiet --format oci "\$CONTAINER|^IMAGE_ID=\$\(buildah commit /m);
     expect(renderPlan(p)).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
+    // After the commit and the tags: the images earlier builds of the recipe left without a name go.
+    const commit = p.steps.find((s) => s.id === "commit")!;
+    expect(commit.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
+    expect(renderPlan(p)).toMatch(/^bootsmith artifacts remove-superseded leaf$/m);
   });
 
   it("commit: false: no buildah commit or config, an earlier image of each tag removed, the manifest told", () => {
@@ -39,6 +43,7 @@ describe("plan option commit", () => {
     const script = renderPlan(p);
     expect(script).not.toMatch(/buildah (commit|config)/);
     expect(script).toContain("buildah rmi localhost/bootsmith/leaf:1 localhost/bootsmith/leaf:latest || case $? in 125) ;; *) false ;; esac");
+    expect(p.steps.find((s) => s.id === "forget-image")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
     expect(script).toMatch(/bootsmith artifacts write-manifest .* --not-committed$/m);
     expect(script).not.toContain("IMAGE_ID");
   });
