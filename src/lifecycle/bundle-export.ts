@@ -37,8 +37,10 @@ const ENTRY = { mode: 0o644, uid: 0, gid: 0, uname: "root", gname: "root" } as c
 
 export async function exportBundle(dir: string, output: string, options: ExportOptions = {}): Promise<ExportResult> {
   const set = await loadImageDir(dir);
+  // A build lists its SBOMs as artifacts: they are packed (and checked) as such, not again as extras.
+  const artifactNames = new Set(set.artifacts.map((a) => a.name));
   const extras = (await readdir(set.dir, { withFileTypes: true }))
-    .filter((e) => e.isFile() && EXTRA_FILE.test(e.name))
+    .filter((e) => e.isFile() && EXTRA_FILE.test(e.name) && !artifactNames.has(e.name))
     .map((e) => e.name)
     .sort();
   const sources = new Map<string, string>();

@@ -57,6 +57,30 @@ describe("bootsmith export", () => {
     expect(readdirSync(work).filter((n) => n.includes(".partial-"))).toEqual([]);
   });
 
+  it("SBOMs the manifest lists as artifacts (as every build's does) are carried once, and the bundle imports", async () => {
+    const built = await makeFakeImage({ name: "sbom", tags: ["1"], sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 } });
+    const sbom = Buffer.from('{"bomFormat":"CycloneDX"}\n');
+    writeFileSync(path.join(built.dir, "sbom.cdx.json"), sbom);
+    const { createHash } = await import("node:crypto");
+    const manifest = {
+      ...built.manifest,
+      artifacts: {
+        ...built.manifest.artifacts,
+        sbomCycloneDx: { file: "sbom.cdx.json", sha256: createHash("sha256").update(sbom).digest("hex"), size: sbom.length },
+      },
+    };
+    writeFileSync(path.join(built.dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    const out = path.join(work, "sbom.tar");
+    const exported = await bootsmith(["export", built.dir, "-o", out]);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    expect((await tarEntries(out)).map(([n]) => n).filter((n) => n === "sbom.cdx.json")).toEqual(["sbom.cdx.json"]);
+    const into = path.join(work, "sbom-unpacked");
+    const imported = await bootsmith(["import", out, "--to", into]);
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    expect(readFileSync(path.join(into, "sbom.cdx.json")).equals(sbom)).toBe(true);
+    rmSync(built.dir, { recursive: true, force: true });
+  });
+
   it("NAME:TAG is looked up under --from dir:ROOT; an existing output or a missing image is exit 2", async () => {
     const root = path.join(work, "root");
     const imported = await bootsmith(["import", bundle, "--to", `dir:${root}`], { env: { BOOTSMITH_WORK_DIR: path.join(work, "w") } });
