@@ -92,16 +92,10 @@ export function s3Source(url: string, options: { endpoint?: string; region?: str
   return {
     description: `s3://${bucket}/${prefix}`,
     async open(file, signal) {
-      const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+      const { getObjectBody } = await import("./s3-object.js");
       client ??= (await import("../publish/s3-client.js")).createS3Client(target);
-      try {
-        const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${file}` }), { abortSignal: signal });
-        return { body: result.Body as Readable, location: `s3://${bucket}/${prefix}${file}` };
-      } catch (error) {
-        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e.name === "NoSuchKey" || e.name === "NotFound" || e.$metadata?.httpStatusCode === 404) return undefined;
-        throw error;
-      }
+      const body = await getObjectBody(client, bucket, `${prefix}${file}`, signal);
+      return body ? { body, location: `s3://${bucket}/${prefix}${file}` } : undefined;
     },
     close() {
       if (!options.client) client?.destroy();

@@ -32,6 +32,7 @@ import { makeTestKey } from "../support/gpg-keys.js";
 import { makeSignedSet } from "../support/signed-set.js";
 import { s3Source } from "../../src/verify/sources.js";
 import { verifySet } from "../../src/verify/verify.js";
+import { bootsmith } from "../support/cli.js";
 
 const MiB = 1024 * 1024;
 let ceph: CephS3;
@@ -235,6 +236,12 @@ describe("publishToS3 (Ceph RGW)", () => {
     const good = await verifySet(source(), { keyFile: key.publicFile });
     expect(good.files.filter((f) => !f.ok)).toEqual([]);
     expect(good.signedBy).toBe(key.fingerprint);
+    // The same through the shipped CLI (the esbuild bundle, which loads the AWS SDK on demand).
+    const cli = await bootsmith(["verify", `s3://${bucket}/images/signed/1/`, "--key", key.publicFile, "--endpoint", ceph.endpoint], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey },
+    });
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(`signed by ${key.fingerprint}`);
     // Someone with bucket access swaps the kernel for bytes of the same size.
     const size = (await download(bucket, "images/signed/1/vmlinuz")).size;
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: "images/signed/1/vmlinuz", Body: Buffer.alloc(size, 1) }));
