@@ -93,17 +93,33 @@ export function renderParams(template: string, image: PublishedImage, extra?: st
   return joinParams(rendered, extra);
 }
 
-/** Join command-line fragments with single spaces, dropping empty ones. */
+/**
+ * The words of a kernel command line as the kernel's parser (lib/cmdline.c next_arg) splits it:
+ * at whitespace outside double quotes, so `motd="a  b"` stays one word, its spaces kept.
+ */
+export function splitParams(params: string | undefined): string[] {
+  const words: string[] = [];
+  let word = "";
+  let quoted = false;
+  for (const c of params ?? "") {
+    if (c === '"') quoted = !quoted;
+    if (!quoted && /\s/.test(c)) {
+      if (word !== "") words.push(word);
+      word = "";
+    } else word += c;
+  }
+  if (word !== "") words.push(word);
+  return words;
+}
+
+/** Join command-line fragments with single spaces, dropping empty ones (quoted values kept whole). */
 export function joinParams(...parts: (string | undefined)[]): string {
-  return parts
-    .flatMap((p) => (p ?? "").split(/\s+/))
-    .filter((w) => w !== "")
-    .join(" ");
+  return parts.flatMap((p) => splitParams(p)).join(" ");
 }
 
 /** The URL in `root=live:URL`, if the params boot a live (dmsquash-live/livenet) root. */
 export function liveRootUrl(params: string): string | undefined {
-  for (const word of params.split(/\s+/)) {
+  for (const word of splitParams(params)) {
     if (word.startsWith("root=live:")) return word.slice("root=live:".length);
   }
   return undefined;

@@ -1,6 +1,7 @@
 // What would change, per node selector, in a form a reviewer reads in a dry run: whole URLs for
 // kernel/initrd, and a word-level diff of the kernel command line (params are long; a changed
 // rootfs URL should not hide in a 300-character line).
+import { joinParams, splitParams } from "../core/params.js";
 import type { BootEntry } from "./bss.js";
 
 export interface EntryChange {
@@ -18,17 +19,13 @@ export function isChange(c: EntryChange): boolean {
 
 export function sameEntry(a: BootEntry | undefined, b: BootEntry | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return (a.kernel ?? "") === (b.kernel ?? "") && (a.initrd ?? "") === (b.initrd ?? "") && normalizeParams(a.params) === normalizeParams(b.params);
-}
-
-function normalizeParams(p: string | undefined): string {
-  return (p ?? "").split(/\s+/).filter(Boolean).join(" ");
+  return (a.kernel ?? "") === (b.kernel ?? "") && (a.initrd ?? "") === (b.initrd ?? "") && joinParams(a.params) === joinParams(b.params);
 }
 
 /** Words removed from and added to a command line (order-preserving, multiset semantics). */
 export function paramsDiff(before: string | undefined, after: string | undefined): { removed: string[]; added: string[] } {
-  const a = normalizeParams(before).split(" ").filter(Boolean);
-  const b = normalizeParams(after).split(" ").filter(Boolean);
+  const a = splitParams(before);
+  const b = splitParams(after);
   const remaining = [...b];
   const removed: string[] = [];
   for (const w of a) {
@@ -64,11 +61,17 @@ export function renderDiff(changes: readonly EntryChange[]): string {
       if (x !== undefined) lines.push(`    - ${field}: ${x}`);
       if (y !== undefined) lines.push(`    + ${field}: ${y}`);
     }
-    if (normalizeParams(c.before?.params) !== normalizeParams(c.after?.params)) {
+    if (joinParams(c.before?.params) !== joinParams(c.after?.params)) {
       const { removed, added } = paramsDiff(c.before?.params, c.after?.params);
-      lines.push("    params:");
-      for (const w of removed) lines.push(`      - ${w}`);
-      for (const w of added) lines.push(`      + ${w}`);
+      if (removed.length === 0 && added.length === 0) {
+        // Order matters to the kernel (the last console= is /dev/console): show both lines whole.
+        lines.push("    params (same words, new order):");
+        lines.push(`      - ${joinParams(c.before?.params)}`, `      + ${joinParams(c.after?.params)}`);
+      } else {
+        lines.push("    params:");
+        for (const w of removed) lines.push(`      - ${w}`);
+        for (const w of added) lines.push(`      + ${w}`);
+      }
     }
     for (const other of c.otherChanges ?? []) lines.push(`    ${other}`);
   }

@@ -29,7 +29,7 @@ import {
   type RegistrationInput,
   type Selectors,
 } from "./targets.js";
-import { renderParams } from "../core/params.js";
+import { renderParams, splitParams } from "../core/params.js";
 import { mapLimit } from "./pool.js";
 import type { PublishedImage } from "../core/published-image.js";
 import { PublicKeyError } from "../sign/verify-signature.js";
@@ -145,7 +145,7 @@ function validateInput(input: RegistrationInput, target: BootTarget, mode: "put"
         `${role} URL ${url} is a local file: nodes cannot fetch it. Publish with a publicBase (an http URL where the directory is served) or register the directory with --base-url`,
       );
   }
-  for (const word of input.params.split(/\s+/)) {
+  for (const word of splitParams(input.params)) {
     if (word.startsWith("root=live:file:")) problems.push(`params: ${word} is a local file URL nodes cannot fetch`);
   }
   if (mode === "put" && !input.image.urls.kernel) problems.push(`image ${input.image.name}:${input.image.tag} has no kernel URL: a boot entry needs one`);

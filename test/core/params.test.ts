@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { liveRootUrl, ParamsTemplateError, renderParams, validateParamsTemplate } from "../../src/core/params.js";
+import { joinParams, liveRootUrl, ParamsTemplateError, splitParams, renderParams, validateParamsTemplate } from "../../src/core/params.js";
 import type { PublishedImage } from "../../src/core/published-image.js";
 
 const image: PublishedImage = {
@@ -43,5 +43,11 @@ describe("renderParams", () => {
   it("finds the live root URL", () => {
     expect(liveRootUrl("ro root=live:http://h/r.squashfs quiet")).toBe("http://h/r.squashfs");
     expect(liveRootUrl("ro root=/dev/sda1")).toBeUndefined();
+    expect(liveRootUrl('note="root=live:http://h/old" root=live:http://h/r.squashfs')).toBe("http://h/r.squashfs");
+  });
+
+  it("splits and joins a command line as the kernel parses it: a quoted value keeps its spaces", () => {
+    expect(splitParams(' ro  motd="hello  world" x=1 ')).toEqual(["ro", 'motd="hello  world"', "x=1"]);
+    expect(joinParams('ro motd="a  b"', "  quiet ")).toBe('ro motd="a  b" quiet');
   });
 });

@@ -19,6 +19,20 @@ describe("diff", () => {
     expect(text).toContain("  nid 4: unchanged");
     expect(text).toContain("2 of 3 entries would change");
   });
+
+  it("keeps a quoted value with spaces as one word, as the kernel parses it", () => {
+    expect(paramsDiff('console=ttyS0 motd="hello big world"', 'console=ttyS0 motd="hello small world"')).toEqual({
+      removed: ['motd="hello big world"'],
+      added: ['motd="hello small world"'],
+    });
+    const text = renderDiff([{ label: "nid 1", before: { params: 'a x="1  2"' }, after: { params: 'a x="1 2"' } }]);
+    expect(text).toContain('    params:\n      - x="1  2"\n      + x="1 2"');
+  });
+
+  it("shows a change of order (the last console= is the system console), not an empty params block", () => {
+    const text = renderDiff([{ label: "nid 1", before: { params: "ro console=tty0 console=ttyS0" }, after: { params: "ro console=ttyS0 console=tty0" } }]);
+    expect(text).toContain("    params (same words, new order):\n      - ro console=tty0 console=ttyS0\n      + ro console=ttyS0 console=tty0");
+  });
 });
 
 describe("validateSelectors", () => {
