@@ -172,7 +172,8 @@ Image and params:
                          architecture field: register each architecture for its own nodes
   --base-url URL         where an artifact directory's files are served (nodes fetch from it)
   --params-template T    kernel command line template; default: the one recorded by the build
-                         (manifest.params). Placeholders: {{ rootfs.url }} {{ kernel.url }}
+                         (manifest.params; publish --json/--record and promote --json carry it
+                         as paramsTemplate). Placeholders: {{ rootfs.url }} {{ kernel.url }}
                          {{ initrd.url }} {{ name }} {{ tag }}
   --extra-params P       site-wide params appended to the template
 

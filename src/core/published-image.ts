@@ -12,6 +12,11 @@ export interface PublishedImage {
   /** URL a node fetches, per artifact role present in the image. */
   readonly urls: Partial<Record<ArtifactRole, string>>;
   readonly manifestUrl?: string;
+  /**
+   * The kernel command line template the build recorded (manifest.params), so that
+   * `bootsmith register` of this record (or of `publish --json` piped in) renders the same params.
+   */
+  readonly paramsTemplate?: string;
   /** A signed set: where SHA256SUMS and SHA256SUMS.sig are served (register --verify-key reads them). */
   readonly sumsUrl?: string;
   readonly signatureUrl?: string;

@@ -6,16 +6,13 @@
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sha256File } from "../core/hash.js";
-import { pathToFileURL } from "node:url";
 import { MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
-import { joinUrl } from "../publish/layout.js";
-import { swapInto } from "../publish/local.js";
+import { dirPublishedImage, swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
-import { archFolder } from "../publish/layout.js";
 
 export class DirStore implements ImageStore {
   readonly label: string;
@@ -88,14 +85,10 @@ export class DirStore implements ImageStore {
   }
 
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage {
-    const arch = archFolder(manifest);
-    const url = (file: string) =>
-      this.target.publicBase
-        ? joinUrl(this.target.publicBase, `${name}/${tag}/${arch ? `${arch}/` : ""}${file}`)
-        : pathToFileURL(path.join(this.root, name, tag, arch ?? "", file)).href;
-    const urls: PublishedImage["urls"] = {};
-    for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]) if (record) urls[role] = url(record.file);
-    return { name, tag, target: "local", ...(arch ? { arch } : {}), urls, manifestUrl: url(MANIFEST_FILE) };
+    const files = (Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][]).flatMap(([role, record]) =>
+      record ? [[role, record.file] as const] : [],
+    );
+    return dirPublishedImage(this.target, { ...manifest, name }, tag, files, false);
   }
 
   urlFragment(name: string, tag: string): string {

@@ -161,7 +161,15 @@ export class S3Store implements ImageStore {
     const urls: PublishedImage["urls"] = {};
     for (const [role, record] of Object.entries(manifest.artifacts) as [ArtifactRole, ArtifactRecord | undefined][])
       if (record) urls[role] = publicUrl(this.target, key(record.file));
-    return { name, tag, target: "s3", ...(arch ? { arch } : {}), urls, manifestUrl: publicUrl(this.target, key(MANIFEST_FILE)) };
+    return {
+      name,
+      tag,
+      target: "s3",
+      ...(arch ? { arch } : {}),
+      urls,
+      manifestUrl: publicUrl(this.target, key(MANIFEST_FILE)),
+      ...(manifest.params ? { paramsTemplate: manifest.params } : {}),
+    };
   }
 
   urlFragment(name: string, tag: string): string {

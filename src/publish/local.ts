@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { MANIFEST_FILE } from "../core/manifest.js";
+import { MANIFEST_FILE, type ArtifactRole, type Manifest } from "../core/manifest.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
@@ -89,21 +89,46 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
     }
     if (primary.size === 0) for (const a of set.artifacts) primary.set(a.name, join(finalDir, a.name));
 
-    const urls: PublishedImage["urls"] = {};
-    const url = (file: string) =>
-      target.publicBase ? joinUrl(target.publicBase, `${manifest.name}/${tag}/${arch ? `${arch}/` : ""}${file}`) : pathToFileURL(join(finalDir, file)).href;
-    for (const a of set.artifacts) urls[a.role] = url(a.name);
-    images.push({
-      name: manifest.name,
-      tag,
-      target: "local",
-      ...(arch ? { arch } : {}),
-      urls,
-      manifestUrl: url(MANIFEST_FILE),
-      ...(set.signature ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}),
-    });
+    images.push(
+      dirPublishedImage(
+        target,
+        manifest,
+        tag,
+        set.artifacts.map((a) => [a.role, a.name]),
+        set.signature !== undefined,
+      ),
+    );
   }
   return { images, transfers };
+}
+
+/**
+ * The record of one tag published to a directory target: its files' URLs (under publicBase, else
+ * file:// URLs of ROOT/NAME/TAG[/ARCH]) and the build's params template. Shared with promote.
+ */
+export function dirPublishedImage(
+  target: Pick<LocalTarget, "dir" | "publicBase">,
+  manifest: Manifest,
+  tag: string,
+  files: readonly (readonly [ArtifactRole, string])[],
+  signed: boolean,
+): PublishedImage {
+  const arch = archFolder(manifest);
+  const folder = `${manifest.name}/${tag}/${arch ? `${arch}/` : ""}`;
+  const url = (file: string) =>
+    target.publicBase ? joinUrl(target.publicBase, `${folder}${file}`) : pathToFileURL(join(resolve(target.dir), folder, file)).href;
+  const urls: PublishedImage["urls"] = {};
+  for (const [role, file] of files) urls[role] = url(file);
+  return {
+    name: manifest.name,
+    tag,
+    target: "local",
+    ...(arch ? { arch } : {}),
+    urls,
+    manifestUrl: url(MANIFEST_FILE),
+    ...(manifest.params ? { paramsTemplate: manifest.params } : {}),
+    ...(signed ? { sumsUrl: url(SUMS_FILE), signatureUrl: url(SIGNATURE_FILE) } : {}),
+  };
 }
 
 /** Names of the artifacts already present in `dir` with the manifest's size and sha256. */

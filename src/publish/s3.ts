@@ -186,6 +186,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
         ...(manifest.arches ? { arch: manifest.arch } : {}),
         urls,
         manifestUrl: publicUrl(target, keys.manifest),
+        ...(manifest.params ? { paramsTemplate: manifest.params } : {}),
         ...(set.signature ? { sumsUrl: publicUrl(target, keys.sums), signatureUrl: publicUrl(target, keys.signature) } : {}),
       });
     }

@@ -86,6 +86,11 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/** A published record: the params template it carries (publish records the build's). */
+function fromRecord(image: PublishedImage, origin: string): RegisterSource {
+  return { image, ...(typeof image.paramsTemplate === "string" ? { paramsTemplate: image.paramsTemplate } : {}), origin };
+}
+
 /**
  * Load what to register from a path: a published.json file, or a directory holding
  * published.json, or manifest.json plus artifacts (then `baseUrl` says where they are served).
@@ -104,11 +109,11 @@ export async function loadRegisterSource(
     } catch (error) {
       throw invalid(`standard input: not valid JSON (expected the output of bootsmith publish --json): ${(error as Error).message}`);
     }
-    return { image: pickPublished(json, "standard input", options.tag, options.arch), origin: "standard input" };
+    return fromRecord(pickPublished(json, "standard input", options.tag, options.arch), "standard input");
   }
   const info = await stat(path).catch(() => undefined);
   if (!info) throw invalid(`${path}: no such file or directory (give an artifact directory, or the record \`bootsmith publish … --record FILE\` wrote)`);
-  if (info.isFile()) return { image: pickPublished(await readJson(path), path, options.tag, options.arch), origin: path };
+  if (info.isFile()) return fromRecord(pickPublished(await readJson(path), path, options.tag, options.arch), path);
 
   const manifestPath = join(path, MANIFEST_FILE);
   const read = (await stat(manifestPath).catch(() => undefined)) ? await readJson(manifestPath) : undefined;

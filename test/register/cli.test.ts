@@ -8,12 +8,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { registerCommand, targetFrom } from "../../src/cli/register.js";
 import { rollbackCommand } from "../../src/cli/rollback.js";
+import { publishCommand } from "../../src/cli/publish.js";
 import { exitCodeFor } from "../../src/cli/main.js";
 import { loadRegisterSource } from "../../src/register/source.js";
 import { Readable } from "node:stream";
 import type { PublishedImage } from "../../src/core/published-image.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+import { makeFakeImage } from "../publish/support/artifacts.js";
 
 const MAC = "52:54:00:ab:cd:01";
 let bss: BssServer;
@@ -169,6 +171,22 @@ describe("bootsmith register / rollback", () => {
     const source = await loadRegisterSource("-", { stdin: Readable.from([Buffer.from(JSON.stringify(image))]) });
     expect(source.image).toEqual(image);
     await expect(loadRegisterSource("-", { stdin: Readable.from([Buffer.from("{")]) })).rejects.toThrow(/standard input: not valid JSON/);
+  });
+
+  it("the params template the build recorded travels in publish's record: register FILE and register - need no --params-template", async () => {
+    const built = await makeFakeImage({ name: "rec", tags: ["1"], sizes: { kernel: 16, initrd: 16, rootfs: 16 }, dir: await mkdtemp(join(tmp, "built-")) });
+    const params = "console=ttyS0 root=live:{{ rootfs.url }}";
+    await writeFile(join(built.dir, "manifest.json"), JSON.stringify({ ...built.manifest, params }));
+    const record = join(tmp, "record.json");
+    const base = "http://boot.example/images";
+    const published = await cli(publishCommand, [built.dir, "--to", `dir:${join(tmp, "srv")}`, "--public-base", base, "--record", record]);
+    expect(published.code, published.err).toBe(0);
+    const file = join(tmp, "params.yaml");
+    const r = await cli(registerCommand, [record, "--nid", "1", "--export", file]);
+    expect(r.code, r.err).toBe(0);
+    expect((parseYaml(await readFile(file, "utf8")) as { params: string }).params).toBe(`console=ttyS0 root=live:${base}/rec/1/rootfs.squashfs`);
+    const piped = await loadRegisterSource("-", { stdin: Readable.from([await readFile(record)]) });
+    expect(piped.paramsTemplate).toBe(params);
   });
 
   it("refuses file:// URLs from a local publish without publicBase", async () => {
