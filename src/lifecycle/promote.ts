@@ -6,9 +6,9 @@
 // architecture's files and manifest are carried over, and the combined manifest comes last.
 import os from "node:os";
 import { sha256Bytes } from "../core/hash.js";
-import { isMultiArchManifest, type BootTestRecord, type Manifest, type MultiArchManifest, type PromotionRecord } from "../core/manifest.js";
+import { isMultiArchManifest, MANIFEST_FILE, type BootTestRecord, type Manifest, type MultiArchManifest, type PromotionRecord } from "../core/manifest.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
-import type { ImageStore } from "./store.js";
+import { parseStoredManifest, type ImageStore } from "./store.js";
 import { signatureFiles, type TagCopy } from "./tag-copy.js";
 import type { Signer } from "../sign/gpg.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
@@ -50,7 +50,7 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
     throw new LifecycleInputError(
       `${req.name}:${req.tag}: not published in ${store.label} (no ${req.name}/${req.tag}/manifest.json: unknown, or a publish that did not finish)`,
     );
-  const parsed: unknown = JSON.parse(bytes.toString("utf8"));
+  const parsed = parseStoredManifest(bytes, `${store.label}: ${req.name}/${req.tag}/${MANIFEST_FILE}`);
   const combined = isMultiArchManifest(parsed) ? parsed : undefined;
   const sets = combined ? await readArchSets(store, req, combined) : [parsed as Manifest];
 
@@ -125,7 +125,7 @@ async function readArchSets(store: ImageStore, req: PromoteRequest, combined: Mu
       throw new LifecycleError(
         `${where} in ${store.label} is not the manifest the combined one lists for ${arch} (sha256 ${entry.manifest.sha256.slice(0, 12)}…): publish ${req.name}:${req.tag} again; nothing was promoted`,
       );
-    const set = JSON.parse(bytes.toString("utf8")) as Manifest;
+    const set = parseStoredManifest(bytes, `${store.label}: ${where}`) as Manifest;
     if (set.arch !== arch) throw new LifecycleError(`${where} in ${store.label} says arch ${set.arch}, not ${arch}; nothing was promoted`);
     sets.push(set);
   }

@@ -11,7 +11,7 @@ import type { PublishedImage } from "../core/published-image.js";
 import { dirPublishedImage, swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
-import type { ImageStore, StoredTag } from "./store.js";
+import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 
 export class DirStore implements ImageStore {
@@ -67,7 +67,8 @@ export class DirStore implements ImageStore {
         .map((d) => d.name)
         .sort()) {
         const bytes = await this.readManifest(n, t);
-        out.push({ name: n, tag: t, ...(bytes ? { manifest: JSON.parse(bytes.toString("utf8")) as Manifest } : {}) });
+        const where = path.join(this.root, n, t, MANIFEST_FILE);
+        out.push({ name: n, tag: t, ...(bytes ? { manifest: parseStoredManifest(bytes, where) as Manifest } : {}) });
       }
     }
     return out;

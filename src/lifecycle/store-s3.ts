@@ -12,7 +12,7 @@ import { createS3Client, explainS3Error } from "../publish/s3-client.js";
 import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
-import type { ImageStore, StoredTag } from "./store.js";
+import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { archFolder } from "../publish/layout.js";
 
@@ -123,7 +123,8 @@ export class S3Store implements ImageStore {
     const out: StoredTag[] = [];
     for (const e of [...tags.values()].sort((a, b) => `${a.name}/${a.tag}`.localeCompare(`${b.name}/${b.tag}`))) {
       const bytes = e.hasManifest ? await this.readManifest(e.name, e.tag, signal) : undefined;
-      out.push({ name: e.name, tag: e.tag, ...(bytes ? { manifest: JSON.parse(bytes.toString("utf8")) as Manifest } : {}) });
+      const where = `s3://${this.bucket}/${this.key(e.name, e.tag, MANIFEST_FILE)}`;
+      out.push({ name: e.name, tag: e.tag, ...(bytes ? { manifest: parseStoredManifest(bytes, where) as Manifest } : {}) });
     }
     return out;
   }

@@ -6,6 +6,22 @@
 import type { Manifest } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import type { TagCopy } from "./tag-copy.js";
+import { LifecycleError } from "./errors.js";
+
+/**
+ * A stored tag's manifest.json, parsed. A damaged one (cut short by a full disk, edited by hand)
+ * is an error naming `where` and the fix, not a JSON parser's stack trace, and nothing is changed.
+ */
+export function parseStoredManifest(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new LifecycleError(
+      `${where}: not valid JSON (${(error as Error).message}): this tag's manifest is damaged; publish the tag again or delete its folder, then retry (nothing was changed)`,
+      { cause: error },
+    );
+  }
+}
 
 export interface StoredTag {
   readonly name: string;

@@ -170,6 +170,25 @@ describe("bootsmith gc (dir: target)", () => {
     expect(existsSync(path.join(root, "b", "1", "manifest.json"))).toBe(true);
   });
 
+  it("a tag whose manifest.json is damaged: gc and promote exit 1 naming the file, no stack trace, nothing deleted", async () => {
+    const damaged = path.join(work, "damaged");
+    for (const tag of ["1", "2"]) {
+      const image = await makeFakeImage({ name: "d", tags: [tag], sizes: { kernel: 1024 }, dir: mkdtempSync(path.join(work, "img-")) });
+      expect((await bootsmith(["publish", image.dir, "--to", `dir:${damaged}`])).exitCode).toBe(0);
+    }
+    const file = path.join(damaged, "d", "1", "manifest.json");
+    writeFileSync(file, '{"name": "d", "tags": [');
+    const gc = await bootsmith(["gc", `dir:${damaged}`, "--keep", "1", "--no-references", "--yes"]);
+    expect(gc.exitCode, gc.stderr).toBe(1);
+    expect(gc.stderr).toContain(`${file}: not valid JSON`);
+    expect(gc.stderr).not.toContain("    at ");
+    expect(readdirSync(path.join(damaged, "d")).sort()).toEqual(["1", "2"]);
+    const promote = await bootsmith(["promote", "d:1", "--to", "prod", "--target", `dir:${damaged}`, "--force"]);
+    expect(promote.exitCode, promote.stderr).toBe(1);
+    expect(promote.stderr).toContain(`dir:${damaged}: d/1/manifest.json: not valid JSON`);
+    expect(promote.stderr).not.toContain("    at ");
+  });
+
   it("a registry that does not answer: exit 1, naming it", async () => {
     // Port 9 (discard) is not served here: the connection is refused.
     const r = await bootsmith(["gc", "registry:127.0.0.1:9/x", "--tls-verify=false", "--keep", "1", "--no-references"]);
