@@ -57,14 +57,15 @@ Exit codes: 0 reported, 1 an artifact could not be read, 2 bad arguments or not 
     if (values.html === "") throw new UserError("bootsmith inspect: --html needs a file name, e.g. --html size.html");
     const report = await runLifecycle(async (signal) => {
       const endpoint = values.endpoint ?? process.env.S3_ENDPOINT;
-      const source = await openSource(resolveSourceSpec(positionals[0]!, values.from), {
+      const spec = resolveSourceSpec(positionals[0]!, values.from);
+      const source = await openSource(spec, {
         signal,
         ...(endpoint ? { endpoint } : {}),
         ...(values.region ? { region: values.region } : {}),
         ...(values["ca-file"] ? { caFile: values["ca-file"] } : {}),
       });
       try {
-        return await inspectImage(source.dir, signal);
+        return await inspectImage(source.dir, signal, spec.startsWith("s3://") ? spec : source.dir);
       } finally {
         await source.close();
       }

@@ -32,7 +32,8 @@ export interface SizeReport {
 const LARGEST = { depth: 3, count: 20 } as const;
 const CHART = { maxDepth: 6, minShare: 0.004, maxChildren: 14 } as const;
 
-export async function inspectImage(dir: string, signal?: AbortSignal): Promise<SizeReport> {
+/** `source` names the image in the report (default `dir`; an s3:// image is read from a temporary copy). */
+export async function inspectImage(dir: string, signal?: AbortSignal, source = dir): Promise<SizeReport> {
   const set = await loadImageDir(dir);
   const m = set.manifest;
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
@@ -59,7 +60,7 @@ export async function inspectImage(dir: string, signal?: AbortSignal): Promise<S
     name: m.name,
     tags: m.tags,
     builtAt: m.builtAt,
-    source: dir,
+    source,
     artifacts: Object.entries(m.artifacts).flatMap(([role, a]) => (a ? [{ role, file: a.file, bytes: a.size }] : [])),
     ...(packages ? { packages } : {}),
     ...(rootfs ? { rootfs } : {}),

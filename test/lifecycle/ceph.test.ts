@@ -188,6 +188,10 @@ describe("lifecycle against Ceph RGW", () => {
     const missing = await s3("diff", `s3://${bucket}/real/a`, `s3://${bucket}/real/zz`);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain("real/zz/manifest.json does not exist");
+    // inspect names the image it read, not the temporary directory it was fetched into.
+    const inspected = await s3("inspect", `s3://${bucket}/real/b`, "--json");
+    expect(inspected.exitCode, inspected.stderr).toBe(0);
+    expect((JSON.parse(inspected.stdout) as { source: string }).source).toBe(`s3://${bucket}/real/b`);
   });
 
   it("import a bundle into S3; a bundle with a flipped byte publishes nothing", async () => {
