@@ -10,7 +10,7 @@ import { MANIFEST_FILE, type ArtifactRecord, type ArtifactRole, type Manifest } 
 import type { PublishedImage } from "../core/published-image.js";
 import { dirPublishedImage, swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
-import { LifecycleError } from "./errors.js";
+import { LifecycleError, LifecycleInputError } from "./errors.js";
 import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 
@@ -58,6 +58,8 @@ export class DirStore implements ImageStore {
   }
 
   async list(name?: string): Promise<StoredTag[]> {
+    if (!(await stat(this.root).catch(() => undefined))?.isDirectory())
+      throw new LifecycleInputError(`${this.label}: no such directory; give the ROOT that publish --to dir:ROOT wrote (ROOT/NAME/TAG/manifest.json)`);
     const names = name !== undefined ? [name] : await readdir(this.root).catch(() => [] as string[]);
     const out: StoredTag[] = [];
     for (const n of names.filter((x) => !x.startsWith(".")).sort()) {

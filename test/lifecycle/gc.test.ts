@@ -200,5 +200,9 @@ describe("bootsmith gc (dir: target)", () => {
     expect((await bootsmith(["gc", `dir:${root}`, "--no-references"])).exitCode).toBe(2);
     expect((await bootsmith(["gc", `dir:${root}`, "--keep", "0", "--no-references"])).exitCode).toBe(2);
     expect((await bootsmith(["gc", `dir:${root}`, "--keep", "1", "--no-references", "--dry-run", "--yes"])).exitCode).toBe(2);
+    // A mistyped root is not an empty target ("0 deleted, 0 kept"): it is named.
+    const typo = await bootsmith(["gc", `dir:${root}-typo`, "--keep", "1", "--no-references", "--yes"]);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toContain(`dir:${root}-typo: no such directory`);
   });
 });
