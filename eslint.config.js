@@ -20,6 +20,23 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI ships as an esbuild bundle (scripts/bundle.mjs), in which import() of a CommonJS
+    // package yields only its default export: named exports are undefined there and nowhere
+    // else (tests import the sources). A package loaded on demand goes through a module of ours
+    // that imports it statically (e.g. src/verify/s3-object.ts), itself imported on demand.
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ImportExpression[source.type='Literal'][source.value=/^(?![.]|node:)/]",
+          message:
+            "import() of a package breaks in the bundled CLI when the package is CommonJS: import it statically in a module of ours and import() that module",
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON bodies and spy on methods: `any` from JSON.parse and unbound methods are expected there.
     files: ["test/**/*.ts"],
     rules: {
