@@ -96,6 +96,7 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
     sets: promotedSets,
     ...(promotedCombined ? { combined: promotedCombined } : {}),
     ...(signed.length > 0 && req.signer ? { signer: req.signer } : {}),
+    ...(sets[0]!.tags.includes(req.to) ? {} : { addedTag: req.to }),
   };
   await store.copyTag(req.name, req.tag, req.to, copy, req.signal);
   const first = promotedSets[0]!;

@@ -24,6 +24,12 @@ export interface TagCopy {
    * has it (the promotion changes it, so the old signature cannot come along).
    */
   readonly signer?: Signer;
+  /**
+   * The tag the promotion added to the manifests' `tags` (absent when they listed it already). A
+   * registry store writes the history into the build's own manifests, which keep the build's tags:
+   * `publish` of that directory pushes every tag listed, and must not push this one unchecked.
+   */
+  readonly addedTag?: string;
 }
 
 export interface ManifestFile {

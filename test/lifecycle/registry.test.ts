@@ -131,6 +131,9 @@ describe("promote on a registry", () => {
     const rec = record("2");
     expect(rec.promotions).toMatchObject([{ from: "2", to: "prod", forced: false }]);
     expect(rec.image.pushed).toContainEqual({ ref: `${repository}:prod`, digest });
+    // The build keeps its own tags: a later `publish` of its directory must not push prod, which
+    // only promote (with its boot-test check) may move.
+    expect(rec.tags).toEqual(["2"]);
   });
 
   it("refuses when the registry's tag is not the image the build (and its boot test) pushed", async () => {
