@@ -137,7 +137,9 @@ export const PackagesSchema = z.strictObject({
   remove: z
     .array(pkg)
     .default([])
-    .describe("Packages to remove after installing. dnf: removing one that a package named in install: needs fails the build (dnf would remove both)"),
+    .describe(
+      "Packages to remove after installing. Removing one that a package named in install: needs fails the build (dnf, apt and zypper would remove both)",
+    ),
   options: managerOptions.prefault({}).describe("Package manager options"),
 });
 
