@@ -50,6 +50,7 @@ const UNIT = [
   "test/recipe/inputs.test.ts",
   "test/recipe/invalid-recipes.test.ts",
   "test/recipe/load.test.ts",
+  "test/recipe/number-vars.test.ts",
   "test/recipe/repo-metadata.test.ts",
   "test/recipe/schema-docs.test.ts",
   "test/recipe/secrets.test.ts",

@@ -6,7 +6,8 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import path from "node:path";
 import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
-import { importedNames, resolveVars, substituteVars, type VarSources } from "./vars.js";
+import { importedNames, resolveVars, substituteVars, type SubstitutedValues, type VarSources } from "./vars.js";
+import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
@@ -135,7 +136,10 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
   const vars = substitute ? resolveVars(raw.data, sources) : new Map<string, string>();
-  const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data)) : [];
+  const substituted: SubstitutedValues = new Map();
+  const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data), substituted) : [];
+  // Before validation: uid: ${UID} is a number once UID is substituted.
+  varIssues.push(...numbersFromVariables(source, substituted));
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
