@@ -90,7 +90,9 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   const pkgCtx = spec.packages ? packageContext(recipe, target, options, spec.from === "scratch" ? accounts : undefined) : undefined;
   // On a base the account files exist already: fixed ids go in before any package can pick one.
   if (accounts && !pkgCtx?.accounts) steps.push(accounts);
-  if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
+  // On a parent, packages: may only name the manager (nothing to install): no install step, its packages are listed.
+  if (pkgCtx && (spec.from === "scratch" || changesPackages(pkgCtx.packages)))
+    steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
   steps.push(...fileSteps(recipe, target, options));
   steps.push(...commandSteps(recipe, target, options));
   const modules = spec.kernelModules ? [kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT)] : [];
@@ -107,6 +109,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
         { kind: "exec", command: plugin.listPackages(listCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
       ]),
     );
+    // Kept without an install: a kernelModules step installs headers and DKMS packages with the manager.
     if (pkgCtx) steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   const work = (file: string) => path.join(options.workDir, file);
@@ -239,6 +242,11 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
     ...(options.sourceDateEpoch !== undefined ? { reproducible: true } : {}),
     ...(accounts ? { accounts } : {}),
   };
+}
+
+/** Whether packages: asks for any change to the image (repositories, installs, removals), not only names its manager. */
+function changesPackages(p: PackageContext["packages"]): boolean {
+  return [p.repos, p.install, p.remove, p.groups, p.patterns, p.modules.enable, p.modules.install].some((list) => list.length > 0);
 }
 
 /**

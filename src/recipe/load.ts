@@ -196,6 +196,16 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   }
   issues.push(...checkKernelModules(source, spec));
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
+  if (typeof spec.from === "object" && "image" in spec.from && !spec.packages)
+    // Which database (rpm, dpkg) an outside image holds is only known once it is pulled; without
+    // it the SBOMs and manifest list no package, although the image holds them all.
+    warnings.push(
+      issueAt(
+        source,
+        ["from", "image"],
+        "no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add packages: {manager: dnf|apt|zypper} (nothing else: nothing is installed, the packages are listed)",
+      ),
+    );
 
   const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, scanSources, parent, kernelModuleSource);
   return {

@@ -551,7 +551,9 @@ export const RecipeSchema = z
       .default([])
       .describe("Variables (from vars, --var or importEnv) whose values are secret: shown as *** in build.log, plan output, --json events and errors"),
     from: FromSchema,
-    packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
+    packages: PackagesSchema.optional().describe(
+      "Packages to install (required from scratch). On a parent, naming only the manager lists the image's packages for the SBOMs and installs nothing",
+    ),
     groups: z
       .array(groupEntry)
       .default([])

@@ -178,6 +178,23 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(log).not.toContain("@fixture-minimal");
   });
 
+  it("a layer on an outside image whose packages: only names dnf lists the image's packages in its manifest and SBOMs", { timeout: 300_000 }, async () => {
+    const recipe = path.join(work, "fixture-on-image.yaml");
+    writeFileSync(
+      recipe,
+      'apiVersion: bootsmith/v1\nname: fixture-on-image\ntags: ["1"]\nfrom: {image: localhost/bootsmith/fixture-live:1}\npackages: {manager: dnf}\nfiles:\n  - {dest: /etc/motd, content: "layer\\n"}\nboot: false\n',
+    );
+    const imageOut = path.join(work, "out-on-image");
+    const result = await bootsmith(["build", recipe, "--out", imageOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const manifest = readManifest(imageOut);
+    expect(manifest.packageManager).toBe("dnf");
+    expect(manifest.packages.map((p) => p.name)).toEqual(expect.arrayContaining(["fixture-base", "fixture-hello", "fixture-kernel"]));
+    const sbom = JSON.parse(readFileSync(path.join(imageOut, "sbom.cdx.json"), "utf8")) as { components?: { name: string }[] };
+    expect(sbom.components?.map((c) => c.name)).toEqual(expect.arrayContaining(["fixture-base", "fixture-hello"]));
+    expect(readFileSync(path.join(imageOut, "build.log"), "utf8")).not.toMatch(/ dnf .*install/);
+  });
+
   it(
     "the host's /etc/dnf/dnf.conf does not reach the image: an exclude= there of a package the recipe installs changes nothing",
     { timeout: 300_000 },
