@@ -15,6 +15,7 @@ const UNIT = [
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/openscap.test.ts",
   "test/builder/accounts.test.ts",
+  "test/builder/file-owners.test.ts",
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",
   "test/builder/output-lock.test.ts",

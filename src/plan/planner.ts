@@ -288,6 +288,9 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
   const files = recipe.spec.files;
   if (files.length === 0) return [];
   const actions: Action[] = [];
+  // Owners by name must exist in the image: checked before the first copy, with the recipe's line.
+  const owners = files.flatMap((f, index) => (f.owner !== undefined && !/^\d+(:\d+)?$/.test(f.owner) ? [{ index, owner: f.owner }] : []));
+  if (owners.length > 0) actions.push({ kind: "check-owners", root: [MNT], owners, recipe: recipe.file, vars: recipe.vars });
   files.forEach((f, i) => {
     let src = recipe.fileSources.get(i);
     if (f.content !== undefined) {

@@ -155,7 +155,11 @@ const fileEntry = z
       .regex(MODE, { error: "must be an octal mode such as 0644" })
       .optional()
       .describe('Octal mode, e.g. "0755" (default 0644 for content, the file\'s own mode for src)'),
-    owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional().describe("user or user:group inside the image"),
+    owner: z
+      .string()
+      .regex(OWNER, { error: "must be user or user:group" })
+      .optional()
+      .describe("user or user:group inside the image: a name must exist once the base, packages and users:/groups: are in (checked before any file is copied)"),
   })
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
   .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" })

@@ -270,6 +270,22 @@ describe("bootsmith build failures leave nothing behind", () => {
     );
   });
 
+  it("files: owner: a user the image does not have: the recipe's line and the fix before any file is copied, no leaks", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const recipe = path.join(work, "fixture-unknown-owner.yaml");
+    const yaml = fixtureRecipe({ name: "fixture-unknown-owner", boot: false, packageGroups: [], install: ["fixture-base"] });
+    writeFileSync(recipe, `${yaml}files:\n  - dest: /etc/slurm.conf\n    content: "x\\n"\n    owner: slurm\n`);
+    const ownerLine = readFileSync(recipe, "utf8").split("\n").indexOf("    owner: slurm") + 1;
+    const ownerOut = path.join(work, "out-unknown-owner");
+    const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", ownerOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stdout).toBe(1);
+    expect(result.stderr).toContain("step copy-files (Copy files into the image) failed");
+    expect(result.stderr).toContain(`${recipe}:${ownerLine}:12: files[0].owner: the image has no user "slurm"`);
+    expect(result.stderr).not.toContain("buildah exited");
+    expect(existsSync(path.join(ownerOut, "manifest.json"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+  });
+
   it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {
     const before = await snapshotHost("bootsmith-fixture-");
     const out = path.join(work, "out-sigint");
