@@ -14,6 +14,7 @@ import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
 import { createAccounts } from "./accounts.js";
+import { checkFileOwners } from "./file-owners.js";
 import { accountsSummary } from "../plan/commands.js";
 import { checkKernelModules } from "./kernel-modules.js";
 import { createWorkDir, writeNewFile } from "./work-dir.js";
@@ -155,6 +156,9 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
         level: "info",
         text: `accounts: ${accountsSummary(action.groups, action.users)}`,
       });
+      return;
+    case "check-owners":
+      checkFileOwners(resolveArg(action.root, state.values), action.recipe, action.owners);
       return;
     case "select-kernel": {
       const kernel = selectAndRecordKernel(resolveArg(action.root, state.values), action.version, action.record);

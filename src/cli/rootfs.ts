@@ -9,6 +9,7 @@ import { loadRecipe } from "../recipe/load.js";
 import { accountsBase } from "../plan/planner.js";
 import { accountsSummary } from "../plan/commands.js";
 import { createAccounts } from "../builder/accounts.js";
+import { checkFileOwners } from "../builder/file-owners.js";
 import { selectAndRecordKernel, selectKernel } from "../builder/kernel.js";
 import { copyOutOfRoot } from "../builder/copy-out.js";
 import { removeLeftovers } from "../builder/leftovers.js";
@@ -16,6 +17,7 @@ import { checkKernelModules } from "../builder/kernel-modules.js";
 import { silentReporter } from "../exec/events.js";
 
 const usage = `Usage: bootsmith rootfs accounts ROOT --recipe RECIPE [--var K=V]...
+       bootsmith rootfs check-owners ROOT --recipe RECIPE [--var K=V]...
        bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
        bootsmith rootfs copy-out ROOT PATH DEST
        bootsmith rootfs clean ROOT [--if-empty PATH]... [--] PATH...
@@ -28,6 +30,8 @@ output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
                   their fixed ids to ROOT's /etc/group, passwd (and gshadow, shadow when
                   present, locked); an entry with the same name and id is kept, a name or id
                   already used differently fails (exit 1) naming both
+  check-owners    check that the users and groups the recipe's files: owner: names exist in
+                  ROOT's /etc/passwd and /etc/group; exit 2 naming the file, line and field
   select-kernel   pick the kernel: VERSION is "newest" (rpm/dpkg version order) or an exact
                   version; prints "VERSION<TAB>IMAGE" (IMAGE inside the root, e.g.
                   /boot/vmlinuz-VERSION); --record FILE keeps it, with the squashfs compressors
@@ -68,6 +72,15 @@ export const rootfsCommand: CliCommand = {
         process.stdout.write(`accounts: ${accountsSummary(groups, users)}\n`);
         return EXIT.ok;
       }
+      case "check-owners": {
+        need(0, "ROOT --recipe RECIPE [--var K=V]...");
+        if (!values.recipe) throw new UserError("bootsmith rootfs check-owners: expected ROOT --recipe RECIPE [--var K=V]...");
+        const recipe = loadRecipe(values.recipe, { vars: parseVarOptions(values.var) });
+        const owners = recipe.spec.files.flatMap((f, index) => (f.owner !== undefined ? [{ index, owner: f.owner }] : []));
+        checkFileOwners(root!, recipe.file, owners);
+        process.stdout.write(`owners: ${owners.length === 0 ? "none" : owners.map((o) => o.owner).join(", ")}\n`);
+        return EXIT.ok;
+      }
       case "select-kernel": {
         need(1, "ROOT VERSION");
         const kernel = values.record ? selectAndRecordKernel(root!, rest[0]!, values.record) : selectKernel(root!, rest[0]!);
@@ -91,7 +104,7 @@ export const rootfsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, select-kernel, copy-out, clean or check-modules\n${usage}`,
+          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, check-owners, select-kernel, copy-out, clean or check-modules\n${usage}`,
         );
     }
   },

@@ -105,7 +105,7 @@ function fromScratch(ctx: PackageContext): Step[] {
     const aptOpts = [...(p.options.weakDeps ? [] : ["--no-install-recommends"]), ...(p.options.proxy ? ["-o", `Acquire::http::Proxy=${p.options.proxy}`] : [])];
     const rest: Action[] = [{ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", ...aptOpts, "update"], APT_ENV) }, ...divertDracutHook(ctx)];
     if (p.install.length > 0) rest.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "install", "-y", ...aptOpts, ...p.install], APT_ENV) });
-    if (p.remove.length > 0) rest.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
+    if (p.remove.length > 0) rest.push(...purgeKeepingInstalled(ctx));
     rest.push(...restoreDracutHook(ctx));
     return [
       { id: "install-base", title: "Install the Essential base with mmdebstrap", actions, produces: [] },
@@ -113,7 +113,7 @@ function fromScratch(ctx: PackageContext): Step[] {
       { id: "install-packages", title: "Install packages with apt-get", actions: rest, produces: [] },
     ];
   }
-  if (p.remove.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
+  if (p.remove.length > 0) actions.push(...purgeKeepingInstalled(ctx));
   return [{ id: "install-packages", title: "Install packages with mmdebstrap", actions, produces: [] }];
 }
 
@@ -132,9 +132,30 @@ function onParent(ctx: PackageContext): Step[] {
   actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", ...aptOpts, "update"], APT_ENV) });
   actions.push(...divertDracutHook(ctx));
   if (p.install.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "install", "-y", ...aptOpts, ...p.install], APT_ENV) });
-  if (p.remove.length > 0) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) });
+  if (p.remove.length > 0) actions.push(...purgeKeepingInstalled(ctx));
   actions.push(...restoreDracutHook(ctx));
   return [{ id: "install-packages", title: "Install packages with apt-get", actions, produces: [] }];
+}
+
+/**
+ * apt-get purge also removes what depends on the packages named, silently: removing a library
+ * would take a package install: asks for with it. The install: names are held for the purge, so
+ * apt's resolver refuses (exit 100): "hello : Depends: libgreet but it is not going to be
+ * installed ... generated breaks, this may be caused by held packages", naming both; they are
+ * unheld after (dpkg's selection back to install, as before). A hold the parent image already
+ * had on one of these names goes with them.
+ */
+function purgeKeepingInstalled(ctx: PackageContext): Action[] {
+  const p = ctx.packages;
+  const purge: Action = { kind: "exec", command: runInImage(ctx.buildah, ["apt-get", "purge", "-y", ...p.remove], APT_ENV) };
+  // apt-get install's NAME=VERSION and NAME/RELEASE select a version; the package is NAME.
+  const keep = [...new Set(p.install.map((entry) => entry.replace(/[=/].*$/, "")))];
+  if (keep.length === 0) return [purge];
+  return [
+    { kind: "exec", command: runInImage(ctx.buildah, ["apt-mark", "hold", ...keep]) },
+    purge,
+    { kind: "exec", command: runInImage(ctx.buildah, ["apt-mark", "unhold", ...keep]) },
+  ];
 }
 
 /** Inside the image (apt-get on a parent): divert the hook, then put the no-op in its place. */

@@ -24,9 +24,14 @@ export const dnf: PackageManagerPlugin = {
     const install = [...ctx.packages.groups.map((g) => `@${g}`), ...ctx.packages.install];
     const run = (args: Arg[]): PlannedCommand => dnfCommand(ctx, args);
     const imageCache = ctx.installer === "image" ? inImageCache(ctx) : undefined;
-    // Before dnf's first command: on the host, rpm's macros for the installroot; in the image, the cache directory it mounts.
+    // Before dnf's first command: on the host, rpm's macros for the installroot and dnf's own
+    // configuration; in the image, the cache directory it mounts.
     const preInstall: Step["actions"][number][] =
-      ctx.installer === "host" ? [rpmMacrosAction(ctx)] : imageCache ? [{ kind: "exec", command: { file: "mkdir", args: ["-p", imageCache] } }] : [];
+      ctx.installer === "host"
+        ? [rpmMacrosAction(ctx), { kind: "write-file", path: hostDnfConf(ctx), content: HOST_DNF_CONF, mode: 0o644 }]
+        : imageCache
+          ? [{ kind: "exec", command: { file: "mkdir", args: ["-p", imageCache] } }]
+          : [];
     if (ctx.accounts) {
       // dnf resolves file paths to the package providing them (setup on EL): the account files
       // exist before the recipe's packages install, so the fixed ids are there first.
@@ -87,9 +92,9 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
   const o = ctx.packages.options;
   const common: Arg[] = [
     "-y",
-    // A recipe's repository that cannot be read fails the build. Debian's /etc/dnf/dnf.conf (read
-    // by the host's dnf) says skip_if_unavailable=True: a mirror outage or a mistyped baseurl
-    // would build an image without that repository's packages and updates, and succeed.
+    // A recipe's repository that cannot be read fails the build. An image's dnf.conf may say
+    // skip_if_unavailable=True (Debian's does): a mirror outage or a mistyped baseurl would build
+    // an image without that repository's packages and updates, and succeed.
     "--setopt=skip_if_unavailable=False",
     `--setopt=install_weak_deps=${o.weakDeps ? "True" : "False"}`,
     o.best ? "--best" : "--nobest",
@@ -113,6 +118,10 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
     file: "dnf",
     args: [
       ["--installroot=", ...parts(ctx.root)],
+      // Only bootsmith's configuration: never the host's /etc/dnf/dnf.conf (nor, on a parent, the
+      // image's), whose excludes, installonly_limit, proxy or plugin settings would make the
+      // image depend on the build host.
+      `--config=${hostDnfConf(ctx)}`,
       ...releasever,
       // The recipe's architecture, not the host's: $basearch in repository URLs and the packages
       // chosen follow it (an aarch64 root on an x86_64 host; its scriptlets run through qemu-user).
@@ -133,6 +142,14 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
 }
 
 const hostRepoDir = (ctx: PackageContext) => path.join(ctx.workDir, "yum.repos.d");
+const hostDnfConf = (ctx: PackageContext) => path.join(ctx.workDir, "dnf.conf");
+
+/**
+ * The host dnf's configuration: dnf's defaults. What the build sets (repositories, cache, weak
+ * dependencies, best, documentation, proxy, signature checks per repository) is on the command
+ * line and in the recipe's repository files, so nothing here needs to change per recipe.
+ */
+const HOST_DNF_CONF = "[main]\n";
 
 /** Where the image's dnf finds the host's cache while it runs: an empty directory after, removed. */
 const IN_IMAGE_CACHE = "/var/cache/bootsmith-dnf";

@@ -63,7 +63,7 @@ export const zypper: PackageManagerPlugin = {
       // Non-interactive installs cannot confirm a licence; naming the package is the agreement.
       actions.push({ kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "install", "--auto-agree-with-licenses", recommends, ...install]) });
     }
-    if (p.remove.length > 0) actions.push({ kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "remove", ...p.remove]) });
+    if (p.remove.length > 0) actions.push(...removeKeepingInstalled(ctx));
     if (ctx.installer === "image" && !p.options.docs) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["rm", "-f", IMAGE_NODOCS_MACROS]) });
     steps.push({ id: "install-packages", title: "Install packages with zypper", actions, produces: [] });
     return steps;
@@ -108,6 +108,39 @@ function zypperCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand 
     env: { HOME: rpmHome(ctx), ZYPP_CONF: zyppConf(ctx), ZYPP_LOGFILE: path.join(ctx.workDir, "zypper.log"), ...proxy },
   };
 }
+
+/** zypper's package locks, read from the root (--root) or the image; addlock needs its directory. */
+const LOCKS_FILE = "/etc/zypp/locks";
+
+/**
+ * zypper remove also removes what depends on the packages named, silently (as dnf remove does):
+ * removing a library would take a package install: asks for with it. The install: names are
+ * locked for the remove, so zypper's solver refuses (exit 4): "Problem: fixture-hello requires
+ * fixture-libgreet ... Solution 1: remove lock ...", naming both; the locks are removed after.
+ * (--no-clean-deps is about unneeded dependencies, not dependents; measured with zypper 1.14.42,
+ * a locksfile.path in the host's ZYPP_CONF is not read with --root.) A lock the parent image
+ * already had on one of these names goes with them. removelock leaves an empty locks file, which
+ * locks nothing (a file the image may have had before, so it stays).
+ */
+function removeKeepingInstalled(ctx: PackageContext): Action[] {
+  const p = ctx.packages;
+  const keep = lockableNames(p.install);
+  const remove: Action = { kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "remove", ...p.remove]) };
+  if (keep.length === 0) return [remove];
+  const mkdir: PlannedCommand =
+    ctx.installer === "image"
+      ? runInImage(ctx.buildah, ["mkdir", "-p", path.dirname(LOCKS_FILE)])
+      : { file: "mkdir", args: ["-p", underRoot(ctx, path.dirname(LOCKS_FILE))] };
+  return [
+    { kind: "exec", command: mkdir },
+    { kind: "exec", command: zypperCommand(ctx, ["addlock", ...keep]) },
+    remove,
+    { kind: "exec", command: zypperCommand(ctx, ["removelock", ...keep]) },
+  ];
+}
+
+/** install: entries that are package names (not capabilities such as `name >= 1` or file paths): what a lock can name. */
+const lockableNames = (install: readonly string[]) => install.filter((name) => /^[A-Za-z0-9][\w.+-]*$/.test(name));
 
 /** From scratch: the database in SUSE's place, reachable through /var/lib/rpm as on SUSE. */
 function suseDatabaseLayout(ctx: PackageContext): Action[] {

@@ -1,4 +1,4 @@
-// The command line of every action that bootsmith performs itself (add fixed-id accounts, copy
+// The command line of every action that bootsmith performs itself (add fixed-id accounts, check file owners, copy
 // out of the image root, remove leftovers, pick the kernel, check kernel modules, check the initramfs, write the manifest, publish,
 // register): `bootsmith <subcommand> …`, a real command that does what the executor does.
 // One derivation from the Action data serves all three users: `bootsmith plan` prints it, the
@@ -16,6 +16,7 @@ export type InternalAction = Extract<
   {
     readonly kind:
       | "create-accounts"
+      | "check-owners"
       | "select-kernel"
       | "copy-out"
       | "check-kernel-modules"
@@ -38,6 +39,7 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "write-file":
       return false;
     case "create-accounts":
+    case "check-owners":
     case "select-kernel":
     case "copy-out":
     case "check-kernel-modules":
@@ -62,6 +64,8 @@ function internalArgs(action: InternalAction): Arg[] {
   switch (action.kind) {
     case "create-accounts":
       return ["rootfs", "accounts", action.root, ...buildFactArgs(action)];
+    case "check-owners":
+      return ["rootfs", "check-owners", action.root, ...buildFactArgs(action)];
     case "select-kernel":
       return ["rootfs", "select-kernel", action.root, action.version, "--record", action.record];
     case "copy-out":

@@ -90,7 +90,9 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   const pkgCtx = spec.packages ? packageContext(recipe, target, options, spec.from === "scratch" ? accounts : undefined) : undefined;
   // On a base the account files exist already: fixed ids go in before any package can pick one.
   if (accounts && !pkgCtx?.accounts) steps.push(accounts);
-  if (pkgCtx) steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
+  // On a parent, packages: may only name the manager (nothing to install): no install step, its packages are listed.
+  if (pkgCtx && (spec.from === "scratch" || changesPackages(pkgCtx.packages)))
+    steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
   steps.push(...fileSteps(recipe, target, options));
   steps.push(...commandSteps(recipe, target, options));
   const modules = spec.kernelModules ? [kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT)] : [];
@@ -107,6 +109,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
         { kind: "exec", command: plugin.listPackages(listCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
       ]),
     );
+    // Kept without an install: a kernelModules step installs headers and DKMS packages with the manager.
     if (pkgCtx) steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
   const work = (file: string) => path.join(options.workDir, file);
@@ -241,6 +244,11 @@ function packageContext(recipe: LoadedRecipe, target: BuildahTarget, options: Pl
   };
 }
 
+/** Whether packages: asks for any change to the image (repositories, installs, removals), not only names its manager. */
+function changesPackages(p: PackageContext["packages"]): boolean {
+  return [p.repos, p.install, p.remove, p.groups, p.patterns, p.modules.enable, p.modules.install].some((list) => list.length > 0);
+}
+
 /**
  * For a layer without packages: on top of a parent that has them: how that parent's package
  * manager lists the image's packages (nothing is installed, so no repositories), the way the
@@ -280,6 +288,9 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
   const files = recipe.spec.files;
   if (files.length === 0) return [];
   const actions: Action[] = [];
+  // Owners by name must exist in the image: checked before the first copy, with the recipe's line.
+  const owners = files.flatMap((f, index) => (f.owner !== undefined && !/^\d+(:\d+)?$/.test(f.owner) ? [{ index, owner: f.owner }] : []));
+  if (owners.length > 0) actions.push({ kind: "check-owners", root: [MNT], owners, recipe: recipe.file, vars: recipe.vars });
   files.forEach((f, i) => {
     let src = recipe.fileSources.get(i);
     if (f.content !== undefined) {

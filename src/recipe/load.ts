@@ -6,7 +6,8 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import path from "node:path";
 import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
-import { importedNames, resolveVars, substituteVars, type VarSources } from "./vars.js";
+import { importedNames, resolveVars, substituteVars, type SubstitutedValues, type VarSources } from "./vars.js";
+import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
@@ -135,7 +136,10 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   const raw = toPlainData(source);
   if (!raw.ok) throw new RecipeError(raw.issues);
   const vars = substitute ? resolveVars(raw.data, sources) : new Map<string, string>();
-  const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data)) : [];
+  const substituted: SubstitutedValues = new Map();
+  const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data), substituted) : [];
+  // Before validation: uid: ${UID} is a number once UID is substituted.
+  varIssues.push(...numbersFromVariables(source, substituted));
   const data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   const validated = validateSpec(source, data.data);
@@ -192,6 +196,16 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   }
   issues.push(...checkKernelModules(source, spec));
   if (issues.length > 0) throw new RecipeError(inFileOrder(issues));
+  if (typeof spec.from === "object" && "image" in spec.from && !spec.packages)
+    // Which database (rpm, dpkg) an outside image holds is only known once it is pulled; without
+    // it the SBOMs and manifest list no package, although the image holds them all.
+    warnings.push(
+      issueAt(
+        source,
+        ["from", "image"],
+        "no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add packages: {manager: dnf|apt|zypper} (nothing else: nothing is installed, the packages are listed)",
+      ),
+    );
 
   const inputDigest = digestInputs(file, spec, fileSources, ansibleSources, scanSources, parent, kernelModuleSource);
   return {

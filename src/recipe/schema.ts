@@ -137,7 +137,9 @@ export const PackagesSchema = z.strictObject({
   remove: z
     .array(pkg)
     .default([])
-    .describe("Packages to remove after installing. dnf: removing one that a package named in install: needs fails the build (dnf would remove both)"),
+    .describe(
+      "Packages to remove after installing. Removing one that a package named in install: needs fails the build (dnf, apt and zypper would remove both)",
+    ),
   options: managerOptions.prefault({}).describe("Package manager options"),
 });
 
@@ -153,7 +155,11 @@ const fileEntry = z
       .regex(MODE, { error: "must be an octal mode such as 0644" })
       .optional()
       .describe('Octal mode, e.g. "0755" (default 0644 for content, the file\'s own mode for src)'),
-    owner: z.string().regex(OWNER, { error: "must be user or user:group" }).optional().describe("user or user:group inside the image"),
+    owner: z
+      .string()
+      .regex(OWNER, { error: "must be user or user:group" })
+      .optional()
+      .describe("user or user:group inside the image: a name must exist once the base, packages and users:/groups: are in (checked before any file is copied)"),
   })
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
   .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" })
@@ -549,7 +555,9 @@ export const RecipeSchema = z
       .default([])
       .describe("Variables (from vars, --var or importEnv) whose values are secret: shown as *** in build.log, plan output, --json events and errors"),
     from: FromSchema,
-    packages: PackagesSchema.optional().describe("Packages to install (required from scratch)"),
+    packages: PackagesSchema.optional().describe(
+      "Packages to install (required from scratch). On a parent, naming only the manager lists the image's packages for the SBOMs and installs nothing",
+    ),
     groups: z
       .array(groupEntry)
       .default([])

@@ -3,7 +3,7 @@
 // never the whole environment, so a build cannot silently depend on a stray variable.
 // `$${NAME}` stands for a literal `${NAME}` (for shell scripts that use braces).
 import { isMap, isPair, isScalar, visit } from "yaml";
-import type { RecipeIssue } from "./errors.js";
+import { formatPath, type RecipeIssue } from "./errors.js";
 import { issueAt, pathOf, type YamlSource } from "./source.js";
 
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
@@ -46,8 +46,19 @@ export function howToDefine(name: string, imported: ReadonlySet<string>): string
   return `add it to vars:, pass --var ${name}=VALUE, or list it in importEnv:`;
 }
 
-/** Replace references in every string scalar of the document, in place. */
-export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, string>, imported: ReadonlySet<string> = new Set()): RecipeIssue[] {
+/** Each value substituteVars changed, by its path (formatPath's form): the text as written. */
+export type SubstitutedValues = Map<string, string>;
+
+/**
+ * Replace references in every string scalar of the document, in place. `substituted` (when
+ * given) collects which values had references, for numbersFromVariables.
+ */
+export function substituteVars(
+  source: YamlSource,
+  vars: ReadonlyMap<string, string>,
+  imported: ReadonlySet<string> = new Set(),
+  substituted?: SubstitutedValues,
+): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   const root = source.doc.contents;
   if (!isMap(root)) return issues;
@@ -58,6 +69,7 @@ export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, str
       Scalar(_key, node, ancestry) {
         const chain = [...ancestry, node];
         if (typeof node.value !== "string" || !node.value.includes("$")) return;
+        const written = node.value;
         node.value = node.value.replace(REFERENCE, (whole, escaped: string, name: string) => {
           if (escaped) return whole.slice(1);
           const value = VAR_NAME.test(name) ? vars.get(name) : undefined;
@@ -69,6 +81,7 @@ export function substituteVars(source: YamlSource, vars: ReadonlyMap<string, str
           issues.push(issueAt(source, path, why));
           return whole;
         });
+        if (node.value !== written) substituted?.set(formatPath([topKey, ...pathOf(chain)]), written);
       },
     });
   }

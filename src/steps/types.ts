@@ -53,6 +53,18 @@ export type Action =
       readonly recipe: string;
       readonly vars: Readonly<Record<string, string>>;
     }
+  /**
+   * Check that the users and groups files: owner: names exist in the image (before files are
+   * copied): `owners` by index in files:; `recipe` and `vars` are what `bootsmith rootfs
+   * check-owners` reads them from, and where errors point.
+   */
+  | {
+      readonly kind: "check-owners";
+      readonly root: Arg;
+      readonly owners: readonly { readonly index: number; readonly owner: string }[];
+      readonly recipe: string;
+      readonly vars: Readonly<Record<string, string>>;
+    }
   /** Pick the kernel under the image root: sets KVER and KERNEL_IMAGE, and records it (with its squashfs compressors) in `record`. */
   | { readonly kind: "select-kernel"; readonly root: Arg; readonly version: string; readonly record: string }
   /** Copy a file out of the image root into the output directory; `path` is resolved inside the root. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
-import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
+import { bootsmith, CLI, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
@@ -25,7 +25,15 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["fixture-live:1", "fixture-live:latest", "fixture-child:1", "fixture-fails:1", "fixture-unreachable:1", "fixture-remove-dependency:1"]);
+  await removeImages([
+    "fixture-live:1",
+    "fixture-live:latest",
+    "fixture-child:1",
+    "fixture-fails:1",
+    "fixture-unreachable:1",
+    "fixture-remove-dependency:1",
+    "fixture-host-dnf-conf:1",
+  ]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -169,6 +177,47 @@ describe("bootsmith build (dnf from scratch)", () => {
     expect(log).toContain("--pull=never localhost/bootsmith/fixture-live:1");
     expect(log).not.toContain("@fixture-minimal");
   });
+
+  it("a layer on an outside image whose packages: only names dnf lists the image's packages in its manifest and SBOMs", { timeout: 300_000 }, async () => {
+    const recipe = path.join(work, "fixture-on-image.yaml");
+    writeFileSync(
+      recipe,
+      'apiVersion: bootsmith/v1\nname: fixture-on-image\ntags: ["1"]\nfrom: {image: localhost/bootsmith/fixture-live:1}\npackages: {manager: dnf}\nfiles:\n  - {dest: /etc/motd, content: "layer\\n"}\nboot: false\n',
+    );
+    const imageOut = path.join(work, "out-on-image");
+    const result = await bootsmith(["build", recipe, "--out", imageOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const manifest = readManifest(imageOut);
+    expect(manifest.packageManager).toBe("dnf");
+    expect(manifest.packages.map((p) => p.name)).toEqual(expect.arrayContaining(["fixture-base", "fixture-hello", "fixture-kernel"]));
+    const sbom = JSON.parse(readFileSync(path.join(imageOut, "sbom.cdx.json"), "utf8")) as { components?: { name: string }[] };
+    expect(sbom.components?.map((c) => c.name)).toEqual(expect.arrayContaining(["fixture-base", "fixture-hello"]));
+    expect(readFileSync(path.join(imageOut, "build.log"), "utf8")).not.toMatch(/ dnf .*install/);
+  });
+
+  it(
+    "the host's /etc/dnf/dnf.conf does not reach the image: an exclude= there of a package the recipe installs changes nothing",
+    { timeout: 300_000 },
+    async () => {
+      // A build host's dnf.conf, in a private mount namespace over the real path (other builds on
+      // this machine keep the real file); the build runs in that namespace once it is in place.
+      const hostConf = path.join(work, "host-dnf.conf");
+      writeFileSync(hostConf, "[main]\ngpgcheck=True\ninstallonly_limit=2\nskip_if_unavailable=True\nexclude=fixture-hello\n");
+      const recipe = path.join(work, "fixture-host-dnf-conf.yaml");
+      writeFileSync(recipe, fixtureRecipe({ name: "fixture-host-dnf-conf", boot: false, packageGroups: [], install: ["fixture-base", "fixture-hello"] }));
+      const hostOut = path.join(work, "out-host-dnf-conf");
+      const inNamespace = 'c="$1"; shift; mount --bind "$c" /etc/dnf/dnf.conf && grep -qx exclude=fixture-hello /etc/dnf/dnf.conf && exec "$@"';
+      const build = [CLI, "build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", hostOut, "--progress", "plain"];
+      const result = await execa("unshare", ["--mount", "--propagation", "private", "sh", "-c", inNamespace, "sh", hostConf, process.execPath, ...build], {
+        env: { ...env, CI: "true" },
+        extendEnv: false,
+        reject: false,
+      });
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+      expect(readManifest(hostOut).packages.map((p) => p.name)).toContain("fixture-hello");
+      expect(readFileSync(path.join(hostOut, "build.log"), "utf8")).toMatch(/dnf --installroot=\S+ --config=\S+\/dnf\.conf /);
+    },
+  );
 });
 
 describe("bootsmith build failures leave nothing behind", () => {
@@ -203,7 +252,7 @@ describe("bootsmith build failures leave nothing behind", () => {
     return result.stderr;
   }
 
-  it("a recipe repository that cannot be reached fails the build naming it (the host's dnf.conf skips it), no leaks", { timeout: 300_000 }, async () => {
+  it("a recipe repository that cannot be reached fails the build naming it (dnf.conf may say skip it), no leaks", { timeout: 300_000 }, async () => {
     const yaml = fixtureRecipe({ name: "fixture-unreachable", boot: false, install: [] }).replace(
       "    - name: fixture\n",
       "    - name: site-updates\n      baseurl: http://127.0.0.1:9/unreachable\n    - name: fixture\n",
@@ -219,6 +268,22 @@ describe("bootsmith build failures leave nothing behind", () => {
     expect(await installFails("fixture-remove-dependency", yaml)).toContain(
       "The operation would result in removing the following protected packages: fixture-hello",
     );
+  });
+
+  it("files: owner: a user the image does not have: the recipe's line and the fix before any file is copied, no leaks", { timeout: 300_000 }, async () => {
+    const before = await snapshotHost("bootsmith-fixture-");
+    const recipe = path.join(work, "fixture-unknown-owner.yaml");
+    const yaml = fixtureRecipe({ name: "fixture-unknown-owner", boot: false, packageGroups: [], install: ["fixture-base"] });
+    writeFileSync(recipe, `${yaml}files:\n  - dest: /etc/slurm.conf\n    content: "x\\n"\n    owner: slurm\n`);
+    const ownerLine = readFileSync(recipe, "utf8").split("\n").indexOf("    owner: slurm") + 1;
+    const ownerOut = path.join(work, "out-unknown-owner");
+    const result = await bootsmith(["build", recipe, "--var", `REPO_URL=${repo.baseurl}`, "--out", ownerOut, "--progress", "plain"], { env });
+    expect(result.exitCode, result.stdout).toBe(1);
+    expect(result.stderr).toContain("step copy-files (Copy files into the image) failed");
+    expect(result.stderr).toContain(`${recipe}:${ownerLine}:12: files[0].owner: the image has no user "slurm"`);
+    expect(result.stderr).not.toContain("buildah exited");
+    expect(existsSync(path.join(ownerOut, "manifest.json"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 
   it("SIGINT mid-build: exit 130, container and mount removed", { timeout: 300_000 }, async () => {

@@ -27,7 +27,14 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(["fixture-zypper:1", "fixture-zypper-child:1", "fixture-zypper-bad:1", "fixture-zypper-debian:1", "fixture-zypper-in-image:1"]);
+  await removeImages([
+    "fixture-zypper:1",
+    "fixture-zypper-child:1",
+    "fixture-zypper-bad:1",
+    "fixture-zypper-debian:1",
+    "fixture-zypper-in-image:1",
+    "fixture-zypper-remove-needed:1",
+  ]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -116,9 +123,29 @@ describe("bootsmith build (zypper from scratch, on a parent with the host instal
     const log = readFileSync(path.join(childOut, "build.log"), "utf8");
     expect(log).toContain("--pull=never localhost/bootsmith/fixture-zypper:1");
     expect(log).not.toContain("pattern() = fixture-minimal");
+    // install: is locked for the remove only, and unlocked after.
+    expect(log).toMatch(/addlock fixture-libgreet\n[^]*remove fixture-hello\n[^]*removelock fixture-libgreet\n/);
     // On a parent the database is the parent's: no new layout is made.
     expect(log).not.toContain("ln -s ../../usr/lib/sysimage/rpm");
   });
+
+  it(
+    "packages.remove of a library a package in install: needs: zypper refuses (the install: names are locked), exit 1 naming both, no leaks",
+    { timeout: 300_000 },
+    async () => {
+      const before = await snapshotHost("bootsmith-fixture-");
+      const failOut = path.join(work, "out-zypper-remove-needed");
+      const result = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-remove-needed.yaml"), ...repoVars, "--out", failOut, "--progress", "plain"], {
+        env,
+      });
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toContain("step install-packages (Install packages with zypper) failed");
+      expect(result.stderr).toContain("fixture-hello-2.1-3.fx.noarch requires fixture-libgreet");
+      expect(result.stderr).toContain("remove lock to allow removal of fixture-hello");
+      expect(existsSync(path.join(failOut, "manifest.json"))).toBe(false);
+      expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+    },
+  );
 });
 
 describe("bootsmith build (zypper inside a parent image, the default installer on a parent)", () => {

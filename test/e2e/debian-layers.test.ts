@@ -18,7 +18,7 @@ import { DEFAULT_INITRAMFS_MODULES } from "../../src/recipe/initramfs-modules.js
 import type { Manifest } from "../../src/core/manifest.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/debian-layers");
-const IMAGES = ["test-deb-kernel-base:1", "test-deb-live-child:1", "test-deb-dracut-base:1", "test-deb-kernel-child:1"];
+const IMAGES = ["test-deb-kernel-base:1", "test-deb-live-child:1", "test-deb-dracut-base:1", "test-deb-kernel-child:1", "test-deb-remove-needed:1"];
 const BUILD_TIMEOUT = 1_800_000;
 const BOOT_TIMEOUT = 720_000;
 
@@ -107,6 +107,18 @@ describe("layered Debian images (kernel in a base or a child layer, default init
     },
     120_000,
   );
+
+  it("packages.remove of a library a package in install: needs: apt refuses (install: is held), exit 1 naming both", { timeout: 300_000 }, async () => {
+    expect(build.exitCode).toBe(0);
+    const failOut = path.join(work, "out-remove-needed");
+    const result = await bootsmith(["build", path.join(FIXTURES, "remove-needed-child.yaml"), "--out", failOut, "--progress", "plain"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BOOTSMITH_WORK_DIR: path.join(work, "work") },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain("step install-packages (Install packages with apt-get) failed");
+    expect(result.stderr).toMatch(/curl : Depends: libcurl4 .* but it is not going to be installed/);
+    expect(existsSync(path.join(failOut, "manifest.json"))).toBe(false);
+  });
 
   it("the child with the default modules boots to its marker", { timeout: BOOT_TIMEOUT }, async () => {
     expect(build.exitCode).toBe(0);

@@ -27,13 +27,13 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-plan-build-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
-  // The fixture recipe plus users and groups with fixed ids and a publish step (to a local
-  // directory), so the accounts step and publish are compared too.
+  // The fixture recipe plus users and groups with fixed ids (site.conf owned by one of them) and a
+  // publish step (to a local directory), so the accounts, owner check and publish are compared too.
   recipe = path.join(work, "fixture-live.yaml");
   writeFileSync(
     recipe,
     [
-      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8"),
+      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8").replace('    mode: "0600"\n', '    mode: "0600"\n    owner: munge:munge\n'),
       "groups:\n  - { name: munge, gid: 991, system: true }",
       "users:\n  - { name: munge, uid: 991, group: munge, system: true }",
       `publish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
@@ -83,6 +83,7 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     // Every kind of step bootsmith performs itself was compared, not only external programs.
     for (const sub of [
       "bootsmith rootfs accounts",
+      "bootsmith rootfs check-owners",
       "bootsmith rootfs select-kernel",
       "bootsmith rootfs copy-out",
       "bootsmith rootfs clean",

@@ -1,6 +1,8 @@
 // The apt plug-in's plan: Debian's kernel postinst hook is diverted around every package install
 // (mmdebstrap from scratch, with or without boot artifacts; apt-get on a parent) and restored
 // after it. test/e2e/debian-layers.test.ts runs these plans for real.
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/load.js";
@@ -71,5 +73,30 @@ describe("apt: the kernel's dracut hook during package installs", () => {
     expect(noop?.kind === "write-file" && noop.content).toMatch(/^#!\/bin\/sh\n(#.*\n)?exit 0\n$/);
     const copy = actions[3];
     expect(copy?.kind === "exec" && words(copy.command).slice(-2)).toEqual([noop?.kind === "write-file" ? noop.path : "", "/etc/kernel/postinst.d/dracut"]);
+  });
+
+  it("purge runs with install:'s packages held and unheld after (NAME=VERSION and NAME/RELEASE hold NAME), so apt refuses to take them along", () => {
+    const file = path.join(tmpdir(), `bootsmith-apt-plan-${process.pid}.yaml`);
+    writeFileSync(
+      file,
+      [
+        "name: t",
+        "from:",
+        "  image: debian:12",
+        "packages:",
+        "  manager: apt",
+        "  install: [curl=7.88.1-10, vim/bookworm-backports, jq]",
+        "  remove: [libcurl4]",
+        "boot: false",
+        "",
+      ].join("\n"),
+    );
+    try {
+      const actions = plan(loadRecipe(file, { env: {} }), fixedPlanOptions()).steps.find((s) => s.id === "install-packages")!.actions;
+      const run = summary(actions).filter((c) => /apt-mark|purge/.test(c));
+      expect(run).toEqual(["apt-mark hold curl vim jq", "apt-get purge -y libcurl4", "apt-mark unhold curl vim jq"]);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 });

@@ -82,4 +82,16 @@ describe("zypper plan", () => {
     );
     expect(text).not.toContain("zypper --root");
   });
+
+  it("remove runs with install:'s package names locked and unlocked after (capabilities are not locks), so zypper refuses to take them along", () => {
+    const cmds = packageCommands(["manager: zypper", ...REPO, "install: [kernel-default, 'curl>=8', /usr/bin/vim, libfoo1]", "remove: [libcurl4]"]);
+    const tail = cmds.slice(cmds.findIndex((c) => c.includes("addlock")));
+    expect(tail.slice(0, 3).map((c) => c.replace(/^.*--non-interactive /, ""))).toEqual([
+      "addlock kernel-default libfoo1",
+      "--no-refresh remove libcurl4",
+      "removelock kernel-default libfoo1",
+    ]);
+    // nothing to keep: the remove alone
+    expect(packageCommands(["manager: zypper", ...REPO, "remove: [vim]"]).filter((c) => /addlock|removelock/.test(c))).toEqual([]);
+  });
 });

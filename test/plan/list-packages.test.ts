@@ -55,5 +55,41 @@ describe("list-packages on a layer without packages:", () => {
     const p = plan(leaf, fixedPlanOptions());
     expect(p.steps.map((s) => s.id)).not.toContain("list-packages");
     expect(p.packageManager).toBe("none");
+    // …and the recipe is told so, with the fix, where it names the image
+    expect(leaf.warnings.map((w) => `${w.line}: ${w.path}: ${w.message}`)).toEqual([
+      "2: from.image: no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add packages: {manager: dnf|apt|zypper} (nothing else: nothing is installed, the packages are listed)",
+    ]);
+  });
+
+  it("an external base image with packages: naming only the manager: its database is listed, nothing installed", () => {
+    const leaf = loadRecipe(
+      write(
+        "ext-apt.yaml",
+        `name: ext
+from: {image: "registry.local/debian:12"}
+packages: {manager: apt}
+${LEAF}`,
+      ),
+      { env: {} },
+    );
+    expect(leaf.warnings).toEqual([]);
+    const p = plan(leaf, fixedPlanOptions());
+    const ids = p.steps.map((s) => s.id);
+    expect(ids).toContain("list-packages");
+    expect(ids.some((id) => id.startsWith("install") || id === "configure-repos")).toBe(false);
+    expect(renderPlan(p)).toMatch(/^dpkg-query --admindir="\$MNT"\/var\/lib\/dpkg -W /m);
+    expect(p.packageManager).toBe("apt");
+    // with something to install, the install runs as before
+    const installs = loadRecipe(
+      write(
+        "ext-apt-jq.yaml",
+        `name: ext
+from: {image: "registry.local/debian:12"}
+packages: {manager: apt, install: [jq]}
+${LEAF}`,
+      ),
+      { env: {} },
+    );
+    expect(plan(installs, fixedPlanOptions()).steps.map((s) => s.id)).toEqual(expect.arrayContaining(["install-packages", "list-packages", "clean-leftovers"]));
   });
 });

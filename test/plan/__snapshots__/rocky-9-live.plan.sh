@@ -58,7 +58,11 @@ mkdir -p /var/tmp/bootsmith/work-test/rpm-home
 %_db_backend sqlite
 ' > /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros)
 chmod 0644 /var/tmp/bootsmith/work-test/rpm-home/.rpmmacros
-HOME=/var/tmp/bootsmith/work-test/rpm-home timeout 3600 dnf --installroot="$MNT" --releasever=9 --forcearch=x86_64 --setopt=reposdir=/var/tmp/bootsmith/work-test/yum.repos.d --setopt=cachedir=/var/cache/bootsmith/dnf --setopt=keepcache=True --noplugins -y --setopt=skip_if_unavailable=False --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install @minimal-install kernel dracut-live fuse-overlayfs NetworkManager
+mkdir -p /var/tmp/bootsmith/work-test
+(umask 077; set -C; printf '%s' '[main]
+' > /var/tmp/bootsmith/work-test/dnf.conf)
+chmod 0644 /var/tmp/bootsmith/work-test/dnf.conf
+HOME=/var/tmp/bootsmith/work-test/rpm-home timeout 3600 dnf --installroot="$MNT" --config=/var/tmp/bootsmith/work-test/dnf.conf --releasever=9 --forcearch=x86_64 --setopt=reposdir=/var/tmp/bootsmith/work-test/yum.repos.d --setopt=cachedir=/var/cache/bootsmith/dnf --setopt=keepcache=True --noplugins -y --setopt=skip_if_unavailable=False --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install @minimal-install kernel dracut-live fuse-overlayfs NetworkManager
 
 # [5/16] select-kernel: Select the newest installed kernel
 KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
