@@ -48,7 +48,7 @@ Symlinks in the image resolve inside ROOT; a leftover that is a symlink is remov
 
 export const rootfsCommand: CliCommand = {
   name: "rootfs",
-  summary: "Steps a build does inside the image root: accounts, select-kernel, copy-out, clean, check-modules",
+  summary: "Steps a build does inside the image root: accounts, check-owners, select-kernel, copy-out, clean, check-modules",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("rootfs", args, {
