@@ -57,6 +57,7 @@ const UNIT = [
   "test/recipe/secrets.test.ts",
   "test/register/bss-server.test.ts",
   "test/register/targets.test.ts",
+  "test/register/auth.test.ts",
   "test/register/pool.test.ts",
   "test/register/preflight.test.ts",
   "test/register/register.test.ts",

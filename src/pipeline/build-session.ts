@@ -14,6 +14,8 @@ import { isCommandError, run } from "../exec/run.js";
 import { expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan } from "../plan/planner.js";
+import type { Plan } from "../steps/types.js";
+import { requireTokenEnv } from "../register/auth.js";
 import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
@@ -116,6 +118,7 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   const cleanup = new CleanupStack();
   let signer: Signer | undefined;
   try {
+    requireRegistrationTokens(recipe, thePlan);
     signer = opts.sign ? await openRecipeSigner(recipe, options, cleanup) : undefined;
   } catch (error) {
     await console.close();
@@ -247,4 +250,11 @@ function summaryLines(result: BuildResult): string[] {
   lines.push(`  ${path.join(result.outDir, MANIFEST_FILE)}`);
   for (const p of result.published) lines.push(`  published ${p.name}:${p.tag} → ${p.target}${p.urls.rootfs ? ` ${p.urls.rootfs}` : ""}`);
   return lines;
+}
+
+/** A registration whose token variable is unset fails now (exit 2), not after the build and its publish. */
+function requireRegistrationTokens(recipe: LoadedRecipe, thePlan: Plan): void {
+  for (const action of thePlan.steps.flatMap((s) => s.actions))
+    if (action.kind === "register" && action.registration.tokenEnv)
+      requireTokenEnv(action.registration.tokenEnv, process.env, `${recipe.file}: register to ${action.registration.url}`);
 }

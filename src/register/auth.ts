@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { BootsmithError, EXIT } from "../core/errors.js";
+import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 
 export type OchamiService = "bss" | "boot-service";
 
@@ -166,6 +166,18 @@ export interface ResolvedToken {
   readonly hint: string;
 }
 
+/**
+ * A target that names its token's variable (tokenEnv, --token-env) must find it set: falling back
+ * to $BSS_TOKEN or an ochami cluster's token could register with another cluster's credentials,
+ * or fail later with a 401 that hides the cause. Bad input (exit 2) naming the variable.
+ */
+export function requireTokenEnv(tokenEnv: string, env: NodeJS.ProcessEnv, what: string): void {
+  if (str(env[tokenEnv]) !== undefined) return;
+  throw new UserError(
+    `${what}: the token variable it names, $${tokenEnv} (tokenEnv / --token-env), is not set or empty: export ${tokenEnv}=<token>, or leave tokenEnv out to use $BSS_TOKEN or the ochami cluster's token`,
+  );
+}
+
 /** Pick the bearer token for `url` (see the order at the top of this file). */
 export function resolveToken(url: string, sources: TokenSources = {}): ResolvedToken {
   const env = sources.env ?? process.env;
@@ -186,8 +198,8 @@ export function resolveToken(url: string, sources: TokenSources = {}): ResolvedT
 
   if (sources.token) return { token: sources.token, source: "--token", hint };
   if (sources.tokenEnv) {
-    const v = nonEmpty(sources.tokenEnv);
-    if (v) return { token: v, source: `$${sources.tokenEnv}`, hint };
+    requireTokenEnv(sources.tokenEnv, env, `register to ${url}`);
+    return { token: nonEmpty(sources.tokenEnv)!, source: `$${sources.tokenEnv}`, hint };
   }
   const bss = nonEmpty("BSS_TOKEN");
   if (bss) return { token: bss, source: "$BSS_TOKEN", hint };

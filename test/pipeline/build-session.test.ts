@@ -1,0 +1,40 @@
+// Checks a build makes before it starts: a registration whose token variable is unset is bad
+// input at once (exit 2), not a failure after the build and its publish.
+import { describe, expect, it } from "vitest";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { bootsmith, REPO_ROOT } from "../support/cli.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+import { snapshotHost } from "../support/leaks.js";
+
+const scratch = scratchDirs();
+
+describe("bootsmith build, before anything is built", () => {
+  it("refuses a registration whose tokenEnv variable is unset, naming it; nothing is built", { timeout: 120_000 }, async () => {
+    const dir = scratch("bootsmith-build-session-");
+    const fixtures = path.join(REPO_ROOT, "test/fixtures/build");
+    copyFileSync(path.join(fixtures, "site.conf"), path.join(dir, "site.conf"));
+    const recipe = path.join(dir, "fixture-live.yaml");
+    writeFileSync(
+      recipe,
+      [
+        readFileSync(path.join(fixtures, "fixture-live.yaml"), "utf8"),
+        `publish:\n  - type: local\n    dir: ${path.join(dir, "published")}\n    publicBase: http://127.0.0.1:8080`,
+        "register:\n  - type: bss\n    url: http://127.0.0.1:27778\n    macs: ['52:54:00:00:00:01']\n    tokenEnv: BOOTSMITH_TEST_UNSET_TOKEN",
+      ].join("\n"),
+    );
+    // A build id of its own: other builds may run beside this test.
+    const before = await snapshotHost("bootsmith-fixture-live-token-check");
+    const out = path.join(dir, "out");
+    const env = { BOOTSMITH_WORK_DIR: path.join(dir, "work"), BOOTSMITH_CACHE_DIR: path.join(dir, "cache") };
+    const r = await bootsmith(["build", recipe, "--var", "REPO_URL=file:///nonexistent", "--out", out, "--build-id", "token-check", "--progress", "plain"], {
+      env,
+    });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      `${recipe}: register to http://127.0.0.1:27778: the token variable it names, $BOOTSMITH_TEST_UNSET_TOKEN (tokenEnv / --token-env), is not set or empty`,
+    );
+    expect(existsSync(path.join(out, "build.log"))).toBe(false);
+    expect(await snapshotHost("bootsmith-fixture-live-token-check")).toEqual(before);
+  });
+});
