@@ -15,7 +15,9 @@ export type KeepReason =
   /** Registry: another tag of the same digest is kept, and a registry deletes by digest. */
   | { readonly kind: "same-image"; readonly as: string }
   /** Registry: a kept manifest list names an image of this set; deleting it would leave the list naming nothing. */
-  | { readonly kind: "listed"; readonly list: string };
+  | { readonly kind: "listed"; readonly list: string }
+  /** A manifest without builtAt (written by hand, or damaged) cannot be ranked: gc never deletes what it cannot date. */
+  | { readonly kind: "undated" };
 
 /**
  * Where a registry tag belongs in a multi-architecture set (a recipe with `arches:`): the set is
@@ -98,9 +100,10 @@ export function planGc(
     const ranked = [...bySet]
       .map(([tag, members]) => ({ tag, members, builtAt: newest(members) }))
       .sort((a, b) => b.builtAt.localeCompare(a.builtAt) || b.tag.localeCompare(a.tag));
-    for (const [index, { tag, members }] of ranked.entries()) {
+    for (const [index, { tag, members, builtAt: when }] of ranked.entries()) {
       const reasons: KeepReason[] = [];
-      if (index < keepNewest) reasons.push({ kind: "newest", rank: index + 1 });
+      if (when === "") reasons.push({ kind: "undated" });
+      else if (index < keepNewest) reasons.push({ kind: "newest", rank: index + 1 });
       const by = references.filter((r) => r.strings.some((s) => members.some((t) => s.includes(urlFragment(name, t.tag))))).map((r) => r.who);
       if (by.length > 0) reasons.push({ kind: "referenced", by: [...new Set(by)] });
       const how = members.map((t) => promotedTags.get(t.tag)).find((h) => h !== undefined);
@@ -151,6 +154,8 @@ export function describeReasons(reasons: readonly KeepReason[]): string {
           return `same image (digest) as kept tag ${r.as}`;
         case "listed":
           return `an image of it is in kept list ${r.list}`;
+        case "undated":
+          return "its manifest has no builtAt, so its age is unknown";
         default: {
           const never: never = r;
           return String(never);

@@ -54,6 +54,21 @@ describe("planGc", () => {
     expect(plan.incomplete).toEqual([{ name: "x", tag: "half" }]);
   });
 
+  it("keeps a set whose manifest has no builtAt (it cannot be dated), outside the newest N", () => {
+    const plan = planGc(
+      [
+        { name: "x", tag: "old", manifest: m("2026-01-01") },
+        { name: "x", tag: "new", manifest: m("2026-01-03") },
+        { name: "x", tag: "handmade", manifest: {} as Manifest },
+      ],
+      [],
+      1,
+      (n, t) => `/${n}/${t}/`,
+    );
+    expect(plan.remove.map((r) => r.tag)).toEqual(["old"]);
+    expect(Object.fromEntries(plan.keep.map((k) => [k.tag, k.reasons]))).toEqual({ new: [{ kind: "newest", rank: 1 }], handmade: [{ kind: "undated" }] });
+  });
+
   it("registry tags: a tag the build did not give is promoted; a digest any kept tag has is kept whole (deletes go by digest)", () => {
     const img = (digest: string, builtAt: string, builtTags: string[]) => ({ digest, builtAt, builtTags });
     const plan = planGc(
