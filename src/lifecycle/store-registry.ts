@@ -134,6 +134,7 @@ export class RegistryStore implements ImageStore {
     const ref = `${this.repository}:${to}`;
     const recorded = mapSets(copy, (set) => ({
       ...set,
+      tags: set.tags.filter((t) => t !== copy.addedTag),
       image: { ...set.image, pushed: [...(set.image.pushed ?? []).filter((p) => p.ref !== ref), { ref, digest }] },
     }));
     for (const { file, bytes } of await renderTagFiles(recorded, signal)) {
