@@ -16,26 +16,36 @@ export interface SupersededImages {
 }
 
 /**
- * Remove the images built from recipe NAME that have no name left. `storage`: buildah's global
- * options (the build's --root, --runroot, --storage-driver). A failure to list or remove is the
- * caller's to report: housekeeping never fails a build that made its image.
+ * An unnamed image younger than this stays: a commit creates its image before it names it, and
+ * another build of the same recipe (another architecture of an `arches:` recipe, on the same
+ * storage) may be in that moment. A later build removes it.
  */
-export async function removeSupersededImages(name: string, storage: readonly string[], signal?: AbortSignal): Promise<SupersededImages> {
+export const MIN_AGE_MS = 5 * 60 * 1000;
+
+/**
+ * Remove the images built from recipe NAME that have no name left and are older than `minAgeMs`.
+ * `storage`: buildah's global options (the build's --root, --runroot, --storage-driver). A
+ * failure to list or remove is the caller's to report: housekeeping never fails a build that
+ * made its image.
+ */
+export async function removeSupersededImages(
+  name: string,
+  storage: readonly string[],
+  signal?: AbortSignal,
+  { minAgeMs = MIN_AGE_MS, now = Date.now() }: { minAgeMs?: number; now?: number } = {},
+): Promise<SupersededImages> {
   // Quiet and silent: the listing is not a step of the plan, and rmi prints a line per image.
   const ctx: RunContext = { step: "commit", reporter: silentReporter, signal };
   const list = async () => {
     const filters = ["--filter", "dangling=true", "--filter", `label=${RECIPE_LABEL}=${name}`];
     // --all: a superseded parent that a child image was built on counts as an intermediate image
     // and is hidden without it; removing it keeps the layers the child uses.
-    const { stdout } = await run({ file: "buildah", args: [...storage, "images", "--all", "--quiet", "--no-trunc", ...filters] }, ctx, { quiet: true });
-    return [
-      ...new Set(
-        stdout
-          .split("\n")
-          .map((l) => l.trim().replace(/^sha256:/, ""))
-          .filter((l) => l !== ""),
-      ),
-    ];
+    const { stdout } = await run({ file: "buildah", args: [...storage, "images", "--all", "--json", "--no-trunc", ...filters] }, ctx, { quiet: true });
+    const images = stdout.trim() === "" ? [] : ((JSON.parse(stdout) as { id?: unknown; createdatraw?: unknown }[] | null) ?? []);
+    const ids = images
+      .filter((i) => typeof i.id === "string" && !(now - Date.parse(String(i.createdatraw)) < minAgeMs))
+      .map((i) => String(i.id).replace(/^sha256:/, ""));
+    return [...new Set(ids)];
   };
   const dangling = await list();
   if (dangling.length === 0) return { removed: [], kept: [] };

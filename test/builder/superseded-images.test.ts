@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { removeSupersededImages, supersededSummary } from "../../src/builder/superseded-images.js";
+import { MIN_AGE_MS, removeSupersededImages, supersededSummary } from "../../src/builder/superseded-images.js";
 
 let work: string;
 let storage: string[];
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe("removeSupersededImages", () => {
-  it("removes the recipe's unnamed images, and nothing named, in use or of another recipe", { timeout: 120_000 }, async () => {
+  it("removes the recipe's unnamed images once old enough, and nothing named, in use or of another recipe", { timeout: 120_000 }, async () => {
     const superseded = await commit("t", "localhost/bootsmith/t:1");
     const current = await commit("t", "localhost/bootsmith/t:1");
     const stillNamed = await commit("t", "localhost/bootsmith/t:0.9");
@@ -45,7 +45,10 @@ describe("removeSupersededImages", () => {
     const container = await buildah("from", "localhost/bootsmith/t:2");
     const current2 = await commit("t", "localhost/bootsmith/t:2");
 
-    const result = await removeSupersededImages("t", storage);
+    // Younger than MIN_AGE_MS: a commit of another build of the recipe may not have named it yet.
+    expect(await removeSupersededImages("t", storage)).toEqual({ removed: [], kept: [] });
+    const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+    const result = await removeSupersededImages("t", storage, undefined, later);
     expect(result).toEqual({ removed: [superseded], kept: [inUse] });
     const left = await ids();
     expect(left.has(superseded)).toBe(false);
@@ -56,8 +59,8 @@ describe("removeSupersededImages", () => {
 
     // Once the container is gone, the next build's pass removes it; then there is nothing to do.
     await buildah("rm", container);
-    expect(await removeSupersededImages("t", storage)).toEqual({ removed: [inUse], kept: [] });
-    expect(await removeSupersededImages("t", storage)).toEqual({ removed: [], kept: [] });
+    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [inUse], kept: [] });
+    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [], kept: [] });
     expect(supersededSummary("t", { removed: [], kept: [] })).toBeUndefined();
   });
 
