@@ -71,10 +71,11 @@ function handAction(a, undos) {
     case "verify-initramfs":
       return [];
     case "remove-superseded": {
-      // The images earlier rounds' commits left unnamed, removed as a script would.
+      // The images earlier rounds' commits left unnamed, removed as a script would, with
+      // bootsmith's guard: only those older than five minutes (MIN_AGE_MS).
       const buildah = ["buildah", ...a.storage].map(quoteArg).join(" ");
       return [
-        `${buildah} images --all --quiet --no-trunc --filter dangling=true --filter label=io.bootsmith.recipe=${quoteArg(a.recipe)} | xargs -r ${buildah} rmi || true`,
+        `${buildah} images --all --quiet --no-trunc --filter dangling=true --filter until=5m --filter label=io.bootsmith.recipe=${quoteArg(a.recipe)} | xargs -r ${buildah} rmi || true`,
       ];
     }
     case "write-manifest":

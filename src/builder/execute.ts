@@ -20,7 +20,7 @@ import { checkKernelModules } from "./kernel-modules.js";
 import { createWorkDir, writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
-import { removeSupersededImages, supersededSummary } from "./superseded-images.js";
+import { tidySupersededImages } from "./superseded-images.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
 import { writeManifest, type ManifestInputs } from "./manifest-writer.js";
 import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, SCAN_FILES, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
@@ -221,17 +221,8 @@ export async function performBuildAction(action: BuildAction, step: Step, plan: 
       return;
     case "remove-superseded": {
       // Housekeeping after the commit: a failure is a warning, the build has made its image.
-      try {
-        const summary = supersededSummary(action.recipe, await removeSupersededImages(action.recipe, action.storage, ctx.signal));
-        if (summary) ctx.reporter.emit({ type: "message", level: "info", text: summary });
-      } catch (error) {
-        if (ctx.signal?.aborted) throw error;
-        ctx.reporter.emit({
-          type: "message",
-          level: "warn",
-          text: `could not remove earlier unnamed images of ${action.recipe}: ${error instanceof Error ? error.message : String(error)}`,
-        });
-      }
+      const outcome = await tidySupersededImages(action.recipe, action.storage, ctx.signal);
+      if (outcome) ctx.reporter.emit({ type: "message", ...outcome });
       return;
     }
     case "sign": {

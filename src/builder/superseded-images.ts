@@ -60,7 +60,26 @@ export async function removeSupersededImages(
   }
 }
 
-/** The one line a build and `bootsmith artifacts remove-superseded` print; undefined when there was nothing to remove. */
+/**
+ * Remove them as housekeeping: the one line a build and `bootsmith artifacts remove-superseded`
+ * print (undefined when there was nothing to remove), or a warning when listing or removing
+ * failed. Only an interruption (`signal` aborted) throws.
+ */
+export async function tidySupersededImages(
+  name: string,
+  storage: readonly string[],
+  signal?: AbortSignal,
+): Promise<{ level: "info" | "warn"; text: string } | undefined> {
+  try {
+    const summary = supersededSummary(name, await removeSupersededImages(name, storage, signal));
+    return summary === undefined ? undefined : { level: "info", text: summary };
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { level: "warn", text: `could not remove earlier unnamed images of ${name}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** The line that says what was removed and what stays; undefined when there was nothing to remove. */
 export function supersededSummary(name: string, result: SupersededImages): string | undefined {
   const parts: string[] = [];
   if (result.removed.length > 0) parts.push(`removed ${result.removed.length} earlier image(s) of ${name} that no name pointed at`);

@@ -51,6 +51,15 @@ export function parseBool(flag: string, value: string | undefined): boolean | un
   throw new UserError(`${flag}=${value}: expected true or false`);
 }
 
+/** The buildah storage flags (--root, --runroot, --storage-driver) as buildah's global options, in that order. */
+export function storageArgs(values: { readonly root?: string; readonly runroot?: string; readonly "storage-driver"?: string }): string[] {
+  return [
+    ...(values.root ? ["--root", values.root] : []),
+    ...(values.runroot ? ["--runroot", values.runroot] : []),
+    ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
+  ];
+}
+
 /** The target flags that publish, import, promote and gc share; each command takes those it lists. */
 export interface TargetFlagValues {
   readonly endpoint?: string;

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs, parseVarOptions } from "./args.js";
+import { parseCommandArgs, parseVarOptions, storageArgs } from "./args.js";
 import { loadRecipe } from "../recipe/load.js";
 import { verifyInitramfsKernel } from "../builder/initramfs.js";
 import { readKernelRecord } from "../builder/kernel.js";
@@ -16,7 +16,7 @@ import { detectTools } from "../builder/host-tools.js";
 import { sourceDateEpochFrom } from "../builder/options.js";
 import { silentReporter } from "../exec/events.js";
 import { judgeScan, readScanRecord } from "../builder/openscap.js";
-import { removeSupersededImages, supersededSummary } from "../builder/superseded-images.js";
+import { tidySupersededImages } from "../builder/superseded-images.js";
 import { SCAN_SEVERITIES, type ScanSeverity } from "../recipe/schema.js";
 
 const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
@@ -173,17 +173,9 @@ export const artifactsCommand: CliCommand = {
       }
       case "remove-superseded": {
         if (rest.length !== 1) throw new UserError("bootsmith artifacts remove-superseded: expected NAME (the recipe's name)");
-        const storage = [
-          ...(values.root ? ["--root", values.root] : []),
-          ...(values.runroot ? ["--runroot", values.runroot] : []),
-          ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
-        ];
-        try {
-          const summary = supersededSummary(rest[0]!, await removeSupersededImages(rest[0]!, storage));
-          process.stdout.write(`${summary ?? `no unnamed image of ${rest[0]!}`}\n`);
-        } catch (error) {
-          process.stderr.write(`warning: could not remove earlier unnamed images of ${rest[0]!}: ${error instanceof Error ? error.message : String(error)}\n`);
-        }
+        const outcome = await tidySupersededImages(rest[0]!, storageArgs(values));
+        if (outcome?.level === "warn") process.stderr.write(`warning: ${outcome.text}\n`);
+        else process.stdout.write(`${outcome?.text ?? `no unnamed image of ${rest[0]!}`}\n`);
         return EXIT.ok;
       }
       default:

@@ -1,7 +1,7 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseBool, parseCommandArgs, targetSpecOptions } from "./args.js";
+import { parseBool, parseCommandArgs, storageArgs, targetSpecOptions } from "./args.js";
 import {
   formatTransfer,
   publish,
@@ -146,12 +146,7 @@ export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = p
     prefix: values.prefix,
     forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
   });
-  const storage = [
-    ...(values.root ? ["--root", values.root] : []),
-    ...(values.runroot ? ["--runroot", values.runroot] : []),
-    ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
-  ];
-  return { target, storage };
+  return { target, storage: storageArgs(values) };
 }
 
 export const publishCommand: CliCommand = {

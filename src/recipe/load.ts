@@ -138,11 +138,18 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   const vars = substitute ? resolveVars(raw.data, sources) : new Map<string, string>();
   const substituted: SubstitutedValues = new Map();
   const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data), substituted) : [];
-  // Before validation: uid: ${UID} is a number once UID is substituted.
-  varIssues.push(...numbersFromVariables(source, substituted));
-  const data = toPlainData(source);
+  let data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
-  const validated = validateSpec(source, data.data);
+  let validated = validateSpec(source, data.data);
+  if (!validated.ok && substituted.size > 0) {
+    // uid: ${UID} is the string "1234" after substitution: where the schema wants a number, a
+    // value that came from variables becomes one, and the recipe is validated again. (Only when
+    // the first validation failed: a valid recipe pays for one.)
+    varIssues.push(...numbersFromVariables(source, substituted));
+    data = toPlainData(source);
+    if (!data.ok) throw new RecipeError(data.issues);
+    validated = validateSpec(source, data.data);
+  }
   if (!validated.ok) {
     // A value with an undefined variable is reported once, as such, not again as a bad URL etc.
     const unresolved = new Set(varIssues.map((i) => i.path));

@@ -169,10 +169,11 @@ export interface ResolvedToken {
 /**
  * A target that names its token's variable (tokenEnv, --token-env) must find it set: falling back
  * to $BSS_TOKEN or an ochami cluster's token could register with another cluster's credentials,
- * or fail later with a 401 that hides the cause. Bad input (exit 2) naming the variable.
+ * or fail later with a 401 that hides the cause. The token; bad input (exit 2) naming the variable when it is unset.
  */
-export function requireTokenEnv(tokenEnv: string, env: NodeJS.ProcessEnv, what: string): void {
-  if (str(env[tokenEnv]) !== undefined) return;
+export function requireTokenEnv(tokenEnv: string, env: NodeJS.ProcessEnv, what: string): string {
+  const token = str(env[tokenEnv]);
+  if (token !== undefined) return token;
   throw new UserError(
     `${what}: the token variable it names, $${tokenEnv} (tokenEnv / --token-env), is not set or empty: export ${tokenEnv}=<token>, or leave tokenEnv out to use $BSS_TOKEN or the ochami cluster's token`,
   );
@@ -198,8 +199,7 @@ export function resolveToken(url: string, sources: TokenSources = {}): ResolvedT
 
   if (sources.token) return { token: sources.token, source: "--token", hint };
   if (sources.tokenEnv) {
-    requireTokenEnv(sources.tokenEnv, env, `register to ${url}`);
-    return { token: nonEmpty(sources.tokenEnv)!, source: `$${sources.tokenEnv}`, hint };
+    return { token: requireTokenEnv(sources.tokenEnv, env, `register to ${url}`), source: `$${sources.tokenEnv}`, hint };
   }
   const bss = nonEmpty("BSS_TOKEN");
   if (bss) return { token: bss, source: "$BSS_TOKEN", hint };

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { MIN_AGE_MS, removeSupersededImages, supersededSummary } from "../../src/builder/superseded-images.js";
+import { MIN_AGE_MS, removeSupersededImages, supersededSummary, tidySupersededImages } from "../../src/builder/superseded-images.js";
 
 let work: string;
 let storage: string[];
@@ -66,5 +66,16 @@ describe("removeSupersededImages", () => {
 
   it("fails, for the caller to report, when buildah cannot list the storage", async () => {
     await expect(removeSupersededImages("t", ["--storage-driver", "no-such-driver", "--root", path.join(work, "bad")])).rejects.toThrow(/buildah/);
+  });
+
+  it("as housekeeping: a failure is a warning naming the recipe, nothing to remove is nothing to say, an interruption throws", async () => {
+    const bad = ["--storage-driver", "no-such-driver", "--root", path.join(work, "bad")];
+    const outcome = await tidySupersededImages("t", bad);
+    expect(outcome?.level).toBe("warn");
+    expect(outcome?.text).toMatch(/^could not remove earlier unnamed images of t: .*buildah/s);
+    expect(await tidySupersededImages("t", storage)).toBeUndefined();
+    const stopped = new AbortController();
+    stopped.abort();
+    await expect(tidySupersededImages("t", storage, stopped.signal)).rejects.toThrow();
   });
 });
