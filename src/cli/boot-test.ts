@@ -24,7 +24,7 @@ import { refreshCombinedManifest } from "../publish/multi-arch.js";
 
 const usage = `Usage: bootsmith boot-test <artifact-dir> [options]
        bootsmith boot-test RECIPE.yaml [--out DIR] [--var KEY=VALUE] [options]
-       bootsmith boot-test --bootscript-url URL [--mac MAC] [<artifact-dir>] [options]
+       bootsmith boot-test --bootscript-url URL [--mac MAC] [<artifact-dir> | RECIPE.yaml] [options]
 
 Boot the image the way a diskless node does and report whether it came up: the artifacts
 (vmlinuz, initramfs.img, rootfs.squashfs) are served on 127.0.0.1 with an iPXE script at
@@ -99,6 +99,8 @@ Examples:
   bootsmith boot-test ./out/debian-12-live --marker-target --timeout 600
   bootsmith boot-test --bootscript-url 'http://127.0.0.1:27778/boot/v1/bootscript?mac=52:54:00:12:34:56' \\
       --mac 52:54:00:12:34:56 --port 8080 ./out/debian-12-live
+  bootsmith boot-test --bootscript-url "$BSS/boot/v1/bootscript?mac=52:54:00:12:34:56" \\
+      --mac 52:54:00:12:34:56 --port 8080 recipes/debian-12-live.yaml   # with the recipe's checks
 `;
 
 const ACCELS: readonly AccelChoice[] = ["auto", "kvm", "tcg"];

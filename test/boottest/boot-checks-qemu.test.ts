@@ -2,14 +2,15 @@
 // ~1.5–3 min per boot on 2 shared cores). BOOTSMITH_TEST_ARTIFACTS names the output of
 // `bootsmith build recipes/debian-12-live.yaml` (the README's main job sets it); in CI its
 // absence is a failure, elsewhere the file is skipped.
-//  1. A recipe listing a passing and a failing check: exit 1 naming the failing one with its
-//     output, the built-in checks pass, the squashfs is byte-for-byte unchanged, reports written.
-//  2. A registration in BSS with 127.0.0.1 artifact URLs that passed the host's HEAD checks boots
+//  1. A registration in BSS with 127.0.0.1 artifact URLs that passed the host's HEAD checks boots
 //     via --bootscript-url (loopback rewritten to 10.0.2.2) to the marker naming the manifest's
-//     kernel, every built-in check passes, and the boot-time breakdown's phases add up to the
-//     total within 5 %. (The suite's one boot from a BSS boot script: test/e2e/debian-live.test.ts
-//     checks the script BSS serves for a registration with the guest's URLs.)
-//  3. --nodes 2: two nodes at once from one server (one per core here), each through iPXE and the
+//     kernel, with a recipe listing a passing and a failing check: exit 1 naming the failing one
+//     with its output, the recipe's other check, --check and the built-in checks pass, the
+//     boot-time breakdown's phases add up to the total within 5 %, the squashfs is byte-for-byte
+//     unchanged, reports written. (The suite's one boot from a BSS boot script:
+//     test/e2e/debian-live.test.ts checks the script BSS serves for a registration with the
+//     guest's URLs.)
+//  2. --nodes 2: two nodes at once from one server (one per core here), each through iPXE and the
 //     generated script after a passing preflight, reported, with the peak throughput.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
@@ -64,7 +65,7 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
   });
 
   it(
-    "exits 1 naming the failing check with its output; the squashfs is unchanged",
+    "boots a BSS registration with 127.0.0.1 URLs that passed the HEAD checks; exits 1 naming the failing check with its output, the others pass; phases add up; the squashfs is unchanged",
     async () => {
       // The Debian live recipe with two checks: one that passes, one that cannot.
       const recipe = parse(await readFile(path.join(REPO_ROOT, "recipes/debian-12-live.yaml"), "utf8"));
@@ -75,50 +76,6 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
       const recipeFile = path.join(work, "with-checks.yaml");
       await writeFile(recipeFile, stringify(recipe));
       const before = await sha256(path.join(dir, "rootfs.squashfs"));
-
-      const report = path.join(work, "fail", "boot-test.json");
-      const junit = path.join(work, "fail", "junit.xml");
-      const r = await bootsmith(["boot-test", recipeFile, "--out", dir, "--check", "kernel=uname -r", "--report", report, "--junit", junit], {
-        timeoutMs: BOOT_MS + 120_000,
-      });
-      console.log(`boot-test with a failing check (exit ${r.exitCode}):\n${r.stdout}`);
-      expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stdout).toMatch(/^FAIL boot-test \(check-failed\): booted in [\d.]+ s, but check slurmd-active failed \(exit code 3, expected 0\)/);
-      expect(r.stdout).toMatch(/ {2}FAIL slurmd-active [\d.]+ s: exit code 3, expected 0\n {7}stdout:\n {7}\| checking slurmd\n {7}\| inactive/);
-      expect(r.stdout).toMatch(/ {2}PASS hostname [\d.]+ s: debian-live/);
-      expect(r.stdout).toMatch(/ {2}PASS kernel [\d.]+ s: 6\.1\.0-\S+-amd64/);
-      expect(r.stdout).toMatch(/ {2}PASS system-running \(built-in\)/);
-      expect(r.stdout).toMatch(/ {2}PASS live-root \(built-in\)/);
-      expect(r.stdout).toContain("boot time breakdown:");
-
-      const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
-      expect(result.checks.map((c) => [c.name, c.status])).toEqual([
-        ["system-running", "pass"],
-        ["image-id", expect.stringMatching(/^(pass|skip)$/)],
-        ["live-root", "pass"],
-        ["hostname", "pass"],
-        ["slurmd-active", "fail"],
-        ["kernel", "pass"],
-      ]);
-      expect(await readFile(junit, "utf8")).toMatch(
-        /<testcase classname="[^"]*" name="check: slurmd-active" time="[\d.]+">\n\s+<failure message="exit code 3, expected 0">/,
-      );
-      expect(existsSync(path.join(work, "fail", "boot-test.console.log"))).toBe(true);
-      const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
-      expect(manifest.bootTest?.lastRun).toMatchObject({
-        ok: false,
-        checks: expect.arrayContaining([{ name: "slurmd-active", status: "fail", seconds: expect.any(Number) }]),
-      });
-      // The checks came from the harness, not the image.
-      expect(await sha256(path.join(dir, "rootfs.squashfs"))).toBe(before);
-      expect(before).toBe(manifest.artifacts.rootfs?.sha256);
-    },
-    BOOT_MS + 180_000,
-  );
-
-  it(
-    "boots a BSS registration with 127.0.0.1 URLs that passed the HEAD checks; built-in checks pass; phases add up",
-    async () => {
       const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
       const mac = "52:54:00:be:e7:13";
       const bss = await startBssServer();
@@ -141,23 +98,54 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         }
         expect(bss.violations).toEqual([]);
 
-        // boot-test serves the same directory on the registered port and boots BSS's script.
+        // boot-test serves the recipe's build output on the registered port, boots BSS's script and
+        // runs the recipe's checks, --check and the built-in ones.
         const report = path.join(work, "bss", "boot-test.json");
-        const r = await bootsmith(["boot-test", "--bootscript-url", bss.bootscriptUrl(mac), "--mac", mac, "--port", String(port), dir, "--report", report], {
-          timeoutMs: BOOT_MS + 120_000,
-        });
-        console.log(`boot-test via BSS (exit ${r.exitCode}):\n${r.stdout}`);
-        expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+        const junit = path.join(work, "bss", "junit.xml");
+        const r = await bootsmith(
+          [
+            "boot-test",
+            "--bootscript-url",
+            bss.bootscriptUrl(mac),
+            "--mac",
+            mac,
+            "--port",
+            String(port),
+            recipeFile,
+            "--out",
+            dir,
+            "--check",
+            "kernel=uname -r",
+            "--report",
+            report,
+            "--junit",
+            junit,
+          ],
+          { timeoutMs: BOOT_MS + 120_000 },
+        );
+        console.log(`boot-test via BSS with a failing check (exit ${r.exitCode}):\n${r.stdout}`);
+        expect(r.exitCode, r.stderr).toBe(1);
         expect(r.stdout).toContain(`note: the boot script's ${base}/vmlinuz was booted as http://10.0.2.2:${port}/vmlinuz`);
+        expect(r.stdout).toMatch(/^FAIL boot-test \(check-failed\): booted in [\d.]+ s, but check slurmd-active failed \(exit code 3, expected 0\)/m);
+        expect(r.stdout).toMatch(/ {2}FAIL slurmd-active [\d.]+ s: exit code 3, expected 0\n {7}stdout:\n {7}\| checking slurmd\n {7}\| inactive/);
+        expect(r.stdout).toMatch(/ {2}PASS hostname [\d.]+ s: debian-live/);
+        expect(r.stdout).toMatch(/ {2}PASS kernel [\d.]+ s: 6\.1\.0-\S+-amd64/);
+        expect(r.stdout).toMatch(/ {2}PASS system-running \(built-in\)/);
+        expect(r.stdout).toMatch(/ {2}PASS live-root \(built-in\)/);
+        expect(r.stdout).toContain("boot time breakdown:");
+
         const result = JSON.parse(await readFile(report, "utf8")) as BootTestResult;
-        expect(result.ok).toBe(true);
+        expect(result.reason).toBe("check-failed");
         // The node came up on the image's own kernel, fetched through the URLs BSS handed out.
         expect(result.markerLine).toContain(`kernel=${manifest.kernel!.version}`);
         expect(result.rewrittenUrls).toEqual(expect.arrayContaining([`${base}/vmlinuz`, `${base}/rootfs.squashfs`, `${base}/initramfs.img`]));
-        expect(result.checks.filter((c) => c.status !== "skip").map((c) => [c.name, c.status])).toEqual([
+        expect(result.checks.map((c) => [c.name, c.status])).toEqual([
           ["system-running", "pass"],
-          ...(result.checks.some((c) => c.name === "image-id" && c.status === "pass") ? [["image-id", "pass"]] : []),
+          ["image-id", expect.stringMatching(/^(pass|skip)$/)],
           ["live-root", "pass"],
+          ["hostname", "pass"],
+          ["slurmd-active", "fail"],
+          ["kernel", "pass"],
         ]);
         const b = result.breakdown!;
         const names = b.phases.map((p) => p.name);
@@ -177,6 +165,19 @@ describe.skipIf(skip)("checks in a booted node (QEMU)", () => {
         expect(Math.abs(sum - b.totalSeconds) / b.totalSeconds).toBeLessThan(0.05);
         // The BSS script was fetched by the host, not by the guest: no BSS request from 10.0.2.x.
         expect(bss.requests.filter((q) => q.path === "/boot/v1/bootscript").length).toBeGreaterThanOrEqual(1);
+
+        expect(await readFile(junit, "utf8")).toMatch(
+          /<testcase classname="[^"]*" name="check: slurmd-active" time="[\d.]+">\n\s+<failure message="exit code 3, expected 0">/,
+        );
+        expect(existsSync(path.join(work, "bss", "boot-test.console.log"))).toBe(true);
+        const recorded = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+        expect(recorded.bootTest?.lastRun).toMatchObject({
+          ok: false,
+          checks: expect.arrayContaining([{ name: "slurmd-active", status: "fail", seconds: expect.any(Number) }]),
+        });
+        // The checks came from the harness, not the image.
+        expect(await sha256(path.join(dir, "rootfs.squashfs"))).toBe(before);
+        expect(before).toBe(recorded.artifacts.rootfs?.sha256);
       } finally {
         await bss.stop();
       }
