@@ -5,7 +5,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MANIFEST_FILE, type BootTestRecord, type Manifest } from "../core/manifest.js";
 import type { JunitCase } from "../core/junit.js";
-import type { BootTestResult } from "./boot-test.js";
+import type { BootTestResult } from "./result.js";
 import { formatBytes, formatRate } from "../core/format.js";
 
 export const REPORT_FILE = "boot-test.json";

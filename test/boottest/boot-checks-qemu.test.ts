@@ -24,7 +24,7 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { startBssServer } from "../support/bss-server.js";
 import { startStaticServer } from "../../src/serve/static-server.js";
 import { registerPublished } from "../../src/register/register.js";
-import type { BootTestResult } from "../../src/boottest/boot-test.js";
+import type { BootTestResult } from "../../src/boottest/result.js";
 import type { Manifest } from "../../src/core/manifest.js";
 import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
 

@@ -8,7 +8,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { bootTest, BootTestInputError, nodeMac } from "../../src/boottest/boot-test.js";
+import { bootTest } from "../../src/boottest/boot-test.js";
+import { nodeMac } from "../../src/boottest/boot-node.js";
+import { BootTestInputError } from "../../src/boottest/options.js";
 import type { BuildEvent, Reporter } from "../../src/exec/events.js";
 import { startStaticServer } from "../../src/serve/static-server.js";
 import { writeCpio } from "../../src/boottest/cpio-writer.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { BootTestResult } from "../../src/boottest/boot-test.js";
+import type { BootTestResult } from "../../src/boottest/result.js";
 import { formatBreakdown, junitCases, manifestRecord, recordInManifest } from "../../src/boottest/report.js";
 
 const result: BootTestResult = {
