@@ -57,12 +57,19 @@ export async function withInterruptHandling<T>(
   let unwinding = false;
 
   const onSignal = (signal: InterruptSignal) => {
-    if (received || unwinding) {
+    if (received) {
       reporter.emit({ type: "message", level: "warn", text: unwinding ? "still cleaning up…" : "still stopping the running command…" });
       return;
     }
+    // The first signal is recorded even while unwinding: Ctrl-C reaches the whole process group,
+    // so the running command can die of it (and the work fail) before node handles its own copy.
+    // The build was still interrupted, not failed: exit 130/143, not 1 with "fix the cause".
     received = signal;
-    reporter.emit({ type: "message", level: "warn", text: `${signal} received: stopping and cleaning up (this can take a few seconds)` });
+    reporter.emit({
+      type: "message",
+      level: "warn",
+      text: unwinding ? `${signal} received: finishing the cleanup` : `${signal} received: stopping and cleaning up (this can take a few seconds)`,
+    });
     controller.abort(new InterruptedError(signal));
   };
   source.on("SIGINT", onSignal);

@@ -143,6 +143,21 @@ describe("withInterruptHandling without signals", () => {
     expect(undone).toEqual(["b", "a"]);
   });
 
+  it("a failure caused by Ctrl-C itself (the terminal's SIGINT killed the command first) is an interruption, not a failure", async () => {
+    // Ctrl-C signals the whole process group: buildah can die of it before node handles its own
+    // copy, so the work fails and the signal arrives while the stack unwinds.
+    const source = new EventEmitter();
+    const cleanup = new CleanupStack();
+    cleanup.push("umount", async () => void source.emit("SIGINT", "SIGINT" satisfies InterruptSignal));
+    const error = await withInterruptHandling(cleanup, async () => Promise.reject(new Error("buildah was killed by SIGINT")), silent, source).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect((error as InterruptedError).exitCode).toBe(130);
+    expect(cleanup.size).toBe(0);
+  });
+
   it("treats a signal that arrives as the work finishes as an interruption, and removes its listeners", async () => {
     const source = new EventEmitter();
     const events: BuildEvent[] = [];
