@@ -80,12 +80,12 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   const json = options.progress === "json";
   // A parent that is up to date only in the registry is pulled (once) when a child is built here.
   const pulls = new Map<string, Promise<void>>();
-  const build = async (node: GraphNode) => {
+  const build = async (node: GraphNode, interrupt: AbortSignal) => {
     host ??= detectBuildHost({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation, outDir: options.outRoot });
+    const hostFacts = await host;
     const parentPull = node.parent !== undefined ? decisions.get(node.parent)?.pull : undefined;
     if (parentPull && node.parent !== undefined) {
       const parent = graph.nodes.get(node.parent)!.recipe;
-      const hostFacts = await host;
       if (!pulls.has(node.parent)) pulls.set(node.parent, pullByDigest(parentPull, parentRegistry(parent), localImageRef(parent.spec), hostFacts.buildahArgs));
       try {
         await pulls.get(node.parent);
@@ -99,6 +99,9 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     const outDir = defaultOutDir(node.recipe, options.outRoot);
     const publishes = options.publish && node.recipe.spec.publish.length + node.recipe.spec.register.length > 0;
     const refresh = options.refresh ? await refreshHooks(node.recipe, outDir, publishes) : undefined;
+    // Ctrl-C while this build waited (host detection, its parent's pull, the published package
+    // list): it must not start, its own signal handling would be installed after the signal.
+    interrupt.throwIfAborted();
     const exitCode = await buildRecipe(node.recipe, {
       outDir,
       publish: options.publish,
@@ -111,7 +114,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       signKey: options.signKey,
       signPassphraseEnv: options.signPassphraseEnv,
       console,
-      host: await host,
+      host: hostFacts,
       // Only an image something reads is committed: a leaf's build ends with its artifacts.
       commit: neededBy(node, options) !== undefined,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
@@ -121,7 +124,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     if (exitCode !== 0) return { exitCode, detail: `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
     return { exitCode, detail: refresh?.after() };
   };
-  const outcomes = await runGraph(graph, {
+  const run = await runGraph(graph, {
     jobs,
     selected,
     decisions,
@@ -131,6 +134,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     },
   });
   // Recipes built for several architectures: the combined manifest and their one publish.
+  const { outcomes } = run;
   const joined = await joinArchitectures(multiArchGroups(graph, selected, options.outRoot), outcomes, {
     publish: options.publish,
     ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
@@ -147,7 +151,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     write: (line) => stderr.write(`${line}\n`),
   });
   stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
-  const code = runExitCode(outcomes);
+  const code = runExitCode(run);
   return code === 0 && !joined ? 1 : code;
 }
 

@@ -1,11 +1,13 @@
 // Run a graph's builds with at most `jobs` at a time (p-queue). A child is queued only once its
 // parent has succeeded (or was already up to date), so a queue slot never waits on another; a
 // failure skips its descendants, with the reason, and lets unrelated builds finish. The build
-// itself is a function passed in, so the scheduling is tested without buildah.
+// itself is a function passed in, so the scheduling is tested without buildah. Ctrl-C (SIGINT) or
+// SIGTERM anywhere in the run stops new starts at once, whatever the running builds report.
 import PQueue from "p-queue";
 import type { RecipeGraph, GraphNode } from "./graph.js";
 import type { Decision } from "./cache.js";
 import { formatDuration } from "../exec/reporters/format.js";
+import { INTERRUPT_EXIT_CODES, InterruptedError, type InterruptSignal, type SignalSource } from "../exec/signals.js";
 
 export type Outcome =
   | { readonly status: "built"; readonly durationMs: number; readonly detail?: string }
@@ -24,17 +26,42 @@ export interface RunGraphOptions {
   /** Names to run; others are left out of the run and the summary. */
   readonly selected: ReadonlySet<string>;
   readonly decisions: ReadonlyMap<string, Decision>;
-  readonly build: (node: GraphNode) => Promise<BuildAttempt>;
+  /**
+   * Build one recipe. `interrupt` is aborted (reason: an InterruptedError) on SIGINT/SIGTERM: a
+   * build still preparing (host detection, a parent pull) should throw that reason instead of
+   * starting, and is then reported as skipped.
+   */
+  readonly build: (node: GraphNode, interrupt: AbortSignal) => Promise<BuildAttempt>;
   /** Called as each recipe settles (for live "3/7 done" lines). */
   readonly onOutcome?: (name: string, outcome: Outcome) => void;
+  /** Where SIGINT/SIGTERM come from: the process, or an EventEmitter in tests. */
+  readonly signals?: SignalSource;
+}
+
+/** The outcome of each selected recipe, and the exit code of the signal that interrupted the run. */
+export interface GraphRun {
+  readonly outcomes: Map<string, Outcome>;
+  readonly interrupted?: number;
 }
 
 const INTERRUPTED = new Set([130, 143]);
 
-export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Promise<Map<string, Outcome>> {
+export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Promise<GraphRun> {
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   const pending = new Map<string, Promise<Outcome>>();
   let interrupted: number | undefined;
+  // The run's own listener: a running build handles the signal itself (stops its command, cleans
+  // up), but the run must know at once, not when a build returns 130: a build that fails for
+  // another reason (its command killed by the terminal's SIGINT) frees a queue slot first, and a
+  // build started after the signal would run to its end.
+  const controller = new AbortController();
+  const onSignal = (signal: InterruptSignal) => {
+    interrupted ??= INTERRUPT_EXIT_CODES[signal];
+    if (!controller.signal.aborted) controller.abort(new InterruptedError(signal));
+  };
+  const signals = options.signals ?? process;
+  signals.on("SIGINT", onSignal);
+  signals.on("SIGTERM", onSignal);
 
   const settle = async (node: GraphNode): Promise<Outcome> => {
     const parent = node.parent;
@@ -51,8 +78,9 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
       const t0 = Date.now();
       let attempt: BuildAttempt;
       try {
-        attempt = await options.build(node);
+        attempt = await options.build(node, controller.signal);
       } catch (error) {
+        if (controller.signal.aborted && error === controller.signal.reason) return { status: "skipped", detail: "interrupted before it started" };
         attempt = { exitCode: 1, detail: error instanceof Error ? error.message : String(error) };
       }
       const durationMs = Date.now() - t0;
@@ -73,14 +101,20 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
     pending.set(name, promise);
   }
   const outcomes = new Map<string, Outcome>();
-  for (const [name, promise] of pending) outcomes.set(name, await promise);
-  return outcomes;
+  try {
+    for (const [name, promise] of pending) outcomes.set(name, await promise);
+  } finally {
+    signals.off("SIGINT", onSignal);
+    signals.off("SIGTERM", onSignal);
+  }
+  return interrupted !== undefined ? { outcomes, interrupted } : { outcomes };
 }
 
 /** The process exit code for a run: interrupted wins, then failed, else 0. */
-export function runExitCode(outcomes: ReadonlyMap<string, Outcome>): number {
+export function runExitCode(run: GraphRun): number {
+  if (run.interrupted !== undefined) return run.interrupted;
   let code = 0;
-  for (const o of outcomes.values()) {
+  for (const o of run.outcomes.values()) {
     if (o.status !== "failed") continue;
     if (INTERRUPTED.has(o.exitCode)) return o.exitCode;
     code = 1;

@@ -1,5 +1,6 @@
 // Scheduling with a fake build function: concurrency limit, parents first, failures skip
 // descendants only, interrupts stop new starts, and the summary table.
+import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { runExitCode, runGraph, summaryTable, type BuildAttempt } from "../../src/pipeline/parallel.js";
 import { topologicalOrder, type GraphNode, type RecipeGraph } from "../../src/pipeline/graph.js";
@@ -30,7 +31,7 @@ describe("runGraph", () => {
     let peak = 0;
     const finished: string[] = [];
     const started: string[] = [];
-    const outcomes = await runGraph(g, {
+    const run = await runGraph(g, {
       jobs: 2,
       selected: all(g),
       decisions: rebuildAll(g),
@@ -47,25 +48,25 @@ describe("runGraph", () => {
     });
     expect(peak).toBe(2);
     expect(started.slice(0, 2).sort()).toEqual(["base", "e"]);
-    expect([...outcomes.values()].every((o) => o.status === "built")).toBe(true);
-    expect(runExitCode(outcomes)).toBe(0);
+    expect([...run.outcomes.values()].every((o) => o.status === "built")).toBe(true);
+    expect(runExitCode(run)).toBe(0);
   });
 
   it("a failure skips its descendants with the reason; unrelated builds finish", async () => {
     const g = graphOf({ base: undefined, site: "base", compute: "site", gpu: "site", login: "base", tools: undefined });
-    const outcomes = await runGraph(g, {
+    const run = await runGraph(g, {
       jobs: 3,
       selected: all(g),
       decisions: rebuildAll(g),
       build: async (node) => (node.name === "site" ? { exitCode: 1, detail: "exit 1; log site/build.log" } : { exitCode: 0 }),
     });
-    expect(outcomes.get("site")).toMatchObject({ status: "failed", detail: "exit 1; log site/build.log" });
-    expect(outcomes.get("compute")).toEqual({ status: "skipped", detail: "parent site failed" });
-    expect(outcomes.get("gpu")).toEqual({ status: "skipped", detail: "parent site failed" });
-    expect(outcomes.get("login")?.status).toBe("built");
-    expect(outcomes.get("tools")?.status).toBe("built");
-    expect(runExitCode(outcomes)).toBe(1);
-    const table = summaryTable(g.order, outcomes, 1234);
+    expect(run.outcomes.get("site")).toMatchObject({ status: "failed", detail: "exit 1; log site/build.log" });
+    expect(run.outcomes.get("compute")).toEqual({ status: "skipped", detail: "parent site failed" });
+    expect(run.outcomes.get("gpu")).toEqual({ status: "skipped", detail: "parent site failed" });
+    expect(run.outcomes.get("login")?.status).toBe("built");
+    expect(run.outcomes.get("tools")?.status).toBe("built");
+    expect(runExitCode(run)).toBe(1);
+    const table = summaryTable(g.order, run.outcomes, 1234);
     expect(table[0]).toMatch(/^recipe\s+result\s+time\s+detail$/);
     expect(table.find((l) => l.startsWith("compute"))).toMatch(/^compute\s+skipped\s+-\s+parent site failed$/);
     expect(table.at(-1)).toBe("3 built, 0 up to date, 2 skipped, 1 failed in 1.2 s");
@@ -79,7 +80,7 @@ describe("runGraph", () => {
       ["child", { build: true, reasons: ["recipe commands: changed"] }],
       ["other", { build: true, reasons: ["never built"] }],
     ]);
-    const outcomes = await runGraph(g, {
+    const run = await runGraph(g, {
       jobs: 4,
       selected: all(g),
       decisions,
@@ -90,14 +91,14 @@ describe("runGraph", () => {
       },
     });
     expect(built.sort()).toEqual(["child", "other"]);
-    expect(outcomes.get("base")).toEqual({ status: "up-to-date", detail: "up to date: key abc" });
-    expect(outcomes.get("other")).toMatchObject({ status: "failed", detail: "host cannot build" });
+    expect(run.outcomes.get("base")).toEqual({ status: "up-to-date", detail: "up to date: key abc" });
+    expect(run.outcomes.get("other")).toMatchObject({ status: "failed", detail: "host cannot build" });
   });
 
   it("after an interrupt nothing new starts, and the exit code is the signal's", async () => {
     const g = graphOf({ a: undefined, b: undefined, c: undefined, d: "a" });
     const built: string[] = [];
-    const outcomes = await runGraph(g, {
+    const run = await runGraph(g, {
       jobs: 1,
       selected: all(g),
       decisions: rebuildAll(g),
@@ -107,14 +108,61 @@ describe("runGraph", () => {
       },
     });
     expect(built).toEqual(["a", "b"]);
-    expect(outcomes.get("c")).toEqual({ status: "skipped", detail: "interrupted before it started" });
-    expect(outcomes.get("d")).toEqual({ status: "skipped", detail: "interrupted before it started" });
-    expect(runExitCode(outcomes)).toBe(130);
+    expect(run.outcomes.get("c")).toEqual({ status: "skipped", detail: "interrupted before it started" });
+    expect(run.outcomes.get("d")).toEqual({ status: "skipped", detail: "interrupted before it started" });
+    expect(runExitCode(run)).toBe(130);
+  });
+
+  it("Ctrl-C stops new starts at once, even when the running build fails of it with another code first", async () => {
+    // The terminal's SIGINT reaches the build's command too: a build can end with exit 1 before
+    // any build reports 130, which used to free a queue slot for the next recipe.
+    const g = graphOf({ a: undefined, b: undefined, c: undefined });
+    const signals = new EventEmitter();
+    const built: string[] = [];
+    const run = await runGraph(g, {
+      jobs: 1,
+      selected: all(g),
+      decisions: rebuildAll(g),
+      signals,
+      build: async (node) => {
+        built.push(node.name);
+        signals.emit("SIGINT", "SIGINT");
+        return { exitCode: 1, detail: "buildah was killed by SIGINT" };
+      },
+    });
+    expect(built).toEqual(["a"]);
+    expect(run.outcomes.get("b")).toEqual({ status: "skipped", detail: "interrupted before it started" });
+    expect(run.outcomes.get("c")).toEqual({ status: "skipped", detail: "interrupted before it started" });
+    expect(runExitCode(run)).toBe(130);
+    expect(signals.listenerCount("SIGINT") + signals.listenerCount("SIGTERM")).toBe(0);
+  });
+
+  it("a build still preparing when SIGTERM comes throws the abort reason and is skipped; the run exits 143", async () => {
+    const g = graphOf({ a: undefined, b: undefined });
+    const signals = new EventEmitter();
+    const run = await runGraph(g, {
+      jobs: 2,
+      selected: all(g),
+      decisions: rebuildAll(g),
+      signals,
+      build: async (node, interrupt) => {
+        if (node.name === "a") {
+          signals.emit("SIGTERM", "SIGTERM");
+          return { exitCode: 0 };
+        }
+        await sleep(5); // b waits for the host's detection meanwhile
+        interrupt.throwIfAborted();
+        return { exitCode: 0 };
+      },
+    });
+    expect(run.outcomes.get("a")?.status).toBe("built");
+    expect(run.outcomes.get("b")).toEqual({ status: "skipped", detail: "interrupted before it started" });
+    expect(runExitCode(run)).toBe(143);
   });
 
   it("unselected recipes are left out, selected children of them still run (their parent is assumed built)", async () => {
     const g = graphOf({ base: undefined, child: "base" });
-    const outcomes = await runGraph(g, { jobs: 1, selected: new Set(["child"]), decisions: rebuildAll(g), build: async () => ({ exitCode: 0 }) });
-    expect([...outcomes.keys()]).toEqual(["child"]);
+    const run = await runGraph(g, { jobs: 1, selected: new Set(["child"]), decisions: rebuildAll(g), build: async () => ({ exitCode: 0 }) });
+    expect([...run.outcomes.keys()]).toEqual(["child"]);
   });
 });
