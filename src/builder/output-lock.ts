@@ -1,6 +1,9 @@
 // One build per output directory at a time. Two builds of the same recipe would overwrite each
 // other's artifacts and fight over the image tag; the second one fails at once with who holds
-// the lock. A lock left by a process that died (kill -9, power loss) is taken over.
+// the lock. A lock left by a process that died (kill -9, power loss) is taken over; one taken on
+// another host (an output directory on shared storage) cannot be checked, so it is never taken
+// over: the message names the file to remove.
+import { hostname } from "node:os";
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { BootsmithError, EXIT, fileSystemFailure, UserError } from "../core/errors.js";
@@ -11,8 +14,14 @@ export class BuildLockedError extends BootsmithError {
   constructor(
     readonly lockFile: string,
     readonly holder: number,
+    readonly holderHost?: string,
   ) {
-    super(`another bootsmith build (pid ${holder}) is writing ${path.dirname(lockFile)}; wait for it, or build into another --out directory`, EXIT.failed);
+    super(
+      holderHost === undefined
+        ? `another bootsmith build (pid ${holder}) is writing ${path.dirname(lockFile)}; wait for it, or build into another --out directory`
+        : `another bootsmith build (pid ${holder} on ${holderHost}) is writing ${path.dirname(lockFile)}; wait for it, or build into another --out directory; if no build runs on ${holderHost}, remove ${lockFile}`,
+      EXIT.failed,
+    );
     this.name = "BuildLockedError";
   }
 }
@@ -45,7 +54,7 @@ export function acquireBuildLock(dir: string): () => void {
     const temp = `${file}.${process.pid}.tmp`;
     const fd = openSync(temp, "w", 0o644);
     try {
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${hostname()}\n`);
     } finally {
       closeSync(fd);
     }
@@ -54,7 +63,10 @@ export function acquireBuildLock(dir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number.parseInt(readFileSync(file, "utf8"), 10);
+      // "PID HOST" (older bootsmith: "PID", this host's).
+      const [pidText = "", host] = readFileSync(file, "utf8").trim().split(/\s+/);
+      const holder = Number.parseInt(pidText, 10);
+      if (host !== undefined && host !== hostname()) throw new BuildLockedError(file, holder, host);
       if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) throw new BuildLockedError(file, holder);
       rmSync(file, { force: true }); // stale: its process is gone
     } finally {
