@@ -18,6 +18,7 @@ const UNIT = [
   "test/builder/file-owners.test.ts",
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",
+  "test/builder/execute.test.ts",
   "test/builder/output-lock.test.ts",
   "test/builder/package-cache.test.ts",
   "test/builder/version-cache.test.ts",

@@ -113,26 +113,40 @@ export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): (
   };
 }
 
+/**
+ * Put an action's undo on the cleanup stack before its command runs: a command killed by Ctrl-C
+ * (the terminal signals buildah too) can have done its work, `buildah from` its container, without
+ * reporting it, and an undo registered only on success leaked that container. Until confirm()
+ * (the command succeeded), a failing undo is silent: there was probably nothing to undo.
+ */
+function registerUndo(undo: { readonly id: string; readonly command: PlannedCommand }, state: BuildState, ctx: BuildContext): { confirm: () => void } {
+  const resolved = resolveCommand(undo.command, state);
+  let confirmed = false;
+  const drop = ctx.cleanup.push(undo.id, async () => {
+    try {
+      await run(resolved, { step: "cleanup", reporter: ctx.reporter }, confirmed ? {} : { quiet: true });
+    } catch (error) {
+      if (confirmed) throw error;
+    }
+  });
+  state.undos.set(undo.id, { command: undo.command, drop });
+  return { confirm: () => void (confirmed = true) };
+}
+
 export async function performBuildAction(action: BuildAction, step: Step, plan: Plan, ctx: BuildContext, state: BuildState): Promise<void> {
   const runCtx = { step: step.id, reporter: ctx.reporter, signal: ctx.signal };
   switch (action.kind) {
     case "exec": {
+      const undo = action.undo ? registerUndo(action.undo, state, ctx) : undefined;
       const result = await run(resolveCommand(action.command, state), runCtx, {
         diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose]() : undefined,
       });
+      undo?.confirm();
       if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.saveTo) {
         mkdirSync(path.dirname(action.saveTo), { recursive: true });
         writeFileSync(action.saveTo, result.stdout);
-      }
-      if (action.undo) {
-        const undoCommand = action.undo.command;
-        const resolved = resolveCommand(undoCommand, state);
-        const drop = ctx.cleanup.push(action.undo.id, async () => {
-          await run(resolved, { step: "cleanup", reporter: ctx.reporter });
-        });
-        state.undos.set(action.undo.id, { command: undoCommand, drop });
       }
       return;
     }

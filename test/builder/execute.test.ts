@@ -1,0 +1,71 @@
+// performBuildAction's undos with real processes (sh): an undo is on the cleanup stack before its
+// command runs, so a command that did its work and then died (buildah from killed by the
+// terminal's Ctrl-C after creating the container) is still undone; an undo whose command never
+// took effect fails silently.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import type { BuildEvent } from "../../src/exec/events.js";
+import { newBuildState, performBuildAction, type BuildAction, type BuildContext } from "../../src/builder/execute.js";
+import type { Plan, Step } from "../../src/steps/types.js";
+import type { LoadedRecipe } from "../../src/recipe/load.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
+
+function context(events: BuildEvent[]): BuildContext {
+  return {
+    recipe: {} as LoadedRecipe,
+    reporter: { emit: (e) => void events.push(e), close: async () => {} },
+    cleanup: new CleanupStack(),
+    tools: {},
+  };
+}
+
+/** An exec action: `script` as the command, `rm marker` (or `undoScript`) as its undo. */
+function createAction(script: string, marker: string, undoScript = `rm "${marker}"`): BuildAction {
+  return {
+    kind: "exec",
+    command: { file: "sh", args: ["-c", script] },
+    undo: { id: "marker", command: { file: "sh", args: ["-c", undoScript] } },
+  };
+}
+
+const step = { id: "create", title: "create" } as Step;
+const plan = {} as Plan;
+
+describe("performBuildAction undo", () => {
+  it("a command that created its object and then died of a signal is undone when the stack unwinds", async () => {
+    const marker = path.join(scratch("bootsmith-undo-"), "container");
+    const events: BuildEvent[] = [];
+    const ctx = context(events);
+    const action = createAction(`touch "${marker}"; kill -INT $$`, marker);
+    await expect(performBuildAction(action, step, plan, ctx, newBuildState())).rejects.toThrow(/killed by SIGINT/);
+    expect(existsSync(marker)).toBe(true);
+    const failures: string[] = [];
+    await ctx.cleanup.unwind((label) => void failures.push(label));
+    expect(existsSync(marker), "the container the killed command created is removed").toBe(false);
+    expect(failures).toEqual([]);
+  });
+
+  it("the undo of a command that failed before doing anything fails without a cleanup warning", async () => {
+    const marker = path.join(scratch("bootsmith-undo-"), "container");
+    const ctx = context([]);
+    const action = createAction("exit 1", marker);
+    await expect(performBuildAction(action, step, plan, ctx, newBuildState())).rejects.toThrow();
+    const failures: string[] = [];
+    await ctx.cleanup.unwind((label) => void failures.push(label));
+    expect(failures).toEqual([]);
+  });
+
+  it("once its command succeeded, a failing undo is reported", async () => {
+    const dir = scratch("bootsmith-undo-");
+    const marker = path.join(dir, "container");
+    const ctx = context([]);
+    await performBuildAction(createAction(`touch "${marker}"`, marker, "exit 1"), step, plan, ctx, newBuildState());
+    const failures: string[] = [];
+    await ctx.cleanup.unwind((label) => void failures.push(label));
+    expect(failures).toEqual(["marker"]);
+  });
+});
