@@ -67,7 +67,8 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
     const parent = node.parent;
     if (parent !== undefined && options.selected.has(parent)) {
       const upstream = await pending.get(parent)!;
-      if (upstream.status === "failed") return { status: "skipped", detail: `parent ${parent} failed` };
+      if (upstream.status === "failed")
+        return { status: "skipped", detail: INTERRUPTED.has(upstream.exitCode) ? `parent ${parent} was interrupted` : `parent ${parent} failed` };
       if (upstream.status === "skipped") return { status: "skipped", detail: `parent ${parent} was skipped (${upstream.detail})` };
     }
     const decision = options.decisions.get(node.name);

@@ -113,6 +113,13 @@ describe("runGraph", () => {
     expect(runExitCode(run)).toBe(130);
   });
 
+  it("the children of an interrupted build are skipped as such, not as children of a failure", async () => {
+    const g = graphOf({ a: undefined, b: "a" });
+    const run = await runGraph(g, { jobs: 1, selected: all(g), decisions: rebuildAll(g), build: async () => ({ exitCode: 143 }) });
+    expect(run.outcomes.get("b")).toEqual({ status: "skipped", detail: "parent a was interrupted" });
+    expect(runExitCode(run)).toBe(143);
+  });
+
   it("Ctrl-C stops new starts at once, even when the running build fails of it with another code first", async () => {
     // The terminal's SIGINT reaches the build's command too: a build can end with exit 1 before
     // any build reports 130, which used to free a queue slot for the next recipe.
