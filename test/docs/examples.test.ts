@@ -2,8 +2,9 @@
 // literally. Every `bootsmith COMMAND … --flag` shown in README.md or docs/*.md (code blocks and
 // inline code) names a real command and a flag its --help lists, and every ```yaml recipe
 // snippet validates as a recipe (a snippet without apiVersion is a fragment: it is laid over a
-// minimal recipe first, so its keys are checked in their place).
-import { cpSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+// minimal recipe first, so its keys are checked in their place); every relative link leads to a
+// file, and to a heading of it when it names one.
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -97,5 +98,27 @@ describe("yaml recipe snippets in the documentation", () => {
     const file = path.join(dir, "snippet.yaml");
     writeFileSync(file, "apiVersion" in data ? block.text : JSON.stringify({ ...base, ...data }));
     expect(() => loadRecipe(file, { env: {} }), block.where).not.toThrow();
+  });
+});
+
+describe("links between the documents", () => {
+  // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+  const anchor = (heading: string) =>
+    heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, "")
+      .replace(/ /g, "-");
+  const headings = (file: string) => new Set([...readFileSync(file, "utf8").matchAll(/^#+ (.*)$/gm)].map((m) => anchor(m[1]!)));
+
+  it.each(DOCS)("%s links only to files and headings that exist", (file) => {
+    const broken: string[] = [];
+    for (const m of readFileSync(path.join(ROOT, file), "utf8").matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(m[1]!)) continue;
+      const [target, hash] = m[1]!.split("#");
+      const linked = target ? path.join(ROOT, path.dirname(file), target) : path.join(ROOT, file);
+      if (!existsSync(linked)) broken.push(`${m[1]}: no such file`);
+      else if (hash && linked.endsWith(".md") && !headings(linked).has(hash)) broken.push(`${m[1]}: no heading #${hash}`);
+    }
+    expect(broken).toEqual([]);
   });
 });
