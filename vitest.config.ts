@@ -26,6 +26,7 @@ const UNIT = [
   "test/cli/cache.test.ts",
   "test/cli/main.test.ts",
   "test/core/**/*.test.ts",
+  "test/docs/**/*.test.ts",
   "test/exec/**/*.test.ts",
   "test/lint/**/*.test.ts",
   "test/lifecycle/layer-listing.test.ts",

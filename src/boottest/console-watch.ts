@@ -37,7 +37,12 @@ interface FailurePattern {
   readonly reason: FailureReason;
   readonly pattern: RegExp;
   readonly explain: (m: RegExpExecArray) => string;
+  /** The printer wraps at IPXE_COLUMNS: match on the line joined to the full-width lines before it. */
+  readonly wraps?: boolean;
 }
+
+/** iPXE's serial console is 80 columns: a longer message goes on in the next line. */
+const IPXE_COLUMNS = 80;
 
 // Not in this list on purpose: the word FAILED. dracut 059 logs a harmless "Failed to mount
 // sysroot.mount" on every good live boot before dmsquash-live mounts the overlay itself.
@@ -85,6 +90,7 @@ const FAILURES: readonly FailurePattern[] = [
     reason: "ipxe-error",
     pattern: /.*\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/,
     explain: (m) => `iPXE failed: ${m[0].trim()}`,
+    wraps: true,
   },
   {
     reason: "no-bootable-device",
@@ -105,6 +111,8 @@ export class ConsoleWatcher {
   private readonly tailLines: number;
   private readonly recent: string[] = [];
   private partial = "";
+  /** The lines just before this one that filled the 80 columns (a message iPXE wrapped), joined. */
+  private wrappedHead = "";
   private current: ConsoleVerdict = { kind: "pending" };
 
   constructor(options: ConsoleWatchOptions = {}) {
@@ -141,7 +149,10 @@ export class ConsoleWatcher {
 
   /** Feed one complete line. The first decisive line wins; later lines only update the tail. */
   line(raw: string): ConsoleVerdict {
-    const line = stripAnsi(raw).replace(/\r/g, "").trimEnd();
+    const full = stripAnsi(raw).replace(/\r/g, "");
+    const line = full.trimEnd();
+    const head = this.wrappedHead;
+    this.wrappedHead = full.length === IPXE_COLUMNS ? head + full : "";
     if (line === "") return this.current;
     this.recent.push(line);
     if (this.recent.length > this.tailLines) this.recent.shift();
@@ -156,7 +167,7 @@ export class ConsoleWatcher {
       }
     }
     for (const f of FAILURES) {
-      const match = f.pattern.exec(line);
+      const match = f.pattern.exec(f.wraps ? head + line : line);
       if (match) {
         this.current = { kind: "failure", reason: f.reason, message: f.explain(match), line };
         return this.current;

@@ -6,6 +6,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
+import type { Plan } from "../steps/types.js";
 import { UserError } from "../core/errors.js";
 import { detectHost, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
@@ -134,9 +135,22 @@ export function detectBuildHost(settings: Pick<BuildSettings, "storageRoot" | "s
   });
 }
 
-/** The checks that stop a build on this host. */
-export function blockingProblems(host: HostFacts): HostCheck[] {
-  return host.checks.filter((c) => c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id)));
+/**
+ * The checks that stop a build on this host: the host-wide ones, and with the plan, any tool the
+ * plan runs that is missing or broken (mmdebstrap for an apt recipe from scratch, mksquashfs when
+ * there is a rootfs): found before the build starts, not after minutes of package installs.
+ */
+export function blockingProblems(host: HostFacts, plan?: Plan): HostCheck[] {
+  const runs = new Set(plan ? plannedPrograms(plan) : []);
+  return host.checks.filter(
+    (c) =>
+      (c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id))) ||
+      (c.status !== "ok" && c.id.startsWith("tool:") && runs.has(c.id.slice("tool:".length))),
+  );
+}
+
+function plannedPrograms(plan: Plan): string[] {
+  return plan.steps.flatMap((s) => s.actions.flatMap((a) => (a.kind === "exec" ? [path.basename(a.command.file)] : [])));
 }
 
 /** Plan options for a build on `host`: every buildah call gets the host's storage options and isolation. */

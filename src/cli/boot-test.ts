@@ -97,10 +97,10 @@ Options:
   --json                print the result as JSON on stdout
 
 Examples:
-  bootsmith boot-test ./out/debian-12-live
-  bootsmith boot-test ./out/debian-12-live --marker-target --timeout 600
+  bootsmith boot-test artifacts/debian-12-live/bookworm
+  bootsmith boot-test artifacts/debian-12-live/bookworm --marker-target --timeout 600
   bootsmith boot-test --bootscript-url 'http://127.0.0.1:27778/boot/v1/bootscript?mac=52:54:00:12:34:56' \\
-      --mac 52:54:00:12:34:56 --port 8080 ./out/debian-12-live
+      --mac 52:54:00:12:34:56 --port 8080 artifacts/debian-12-live/bookworm
   bootsmith boot-test --bootscript-url "$BSS/boot/v1/bootscript?mac=52:54:00:12:34:56" \\
       --mac 52:54:00:12:34:56 --port 8080 recipes/debian-12-live.yaml   # with the recipe's checks
 `;

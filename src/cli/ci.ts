@@ -19,7 +19,7 @@ import { ARCHES, type Arch } from "../core/arch.js";
 
 export const ciCommand: CliCommand = {
   name: "ci",
-  summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
+  summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report, push/pull/join per-architecture images",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
        bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
        bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]… [--sign-key KEY]

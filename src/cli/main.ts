@@ -61,7 +61,7 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "ci",
-    summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report",
+    summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report, push/pull/join per-architecture images",
     load: async () => (await import("./ci.js")).ciCommand,
   },
   {
@@ -132,7 +132,7 @@ function help(): string {
     "",
     "Run `bootsmith <command> --help` for a command's options. `bootsmith plan` also uses",
     "`bootsmith rootfs` and `bootsmith artifacts` for the steps bootsmith performs itself.",
-    "Exit codes: 0 ok, 1 failed, 2 bad input, 130 interrupted.",
+    "Exit codes: 0 ok, 1 failed, 2 bad input, 130/143 interrupted (Ctrl-C / SIGTERM, cleaned up).",
   ].join("\n");
 }
 

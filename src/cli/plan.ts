@@ -162,7 +162,7 @@ async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Prom
   try {
     const host = await detectBuildHost(settings);
     const options = hostPlanOptions(recipe, settings, host);
-    problems = blockingProblems(host).map((c) => `${c.title}: ${c.detail}`);
+    problems = blockingProblems(host, plan(recipe, options)).map((c) => `${c.title}: ${c.detail}`);
     const summary = `host: buildah ${host.buildahArgs.join(" ")}, buildah run --isolation ${host.isolation}`;
     if (problems.length === 0) return { options, header: [summary] };
     return {

@@ -191,8 +191,9 @@ Mode:
 ${TARGET_HELP}
 
 Examples:
-  bootsmith register out/published.json --bss https://ochami.example:8443 --mac 52:54:00:12:34:56 --dry-run
-  bootsmith register out/published.json --cluster demo --host x1000c0s0b0n0,x1000c0s0b1n0
+  bootsmith publish artifacts/compute/v3 --to dir:/srv/images --public-base http://10.0.0.1/images --record published.json
+  bootsmith register published.json --bss https://ochami.example:8443 --mac 52:54:00:12:34:56 --dry-run
+  bootsmith register published.json --cluster demo --host x1000c0s0b0n0,x1000c0s0b1n0
   bootsmith register artifacts/compute/v3 --base-url http://10.0.0.1/images/compute/v3/ --nid 1 --export params.yaml
 
 Exit codes: 0 registered (or nothing to change), 1 the service or an artifact check failed,

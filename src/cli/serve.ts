@@ -17,7 +17,7 @@ Options:
   --quiet          do not log requests
 
 Example:
-  bootsmith serve ./out/debian-12-live --port 8080
+  bootsmith serve artifacts/debian-12-live/bookworm --port 8080
   # in QEMU user networking the guest reaches it as http://10.0.2.2:8080/
 `;
 

@@ -103,7 +103,9 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
   const started = Date.now();
   const console = options.console ?? createReporter({ mode: options.progress, verbose: options.verbose });
   const host = options.host ?? (await detectBuildHost(options));
-  const failed = blockingProblems(host);
+  const opts = hostPlanOptions(recipe, options, host);
+  const thePlan = makePlan(recipe, opts);
+  const failed = blockingProblems(host, thePlan);
   if (failed.length > 0) {
     await console.close();
     throw new UserError(
@@ -111,8 +113,6 @@ export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOpti
       EXIT.failed,
     );
   }
-  const opts = hostPlanOptions(recipe, options, host);
-  const thePlan = makePlan(recipe, opts);
   // The signing key is proven before anything is built (exit 2 when it cannot sign); its private
   // GNUPGHOME is on the build's cleanup stack, so a failure or Ctrl-C removes it too.
   const cleanup = new CleanupStack();

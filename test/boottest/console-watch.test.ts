@@ -72,6 +72,17 @@ describe("ConsoleWatcher rules", () => {
     expect(one(line)).toMatchObject({ kind: "failure", reason });
   });
 
+  it("names the whole iPXE error when iPXE wrapped it at 80 columns (as recorded here)", () => {
+    const w = new ConsoleWatcher();
+    w.feed("boot.ipxe : 585 bytes [script]\r\n");
+    w.feed("http://10.0.2.2:8080/debian-12-live/bookworm/vmlinuz... No such file or director\r\n");
+    expect(w.feed("y (http://ipxe.org/2d0c613b)\r\n")).toMatchObject({
+      kind: "failure",
+      reason: "ipxe-error",
+      message: "iPXE failed: http://10.0.2.2:8080/debian-12-live/bookworm/vmlinuz... No such file or directory (http://ipxe.org/2d0c613b)",
+    });
+  });
+
   it("accepts bootsmith's own ready line by default", () => {
     expect(one("BOOTSMITH-READY host=node kernel=6.1.0-56-amd64 uptime=40.2s")).toMatchObject({ kind: "success", matched: "marker" });
   });

@@ -355,9 +355,11 @@ describe("bootsmith build failures leave nothing behind", () => {
       ["build", path.join(RECIPES, "fixture-live.yaml"), "--var", `REPO_URL=${repo.baseurl}`, "--out", out, "--no-publish", "--progress", "plain"],
       { env: { ...env, PATH: bin } },
     );
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("mksquashfs: command not found");
+    // Found before the build starts (the plan runs mksquashfs), not after the package installs.
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stderr).toContain("this host cannot build yet:\n  ✗ mksquashfs: missing");
     expect(result.stderr).toContain("apt-get install squashfs-tools");
+    expect(existsSync(out)).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
   });
 });

@@ -1,14 +1,16 @@
 // The signing key a build uses, as builder/options.ts reads it for both `plan` and `build`: a
 // relative file is relative to the recipe (signing.key) or to the working directory
 // (--sign-key), env: and keyring: keys pass as written, and a value that is no key is bad input
-// (exit 2) before anything runs.
+// (exit 2) before anything runs. A tool the plan runs that the host lacks stops the build first.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
 import { loadRecipe } from "../../src/recipe/load.js";
-import { planOptions } from "../../src/builder/options.js";
+import { blockingProblems, planOptions } from "../../src/builder/options.js";
+import type { HostCheck, HostFacts } from "../../src/builder/host.js";
+import { plan as makePlan } from "../../src/plan/planner.js";
 import { EXIT, UserError } from "../../src/core/errors.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-options-"));
@@ -49,5 +51,39 @@ describe("planOptions: the signing key", () => {
     }
     expect(fromFlag).toBeInstanceOf(UserError);
     expect(fromFlag).toMatchObject({ exitCode: EXIT.usage, message: expect.stringMatching(/^--sign-key: keyring:not a key id: keyring: takes a key id/) });
+  });
+});
+
+describe("blockingProblems: the tools the plan runs", () => {
+  const check = (id: string, status: HostCheck["status"]): HostCheck => ({ id, title: id.replace(/^tool:/, ""), status, detail: "missing" });
+  // Only the checks matter here; the rest of HostFacts is what detection found on a host.
+  const host = (checks: HostCheck[]) => ({ checks }) as unknown as HostFacts;
+  const recipe = (extra: Record<string, unknown>) => {
+    const file = path.join(dir, "tools.yaml");
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: "bootsmith/v1",
+        name: "tools",
+        from: "scratch",
+        packages: { manager: "apt", release: "bookworm", install: ["linux-image-amd64"] },
+        ...extra,
+      }),
+    );
+    return loadRecipe(file, { env: {} });
+  };
+  const planOf = (r: ReturnType<typeof recipe>) => makePlan(r, planOptions(r, settings));
+
+  it("stops a build before it starts when a tool its plan runs is missing, optional or not", () => {
+    const apt = recipe({});
+    const missing = host([check("tool:mmdebstrap", "warn"), check("tool:mksquashfs", "fail"), check("tool:qemu-system-x86_64", "warn")]);
+    expect(blockingProblems(missing, planOf(apt)).map((c) => c.id)).toEqual(["tool:mmdebstrap", "tool:mksquashfs"]);
+    // Without the plan (doctor's view of the host), only the host-wide checks block.
+    expect(blockingProblems(missing)).toEqual([]);
+  });
+
+  it("does not stop a recipe that never runs the missing tool", () => {
+    const noBoot = recipe({ boot: false });
+    expect(blockingProblems(host([check("tool:mksquashfs", "fail")]), planOf(noBoot))).toEqual([]);
   });
 });
