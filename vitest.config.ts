@@ -19,6 +19,7 @@ const UNIT = [
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",
   "test/builder/execute.test.ts",
+  "test/builder/output-dir.test.ts",
   "test/builder/output-lock.test.ts",
   "test/builder/package-cache.test.ts",
   "test/builder/version-cache.test.ts",

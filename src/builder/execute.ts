@@ -2,7 +2,7 @@
 // version), register undos on the cleanup stack, copy the artifacts out and write the manifest.
 // The plan says what; this module only does it. Walking the steps, and the publish/register
 // actions that follow a build, belong to the build session in pipeline/execute-plan.ts.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { CleanupStack } from "../exec/cleanup.js";
@@ -17,16 +17,15 @@ import { createAccounts } from "./accounts.js";
 import { checkFileOwners } from "./file-owners.js";
 import { accountsSummary } from "../plan/commands.js";
 import { checkKernelModules } from "./kernel-modules.js";
-import { createWorkDir, writeNewFile } from "./work-dir.js";
+import { writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { copyOutOfRoot } from "./copy-out.js";
 import { tidySupersededImages } from "./superseded-images.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
 import { writeManifest, type ManifestInputs } from "./manifest-writer.js";
-import { ARTIFACT_FILES, IMAGE_MANIFEST_PATH, MANIFEST_FILE, SCAN_FILES, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
+import { IMAGE_MANIFEST_PATH, type Manifest, type ScanRecord, type StepTiming } from "../core/manifest.js";
 import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
-import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
 
 /**
  * Modules only later steps need, loaded on first use rather than at start-up: the identity step's
@@ -86,31 +85,6 @@ export interface BuildState {
 
 export function newBuildState(): BuildState {
   return { values: {}, captures: {}, undos: new Map(), timings: [] };
-}
-
-/**
- * A rebuild replaces the output directory's artifacts. The old manifest goes first (its
- * presence means "complete"), and a failed build removes what it wrote.
- */
-export function prepareOutDir(plan: Plan, ctx: Pick<BuildContext, "cleanup">): () => void {
-  mkdirSync(plan.outDir, { recursive: true });
-  createWorkDir(plan.workDir);
-  const owned = [MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE, ...Object.values(ARTIFACT_FILES)].map((f) => path.join(plan.outDir, f));
-  for (const f of owned) rmSync(f, { force: true });
-  // A previous build's scan reports would be mistaken for this one's; they are not "partial
-  // artifacts" though: a failed scan leaves its reports for reading why.
-  for (const f of Object.values(SCAN_FILES)) rmSync(path.join(plan.outDir, f), { force: true });
-  const removeWork = async () => rmSync(plan.workDir, { recursive: true, force: true });
-  const dropWork = ctx.cleanup.push("remove the work directory", removeWork);
-  const dropPartial = ctx.cleanup.push("remove partial artifacts", async () => {
-    for (const f of owned) rmSync(f, { force: true });
-  });
-  /** On success: keep the artifacts, remove the work directory now. */
-  return () => {
-    dropPartial();
-    dropWork();
-    void removeWork();
-  };
 }
 
 /**

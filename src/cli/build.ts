@@ -23,7 +23,8 @@ mksquashfs. Leaves in the output directory:
   build.log                                 every command and its output
 and commits the container as localhost/bootsmith/<name>:<tag>. Then publishes to the
 recipe's publish targets and registers boot parameters (unless --no-publish).
-A failure or Ctrl-C removes the working container, its mount and partial artifacts.
+A failure or Ctrl-C removes the working container, its mount and partial artifacts, and puts
+the previous build's artifacts back (they are set aside while a rebuild runs).
 
 Options:
   --out DIR           output directory (default ./artifacts/<name>/<primary tag>)

@@ -237,8 +237,10 @@ function failureText(error: unknown, logFile: string): string {
         : String(cause);
   // A failure anywhere, publishing included, removes the container, its mount and the partial
   // artifacts (a manifest left behind would make the cache call the image up to date and never
-  // publish it), so the same command is always the way to resume.
-  const resume = "the working container, its mount and partial artifacts were removed; fix the cause and run the same command again";
+  // publish it) and puts the previous build's artifacts back (builder/output-dir.ts: they carry
+  // the previous inputs' key), so the same command is always the way to resume.
+  const resume =
+    "the working container, its mount and partial artifacts were removed, and the previous build's artifacts (if any) are back; fix the cause and run the same command again";
   return `${where}${detail}\nfull log: ${logFile}\n${resume}`;
 }
 

@@ -7,15 +7,8 @@ import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import type { Registration } from "../recipe/schema.js";
-import {
-  isBuildAction,
-  newBuildState,
-  performBuildAction,
-  preloadActionModules,
-  prepareOutDir,
-  type BuildContext,
-  type BuildState,
-} from "../builder/execute.js";
+import { isBuildAction, newBuildState, performBuildAction, preloadActionModules, type BuildContext, type BuildState } from "../builder/execute.js";
+import { prepareOutDir } from "../builder/output-dir.js";
 import { parsePackageList } from "../builder/packages.js";
 import { publish, writePublishedRecord } from "../publish/index.js";
 import { internalCommand, isInternalAction } from "../plan/commands.js";

@@ -13,7 +13,7 @@
 //   failing part-way and its rollback, an artifact URL that does not answer:
 //   test/boot/register.test.ts; 401 through the register command: test/boot/cli.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -23,6 +23,7 @@ import { snapshotHost } from "../support/leaks.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startArtifactServer, type ArtifactServer } from "../register/artifact-server.js";
 import { LOCK_FILE } from "../../src/builder/output-lock.js";
+import { PREVIOUS_DIR } from "../../src/builder/output-dir.js";
 import { buildEnv, fixtureRecipe, removeImages, type FixtureRecipe } from "../support/fixture-build.js";
 
 let work: string;
@@ -38,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const dir of mounted) await execa("umount", [dir], { reject: false });
-  await removeImages(["fault-packages:1", "fault-files:1", "fault-kernel:1", "fault-initramfs:1", "fault-disk-full:1"]);
+  await removeImages(["fault-rebuild:1", "fault-packages:1", "fault-files:1", "fault-kernel:1", "fault-initramfs:1", "fault-disk-full:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -100,6 +101,28 @@ describe("a step failing at each stage of a build", () => {
   it("initramfs: dracut is gone from the image", { timeout: 120_000 }, async () => {
     const keys = { commands: [{ name: "remove dracut", script: "rm -f /usr/bin/dracut" }] };
     await expectFailedBuild(recipe("fault-initramfs", { keys }), path.join(work, "out-initramfs"), "initramfs", /dracut/);
+  });
+});
+
+describe("a failing rebuild over a good build", () => {
+  it("puts the good build's artifacts back, byte for byte, and keeps its image", { timeout: 180_000 }, async () => {
+    const out = path.join(work, "out-rebuild");
+    const file = recipe("fault-rebuild");
+    const good = await bootsmith(["build", file, "--out", out, "--no-publish", "--progress", "plain"], { env });
+    expect(good.exitCode, good.stderr).toBe(0);
+    const files = ["manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs", "sbom.cdx.json", "sbom.spdx.json"];
+    const before = Object.fromEntries(files.map((f) => [f, readFileSync(path.join(out, f))]));
+    const image = async () => (await execa("buildah", ["inspect", "--format", "{{.FromImageID}}", "localhost/bootsmith/fault-rebuild:1"])).stdout;
+    const imageBefore = await image();
+
+    // The nightly's rebuild of the same recipe fails (a package gone from the repository).
+    recipe("fault-rebuild", { install: ["fixture-kernel-5.14.0-10.fx", "fixture-does-not-exist"] });
+    const failed = await bootsmith(["build", file, "--out", out, "--no-publish", "--progress", "plain"], { env });
+    expect(failed.exitCode, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain("the previous build's artifacts (if any) are back");
+    for (const f of files) expect(readFileSync(path.join(out, f)).equals(before[f]!), f).toBe(true);
+    expect(readdirSync(out)).not.toContain(PREVIOUS_DIR);
+    expect(await image()).toBe(imageBefore);
   });
 });
 
