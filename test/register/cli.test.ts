@@ -89,6 +89,18 @@ describe("bootsmith register / rollback", () => {
     expect(bss.violations).toEqual([]);
   });
 
+  it("a MAC written with dashes in upper case is registered (and rolled back) as BSS stores it", async () => {
+    const state = join(tmp, "state");
+    const dashed = MAC.toUpperCase().replaceAll(":", "-");
+    const real = await cli(registerCommand, [published, "--bss", bss.url, "--mac", dashed, "--params-template", TEMPLATE, "--state-dir", state]);
+    expect(real.code, real.err).toBe(0);
+    expect([...bss.entries.keys()]).toEqual([`mac:${MAC}`]);
+    const back = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state, "--mac", dashed]);
+    expect(back.code, back.err).toBe(0);
+    expect(bss.entries.size).toBe(0);
+    expect(bss.violations).toEqual([]);
+  });
+
   it("--export writes the ochami payload without contacting any service", async () => {
     const file = join(tmp, "params.yaml");
     const r = await cli(registerCommand, [published, "--tag", "latest", "--mac", MAC, "--nid", "1,2", "--params-template", TEMPLATE, "--export", file]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { paramsDiff, renderDiff } from "../../src/register/diff.js";
-import { fromRecipeRegistration, validateSelectors, type RecipeRegistrationLike } from "../../src/register/targets.js";
+import { fromRecipeRegistration, normalizeSelectors, validateSelectors, type RecipeRegistrationLike } from "../../src/register/targets.js";
 import type { RecipeSpec } from "../../src/recipe/schema.js";
 
 describe("diff", () => {
@@ -38,9 +38,19 @@ describe("diff", () => {
 describe("validateSelectors", () => {
   it("names the bad field", () => {
     expect(validateSelectors({})).toEqual(["no nodes selected: give at least one of macs, hosts or nids"]);
-    expect(validateSelectors({ macs: ["52-54-00-00-00-01"] })[0]).toMatch(/^macs: "52-54-00-00-00-01"/);
+    expect(validateSelectors({ macs: ["52-54:00-00-00-01"] })[0]).toMatch(/^macs: "52-54:00-00-00-01" is not a MAC address/);
+    expect(validateSelectors({ macs: ["52-54-00-AA-00-01", "52:54:00:aa:00:01"] })).toEqual([]);
     expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
     expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
+  });
+});
+
+describe("normalizeSelectors", () => {
+  it("spells every MAC as BSS stores it (lower case, colons), once", () => {
+    expect(normalizeSelectors({ macs: ["52-54-00-AA-00-01", "52:54:00:aa:00:01", "52:54:00:AA:00:02"] }).macs).toEqual([
+      "52:54:00:aa:00:01",
+      "52:54:00:aa:00:02",
+    ]);
   });
 });
 
