@@ -21,19 +21,24 @@ must be listed there, arrive once, and match its size and sha256; every listed f
 present; manifest.json must list the same artifacts with the same digests. A truncated bundle,
 an extra file or a wrong digest is refused (exit 2) and nothing is published. Then the ordinary
 publisher runs (manifest.json last, so an interrupted upload never looks complete).
+Tags: each tag of the bundle's manifest.json is pointed at the bundle's build when the target
+does not have it, holds the same build, or holds an older one (dir:/s3://: the stored
+manifest.json's builtAt; registry: the image's created time). A tag holding a newer build, or
+one of unknown age, is kept and named in a note, so importing an old bundle never moves
+\`latest\` or \`prod\` back; --replace-newer moves it anyway (a deliberate rollback).
 A bundle written with --with-image also carries the OCI image (image/: its layout must name the
 digest bundle.json does and hold every blob its manifest refers to).
 
 Targets (--to):
-  s3://BUCKET[/PREFIX]   S3 or compatible: <PREFIX>/<name>/<tag>/<file>, every tag
-  dir:PATH               a directory target: PATH/<name>/<tag>/<file>
+  s3://BUCKET[/PREFIX]   S3 or compatible: <PREFIX>/<name>/<tag>/<file>, tags as above
+  dir:PATH               a directory target: PATH/<name>/<tag>/<file>, tags as above
   DIR                    a new artifact directory (as \`bootsmith build\` leaves it, SBOM and
                          signature files included), to publish or boot-test later; a bundle's
                          OCI image stays in DIR/image/ as a layout
   registry:HOST[:PORT]/REPO
                          push the bundle's OCI image (needs a --with-image bundle) as the
                          registry publisher does: blobs and manifest by digest, then with
-                         --sign-key one signature per tag, then every tag of manifest.json, so
+                         --sign-key one signature per tag, then the tags (as above), so
                          no tag exists before it is complete and signed; the digest is the one
                          exported. The boot artifacts go to an s3:// or dir: target (import
                          again); to those targets the image part is verified but not published.
@@ -50,6 +55,7 @@ Options:
   --sign-passphrase-env NAME  the key's passphrase variable (default BOOTSMITH_SIGN_PASSPHRASE)
   --lookaside DIR        registry, with --sign-key: where the signatures are written
                          (registries.d lookaside-staging; default: the host's registries.d)
+  --replace-newer        also move tags that hold a newer build at the target (rollback)
   -h, --help             this help
   Staging directory: under $BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith); it needs room for
   the unpacked image and is removed afterwards. SBOM and signature files reach DIR destinations
@@ -72,6 +78,7 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
       "sign-key": { type: "string" },
       "sign-passphrase-env": { type: "string" },
       lookaside: { type: "string" },
+      "replace-newer": { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith import: give one bundle file and --to TARGET");
     if (!values.to) throw new UserError("bootsmith import: --to is required (s3://BUCKET[/PREFIX], dir:PATH, registry:HOST/REPO or a new directory)");
@@ -92,6 +99,7 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
         importBundle(positionals[0]!, destination, {
           signal,
           ...(signer ? { signer } : {}),
+          replaceNewer: values["replace-newer"] === true,
           publish: { onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`) },
           onNote: (text) => process.stderr.write(`note: ${text}\n`),
         }),
@@ -99,7 +107,9 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
     const result = values["sign-key"] !== undefined ? await withSigner(values["sign-key"], values["sign-passphrase-env"], run) : await run();
     const what = `${result.manifest.name}:${result.manifest.tags[0] ?? ""}`;
     const verified = `verified ${result.index.files.length} files`;
-    if (result.dir) process.stdout.write(`${what}: ${verified}, unpacked into ${result.dir}\n`);
+    if (!result.dir && !result.pushed && !result.outcome)
+      process.stdout.write(`${what}: ${verified}, nothing published: every tag holds a newer build at ${to} (--replace-newer to move them)\n`);
+    else if (result.dir) process.stdout.write(`${what}: ${verified}, unpacked into ${result.dir}\n`);
     else if (result.pushed)
       process.stdout.write(
         `${what}: ${verified}, pushed ${result.pushed.refs.join(", ")} (${result.pushed.digest}${result.pushed.signed ? ", signed" : ""})\n`,

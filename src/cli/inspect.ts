@@ -2,8 +2,9 @@
 import { rename, writeFile } from "node:fs/promises";
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
-import { parseCommandArgs } from "./args.js";
-import { inspectImage } from "../lifecycle/inspect.js";
+import { parseBool, parseCommandArgs } from "./args.js";
+import { inspectImage, inspectRegistryImage } from "../lifecycle/inspect.js";
+import { isRegistryRef, REGISTRY_REF_FORMS } from "../lifecycle/registry-ref.js";
 import { renderInspectHtml } from "../lifecycle/inspect-html.js";
 import { renderInspectText } from "../lifecycle/inspect-text.js";
 import { openSource, resolveSourceSpec } from "../lifecycle/source.js";
@@ -12,7 +13,7 @@ import { runLifecycle } from "./lifecycle-run.js";
 export const inspectCommand: CliCommand = {
   name: "inspect",
   summary: "What makes an image big: installed size per package, largest rootfs and initramfs directories",
-  usage: `Usage: bootsmith inspect NAME:TAG | DIR | s3://BUCKET/[PREFIX/]NAME/TAG [--json] [--html FILE]
+  usage: `Usage: bootsmith inspect NAME:TAG | DIR | s3://BUCKET/[PREFIX/]NAME/TAG | registry:HOST/REPO:TAG [--json] [--html FILE]
 
 Reports what makes an image big, read from its artifacts without mounting or unpacking them:
   - the size of each artifact as stored (compressed)
@@ -29,6 +30,12 @@ The image:
   NAME:TAG            ./artifacts/NAME/TAG (where \`bootsmith build\` puts it), or with --from
   DIR | dir:DIR       an artifact directory with manifest.json
   s3://…/NAME/TAG     an image published to S3 (fetched and checked first)
+  ${REGISTRY_REF_FORMS.join("\n  ")}
+                      an image pushed to a registry, read as \`bootsmith diff\` reads one:
+                      copied with skopeo into a temporary OCI layout, its layers read as tar
+                      streams; the rootfs tree is the layers' files (without rootfs.exclude),
+                      the initramfs is the one in /boot (checked against the image's
+                      manifest); package sizes are not read (they come from rootfs.squashfs)
 
 Options:
   --json              the report as JSON
@@ -37,11 +44,14 @@ Options:
   --endpoint URL      S3 endpoint for s3:// (default: $S3_ENDPOINT, else AWS)
   --region NAME       S3 region (default us-east-1)
   --ca-file FILE      CA certificate for an https endpoint
+  --tls-verify=BOOL   registry images: false for a plain-http registry (default true)
+  --authfile PATH     registry images: containers auth file
   -h, --help          this help
 
 Examples:
   bootsmith inspect artifacts/compute/9.5
   bootsmith inspect compute:9.5 --html compute-size.html
+  bootsmith inspect registry:127.0.0.1:5000/bootsmith/compute:9.5 --tls-verify=false
 
 Exit codes: 0 reported, 1 an artifact could not be read, 2 bad arguments or not an image.`,
   async run(args) {
@@ -52,10 +62,22 @@ Exit codes: 0 reported, 1 an artifact could not be read, 2 bad arguments or not 
       endpoint: { type: "string" },
       region: { type: "string" },
       "ca-file": { type: "string" },
+      "tls-verify": { type: "string" },
+      authfile: { type: "string" },
     });
-    if (positionals.length !== 1) throw new UserError("bootsmith inspect: give one image (NAME:TAG, an artifact directory or s3://…/NAME/TAG)");
+    if (positionals.length !== 1)
+      throw new UserError("bootsmith inspect: give one image (NAME:TAG, an artifact directory, s3://…/NAME/TAG or registry:HOST/REPO:TAG)");
     if (values.html === "") throw new UserError("bootsmith inspect: --html needs a file name, e.g. --html size.html");
+    const tlsVerify = parseBool("--tls-verify", values["tls-verify"]);
     const report = await runLifecycle(async (signal) => {
+      if (isRegistryRef(positionals[0]!)) {
+        if (values.from !== undefined) throw new UserError(`bootsmith inspect: --from is for NAME:TAG, not with ${positionals[0]}`);
+        return inspectRegistryImage(positionals[0]!, {
+          signal,
+          ...(tlsVerify !== undefined ? { tlsVerify } : {}),
+          ...(values.authfile ? { authFile: values.authfile } : {}),
+        });
+      }
       const endpoint = values.endpoint ?? process.env.S3_ENDPOINT;
       const spec = resolveSourceSpec(positionals[0]!, values.from);
       const source = await openSource(spec, {

@@ -49,6 +49,7 @@ export const TARGET_HELP = `Boot service (one of):
 
 Nodes (at least one; repeatable, or comma-separated):
   --mac aa:bb:cc:dd:ee:ff   --host XNAME   --nid N
+  (a MAC may be written aa-bb-cc-dd-ee-ff, in either case: it is sent as aa:bb:cc:dd:ee:ff)
 
 Authentication and transport:
   --token TOKEN          bearer token (else $BSS_TOKEN, else the ochami cluster's

@@ -1,5 +1,6 @@
 // `bootsmith verify DIR|URL|s3://…  [--key PUB]`: check a published (or built) set against its
-// signed SHA256SUMS, streaming every file, and name each file that fails.
+// signed SHA256SUMS (an unsigned set: against manifest.json), streaming every file, and name
+// each file that fails.
 import { existsSync } from "node:fs";
 import type { CliCommand } from "./command.js";
 import { BootsmithError, EXIT, UserError } from "../core/errors.js";
@@ -9,13 +10,19 @@ import { PublicKeyError } from "../sign/verify-signature.js";
 import { baseUrlSource, directorySource, s3Source, type SetSource } from "../verify/sources.js";
 import { verifySet, type FileCheck } from "../verify/verify.js";
 
-const usage = `Usage: bootsmith verify DIR|URL|s3://BUCKET/PREFIX/ [--key PUB] [options]
+const usage = `Usage: bootsmith verify DIR|URL|s3://BUCKET/PREFIX/ [--key PUB | --require-signature] [options]
 
 Check an artifact set against its SHA256SUMS: the detached signature SHA256SUMS.sig must be a
 good signature by the public key PUB (an exported key file, armored or binary; checked with
 gpgv), and every file SHA256SUMS lists (vmlinuz, initramfs.img, rootfs.squashfs, the SBOMs,
 manifest.json) must hash to its line and have manifest.json's size. Files are streamed, never
 held in memory. Without --key only the checksums are checked, and the output says so.
+
+An unsigned set (built and published without a signing key: no SHA256SUMS) is checked against
+manifest.json instead: every artifact it lists must have its sha256 and size. That finds a
+damaged or half-copied set, not a forged one, and the output says the set is UNSIGNED. With
+--key or --require-signature an unsigned set fails (exit 1), as \`register\` with a verify key
+does.
 
 Sources:
   DIR                    a build's output directory or a published tag directory
@@ -24,6 +31,8 @@ Sources:
 
 Options:
   --key PUB              public key file (gpg --export KEYID > key.gpg)
+  --require-signature    fail unless the set carries SHA256SUMS and SHA256SUMS.sig (implied
+                         by --key, which also checks who signed)
   --endpoint URL         S3 endpoint (default $S3_ENDPOINT, else AWS)
   --region NAME          S3 region
   --ca-file PATH         PEM CA for an https S3 endpoint
@@ -43,6 +52,7 @@ export const verifyCommand: CliCommand = {
       region: { type: "string" },
       "ca-file": { type: "string" },
       json: { type: "boolean" },
+      "require-signature": { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UserError(`bootsmith verify: give one directory, URL or s3:// prefix\n${usage.split("\n")[0]}`);
     if (values.key !== undefined && !existsSync(values.key))
@@ -54,6 +64,7 @@ export const verifyCommand: CliCommand = {
     try {
       const report = await verifySet(source, {
         keyFile: values.key,
+        requireSignature: values["require-signature"] === true,
         signal: controller.signal,
         onFile: values.json ? undefined : (c) => process.stdout.write(`${line(c)}\n`),
       });
@@ -63,7 +74,9 @@ export const verifyCommand: CliCommand = {
         process.stdout.write(
           report.signatureChecked
             ? `verified: ${source.description}, signed by ${report.signedBy}\n`
-            : `checksums match: ${source.description} (signature NOT checked: no --key)\n`,
+            : report.unsigned
+              ? `checksums match manifest.json: ${source.description} (UNSIGNED set: no SHA256SUMS, so nothing shows who built it; sign builds with --sign-key)\n`
+              : `checksums match: ${source.description} (signature NOT checked: no --key)\n`,
         );
       }
       if (!report.ok) {

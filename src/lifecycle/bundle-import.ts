@@ -18,12 +18,16 @@ import { publish, type PublishRunOptions } from "../publish/index.js";
 import type { PublishOutcome } from "../publish/publisher.js";
 import type { PublishTarget } from "../publish/targets.js";
 import { BUNDLE_INDEX, IMAGE_DIR, parseBundleIndex, type BundleIndex } from "./bundle-format.js";
-import { LAYOUT_IMAGE_NAME, readLayoutImage } from "./oci-layout.js";
+import { LAYOUT_IMAGE_NAME, readLayoutImage, type OciImage } from "./oci-layout.js";
 import { pushLayout } from "../publish/registry-signed.js";
 import type { RegistryTarget } from "../publish/targets.js";
 import type { Signer } from "../sign/gpg.js";
 import { silentReporter } from "../exec/events.js";
 import { LifecycleInputError } from "./errors.js";
+import { chooseImportTags, keptTagsNote, type HeldBuild, type KeptTag, type TagChoice } from "./import-tags.js";
+import { openStore } from "./open-store.js";
+import { parseStoredManifest } from "./store.js";
+import { RegistryStore } from "./store-registry.js";
 
 export type ImportDestination =
   /** A new artifact directory (as `build` leaves it, with the SBOM/signature files). */
@@ -36,7 +40,9 @@ export interface ImportOptions {
   readonly publish?: PublishRunOptions;
   /** Registry targets: sign every tag of the pushed image (GPG simple signing, as `publish --sign-key`), before any tag exists. */
   readonly signer?: Signer;
-  /** Notes for the user (what happened to the image part of a bundle). */
+  /** Also move tags that hold a newer build at the target (a deliberate rollback); default: keep them. */
+  readonly replaceNewer?: boolean;
+  /** Notes for the user (what happened to the image part of a bundle, tags kept). */
   readonly onNote?: (text: string) => void;
 }
 
@@ -48,6 +54,8 @@ export interface ImportResult {
   readonly outcome?: PublishOutcome;
   /** Registry targets: the tags pushed and the digest they point at. */
   readonly pushed?: { readonly refs: readonly string[]; readonly digest: string; readonly signed: boolean };
+  /** Tags left pointing at the target's newer build (import-tags.ts). */
+  readonly kept: readonly KeptTag[];
 }
 
 export async function importBundle(bundle: string, destination: ImportDestination, options: ImportOptions = {}): Promise<ImportResult> {
@@ -67,12 +75,12 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
   try {
     const index = await unpackVerified(bundle, staging, options.signal);
     const manifest = await checkManifestAgainstIndex(bundle, staging, index);
-    if (index.image) await checkImageLayout(bundle, path.join(staging, IMAGE_DIR), index);
+    const layoutImage = index.image ? await checkImageLayout(bundle, path.join(staging, IMAGE_DIR), index) : undefined;
     if (destination.kind === "directory") {
       const final = path.resolve(destination.dir);
       await rename(staging, final);
       if (index.image) options.onNote?.(`the OCI image (${index.image.digest}) is in ${path.join(final, IMAGE_DIR)} as an OCI layout`);
-      return { index, manifest, dir: final };
+      return { index, manifest, dir: final, kept: [] };
     }
     if (destination.target.type === "registry") {
       if (!index.image)
@@ -81,8 +89,14 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
         );
       if (!options.signer && index.files.some((f) => f.name === "SHA256SUMS.sig"))
         options.onNote?.("the bundle's artifact set is signed, but no --sign-key was given: the image is pushed without a signature");
-      const pushed = await pushImage(staging, index.image.digest, manifest, destination.target, destination.workDir, options);
-      return { index, manifest, pushed };
+      const store = new RegistryStore(destination.target, { artifacts: staging });
+      const choice = await chooseTags(manifest, layoutImage!.created, options, async (tag) => {
+        const held = await store.inspect(tag, options.signal);
+        return held && { same: held.digest === index.image!.digest, ...(held.created ? { builtAt: held.created } : {}) };
+      });
+      if (choice.publish.length === 0) return { index, manifest, kept: choice.kept };
+      const pushed = await pushImage(staging, index.image.digest, choice.publish, destination.target, destination.workDir, options);
+      return { index, manifest, pushed, kept: choice.kept };
     }
     if (index.image)
       options.onNote?.(
@@ -95,15 +109,43 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
       if (error instanceof PublishInputError) throw new LifecycleInputError(`${bundle}: ${error.message}`, { cause: error });
       throw error;
     }
-    const outcome = await publish(set, destination.target, { ...options.publish, ...(options.signal ? { signal: options.signal } : {}) });
-    return { index, manifest, outcome };
+    const store = openStore(destination.target);
+    let choice: TagChoice;
+    try {
+      choice = await chooseTags(manifest, manifest.builtAt, options, async (tag) => {
+        const bytes = await store.readManifest(manifest.name, tag, options.signal);
+        if (!bytes) return undefined;
+        const held = parseStoredManifest(bytes, `${store.label} ${manifest.name}:${tag}`) as Partial<Manifest>;
+        return { same: bytes.equals(set.manifestBytes), ...(typeof held.builtAt === "string" ? { builtAt: held.builtAt } : {}) };
+      });
+    } finally {
+      store.close();
+    }
+    if (choice.publish.length === 0) return { index, manifest, kept: choice.kept };
+    // The publishers walk manifest.tags and write manifest.json verbatim (manifestBytes): the
+    // published manifest still lists every tag of the build, as a promotion's copy does.
+    const chosen = { ...set, manifest: { ...set.manifest, tags: choice.publish } };
+    const outcome = await publish(chosen, destination.target, { ...options.publish, ...(options.signal ? { signal: options.signal } : {}) });
+    return { index, manifest, outcome, kept: choice.kept };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
+/** The tags to point at the bundle's build; the ones kept are reported in a note. */
+async function chooseTags(
+  manifest: Manifest,
+  bundleBuiltAt: string,
+  options: ImportOptions,
+  held: (tag: string) => Promise<HeldBuild | undefined>,
+): Promise<TagChoice> {
+  const choice = await chooseImportTags(manifest.tags, bundleBuiltAt, held, options.replaceNewer ?? false);
+  if (choice.kept.length > 0) options.onNote?.(keptTagsNote(choice.kept, bundleBuiltAt));
+  return choice;
+}
+
 /** The verified layout must be the image bundle.json names, with every blob its manifest refers to. */
-async function checkImageLayout(bundle: string, layout: string, index: BundleIndex): Promise<void> {
+async function checkImageLayout(bundle: string, layout: string, index: BundleIndex): Promise<OciImage> {
   let image;
   try {
     image = await readLayoutImage(layout);
@@ -120,13 +162,14 @@ async function checkImageLayout(bundle: string, layout: string, index: BundleInd
   const missing = [image.config, ...image.layers].filter((d) => !carried.has(`${IMAGE_DIR}/blobs/sha256/${d.digest.replace(/^sha256:/, "")}`));
   if (missing.length > 0)
     throw new LifecycleInputError(`${bundle}: the image's ${missing.map((d) => d.digest).join(", ")} is not in the bundle; nothing was published`);
+  return image;
 }
 
 /** Blobs and manifest by digest, then (with a key) a signature per tag, then the tags: as the registry publisher does. */
 async function pushImage(
   staging: string,
   digest: string,
-  manifest: Manifest,
+  tags: readonly string[],
   target: RegistryTarget,
   workDir: string,
   options: ImportOptions,
@@ -137,7 +180,7 @@ async function pushImage(
       target,
       layout: `oci:${path.join(staging, IMAGE_DIR)}:${LAYOUT_IMAGE_NAME}`,
       digest,
-      tags: manifest.tags,
+      tags,
       ...(options.signer ? { signer: options.signer } : {}),
       work,
       ctx: { step: "import", reporter: options.publish?.reporter ?? silentReporter, ...(options.signal ? { signal: options.signal } : {}) },
@@ -145,7 +188,7 @@ async function pushImage(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { refs: manifest.tags.map((t) => `${target.repository}:${t}`), digest, signed: options.signer !== undefined };
+  return { refs: tags.map((t) => `${target.repository}:${t}`), digest, signed: options.signer !== undefined };
 }
 
 /** Stream the tar into `dir`, checking each entry against bundle.json; returns the index. */

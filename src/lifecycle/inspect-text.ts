@@ -17,6 +17,8 @@ export function renderInspectText(report: SizeReport): string {
       out.push(`  ${size(pkg.bytes)}  ${share(pkg.bytes, p.bytes)}  ${pkg.name}${pkg.arch ? `.${pkg.arch}` : ""} ${pkg.version}`);
     const rest = p.packages.slice(TEXT_PACKAGES);
     if (rest.length > 0) out.push(`  ${size(rest.reduce((s, x) => s + x.bytes, 0))}  ${rest.length} more packages`);
+  } else if (report.packagesNotRead) {
+    out.push("", `packages: not read (${report.packagesNotRead})`);
   } else if (report.rootfs) {
     out.push("", "packages: no dpkg or rpm database in the rootfs");
   }

@@ -1,7 +1,10 @@
 // `bootsmith inspect DIR`: what makes an image big. Everything is read from the artifact
 // directory without mounting or unpacking: the rootfs's directory table (unsquashfs -lln), its
 // package database (package-sizes.ts), the initramfs's cpio listing, the manifest's artifacts.
+// A registry image is read the way diff reads one (registry-facts.ts), without package sizes.
 import { listInitramfs } from "../builder/initramfs.js";
+import type { Manifest } from "../core/manifest.js";
+import type { RegistryFactsOptions } from "./registry-facts.js";
 import { loadImageDir } from "./image-dir.js";
 import { readPackageSizes, type PackageSizes } from "./package-sizes.js";
 import { listRootfs, type RootfsListing } from "./rootfs-listing.js";
@@ -25,6 +28,8 @@ export interface SizeReport {
   /** Each artifact as stored (compressed), from the manifest. */
   readonly artifacts: readonly { readonly role: string; readonly file: string; readonly bytes: number }[];
   readonly packages?: PackageSizes & { readonly bytes: number };
+  /** Why package sizes are absent although the image has a rootfs (a registry image). */
+  readonly packagesNotRead?: string;
   readonly rootfs?: TreeReport;
   readonly initramfs?: TreeReport;
 }
@@ -35,27 +40,52 @@ const CHART = { maxDepth: 6, minShare: 0.004, maxChildren: 14 } as const;
 /** `source` names the image in the report (default `dir`; an s3:// image is read from a temporary copy). */
 export async function inspectImage(dir: string, signal?: AbortSignal, source = dir): Promise<SizeReport> {
   const set = await loadImageDir(dir);
-  const m = set.manifest;
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
   const rootfsFile = byRole.get("rootfs");
   const initrdFile = byRole.get("initrd");
   const ctx = signal ? { signal } : {};
 
-  let rootfs: TreeReport | undefined;
+  let listing: RootfsListing | undefined;
   let packages: SizeReport["packages"];
   if (rootfsFile) {
-    const listing = await listRootfs(rootfsFile, ctx);
-    rootfs = treeReport(filesOf(listing));
+    listing = await listRootfs(rootfsFile, ctx);
     const sizes = await readPackageSizes(rootfsFile, listing, ctx);
     if (sizes) packages = { ...sizes, bytes: sizes.packages.reduce((s, p) => s + p.bytes, 0) };
   }
-  let initramfs: TreeReport | undefined;
-  if (initrdFile) {
-    const listing = await listInitramfs(initrdFile);
-    // cpio mode's type bits: regular file 0o100000, symlink 0o120000 (its size is the target's length).
-    const files = listing.entries.filter((e) => (e.mode & 0o170000) === 0o100000 || (e.mode & 0o170000) === 0o120000);
-    initramfs = treeReport(files.map((e) => [`/${e.name}`, e.size] as const));
-  }
+  const initramfs = initrdFile ? (await listInitramfs(initrdFile)).entries.map((e) => ({ name: `/${e.name}`, mode: e.mode, size: e.size })) : undefined;
+  return sizeReport(set.manifest, source, listing, initramfs, packages);
+}
+
+/**
+ * An image in a registry, read as `bootsmith diff` reads one (registry-facts.ts: its layers as
+ * tar streams, the manifest and initramfs the build put in it). It holds no rootfs.squashfs:
+ * the rootfs tree is the layers' merged files, and package sizes are not read (they come from
+ * the squashfs's package database).
+ */
+export async function inspectRegistryImage(spec: string, options: RegistryFactsOptions = {}): Promise<SizeReport> {
+  // Loaded on demand, as diff does: only registry images need the layer reader.
+  const { readRegistryFacts } = await import("./registry-facts.js");
+  const facts = await readRegistryFacts(spec, options);
+  const initramfs = facts.initramfs ? [...facts.initramfs.files].map(([name, e]) => ({ name, mode: e.mode, size: e.size })) : undefined;
+  return {
+    ...sizeReport(facts.manifest, spec, facts.rootfs, initramfs, undefined),
+    packagesNotRead:
+      "a registry image holds no rootfs.squashfs, whose package database gives the sizes; inspect the artifact directory or s3:// image for them",
+  };
+}
+
+function sizeReport(
+  m: Manifest,
+  source: string,
+  listing: RootfsListing | undefined,
+  initramfsEntries: readonly { name: string; mode: number; size: number }[] | undefined,
+  packages: SizeReport["packages"],
+): SizeReport {
+  const rootfs = listing ? treeReport(filesOf(listing)) : undefined;
+  // cpio mode's type bits: regular file 0o100000, symlink 0o120000 (its size is the target's length).
+  const initramfs = initramfsEntries
+    ? treeReport(initramfsEntries.filter((e) => (e.mode & 0o170000) === 0o100000 || (e.mode & 0o170000) === 0o120000).map((e) => [e.name, e.size] as const))
+    : undefined;
   return {
     name: m.name,
     tags: m.tags,

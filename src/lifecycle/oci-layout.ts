@@ -31,6 +31,8 @@ export interface OciImage {
   readonly layers: readonly OciDescriptor[];
   /** The config's labels. */
   readonly labels: Readonly<Record<string, string>>;
+  /** The config's `created` (when the image was committed), as a registry reports it; "" when absent. */
+  readonly created: string;
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -93,6 +95,6 @@ export async function readLayoutImage(layout: string, name: string = LAYOUT_IMAG
   const manifest = await json<{ config?: OciDescriptor; layers?: OciDescriptor[]; manifests?: unknown }>(blobPath(layout, descriptor.digest), "manifest");
   if (!manifest.config || !Array.isArray(manifest.layers))
     throw new LifecycleError(`${layout}: ${descriptor.digest} is not an image manifest (${descriptor.mediaType}); a manifest list is not read here`);
-  const config = await json<{ config?: { Labels?: Record<string, string> | null } }>(blobPath(layout, manifest.config.digest), "config");
-  return { digest: descriptor.digest, config: manifest.config, layers: manifest.layers, labels: config.config?.Labels ?? {} };
+  const config = await json<{ created?: string; config?: { Labels?: Record<string, string> | null } }>(blobPath(layout, manifest.config.digest), "config");
+  return { digest: descriptor.digest, config: manifest.config, layers: manifest.layers, labels: config.config?.Labels ?? {}, created: config.created ?? "" };
 }

@@ -48,6 +48,12 @@ export interface GitlabOptions {
    * default runners, cross-building through qemu-user (which then need binfmt_misc).
    */
   readonly archTags?: Readonly<Partial<Record<Arch, readonly string[]>>>;
+  /**
+   * A CI/CD (file) variable holding the site's signing key: every join job signs its set with it
+   * (`ci join --sign-key "$VAR"`), recipes without `signing:` included, for sites that sign only
+   * at the join. The YAML names the variable, never the key.
+   */
+  readonly joinSignKeyEnv?: string;
 }
 
 export type GitlabPipeline = Record<string, unknown>;
@@ -224,6 +230,7 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
     const recipePath = path.relative(projectDir, recipe.file).split(path.sep).join("/");
     const dir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest");
     const noPublish = (options.buildArgs ?? []).includes("--no-publish");
+    const signs = recipe.spec.signing !== undefined || options.joinSignKeyEnv !== undefined;
     const join = [
       options.bootsmith ?? "bootsmith",
       "ci",
@@ -232,7 +239,7 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
       "--out",
       quoteArg(outRoot),
       ...varArgs(options),
-      ...signKeyArg(recipe.spec),
+      ...(options.joinSignKeyEnv ? [`--sign-key "$${options.joinSignKeyEnv}"`] : signKeyArg(recipe.spec)),
       ...(noPublish ? ["--no-publish"] : []),
     ];
     // Without shared storage the architectures' jobs pushed their images: the join lists them.
@@ -247,7 +254,11 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
       artifacts: {
         when: "always",
         expire_in: "30 days",
-        paths: [`${dir}/manifest.json`, `${dir}/published.json`, ...(pushesPerArchitecture(recipe.spec, options) ? joinChangedFiles(recipe.spec, dir) : [])],
+        paths: [
+          `${dir}/manifest.json`,
+          `${dir}/published.json`,
+          ...(pushesPerArchitecture(recipe.spec, options) ? joinChangedFiles(recipe.spec.arches ?? [], signs, dir) : []),
+        ],
       },
     };
   }
@@ -284,9 +295,9 @@ function pushesPerArchitecture(spec: { readonly publish: readonly { readonly typ
  * digests in each manifest.json (and a signed set is signed again), and the combined manifest
  * lists the new manifests' sha256s, so the join's artifacts carry them (not the large files).
  */
-function joinChangedFiles(spec: Pick<RecipeSpec, "signing" | "arches">, dir: string): string[] {
-  const files = [MANIFEST_FILE, ...(spec.signing ? [SUMS_FILE, SIGNATURE_FILE] : [])];
-  return (spec.arches ?? []).flatMap((arch) => files.map((f) => `${dir}/${arch}/${f}`));
+function joinChangedFiles(arches: readonly Arch[], signs: boolean, dir: string): string[] {
+  const files = [MANIFEST_FILE, ...(signs ? [SUMS_FILE, SIGNATURE_FILE] : [])];
+  return arches.flatMap((arch) => files.map((f) => `${dir}/${arch}/${f}`));
 }
 
 /**

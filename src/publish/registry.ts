@@ -64,10 +64,9 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   const record = (tag: string, digest: string, started: number) => {
     const ref = `${target.repository}:${tag}`;
     const transfer: ArtifactTransfer = {
-      action: "uploaded",
+      action: "pushed",
       tag,
       file: "image",
-      bytes: 0,
       seconds: (performance.now() - started) / 1000,
       destination: `docker://${ref}@${digest}`,
     };

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { MANAGER_NAMES } from "../core/package-managers.js";
 import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
+import { MAC_INPUT } from "../core/mac.js";
 
 // zod compiles a parser for each object schema with `new Function` on its first parse; that pays
 // off over many parses, but a build validates a handful of recipes once, where compiling costs
@@ -15,8 +16,6 @@ z.config({ jitless: true });
 
 /** OCI image names: lowercase components separated by . _ - (distribution's grammar, simplified). */
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-/** BSS's own MAC pattern (bss-swagger.yaml). */
-export const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
 /** Cray/HPE xnames as used by OpenCHAMI, cabinet down to node (x1000c0s0b0n0), or BSS's "Default". */
 export const XNAME = /^(x\d{1,4}(c\d{1,2}(r\d{1,2}|s\d{1,2}(b\d{1,2}(n\d{1,2})?)?)?)?|Default)$/;
 const URL_HTTP = /^https?:\/\/[^\s/?#]+[^\s]*$/;
@@ -465,9 +464,9 @@ export const PublishTargetSchema = z.discriminatedUnion("type", [publishRegistry
 
 const selectors = {
   macs: z
-    .array(z.string().regex(MAC, { error: "must be a MAC address like 52:54:00:12:34:56" }))
+    .array(z.string().regex(MAC_INPUT, { error: "must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56" }))
     .default([])
-    .describe("Node MAC addresses"),
+    .describe("Node MAC addresses, with colons or dashes, either case (sent to BSS as 52:54:00:12:34:56)"),
   hosts: z
     .array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" }))
     .default([])

@@ -43,8 +43,12 @@ export function paramsDiff(before: string | undefined, after: string | undefined
   return { removed, added };
 }
 
-/** Human-readable diff of a set of changes; "no changes" when everything already matches. */
-export function renderDiff(changes: readonly EntryChange[]): string {
+/**
+ * Human-readable diff of a set of changes; "no changes" when everything already matches. The
+ * summary says "would change" for a dry run and "changing" for a real run (printed just before
+ * the write, which "registered …" / "rolled back …" then confirms).
+ */
+export function renderDiff(changes: readonly EntryChange[], run: "dry-run" | "real"): string {
   const lines: string[] = [];
   for (const c of changes) {
     if (!isChange(c)) {
@@ -76,6 +80,7 @@ export function renderDiff(changes: readonly EntryChange[]): string {
     for (const other of c.otherChanges ?? []) lines.push(`    ${other}`);
   }
   const changed = changes.filter(isChange).length;
-  lines.push(changed === 0 ? "no changes" : `${changed} of ${changes.length} entr${changes.length === 1 ? "y" : "ies"} would change`);
+  const entries = `${changed} of ${changes.length} entr${changes.length === 1 ? "y" : "ies"}`;
+  lines.push(changed === 0 ? "no changes" : run === "dry-run" ? `${entries} would change` : `changing ${entries}`);
   return lines.join("\n");
 }

@@ -25,7 +25,6 @@ export {
 } from "../core/params.js";
 export {
   BOOT_TARGET_TYPES,
-  MAC_PATTERN,
   fromRecipeRegistration,
   normalizeSelectors,
   validateSelectors,

@@ -71,7 +71,7 @@ export interface RegisterOptions extends ConnectionOptions {
 export interface RegisterResult {
   readonly target: BootTarget;
   readonly changes: readonly EntryChange[];
-  /** renderDiff(changes). */
+  /** renderDiff(changes, options.dryRun ? "dry-run" : "real"). */
   readonly diff: string;
   readonly artifacts: readonly ArtifactCheck[];
   /** Problems that would make (or made) a real run refuse; empty when all artifacts answered. */
@@ -244,7 +244,7 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   }
   const after: BootEntry[] = keys.map((_, i) => (mode === "patch" ? { ...before[i], params: input.params } : desired));
   const changes: EntryChange[] = keys.map((k, i) => ({ label: selectorLabel(k), before: before[i], after: after[i] }));
-  const diff = renderDiff(changes);
+  const diff = renderDiff(changes, options.dryRun ? "dry-run" : "real");
   if (!options.dryRun) options.log?.(diff);
 
   // Patch keeps the existing kernel/initrd: only the params' URLs are new.
@@ -355,7 +355,7 @@ async function registerBootConfiguration(
     otherChanges: existing ? targetingChanges(existing.spec, spec) : targetingChanges(undefined, spec),
   };
   const changes = [change];
-  const diff = renderDiff(changes);
+  const diff = renderDiff(changes, options.dryRun ? "dry-run" : "real");
   if (!options.dryRun) options.log?.(diff);
   const { checks, problems } = await preflight([mode === "patch" ? { params: input.params } : (specEntry(spec) ?? {})], target, options);
   const base = { target, changes, diff, artifacts: checks, artifactProblems: problems, dryRun: options.dryRun === true };
@@ -437,7 +437,7 @@ async function rollbackBss(
     );
   }
   const changes: EntryChange[] = entries.map((e, i) => ({ label: selectorLabel(e.selector), before: current[i], after: e.before ?? undefined }));
-  const diff = renderDiff(changes);
+  const diff = renderDiff(changes, options.dryRun ? "dry-run" : "real");
   if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes, diff, written: false };
 
@@ -497,7 +497,7 @@ async function rollbackBootConfiguration(
     after: specEntry(rec.before?.spec),
     otherChanges: rec.before ? targetingChanges(current?.spec, rec.before.spec) : [],
   };
-  const diff = renderDiff([change]);
+  const diff = renderDiff([change], options.dryRun ? "dry-run" : "real");
   if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes: [change], diff, written: false };
   if (!rec.before) {

@@ -2,10 +2,11 @@
 // at which boot service. The recipe schema mirrors these types (zod) so a recipe's
 // `registrations:` entries arrive here unchanged.
 import type { PublishedImage } from "../core/published-image.js";
+import { normalizeMac } from "../core/mac.js";
 
 /** Which nodes boot the image. At least one list must be non-empty. */
 export interface Selectors {
-  /** MAC addresses, `aa:bb:cc:dd:ee:ff` (BSS rejects any other form). */
+  /** MAC addresses, `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff`, either case (sent to BSS as lower case with colons). */
   readonly macs?: readonly string[];
   /** Host names: xnames such as `x1000c0s0b0n0`, or a BSS tag such as `Default`/`Compute`. */
   readonly hosts?: readonly string[];
@@ -55,15 +56,13 @@ export type BootTargetType = BootTarget["type"];
 const TARGET_TYPES: Record<BootTargetType, true> = { bss: true, "boot-service": true };
 export const BOOT_TARGET_TYPES = Object.keys(TARGET_TYPES) as BootTargetType[];
 
-export const MAC_PATTERN = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
-
 /** Problems with a set of selectors, as messages naming the field (empty when valid). */
 export function validateSelectors(selectors: Selectors): string[] {
   const errors: string[] = [];
   const { macs = [], hosts = [], nids = [] } = selectors;
   if (macs.length + hosts.length + nids.length === 0) errors.push("no nodes selected: give at least one of macs, hosts or nids");
   for (const mac of macs) {
-    if (!MAC_PATTERN.test(mac)) errors.push(`macs: ${JSON.stringify(mac)} is not a MAC address of the form aa:bb:cc:dd:ee:ff`);
+    if (normalizeMac(mac) === undefined) errors.push(`macs: ${JSON.stringify(mac)} is not a MAC address of the form aa:bb:cc:dd:ee:ff (or aa-bb-cc-dd-ee-ff)`);
   }
   for (const host of hosts) {
     if (host.trim() === "" || /\s|,/.test(host)) errors.push(`hosts: ${JSON.stringify(host)} is not a host name (no spaces or commas)`);
@@ -74,11 +73,11 @@ export function validateSelectors(selectors: Selectors): string[] {
   return errors;
 }
 
-/** MACs compare case-insensitively in BSS; keep one lowercase spelling everywhere. */
+/** MACs compare case-insensitively in BSS and it takes only colons: keep one spelling (lower case, colons) everywhere. */
 export function normalizeSelectors(selectors: Selectors): { macs: string[]; hosts: string[]; nids: number[] } {
   const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
   return {
-    macs: uniq((selectors.macs ?? []).map((m) => m.toLowerCase())),
+    macs: uniq((selectors.macs ?? []).map((m) => normalizeMac(m) ?? m.toLowerCase())),
     hosts: uniq(selectors.hosts ?? []),
     nids: uniq(selectors.nids ?? []),
   };

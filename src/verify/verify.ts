@@ -1,6 +1,8 @@
 // Verify a published set: SHA256SUMS must carry a good signature by the given key, and every
 // file it lists must hash (streamed, one pass) to its line; manifest.json, itself covered,
 // must not list a file SHA256SUMS leaves out, and each file's size must be the manifest's.
+// A set without SHA256SUMS (built without a signing key) is checked against manifest.json's
+// sha256s instead and reported unsigned, unless a key or a signature was asked for: then it fails.
 // Every problem is collected with the file it concerns, so the report names all of them.
 import { createHash } from "node:crypto";
 import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
@@ -22,15 +24,26 @@ export interface VerifyReport {
   /** Fingerprint of the key that signed, when the signature was checked and good. */
   readonly signedBy?: string;
   readonly signatureChecked: boolean;
+  /**
+   * The set carries no SHA256SUMS (built and published without a signing key): the files were
+   * checked against manifest.json's sha256s only, which nothing vouches for.
+   */
+  readonly unsigned?: boolean;
   readonly files: readonly FileCheck[];
+}
+
+export interface VerifyOptions {
+  /** Public key SHA256SUMS.sig must be by; an unsigned set then fails. */
+  readonly keyFile?: string;
+  /** Fail an unsigned set even without a key (the default checks it against manifest.json and says it is unsigned). */
+  readonly requireSignature?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onFile?: (check: FileCheck) => void;
 }
 
 const SMALL_LIMIT = 16 << 20;
 
-export async function verifySet(
-  source: SetSource,
-  options: { keyFile?: string; signal?: AbortSignal; onFile?: (check: FileCheck) => void } = {},
-): Promise<VerifyReport> {
+export async function verifySet(source: SetSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const files: FileCheck[] = [];
   const note = (check: FileCheck) => {
     files.push(check);
@@ -45,7 +58,8 @@ export async function verifySet(
   if (!sums) {
     const multi = await readMultiArch(source, options.signal);
     if (multi) return verifyArchitectures(source, multi, options);
-    return fail(SUMS_FILE, "missing: the set is not signed (build or publish it with --sign-key)");
+    if (options.keyFile || options.requireSignature) return fail(SUMS_FILE, "missing: the set is not signed (build or publish it with --sign-key)");
+    return verifyUnsigned(source, options.signal, note, fail);
   }
   let signedBy: string | undefined;
   if (options.keyFile) {
@@ -55,6 +69,9 @@ export async function verifySet(
     if (!check.ok) return fail(SIGNATURE_FILE, check.reason, signature.location);
     signedBy = check.fingerprint;
     note({ file: SIGNATURE_FILE, ok: true, size: signature.bytes.length, location: signature.location });
+  } else if (options.requireSignature) {
+    const signature = await readSmall(source, SIGNATURE_FILE, options.signal);
+    if (!signature) return fail(SIGNATURE_FILE, "missing: SHA256SUMS has no signature", undefined);
   }
   let entries: SumEntry[];
   try {
@@ -69,41 +86,10 @@ export async function verifySet(
   let manifest: Manifest | undefined;
   for (const entry of ordered) {
     options.signal?.throwIfAborted();
-    const opened = await source.open(entry.file, options.signal).catch((error: unknown) => error as Error);
-    if (opened instanceof Error) {
-      note({ file: entry.file, ok: false, reason: `cannot be read: ${opened.message}` });
-      continue;
-    }
-    if (!opened) {
-      note({ file: entry.file, ok: false, reason: "missing (listed in SHA256SUMS)" });
-      continue;
-    }
-    const hash = createHash("sha256");
-    let size = 0;
-    const keep: Buffer[] = [];
-    try {
-      for await (const chunk of opened.body) {
-        hash.update(chunk);
-        size += chunk.length;
-        // Only manifest.json is kept (to read the sizes), and only while it is small.
-        if (entry.file === MANIFEST_FILE && size <= SMALL_LIMIT) keep.push(Buffer.from(chunk));
-      }
-    } catch (error) {
-      note({ file: entry.file, ok: false, reason: `download failed after ${size} bytes: ${(error as Error).message}`, location: opened.location });
-      continue;
-    }
-    const sha256 = hash.digest("hex");
-    if (sha256 !== entry.sha256) {
-      note({ file: entry.file, ok: false, size, reason: `sha256 ${sha256} does not match SHA256SUMS (${entry.sha256})`, location: opened.location });
-      continue;
-    }
     const expectedSize = entry.file === MANIFEST_FILE ? undefined : Object.values(manifest?.artifacts ?? {}).find((a) => a?.file === entry.file)?.size;
-    if (expectedSize !== undefined && expectedSize !== size) {
-      note({ file: entry.file, ok: false, size, reason: `${size} bytes served, manifest.json says ${expectedSize}`, location: opened.location });
-      continue;
-    }
-    if (entry.file === MANIFEST_FILE) manifest = JSON.parse(Buffer.concat(keep).toString("utf8")) as Manifest;
-    note({ file: entry.file, ok: true, size, location: opened.location });
+    const checked = await checkFile(source, entry.file, { sha256: entry.sha256, size: expectedSize, listedIn: SUMS_FILE }, options.signal);
+    note(checked.check);
+    if (entry.file === MANIFEST_FILE && checked.kept) manifest = JSON.parse(checked.kept.toString("utf8")) as Manifest;
   }
   if (!entries.some((e) => e.file === MANIFEST_FILE)) note({ file: SUMS_FILE, ok: false, reason: "does not list manifest.json" });
   for (const artifact of Object.values(manifest?.artifacts ?? {})) {
@@ -112,6 +98,72 @@ export async function verifySet(
     }
   }
   return { ok: files.every((f) => f.ok), signatureChecked: signedBy !== undefined, ...(signedBy ? { signedBy } : {}), files };
+}
+
+/**
+ * A set without SHA256SUMS: every artifact manifest.json lists must have its sha256 and size.
+ * That catches a damaged or half-copied set, not a forged one (manifest.json itself is vouched
+ * for by nothing), which the report says (`unsigned`).
+ */
+async function verifyUnsigned(
+  source: SetSource,
+  signal: AbortSignal | undefined,
+  note: (check: FileCheck) => void,
+  fail: (file: string, reason: string, location?: string) => VerifyReport,
+): Promise<VerifyReport> {
+  const read = await readSmall(source, MANIFEST_FILE, signal);
+  if (!read) return fail(SUMS_FILE, "missing, and so is manifest.json: not an artifact set");
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(read.bytes.toString("utf8")) as Manifest;
+  } catch (error) {
+    return fail(MANIFEST_FILE, `not valid JSON (${(error as Error).message})`, read.location);
+  }
+  const artifacts = Object.values(manifest.artifacts ?? {}).filter((a) => a !== undefined);
+  if (artifacts.length === 0) return fail(MANIFEST_FILE, "lists no artifacts to check", read.location);
+  const files: FileCheck[] = [];
+  const record = (check: FileCheck) => {
+    files.push(check);
+    note(check);
+  };
+  record({ file: MANIFEST_FILE, ok: true, size: read.bytes.length, location: read.location });
+  for (const artifact of artifacts) {
+    signal?.throwIfAborted();
+    record((await checkFile(source, artifact.file, { sha256: artifact.sha256, size: artifact.size, listedIn: MANIFEST_FILE }, signal)).check);
+  }
+  return { ok: files.every((f) => f.ok), signatureChecked: false, unsigned: true, files };
+}
+
+/** Stream one file, hashing it: its sha256 (and size, when known) must be the expected ones. Keeps manifest.json's bytes. */
+async function checkFile(
+  source: SetSource,
+  file: string,
+  expected: { sha256: string; size: number | undefined; listedIn: string },
+  signal: AbortSignal | undefined,
+): Promise<{ check: FileCheck; kept?: Buffer }> {
+  const opened = await source.open(file, signal).catch((error: unknown) => error as Error);
+  if (opened instanceof Error) return { check: { file, ok: false, reason: `cannot be read: ${opened.message}` } };
+  if (!opened) return { check: { file, ok: false, reason: `missing (listed in ${expected.listedIn})` } };
+  const hash = createHash("sha256");
+  let size = 0;
+  const keep: Buffer[] = [];
+  try {
+    for await (const chunk of opened.body) {
+      hash.update(chunk);
+      size += chunk.length;
+      // Only manifest.json is kept (to read the sizes), and only while it is small.
+      if (file === MANIFEST_FILE && size <= SMALL_LIMIT) keep.push(Buffer.from(chunk));
+    }
+  } catch (error) {
+    return { check: { file, ok: false, reason: `download failed after ${size} bytes: ${(error as Error).message}`, location: opened.location } };
+  }
+  const location = opened.location;
+  const sha256 = hash.digest("hex");
+  if (sha256 !== expected.sha256)
+    return { check: { file, ok: false, size, reason: `sha256 ${sha256} does not match ${expected.listedIn} (${expected.sha256})`, location } };
+  if (expected.size !== undefined && expected.size !== size)
+    return { check: { file, ok: false, size, reason: `${size} bytes served, manifest.json says ${expected.size}`, location } };
+  return { check: { file, ok: true, size, location }, ...(file === MANIFEST_FILE ? { kept: Buffer.concat(keep) } : {}) };
 }
 
 /** The combined manifest.json of a recipe built for several architectures, if that is what the source holds. */
@@ -131,19 +183,17 @@ async function readMultiArch(source: SetSource, signal: AbortSignal | undefined)
  * own (SHA256SUMS covers its manifest.json and files), checked in turn; files are reported as
  * <arch>/<file>. The combined manifest only lists them, and is not itself signed.
  */
-async function verifyArchitectures(
-  source: SetSource,
-  multi: MultiArchManifest,
-  options: { keyFile?: string; signal?: AbortSignal; onFile?: (check: FileCheck) => void },
-): Promise<VerifyReport> {
+async function verifyArchitectures(source: SetSource, multi: MultiArchManifest, options: VerifyOptions): Promise<VerifyReport> {
   const files: FileCheck[] = [];
   let signedBy: string | undefined;
   let allSigned = true;
+  let anyUnsigned = false;
   for (const [arch, entry] of Object.entries(multi.arches)) {
     const sub = subSource(source, entry.dir);
     const report = await verifySet(sub, { ...options, onFile: (c) => options.onFile?.({ ...c, file: `${arch}/${c.file}` }) });
     files.push(...report.files.map((c) => ({ ...c, file: `${arch}/${c.file}` })));
     allSigned &&= report.signatureChecked;
+    anyUnsigned ||= report.unsigned === true;
     signedBy ??= report.signedBy;
     // The architecture's manifest must be the one the combined manifest lists.
     const manifest = await readSmall(sub, MANIFEST_FILE, options.signal).catch(() => undefined);
@@ -153,7 +203,13 @@ async function verifyArchitectures(
       options.onFile?.(check);
     }
   }
-  return { ok: files.every((f) => f.ok), signatureChecked: allSigned, ...(allSigned && signedBy ? { signedBy } : {}), files };
+  return {
+    ok: files.every((f) => f.ok),
+    signatureChecked: allSigned,
+    ...(allSigned && signedBy ? { signedBy } : {}),
+    ...(anyUnsigned ? { unsigned: true } : {}),
+    files,
+  };
 }
 
 /** The files under `dir/` of a source. */

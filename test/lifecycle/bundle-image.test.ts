@@ -165,6 +165,34 @@ describe("import --to registry:", () => {
     }
   });
 
+  it("a tag holding a newer image is kept (the bundle's own tags pushed), unless --replace-newer", async () => {
+    const index = JSON.parse((await tarEntries(bundle))[0]![1].toString()) as Index;
+    // A later build of the image, already at the target as `latest`.
+    const container = (await run({ file: "buildah", args: [...storage, "from", "scratch"] }, ctx)).stdout.trim();
+    await run(
+      { file: "buildah", args: [...storage, "config", "--label", "io.bootsmith.recipe=air-img", "--label", "io.bootsmith.tags=2,latest", container] },
+      ctx,
+    );
+    await run({ file: "buildah", args: [...storage, "commit", "-q", "--format", "oci", "--rm", container, "localhost/bootsmith-test/air-img:2"] }, ctx);
+    await run(
+      { file: "buildah", args: [...storage, "push", "--tls-verify=false", "localhost/bootsmith-test/air-img:2", `docker://${repo("air-rollback")}:latest`] },
+      ctx,
+    );
+    const newer = await digestOf(`${repo("air-rollback")}:latest`);
+    expect(newer).not.toBe(index.image!.digest);
+
+    const result = await importTo(bundle, "air-rollback");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/note: kept latest \(built [^)]+\): the target's tag holds a newer build than this bundle's/);
+    expect(result.stdout).toContain(`pushed ${repo("air-rollback")}:1 (${index.image!.digest})`);
+    expect(await digestOf(`${repo("air-rollback")}:1`)).toBe(index.image!.digest);
+    expect(await digestOf(`${repo("air-rollback")}:latest`)).toBe(newer);
+
+    const rollback = await importTo(bundle, "air-rollback", "--replace-newer");
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(await digestOf(`${repo("air-rollback")}:latest`)).toBe(index.image!.digest);
+  });
+
   it("a truncated bundle, an extra file, a flipped byte in an image blob: exit 2, nothing pushed; an unreachable registry: exit 1", async () => {
     const list = await tarEntries(bundle);
     const env = (file: string) => importTo(file, "air-bad");

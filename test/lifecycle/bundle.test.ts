@@ -146,6 +146,53 @@ describe("bootsmith import", () => {
     expect(readdirSync(path.join(work, "w"))).toEqual([]); // staging removed
   });
 
+  it("an older bundle adds its own tags but leaves a tag holding a newer build, unless --replace-newer", async () => {
+    const newer = await makeFakeImage({
+      name: "air",
+      tags: ["2", "latest"],
+      builtAt: "2026-11-27T00:00:00Z",
+      sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 },
+    });
+    const newerBundle = path.join(work, "air-2.tar");
+    const target = path.join(work, "rollback");
+    const env = { env: { BOOTSMITH_WORK_DIR: path.join(work, "w") } };
+    const stored = (tag: string) => readFileSync(path.join(target, "air", tag, "manifest.json"));
+    try {
+      expect((await bootsmith(["export", newer.dir, "-o", newerBundle])).exitCode).toBe(0);
+      expect((await bootsmith(["import", newerBundle, "--to", `dir:${target}`], env)).exitCode).toBe(0);
+      const old = await bootsmith(["import", bundle, "--to", `dir:${target}`], env);
+      expect(old.exitCode, old.stderr).toBe(0);
+      expect(old.stderr).toContain(
+        "note: kept latest (built 2026-11-27T00:00:00Z): the target's tag holds a newer build than this bundle's (built 2026-11-26T00:00:00Z); pass --replace-newer",
+      );
+      expect(stored("1").equals(readFileSync(path.join(image.dir, "manifest.json")))).toBe(true);
+      expect(stored("latest").equals(readFileSync(path.join(newer.dir, "manifest.json")))).toBe(true);
+      // Importing the newer bundle again moves nothing backwards and re-publishes its own tags.
+      const again = await bootsmith(["import", newerBundle, "--to", `dir:${target}`], env);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.stderr).not.toContain("kept");
+      const rollback = await bootsmith(["import", bundle, "--to", `dir:${target}`, "--replace-newer"], env);
+      expect(rollback.exitCode, rollback.stderr).toBe(0);
+      expect(stored("latest").equals(readFileSync(path.join(image.dir, "manifest.json")))).toBe(true);
+      // Every tag holds a newer build: nothing is published, and stdout says so.
+      const ahead = path.join(work, "ahead");
+      const rebuilt = await makeFakeImage({
+        name: "air",
+        tags: ["1", "latest"],
+        builtAt: "2026-11-28T00:00:00Z",
+        sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 },
+      });
+      expect((await bootsmith(["publish", rebuilt.dir, "--to", `dir:${ahead}`])).exitCode).toBe(0);
+      rmSync(rebuilt.dir, { recursive: true, force: true });
+      const none = await bootsmith(["import", bundle, "--to", `dir:${ahead}`], env);
+      expect(none.exitCode, none.stderr).toBe(0);
+      expect(none.stdout).toContain("nothing published: every tag holds a newer build");
+      expect(readFileSync(path.join(ahead, "air", "1", "manifest.json"), "utf8")).toContain("2026-11-28T00:00:00Z");
+    } finally {
+      rmSync(newer.dir, { recursive: true, force: true });
+    }
+  });
+
   const refused = async (bad: string, message: RegExp) => {
     const target = path.join(work, `target-${path.basename(bad)}`);
     const result = await bootsmith(["import", bad, "--to", `dir:${target}`], { env: { BOOTSMITH_WORK_DIR: path.join(work, "w") } });

@@ -13,6 +13,7 @@ import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith } from "../support/cli.js";
 import { buildEnv, fixtureRecipe, removeImages } from "../support/fixture-build.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
+import type { SizeReport } from "../../src/lifecycle/inspect.js";
 import type { ImageDiff } from "../../src/lifecycle/image-diff.js";
 
 const IMAGES = ["diff-a:1", "diff-b:1"];
@@ -193,6 +194,28 @@ describe("bootsmith diff of registry images", () => {
     expect(text.stdout).toContain("  + /etc/extra.conf\n");
     expect(text.stdout).toContain(`rootfs.squashfs  not compared: ${pushed("diff-a")} does not carry it`);
   });
+
+  it(
+    "inspect reads a registry image as diff does: the same rootfs and initramfs trees as its artifact directory, no package sizes",
+    { timeout: 120_000 },
+    async () => {
+      const fromDir = await bootsmith(["inspect", "diff-b", "--json"], { cwd: work });
+      expect(fromDir.exitCode, fromDir.stderr).toBe(0);
+      const fromRegistry = await bootsmith(["inspect", pushed("diff-b"), "--json", TLS], { cwd: work });
+      expect(fromRegistry.exitCode, fromRegistry.stderr).toBe(0);
+      const dir = JSON.parse(fromDir.stdout) as SizeReport;
+      const reg = JSON.parse(fromRegistry.stdout) as SizeReport;
+      expect(reg).toMatchObject({ name: "diff-b", source: pushed("diff-b"), builtAt: dir.builtAt });
+      expect(reg.rootfs!.files).toBeGreaterThan(0);
+      expect({ bytes: reg.rootfs!.bytes, files: reg.rootfs!.files }).toEqual({ bytes: dir.rootfs!.bytes, files: dir.rootfs!.files });
+      expect(reg.rootfs!.largest).toEqual(dir.rootfs!.largest);
+      expect(reg.initramfs).toEqual(dir.initramfs);
+      expect(reg.packages).toBeUndefined();
+      const text = await bootsmith(["inspect", pushed("diff-b"), TLS], { cwd: work });
+      expect(text.exitCode, text.stderr).toBe(0);
+      expect(text.stdout).toContain("packages: not read (a registry image holds no rootfs.squashfs");
+    },
+  );
 
   it("an unknown tag is exit 2; a malformed reference is exit 2 naming the forms", async () => {
     const unknown = await bootsmith(["diff", "diff-a", `registry:${registry.address}/bootsmith/diff-a:nope`, TLS], { cwd: work });

@@ -185,6 +185,18 @@ describe("bootsmith ci gitlab", () => {
       expect((unpublished["build:m@x86_64"] as Job).script[0]).toMatch(/ --no-publish$/);
       expect((unpublished["build:m@x86_64"] as Job).script.join("\n")).not.toContain("ci push");
       expect((unpublished["join:m"] as Job).script).toEqual(["bootsmith ci join m.yaml --out artifacts --no-publish"]);
+      // A site that signs only at the join: every join job signs, with the key the named variable holds.
+      const joinSigned = gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir, joinSignKeyEnv: "SITE_SIGN_KEY" });
+      expect((joinSigned["join:c"] as Job).script).toEqual(['bootsmith ci join c.yaml --out artifacts --sign-key "$SITE_SIGN_KEY"']);
+      expect((joinSigned["join:m"] as Job).script[0]).toContain('bootsmith ci join m.yaml --out artifacts --sign-key "$SITE_SIGN_KEY" --pushed;');
+      expect((joinSigned["join:m"] as Job).artifacts.paths).toEqual([
+        "artifacts/m/2/manifest.json",
+        "artifacts/m/2/published.json",
+        ...["x86_64", "aarch64"].flatMap((a) => ["manifest.json", "SHA256SUMS", "SHA256SUMS.sig"].map((f) => `artifacts/m/2/${a}/${f}`)),
+      ]);
+      // Only the joins sign: the builds are unchanged.
+      expect((joinSigned["build:m@aarch64"] as Job).script.join("\n")).not.toContain("--sign-key");
+      expect(validate(joinSigned)).toEqual([]);
       // --only NAME@ARCH: that architecture alone, no join (nothing published half).
       const one = gitlabPipeline(graph, selectNodes(graph, { only: ["m@x86_64"] }), { projectDir: dir });
       expect(Object.keys(one).filter((k) => /^(build|join):/.test(k))).toEqual(["build:m@x86_64"]);

@@ -85,4 +85,10 @@ describe("formatTransfer", () => {
       /^skipped\s+vmlinuz\s+8\.0 MiB\s+\/x$/,
     );
   });
+
+  it("a registry push names the image and digest, and no size (none is known): not 0 B", () => {
+    const line = formatTransfer({ action: "pushed", tag: "1", file: "image", seconds: 3, destination: "docker://reg/hpc/compute:1@sha256:abc" });
+    expect(line).toMatch(/^pushed\s+image\s+docker:\/\/reg\/hpc\/compute:1@sha256:abc$/);
+    expect(line).not.toContain(" B ");
+  });
 });

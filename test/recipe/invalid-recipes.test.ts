@@ -108,12 +108,12 @@ const cases: readonly Case[] = [
   {
     name: "bad MAC",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    macs: ['52:54:00:12:34:56', '52:54:00:12:34']"),
-    issues: ["10:33 register[0].macs[1]: must be a MAC address like 52:54:00:12:34:56"],
+    issues: ["10:33 register[0].macs[1]: must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56"],
   },
   {
-    name: "MAC with dashes",
-    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    macs: [52-54-00-12-34-56]"),
-    issues: ["10:12 register[0].macs[0]: must be a MAC address like 52:54:00:12:34:56"],
+    name: "MAC mixing colons and dashes (dashes alone, upper case: valid)",
+    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    macs: [52-54-00-AB-34-56, 52:54-00:12:34:56]"),
+    issues: ["10:31 register[0].macs[1]: must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56"],
   },
   {
     name: "bad xname",
@@ -552,7 +552,7 @@ const cases: readonly Case[] = [
       '3:7 arch: must be one of "x86_64", "aarch64"',
       '6:12 packages.manager: must be one of "dnf", "apt", "zypper"; did you mean "dnf"?',
       `8:14 description: ${NOT_DEFINED("NOPE")}`,
-      "12:12 register[0].macs[0]: must be a MAC address like 52:54:00:12:34:56",
+      "12:12 register[0].macs[0]: must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56",
     ],
   },
   {

@@ -77,6 +77,10 @@ describe("bootsmith register / rollback", () => {
     const real = await cli(registerCommand, [...base, "--extra-params", "quiet"]);
     expect(real.code).toBe(0);
     expect(real.out).toContain(`registered compute:v1 at ${bss.url}`);
+    // The diff a real run prints before writing says what it changes, not what it "would".
+    expect(real.err).toContain(`+ mac ${MAC}: new entry`);
+    expect(real.err).toContain("changing 1 of 1 entry");
+    expect(real.err + real.out).not.toContain("would change");
     expect(bss.entry(`mac:${MAC}`)?.params).toBe(`ro ip=dhcp console=ttyS0,115200 root=live:${artifacts.url}/img/rootfs.squashfs quiet`);
 
     const list = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state, "--list"]);
@@ -85,6 +89,19 @@ describe("bootsmith register / rollback", () => {
     const back = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state]);
     expect(back.code).toBe(0);
     expect(back.out).toContain(`- mac ${MAC}: entry removed`);
+    expect(back.out).not.toContain("would change");
+    expect(bss.entries.size).toBe(0);
+    expect(bss.violations).toEqual([]);
+  });
+
+  it("a MAC written with dashes in upper case is registered (and rolled back) as BSS stores it", async () => {
+    const state = join(tmp, "state");
+    const dashed = MAC.toUpperCase().replaceAll(":", "-");
+    const real = await cli(registerCommand, [published, "--bss", bss.url, "--mac", dashed, "--params-template", TEMPLATE, "--state-dir", state]);
+    expect(real.code, real.err).toBe(0);
+    expect([...bss.entries.keys()]).toEqual([`mac:${MAC}`]);
+    const back = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state, "--mac", dashed]);
+    expect(back.code, back.err).toBe(0);
     expect(bss.entries.size).toBe(0);
     expect(bss.violations).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { paramsDiff, renderDiff } from "../../src/register/diff.js";
-import { fromRecipeRegistration, validateSelectors, type RecipeRegistrationLike } from "../../src/register/targets.js";
+import { fromRecipeRegistration, normalizeSelectors, validateSelectors, type RecipeRegistrationLike } from "../../src/register/targets.js";
 import type { RecipeSpec } from "../../src/recipe/schema.js";
 
 describe("diff", () => {
@@ -9,15 +9,18 @@ describe("diff", () => {
       removed: ["root=live:http://a/r"],
       added: ["root=live:http://b/r", "x=1"],
     });
-    const text = renderDiff([
+    const changes = [
       { label: "mac 52:54:00:00:00:01", before: undefined, after: { kernel: "k2", params: "ro" } },
       { label: "nid 3", before: { kernel: "k1", params: "ro" }, after: { kernel: "k2", params: "ro" } },
       { label: "nid 4", before: { kernel: "k2", params: "ro  " }, after: { kernel: "k2", params: "ro" } },
-    ]);
+    ];
+    const text = renderDiff(changes, "dry-run");
     expect(text).toContain("+ mac 52:54:00:00:00:01: new entry");
     expect(text).toContain("~ nid 3:\n    - kernel: k1\n    + kernel: k2");
     expect(text).toContain("  nid 4: unchanged");
     expect(text).toContain("2 of 3 entries would change");
+    // A real run prints the diff just before writing: not "would".
+    expect(renderDiff(changes, "real").split("\n").at(-1)).toBe("changing 2 of 3 entries");
   });
 
   it("keeps a quoted value with spaces as one word, as the kernel parses it", () => {
@@ -25,12 +28,15 @@ describe("diff", () => {
       removed: ['motd="hello big world"'],
       added: ['motd="hello small world"'],
     });
-    const text = renderDiff([{ label: "nid 1", before: { params: 'a x="1  2"' }, after: { params: 'a x="1 2"' } }]);
+    const text = renderDiff([{ label: "nid 1", before: { params: 'a x="1  2"' }, after: { params: 'a x="1 2"' } }], "dry-run");
     expect(text).toContain('    params:\n      - x="1  2"\n      + x="1 2"');
   });
 
   it("shows a change of order (the last console= is the system console), not an empty params block", () => {
-    const text = renderDiff([{ label: "nid 1", before: { params: "ro console=tty0 console=ttyS0" }, after: { params: "ro console=ttyS0 console=tty0" } }]);
+    const text = renderDiff(
+      [{ label: "nid 1", before: { params: "ro console=tty0 console=ttyS0" }, after: { params: "ro console=ttyS0 console=tty0" } }],
+      "dry-run",
+    );
     expect(text).toContain("    params (same words, new order):\n      - ro console=tty0 console=ttyS0\n      + ro console=ttyS0 console=tty0");
   });
 });
@@ -38,9 +44,19 @@ describe("diff", () => {
 describe("validateSelectors", () => {
   it("names the bad field", () => {
     expect(validateSelectors({})).toEqual(["no nodes selected: give at least one of macs, hosts or nids"]);
-    expect(validateSelectors({ macs: ["52-54-00-00-00-01"] })[0]).toMatch(/^macs: "52-54-00-00-00-01"/);
+    expect(validateSelectors({ macs: ["52-54:00-00-00-01"] })[0]).toMatch(/^macs: "52-54:00-00-00-01" is not a MAC address/);
+    expect(validateSelectors({ macs: ["52-54-00-AA-00-01", "52:54:00:aa:00:01"] })).toEqual([]);
     expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
     expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
+  });
+});
+
+describe("normalizeSelectors", () => {
+  it("spells every MAC as BSS stores it (lower case, colons), once", () => {
+    expect(normalizeSelectors({ macs: ["52-54-00-AA-00-01", "52:54:00:aa:00:01", "52:54:00:AA:00:02"] }).macs).toEqual([
+      "52:54:00:aa:00:01",
+      "52:54:00:aa:00:02",
+    ]);
   });
 });
 

@@ -111,6 +111,30 @@ describe("bootsmith verify", () => {
     });
   }
 
+  it("an unsigned set: checked against manifest.json and reported UNSIGNED; refused with --require-signature", async () => {
+    const unsigned = await tampered("unsigned", (d) => {
+      rmSync(path.join(d, "SHA256SUMS"));
+      rmSync(path.join(d, "SHA256SUMS.sig"));
+    });
+    for (const where of [unsigned, `${server.url}/unsigned/`]) {
+      const result = await bootsmith(["verify", where]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toContain("checksums match manifest.json");
+      expect(result.stdout).toContain("UNSIGNED set: no SHA256SUMS");
+      for (const f of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json"])
+        expect(result.stdout).toMatch(new RegExp(`^ok +${f.replace(".", "\\.")} `, "m"));
+    }
+    const required = await bootsmith(["verify", unsigned, "--require-signature"]);
+    expect(required.exitCode).toBe(1);
+    expect(required.stderr).toContain("bootsmith verify: SHA256SUMS: missing: the set is not signed");
+    const unsignedSig = await tampered("sums-without-sig", (d) => rmSync(path.join(d, "SHA256SUMS.sig")));
+    expect((await bootsmith(["verify", unsignedSig, "--require-signature"])).stderr).toContain("SHA256SUMS.sig: missing");
+    flipByte(path.join(unsigned, "rootfs.squashfs"), 1_234_567);
+    const damaged = await bootsmith(["verify", unsigned]);
+    expect(damaged.exitCode).toBe(1);
+    expect(damaged.stderr).toMatch(/bootsmith verify: rootfs\.squashfs: sha256 [0-9a-f]{64} does not match manifest\.json/);
+  });
+
   it("a key file that does not exist is bad input (exit 2)", async () => {
     const result = await bootsmith(["verify", good, "--key", path.join(work, "nope.gpg")]);
     expect(result.exitCode).toBe(2);

@@ -18,6 +18,8 @@ export interface FakeImageOptions {
   /** Bytes per artifact; a role left out is absent from the image. */
   readonly sizes?: Partial<Record<"kernel" | "initrd" | "rootfs", number>>;
   readonly dir?: string;
+  /** manifest.json's builtAt (default 2026-11-26T00:00:00Z). */
+  readonly builtAt?: string;
 }
 
 const FILES = { kernel: "vmlinuz", initrd: "initramfs.img", rootfs: "rootfs.squashfs" } as const;
@@ -50,7 +52,7 @@ export async function makeFakeImage(options: FakeImageOptions = {}): Promise<Fak
     packageManager: "apt",
     tools: {},
     timings: [],
-    builtAt: "2026-11-26T00:00:00Z",
+    builtAt: options.builtAt ?? "2026-11-26T00:00:00Z",
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + "\n");
   await writeFile(join(dir, "manifest.json"), manifestBytes);
