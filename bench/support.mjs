@@ -60,7 +60,8 @@ export async function timed(fn) {
  */
 export async function fixtureRepo(dir) {
   const out = join(repo, "node_modules/.cache/bootsmith-bench-tests");
-  await exec("npx", ["tsc", "-p", join(repo, "test/tsconfig.json"), "--noEmit", "false", "--outDir", out, "--sourceMap", "false"]).catch((e) => {
+  // From the repository: npx finds the project's own tsc only there (a benchmark may run from anywhere).
+  await exec("npx", ["tsc", "-p", join(repo, "test/tsconfig.json"), "--noEmit", "false", "--outDir", out, "--sourceMap", "false"], { cwd: repo }).catch((e) => {
     console.error(`tsc reported errors (emitted anyway): ${String(e.message).split("\n").slice(1, 3).join(" | ")}`);
   });
   cpSync(join(repo, "test/fixtures/rpm"), join(out, "test/fixtures/rpm"), { recursive: true });
