@@ -119,14 +119,20 @@ async function diskCheck(id: string, label: string, path: string): Promise<HostC
   }
 }
 
-function toolCheck(tool: ToolFacts): HostCheck {
+/**
+ * A tool's check. `requiredHere`: a recipe's plan runs it, so it is required for that build
+ * whatever its need on the host in general (an apt recipe and mmdebstrap).
+ */
+export function toolCheck(tool: ToolFacts, requiredHere = false): HostCheck {
   const id = `tool:${tool.name}`;
+  const need = requiredHere ? "required by this recipe" : tool.need;
+  const status = requiredHere || tool.need === "required" ? "fail" : "warn";
   if (tool.version) return { id, title: tool.name, status: "ok", detail: `${tool.version} (${tool.path})` };
   if (tool.path) {
     return {
       id,
       title: tool.name,
-      status: tool.need === "required" ? "fail" : "warn",
+      status,
       detail: `${tool.path} does not run: ${tool.error}`,
       fix: `reinstall it: apt-get install --reinstall ${tool.package}`,
     };
@@ -134,8 +140,8 @@ function toolCheck(tool: ToolFacts): HostCheck {
   return {
     id,
     title: tool.name,
-    status: tool.need === "required" ? "fail" : "warn",
-    detail: `missing (${tool.need}: ${tool.purpose})`,
+    status,
+    detail: `missing (${need}: ${tool.purpose})`,
     fix: `apt-get install ${tool.package}`,
   };
 }
@@ -237,7 +243,7 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
   const checks: HostCheck[] = [];
 
   const toolDetails = await detectTools(env.PATH, reporter, signal, options.versionCacheDir);
-  checks.push(...toolDetails.map(toolCheck));
+  checks.push(...toolDetails.map((t) => toolCheck(t)));
   const buildah = toolDetails.find((t) => t.name === "buildah" && t.version)?.path;
 
   const user = (() => {

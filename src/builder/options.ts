@@ -8,7 +8,7 @@ import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
 import type { Plan } from "../steps/types.js";
 import { UserError } from "../core/errors.js";
-import { detectHost, type HostCheck, type HostFacts } from "./host.js";
+import { detectHost, toolCheck, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
 import { DEFAULT_VERSION_CACHE_DIR } from "./version-cache.js";
 import { formatSigningKey, parseSigningKey, type SigningKeySpec } from "../sign/key.js";
@@ -142,11 +142,13 @@ export function detectBuildHost(settings: Pick<BuildSettings, "storageRoot" | "s
  */
 export function blockingProblems(host: HostFacts, plan?: Plan): HostCheck[] {
   const runs = new Set(plan ? plannedPrograms(plan) : []);
-  return host.checks.filter(
-    (c) =>
-      (c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id))) ||
-      (c.status !== "ok" && c.id.startsWith("tool:") && runs.has(c.id.slice("tool:".length))),
-  );
+  return host.checks.flatMap((c) => {
+    if (c.status === "fail" && BLOCKING_CHECKS.some((id) => c.id.startsWith(id))) return [c];
+    if (c.status === "ok" || !c.id.startsWith("tool:") || !runs.has(c.id.slice("tool:".length))) return [];
+    // An optional tool this plan runs is required here: say so (not "optional"), with its package.
+    const tool = host.toolDetails.find((t) => `tool:${t.name}` === c.id);
+    return [tool ? toolCheck(tool, true) : c];
+  });
 }
 
 function plannedPrograms(plan: Plan): string[] {

@@ -41,7 +41,11 @@ const notComparedText = (n: NonNullable<ImageDiff["notCompared"]>[number]) =>
 
 const fileDiffEmpty = (d: FileDiff | undefined) => d === undefined || d.added.length + d.removed.length + d.changed.length === 0;
 
-const sideName = (s: ImageDiff["from"]) => `${s.name}:${s.tags[0] ?? "?"}`;
+/**
+ * What the build inside a side was: NAME:TAG as built. A promoted tag's directory (prod) holds the
+ * build of another tag, so each side is headed by what the user named and this follows it.
+ */
+const builtAs = (s: ImageDiff["from"]) => `built as ${s.name}:${s.tags[0] ?? "?"} at ${s.builtAt}`;
 const show = (v: string | null) => (v === null ? "(none)" : v);
 
 function sizeLine(from: number | null, to: number | null): string {
@@ -83,11 +87,7 @@ function fileLines(d: FileDiff, indent: string): string[] {
 }
 
 function renderText(diff: ImageDiff): string {
-  const lines = [
-    `${sideName(diff.from)} (${diff.from.label}, built ${diff.from.builtAt})`,
-    `  → ${sideName(diff.to)} (${diff.to.label}, built ${diff.to.builtAt})`,
-    "",
-  ];
+  const lines = [`${diff.from.label} (${builtAs(diff.from)})`, `  → ${diff.to.label} (${builtAs(diff.to)})`, ""];
   if (isIdentical(diff)) return `${lines.join("\n")}identical: same artifacts (sha256), packages, kernel and params\n`;
   lines.push(`kernel: ${diff.kernel ? `${show(diff.kernel.from)} → ${show(diff.kernel.to)}` : "unchanged"}`);
   lines.push(diff.params ? `params: ${show(diff.params.from)}\n     → ${show(diff.params.to)}` : "params: unchanged");
@@ -113,10 +113,9 @@ function renderText(diff: ImageDiff): string {
 const FOLD_OVER = 15;
 
 function renderMarkdown(diff: ImageDiff): string {
-  const lines = [`### Image diff: \`${sideName(diff.from)}\` → \`${sideName(diff.to)}\``, ""];
+  const lines = [`### Image diff: \`${diff.from.label}\` → \`${diff.to.label}\``, "", `Before: ${builtAs(diff.from)}; after: ${builtAs(diff.to)}.`, ""];
   if (isIdentical(diff)) return `${lines.join("\n")}Identical: same artifacts (sha256), packages, kernel and params.\n`;
   lines.push("| | before | after |", "|---|---|---|");
-  lines.push(`| built | ${diff.from.builtAt} | ${diff.to.builtAt} |`);
   lines.push(`| kernel | ${diff.kernel ? `${show(diff.kernel.from)} | **${show(diff.kernel.to)}**` : "unchanged | unchanged"} |`);
   for (const a of diff.artifacts)
     lines.push(

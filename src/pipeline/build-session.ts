@@ -168,6 +168,7 @@ async function buildLocked(
   if (recipe.parent) await requireParentImage(recipe, host.buildahArgs, reporter);
 
   let result: BuildResult | undefined;
+  let failure: string | undefined;
   let exitCode: number = EXIT.ok;
   try {
     result = await withInterruptHandling(
@@ -190,13 +191,15 @@ async function buildLocked(
     );
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
-    reporter.emit({ type: "message", level: "error", text: failureText(error, logFile) });
+    failure = failureText(error, logFile);
   }
+  // A failure's one summary is its failure text (step, command, exit code, last lines, log,
+  // what was cleaned up): printed once, under "build failed", not again as an error message.
   reporter.emit({
     type: "summary",
     ok: result !== undefined,
     durationMs: result?.durationMs ?? Date.now() - started,
-    lines: result ? summaryLines(result) : [`build of ${recipe.spec.name} failed; log: ${logFile}`],
+    lines: result ? summaryLines(result) : (failure ?? `build of ${recipe.spec.name} failed; log: ${logFile}`).split("\n"),
   });
   try {
     await reporter.close();

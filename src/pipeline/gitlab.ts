@@ -256,7 +256,9 @@ function joinJobs(graph: RecipeGraph, selected: ReadonlySet<string>, outRoot: st
         expire_in: "30 days",
         paths: [
           `${dir}/manifest.json`,
-          `${dir}/published.json`,
+          // The join writes published.json only when it publishes: a path that never exists makes
+          // the runner warn "no matching files" on every pipeline.
+          ...(noPublish || recipe.spec.publish.length === 0 ? [] : [`${dir}/published.json`]),
           ...(pushesPerArchitecture(recipe.spec, options) ? joinChangedFiles(recipe.spec.arches ?? [], signs, dir) : []),
         ],
       },

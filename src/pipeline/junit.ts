@@ -49,6 +49,10 @@ export function createJunitReporter(file: string, suite: string): Reporter {
         case "message":
           if (event.level === "error") messages.push(event.text);
           break;
+        case "summary":
+          // A failed build's summary is its failure text (build-session.ts): the failure's body.
+          if (!event.ok) messages.push(event.lines.join("\n"));
+          break;
         default:
           break;
       }

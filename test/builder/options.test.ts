@@ -9,7 +9,8 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { loadRecipe } from "../../src/recipe/load.js";
 import { blockingProblems, planOptions } from "../../src/builder/options.js";
-import type { HostCheck, HostFacts } from "../../src/builder/host.js";
+import { toolCheck, type HostCheck, type HostFacts } from "../../src/builder/host.js";
+import type { ToolFacts } from "../../src/builder/host-tools.js";
 import { plan as makePlan } from "../../src/plan/planner.js";
 import { EXIT, UserError } from "../../src/core/errors.js";
 
@@ -57,7 +58,7 @@ describe("planOptions: the signing key", () => {
 describe("blockingProblems: the tools the plan runs", () => {
   const check = (id: string, status: HostCheck["status"]): HostCheck => ({ id, title: id.replace(/^tool:/, ""), status, detail: "missing" });
   // Only the checks matter here; the rest of HostFacts is what detection found on a host.
-  const host = (checks: HostCheck[]) => ({ checks }) as unknown as HostFacts;
+  const host = (checks: HostCheck[], toolDetails: ToolFacts[] = []) => ({ checks, toolDetails }) as unknown as HostFacts;
   const recipe = (extra: Record<string, unknown>) => {
     const file = path.join(dir, "tools.yaml");
     writeFileSync(
@@ -80,6 +81,22 @@ describe("blockingProblems: the tools the plan runs", () => {
     expect(blockingProblems(missing, planOf(apt)).map((c) => c.id)).toEqual(["tool:mmdebstrap", "tool:mksquashfs"]);
     // Without the plan (doctor's view of the host), only the host-wide checks block.
     expect(blockingProblems(missing)).toEqual([]);
+  });
+
+  it("an optional tool the plan runs reads as required, naming the package to install", () => {
+    const mmdebstrap: ToolFacts = { name: "mmdebstrap", package: "mmdebstrap", need: "optional", purpose: "Debian/Ubuntu recipes" };
+    const missing = host([toolCheck(mmdebstrap)], [mmdebstrap]);
+    // doctor's view: optional, a warning.
+    expect(missing.checks[0]).toMatchObject({ status: "warn", detail: "missing (optional: Debian/Ubuntu recipes)" });
+    expect(blockingProblems(missing, planOf(recipe({})))).toEqual([
+      {
+        id: "tool:mmdebstrap",
+        title: "mmdebstrap",
+        status: "fail",
+        detail: "missing (required by this recipe: Debian/Ubuntu recipes)",
+        fix: "apt-get install mmdebstrap",
+      },
+    ]);
   });
 
   it("does not stop a recipe that never runs the missing tool", () => {

@@ -115,7 +115,7 @@ describe("bootsmith diff", () => {
     expect(text.stdout).toMatch(/vmlinuz +[\d.]+ [KM]?i?B \(same bytes\)/);
     const md = await bootsmith(["diff", "diff-a", "diff-b", "--markdown"], { cwd: work });
     expect(md.exitCode, md.stderr).toBe(0);
-    expect(md.stdout).toContain("### Image diff: `diff-a:1` → `diff-b:1`");
+    expect(md.stdout).toContain("### Image diff: `diff-a` → `diff-b`");
     expect(md.stdout).toContain("**Packages added**\n\n- `fixture-hello.noarch` 2.1-3.fx\n");
     expect(md.stdout).toContain("- `/etc/extra.conf`");
   });

@@ -177,7 +177,8 @@ describe("bootsmith ci gitlab", () => {
         "artifacts/m/2/x86_64/manifest.json",
         "artifacts/m/2/aarch64/manifest.json",
       ]);
-      expect(job("join:c").artifacts.paths).toEqual(["artifacts/c/latest/manifest.json", "artifacts/c/latest/published.json"]);
+      // c publishes nowhere: its join writes no published.json, so the job does not list it (the runner would warn).
+      expect(job("join:c").artifacts.paths).toEqual(["artifacts/c/latest/manifest.json"]);
       expect(job("join:m").tags).toBeUndefined();
       expect(validate(doc)).toEqual([]);
       // --build-arg=--no-publish (a pipeline that only builds): the join writes the combined manifest only.
@@ -185,6 +186,7 @@ describe("bootsmith ci gitlab", () => {
       expect((unpublished["build:m@x86_64"] as Job).script[0]).toMatch(/ --no-publish$/);
       expect((unpublished["build:m@x86_64"] as Job).script.join("\n")).not.toContain("ci push");
       expect((unpublished["join:m"] as Job).script).toEqual(["bootsmith ci join m.yaml --out artifacts --no-publish"]);
+      expect((unpublished["join:m"] as Job).artifacts.paths).toEqual(["artifacts/m/2/manifest.json"]);
       // A site that signs only at the join: every join job signs, with the key the named variable holds.
       const joinSigned = gitlabPipeline(graph, selectNodes(graph, {}), { projectDir: dir, joinSignKeyEnv: "SITE_SIGN_KEY" });
       expect((joinSigned["join:c"] as Job).script).toEqual(['bootsmith ci join c.yaml --out artifacts --sign-key "$SITE_SIGN_KEY"']);

@@ -57,7 +57,7 @@ describe("bootsmith build DIR (graph)", () => {
     expect(summary).toMatch(/graph-child-fails\s+failed\s+[\d.]+ s\s+exit 1; log .*graph-child-fails\/1\/build\.log/);
     expect(summary).toContain("2 built, 0 up to date, 0 skipped, 1 failed");
     // Every line of a build carries its recipe; each build has its own log.
-    expect(result.stderr).toContain("[graph-child-fails] error: step command-1 (Run: failing command) failed");
+    expect(result.stderr).toContain("[graph-child-fails]   step command-1 (Run: failing command) failed");
     expect(readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8")).not.toContain("failing command");
     // The children ran on the committed parent: no dnf install in their logs.
     expect(readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8")).toContain("--pull=never localhost/bootsmith/graph-base:1");

@@ -114,10 +114,12 @@ describe("collecting and ordering", () => {
     expect(message).toMatch(/c\.yaml:3:\d+: from\.recipe: parent recipe .*nope\.yaml does not exist/);
   });
 
-  it("two recipes with one name are refused, naming both files", () => {
+  it("two recipes with one name are refused, naming both files and the line of each name:, and the fix", () => {
     const dir = tree({ one: undefined });
-    writeFileSync(path.join(dir, "two.yaml"), "name: one\nfrom:\n  image: x:1\nboot: false\n");
-    expect(() => loadGraph(collectRecipeFiles([dir]))).toThrow(/two recipes are named one: .*one\.yaml and .*two\.yaml/);
+    writeFileSync(path.join(dir, "two.yaml"), "# the same name\nfrom:\n  image: x:1\nboot: false\n  # below\nname: one\n");
+    expect(() => loadGraph(collectRecipeFiles([dir]))).toThrow(
+      `two recipes are named one: ${path.join(dir, "one.yaml")}:1:1 and ${path.join(dir, "two.yaml")}:6:1; names identify images and output directories, so they must be unique: change the name: of one of them`,
+    );
   });
 
   it("a path that does not exist, an empty directory: clear errors", () => {

@@ -21,7 +21,8 @@ describe("createJunitReporter", () => {
     r.emit({ type: "output", step: "command-1", stream: "stderr", line: "oops \x1b[31m<red>" });
     r.emit({ type: "step-end", step: "command-1", status: "failed", durationMs: 250, error: "exited with code 3" });
     r.emit({ type: "step-start", step: "commit", title: "Commit", index: 3, total: 3 });
-    r.emit({ type: "message", level: "error", text: "step command-1 failed\nfull log: build.log" });
+    // A failed build's summary carries its failure text (pipeline/build-session.ts).
+    r.emit({ type: "summary", ok: false, durationMs: 1750, lines: ["step command-1 failed", "full log: build.log"] });
     await r.close();
     const xml = readFileSync(file, "utf8");
     expect(xml).toContain('<testsuite name="base:1" tests="3" failures="1" errors="1" skipped="0" time="1.750">');

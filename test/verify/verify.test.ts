@@ -133,6 +133,10 @@ describe("bootsmith verify", () => {
     const damaged = await bootsmith(["verify", unsigned]);
     expect(damaged.exitCode).toBe(1);
     expect(damaged.stderr).toMatch(/bootsmith verify: rootfs\.squashfs: sha256 [0-9a-f]{64} does not match manifest\.json/);
+    // The failure is said once: the listing on stdout marks the file, stderr says why.
+    expect(damaged.stdout).toMatch(/^FAILED rootfs\.squashfs  [\d.]+ MiB$/m);
+    expect(`${damaged.stdout}${damaged.stderr}`.match(/does not match manifest\.json/g)).toHaveLength(1);
+    expect(`${required.stdout}${required.stderr}`.match(/the set is not signed/g)).toHaveLength(1);
   });
 
   it("a key file that does not exist is bad input (exit 2)", async () => {
