@@ -178,12 +178,13 @@ describe("recipes/debian-12-ansible.yaml: a playbook and a role configure the im
       'ansible-playbook exited with code 2: task "read the site key" failed: non-zero return code (rc 1): cat: /etc/site/no-such-key: No such file or directory',
     );
     // The ignored failure is not a cause: one cause line, the failed task's.
-    const lines = result.stderr.split("\n");
+    // The failure report's lines, whatever the summary indents them by.
+    const lines = result.stderr.split("\n").map((l) => l.trim());
     const causes = lines.slice(
-      lines.indexOf("  cause:") + 1,
-      lines.findIndex((l) => l.startsWith("  command: ")),
+      lines.indexOf("cause:") + 1,
+      lines.findIndex((l) => l.startsWith("command: ")),
     );
-    expect(causes).toEqual(['    task "read the site key" failed: non-zero return code (rc 1): cat: /etc/site/no-such-key: No such file or directory']);
+    expect(causes).toEqual(['task "read the site key" failed: non-zero return code (rc 1): cat: /etc/site/no-such-key: No such file or directory']);
   });
 });
 
