@@ -76,7 +76,7 @@ describe("bootsmith validate", () => {
       [
         `${file}:4:1: tagz: unknown key "tagz"; did you mean "tags"?`,
         `${file}:7:12: packages.manager: must be one of "dnf", "apt", "zypper"; did you mean "dnf"?`,
-        `${file}:12:12: register[0].macs[0]: must be a MAC address like 52:54:00:12:34:56`,
+        `${file}:12:12: register[0].macs[0]: must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56`,
         "3 problems found; nothing was built.",
         "",
       ].join("\n"),
