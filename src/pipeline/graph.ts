@@ -176,10 +176,6 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
   return { order: topologicalOrder(nodes), nodes };
 }
 
-/**
- * A node's name: the recipe's name, and for one built for several architectures (or on such a
- * parent) `<name>@<arch>`, one node per architecture.
- */
 /** `FILE:LINE:COLUMN` of a recipe's `name:` key (only the file when it cannot be read again). */
 function nameKeyAt(file: string): string {
   const read = readYamlSource(file);
@@ -188,6 +184,10 @@ function nameKeyAt(file: string): string {
   return `${file}:${at.line}:${at.column}`;
 }
 
+/**
+ * A node's name: the recipe's name, and for one built for several architectures (or on such a
+ * parent) `<name>@<arch>`, one node per architecture.
+ */
 export function nodeName(recipe: LoadedRecipe): string {
   return isArchVariant(recipe) ? `${recipe.spec.name}@${recipe.spec.arch}` : recipe.spec.name;
 }
