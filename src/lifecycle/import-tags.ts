@@ -32,10 +32,11 @@ export async function chooseImportTags(
   const kept: KeptTag[] = [];
   const bundleTime = Date.parse(bundleBuiltAt);
   for (const tag of tags) {
-    const current = await held(tag);
+    // A rollback moves every tag: what the target holds is not read.
+    const current = replaceNewer ? undefined : await held(tag);
     const heldTime = current?.builtAt === undefined ? Number.NaN : Date.parse(current.builtAt);
     // NaN compares false: a build of unknown age is kept, like gc keeps a tag without builtAt.
-    if (current === undefined || current.same || replaceNewer || heldTime <= bundleTime) publish.push(tag);
+    if (current === undefined || current.same || heldTime <= bundleTime) publish.push(tag);
     else kept.push({ tag, ...(current.builtAt !== undefined ? { builtAt: current.builtAt } : {}) });
   }
   return { publish, kept };
