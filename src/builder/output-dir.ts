@@ -36,22 +36,18 @@ export function prepareOutDir(plan: Pick<Plan, "outDir" | "workDir">, ctx: { rea
   const removePartial = () => {
     for (const f of at(outDir, OWNED)) rmSync(f, { force: true });
   };
-  if (existsSync(previous) && existsSync(path.join(outDir, MANIFEST_FILE))) {
-    // A build completed after setting these aside and stopped before removing them.
+  const complete = existsSync(path.join(outDir, MANIFEST_FILE));
+  if (complete) {
+    // Left by a build that completed and stopped before removing it: outdated.
     rmSync(previous, { recursive: true, force: true });
-  }
-  if (existsSync(previous)) {
-    // A build was killed (kill -9, power loss) before it could put them back: they are still the
-    // last complete build, and what lies beside them is that build's partial output.
-    removePartial();
-    for (const f of at(outDir, REPORTS)) rmSync(f, { force: true });
-  } else if (existsSync(path.join(outDir, MANIFEST_FILE))) {
     mkdirSync(previous);
     for (const name of [...OWNED, ...REPORTS]) {
       if (existsSync(path.join(outDir, name))) renameSync(path.join(outDir, name), path.join(previous, name));
     }
   } else {
-    // No complete build here (a first build, or leftovers of an incomplete one): nothing to keep.
+    // No complete build here: a first build, leftovers of an incomplete one, or the partial output
+    // of a build killed (kill -9, power loss) before it could put PREVIOUS_DIR back, which then
+    // still holds the last complete build.
     removePartial();
     for (const f of at(outDir, REPORTS)) rmSync(f, { force: true });
   }
