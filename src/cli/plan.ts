@@ -9,6 +9,7 @@ import { renderCommand } from "../exec/quote.js";
 import { formatWarnings } from "../recipe/errors.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
+import type { Plan } from "../steps/types.js";
 import { planWithCommands } from "../plan/commands.js";
 import { blockingProblems, detectBuildHost, hostPlanOptions, multiArchDir, planOptions, type BuildSettings } from "../builder/options.js";
 import type { LoadedRecipe } from "../recipe/load.js";
@@ -72,8 +73,7 @@ Options:
     const json = (value: unknown) => `${JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" ? scrub(v) : v), 2)}\n`;
     if (variants.length === 1) {
       const recipe = variants[0]!;
-      const { options, header } = await hostSettings(recipe, settings);
-      const thePlan = plan(recipe, options);
+      const { header, plan: thePlan } = await hostSettings(recipe, settings);
       process.stdout.write(values.json ? json({ host: header, ...planWithCommands(thePlan) }) : scrub(renderPlan(thePlan, { header })));
       return EXIT.ok;
     }
@@ -84,10 +84,10 @@ Options:
     let storage: readonly string[] = [];
     let sign: PlanOptions["sign"];
     for (const recipe of variants) {
-      const { options, header } = await hostSettings(recipe, { ...settings, outDir: path.join(combinedDir, recipe.spec.arch) });
+      const { options, header, plan: archPlan } = await hostSettings(recipe, { ...settings, outDir: path.join(combinedDir, recipe.spec.arch) });
       storage = options.buildah.globalArgs;
       sign = options.sign;
-      plans.push({ arch: recipe.spec.arch, header, plan: plan(recipe, options) });
+      plans.push({ arch: recipe.spec.arch, header, plan: archPlan });
     }
     const after = afterArchitectures(loaded, combinedDir, settings.publish !== false, storage, sign);
     if (values.json) {
@@ -155,18 +155,21 @@ function afterArchitectures(
 
 /**
  * The plan options `build` would use here, found the same way (builder/options.ts), and header
- * lines that say where the host settings came from, or why they could not be checked.
+ * lines that say where the host settings came from, or why they could not be checked, and the
+ * plan they give (made once: the host checks also ask which programs it runs).
  */
-async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Promise<{ options: PlanOptions; header: string[] }> {
+async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Promise<{ options: PlanOptions; header: string[]; plan: Plan }> {
   let problems: string[];
   try {
     const host = await detectBuildHost(settings);
     const options = hostPlanOptions(recipe, settings, host);
-    problems = blockingProblems(host, plan(recipe, options)).map((c) => `${c.title}: ${c.detail}`);
+    const thePlan = plan(recipe, options);
+    problems = blockingProblems(host, thePlan).map((c) => `${c.title}: ${c.detail}`);
     const summary = `host: buildah ${host.buildahArgs.join(" ")}, buildah run --isolation ${host.isolation}`;
-    if (problems.length === 0) return { options, header: [summary] };
+    if (problems.length === 0) return { options, header: [summary], plan: thePlan };
     return {
       options,
+      plan: thePlan,
       header: [
         summary,
         "host checks failed, so build would refuse to run here (bootsmith doctor says how to fix them):",
@@ -182,6 +185,7 @@ async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Prom
   const options = planOptions(recipe, settings);
   return {
     options,
+    plan: plan(recipe, options),
     header: [
       `host detection failed: ${problems.join("; ")}`,
       `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ") || "(buildah's defaults)"}, isolation ${options.buildah.isolation}`,
