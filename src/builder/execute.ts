@@ -107,7 +107,7 @@ function registerUndo(undo: { readonly id: string; readonly command: PlannedComm
   return { confirm: () => void (confirmed = true) };
 }
 
-export async function performBuildAction(action: BuildAction, step: Step, plan: Plan, ctx: BuildContext, state: BuildState): Promise<void> {
+export async function performBuildAction(action: BuildAction, step: Step, ctx: BuildContext, state: BuildState): Promise<void> {
   const runCtx = { step: step.id, reporter: ctx.reporter, signal: ctx.signal };
   switch (action.kind) {
     case "exec": {

@@ -87,7 +87,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
             ),
           });
         }
-        if (isBuildAction(action)) await performBuildAction(action, step, plan, ctx, state);
+        if (isBuildAction(action)) await performBuildAction(action, step, ctx, state);
         else await deliver(action, step, ctx, published);
       }
     } catch (error) {

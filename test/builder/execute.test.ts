@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CleanupStack } from "../../src/exec/cleanup.js";
 import type { BuildEvent } from "../../src/exec/events.js";
 import { newBuildState, performBuildAction, type BuildAction, type BuildContext } from "../../src/builder/execute.js";
-import type { Plan, Step } from "../../src/steps/types.js";
+import type { Step } from "../../src/steps/types.js";
 import type { LoadedRecipe } from "../../src/recipe/load.js";
 import { scratchDirs } from "../support/temp-dirs.js";
 
@@ -33,7 +33,6 @@ function createAction(script: string, marker: string, undoScript = `rm "${marker
 }
 
 const step = { id: "create", title: "create" } as Step;
-const plan = {} as Plan;
 
 describe("performBuildAction undo", () => {
   it("a command that created its object and then died of a signal is undone when the stack unwinds", async () => {
@@ -41,7 +40,7 @@ describe("performBuildAction undo", () => {
     const events: BuildEvent[] = [];
     const ctx = context(events);
     const action = createAction(`touch "${marker}"; kill -INT $$`, marker);
-    await expect(performBuildAction(action, step, plan, ctx, newBuildState())).rejects.toThrow(/killed by SIGINT/);
+    await expect(performBuildAction(action, step, ctx, newBuildState())).rejects.toThrow(/killed by SIGINT/);
     expect(existsSync(marker)).toBe(true);
     const failures: string[] = [];
     await ctx.cleanup.unwind((label) => void failures.push(label));
@@ -53,7 +52,7 @@ describe("performBuildAction undo", () => {
     const marker = path.join(scratch("bootsmith-undo-"), "container");
     const ctx = context([]);
     const action = createAction("exit 1", marker);
-    await expect(performBuildAction(action, step, plan, ctx, newBuildState())).rejects.toThrow();
+    await expect(performBuildAction(action, step, ctx, newBuildState())).rejects.toThrow();
     const failures: string[] = [];
     await ctx.cleanup.unwind((label) => void failures.push(label));
     expect(failures).toEqual([]);
@@ -63,7 +62,7 @@ describe("performBuildAction undo", () => {
     const dir = scratch("bootsmith-undo-");
     const marker = path.join(dir, "container");
     const ctx = context([]);
-    await performBuildAction(createAction(`touch "${marker}"`, marker, "exit 1"), step, plan, ctx, newBuildState());
+    await performBuildAction(createAction(`touch "${marker}"`, marker, "exit 1"), step, ctx, newBuildState());
     const failures: string[] = [];
     await ctx.cleanup.unwind((label) => void failures.push(label));
     expect(failures).toEqual(["marker"]);
