@@ -37,7 +37,12 @@ function handScript(plan) {
   const lines = ["#!/usr/bin/env bash", "set -euo pipefail", `mkdir -p ${quoteArg(plan.outDir)} ${quoteArg(plan.workDir)}`];
   for (const step of plan.steps) {
     lines.push(`# ${step.id}`);
-    for (const action of step.actions) lines.push(...handAction(action, undos));
+    // A step that runs beside the next ones (the squashfs beside the commit) runs so here too,
+    // with `&` and `wait`, as `bootsmith plan` prints it: the baseline gets the same overlap.
+    for (const earlier of plan.steps.filter((s) => s.besideUntil === step.id)) lines.push(`wait "$PID_${earlier.id.replace(/\W/g, "_")}"`);
+    const body = step.actions.flatMap((action) => handAction(action, undos));
+    if (step.besideUntil) lines.push("{", ...body, `} &`, `PID_${step.id.replace(/\W/g, "_")}=$!`);
+    else lines.push(...body);
   }
   lines.push(`rm -rf ${quoteArg(plan.workDir)}`);
   return lines.join("\n") + "\n";

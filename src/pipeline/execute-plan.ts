@@ -15,6 +15,7 @@ import { internalCommand, isInternalAction } from "../plan/commands.js";
 import { resolveArg } from "../steps/args.js";
 import { renderCommand } from "../exec/quote.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
+import { StepsBeside } from "./beside-steps.js";
 
 /** The builder's context, plus what publishing, registering and the session's checks need. */
 export interface ExecuteContext extends BuildContext {
@@ -59,54 +60,73 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const published: PublishedImage[] = [];
   const keepOutput = prepareOutDir(plan, ctx);
   preloadActionModules(plan);
+  const order = new Map(plan.steps.map((s, i) => [s.id, i]));
+  const beside = new StepsBeside();
   let skipPublish: string | undefined;
   let verified = false;
-  for (const [index, step] of plan.steps.entries()) {
-    ctx.reporter.emit({ type: "step-start", step: step.id, title: step.title, index: index + 1, total: plan.steps.length });
-    const t0 = Date.now();
-    if (state.manifest && ctx.skipPublish && step.actions.some((a) => !isBuildAction(a))) {
-      skipPublish ??= ctx.skipPublish(state.manifest);
-      if (skipPublish) {
-        ctx.reporter.emit({ type: "message", level: "info", text: `${step.id} skipped: ${skipPublish}` });
-        ctx.reporter.emit({ type: "step-end", step: step.id, status: "skipped", durationMs: 0 });
+  try {
+    for (const [index, step] of plan.steps.entries()) {
+      await beside.before(step.id);
+      ctx.reporter.emit({ type: "step-start", step: step.id, title: step.title, index: index + 1, total: plan.steps.length });
+      if (state.manifest && ctx.skipPublish && step.actions.some((a) => !isBuildAction(a))) {
+        skipPublish ??= ctx.skipPublish(state.manifest);
+        if (skipPublish) {
+          ctx.reporter.emit({ type: "message", level: "info", text: `${step.id} skipped: ${skipPublish}` });
+          ctx.reporter.emit({ type: "step-end", step: step.id, status: "skipped", durationMs: 0 });
+          continue;
+        }
+      }
+      if (step.besideUntil) {
+        beside.start(step.id, step.besideUntil, ctx.signal, (signal) => runStep(step, { ...ctx, signal }, state, published, order));
         continue;
       }
-    }
-    try {
-      for (const action of step.actions) {
-        // What bootsmith does itself is logged as the command that does the same by hand, the
-        // line `bootsmith plan` prints for it (programs are logged by exec/run.ts).
-        if (isInternalAction(action)) {
-          const cmd = internalCommand(action);
-          ctx.reporter.emit({
-            type: "command",
-            step: step.id,
-            command: renderCommand(
-              cmd.file,
-              cmd.args.map((a) => resolveArg(a, state.values)),
-            ),
-          });
-        }
-        if (isBuildAction(action)) await performBuildAction(action, step, ctx, state);
-        else await deliver(action, step, ctx, published);
+      await runStep(step, ctx, state, published, order);
+      const listed = step.actions.some((a) => (a.kind === "exec" && a.capture === "PACKAGES") || a.kind === "write-manifest");
+      if (ctx.verify && !verified && listed) {
+        verified = true;
+        ctx.verify(packagesSoFar(state));
       }
-    } catch (error) {
-      const durationMs = Date.now() - t0;
-      ctx.reporter.emit({ type: "step-end", step: step.id, status: "failed", durationMs, error: error instanceof Error ? error.message : String(error) });
-      throw new StepFailedError(step, error);
     }
-    const durationMs = Date.now() - t0;
-    state.timings.push({ step: step.id, seconds: Math.round(durationMs / 100) / 10 });
-    ctx.reporter.emit({ type: "step-end", step: step.id, status: "ok", durationMs });
-    const listed = step.actions.some((a) => (a.kind === "exec" && a.capture === "PACKAGES") || a.kind === "write-manifest");
-    if (ctx.verify && !verified && listed) {
-      verified = true;
-      ctx.verify(packagesSoFar(state));
-    }
+    await beside.finish();
+  } catch (error) {
+    await beside.stopAll();
+    throw error;
   }
   if (!state.manifest) throw new Error("internal: the plan has no write-manifest step");
   keepOutput();
   return { manifest: state.manifest, outDir: plan.outDir, published, durationMs: Date.now() - started };
+}
+
+/** One step's actions, timed; its timing is kept in plan order (a step beside may end later). */
+async function runStep(step: Step, ctx: ExecuteContext, state: BuildState, published: PublishedImage[], order: ReadonlyMap<string, number>): Promise<void> {
+  const t0 = Date.now();
+  try {
+    for (const action of step.actions) {
+      // What bootsmith does itself is logged as the command that does the same by hand, the
+      // line `bootsmith plan` prints for it (programs are logged by exec/run.ts).
+      if (isInternalAction(action)) {
+        const cmd = internalCommand(action);
+        ctx.reporter.emit({
+          type: "command",
+          step: step.id,
+          command: renderCommand(
+            cmd.file,
+            cmd.args.map((a) => resolveArg(a, state.values)),
+          ),
+        });
+      }
+      if (isBuildAction(action)) await performBuildAction(action, step, ctx, state);
+      else await deliver(action, step, ctx, published);
+    }
+  } catch (error) {
+    const durationMs = Date.now() - t0;
+    ctx.reporter.emit({ type: "step-end", step: step.id, status: "failed", durationMs, error: error instanceof Error ? error.message : String(error) });
+    throw new StepFailedError(step, error);
+  }
+  const durationMs = Date.now() - t0;
+  state.timings.push({ step: step.id, seconds: Math.round(durationMs / 100) / 10 });
+  state.timings.sort((a, b) => (order.get(a.step) ?? 0) - (order.get(b.step) ?? 0));
+  ctx.reporter.emit({ type: "step-end", step: step.id, status: "ok", durationMs });
 }
 
 function packagesSoFar(state: BuildState): readonly PackageRecord[] {

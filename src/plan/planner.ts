@@ -128,16 +128,24 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
       Object.values(SBOM_FILES),
     ),
   );
-  if (spec.boot) steps.push(squashfsStep(spec.boot, spec.arch, options));
   const commit = options.commit ?? true;
   if (!commit) requireNoRegistryTarget(recipe);
-  steps.push(commit ? commitStep(recipe, target, image, options) : forgetImageStep(recipe, target, image));
+  // With a commit, the squashfs runs beside it: both only read the finished root, and on two
+  // cores the two together take about four fifths of one after the other (docs/benchmarks.md).
+  // The teardown unmounts the root, so it waits for the squashfs; the commit names its image
+  // only after that (nameImageStep), so a failed squashfs leaves no image under the recipe's names.
+  const beside = commit && spec.boot !== false;
+  if (spec.boot) steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "teardown" } : squashfsStep(spec.boot, spec.arch, options));
+  // A tag allows [A-Za-z0-9_.-], up to 128 characters; --build-id is the user's.
+  const building = `${image.slice(0, image.lastIndexOf(":"))}:${`building-${options.buildId}`.replace(/[^\w.-]/g, "-").slice(0, 128)}`;
+  steps.push(commit ? commitStep(recipe, target, beside ? { building, image } : { image }, options) : forgetImageStep(recipe, target, image));
   steps.push(
     step("teardown", "Unmount and remove the working container", [
       { kind: "release", undoId: "mount" },
       { kind: "release", undoId: "container" },
     ]),
   );
+  if (beside) steps.push(nameImageStep(recipe, target, building, image));
   steps.push(
     step(
       "manifest",
@@ -556,7 +564,7 @@ function squashfsStep(boot: BootSpec, arch: Arch, options: PlanOptions): Step {
   return step("squashfs", "Make rootfs.squashfs", [{ kind: "exec", command }], [ARTIFACT_FILES.rootfs]);
 }
 
-function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, options: PlanOptions): Step {
+function commitStep(recipe: LoadedRecipe, target: BuildahTarget, names: { readonly image: string; readonly building?: string }, options: PlanOptions): Step {
   const spec = recipe.spec;
   const labels: Record<string, string> = {
     ...spec.labels,
@@ -571,15 +579,42 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, image: string, 
   // The SBOMs' sha256s, known once the identity step has written them.
   labelArgs.push("--label", concat(`${SBOM_LABELS.sbomCycloneDx}=`, SBOM_CDX_SHA256), "--label", concat(`${SBOM_LABELS.sbomSpdx}=`, SBOM_SPDX_SHA256));
   const timestamp = options.sourceDateEpoch !== undefined ? ["--timestamp", String(options.sourceDateEpoch)] : [];
-  const actions: Action[] = [
-    { kind: "exec", command: buildah(target, "config", [...labelArgs, target.container]) },
-    { kind: "exec", command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, target.container, image]), capture: "IMAGE_ID" },
-  ];
-  for (const tag of spec.tags.slice(1))
-    actions.push({ kind: "exec", command: buildah(target, "tag", [image, `${image.slice(0, image.lastIndexOf(":"))}:${tag}`]) });
+  const actions: Action[] = [{ kind: "exec", command: buildah(target, "config", [...labelArgs, target.container]) }];
+  if (names.building) {
+    // Under a name of its own until the squashfs has succeeded; removed if the build fails.
+    actions.push({
+      kind: "exec",
+      command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, target.container, names.building]),
+      capture: "IMAGE_ID",
+      undo: { id: "image", command: buildah(target, "rmi", [names.building]) },
+    });
+    return step("commit", `Commit the image (as ${names.building} until the squashfs is made)`, actions);
+  }
+  actions.push({
+    kind: "exec",
+    command: buildah(target, "commit", ["--quiet", "--format", "oci", ...timestamp, target.container, names.image]),
+    capture: "IMAGE_ID",
+  });
+  if (spec.tags.length > 1) actions.push({ kind: "exec", command: buildah(target, "tag", [names.image, ...otherTags(names.image, spec.tags)]) });
   // The image the names pointed at before this build is now unnamed: removed, not left to fill the disk.
   actions.push({ kind: "remove-superseded", recipe: spec.name, storage: target.globalArgs });
-  return step("commit", `Commit the image as ${image}`, actions);
+  return step("commit", `Commit the image as ${names.image}`, actions);
+}
+
+/** After the squashfs beside the commit: the image gets the recipe's names, and loses its building name. */
+function nameImageStep(recipe: LoadedRecipe, target: BuildahTarget, building: string, image: string): Step {
+  return step("name-image", `Name the image ${image}${recipe.spec.tags.length > 1 ? " and its other tags" : ""}`, [
+    { kind: "exec", command: buildah(target, "tag", [building, image, ...otherTags(image, recipe.spec.tags)]) },
+    // buildah rmi of one of an image's names removes only that name.
+    { kind: "release", undoId: "image" },
+    // The image the names pointed at before this build is now unnamed: removed, not left to fill the disk.
+    { kind: "remove-superseded", recipe: recipe.spec.name, storage: target.globalArgs },
+  ]);
+}
+
+/** The image's names for the recipe's tags after the first. */
+function otherTags(image: string, tags: readonly string[]): string[] {
+  return tags.slice(1).map((tag) => `${image.slice(0, image.lastIndexOf(":"))}:${tag}`);
 }
 
 /** A registry target pushes the committed image: a build without commit cannot serve it (now or by a later `bootsmith publish`). */

@@ -37,10 +37,20 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
     `mkdir -p ${quoteArg(plan.outDir)} ${quoteArg(plan.workDir)}`,
   ];
   plan.steps.forEach((step, i) => {
-    lines.push("", comment(`[${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}`));
-    for (const action of step.actions) lines.push(...renderAction(action, undos));
+    const beside = step.besideUntil ? ` (runs beside the next steps, until ${step.besideUntil})` : "";
+    lines.push("", comment(`[${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}${beside}`));
+    for (const earlier of plan.steps.filter((s) => s.besideUntil === step.id)) lines.push(`wait "$${pidVar(earlier.id)}"`);
+    const body = step.actions.flatMap((action) => renderAction(action, undos));
+    if (!step.besideUntil) lines.push(...body);
+    else if (body.length === 1) lines.push(`${body[0]} &`, `${pidVar(step.id)}=$!`);
+    else lines.push("{", ...body.map((l) => `  ${l}`), "} &", `${pidVar(step.id)}=$!`);
   });
   return lines.join("\n") + "\n";
+}
+
+/** The shell variable holding the pid of a step that runs beside the next ones. */
+function pidVar(stepId: string): string {
+  return `${stepId.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PID`;
 }
 
 /**

@@ -157,6 +157,13 @@ export interface Step {
   readonly actions: readonly Action[];
   /** Artifacts this step leaves in the output directory. */
   readonly produces: readonly string[];
+  /**
+   * Set: the step starts and the steps after it run beside it, up to the step named here, which
+   * first waits for it to end (the squashfs beside the commit: both only read the finished root).
+   * Such a step captures no runtime value and registers no undo: nothing after it reads its result
+   * before the join. `bootsmith plan` renders it as `… &` and `wait`.
+   */
+  readonly besideUntil?: StepId;
 }
 
 export interface Plan {

@@ -21,17 +21,35 @@ function recipe(extra = ""): string {
 }
 
 describe("plan option commit", () => {
-  it("by default commits the container, tags it, and the manifest records the image id", () => {
+  it("by default commits the container beside the squashfs, names it after the squashfs, and the manifest records the image id", () => {
     const p = plan(loadRecipe(recipe(), { env: {} }), fixedPlanOptions());
     const ids = p.steps.map((s) => s.id);
-    expect(ids).toContain("commit");
     expect(ids).not.toContain("forget-image");
-    expect(renderPlan(p)).toMatch(/^buildah commit --quiet --format oci "\$CONTAINER|^IMAGE_ID=\$\(buildah commit /m);
-    expect(renderPlan(p)).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
-    // After the commit and the tags: the images earlier builds of the recipe left without a name go.
-    const commit = p.steps.find((s) => s.id === "commit")!;
-    expect(commit.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
-    expect(renderPlan(p)).toMatch(/^bootsmith artifacts remove-superseded leaf$/m);
+    // The squashfs runs beside the commit; the teardown waits for it; only then the image is named.
+    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("manifest") + 1)).toEqual(["squashfs", "commit", "teardown", "name-image", "manifest"]);
+    expect(p.steps.find((s) => s.id === "squashfs")!.besideUntil).toBe("teardown");
+    const script = renderPlan(p);
+    expect(script).toMatch(/^IMAGE_ID=\$\(buildah commit --quiet --format oci \S+ localhost\/bootsmith\/leaf:building-\S+\)$/m);
+    // Until named, the image is removed when the build fails.
+    const commit = p.steps.find((s) => s.id === "commit")!.actions.at(-1)!;
+    expect(commit.kind === "exec" && commit.undo?.command.args).toEqual(["rmi", expect.stringMatching(/^localhost\/bootsmith\/leaf:building-/)]);
+    expect(script).toMatch(/^buildah tag localhost\/bootsmith\/leaf:building-\S+ localhost\/bootsmith\/leaf:1 localhost\/bootsmith\/leaf:latest$/m);
+    expect(script).toMatch(/^buildah rmi localhost\/bootsmith\/leaf:building-\S+$/m);
+    expect(script).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
+    // After the names: the images earlier builds of the recipe left without a name go.
+    expect(p.steps.find((s) => s.id === "name-image")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
+    expect(script).toMatch(/^bootsmith artifacts remove-superseded leaf$/m);
+  });
+
+  it("without boot artifacts (no squashfs): commits under the recipe's name, tags it, as one step", () => {
+    const file = path.join(dir, "base.yaml");
+    writeFileSync(file, `name: base\ntags: ["1", latest]\nfrom:\n  image: localhost/x:1\nboot: false\n`);
+    const p = plan(loadRecipe(file, { env: {} }), fixedPlanOptions());
+    expect(p.steps.map((s) => s.id)).not.toContain("name-image");
+    const script = renderPlan(p);
+    expect(script).toMatch(/^IMAGE_ID=\$\(buildah commit --quiet --format oci \S+ localhost\/bootsmith\/base:1\)$/m);
+    expect(script).toMatch(/^buildah tag localhost\/bootsmith\/base:1 localhost\/bootsmith\/base:latest$/m);
+    expect(p.steps.find((s) => s.id === "commit")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "base", storage: [] });
   });
 
   it("commit: false: no buildah commit or config, an earlier image of each tag removed, the manifest told", () => {

@@ -1,0 +1,109 @@
+// executePlan with a step beside the next ones (Step.besideUntil), with real processes (sh) and
+// a fifo as the proof of concurrency: the step beside reads the fifo, the step after it writes
+// it, so run one after the other the build would hang (and the test time out). The join waits
+// for the step beside; its failure fails the build before the join step; a failure in front
+// stops the step beside before executePlan returns (the failure beside noticed before a later
+// step starts: test/pipeline/beside-steps.test.ts).
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import type { BuildEvent } from "../../src/exec/events.js";
+import { executePlan, StepFailedError } from "../../src/pipeline/execute-plan.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import type { Plan, Step } from "../../src/steps/types.js";
+import { scratchDirs } from "../support/temp-dirs.js";
+
+const scratch = scratchDirs();
+
+const sh = (id: string, script: string, extra: Partial<Step> = {}): Step => ({
+  id,
+  title: id,
+  actions: [{ kind: "exec", command: { file: "sh", args: ["-ec", script] } }],
+  produces: [],
+  ...extra,
+});
+
+/** A recipe without boot artifacts, a fifo, and a plan of `steps` followed by the manifest. */
+function setUp(steps: (fifo: string, dir: string) => Step[]) {
+  const dir = scratch("bootsmith-beside-");
+  const file = path.join(dir, "r.yaml");
+  writeFileSync(
+    file,
+    "apiVersion: bootsmith/v1\nname: beside\ntags: ['1']\nfrom: scratch\npackages: { manager: dnf, release: '9', repos: [{ name: r, baseurl: 'file:///none' }], install: [x] }\n",
+  );
+  const fifo = path.join(dir, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const outDir = path.join(dir, "out");
+  const plan: Plan = {
+    recipe: { name: "beside", tags: ["1"], file, inputDigest: "0".repeat(64) },
+    container: "none",
+    image: "localhost/beside:1",
+    outDir,
+    workDir: path.join(dir, "work"),
+    packageManager: "none",
+    steps: [
+      ...steps(fifo, dir),
+      { id: "manifest", title: "manifest", actions: [{ kind: "write-manifest", dir: outDir, recipe: file, vars: {} }], produces: [] },
+    ],
+  };
+  const events: BuildEvent[] = [];
+  const cleanup = new CleanupStack();
+  const ctx = {
+    recipe: loadRecipe(file),
+    reporter: { emit: (e: BuildEvent) => void events.push(e), close: async () => {} },
+    cleanup,
+    tools: {},
+    buildahGlobalArgs: [],
+  };
+  return { dir, fifo, plan, ctx, events, cleanup };
+}
+
+const ends = (events: readonly BuildEvent[]) => events.flatMap((e) => (e.type === "step-end" ? [`${e.step} ${e.status}`] : []));
+
+describe("executePlan: a step beside the next ones", () => {
+  it("runs beside them, and the join step waits for it", async () => {
+    const { plan, ctx, events, dir } = setUp((fifo, d) => [
+      sh("reader", `read line < "${fifo}"; echo "$line" > "${d}/read"`, { besideUntil: "join" }),
+      sh("writer", `echo hello > "${fifo}"`),
+      sh("join", `cat "${d}/read" > "${d}/joined"`),
+    ]);
+    const result = await executePlan(plan, ctx);
+    // The join step saw what the step beside wrote: it waited for it.
+    expect(readFileSync(path.join(dir, "joined"), "utf8")).toBe("hello\n");
+    expect(ends(events).indexOf("reader ok")).toBeLessThan(ends(events).indexOf("join ok"));
+    // Timings in plan order, whichever step ended first.
+    expect(result.manifest.timings.map((t) => t.step)).toEqual(["reader", "writer", "join"]);
+  });
+
+  it("its failure fails the build at the join, and the join step does not run", async () => {
+    const { plan, ctx, events, dir } = setUp((fifo, d) => [
+      sh("reader", `read line < "${fifo}"; exit 3`, { besideUntil: "join" }),
+      sh("writer", `echo hello > "${fifo}"`),
+      sh("join", `touch "${d}/joined"`),
+    ]);
+    const failure = await executePlan(plan, ctx).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(StepFailedError);
+    expect((failure as StepFailedError).step.id).toBe("reader");
+    expect((failure as Error).message).toMatch(/exited with code 3/);
+    expect(existsSync(path.join(dir, "joined"))).toBe(false);
+    // Both ended (in either order: the reader exits as soon as the writer has written); no join.
+    expect(ends(events).sort()).toEqual(["reader failed", "writer ok"]);
+  });
+
+  it("a failure in front stops the step beside before executePlan returns", async () => {
+    const { plan, ctx, events, dir } = setUp((fifo, d) => [
+      // Would wait for ever: nothing writes the fifo.
+      sh("stuck", `echo $$ > "${d}/pid"; read line < "${fifo}"`, { besideUntil: "join" }),
+      sh("fails", `while [ ! -s "${d}/pid" ]; do :; done; exit 5`),
+      sh("join", "true"),
+    ]);
+    const failure = await executePlan(plan, ctx).catch((e: unknown) => e);
+    expect((failure as StepFailedError).step.id).toBe("fails");
+    const pid = Number(readFileSync(path.join(dir, "pid"), "utf8"));
+    // Stopped and reaped: no such process any more.
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(ends(events)).toEqual(["fails failed", "stuck failed"]);
+  });
+});
