@@ -6,6 +6,7 @@ import { z } from "zod";
 import { RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
 import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
+import { DECIMAL } from "./number-vars.js";
 
 type ZodIssue = z.core.$ZodIssue;
 type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; additionalProperties?: unknown };
@@ -153,6 +154,8 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
  * was expected, show what was written and how to quote it.
  */
 function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: string, value: unknown): string {
+  // uid: "992" (templating tools quote every value): the number is there, only the quotes are wrong.
+  if (expected === "number" && typeof value === "string" && DECIMAL.test(value.trim())) return `; the quotes make it a string: write ${value.trim()}`;
   if (expected !== "string" || (typeof value !== "number" && typeof value !== "boolean")) return "";
   const node = source.doc.getIn(path as (string | number)[], true);
   if (!isScalar(node) || !node.range) return "";

@@ -81,7 +81,12 @@ const cases: readonly Case[] = [
   {
     name: "list item of the wrong type",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: ['1']"),
-    issues: ['10:12 register[0].nids[0]: must be a number, not string "1"'],
+    issues: ['10:12 register[0].nids[0]: must be a number, not string "1"; the quotes make it a string: write 1'],
+  },
+  {
+    name: "quoted number in a number field",
+    yaml: withBase("users:", "  - name: slurm", '    uid: "992"'),
+    issues: ['9:10 users[0].uid: must be a number, not string "992"; the quotes make it a string: write 992'],
   },
   { name: "boot: true", yaml: withBase("boot: true"), issues: ["7:7 boot: must be false (no boot artifacts) or a mapping of boot settings"] },
   { name: "empty packages: section", yaml: lines("name: t", "packages:"), issues: ["2:10 packages: must be a mapping, not null (an empty value)"] },
