@@ -65,6 +65,16 @@ function capIssues(issues: readonly ZodIssue[], max: number): { shown: ZodIssue[
   return { shown, hidden };
 }
 
+/**
+ * A repository has keys for a few .repo settings; real ones also carry exclude=, module_hotfixes=,
+ * sslverify=, includepkgs= … (and apt's Signed-By, Architectures), which go in its content:.
+ */
+const REPO_CONTENT_HINT = "; for other settings of the repository file (exclude=, module_hotfixes=, sslverify= …) write the whole file in content:";
+
+function isRepoEntry(path: readonly PropertyKey[]): boolean {
+  return path.length === 3 && path[0] === "packages" && path[1] === "repos" && typeof path[2] === "number";
+}
+
 function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, prefix: PropertyKey[], root: JsonSchema): RecipeIssue[] {
   const path = [...prefix, ...issue.path];
   switch (issue.code) {
@@ -72,7 +82,7 @@ function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, pref
       return issue.keys.map((key) => {
         const known = knownKeysAt(root, path, data);
         const guess = didYouMean(key, known);
-        const hint = guess ? `did you mean "${guess}"?` : `valid keys: ${known.join(", ")}`;
+        const hint = guess ? `did you mean "${guess}"?` : `valid keys: ${known.join(", ")}${isRepoEntry(path) ? REPO_CONTENT_HINT : ""}`;
         return issueAt(source, [...path, key], `unknown key "${key}"; ${hint}`, key);
       });
     case "invalid_union": {

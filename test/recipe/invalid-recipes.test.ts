@@ -76,6 +76,15 @@ const cases: readonly Case[] = [
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: [1]", "    priority: 5"),
     issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, arch, url, macs, hosts, nids, params, tokenEnv, caFile, from, verify'],
   },
+  {
+    // Real .repo files carry exclude=, module_hotfixes=, sslverify=…: bootsmith has keys for a few,
+    // the repository's content: takes the whole file.
+    name: "a .repo setting bootsmith has no key for",
+    yaml: withBase("  repos:", "    - name: epel", "      baseurl: https://mirror.local/epel/9/", "      exclude: [slurm*]"),
+    issues: [
+      '10:7 packages.repos[0].exclude: unknown key "exclude"; valid keys: name, baseurl, content, gpgkey, gpgcheck, priority, enabled, suite, components; for other settings of the repository file (exclude=, module_hotfixes=, sslverify= …) write the whole file in content:',
+    ],
+  },
   // --- wrong types ------------------------------------------------------------------------------
   { name: "string where a list belongs", yaml: withBase("tags: a"), issues: ['7:7 tags: must be a list, not string "a"'] },
   {
