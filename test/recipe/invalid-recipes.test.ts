@@ -402,6 +402,41 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    // The host's dnf reads only the recipe's repositories; the build failed in dnf with
+    // 'There are no enabled repositories in "/var/tmp/bootsmith/…/yum.repos.d"'.
+    name: "dnf installer: host on a parent without repositories",
+    yaml: lines(
+      "name: t",
+      "from:",
+      "  image: registry.local/rocky:9",
+      "packages:",
+      "  manager: dnf",
+      "  install: [slurm]",
+      "  options:",
+      "    installer: host",
+    ),
+    issues: [
+      "8:16 packages.options.installer: installer: host runs the host's dnf with only this recipe's repositories, not the parent image's /etc/yum.repos.d, and the recipe enables none: add packages.repos, or remove installer: host to run the image's own dnf",
+    ],
+  },
+  {
+    name: "zypper installer: host on a parent whose only repository is disabled",
+    yaml: lines(
+      "name: t",
+      "from:",
+      "  image: registry.local/leap:15",
+      "packages:",
+      "  manager: zypper",
+      "  repos: [{name: oss, baseurl: 'http://mirror.local/oss/', enabled: false}]",
+      "  install: [munge]",
+      "  options:",
+      "    installer: host",
+    ),
+    issues: [
+      "9:16 packages.options.installer: installer: host runs the host's zypper with only this recipe's repositories, not the parent image's /etc/zypp/repos.d, and the recipe enables none: add packages.repos, or remove installer: host to run the image's own zypper",
+    ],
+  },
+  {
     name: "apt installer: image from scratch",
     yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  options:", "    installer: image"),
     issues: ["7:16 packages.options.installer: an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)"],
