@@ -55,3 +55,28 @@ describe("host repo files", () => {
     });
   }
 });
+
+describe("dnf commands", () => {
+  it("every dnf command of a plan has its output checked for failed scriptlets", () => {
+    const file = path.join(dir, "scriptlets.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: t",
+        "packages:",
+        "  manager: dnf",
+        '  release: "9"',
+        "  repos: [{name: base, baseurl: 'https://mirror.local/el/'}]",
+        "  install: [kernel]",
+        "  remove: [vim]",
+        "boot: false",
+        "",
+      ].join("\n"),
+    );
+    const commands = plan(loadRecipe(file, { env: {} }), fixedPlanOptions())
+      .steps.flatMap((s) => s.actions)
+      .flatMap((a) => (a.kind === "exec" && a.command.file === "dnf" ? [a.command] : []));
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const c of commands) expect(c.warnOn, JSON.stringify(c.args)).toBe("rpm-scriptlets");
+  });
+});
