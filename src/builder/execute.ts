@@ -10,6 +10,7 @@ import type { Reporter } from "../exec/events.js";
 import { run, type OutputDiagnosis } from "../exec/run.js";
 import { dracutDiagnosis } from "./dracut-diagnosis.js";
 import { ansibleDiagnosis } from "./ansible-diagnosis.js";
+import { failedScriptlets } from "./rpm-scriptlets.js";
 import { resolveArg } from "../steps/args.js";
 import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
@@ -116,6 +117,8 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
         diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose]() : undefined,
       });
       undo?.confirm();
+      if (action.command.warnOn === "rpm-scriptlets")
+        for (const failure of failedScriptlets(result.stdout)) ctx.reporter.emit({ type: "message", level: "warn", text: `[${step.id}] ${failure}` });
       if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.saveTo) {

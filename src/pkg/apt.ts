@@ -6,6 +6,7 @@ import type { Action, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { ARCHES } from "../core/arch.js";
+import { keyIsFile } from "./rpm.js";
 
 export const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
@@ -117,14 +118,24 @@ function fromScratch(ctx: PackageContext): Step[] {
   return [{ id: "install-packages", title: "Install packages with mmdebstrap", actions, produces: [] }];
 }
 
+/** Where a repository's key file goes in the image: apt reads a .asc file as armored, any other as a binary keyring. */
+function aptImageKey(repoName: string, key: string): string {
+  return `/etc/apt/keyrings/bootsmith-${repoName}${path.extname(key) === ".asc" ? ".asc" : ".gpg"}`;
+}
+
 function onParent(ctx: PackageContext): Step[] {
   const p = ctx.packages;
   const actions: Action[] = [];
   for (const repo of p.repos) {
     const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
+    // apt-get runs inside the image, which cannot read a key file on the build host: the key is
+    // copied in and Signed-By names the copy.
+    const imageKey = repo.content === undefined && repo.gpgkey !== undefined && keyIsFile(repo.gpgkey) ? aptImageKey(repo.name, repo.gpgkey) : undefined;
+    if (imageKey) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey!, imageKey, { mode: "0644" }) });
+    const signedBy = imageKey ?? repo.gpgkey;
     const content =
       repo.content ??
-      `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? p.release ?? "stable"}\nComponents: ${(repo.components ?? ["main"]).join(" ")}\n${repo.gpgkey ? `Signed-By: ${repo.gpgkey}\n` : ""}`;
+      `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? p.release ?? "stable"}\nComponents: ${(repo.components ?? ["main"]).join(" ")}\n${signedBy ? `Signed-By: ${signedBy}\n` : ""}`;
     actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
     actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
   }

@@ -107,12 +107,15 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
   const releasever: Arg[] = ctx.packages.release ? [`--releasever=${ctx.packages.release}`] : [];
   if (ctx.installer === "image") {
     const cache = inImageCache(ctx);
-    if (!cache) return runInImage(ctx.buildah, ["dnf", ...releasever, ...common, ...verbAndArgs]);
+    if (!cache) return { ...runInImage(ctx.buildah, ["dnf", ...releasever, ...common, ...verbAndArgs]), warnOn: "rpm-scriptlets" };
     // The image's dnf keeps its metadata and downloads in the host's cache, mounted for the
     // command only: a rebuild of the layer, or a sibling layer on the same repositories,
     // downloads only what changed (EL metadata alone is tens of MB per build otherwise).
     const cacheOptions = [`--setopt=cachedir=${IN_IMAGE_CACHE}`, "--setopt=keepcache=True"];
-    return runInImageWithMounts(ctx.buildah, [{ host: cache, image: IN_IMAGE_CACHE }], ["dnf", ...releasever, ...cacheOptions, ...common, ...verbAndArgs]);
+    return {
+      ...runInImageWithMounts(ctx.buildah, [{ host: cache, image: IN_IMAGE_CACHE }], ["dnf", ...releasever, ...cacheOptions, ...common, ...verbAndArgs]),
+      warnOn: "rpm-scriptlets",
+    };
   }
   return {
     file: "dnf",
@@ -138,6 +141,8 @@ function dnfCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand {
       ...verbAndArgs,
     ],
     env: { HOME: rpmHome(ctx) },
+    // rpm reports a failed %pre/%post/trigger scriptlet and installs the package anyway; dnf exits 0.
+    warnOn: "rpm-scriptlets",
   };
 }
 

@@ -2,6 +2,7 @@
 // host-side install, the package listing for the manifest, and the repository files (both read
 // the same yum-style .repo format) with their signing keys.
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Action, Arg, PlannedCommand } from "../steps/types.js";
 import type { PackageContext } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
@@ -69,7 +70,9 @@ export function repoFileActions(ctx: PackageContext, opts: RepoFilesOptions): Ac
     const inImage = imageKey(repo);
     const hostFile = path.join(opts.hostDir, `${repo.name}.repo`);
     const imageFile = path.join(ctx.workDir, "image-repos", `${repo.name}.repo`);
-    const hostKey = repo.gpgkey && keyIsFile(repo.gpgkey) ? `file://${repo.gpgkey}` : repo.gpgkey;
+    // A URL, not `file://` + path: dnf and zypper split gpgkey at spaces and commas, so a recipe
+    // under "/srv/site images/" would name two keys, neither of which exists.
+    const hostKey = repo.gpgkey && keyIsFile(repo.gpgkey) ? pathToFileURL(repo.gpgkey).href : repo.gpgkey;
     const extra = opts.extraLines ?? (() => []);
     actions.push({ kind: "write-file", path: hostFile, content: repoFile(repo, hostKey, ctx, extra), mode: 0o644 });
     actions.push({

@@ -385,6 +385,11 @@ function inFileOrder(issues: readonly RecipeIssue[]): RecipeIssue[] {
   return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
+/** Whether the packages: section installs anything (a remove needs no repository). */
+function needsRepositories(p: NonNullable<ParsedRecipe["packages"]>): boolean {
+  return p.install.length + p.groups.length + p.patterns.length + p.modules.enable.length + p.modules.install.length > 0;
+}
+
 function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   // Beyond what RecipeError lists, issues are counted, not positioned (a 64 KiB list of
@@ -406,6 +411,18 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
         ["packages", "options", "installer"],
         "apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host",
       );
+    // The host's dnf and zypper read only the recipe's repositories (never the host's, nor the
+    // parent image's): without one, the build would fail in the package manager, naming a work
+    // directory. A content: file may set enabled=0 itself; it counts as enabled here.
+    if ((manager === "dnf" || manager === "zypper") && options.installer === "host" && !fromScratch && needsRepositories(spec.packages)) {
+      if (!spec.packages.repos.some((r) => r.enabled || r.content !== undefined)) {
+        const reposDir = manager === "dnf" ? "/etc/yum.repos.d" : "/etc/zypp/repos.d";
+        at(
+          ["packages", "options", "installer"],
+          `installer: host runs the host's ${manager} with only this recipe's repositories, not the parent image's ${reposDir}, and the recipe enables none: add packages.repos, or remove installer: host to run the image's own ${manager}`,
+        );
+      }
+    }
     if (manager === "apt" && options.installer === "image" && fromScratch)
       at(["packages", "options", "installer"], "an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)");
     // dnf and apt install what provides /etc/passwd first; the zypper plug-in does not (yet).

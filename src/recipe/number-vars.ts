@@ -11,7 +11,7 @@ import { issueAt, toPlainData, type YamlSource } from "./source.js";
 import type { SubstitutedValues } from "./vars.js";
 
 /** A decimal number as a person writes one (YAML's own forms such as 0x1F or 1e3 are not meant here). */
-const DECIMAL = /^-?\d+(\.\d+)?$/;
+export const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /** Turn numeric values from variables into numbers where the schema wants numbers, in place; problems for the rest. */
 export function numbersFromVariables(source: YamlSource, substituted: SubstitutedValues): RecipeIssue[] {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
 import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
+import { DECIMAL } from "./number-vars.js";
 
 type ZodIssue = z.core.$ZodIssue;
 type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; additionalProperties?: unknown };
@@ -64,6 +65,16 @@ function capIssues(issues: readonly ZodIssue[], max: number): { shown: ZodIssue[
   return { shown, hidden };
 }
 
+/**
+ * A repository has keys for a few .repo settings; real ones also carry exclude=, module_hotfixes=,
+ * sslverify=, includepkgs= … (and apt's Signed-By, Architectures), which go in its content:.
+ */
+const REPO_CONTENT_HINT = "; for other settings of the repository file (exclude=, module_hotfixes=, sslverify= …) write the whole file in content:";
+
+function isRepoEntry(path: readonly PropertyKey[]): boolean {
+  return path.length === 3 && path[0] === "packages" && path[1] === "repos" && typeof path[2] === "number";
+}
+
 function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, prefix: PropertyKey[], root: JsonSchema): RecipeIssue[] {
   const path = [...prefix, ...issue.path];
   switch (issue.code) {
@@ -71,7 +82,7 @@ function toRecipeIssues(source: YamlSource, issue: ZodIssue, data: unknown, pref
       return issue.keys.map((key) => {
         const known = knownKeysAt(root, path, data);
         const guess = didYouMean(key, known);
-        const hint = guess ? `did you mean "${guess}"?` : `valid keys: ${known.join(", ")}`;
+        const hint = guess ? `did you mean "${guess}"?` : `valid keys: ${known.join(", ")}${isRepoEntry(path) ? REPO_CONTENT_HINT : ""}`;
         return issueAt(source, [...path, key], `unknown key "${key}"; ${hint}`, key);
       });
     case "invalid_union": {
@@ -153,6 +164,8 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
  * was expected, show what was written and how to quote it.
  */
 function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: string, value: unknown): string {
+  // uid: "992" (templating tools quote every value): the number is there, only the quotes are wrong.
+  if (expected === "number" && typeof value === "string" && DECIMAL.test(value.trim())) return `; the quotes make it a string: write ${value.trim()}`;
   if (expected !== "string" || (typeof value !== "number" && typeof value !== "boolean")) return "";
   const node = source.doc.getIn(path as (string | number)[], true);
   if (!isScalar(node) || !node.range) return "";

@@ -17,6 +17,8 @@ export interface PlannedCommand {
   readonly acceptExitCodes?: readonly number[];
   /** Whose output vocabulary explains a failure (the executor shows those lines first, with a hint). */
   readonly diagnose?: "dracut" | "ansible";
+  /** Output that does not fail the command but must not pass silently (rpm: a failed scriptlet, after which dnf goes on). */
+  readonly warnOn?: "rpm-scriptlets";
 }
 
 /** Outputs kept from a command, for the manifest. */

@@ -68,3 +68,34 @@ describe("performBuildAction undo", () => {
     expect(failures).toEqual(["marker"]);
   });
 });
+
+describe("performBuildAction: rpm scriptlet failures", () => {
+  // dnf installs a package whose %post fails and exits 0 (rpm's semantics): the only trace was a
+  // "warning:" line among dnf's output in build.log, and the build said "build ok".
+  it("a failed scriptlet in a command's output is reported as a warning naming the package", async () => {
+    const events: BuildEvent[] = [];
+    const output = [
+      "  Running scriptlet: site-postfail-1.0-1.noarch                             1/1 ",
+      "warning: %post(site-postfail-1.0-1.noarch) scriptlet failed, exit status 7",
+      "warning: %triggerin(site-b-2-1.x86_64) scriptlet failed, signal 11",
+      "Complete!",
+    ].join("\n");
+    const action: BuildAction = { kind: "exec", command: { file: "printf", args: ["%s\n", output], warnOn: "rpm-scriptlets" } };
+    await performBuildAction(action, step, plan, context(events), newBuildState());
+    const warnings = events.flatMap((e) => (e.type === "message" && e.level === "warn" ? [e.text] : []));
+    expect(warnings).toEqual([
+      "[create] %post scriptlet of site-postfail-1.0-1.noarch failed (exit status 7); the package manager went on, so the package is installed without what that scriptlet does (its output is in build.log)",
+      "[create] %triggerin scriptlet of site-b-2-1.x86_64 failed (signal 11); the package manager went on, so the package is installed without what that scriptlet does (its output is in build.log)",
+    ]);
+  });
+
+  it("output without a failed scriptlet warns of nothing", async () => {
+    const events: BuildEvent[] = [];
+    const action: BuildAction = {
+      kind: "exec",
+      command: { file: "printf", args: ["%s\n", "Running scriptlet: a-1-1.noarch\nComplete!"], warnOn: "rpm-scriptlets" },
+    };
+    await performBuildAction(action, step, plan, context(events), newBuildState());
+    expect(events.filter((e) => e.type === "message")).toEqual([]);
+  });
+});

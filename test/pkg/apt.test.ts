@@ -1,7 +1,7 @@
 // The apt plug-in's plan: Debian's kernel postinst hook is diverted around every package install
 // (mmdebstrap from scratch, with or without boot artifacts; apt-get on a parent) and restored
 // after it. test/e2e/debian-layers.test.ts runs these plans for real.
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -97,6 +97,38 @@ describe("apt: the kernel's dracut hook during package installs", () => {
       expect(run).toEqual(["apt-mark hold curl vim jq", "apt-get purge -y libcurl4", "apt-mark unhold curl vim jq"]);
     } finally {
       rmSync(file, { force: true });
+    }
+  });
+});
+
+describe("apt: a repository's signing key given as a file", () => {
+  // apt-get runs inside the image on a parent: Signed-By named the key's path on the build host,
+  // which the image does not have, so apt-get update refused the repository as unsigned.
+  it("on a parent, the key is copied into the image and Signed-By names that copy", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-apt-key-"));
+    try {
+      writeFileSync(path.join(dir, "site.asc"), "key\n");
+      const file = path.join(dir, "r.yaml");
+      writeFileSync(
+        file,
+        [
+          "name: t",
+          "from: {image: registry.local/debian:12}",
+          "packages:",
+          "  manager: apt",
+          "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: site.asc}]",
+          "  install: [slurmd]",
+          "boot: false",
+          "",
+        ].join("\n"),
+      );
+      const actions = plan(loadRecipe(file, { env: {} }), fixedPlanOptions()).steps.find((s) => s.id === "install-packages")!.actions;
+      const sources = actions.find((a) => a.kind === "write-file" && a.path.endsWith("/site.sources"));
+      expect(sources?.kind === "write-file" ? sources.content : "").toContain("Signed-By: /etc/apt/keyrings/bootsmith-site.asc\n");
+      const copies = actions.flatMap((a) => (a.kind === "exec" && words(a.command).includes("copy") ? [words(a.command).slice(-2)] : []));
+      expect(copies).toContainEqual([path.join(dir, "site.asc"), "/etc/apt/keyrings/bootsmith-site.asc"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

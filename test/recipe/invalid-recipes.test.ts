@@ -76,12 +76,26 @@ const cases: readonly Case[] = [
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: [1]", "    priority: 5"),
     issues: ['11:5 register[0].priority: unknown key "priority"; valid keys: type, arch, url, macs, hosts, nids, params, tokenEnv, caFile, from, verify'],
   },
+  {
+    // Real .repo files carry exclude=, module_hotfixes=, sslverify=…: bootsmith has keys for a few,
+    // the repository's content: takes the whole file.
+    name: "a .repo setting bootsmith has no key for",
+    yaml: withBase("  repos:", "    - name: epel", "      baseurl: https://mirror.local/epel/9/", "      exclude: [slurm*]"),
+    issues: [
+      '10:7 packages.repos[0].exclude: unknown key "exclude"; valid keys: name, baseurl, content, gpgkey, gpgcheck, priority, enabled, suite, components; for other settings of the repository file (exclude=, module_hotfixes=, sslverify= …) write the whole file in content:',
+    ],
+  },
   // --- wrong types ------------------------------------------------------------------------------
   { name: "string where a list belongs", yaml: withBase("tags: a"), issues: ['7:7 tags: must be a list, not string "a"'] },
   {
     name: "list item of the wrong type",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    nids: ['1']"),
-    issues: ['10:12 register[0].nids[0]: must be a number, not string "1"'],
+    issues: ['10:12 register[0].nids[0]: must be a number, not string "1"; the quotes make it a string: write 1'],
+  },
+  {
+    name: "quoted number in a number field",
+    yaml: withBase("users:", "  - name: slurm", '    uid: "992"'),
+    issues: ['9:10 users[0].uid: must be a number, not string "992"; the quotes make it a string: write 992'],
   },
   { name: "boot: true", yaml: withBase("boot: true"), issues: ["7:7 boot: must be false (no boot artifacts) or a mapping of boot settings"] },
   { name: "empty packages: section", yaml: lines("name: t", "packages:"), issues: ["2:10 packages: must be a mapping, not null (an empty value)"] },
@@ -385,6 +399,41 @@ const cases: readonly Case[] = [
     yaml: lines("name: t", "from:", "  image: registry.local/debian:12", "packages:", "  manager: apt", "  options:", "    installer: host"),
     issues: [
       "7:16 packages.options.installer: apt on the host is mmdebstrap, which makes a new root from scratch; on a parent apt-get runs inside the image: remove installer: host",
+    ],
+  },
+  {
+    // The host's dnf reads only the recipe's repositories; the build failed in dnf with
+    // 'There are no enabled repositories in "/var/tmp/bootsmith/…/yum.repos.d"'.
+    name: "dnf installer: host on a parent without repositories",
+    yaml: lines(
+      "name: t",
+      "from:",
+      "  image: registry.local/rocky:9",
+      "packages:",
+      "  manager: dnf",
+      "  install: [slurm]",
+      "  options:",
+      "    installer: host",
+    ),
+    issues: [
+      "8:16 packages.options.installer: installer: host runs the host's dnf with only this recipe's repositories, not the parent image's /etc/yum.repos.d, and the recipe enables none: add packages.repos, or remove installer: host to run the image's own dnf",
+    ],
+  },
+  {
+    name: "zypper installer: host on a parent whose only repository is disabled",
+    yaml: lines(
+      "name: t",
+      "from:",
+      "  image: registry.local/leap:15",
+      "packages:",
+      "  manager: zypper",
+      "  repos: [{name: oss, baseurl: 'http://mirror.local/oss/', enabled: false}]",
+      "  install: [munge]",
+      "  options:",
+      "    installer: host",
+    ),
+    issues: [
+      "9:16 packages.options.installer: installer: host runs the host's zypper with only this recipe's repositories, not the parent image's /etc/zypp/repos.d, and the recipe enables none: add packages.repos, or remove installer: host to run the image's own zypper",
     ],
   },
   {

@@ -503,9 +503,25 @@ function dnfOptions(entries: readonly string[], options: Record<string, unknown>
         conv.note(at, "keepcache is ignored: bootsmith keeps dnf's cache in its own cache directory and none in the image");
         break;
       default:
-        conv.fail(at, `dnf option "${entry}" is not supported; bootsmith maps gpgcheck, install_weak_deps, best and keepcache`);
+        conv.fail(at, unsupportedDnfOption(entry));
     }
   });
+}
+
+const MAPPED_DNF_OPTIONS = "bootsmith maps gpgcheck, install_weak_deps, best and keepcache";
+
+/**
+ * Why an entry is refused. A dnf flag (`--setopt=install_weak_deps=False`, `--nobest`) is not the
+ * key=value line image-builder writes into dnf.conf: say so, and give the line when there is one.
+ */
+function unsupportedDnfOption(entry: string): string {
+  const flag = /^\s*--/.test(entry);
+  if (!flag) return `dnf option "${entry}" is not supported; ${MAPPED_DNF_OPTIONS}`;
+  const setopt = /^\s*--setopt=([a-z_]+=\S*)\s*$/.exec(entry);
+  const what = `"${entry}" is a dnf command-line flag; dnf_options are dnf.conf settings`;
+  return setopt
+    ? `${what}, as image-builder writes them into dnf.conf: write ${setopt[1]!}`
+    : `${what} (key=value) as image-builder writes them into dnf.conf; ${MAPPED_DNF_OPTIONS}`;
 }
 
 /** buildah copy flags → native file settings. */

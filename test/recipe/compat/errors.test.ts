@@ -37,6 +37,16 @@ const cases: readonly Case[] = [
     issues: ['5:1 package_group: unknown key "package_group"; did you mean "package_groups"?'],
   },
   {
+    // image-builder writes each entry into its dnf.conf as key=value (installer.py generate_config);
+    // a dnf command-line flag is not that form, and the message must not claim the setting unknown.
+    name: "image-builder: dnf_options written as a dnf flag",
+    yaml: lines(...IB, "  dnf_options: ['--setopt=install_weak_deps=False', '--nobest']"),
+    issues: [
+      '5:17 options.dnf_options[0]: "--setopt=install_weak_deps=False" is a dnf command-line flag; dnf_options are dnf.conf settings, as image-builder writes them into dnf.conf: write install_weak_deps=False',
+      '5:53 options.dnf_options[1]: "--nobest" is a dnf command-line flag; dnf_options are dnf.conf settings (key=value) as image-builder writes them into dnf.conf; bootsmith maps gpgcheck, install_weak_deps, best and keepcache',
+    ],
+  },
+  {
     name: "image-builder: wrong value, with the valid ones",
     yaml: lines("options:", "  layer_type: bsae", "  pkg_manager: dnf"),
     issues: ['2:15 options.layer_type: must be one of "base", "ansible"; did you mean "base"?'],
