@@ -179,6 +179,29 @@ describe("register with BSS", () => {
     expect(bss.violations).toEqual([]);
   });
 
+  it("keeps the cloud-init data a site set on an entry, through register, --patch and rollback (BSS replaces an entry whole)", async () => {
+    bss = await startBssServer();
+    const old = { kernel: "http://old/vmlinuz", initrd: "http://old/initrd", params: "ro old" };
+    const cloudInit = (node: string) => ({ "meta-data": { "instance-id": node }, "user-data": { hostname: node } });
+    bss.seed({ macs: [MAC1] }, { ...old, "cloud-init": cloudInit("n1") });
+    bss.seed({ macs: [MAC2] }, { ...old, "cloud-init": cloudInit("n2") });
+    bss.seed({ hosts: ["x1000c0s0b0n0"] }, { ...old, "cloud-init": cloudInit("x1") });
+    const selectors = { macs: [MAC1, MAC2], hosts: ["x1000c0s0b0n0"] };
+    const kept = () => [bss.entry(`mac:${MAC1}`)?.["cloud-init"], bss.entry(`mac:${MAC2}`)?.["cloud-init"], bss.entry("host:x1000c0s0b0n0")?.["cloud-init"]];
+    const expected = [cloudInit("n1"), cloudInit("n2"), cloudInit("x1")];
+
+    await register(input("v1", selectors), bssTarget(), opts());
+    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
+    expect(kept()).toEqual(expected);
+    await register(input("v2", selectors), bssTarget(), opts({ mode: "patch" }));
+    expect(kept()).toEqual(expected);
+    await rollback(bssTarget(), opts());
+    await rollback(bssTarget(), opts());
+    expect(bss.entry(`mac:${MAC1}`)).toEqual({ ...old, "cloud-init": cloudInit("n1") });
+    expect(kept()).toEqual(expected);
+    expect(bss.violations).toEqual([]);
+  });
+
   it("rollback of some nodes only keeps the rest of the record for a later rollback", async () => {
     bss = await startBssServer();
     await register(input("v1", { macs: [MAC1, MAC2] }), bssTarget(), opts());
