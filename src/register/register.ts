@@ -111,7 +111,8 @@ function connect(
     env: options.env,
     configPaths: options.ochamiConfigPaths,
   });
-  options.log?.(`${target.type} ${target.url}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
+  // A URL may carry user:password for a site's proxy (node sends it as basic auth): never printed.
+  options.log?.(`${target.type} ${redactUrl(target.url)}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
   return { url: target.url, clientOptions: { ...options.http, token: auth.token, caFile: target.caFile, tokenSource: auth.source, tokenHint: auth.hint } };
 }
 
@@ -405,7 +406,7 @@ async function latestRecord(target: BootTarget, stateDir: string, keys: Selector
     const what = wanted.size > 0 ? ` for ${[...wanted].join(", ")}` : "";
     throw new RegistrationError(
       "state",
-      `no registration to roll back${what} at ${target.url} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`,
+      `no registration to roll back${what} at ${redactUrl(target.url)} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`,
     );
   }
   return found;
