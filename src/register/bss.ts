@@ -219,6 +219,16 @@ export class BssClient {
   /** Create or replace (PUT: idempotent). */
   async put(bp: BootParams): Promise<void> {
     const res = await this.send("PUT", "/bootparameters", bp);
+    // GET answers 404 for a node without params, so a URL that is not BSS's passes the reads as
+    // "no entries yet"; the PUT is where it shows.
+    if (res.status === 404) {
+      const error = failure(res, "PUT", this.ctx);
+      throw new RegistrationError(
+        "rejected",
+        `${error.message}\n  BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1`,
+        { status: 404, detail: error.detail },
+      );
+    }
     if (res.status !== 200) throw failure(res, "PUT", this.ctx);
   }
 

@@ -378,6 +378,26 @@ describe("register with BSS", () => {
     expect(bss.requests.filter((r) => r.method === "PUT").map((r) => r.path)).toEqual(["/boot/v1/bootparameters"]);
   });
 
+  it("a URL that is not BSS's (a wrong path prefix, boot-service without its legacy API) is named with the fix, not taken for empty BSS", async () => {
+    // Both answer GET /boot/v1/bootparameters 404 as BSS does for a node without params; the PUT
+    // that BSS never answers 404 (it creates the entry) shows the URL is wrong.
+    for (const server of [() => startBssServer(), () => startBssServer({ bootConfigurations: true, legacyApi: false })]) {
+      bss = await server();
+      const url = `${bss.url}/apis/bss`;
+      const err = await caught(register(input("v1"), { type: "bss", url }, opts()));
+      expect(err.kind).toBe("rejected");
+      expect(err.message).toContain(`PUT ${url}/boot/v1/bootparameters answered HTTP 404`);
+      expect(err.message).toContain(
+        "BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1",
+      );
+      expect(bss.entries.size).toBe(0);
+      await bss.stop();
+    }
+    bss = await startBssServer({ bootConfigurations: true, legacyApi: false });
+    const err = await caught(register(input("v1"), bssTarget(), opts()));
+    expect(err.message).toContain("this URL is not BSS's /boot/v1 API");
+  });
+
   it("renders the params template from a published image (the pipeline's entry point)", async () => {
     bss = await startBssServer();
     await registerPublished(image("v1"), "ro root=live:{{ rootfs.url }}", { nids: [3] }, bssTarget(), { ...opts(), extraParams: "console=ttyS0" });
