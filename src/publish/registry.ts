@@ -3,6 +3,7 @@
 // (--digestfile) in the outcome and in the artifact directory's manifest.json (image.pushed), so
 // a child recipe can pull its base by digest. Labels are set when the build commits the image.
 // With a signing key the push goes through ./registry-signed.ts (signatures before tags).
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,6 +55,11 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   if (set.manifest.image.committed === false)
     throw new PublishInputError(
       `${set.dir}: its build committed no image (nothing needed one then), so there is nothing to push; build the recipe again with the commit (\`bootsmith build RECIPE\` without --no-commit)`,
+    );
+  // buildah would fail only after starting the push, with "checking authfile: stat …".
+  if (target.authFile !== undefined && !existsSync(target.authFile))
+    throw new PublishInputError(
+      `registry auth file ${target.authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${target.authFile} ${target.repository.split("/")[0]}\``,
     );
   const localRef = set.manifest.image.ref;
   const reporter = options.reporter ?? silentReporter;

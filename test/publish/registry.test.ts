@@ -123,6 +123,21 @@ describe("publishToRegistry (docker-registry)", () => {
     }
   });
 
+  it("refuses an auth file that does not exist before running anything, naming it and how to make one", async () => {
+    const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1"], sizes: {} });
+    await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
+    const authFile = join(work, "no-such-auth.json");
+    const attempt = publishToRegistry(
+      await loadArtifactSet(image.dir),
+      { type: "registry", repository: `${registry}/bootsmith/authfile`, tlsVerify: false, authFile },
+      { buildahGlobalArgs: buildah },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(PublishInputError);
+    await expect(attempt).rejects.toThrow(
+      `registry auth file ${authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${authFile} ${registry}\``,
+    );
+  });
+
   it("refuses a set whose build committed no image, saying how to get one, before running anything", async () => {
     const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1"], sizes: {} });
     const file = join(image.dir, "manifest.json");
