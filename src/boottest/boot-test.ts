@@ -18,10 +18,11 @@ import { appendInitrd, IpxeScriptError, renderIpxeScript, rewriteLoopbackUrls, s
 import { BOOT_TEST_DEFAULTS, BOOT_TEST_STEP, BootTestInputError, MAX_NODES, type BootTestOptions } from "./options.js";
 import { bootTestParams, DEFAULT_PARAMS_TEMPLATE } from "./params.js";
 import { formatPreflight, manifestArch, preflight, readManifestIfPresent, type PreflightResult } from "./preflight.js";
-import { AARCH64_UEFI_FIRMWARE, chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM, MAC_PATTERN } from "./qemu.js";
+import { AARCH64_UEFI_FIRMWARE, chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM } from "./qemu.js";
 import { round1, stormResult, type BootTestResult } from "./result.js";
 import { BootTimeline, type FetchRole } from "./timeline.js";
 import { hostArch } from "../core/arch.js";
+import { normalizeMac } from "../core/mac.js";
 
 export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   const began = performance.now();
@@ -29,9 +30,9 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
   const info = (text: string) => reporter.emit({ type: "message", level: "info", text });
   const elapsed = () => round1((performance.now() - began) / 1000);
   const memoryMiB = opts.memoryMiB ?? BOOT_TEST_DEFAULTS.memoryMiB;
-  const mac = opts.mac ?? BOOT_TEST_DEFAULTS.mac;
+  const mac = testNicMac(opts.mac ?? BOOT_TEST_DEFAULTS.mac);
 
-  const manifest = await validate(opts, mac);
+  const manifest = await validate(opts);
   const cleanup = new CleanupStack();
   const consoleLog = opts.consoleLog;
   try {
@@ -239,7 +240,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
 }
 
 /** Checks the options and returns the artifact directory's manifest.json (read once, here). */
-async function validate(opts: BootTestOptions, mac: string): Promise<Manifest | undefined> {
+async function validate(opts: BootTestOptions): Promise<Manifest | undefined> {
   if (!opts.artifactDir && !opts.bootscriptUrl) throw new BootTestInputError("boot-test needs an artifact directory or a boot script URL");
   // A combined directory (several architectures) says which one to boot instead.
   const manifest = opts.artifactDir
@@ -262,7 +263,6 @@ async function validate(opts: BootTestOptions, mac: string): Promise<Manifest | 
     throw new BootTestInputError(`nodes must be a whole number from 1 to ${MAX_NODES}, got ${nodes}`);
   if (nodes > 1 && opts.bootscriptUrl !== undefined)
     throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
-  if (!MAC_PATTERN.test(mac)) throw new BootTestInputError(`MAC ${JSON.stringify(mac)} is not of the form 52:54:00:12:34:56`);
   const arch = opts.arch ?? manifestArch(manifest);
   if (arch === "aarch64") {
     if (opts.bootscriptUrl !== undefined)
@@ -274,6 +274,18 @@ async function validate(opts: BootTestOptions, mac: string): Promise<Manifest | 
   if (!existsSync(IPXE_VIRTIO_ROM))
     throw new BootTestInputError(`${IPXE_VIRTIO_ROM} is missing: QEMU's virtio NIC needs the iPXE ROM (apt-get install ipxe-qemu)`);
   return manifest;
+}
+
+/**
+ * The test NIC's MAC in the one spelling BSS stores (lower case, colons), read like every other
+ * MAC a user gives (recipe `register:`, `register --mac`): a boot script URL keyed by that MAC
+ * then matches the MAC the guest's iPXE reports.
+ */
+function testNicMac(text: string): string {
+  const mac = normalizeMac(text);
+  if (mac === undefined)
+    throw new BootTestInputError(`--mac ${JSON.stringify(text)} is not a MAC address of the form aa:bb:cc:dd:ee:ff (or aa-bb-cc-dd-ee-ff)`);
+  return mac;
 }
 
 /** The boot script as the host fetches it, or why it could not be used. */

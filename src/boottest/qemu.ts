@@ -169,5 +169,3 @@ export function toGuestUrl(url: string): string {
   if (u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]") u.hostname = GUEST_HOST_ADDRESS;
   return u.toString();
 }
-
-export const MAC_PATTERN = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;

@@ -69,7 +69,8 @@ Options:
                         a generated one. It is fetched on the host and served to the guest as
                         registered, except that 127.0.0.1/localhost URLs in it are rewritten
                         to 10.0.2.2 (the guest's name for the host; each rewrite is printed)
-  --mac MAC             the test NIC's MAC (default ${BOOT_TEST_DEFAULTS.mac})
+  --mac MAC             the test NIC's MAC, aa:bb:cc:dd:ee:ff or AA-BB-CC-DD-EE-FF (default
+                        ${BOOT_TEST_DEFAULTS.mac})
   --port N              serve the artifacts on this port (default: a free one; give the port
                         a BSS entry's URLs name, http://127.0.0.1:N/… or http://10.0.2.2:N/…)
   --accel MODE          auto (default: KVM only if /dev/kvm is usable and the CPU has vmx/svm),

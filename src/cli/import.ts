@@ -22,10 +22,11 @@ present; manifest.json must list the same artifacts with the same digests. A tru
 an extra file or a wrong digest is refused (exit 2) and nothing is published. Then the ordinary
 publisher runs (manifest.json last, so an interrupted upload never looks complete).
 Tags: each tag of the bundle's manifest.json is pointed at the bundle's build when the target
-does not have it, holds the same build, or holds an older one (dir:/s3://: the stored
-manifest.json's builtAt; registry: the image's created time). A tag holding a newer build, or
-one of unknown age, is kept and named in a note, so importing an old bundle never moves
-\`latest\` or \`prod\` back; --replace-newer moves it anyway (a deliberate rollback).
+does not have it, holds the same build, or holds a strictly older one (dir:/s3://: the stored
+manifest.json's builtAt; registry: the image's created time, to the nanosecond). A tag holding
+a newer build, a different build of the same time (builds with SOURCE_DATE_EPOCH are all
+created at that second) or one of unknown age is kept and named in a note, so importing an old
+bundle never moves \`latest\` or \`prod\` back; --replace-newer moves it anyway (a rollback).
 A bundle written with --with-image also carries the OCI image (image/: its layout must name the
 digest bundle.json does and hold every blob its manifest refers to).
 

@@ -255,8 +255,8 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
       } else {
         process.stdout.write(
           result.written
-            ? `registered ${source.image.name}:${source.image.tag} at ${target.url} (undo: bootsmith rollback; record ${result.stateFile ?? "-"})\n`
-            : `nothing to change: ${target.url} already boots ${source.image.name}:${source.image.tag} with these params\n`,
+            ? `registered ${source.image.name}:${source.image.tag} at ${redactUrl(target.url)} (undo: bootsmith rollback; record ${result.stateFile ?? "-"})\n`
+            : `nothing to change: ${redactUrl(target.url)} already boots ${source.image.name}:${source.image.tag} with these params\n`,
         );
       }
       return result.artifactProblems.length > 0 ? EXIT.failed : EXIT.ok;

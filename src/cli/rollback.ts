@@ -6,6 +6,7 @@ import { parseCommandArgs } from "./args.js";
 import { connectionFrom, registrationContext, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
 import { rollback } from "../register/register.js";
 import { defaultStateDir, listRecords } from "../register/state.js";
+import { redactUrl } from "../register/http.js";
 
 export const rollbackCommand: CliCommand = {
   name: "rollback",
@@ -43,7 +44,7 @@ Example:
       if (values.list) {
         const records = await listRecords(stateDir, target.url, target.type === "boot-service" ? target.name : undefined);
         if (values.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-        else if (records.length === 0) process.stdout.write(`no registrations recorded for ${target.url} in ${stateDir}\n`);
+        else if (records.length === 0) process.stdout.write(`no registrations recorded for ${redactUrl(target.url)} in ${stateDir}\n`);
         else
           for (const r of records)
             process.stdout.write(

@@ -188,7 +188,11 @@ export async function registerForRecipe(
   options: { readonly recipeFile: string; readonly stateDir?: string; readonly log: (line: string) => void },
 ): Promise<string> {
   // Loaded here: the clients and the set verifier are ~20 modules a build that registers nothing need not load.
-  const [{ registerPublished }, { fromRecipeRegistration }] = await Promise.all([import("../register/register.js"), import("../register/targets.js")]);
+  const [{ registerPublished }, { fromRecipeRegistration }, { redactUrl }] = await Promise.all([
+    import("../register/register.js"),
+    import("../register/targets.js"),
+    import("../register/http.js"),
+  ]);
   const { target, selectors, extraParams } = fromRecipeRegistration(r);
   const result = await registerPublished(image, paramsTemplate, selectors, target, {
     extraParams,
@@ -198,6 +202,6 @@ export async function registerForRecipe(
     log: options.log,
   });
   return result.written
-    ? `registered${image.arch ? ` ${image.arch}` : ""} with ${r.type} at ${r.url}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}`
+    ? `registered${image.arch ? ` ${image.arch}` : ""} with ${r.type} at ${redactUrl(r.url)}${result.stateFile ? ` (rollback record ${result.stateFile})` : ""}`
     : `${r.type} already up to date`;
 }

@@ -3,13 +3,14 @@
 // (--digestfile) in the outcome and in the artifact directory's manifest.json (image.pushed), so
 // a child recipe can pull its base by digest. Labels are set when the build commits the image.
 // With a signing key the push goes through ./registry-signed.ts (signatures before tags).
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { silentReporter } from "../exec/events.js";
-import { run, type RunContext } from "../exec/run.js";
+import { isCommandError, run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import type { ArtifactTransfer } from "./progress.js";
@@ -55,6 +56,11 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
     throw new PublishInputError(
       `${set.dir}: its build committed no image (nothing needed one then), so there is nothing to push; build the recipe again with the commit (\`bootsmith build RECIPE\` without --no-commit)`,
     );
+  // buildah would fail only after starting the push, with "checking authfile: stat …".
+  if (target.authFile !== undefined && !existsSync(target.authFile))
+    throw new PublishInputError(
+      `registry auth file ${target.authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${target.authFile} ${target.repository.split("/")[0]}\``,
+    );
   const localRef = set.manifest.image.ref;
   const reporter = options.reporter ?? silentReporter;
   const work = await mkdtemp(join(tmpdir(), "bootsmith-push-"));
@@ -92,7 +98,9 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
       for (const tag of set.manifest.tags) {
         const digestFile = join(work, `${tag}.digest`);
         const started = performance.now();
-        await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, ctx);
+        await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, ctx).catch((error: unknown) => {
+          throw refusedCredentials(error, target) ?? error;
+        });
         const digest = (await readFile(digestFile, "utf8")).trim();
         if (!/^sha256:[0-9a-f]{64}$/.test(digest))
           throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
@@ -110,6 +118,21 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
       ctx,
     );
   return { images, transfers };
+}
+
+/**
+ * A push the registry refused for its credentials, as an error that says where they come from
+ * and how to give them (buildah's own text names only the blob it was checking); else undefined.
+ */
+function refusedCredentials(error: unknown, target: RegistryTarget): PublishError | undefined {
+  if (!isCommandError(error)) return undefined;
+  const refusal = /(unauthorized|denied): [^\n]*/i.exec(error.outputTail.join("\n"))?.[0];
+  if (refusal === undefined) return undefined;
+  const host = target.repository.split("/")[0] ?? target.repository;
+  const fix = target.authFile
+    ? `the credentials in ${target.authFile} were not accepted: log in again with \`buildah login --authfile ${target.authFile} ${host}\``
+    : `no --authfile was given (buildah looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${host}\` and pass --authfile FILE (or authFile: in the recipe's publish target)`;
+  return new PublishError(`${target.repository}: the registry refused the push (${refusal.trim()}); ${fix}`, "credentials", { cause: error });
 }
 
 /**

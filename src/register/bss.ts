@@ -13,7 +13,16 @@ export interface BootParams {
   params?: string;
   kernel?: string;
   initrd?: string;
-  "cloud-init"?: Record<string, unknown>;
+  "cloud-init"?: CloudInit;
+}
+
+/** The spec's CloudInit (meta-data, user-data, phone-home): set by the site, never by bootsmith. */
+export type CloudInit = Record<string, unknown>;
+
+/** An entry as BSS stores it for one selector: the boot fields, and the cloud-init data beside them. */
+export interface StoredEntry {
+  readonly entry: BootEntry;
+  readonly cloudInit?: CloudInit;
 }
 
 /** One node selector: the unit BSS stores params for. */
@@ -67,6 +76,30 @@ function queryFor(key: SelectorKey): Record<string, string> {
       throw new Error(`unknown selector ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * PUT bodies that set each selector's entry while keeping its cloud-init: BSS's PUT replaces an
+ * entry whole (Store()), so a body without the entry's cloud-init would erase the site's
+ * meta-data and user-data. One body per selector kind (the spec asks for one of hosts, MACs or
+ * NIDs), per entry and per cloud-init, in the order mac, host, nid.
+ */
+export function putBodies(writes: readonly { key: SelectorKey; entry: BootEntry; cloudInit?: CloudInit | undefined }[]): BootParams[] {
+  const groups = new Map<string, { keys: SelectorKey[]; entry: BootEntry; cloudInit?: CloudInit | undefined }>();
+  for (const kind of ["mac", "host", "nid"] as const)
+    for (const w of writes.filter((x) => x.key.kind === kind)) {
+      const id = JSON.stringify([kind, w.entry.kernel, w.entry.initrd, w.entry.params, w.cloudInit ?? null]);
+      const group = groups.get(id) ?? { keys: [], entry: w.entry, cloudInit: w.cloudInit };
+      group.keys.push(w.key);
+      groups.set(id, group);
+    }
+  return [...groups.values()].map((g) => ({
+    ...selectorBody(g.keys),
+    ...(g.entry.kernel !== undefined ? { kernel: g.entry.kernel } : {}),
+    ...(g.entry.initrd !== undefined ? { initrd: g.entry.initrd } : {}),
+    ...(g.entry.params !== undefined ? { params: g.entry.params } : {}),
+    ...(g.cloudInit !== undefined ? { "cloud-init": g.cloudInit } : {}),
+  }));
 }
 
 /** Empty strings in BSS answers mean "not set". */
@@ -150,8 +183,15 @@ export class BssClient {
 
   /** The params stored for one selector, or undefined when BSS has none (404). */
   async get(key: SelectorKey): Promise<BootEntry | undefined> {
+    return (await this.read(key))?.entry;
+  }
+
+  /** The entry stored for one selector with its cloud-init (which a PUT must carry to keep), or undefined (404). */
+  async read(key: SelectorKey): Promise<StoredEntry | undefined> {
     const first = (await this.query(queryFor(key)))[0];
-    return first ? toEntry(first) : undefined;
+    if (!first) return undefined;
+    const cloudInit = first["cloud-init"];
+    return { entry: toEntry(first), ...(cloudInit && typeof cloudInit === "object" && Object.keys(cloudInit).length > 0 ? { cloudInit } : {}) };
   }
 
   /** Every entry BSS holds (GET without a selector), e.g. to see which images nodes boot. */
@@ -179,6 +219,16 @@ export class BssClient {
   /** Create or replace (PUT: idempotent). */
   async put(bp: BootParams): Promise<void> {
     const res = await this.send("PUT", "/bootparameters", bp);
+    // GET answers 404 for a node without params, so a URL that is not BSS's passes the reads as
+    // "no entries yet"; the PUT is where it shows.
+    if (res.status === 404) {
+      const error = failure(res, "PUT", this.ctx);
+      throw new RegistrationError(
+        "rejected",
+        `${error.message}\n  BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1`,
+        { status: 404, detail: error.detail },
+      );
+    }
     if (res.status !== 200) throw failure(res, "PUT", this.ctx);
   }
 

@@ -3,7 +3,7 @@
 // record in reverse. Plan/apply in one place so dry-run and the real run can never disagree:
 // both compute the same `changes`; only the real run writes.
 import { resolveToken } from "./auth.js";
-import { BssClient, selectorBody, selectorLabel, type BootEntry, type SelectorKey } from "./bss.js";
+import { BssClient, putBodies, selectorBody, selectorLabel, type BootEntry, type SelectorKey } from "./bss.js";
 import { BootServiceClient, type BootConfiguration, type BootConfigurationSpec } from "./boot-service.js";
 import { isChange, renderDiff, sameEntry, type EntryChange } from "./diff.js";
 import { RegistrationError } from "./errors.js";
@@ -111,7 +111,8 @@ function connect(
     env: options.env,
     configPaths: options.ochamiConfigPaths,
   });
-  options.log?.(`${target.type} ${target.url}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
+  // A URL may carry user:password for a site's proxy (node sends it as basic auth): never printed.
+  options.log?.(`${target.type} ${redactUrl(target.url)}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
   return { url: target.url, clientOptions: { ...options.http, token: auth.token, caFile: target.caFile, tokenSource: auth.source, tokenHint: auth.hint } };
 }
 
@@ -234,7 +235,8 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   const keys = selectorKeys(input.selectors);
   const desired: BootEntry = { kernel: input.image.urls.kernel, initrd: input.image.urls.initrd, params: input.params };
 
-  const before = await mapLimit(keys, REQUEST_CONCURRENCY, (k) => client.get(k));
+  const stored = await mapLimit(keys, REQUEST_CONCURRENCY, (k) => client.read(k));
+  const before = stored.map((s) => s?.entry);
   const missing = keys.filter((_, i) => before[i] === undefined);
   if (mode === "patch" && missing.length > 0) {
     throw new RegistrationError(
@@ -267,12 +269,16 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   });
 
   await afterRecord(stateFile, async () => {
-    // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
-    for (const kind of ["mac", "host", "nid"] as const) {
-      const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
-      if (group.length === 0) continue;
-      if (mode === "patch") await client.patch({ ...selectorBody(group), params: input.params });
-      else await client.put({ ...selectorBody(group), ...definedFields(desired) });
+    if (mode === "patch") {
+      // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
+      for (const kind of ["mac", "host", "nid"] as const) {
+        const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
+        if (group.length > 0) await client.patch({ ...selectorBody(group), params: input.params });
+      }
+    } else {
+      const cloudInit = new Map(keys.map((k, i) => [selectorLabel(k), stored[i]?.cloudInit]));
+      const writes = entries.map((e) => ({ key: e.selector, entry: definedFields(desired), cloudInit: cloudInit.get(selectorLabel(e.selector)) }));
+      for (const body of putBodies(writes)) await client.put(body);
     }
     await verify(
       client,
@@ -400,7 +406,7 @@ async function latestRecord(target: BootTarget, stateDir: string, keys: Selector
     const what = wanted.size > 0 ? ` for ${[...wanted].join(", ")}` : "";
     throw new RegistrationError(
       "state",
-      `no registration to roll back${what} at ${target.url} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`,
+      `no registration to roll back${what} at ${redactUrl(target.url)} in ${stateDir} (records are written by \`bootsmith register\`; use --state-dir if it used another)`,
     );
   }
   return found;
@@ -427,7 +433,8 @@ async function rollbackBss(
   const wanted = new Set(keys.map(selectorLabel));
   const all = stored.record.entries ?? [];
   const entries = wanted.size === 0 ? all : all.filter((e) => wanted.has(selectorLabel(e.selector)));
-  const current = await mapLimit(entries, REQUEST_CONCURRENCY, (e) => client.get(e.selector));
+  const held = await mapLimit(entries, REQUEST_CONCURRENCY, (e) => client.read(e.selector));
+  const current = held.map((h) => h?.entry);
   // An entry that still holds its old params (a registration that failed part-way) needs nothing.
   const drifted = entries.filter((e, i) => !sameEntry(current[i], e.after) && !sameEntry(current[i], e.before ?? undefined));
   if (drifted.length > 0 && !options.force) {
@@ -441,17 +448,10 @@ async function rollbackBss(
   if (!options.dryRun) options.log?.(diff);
   if (options.dryRun) return { target, record: stored.path, changes, diff, written: false };
 
-  // Entries that had params: put the old ones back, grouped by identical values and selector kind.
-  const pending = entries.filter((e, i) => !sameEntry(current[i], e.before ?? undefined));
-  const groups = new Map<string, { entry: BootEntry; keys: SelectorKey[] }>();
-  for (const e of pending) {
-    if (!e.before) continue;
-    const id = `${e.selector.kind}\u0000${JSON.stringify(definedFields(e.before))}`;
-    const g = groups.get(id) ?? { entry: e.before, keys: [] };
-    g.keys.push(e.selector);
-    groups.set(id, g);
-  }
-  for (const g of groups.values()) await client.put({ ...selectorBody(g.keys), ...definedFields(g.entry) });
+  // Entries that had params: put the old ones back (with the cloud-init each has now), grouped by identical values and selector kind.
+  const pending = entries.flatMap((e, i) => (sameEntry(current[i], e.before ?? undefined) ? [] : [{ ...e, cloudInit: held[i]?.cloudInit }]));
+  const restores = pending.flatMap((e) => (e.before ? [{ key: e.selector, entry: definedFields(e.before), cloudInit: e.cloudInit }] : []));
+  for (const body of putBodies(restores)) await client.put(body);
   for (const kind of ["mac", "host", "nid"] as const) {
     const gone = pending.filter((e) => !e.before && e.selector.kind === kind).map((e) => e.selector);
     if (gone.length > 0) await client.delete(selectorBody(gone));

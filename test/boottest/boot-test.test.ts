@@ -72,7 +72,12 @@ afterAll(async () => {
 describe("bootTest input and preflight", () => {
   it("rejects a directory without the artifacts and a bad MAC before starting anything", async () => {
     await expect(bootTest({ artifactDir: root })).rejects.toThrow(/missing vmlinuz, initramfs.img, rootfs.squashfs/);
-    await expect(bootTest({ artifactDir: liveDir, mac: "52-54-00-12-34-56" })).rejects.toBeInstanceOf(BootTestInputError);
+    for (const mac of ["52:54-00:12:34:56", "52:54:00:12:34", "not a mac"]) {
+      await expect(bootTest({ artifactDir: liveDir, mac })).rejects.toBeInstanceOf(BootTestInputError);
+      await expect(bootTest({ artifactDir: liveDir, mac })).rejects.toThrow(
+        /--mac .* is not a MAC address of the form aa:bb:cc:dd:ee:ff \(or aa-bb-cc-dd-ee-ff\)/,
+      );
+    }
     await expect(bootTest({})).rejects.toThrow(/artifact directory or a boot script URL/);
   });
 
@@ -164,8 +169,13 @@ describe("bootTest with QEMU", () => {
       // abort once the guest is running: its iPXE has fetched the boot script
       if (e.type === "message" && e.text.startsWith("http: GET /boot.ipxe")) controller.abort();
     });
-    const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog: log, reporter, signal: controller.signal });
+    // A MAC as inventories write it (dashes, upper case), accepted like `register --mac`: the NIC
+    // gets the colon form BSS stores, so a --bootscript-url keyed by that MAC matches the guest.
+    const mac = "52-54-00-AB-CD-EF";
+    const r = await bootTest({ artifactDir: liveDir, skipPreflight: true, consoleLog: log, reporter, signal: controller.signal, mac });
     expect(r).toMatchObject({ ok: false, reason: "interrupted" });
+    const qemu = reporter.events.find((e) => e.type === "command" && e.command.includes("qemu-system"));
+    expect(qemu?.type === "command" && qemu.command).toContain("virtio-net-pci,netdev=n0,mac=52:54:00:ab:cd:ef");
     expect(await processesMentioning(log)).toEqual([]);
     expect(existsSync(log)).toBe(true);
   }, 60_000);

@@ -193,6 +193,50 @@ describe("import --to registry:", () => {
     expect(await digestOf(`${repo("air-rollback")}:latest`)).toBe(index.image!.digest);
   });
 
+  it("a tag holding another build committed in the same second (SOURCE_DATE_EPOCH) is kept: which is newer is unknown", async () => {
+    // Two real commits with buildah commit --timestamp, as a build with SOURCE_DATE_EPOCH makes
+    // them: both configs say the same created second, whenever they were committed.
+    const epoch = "1764000000";
+    const commit = async (tags: string, ref: string) => {
+      const container = (await run({ file: "buildah", args: [...storage, "from", "scratch"] }, ctx)).stdout.trim();
+      await run(
+        { file: "buildah", args: [...storage, "config", "--label", "io.bootsmith.recipe=epoch-img", "--label", `io.bootsmith.tags=${tags}`, container] },
+        ctx,
+      );
+      return (
+        await run({ file: "buildah", args: [...storage, "commit", "-q", "--format", "oci", "--timestamp", epoch, "--rm", container, ref] }, ctx)
+      ).stdout.trim();
+    };
+    const ref = "localhost/bootsmith-test/epoch-img:1";
+    const id = await commit("1,latest", ref);
+    const built = await makeFakeImage({ name: "epoch-img", tags: ["1", "latest"], sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 } });
+    try {
+      writeFileSync(path.join(built.dir, "manifest.json"), JSON.stringify({ ...built.manifest, image: { ref, id } }));
+      const epochBundle = path.join(work, "epoch.tar");
+      const env = { env: { BOOTSMITH_WORK_DIR: path.join(work, "w") } };
+      const exported = await bootsmith(["export", built.dir, "-o", epochBundle, "--with-image", ...storage], env);
+      expect(exported.exitCode, exported.stderr).toBe(0);
+      const index = JSON.parse((await tarEntries(epochBundle))[0]![1].toString()) as Index;
+      await commit("2,latest", "localhost/bootsmith-test/epoch-img:2");
+      await run(
+        { file: "buildah", args: [...storage, "push", "--tls-verify=false", "localhost/bootsmith-test/epoch-img:2", `docker://${repo("air-epoch")}:latest`] },
+        ctx,
+      );
+      const other = await digestOf(`${repo("air-epoch")}:latest`);
+      expect(other).not.toBe(index.image!.digest);
+
+      const result = await importTo(epochBundle, "air-epoch");
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toContain(
+        "note: kept latest (built 2025-11-24T16:00:00Z, the same time as this bundle's build): the target's tag holds another build",
+      );
+      expect(await digestOf(`${repo("air-epoch")}:1`)).toBe(index.image!.digest);
+      expect(await digestOf(`${repo("air-epoch")}:latest`)).toBe(other);
+    } finally {
+      rmSync(built.dir, { recursive: true, force: true });
+    }
+  });
+
   it("a truncated bundle, an extra file, a flipped byte in an image blob: exit 2, nothing pushed; an unreachable registry: exit 1", async () => {
     const list = await tarEntries(bundle);
     const env = (file: string) => importTo(file, "air-bad");

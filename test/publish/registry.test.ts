@@ -15,6 +15,8 @@ import { PublishInputError } from "../../src/publish/errors.js";
 import { publishToRegistry } from "../../src/publish/registry.js";
 import { publishAll } from "../../src/publish/index.js";
 import { makeFakeImage } from "./support/artifacts.js";
+import { startRegistry } from "./support/registry.js";
+import { PublishError } from "../../src/publish/errors.js";
 import { freePort } from "./support/ceph.js";
 
 const ctx = { step: "test", reporter: silentReporter };
@@ -121,6 +123,59 @@ describe("publishToRegistry (docker-registry)", () => {
     for (const repository of [`${registry}/bootsmith/x:1`, `${registry}/Bootsmith/x`, "no-path"]) {
       await expect(publishToRegistry(await loadArtifactSet(image.dir), { type: "registry", repository })).rejects.toBeInstanceOf(PublishInputError);
     }
+  });
+
+  it("a registry behind htpasswd: refused credentials name --authfile and buildah login, never the password; the auth file pushes to a nested path", async () => {
+    const password = "s3cret-PW-42";
+    const authDir = await mkdtemp(join(work, "auth-registry-"));
+    const guarded = await startRegistry(authDir, { htpasswd: { user: "site", password } });
+    try {
+      const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1", "latest"], sizes: {} });
+      await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
+      const repository = `${guarded.address}/site/hpc/compute`;
+      const authFile = join(authDir, "auth.json");
+      const login = (user: string, pw: string) =>
+        writeFile(authFile, JSON.stringify({ auths: { [guarded.address]: { auth: Buffer.from(`${user}:${pw}`).toString("base64") } } }));
+      const push = async (file?: string) =>
+        publishToRegistry(
+          await loadArtifactSet(image.dir),
+          { type: "registry", repository, tlsVerify: false, ...(file ? { authFile: file } : {}) },
+          { buildahGlobalArgs: buildah },
+        ).catch((e: unknown) => e);
+
+      const anonymous = await push();
+      expect(anonymous).toBeInstanceOf(PublishError);
+      expect((anonymous as PublishError).kind).toBe("credentials");
+      expect((anonymous as Error).message).toContain(`${repository}: the registry refused the push (unauthorized: authentication required)`);
+      expect((anonymous as Error).message).toContain(
+        `no --authfile was given (buildah looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${guarded.address}\` and pass --authfile FILE`,
+      );
+      await login("site", "wrong-PW");
+      const wrong = await push(authFile);
+      expect((wrong as Error).message).toContain(`the credentials in ${authFile} were not accepted`);
+      for (const error of [anonymous, wrong]) expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toMatch(/s3cret|wrong-PW/);
+
+      await login("site", password);
+      const pushed = await push(authFile);
+      expect((pushed as { images: unknown[] }).images).toHaveLength(2);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it("refuses an auth file that does not exist before running anything, naming it and how to make one", async () => {
+    const image = await makeFakeImage({ dir: await mkdtemp(join(work, "art-")), tags: ["1"], sizes: {} });
+    await writeFile(join(image.dir, "manifest.json"), JSON.stringify({ ...image.manifest, image: { ref: localRef } }));
+    const authFile = join(work, "no-such-auth.json");
+    const attempt = publishToRegistry(
+      await loadArtifactSet(image.dir),
+      { type: "registry", repository: `${registry}/bootsmith/authfile`, tlsVerify: false, authFile },
+      { buildahGlobalArgs: buildah },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(PublishInputError);
+    await expect(attempt).rejects.toThrow(
+      `registry auth file ${authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${authFile} ${registry}\``,
+    );
   });
 
   it("refuses a set whose build committed no image, saying how to get one, before running anything", async () => {

@@ -94,6 +94,25 @@ describe("bootsmith register / rollback", () => {
     expect(bss.violations).toEqual([]);
   });
 
+  it("a --bss URL with user:password (basic auth at a site's proxy) works and the password is never printed", async () => {
+    const state = join(tmp, "state");
+    const url = new URL(bss.url);
+    url.username = "admin";
+    url.password = "hunter2-secret";
+    const withPassword = url.href;
+    const real = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);
+    expect(real.code, real.err).toBe(0);
+    expect(real.out).toContain(`registered compute:v1 at ${bss.url}`);
+    const again = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);
+    expect(again.out).toContain(`nothing to change: ${bss.url}`);
+    const back = await cli(rollbackCommand, ["--bss", withPassword, "--state-dir", state]);
+    expect(back.code, back.err).toBe(0);
+    const none = await cli(rollbackCommand, ["--bss", withPassword, "--state-dir", join(tmp, "empty"), "--list"]);
+    expect(none.out).toContain(`no registrations recorded for ${bss.url}`);
+    for (const r of [real, again, back, none]) expect(r.out + r.err).not.toContain("hunter2-secret");
+    expect(bss.entries.size).toBe(0);
+  });
+
   it("a MAC written with dashes in upper case is registered (and rolled back) as BSS stores it", async () => {
     const state = join(tmp, "state");
     const dashed = MAC.toUpperCase().replaceAll(":", "-");

@@ -179,6 +179,29 @@ describe("register with BSS", () => {
     expect(bss.violations).toEqual([]);
   });
 
+  it("keeps the cloud-init data a site set on an entry, through register, --patch and rollback (BSS replaces an entry whole)", async () => {
+    bss = await startBssServer();
+    const old = { kernel: "http://old/vmlinuz", initrd: "http://old/initrd", params: "ro old" };
+    const cloudInit = (node: string) => ({ "meta-data": { "instance-id": node }, "user-data": { hostname: node } });
+    bss.seed({ macs: [MAC1] }, { ...old, "cloud-init": cloudInit("n1") });
+    bss.seed({ macs: [MAC2] }, { ...old, "cloud-init": cloudInit("n2") });
+    bss.seed({ hosts: ["x1000c0s0b0n0"] }, { ...old, "cloud-init": cloudInit("x1") });
+    const selectors = { macs: [MAC1, MAC2], hosts: ["x1000c0s0b0n0"] };
+    const kept = () => [bss.entry(`mac:${MAC1}`)?.["cloud-init"], bss.entry(`mac:${MAC2}`)?.["cloud-init"], bss.entry("host:x1000c0s0b0n0")?.["cloud-init"]];
+    const expected = [cloudInit("n1"), cloudInit("n2"), cloudInit("x1")];
+
+    await register(input("v1", selectors), bssTarget(), opts());
+    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
+    expect(kept()).toEqual(expected);
+    await register(input("v2", selectors), bssTarget(), opts({ mode: "patch" }));
+    expect(kept()).toEqual(expected);
+    await rollback(bssTarget(), opts());
+    await rollback(bssTarget(), opts());
+    expect(bss.entry(`mac:${MAC1}`)).toEqual({ ...old, "cloud-init": cloudInit("n1") });
+    expect(kept()).toEqual(expected);
+    expect(bss.violations).toEqual([]);
+  });
+
   it("rollback of some nodes only keeps the rest of the record for a later rollback", async () => {
     bss = await startBssServer();
     await register(input("v1", { macs: [MAC1, MAC2] }), bssTarget(), opts());
@@ -353,6 +376,26 @@ describe("register with BSS", () => {
     bss = await startBssServer();
     await register(input("v1"), { type: "bss", url: `${bss.url}/boot/v1` }, opts());
     expect(bss.requests.filter((r) => r.method === "PUT").map((r) => r.path)).toEqual(["/boot/v1/bootparameters"]);
+  });
+
+  it("a URL that is not BSS's (a wrong path prefix, boot-service without its legacy API) is named with the fix, not taken for empty BSS", async () => {
+    // Both answer GET /boot/v1/bootparameters 404 as BSS does for a node without params; the PUT
+    // that BSS never answers 404 (it creates the entry) shows the URL is wrong.
+    for (const server of [() => startBssServer(), () => startBssServer({ bootConfigurations: true, legacyApi: false })]) {
+      bss = await server();
+      const url = `${bss.url}/apis/bss`;
+      const err = await caught(register(input("v1"), { type: "bss", url }, opts()));
+      expect(err.kind).toBe("rejected");
+      expect(err.message).toContain(`PUT ${url}/boot/v1/bootparameters answered HTTP 404`);
+      expect(err.message).toContain(
+        "BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1",
+      );
+      expect(bss.entries.size).toBe(0);
+      await bss.stop();
+    }
+    bss = await startBssServer({ bootConfigurations: true, legacyApi: false });
+    const err = await caught(register(input("v1"), bssTarget(), opts()));
+    expect(err.message).toContain("this URL is not BSS's /boot/v1 API");
   });
 
   it("renders the params template from a published image (the pipeline's entry point)", async () => {

@@ -110,6 +110,8 @@ export interface BootEntryData {
   kernel?: string;
   initrd?: string;
   params?: string;
+  /** Set by sites (ochami, cloud-init tooling), not by bootsmith; a PUT replaces it like the rest (BSS Store()). */
+  "cloud-init"?: Record<string, unknown>;
 }
 
 export interface BootConfigurationData {
@@ -167,7 +169,7 @@ function bodyForKey(key: Key, e: BootEntryData): Record<string, unknown> {
   const [kind, ...rest] = key.split(":");
   const value = rest.join(":");
   const sel = kind === "mac" ? { macs: [value] } : kind === "host" ? { hosts: [value] } : { nids: [Number(value)] };
-  return { ...sel, kernel: e.kernel ?? "", initrd: e.initrd ?? "", params: e.params ?? "" };
+  return { ...sel, kernel: e.kernel ?? "", initrd: e.initrd ?? "", params: e.params ?? "", ...(e["cloud-init"] ? { "cloud-init": e["cloud-init"] } : {}) };
 }
 
 export class BssServer {
@@ -305,7 +307,15 @@ export class BssServer {
         return ctx.problem(400, `Bad Request: ${errors.join("; ")}`);
       }
     }
-    const bp = (body ?? {}) as { macs?: unknown; hosts?: unknown; nids?: unknown; kernel?: string; initrd?: string; params?: string };
+    const bp = (body ?? {}) as {
+      macs?: unknown;
+      hosts?: unknown;
+      nids?: unknown;
+      kernel?: string;
+      initrd?: string;
+      params?: string;
+      "cloud-init"?: Record<string, unknown>;
+    };
     switch (ctx.method) {
       case "GET": {
         const fromQuery: { macs: string[]; hosts: string[]; nids: number[] } = { macs: [], hosts: [], nids: [] };
@@ -340,7 +350,9 @@ export class BssServer {
           const existing = sel.keys.filter((k) => this.entries.has(k));
           if (existing.length > 0) return ctx.problem(400, `Bad Request: Already exists: ${existing.join(", ")}`);
         }
-        for (const k of sel.keys) this.entries.set(k, { kernel: bp.kernel, initrd: bp.initrd, params: bp.params });
+        // BSS Store(): the entry is replaced whole, cloud-init included (absent: none).
+        for (const k of sel.keys)
+          this.entries.set(k, { kernel: bp.kernel, initrd: bp.initrd, params: bp.params, ...(bp["cloud-init"] ? { "cloud-init": bp["cloud-init"] } : {}) });
         ctx.res.setHeader("BSS-Referral-Token", randomUUID());
         return ctx.empty(ctx.method === "POST" ? 201 : 200);
       }
@@ -351,7 +363,7 @@ export class BssServer {
         if (sel.keys.length === 0 || missing.length > 0) return ctx.problem(404, `Not Found: no boot parameters for ${missing.join(", ") || "the request"}`);
         for (const k of sel.keys) {
           const cur = this.entries.get(k) as BootEntryData;
-          this.entries.set(k, { kernel: bp.kernel || cur.kernel, initrd: bp.initrd || cur.initrd, params: bp.params ?? cur.params });
+          this.entries.set(k, { ...cur, kernel: bp.kernel || cur.kernel, initrd: bp.initrd || cur.initrd, params: bp.params ?? cur.params });
         }
         return ctx.empty(200);
       }

@@ -13,13 +13,28 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** `deletes`: the registry API's DELETE by digest enabled (what `bootsmith gc` needs). */
-export async function startRegistry(dir: string, options: { readonly deletes?: boolean } = {}): Promise<TestRegistry> {
+/**
+ * `deletes`: the registry API's DELETE by digest enabled (what `bootsmith gc` needs).
+ * `htpasswd`: basic auth for this one user, as sites put in front of a registry (the bcrypt hash
+ * from perl's crypt(), which is libxcrypt's).
+ */
+export async function startRegistry(
+  dir: string,
+  options: { readonly deletes?: boolean; readonly htpasswd?: { readonly user: string; readonly password: string } } = {},
+): Promise<TestRegistry> {
   const address = `127.0.0.1:${await freePort()}`;
   const config = join(dir, "registry.yml");
+  let auth = "";
+  if (options.htpasswd) {
+    const ctx = { step: "registry", reporter: silentReporter };
+    const script = 'print crypt($ARGV[0], q($2b$05$) . join("", map { (".", "/", "a".."z")[rand 28] } 1..22))';
+    const hash = (await run({ file: "perl", args: ["-e", script, options.htpasswd.password] }, ctx)).stdout.trim();
+    await writeFile(join(dir, "htpasswd"), `${options.htpasswd.user}:${hash}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: bootsmith-test\n    path: ${join(dir, "htpasswd")}\n`;
+  }
   await writeFile(
     config,
-    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "registry")}\n${options.deletes ? "  delete:\n    enabled: true\n" : ""}http:\n  addr: ${address}\nlog:\n  level: warn\n`,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "registry")}\n${options.deletes ? "  delete:\n    enabled: true\n" : ""}http:\n  addr: ${address}\nlog:\n  level: warn\n${auth}`,
   );
   const stopper = new AbortController();
   const exited = run({ file: "docker-registry", args: ["serve", config] }, { step: "registry", reporter: silentReporter, signal: stopper.signal }).catch(
@@ -31,7 +46,7 @@ export async function startRegistry(dir: string, options: { readonly deletes?: b
   };
   for (let i = 0; ; i++) {
     const ok = await fetch(`http://${address}/v2/`).then(
-      (r) => r.ok,
+      (r) => r.ok || (options.htpasswd !== undefined && r.status === 401),
       () => false,
     );
     if (ok) break;
