@@ -81,7 +81,7 @@ describe("performBuildAction: rpm scriptlet failures", () => {
       "Complete!",
     ].join("\n");
     const action: BuildAction = { kind: "exec", command: { file: "printf", args: ["%s\n", output], warnOn: "rpm-scriptlets" } };
-    await performBuildAction(action, step, plan, context(events), newBuildState());
+    await performBuildAction(action, step, context(events), newBuildState());
     const warnings = events.flatMap((e) => (e.type === "message" && e.level === "warn" ? [e.text] : []));
     expect(warnings).toEqual([
       "[create] %post scriptlet of site-postfail-1.0-1.noarch failed (exit status 7); the package manager went on, so the package is installed without what that scriptlet does (its output is in build.log)",
@@ -95,7 +95,7 @@ describe("performBuildAction: rpm scriptlet failures", () => {
       kind: "exec",
       command: { file: "printf", args: ["%s\n", "Running scriptlet: a-1-1.noarch\nComplete!"], warnOn: "rpm-scriptlets" },
     };
-    await performBuildAction(action, step, plan, context(events), newBuildState());
+    await performBuildAction(action, step, context(events), newBuildState());
     expect(events.filter((e) => e.type === "message")).toEqual([]);
   });
 });
