@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cli, exec, fixtureRepo, median, repo, timed, withHeavyLock } from "./support.mjs";
 import { quoteArg } from "../dist/exec/quote.js";
-import { renderArg, renderPlannedCommand } from "../dist/plan/render.js";
+import { renderArg, renderPlannedCommand, stepLines } from "../dist/plan/render.js";
 
 const recipe = join(repo, "test/fixtures/build/fixture-live.yaml");
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" } } });
@@ -39,10 +39,13 @@ function handScript(plan) {
     lines.push(`# ${step.id}`);
     // A step that runs beside the next ones (the squashfs beside the commit) runs so here too,
     // with `&` and `wait`, as `bootsmith plan` prints it: the baseline gets the same overlap.
-    for (const earlier of plan.steps.filter((s) => s.besideUntil === step.id)) lines.push(`wait "$PID_${earlier.id.replace(/\W/g, "_")}"`);
-    const body = step.actions.flatMap((action) => handAction(action, undos));
-    if (step.besideUntil) lines.push("{", ...body, `} &`, `PID_${step.id.replace(/\W/g, "_")}=$!`);
-    else lines.push(...body);
+    lines.push(
+      ...stepLines(
+        plan,
+        step,
+        step.actions.flatMap((action) => handAction(action, undos)),
+      ),
+    );
   }
   lines.push(`rm -rf ${quoteArg(plan.workDir)}`);
   return lines.join("\n") + "\n";

@@ -5,7 +5,7 @@
 // lines the executor logs in build.log.
 import { quoteArg } from "../exec/quote.js";
 import { argParts } from "../steps/args.js";
-import type { Action, Arg, Plan, PlannedCommand } from "../steps/types.js";
+import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
 import { accountsSummary, internalCommand, isInternalAction } from "./commands.js";
 
 export interface RenderOptions {
@@ -39,13 +39,27 @@ export function renderPlan(plan: Plan, options: RenderOptions = {}): string {
   plan.steps.forEach((step, i) => {
     const beside = step.besideUntil ? ` (runs beside the next steps, until ${step.besideUntil})` : "";
     lines.push("", comment(`[${i + 1}/${plan.steps.length}] ${step.id}: ${step.title}${beside}`));
-    for (const earlier of plan.steps.filter((s) => s.besideUntil === step.id)) lines.push(`wait "$${pidVar(earlier.id)}"`);
-    const body = step.actions.flatMap((action) => renderAction(action, undos));
-    if (!step.besideUntil) lines.push(...body);
-    else if (body.length === 1) lines.push(`${body[0]} &`, `${pidVar(step.id)}=$!`);
-    else lines.push("{", ...body.map((l) => `  ${l}`), "} &", `${pidVar(step.id)}=$!`);
+    lines.push(
+      ...stepLines(
+        plan,
+        step,
+        step.actions.flatMap((action) => renderAction(action, undos)),
+      ),
+    );
   });
   return lines.join("\n") + "\n";
+}
+
+/**
+ * A step's script lines as bash runs the plan: first a `wait` for each step beside that joins
+ * here, then the step's own lines, in the background (`&`, its pid kept) when it runs beside the
+ * next steps. Shared with the overhead benchmark's hand-written baseline, whose `body` differs.
+ */
+export function stepLines(plan: Plan, step: Step, body: readonly string[]): string[] {
+  const waits = plan.steps.filter((s) => s.besideUntil === step.id).map((s) => `wait "$${pidVar(s.id)}"`);
+  if (!step.besideUntil) return [...waits, ...body];
+  if (body.length === 1) return [...waits, `${body[0]} &`, `${pidVar(step.id)}=$!`];
+  return [...waits, "{", ...body.map((l) => `  ${l}`), "} &", `${pidVar(step.id)}=$!`];
 }
 
 /** The shell variable holding the pid of a step that runs beside the next ones. */
