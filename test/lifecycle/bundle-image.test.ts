@@ -30,6 +30,16 @@ let image: FakeImage;
 let bundle: string;
 
 const repo = (name: string) => `${registry.address}/bootsmith/${name}`;
+
+/** An empty image committed as `ref` with bootsmith's recipe and tags labels, as a build of `recipe` would label it; resolves its id. */
+async function commitEmptyImage(recipe: string, tags: string, ref: string, commitArgs: readonly string[] = []): Promise<string> {
+  const container = (await run({ file: "buildah", args: [...storage, "from", "scratch"] }, ctx)).stdout.trim();
+  await run(
+    { file: "buildah", args: [...storage, "config", "--label", `io.bootsmith.recipe=${recipe}`, "--label", `io.bootsmith.tags=${tags}`, container] },
+    ctx,
+  );
+  return (await run({ file: "buildah", args: [...storage, "commit", "-q", "--format", "oci", ...commitArgs, "--rm", container, ref] }, ctx)).stdout.trim();
+}
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 beforeAll(async () => {
@@ -168,12 +178,7 @@ describe("import --to registry:", () => {
   it("a tag holding a newer image is kept (the bundle's own tags pushed), unless --replace-newer", async () => {
     const index = JSON.parse((await tarEntries(bundle))[0]![1].toString()) as Index;
     // A later build of the image, already at the target as `latest`.
-    const container = (await run({ file: "buildah", args: [...storage, "from", "scratch"] }, ctx)).stdout.trim();
-    await run(
-      { file: "buildah", args: [...storage, "config", "--label", "io.bootsmith.recipe=air-img", "--label", "io.bootsmith.tags=2,latest", container] },
-      ctx,
-    );
-    await run({ file: "buildah", args: [...storage, "commit", "-q", "--format", "oci", "--rm", container, "localhost/bootsmith-test/air-img:2"] }, ctx);
+    await commitEmptyImage("air-img", "2,latest", "localhost/bootsmith-test/air-img:2");
     await run(
       { file: "buildah", args: [...storage, "push", "--tls-verify=false", "localhost/bootsmith-test/air-img:2", `docker://${repo("air-rollback")}:latest`] },
       ctx,
@@ -197,16 +202,7 @@ describe("import --to registry:", () => {
     // Two real commits with buildah commit --timestamp, as a build with SOURCE_DATE_EPOCH makes
     // them: both configs say the same created second, whenever they were committed.
     const epoch = "1764000000";
-    const commit = async (tags: string, ref: string) => {
-      const container = (await run({ file: "buildah", args: [...storage, "from", "scratch"] }, ctx)).stdout.trim();
-      await run(
-        { file: "buildah", args: [...storage, "config", "--label", "io.bootsmith.recipe=epoch-img", "--label", `io.bootsmith.tags=${tags}`, container] },
-        ctx,
-      );
-      return (
-        await run({ file: "buildah", args: [...storage, "commit", "-q", "--format", "oci", "--timestamp", epoch, "--rm", container, ref] }, ctx)
-      ).stdout.trim();
-    };
+    const commit = (tags: string, ref: string) => commitEmptyImage("epoch-img", tags, ref, ["--timestamp", epoch]);
     const ref = "localhost/bootsmith-test/epoch-img:1";
     const id = await commit("1,latest", ref);
     const built = await makeFakeImage({ name: "epoch-img", tags: ["1", "latest"], sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 } });
