@@ -59,7 +59,7 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   // buildah would fail only after starting the push, with "checking authfile: stat …".
   if (target.authFile !== undefined && !existsSync(target.authFile))
     throw new PublishInputError(
-      `registry auth file ${target.authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${target.authFile} ${target.repository.split("/")[0]}\``,
+      `registry auth file ${target.authFile} (--authfile or authFile:) does not exist; write it with \`buildah login --authfile ${target.authFile} ${registryHost(target)}\``,
     );
   const localRef = set.manifest.image.ref;
   const reporter = options.reporter ?? silentReporter;
@@ -120,6 +120,11 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
   return { images, transfers };
 }
 
+/** The registry a target pushes to (HOST[:PORT]), the name `buildah login` takes. */
+function registryHost(target: RegistryTarget): string {
+  return target.repository.split("/")[0] ?? target.repository;
+}
+
 /**
  * A push the registry refused for its credentials, as an error that says where they come from
  * and how to give them (buildah's own text names only the blob it was checking); else undefined.
@@ -128,7 +133,7 @@ function refusedCredentials(error: unknown, target: RegistryTarget): PublishErro
   if (!isCommandError(error)) return undefined;
   const refusal = /(unauthorized|denied): [^\n]*/i.exec(error.outputTail.join("\n"))?.[0];
   if (refusal === undefined) return undefined;
-  const host = target.repository.split("/")[0] ?? target.repository;
+  const host = registryHost(target);
   const fix = target.authFile
     ? `the credentials in ${target.authFile} were not accepted: log in again with \`buildah login --authfile ${target.authFile} ${host}\``
     : `no --authfile was given (buildah looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${host}\` and pass --authfile FILE (or authFile: in the recipe's publish target)`;
