@@ -82,7 +82,10 @@ export default defineConfig({
     reporters: ["default"],
     projects: [
       { extends: true, test: { name: "unit", include: UNIT } },
-      { extends: true, test: { name: "integration", include: ["test/**/*.test.ts"], exclude: [...UNIT, "node_modules/**"] } },
+      {
+        extends: true,
+        test: { name: "integration", include: ["test/**/*.test.ts"], exclude: [...UNIT, "node_modules/**"], globalSetup: ["test/support/global-setup.ts"] },
+      },
     ],
   },
 });

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { startCeph, type CephS3 } from "../publish/support/ceph.js";
+import type { CephS3 } from "../publish/support/ceph.js";
+import { sharedCeph } from "../publish/support/shared-ceph.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { bootsmith } from "../support/cli.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
@@ -50,7 +51,7 @@ async function publishImage(name: string, tag: string, builtAt: string): Promise
 }
 
 beforeAll(async () => {
-  ceph = await startCeph();
+  ceph = await sharedCeph();
   env = { PATH: process.env.PATH ?? "/usr/bin:/bin", S3_ACCESS: ceph.accessKeyId, S3_SECRET: ceph.secretAccessKey, BOOTSMITH_WORK_DIR: "" };
   client = createS3Client(
     { type: "s3", endpoint: ceph.endpoint, bucket },

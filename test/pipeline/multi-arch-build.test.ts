@@ -17,7 +17,8 @@ import { CreateBucketCommand, DeleteBucketPolicyCommand, GetObjectCommand, ListO
 import { addAarch64Packages, buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, CLI } from "../support/cli.js";
 import { buildEnv, fixtureRecipe, readManifest, removeImages } from "../support/fixture-build.js";
-import { startCeph, type CephS3 } from "../publish/support/ceph.js";
+import type { CephS3 } from "../publish/support/ceph.js";
+import { sharedCeph } from "../publish/support/shared-ceph.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
@@ -56,7 +57,7 @@ beforeAll(async () => {
   mkdirSync(published);
   repo = await buildFixtureRepo(path.join(work, "repo"));
   await addAarch64Packages(repo);
-  ceph = await startCeph();
+  ceph = await sharedCeph();
   s3 = new S3Client({
     endpoint: ceph.endpoint,
     region: "us-east-1",

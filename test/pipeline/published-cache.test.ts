@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { startCeph, freePort, type CephS3 } from "../publish/support/ceph.js";
+import { freePort, type CephS3 } from "../publish/support/ceph.js";
+import { sharedCeph } from "../publish/support/shared-ceph.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
 import { bootsmith } from "../support/cli.js";
 import { createS3Client } from "../../src/publish/s3-client.js";
@@ -21,7 +22,7 @@ let env: Record<string, string>;
 const bucket = `pubcache-${randomBytes(4).toString("hex")}`;
 
 beforeAll(async () => {
-  ceph = await startCeph();
+  ceph = await sharedCeph();
   const client = createS3Client(
     { type: "s3", endpoint: ceph.endpoint, bucket },
     { credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey } },

@@ -24,7 +24,8 @@ import { createS3Client, type S3Credentials } from "../../src/publish/s3-client.
 import { publishToS3 } from "../../src/publish/s3.js";
 import type { S3Target } from "../../src/publish/targets.js";
 import { makeFakeImage } from "./support/artifacts.js";
-import { startCeph, type CephS3 } from "./support/ceph.js";
+import type { CephS3 } from "./support/ceph.js";
+import { sharedCeph } from "./support/shared-ceph.js";
 import { startCorruptingProxy } from "./support/corrupting-proxy.js";
 import { startCuttingProxy } from "./support/cutting-proxy.js";
 import { startTlsProxy } from "./support/tls-proxy.js";
@@ -41,7 +42,7 @@ let credentials: S3Credentials;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  ceph = await startCeph();
+  ceph = await sharedCeph();
   credentials = { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey };
   client = createS3Client({ type: "s3", endpoint: ceph.endpoint, bucket: "unused" }, { credentials });
 }, 150_000);

@@ -1,5 +1,5 @@
-// Start and stop a private Ceph RGW for S3 tests with the tool vendored in test/support
-// (ceph-s3.ORIGIN.md), so a plain clone runs them.
+// Start and stop a Ceph RGW for S3 tests with the tool vendored in test/support
+// (ceph-s3.ORIGIN.md), so a plain clone runs them. shared-ceph.ts shares one among files.
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,18 +46,18 @@ export async function startCeph(): Promise<CephS3> {
       stop: async () => {},
     };
   }
-  const dir = await mkdtemp(join(tmpdir(), "bootsmith-ceph-"));
+  return startCephIn(await mkdtemp(join(tmpdir(), "bootsmith-ceph-")));
+}
+
+/** Start a Ceph with its state in `dir` (removed by stop), on free ports. */
+export async function startCephIn(dir: string): Promise<CephS3 & { readonly dir: string }> {
   const rgwPort = await freePort();
   let monPort = await freePort();
   while (monPort === rgwPort) monPort = await freePort();
   const env = { ...process.env, DIR: dir, RGW_PORT: String(rgwPort), MON_PORT: String(monPort) } as Record<string, string>;
-  const ctx = { step: "ceph", reporter: silentReporter };
-  const stop = async () => {
-    await run({ file: "bash", args: [CEPH_TOOL, "stop"], env }, ctx).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  };
+  const stop = () => stopCephIn(dir);
   try {
-    const { stdout } = await run({ file: "bash", args: [CEPH_TOOL, "start"], env, timeoutMs: 110_000 }, ctx);
+    const { stdout } = await run({ file: "bash", args: [CEPH_TOOL, "start"], env, timeoutMs: 110_000 }, { step: "ceph", reporter: silentReporter });
     const last = stdout.trim().split("\n").pop() ?? "";
     const values = Object.fromEntries(last.split(" ").map((pair) => pair.split("=", 2) as [string, string]));
     const endpoint = values.S3_ENDPOINT;
@@ -69,4 +69,11 @@ export async function startCeph(): Promise<CephS3> {
     await stop();
     throw error;
   }
+}
+
+/** Stop the Ceph whose state is in `dir` (its daemons' pid files) and remove the directory. */
+export async function stopCephIn(dir: string): Promise<void> {
+  const env = { ...process.env, DIR: dir } as Record<string, string>;
+  await run({ file: "bash", args: [CEPH_TOOL, "stop"], env }, { step: "ceph", reporter: silentReporter }).catch(() => {});
+  await rm(dir, { recursive: true, force: true });
 }
