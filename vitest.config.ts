@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { WaitingFilesLastSequencer } from "./test/support/sequencer.js";
 
 // Two projects:
 // - unit: no root, no external tools beyond node, bash and git (npm run test:unit; the GitLab
@@ -71,6 +72,7 @@ const UNIT = [
   "test/reliability/malformed-corpus.test.ts",
   "test/serve/**/*.test.ts",
   "test/support/prerequisites.test.ts",
+  "test/support/wait-for-file.test.ts",
   "test/support/self-contained.test.ts",
 ];
 
@@ -79,6 +81,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    sequence: { sequencer: WaitingFilesLastSequencer },
     reporters: ["default"],
     projects: [
       { extends: true, test: { name: "unit", include: UNIT } },

@@ -6,8 +6,10 @@
 //
 // Measured on 2 cores: build ≈ 6–8 min (mmdebstrap ≈ 5, dracut ≈ 2.5), boot to the marker
 // 85–210 s (host load), the manifest-list publish ≈ 20–50 s. .ci/run builds the recipe beside the
-// main job and hands its output over in BOOTSMITH_TEST_AARCH64_ARTIFACTS; without it this file
-// builds the recipe itself.
+// main job and the suite, in its own buildah storage, and hands its output over in
+// BOOTSMITH_TEST_AARCH64_ARTIFACTS: this file (run last, test/support/sequencer.ts) waits for
+// BOOTSMITH_TEST_AARCH64_DONE, the build's exit status, then copies the image from
+// BOOTSMITH_TEST_AARCH64_STORAGE. Without those variables it builds the recipe itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,7 @@ import { run } from "../../src/exec/run.js";
 import { BINFMT_DIR } from "../../src/builder/binfmt.js";
 import { mainJobArtifacts, missingPrerequisites } from "../support/prerequisites.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
+import { awaitPrebuilt, copyFromStorage } from "../support/prebuilt.js";
 
 const RECIPE = path.join(REPO_ROOT, "recipes/debian-12-live-arm64.yaml");
 const BUILD_TIMEOUT = 1_800_000;
@@ -46,6 +49,9 @@ beforeAll(async () => {
   // BOOTSMITH_TEST_AARCH64_ARTIFACTS: a build of the recipe made before the suite (.ci/run's, or a
   // local iteration's).
   artifacts = process.env.BOOTSMITH_TEST_AARCH64_ARTIFACTS ?? path.join(work, "debian-12-live-arm64");
+  const statusFile = process.env.BOOTSMITH_TEST_AARCH64_DONE;
+  const storageRoot = process.env.BOOTSMITH_TEST_AARCH64_STORAGE;
+  if (statusFile) await awaitPrebuilt({ statusFile, log: path.join(artifacts, "build.log") }, BUILD_TIMEOUT);
   if (!process.env.BOOTSMITH_TEST_AARCH64_ARTIFACTS) {
     const started = performance.now();
     const result = await bootsmith(["build", RECIPE, "--out", artifacts, "--no-publish", "--progress", "plain"], {
@@ -56,6 +62,7 @@ beforeAll(async () => {
     console.log(`e2e arm64: build ${Math.round((performance.now() - started) / 1000)} s`);
   }
   manifest = JSON.parse(readFileSync(path.join(artifacts, "manifest.json"), "utf8")) as Manifest;
+  if (storageRoot) await copyFromStorage(storageRoot, manifest.image.ref);
 }, BUILD_TIMEOUT);
 
 afterAll(() => {
