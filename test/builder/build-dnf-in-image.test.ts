@@ -12,6 +12,7 @@ import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
 import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
+import { sharedParent } from "../support/shared-parents.js";
 import { commitWithHostLinks, fingerprint, readInImage, RECORD_SEEN, writeHostTargets } from "../support/host-links.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
@@ -35,15 +36,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await removeImages(["fixture-dnf-debian:1", "fixture-dnf-in-image:1", "dnf-debian-hostile:1", "dnf-in-image-hostile:1"]);
+  await removeImages(["fixture-dnf-in-image:1", "dnf-debian-hostile:1", "dnf-in-image-hostile:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
 describe("bootsmith build (dnf inside a parent image, the default installer on a parent)", () => {
   it("runs the image's dnf against the recipe's repository; the package is in the squashfs, the manifest and the SBOMs", { timeout: 600_000 }, async () => {
-    const parent = await bootsmith(["build", path.join(RECIPES, "fixture-dnf-debian.yaml"), "--out", path.join(work, "out-parent"), "--progress", "plain"], {
-      env,
-    });
+    const { result: parent } = await sharedParent(path.join(RECIPES, "fixture-rpm-tools-debian.yaml"));
     expect(parent.exitCode, parent.stderr).toBe(0);
     const out = path.join(work, "out-child");
     const result = await bootsmith(
@@ -61,7 +60,7 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
 
     const manifest = readManifest(out);
     expect(manifest.packageManager).toBe("dnf");
-    expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-dnf-debian" });
+    expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-rpm-tools-debian" });
     expect(manifest.packages).toEqual([{ name: "fixture-libgreet", version: "1.0", release: "1.fx", arch: "noarch", license: "GPLv2+" }]);
     const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as { components: { name: string }[] };
     const spdx = JSON.parse(readFileSync(path.join(out, "sbom.spdx.json"), "utf8")) as { packages: { name: string }[] };
@@ -106,7 +105,7 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
       // Uses the parent the test above built.
       const targets = writeHostTargets(work);
       const before = fingerprint([targets.resolv, targets.hosts]);
-      await commitWithHostLinks("localhost/bootsmith/fixture-dnf-debian:1", "localhost/bootsmith/dnf-debian-hostile:1", targets);
+      await commitWithHostLinks("localhost/bootsmith/fixture-rpm-tools-debian:1", "localhost/bootsmith/dnf-debian-hostile:1", targets);
       const recipe = path.join(work, "dnf-in-image-hostile.yaml");
       writeFileSync(
         recipe,

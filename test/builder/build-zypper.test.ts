@@ -11,6 +11,7 @@ import { bootsmith, REPO_ROOT } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { listInitramfs } from "../../src/builder/initramfs.js";
 import { buildEnv, readManifest, removeImages, squashfsListing } from "../support/fixture-build.js";
+import { sharedParent } from "../support/shared-parents.js";
 import { startStaticServer, type StaticServer } from "../../src/serve/static-server.js";
 
 const RECIPES = path.join(REPO_ROOT, "test/fixtures/build");
@@ -27,14 +28,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages([
-    "fixture-zypper:1",
-    "fixture-zypper-child:1",
-    "fixture-zypper-bad:1",
-    "fixture-zypper-debian:1",
-    "fixture-zypper-in-image:1",
-    "fixture-zypper-remove-needed:1",
-  ]);
+  await removeImages(["fixture-zypper:1", "fixture-zypper-child:1", "fixture-zypper-bad:1", "fixture-zypper-in-image:1", "fixture-zypper-remove-needed:1"]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -160,11 +154,9 @@ describe("bootsmith build (zypper inside a parent image, the default installer o
   it("runs the image's zypper with the repository and key copied in, and lists packages with the image's rpm", { timeout: 600_000 }, async () => {
     const childOut = path.join(work, "out-zypper-in-image");
     const vars = ["--var", `REPO_URL=${server.url}`, "--var", `REPO_KEY=${repo.gpgKey ?? ""}`];
-    // The parent: Debian with zypper and rpm, from the host's apt sources (mmdebstrap).
-    const parent = await bootsmith(
-      ["build", path.join(RECIPES, "fixture-zypper-debian.yaml"), "--out", path.join(work, "out-zypper-debian"), "--progress", "plain"],
-      { env },
-    );
+    // The parent: Debian with zypper and rpm, from the host's apt sources (mmdebstrap), built
+    // once per run for this file and the dnf-in-image one.
+    const { result: parent } = await sharedParent(path.join(RECIPES, "fixture-rpm-tools-debian.yaml"));
     expect(parent.exitCode, parent.stderr).toBe(0);
     const result = await bootsmith(["build", path.join(RECIPES, "fixture-zypper-in-image.yaml"), ...vars, "--out", childOut, "--progress", "plain"], { env });
     expect(result.exitCode, result.stderr).toBe(0);
