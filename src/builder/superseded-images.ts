@@ -4,7 +4,17 @@
 // until the disk fills. After each commit the build removes the dangling images of its own
 // recipe (by the recipe label every commit carries), and nothing else: images of other recipes
 // and of other tools, and every image that still has a name, stay.
+//
+// A build killed (SIGKILL, power loss) between its commit beside the squashfs and name-image
+// leaves its image under localhost/bootsmith/NAME:building-BUILDID, a name no later build moves.
+// Such a name goes too once the build that owns it is over: its working container
+// (bootsmith-NAME-BUILDID, core/build-names.ts) exists from the build's start to its teardown,
+// and the teardown comes right before name-image. The container is the test, not the image's
+// age: a squashfs beside the commit may run for an hour, and an image committed with
+// SOURCE_DATE_EPOCH carries that date. MIN_AGE_MS still applies on top, for the moment between
+// the teardown removing the container and name-image taking the name.
 import { RECIPE_LABEL } from "../core/manifest.js";
+import { BUILDING_TAG_PREFIX, buildingTag, workingContainerName } from "../core/build-names.js";
 import { isCommandError, run, type RunContext } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 
@@ -13,6 +23,14 @@ export interface SupersededImages {
   readonly removed: readonly string[];
   /** Image IDs still there: a container (another build on it, a left-over one) uses them. */
   readonly kept: readonly string[];
+  /** building- names removed: builds of the recipe that are over (killed) left them. */
+  readonly abandoned: readonly string[];
+}
+
+interface ListedImage {
+  readonly id?: unknown;
+  readonly names?: unknown;
+  readonly createdatraw?: unknown;
 }
 
 /**
@@ -36,28 +54,82 @@ export async function removeSupersededImages(
 ): Promise<SupersededImages> {
   // Quiet and silent: the listing is not a step of the plan, and rmi prints a line per image.
   const ctx: RunContext = { step: "commit", reporter: silentReporter, signal };
-  const list = async () => {
-    const filters = ["--filter", "dangling=true", "--filter", `label=${RECIPE_LABEL}=${name}`];
+  const buildah = async (...args: string[]) => (await run({ file: "buildah", args: [...storage, ...args] }, ctx, { quiet: true })).stdout;
+  const oldEnough = (i: ListedImage) => !(now - Date.parse(String(i.createdatraw)) < minAgeMs);
+  const images = async (...filters: string[]): Promise<ListedImage[]> => {
     // --all: a superseded parent that a child image was built on counts as an intermediate image
     // and is hidden without it; removing it keeps the layers the child uses.
-    const { stdout } = await run({ file: "buildah", args: [...storage, "images", "--all", "--json", "--no-trunc", ...filters] }, ctx, { quiet: true });
-    const images = stdout.trim() === "" ? [] : ((JSON.parse(stdout) as { id?: unknown; createdatraw?: unknown }[] | null) ?? []);
-    const ids = images
-      .filter((i) => typeof i.id === "string" && !(now - Date.parse(String(i.createdatraw)) < minAgeMs))
-      .map((i) => String(i.id).replace(/^sha256:/, ""));
+    const stdout = await buildah(
+      "images",
+      "--all",
+      "--json",
+      "--no-trunc",
+      "--filter",
+      `label=${RECIPE_LABEL}=${name}`,
+      ...filters.flatMap((f) => ["--filter", f]),
+    );
+    return stdout.trim() === "" ? [] : ((JSON.parse(stdout) as ListedImage[] | null) ?? []);
+  };
+
+  const abandonedNames = async () => {
+    const candidates = (await images()).filter(oldEnough).flatMap((i) => (Array.isArray(i.names) ? i.names.map(String) : []));
+    const building = candidates.filter((n) => tagOf(n).startsWith(BUILDING_TAG_PREFIX));
+    if (building.length === 0) return [];
+    const live = await liveBuildingTags(name, buildah);
+    const over = building.filter((n) => !live.has(tagOf(n)));
+    // A recipe may name a tag of its own building-…: the tags its commit recorded stay.
+    const own = new Set<string>();
+    for (const n of over) for (const tag of await recipeTags(n, buildah)) own.add(tag);
+    return over.filter((n) => !own.has(tagOf(n)));
+  };
+  const abandoned = (await removeEach(await abandonedNames(), abandonedNames, buildah)).removed;
+
+  const dangling = async () => {
+    const ids = (await images("dangling=true")).filter((i) => typeof i.id === "string" && oldEnough(i)).map((i) => String(i.id).replace(/^sha256:/, ""));
     return [...new Set(ids)];
   };
-  const dangling = await list();
-  if (dangling.length === 0) return { removed: [], kept: [] };
+  return { ...(await removeEach(await dangling(), dangling, buildah)), abandoned };
+}
+
+/** buildah rmi of each of `refs`; which went, and which stay (`list` again after a partial failure). */
+async function removeEach(
+  refs: readonly string[],
+  list: () => Promise<string[]>,
+  buildah: (...args: string[]) => Promise<string>,
+): Promise<{ removed: string[]; kept: string[] }> {
+  if (refs.length === 0) return { removed: [], kept: [] };
   try {
-    await run({ file: "buildah", args: [...storage, "rmi", ...dangling] }, ctx, { quiet: true });
-    return { removed: dangling, kept: [] };
+    await buildah("rmi", ...refs);
+    return { removed: [...refs], kept: [] };
   } catch (error) {
     // buildah removes what it can and exits non-zero for the rest (an image a container uses).
     if (!isCommandError(error) || error.processExitCode === undefined) throw error;
     const left = new Set(await list());
-    return { removed: dangling.filter((id) => !left.has(id)), kept: dangling.filter((id) => left.has(id)) };
+    return { removed: refs.filter((r) => !left.has(r)), kept: refs.filter((r) => left.has(r)) };
   }
+}
+
+function tagOf(ref: string): string {
+  return ref.slice(ref.lastIndexOf(":") + 1);
+}
+
+/** The building- tags of the recipe's builds that run now: those whose working container exists. */
+async function liveBuildingTags(name: string, buildah: (...args: string[]) => Promise<string>): Promise<Set<string>> {
+  const stdout = await buildah("containers", "--all", "--json");
+  const containers = stdout.trim() === "" ? [] : ((JSON.parse(stdout) as { containername?: unknown }[] | null) ?? []);
+  const prefix = workingContainerName(name, "");
+  // A recipe whose name extends this one's ("a" and "a-b") matches too: more kept, never less.
+  return new Set(
+    containers.flatMap((c) =>
+      typeof c.containername === "string" && c.containername.startsWith(prefix) ? [buildingTag(c.containername.slice(prefix.length))] : [],
+    ),
+  );
+}
+
+/** The recipe's own tags, from the io.bootsmith.tags label its commit set. */
+async function recipeTags(ref: string, buildah: (...args: string[]) => Promise<string>): Promise<string[]> {
+  const tags = await buildah("inspect", "--type", "image", "--format", '{{index .OCIv1.Config.Labels "io.bootsmith.tags"}}', ref);
+  return tags.trim() === "" ? [] : tags.trim().split(",");
 }
 
 /**
@@ -82,6 +154,8 @@ export async function tidySupersededImages(
 /** The line that says what was removed and what stays; undefined when there was nothing to remove. */
 export function supersededSummary(name: string, result: SupersededImages): string | undefined {
   const parts: string[] = [];
+  if (result.abandoned.length > 0)
+    parts.push(`removed ${result.abandoned.length} building- name(s) of ${name} that builds killed before naming their image left`);
   if (result.removed.length > 0) parts.push(`removed ${result.removed.length} earlier image(s) of ${name} that no name pointed at`);
   if (result.kept.length > 0)
     parts.push(`${result.kept.length} unnamed image(s) of ${name} stay while a container uses them (${result.kept.map((id) => id.slice(0, 12)).join(", ")})`);

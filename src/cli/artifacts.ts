@@ -58,7 +58,9 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     file, env:NAME or keyring:KEYID (as signing.key in a recipe)
   remove-superseded remove the images recipe NAME committed earlier that no name points at
                     any more (a rebuild moved its names to the new image); images in use by
-                    a container stay. --root/--runroot/--storage-driver: the build's buildah
+                    a container stay; and the NAME:building-ID names of builds killed between
+                    commit and naming (their working container bootsmith-NAME-ID is gone).
+                    --root/--runroot/--storage-driver: the build's buildah
                     storage. Never fails for what it cannot remove: it says so`;
 
 export const artifactsCommand: CliCommand = {

@@ -145,6 +145,11 @@ export function registrationContext(error: unknown): unknown {
   return error instanceof RegistrationError && error.kind !== "invalid" ? withContext("bootsmith", error) : error;
 }
 
+/** A target for --json output: the URL without user:password or token query values (stdout lands in CI logs and files). */
+export function printableTarget<T extends { readonly url: string }>(target: T): T {
+  return { ...target, url: redactUrl(target.url) };
+}
+
 function artifactLines(checks: readonly ArtifactCheck[]): string[] {
   return checks.map((c) => `  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
 }
@@ -246,7 +251,7 @@ Exit codes: 0 registered (or nothing to change), 1 the service or an artifact ch
         ...(values["verify-key"] !== undefined ? { verifyKey: values["verify-key"] } : {}),
       });
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ image: source.image, params, ...result }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ image: source.image, params, ...result, target: printableTarget(result.target) }, null, 2)}\n`);
       } else if (result.dryRun) {
         process.stdout.write(`${result.diff}\n`);
         if (result.artifacts.length > 0) process.stdout.write(`artifacts:\n${artifactLines(result.artifacts).join("\n")}\n`);

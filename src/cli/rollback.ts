@@ -3,7 +3,7 @@
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs } from "./args.js";
-import { connectionFrom, registrationContext, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
+import { connectionFrom, printableTarget, registrationContext, selectorsFrom, TARGET_HELP, TARGET_OPTIONS, targetFrom } from "./register.js";
 import { rollback } from "../register/register.js";
 import { defaultStateDir, listRecords } from "../register/state.js";
 import { redactUrl } from "../register/http.js";
@@ -16,7 +16,8 @@ export const rollbackCommand: CliCommand = {
 Undoes the newest registration at that service that is not rolled back yet: params it replaced
 are put back, entries it created are deleted, then read back. Run it again to go back one more
 registration. Refuses when an entry changed since that registration (someone else registered);
---force restores anyway.
+--force restores anyway. Credentials are given as to register: a token, or user:password in the
+service URL (the record does not keep a password: give the same URL again).
 
 Options:
   --mac/--host/--nid …   restore only these nodes (default: every node of that registration)
@@ -43,7 +44,9 @@ Example:
       const stateDir = values["state-dir"] ?? defaultStateDir();
       if (values.list) {
         const records = await listRecords(stateDir, target.url, target.type === "boot-service" ? target.name : undefined);
-        if (values.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        // A record written by an older bootsmith may still hold user:password in its URL.
+        const printable = records.map((r) => ({ ...r, record: { ...r.record, target: printableTarget(r.record.target) } }));
+        if (values.json) process.stdout.write(`${JSON.stringify(printable, null, 2)}\n`);
         else if (records.length === 0) process.stdout.write(`no registrations recorded for ${redactUrl(target.url)} in ${stateDir}\n`);
         else
           for (const r of records)
@@ -61,7 +64,7 @@ Example:
         force: values.force === true,
         ...(any ? { selectors } : {}),
       });
-      if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (values.json) process.stdout.write(`${JSON.stringify({ ...result, target: printableTarget(result.target) }, null, 2)}\n`);
       else process.stdout.write(`${result.diff}\n${result.written ? `rolled back (record ${result.record})` : "dry run: nothing changed"}\n`);
       return EXIT.ok;
     } catch (error) {

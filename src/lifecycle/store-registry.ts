@@ -29,6 +29,7 @@ import { LifecycleError, LifecycleInputError } from "./errors.js";
 import type { ImageStore, StoredTag } from "./store.js";
 import { mapSets, renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { signPushedImages } from "../publish/registry-signed.js";
+import { refusedCredentials } from "../publish/registry-credentials.js";
 import type { Signer } from "../sign/gpg.js";
 
 /** Label the build sets to the recipe's name (planner.ts commitStep). */
@@ -259,6 +260,8 @@ export class RegistryStore implements ImageStore {
         { quiet: true },
       );
     } catch (error) {
+      const refused = refusedCredentials(error, this.target, `to ${what}`);
+      if (refused) throw refused;
       if (!wrap || !isCommandError(error)) throw error;
       throw new LifecycleError(`${this.label}: could not ${what}: ${error.report}`, { cause: error });
     }

@@ -2,6 +2,7 @@
 // needs from the host (detected buildah options, apt sources, core count) comes in options.
 import path from "node:path";
 import type { LoadedRecipe } from "../recipe/load.js";
+import { buildingTag, workingContainerName } from "../core/build-names.js";
 import { imagePackageManager, localImageRef, packageLayer, registrationSource } from "../recipe/load.js";
 import type { AnsibleSpec, BootSpec, CommandSpec, RecipeSpec } from "../recipe/schema.js";
 import { packageManagers } from "../pkg/index.js";
@@ -66,7 +67,7 @@ const TIMEOUT = { packages: 3600, dracut: 1800, squashfs: 3600, command: 1800, m
 
 export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   const spec = recipe.spec;
-  const container = `bootsmith-${spec.name}-${options.buildId}`;
+  const container = workingContainerName(spec.name, options.buildId);
   const target: BuildahTarget = { globalArgs: options.buildah.globalArgs, isolation: options.buildah.isolation, container };
   const image = localImageRef(spec);
   const steps: Step[] = [];
@@ -136,8 +137,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   // only after that (nameImageStep), so a failed squashfs leaves no image under the recipe's names.
   const beside = commit && spec.boot !== false;
   if (spec.boot) steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "teardown" } : squashfsStep(spec.boot, spec.arch, options));
-  // A tag allows [A-Za-z0-9_.-], up to 128 characters; --build-id is the user's.
-  const building = `${image.slice(0, image.lastIndexOf(":"))}:${`building-${options.buildId}`.replace(/[^\w.-]/g, "-").slice(0, 128)}`;
+  const building = `${image.slice(0, image.lastIndexOf(":"))}:${buildingTag(options.buildId)}`;
   steps.push(commit ? commitStep(recipe, target, beside ? { building, image } : { image }, options) : forgetImageStep(recipe, target, image));
   steps.push(
     step("teardown", "Unmount and remove the working container", [

@@ -20,6 +20,7 @@ import type { Reporter } from "../exec/events.js";
 import { run } from "../exec/run.js";
 import type { Signer } from "../sign/gpg.js";
 import { PublishError } from "./errors.js";
+import { explainingRefusal } from "./registry-credentials.js";
 import type { RegistryTarget } from "./targets.js";
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -70,7 +71,7 @@ export async function pushLayout(request: LayoutPushRequest): Promise<string> {
   const byDigest = `docker://${target.repository}@${digest}`;
   const skopeo = [...(await skopeoCopyArgs(target, work)), ...(request.index ? INDEX_ONLY : [])];
   const pushedDigest = join(work, "pushed.digest");
-  await run({ file: "skopeo", args: [...skopeo, "--digestfile", pushedDigest, layout, byDigest] }, ctx);
+  await explainingRefusal(run({ file: "skopeo", args: [...skopeo, "--digestfile", pushedDigest, layout, byDigest] }, ctx), target);
   const pushed = await readDigest(pushedDigest, `skopeo copy to ${byDigest}`);
   if (pushed !== digest) throw new PublishError(`skopeo pushed ${pushed}, not the layout's ${digest}: the manifest changed on the way`, "verify-failed");
   if (signer)
@@ -80,8 +81,9 @@ export async function pushLayout(request: LayoutPushRequest): Promise<string> {
       tags.map((tag) => `${target.repository}:${tag}`),
       signer,
       ctx,
+      target,
     );
-  for (const tag of tags) await run({ file: "skopeo", args: [...skopeo, byDigest, `docker://${target.repository}:${tag}`] }, ctx);
+  for (const tag of tags) await explainingRefusal(run({ file: "skopeo", args: [...skopeo, byDigest, `docker://${target.repository}:${tag}`] }, ctx), target);
   return digest;
 }
 
@@ -111,7 +113,14 @@ export async function signPushedImages(
 ): Promise<void> {
   const skopeo = await skopeoCopyArgs(target, request.work);
   for (const image of images)
-    await signIdentities([...skopeo, ...(image.index ? INDEX_ONLY : [])], `docker://${target.repository}@${image.digest}`, identities, signer, request.ctx);
+    await signIdentities(
+      [...skopeo, ...(image.index ? INDEX_ONLY : [])],
+      `docker://${target.repository}@${image.digest}`,
+      identities,
+      signer,
+      request.ctx,
+      target,
+    );
 }
 
 /** `skopeo copy REF REF --sign-by … --sign-identity ID` per identity: a signature each, nothing else changes. */
@@ -121,12 +130,16 @@ async function signIdentities(
   identities: readonly string[],
   signer: Signer,
   ctx: LayoutPushRequest["ctx"],
+  target: RegistryTarget,
 ): Promise<void> {
   const signing = signer.imageSigning();
   for (const identity of identities) {
-    await run(
-      { file: "skopeo", args: [...skopeo, ...signing.args, "--sign-identity", identity, byDigest, byDigest], ...(signing.env ? { env: signing.env } : {}) },
-      ctx,
+    await explainingRefusal(
+      run(
+        { file: "skopeo", args: [...skopeo, ...signing.args, "--sign-identity", identity, byDigest, byDigest], ...(signing.env ? { env: signing.env } : {}) },
+        ctx,
+      ),
+      target,
     );
   }
 }

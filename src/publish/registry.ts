@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { silentReporter } from "../exec/events.js";
-import { isCommandError, run, type RunContext } from "../exec/run.js";
+import { run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import type { ArtifactTransfer } from "./progress.js";
@@ -21,6 +21,7 @@ import type { Signer } from "../sign/gpg.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
 import { SIGN_KEY_FIX } from "../sign/key.js";
 import { pushSigned } from "./registry-signed.js";
+import { explainingRefusal, registryHost } from "./registry-credentials.js";
 
 export interface RegistryPublishOptions extends PublishOptions {
   /** buildah options placed before `push`, e.g. ["--root", dir, "--runroot", dir, "--storage-driver", "vfs"]. */
@@ -98,9 +99,7 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
       for (const tag of set.manifest.tags) {
         const digestFile = join(work, `${tag}.digest`);
         const started = performance.now();
-        await run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, ctx).catch((error: unknown) => {
-          throw refusedCredentials(error, target) ?? error;
-        });
+        await explainingRefusal(run({ file: "buildah", args: pushArgs(target, localRef, tag, digestFile, options.buildahGlobalArgs) }, ctx), target);
         const digest = (await readFile(digestFile, "utf8")).trim();
         if (!/^sha256:[0-9a-f]{64}$/.test(digest))
           throw new PublishError(`buildah push ${localRef} wrote no digest (got ${JSON.stringify(digest)})`, "verify-failed");
@@ -118,26 +117,6 @@ export async function publishToRegistry(set: ArtifactSet, target: RegistryTarget
       ctx,
     );
   return { images, transfers };
-}
-
-/** The registry a target pushes to (HOST[:PORT]), the name `buildah login` takes. */
-function registryHost(target: RegistryTarget): string {
-  return target.repository.split("/")[0] ?? target.repository;
-}
-
-/**
- * A push the registry refused for its credentials, as an error that says where they come from
- * and how to give them (buildah's own text names only the blob it was checking); else undefined.
- */
-function refusedCredentials(error: unknown, target: RegistryTarget): PublishError | undefined {
-  if (!isCommandError(error)) return undefined;
-  const refusal = /(unauthorized|denied): [^\n]*/i.exec(error.outputTail.join("\n"))?.[0];
-  if (refusal === undefined) return undefined;
-  const host = registryHost(target);
-  const fix = target.authFile
-    ? `the credentials in ${target.authFile} were not accepted: log in again with \`buildah login --authfile ${target.authFile} ${host}\``
-    : `no --authfile was given (buildah looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${host}\` and pass --authfile FILE (or authFile: in the recipe's publish target)`;
-  return new PublishError(`${target.repository}: the registry refused the push (${refusal.trim()}); ${fix}`, "credentials", { cause: error });
 }
 
 /**

@@ -1,7 +1,7 @@
 // `--to` strings → targets, for the CLI (recipes give targets as YAML objects instead).
 //   s3://BUCKET[/PREFIX]      dir:PATH      registry:HOST[:PORT]/REPO
 import { PublishInputError } from "./errors.js";
-import { S3_BUCKET } from "../recipe/schema.js";
+import { S3_BUCKET, S3_EMPTY_SEGMENT, s3PrefixFix } from "../recipe/schema.js";
 import type { LocalTarget, PublishTarget, RegistryTarget, S3Layout, S3Target } from "./targets.js";
 
 export interface TargetSpecOptions {
@@ -31,6 +31,12 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
     if (!S3_BUCKET.test(bucket)) {
       throw new PublishInputError(`--to ${spec}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
     }
+    const fixed = s3PrefixFix(prefix);
+    if (fixed !== undefined)
+      throw new PublishInputError(`the prefix ${JSON.stringify(prefix)} of --to ${spec} ${S3_EMPTY_SEGMENT}: write --to s3://${bucket}/${fixed}`);
+    const fixedOption = options.prefix === undefined ? undefined : s3PrefixFix(options.prefix);
+    if (fixedOption !== undefined)
+      throw new PublishInputError(`the prefix ${JSON.stringify(options.prefix)} of --prefix ${S3_EMPTY_SEGMENT}: write --prefix ${fixedOption}`);
     const layout = options.layout ?? "bootsmith";
     // In the bootsmith layout the prefix is a folder; image-builder's is pasted into names.
     if (layout === "bootsmith" && prefix !== "" && !prefix.endsWith("/")) prefix += "/";

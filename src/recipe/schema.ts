@@ -434,6 +434,18 @@ const publishRegistry = z.strictObject({
 export const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
+ * An S3 key prefix with an empty path segment (a leading /, or //) makes keys such as
+ * `/a//b/name/tag/vmlinuz`: an S3 console cannot show them, and they are not the folder meant.
+ * The prefix meant (empty segments dropped), or undefined when the prefix is fine.
+ */
+export function s3PrefixFix(prefix: string): string | undefined {
+  return /^\/|\/\//.test(prefix) ? prefix.replace(/\/{2,}/g, "/").replace(/^\//, "") : undefined;
+}
+
+/** The end of the message for a prefix s3PrefixFix rejects, with the fixed form (`write …`). */
+export const S3_EMPTY_SEGMENT = "has an empty path segment (a leading / or //), which makes keys an S3 console cannot show and that are not the folder meant";
+
+/**
  * Object key layouts in a bucket. bootsmith: `<prefix><name>/<tag>/{vmlinuz,initramfs.img,
  * rootfs.squashfs,manifest.json}`, self-contained per tag. image-builder (OpenCHAMI's):
  * `efi-images/<prefix>vmlinuz-KVER`, `efi-images/<prefix>initramfs-KVER.img`, `<prefix><name>-<tag>`
@@ -446,7 +458,13 @@ const publishS3 = z.strictObject({
   type: z.literal("s3"),
   endpoint: httpUrl.optional().describe("S3 endpoint URL (default: AWS)"),
   bucket: z.string().regex(S3_BUCKET, { error: "must be an S3 bucket name (3-63 lowercase letters, digits, . -)" }).describe("Bucket name"),
-  prefix: z.string().default("").describe("Key prefix; artifacts go under <prefix><tag>/"),
+  prefix: z
+    .string()
+    .refine((p) => s3PrefixFix(p) === undefined, {
+      error: (issue) => `${JSON.stringify(issue.input)} ${S3_EMPTY_SEGMENT}: write ${JSON.stringify(s3PrefixFix(String(issue.input)))}`,
+    })
+    .default("")
+    .describe("Key prefix, without a leading / or empty segments (//); artifacts go under <prefix><tag>/"),
   region: z.string().optional().describe("S3 region"),
   publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),
   layout: z.enum(S3_LAYOUTS).default("bootsmith").describe("Object key layout: bootsmith's or OpenCHAMI image-builder's"),

@@ -16,6 +16,7 @@ import {
   markRolledBack,
   newRecordId,
   saveRecord,
+  urlCredentials,
   type BssRecordEntry,
   type RegistrationRecord,
   type StoredRecord,
@@ -103,6 +104,8 @@ export interface RollbackResult {
 function connect(
   target: BootTarget,
   options: ConnectionOptions,
+  /** Said first on a 401 (how to give back credentials a record does not keep). */
+  credentialsHint?: string,
 ): { url: string; clientOptions: HttpClientOptions & { tokenSource: string; tokenHint: string } } {
   const auth = resolveToken(target.url, {
     token: options.token,
@@ -113,7 +116,16 @@ function connect(
   });
   // A URL may carry user:password for a site's proxy (node sends it as basic auth): never printed.
   options.log?.(`${target.type} ${redactUrl(target.url)}: ${auth.source === "none" ? "no token" : `token from ${auth.source}`}`);
-  return { url: target.url, clientOptions: { ...options.http, token: auth.token, caFile: target.caFile, tokenSource: auth.source, tokenHint: auth.hint } };
+  return {
+    url: target.url,
+    clientOptions: {
+      ...options.http,
+      token: auth.token,
+      caFile: target.caFile,
+      tokenSource: auth.source,
+      tokenHint: credentialsHint ? `${credentialsHint}; or ${auth.hint}` : auth.hint,
+    },
+  };
 }
 
 function usesBssApi(target: BootTarget): target is BssTarget | (BootServiceTarget & { legacy: true }) {
@@ -412,12 +424,39 @@ async function latestRecord(target: BootTarget, stateDir: string, keys: Selector
   return found;
 }
 
+/**
+ * Rollback gets credentials the way register did: the token sources, or user:password in the URL
+ * it is given. A record keeps no password, so a registration made with one in its URL needs it
+ * again (the 401 says so). A record written before that rule may still hold it: it is used for
+ * the same origin (never sent to another scheme or host) when the given URL has none.
+ */
+function rollbackConnection(target: BootTarget, record: RegistrationRecord): { target: BootTarget; credentialsHint?: string } {
+  if (urlCredentials(target.url) !== undefined) return { target };
+  const recorded = urlCredentials(record.target.url);
+  if (recorded !== undefined && new URL(record.target.url).origin === new URL(target.url).origin) {
+    const url = new URL(target.url);
+    url.username = recorded.username;
+    url.password = recorded.password;
+    return { target: { ...target, url: url.href } };
+  }
+  if (!record.target.urlCredentials) return { target };
+  const example = new URL(redactUrl(target.url));
+  example.username = "USER";
+  example.password = "PASSWORD";
+  const option = target.type === "bss" ? "--bss" : "--boot-service";
+  return {
+    target,
+    credentialsHint: `registration ${record.id} was made with user:password in the URL, which bootsmith does not store: give them again, ${option} ${example.href}`,
+  };
+}
+
 /** Restore what the newest registration of `target` replaced (deleting entries it created). */
 export async function rollback(target: BootTarget, options: RollbackOptions = {}): Promise<RollbackResult> {
   const stateDir = options.stateDir ?? defaultStateDir(options.env);
   const keys = options.selectors ? selectorKeys(options.selectors) : [];
   const stored = await latestRecord(target, stateDir, keys);
-  const { url, clientOptions } = connect(target, options);
+  const connection = rollbackConnection(target, stored.record);
+  const { url, clientOptions } = connect(connection.target, options, connection.credentialsHint);
   options.log?.(`rolling back registration ${stored.record.id} of ${stored.record.image.name}:${stored.record.image.tag} (${stored.path})`);
   if (stored.record.bootConfiguration) return rollbackBootConfiguration(target, stored, new BootServiceClient(url, clientOptions), options);
   return rollbackBss(target, stored, keys, new BssClient(url, clientOptions), options);

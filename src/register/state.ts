@@ -2,11 +2,14 @@
 // back (and delete entries that did not exist before). One JSON file per registration under
 // <state-dir>/<target>/, written before anything is changed on the boot service; a rollback
 // marks the record instead of deleting it, so rolling back twice walks further back in history.
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+// A record never holds a secret: a URL's user:password (a site's authenticating proxy) is dropped
+// on every write, and rollback asks for it again the way register got it (see rollback()).
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { BootEntry, SelectorKey } from "./bss.js";
 import type { BootConfigurationSpec } from "./boot-service.js";
+import { redactUrl } from "./http.js";
 
 export interface BssRecordEntry {
   readonly selector: SelectorKey;
@@ -26,7 +29,15 @@ export interface RegistrationRecord {
   readonly schemaVersion: 1;
   readonly id: string;
   readonly createdAt: string;
-  readonly target: { readonly type: "bss" | "boot-service"; readonly url: string; readonly name?: string; readonly legacy?: boolean };
+  readonly target: {
+    readonly type: "bss" | "boot-service";
+    /** Without user:password; records written before that rule may still carry it (rollback uses it, never prints it). */
+    readonly url: string;
+    readonly name?: string;
+    readonly legacy?: boolean;
+    /** The URL register used carried user:password, which is not stored: rollback must be given it again. */
+    readonly urlCredentials?: true;
+  };
   readonly image: { readonly name: string; readonly tag: string; readonly target: string };
   readonly mode: "put" | "patch";
   /** BSS (and boot-service legacy) registrations. */
@@ -66,13 +77,36 @@ export function newRecordId(now: Date = new Date()): string {
     .replace(/\.(\d+)Z$/, "$1Z")}-${process.pid}-${String(counter).padStart(3, "0")}`;
 }
 
+/** user:password of a URL, when it has one. */
+export function urlCredentials(url: string): { username: string; password: string } | undefined {
+  try {
+    const u = new URL(url);
+    return u.username !== "" || u.password !== "" ? { username: u.username, password: u.password } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write a record as only its owner can read it (0600), through a fresh temporary file (a stale
+ * one left by a crash could have other permissions), with any credential in its URL dropped.
+ */
+async function writeRecordFile(path: string, record: RegistrationRecord): Promise<void> {
+  const stored: RegistrationRecord =
+    urlCredentials(record.target.url) === undefined
+      ? record
+      : { ...record, target: { ...record.target, url: redactUrl(record.target.url), urlCredentials: true } };
+  const tmp = `${path}.tmp`;
+  await rm(tmp, { force: true });
+  await writeFile(tmp, JSON.stringify(stored, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  await rename(tmp, path);
+}
+
 export async function saveRecord(stateDir: string, record: RegistrationRecord): Promise<string> {
   const dir = join(stateDir, targetSlug(record.target.url, record.target.name));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${record.id}.json`);
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-  await rename(tmp, path);
+  await writeRecordFile(path, record);
   return path;
 }
 
@@ -104,8 +138,5 @@ export async function listRecords(stateDir: string, url: string, name?: string):
 }
 
 export async function markRolledBack(stored: StoredRecord, now: Date = new Date()): Promise<void> {
-  const updated: RegistrationRecord = { ...stored.record, rolledBackAt: now.toISOString() };
-  const tmp = `${stored.path}.tmp`;
-  await writeFile(tmp, JSON.stringify(updated, null, 2) + "\n", { mode: 0o600 });
-  await rename(tmp, stored.path);
+  await writeRecordFile(stored.path, { ...stored.record, rolledBackAt: now.toISOString() });
 }

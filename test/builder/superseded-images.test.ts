@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { MIN_AGE_MS, removeSupersededImages, supersededSummary, tidySupersededImages } from "../../src/builder/superseded-images.js";
+import { buildingTag, workingContainerName } from "../../src/core/build-names.js";
 
 let work: string;
 let storage: string[];
@@ -46,10 +47,10 @@ describe("removeSupersededImages", () => {
     const current2 = await commit("t", "localhost/bootsmith/t:2");
 
     // Younger than MIN_AGE_MS: a commit of another build of the recipe may not have named it yet.
-    expect(await removeSupersededImages("t", storage)).toEqual({ removed: [], kept: [] });
+    expect(await removeSupersededImages("t", storage)).toEqual({ removed: [], kept: [], abandoned: [] });
     const later = { now: Date.now() + MIN_AGE_MS + 1000 };
     const result = await removeSupersededImages("t", storage, undefined, later);
-    expect(result).toEqual({ removed: [superseded], kept: [inUse] });
+    expect(result).toEqual({ removed: [superseded], kept: [inUse], abandoned: [] });
     const left = await ids();
     expect(left.has(superseded)).toBe(false);
     for (const id of [current, stillNamed, otherRecipes, inUse, current2]) expect(left.has(id), id).toBe(true);
@@ -59,9 +60,42 @@ describe("removeSupersededImages", () => {
 
     // Once the container is gone, the next build's pass removes it; then there is nothing to do.
     await buildah("rm", container);
-    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [inUse], kept: [] });
-    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [], kept: [] });
-    expect(supersededSummary("t", { removed: [], kept: [] })).toBeUndefined();
+    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [inUse], kept: [], abandoned: [] });
+    expect(await removeSupersededImages("t", storage, undefined, later)).toEqual({ removed: [], kept: [], abandoned: [] });
+    expect(supersededSummary("t", { removed: [], kept: [], abandoned: [] })).toBeUndefined();
+  });
+
+  it("removes the building- names that killed builds of the recipe left, never a live build's or a recipe tag", { timeout: 120_000 }, async () => {
+    // As the planner names them: the commit beside the squashfs, killed before name-image.
+    const stale = await commit("u", `localhost/bootsmith/u:${buildingTag("20261201010101-dead01")}`);
+    // A build of the same recipe running now: its working container is there.
+    const live = await commit("u", `localhost/bootsmith/u:${buildingTag("20261202020202-a11ve1")}`);
+    const liveContainer = await buildah("from", "--name", workingContainerName("u", "20261202020202-a11ve1"), "scratch");
+    // Killed after name-image tagged it, before it dropped the building name: the image stays under its tag.
+    const named = await commit("u", "localhost/bootsmith/u:7");
+    await buildah("tag", "localhost/bootsmith/u:7", `localhost/bootsmith/u:${buildingTag("20261130000000-beef01")}`);
+    const otherRecipe = await commit("other-u", `localhost/bootsmith/other-u:${buildingTag("20261201010101-dead02")}`);
+    // A recipe may call a tag of its own building-…: the image's io.bootsmith.tags label says so.
+    const container = await buildah("from", "scratch");
+    await buildah("config", "--label", "io.bootsmith.recipe=u", "--label", "io.bootsmith.tags=building-site", container);
+    const ownTag = await buildah("commit", "--quiet", container, "localhost/bootsmith/u:building-site");
+    await buildah("rm", container);
+
+    await removeSupersededImages("u", storage);
+    expect((await ids()).has(stale), "younger than MIN_AGE_MS: left alone").toBe(true);
+    const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+    const result = await removeSupersededImages("u", storage, undefined, later);
+    const left = await ids();
+    expect(left.has(stale), "the killed build's image is gone").toBe(false);
+    expect([...result.abandoned].sort()).toEqual(
+      [`localhost/bootsmith/u:${buildingTag("20261130000000-beef01")}`, `localhost/bootsmith/u:${buildingTag("20261201010101-dead01")}`].sort(),
+    );
+    for (const id of [live, named, otherRecipe, ownTag]) expect(left.has(id), id).toBe(true);
+    const names = await buildah("images", "--format", "{{.Name}}:{{.Tag}}");
+    expect(names).not.toContain("beef01");
+    expect(names).toContain("localhost/bootsmith/u:7");
+    expect(supersededSummary("u", result)).toBe("removed 2 building- name(s) of u that builds killed before naming their image left");
+    await buildah("rm", liveContainer);
   });
 
   it("fails, for the caller to report, when buildah cannot list the storage", async () => {

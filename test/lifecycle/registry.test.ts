@@ -18,6 +18,7 @@ import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { publishToRegistry } from "../../src/publish/registry.js";
 import { makeFakeImage } from "../publish/support/artifacts.js";
 import { freePort } from "../publish/support/ceph.js";
+import { startRegistry, writeAuthFile } from "../publish/support/registry.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey } from "../support/gpg-keys.js";
@@ -146,6 +147,59 @@ describe("promote on a registry", () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`${repository}:3 is ${await digestOf("3")}, but`);
     expect(await digestOf("staging")).toBeUndefined();
+  });
+
+  it("a registry behind htpasswd: promote's refused credentials name --authfile and buildah login, never the password", async () => {
+    const password = "s3cret-PW-91";
+    const authDir = await mkdtemp(path.join(work, "auth-registry-"));
+    const guarded = await startRegistry(authDir, { htpasswd: { user: "site", password } });
+    try {
+      const guardedRepo = `${guarded.address}/bootsmith/reg`;
+      const authFile = path.join(authDir, "auth.json");
+      const login = (pw: string) => writeAuthFile(authFile, guarded.address, "site", pw);
+      // Image 2 (boot test passed), pushed there with the right credentials, its record apart.
+      const guardedArtifacts = path.join(authDir, "artifacts");
+      const dir = path.join(guardedArtifacts, "reg", "2");
+      await mkdir(dir, { recursive: true });
+      const image = await makeFakeImage({ dir, name: "reg", tags: ["2"], sizes: {} });
+      await writeFile(
+        path.join(dir, "manifest.json"),
+        JSON.stringify({ ...image.manifest, image: { ref: "localhost/bootsmith-test/reg:2" }, bootTest: { timeoutSeconds: 60, lastRun: passed } }),
+      );
+      await login(password);
+      await publishToRegistry(
+        await loadArtifactSet(dir),
+        { type: "registry", repository: guardedRepo, tlsVerify: false, authFile },
+        { buildahGlobalArgs: buildah },
+      );
+
+      const promote = (...extra: string[]) =>
+        bootsmith(
+          ["promote", "reg:2", "--to", "prod", "--target", `registry:${guardedRepo}`, "--tls-verify=false", "--artifacts", guardedArtifacts, ...extra],
+          {
+            env: { REGISTRY_AUTH_FILE: path.join(authDir, "none.json") },
+          },
+        );
+      const anonymous = await promote();
+      expect(anonymous.exitCode, anonymous.stderr).toBe(1);
+      expect(anonymous.stderr).toMatch(new RegExp(`${guardedRepo}: the registry refused to [^\n]*\\(unauthorized: authentication required\\)`));
+      expect(anonymous.stderr).toContain(
+        `no --authfile was given (skopeo looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${guarded.address}\``,
+      );
+      await login("wrong-PW");
+      const wrong = await promote("--authfile", authFile);
+      expect(wrong.exitCode, wrong.stderr).toBe(1);
+      expect(wrong.stderr).toContain(
+        `the credentials in ${authFile} were not accepted: log in again with \`buildah login --authfile ${authFile} ${guarded.address}\``,
+      );
+      for (const r of [anonymous, wrong]) expect(r.stdout + r.stderr).not.toMatch(/s3cret|wrong-PW/);
+
+      await login(password);
+      const ok = await promote("--authfile", authFile);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    } finally {
+      await guarded.stop();
+    }
   });
 
   it("an unknown tag is exit 2", async () => {

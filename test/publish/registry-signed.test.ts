@@ -18,13 +18,14 @@ import type { BuildEvent, Reporter } from "../../src/exec/events.js";
 import { silentReporter } from "../../src/exec/events.js";
 import { run } from "../../src/exec/run.js";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
+import { PublishError } from "../../src/publish/errors.js";
 import { publishToRegistry } from "../../src/publish/registry.js";
 import { publishManifestList } from "../../src/publish/manifest-list.js";
 import { openSigner, type Signer } from "../../src/sign/gpg.js";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
 import { makeFakeImage } from "./support/artifacts.js";
-import { registryTags, startRegistry, type TestRegistry } from "./support/registry.js";
+import { refusedAnonymousPush, registryTags, startRegistry, writeAuthFile, type TestRegistry } from "./support/registry.js";
 
 const PASSPHRASE = `Quokka-Passphrase-${randomBytes(4).toString("hex")}`;
 const ctx = { step: "test", reporter: silentReporter };
@@ -215,6 +216,38 @@ describe("signed registry publishing (docker-registry, skopeo policy.json signed
     const index = await pull(host, `${listed}:2.0`, { copy: ["--multi-arch", "index-only"] });
     expect(index.exitCode, index.stderr).toBe(0);
     expect((await pull(await pullHost(keyB, `${registry.address}/bootsmith/multi`), `${listed}:2.0`)).exitCode).toBe(1);
+  });
+
+  it("a registry behind htpasswd: a signed push's refused credentials are explained as an unsigned push's, never the password", async () => {
+    const password = "s3cret-PW-77";
+    const authDir = await mkdtemp(join(work, "auth-registry-"));
+    const guarded = await startRegistry(authDir, { htpasswd: { user: "site", password } });
+    const { signer: site, cleanup } = await signer(keyA, PASSPHRASE);
+    try {
+      const repository = `${guarded.address}/site/compute`;
+      const authFile = join(authDir, "auth.json");
+      const push = async (file?: string) =>
+        publishToRegistry(
+          await loadArtifactSet(await artifactDir(refs.signed, ["1.0"])),
+          { type: "registry", repository, tlsVerify: false, lookaside, ...(file ? { authFile: file } : {}) },
+          { buildahGlobalArgs: buildah, signer: site },
+        ).catch((e: unknown) => e);
+
+      const anonymous = await push();
+      expect(anonymous).toBeInstanceOf(PublishError);
+      expect((anonymous as PublishError).kind).toBe("credentials");
+      for (const part of refusedAnonymousPush(repository, "skopeo")) expect((anonymous as Error).message).toContain(part);
+      await writeAuthFile(authFile, guarded.address, "site", "wrong-PW");
+      const wrong = await push(authFile);
+      expect((wrong as Error).message).toContain(
+        `the credentials in ${authFile} were not accepted: log in again with \`buildah login --authfile ${authFile} ${guarded.address}\``,
+      );
+      for (const error of [anonymous, wrong]) expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toMatch(/s3cret|wrong-PW/);
+    } finally {
+      await site.close();
+      await cleanup.unwind();
+      await guarded.stop();
+    }
   });
 
   it("a signature that fails leaves no tag in the registry", async () => {

@@ -27,6 +27,25 @@ describe("parseTargetSpec", () => {
     expect(() => parseTargetSpec(spec)).toThrow(PublishInputError);
   });
 
+  it.each([
+    ["s3://boot-images//a//b/", {}, 'the prefix "/a//b/" of --to s3://boot-images//a//b/', "--to s3://boot-images/a/b/"],
+    ["s3://boot-images/a//b", {}, 'the prefix "a//b" of --to s3://boot-images/a//b', "--to s3://boot-images/a/b"],
+    ["s3://boot-images", { prefix: "/site/" }, 'the prefix "/site/" of --prefix', "--prefix site/"],
+    ["s3://boot-images", { prefix: "site//" }, 'the prefix "site//" of --prefix', "--prefix site/"],
+  ])("rejects %s %j: empty key segments, with the fixed form", (spec, options, what, fixed) => {
+    let error: unknown;
+    try {
+      parseTargetSpec(spec, options);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PublishInputError);
+    expect((error as PublishInputError).exitCode).toBe(2);
+    expect((error as Error).message).toBe(
+      `${what} has an empty path segment (a leading / or //), which makes keys an S3 console cannot show and that are not the folder meant: write ${fixed}`,
+    );
+  });
+
   it("covers every publisher type", () => {
     const made = ["s3://bucket", "dir:/x", "registry:h/r"].map((s) => parseTargetSpec(s).type).sort();
     expect(made).toEqual([...PUBLISH_TARGET_TYPES].sort());

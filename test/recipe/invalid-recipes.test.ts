@@ -53,6 +53,13 @@ const cases: readonly Case[] = [
     issues: ['10:5 publish[0].publicbase: unknown key "publicbase"; did you mean "publicBase"?'],
   },
   {
+    name: "an S3 prefix with empty path segments: keys no S3 console shows",
+    yaml: withBase("publish:", "  - type: s3", "    bucket: boot-images", "    prefix: /site//compute/"),
+    issues: [
+      '10:13 publish[0].prefix: "/site//compute/" has an empty path segment (a leading / or //), which makes keys an S3 console cannot show and that are not the folder meant: write "site/compute/"',
+    ],
+  },
+  {
     name: "key of another publish type: keys listed for the entry's type",
     yaml: withBase("publish:", "  - type: local", "    dir: /srv/images", "    bucket: boot-images"),
     issues: ['10:5 publish[0].bucket: unknown key "bucket"; valid keys: type, dir, publicBase'],

@@ -1,7 +1,7 @@
 // `bootsmith register` and `bootsmith rollback` as a user runs them (the command modules, their
 // errors reported by cli/main.ts's exitCodeFor, output captured), against the contract BSS and a
 // static artifact server.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -111,6 +111,81 @@ describe("bootsmith register / rollback", () => {
     expect(none.out).toContain(`no registrations recorded for ${bss.url}`);
     for (const r of [real, again, back, none]) expect(r.out + r.err).not.toContain("hunter2-secret");
     expect(bss.entries.size).toBe(0);
+  });
+
+  describe("a BSS behind a proxy that asks for user:password", () => {
+    const USER = "bss-admin";
+    const PASSWORD = "hunter2-secret";
+    let guarded: BssServer;
+    let withPassword: string;
+    beforeEach(async () => {
+      guarded = await startBssServer({ basicAuth: { user: USER, password: PASSWORD } });
+      const url = new URL(guarded.url);
+      url.username = USER;
+      url.password = PASSWORD;
+      withPassword = url.href;
+    });
+    afterEach(() => guarded.stop());
+
+    /** Every file under the state directory, with its bytes and permission bits. */
+    async function stateFiles(dir: string): Promise<{ path: string; text: string; mode: number }[]> {
+      const out: { path: string; text: string; mode: number }[] = [];
+      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        const path = join(entry.parentPath, entry.name);
+        const mode = (await stat(path)).mode & 0o777;
+        out.push({ path, text: entry.isFile() ? await readFile(path, "utf8") : "", mode });
+      }
+      return out;
+    }
+
+    it("the rollback record keeps no password (0600); rollback without it fails naming --bss, with it restores", async () => {
+      const state = join(tmp, "state");
+      const reg = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state, "--json"]);
+      expect(reg.code, reg.err).toBe(0);
+      expect(guarded.entries.size).toBe(1);
+      const files = await stateFiles(state);
+      const records = files.filter((f) => f.path.endsWith(".json"));
+      expect(records).toHaveLength(1);
+      for (const f of files) {
+        expect(f.text, f.path).not.toContain(PASSWORD);
+        expect(f.text, f.path).not.toContain(`${USER}:`);
+        expect(f.mode, f.path).toBe(f.text === "" ? 0o700 : 0o600);
+      }
+
+      const bare = await cli(rollbackCommand, ["--bss", guarded.url, "--state-dir", state]);
+      expect(bare.code, bare.err).toBe(1);
+      expect(bare.err).toContain("401");
+      expect(bare.err).toContain(`--bss ${new URL("http://USER:PASSWORD@" + new URL(guarded.url).host).href}`);
+      expect(guarded.entries.size, "nothing was restored").toBe(1);
+
+      const back = await cli(rollbackCommand, ["--bss", withPassword, "--state-dir", state, "--json"]);
+      expect(back.code, back.err).toBe(0);
+      expect(guarded.entries.size).toBe(0);
+      for (const r of [reg, bare, back]) expect(r.out + r.err).not.toContain(PASSWORD);
+      for (const f of await stateFiles(state)) expect(f.text, f.path).not.toContain(PASSWORD);
+      expect(guarded.violations).toEqual([]);
+    });
+
+    it("a record an older bootsmith wrote with the password in it still rolls back, without printing it, and loses it", async () => {
+      const state = join(tmp, "state");
+      const reg = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);
+      expect(reg.code, reg.err).toBe(0);
+      const [record] = (await stateFiles(state)).filter((f) => f.path.endsWith(".json"));
+      if (!record) throw new Error("no record written");
+      const old = JSON.parse(record.text) as { target: { url: string; urlCredentials?: boolean } };
+      delete old.target.urlCredentials;
+      await writeFile(record.path, JSON.stringify({ ...old, target: { ...old.target, url: withPassword } }), { mode: 0o600 });
+
+      const list = await cli(rollbackCommand, ["--bss", guarded.url, "--state-dir", state, "--list", "--json"]);
+      expect(list.code, list.err).toBe(0);
+      expect(list.out).not.toContain(PASSWORD);
+      expect(list.out).toContain(guarded.url);
+      const back = await cli(rollbackCommand, ["--bss", guarded.url, "--state-dir", state]);
+      expect(back.code, back.err).toBe(0);
+      expect(guarded.entries.size).toBe(0);
+      for (const r of [list, back]) expect(r.out + r.err).not.toContain(PASSWORD);
+      expect(await readFile(record.path, "utf8"), "marking it rolled back rewrote it without the password").not.toContain(PASSWORD);
+    });
   });
 
   it("a MAC written with dashes in upper case is registered (and rolled back) as BSS stores it", async () => {

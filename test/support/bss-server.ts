@@ -7,7 +7,8 @@
 //   PATCH  /boot/v1/bootparameters   200; 404 when any selector has no params; keeps kernel/initrd
 //   DELETE /boot/v1/bootparameters   200; selects by body; 404 when none existed
 //   GET    /boot/v1/bootscript       the iPXE script BSS generates (unauthenticated: nodes have no token)
-// Errors are RFC 7807 problem+json. With `token` set, bootparameters require that bearer token.
+// Errors are RFC 7807 problem+json. With `token` set, bootparameters require that bearer token;
+// with `basicAuth`, that user and password (a site's proxy in front of BSS).
 // With `bootConfigurations`, it also serves boot-service's /bootconfigurations resources.
 //
 // Every request body and response body is checked against the spec (ajv, definitions from the
@@ -138,6 +139,8 @@ export type FaultMatch = (req: { method: string; path: string; body: unknown }) 
 export interface BssServerOptions {
   /** Require `Authorization: Bearer <token>` on bootparameters and bootconfigurations. */
   readonly token?: string;
+  /** Require `Authorization: Basic` with this user and password instead (a site's authenticating proxy). */
+  readonly basicAuth?: { readonly user: string; readonly password: string };
   /** Also serve boot-service's /bootconfigurations (v0.2). */
   readonly bootConfigurations?: boolean;
   /** Serve /boot/v1 (default true; boot-service with enable_legacy_api false answers 404 there). */
@@ -243,13 +246,20 @@ export class BssServer {
     return `${host}/boot/v1/bootscript?mac=${encodeURIComponent(mac)}`;
   }
 
+  private authorized(header: string | undefined): boolean {
+    const { token, basicAuth } = this.options;
+    if (token !== undefined && header !== `Bearer ${token}`) return false;
+    if (basicAuth !== undefined && header !== `Basic ${Buffer.from(`${basicAuth.user}:${basicAuth.password}`).toString("base64")}`) return false;
+    return true;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://x");
     const query = Object.fromEntries(url.searchParams.entries());
-    const authorized = this.options.token === undefined || req.headers.authorization === `Bearer ${this.options.token}`;
+    const authorized = this.authorized(req.headers.authorization);
     let body: unknown = undefined;
     let badJson: string | undefined;
     if (raw.trim() !== "") {
@@ -282,7 +292,8 @@ export class BssServer {
       if (path === "/boot/v1/bootscript" && ctx.method === "GET") return this.bootscript(ctx, query, req.headers.host ?? "127.0.0.1");
       if (path === "/boot/v1/service/status" && ctx.method === "GET") return ctx.json(200, { "bss-status": "running" }, false);
       if (path === "/boot/v1/bootparameters") {
-        if (!authorized) return ctx.problem(401, "Unauthorized: a valid bearer token is required");
+        if (!authorized)
+          return ctx.problem(401, `Unauthorized: ${this.options.basicAuth ? "a valid user and password are" : "a valid bearer token is"} required`);
         return this.bootparameters(ctx, query, body);
       }
       return ctx.problem(404, `no route ${ctx.method} ${path}`);

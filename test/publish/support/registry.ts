@@ -67,3 +67,17 @@ export async function registryTags(repository: string): Promise<string[]> {
   if (!response.ok) throw new Error(`tags/list of ${repository}: HTTP ${response.status}`);
   return ((await response.json()) as { tags: string[] | null }).tags ?? [];
 }
+
+/** A containers auth file holding `user:password` for `address` (what `buildah login --authfile FILE` writes). */
+export async function writeAuthFile(file: string, address: string, user: string, password: string): Promise<void> {
+  await writeFile(file, JSON.stringify({ auths: { [address]: { auth: Buffer.from(`${user}:${password}`).toString("base64") } } }));
+}
+
+/** The explanation publish/registry-credentials.ts gives when `program` pushed to `repository` with no auth file. */
+export function refusedAnonymousPush(repository: string, program: "buildah" | "skopeo"): string[] {
+  const host = repository.split("/")[0] ?? repository;
+  return [
+    `${repository}: the registry refused the push (unauthorized: authentication required)`,
+    `no --authfile was given (${program} looked in $REGISTRY_AUTH_FILE or its default auth file): write one with \`buildah login --authfile FILE ${host}\` and pass --authfile FILE`,
+  ];
+}
