@@ -6,7 +6,6 @@ import type { Action, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { ARCHES } from "../core/arch.js";
-import { keyIsFile } from "./rpm.js";
 
 export const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
@@ -79,7 +78,7 @@ function fromScratch(ctx: PackageContext): Step[] {
       const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
       actions.push({ kind: "write-file", path: file, content: repo.content, mode: 0o644 });
       mirrors.push(file);
-    } else if (repo.gpgkey !== undefined && keyIsFile(repo.gpgkey)) {
+    } else if (repo.gpgkey !== undefined) {
       // mmdebstrap's apt runs on the host and reads the key where the recipe has it, but the
       // sources it leaves in the image are read later by apt inside the image (a child layer,
       // the booted node), which has no such path. So mmdebstrap gets a source of its own (a
@@ -91,8 +90,7 @@ function fromScratch(ctx: PackageContext): Step[] {
       runSources.push(`etc/apt/sources.list.d/*${RUN_SOURCE_PREFIX}${repo.name}.sources`);
       imageSources.push(...repoSourcesInImage(ctx, repo));
     } else {
-      const signed = repo.gpgkey ? ` [signed-by=${repo.gpgkey}]` : "";
-      mirrors.push(`deb${signed} ${repo.baseurl} ${repo.suite ?? p.release} ${(repo.components ?? ["main"]).join(" ")}`);
+      mirrors.push(`deb ${repo.baseurl} ${repo.suite ?? p.release} ${(repo.components ?? ["main"]).join(" ")}`);
     }
   });
   if (mirrors.length === 0) mirrors.push(...ctx.hostAptSources);
@@ -156,9 +154,10 @@ function debSources(repo: Repo, release: string | undefined, signedBy: string | 
 function repoSourcesInImage(ctx: PackageContext, repo: Repo): Action[] {
   const actions: Action[] = [];
   const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
-  const imageKey = repo.content === undefined && repo.gpgkey !== undefined && keyIsFile(repo.gpgkey) ? aptImageKey(repo.name, repo.gpgkey) : undefined;
+  // The recipe's check allows no URL here: apt takes a key as a file (Signed-By).
+  const imageKey = repo.content === undefined && repo.gpgkey !== undefined ? aptImageKey(repo.name, repo.gpgkey) : undefined;
   if (imageKey) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey!, imageKey, { mode: "0644" }) });
-  const content = repo.content ?? debSources(repo, ctx.packages.release, imageKey ?? repo.gpgkey);
+  const content = repo.content ?? debSources(repo, ctx.packages.release, imageKey);
   actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
   actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
   return actions;
