@@ -118,7 +118,8 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
       });
       undo?.confirm();
       if (action.command.warnOn === "rpm-scriptlets")
-        for (const failure of failedScriptlets(result.stdout)) ctx.reporter.emit({ type: "message", level: "warn", text: `[${step.id}] ${failure}` });
+        for (const failure of failedScriptlets(result.stdout, action.command.file, result.exitCode))
+          ctx.reporter.emit({ type: "message", level: "warn", text: `[${step.id}] ${failure}` });
       if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.saveTo) {

@@ -204,6 +204,7 @@ function toCommandError(
   diagnosis: OutputDiagnosis | undefined,
 ): CommandError {
   const code = (result as { code?: string }).code;
+  const missing = missingInImage(cmd, tail);
   let message: string;
   let hint: string | undefined;
   if (code === "ENOENT") {
@@ -215,6 +216,9 @@ function toCommandError(
     const said = causes[0] ?? tail.at(-1);
     message = `[${step}] ${cmd.file} exited with code 127: a program it ran was not found${said ? `: ${said}` : ""}`;
     hint = "install the missing program in the image (packages.install) or fix its name in the command";
+  } else if (missing !== undefined) {
+    message = `[${step}] ${cmd.file} exited with code ${result.exitCode}: ${missing} is not in the image`;
+    hint = `install the package that provides ${missing} in the image (packages.install of this recipe, or of its parent), or fix the name in the command; dnf or zypper, if the image lacks them, run from the host with packages.options.installer: host`;
   } else if (result.timedOut) {
     message = `[${step}] ${cmd.file} timed out after ${Math.round((cmd.timeoutMs ?? 0) / 1000)} s and was stopped`;
     hint = "the step's timeout can be raised in the recipe (timeout: seconds) if the work is legitimately slow";
@@ -227,6 +231,22 @@ function toCommandError(
     hint = causes.length > 0 ? diagnosis?.hint(causes) : undefined;
   }
   return new CommandError(message, rendered, step, result.exitCode, result.signal, Boolean(result.timedOut), tail, hint, { cause: result }, causes);
+}
+
+/**
+ * buildah run's words when the program it was to run is not in the image (it exits 1, not 127):
+ * 'process failed to start with error: exec: "NAME": executable file not found in $PATH', or
+ * '… fork/exec /PATH: no such file or directory' for a path. The program, or undefined.
+ */
+function missingInImage(cmd: Command, tail: readonly string[]): string | undefined {
+  if (cmd.file.split("/").pop() !== "buildah" || !cmd.args.includes("run")) return undefined;
+  for (const line of tail) {
+    const m = /process failed to start with error: (?:exec: "([^"]+)": executable file not found in \$PATH|fork\/exec (\S+): no such file or directory)/.exec(
+      line,
+    );
+    if (m) return m[1] ?? m[2];
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import type { Action, Step } from "../steps/types.js";
 import type { PackageContext, PackageManagerPlugin } from "./types.js";
 import { copyIntoImage, runInImage } from "../steps/buildah.js";
 import { ARCHES } from "../core/arch.js";
-import { keyIsFile } from "./rpm.js";
 
 export const APT_ENV = { DEBIAN_FRONTEND: "noninteractive" };
 
@@ -70,15 +69,28 @@ function fromScratch(ctx: PackageContext): Step[] {
   const o = p.options;
   const actions: Action[] = [];
   const mirrors: string[] = [];
+  /** What puts the keyed repositories' image sources in place once mmdebstrap is done. */
+  const imageSources: Action[] = [];
+  const runSources: string[] = [];
   if (o.mirror) mirrors.push(o.mirror);
   p.repos.forEach((repo) => {
     if (repo.content !== undefined) {
       const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
       actions.push({ kind: "write-file", path: file, content: repo.content, mode: 0o644 });
       mirrors.push(file);
+    } else if (repo.gpgkey !== undefined) {
+      // mmdebstrap's apt runs on the host and reads the key where the recipe has it, but the
+      // sources it leaves in the image are read later by apt inside the image (a child layer,
+      // the booted node), which has no such path. So mmdebstrap gets a source of its own (a
+      // file, which it writes to sources.list.d/NNNN<name>) that is removed afterwards, and
+      // the image gets the key's copy and a source naming it, the same as on a parent.
+      const run = path.join(ctx.workDir, "apt-sources", `${RUN_SOURCE_PREFIX}${repo.name}.sources`);
+      actions.push({ kind: "write-file", path: run, content: debSources(repo, p.release, repo.gpgkey), mode: 0o644 });
+      mirrors.push(run);
+      runSources.push(`etc/apt/sources.list.d/*${RUN_SOURCE_PREFIX}${repo.name}.sources`);
+      imageSources.push(...repoSourcesInImage(ctx, repo));
     } else {
-      const signed = repo.gpgkey ? ` [signed-by=${repo.gpgkey}]` : "";
-      mirrors.push(`deb${signed} ${repo.baseurl} ${repo.suite ?? p.release} ${(repo.components ?? ["main"]).join(" ")}`);
+      mirrors.push(`deb ${repo.baseurl} ${repo.suite ?? p.release} ${(repo.components ?? ["main"]).join(" ")}`);
     }
   });
   if (mirrors.length === 0) mirrors.push(...ctx.hostAptSources);
@@ -100,6 +112,7 @@ function fromScratch(ctx: PackageContext): Step[] {
     p.release ?? "stable",
   ];
   actions.push({ kind: "exec", command: { file: "mmdebstrap", args: [...args, ctx.root, ...mirrors] } });
+  if (runSources.length > 0) actions.push({ kind: "clean-leftovers", root: ctx.root, paths: runSources, ifEmpty: [] }, ...imageSources);
   if (ctx.accounts) {
     // base-passwd (Essential) has written /etc/passwd and /etc/group; the accounts go in, then
     // apt-get inside the image installs the recipe's packages from the sources mmdebstrap left.
@@ -123,22 +136,36 @@ function aptImageKey(repoName: string, key: string): string {
   return `/etc/apt/keyrings/bootsmith-${repoName}${path.extname(key) === ".asc" ? ".asc" : ".gpg"}`;
 }
 
+/** The name mmdebstrap's own source of a keyed repository starts with (it names the key's host path). */
+const RUN_SOURCE_PREFIX = "bootsmith-run-";
+
+type Repo = PackageContext["packages"]["repos"][number];
+
+/** A generated repository's deb822 source. */
+function debSources(repo: Repo, release: string | undefined, signedBy: string | undefined): string {
+  const components = (repo.components ?? ["main"]).join(" ");
+  return `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? release ?? "stable"}\nComponents: ${components}\n${signedBy ? `Signed-By: ${signedBy}\n` : ""}`;
+}
+
+/**
+ * The repository's source in the image's sources.list.d, as apt inside the image reads it: a key
+ * file on the build host is copied in and Signed-By names the copy.
+ */
+function repoSourcesInImage(ctx: PackageContext, repo: Repo): Action[] {
+  const actions: Action[] = [];
+  const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
+  // The recipe's check allows no URL here: apt takes a key as a file (Signed-By).
+  const imageKey = repo.content === undefined && repo.gpgkey !== undefined ? aptImageKey(repo.name, repo.gpgkey) : undefined;
+  if (imageKey) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey!, imageKey, { mode: "0644" }) });
+  const content = repo.content ?? debSources(repo, ctx.packages.release, imageKey);
+  actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
+  actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
+  return actions;
+}
+
 function onParent(ctx: PackageContext): Step[] {
   const p = ctx.packages;
-  const actions: Action[] = [];
-  for (const repo of p.repos) {
-    const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
-    // apt-get runs inside the image, which cannot read a key file on the build host: the key is
-    // copied in and Signed-By names the copy.
-    const imageKey = repo.content === undefined && repo.gpgkey !== undefined && keyIsFile(repo.gpgkey) ? aptImageKey(repo.name, repo.gpgkey) : undefined;
-    if (imageKey) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey!, imageKey, { mode: "0644" }) });
-    const signedBy = imageKey ?? repo.gpgkey;
-    const content =
-      repo.content ??
-      `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? p.release ?? "stable"}\nComponents: ${(repo.components ?? ["main"]).join(" ")}\n${signedBy ? `Signed-By: ${signedBy}\n` : ""}`;
-    actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
-    actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
-  }
+  const actions: Action[] = p.repos.flatMap((repo) => repoSourcesInImage(ctx, repo));
   const aptOpts = [...(p.options.weakDeps ? [] : ["--no-install-recommends"]), ...(p.options.proxy ? ["-o", `Acquire::http::Proxy=${p.options.proxy}`] : [])];
   actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["apt-get", ...aptOpts, "update"], APT_ENV) });
   actions.push(...divertDracutHook(ctx));

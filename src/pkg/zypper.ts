@@ -61,7 +61,10 @@ export const zypper: PackageManagerPlugin = {
       actions.push({ kind: "exec", command: zypperCommand(ctx, ["refresh"]) });
       const recommends = p.options.weakDeps ? "--recommends" : "--no-recommends";
       // Non-interactive installs cannot confirm a licence; naming the package is the agreement.
-      actions.push({ kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "install", "--auto-agree-with-licenses", recommends, ...install]) });
+      actions.push({
+        kind: "exec",
+        command: transaction(zypperCommand(ctx, ["--no-refresh", "install", "--auto-agree-with-licenses", recommends, ...install])),
+      });
     }
     if (p.remove.length > 0) actions.push(...removeKeepingInstalled(ctx));
     if (ctx.installer === "image" && !p.options.docs) actions.push({ kind: "exec", command: runInImage(ctx.buildah, ["rm", "-f", IMAGE_NODOCS_MACROS]) });
@@ -109,6 +112,19 @@ function zypperCommand(ctx: PackageContext, verbAndArgs: Arg[]): PlannedCommand 
   };
 }
 
+/**
+ * zypper's exit code when a package's scriptlet (%post, %preun …) failed and rpm went on
+ * (ZYPPER_EXIT_INF_RPM_SCRIPT_FAILED): the package is installed, rpm's line is under
+ * "Additional rpm output:". Reported as dnf's are (warnOn), not as a failed command that says
+ * only "exited with code 107".
+ */
+const RPM_SCRIPT_FAILED = 107;
+
+/** A zypper command that runs an rpm transaction: a failed scriptlet is a warning naming it. */
+function transaction(command: PlannedCommand): PlannedCommand {
+  return { ...command, acceptExitCodes: [RPM_SCRIPT_FAILED], warnOn: "rpm-scriptlets" };
+}
+
 /** zypper's package locks, read from the root (--root) or the image; addlock needs its directory. */
 const LOCKS_FILE = "/etc/zypp/locks";
 
@@ -125,7 +141,7 @@ const LOCKS_FILE = "/etc/zypp/locks";
 function removeKeepingInstalled(ctx: PackageContext): Action[] {
   const p = ctx.packages;
   const keep = lockableNames(p.install);
-  const remove: Action = { kind: "exec", command: zypperCommand(ctx, ["--no-refresh", "remove", ...p.remove]) };
+  const remove: Action = { kind: "exec", command: transaction(zypperCommand(ctx, ["--no-refresh", "remove", ...p.remove])) };
   if (keep.length === 0) return [remove];
   const mkdir: PlannedCommand =
     ctx.installer === "image"

@@ -385,6 +385,9 @@ function inFileOrder(issues: readonly RecipeIssue[]): RecipeIssue[] {
   return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
+/** A URL's scheme (https://, file://), as opposed to a path. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 /** Whether the packages: section installs anything (a remove needs no repository). */
 function needsRepositories(p: NonNullable<ParsedRecipe["packages"]>): boolean {
   return p.install.length + p.groups.length + p.patterns.length + p.modules.enable.length + p.modules.install.length > 0;
@@ -449,6 +452,18 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
       );
     if (manager !== "zypper" && options.gpgAutoImportKeys)
       at(["packages", "options", "gpgAutoImportKeys"], "gpgAutoImportKeys is a zypper option; dnf imports the keys named by gpgkey itself");
+    // apt takes a repository's key as a file (Signed-By), never as a URL, and the schema has no
+    // digest to pin a download with: a key fetched on every build would be trusted unchecked
+    // and would change the image without changing the cache key. A file beside the recipe is
+    // reviewed once and hashed into the cache key. (content: sources name their own keys.)
+    if (manager === "apt")
+      spec.packages.repos.forEach((r, i) => {
+        if (r.content === undefined && r.gpgkey !== undefined && URL_SCHEME.test(r.gpgkey))
+          at(
+            ["packages", "repos", i, "gpgkey"],
+            `apt reads a repository's key from a file (Signed-By), not from a URL: download ${r.gpgkey} once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: ${r.name}.asc (bootsmith copies it into the image's /etc/apt/keyrings)`,
+          );
+      });
     if (manager === "zypper" && !options.best) at(["packages", "options", "best"], "best is a dnf option; zypper always picks the best candidate: remove it");
   }
   const seen = new Set<string>();

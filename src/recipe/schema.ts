@@ -88,7 +88,12 @@ const repo = z
       .describe("Repository id; also the name of its .repo / .sources file"),
     baseurl: repoUrl.optional().describe("dnf/zypper: baseurl; apt: archive URL (with suite and components)"),
     content: z.string().optional().describe("Full .repo file (dnf, zypper) or deb822 .sources file (apt), written as is"),
-    gpgkey: z.string().optional().describe("URL or recipe-relative path of the signing key (zypper: imported into the image's rpm database)"),
+    gpgkey: z
+      .string()
+      .optional()
+      .describe(
+        "Recipe-relative path of the signing key, or (dnf, zypper) its URL; apt takes a file only, copied to /etc/apt/keyrings (zypper: imported into the image's rpm database)",
+      ),
     gpgcheck: z.boolean().optional().describe("Check signatures (default: on when gpgkey is given)"),
     priority: z.number().int().min(1).max(99).optional().describe("dnf/zypper repository priority (lower wins)"),
     enabled: z.boolean().default(true).describe("Enable the repository"),

@@ -98,4 +98,18 @@ describe("performBuildAction: rpm scriptlet failures", () => {
     await performBuildAction(action, step, context(events), newBuildState());
     expect(events.filter((e) => e.type === "message")).toEqual([]);
   });
+
+  // zypper exits 107 when a scriptlet failed and it went on; if rpm's line did not reach its
+  // standard output, the accepted exit code alone must still not pass silently.
+  it("an accepted non-zero exit without rpm's line is still a warning, naming the program and the code", async () => {
+    const events: BuildEvent[] = [];
+    const action: BuildAction = {
+      kind: "exec",
+      command: { file: "sh", args: ["-c", "echo 'Installing: a-1-1.noarch [done]'; exit 107"], acceptExitCodes: [107], warnOn: "rpm-scriptlets" },
+    };
+    await performBuildAction(action, step, context(events), newBuildState());
+    expect(events.flatMap((e) => (e.type === "message" && e.level === "warn" ? [e.text] : []))).toEqual([
+      "[create] sh exited with code 107: a package scriptlet failed and the package manager went on, so a package is installed without what its scriptlet does (its output is in build.log)",
+    ]);
+  });
 });

@@ -102,9 +102,8 @@ describe("apt: the kernel's dracut hook during package installs", () => {
 });
 
 describe("apt: a repository's signing key given as a file", () => {
-  // apt-get runs inside the image on a parent: Signed-By named the key's path on the build host,
-  // which the image does not have, so apt-get update refused the repository as unsigned.
-  it("on a parent, the key is copied into the image and Signed-By names that copy", () => {
+  /** The install step's actions of a recipe with one keyed repository `site`, and the key's host path. */
+  const withKeyedRepo = (from: string, check: (actions: readonly Action[], key: string) => void) => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-apt-key-"));
     try {
       writeFileSync(path.join(dir, "site.asc"), "key\n");
@@ -113,22 +112,57 @@ describe("apt: a repository's signing key given as a file", () => {
         file,
         [
           "name: t",
-          "from: {image: registry.local/debian:12}",
+          `from: ${from}`,
           "packages:",
           "  manager: apt",
+          "  release: bookworm",
           "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: site.asc}]",
           "  install: [slurmd]",
           "boot: false",
           "",
         ].join("\n"),
       );
-      const actions = plan(loadRecipe(file, { env: {} }), fixedPlanOptions()).steps.find((s) => s.id === "install-packages")!.actions;
-      const sources = actions.find((a) => a.kind === "write-file" && a.path.endsWith("/site.sources"));
-      expect(sources?.kind === "write-file" ? sources.content : "").toContain("Signed-By: /etc/apt/keyrings/bootsmith-site.asc\n");
-      const copies = actions.flatMap((a) => (a.kind === "exec" && words(a.command).includes("copy") ? [words(a.command).slice(-2)] : []));
-      expect(copies).toContainEqual([path.join(dir, "site.asc"), "/etc/apt/keyrings/bootsmith-site.asc"]);
+      const steps = plan(loadRecipe(file, { env: {} }), fixedPlanOptions()).steps;
+      check(
+        steps.flatMap((s) => (s.id === "install-packages" || s.id === "install-base" ? s.actions : [])),
+        path.join(dir, "site.asc"),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  };
+  const written = (actions: readonly Action[], name: string) =>
+    actions.flatMap((a) => (a.kind === "write-file" && path.basename(a.path) === name ? [{ path: a.path, content: a.content }] : []));
+  const copies = (actions: readonly Action[]) =>
+    actions.flatMap((a) => (a.kind === "exec" && words(a.command).includes("copy") ? [words(a.command).slice(-2)] : []));
+
+  // apt-get runs inside the image on a parent: Signed-By named the key's path on the build host,
+  // which the image does not have, so apt-get update refused the repository as unsigned.
+  it("on a parent, the key is copied into the image and Signed-By names that copy", () => {
+    withKeyedRepo("{image: registry.local/debian:12}", (actions, key) => {
+      expect(written(actions, "site.sources")[0]?.content).toContain("Signed-By: /etc/apt/keyrings/bootsmith-site.asc\n");
+      expect(copies(actions)).toContainEqual([key, "/etc/apt/keyrings/bootsmith-site.asc"]);
+    });
+  });
+
+  // From scratch mmdebstrap wrote the host path into the image's sources: apt-get update in a
+  // child layer or on the booted node could not read it.
+  it("from scratch, mmdebstrap reads the host's key; the image keeps the copy and a source naming it, as on a parent", () => {
+    withKeyedRepo("scratch", (actions, key) => {
+      const [run] = written(actions, "bootsmith-run-site.sources");
+      expect(run?.content).toContain(`Signed-By: ${key}\n`);
+      const mmdebstrap = actions.findIndex((a) => a.kind === "exec" && a.command.file === "mmdebstrap");
+      expect(mmdebstrapArgs(actions).slice(-2)).toEqual(["<var>", run?.path]);
+      const after = actions.slice(mmdebstrap + 1);
+      expect(written(after, "site.sources")[0]?.content).toBe(
+        "Types: deb\nURIs: http://deb.site.local/debian\nSuites: bookworm\nComponents: main\nSigned-By: /etc/apt/keyrings/bootsmith-site.asc\n",
+      );
+      expect(copies(after)).toEqual([
+        [key, "/etc/apt/keyrings/bootsmith-site.asc"],
+        [written(after, "site.sources")[0]?.path, "/etc/apt/sources.list.d/site.sources"],
+      ]);
+      // mmdebstrap's copy of the run's source (NNNN + its name) goes.
+      expect(after).toContainEqual(expect.objectContaining({ kind: "clean-leftovers", paths: ["etc/apt/sources.list.d/*bootsmith-run-site.sources"] }));
+    });
   });
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/load.js";
 import { plan } from "../../src/plan/planner.js";
-import { fixedPlanOptions } from "../plan/support.js";
+import { fixedPlanOptions, plannedCommands } from "../plan/support.js";
 
 const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-rpm-repo-files-")));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,9 +73,7 @@ describe("dnf commands", () => {
         "",
       ].join("\n"),
     );
-    const commands = plan(loadRecipe(file, { env: {} }), fixedPlanOptions())
-      .steps.flatMap((s) => s.actions)
-      .flatMap((a) => (a.kind === "exec" && a.command.file === "dnf" ? [a.command] : []));
+    const commands = plannedCommands(file).filter((c) => c.file === "dnf");
     expect(commands.length).toBeGreaterThanOrEqual(2);
     for (const c of commands) expect(c.warnOn, JSON.stringify(c.args)).toBe("rpm-scriptlets");
   });

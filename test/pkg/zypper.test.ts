@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe } from "../../src/recipe/load.js";
 import { plan } from "../../src/plan/planner.js";
 import { renderPlan } from "../../src/plan/render.js";
-import { fixedPlanOptions, RECIPES_DIR } from "../plan/support.js";
+import { fixedPlanOptions, plannedCommands, RECIPES_DIR } from "../plan/support.js";
 
 const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-zypper-plan-")));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,10 +88,38 @@ describe("zypper plan", () => {
     const tail = cmds.slice(cmds.findIndex((c) => c.includes("addlock")));
     expect(tail.slice(0, 3).map((c) => c.replace(/^.*--non-interactive /, ""))).toEqual([
       "addlock kernel-default libfoo1",
-      "--no-refresh remove libcurl4",
+      // 107: a scriptlet failed and zypper went on (reported as a warning)
+      "--no-refresh remove libcurl4 || case $? in 107) ;; *) false ;; esac",
       "removelock kernel-default libfoo1",
     ]);
     // nothing to keep: the remove alone
     expect(packageCommands(["manager: zypper", ...REPO, "remove: [vim]"]).filter((c) => /addlock|removelock/.test(c))).toEqual([]);
+  });
+});
+
+describe("zypper transactions and failed scriptlets", () => {
+  // zypper exits 107 when a package's scriptlet failed and rpm went on: the build stopped with
+  // "zypper exited with code 107" alone. Install and remove (on the host or inside the image)
+  // accept it and report the scriptlet, as dnf's commands do.
+  it.each(["scratch", "{image: registry.local/leap:15}"])("from %s, zypper install and remove accept 107 and warn of failed scriptlets", (from) => {
+    const file = path.join(dir, "scriptlets.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: t",
+        `from: ${from}`,
+        "packages:",
+        "  manager: zypper",
+        ...REPO.map((l) => `  ${l}`),
+        "  install: [munge]",
+        "  remove: [vim]",
+        "boot: false",
+        "",
+      ].join("\n"),
+    );
+    const commands = plannedCommands(file).filter((c) => c.args.some((w) => w === "install" || w === "remove"));
+    expect(commands).toHaveLength(2);
+    for (const c of commands)
+      expect({ accept: c.acceptExitCodes, warnOn: c.warnOn }, JSON.stringify(c.args)).toEqual({ accept: [107], warnOn: "rpm-scriptlets" });
   });
 });

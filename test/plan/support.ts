@@ -1,7 +1,9 @@
 // Shared by the plan tests: fixed, machine-independent plan options and path normalization.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PlanOptions } from "../../src/plan/planner.js";
+import { plan, type PlanOptions } from "../../src/plan/planner.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import type { PlannedCommand } from "../../src/steps/types.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const RECIPES_DIR = path.join(REPO_ROOT, "recipes");
@@ -20,6 +22,13 @@ export function fixedPlanOptions(overrides: Partial<PlanOptions> = {}): PlanOpti
     publish: true,
     ...overrides,
   };
+}
+
+/** Every command the plan of the recipe in `file` runs (exec actions, in order), with the fixed options. */
+export function plannedCommands(file: string): PlannedCommand[] {
+  return plan(loadRecipe(file, { env: {} }), fixedPlanOptions())
+    .steps.flatMap((s) => s.actions)
+    .flatMap((a) => (a.kind === "exec" ? [a.command] : []));
 }
 
 /**

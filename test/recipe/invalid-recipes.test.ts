@@ -444,6 +444,23 @@ const cases: readonly Case[] = [
     ],
   },
   {
+    // apt was handed `Signed-By: https://…`, which it does not accept: the build failed in
+    // apt-get update (on a parent) or named the URL as a key file (mmdebstrap).
+    name: "apt repository key given as a URL",
+    yaml: lines(
+      "name: t",
+      "from:",
+      "  image: registry.local/debian:12",
+      "packages:",
+      "  manager: apt",
+      "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: 'https://deb.site.local/site.asc'}]",
+      "  install: [slurmd]",
+    ),
+    issues: [
+      "6:90 packages.repos[0].gpgkey: apt reads a repository's key from a file (Signed-By), not from a URL: download https://deb.site.local/site.asc once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: site.asc (bootsmith copies it into the image's /etc/apt/keyrings)",
+    ],
+  },
+  {
     name: "apt installer: image from scratch",
     yaml: lines("name: t", "from: scratch", "packages:", "  manager: apt", "  release: bookworm", "  options:", "    installer: image"),
     issues: ["7:16 packages.options.installer: an image from scratch has no apt-get to run inside it; remove installer: image (mmdebstrap builds the root)"],

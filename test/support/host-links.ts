@@ -47,10 +47,15 @@ export async function commitWithHostLinks(from: string, to: string, targets: Hos
 
 /** The content of a file inside a committed image. */
 export async function readInImage(image: string, inner: string): Promise<string> {
+  return withImageRoot(image, (root) => readFileSync(path.join(root, inner), "utf8"));
+}
+
+/** Read a committed image's files through a temporary working container, removed again after. */
+export async function withImageRoot<T>(image: string, read: (root: string) => T): Promise<T> {
   const container = (await execa("buildah", ["from", "--pull=never", image])).stdout.trim();
   try {
     const root = (await execa("buildah", ["mount", container])).stdout.trim();
-    return readFileSync(path.join(root, inner), "utf8");
+    return read(root);
   } finally {
     await execa("buildah", ["rm", container], { reject: false });
   }

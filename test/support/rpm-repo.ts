@@ -366,6 +366,46 @@ export async function addAarch64Packages(repo: FixtureRepo): Promise<void> {
   }
 }
 
+/** A package whose %post fails (exit 7) after fixture-base put a shell in place: rpm warns and installs it anyway. */
+export const POSTFAIL_PACKAGE = "fixture-postfail";
+const POSTFAIL_SPEC = `Name: ${POSTFAIL_PACKAGE}
+Version: 1.0
+Release: 1
+Summary: bootsmith fixture whose %post fails
+License: MIT
+BuildArch: noarch
+Requires(post): fixture-base
+%description
+A %post that exits 7, as a site package's broken setup script would.
+%install
+mkdir -p %{buildroot}/usr/share/${POSTFAIL_PACKAGE}
+echo installed > %{buildroot}/usr/share/${POSTFAIL_PACKAGE}/marker
+%files
+/usr/share/${POSTFAIL_PACKAGE}/marker
+%post
+echo "${POSTFAIL_PACKAGE}: setup failed" >&2
+exit 7
+`;
+
+/** Add POSTFAIL_PACKAGE (unsigned) to a copy of the unsigned fixture repository. About a second. */
+export async function addPostFailPackage(repo: FixtureRepo): Promise<string> {
+  if (repo.signed) throw new Error("addPostFailPackage: the package is unsigned; use the unsigned fixture repository");
+  const work = await mkdtemp(join(tmpdir(), "bsfx-postfail-"));
+  const top = join(work, "rpmbuild");
+  const env = { HOME: work, SOURCE_DATE_EPOCH };
+  try {
+    const spec = join(work, `${POSTFAIL_PACKAGE}.spec`);
+    await writeFile(spec, POSTFAIL_SPEC);
+    await run({ file: "rpmbuild", args: ["-bb", "--nodeps", "--quiet", ...rpmbuildDefines(top), spec], env }, step, { capture: false });
+    const nvra = `${POSTFAIL_PACKAGE}-1.0-1.noarch`;
+    await rename(join(top, "RPMS", "noarch", `${nvra}.rpm`), join(repo.dir, `${nvra}.rpm`));
+    await createrepo(repo.dir, env);
+    return nvra;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 /** The unsigned packages, signed with a fresh key whose public half is exported next to them. */
 async function buildSigned(work: string): Promise<CacheRecord> {
   const unsigned = await buildFixtureRepo(join(work, "unsigned"));
