@@ -24,6 +24,7 @@ const UNIT = [
   "test/builder/output-lock.test.ts",
   "test/builder/package-cache.test.ts",
   "test/builder/version-cache.test.ts",
+  "test/builder/storage.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/cache.test.ts",
   "test/cli/main.test.ts",

@@ -3,30 +3,26 @@
 // namespaces, free disk, and which tools are installed at which versions. The build uses
 // `buildahArgs` and `isolation` for every buildah call and copies `tools` into the manifest;
 // `bootsmith doctor` prints `checks`.
-import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, statfs } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { userInfo } from "node:os";
 import { silentReporter, type Reporter } from "../exec/events.js";
-import { run } from "../exec/run.js";
 import { isStaticElf } from "./elf.js";
 import { assessPrivilege, type PrivilegeVerdict } from "./host-privilege.js";
 import { shortReason } from "./host-probe.js";
 import { cachedProbeBuildah } from "./probe-cache.js";
 import { detectTools, findOnPath, type ToolFacts } from "./host-tools.js";
-import { cachedVersion, rememberVersion } from "./version-cache.js";
+import { resolveStorage, STORAGE_DRIVERS, STORAGE_ENV } from "./storage.js";
 import { didYouMean } from "../recipe/errors.js";
 import { formatBytes } from "../core/format.js";
 
 /** Environment variables that override detection (documented in `bootsmith doctor --help`). */
 export const HOST_ENV = {
-  storageRoot: "BOOTSMITH_STORAGE_ROOT",
-  storageDriver: "BOOTSMITH_STORAGE_DRIVER",
+  storageRoot: STORAGE_ENV.root,
+  storageDriver: STORAGE_ENV.driver,
   isolation: "BOOTSMITH_ISOLATION",
 } as const;
-
-export const STORAGE_DRIVERS = ["overlay", "vfs", "btrfs", "zfs"] as const;
 export const ISOLATIONS = ["chroot", "oci", "rootless"] as const;
 /** Tried in order when nothing is configured: overlay is fast, vfs works everywhere. */
 const DRIVER_PREFERENCE = ["overlay", "vfs"] as const;
@@ -146,85 +142,6 @@ export function toolCheck(tool: ToolFacts, requiredHere = false): HostCheck {
   };
 }
 
-const STORAGE_INFO_ARGS = ["info", "--format", "{{.store.GraphRoot}}\t{{.store.RunRoot}}"] as const;
-
-/**
- * What buildah's default storage paths depend on besides its binary: the user, the variables
- * containers/storage reads, and its storage.conf files (each one's identity, or null when absent,
- * and the identity of the directories that hold them, so a file created there changes the key).
- */
-function storageConfigKey(uid: number, env: Readonly<Record<string, string | undefined>>): unknown[] {
-  const vars = ["CONTAINERS_STORAGE_CONF", "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "STORAGE_DRIVER", "STORAGE_OPTS"];
-  const home = env.HOME ?? "";
-  const files = [
-    env.CONTAINERS_STORAGE_CONF,
-    "/etc/containers/storage.conf",
-    "/usr/share/containers/storage.conf",
-    join(env.XDG_CONFIG_HOME ?? join(home, ".config"), "containers/storage.conf"),
-  ].filter((f): f is string => f !== undefined);
-  const identity = (p: string) => {
-    try {
-      const s = statSync(p);
-      return [p, s.ino, s.size, s.mtimeMs];
-    } catch {
-      return [p, null];
-    }
-  };
-  const paths = [...new Set(files.flatMap((f) => [f, dirname(f)]))];
-  return [uid, vars.map((v) => env[v] ?? null), paths.map(identity)];
-}
-
-/**
- * Where buildah keeps things when nobody says otherwise: ask it (`buildah info`, ~0.1 s; with
- * `cacheDir`, once per buildah binary and storage configuration, see version-cache.ts), fall back
- * to its defaults.
- */
-async function defaultStorage(
-  buildah: string | undefined,
-  uid: number,
-  env: Readonly<Record<string, string | undefined>>,
-  reporter: Reporter,
-  signal?: AbortSignal,
-  cacheDir?: string,
-): Promise<{ root: string; runRoot: string }> {
-  if (buildah) {
-    const key = cacheDir !== undefined ? storageConfigKey(uid, env) : [];
-    const cached = cacheDir !== undefined ? cachedVersion(cacheDir, buildah, STORAGE_INFO_ARGS, key) : undefined;
-    try {
-      const answer =
-        cached ?? (await run({ file: buildah, args: STORAGE_INFO_ARGS, timeoutMs: 30_000 }, { step: "host", reporter, signal }, { quiet: true })).stdout.trim();
-      const [root, runRoot] = answer.split("\t");
-      if (root && runRoot) {
-        if (cacheDir !== undefined && cached === undefined) rememberVersion(cacheDir, buildah, STORAGE_INFO_ARGS, answer, key);
-        return { root, runRoot };
-      }
-    } catch {
-      // A broken storage.conf: the conventional defaults below still give doctor something to check.
-    }
-  }
-  if (uid === 0) return { root: "/var/lib/containers/storage", runRoot: "/run/containers/storage" };
-  const home = env.HOME ?? userInfo().homedir;
-  return {
-    root: join(env.XDG_DATA_HOME ?? join(home, ".local/share"), "containers/storage"),
-    runRoot: join(env.XDG_RUNTIME_DIR ?? `/tmp/containers-user-${uid}`, "containers"),
-  };
-}
-
-/**
- * A run root for a custom storage root. It holds mount and lock state that a reboot
- * invalidates, so it belongs on /run (tmpfs), one per storage root.
- */
-export function runRootFor(storageRoot: string, uid: number, env: Readonly<Record<string, string | undefined>>): string {
-  const base = uid === 0 ? "/run" : (env.XDG_RUNTIME_DIR ?? `/tmp/bootsmith-${uid}`);
-  const id = createHash("sha256").update(resolve(storageRoot)).digest("hex").slice(0, 12);
-  return join(base, "bootsmith", `runroot-${id}`);
-}
-
-/** A driver already recorded in the storage root: c/storage refuses to open it with another. */
-function existingDriver(storageRoot: string): string | undefined {
-  return STORAGE_DRIVERS.find((driver) => existsSync(join(storageRoot, `${driver}-layers`)));
-}
-
 async function findStaticBusybox(pathVar: string | undefined): Promise<string | undefined> {
   const candidates = [await findOnPath("busybox", pathVar), "/bin/busybox", "/usr/bin/busybox"];
   for (const candidate of candidates) if (candidate && (await isStaticElf(candidate))) return candidate;
@@ -269,15 +186,15 @@ export async function detectHost(options: DetectHostOptions = {}): Promise<HostF
     fix: privilege.fixes.length > 0 ? privilege.fixes.join("; ") : undefined,
   });
 
-  const configuredRoot = options.storageRoot ?? env[HOST_ENV.storageRoot];
-  const defaults = configuredRoot ? undefined : await defaultStorage(buildah, uid, env, reporter, signal, options.versionCacheDir);
-  const storageRoot = resolve(configuredRoot ?? defaults!.root);
-  const runRoot = resolve(options.runRoot ?? defaults?.runRoot ?? runRootFor(storageRoot, uid, env));
+  // Root, run root and the driver asked for or recorded: as every other command resolves them.
+  const storage = await resolveStorage(
+    { root: options.storageRoot, runRoot: options.runRoot, driver: options.storageDriver },
+    { env, buildah, reporter, signal, versionCacheDir: options.versionCacheDir },
+  );
+  const { root: storageRoot, runRoot, requestedDriver, recordedDriver: recorded } = storage;
 
-  const requestedDriver = options.storageDriver ?? env[HOST_ENV.storageDriver];
   const requestedIsolation = options.isolation ?? env[HOST_ENV.isolation];
   const isolation = requestedIsolation ?? DEFAULT_ISOLATION;
-  const recorded = existingDriver(storageRoot);
   const candidates: string[] = requestedDriver ? [requestedDriver] : recorded ? [recorded] : [...DRIVER_PREFERENCE];
   let storageDriver = candidates[0]!;
 

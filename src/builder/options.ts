@@ -11,6 +11,7 @@ import { UserError } from "../core/errors.js";
 import { detectHost, toolCheck, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
 import { DEFAULT_VERSION_CACHE_DIR } from "./version-cache.js";
+import { imageStorageArgs } from "./storage.js";
 import { formatSigningKey, parseSigningKey, type SigningKeySpec } from "../sign/key.js";
 
 /** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
@@ -62,18 +63,21 @@ export function newBuildId(): string {
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-/** buildah global options from settings and BOOTSMITH_* environment variables. */
-export function buildahGlobalArgs(settings: BuildSettings): { globalArgs: string[]; isolation: string } {
-  const env = settings.env ?? process.env;
-  const root = settings.storageRoot ?? env.BOOTSMITH_STORAGE_ROOT;
-  const driver = settings.storageDriver ?? env.BOOTSMITH_STORAGE_DRIVER;
-  const isolation = settings.isolation ?? env.BOOTSMITH_ISOLATION ?? "chroot";
+/** `buildah run --isolation`: the setting, else $BOOTSMITH_ISOLATION, else chroot; checked. */
+export function isolationFrom(settings: Pick<BuildSettings, "isolation" | "env">): string {
+  const isolation = settings.isolation ?? (settings.env ?? process.env).BOOTSMITH_ISOLATION ?? "chroot";
   if (!["chroot", "oci", "rootless"].includes(isolation))
     throw new UserError(`isolation "${isolation}" is not one of chroot, oci, rootless (BOOTSMITH_ISOLATION / --isolation)`);
-  const globalArgs: string[] = [];
-  if (root) globalArgs.push("--root", path.resolve(root), "--runroot", path.resolve(root, "run"));
-  if (driver) globalArgs.push("--storage-driver", driver);
-  return { globalArgs, isolation };
+  return isolation;
+}
+
+/**
+ * The buildah storage of a build's image, for what reads it without building (the --if-changed
+ * cache decision): the root, run root and driver the build's host detection uses
+ * (builder/storage.ts), without its driver probe (a root that records no driver holds no image).
+ */
+export function buildStorageArgs(settings: Pick<BuildSettings, "storageRoot" | "storageDriver" | "env">): Promise<string[]> {
+  return imageStorageArgs({ root: settings.storageRoot, driver: settings.storageDriver }, { env: settings.env ?? process.env });
 }
 
 /** The host's apt sources, pasted into Debian images by mmdebstrap when a recipe names none. */
@@ -97,7 +101,11 @@ export function sourceDateEpochFrom(env: NodeJS.ProcessEnv): number | undefined 
   return epoch === undefined ? undefined : Number(epoch);
 }
 
-export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): PlanOptions {
+/**
+ * `storage`: buildah's global options for every buildah call (the host's, see hostPlanOptions;
+ * none: buildah's defaults).
+ */
+export function planOptions(recipe: LoadedRecipe, settings: BuildSettings, storage: readonly string[] = []): PlanOptions {
   const env = settings.env ?? process.env;
   const buildId = settings.buildId ?? newBuildId();
   const workRoot = path.resolve(settings.workRoot ?? env.BOOTSMITH_WORK_DIR ?? "/var/tmp/bootsmith");
@@ -106,7 +114,7 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings): Plan
     outDir: path.resolve(settings.outDir ?? defaultOutDir(recipe)),
     workDir: path.join(workRoot, `${recipe.spec.name}-${buildId}`),
     cacheDir: packageCacheDir(settings.cacheDir, env),
-    buildah: buildahGlobalArgs(settings),
+    buildah: { globalArgs: storage, isolation: isolationFrom(settings) },
     hostAptSources: hostAptSources(),
     cores: availableParallelism(),
     sourceDateEpoch: sourceDateEpochFrom(env),
@@ -157,8 +165,7 @@ function plannedPrograms(plan: Plan): string[] {
 
 /** Plan options for a build on `host`: every buildah call gets the host's storage options and isolation. */
 export function hostPlanOptions(recipe: LoadedRecipe, settings: BuildSettings, host: HostFacts): PlanOptions {
-  const opts = planOptions(recipe, { ...settings, storageRoot: host.storageRoot, storageDriver: host.storageDriver, isolation: host.isolation });
-  return { ...opts, buildah: { globalArgs: host.buildahArgs, isolation: host.isolation } };
+  return planOptions(recipe, { ...settings, isolation: host.isolation }, host.buildahArgs);
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UserError } from "../core/errors.js";
 import { didYouMean } from "../recipe/errors.js";
 import type { TargetSpecOptions } from "../publish/target-spec.js";
+import type { StorageFlags } from "../builder/storage.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -51,13 +52,15 @@ export function parseBool(flag: string, value: string | undefined): boolean | un
   throw new UserError(`${flag}=${value}: expected true or false`);
 }
 
-/** The buildah storage flags (--root, --runroot, --storage-driver) as buildah's global options, in that order. */
-export function storageArgs(values: { readonly root?: string; readonly runroot?: string; readonly "storage-driver"?: string }): string[] {
-  return [
-    ...(values.root ? ["--root", values.root] : []),
-    ...(values.runroot ? ["--runroot", values.runroot] : []),
-    ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
-  ];
+/** The buildah storage flags (--root, --runroot, --storage-driver); resolveStorage fills in what they leave out. */
+export const STORAGE_OPTIONS = { root: { type: "string" }, runroot: { type: "string" }, "storage-driver": { type: "string" } } as const;
+
+export function storageFlags(values: { readonly root?: string; readonly runroot?: string; readonly "storage-driver"?: string }): StorageFlags {
+  return {
+    ...(values.root ? { root: values.root } : {}),
+    ...(values.runroot ? { runRoot: values.runroot } : {}),
+    ...(values["storage-driver"] ? { driver: values["storage-driver"] } : {}),
+  };
 }
 
 /** The target flags that publish, import, promote and gc share; each command takes those it lists. */

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs, parseVarOptions, storageArgs } from "./args.js";
+import { parseCommandArgs, parseVarOptions, STORAGE_OPTIONS, storageFlags } from "./args.js";
+import { imageStorageArgs } from "../builder/storage.js";
 import { loadRecipe } from "../recipe/load.js";
 import { verifyInitramfsKernel } from "../builder/initramfs.js";
 import { readKernelRecord } from "../builder/kernel.js";
@@ -60,8 +61,10 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     any more (a rebuild moved its names to the new image); images in use by
                     a container stay; and the NAME:building-ID names of builds killed between
                     commit and naming (their working container bootsmith-NAME-ID is gone).
-                    --root/--runroot/--storage-driver: the build's buildah
-                    storage. Never fails for what it cannot remove: it says so`;
+                    --root/--runroot/--storage-driver: the build's buildah storage (default:
+                    the one \`bootsmith build\` uses here, from $BOOTSMITH_STORAGE_ROOT /
+                    $BOOTSMITH_STORAGE_DRIVER as for publish). Never fails for what it cannot
+                    remove: it says so`;
 
 export const artifactsCommand: CliCommand = {
   name: "artifacts",
@@ -88,9 +91,7 @@ export const artifactsCommand: CliCommand = {
       dir: { type: "string" },
       file: { type: "string", multiple: true },
       record: { type: "string" },
-      root: { type: "string" },
-      runroot: { type: "string" },
-      "storage-driver": { type: "string" },
+      ...STORAGE_OPTIONS,
     });
     const manifestInputs = async (dir: string): Promise<ManifestInputs> => {
       const recipe = loadRecipe(values.recipe!, { vars: parseVarOptions(values.var) });
@@ -175,7 +176,7 @@ export const artifactsCommand: CliCommand = {
       }
       case "remove-superseded": {
         if (rest.length !== 1) throw new UserError("bootsmith artifacts remove-superseded: expected NAME (the recipe's name)");
-        const outcome = await tidySupersededImages(rest[0]!, storageArgs(values));
+        const outcome = await tidySupersededImages(rest[0]!, await imageStorageArgs(storageFlags(values)));
         if (outcome?.level === "warn") process.stderr.write(`warning: ${outcome.text}\n`);
         else process.stdout.write(`${outcome?.text ?? `no unnamed image of ${rest[0]!}`}\n`);
         return EXIT.ok;

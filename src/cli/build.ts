@@ -33,8 +33,11 @@ Options:
   --progress MODE     auto (default), tty, plain or json (one JSON event per line on stdout)
   --json              same as --progress json
   -v, --verbose       plain mode: print every output line
-  --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT)
-  --storage-driver D  overlay or vfs (BOOTSMITH_STORAGE_DRIVER; default: detected)
+  --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT; default: buildah's own). A
+                      root given either way gets its own run root, /run/bootsmith/runroot-<hash>;
+                      publish, export and artifacts find the image there with the same variable
+  --storage-driver D  overlay, vfs, btrfs or zfs (BOOTSMITH_STORAGE_DRIVER; default: the one
+                      the root already holds, else detected: overlay, else vfs)
   --isolation I       buildah run isolation (BOOTSMITH_ISOLATION; default chroot)
   --state-dir DIR     where registration records for rollback are kept
   --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,

@@ -29,8 +29,8 @@ Options:
                       check then fails); repeatable
   --json              print the checks and detected settings as one JSON object on stdout
 
-Environment (also honoured by build):
-  ${HOST_ENV.storageRoot}    buildah storage root (--root); the run root goes under /run/bootsmith
+Environment (honoured by build, plan, publish, export and ci too):
+  ${HOST_ENV.storageRoot}    buildah storage root (--root); its run root is /run/bootsmith/runroot-<hash>
   ${HOST_ENV.storageDriver}  storage driver instead of detecting one: overlay, vfs, btrfs, zfs
   ${HOST_ENV.isolation}      isolation for \`buildah run\`: chroot (default), oci, rootless
 

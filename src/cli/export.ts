@@ -3,7 +3,8 @@ import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
-import { parseBool, parseCommandArgs } from "./args.js";
+import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags } from "./args.js";
+import { imageStorageArgs } from "../builder/storage.js";
 import { stageImage, type BundleImageSource } from "../lifecycle/bundle-image.js";
 import { loadImageDir } from "../lifecycle/image-dir.js";
 import { exportBundle } from "../lifecycle/bundle-export.js";
@@ -48,7 +49,9 @@ Options:
   --image REF         with --with-image: take it from a registry, registry:HOST/REPO:TAG or
                       docker://HOST/REPO:TAG (default: the build's image in buildah's storage)
   --root DIR, --runroot DIR, --storage-driver D
-                      buildah storage the build committed the image to (as for publish)
+                      buildah storage the build committed the image to (default: the one
+                      \`bootsmith build\` uses here, from $BOOTSMITH_STORAGE_ROOT and
+                      $BOOTSMITH_STORAGE_DRIVER; see \`bootsmith publish --help\`)
   --tls-verify=BOOL   --image: false for a plain-http registry (default true)
   --authfile PATH     --image: containers auth file
   -h, --help          this help
@@ -70,9 +73,7 @@ Exit codes: 0 written, 1 failed (an artifact changed since the build, S3 unreach
       "ca-file": { type: "string" },
       "with-image": { type: "boolean" },
       image: { type: "string" },
-      root: { type: "string" },
-      runroot: { type: "string" },
-      "storage-driver": { type: "string" },
+      ...STORAGE_OPTIONS,
       "tls-verify": { type: "string" },
       authfile: { type: "string" },
     });
@@ -92,11 +93,7 @@ Exit codes: 0 written, 1 failed (an artifact changed since the build, S3 unreach
           }
         : {
             kind: "local",
-            buildahGlobalArgs: [
-              ...(values.root ? ["--root", values.root] : []),
-              ...(values.runroot ? ["--runroot", values.runroot] : []),
-              ...(values["storage-driver"] ? ["--storage-driver", values["storage-driver"]] : []),
-            ],
+            buildahGlobalArgs: withImage ? await imageStorageArgs(storageFlags(values)) : [],
           };
     const result = await runLifecycle(async (signal) => {
       const spec = resolveSourceSpec(positionals[0]!, values.from);

@@ -14,6 +14,7 @@ import { planWithCommands } from "../plan/commands.js";
 import { blockingProblems, detectBuildHost, hostPlanOptions, multiArchDir, planOptions, type BuildSettings } from "../builder/options.js";
 import type { LoadedRecipe } from "../recipe/load.js";
 import type { PlanOptions } from "../plan/planner.js";
+import { resolveStorage, storageArgs } from "../builder/storage.js";
 import { makeRedactor } from "../exec/reporters/redact.js";
 import { secretValues } from "../builder/secrets.js";
 
@@ -39,8 +40,10 @@ Options:
   --no-publish        leave out the publish and register steps
   --no-commit         no buildah commit, as \`build --no-commit\` and graph mode's builds of
                       recipes nothing builds on (see \`bootsmith build --help\`)
-  --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT)
-  --storage-driver D  buildah storage driver (BOOTSMITH_STORAGE_DRIVER)
+  --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT; default: buildah's own;
+                      a root given either way gets its own run root, /run/bootsmith/runroot-<hash>)
+  --storage-driver D  buildah storage driver (BOOTSMITH_STORAGE_DRIVER; default: the one the
+                      root already holds, else detected)
   --isolation I       buildah run isolation: chroot (default), oci, rootless (BOOTSMITH_ISOLATION)
   -h, --help          this help`,
   async run(args) {
@@ -181,14 +184,15 @@ async function hostSettings(recipe: LoadedRecipe, settings: BuildSettings): Prom
     problems = [error instanceof Error ? error.message : String(error)];
   }
   // Detection itself failed (e.g. the storage root's parent cannot be created without root):
-  // show the configured settings only.
-  const options = planOptions(recipe, settings);
+  // show the configured settings only, resolved as every command resolves them.
+  const storage = await resolveStorage({ root: settings.storageRoot, driver: settings.storageDriver });
+  const options = planOptions(recipe, settings, storageArgs(storage));
   return {
     options,
     plan: plan(recipe, options),
     header: [
       `host detection failed: ${problems.join("; ")}`,
-      `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ") || "(buildah's defaults)"}, isolation ${options.buildah.isolation}`,
+      `showing the configured storage options only: buildah ${options.buildah.globalArgs.join(" ")}, isolation ${options.buildah.isolation}`,
     ],
   };
 }

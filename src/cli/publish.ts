@@ -1,7 +1,8 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseBool, parseCommandArgs, storageArgs, targetSpecOptions } from "./args.js";
+import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags, targetSpecOptions } from "./args.js";
+import { imageStorageArgs, type StorageFlags } from "../builder/storage.js";
 import {
   formatTransfer,
   publish,
@@ -80,8 +81,11 @@ Registry options:
   --lookaside DIR        with --sign-key: write the image signatures under DIR (registries.d
                          lookaside-staging; default: the host's registries.d configuration)
   --root DIR, --runroot DIR, --storage-driver D
-                         buildah storage the image is pushed from (as \`bootsmith plan\` shows
-                         for the build: the storage the build committed it to)
+                         buildah storage the image is pushed from. Default: the storage
+                         \`bootsmith build\` uses here (as \`bootsmith plan\` shows): root
+                         $BOOTSMITH_STORAGE_ROOT, else buildah's own; run root: for a root given
+                         either way, the one bootsmith keeps for it (/run/bootsmith/runroot-<hash>),
+                         else buildah's; driver $BOOTSMITH_STORAGE_DRIVER, else the root's own
 
 Signing:
   --sign-key KEY         write SHA256SUMS (every file manifest.json lists, and manifest.json) and
@@ -122,9 +126,7 @@ export const PUBLISH_OPTIONS = {
   json: { type: "boolean" },
   prefix: { type: "string" },
   "force-path-style": { type: "string" },
-  root: { type: "string" },
-  runroot: { type: "string" },
-  "storage-driver": { type: "string" },
+  ...STORAGE_OPTIONS,
   record: { type: "string" },
   "sign-key": { type: "string" },
   "sign-passphrase-env": { type: "string" },
@@ -133,10 +135,10 @@ export const PUBLISH_OPTIONS = {
 type PublishValues = ReturnType<typeof parseCommandArgs<typeof PUBLISH_OPTIONS>>["values"];
 
 /**
- * The target and buildah storage options from the flags. `bootsmith plan` renders a recipe's
- * target as these flags (plan/commands.ts); test/plan/commands.test.ts parses them back here.
+ * The target and buildah storage flags. `bootsmith plan` renders a recipe's target as these
+ * flags (plan/commands.ts); test/plan/commands.test.ts parses them back here.
  */
-export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = process.env): { target: PublishTarget; storage: string[] } {
+export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = process.env): { target: PublishTarget; storage: StorageFlags } {
   if (!values.to) throw new UserError("bootsmith publish: --to is required (s3://BUCKET[/PREFIX], dir:PATH or registry:HOST/REPO)");
   const layout = values.layout;
   if (layout !== undefined && !S3_LAYOUTS.includes(layout as S3Layout)) throw new UserError(`--layout ${layout}: expected one of ${S3_LAYOUTS.join(", ")}`);
@@ -146,7 +148,12 @@ export function publishRequest(values: PublishValues, env: NodeJS.ProcessEnv = p
     prefix: values.prefix,
     forcePathStyle: parseBool("--force-path-style", values["force-path-style"]),
   });
-  return { target, storage: storageArgs(values) };
+  return { target, storage: storageFlags(values) };
+}
+
+/** buildah's options for the storage the image is pushed from: only a registry target reads it. */
+async function pushStorage(target: PublishTarget, flags: StorageFlags): Promise<string[]> {
+  return target.type === "registry" ? imageStorageArgs(flags) : [];
 }
 
 export const publishCommand: CliCommand = {
@@ -173,8 +180,10 @@ export const publishCommand: CliCommand = {
     process.once("SIGINT", interrupt);
     process.once("SIGTERM", interrupt);
     try {
-      const { target, storage } = publishRequest(values);
+      const request = publishRequest(values);
+      const { target } = request;
       if (target.type === "registry") await refuseOneArchitectureToRegistry(dir);
+      const storage = await pushStorage(target, request.storage);
       const partSize = parsePositive("--part-size", values["part-size"]);
       const queueSize = parsePositive("--concurrency", values.concurrency);
       const publishWith = async (signer?: Signer) => {
@@ -221,7 +230,8 @@ export const publishCommand: CliCommand = {
 
 /** Several artifact directories, one per architecture, as one manifest list per tag. */
 async function publishArchitectures(dirs: readonly string[], values: PublishValues): Promise<number> {
-  const { target, storage } = publishRequest(values);
+  const request = publishRequest(values);
+  const { target } = request;
   if (target.type !== "registry")
     throw new UserError(
       `bootsmith publish: several artifact directories go to a registry (one manifest list per tag); publish them to ${target.type} one at a time`,
@@ -232,7 +242,7 @@ async function publishArchitectures(dirs: readonly string[], values: PublishValu
   // Errors go to cli/main.ts, which reports them: bad input (PublishInputError) exits 2, a failed push 1.
   const sets = await Promise.all(dirs.map((d) => loadArtifactSet(d)));
   const { lists } = await publishManifestList(sets, target, {
-    buildahGlobalArgs: storage,
+    buildahGlobalArgs: await pushStorage(target, request.storage),
     onTransfer: (t) => process.stderr.write(`${formatTransfer(t)}\n`),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(lists, null, 2)}\n`);
@@ -249,12 +259,14 @@ async function publishArchitectures(dirs: readonly string[], values: PublishValu
  * directory per architecture): every architecture to the target, the combined manifest last.
  */
 async function publishCombined(multi: MultiArchSet, values: PublishValues): Promise<number> {
-  const { target, storage } = publishRequest(values);
+  const request = publishRequest(values);
+  const { target } = request;
   if (values.record !== undefined)
     throw new UserError(`bootsmith publish: --record takes one architecture's set (${multi.dir}/<arch>); the combined directory's is published.json`);
   const verify = values.verify;
   if (verify !== undefined && !S3_VERIFY_MODES.includes(verify as S3Verify))
     throw new UserError(`--verify ${verify}: expected one of ${S3_VERIFY_MODES.join(", ")}`);
+  const storage = await pushStorage(target, request.storage);
   // With --sign-key every architecture's set is signed first, and again after a registry records
   // the pushed image and list digests in its manifest.json (the combined manifest follows them).
   const publishWith = async (signer?: Signer) => {

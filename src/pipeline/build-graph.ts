@@ -7,7 +7,7 @@ import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.js";
 import { localImageRef } from "../recipe/load.js";
-import { buildahGlobalArgs, defaultOutDir, detectBuildHost, type BuildSessionOptions } from "../builder/options.js";
+import { buildStorageArgs, defaultOutDir, detectBuildHost, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { formatWarnings } from "../recipe/errors.js";
@@ -172,7 +172,8 @@ function lockedVerifiers(graph: RecipeGraph, selected: ReadonlySet<string>): Map
 }
 
 async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, options: GraphBuildOptions): Promise<Map<string, Decision>> {
-  const { globalArgs } = buildahGlobalArgs({ storageRoot: options.storageRoot, storageDriver: options.storageDriver, isolation: options.isolation });
+  // The storage the builds will use (their host detection resolves it the same way).
+  const globalArgs = await buildStorageArgs(options);
   const names = graph.order.filter((n) => selected.has(n));
   // Facts first, concurrently; the local images are listed once for all of them.
   const rebuild = options.refresh || options.force;

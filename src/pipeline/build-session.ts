@@ -16,7 +16,7 @@ import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan } from "../plan/planner.js";
 import type { Plan } from "../steps/types.js";
 import { requireTokenEnv } from "../register/auth.js";
-import { blockingProblems, buildahGlobalArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
+import { blockingProblems, buildStorageArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
 import { secretValues } from "../builder/secrets.js";
 import { lockOutputDir } from "../builder/output-lock.js";
@@ -69,7 +69,8 @@ export async function buildFile(file: string, options: BuildFileOptions): Promis
 
 /** --if-changed: say why and return false when the build is up to date. */
 async function needsBuild(recipe: LoadedRecipe, outDir: string, options: BuildFileOptions): Promise<boolean> {
-  const { globalArgs } = buildahGlobalArgs(options);
+  // The storage the build below would use: the image check must look where it commits.
+  const globalArgs = await buildStorageArgs(options);
   const facts = await gatherFacts(recipe, outDir, { globalArgs, checkPublished: options.checkPublished, rebuild: false });
   // One file's build commits its image (a child built from its own file later needs it) unless
   // --no-commit; a published set with the key is enough, as it is for the registry's image.

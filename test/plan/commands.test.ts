@@ -43,7 +43,7 @@ describe("publish: the plan's flags rebuild the recipe's target", () => {
       const { values } = parseCommandArgs("publish", ["/out", ...publishTargetArgs(target, STORAGE)], PUBLISH_OPTIONS);
       const { target: parsed, storage } = publishRequest(values, {});
       expect(effective(parsed as unknown as Record<string, unknown>)).toEqual(effective(target as unknown as Record<string, unknown>));
-      expect(storage).toEqual(target.type === "registry" ? STORAGE : []);
+      expect(storage).toEqual(target.type === "registry" ? { root: "/srv/storage", runRoot: "/run/bootsmith/x", driver: "vfs" } : {});
     });
   }
 });
