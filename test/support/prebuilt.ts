@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { run } from "../../src/exec/run.js";
 import { silentReporter } from "../../src/exec/events.js";
-import { runRootFor } from "../../src/builder/host.js";
+import { runRootFor } from "../../src/builder/storage.js";
 import { waitForAnyFile } from "./wait-for-file.js";
 
 export interface PrebuiltBuild {
