@@ -2,7 +2,7 @@
 // recipe's, only unnamed ones, never one a container uses. Real buildah on a storage of the
 // test's own (vfs in a temporary root), so no other test's or build's image is in reach.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -21,6 +21,27 @@ async function commit(recipe: string, name: string): Promise<string> {
   const id = await buildah("commit", "--quiet", container, name);
   await buildah("rm", container);
   return id;
+}
+
+/** The buildah subcommands `fn` runs: a logging buildah first on PATH, which runs the real one. */
+async function buildahCallsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const bin = mkdtempSync(path.join(work, "bin-"));
+  const log = path.join(bin, "calls");
+  const real = (await execa("sh", ["-c", "command -v buildah"])).stdout.trim();
+  writeFileSync(path.join(bin, "buildah"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(log, "");
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}:${saved}`;
+  try {
+    await fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+  // Each line: the storage options, then the subcommand.
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split(" ")[storage.length]!);
 }
 
 beforeAll(() => {
@@ -96,6 +117,18 @@ describe("removeSupersededImages", () => {
     expect(names).toContain("localhost/bootsmith/u:7");
     expect(supersededSummary("u", result)).toBe("removed 2 building- name(s) of u that builds killed before naming their image left");
     await buildah("rm", liveContainer);
+  });
+
+  it("lists the storage once when no unnamed image is old enough to go, as in most rebuilds", { timeout: 60_000 }, async () => {
+    const superseded = await commit("v", "localhost/bootsmith/v:1");
+    await commit("v", "localhost/bootsmith/v:1");
+    expect(await buildahCallsOf(() => removeSupersededImages("v", storage))).toEqual(["images"]);
+    expect((await ids()).has(superseded), "younger than MIN_AGE_MS").toBe(true);
+    // Old enough: buildah's own dangling listing decides, and the image goes.
+    const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+    let result: unknown;
+    expect(await buildahCallsOf(async () => (result = await removeSupersededImages("v", storage, undefined, later)))).toEqual(["images", "images", "rmi"]);
+    expect(result).toEqual({ removed: [superseded], kept: [], abandoned: [] });
   });
 
   it("fails, for the caller to report, when buildah cannot list the storage", async () => {
