@@ -38,6 +38,7 @@ const UNIT = [
   "test/lifecycle/size-tree.test.ts",
   "test/lifecycle/treemap.test.ts",
   "test/pipeline/beside-steps.test.ts",
+  "test/pipeline/go-threads.test.ts",
   "test/pipeline/cache.test.ts",
   "test/pipeline/execute-plan.test.ts",
   "test/pipeline/refresh.test.ts",

@@ -20,6 +20,7 @@ import type { PackageRecord } from "../core/manifest.js";
 import { lockedVerifier } from "./lockfile.js";
 import { joinArchitectures, multiArchGroups } from "./multi-arch-join.js";
 import { parentRegistry, pullByDigest } from "./parent-pull.js";
+import { shareCoresWithGoPrograms } from "./go-threads.js";
 
 export interface GraphBuildOptions extends BuildSessionOptions {
   readonly vars: Readonly<Record<string, string>>;
@@ -124,6 +125,8 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     if (exitCode !== 0) return { exitCode, detail: `exit ${exitCode}; log ${path.relative(process.cwd(), path.join(outDir, "build.log"))}` };
     return { exitCode, detail: refresh?.after() };
   };
+  // As many builds at once as --jobs allows and the selection has (dependencies may run fewer).
+  const restoreGoThreads = shareCoresWithGoPrograms(Math.min(jobs, selected.size), availableParallelism());
   const run = await runGraph(graph, {
     jobs,
     selected,
@@ -132,7 +135,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
     onOutcome: (name, o) => {
       if (!json && o.status !== "up-to-date") stderr.write(`[${name}] ${o.status}${o.detail ? `: ${o.detail}` : ""}\n`);
     },
-  });
+  }).finally(restoreGoThreads);
   // Recipes built for several architectures: the combined manifest and their one publish.
   const { outcomes } = run;
   const joined = await joinArchitectures(multiArchGroups(graph, selected, options.outRoot), outcomes, {
