@@ -9,10 +9,9 @@
 // leaves its image under localhost/bootsmith/NAME:building-BUILDID, a name no later build moves.
 // Such a name goes too once the build that owns it is over: its working container
 // (bootsmith-NAME-BUILDID, core/build-names.ts) exists from the build's start to its teardown,
-// and the teardown comes right before name-image. The container is the test, not the image's
-// age: a squashfs beside the commit may run for an hour, and an image committed with
-// SOURCE_DATE_EPOCH carries that date. MIN_AGE_MS still applies on top, for the moment between
-// the teardown removing the container and name-image taking the name.
+// and the teardown comes after name-image (plan/planner.ts), so a live build's building- name
+// always has its container. The container is the test, not the image's age: a squashfs beside
+// the commit may run for an hour, and an image committed with SOURCE_DATE_EPOCH carries that date.
 import { RECIPE_LABEL } from "../core/manifest.js";
 import { BUILDING_TAG_PREFIX, buildingTag, workingContainerName } from "../core/build-names.js";
 import { isCommandError, run, type RunContext } from "../exec/run.js";

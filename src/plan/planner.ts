@@ -133,19 +133,23 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (!commit) requireNoRegistryTarget(recipe);
   // With a commit, the squashfs runs beside it: both only read the finished root, and on two
   // cores the two together take about four fifths of one after the other (docs/benchmarks.md).
-  // The teardown unmounts the root, so it waits for the squashfs; the commit names its image
-  // only after that (nameImageStep), so a failed squashfs leaves no image under the recipe's names.
+  // The commit gives its image a name of its own; name-image waits for the squashfs and only
+  // then gives it the recipe's names (nameImageStep), so a failed squashfs leaves no image under
+  // them. name-image comes before the teardown: while the working container is there, no other
+  // build's remove-superseded pass takes the building- name (builder/superseded-images.ts); after
+  // the teardown it could, and with it the image of a build that is still running.
   const beside = commit && spec.boot !== false;
-  if (spec.boot) steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "teardown" } : squashfsStep(spec.boot, spec.arch, options));
+  if (spec.boot)
+    steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "name-image" } : squashfsStep(spec.boot, spec.arch, options));
   const building = `${image.slice(0, image.lastIndexOf(":"))}:${buildingTag(options.buildId)}`;
   steps.push(commit ? commitStep(recipe, target, beside ? { building, image } : { image }, options) : forgetImageStep(recipe, target, image));
+  if (beside) steps.push(nameImageStep(recipe, target, building, image));
   steps.push(
     step("teardown", "Unmount and remove the working container", [
       { kind: "release", undoId: "mount" },
       { kind: "release", undoId: "container" },
     ]),
   );
-  if (beside) steps.push(nameImageStep(recipe, target, building, image));
   steps.push(
     step(
       "manifest",

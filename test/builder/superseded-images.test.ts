@@ -1,5 +1,6 @@
 // The images a rebuild leaves without a name are removed after its commit: only its own
-// recipe's, only unnamed ones, never one a container uses. Real buildah on a storage of the
+// recipe's, only unnamed ones, never one a container uses, never a live build's: a pass run at
+// each point of a planned build's last steps leaves its image. Real buildah on a storage of the
 // test's own (vfs in a temporary root), so no other test's or build's image is in reach.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +9,13 @@ import path from "node:path";
 import { execa } from "execa";
 import { MIN_AGE_MS, removeSupersededImages, supersededSummary, tidySupersededImages } from "../../src/builder/superseded-images.js";
 import { buildingTag, workingContainerName } from "../../src/core/build-names.js";
+import { plan, type PlanOptions } from "../../src/plan/planner.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import { silentReporter } from "../../src/exec/events.js";
+import { isBuildAction, newBuildState, performBuildAction, type BuildContext } from "../../src/builder/execute.js";
+import type { Step } from "../../src/steps/types.js";
+import { fixedPlanOptions } from "../plan/support.js";
 
 let work: string;
 let storage: string[];
@@ -144,5 +152,71 @@ describe("removeSupersededImages", () => {
     const stopped = new AbortController();
     stopped.abort();
     await expect(tidySupersededImages("t", storage, stopped.signal)).rejects.toThrow();
+  });
+});
+
+/**
+ * A build of recipe `live` (boot artifacts: its squashfs runs beside the commit) on the test's
+ * storage, planned as `bootsmith build` plans it, its steps performed as executePlan performs
+ * them. A test runs the container and its mount, then the steps from the commit on: the package,
+ * kernel, identity and squashfs steps are left out (the image needs no content here; the SBOM
+ * sha256s the commit labels are given).
+ */
+function liveBuild(buildId: string, options: Partial<PlanOptions> = {}) {
+  const file = path.join(work, "live.yaml");
+  writeFileSync(
+    file,
+    "apiVersion: bootsmith/v1\nname: live\ntags: ['1', latest]\nfrom: scratch\npackages: { manager: dnf, release: '9', repos: [{ name: r, baseurl: 'file:///none' }], install: [x] }\nboot: { kernel: newest }\n",
+  );
+  const recipe = loadRecipe(file, { env: {} });
+  const steps = plan(
+    recipe,
+    fixedPlanOptions({
+      buildId,
+      buildah: { globalArgs: storage, isolation: "chroot" },
+      outDir: path.join(work, "out"),
+      workDir: path.join(work, "work"),
+      ...options,
+    }),
+  ).steps;
+  const ctx: BuildContext = { recipe, reporter: silentReporter, cleanup: new CleanupStack(), tools: {} };
+  const state = newBuildState();
+  state.values.SBOM_CDX_SHA256 = "c".repeat(64);
+  state.values.SBOM_SPDX_SHA256 = "d".repeat(64);
+  const ids = steps.map((s) => s.id);
+  return {
+    state,
+    cleanup: ctx.cleanup,
+    step: (id: string) => steps[ids.indexOf(id)]!,
+    /** The steps from `first` up to, not including, `end`. */
+    steps: (first: string, end: string) => steps.slice(ids.indexOf(first), ids.indexOf(end)),
+    perform: async (step: Step, actions = step.actions) => {
+      for (const action of actions) if (isBuildAction(action)) await performBuildAction(action, step, ctx, state);
+    },
+  };
+}
+
+describe("a live build's last steps against remove-superseded passes of other builds", () => {
+  it("keeps the build's image at every point from its commit on; it ends under the recipe's tags", { timeout: 120_000 }, async () => {
+    const build = liveBuild("20261203030303-a11ve2");
+    const passes: string[] = [];
+    try {
+      for (const step of build.steps("create-container", "configure-repos")) await build.perform(step);
+      for (const step of build.steps("commit", "manifest")) {
+        await build.perform(step);
+        // Another build's pass at this exact point; as when the squashfs beside the commit ran
+        // for longer than MIN_AGE_MS, so the image's age protects nothing.
+        await removeSupersededImages("live", storage, undefined, { now: Date.now() + MIN_AGE_MS + 1000 });
+        passes.push(step.id);
+        expect((await ids()).has(build.state.values.IMAGE_ID!), `the live build's image, after a pass at the end of ${step.id}`).toBe(true);
+      }
+    } finally {
+      await build.cleanup.unwind();
+    }
+    expect(passes).toEqual(["commit", "name-image", "teardown"]);
+    expect((await buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", "label=io.bootsmith.recipe=live")).split("\n").sort()).toEqual([
+      "localhost/bootsmith/live:1",
+      "localhost/bootsmith/live:latest",
+    ]);
   });
 });

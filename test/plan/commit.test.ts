@@ -25,9 +25,11 @@ describe("plan option commit", () => {
     const p = plan(loadRecipe(recipe(), { env: {} }), fixedPlanOptions());
     const ids = p.steps.map((s) => s.id);
     expect(ids).not.toContain("forget-image");
-    // The squashfs runs beside the commit; the teardown waits for it; only then the image is named.
-    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("manifest") + 1)).toEqual(["squashfs", "commit", "teardown", "name-image", "manifest"]);
-    expect(p.steps.find((s) => s.id === "squashfs")!.besideUntil).toBe("teardown");
+    // The squashfs runs beside the commit; name-image waits for it, and names the image while the
+    // working container is still there (its building- name is safe from other builds until then).
+    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("manifest") + 1)).toEqual(["squashfs", "commit", "name-image", "teardown", "manifest"]);
+    expect(p.steps.find((s) => s.id === "squashfs")!.besideUntil).toBe("name-image");
+    expect(renderPlan(p)).toMatch(/# \[\d+\/\d+\] name-image: .*\nwait "\$SQUASHFS_PID"\nbuildah tag /);
     const script = renderPlan(p);
     expect(script).toMatch(/^IMAGE_ID=\$\(buildah commit --quiet --format oci \S+ localhost\/bootsmith\/leaf:building-\S+\)$/m);
     // Until named, the image is removed when the build fails.
