@@ -31,12 +31,15 @@ async function commit(recipe: string, name: string): Promise<string> {
   return id;
 }
 
-/** The buildah subcommands `fn` runs: a logging buildah first on PATH, which runs the real one. */
-async function buildahCallsOf(fn: () => Promise<unknown>): Promise<string[]> {
+/**
+ * The buildah subcommands `fn` runs: a logging buildah first on PATH, which runs the real one
+ * ($REAL), after `hook` (shell, given the same arguments) when there is one.
+ */
+async function buildahCallsOf(fn: () => Promise<unknown>, hook = ""): Promise<string[]> {
   const bin = mkdtempSync(path.join(work, "bin-"));
   const log = path.join(bin, "calls");
   const real = (await execa("sh", ["-c", "command -v buildah"])).stdout.trim();
-  writeFileSync(path.join(bin, "buildah"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(path.join(bin, "buildah"), `#!/bin/sh\nREAL='${real}'\nprintf '%s\\n' "$*" >> '${log}'\n${hook}\nexec "$REAL" "$@"\n`, { mode: 0o755 });
   writeFileSync(log, "");
   const saved = process.env.PATH;
   process.env.PATH = `${bin}:${saved}`;
@@ -132,10 +135,30 @@ describe("removeSupersededImages", () => {
     await commit("v", "localhost/bootsmith/v:1");
     expect(await buildahCallsOf(() => removeSupersededImages("v", storage))).toEqual(["images"]);
     expect((await ids()).has(superseded), "younger than MIN_AGE_MS").toBe(true);
-    // Old enough: buildah's own dangling listing decides, and the image goes.
+    // Old enough: buildah's own dangling listing decides, no working container of the recipe
+    // is committing it, and the image goes.
     const later = { now: Date.now() + MIN_AGE_MS + 1000 };
     let result: unknown;
-    expect(await buildahCallsOf(async () => (result = await removeSupersededImages("v", storage, undefined, later)))).toEqual(["images", "images", "rmi"]);
+    expect(await buildahCallsOf(async () => (result = await removeSupersededImages("v", storage, undefined, later)))).toEqual([
+      "images",
+      "images",
+      "containers",
+      "rmi",
+    ]);
+    expect(result).toEqual({ removed: [superseded], kept: [], abandoned: [] });
+  });
+
+  it("goes on when a working container of the recipe is gone by the time it is inspected: that build is over", { timeout: 60_000 }, async () => {
+    const superseded = await commit("y", "localhost/bootsmith/y:1");
+    await commit("y", "localhost/bootsmith/y:1");
+    const ended = workingContainerName("y", "20261203070707-ended1");
+    await buildah("from", "--name", ended, "scratch");
+    const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+    let result: unknown;
+    // The build removes its container just as the pass asks for the container's labels.
+    const removeFirst = `case "$*" in *"inspect --type container ${ended}") "$REAL" ${storage.join(" ")} rm ${ended} >/dev/null;; esac`;
+    const calls = await buildahCallsOf(async () => (result = await removeSupersededImages("y", storage, undefined, later)), removeFirst);
+    expect(calls).toEqual(["images", "images", "containers", "inspect", "containers", "rmi"]);
     expect(result).toEqual({ removed: [superseded], kept: [], abandoned: [] });
   });
 
@@ -219,4 +242,65 @@ describe("a live build's last steps against remove-superseded passes of other bu
       "localhost/bootsmith/live:latest",
     ]);
   });
+
+  it(
+    "keeps an image a live build is committing, dated by SOURCE_DATE_EPOCH and not named yet, while its working container is there",
+    { timeout: 120_000 },
+    async () => {
+      // An earlier build's image of the recipe, its names moved on: the same pass removes it.
+      const superseded = await commit("live", "localhost/bootsmith/live:1");
+      await commit("live", "localhost/bootsmith/live:1");
+      const build = liveBuild("20261203040404-a11ve3", { sourceDateEpoch: 1_700_000_000 });
+      let unnamed: string;
+      try {
+        await build.perform(build.step("create-container"));
+        const commitStep = build.step("commit");
+        const [config, commitImage] = commitStep.actions;
+        await build.perform(commitStep, [config!]);
+        // buildah commit creates the image, then names it: run it without the name to stop in
+        // between, where another build's pass may list it.
+        if (commitImage?.kind !== "exec") throw new Error("the commit step's second action is the commit");
+        expect(commitImage.command.args).toContain("--timestamp");
+        unnamed = (await buildah(...commitImage.command.args.slice(storage.length, -1).map(String))).replace(/^sha256:/, "");
+        expect(await buildah("inspect", "--type", "image", "--format", "{{.OCIv1.Created}}", unnamed)).toMatch(/^2023-11-14/);
+
+        // Dated 2023, so older than MIN_AGE_MS: the working container is what keeps it.
+        await removeSupersededImages("live", storage);
+        expect((await ids()).has(unnamed), "the image being committed, after a pass").toBe(true);
+        const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+        expect((await removeSupersededImages("live", storage, undefined, later)).removed).toEqual([superseded]);
+        expect((await ids()).has(unnamed), "the image being committed, after a pass that removed an earlier one").toBe(true);
+      } finally {
+        // The build killed before buildah named its image: its container goes (its cleanup).
+        await build.cleanup.unwind();
+      }
+      expect((await removeSupersededImages("live", storage)).removed).toEqual([unnamed]);
+    },
+  );
+
+  it(
+    "a reproducible rebuild's own pass, after its teardown, removes the image it superseded though it carries the same labels",
+    { timeout: 120_000 },
+    async () => {
+      // SOURCE_DATE_EPOCH and the same packages: the same labels, SBOM sha256s included; other
+      // bytes in the root (an rpm database's install times): another image.
+      const build = async (buildId: string, content: string) => {
+        const b = liveBuild(buildId, { sourceDateEpoch: 1_700_000_000 });
+        try {
+          for (const step of b.steps("create-container", "configure-repos")) await b.perform(step);
+          writeFileSync(path.join(b.state.values.MNT!, "content"), content);
+          for (const step of b.steps("commit", "manifest")) await b.perform(step);
+        } finally {
+          await b.cleanup.unwind();
+        }
+        return b.state.values.IMAGE_ID!;
+      };
+      const first = await build("20261203050505-a11ve4", "first");
+      const second = await build("20261203060606-a11ve5", "second");
+      expect(second).not.toBe(first);
+      const left = await ids();
+      expect(left.has(first), "the superseded image").toBe(false);
+      expect(left.has(second)).toBe(true);
+    },
+  );
 });

@@ -58,11 +58,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-dkms-test loc
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/debian-12-dkms:building-test localhost/bootsmith/debian-12-dkms:bookworm
 buildah rmi localhost/bootsmith/debian-12-dkms:building-test
-bootsmith artifacts remove-superseded debian-12-dkms
 
-# [13/14] teardown: Unmount and remove the working container
+# [13/14] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-debian-12-dkms-test
 buildah rm bootsmith-debian-12-dkms-test
+bootsmith artifacts remove-superseded debian-12-dkms
 
 # [14/14] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-dkms.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

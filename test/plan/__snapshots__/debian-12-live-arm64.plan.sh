@@ -72,11 +72,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-live-arm64-te
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/debian-12-live-arm64:building-test localhost/bootsmith/debian-12-live-arm64:bookworm
 buildah rmi localhost/bootsmith/debian-12-live-arm64:building-test
-bootsmith artifacts remove-superseded debian-12-live-arm64
 
-# [17/18] teardown: Unmount and remove the working container
+# [17/18] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-debian-12-live-arm64-test
 buildah rm bootsmith-debian-12-live-arm64-test
+bootsmith artifacts remove-superseded debian-12-live-arm64
 
 # [18/18] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-live-arm64.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

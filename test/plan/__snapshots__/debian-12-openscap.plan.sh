@@ -74,11 +74,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-openscap-test
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/debian-12-openscap:building-test localhost/bootsmith/debian-12-openscap:bookworm
 buildah rmi localhost/bootsmith/debian-12-openscap:building-test
-bootsmith artifacts remove-superseded debian-12-openscap
 
-# [14/16] teardown: Unmount and remove the working container
+# [14/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-debian-12-openscap-test
 buildah rm bootsmith-debian-12-openscap-test
+bootsmith artifacts remove-superseded debian-12-openscap
 
 # [15/16] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-openscap.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --scan-record /var/tmp/bootsmith/work-test/openscap.json --image-id "$IMAGE_ID"

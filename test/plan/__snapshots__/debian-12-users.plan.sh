@@ -65,11 +65,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-users-test lo
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/debian-12-users:building-test localhost/bootsmith/debian-12-users:bookworm
 buildah rmi localhost/bootsmith/debian-12-users:building-test
-bootsmith artifacts remove-superseded debian-12-users
 
-# [14/15] teardown: Unmount and remove the working container
+# [14/15] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-debian-12-users-test
 buildah rm bootsmith-debian-12-users-test
+bootsmith artifacts remove-superseded debian-12-users
 
 # [15/15] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-users.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

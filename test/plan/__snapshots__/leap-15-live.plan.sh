@@ -112,11 +112,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test local
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/leap-15-live:building-test localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
 buildah rmi localhost/bootsmith/leap-15-live:building-test
-bootsmith artifacts remove-superseded leap-15-live
 
-# [14/16] teardown: Unmount and remove the working container
+# [14/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-leap-15-live-test
 buildah rm bootsmith-leap-15-live-test
+bootsmith artifacts remove-superseded leap-15-live
 
 # [15/16] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

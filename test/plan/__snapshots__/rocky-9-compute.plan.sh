@@ -63,11 +63,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-compute-test lo
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/rocky-9-compute:building-test localhost/bootsmith/rocky-9-compute:9.5
 buildah rmi localhost/bootsmith/rocky-9-compute:building-test
-bootsmith artifacts remove-superseded rocky-9-compute
 
-# [15/18] teardown: Unmount and remove the working container
+# [15/18] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-rocky-9-compute-test
 buildah rm bootsmith-rocky-9-compute-test
+bootsmith artifacts remove-superseded rocky-9-compute
 
 # [16/18] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

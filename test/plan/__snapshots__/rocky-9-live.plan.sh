@@ -99,11 +99,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-live-test local
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/rocky-9-live:building-test localhost/bootsmith/rocky-9-live:9.5 localhost/bootsmith/rocky-9-live:latest
 buildah rmi localhost/bootsmith/rocky-9-live:building-test
-bootsmith artifacts remove-superseded rocky-9-live
 
-# [14/17] teardown: Unmount and remove the working container
+# [14/17] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-rocky-9-live-test
 buildah rm bootsmith-rocky-9-live-test
+bootsmith artifacts remove-superseded rocky-9-live
 
 # [15/17] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

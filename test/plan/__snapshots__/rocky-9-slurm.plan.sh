@@ -58,11 +58,11 @@ IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-slurm-test loca
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/rocky-9-slurm:building-test localhost/bootsmith/rocky-9-slurm:9.5
 buildah rmi localhost/bootsmith/rocky-9-slurm:building-test
-bootsmith artifacts remove-superseded rocky-9-slurm
 
-# [15/16] teardown: Unmount and remove the working container
+# [15/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-rocky-9-slurm-test
 buildah rm bootsmith-rocky-9-slurm-test
+bootsmith artifacts remove-superseded rocky-9-slurm
 
 # [16/16] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
