@@ -5,14 +5,24 @@
 // recipe (by the recipe label every commit carries), and nothing else: images of other recipes
 // and of other tools, and every image that still has a name, stay.
 //
-// A build killed (SIGKILL, power loss) between its commit beside the squashfs and name-image
-// leaves its image under localhost/bootsmith/NAME:building-BUILDID, a name no later build moves.
-// Such a name goes too once the build that owns it is over: its working container
-// (bootsmith-NAME-BUILDID, core/build-names.ts) exists from the build's start to its teardown,
-// and the teardown comes right before name-image. The container is the test, not the image's
-// age: a squashfs beside the commit may run for an hour, and an image committed with
-// SOURCE_DATE_EPOCH carries that date. MIN_AGE_MS still applies on top, for the moment between
-// the teardown removing the container and name-image taking the name.
+// Another build of the same recipe may be running on the same storage (another architecture of
+// an `arches:` recipe, a rebuild started by hand), and its image must never go. Its working
+// container (bootsmith-NAME-BUILDID, core/build-names.ts) exists from its start to its teardown,
+// which comes after name-image (plan/planner.ts), so at every moment its image has a name or its
+// container is there:
+// - inside `buildah commit`, which creates the image before it names it, the image is unnamed:
+//   it carries the labels the commit step put on the container (`buildah config`), so an
+//   unnamed image that carries every label of a working container of the recipe stays;
+// - from the commit (beside the squashfs) to name-image it is NAME:building-BUILDID, a name
+//   no later build moves: it stays while the container bootsmith-NAME-BUILDID is there. A build
+//   killed in between leaves that name; once its container is gone, the name goes too.
+// The container is the test, not the image's age: a squashfs beside the commit may run for an
+// hour, and an image committed with SOURCE_DATE_EPOCH carries that date. MIN_AGE_MS still applies
+// on top, as a margin for what the containers cannot tell (a build by an earlier bootsmith on
+// the same storage named its image after its teardown). A working container a killed build left
+// keeps the images with its labels until it is removed (`buildah rm`). A build's own pass runs
+// after its teardown: its own container would keep the image it supersedes when that carries the
+// same labels (a reproducible rebuild: SOURCE_DATE_EPOCH, the same packages and SBOM sha256s).
 import { RECIPE_LABEL } from "../core/manifest.js";
 import { BUILDING_TAG_PREFIX, buildingTag, workingContainerName } from "../core/build-names.js";
 import { isCommandError, run, type RunContext } from "../exec/run.js";
@@ -33,11 +43,7 @@ interface ListedImage {
   readonly createdatraw?: unknown;
 }
 
-/**
- * An unnamed image younger than this stays: a commit creates its image before it names it, and
- * another build of the same recipe (another architecture of an `arches:` recipe, on the same
- * storage) may be in that moment. A later build removes it.
- */
+/** An unnamed image or building- name younger than this stays (a margin, see above); a later build removes it. */
 export const MIN_AGE_MS = 5 * 60 * 1000;
 
 /**
@@ -53,7 +59,7 @@ export async function removeSupersededImages(
   { minAgeMs = MIN_AGE_MS, now = Date.now() }: { minAgeMs?: number; now?: number } = {},
 ): Promise<SupersededImages> {
   // Quiet and silent: the listing is not a step of the plan, and rmi prints a line per image.
-  const ctx: RunContext = { step: "commit", reporter: silentReporter, signal };
+  const ctx: RunContext = { step: "remove-superseded", reporter: silentReporter, signal };
   const buildah = async (...args: string[]) => (await run({ file: "buildah", args: [...storage, ...args] }, ctx, { quiet: true })).stdout;
   const oldEnough = (i: ListedImage) => !(now - Date.parse(String(i.createdatraw)) < minAgeMs);
   const images = async (...filters: string[]): Promise<ListedImage[]> => {
@@ -93,7 +99,12 @@ export async function removeSupersededImages(
     const ids = (await images("dangling=true")).filter((i) => typeof i.id === "string" && oldEnough(i)).map((i) => String(i.id).replace(/^sha256:/, ""));
     return [...new Set(ids)];
   };
-  return { ...(await removeEach(await dangling(), dangling, buildah)), abandoned };
+  const candidates = await dangling();
+  // Asked after the listing: a commit whose image is listed has labelled its container before.
+  const committing = candidates.length === 0 ? [] : await committingLabels(name, buildah);
+  const superseded = [];
+  for (const id of candidates) if (!(await isBeingCommitted(id, committing, buildah))) superseded.push(id);
+  return { ...(await removeEach(superseded, dangling, buildah)), abandoned };
 }
 
 /** buildah rmi of each of `refs`; which went, and which stay (`list` again after a partial failure). */
@@ -122,17 +133,54 @@ function tagOf(ref: string): string {
   return ref.slice(ref.lastIndexOf(":") + 1);
 }
 
-/** The building- tags of the recipe's builds that run now: those whose working container exists. */
-async function liveBuildingTags(name: string, buildah: (...args: string[]) => Promise<string>): Promise<Set<string>> {
+/** The build IDs of the recipe's working containers: the builds of it that run now. */
+async function liveBuildIds(name: string, buildah: (...args: string[]) => Promise<string>): Promise<string[]> {
   const stdout = await buildah("containers", "--all", "--json");
   const containers = stdout.trim() === "" ? [] : ((JSON.parse(stdout) as { containername?: unknown }[] | null) ?? []);
   const prefix = workingContainerName(name, "");
   // A recipe whose name extends this one's ("a" and "a-b") matches too: more kept, never less.
-  return new Set(
-    containers.flatMap((c) =>
-      typeof c.containername === "string" && c.containername.startsWith(prefix) ? [buildingTag(c.containername.slice(prefix.length))] : [],
-    ),
-  );
+  return containers.flatMap((c) => (typeof c.containername === "string" && c.containername.startsWith(prefix) ? [c.containername.slice(prefix.length)] : []));
+}
+
+/** The building- tags of the recipe's builds that run now. */
+async function liveBuildingTags(name: string, buildah: (...args: string[]) => Promise<string>): Promise<Set<string>> {
+  return new Set((await liveBuildIds(name, buildah)).map(buildingTag));
+}
+
+/** buildah sets its own version label on each commit: not one the container passes on. */
+const BUILDAH_VERSION_LABEL = "io.buildah.version";
+
+/**
+ * The labels of the recipe's working containers whose commit step has labelled them (their
+ * recipe label is NAME; before, they carry their base's): the labels of the image each commits.
+ */
+async function committingLabels(name: string, buildah: (...args: string[]) => Promise<string>): Promise<Record<string, string>[]> {
+  const labelled: Record<string, string>[] = [];
+  for (const id of await liveBuildIds(name, buildah)) {
+    let labels: Record<string, string>;
+    try {
+      labels = await labelsOf("container", workingContainerName(name, id), buildah);
+    } catch (error) {
+      // Its build ended since the listing: its image is named, or it was killed.
+      if (isCommandError(error) && error.processExitCode !== undefined && !(await liveBuildIds(name, buildah)).includes(id)) continue;
+      throw error;
+    }
+    if (labels[RECIPE_LABEL] === name) labelled.push(labels);
+  }
+  return labelled;
+}
+
+/** Whether the unnamed image `id` carries every label of one of the `committing` containers: a commit in progress. */
+async function isBeingCommitted(id: string, committing: readonly Record<string, string>[], buildah: (...args: string[]) => Promise<string>): Promise<boolean> {
+  if (committing.length === 0) return false;
+  const image = await labelsOf("image", id, buildah);
+  return committing.some((labels) => Object.entries(labels).every(([key, value]) => key === BUILDAH_VERSION_LABEL || image[key] === value));
+}
+
+async function labelsOf(type: "container" | "image", ref: string, buildah: (...args: string[]) => Promise<string>): Promise<Record<string, string>> {
+  // buildah 1.28's --format has no json function: the whole inspect output, parsed.
+  const inspected = JSON.parse(await buildah("inspect", "--type", type, ref)) as { OCIv1?: { config?: { Labels?: Record<string, string> | null } } };
+  return inspected.OCIv1?.config?.Labels ?? {};
 }
 
 /** The recipe's own tags, from the io.bootsmith.tags label its commit set. */

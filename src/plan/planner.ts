@@ -133,19 +133,18 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (!commit) requireNoRegistryTarget(recipe);
   // With a commit, the squashfs runs beside it: both only read the finished root, and on two
   // cores the two together take about four fifths of one after the other (docs/benchmarks.md).
-  // The teardown unmounts the root, so it waits for the squashfs; the commit names its image
-  // only after that (nameImageStep), so a failed squashfs leaves no image under the recipe's names.
+  // The commit gives its image a name of its own; name-image waits for the squashfs and only
+  // then gives it the recipe's names (nameImageStep), so a failed squashfs leaves no image under
+  // them. name-image comes before the teardown: while the working container is there, no other
+  // build's remove-superseded pass takes the building- name (builder/superseded-images.ts); after
+  // the teardown it could, and with it the image of a build that is still running.
   const beside = commit && spec.boot !== false;
-  if (spec.boot) steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "teardown" } : squashfsStep(spec.boot, spec.arch, options));
+  if (spec.boot)
+    steps.push(beside ? { ...squashfsStep(spec.boot, spec.arch, options), besideUntil: "name-image" } : squashfsStep(spec.boot, spec.arch, options));
   const building = `${image.slice(0, image.lastIndexOf(":"))}:${buildingTag(options.buildId)}`;
   steps.push(commit ? commitStep(recipe, target, beside ? { building, image } : { image }, options) : forgetImageStep(recipe, target, image));
-  steps.push(
-    step("teardown", "Unmount and remove the working container", [
-      { kind: "release", undoId: "mount" },
-      { kind: "release", undoId: "container" },
-    ]),
-  );
   if (beside) steps.push(nameImageStep(recipe, target, building, image));
+  steps.push(teardownStep(recipe, target, commit));
   steps.push(
     step(
       "manifest",
@@ -596,8 +595,6 @@ function commitStep(recipe: LoadedRecipe, target: BuildahTarget, names: { readon
     capture: "IMAGE_ID",
   });
   if (spec.tags.length > 1) actions.push({ kind: "exec", command: buildah(target, "tag", [names.image, ...otherTags(names.image, spec.tags)]) });
-  // The image the names pointed at before this build is now unnamed: removed, not left to fill the disk.
-  actions.push({ kind: "remove-superseded", recipe: spec.name, storage: target.globalArgs });
   return step("commit", `Commit the image as ${names.image}`, actions);
 }
 
@@ -607,9 +604,23 @@ function nameImageStep(recipe: LoadedRecipe, target: BuildahTarget, building: st
     { kind: "exec", command: buildah(target, "tag", [building, image, ...otherTags(image, recipe.spec.tags)]) },
     // buildah rmi of one of an image's names removes only that name.
     { kind: "release", undoId: "image" },
-    // The image the names pointed at before this build is now unnamed: removed, not left to fill the disk.
-    { kind: "remove-superseded", recipe: recipe.spec.name, storage: target.globalArgs },
   ]);
+}
+
+/**
+ * Unmount and remove the working container. After a commit, the image the recipe's names pointed
+ * at before this build is unnamed: removed, not left to fill the disk. That pass comes after the
+ * container is gone: a working container keeps the unnamed images that carry its labels (a
+ * commit in progress), and a reproducible rebuild's earlier image may carry this build's.
+ */
+function teardownStep(recipe: LoadedRecipe, target: BuildahTarget, commit: boolean): Step {
+  const actions: Action[] = [
+    { kind: "release", undoId: "mount" },
+    { kind: "release", undoId: "container" },
+  ];
+  if (!commit) return step("teardown", "Unmount and remove the working container", actions);
+  actions.push({ kind: "remove-superseded", recipe: recipe.spec.name, storage: target.globalArgs });
+  return step("teardown", "Unmount and remove the working container, then the recipe's earlier images no name points at", actions);
 }
 
 /** The image's names for the recipe's tags after the first. */

@@ -1,5 +1,6 @@
 // The images a rebuild leaves without a name are removed after its commit: only its own
-// recipe's, only unnamed ones, never one a container uses. Real buildah on a storage of the
+// recipe's, only unnamed ones, never one a container uses, never a live build's: a pass run at
+// each point of a planned build's last steps leaves its image. Real buildah on a storage of the
 // test's own (vfs in a temporary root), so no other test's or build's image is in reach.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +9,13 @@ import path from "node:path";
 import { execa } from "execa";
 import { MIN_AGE_MS, removeSupersededImages, supersededSummary, tidySupersededImages } from "../../src/builder/superseded-images.js";
 import { buildingTag, workingContainerName } from "../../src/core/build-names.js";
+import { plan, type PlanOptions } from "../../src/plan/planner.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { CleanupStack } from "../../src/exec/cleanup.js";
+import { silentReporter } from "../../src/exec/events.js";
+import { isBuildAction, newBuildState, performBuildAction, type BuildContext } from "../../src/builder/execute.js";
+import type { Step } from "../../src/steps/types.js";
+import { fixedPlanOptions } from "../plan/support.js";
 
 let work: string;
 let storage: string[];
@@ -23,12 +31,15 @@ async function commit(recipe: string, name: string): Promise<string> {
   return id;
 }
 
-/** The buildah subcommands `fn` runs: a logging buildah first on PATH, which runs the real one. */
-async function buildahCallsOf(fn: () => Promise<unknown>): Promise<string[]> {
+/**
+ * The buildah subcommands `fn` runs: a logging buildah first on PATH, which runs the real one
+ * ($REAL), after `hook` (shell, given the same arguments) when there is one.
+ */
+async function buildahCallsOf(fn: () => Promise<unknown>, hook = ""): Promise<string[]> {
   const bin = mkdtempSync(path.join(work, "bin-"));
   const log = path.join(bin, "calls");
   const real = (await execa("sh", ["-c", "command -v buildah"])).stdout.trim();
-  writeFileSync(path.join(bin, "buildah"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(path.join(bin, "buildah"), `#!/bin/sh\nREAL='${real}'\nprintf '%s\\n' "$*" >> '${log}'\n${hook}\nexec "$REAL" "$@"\n`, { mode: 0o755 });
   writeFileSync(log, "");
   const saved = process.env.PATH;
   process.env.PATH = `${bin}:${saved}`;
@@ -124,10 +135,30 @@ describe("removeSupersededImages", () => {
     await commit("v", "localhost/bootsmith/v:1");
     expect(await buildahCallsOf(() => removeSupersededImages("v", storage))).toEqual(["images"]);
     expect((await ids()).has(superseded), "younger than MIN_AGE_MS").toBe(true);
-    // Old enough: buildah's own dangling listing decides, and the image goes.
+    // Old enough: buildah's own dangling listing decides, no working container of the recipe
+    // is committing it, and the image goes.
     const later = { now: Date.now() + MIN_AGE_MS + 1000 };
     let result: unknown;
-    expect(await buildahCallsOf(async () => (result = await removeSupersededImages("v", storage, undefined, later)))).toEqual(["images", "images", "rmi"]);
+    expect(await buildahCallsOf(async () => (result = await removeSupersededImages("v", storage, undefined, later)))).toEqual([
+      "images",
+      "images",
+      "containers",
+      "rmi",
+    ]);
+    expect(result).toEqual({ removed: [superseded], kept: [], abandoned: [] });
+  });
+
+  it("goes on when a working container of the recipe is gone by the time it is inspected: that build is over", { timeout: 60_000 }, async () => {
+    const superseded = await commit("y", "localhost/bootsmith/y:1");
+    await commit("y", "localhost/bootsmith/y:1");
+    const ended = workingContainerName("y", "20261203070707-ended1");
+    await buildah("from", "--name", ended, "scratch");
+    const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+    let result: unknown;
+    // The build removes its container just as the pass asks for the container's labels.
+    const removeFirst = `case "$*" in *"inspect --type container ${ended}") "$REAL" ${storage.join(" ")} rm ${ended} >/dev/null;; esac`;
+    const calls = await buildahCallsOf(async () => (result = await removeSupersededImages("y", storage, undefined, later)), removeFirst);
+    expect(calls).toEqual(["images", "images", "containers", "inspect", "containers", "rmi"]);
     expect(result).toEqual({ removed: [superseded], kept: [], abandoned: [] });
   });
 
@@ -145,4 +176,131 @@ describe("removeSupersededImages", () => {
     stopped.abort();
     await expect(tidySupersededImages("t", storage, stopped.signal)).rejects.toThrow();
   });
+});
+
+/**
+ * A build of recipe `live` (boot artifacts: its squashfs runs beside the commit) on the test's
+ * storage, planned as `bootsmith build` plans it, its steps performed as executePlan performs
+ * them. A test runs the container and its mount, then the steps from the commit on: the package,
+ * kernel, identity and squashfs steps are left out (the image needs no content here; the SBOM
+ * sha256s the commit labels are given).
+ */
+function liveBuild(buildId: string, options: Partial<PlanOptions> = {}) {
+  const file = path.join(work, "live.yaml");
+  writeFileSync(
+    file,
+    "apiVersion: bootsmith/v1\nname: live\ntags: ['1', latest]\nfrom: scratch\npackages: { manager: dnf, release: '9', repos: [{ name: r, baseurl: 'file:///none' }], install: [x] }\nboot: { kernel: newest }\n",
+  );
+  const recipe = loadRecipe(file, { env: {} });
+  const steps = plan(
+    recipe,
+    fixedPlanOptions({
+      buildId,
+      buildah: { globalArgs: storage, isolation: "chroot" },
+      outDir: path.join(work, "out"),
+      workDir: path.join(work, "work"),
+      ...options,
+    }),
+  ).steps;
+  const ctx: BuildContext = { recipe, reporter: silentReporter, cleanup: new CleanupStack(), tools: {} };
+  const state = newBuildState();
+  state.values.SBOM_CDX_SHA256 = "c".repeat(64);
+  state.values.SBOM_SPDX_SHA256 = "d".repeat(64);
+  const ids = steps.map((s) => s.id);
+  return {
+    state,
+    cleanup: ctx.cleanup,
+    step: (id: string) => steps[ids.indexOf(id)]!,
+    /** The steps from `first` up to, not including, `end`. */
+    steps: (first: string, end: string) => steps.slice(ids.indexOf(first), ids.indexOf(end)),
+    perform: async (step: Step, actions = step.actions) => {
+      for (const action of actions) if (isBuildAction(action)) await performBuildAction(action, step, ctx, state);
+    },
+  };
+}
+
+describe("a live build's last steps against remove-superseded passes of other builds", () => {
+  it("keeps the build's image at every point from its commit on; it ends under the recipe's tags", { timeout: 120_000 }, async () => {
+    const build = liveBuild("20261203030303-a11ve2");
+    const passes: string[] = [];
+    try {
+      for (const step of build.steps("create-container", "configure-repos")) await build.perform(step);
+      for (const step of build.steps("commit", "manifest")) {
+        await build.perform(step);
+        // Another build's pass at this exact point; as when the squashfs beside the commit ran
+        // for longer than MIN_AGE_MS, so the image's age protects nothing.
+        await removeSupersededImages("live", storage, undefined, { now: Date.now() + MIN_AGE_MS + 1000 });
+        passes.push(step.id);
+        expect((await ids()).has(build.state.values.IMAGE_ID!), `the live build's image, after a pass at the end of ${step.id}`).toBe(true);
+      }
+    } finally {
+      await build.cleanup.unwind();
+    }
+    expect(passes).toEqual(["commit", "name-image", "teardown"]);
+    expect((await buildah("images", "--format", "{{.Name}}:{{.Tag}}", "--filter", "label=io.bootsmith.recipe=live")).split("\n").sort()).toEqual([
+      "localhost/bootsmith/live:1",
+      "localhost/bootsmith/live:latest",
+    ]);
+  });
+
+  it(
+    "keeps an image a live build is committing, dated by SOURCE_DATE_EPOCH and not named yet, while its working container is there",
+    { timeout: 120_000 },
+    async () => {
+      // An earlier build's image of the recipe, its names moved on: the same pass removes it.
+      const superseded = await commit("live", "localhost/bootsmith/live:1");
+      await commit("live", "localhost/bootsmith/live:1");
+      const build = liveBuild("20261203040404-a11ve3", { sourceDateEpoch: 1_700_000_000 });
+      let unnamed: string;
+      try {
+        await build.perform(build.step("create-container"));
+        const commitStep = build.step("commit");
+        const [config, commitImage] = commitStep.actions;
+        await build.perform(commitStep, [config!]);
+        // buildah commit creates the image, then names it: run it without the name to stop in
+        // between, where another build's pass may list it.
+        if (commitImage?.kind !== "exec") throw new Error("the commit step's second action is the commit");
+        expect(commitImage.command.args).toContain("--timestamp");
+        unnamed = (await buildah(...commitImage.command.args.slice(storage.length, -1).map(String))).replace(/^sha256:/, "");
+        expect(await buildah("inspect", "--type", "image", "--format", "{{.OCIv1.Created}}", unnamed)).toMatch(/^2023-11-14/);
+
+        // Dated 2023, so older than MIN_AGE_MS: the working container is what keeps it.
+        await removeSupersededImages("live", storage);
+        expect((await ids()).has(unnamed), "the image being committed, after a pass").toBe(true);
+        const later = { now: Date.now() + MIN_AGE_MS + 1000 };
+        expect((await removeSupersededImages("live", storage, undefined, later)).removed).toEqual([superseded]);
+        expect((await ids()).has(unnamed), "the image being committed, after a pass that removed an earlier one").toBe(true);
+      } finally {
+        // The build killed before buildah named its image: its container goes (its cleanup).
+        await build.cleanup.unwind();
+      }
+      expect((await removeSupersededImages("live", storage)).removed).toEqual([unnamed]);
+    },
+  );
+
+  it(
+    "a reproducible rebuild's own pass, after its teardown, removes the image it superseded though it carries the same labels",
+    { timeout: 120_000 },
+    async () => {
+      // SOURCE_DATE_EPOCH and the same packages: the same labels, SBOM sha256s included; other
+      // bytes in the root (an rpm database's install times): another image.
+      const build = async (buildId: string, content: string) => {
+        const b = liveBuild(buildId, { sourceDateEpoch: 1_700_000_000 });
+        try {
+          for (const step of b.steps("create-container", "configure-repos")) await b.perform(step);
+          writeFileSync(path.join(b.state.values.MNT!, "content"), content);
+          for (const step of b.steps("commit", "manifest")) await b.perform(step);
+        } finally {
+          await b.cleanup.unwind();
+        }
+        return b.state.values.IMAGE_ID!;
+      };
+      const first = await build("20261203050505-a11ve4", "first");
+      const second = await build("20261203060606-a11ve5", "second");
+      expect(second).not.toBe(first);
+      const left = await ids();
+      expect(left.has(first), "the superseded image").toBe(false);
+      expect(left.has(second)).toBe(true);
+    },
+  );
 });

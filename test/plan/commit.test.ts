@@ -25,9 +25,11 @@ describe("plan option commit", () => {
     const p = plan(loadRecipe(recipe(), { env: {} }), fixedPlanOptions());
     const ids = p.steps.map((s) => s.id);
     expect(ids).not.toContain("forget-image");
-    // The squashfs runs beside the commit; the teardown waits for it; only then the image is named.
-    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("manifest") + 1)).toEqual(["squashfs", "commit", "teardown", "name-image", "manifest"]);
-    expect(p.steps.find((s) => s.id === "squashfs")!.besideUntil).toBe("teardown");
+    // The squashfs runs beside the commit; name-image waits for it, and names the image while the
+    // working container is still there (its building- name is safe from other builds until then).
+    expect(ids.slice(ids.indexOf("squashfs"), ids.indexOf("manifest") + 1)).toEqual(["squashfs", "commit", "name-image", "teardown", "manifest"]);
+    expect(p.steps.find((s) => s.id === "squashfs")!.besideUntil).toBe("name-image");
+    expect(renderPlan(p)).toMatch(/# \[\d+\/\d+\] name-image: .*\nwait "\$SQUASHFS_PID"\nbuildah tag /);
     const script = renderPlan(p);
     expect(script).toMatch(/^IMAGE_ID=\$\(buildah commit --quiet --format oci \S+ localhost\/bootsmith\/leaf:building-\S+\)$/m);
     // Until named, the image is removed when the build fails.
@@ -36,8 +38,10 @@ describe("plan option commit", () => {
     expect(script).toMatch(/^buildah tag localhost\/bootsmith\/leaf:building-\S+ localhost\/bootsmith\/leaf:1 localhost\/bootsmith\/leaf:latest$/m);
     expect(script).toMatch(/^buildah rmi localhost\/bootsmith\/leaf:building-\S+$/m);
     expect(script).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
-    // After the names: the images earlier builds of the recipe left without a name go.
-    expect(p.steps.find((s) => s.id === "name-image")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
+    // After the teardown (a working container keeps the images that carry its labels): the
+    // images earlier builds of the recipe left without a name go.
+    expect(p.steps.find((s) => s.id === "teardown")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
+    expect(p.steps.flatMap((s) => s.actions).filter((a) => a.kind === "remove-superseded")).toHaveLength(1);
     expect(script).toMatch(/^bootsmith artifacts remove-superseded leaf$/m);
   });
 
@@ -49,7 +53,8 @@ describe("plan option commit", () => {
     const script = renderPlan(p);
     expect(script).toMatch(/^IMAGE_ID=\$\(buildah commit --quiet --format oci \S+ localhost\/bootsmith\/base:1\)$/m);
     expect(script).toMatch(/^buildah tag localhost\/bootsmith\/base:1 localhost\/bootsmith\/base:latest$/m);
-    expect(p.steps.find((s) => s.id === "commit")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "base", storage: [] });
+    expect(p.steps.find((s) => s.id === "teardown")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "base", storage: [] });
+    expect(p.steps.flatMap((s) => s.actions).filter((a) => a.kind === "remove-superseded")).toHaveLength(1);
   });
 
   it("commit: false: no buildah commit or config, an earlier image of each tag removed, the manifest told", () => {

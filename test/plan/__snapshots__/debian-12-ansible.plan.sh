@@ -77,7 +77,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-ansible.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-ansible --version bookworm)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [11/15] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [11/15] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -86,14 +86,14 @@ buildah config --label org.opencontainers.image.title=debian-12-ansible --label 
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-ansible-test localhost/bootsmith/debian-12-ansible:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/debian-12-ansible:building-test
 
-# [13/15] teardown: Unmount and remove the working container
+# [13/15] name-image: Name the image localhost/bootsmith/debian-12-ansible:bookworm
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-debian-12-ansible-test
-buildah rm bootsmith-debian-12-ansible-test
-
-# [14/15] name-image: Name the image localhost/bootsmith/debian-12-ansible:bookworm
 buildah tag localhost/bootsmith/debian-12-ansible:building-test localhost/bootsmith/debian-12-ansible:bookworm
 buildah rmi localhost/bootsmith/debian-12-ansible:building-test
+
+# [14/15] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-debian-12-ansible-test
+buildah rm bootsmith-debian-12-ansible-test
 bootsmith artifacts remove-superseded debian-12-ansible
 
 # [15/15] manifest: Write manifest.json

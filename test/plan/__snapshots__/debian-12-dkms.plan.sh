@@ -45,7 +45,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-dkms.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-dkms --version bookworm)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [10/14] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [10/14] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -54,14 +54,14 @@ buildah config --label org.opencontainers.image.title=debian-12-dkms --label io.
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-dkms-test localhost/bootsmith/debian-12-dkms:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/debian-12-dkms:building-test
 
-# [12/14] teardown: Unmount and remove the working container
+# [12/14] name-image: Name the image localhost/bootsmith/debian-12-dkms:bookworm
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-debian-12-dkms-test
-buildah rm bootsmith-debian-12-dkms-test
-
-# [13/14] name-image: Name the image localhost/bootsmith/debian-12-dkms:bookworm
 buildah tag localhost/bootsmith/debian-12-dkms:building-test localhost/bootsmith/debian-12-dkms:bookworm
 buildah rmi localhost/bootsmith/debian-12-dkms:building-test
+
+# [13/14] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-debian-12-dkms-test
+buildah rm bootsmith-debian-12-dkms-test
 bootsmith artifacts remove-superseded debian-12-dkms
 
 # [14/14] manifest: Write manifest.json

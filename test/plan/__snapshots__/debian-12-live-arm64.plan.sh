@@ -59,7 +59,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/debian-12-live-arm64.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id debian-12-live-arm64 --version bookworm)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [14/18] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [14/18] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -68,14 +68,14 @@ buildah config --label 'org.opencontainers.image.vendor=bootsmith examples' --la
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-debian-12-live-arm64-test localhost/bootsmith/debian-12-live-arm64:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/debian-12-live-arm64:building-test
 
-# [16/18] teardown: Unmount and remove the working container
+# [16/18] name-image: Name the image localhost/bootsmith/debian-12-live-arm64:bookworm
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-debian-12-live-arm64-test
-buildah rm bootsmith-debian-12-live-arm64-test
-
-# [17/18] name-image: Name the image localhost/bootsmith/debian-12-live-arm64:bookworm
 buildah tag localhost/bootsmith/debian-12-live-arm64:building-test localhost/bootsmith/debian-12-live-arm64:bookworm
 buildah rmi localhost/bootsmith/debian-12-live-arm64:building-test
+
+# [17/18] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-debian-12-live-arm64-test
+buildah rm bootsmith-debian-12-live-arm64-test
 bootsmith artifacts remove-superseded debian-12-live-arm64
 
 # [18/18] manifest: Write manifest.json

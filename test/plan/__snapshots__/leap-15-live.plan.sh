@@ -99,7 +99,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id leap-15-live --version 15.6)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [11/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [11/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -108,14 +108,14 @@ buildah config --label org.opencontainers.image.title=leap-15-live --label io.bo
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test localhost/bootsmith/leap-15-live:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/leap-15-live:building-test
 
-# [13/16] teardown: Unmount and remove the working container
+# [13/16] name-image: Name the image localhost/bootsmith/leap-15-live:15.6 and its other tags
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-leap-15-live-test
-buildah rm bootsmith-leap-15-live-test
-
-# [14/16] name-image: Name the image localhost/bootsmith/leap-15-live:15.6 and its other tags
 buildah tag localhost/bootsmith/leap-15-live:building-test localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
 buildah rmi localhost/bootsmith/leap-15-live:building-test
+
+# [14/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-leap-15-live-test
+buildah rm bootsmith-leap-15-live-test
 bootsmith artifacts remove-superseded leap-15-live
 
 # [15/16] manifest: Write manifest.json

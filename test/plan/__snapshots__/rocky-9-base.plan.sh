@@ -80,11 +80,11 @@ read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 # [9/12] commit: Commit the image as localhost/bootsmith/rocky-9-base:9.5
 buildah config --label org.opencontainers.image.title=rocky-9-base --label io.bootsmith.recipe=rocky-9-base --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=scratch --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-base-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-base-test localhost/bootsmith/rocky-9-base:9.5)
-bootsmith artifacts remove-superseded rocky-9-base
 
-# [10/12] teardown: Unmount and remove the working container
+# [10/12] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-rocky-9-base-test
 buildah rm bootsmith-rocky-9-base-test
+bootsmith artifacts remove-superseded rocky-9-base
 
 # [11/12] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-base.yaml --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"

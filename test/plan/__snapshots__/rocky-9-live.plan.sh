@@ -86,7 +86,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-live --version 9.5)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [11/17] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [11/17] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -95,14 +95,14 @@ buildah config --label org.opencontainers.image.title=rocky-9-live --label io.bo
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-live-test localhost/bootsmith/rocky-9-live:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/rocky-9-live:building-test
 
-# [13/17] teardown: Unmount and remove the working container
+# [13/17] name-image: Name the image localhost/bootsmith/rocky-9-live:9.5 and its other tags
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-rocky-9-live-test
-buildah rm bootsmith-rocky-9-live-test
-
-# [14/17] name-image: Name the image localhost/bootsmith/rocky-9-live:9.5 and its other tags
 buildah tag localhost/bootsmith/rocky-9-live:building-test localhost/bootsmith/rocky-9-live:9.5 localhost/bootsmith/rocky-9-live:latest
 buildah rmi localhost/bootsmith/rocky-9-live:building-test
+
+# [14/17] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-rocky-9-live-test
+buildah rm bootsmith-rocky-9-live-test
 bootsmith artifacts remove-superseded rocky-9-live
 
 # [15/17] manifest: Write manifest.json

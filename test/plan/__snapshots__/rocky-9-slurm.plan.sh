@@ -45,7 +45,7 @@ bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-slurm --version 9.5)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [12/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until teardown)
+# [12/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
@@ -54,14 +54,14 @@ buildah config --label org.opencontainers.image.title=rocky-9-slurm --label io.b
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-slurm-test localhost/bootsmith/rocky-9-slurm:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/rocky-9-slurm:building-test
 
-# [14/16] teardown: Unmount and remove the working container
+# [14/16] name-image: Name the image localhost/bootsmith/rocky-9-slurm:9.5
 wait "$SQUASHFS_PID"
-buildah umount bootsmith-rocky-9-slurm-test
-buildah rm bootsmith-rocky-9-slurm-test
-
-# [15/16] name-image: Name the image localhost/bootsmith/rocky-9-slurm:9.5
 buildah tag localhost/bootsmith/rocky-9-slurm:building-test localhost/bootsmith/rocky-9-slurm:9.5
 buildah rmi localhost/bootsmith/rocky-9-slurm:building-test
+
+# [15/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+buildah umount bootsmith-rocky-9-slurm-test
+buildah rm bootsmith-rocky-9-slurm-test
 bootsmith artifacts remove-superseded rocky-9-slurm
 
 # [16/16] manifest: Write manifest.json
