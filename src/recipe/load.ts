@@ -455,13 +455,20 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
     // apt takes a repository's key as a file (Signed-By), never as a URL, and the schema has no
     // digest to pin a download with: a key fetched on every build would be trusted unchecked
     // and would change the image without changing the cache key. A file beside the recipe is
-    // reviewed once and hashed into the cache key. (content: sources name their own keys.)
+    // reviewed once and hashed into the cache key. A content: source gets the key's Signed-By
+    // added to each stanza, unless it names a key of its own: apt takes a stanza's last
+    // Signed-By and ignores the others without a word, so one of the two keys would be dropped.
     if (manager === "apt")
       spec.packages.repos.forEach((r, i) => {
-        if (r.content === undefined && r.gpgkey !== undefined && URL_SCHEME.test(r.gpgkey))
+        if (r.gpgkey !== undefined && URL_SCHEME.test(r.gpgkey))
           at(
             ["packages", "repos", i, "gpgkey"],
             `apt reads a repository's key from a file (Signed-By), not from a URL: download ${r.gpgkey} once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: ${r.name}.asc (bootsmith copies it into the image's /etc/apt/keyrings)`,
+          );
+        else if (r.gpgkey !== undefined && r.content !== undefined && /^signed-by\s*:/im.test(r.content))
+          at(
+            ["packages", "repos", i, "gpgkey"],
+            "the content: names its own key (Signed-By) and gpgkey names another: remove gpgkey to keep the content's Signed-By, or remove Signed-By from the content and bootsmith adds one naming gpgkey's copy in /etc/apt/keyrings",
           );
       });
     if (manager === "zypper" && !options.best) at(["packages", "options", "best"], "best is a dnf option; zypper always picks the best candidate: remove it");
