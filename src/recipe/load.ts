@@ -623,6 +623,7 @@ function digestInputs(
   for (const [label, p] of ansibleInputPaths({ ansibleSources, file })) hashPath(hash, label, p);
   for (const [label, p] of scanInputPaths({ scanSources })) hashPath(hash, label, p);
   for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
+  for (const [label, p] of repoKeyPaths({ file, spec })) hashKeyFile(hash, label, p);
   if (kernelModuleSource) hashPath(hash, "kernelModules.build.src", kernelModuleSource);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);
   return hash.digest("hex");
@@ -646,6 +647,24 @@ export function localRepoMetadata(spec: RecipeSpec): [string, string][] {
     }
   }
   return found;
+}
+
+/**
+ * The repositories' key files (gpgkey: a path beside the recipe, not a URL), labelled: each is
+ * copied into the image or imported into its rpm database, so a rotated key under the same
+ * name must change the key as a changed files[].src does.
+ */
+export function repoKeyPaths(recipe: { readonly file: string; readonly spec: RecipeSpec }): [string, string][] {
+  const dir = path.dirname(recipe.file);
+  return (recipe.spec.packages?.repos ?? []).flatMap((r): [string, string][] =>
+    r.gpgkey !== undefined && !URL_SCHEME.test(r.gpgkey) ? [[`repo ${r.name} gpgkey`, path.resolve(dir, r.gpgkey)]] : [],
+  );
+}
+
+/** A key file's contents, or "missing" (the build says so when it copies it; loading does not fail on it). */
+export function hashKeyFile(hash: ReturnType<typeof createHash>, label: string, p: string): void {
+  if (existsSync(p)) hashPath(hash, label, p);
+  else hash.update(`${label} missing\n`);
 }
 
 /**

@@ -92,7 +92,7 @@ const repo = z
       .string()
       .optional()
       .describe(
-        "Recipe-relative path of the signing key, or (dnf, zypper) its URL; apt takes a file only, copied to /etc/apt/keyrings and named by Signed-By (in each stanza of a content: source) (zypper: imported into the image's rpm database)",
+        "Recipe-relative path of the signing key, or (dnf, zypper) its URL; apt takes a file only, copied to /etc/apt/keyrings and named by Signed-By (in each stanza of a content: source) (zypper: imported into the image's rpm database). A key file is hashed into the cache key",
       ),
     gpgcheck: z.boolean().optional().describe("Check signatures (default: on when gpgkey is given)"),
     priority: z.number().int().min(1).max(99).optional().describe("dnf/zypper repository priority (lower wins)"),
