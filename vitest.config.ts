@@ -47,9 +47,11 @@ const UNIT = [
   "test/pipeline/junit.test.ts",
   "test/pipeline/lockfile.test.ts",
   "test/pipeline/parallel.test.ts",
-  "test/pkg/**/*.test.ts",
-  "test/plan/**/*.test.ts",
+  // test/pkg/apt-content-key.test.ts runs the real apt-get and gpg: integration
   "test/pkg/apt.test.ts",
+  "test/pkg/rpm.test.ts",
+  "test/pkg/zypper.test.ts",
+  "test/plan/**/*.test.ts",
   "test/publish/artifacts.test.ts",
   "test/publish/local.test.ts",
   "test/publish/s3-payload.test.ts",

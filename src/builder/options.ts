@@ -11,7 +11,7 @@ import { UserError } from "../core/errors.js";
 import { detectHost, toolCheck, type HostCheck, type HostFacts } from "./host.js";
 import { DEFAULT_PROBE_CACHE_DIR } from "./probe-cache.js";
 import { DEFAULT_VERSION_CACHE_DIR } from "./version-cache.js";
-import { imageStorageArgs } from "./storage.js";
+import { lookupStorageArgs } from "./storage.js";
 import { formatSigningKey, parseSigningKey, type SigningKeySpec } from "../sign/key.js";
 
 /** How every build of one `bootsmith build` invocation runs: progress, host storage, publishing. */
@@ -74,10 +74,11 @@ export function isolationFrom(settings: Pick<BuildSettings, "isolation" | "env">
 /**
  * The buildah storage of a build's image, for what reads it without building (the --if-changed
  * cache decision): the root, run root and driver the build's host detection uses
- * (builder/storage.ts), without its driver probe (a root that records no driver holds no image).
+ * (builder/storage.ts), without its driver probe; undefined when the root holds no storage yet
+ * (no image to find, and buildah must not lay it out before the build's own check does).
  */
-export function buildStorageArgs(settings: Pick<BuildSettings, "storageRoot" | "storageDriver" | "env">): Promise<string[]> {
-  return imageStorageArgs({ root: settings.storageRoot, driver: settings.storageDriver }, { env: settings.env ?? process.env });
+export function buildStorageArgs(settings: Pick<BuildSettings, "storageRoot" | "storageDriver" | "env">): Promise<string[] | undefined> {
+  return lookupStorageArgs({ root: settings.storageRoot, driver: settings.storageDriver }, { env: settings.env ?? process.env });
 }
 
 /** The host's apt sources, pasted into Debian images by mmdebstrap when a recipe names none. */

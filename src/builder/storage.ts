@@ -88,10 +88,27 @@ export function storageArgs(storage: Pick<ResolvedStorage, "root" | "runRoot" | 
  * one the root cannot be opened with is bad input (exit 2), said before buildah's own error.
  */
 export async function imageStorageArgs(flags: StorageFlags, options: ResolveStorageOptions = {}): Promise<string[]> {
+  return storageArgs(await checkedStorage(flags, options));
+}
+
+/**
+ * For a cache lookup of the build's images (build --if-changed, a graph's decisions): the
+ * options of imageStorageArgs, or undefined when the storage holds no images yet (its root
+ * records no driver and none is asked for). buildah would lay such a root out for its own
+ * default driver on the lookup's first call, before the build's storage check (host.ts) chose
+ * the driver that works there; the check would then find that one "already used" and keep it.
+ */
+export async function lookupStorageArgs(flags: StorageFlags, options: ResolveStorageOptions = {}): Promise<string[] | undefined> {
+  const storage = await checkedStorage(flags, options);
+  return storage.driver === undefined ? undefined : storageArgs(storage);
+}
+
+/** The resolved storage; an unknown driver or one the root cannot be opened with is bad input (exit 2). */
+async function checkedStorage(flags: StorageFlags, options: ResolveStorageOptions): Promise<ResolvedStorage> {
   const storage = await resolveStorage(flags, { versionCacheDir: DEFAULT_VERSION_CACHE_DIR, ...options });
   const problem = driverProblem(storage);
   if (problem) throw new UserError(`${storage.requestedBy}: ${problem.detail}; ${problem.fix}`);
-  return storageArgs(storage);
+  return storage;
 }
 
 /** What is wrong with the requested driver (unknown, or not the one the root holds), or undefined. */

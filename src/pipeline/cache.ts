@@ -214,8 +214,11 @@ function short(digest: string): string {
 }
 
 export interface GatherOptions {
-  /** buildah global options (storage) for the image check. */
-  readonly globalArgs: readonly string[];
+  /**
+   * buildah global options (storage) for the image check; undefined: the storage holds no
+   * images yet (builder/storage.ts lookupStorageArgs), so the image is missing without asking.
+   */
+  readonly globalArgs: readonly string[] | undefined;
   /** Also ask where the recipe publishes (--check-published): its registry, else its S3 or directory target. */
   readonly checkPublished: boolean;
   /** The build happens anyway (--refresh/--force): only the manifest is read. */
@@ -269,6 +272,7 @@ export async function readPublishedSet(recipe: LoadedRecipe): Promise<PublishedM
 
 /** By the run's listing when the manifest recorded the committed ID; by `buildah inspect` otherwise. */
 async function imageFacts(recipe: LoadedRecipe, manifest: Manifest, options: GatherOptions): Promise<CacheFacts["image"]> {
+  if (options.globalArgs === undefined) return { kind: "missing" };
   const recorded = manifest.image?.id;
   const listing = recorded && options.localImages ? await options.localImages() : undefined;
   if (recorded && listing?.kind === "listed") {
@@ -283,10 +287,13 @@ async function imageFacts(recipe: LoadedRecipe, manifest: Manifest, options: Gat
 /** Local image names (`localhost/bootsmith/NAME:TAG`) → image ID (64 hex), or why they could not be listed. */
 export type LocalImages = { readonly kind: "listed"; readonly ids: ReadonlyMap<string, string> } | { readonly kind: "unlisted"; readonly why: string };
 
-/** One `buildah images --json` for a whole run, taken on first use (a run whose manifests all miss takes none). */
-export function localImageLister(buildahArgs: readonly string[]): () => Promise<LocalImages> {
+/**
+ * One `buildah images --json` for a whole run, taken on first use (a run whose manifests all miss
+ * takes none); none either on storage that holds no images yet (`buildahArgs` undefined).
+ */
+export function localImageLister(buildahArgs: readonly string[] | undefined): () => Promise<LocalImages> {
   let listing: Promise<LocalImages> | undefined;
-  return () => (listing ??= listLocalImages(buildahArgs));
+  return () => (listing ??= buildahArgs ? listLocalImages(buildahArgs) : Promise.resolve({ kind: "listed", ids: new Map() }));
 }
 
 export async function listLocalImages(buildahArgs: readonly string[]): Promise<LocalImages> {

@@ -74,21 +74,21 @@ function fromScratch(ctx: PackageContext): Step[] {
   const runSources: string[] = [];
   if (o.mirror) mirrors.push(o.mirror);
   p.repos.forEach((repo) => {
-    if (repo.content !== undefined) {
-      const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
-      actions.push({ kind: "write-file", path: file, content: repo.content, mode: 0o644 });
-      mirrors.push(file);
-    } else if (repo.gpgkey !== undefined) {
+    if (repo.gpgkey !== undefined) {
       // mmdebstrap's apt runs on the host and reads the key where the recipe has it, but the
       // sources it leaves in the image are read later by apt inside the image (a child layer,
       // the booted node), which has no such path. So mmdebstrap gets a source of its own (a
       // file, which it writes to sources.list.d/NNNN<name>) that is removed afterwards, and
       // the image gets the key's copy and a source naming it, the same as on a parent.
       const run = path.join(ctx.workDir, "apt-sources", `${RUN_SOURCE_PREFIX}${repo.name}.sources`);
-      actions.push({ kind: "write-file", path: run, content: debSources(repo, p.release, repo.gpgkey), mode: 0o644 });
+      actions.push({ kind: "write-file", path: run, content: repoSources(repo, p.release, repo.gpgkey), mode: 0o644 });
       mirrors.push(run);
       runSources.push(`etc/apt/sources.list.d/*${RUN_SOURCE_PREFIX}${repo.name}.sources`);
       imageSources.push(...repoSourcesInImage(ctx, repo));
+    } else if (repo.content !== undefined) {
+      const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
+      actions.push({ kind: "write-file", path: file, content: repo.content, mode: 0o644 });
+      mirrors.push(file);
     } else {
       mirrors.push(`deb ${repo.baseurl} ${repo.suite ?? p.release} ${(repo.components ?? ["main"]).join(" ")}`);
     }
@@ -141,10 +141,29 @@ const RUN_SOURCE_PREFIX = "bootsmith-run-";
 
 type Repo = PackageContext["packages"]["repos"][number];
 
-/** A generated repository's deb822 source. */
-function debSources(repo: Repo, release: string | undefined, signedBy: string | undefined): string {
+/** The repository's deb822 source: its content: (each stanza signed by the key) or one generated from baseurl. */
+function repoSources(repo: Repo, release: string | undefined, signedBy: string | undefined): string {
+  if (repo.content !== undefined) return signedBy ? withSignedBy(repo.content, signedBy) : repo.content;
   const components = (repo.components ?? ["main"]).join(" ");
   return `Types: deb\nURIs: ${repo.baseurl}\nSuites: ${repo.suite ?? release ?? "stable"}\nComponents: ${components}\n${signedBy ? `Signed-By: ${signedBy}\n` : ""}`;
+}
+
+/**
+ * A deb822 file with `Signed-By: key` added to each stanza: apt reads Signed-By per stanza
+ * (sources.list(5)), so a stanza without it would be checked against the host's whole trusted
+ * keyring instead. Stanzas are separated by blank lines; a paragraph of comments only is no
+ * stanza. (The recipe's check refuses a content: that names keys of its own beside gpgkey.)
+ */
+function withSignedBy(content: string, key: string): string {
+  const paragraphs = content.split(/\n(?:[ \t]*\n)+/);
+  return paragraphs
+    .map((para) => {
+      const isStanza = para.split("\n").some((line) => line.trim() !== "" && !line.startsWith("#"));
+      if (!isStanza) return para;
+      const body = para.replace(/\n+$/, "");
+      return `${body}\nSigned-By: ${key}${para.endsWith("\n") ? "\n" : ""}`;
+    })
+    .join("\n\n");
 }
 
 /**
@@ -155,9 +174,9 @@ function repoSourcesInImage(ctx: PackageContext, repo: Repo): Action[] {
   const actions: Action[] = [];
   const file = path.join(ctx.workDir, "apt-sources", `${repo.name}.sources`);
   // The recipe's check allows no URL here: apt takes a key as a file (Signed-By).
-  const imageKey = repo.content === undefined && repo.gpgkey !== undefined ? aptImageKey(repo.name, repo.gpgkey) : undefined;
+  const imageKey = repo.gpgkey !== undefined ? aptImageKey(repo.name, repo.gpgkey) : undefined;
   if (imageKey) actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, repo.gpgkey!, imageKey, { mode: "0644" }) });
-  const content = repo.content ?? debSources(repo, ctx.packages.release, imageKey);
+  const content = repoSources(repo, ctx.packages.release, imageKey);
   actions.push({ kind: "write-file", path: file, content, mode: 0o644 });
   actions.push({ kind: "exec", command: copyIntoImage(ctx.buildah, file, `/etc/apt/sources.list.d/${repo.name}.sources`, { mode: "0644" }) });
   return actions;

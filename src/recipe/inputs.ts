@@ -3,7 +3,7 @@
 // The key itself stays LoadedRecipe.inputDigest (computed in recipe/load.ts); these are recorded
 // next to it in the manifest and compared by the cache, never used as the key.
 import { createHash } from "node:crypto";
-import { ansibleInputPaths, canonicalJson, hashPath, localRepoMetadata, scanInputPaths, type LoadedRecipe } from "./load.js";
+import { ansibleInputPaths, canonicalJson, hashKeyFile, hashPath, localRepoMetadata, repoKeyPaths, scanInputPaths, type LoadedRecipe } from "./load.js";
 import { TOOL_VERSION } from "../core/version.js";
 
 /** Input name → short digest (or the version itself for `tool`). Names are stable across versions. */
@@ -39,6 +39,12 @@ export function inputDigests(recipe: LoadedRecipe): InputDigests {
     inputs["kernelModules.build.src"] = hash.digest("hex").slice(0, SHORT);
   }
   for (const [repo, digest] of localRepoMetadata(recipe.spec)) inputs[`repo ${repo}`] = digest.slice(0, SHORT);
+  // A repository's key file: "repo site gpgkey changed".
+  for (const [name, p] of repoKeyPaths(recipe)) {
+    const hash = createHash("sha256");
+    hashKeyFile(hash, "", p);
+    inputs[name] = hash.digest("hex").slice(0, SHORT);
+  }
   if (recipe.parent) inputs.parent = recipe.parent.inputDigest.slice(0, SHORT);
   return inputs;
 }

@@ -455,13 +455,20 @@ function checkSemantics(source: YamlSource, spec: ParsedRecipe): RecipeIssue[] {
     // apt takes a repository's key as a file (Signed-By), never as a URL, and the schema has no
     // digest to pin a download with: a key fetched on every build would be trusted unchecked
     // and would change the image without changing the cache key. A file beside the recipe is
-    // reviewed once and hashed into the cache key. (content: sources name their own keys.)
+    // reviewed once and hashed into the cache key. A content: source gets the key's Signed-By
+    // added to each stanza, unless it names a key of its own: apt takes a stanza's last
+    // Signed-By and ignores the others without a word, so one of the two keys would be dropped.
     if (manager === "apt")
       spec.packages.repos.forEach((r, i) => {
-        if (r.content === undefined && r.gpgkey !== undefined && URL_SCHEME.test(r.gpgkey))
+        if (r.gpgkey !== undefined && URL_SCHEME.test(r.gpgkey))
           at(
             ["packages", "repos", i, "gpgkey"],
             `apt reads a repository's key from a file (Signed-By), not from a URL: download ${r.gpgkey} once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: ${r.name}.asc (bootsmith copies it into the image's /etc/apt/keyrings)`,
+          );
+        else if (r.gpgkey !== undefined && r.content !== undefined && /^signed-by\s*:/im.test(r.content))
+          at(
+            ["packages", "repos", i, "gpgkey"],
+            "the content: names its own key (Signed-By) and gpgkey names another: remove gpgkey to keep the content's Signed-By, or remove Signed-By from the content and bootsmith adds one naming gpgkey's copy in /etc/apt/keyrings",
           );
       });
     if (manager === "zypper" && !options.best) at(["packages", "options", "best"], "best is a dnf option; zypper always picks the best candidate: remove it");
@@ -616,6 +623,7 @@ function digestInputs(
   for (const [label, p] of ansibleInputPaths({ ansibleSources, file })) hashPath(hash, label, p);
   for (const [label, p] of scanInputPaths({ scanSources })) hashPath(hash, label, p);
   for (const [name, digest] of localRepoMetadata(spec)) hash.update(`repo ${name} ${digest}\n`);
+  for (const [label, p] of repoKeyPaths({ file, spec })) hashKeyFile(hash, label, p);
   if (kernelModuleSource) hashPath(hash, "kernelModules.build.src", kernelModuleSource);
   if (parent) hash.update(`parent ${parent.inputDigest}\n`);
   return hash.digest("hex");
@@ -639,6 +647,24 @@ export function localRepoMetadata(spec: RecipeSpec): [string, string][] {
     }
   }
   return found;
+}
+
+/**
+ * The repositories' key files (gpgkey: a path beside the recipe, not a URL), labelled: each is
+ * copied into the image or imported into its rpm database, so a rotated key under the same
+ * name must change the key as a changed files[].src does.
+ */
+export function repoKeyPaths(recipe: { readonly file: string; readonly spec: RecipeSpec }): [string, string][] {
+  const dir = path.dirname(recipe.file);
+  return (recipe.spec.packages?.repos ?? []).flatMap((r): [string, string][] =>
+    r.gpgkey !== undefined && !URL_SCHEME.test(r.gpgkey) ? [[`repo ${r.name} gpgkey`, path.resolve(dir, r.gpgkey)]] : [],
+  );
+}
+
+/** A key file's contents, or "missing" (the build says so when it copies it; loading does not fail on it). */
+export function hashKeyFile(hash: ReturnType<typeof createHash>, label: string, p: string): void {
+  if (existsSync(p)) hashPath(hash, label, p);
+  else hash.update(`${label} missing\n`);
 }
 
 /**

@@ -92,7 +92,7 @@ const repo = z
       .string()
       .optional()
       .describe(
-        "Recipe-relative path of the signing key, or (dnf, zypper) its URL; apt takes a file only, copied to /etc/apt/keyrings (zypper: imported into the image's rpm database)",
+        "Recipe-relative path of the signing key, or (dnf, zypper) its URL; apt takes a file only, copied to /etc/apt/keyrings and named by Signed-By (in each stanza of a content: source) (zypper: imported into the image's rpm database). A key file is hashed into the cache key",
       ),
     gpgcheck: z.boolean().optional().describe("Check signatures (default: on when gpgkey is given)"),
     priority: z.number().int().min(1).max(99).optional().describe("dnf/zypper repository priority (lower wins)"),
@@ -127,7 +127,12 @@ export const MANAGERS = MANAGER_NAMES;
 export const PackagesSchema = z.strictObject({
   manager: z.enum(MANAGERS).describe("Package manager: dnf (RPM), apt (Debian/Ubuntu via mmdebstrap), zypper (SUSE)"),
   release: z.string().min(1).optional().describe("dnf --releasever, the apt suite (e.g. bookworm), or zypper --releasever ($releasever in repository URLs)"),
-  repos: z.array(repo).default([]).describe("Package repositories (dnf/zypper .repo, apt sources); none: apt uses the host's sources"),
+  repos: z
+    .array(repo)
+    .default([])
+    .describe(
+      "Package repositories (dnf/zypper .repo, apt sources). From scratch they are the only ones used: apt takes the host's sources only when the recipe names no repository and no mirror, so a recipe adding a site repository lists the distribution's archive too. On a parent they add to the image's own",
+    ),
   groups: z.array(z.string().min(1)).default([]).describe("dnf groups, e.g. 'Minimal Install' or minimal-install"),
   patterns: z.array(pkg).default([]).describe("zypper patterns, e.g. minimal_base (installed as the capability pattern() = NAME)"),
   modules: z

@@ -7,7 +7,7 @@
 // replace by name" lists and matches metadata.name.
 import type { HttpClient, HttpClientOptions, HttpResponse } from "./http.js";
 import { RegistrationError } from "./errors.js";
-import { failure, makeClient, unavailable, type ServiceErrorContext } from "./bss.js";
+import { failure, makeClient, serviceErrorContext, unavailable, type ServiceErrorContext } from "./bss.js";
 
 export interface BootConfigurationSpec {
   hosts?: string[];
@@ -42,11 +42,7 @@ export class BootServiceClient {
 
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
     this.http = makeClient(url, options, "boot-service");
-    this.ctx = {
-      service: `boot-service at ${this.http.baseUrl.origin}`,
-      tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN",
-      tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none"),
-    };
+    this.ctx = serviceErrorContext("boot-service", this.http.baseUrl, options);
   }
 
   private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<HttpResponse> {

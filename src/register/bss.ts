@@ -118,6 +118,22 @@ export interface ServiceErrorContext {
   readonly tokenHint: string;
   /** Where the token in use came from ("none" when unauthenticated). */
   readonly tokenSource: string;
+  /** The service's URL when it carried user:password (sent as basic auth), for 401s; never printed with the password. */
+  readonly urlWithCredentials?: URL;
+}
+
+/** The context's fields for a client of `url` (the URL as given, user:password included). */
+export function serviceErrorContext(
+  service: string,
+  url: URL,
+  options: { readonly token?: string; readonly tokenSource?: string; readonly tokenHint?: string },
+): ServiceErrorContext {
+  return {
+    service: `${service} at ${url.origin}`,
+    tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN",
+    tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none"),
+    ...(url.username !== "" || url.password !== "" ? { urlWithCredentials: url } : {}),
+  };
 }
 
 /** Turn a non-2xx answer into a RegistrationError with the service's own explanation. */
@@ -126,9 +142,25 @@ export function failure(res: HttpResponse, method: string, ctx: ServiceErrorCont
   const what = `${ctx.service}: ${method} ${res.url} answered HTTP ${res.status}${detail ? `: ${detail}` : ""}`;
   if (res.status === 401 || res.status === 403) {
     const token = ctx.tokenSource === "none" ? "no token was sent" : `the token from ${ctx.tokenSource} was not accepted (expired?)`;
-    return new RegistrationError("unauthorized", `${what}\n  ${token}; to authenticate, ${ctx.tokenHint}`, { status: res.status, detail });
+    const lines = [
+      ctx.urlWithCredentials && ctx.tokenSource === "none"
+        ? `${token}; if the service also wants one, ${ctx.tokenHint}`
+        : `${token}; to authenticate, ${ctx.tokenHint}`,
+    ];
+    // The user:password in the URL went as basic auth (a site's proxy): say they were refused
+    // first, naming the user and where they go, never the password.
+    if (ctx.urlWithCredentials) lines.unshift(credentialsRefused(ctx.urlWithCredentials));
+    return new RegistrationError("unauthorized", `${what}\n  ${lines.join("\n  ")}`, { status: res.status, detail });
   }
   return new RegistrationError("rejected", what, { status: res.status, detail });
+}
+
+function credentialsRefused(url: URL): string {
+  const example = new URL(url.origin + url.pathname);
+  example.username = "USER";
+  example.password = "PASSWORD";
+  const user = url.username === "" ? "an empty user name" : `user "${decodeURIComponent(url.username)}"`;
+  return `the user and password in the URL (${user}, sent as basic auth) were refused: check them and give them again in the URL, ${example.href} (bootsmith neither prints nor stores the password)`;
 }
 
 /** Transport errors and persistent 5xx from HttpClient become "unavailable". */
@@ -161,11 +193,7 @@ export class BssClient {
   constructor(url: string, options: HttpClientOptions & { tokenSource?: string; tokenHint?: string } = {}) {
     this.http = makeClient(url, options, "BSS");
     this.prefix = /\/boot\/v1\/?$/.test(this.http.baseUrl.pathname) ? "" : "/boot/v1";
-    this.ctx = {
-      service: `BSS at ${this.http.baseUrl.origin}`,
-      tokenHint: options.tokenHint ?? "pass --token or set BSS_TOKEN",
-      tokenSource: options.tokenSource ?? (options.token ? "the given token" : "none"),
-    };
+    this.ctx = serviceErrorContext("BSS", this.http.baseUrl, options);
   }
 
   private async send(

@@ -6,6 +6,7 @@ import { isStaticElf } from "../../src/builder/elf.js";
 import { detectHost } from "../../src/builder/host.js";
 import { assessPrivilege } from "../../src/builder/host-privilege.js";
 import { scratchDirs } from "../support/temp-dirs.js";
+import { removeRunRoots } from "../support/storage-root.js";
 
 const scratch = scratchDirs();
 
@@ -57,11 +58,16 @@ describe("detectHost on this machine", () => {
     expect(readdirSync(parent)).toEqual([]);
     expect(ourMounts(parent)).toEqual([]);
 
-    // The returned arguments are the ones a build uses: they work for a real container.
+    // The returned arguments are the ones a build uses: they work for a real container. Their run
+    // root is bootsmith's for this root, under /run, outside the scratch directory: removed after.
     const args = [...facts.buildahArgs];
-    const container = execFileSync("buildah", [...args, "from", "--quiet", "scratch"], { encoding: "utf8" }).trim();
-    execFileSync("buildah", [...args, "rm", container]);
-    expect(execFileSync("buildah", [...args, "containers", "--quiet"], { encoding: "utf8" }).trim()).toBe("");
+    try {
+      const container = execFileSync("buildah", [...args, "from", "--quiet", "scratch"], { encoding: "utf8" }).trim();
+      execFileSync("buildah", [...args, "rm", container]);
+      expect(execFileSync("buildah", [...args, "containers", "--quiet"], { encoding: "utf8" }).trim()).toBe("");
+    } finally {
+      removeRunRoots([storageRoot]);
+    }
   });
 
   it("verifies buildah run with the isolation (busybox-static is installed here)", async () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { imageStorageArgs, resolveStorage, runRootFor, storageArgs } from "../../src/builder/storage.js";
+import { imageStorageArgs, lookupStorageArgs, resolveStorage, runRootFor, storageArgs } from "../../src/builder/storage.js";
 import { UserError } from "../../src/core/errors.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "bootsmith-storage-"));
@@ -101,5 +101,18 @@ describe("imageStorageArgs (commands that read the build's image)", () => {
     expect((mismatch as Error).message).toBe(
       `BOOTSMITH_STORAGE_DRIVER=overlay: ${root} holds vfs storage, which buildah cannot open with overlay; use vfs (or leave the driver unset)`,
     );
+  });
+});
+
+describe("lookupStorageArgs (the cache's look for the build's image)", () => {
+  it("a root that records no driver holds no image: no options, so the lookup leaves it to the build's storage check", async () => {
+    const fresh = path.join(work, "fresh");
+    mkdirSync(fresh);
+    const withVfs = ["--root", fresh, "--runroot", runRootFor(fresh, uid, env), "--storage-driver", "vfs"];
+    expect(await lookupStorageArgs({ root: fresh }, { env, versionCacheDir })).toBeUndefined();
+    // a driver asked for is the one the build uses as well: buildah may lay the root out with it
+    expect(await lookupStorageArgs({ root: fresh, driver: "vfs" }, { env, versionCacheDir })).toEqual(withVfs);
+    mkdirSync(path.join(fresh, "vfs-layers"));
+    expect(await lookupStorageArgs({ root: fresh }, { env, versionCacheDir })).toEqual(withVfs);
   });
 });

@@ -1,14 +1,24 @@
 // Cache decisions and their explanations, from manifests the test writes; no buildah.
-import { afterEach, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decide, explainChange, gatherFacts, parseImageListing, readManifestFacts, readPublishedSet, type CacheFacts } from "../../src/pipeline/cache.js";
+import {
+  decide,
+  explainChange,
+  gatherFacts,
+  localImageLister,
+  parseImageListing,
+  readManifestFacts,
+  readPublishedSet,
+  type CacheFacts,
+} from "../../src/pipeline/cache.js";
 import { inputDigests } from "../../src/recipe/inputs.js";
 import { explainText } from "../../src/pipeline/build-graph.js";
 import { collectRecipeFiles, loadGraph } from "../../src/pipeline/graph.js";
 import { loadRecipe, type LoadedRecipe } from "../../src/recipe/load.js";
 import type { Manifest } from "../../src/core/manifest.js";
+import { lookupStorageArgs } from "../../src/builder/storage.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -136,6 +146,56 @@ describe("the local image listing (buildah images --json)", () => {
     expect(parseImageListing("null").size).toBe(0);
     expect(parseImageListing("").size).toBe(0);
     expect(() => parseImageListing('{"id": "x"}')).toThrow(/not a list/);
+  });
+});
+
+describe("the image lookup on a fresh storage root", () => {
+  // --if-changed with a new BOOTSMITH_STORAGE_ROOT (or --storage-root) and the last build's
+  // manifest in the output directory: the lookup ran `buildah --root R images/inspect` without a
+  // driver, and buildah laid the empty root out for its own default driver (overlay-layers …).
+  // The build's storage check then found overlay "already used by" the root and kept it, on
+  // hosts where overlay does not mount there too, instead of detecting the driver that works.
+  it("leaves a root that holds no storage untouched: the image is missing, buildah is not run", async () => {
+    const dir = recipeDir();
+    const bin = path.join(dir, "bin");
+    const calls = path.join(dir, "buildah-calls");
+    mkdirSync(bin);
+    writeFileSync(calls, "");
+    // A stand-in buildah that opens the root as c/storage does: created for its default driver
+    // unless --storage-driver names one; no image is known.
+    writeFileSync(
+      path.join(bin, "buildah"),
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$*" >> ${calls}`,
+        'root=""; driver=overlay',
+        'while [ $# -gt 0 ]; do case "$1" in --root) root="$2"; shift 2 ;; --runroot) shift 2 ;; --storage-driver) driver="$2"; shift 2 ;; *) break ;; esac; done',
+        '[ -n "$root" ] && mkdir -p "$root/$driver-layers"',
+        'case "$1" in images) echo "[]" ;; *) echo "Error: image not known" >&2; exit 125 ;; esac',
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const root = path.join(dir, "fresh-storage");
+    mkdirSync(root);
+    const base = loadRecipe(path.join(dir, "base.yaml"));
+    const out = path.join(dir, "out");
+    mkdirSync(out);
+    writeFileSync(path.join(out, "manifest.json"), JSON.stringify({ ...manifestFor(base), image: { ref: "localhost/bootsmith/base:1", id: "a".repeat(64) } }));
+    vi.stubEnv("PATH", `${bin}:${process.env.PATH}`);
+    try {
+      const env = { PATH: bin, HOME: dir, XDG_RUNTIME_DIR: path.join(dir, "run") };
+      // As build --if-changed and a graph's decisions resolve it (builder/options.ts buildStorageArgs).
+      const globalArgs = await lookupStorageArgs({ root }, { env, versionCacheDir: path.join(dir, "versions") });
+      const single = await gatherFacts(base, out, { globalArgs, checkPublished: false, rebuild: false });
+      const listed = await gatherFacts(base, out, { globalArgs, checkPublished: false, rebuild: false, localImages: localImageLister(globalArgs) });
+      expect([single.image, listed.image]).toEqual([{ kind: "missing" }, { kind: "missing" }]);
+      expect(readdirSync(root)).toEqual([]);
+      // buildah was asked for its default paths (`info`), never about the root
+      expect(readFileSync(calls, "utf8")).not.toContain(root);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

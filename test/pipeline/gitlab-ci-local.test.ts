@@ -9,7 +9,7 @@
 // gitlab-ci-local is a pinned devDependency (4.72.0: 4.75 needs Node 22) and needs rsync
 // (scripts/setup.sh installs both); GITLAB_CI_LOCAL may name another copy.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -22,6 +22,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { missingPrerequisites } from "../support/prerequisites.js";
 import { makeTestKey } from "../support/gpg-keys.js";
 import { randomBytes } from "node:crypto";
+import { removeRunRoots, storageArgsOf } from "../support/storage-root.js";
 
 const GCL = process.env.GITLAB_CI_LOCAL ?? path.join(REPO_ROOT, "node_modules/.bin/gitlab-ci-local");
 const skip = missingPrerequisites("gitlab-ci-local.test", [
@@ -44,6 +45,9 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
 
   afterAll(async () => {
     for (const image of IMAGES) await execa("buildah", ["rmi", "-f", `localhost/bootsmith/${image}`], { reject: false });
+    // each job's runner storage (work/runners/JOB) got a run root under /run from bootsmith
+    const runners = work ? path.join(work, "runners") : undefined;
+    if (runners && existsSync(runners)) removeRunRoots(readdirSync(runners).map((job) => path.join(runners, job)));
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -156,17 +160,7 @@ describe.skipIf(skip)("a generated child pipeline under gitlab-ci-local", () => 
         // Nothing was shared: each architecture's runner holds its own image only, the child's runner the parent's image it pulled, the join's none.
         const images = async (job: string) => {
           const root = path.join(runners, job.replace(/[^a-z0-9_.-]/gi, "_"));
-          const listed = await execa("buildah", [
-            "--root",
-            root,
-            "--runroot",
-            path.join(root, "run"),
-            "--storage-driver",
-            "vfs",
-            "images",
-            "--format",
-            "{{.Name}}:{{.Tag}}",
-          ]);
+          const listed = await execa("buildah", [...storageArgsOf(root), "images", "--format", "{{.Name}}:{{.Tag}}"]);
           return listed.stdout.split("\n").filter(Boolean).sort();
         };
         expect(await images(`build:${MULTI}@x86_64`)).toEqual([`localhost/bootsmith/${MULTI}:1-amd64`]);

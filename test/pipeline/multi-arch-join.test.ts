@@ -26,6 +26,7 @@ import { startBssServer, type BssServer } from "../support/bss-server.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
 import { registryTags, startRegistry, type TestRegistry } from "../publish/support/registry.js";
 import { pullHostArgs } from "../support/pull-host.js";
+import { removeRunRoots, storageArgsOf } from "../support/storage-root.js";
 
 let work: string;
 let out: string;
@@ -190,7 +191,8 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
   beforeAll(async () => {
     root = mkdtempSync(path.join(tmpdir(), "bootsmith-join-signed-"));
     storage = { BOOTSMITH_STORAGE_ROOT: path.join(root, "storage"), BOOTSMITH_STORAGE_DRIVER: "vfs" };
-    const buildah = ["--root", path.join(root, "storage"), "--runroot", path.join(root, "storage", "run"), "--storage-driver", "vfs"];
+    // The images the builds would have committed, in the storage `ci push` opens: its run root too.
+    const buildah = storageArgsOf(path.join(root, "storage"));
     mkdirSync(path.join(root, "keys"));
     mkdirSync(published());
     key = await makeTestKey(path.join(root, "keys"), "site", PASSPHRASE);
@@ -214,8 +216,8 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
     await bss?.stop();
     await registry?.stop();
     if (root) {
-      const buildah = ["--root", path.join(root, "storage"), "--runroot", path.join(root, "storage", "run"), "--storage-driver", "vfs"];
-      await run({ file: "buildah", args: [...buildah, "rmi", "--all", "--force"] }, ctx).catch(() => {});
+      await run({ file: "buildah", args: [...storageArgsOf(path.join(root, "storage")), "rmi", "--all", "--force"] }, ctx).catch(() => {});
+      removeRunRoots([path.join(root, "storage"), path.join(root, "join-storage")]);
       rmSync(root, { recursive: true, force: true });
     }
   });
@@ -372,7 +374,7 @@ describe("signed sets: ci push / ci join sign every manifest.json they change ag
 
     // publish of the combined directory takes the key the same way.
     const copy = `${registry.address}/bootsmith/s-copy`;
-    const storageArgs = ["--root", path.join(root, "storage"), "--runroot", path.join(root, "storage", "run"), "--storage-driver", "vfs"];
+    const storageArgs = storageArgsOf(path.join(root, "storage"));
     const published = await cli(["publish", "out/s/1", "--to", `registry:${copy}`, "--tls-verify=false", "--sign-key", key.secretFile, ...storageArgs]);
     expect(published.exitCode, published.stderr).toBe(0);
     noSecrets(published);

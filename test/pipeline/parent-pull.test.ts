@@ -20,6 +20,7 @@ import { bootsmith } from "../support/cli.js";
 import { loadGraph } from "../../src/pipeline/graph.js";
 import { freePort } from "../publish/support/ceph.js";
 import { startRegistry, type TestRegistry } from "../publish/support/registry.js";
+import { removeRunRoots } from "../support/storage-root.js";
 
 const ctx = { step: "test", reporter: silentReporter };
 let work: string;
@@ -48,8 +49,13 @@ function parentManifest(dir: string, pushes: { ref: string; digest: string }[], 
   );
 }
 
-const pull = (dir: string, root: string) =>
-  bootsmith(["ci", "pull", "c.yaml", "--arch", "aarch64"], { cwd: dir, env: { BOOTSMITH_STORAGE_ROOT: root, BOOTSMITH_STORAGE_DRIVER: "vfs" } });
+/** The storage roots `ci pull` was pointed at: bootsmith made a run root under /run for each. */
+const pulledInto = new Set<string>();
+const pullInto = (root: string, dir: string, args: string[]) => {
+  pulledInto.add(root);
+  return bootsmith(["ci", "pull", ...args], { cwd: dir, env: { BOOTSMITH_STORAGE_ROOT: root, BOOTSMITH_STORAGE_DRIVER: "vfs" } });
+};
+const pull = (dir: string, root: string) => pullInto(root, dir, ["c.yaml", "--arch", "aarch64"]);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "bootsmith-ci-pull-"));
@@ -79,6 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await registry?.stop();
   await run({ file: "buildah", args: [...source(), "rmi", "--all", "--force"] }, ctx).catch(() => {});
+  if (work) removeRunRoots([...pulledInto]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -145,7 +152,7 @@ describe("bootsmith ci pull (docker-registry)", () => {
     );
     const digest = readFileSync(digestFile, "utf8").trim();
     const root = join(work, "skipped-storage");
-    const result = await bootsmith(["ci", "pull", "sc.yaml"], { cwd: dir, env: { BOOTSMITH_STORAGE_ROOT: root, BOOTSMITH_STORAGE_DRIVER: "vfs" } });
+    const result = await pullInto(root, dir, ["sc.yaml"]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toContain(`pulled ${repository}@${digest} (from ${repository}:1 (key ${key.slice(0, 12)})) as localhost/bootsmith/s:1`);
     const host = await detectHost({ storageRoot: root, storageDriver: "vfs" });

@@ -102,8 +102,22 @@ describe("apt: the kernel's dracut hook during package installs", () => {
 });
 
 describe("apt: a repository's signing key given as a file", () => {
+  const SITE_BY_URL = ["- {name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: site.asc}"];
+  /** The same repository as a deb822 file given inline: two stanzas (binaries and sources), a comment. */
+  const SITE_CONTENT =
+    "# the site's packages\nTypes: deb\nURIs: http://deb.site.local/debian\nSuites: bookworm\nComponents: main\n\nTypes: deb-src\nURIs: http://deb.site.local/debian\nSuites: bookworm\nComponents: main\n";
+  const SITE_BY_CONTENT = [
+    "- name: site",
+    "  gpgkey: site.asc",
+    "  content: |",
+    ...SITE_CONTENT.trimEnd()
+      .split("\n")
+      .map((l) => `    ${l}`),
+  ];
+  /** SITE_CONTENT with Signed-By naming `key` in each stanza. */
+  const siteContentSignedBy = (key: string) => SITE_CONTENT.replace(/Components: main\n/g, `Components: main\nSigned-By: ${key}\n`);
   /** The install step's actions of a recipe with one keyed repository `site`, and the key's host path. */
-  const withKeyedRepo = (from: string, check: (actions: readonly Action[], key: string) => void) => {
+  const withKeyedRepo = (from: string, check: (actions: readonly Action[], key: string) => void, repo = SITE_BY_URL) => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-apt-key-"));
     try {
       writeFileSync(path.join(dir, "site.asc"), "key\n");
@@ -116,7 +130,8 @@ describe("apt: a repository's signing key given as a file", () => {
           "packages:",
           "  manager: apt",
           "  release: bookworm",
-          "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: site.asc}]",
+          "  repos:",
+          ...repo.map((line) => `    ${line}`),
           "  install: [slurmd]",
           "boot: false",
           "",
@@ -164,5 +179,36 @@ describe("apt: a repository's signing key given as a file", () => {
       // mmdebstrap's copy of the run's source (NNNN + its name) goes.
       expect(after).toContainEqual(expect.objectContaining({ kind: "clean-leftovers", paths: ["etc/apt/sources.list.d/*bootsmith-run-site.sources"] }));
     });
+  });
+
+  // A content: source was written as is and its gpgkey dropped: no key in the image and no
+  // Signed-By, so apt-get update refused the repository as unsigned (NO_PUBKEY). apt reads
+  // Signed-By per stanza of a deb822 file, so the key applies to a content: source as it does
+  // to one given by URL: each stanza names the key.
+  it("a content: source on a parent: the key is copied into the image and each stanza's Signed-By names the copy", () => {
+    withKeyedRepo(
+      "{image: registry.local/debian:12}",
+      (actions, key) => {
+        expect(written(actions, "site.sources")[0]?.content).toBe(siteContentSignedBy("/etc/apt/keyrings/bootsmith-site.asc"));
+        expect(copies(actions)).toContainEqual([key, "/etc/apt/keyrings/bootsmith-site.asc"]);
+      },
+      SITE_BY_CONTENT,
+    );
+  });
+
+  it("a content: source from scratch: mmdebstrap's copy names the host's key, the image's names the copy", () => {
+    withKeyedRepo(
+      "scratch",
+      (actions, key) => {
+        const [run] = written(actions, "bootsmith-run-site.sources");
+        expect(run?.content).toBe(siteContentSignedBy(key));
+        expect(mmdebstrapArgs(actions).slice(-2)).toEqual(["<var>", run?.path]);
+        const after = actions.slice(actions.findIndex((a) => a.kind === "exec" && a.command.file === "mmdebstrap") + 1);
+        expect(written(after, "site.sources")[0]?.content).toBe(siteContentSignedBy("/etc/apt/keyrings/bootsmith-site.asc"));
+        expect(copies(after)).toContainEqual([key, "/etc/apt/keyrings/bootsmith-site.asc"]);
+        expect(after).toContainEqual(expect.objectContaining({ kind: "clean-leftovers", paths: ["etc/apt/sources.list.d/*bootsmith-run-site.sources"] }));
+      },
+      SITE_BY_CONTENT,
+    );
   });
 });

@@ -13,6 +13,9 @@ import { MAX_RECIPE_BYTES } from "../../src/recipe/source.js";
 const BASE = ["name: t", "from: scratch", "packages:", "  manager: dnf", '  release: "9"', "  install: [kernel]"];
 const withBase = (...lines: string[]) => [...BASE, ...lines].join("\n") + "\n";
 const lines = (...l: string[]) => l.join("\n") + "\n";
+/** apt on a Debian parent image with the one repository `repos` (a flow mapping on the line). */
+const aptRepoOnParent = (repos: string) =>
+  lines("name: t", "from:", "  image: registry.local/debian:12", "packages:", "  manager: apt", `  repos: ${repos}`, "  install: [slurmd]");
 
 interface Case {
   readonly name: string;
@@ -447,17 +450,37 @@ const cases: readonly Case[] = [
     // apt was handed `Signed-By: https://…`, which it does not accept: the build failed in
     // apt-get update (on a parent) or named the URL as a key file (mmdebstrap).
     name: "apt repository key given as a URL",
+    yaml: aptRepoOnParent("[{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: 'https://deb.site.local/site.asc'}]"),
+    issues: [
+      "6:90 packages.repos[0].gpgkey: apt reads a repository's key from a file (Signed-By), not from a URL: download https://deb.site.local/site.asc once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: site.asc (bootsmith copies it into the image's /etc/apt/keyrings)",
+    ],
+  },
+  {
+    // A content: source's gpgkey was dropped without a word; it is now added to each stanza as
+    // Signed-By, which takes a file, so a URL is refused as for a repository given by baseurl.
+    name: "apt content: repository key given as a URL",
+    yaml: aptRepoOnParent(
+      "[{name: site, gpgkey: 'https://deb.site.local/site.asc', content: \"Types: deb\\nURIs: http://deb.site.local/debian\\nSuites: bookworm\\nComponents: main\\n\"}]",
+    ),
+    issues: [
+      "6:32 packages.repos[0].gpgkey: apt reads a repository's key from a file (Signed-By), not from a URL: download https://deb.site.local/site.asc once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: site.asc (bootsmith copies it into the image's /etc/apt/keyrings)",
+    ],
+  },
+  {
+    // Two keys for one source: with the gpgkey's Signed-By added to the stanza, apt 2.6 takes
+    // the last Signed-By and ignores the content's own without a word.
+    name: "apt content: with its own Signed-By and a gpgkey",
     yaml: lines(
       "name: t",
       "from:",
       "  image: registry.local/debian:12",
       "packages:",
       "  manager: apt",
-      "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', suite: bookworm, gpgkey: 'https://deb.site.local/site.asc'}]",
+      '  repos: [{name: site, gpgkey: site.asc, content: "Types: deb\\nURIs: http://deb.site.local/debian\\nSuites: bookworm\\nComponents: main\\nsigned-by: /usr/share/keyrings/site.gpg\\n"}]',
       "  install: [slurmd]",
     ),
     issues: [
-      "6:90 packages.repos[0].gpgkey: apt reads a repository's key from a file (Signed-By), not from a URL: download https://deb.site.local/site.asc once, check its fingerprint, put it beside the recipe and name it, e.g. gpgkey: site.asc (bootsmith copies it into the image's /etc/apt/keyrings)",
+      "6:32 packages.repos[0].gpgkey: the content: names its own key (Signed-By) and gpgkey names another: remove gpgkey to keep the content's Signed-By, or remove Signed-By from the content and bootsmith adds one naming gpgkey's copy in /etc/apt/keyrings",
     ],
   },
   {

@@ -49,3 +49,38 @@ describe("repository metadata in the cache key", () => {
     expect(b["recipe.packages"]).toBe(a["recipe.packages"]);
   });
 });
+
+describe("a repository's key file in the cache key", () => {
+  // The key file was not hashed: a site that rotated its repository key (same file name) kept the
+  // old key in the image, and build --if-changed skipped the build as up to date.
+  it("changes the input digest and names the repository's gpgkey when the key file changes", () => {
+    const dir = mkdtempSync(path.join(work, "key-"));
+    const file = path.join(dir, "recipe.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: keyed",
+        "from: scratch",
+        "packages:",
+        "  manager: apt",
+        "  release: bookworm",
+        "  repos: [{name: site, baseurl: 'http://deb.site.local/debian', gpgkey: site.asc}]",
+        "boot: false",
+        "",
+      ].join("\n"),
+    );
+    const withKey = (text: string) => {
+      writeFileSync(path.join(dir, "site.asc"), text);
+      const recipe = loadRecipe(file);
+      return { digest: recipe.inputDigest, inputs: inputDigests(recipe) };
+    };
+    const before = withKey("old key\n");
+    const same = withKey("old key\n");
+    const rotated = withKey("new key\n");
+    expect(same.digest).toBe(before.digest);
+    expect(rotated.digest).not.toBe(before.digest);
+    expect(before.inputs["repo site gpgkey"]).toMatch(/^[0-9a-f]{16}$/);
+    expect(rotated.inputs["repo site gpgkey"]).not.toBe(before.inputs["repo site gpgkey"]);
+    expect(rotated.inputs["recipe.packages"]).toBe(before.inputs["recipe.packages"]);
+  });
+});

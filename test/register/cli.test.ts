@@ -166,6 +166,28 @@ describe("bootsmith register / rollback", () => {
       expect(guarded.violations).toEqual([]);
     });
 
+    // The 401 said only "no token was sent; to authenticate, set one of --token, $BSS_TOKEN …":
+    // nothing about the user and password the URL did carry, sent and had refused.
+    it("user:password in the URL that the server refuses (401): register and rollback say so, name the user and where they go, never the password", async () => {
+      const state = join(tmp, "state");
+      const wrong = new URL(withPassword);
+      wrong.password = "not-the-password";
+      const refused = `the user and password in the URL (user "${USER}", sent as basic auth) were refused: check them and give them again in the URL, ${new URL("http://USER:PASSWORD@" + new URL(guarded.url).host).href} (bootsmith neither prints nor stores the password)`;
+      const reg = await cli(registerCommand, [published, "--bss", wrong.href, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);
+      expect(reg.code, reg.err).toBe(1);
+      expect(reg.err).toContain("answered HTTP 401");
+      expect(reg.err).toContain(`\n  ${refused}\n  no token was sent; if the service also wants one, set one of --token`);
+      expect(guarded.entries.size).toBe(0);
+
+      const ok = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);
+      expect(ok.code, ok.err).toBe(0);
+      const back = await cli(rollbackCommand, ["--bss", wrong.href, "--state-dir", state]);
+      expect(back.code, back.err).toBe(1);
+      expect(back.err).toContain(refused);
+      expect(guarded.entries.size, "nothing was rolled back").toBe(1);
+      for (const r of [reg, ok, back]) expect(r.out + r.err).not.toMatch(/not-the-password|hunter2-secret/);
+    });
+
     it("a record an older bootsmith wrote with the password in it still rolls back, without printing it, and loses it", async () => {
       const state = join(tmp, "state");
       const reg = await cli(registerCommand, [published, "--bss", withPassword, "--mac", MAC, "--params-template", TEMPLATE, "--state-dir", state]);

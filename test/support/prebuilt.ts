@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { run } from "../../src/exec/run.js";
 import { silentReporter } from "../../src/exec/events.js";
-import { runRootFor } from "../../src/builder/storage.js";
+import { runRootOf } from "./storage-root.js";
 import { waitForAnyFile } from "./wait-for-file.js";
 
 export interface PrebuiltBuild {
@@ -28,7 +28,7 @@ export async function awaitPrebuilt(build: PrebuiltBuild, timeoutMs: number): Pr
  * root bootsmith picks for it) into the default one, where the tests' buildah and bootsmith look.
  */
 export async function copyFromStorage(storageRoot: string, ref: string): Promise<void> {
-  const runRoot = runRootFor(storageRoot, process.getuid?.() ?? 0, process.env);
+  const runRoot = runRootOf(storageRoot);
   const source = `containers-storage:[${path.resolve(storageRoot)}+${runRoot}]${ref}`;
   await run({ file: "skopeo", args: ["copy", "--quiet", source, `containers-storage:${ref}`] }, { step: "test", reporter: silentReporter });
 }
