@@ -88,7 +88,15 @@ export function storageArgs(storage: Pick<ResolvedStorage, "root" | "runRoot" | 
  * one the root cannot be opened with is bad input (exit 2), said before buildah's own error.
  */
 export async function imageStorageArgs(flags: StorageFlags, options: ResolveStorageOptions = {}): Promise<string[]> {
-  return storageArgs(await checkedStorage(flags, options));
+  const storage = await checkedStorage(flags, options);
+  // buildah would lay an unused root out for its default driver and then say "image not known";
+  // said here instead, with what to do, and the root left as it was.
+  if (storage.driver === undefined)
+    throw new UserError(
+      `${storage.root} holds no images: no build has used it (it has no ${STORAGE_DRIVERS.map((d) => `${d}-layers`).join(", ")}); ` +
+        `give the storage the build used (--root, or ${STORAGE_ENV.root} as it was for the build)`,
+    );
+  return storageArgs(storage);
 }
 
 /**

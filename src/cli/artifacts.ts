@@ -6,7 +6,7 @@ import path from "node:path";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions, STORAGE_OPTIONS, storageFlags } from "./args.js";
-import { imageStorageArgs } from "../builder/storage.js";
+import { lookupStorageArgs } from "../builder/storage.js";
 import { loadRecipe } from "../recipe/load.js";
 import { verifyInitramfsKernel } from "../builder/initramfs.js";
 import { readKernelRecord } from "../builder/kernel.js";
@@ -176,7 +176,9 @@ export const artifactsCommand: CliCommand = {
       }
       case "remove-superseded": {
         if (rest.length !== 1) throw new UserError("bootsmith artifacts remove-superseded: expected NAME (the recipe's name)");
-        const outcome = await tidySupersededImages(rest[0]!, await imageStorageArgs(storageFlags(values)));
+        // A storage no build has used holds nothing to remove (and buildah would lay it out).
+        const storage = await lookupStorageArgs(storageFlags(values));
+        const outcome = storage === undefined ? undefined : await tidySupersededImages(rest[0]!, storage);
         if (outcome?.level === "warn") process.stderr.write(`warning: ${outcome.text}\n`);
         else process.stdout.write(`${outcome?.text ?? `no unnamed image of ${rest[0]!}`}\n`);
         return EXIT.ok;

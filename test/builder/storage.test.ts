@@ -5,7 +5,7 @@
 // it. A stand-in buildah on a private PATH answers `buildah info` with paths under the test
 // directory, so nothing here touches the host's storage.
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { imageStorageArgs, lookupStorageArgs, resolveStorage, runRootFor, storageArgs } from "../../src/builder/storage.js";
@@ -101,6 +101,19 @@ describe("imageStorageArgs (commands that read the build's image)", () => {
     expect((mismatch as Error).message).toBe(
       `BOOTSMITH_STORAGE_DRIVER=overlay: ${root} holds vfs storage, which buildah cannot open with overlay; use vfs (or leave the driver unset)`,
     );
+  });
+});
+
+describe("imageStorageArgs on a root no build has used", () => {
+  it("says it holds no images and how to give the build's storage, and leaves the root as it was", async () => {
+    const unused = path.join(work, "unused");
+    mkdirSync(unused);
+    const error = await imageStorageArgs({ root: unused }, { env, versionCacheDir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toBe(
+      `${unused} holds no images: no build has used it (it has no overlay-layers, vfs-layers, btrfs-layers, zfs-layers); give the storage the build used (--root, or BOOTSMITH_STORAGE_ROOT as it was for the build)`,
+    );
+    expect(readdirSync(unused)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
 // (c/storage keeps mount and lock state in the run root: one graph root, one run root). A
 // wrapper named buildah, first on PATH, logs each call's arguments and runs the real one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -121,5 +121,23 @@ describe("BOOTSMITH_STORAGE_ROOT", () => {
     const calls = callsSince(from);
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) expect(call.startsWith(`${storageOf(built)} `), call).toBe(true);
+  });
+
+  it("a storage root no build has used: publish says it holds no images, remove-superseded has nothing to do, the root stays empty", async () => {
+    const unused = path.join(work, "unused-storage");
+    mkdirSync(unused);
+    const unusedEnv = { ...env, BOOTSMITH_STORAGE_ROOT: unused };
+    const from = callCount();
+    const published = await bootsmith(["publish", out(), "--to", `registry:${registry.address}/bootsmith/${name}-unused`, "--tls-verify=false"], {
+      env: unusedEnv,
+    });
+    expect(published.exitCode).toBe(2);
+    expect(published.stderr).toContain(`${unused} holds no images: no build has used it`);
+    const tidy = await bootsmith(["artifacts", "remove-superseded", name], { env: unusedEnv });
+    expect(tidy.exitCode, tidy.stderr).toBe(0);
+    expect(tidy.stdout).toContain(`no unnamed image of ${name}`);
+    // buildah was never asked, so it laid nothing out there for its default driver
+    expect(callsSince(from).filter((c) => c.includes(unused))).toEqual([]);
+    expect(readdirSync(unused)).toEqual([]);
   });
 });
