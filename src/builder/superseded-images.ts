@@ -185,8 +185,8 @@ async function labelsOf(type: "container" | "image", ref: string, buildah: (...a
 
 /** The recipe's own tags, from the io.bootsmith.tags label its commit set. */
 async function recipeTags(ref: string, buildah: (...args: string[]) => Promise<string>): Promise<string[]> {
-  const tags = await buildah("inspect", "--type", "image", "--format", '{{index .OCIv1.Config.Labels "io.bootsmith.tags"}}', ref);
-  return tags.trim() === "" ? [] : tags.trim().split(",");
+  const tags = ((await labelsOf("image", ref, buildah))["io.bootsmith.tags"] ?? "").trim();
+  return tags === "" ? [] : tags.split(",");
 }
 
 /**

@@ -180,7 +180,8 @@ async function decideAll(graph: RecipeGraph, selected: ReadonlySet<string>, opti
   const names = graph.order.filter((n) => selected.has(n));
   // Facts first, concurrently; the local images are listed once for all of them.
   const rebuild = options.refresh || options.force;
-  const localImages = localImageLister(globalArgs);
+  // Storage that holds no images yet is not listed: imageFacts finds every image missing.
+  const localImages = globalArgs === undefined ? undefined : localImageLister(globalArgs);
   const facts = new Map(
     await Promise.all(
       names.map(async (name) => {

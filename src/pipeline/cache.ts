@@ -287,13 +287,10 @@ async function imageFacts(recipe: LoadedRecipe, manifest: Manifest, options: Gat
 /** Local image names (`localhost/bootsmith/NAME:TAG`) → image ID (64 hex), or why they could not be listed. */
 export type LocalImages = { readonly kind: "listed"; readonly ids: ReadonlyMap<string, string> } | { readonly kind: "unlisted"; readonly why: string };
 
-/**
- * One `buildah images --json` for a whole run, taken on first use (a run whose manifests all miss
- * takes none); none either on storage that holds no images yet (`buildahArgs` undefined).
- */
-export function localImageLister(buildahArgs: readonly string[] | undefined): () => Promise<LocalImages> {
+/** One `buildah images --json` for a whole run, taken on first use (a run whose manifests all miss takes none). */
+export function localImageLister(buildahArgs: readonly string[]): () => Promise<LocalImages> {
   let listing: Promise<LocalImages> | undefined;
-  return () => (listing ??= buildahArgs ? listLocalImages(buildahArgs) : Promise.resolve({ kind: "listed", ids: new Map() }));
+  return () => (listing ??= listLocalImages(buildahArgs));
 }
 
 export async function listLocalImages(buildahArgs: readonly string[]): Promise<LocalImages> {

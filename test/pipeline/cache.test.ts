@@ -185,10 +185,16 @@ describe("the image lookup on a fresh storage root", () => {
     vi.stubEnv("PATH", `${bin}:${process.env.PATH}`);
     try {
       const env = { PATH: bin, HOME: dir, XDG_RUNTIME_DIR: path.join(dir, "run") };
-      // As build --if-changed and a graph's decisions resolve it (builder/options.ts buildStorageArgs).
+      // As build --if-changed and a graph's decisions resolve it (builder/options.ts buildStorageArgs)
+      // and list it (pipeline/build-graph.ts: no lister for storage that holds no images).
       const globalArgs = await lookupStorageArgs({ root }, { env, versionCacheDir: path.join(dir, "versions") });
       const single = await gatherFacts(base, out, { globalArgs, checkPublished: false, rebuild: false });
-      const listed = await gatherFacts(base, out, { globalArgs, checkPublished: false, rebuild: false, localImages: localImageLister(globalArgs) });
+      const listed = await gatherFacts(base, out, {
+        globalArgs,
+        checkPublished: false,
+        rebuild: false,
+        localImages: globalArgs === undefined ? undefined : localImageLister(globalArgs),
+      });
       expect([single.image, listed.image]).toEqual([{ kind: "missing" }, { kind: "missing" }]);
       expect(readdirSync(root)).toEqual([]);
       // buildah was asked for its default paths (`info`), never about the root
