@@ -147,11 +147,16 @@ try {
     console.log(`round ${round + 1} ratio ${ratios.at(-1).toFixed(3)}, CPU ratio ${cpuRatios.at(-1).toFixed(3)} (load ${loads.at(-1)})`);
   }
   // What part of the difference is Node's start-up alone (the CLI's, before any work).
+  // Node 20 reads and parses NODE_EXTRA_CA_CERTS' certificates at every start, before any script
+  // runs (later Node versions on first TLS use); where it is set, its share is measured apart.
+  const caCerts = process.env.NODE_EXTRA_CA_CERTS;
   const starts = [];
   const nodeStarts = [];
+  const bareNodeStarts = [];
   for (let round = 0; round < rounds; round++) {
     starts.push(await timed(() => exec(process.execPath, [cli, "--version"], { env })));
     nodeStarts.push(await timed(() => exec(process.execPath, ["-e", "0"], { env })));
+    if (caCerts) bareNodeStarts.push(await timed(() => exec(process.execPath, ["-e", "0"], { env: { ...env, NODE_EXTRA_CA_CERTS: undefined } })));
   }
   const b = median(times.bootsmith);
   const s = median(times.script);
@@ -171,6 +176,10 @@ try {
   console.log(
     `difference ${(b - s).toFixed(2)} s per build; \`bootsmith --version\` (Node start and CLI load) alone ${median(starts).toFixed(2)} s; \`node -e 0\` ${nodeStart.toFixed(2)} s, a ratio of ${((s + nodeStart) / s).toFixed(3)} by itself`,
   );
+  if (caCerts) {
+    const ca = nodeStart - median(bareNodeStarts);
+    console.log(`of Node's start, NODE_EXTRA_CA_CERTS (${caCerts}) takes ${ca.toFixed(3)} s: a ratio of ${((s + ca) / s).toFixed(3)} by itself`);
+  }
   console.log(
     `BENCH-RESULT ${JSON.stringify({ name: `build overhead vs hand-written script (fixture RPM recipe, ${rounds} rounds)`, figure: `${r.toFixed(3)} (range ${spread}; bootsmith ${b.toFixed(2)} s, script ${s.toFixed(2)} s; load ${loads[0]}…${loads.at(-1)})`, aim: "≤ 1.05", ok: r <= 1.05 })}`,
   );

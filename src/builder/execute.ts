@@ -31,8 +31,7 @@ import { signArtifactDir } from "../sign/sign-dir.js";
 /**
  * Modules only later steps need, loaded on first use rather than at start-up: the identity step's
  * SBOM writers (CycloneDX, package URLs, SPDX expressions: ~90 modules) and the OpenSCAP report
- * parser. preloadActionModules() starts loading the ones a plan uses while its first programs run
- * on the other core, so the step that needs one finds it loaded.
+ * parser. preloadActionModules() loads the ones a plan uses while a long program runs.
  */
 const lazyModules = {
   identity: once(() => import("./image-identity.js")),
@@ -42,6 +41,17 @@ const lazyModules = {
 function once<T>(load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined;
   return () => (loading ??= load());
+}
+
+/**
+ * Whether a step runs a program long enough to hide a preload behind. Compiling and running the
+ * SBOM writers holds the main thread for ~0.1 s; started beside a short program (`buildah from`,
+ * ~0.08 s) it delayed that step's end by as much (docs/benchmarks.md, eighth session). The plan
+ * bounds the programs that can run long (package installs, copies and commands in the image, the
+ * squashfs) with a timeout, and the bookkeeping ones not.
+ */
+export function runsLongProgram(step: Step): boolean {
+  return step.actions.some((a) => a.kind === "exec" && a.command.timeoutSeconds !== undefined);
 }
 
 export function preloadActionModules(plan: Plan): void {

@@ -7,7 +7,15 @@ import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
 import type { Registration } from "../recipe/schema.js";
-import { isBuildAction, newBuildState, performBuildAction, preloadActionModules, type BuildContext, type BuildState } from "../builder/execute.js";
+import {
+  isBuildAction,
+  newBuildState,
+  performBuildAction,
+  preloadActionModules,
+  runsLongProgram,
+  type BuildContext,
+  type BuildState,
+} from "../builder/execute.js";
 import { prepareOutDir } from "../builder/output-dir.js";
 import { parsePackageList } from "../builder/packages.js";
 import { publish, writePublishedRecord } from "../publish/index.js";
@@ -59,7 +67,13 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const state = newBuildState();
   const published: PublishedImage[] = [];
   const keepOutput = prepareOutDir(plan, ctx);
-  preloadActionModules(plan);
+  // Once, when the first step that runs a long program has started it: the load then runs while it does.
+  let preloaded = false;
+  const preloadBeside = (step: Step): void => {
+    if (preloaded || !runsLongProgram(step)) return;
+    preloaded = true;
+    preloadActionModules(plan);
+  };
   const order = new Map(plan.steps.map((s, i) => [s.id, i]));
   const beside = new StepsBeside();
   let skipPublish: string | undefined;
@@ -78,9 +92,12 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
       }
       if (step.besideUntil) {
         beside.start(step.id, step.besideUntil, ctx.signal, (signal) => runStep(step, { ...ctx, signal }, state, published, order));
+        preloadBeside(step);
         continue;
       }
-      await runStep(step, ctx, state, published, order);
+      const running = runStep(step, ctx, state, published, order);
+      preloadBeside(step);
+      await running;
       const listed = step.actions.some((a) => (a.kind === "exec" && a.capture === "PACKAGES") || a.kind === "write-manifest");
       if (ctx.verify && !verified && listed) {
         verified = true;

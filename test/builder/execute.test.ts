@@ -7,10 +7,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CleanupStack } from "../../src/exec/cleanup.js";
 import type { BuildEvent } from "../../src/exec/events.js";
-import { newBuildState, performBuildAction, type BuildAction, type BuildContext } from "../../src/builder/execute.js";
+import { newBuildState, performBuildAction, runsLongProgram, type BuildAction, type BuildContext } from "../../src/builder/execute.js";
 import type { Step } from "../../src/steps/types.js";
 import type { LoadedRecipe } from "../../src/recipe/load.js";
 import { scratchDirs } from "../support/temp-dirs.js";
+import { loadRecipe } from "../../src/recipe/load.js";
+import { plan } from "../../src/plan/planner.js";
+import { RECIPES_DIR, fixedPlanOptions } from "../plan/support.js";
 
 const scratch = scratchDirs();
 
@@ -111,5 +114,24 @@ describe("performBuildAction: rpm scriptlet failures", () => {
     expect(events.flatMap((e) => (e.type === "message" && e.level === "warn" ? [e.text] : []))).toEqual([
       "[create] sh exited with code 107: a package scriptlet failed and the package manager went on, so a package is installed without what its scriptlet does (its output is in build.log)",
     ]);
+  });
+});
+
+describe("runsLongProgram: where the SBOM writers are preloaded", () => {
+  const stepsOf = (file: string) => plan(loadRecipe(path.join(RECIPES_DIR, file), { env: {} }), fixedPlanOptions()).steps;
+
+  it("not beside the first, short buildah commands: the load would delay their step's end", () => {
+    const steps = stepsOf("rocky-9-live.yaml");
+    expect(steps.filter(runsLongProgram).map((s) => s.id)[0]).toBe("configure-repos");
+    expect(steps.filter((s) => s.id === "create-container" || s.id === "mount").some(runsLongProgram)).toBe(false);
+  });
+
+  it("in every example recipe, a long program runs before the identity step needs the writers", () => {
+    for (const file of ["rocky-9-live.yaml", "debian-12-live.yaml", "debian-12-users.yaml", "leap-15-live.yaml", "rocky-9-compute.yaml"]) {
+      const steps = stepsOf(file);
+      const identity = steps.findIndex((s) => s.actions.some((a) => a.kind === "image-identity"));
+      expect(identity, file).toBeGreaterThan(0);
+      expect(steps.slice(0, identity).some(runsLongProgram), file).toBe(true);
+    }
   });
 });
