@@ -65,7 +65,8 @@ Example:
         ...(any ? { selectors } : {}),
       });
       if (values.json) process.stdout.write(`${JSON.stringify({ ...result, target: printableTarget(result.target) }, null, 2)}\n`);
-      else process.stdout.write(`${result.diff}\n${result.written ? `rolled back (record ${result.record})` : "dry run: nothing changed"}\n`);
+      // A real run showed its diff on stderr before writing (as register does); only a dry run prints it here.
+      else process.stdout.write(result.written ? `rolled back (record ${result.record})\n` : `${result.diff}\ndry run: nothing changed\n`);
       return EXIT.ok;
     } catch (error) {
       throw registrationContext(error);

@@ -88,8 +88,11 @@ describe("bootsmith register / rollback", () => {
 
     const back = await cli(rollbackCommand, ["--bss", bss.url, "--state-dir", state]);
     expect(back.code).toBe(0);
-    expect(back.out).toContain(`- mac ${MAC}: entry removed`);
-    expect(back.out).not.toContain("would change");
+    // Shown once, before writing, like register's: not again on stdout (a terminal shows both).
+    expect((back.out + back.err).split(`- mac ${MAC}: entry removed`)).toHaveLength(2);
+    expect(back.err).toContain(`- mac ${MAC}: entry removed`);
+    expect(back.out).toMatch(/^rolled back \(record .*\)\n$/);
+    expect(back.out + back.err).not.toContain("would change");
     expect(bss.entries.size).toBe(0);
     expect(bss.violations).toEqual([]);
   });
