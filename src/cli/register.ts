@@ -43,7 +43,8 @@ export const TARGET_HELP = `Boot service (one of):
     --name NAME          BootConfiguration name (created, or replaced when it exists)
     --group G            node group to target; repeatable
     --priority N         0–100, the higher wins when configurations overlap
-    --legacy             use boot-service's legacy /boot/v1 API instead
+    --legacy             use the service's BSS-compatible /boot/v1 API instead (refused,
+                         nothing written, where it answers in boot-service's own shape)
   --cluster NAME         ochami cluster: its bss URI (with neither --bss nor --boot-service)
                          and its token ($<NAME>_ACCESS_TOKEN)
 

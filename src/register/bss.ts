@@ -184,6 +184,27 @@ export function makeClient(url: string, options: HttpClientOptions, service: str
   }
 }
 
+/** boot-service's /boot/v1 answers `{"boot-parameters": [...] | null}` where BSS answers the list itself. */
+function isBootServiceEnvelope(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && "boot-parameters" in body;
+}
+
+/**
+ * boot-service's /boot/v1 only looks like BSS: its PUT answers 404 for a node without a
+ * BootConfiguration and, for one with, replaces that configuration's node list with the
+ * request's (dropping the other nodes it boots); it takes NIDs as strings and DELETE by query.
+ * Registering through it would fail half-way or retarget other nodes: refuse before writing.
+ */
+function bootServiceLegacy(shownUrl: string, base: URL, ctx: ServiceErrorContext): RegistrationError {
+  const service = new URL(base.href.replace(/\/boot\/v1\/?$/, ""));
+  service.username = "";
+  service.password = "";
+  return new RegistrationError(
+    "rejected",
+    `${ctx.service}: GET ${shownUrl} answered in boot-service's shape ({"boot-parameters": …}), not BSS's list: this is OpenCHAMI boot-service's /boot/v1, whose PUT only updates a BootConfiguration it already holds (404 for a new node) and replaces that configuration's node list with the request's. Nothing was written; register through its BootConfiguration API: --boot-service ${service.href.replace(/\/$/, "")} --name NAME, without --legacy (in a recipe: register: type: boot-service without legacy: true)`,
+  );
+}
+
 export class BssClient {
   readonly http: HttpClient;
   readonly ctx: ServiceErrorContext;
@@ -239,6 +260,7 @@ export class BssClient {
       throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned invalid JSON`, { cause: error });
     }
     if (list === null) return [];
+    if (isBootServiceEnvelope(list)) throw bootServiceLegacy(res.url, this.http.baseUrl, this.ctx);
     if (!Array.isArray(list))
       throw new RegistrationError("rejected", `${this.ctx.service}: GET ${res.url} returned ${typeof list}, expected a list of BootParams`);
     return list as BootParams[];

@@ -2,6 +2,8 @@
 // rollback, auth, error answers, retries, and the refusal to point nodes at missing artifacts.
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { register, registerPublished, rollback, type RegisterOptions } from "../../src/register/register.js";
@@ -515,5 +517,39 @@ describe("register with boot-service", () => {
     });
     await rollback(target({ legacy: true }), opts());
     expect(bss.entry("nid:4")).toBeUndefined();
+  });
+
+  it("boot-service's own /boot/v1 (answers {boot-parameters: …}, PUT only updates) is refused before any write, pointing at its BootConfiguration API", async () => {
+    // What boot-service's legacy handler answers (pkg/handlers/boot): an envelope, not BSS's list;
+    // a PUT for a node without a configuration is 404, and one that matches rewrites the
+    // configuration's node list with the request's.
+    const seen: string[] = [];
+    const legacy = createServer((req, res) => {
+      seen.push(`${req.method ?? ""} ${req.url ?? ""}`);
+      req.resume();
+      const found = req.method === "GET";
+      res.writeHead(found ? 200 : 404, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify(found ? { "boot-parameters": null } : { type: "about:blank", title: "No matching boot parameters found", detail: "", status: 404 }),
+      );
+    });
+    await new Promise<void>((resolve) => legacy.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(legacy.address() as AddressInfo).port}`;
+    try {
+      for (const to of [
+        { type: "boot-service", url, name: "compute-nodes", legacy: true },
+        { type: "bss", url },
+      ] as const) {
+        const err = await caught(register(input("v1", { macs: [MAC1], nids: [4] }), to, opts()));
+        expect(err.kind).toBe("rejected");
+        expect(err.message).toContain(`GET ${url}/boot/v1/bootparameters?mac=52%3A54%3A00%3A12%3A34%3A56 answered in boot-service's shape`);
+        expect(err.message).toContain(`register through its BootConfiguration API: --boot-service ${url} --name NAME, without --legacy`);
+      }
+      expect(seen.filter((r) => !r.startsWith("GET "))).toEqual([]);
+      expect(await readdir(stateDir).catch(() => [])).toEqual([]);
+    } finally {
+      legacy.closeAllConnections();
+      await new Promise<void>((resolve) => legacy.close(() => resolve()));
+    }
   });
 });
