@@ -474,7 +474,9 @@ const publishS3 = z.strictObject({
       error: (issue) => `${JSON.stringify(issue.input)} ${S3_EMPTY_SEGMENT}: write ${JSON.stringify(s3PrefixFix(String(issue.input)))}`,
     })
     .default("")
-    .describe("Key prefix, without a leading / or empty segments (//); artifacts go under <prefix><tag>/"),
+    .describe(
+      "Key prefix, used verbatim, without a leading / or empty segments (//): a folder needs its trailing / (images/ puts a bootsmith-layout set under images/<name>/<tag>/; images, under images<name>/<tag>/)",
+    ),
   region: z.string().optional().describe("S3 region"),
   publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),
   layout: z.enum(S3_LAYOUTS).default("bootsmith").describe("Object key layout: bootsmith's or OpenCHAMI image-builder's"),

@@ -1,4 +1,5 @@
 // `--to` strings → targets, S3 key layouts / public URLs, and progress lines (pure functions).
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PublishInputError } from "../../src/publish/errors.js";
 import { PUBLISH_TARGET_TYPES } from "../../src/publish/index.js";
@@ -109,5 +110,18 @@ describe("formatTransfer", () => {
     const line = formatTransfer({ action: "pushed", tag: "1", file: "image", seconds: 3, destination: "docker://reg/hpc/compute:1@sha256:abc" });
     expect(line).toMatch(/^pushed\s+image\s+docker:\/\/reg\/hpc\/compute:1@sha256:abc$/);
     expect(line).not.toContain(" B ");
+  });
+});
+
+describe("a recipe's S3 prefix", () => {
+  it("is used verbatim, and the recipe reference says where that puts the keys", () => {
+    const reference = readFileSync(new URL("../../docs/recipe-reference.md", import.meta.url), "utf8");
+    const description = reference.split("\n").find((l) => l.startsWith("| `publish[type=s3].prefix`")) ?? "";
+    const manifest = { name: "compute" };
+    // The two examples the reference gives, as s3Keys lays them out.
+    expect(s3Keys("bootsmith", "images/", manifest, "1").manifest).toBe("images/compute/1/manifest.json");
+    expect(s3Keys("bootsmith", "images", manifest, "1").manifest).toBe("imagescompute/1/manifest.json");
+    expect(description).toContain("images/ puts a bootsmith-layout set under images/<name>/<tag>/");
+    expect(description).toContain("images, under images<name>/<tag>/");
   });
 });
