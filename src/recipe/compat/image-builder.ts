@@ -334,6 +334,7 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
     conv.from(["publish", publish.length], opt("publish_s3"));
     conv.from(["publish", publish.length, "endpoint"], opt("publish_s3"));
     conv.from(["publish", publish.length, "bucket"], o.s3_bucket !== undefined ? opt("s3_bucket") : opt("publish_s3"));
+    if (o.s3_prefix !== undefined) conv.from(["publish", publish.length, "prefix"], opt("s3_prefix"));
     publish.push({ type: "s3", endpoint: o.publish_s3, bucket: o.s3_bucket ?? "boot-images", prefix: o.s3_prefix ?? "" });
     conv.note(
       opt("publish_s3"),

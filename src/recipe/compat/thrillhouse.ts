@@ -367,6 +367,7 @@ export function convertThrillhouse(cfg: ThrillhouseConfig, conv: Conversion): Re
         conv.from(["publish", publish.length], at);
         if (p.url) conv.from(["publish", publish.length, "endpoint"], [...at, "url"]);
         conv.from(["publish", publish.length, "bucket"], [...at, "bucket"]);
+        if (p.prefix !== undefined) conv.from(["publish", publish.length, "prefix"], [...at, "prefix"]);
         publish.push({ type: "s3", ...(p.url ? { endpoint: p.url } : {}), bucket: p.bucket, prefix: p.prefix ?? "" });
         conv.note(
           at,

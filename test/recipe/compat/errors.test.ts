@@ -132,6 +132,13 @@ const cases: readonly Case[] = [
       "5:3 repos: bootsmith runs dnf --installroot with --releasever from scratch (image-builder leaves it to the build host), and no repository URL names the release (such as …/9/BaseOS/…): give it with `bootsmith convert --release 9 CONFIG -o RECIPE` and build the recipe that writes",
     ],
   },
+  {
+    name: "image-builder: a native check on s3_prefix points at s3_prefix, not publish_s3",
+    yaml: lines(...IB, "  publish_s3: http://s3.local:7480", "  s3_prefix: /compute//base/"),
+    issues: [
+      '6:14 options.s3_prefix: "/compute//base/" has an empty path segment (a leading / or //), which makes keys an S3 console cannot show and that are not the folder meant: write "compute/base/" (bootsmith recipe: publish[0].prefix)',
+    ],
+  },
   // --- image-thrillhouse --------------------------------------------------------------------------
   {
     name: "image-thrillhouse: unknown keys, with did-you-mean, and a missing one",
@@ -202,6 +209,13 @@ const cases: readonly Case[] = [
     name: "image-thrillhouse: a native check on a converted value points at its origin",
     yaml: lines(...TH, "  files:", "    - path: etc/motd", "      content: hi"),
     issues: ["9:13 layer.files[0].path: must be an absolute path inside the image, e.g. /etc/motd (bootsmith recipe: files[0].dest)"],
+  },
+  {
+    name: "image-thrillhouse: a native check on an s3 target's prefix points at that prefix",
+    yaml: lines(...TH, "publish:", "  - type: s3", "    bucket: boot-images", "    prefix: /compute//base/"),
+    issues: [
+      '11:13 publish[0].prefix: "/compute//base/" has an empty path segment (a leading / or //), which makes keys an S3 console cannot show and that are not the folder meant: write "compute/base/"',
+    ],
   },
 ];
 
