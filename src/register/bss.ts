@@ -270,12 +270,13 @@ export class BssClient {
   async put(bp: BootParams): Promise<void> {
     const res = await this.send("PUT", "/bootparameters", bp);
     // GET answers 404 for a node without params, so a URL that is not BSS's passes the reads as
-    // "no entries yet"; the PUT is where it shows.
+    // "no entries yet"; the PUT is where it shows. The spec also lets BSS answer a PUT 404 for a
+    // host, MAC or NID it cannot find, so name both causes.
     if (res.status === 404) {
       const error = failure(res, "PUT", this.ctx);
       throw new RegistrationError(
         "rejected",
-        `${error.message}\n  BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1`,
+        `${error.message}\n  BSS's PUT creates or replaces entries, so a 404 means either this URL is not BSS's /boot/v1 API: check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1; or BSS cannot find one of the nodes (the spec's 404 for PUT: an unknown host, MAC or NID): check --mac/--host/--nid (macs:/hosts:/nids: in the recipe's register:)`,
         { status: 404, detail: error.detail },
       );
     }

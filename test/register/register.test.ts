@@ -390,7 +390,7 @@ describe("register with BSS", () => {
       expect(err.kind).toBe("rejected");
       expect(err.message).toContain(`PUT ${url}/boot/v1/bootparameters answered HTTP 404`);
       expect(err.message).toContain(
-        "BSS answers a PUT by creating or replacing the entry, never 404: this URL is not BSS's /boot/v1 API; check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1",
+        "BSS's PUT creates or replaces entries, so a 404 means either this URL is not BSS's /boot/v1 API: check the BSS URL (--bss, or url: in the recipe's register:), e.g. https://HOST:8443 or ochami's https://HOST/boot/v1",
       );
       expect(bss.entries.size).toBe(0);
       await bss.stop();
@@ -398,6 +398,18 @@ describe("register with BSS", () => {
     bss = await startBssServer({ bootConfigurations: true, legacyApi: false });
     const err = await caught(register(input("v1"), bssTarget(), opts()));
     expect(err.message).toContain("this URL is not BSS's /boot/v1 API");
+  });
+
+  it("a PUT that BSS answers 404 (the spec's 'cannot find specified host, MAC, or NID') also points at the nodes, not only the URL", async () => {
+    bss = await startBssServer();
+    bss.failNext(1, 404, (r) => r.method === "PUT");
+    const err = await caught(register(input("v1", { hosts: ["x9000c0s0b0n0"] }), bssTarget(), opts()));
+    expect(err.kind).toBe("rejected");
+    expect(err.message).not.toContain("never 404");
+    expect(err.message).toContain(
+      "or BSS cannot find one of the nodes (the spec's 404 for PUT: an unknown host, MAC or NID): check --mac/--host/--nid (macs:/hosts:/nids: in the recipe's register:)",
+    );
+    expect(bss.entries.size).toBe(0);
   });
 
   it("renders the params template from a published image (the pipeline's entry point)", async () => {
