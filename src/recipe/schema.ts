@@ -59,6 +59,18 @@ const rootfsExclude = z
   .refine((p) => !DOT_DOT_SEGMENT.test(p), {
     error: "must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache",
   });
+/**
+ * A label goes to buildah as --label KEY=VALUE, split at the first "=": a key holding one would
+ * label the image with its front part and the rest glued to the value; an empty key is a label
+ * named "". io.bootsmith.* labels are the build's own (the cache and remove-superseded read
+ * them), set after the recipe's, so one in a recipe would be dropped without a word.
+ */
+const labelKey = z
+  .string()
+  .regex(/^[^=]+$/, { error: "must be a label name: not empty, without =, e.g. org.example.site" })
+  .refine((k) => !k.startsWith("io.bootsmith."), {
+    error: "is one of the labels bootsmith sets itself (io.bootsmith.*); name yours under your own domain, e.g. org.example.role",
+  });
 const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
 const seconds = z.number().int().positive().max(86_400);
 
@@ -571,7 +583,10 @@ export const RecipeSchema = z
         "Build the recipe once per architecture (instead of arch): each into <out>/<name>/<tag>/<arch>/, with a combined manifest.json in <out>/<name>/<tag>/ listing all of them. A layer on such a recipe inherits its arches. Not together with arch",
       ),
     description: z.string().optional().describe("Free text"),
-    labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
+    labels: z
+      .record(labelKey, z.string())
+      .default({})
+      .describe("OCI labels added to the committed image (io.bootsmith.* are bootsmith's own: the build sets them)"),
     vars: z
       .record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string())
       .default({})

@@ -212,6 +212,17 @@ const cases: readonly Case[] = [
   },
   { name: "empty argv", yaml: withBase("commands:", "  - run: []"), issues: ["8:10 commands[0].run: must not be empty"] },
   {
+    // buildah config --label splits at the first "=": "a=b" would label the image a with value b=v.
+    name: "label names with =, empty, or bootsmith's own",
+    yaml: withBase("labels:", '  "a=b": v', '  "": x', "  io.bootsmith.recipe: other", '  org.example.ok: "a = b"'),
+    issues: [
+      '8:3 labels.a=b: key "a=b" must be a label name: not empty, without =, e.g. org.example.site',
+      '9:3 labels.: key "" must be a label name: not empty, without =, e.g. org.example.site',
+      '10:3 labels.io.bootsmith.recipe: key "io.bootsmith.recipe" is one of the labels bootsmith sets itself (io.bootsmith.*); name yours under your own domain, e.g. org.example.role',
+    ],
+  },
+
+  {
     name: "negative nid",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [-1]"),
     issues: ["10:12 register[0].nids[0]: must be at least 0"],
