@@ -216,10 +216,22 @@ const ansibleRun = z.strictObject({
     .describe("Run only tasks with these tags (--tags)"),
 });
 
+/** How a command's run: is written (also said when run: is a string). */
+export const ARGV_HINT = "run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:";
+
+/** An argv list: its program one word ([systemctl enable munge] in YAML is one item, and buildah would look for a program of that name). */
+const argv = z
+  .array(z.string())
+  .min(1)
+  .refine((words) => words[0] === undefined || (words[0] !== "" && !/\s/.test(words[0])), {
+    error: `the program must be one word: ${ARGV_HINT}`,
+    path: [0],
+  });
+
 const commandEntry = z
   .strictObject({
     name: z.string().optional().describe("Shown in progress output"),
-    run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
+    run: argv.optional().describe("argv run inside the image, no shell"),
     script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -ec"),
     ansible: ansibleRun
       .optional()
@@ -399,7 +411,7 @@ export const BootCheckSchema = z
       .string()
       .regex(CHECK_NAME, { error: "must be one word: letters, digits, . _ - (at most 64 characters), e.g. slurmd-active" })
       .describe("Shown in the report and on the console"),
-    run: z.array(z.string()).min(1).optional().describe("argv run on the booted node, no shell"),
+    run: argv.optional().describe("argv run on the booted node, no shell"),
     script: z.string().min(1).optional().describe("Shell script run on the booted node with /bin/sh -ec"),
     expect: z
       .strictObject({

@@ -212,6 +212,16 @@ const cases: readonly Case[] = [
   },
   { name: "empty argv", yaml: withBase("commands:", "  - run: []"), issues: ["8:10 commands[0].run: must not be empty"] },
   {
+    // One YAML item: buildah run would look for a program named "systemctl enable munge".
+    name: "argv written as one word, or an empty program",
+    yaml: withBase("commands:", "  - run: [systemctl enable munge]", '  - run: ["", x]', "  - run: systemctl enable munge"),
+    issues: [
+      "8:11 commands[0].run[0]: the program must be one word: run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:",
+      "9:11 commands[1].run[0]: the program must be one word: run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:",
+      '10:10 commands[2].run: must be a list, not string "systemctl enable munge"; run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:',
+    ],
+  },
+  {
     // buildah config --label splits at the first "=": "a=b" would label the image a with value b=v.
     name: "label names with =, empty, or bootsmith's own",
     yaml: withBase("labels:", '  "a=b": v', '  "": x', "  io.bootsmith.recipe: other", '  org.example.ok: "a = b"'),
