@@ -72,6 +72,11 @@ const labelKey = z
     error: "is one of the labels bootsmith sets itself (io.bootsmith.*); name yours under your own domain, e.g. org.example.role",
   });
 const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
+/**
+ * A kernel command line. A long one is written as a folded block (params: >), which YAML ends
+ * with a newline: trailing whitespace is dropped, so only a newline inside it is refused.
+ */
+const paramsTemplate = z.string().overwrite((p) => p.trimEnd());
 const seconds = z.number().int().positive().max(86_400);
 
 // --- base -----------------------------------------------------------------------------------
@@ -442,8 +447,7 @@ export const BootSchema = z.strictObject({
     .describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
   initramfs: initramfs.prefault({}).describe("The initramfs, built by dracut inside the image"),
   rootfs: rootfs.prefault({}).describe("The root filesystem squashfs"),
-  params: z
-    .string()
+  params: paramsTemplate
     .default(DEFAULT_PARAMS_TEMPLATE)
     .describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
   test: bootTest.prefault({}).describe("bootsmith boot-test settings"),
@@ -536,7 +540,7 @@ const registerBss = z.strictObject({
   arch: registerArch,
   url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
   ...selectors,
-  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  params: paramsTemplate.default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
@@ -550,7 +554,7 @@ const registerBootService = z.strictObject({
   ...selectors,
   groups: z.array(z.string().min(1)).default([]).describe("Node groups"),
   priority: z.number().int().default(0).describe("BootConfiguration priority"),
-  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  params: paramsTemplate.default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),

@@ -237,6 +237,11 @@ const cases: readonly Case[] = [
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [-1]"),
     issues: ["10:12 register[0].nids[0]: must be at least 0"],
   },
+  {
+    name: "params over several lines (a literal block)",
+    yaml: withBase("boot:", "  params: |", "    console=ttyS0", "    root=live:{{ rootfs.url }}"),
+    issues: ["8:11 boot.params: params must be one line (the kernel command line has no newlines): write it on one line, or as a folded block (params: >)"],
+  },
   // --- variables ------------------------------------------------------------------------------------
   { name: "undefined ${VAR}", yaml: withBase("description: built from ${MIRROR}"), issues: [`7:14 description: ${NOT_DEFINED("MIRROR")}`] },
   {

@@ -119,6 +119,16 @@ describe("defaults and parents", () => {
   });
 });
 
+describe("boot params", () => {
+  it("a folded block (params: >) is one line: YAML's closing newline is dropped", () => {
+    const r = load(
+      `${BASE}boot:\n  params: >\n    console=ttyS0 ip=dhcp\n    root=live:{{ rootfs.url }}\npublish:\n  - {type: local, dir: /srv/boot}\nregister:\n  - type: bss\n    url: http://bss.local\n    nids: [1]\n    params: >\n      quiet\n      slurm=1\n`,
+    );
+    expect(r.spec.boot && r.spec.boot.params).toBe("console=ttyS0 ip=dhcp root=live:{{ rootfs.url }}");
+    expect(r.spec.register[0]?.params).toBe("quiet slurm=1");
+  });
+});
+
 describe("kernelModules", () => {
   const APT = "name: k\nfrom: scratch\npackages:\n  manager: apt\n  release: bookworm\n  install: [linux-image-amd64]\n";
   const SOURCE = { "mod/Kbuild": "obj-m := m.o\n", "mod/m.c": "/* module */\n" };
