@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe, type LoadOptions } from "../../src/recipe/load.js";
 import { inputDigests } from "../../src/recipe/inputs.js";
+import { locateInRecipe } from "../../src/recipe/source.js";
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-load-")));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -126,6 +127,15 @@ describe("boot params", () => {
     );
     expect(r.spec.boot && r.spec.boot.params).toBe("console=ttyS0 ip=dhcp root=live:{{ rootfs.url }}");
     expect(r.spec.register[0]?.params).toBe("quiet slurm=1");
+  });
+});
+
+describe("locateInRecipe", () => {
+  it("gives a recipe entry's file, line and column (a failed build step names it), the file alone when unreadable", () => {
+    const r = load(`${BASE}commands:\n  - run: ["true"]\n  - name: second\n    script: exit 3\n`);
+    expect(locateInRecipe(r.file, ["commands", 1])).toBe(`${r.file}:9:5`);
+    expect(locateInRecipe(r.file, ["packages"])).toBe(`${r.file}:4:3`);
+    expect(locateInRecipe(path.join(root, "gone.yaml"), ["commands", 0])).toBe(path.join(root, "gone.yaml"));
   });
 });
 
