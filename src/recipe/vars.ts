@@ -77,7 +77,7 @@ export function substituteVars(
           const path = [topKey, ...pathOf(chain)];
           const why = VAR_NAME.test(name)
             ? `\${${name}} is not defined: ${howToDefine(name, imported)} (write $\${${name}} for a literal)`
-            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _)`;
+            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $\${${name}}`;
           issues.push(issueAt(source, path, why));
           return whole;
         });

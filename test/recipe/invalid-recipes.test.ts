@@ -261,7 +261,15 @@ const cases: readonly Case[] = [
   {
     name: "invalid variable reference",
     yaml: withBase("description: ${1x}"),
-    issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _)'],
+    issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $${1x}'],
+  },
+  {
+    // A script's own parameter expansion: the message says how to pass it to the shell.
+    name: "shell parameter expansion in a script",
+    yaml: withBase("commands:", '  - script: echo "${SLURM_CONF:-/etc/slurm/slurm.conf}"'),
+    issues: [
+      '8:13 commands[0].script: "${SLURM_CONF:-/etc/slurm/slurm.conf}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $${SLURM_CONF:-/etc/slurm/slurm.conf}',
+    ],
   },
   {
     name: "environment variable not named in importEnv",
