@@ -606,7 +606,7 @@ export const RecipeSchema = z
     vars: z
       .record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string())
       .default({})
-      .describe("Variables for ${NAME} substitution"),
+      .describe("Variables for ${NAME} substitution; a value may use other variables, e.g. BASEOS: ${MIRROR}/9/BaseOS"),
     importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
     secrets: z
       .array(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }))

@@ -26,12 +26,26 @@ function load(yaml: string, options: LoadOptions = {}, files: Record<string, str
 const BASE = 'name: t\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n';
 
 describe("variables", () => {
-  it("substitutes vars: into every string, but not into vars: itself", () => {
+  it("substitutes vars: into every string; $${NAME} in a vars: value is a literal", () => {
     const r = load(
-      `${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`,
+      `${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/$\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`,
     );
     expect(r.spec.tags).toEqual(["9.5", "9.5-x"]);
     expect(r.spec.description).toBe("from https://mirror.example/${NOT_SUBSTITUTED}");
+  });
+
+  it("a vars: value builds on other variables (vars:, --var, importEnv), expanded before it is used", () => {
+    const yaml = `${BASE}importEnv: [SITE]\nvars:\n  BASEOS: "\${MIRROR}/9/BaseOS"\n  MIRROR: https://\${SITE}.example\ncommands:\n  - script: echo \${BASEOS}\n`;
+    expect(load(yaml, { env: { SITE: "lab" } }).spec.commands[0]?.script).toBe("echo https://lab.example/9/BaseOS");
+    // --var MIRROR replaces the recipe's MIRROR, and BASEOS follows it; a --var value is taken as it is.
+    expect(load(yaml, { env: { SITE: "lab" }, vars: { MIRROR: "http://m/${X}" } }).spec.commands[0]?.script).toBe("echo http://m/${X}/9/BaseOS");
+  });
+
+  it("a vars: value naming an undefined variable, or itself through others, is an error at its line", () => {
+    expect(() => load(`${BASE}vars:\n  BASEOS: "\${MIRROR}/9"\n`)).toThrow(
+      /recipe\.yaml:8:11: vars\.BASEOS: \$\{MIRROR\} is not defined: add it to vars:, pass --var MIRROR=VALUE/,
+    );
+    expect(() => load(`${BASE}vars:\n  A: "\${B}"\n  B: "x\${A}"\n`)).toThrow(/vars\.B: \$\{A\} refers back to itself \(A → B → A\)/);
   });
 
   it("$${VAR} is a literal ${VAR} and needs no definition", () => {
