@@ -175,7 +175,9 @@ function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: s
   // A converted OpenCHAMI config positions nodes at the nearest foreign node: only a scalar whose
   // text reads back as this value is the one written.
   if (readsAs(written) !== value) return "";
-  return `; YAML reads ${written} unquoted as a ${typeof value}: write "${written}"`;
+  // mode: 0o755 (YAML 1.2's octal) quoted would still not be a mode: the digits are.
+  const quoted = path[path.length - 1] === "mode" && /^0o[0-7]+$/.test(written) ? `0${written.slice(2)}` : written;
+  return `; YAML reads ${written} unquoted as a ${typeof value}: write "${quoted}"`;
 }
 
 function readsAs(text: string): unknown {

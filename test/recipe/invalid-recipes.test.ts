@@ -201,6 +201,11 @@ const cases: readonly Case[] = [
     issues: ["8:11 files[0].dest: must be an absolute path inside the image, e.g. /etc/motd"],
   },
   {
+    name: "mode as YAML 1.2 octal (0o755): the hint quotes the mode's digits",
+    yaml: withBase("files:", "  - dest: /usr/local/bin/x", "    content: hi", "    mode: 0o755"),
+    issues: ['10:11 files[0].mode: must be a string, not number 493; YAML reads 0o755 unquoted as a number: write "0755"'],
+  },
+  {
     name: "mode not octal",
     yaml: withBase("files:", "  - dest: /etc/motd", "    content: hi", "    mode: '0999'"),
     issues: ["10:11 files[0].mode: must be an octal mode such as 0644"],
