@@ -28,7 +28,7 @@ export function renderRecipeDocs(schema) {
     "the JSON Schema that `bootsmith schema` prints. `a[]` is an item of list `a`; `publish[type=s3]` is a",
     "publish entry whose `type` is `s3`. Unknown keys are errors. Any string or number value may use `${NAME}`",
     "variables (from `vars:`, `--var NAME=VALUE`, or environment variables listed in `importEnv:`);",
-    "`$${NAME}` is a literal `${NAME}`. In a number field (`uid: ${UID}`) the result must read as a number.",
+    "`$${NAME}` is a literal `${NAME}`. In a number field (`uid: ${UID}`) the result must read as a number, in a boolean one (`tlsVerify: ${TLS_VERIFY}`) as true or false.",
     "",
     "| Key | Type | Default | Description |",
     "|---|---|---|---|",

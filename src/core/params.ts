@@ -51,7 +51,8 @@ export function validateParamsTemplate(template: string): string[] {
   // Braces left after removing well-formed placeholders mean an unclosed or stray `{{`/`}}`.
   const rest = template.replace(PLACEHOLDER, "");
   if (rest.includes("{{") || rest.includes("}}")) problems.push(`unbalanced "{{" or "}}" in params: ${JSON.stringify(template)}`);
-  if (/[\r\n]/.test(template)) problems.push("params must be one line (the kernel command line has no newlines)");
+  if (/[\r\n]/.test(template))
+    problems.push("params must be one line (the kernel command line has no newlines): write it on one line, or as a folded block (params: >)");
   return problems;
 }
 

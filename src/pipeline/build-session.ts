@@ -12,9 +12,10 @@ import { createLogFileReporter, createReporter, redact } from "../exec/reporters
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { formatWarnings } from "../recipe/errors.js";
+import { formatPath, formatWarnings } from "../recipe/errors.js";
+import { locateInRecipe } from "../recipe/source.js";
 import { plan as makePlan } from "../plan/planner.js";
-import type { Plan } from "../steps/types.js";
+import type { Plan, Step } from "../steps/types.js";
 import { requireTokenEnv } from "../register/auth.js";
 import { blockingProblems, buildStorageArgs, defaultOutDir, detectBuildHost, hostPlanOptions, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
@@ -192,7 +193,7 @@ async function buildLocked(
     );
   } catch (error) {
     exitCode = isInterruptedError(error) ? error.exitCode : EXIT.failed;
-    failure = failureText(error, logFile);
+    failure = failureText(error, logFile, recipe);
   }
   // A failure's one summary is its failure text (step, command, exit code, last lines, log,
   // what was cleaned up): printed once, under "build failed", not again as an error message.
@@ -229,9 +230,9 @@ async function requireParentImage(recipe: LoadedRecipe, buildahArgs: readonly st
   }
 }
 
-function failureText(error: unknown, logFile: string): string {
+function failureText(error: unknown, logFile: string, recipe: LoadedRecipe): string {
   const cause = error instanceof StepFailedError ? error.cause : error;
-  const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed\n` : "";
+  const where = error instanceof StepFailedError ? `step ${error.step.id} (${error.step.title}) failed${stepOrigin(error.step, recipe)}\n` : "";
   const detail = isCommandError(cause)
     ? cause.report
     : cause instanceof BootsmithError && cause.hint
@@ -246,6 +247,13 @@ function failureText(error: unknown, logFile: string): string {
   const resume =
     "the working container, its mount and partial artifacts were removed, and the previous build's artifacts (if any) are back; fix the cause and run the same command again";
   return `${where}${detail}\nfull log: ${logFile}\n${resume}`;
+}
+
+/** The recipe entry a failed step carries out, with its line: ": commands[1] at recipe.yaml:22:5". */
+function stepOrigin(step: Step, recipe: LoadedRecipe): string {
+  if (!step.recipePath) return "";
+  const entry = formatPath(step.recipePath);
+  return recipe.converted ? `: ${entry} of ${recipe.file} (converted)` : `: ${entry} at ${locateInRecipe(recipe.file, step.recipePath)}`;
 }
 
 function summaryLines(result: BuildResult): string[] {

@@ -93,10 +93,10 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   if (accounts && !pkgCtx?.accounts) steps.push(accounts);
   // On a parent, packages: may only name the manager (nothing to install): no install step, its packages are listed.
   if (pkgCtx && (spec.from === "scratch" || changesPackages(pkgCtx.packages)))
-    steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => withTimeout(s, TIMEOUT.packages)));
+    steps.push(...packageManagers[managerOf(spec)].planInstall(pkgCtx).map((s) => ({ ...withTimeout(s, TIMEOUT.packages), recipePath: ["packages"] })));
   steps.push(...fileSteps(recipe, target, options));
   steps.push(...commandSteps(recipe, target, options));
-  const modules = spec.kernelModules ? [kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT)] : [];
+  const modules = spec.kernelModules ? [{ ...kernelModulesStep(recipe, spec.kernelModules, target, TIMEOUT), recipePath: ["kernelModules"] }] : [];
   if (spec.boot) steps.push(...bootSteps(spec.boot, target, options, modules));
   // The root is final here (the initramfs is built); what remediation changes is still listed,
   // cleaned and squashed below.
@@ -319,12 +319,16 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
 
 function commandSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {
   const spec = recipe.spec;
-  return spec.commands.map((c, i) => {
-    if (c.ansible) return ansibleStep(recipe, i, c.ansible, c, options);
+  return spec.commands.map((c, i): Step => {
+    const recipePath = ["commands", i];
+    if (c.ansible) return { ...ansibleStep(recipe, i, c.ansible, c, options), recipePath };
     // A recipe's shell runs inside the image as one script argument; the host never parses it.
     const argv = c.script !== undefined ? ["/bin/sh", "-ec", c.script] : c.run!;
     const title = c.name ?? (c.run ? c.run.join(" ") : firstLine(c.script ?? ""));
-    return step(`command-${i + 1}`, `Run: ${truncate(title, 60)}`, [{ kind: "exec", command: runInImage(target, argv, c.env, c.timeout ?? TIMEOUT.command) }]);
+    return {
+      ...step(`command-${i + 1}`, `Run: ${truncate(title, 60)}`, [{ kind: "exec", command: runInImage(target, argv, c.env, c.timeout ?? TIMEOUT.command) }]),
+      recipePath,
+    };
   });
 }
 

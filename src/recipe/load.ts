@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import path from "node:path";
 import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
-import { importedNames, resolveVars, substituteVars, type SubstitutedValues, type VarSources } from "./vars.js";
+import { expandVarReferences, importedNames, resolveVars, substituteVars, type SubstitutedValues, type VarSources } from "./vars.js";
 import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
@@ -137,7 +137,10 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   if (!raw.ok) throw new RecipeError(raw.issues);
   const vars = substitute ? resolveVars(raw.data, sources) : new Map<string, string>();
   const substituted: SubstitutedValues = new Map();
-  const varIssues = substitute ? substituteVars(source, vars, importedNames(raw.data), substituted) : [];
+  const imported = importedNames(raw.data);
+  const varIssues = substitute
+    ? [...expandVarReferences(source, vars, raw.data, sources, imported), ...substituteVars(source, vars, imported, substituted)]
+    : [];
   let data = toPlainData(source);
   if (!data.ok) throw new RecipeError(data.issues);
   let validated = validateSpec(source, data.data);

@@ -1,4 +1,5 @@
-// ${NAME} in a number field (uid: ${UID}, timeout: ${TIMEOUT}): substitution works on strings,
+// ${NAME} in a number field (uid: ${UID}, timeout: ${TIMEOUT}) or a boolean one (tlsVerify:
+// ${TLS_VERIFY}, true or false): substitution works on strings,
 // so the value is the string "1234" and the schema, which wants a number, would reject it
 // ("must be a number, not string"). A value that came from variables and reads as a number
 // becomes that number, wherever the schema asks for one; one that does not is reported with the
@@ -13,7 +14,7 @@ import type { SubstitutedValues } from "./vars.js";
 /** A decimal number as a person writes one (YAML's own forms such as 0x1F or 1e3 are not meant here). */
 export const DECIMAL = /^-?\d+(\.\d+)?$/;
 
-/** Turn numeric values from variables into numbers where the schema wants numbers, in place; problems for the rest. */
+/** Turn values from variables into numbers (or booleans) where the schema wants them, in place; problems for the rest. */
 export function numbersFromVariables(source: YamlSource, substituted: SubstitutedValues): RecipeIssue[] {
   if (substituted.size === 0) return [];
   const data = toPlainData(source);
@@ -22,12 +23,19 @@ export function numbersFromVariables(source: YamlSource, substituted: Substitute
   if (result.success) return [];
   const issues: RecipeIssue[] = [];
   for (const issue of result.error.issues) {
-    if (issue.code !== "invalid_type" || issue.expected !== "number") continue;
+    if (issue.code !== "invalid_type" || (issue.expected !== "number" && issue.expected !== "boolean")) continue;
     const written = substituted.get(formatPath(issue.path));
     const node = written === undefined ? undefined : source.doc.getIn(issue.path as (string | number)[], true);
     if (!isScalar(node) || typeof node.value !== "string") continue;
     const value = node.value.trim();
-    if (DECIMAL.test(value)) node.value = Number(value);
+    if (issue.expected === "boolean") {
+      // tlsVerify: ${TLS_VERIFY}: true or false, as YAML itself writes them.
+      if (value === "true" || value === "false") node.value = value === "true";
+      else
+        issues.push(
+          issueAt(source, issue.path, `must be true or false, but ${written} gives ${JSON.stringify(node.value)}; set the variable to true or false`),
+        );
+    } else if (DECIMAL.test(value)) node.value = Number(value);
     else issues.push(issueAt(source, issue.path, `must be a number, but ${written} gives ${JSON.stringify(node.value)}; set the variable to a number`));
   }
   return issues;

@@ -59,7 +59,24 @@ const rootfsExclude = z
   .refine((p) => !DOT_DOT_SEGMENT.test(p), {
     error: "must not contain .. segments (exclude paths are relative to the image root); write the path meant, e.g. var/cache",
   });
+/**
+ * A label goes to buildah as --label KEY=VALUE, split at the first "=": a key holding one would
+ * label the image with its front part and the rest glued to the value; an empty key is a label
+ * named "". io.bootsmith.* labels are the build's own (the cache and remove-superseded read
+ * them), set after the recipe's, so one in a recipe would be dropped without a word.
+ */
+const labelKey = z
+  .string()
+  .regex(/^[^=]+$/, { error: "must be a label name: not empty, without =, e.g. org.example.site" })
+  .refine((k) => !k.startsWith("io.bootsmith."), {
+    error: "is one of the labels bootsmith sets itself (io.bootsmith.*); name yours under your own domain, e.g. org.example.role",
+  });
 const envMap = z.record(z.string().regex(ENV_NAME, { error: "must be an environment variable name" }), z.string());
+/**
+ * A kernel command line. A long one is written as a folded block (params: >), which YAML ends
+ * with a newline: trailing whitespace is dropped, so only a newline inside it is refused.
+ */
+const paramsTemplate = z.string().overwrite((p) => p.trimEnd());
 const seconds = z.number().int().positive().max(86_400);
 
 // --- base -----------------------------------------------------------------------------------
@@ -204,10 +221,22 @@ const ansibleRun = z.strictObject({
     .describe("Run only tasks with these tags (--tags)"),
 });
 
+/** How a command's run: is written (also said when run: is a string). */
+export const ARGV_HINT = "run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:";
+
+/** An argv list: its program one word ([systemctl enable munge] in YAML is one item, and buildah would look for a program of that name). */
+const argv = z
+  .array(z.string())
+  .min(1)
+  .refine((words) => words[0] === undefined || (words[0] !== "" && !/\s/.test(words[0])), {
+    error: `the program must be one word: ${ARGV_HINT}`,
+    path: [0],
+  });
+
 const commandEntry = z
   .strictObject({
     name: z.string().optional().describe("Shown in progress output"),
-    run: z.array(z.string()).min(1).optional().describe("argv run inside the image, no shell"),
+    run: argv.optional().describe("argv run inside the image, no shell"),
     script: z.string().min(1).optional().describe("Shell script run inside the image with /bin/sh -ec"),
     ansible: ansibleRun
       .optional()
@@ -387,7 +416,7 @@ export const BootCheckSchema = z
       .string()
       .regex(CHECK_NAME, { error: "must be one word: letters, digits, . _ - (at most 64 characters), e.g. slurmd-active" })
       .describe("Shown in the report and on the console"),
-    run: z.array(z.string()).min(1).optional().describe("argv run on the booted node, no shell"),
+    run: argv.optional().describe("argv run on the booted node, no shell"),
     script: z.string().min(1).optional().describe("Shell script run on the booted node with /bin/sh -ec"),
     expect: z
       .strictObject({
@@ -418,8 +447,7 @@ export const BootSchema = z.strictObject({
     .describe("'newest' (version-aware) or an exact kernel version, e.g. 5.14.0-503.el9.x86_64"),
   initramfs: initramfs.prefault({}).describe("The initramfs, built by dracut inside the image"),
   rootfs: rootfs.prefault({}).describe("The root filesystem squashfs"),
-  params: z
-    .string()
+  params: paramsTemplate
     .default(DEFAULT_PARAMS_TEMPLATE)
     .describe("Kernel command line template; {{ rootfs.url }}, {{ kernel.url }}, {{ initrd.url }}, {{ name }}, {{ tag }}"),
   test: bootTest.prefault({}).describe("bootsmith boot-test settings"),
@@ -514,7 +542,7 @@ const registerBss = z.strictObject({
   arch: registerArch,
   url: httpUrl.describe("BSS base URL (routes under /boot/v1)"),
   ...selectors,
-  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  params: paramsTemplate.default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   from: z.enum(["s3", "local"]).optional().describe("Which publish target's URLs to register (default: the first with URLs)"),
@@ -528,7 +556,7 @@ const registerBootService = z.strictObject({
   ...selectors,
   groups: z.array(z.string().min(1)).default([]).describe("Node groups"),
   priority: z.number().int().default(0).describe("BootConfiguration priority"),
-  params: z.string().default("").describe("Site-wide params appended to the image's"),
+  params: paramsTemplate.default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),
   legacy: z.boolean().default(false).describe("Use the /boot/v1 legacy API"),
@@ -573,11 +601,14 @@ export const RecipeSchema = z
         "Build the recipe once per architecture (instead of arch): each into <out>/<name>/<tag>/<arch>/, with a combined manifest.json in <out>/<name>/<tag>/ listing all of them. A layer on such a recipe inherits its arches. Not together with arch",
       ),
     description: z.string().optional().describe("Free text"),
-    labels: z.record(z.string(), z.string()).default({}).describe("OCI labels added to the committed image"),
+    labels: z
+      .record(labelKey, z.string())
+      .default({})
+      .describe("OCI labels added to the committed image (io.bootsmith.* are bootsmith's own: the build sets them)"),
     vars: z
       .record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string())
       .default({})
-      .describe("Variables for ${NAME} substitution"),
+      .describe("Variables for ${NAME} substitution; a value may use other variables, e.g. BASEOS: ${MIRROR}/9/BaseOS"),
     importEnv: z.array(z.string().regex(ENV_NAME)).default([]).describe("Environment variables allowed in ${NAME} substitution"),
     secrets: z
       .array(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }))

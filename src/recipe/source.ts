@@ -168,3 +168,15 @@ export function issueAt(source: YamlSource, path: readonly PropertyKey[], messag
   const pos = source.lines.linePos(offset);
   return { file: source.file, line: pos.line, column: pos.col, path: formatPath(path), message };
 }
+
+/**
+ * Where an entry of a recipe file is, as `FILE:LINE:COL` (the file alone when it cannot be read
+ * now): a build step that fails names the entry it came from. A converted OpenCHAMI config's
+ * entries have no place of their own in the native recipe's terms: the file alone.
+ */
+export function locateInRecipe(file: string, at: readonly PropertyKey[]): string {
+  const read = readYamlSource(file);
+  if (!read.ok) return file;
+  const found = issueAt(read.source, at, "");
+  return found.line === undefined ? file : `${file}:${found.line}:${found.column}`;
+}

@@ -3,7 +3,7 @@
 // valid keys for did-you-mean come from that schema's own JSON Schema.
 import { isScalar, parse } from "yaml";
 import { z } from "zod";
-import { RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
+import { ARGV_HINT, RecipeSchema, recipeJsonSchema, type ParsedRecipe } from "./schema.js";
 import { didYouMean, MAX_REPORTED_ISSUES, type RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
 import { DECIMAL } from "./number-vars.js";
@@ -166,6 +166,8 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: string, value: unknown): string {
   // uid: "992" (templating tools quote every value): the number is there, only the quotes are wrong.
   if (expected === "number" && typeof value === "string" && DECIMAL.test(value.trim())) return `; the quotes make it a string: write ${value.trim()}`;
+  // run: systemctl enable munge (a shell line where an argv list goes).
+  if (expected === "array" && typeof value === "string" && path[path.length - 1] === "run") return `; ${ARGV_HINT}`;
   if (expected !== "string" || (typeof value !== "number" && typeof value !== "boolean")) return "";
   const node = source.doc.getIn(path as (string | number)[], true);
   if (!isScalar(node) || !node.range) return "";
@@ -173,7 +175,9 @@ function quoteHint(source: YamlSource, path: readonly PropertyKey[], expected: s
   // A converted OpenCHAMI config positions nodes at the nearest foreign node: only a scalar whose
   // text reads back as this value is the one written.
   if (readsAs(written) !== value) return "";
-  return `; YAML reads ${written} unquoted as a ${typeof value}: write "${written}"`;
+  // mode: 0o755 (YAML 1.2's octal) quoted would still not be a mode: the digits are.
+  const quoted = path[path.length - 1] === "mode" && /^0o[0-7]+$/.test(written) ? `0${written.slice(2)}` : written;
+  return `; YAML reads ${written} unquoted as a ${typeof value}: write "${quoted}"`;
 }
 
 function readsAs(text: string): unknown {

@@ -8,7 +8,7 @@ import { issueAt, pathOf, type YamlSource } from "./source.js";
 
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Keys whose values are not substituted: they define (or name) the variables. */
+/** Keys whose values are not substituted: they define (or name) the variables (a vars: value's own references: expandVarReferences). */
 const DEFINING_KEYS = new Set(["vars", "importEnv", "secrets"]);
 
 export interface VarSources {
@@ -46,6 +46,51 @@ export function howToDefine(name: string, imported: ReadonlySet<string>): string
   return `add it to vars:, pass --var ${name}=VALUE, or list it in importEnv:`;
 }
 
+function notDefined(name: string, imported: ReadonlySet<string>): string {
+  return `\${${name}} is not defined: ${howToDefine(name, imported)} (write $\${${name}} for a literal)`;
+}
+
+/**
+ * A vars: value may build on other variables (BASEOS: "${MIRROR}/9/BaseOS"): its references are
+ * expanded in `vars`, in place, from the other variables as resolveVars found them (so --var
+ * MIRROR=… changes BASEOS too). Left as written, the reference would reach the field verbatim,
+ * and a script's shell would expand it to nothing. Values from --var and the environment are
+ * taken as they are.
+ */
+export function expandVarReferences(
+  source: YamlSource,
+  vars: Map<string, string>,
+  data: unknown,
+  sources: VarSources,
+  imported: ReadonlySet<string>,
+): RecipeIssue[] {
+  const defined = (data as { vars?: unknown } | null)?.vars;
+  if (!defined || typeof defined !== "object") return [];
+  const own = Object.keys(defined).filter((name) => vars.has(name) && !Object.hasOwn(sources.cli, name));
+  const issues: RecipeIssue[] = [];
+  const expanded = new Map<string, string>();
+  const expand = (name: string, chain: readonly string[]): string => {
+    const done = expanded.get(name);
+    if (done !== undefined) return done;
+    const text = vars.get(name)!;
+    if (!own.includes(name)) return text;
+    const value = text.replace(REFERENCE, (whole, escaped: string, ref: string) => {
+      if (escaped) return whole.slice(1);
+      const at = ["vars", chain[chain.length - 1]!];
+      if (!VAR_NAME.test(ref)) issues.push(issueAt(source, at, `"\${${ref}}" is not a valid variable reference (names are letters, digits and _)`));
+      else if (chain.includes(ref))
+        issues.push(issueAt(source, at, `\${${ref}} refers back to itself (${[...chain, ref].join(" → ")}): give one of them a value of its own`));
+      else if (!vars.has(ref)) issues.push(issueAt(source, at, notDefined(ref, imported)));
+      else return expand(ref, [...chain, ref]);
+      return whole;
+    });
+    expanded.set(name, value);
+    return value;
+  };
+  for (const name of own) vars.set(name, expand(name, [name]));
+  return issues;
+}
+
 /** Each value substituteVars changed, by its path (formatPath's form): the text as written. */
 export type SubstitutedValues = Map<string, string>;
 
@@ -76,8 +121,8 @@ export function substituteVars(
           if (value !== undefined) return value;
           const path = [topKey, ...pathOf(chain)];
           const why = VAR_NAME.test(name)
-            ? `\${${name}} is not defined: ${howToDefine(name, imported)} (write $\${${name}} for a literal)`
-            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _)`;
+            ? notDefined(name, imported)
+            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $\${${name}}`;
           issues.push(issueAt(source, path, why));
           return whole;
         });

@@ -166,6 +166,8 @@ export interface Step {
    * before the join. `bootsmith plan` renders it as `… &` and `wait`.
    */
   readonly besideUntil?: StepId;
+  /** The recipe entry the step carries out (["commands", 1], ["packages"]): a failure of the step names it with its line. */
+  readonly recipePath?: readonly (string | number)[];
 }
 
 export interface Plan {

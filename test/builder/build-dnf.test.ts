@@ -229,7 +229,8 @@ describe("bootsmith build failures leave nothing behind", () => {
       { env },
     );
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain("step command-2 (Run: failing command) failed");
+    // The recipe entry with its line (commands[1] is "- name: failing command"), not only the step's number.
+    expect(result.stderr).toContain(`step command-2 (Run: failing command) failed: commands[1] at ${path.join(RECIPES, "fixture-fails.yaml")}:20:5`);
     expect(result.stderr).toContain("exited with code 3");
     expect(result.stderr).toContain("/bin/sh -ec 'exit 3'");
     expect(result.stderr).toContain(`full log: ${path.join(out, "build.log")}`);

@@ -201,6 +201,11 @@ const cases: readonly Case[] = [
     issues: ["8:11 files[0].dest: must be an absolute path inside the image, e.g. /etc/motd"],
   },
   {
+    name: "mode as YAML 1.2 octal (0o755): the hint quotes the mode's digits",
+    yaml: withBase("files:", "  - dest: /usr/local/bin/x", "    content: hi", "    mode: 0o755"),
+    issues: ['10:11 files[0].mode: must be a string, not number 493; YAML reads 0o755 unquoted as a number: write "0755"'],
+  },
+  {
     name: "mode not octal",
     yaml: withBase("files:", "  - dest: /etc/motd", "    content: hi", "    mode: '0999'"),
     issues: ["10:11 files[0].mode: must be an octal mode such as 0644"],
@@ -212,9 +217,35 @@ const cases: readonly Case[] = [
   },
   { name: "empty argv", yaml: withBase("commands:", "  - run: []"), issues: ["8:10 commands[0].run: must not be empty"] },
   {
+    // One YAML item: buildah run would look for a program named "systemctl enable munge".
+    name: "argv written as one word, or an empty program",
+    yaml: withBase("commands:", "  - run: [systemctl enable munge]", '  - run: ["", x]', "  - run: systemctl enable munge"),
+    issues: [
+      "8:11 commands[0].run[0]: the program must be one word: run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:",
+      "9:11 commands[1].run[0]: the program must be one word: run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:",
+      '10:10 commands[2].run: must be a list, not string "systemctl enable munge"; run is an argv list, one item per word, e.g. [systemctl, enable, munge]; for a shell line use script:',
+    ],
+  },
+  {
+    // buildah config --label splits at the first "=": "a=b" would label the image a with value b=v.
+    name: "label names with =, empty, or bootsmith's own",
+    yaml: withBase("labels:", '  "a=b": v', '  "": x', "  io.bootsmith.recipe: other", '  org.example.ok: "a = b"'),
+    issues: [
+      '8:3 labels.a=b: key "a=b" must be a label name: not empty, without =, e.g. org.example.site',
+      '9:3 labels.: key "" must be a label name: not empty, without =, e.g. org.example.site',
+      '10:3 labels.io.bootsmith.recipe: key "io.bootsmith.recipe" is one of the labels bootsmith sets itself (io.bootsmith.*); name yours under your own domain, e.g. org.example.role',
+    ],
+  },
+
+  {
     name: "negative nid",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [-1]"),
     issues: ["10:12 register[0].nids[0]: must be at least 0"],
+  },
+  {
+    name: "params over several lines (a literal block)",
+    yaml: withBase("boot:", "  params: |", "    console=ttyS0", "    root=live:{{ rootfs.url }}"),
+    issues: ["8:11 boot.params: params must be one line (the kernel command line has no newlines): write it on one line, or as a folded block (params: >)"],
   },
   // --- variables ------------------------------------------------------------------------------------
   { name: "undefined ${VAR}", yaml: withBase("description: built from ${MIRROR}"), issues: [`7:14 description: ${NOT_DEFINED("MIRROR")}`] },
@@ -235,7 +266,15 @@ const cases: readonly Case[] = [
   {
     name: "invalid variable reference",
     yaml: withBase("description: ${1x}"),
-    issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _)'],
+    issues: ['7:14 description: "${1x}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $${1x}'],
+  },
+  {
+    // A script's own parameter expansion: the message says how to pass it to the shell.
+    name: "shell parameter expansion in a script",
+    yaml: withBase("commands:", '  - script: echo "${SLURM_CONF:-/etc/slurm/slurm.conf}"'),
+    issues: [
+      '8:13 commands[0].script: "${SLURM_CONF:-/etc/slurm/slurm.conf}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $${SLURM_CONF:-/etc/slurm/slurm.conf}',
+    ],
   },
   {
     name: "environment variable not named in importEnv",

@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRecipe, type LoadOptions } from "../../src/recipe/load.js";
 import { inputDigests } from "../../src/recipe/inputs.js";
+import { locateInRecipe } from "../../src/recipe/source.js";
 
 const root = realpathSync(mkdtempSync(path.join(tmpdir(), "bootsmith-load-")));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,12 +26,26 @@ function load(yaml: string, options: LoadOptions = {}, files: Record<string, str
 const BASE = 'name: t\nfrom: scratch\npackages:\n  manager: dnf\n  release: "9"\n  install: [kernel]\n';
 
 describe("variables", () => {
-  it("substitutes vars: into every string, but not into vars: itself", () => {
+  it("substitutes vars: into every string; $${NAME} in a vars: value is a literal", () => {
     const r = load(
-      `${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`,
+      `${BASE}vars:\n  TAG: "9.5"\n  MIRROR: https://mirror.example/$\${NOT_SUBSTITUTED}\ntags: ["\${TAG}", "\${TAG}-x"]\ndescription: "from \${MIRROR}"\n`,
     );
     expect(r.spec.tags).toEqual(["9.5", "9.5-x"]);
     expect(r.spec.description).toBe("from https://mirror.example/${NOT_SUBSTITUTED}");
+  });
+
+  it("a vars: value builds on other variables (vars:, --var, importEnv), expanded before it is used", () => {
+    const yaml = `${BASE}importEnv: [SITE]\nvars:\n  BASEOS: "\${MIRROR}/9/BaseOS"\n  MIRROR: https://\${SITE}.example\ncommands:\n  - script: echo \${BASEOS}\n`;
+    expect(load(yaml, { env: { SITE: "lab" } }).spec.commands[0]?.script).toBe("echo https://lab.example/9/BaseOS");
+    // --var MIRROR replaces the recipe's MIRROR, and BASEOS follows it; a --var value is taken as it is.
+    expect(load(yaml, { env: { SITE: "lab" }, vars: { MIRROR: "http://m/${X}" } }).spec.commands[0]?.script).toBe("echo http://m/${X}/9/BaseOS");
+  });
+
+  it("a vars: value naming an undefined variable, or itself through others, is an error at its line", () => {
+    expect(() => load(`${BASE}vars:\n  BASEOS: "\${MIRROR}/9"\n`)).toThrow(
+      /recipe\.yaml:8:11: vars\.BASEOS: \$\{MIRROR\} is not defined: add it to vars:, pass --var MIRROR=VALUE/,
+    );
+    expect(() => load(`${BASE}vars:\n  A: "\${B}"\n  B: "x\${A}"\n`)).toThrow(/vars\.B: \$\{A\} refers back to itself \(A → B → A\)/);
   });
 
   it("$${VAR} is a literal ${VAR} and needs no definition", () => {
@@ -116,6 +131,25 @@ describe("defaults and parents", () => {
     expect(a.inputDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(b.inputDigest).toBe(a.inputDigest);
     expect(c.inputDigest).not.toBe(a.inputDigest);
+  });
+});
+
+describe("boot params", () => {
+  it("a folded block (params: >) is one line: YAML's closing newline is dropped", () => {
+    const r = load(
+      `${BASE}boot:\n  params: >\n    console=ttyS0 ip=dhcp\n    root=live:{{ rootfs.url }}\npublish:\n  - {type: local, dir: /srv/boot}\nregister:\n  - type: bss\n    url: http://bss.local\n    nids: [1]\n    params: >\n      quiet\n      slurm=1\n`,
+    );
+    expect(r.spec.boot && r.spec.boot.params).toBe("console=ttyS0 ip=dhcp root=live:{{ rootfs.url }}");
+    expect(r.spec.register[0]?.params).toBe("quiet slurm=1");
+  });
+});
+
+describe("locateInRecipe", () => {
+  it("gives a recipe entry's file, line and column (a failed build step names it), the file alone when unreadable", () => {
+    const r = load(`${BASE}commands:\n  - run: ["true"]\n  - name: second\n    script: exit 3\n`);
+    expect(locateInRecipe(r.file, ["commands", 1])).toBe(`${r.file}:9:5`);
+    expect(locateInRecipe(r.file, ["packages"])).toBe(`${r.file}:4:3`);
+    expect(locateInRecipe(path.join(root, "gone.yaml"), ["commands", 0])).toBe(path.join(root, "gone.yaml"));
   });
 });
 

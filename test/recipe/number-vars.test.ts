@@ -37,6 +37,15 @@ describe("variables in number fields", () => {
     expect(spec.commands[0]?.timeout).toBe(90);
   });
 
+  it("tlsVerify: ${TLS_VERIFY}, gpgcheck: ${CHECK}: true or false from a variable is the boolean; anything else is named", () => {
+    const file = recipe(["packages:", "  manager: dnf", "  repos:", "    - name: site", "      baseurl: https://repo.local/site", "      gpgcheck: ${CHECK}"]);
+    expect(loadRecipe(file, { env: {}, vars: { CHECK: "false" } }).spec.packages?.repos[0]?.gpgcheck).toBe(false);
+    expect(loadRecipe(file, { env: {}, vars: { CHECK: "true" } }).spec.packages?.repos[0]?.gpgcheck).toBe(true);
+    expect(loadError(file, { CHECK: "yes" })).toContain(
+      `${file}:9:17: packages.repos[0].gpgcheck: must be true or false, but \${CHECK} gives "yes"; set the variable to true or false`,
+    );
+  });
+
   it("a value that is not a number: file:line, the field, the variable text and its value", () => {
     const file = recipe(["vars:", '  GID: "2000"', ...users]);
     expect(loadError(file, { UID: "alice" })).toContain(
