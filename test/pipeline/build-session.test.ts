@@ -65,7 +65,7 @@ describe("bootsmith build, before anything is built", () => {
     expect(r.exitCode, r.stderr).toBe(1);
     const summary = r.stderr.slice(r.stderr.indexOf("build failed ("));
     expect(summary).toMatch(
-      /^build failed \([\d.]+ s\)\n {2}step install-packages \(Install packages with dnf\) failed\n {2}\[install-packages\] dnf exited with code 1\n {4}command: .*dnf --installroot/,
+      /^build failed \([\d.]+ s\)\n {2}step install-packages \(Install packages with dnf\) failed: packages at \S+\/fixture-live\.yaml:\d+:\d+\n {2}\[install-packages\] dnf exited with code 1\n {4}command: .*dnf --installroot/,
     );
     expect(summary).toContain("    last output:");
     expect(summary).toContain(`  full log: ${path.join(out, "build.log")}\n  the working container, its mount and partial artifacts were removed`);
