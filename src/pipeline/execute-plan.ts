@@ -67,12 +67,10 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Buil
   const state = newBuildState();
   const published: PublishedImage[] = [];
   const keepOutput = prepareOutDir(plan, ctx);
-  // Once, when the first step that runs a long program has started it: the load then runs while it does.
-  let preloaded = false;
+  // Started once the first step that runs a long program has started it: the load then runs while it does.
+  const preloadStep = plan.steps.find(runsLongProgram);
   const preloadBeside = (step: Step): void => {
-    if (preloaded || !runsLongProgram(step)) return;
-    preloaded = true;
-    preloadActionModules(plan);
+    if (step === preloadStep) preloadActionModules(plan);
   };
   const order = new Map(plan.steps.map((s, i) => [s.id, i]));
   const beside = new StepsBeside();
