@@ -50,6 +50,10 @@ function notDefined(name: string, imported: ReadonlySet<string>): string {
   return `\${${name}} is not defined: ${howToDefine(name, imported)} (write $\${${name}} for a literal)`;
 }
 
+function notAReference(text: string): string {
+  return `"\${${text}}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $\${${text}}`;
+}
+
 /**
  * A vars: value may build on other variables (BASEOS: "${MIRROR}/9/BaseOS"): its references are
  * expanded in `vars`, in place, from the other variables as resolveVars found them (so --var
@@ -77,7 +81,7 @@ export function expandVarReferences(
     const value = text.replace(REFERENCE, (whole, escaped: string, ref: string) => {
       if (escaped) return whole.slice(1);
       const at = ["vars", chain[chain.length - 1]!];
-      if (!VAR_NAME.test(ref)) issues.push(issueAt(source, at, `"\${${ref}}" is not a valid variable reference (names are letters, digits and _)`));
+      if (!VAR_NAME.test(ref)) issues.push(issueAt(source, at, notAReference(ref)));
       else if (chain.includes(ref))
         issues.push(issueAt(source, at, `\${${ref}} refers back to itself (${[...chain, ref].join(" → ")}): give one of them a value of its own`));
       else if (!vars.has(ref)) issues.push(issueAt(source, at, notDefined(ref, imported)));
@@ -120,9 +124,7 @@ export function substituteVars(
           const value = VAR_NAME.test(name) ? vars.get(name) : undefined;
           if (value !== undefined) return value;
           const path = [topKey, ...pathOf(chain)];
-          const why = VAR_NAME.test(name)
-            ? notDefined(name, imported)
-            : `"\${${name}}" is not a valid variable reference (names are letters, digits and _); if the shell is to expand it, write $\${${name}}`;
+          const why = VAR_NAME.test(name) ? notDefined(name, imported) : notAReference(name);
           issues.push(issueAt(source, path, why));
           return whole;
         });
