@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
 import { ansibleInputPaths, expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { issueAt, readYamlSource } from "../recipe/source.js";
+import { locateInRecipe } from "../recipe/source.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 
@@ -149,7 +149,7 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
     const other = byName.get(name);
     if (other)
       throw new UserError(
-        `two recipes are named ${name}: ${nameKeyAt(other.recipe.file)} and ${nameKeyAt(entry.recipe.file)}; names identify images and output directories, so they must be unique: change the name: of one of them`,
+        `two recipes are named ${name}: ${locateInRecipe(other.recipe.file, ["name"], "name")} and ${locateInRecipe(entry.recipe.file, ["name"], "name")}; names identify images and output directories, so they must be unique: change the name: of one of them`,
       );
     const image = localImageRef(entry.recipe.spec);
     const sameImage = byImage.get(image);
@@ -174,14 +174,6 @@ export function linkGraph(entries: readonly { recipe: LoadedRecipe; requested: b
     nodes.set(name, { name, recipe, parent: parents.get(name), children: (children.get(name) ?? []).sort(), requested });
   }
   return { order: topologicalOrder(nodes), nodes };
-}
-
-/** `FILE:LINE:COLUMN` of a recipe's `name:` key (only the file when it cannot be read again). */
-function nameKeyAt(file: string): string {
-  const read = readYamlSource(file);
-  if (!read.ok) return file;
-  const at = issueAt(read.source, ["name"], "", "name");
-  return `${file}:${at.line}:${at.column}`;
 }
 
 /**

@@ -171,12 +171,12 @@ export function issueAt(source: YamlSource, path: readonly PropertyKey[], messag
 
 /**
  * Where an entry of a recipe file is, as `FILE:LINE:COL` (the file alone when it cannot be read
- * now): a build step that fails names the entry it came from. A converted OpenCHAMI config's
- * entries have no place of their own in the native recipe's terms: the file alone.
+ * again): a failed build step names the entry it came from, a name clash both `name:` keys. With
+ * `key`, as for issueAt: the key itself rather than its value.
  */
-export function locateInRecipe(file: string, at: readonly PropertyKey[]): string {
+export function locateInRecipe(file: string, at: readonly PropertyKey[], key?: string): string {
   const read = readYamlSource(file);
   if (!read.ok) return file;
-  const found = issueAt(read.source, at, "");
-  return found.line === undefined ? file : `${file}:${found.line}:${found.column}`;
+  const found = issueAt(read.source, at, "", key);
+  return `${file}:${found.line}:${found.column}`;
 }
