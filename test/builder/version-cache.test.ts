@@ -19,7 +19,7 @@ const fake = (version: string) => writeFileSync(tool, `#!/bin/sh\necho "buildah 
 
 describe("tool versions cached per binary", () => {
   it("asks once, answers from the cache while the binary is the same, asks again when it changes", async () => {
-    mkdirSync(bin);
+    mkdirSync(bin, { recursive: true });
     const cacheDir = path.join(work, "cache");
     fake("1.28.2");
     expect((await detectTool(spec, bin, silentReporter, undefined, cacheDir)).version).toBe("1.28.2");
@@ -37,6 +37,7 @@ describe("tool versions cached per binary", () => {
 
   it("caches no failure", async () => {
     const cacheDir = path.join(work, "cache-fail");
+    mkdirSync(bin, { recursive: true });
     writeFileSync(tool, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
     expect((await detectTool(spec, bin, silentReporter, undefined, cacheDir)).error).toBeTruthy();
     expect(() => readdirSync(cacheDir)).toThrow();
