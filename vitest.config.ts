@@ -28,6 +28,7 @@ const UNIT = [
   "test/ci/**/*.test.ts",
   "test/cli/cache.test.ts",
   "test/cli/main.test.ts",
+  "test/cli/register.test.ts",
   "test/core/**/*.test.ts",
   "test/docs/**/*.test.ts",
   "test/exec/**/*.test.ts",

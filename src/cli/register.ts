@@ -15,6 +15,7 @@ import { validateSelectors, type BootTarget, type Selectors } from "../register/
 import type { ArtifactCheck } from "../register/preflight.js";
 import { redactUrl } from "../register/http.js";
 import { ARCHES } from "../core/arch.js";
+import { nidProblem } from "../core/nid.js";
 
 /** Options shared by register and rollback: where, who, which nodes. */
 export const TARGET_OPTIONS = {
@@ -79,6 +80,9 @@ function list(values: readonly string[] | undefined): string[] {
 export function selectorsFrom(cmd: string, values: TargetValues): Selectors {
   const nids = list(values.nid).map((n) => {
     if (!/^\d+$/.test(n)) throw new UserError(`bootsmith ${cmd}: --nid ${JSON.stringify(n)} is not a node number`);
+    // Named as typed: Number("99999999999999999999") is already another number.
+    const problem = nidProblem(Number(n));
+    if (problem) throw new UserError(`bootsmith ${cmd}: --nid ${n} ${problem}`);
     return Number(n);
   });
   return { macs: list(values.mac), hosts: list(values.host), nids };

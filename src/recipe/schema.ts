@@ -6,6 +6,7 @@ import { MANAGER_NAMES } from "../core/package-managers.js";
 import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 import { MAC_INPUT } from "../core/mac.js";
+import { NID_MAX } from "../core/nid.js";
 
 // zod compiles a parser for each object schema with `new Function` on its first parse; that pays
 // off over many parses, but a build validates a handful of recipes once, where compiling costs
@@ -529,7 +530,16 @@ const selectors = {
     .array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" }))
     .default([])
     .describe("Node xnames, e.g. x1000c0s0b0n0"),
-  nids: z.array(z.number().int().nonnegative()).default([]).describe("Node ids"),
+  nids: z
+    .array(
+      z
+        .number()
+        .int()
+        .nonnegative()
+        .max(NID_MAX, { error: `must be at most ${NID_MAX} (BSS stores node numbers as 32-bit integers)` }),
+    )
+    .default([])
+    .describe("Node ids (BSS stores them as 32-bit integers)"),
 };
 const registerVerify = z.strictObject({
   key: z.string().min(1).describe("Public key file (relative to the recipe) that must have signed SHA256SUMS (gpg --export KEYID > key.gpg)"),

@@ -3,6 +3,7 @@
 // `registrations:` entries arrive here unchanged.
 import type { PublishedImage } from "../core/published-image.js";
 import { normalizeMac } from "../core/mac.js";
+import { nidProblem } from "../core/nid.js";
 
 /** Which nodes boot the image. At least one list must be non-empty. */
 export interface Selectors {
@@ -68,7 +69,8 @@ export function validateSelectors(selectors: Selectors): string[] {
     if (host.trim() === "" || /\s|,/.test(host)) errors.push(`hosts: ${JSON.stringify(host)} is not a host name (no spaces or commas)`);
   }
   for (const nid of nids) {
-    if (!Number.isInteger(nid) || nid < 0) errors.push(`nids: ${String(nid)} is not a non-negative integer`);
+    const problem = nidProblem(nid);
+    if (problem) errors.push(`nids: ${String(nid)} ${problem}`);
   }
   return errors;
 }

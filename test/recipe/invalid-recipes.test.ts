@@ -243,6 +243,11 @@ const cases: readonly Case[] = [
     issues: ["10:12 register[0].nids[0]: must be at least 0"],
   },
   {
+    name: "a nid above BSS's int32",
+    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [3000000000]"),
+    issues: ["10:12 register[0].nids[0]: must be at most 2147483647 (BSS stores node numbers as 32-bit integers)"],
+  },
+  {
     name: "params over several lines (a literal block)",
     yaml: withBase("boot:", "  params: |", "    console=ttyS0", "    root=live:{{ rootfs.url }}"),
     issues: ["8:11 boot.params: params must be one line (the kernel command line has no newlines): write it on one line, or as a folded block (params: >)"],

@@ -36,6 +36,15 @@ describe("BSS contract server", () => {
     expect(server.violations).toEqual([]);
   });
 
+  it("refuses a NID above int32 as BSS's Go decoder does (400), storing nothing", async () => {
+    server = await startBssServer();
+    const put = await call("PUT", "/boot/v1/bootparameters", { nids: [3000000000], ...entry });
+    expect(put.status).toBe(400);
+    expect(JSON.parse(put.text).detail).toContain("cannot unmarshal number 3000000000 into Go struct field BootParams.nids of type int32");
+    expect(server.entries.size).toBe(0);
+    expect((await call("PUT", "/boot/v1/bootparameters", { nids: [2147483647], ...entry })).status).toBe(200);
+  });
+
   it("validates MACs, 404s PATCH and GET for unknown selectors, DELETE selects by body", async () => {
     server = await startBssServer();
     const bad = await call("PUT", "/boot/v1/bootparameters", { macs: ["52-54-00-12-34-56"], ...entry });

@@ -49,6 +49,11 @@ describe("validateSelectors", () => {
     expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
     expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
   });
+
+  it("refuses a NID BSS cannot store (its nids are int32): sent, it would be refused or truncated", () => {
+    expect(validateSelectors({ nids: [2147483647] })).toEqual([]);
+    expect(validateSelectors({ nids: [2147483648] })).toEqual(["nids: 2147483648 is out of range: BSS stores node numbers as 32-bit integers, 0–2147483647"]);
+  });
 });
 
 describe("normalizeSelectors", () => {

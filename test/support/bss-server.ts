@@ -49,6 +49,7 @@ interface Swagger {
 }
 
 const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
+const INT32_MAX = 2_147_483_647;
 
 /** Swagger 2.0 `#/definitions/X` refs, re-pointed at the definitions document registered with ajv. */
 function rewriteRefs(schema: unknown): unknown {
@@ -164,7 +165,12 @@ function selectionOf(bp: { macs?: unknown; hosts?: unknown; nids?: unknown }): S
     else keys.push(`mac:${m.toLowerCase()}`);
   }
   for (const h of Array.isArray(bp.hosts) ? (bp.hosts as unknown[]) : []) if (typeof h === "string" && h !== "") keys.push(`host:${h}`);
-  for (const n of Array.isArray(bp.nids) ? (bp.nids as unknown[]) : []) if (typeof n === "number") keys.push(`nid:${n}`);
+  for (const n of Array.isArray(bp.nids) ? (bp.nids as unknown[]) : []) {
+    if (typeof n !== "number") continue;
+    // BootParams.nids is []int32 in BSS: encoding/json refuses the whole body.
+    if (n > INT32_MAX || n < -INT32_MAX - 1) invalid.push(`json: cannot unmarshal number ${n} into Go struct field BootParams.nids of type int32`);
+    else keys.push(`nid:${n}`);
+  }
   return { keys, invalid };
 }
 
