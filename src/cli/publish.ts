@@ -56,8 +56,9 @@ arm64) and REPO:<tag> becomes a manifest list (OCI index) of them by platform, s
 container engine pulls its own architecture. \`skopeo inspect --raw docker://REPO:<tag>\` shows it.
 
 S3 options:
-  --prefix P             key prefix, used verbatim (overrides the PREFIX of --to; a folder needs
-                         its trailing "/")
+  --prefix P             key prefix (overrides the PREFIX of --to). bootsmith layout: a folder,
+                         with or without its trailing "/"; image-builder layout: pasted into
+                         the names, as image-builder's s3_prefix
   --force-path-style=BOOL  path-style URLs (default: true with --endpoint, false on AWS)
   --endpoint URL         upload endpoint, e.g. http://rgw.example:7480 (default: $S3_ENDPOINT, else AWS)
   --region NAME          default us-east-1

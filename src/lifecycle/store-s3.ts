@@ -14,7 +14,7 @@ import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
 import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
-import { archFolder } from "../publish/layout.js";
+import { archFolder, s3KeyPrefix } from "../publish/layout.js";
 
 /** CopyObject's limit (a larger object would need UploadPartCopy). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -28,7 +28,7 @@ export class S3Store implements ImageStore {
   constructor(private readonly target: S3Target) {
     this.client = createS3Client(target);
     this.bucket = target.bucket;
-    this.prefix = target.prefix ?? "";
+    this.prefix = s3KeyPrefix("bootsmith", target.prefix ?? "");
     this.label = `s3://${this.bucket}/${this.prefix}`;
   }
 

@@ -21,6 +21,17 @@ export function archFolder(manifest: Partial<Pick<Manifest, "arch" | "arches">>)
   return manifest.arches && manifest.arch ? manifest.arch : undefined;
 }
 
+/**
+ * The prefix as keys start with it. In the bootsmith layout it is a folder: "images" and
+ * "images/" both put a set under images/<name>/<tag>/, whether the prefix came from
+ * `--to s3://BUCKET/images`, `--prefix` or a recipe's `prefix:` (they used to disagree, the
+ * latter two pasting "images" onto the name: imagescompute/…). In the image-builder layout it
+ * is pasted into the names, as image-builder's own s3_prefix is, from all three alike.
+ */
+export function s3KeyPrefix(layout: S3Layout, prefix: string): string {
+  return layout === "bootsmith" && prefix !== "" && !prefix.endsWith("/") ? `${prefix}/` : prefix;
+}
+
 export function s3Keys(
   layout: S3Layout,
   prefix: string,
@@ -30,7 +41,7 @@ export function s3Keys(
   const arch = archFolder(manifest);
   switch (layout) {
     case "bootsmith": {
-      const dir = `${prefix}${manifest.name}/${tag}/${arch ? `${arch}/` : ""}`;
+      const dir = `${s3KeyPrefix(layout, prefix)}${manifest.name}/${tag}/${arch ? `${arch}/` : ""}`;
       return {
         artifacts: {
           kernel: `${dir}vmlinuz`,

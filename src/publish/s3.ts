@@ -20,7 +20,7 @@ import type { ArtifactRole } from "../core/manifest.js";
 import type { ArtifactSet, LocalArtifact } from "./artifacts.js";
 import { PublishError } from "./errors.js";
 import { sha256Bytes, sha256Chunks } from "../core/hash.js";
-import { joinUrl, s3Keys } from "./layout.js";
+import { joinUrl, s3KeyPrefix, s3Keys } from "./layout.js";
 import type { PublishOptions, PublishOutcome } from "./publisher.js";
 import type { ArtifactTransfer } from "./progress.js";
 import { createS3Client, DEFAULT_REGION, explainS3Error, type S3ClientOptions } from "./s3-client.js";
@@ -78,7 +78,7 @@ export async function publishToS3(set: ArtifactSet, target: S3Target, options: S
   const s3url = (key: string) => `s3://${bucket}/${key}`;
   const opts = { abortSignal: options.signal };
   /** The object being worked on, so an error names it. */
-  let current = `s3://${bucket}/${prefix}`;
+  let current = `s3://${bucket}/${s3KeyPrefix(layout, prefix)}`;
 
   try {
     await preflight(client, bucket, s3Keys(layout, prefix, manifest, manifest.tags[0]!).manifest, options.signal);

@@ -14,7 +14,7 @@ export interface TargetSpecOptions {
   readonly authFile?: string;
   /** Registry: where image signatures are written (registries.d lookaside-staging). */
   readonly lookaside?: string;
-  /** S3 key prefix, verbatim: replaces the PREFIX of s3://BUCKET/PREFIX (a recipe's `prefix:`). */
+  /** S3 key prefix: replaces the PREFIX of s3://BUCKET/PREFIX (a recipe's `prefix:`); see s3KeyPrefix. */
   readonly prefix?: string;
   readonly forcePathStyle?: boolean;
 }
@@ -38,8 +38,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
     if (fixedOption !== undefined)
       throw new PublishInputError(`the prefix ${JSON.stringify(options.prefix)} of --prefix ${S3_EMPTY_SEGMENT}: write --prefix ${fixedOption}`);
     const layout = options.layout ?? "bootsmith";
-    // In the bootsmith layout the prefix is a folder; image-builder's is pasted into names.
-    if (layout === "bootsmith" && prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+    // Kept as given: s3KeyPrefix (layout.ts) makes it a folder in the bootsmith layout, as it does a recipe's prefix:.
     if (options.prefix !== undefined) prefix = options.prefix;
     const target: S3Target = {
       type: "s3",

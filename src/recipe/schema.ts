@@ -504,7 +504,7 @@ const publishS3 = z.strictObject({
     })
     .default("")
     .describe(
-      "Key prefix, used verbatim, without a leading / or empty segments (//): a folder needs its trailing / (images/ puts a bootsmith-layout set under images/<name>/<tag>/; images, under images<name>/<tag>/)",
+      "Key prefix, without a leading / or empty segments (//). bootsmith layout: a folder, images and images/ both put a set under images/<name>/<tag>/. image-builder layout: pasted into the names as image-builder's s3_prefix is (site- gives efi-images/site-vmlinuz-KVER)",
     ),
   region: z.string().optional().describe("S3 region"),
   publicBase: httpUrl.optional().describe("Base URL nodes download from (anonymous http)"),

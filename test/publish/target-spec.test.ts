@@ -6,6 +6,9 @@ import { PUBLISH_TARGET_TYPES } from "../../src/publish/index.js";
 import { joinUrl, s3Keys } from "../../src/publish/layout.js";
 import { publicUrl } from "../../src/publish/s3.js";
 import { parseTargetSpec } from "../../src/publish/target-spec.js";
+import { publishedManifestLocation } from "../../src/publish/published-manifest.js";
+import type { PublishTarget, S3Target } from "../../src/publish/targets.js";
+import { PublishTargetSchema } from "../../src/recipe/schema.js";
 import { formatTransfer } from "../../src/publish/progress.js";
 
 describe("parseTargetSpec", () => {
@@ -14,7 +17,7 @@ describe("parseTargetSpec", () => {
     [
       "s3://boot-images/compute",
       { endpoint: "http://rgw:7480" },
-      { type: "s3", bucket: "boot-images", layout: "bootsmith", prefix: "compute/", endpoint: "http://rgw:7480" },
+      { type: "s3", bucket: "boot-images", layout: "bootsmith", prefix: "compute", endpoint: "http://rgw:7480" },
     ],
     ["s3://boot-images/site-", { layout: "image-builder" as const }, { type: "s3", bucket: "boot-images", layout: "image-builder", prefix: "site-" }],
     ["dir:/srv/boot", { publicBase: "http://h:8080" }, { type: "local", dir: "/srv/boot", publicBase: "http://h:8080" }],
@@ -113,15 +116,28 @@ describe("formatTransfer", () => {
   });
 });
 
-describe("a recipe's S3 prefix", () => {
-  it("is used verbatim, and the recipe reference says where that puts the keys", () => {
+describe("an S3 prefix", () => {
+  const name = "compute";
+  const keysOf = (target: PublishTarget) => publishedManifestLocation(target as S3Target, name, "1");
+
+  it.each([
+    ["bootsmith", "s3://boot-images/images/compute/1/manifest.json"],
+    ["image-builder", "s3://boot-images/imagescompute-1.manifest.json"],
+  ] as const)("in the %s layout, puts keys in one place whether it comes from --to, --prefix or a recipe's prefix:", (layout, expected) => {
+    const fromTo = parseTargetSpec("s3://boot-images/images", { layout });
+    const fromOption = parseTargetSpec("s3://boot-images", { layout, prefix: "images" });
+    const fromRecipe = PublishTargetSchema.parse({ type: "s3", bucket: "boot-images", prefix: "images", layout });
+    expect([keysOf(fromTo), keysOf(fromOption), keysOf(fromRecipe)]).toEqual([expected, expected, expected]);
+  });
+
+  it("is a folder in the bootsmith layout, with or without its trailing /, and the recipe reference says so", () => {
     const reference = readFileSync(new URL("../../docs/recipe-reference.md", import.meta.url), "utf8");
     const description = reference.split("\n").find((l) => l.startsWith("| `publish[type=s3].prefix`")) ?? "";
     const manifest = { name: "compute" };
-    // The two examples the reference gives, as s3Keys lays them out.
     expect(s3Keys("bootsmith", "images/", manifest, "1").manifest).toBe("images/compute/1/manifest.json");
-    expect(s3Keys("bootsmith", "images", manifest, "1").manifest).toBe("imagescompute/1/manifest.json");
-    expect(description).toContain("images/ puts a bootsmith-layout set under images/<name>/<tag>/");
-    expect(description).toContain("images, under images<name>/<tag>/");
+    expect(s3Keys("bootsmith", "images", manifest, "1").manifest).toBe("images/compute/1/manifest.json");
+    expect(s3Keys("image-builder", "site-", manifest, "1").manifest).toBe("site-compute-1.manifest.json");
+    expect(description).toContain("bootsmith layout: a folder, images and images/ both put a set under images/<name>/<tag>/");
+    expect(description).toContain("image-builder layout: pasted into the names as image-builder's s3_prefix is");
   });
 });
