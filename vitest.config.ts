@@ -56,6 +56,7 @@ const UNIT = [
   "test/plan/**/*.test.ts",
   "test/publish/artifacts.test.ts",
   "test/publish/local.test.ts",
+  "test/publish/s3-client.test.ts",
   "test/publish/s3-payload.test.ts",
   "test/publish/target-spec.test.ts",
   "test/recipe/compat/detect.test.ts",

@@ -78,6 +78,7 @@ export interface TargetFlagValues {
 export function targetSpecOptions(values: TargetFlagValues, env: NodeJS.ProcessEnv = process.env): TargetSpecOptions {
   return {
     endpoint: values.endpoint ?? env.S3_ENDPOINT,
+    endpointFrom: values.endpoint !== undefined ? "--endpoint" : "$S3_ENDPOINT",
     region: values.region,
     publicBase: values["public-base"],
     caFile: values["ca-file"],

@@ -12,8 +12,7 @@ import { createLogFileReporter, createReporter, redact } from "../exec/reporters
 import { isInterruptedError, withInterruptHandling } from "../exec/signals.js";
 import { isCommandError, run } from "../exec/run.js";
 import { expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
-import { formatPath, formatWarnings } from "../recipe/errors.js";
-import { locateInRecipe } from "../recipe/source.js";
+import { formatWarnings } from "../recipe/errors.js";
 import { plan as makePlan } from "../plan/planner.js";
 import type { Plan, Step } from "../steps/types.js";
 import { requireTokenEnv } from "../register/auth.js";
@@ -27,6 +26,7 @@ import { decide, gatherFacts } from "./cache.js";
 import { createJunitReporter } from "./junit.js";
 import { lockedVerifier } from "./lockfile.js";
 import { refreshHooks } from "./refresh.js";
+import { recipeEntryAt } from "./publish-targets.js";
 import type { Signer } from "../sign/gpg.js";
 import { openRecipeSigner } from "./recipe-signer.js";
 
@@ -252,8 +252,7 @@ function failureText(error: unknown, logFile: string, recipe: LoadedRecipe): str
 /** The recipe entry a failed step carries out, with its line: ": commands[1] at recipe.yaml:22:5". */
 function stepOrigin(step: Step, recipe: LoadedRecipe): string {
   if (!step.recipePath) return "";
-  const entry = formatPath(step.recipePath);
-  return recipe.converted ? `: ${entry} of ${recipe.file} (converted)` : `: ${entry} at ${locateInRecipe(recipe.file, step.recipePath)}`;
+  return `: ${recipeEntryAt(recipe, step.recipePath)}`;
 }
 
 function summaryLines(result: BuildResult): string[] {

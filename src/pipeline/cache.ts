@@ -20,6 +20,8 @@ import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
 import { inputDigests } from "../recipe/inputs.js";
 import type { PublishedManifest } from "../publish/published-manifest.js";
+import type { LocalTarget, S3Target } from "../publish/targets.js";
+import { recipePublishTarget } from "./publish-targets.js";
 
 /** What is known about the last build of a recipe. */
 export interface CacheFacts {
@@ -258,8 +260,9 @@ async function readPublishTargetFacts(recipe: LoadedRecipe): Promise<Pick<CacheF
 
 /** The manifest the recipe's first S3 or directory target holds for its primary tag; undefined without one. */
 export async function readPublishedSet(recipe: LoadedRecipe): Promise<PublishedManifest | undefined> {
-  const target = recipe.spec.publish.find((t) => t.type === "s3" || t.type === "local");
-  if (!target) return undefined;
+  const index = recipe.spec.publish.findIndex((t) => t.type === "s3" || t.type === "local");
+  if (index < 0) return undefined;
+  const target = recipePublishTarget(recipe, index) as S3Target | LocalTarget;
   const tag = recipe.spec.tags[0] ?? "latest";
   // Loaded only here: the S3 client is for builds that publish, or check, there.
   const { publishedManifestLocation, readPublishedManifest } = await import("../publish/published-manifest.js");

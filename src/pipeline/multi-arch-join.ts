@@ -20,6 +20,7 @@ import type { Arch } from "../core/arch.js";
 import { pushArchitecture } from "../publish/manifest-list.js";
 import { loadArtifactSet } from "../publish/artifacts.js";
 import { registerForRecipe } from "./execute-plan.js";
+import { recipePublishTarget } from "./publish-targets.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { messageReporter, type Reporter } from "../exec/events.js";
 import { SIGNATURE_FILE } from "../core/sums.js";
@@ -102,7 +103,9 @@ export async function joinArchitectures(groups: readonly MultiArchGroup[], outco
       const built = group.nodes.some((n) => outcomes.get(n)?.status === "built");
       if (!options.publish || !(built || changed) || group.recipe.spec.publish.length === 0) continue;
       // Registries first: they record the pushed digests in the sets, which the others then publish.
-      const targets = [...group.recipe.spec.publish].sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
+      const targets = group.recipe.spec.publish
+        .map((_, i) => recipePublishTarget(group.recipe, i))
+        .sort((a, b) => Number(b.type === "registry") - Number(a.type === "registry"));
       // A set built without the key (a site that keeps it for the join alone) is signed before any target gets it.
       let current = signer ? await signUnsignedSets(multi, signer, messageReporter(options.write, `[${name}] `)) : multi;
       for (const target of targets) {

@@ -130,7 +130,7 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
       break;
     case "unreachable":
       kind = "unreachable";
-      message = `${what}: cannot reach ${endpoint} (${detail}). Check --endpoint and that the server is running.`;
+      message = `${what}: cannot reach ${endpoint} (${detail}). ${endpointAdvice(target)}`;
       break;
     case "dropped":
       kind = "transfer-failed";
@@ -151,6 +151,13 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
   }
   for (const secret of redact) if (secret.length > 0) message = message.split(secret).join("***");
   return new PublishError(message, kind, { cause: error });
+}
+
+/** What to check when the endpoint cannot be reached, naming where it was given. */
+function endpointAdvice(target: S3Target): string {
+  if (target.endpoint === undefined)
+    return "Check that AWS S3 can be reached from here; no endpoint was given (--endpoint, $S3_ENDPOINT or endpoint: in the recipe's publish entry), so AWS is used.";
+  return `Check the endpoint, given by ${target.endpointFrom ?? "the target"}, and that the server is running.`;
 }
 
 type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "altered" | "tls" | "other";

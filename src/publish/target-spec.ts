@@ -6,6 +6,8 @@ import type { LocalTarget, PublishTarget, RegistryTarget, S3Layout, S3Target } f
 
 export interface TargetSpecOptions {
   readonly endpoint?: string;
+  /** Where `endpoint` was given ("--endpoint", "$S3_ENDPOINT"), for messages. */
+  readonly endpointFrom?: string;
   readonly region?: string;
   readonly publicBase?: string;
   readonly layout?: S3Layout;
@@ -45,7 +47,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
       bucket,
       layout,
       ...(prefix ? { prefix } : {}),
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint, ...(options.endpointFrom ? { endpointFrom: options.endpointFrom } : {}) } : {}),
       ...(options.region ? { region: options.region } : {}),
       ...(options.publicBase ? { publicBase: options.publicBase } : {}),
       ...(options.caFile ? { caFile: options.caFile } : {}),

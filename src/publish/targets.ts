@@ -7,7 +7,13 @@ export { S3_LAYOUTS } from "../recipe/schema.js";
 
 export type PublishTarget = PublishTargetInput;
 export type PublishTargetType = PublishTarget["type"];
-export type S3Target = Extract<PublishTarget, { readonly type: "s3" }>;
+export type S3Target = Extract<PublishTarget, { readonly type: "s3" }> & {
+  /**
+   * Where the endpoint was given, for messages that say to check it: "--endpoint",
+   * "$S3_ENDPOINT", "publish[1].endpoint at /srv/site.yaml:12:15". Not part of a recipe.
+   */
+  readonly endpointFrom?: string;
+};
 export type LocalTarget = Extract<PublishTarget, { readonly type: "local" }>;
 export type RegistryTarget = Extract<PublishTarget, { readonly type: "registry" }>;
 export type S3Layout = NonNullable<S3Target["layout"]>;

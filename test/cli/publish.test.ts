@@ -96,7 +96,11 @@ describe("bootsmith publish", () => {
     const result = await runPublish([image.dir, "--to", "s3://boot", "--endpoint", `http://127.0.0.1:${port}`]);
     vi.unstubAllEnvs();
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^bootsmith publish: .*cannot reach http://127.0.0.1:${port} .*ECONNREFUSED.*Check --endpoint`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^bootsmith publish: .*cannot reach http://127.0.0.1:${port} .*ECONNREFUSED.*Check the endpoint, given by --endpoint, and that the server is running`,
+      ),
+    );
     expect(result.stderr).not.toContain("very-secret-value-123");
   });
 });

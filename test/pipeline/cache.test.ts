@@ -284,6 +284,24 @@ describe("decide with an S3 or directory target (--check-published)", () => {
   });
 });
 
+describe("an S3 target the --check-published read cannot reach", () => {
+  it("names the recipe line its endpoint was written on, not --endpoint (which this build was not given)", async () => {
+    const dir = recipeDir();
+    writeFileSync(
+      path.join(dir, "site.yaml"),
+      "name: site\ntags: ['2']\nfrom:\n  image: docker.io/library/rockylinux:9\npublish:\n  - type: registry\n    repository: registry.local/site\n  - type: s3\n    bucket: boot-images\n    endpoint: http://127.0.0.1:1\nboot: false\n",
+    );
+    vi.stubEnv("S3_ACCESS", "AKIAEXAMPLE");
+    vi.stubEnv("S3_SECRET", "examplesecretexamplesecret");
+    const read = await readPublishedSet(loadRecipe(path.join(dir, "site.yaml"))).finally(() => vi.unstubAllEnvs());
+    expect(read).toMatchObject({ kind: "unchecked" });
+    const why = read?.kind === "unchecked" ? read.why : "";
+    expect(why).toContain("cannot reach http://127.0.0.1:1");
+    expect(why).toContain(`Check the endpoint, given by publish[1].endpoint at ${path.join(dir, "site.yaml")}:10:15, and that the server is running.`);
+    expect(why).not.toContain("--endpoint");
+  });
+});
+
 describe("explaining a changed key", () => {
   it("names the recipe section, the copied file and the parent, old → new", () => {
     const dir = recipeDir();

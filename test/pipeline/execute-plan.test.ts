@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CleanupStack } from "../../src/exec/cleanup.js";
 import type { BuildEvent } from "../../src/exec/events.js";
 import { executePlan, StepFailedError } from "../../src/pipeline/execute-plan.js";
@@ -26,12 +26,13 @@ const sh = (id: string, script: string, extra: Partial<Step> = {}): Step => ({
 });
 
 /** A recipe without boot artifacts, a fifo, and a plan of `steps` followed by the manifest. */
-function setUp(steps: (fifo: string, dir: string) => Step[]) {
+function setUp(steps: (fifo: string, dir: string) => Step[], recipeExtra = "") {
   const dir = scratch("bootsmith-beside-");
   const file = path.join(dir, "r.yaml");
   writeFileSync(
     file,
-    "apiVersion: bootsmith/v1\nname: beside\ntags: ['1']\nfrom: scratch\npackages: { manager: dnf, release: '9', repos: [{ name: r, baseurl: 'file:///none' }], install: [x] }\n",
+    "apiVersion: bootsmith/v1\nname: beside\ntags: ['1']\nfrom: scratch\npackages: { manager: dnf, release: '9', repos: [{ name: r, baseurl: 'file:///none' }], install: [x] }\n" +
+      recipeExtra,
   );
   const fifo = path.join(dir, "fifo");
   execFileSync("mkfifo", [fifo]);
@@ -105,5 +106,30 @@ describe("executePlan: a step beside the next ones", () => {
     // Stopped and reaped: no such process any more.
     expect(() => process.kill(pid, 0)).toThrow();
     expect(ends(events)).toEqual(["fails failed", "stuck failed"]);
+  });
+});
+
+describe("executePlan: a publish step", () => {
+  it("to an S3 endpoint that does not answer names the recipe line the endpoint is on", async () => {
+    const recipe = "publish:\n  - type: s3\n    bucket: boot-images\n    endpoint: http://127.0.0.1:1\n";
+    const { plan: built, ctx, dir } = setUp(() => [], recipe);
+    // The plan carries its own copy of the recipe's target, as a plan read back from JSON would.
+    const target = structuredClone(ctx.recipe.spec.publish[0]!);
+    const publishStep: Step = {
+      id: "publish-1-s3",
+      title: "Publish to s3",
+      actions: [{ kind: "publish", target, dir: built.outDir, record: path.join(dir, "published.json"), storage: [] }],
+      produces: [],
+    };
+    const plan: Plan = { ...built, steps: [...built.steps, publishStep] };
+    vi.stubEnv("S3_ACCESS", "AKIAEXAMPLE");
+    vi.stubEnv("S3_SECRET", "examplesecretexamplesecret");
+    const failure = await executePlan(plan, ctx)
+      .catch((e: unknown) => e)
+      .finally(() => vi.unstubAllEnvs());
+    expect((failure as StepFailedError).step.id).toBe("publish-1-s3");
+    expect((failure as Error).message).toContain(
+      `Check the endpoint, given by publish[0].endpoint at ${ctx.recipe.file}:9:15, and that the server is running.`,
+    );
   });
 });

@@ -9,10 +9,11 @@ import { parseCommandArgs } from "../../src/cli/args.js";
 import { PublishTargetSchema, RegistrationSchema } from "../../src/recipe/schema.js";
 import { fromRecipeRegistration } from "../../src/register/targets.js";
 
-/** What the S3 client and the publishers make of a target (their defaults filled in). */
+/** What the S3 client and the publishers make of a target (their defaults filled in; endpointFrom only words messages). */
 function effective(target: Record<string, unknown>): Record<string, unknown> {
   if (target.type !== "s3") return { tlsVerify: true, ...target };
-  return { prefix: "", layout: "bootsmith", forcePathStyle: Boolean(target.endpoint), ...target };
+  const { endpointFrom: _from, ...rest } = target;
+  return { prefix: "", layout: "bootsmith", forcePathStyle: Boolean(target.endpoint), ...rest };
 }
 
 const STORAGE = ["--root", "/srv/storage", "--runroot", "/run/bootsmith/x", "--storage-driver", "vfs"];

@@ -1,0 +1,40 @@
+// What an S3 failure tells the user to check, without a server: the SDK's error shapes are
+// built here as the SDK throws them.
+import { describe, expect, it } from "vitest";
+import { explainS3Error } from "../../src/publish/s3-client.js";
+import { publishRequest, PUBLISH_OPTIONS } from "../../src/cli/publish.js";
+import { parseCommandArgs } from "../../src/cli/args.js";
+import type { S3Target } from "../../src/publish/targets.js";
+
+const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+
+function targetOf(args: string[], env: NodeJS.ProcessEnv): S3Target {
+  const { values } = parseCommandArgs("publish", ["/out", ...args], PUBLISH_OPTIONS);
+  return publishRequest(values, env).target as S3Target;
+}
+
+describe("an unreachable S3 endpoint", () => {
+  it("names where the endpoint came from: --endpoint, $S3_ENDPOINT or the recipe's line", () => {
+    const what = "publish compute to s3://boot-images/";
+    const fromOption = targetOf(["--to", "s3://boot-images", "--endpoint", "http://127.0.0.1:1"], {});
+    expect(explainS3Error(refused, what, fromOption).message).toContain("Check the endpoint, given by --endpoint, and that the server is running.");
+    const fromEnv = targetOf(["--to", "s3://boot-images"], { S3_ENDPOINT: "http://127.0.0.1:1" });
+    expect(explainS3Error(refused, what, fromEnv).message).toContain("Check the endpoint, given by $S3_ENDPOINT, and that the server is running.");
+    const fromRecipe: S3Target = {
+      type: "s3",
+      bucket: "boot-images",
+      endpoint: "http://127.0.0.1:1",
+      endpointFrom: "publish[0].endpoint at /srv/site.yaml:9:15",
+    };
+    const message = explainS3Error(refused, what, fromRecipe).message;
+    expect(message).toBe(
+      "publish compute to s3://boot-images/: cannot reach http://127.0.0.1:1 (Error: connect ECONNREFUSED 127.0.0.1:1). Check the endpoint, given by publish[0].endpoint at /srv/site.yaml:9:15, and that the server is running.",
+    );
+  });
+
+  it("without an endpoint (AWS), says how to give one", () => {
+    const message = explainS3Error(refused, "put s3://b/k", { type: "s3", bucket: "boot-images" }).message;
+    expect(message).toContain("cannot reach AWS S3");
+    expect(message).toContain("no endpoint was given (--endpoint, $S3_ENDPOINT or endpoint: in the recipe's publish entry)");
+  });
+});
