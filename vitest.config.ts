@@ -27,6 +27,7 @@ const UNIT = [
   "test/builder/storage.test.ts",
   "test/ci/**/*.test.ts",
   "test/cli/cache.test.ts",
+  "test/cli/gc.test.ts",
   "test/cli/main.test.ts",
   "test/cli/register.test.ts",
   "test/core/**/*.test.ts",

@@ -1,13 +1,15 @@
 // bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
 import type { CliCommand } from "./command.js";
-import { EXIT, UserError } from "../core/errors.js";
+import { EXIT, UserError, withContext } from "../core/errors.js";
 import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { applyGc, describeReasons, describeSetPart, planGc } from "../lifecycle/gc.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { RegistryStore } from "../lifecycle/store-registry.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri } from "../register/auth.js";
-import { bootReferences, type BootReference } from "../register/register.js";
+import { bootReferences, type BootReference, type ConnectionOptions } from "../register/register.js";
+import { BootServiceLegacyError } from "../register/bss.js";
+import { RegistrationError } from "../register/errors.js";
 import { runLifecycle } from "./lifecycle-run.js";
 
 export const gcCommand: CliCommand = {
@@ -81,15 +83,16 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
     const keep = Number(values.keep);
     if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
       throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
-    const services: { type: "bss" | "boot-service"; url: string }[] = [
-      ...(values.bss ?? []).map((url) => ({ type: "bss" as const, url })),
-      ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url })),
+    /** Each service to ask, with the option that named it (for advice about that option). */
+    const services: { type: "bss" | "boot-service"; url: string; given: string }[] = [
+      ...(values.bss ?? []).map((url) => ({ type: "bss" as const, url, given: "--bss" })),
+      ...(values["boot-service"] ?? []).map((url) => ({ type: "boot-service" as const, url, given: "--boot-service" })),
     ];
     if (values.cluster !== undefined) {
       const cluster = findOchamiCluster(loadOchamiConfig(ochamiConfigPaths()), values.cluster);
       const url = ochamiServiceUri(cluster, "bss");
       if (!url) throw new UserError(`bootsmith gc: ochami cluster "${cluster.name}" (${cluster.file}) has no bss URI; pass --bss URL`);
-      services.push({ type: "bss", url });
+      services.push({ type: "bss", url, given: `--cluster ${cluster.name} (its bss URI)` });
     }
     if (services.length === 0 && !values["no-references"]) {
       throw new UserError(
@@ -101,10 +104,8 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {
         const references: BootReference[] = [];
-        for (const s of services)
-          references.push(
-            ...(await bootReferences(s, { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) })),
-          );
+        const connection = { ...(values.token ? { token: values.token } : {}), ...(values.cluster ? { cluster: values.cluster } : {}) };
+        for (const s of services) references.push(...(await askBootService(s, connection)));
         // A registry deletes by digest, repository-wide: every tag there (of any image name) keeps
         // what it needs, so --name narrows what is decided, not what is listed.
         const tags = await store.list(store instanceof RegistryStore ? undefined : values.name, signal);
@@ -135,3 +136,26 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
     return EXIT.ok;
   },
 };
+
+/**
+ * Which images a boot service points nodes at. Its errors say "bootsmith gc:" and, for
+ * boot-service's own /boot/v1 given as BSS, how to give it to gc instead of register's advice.
+ * Nothing has been deleted when this fails: the references are read first.
+ */
+async function askBootService(service: { type: "bss" | "boot-service"; url: string; given: string }, connection: ConnectionOptions): Promise<BootReference[]> {
+  try {
+    return await bootReferences(service, connection);
+  } catch (error) {
+    if (error instanceof BootServiceLegacyError)
+      throw withContext(
+        "bootsmith gc",
+        new RegistrationError(
+          "rejected",
+          `${error.answered}: give it to gc as --boot-service ${error.bootService} (gc then reads its BootConfigurations) instead of ${service.given}; nothing was deleted`,
+          { cause: error },
+        ),
+      );
+    if (error instanceof RegistrationError) throw withContext("bootsmith gc", error);
+    throw error;
+  }
+}

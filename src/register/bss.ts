@@ -190,18 +190,37 @@ function isBootServiceEnvelope(body: unknown): boolean {
 }
 
 /**
+ * A GET answered in OpenCHAMI boot-service's own /boot/v1 shape. The message is register's
+ * (refused, nothing written); `answered` and `bootService` let another command give its own
+ * advice (gc reads the same service through its BootConfigurations).
+ */
+export class BootServiceLegacyError extends RegistrationError {
+  constructor(
+    /** "BSS at …: GET … answered in boot-service's shape …: this is OpenCHAMI boot-service's /boot/v1". */
+    readonly answered: string,
+    /** The service's base URL (its /boot/v1 and any user:password removed): what --boot-service takes. */
+    readonly bootService: string,
+  ) {
+    super(
+      "rejected",
+      `${answered}, whose PUT only updates a BootConfiguration it already holds (404 for a new node) and replaces that configuration's node list with the request's. Nothing was written; register through its BootConfiguration API: --boot-service ${bootService} --name NAME, without --legacy (in a recipe: register: type: boot-service without legacy: true)`,
+    );
+  }
+}
+
+/**
  * boot-service's /boot/v1 only looks like BSS: its PUT answers 404 for a node without a
  * BootConfiguration and, for one with, replaces that configuration's node list with the
  * request's (dropping the other nodes it boots); it takes NIDs as strings and DELETE by query.
  * Registering through it would fail half-way or retarget other nodes: refuse before writing.
  */
-function bootServiceLegacy(shownUrl: string, base: URL, ctx: ServiceErrorContext): RegistrationError {
+function bootServiceLegacy(shownUrl: string, base: URL, ctx: ServiceErrorContext): BootServiceLegacyError {
   const service = new URL(base.href.replace(/\/boot\/v1\/?$/, ""));
   service.username = "";
   service.password = "";
-  return new RegistrationError(
-    "rejected",
-    `${ctx.service}: GET ${shownUrl} answered in boot-service's shape ({"boot-parameters": …}), not BSS's list: this is OpenCHAMI boot-service's /boot/v1, whose PUT only updates a BootConfiguration it already holds (404 for a new node) and replaces that configuration's node list with the request's. Nothing was written; register through its BootConfiguration API: --boot-service ${service.href.replace(/\/$/, "")} --name NAME, without --legacy (in a recipe: register: type: boot-service without legacy: true)`,
+  return new BootServiceLegacyError(
+    `${ctx.service}: GET ${shownUrl} answered in boot-service's shape ({"boot-parameters": …}), not BSS's list: this is OpenCHAMI boot-service's /boot/v1`,
+    service.href.replace(/\/$/, ""),
   );
 }
 
