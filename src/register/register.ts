@@ -270,7 +270,7 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
   if (changedIdx.length === 0) return { ...base, written: false };
 
   const entries: BssRecordEntry[] = changedIdx.map((i) => ({ selector: keys[i] as SelectorKey, before: before[i] ?? null, after: after[i] as BootEntry }));
-  const stateFile = await saveRecord(options.stateDir ?? defaultStateDir(options.env), {
+  const record: RegistrationRecord = {
     schemaVersion: 1,
     id: newRecordId(),
     createdAt: new Date().toISOString(),
@@ -278,45 +278,69 @@ async function registerBss(input: RegistrationInput, target: BootTarget, mode: "
     image: { name: input.image.name, tag: input.image.tag, target: input.image.target },
     mode,
     entries,
-  });
+  };
+  const stateFile = await saveRecord(options.stateDir ?? defaultStateDir(options.env), record);
+  // A failure part-way (one of several PUTs refused, the service gone) is undone at once, as
+  // `bootsmith rollback` would: no node is left pointing at the new image while others are not.
+  const undo = async (): Promise<EntryChange[]> => {
+    options.log?.(`undoing the entries written before the failure (record ${stateFile})`);
+    const undone = await rollbackBss(target, { path: stateFile, record }, [], client, { ...options, dryRun: false, force: false });
+    return undone.changes.filter(isChange);
+  };
 
-  await afterRecord(stateFile, async () => {
-    if (mode === "patch") {
-      // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
-      for (const kind of ["mac", "host", "nid"] as const) {
-        const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
-        if (group.length > 0) await client.patch({ ...selectorBody(group), params: input.params });
+  await afterRecord(
+    stateFile,
+    async () => {
+      if (mode === "patch") {
+        // One request per selector kind: the spec asks for "one of hosts, MACs, or NIDs" per body.
+        for (const kind of ["mac", "host", "nid"] as const) {
+          const group = entries.filter((e) => e.selector.kind === kind).map((e) => e.selector);
+          if (group.length > 0) await client.patch({ ...selectorBody(group), params: input.params });
+        }
+      } else {
+        const cloudInit = new Map(keys.map((k, i) => [selectorLabel(k), stored[i]?.cloudInit]));
+        const writes = entries.map((e) => ({ key: e.selector, entry: definedFields(desired), cloudInit: cloudInit.get(selectorLabel(e.selector)) }));
+        for (const body of putBodies(writes)) await client.put(body);
       }
-    } else {
-      const cloudInit = new Map(keys.map((k, i) => [selectorLabel(k), stored[i]?.cloudInit]));
-      const writes = entries.map((e) => ({ key: e.selector, entry: definedFields(desired), cloudInit: cloudInit.get(selectorLabel(e.selector)) }));
-      for (const body of putBodies(writes)) await client.put(body);
-    }
-    await verify(
-      client,
-      entries.map((e) => ({ key: e.selector, expected: e.after })),
-    );
-  });
+      await verify(
+        client,
+        entries.map((e) => ({ key: e.selector, expected: e.after })),
+      );
+    },
+    undo,
+  );
   return { ...base, written: true, stateFile };
 }
 
 /**
- * Run the writes that follow a saved record; if they fail part-way, say that the record can
- * undo what was written (rollback skips entries that still hold their old params).
+ * Run the writes that follow a saved record. If they fail, `undo` (when given) restores what
+ * was written and the error says what it undid; without one, or when the undo fails too, the
+ * error says that the record can undo what was written (rollback skips entries that still hold
+ * their old params).
  */
-async function afterRecord(stateFile: string, write: () => Promise<void>): Promise<void> {
+async function afterRecord(stateFile: string, write: () => Promise<void>, undo?: () => Promise<EntryChange[]>): Promise<void> {
   try {
     await write();
   } catch (error) {
-    if (error instanceof RegistrationError) {
-      throw new RegistrationError(
-        error.kind,
-        `${error.message}\n  Part of the registration may have been written; \`bootsmith rollback\` restores the previous params (record ${stateFile}).`,
-        { cause: error, status: error.status, detail: error.detail },
-      );
+    if (!(error instanceof RegistrationError)) throw error;
+    const manual = `\`bootsmith rollback\` restores the previous params (record ${stateFile})`;
+    let outcome = `Part of the registration may have been written; ${manual}.`;
+    if (undo) {
+      try {
+        outcome = undoneText(await undo(), stateFile);
+      } catch (undoError) {
+        outcome = `Part of the registration may have been written, and undoing it failed: ${(undoError as Error).message}\n  ${manual}.`;
+      }
     }
-    throw error;
+    throw new RegistrationError(error.kind, `${error.message}\n  ${outcome}`, { cause: error, status: error.status, detail: error.detail });
   }
+}
+
+/** What an automatic undo did, for the error of the registration it undid. */
+function undoneText(undone: readonly EntryChange[], stateFile: string): string {
+  if (undone.length === 0) return `Nothing had been written; no boot parameters were changed (record ${stateFile} is marked rolled back).`;
+  const what = undone.map((c) => `${c.label} ${c.after === undefined ? "removed (it had no entry)" : "restored to its previous params"}`);
+  return `Undone, so no node is left half-registered: ${what.join(", ")} (record ${stateFile} is marked rolled back).`;
 }
 
 function definedFields(e: BootEntry): BootEntry {

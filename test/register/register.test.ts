@@ -229,19 +229,45 @@ describe("register with BSS", () => {
     expect(bss.entry(`mac:${MAC1}`)).toBeUndefined();
   });
 
-  it("a registration that fails part-way says so, and rollback undoes the part that was written", async () => {
+  it("a registration refused on its Nth node undoes the nodes already written and says what it undid", async () => {
     bss = await startBssServer();
-    bss.failNext(1, 400, (r) => r.method === "PUT" && JSON.stringify(r.body).includes('"hosts"'));
-    const err = await caught(register(input("v1", { macs: [MAC1], hosts: ["x1"] }), bssTarget(), opts()));
+    const previous = { kernel: "http://old/vmlinuz", initrd: "http://old/initramfs.img", params: "ro root=live:http://old/rootfs.squashfs" };
+    bss.seed({ macs: [MAC1] }, previous);
+    // Three PUTs (one per selector kind): the MAC's and the host's go through, the NID's is refused.
+    bss.failNext(1, 400, (r) => r.method === "PUT" && JSON.stringify(r.body).includes('"nids"'));
+    const err = await caught(register(input("v1", { macs: [MAC1], hosts: ["x1"], nids: [4] }), bssTarget(), opts()));
     expect(err.kind).toBe("rejected");
     expect(err.message).toContain("injected fault: HTTP 400");
-    expect(err.message).toMatch(/Part of the registration may have been written; `bootsmith rollback` restores the previous params \(record .*\.json\)/);
-    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
+    expect(err.message).toMatch(
+      new RegExp(
+        `Undone, so no node is left half-registered: mac ${MAC1} restored to its previous params, host x1 removed \\(it had no entry\\) \\(record .*\\.json is marked rolled back\\)\\.$`,
+      ),
+    );
+    expect(bss.entry(`mac:${MAC1}`)).toEqual(previous);
     expect(bss.entry("host:x1")).toBeUndefined();
+    expect(bss.entry("nid:4")).toBeUndefined();
+    // Nothing is left for a manual rollback.
+    expect((await caught(rollback(bssTarget(), opts()))).message).toContain("no registration to roll back");
+    expect(bss.violations).toEqual([]);
+  });
+
+  it("when the undo fails too, the error says so and keeps the manual route; rollback then restores", async () => {
+    bss = await startBssServer();
+    const previous = { kernel: "http://old/vmlinuz", params: "ro" };
+    bss.seed({ macs: [MAC1] }, previous);
+    bss.failNext(1, 400, (r) => r.method === "PUT" && JSON.stringify(r.body).includes('"hosts"'));
+    // The undo's PUT of the MAC's previous params is refused as well.
+    bss.failNext(1, 400, (r) => r.method === "PUT" && JSON.stringify(r.body).includes("http://old/vmlinuz"));
+    const err = await caught(register(input("v1", { macs: [MAC1], hosts: ["x1"] }), bssTarget(), opts()));
+    expect(err.message).toContain("injected fault: HTTP 400");
+    expect(err.message).toMatch(
+      /Part of the registration may have been written, and undoing it failed: BSS at .*: PUT .* answered HTTP 400: injected fault: HTTP 400\n {2}`bootsmith rollback` restores the previous params \(record .*\.json\)\.$/,
+    );
+    expect(bss.entry(`mac:${MAC1}`)?.kernel).toBe(image("v1").urls.kernel);
     const back = await rollback(bssTarget(), opts());
     expect(back.written).toBe(true);
-    expect(bss.entries.size).toBe(0);
-    expect(bss.requests.filter((r) => r.method === "DELETE").map((r) => r.body)).toEqual([{ macs: [MAC1] }]);
+    expect(bss.entry(`mac:${MAC1}`)).toEqual(previous);
+    expect(bss.entry("host:x1")).toBeUndefined();
   });
 
   it("refuses to register when an artifact URL is missing, and writes nothing", async () => {

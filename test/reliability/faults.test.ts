@@ -10,7 +10,8 @@
 //   multipart upload left), a file changed after the build, SIGINT mid-upload:
 //   test/publish/s3.test.ts; RGW stopped mid-publish: test/reliability/faults-s3.test.ts;
 // - BSS retries with backoff, Retry-After, persistent 5xx and hangs (in-process), a registration
-//   failing part-way and its rollback, an artifact URL that does not answer:
+//   failing part-way and undone at once (or, when the undo fails too, by rollback), an artifact
+//   URL that does not answer:
 //   test/boot/register.test.ts; 401 through the register command: test/boot/cli.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
