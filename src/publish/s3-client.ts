@@ -116,6 +116,10 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
   let message: string;
   let kind: PublishError["kind"];
   switch (classify(e, text)) {
+    case "no-credentials":
+      kind = "credentials";
+      message = `${what}: no S3 credentials were found (${text}), so nothing was sent to ${endpoint}. Set S3_ACCESS and S3_SECRET (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) to the key pair for bucket ${target.bucket}.`;
+      break;
     case "credentials":
       kind = "credentials";
       message = `${what}: ${where} rejected the credentials (${e.name ?? "CredentialsProviderError"}). Set S3_ACCESS/S3_SECRET (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) to a valid key pair.`;
@@ -160,7 +164,7 @@ function endpointAdvice(target: S3Target): string {
   return `Check the endpoint, given by ${target.endpointFrom ?? "the target"}, and that the server is running.`;
 }
 
-type S3Failure = "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "altered" | "tls" | "other";
+type S3Failure = "no-credentials" | "credentials" | "access-denied" | "no-such-bucket" | "unreachable" | "dropped" | "altered" | "tls" | "other";
 
 const TLS_CODES =
   /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID)\b|self[- ]signed certificate/;
@@ -171,8 +175,9 @@ function classify(e: SdkErrorShape, text: string): S3Failure {
     case "InvalidAccessKeyId":
     case "InvalidToken":
     case "ExpiredToken":
-    case "CredentialsProviderError":
       return "credentials";
+    case "CredentialsProviderError": // the SDK's chain found none: no request was made
+      return "no-credentials";
     case "AccessDenied":
     case "Forbidden":
       return "access-denied";

@@ -38,3 +38,16 @@ describe("an unreachable S3 endpoint", () => {
     expect(message).toContain("no endpoint was given (--endpoint, $S3_ENDPOINT or endpoint: in the recipe's publish entry)");
   });
 });
+
+describe("no S3 credentials at all", () => {
+  it("says none were found and nothing was sent, not that the server rejected them", () => {
+    // What the SDK's default chain throws when no provider has credentials: the server is never asked.
+    const none = Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
+    const target: S3Target = { type: "s3", bucket: "boot-images", endpoint: "http://127.0.0.1:7480" };
+    const error = explainS3Error(none, "publish compute to s3://boot-images/", target);
+    expect(error.kind).toBe("credentials");
+    expect(error.message).toBe(
+      "publish compute to s3://boot-images/: no S3 credentials were found (Could not load credentials from any providers), so nothing was sent to http://127.0.0.1:7480. Set S3_ACCESS and S3_SECRET (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) to the key pair for bucket boot-images.",
+    );
+  });
+});
