@@ -565,7 +565,7 @@ const registerBootService = z.strictObject({
   name: name.describe("BootConfiguration name"),
   ...selectors,
   groups: z.array(z.string().min(1)).default([]).describe("Node groups"),
-  priority: z.number().int().default(0).describe("BootConfiguration priority"),
+  priority: z.number().int().min(0).max(100).default(0).describe("BootConfiguration priority, 0–100: the higher wins when configurations overlap"),
   params: paramsTemplate.default("").describe("Site-wide params appended to the image's"),
   tokenEnv: z.string().regex(ENV_NAME).optional().describe("Environment variable holding the bearer token"),
   caFile: z.string().optional().describe("CA certificate file for the service"),

@@ -243,6 +243,11 @@ const cases: readonly Case[] = [
     issues: ["10:12 register[0].nids[0]: must be at least 0"],
   },
   {
+    name: "boot-service priority outside 0–100 (found before the build, not at register after it)",
+    yaml: withBase("register:", "  - type: boot-service", "    url: http://bs.local:8080", "    name: compute", "    priority: 200", "    nids: [1]"),
+    issues: ["11:15 register[0].priority: must be at most 100"],
+  },
+  {
     name: "a nid above BSS's int32",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local", "    nids: [3000000000]"),
     issues: ["10:12 register[0].nids[0]: must be at most 2147483647 (BSS stores node numbers as 32-bit integers)"],
