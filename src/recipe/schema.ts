@@ -7,6 +7,7 @@ import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 import { MAC_INPUT } from "../core/mac.js";
 import { NID_MAX } from "../core/nid.js";
+import { IMAGE_REFERENCE, imageReferenceProblem } from "../core/image-ref.js";
 
 // zod compiles a parser for each object schema with `new Function` on its first parse; that pays
 // off over many parses, but a build validates a handful of recipes once, where compiling costs
@@ -83,7 +84,13 @@ const seconds = z.number().int().positive().max(86_400);
 // --- base -----------------------------------------------------------------------------------
 
 const fromImage = z.strictObject({
-  image: z.string().min(1).describe("OCI image reference to build on, e.g. registry.local/base/rocky:9.5"),
+  image: z
+    .string()
+    .min(1)
+    // The pattern is what editors see; the refinement also says what is wrong (and checks the name's length).
+    .regex(IMAGE_REFERENCE, { error: (issue) => imageReferenceProblem(String(issue.input)), abort: true })
+    .refine((ref) => imageReferenceProblem(ref) === undefined, { error: (issue) => imageReferenceProblem(String(issue.input)) })
+    .describe("OCI image reference to build on, [docker://][HOST[:PORT]/]PATH[:TAG][@DIGEST], e.g. registry.local/base/rocky:9.5"),
   tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate when pulling"),
 });
 const fromRecipe = z.strictObject({

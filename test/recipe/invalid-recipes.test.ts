@@ -128,6 +128,27 @@ const cases: readonly Case[] = [
   },
   { name: "apiVersion v2", yaml: withBase("apiVersion: bootsmith/v2"), issues: ['7:13 apiVersion: must be "bootsmith/v1"'] },
   { name: "from: a bare string", yaml: lines("name: t", "from: rocky:9"), issues: ['2:7 from: must be "scratch", {image: REF} or {recipe: PATH}'] },
+  {
+    name: "from: an image reference with a space: refused at its line, not by buildah from",
+    yaml: lines("name: t", "from:", '  image: "registry.local/base/rocky 9:9.5"'),
+    issues: [
+      '3:10 from.image: "registry.local/base/rocky 9:9.5" is not an image reference (it holds white space): write [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST] with a lowercase PATH, e.g. registry.local/base/rocky:9.5',
+    ],
+  },
+  {
+    name: "from: an image reference with capitals in its path",
+    yaml: lines("name: t", "from:", "  image: registry.local/Site/Rocky:9"),
+    issues: [
+      '3:10 from.image: "registry.local/Site/Rocky:9" is not an image reference (its repository path has capital letters; registries take lowercase paths only): write [HOST[:PORT]/]PATH[:TAG][@sha256:DIGEST] with a lowercase PATH, e.g. registry.local/base/rocky:9.5',
+    ],
+  },
+  {
+    name: "from: an image in an archive (another buildah transport)",
+    yaml: lines("name: t", "from:", "  image: oci-archive:/srv/base.tar"),
+    issues: [
+      `3:10 from.image: "oci-archive:/srv/base.tar" is read through buildah's oci-archive: transport, but from.image is pulled from a registry or found in buildah's storage by its name: load it first (buildah pull oci-archive:/srv/base.tar) and name the image it gets, e.g. localhost/base:1`,
+    ],
+  },
   // --- value formats ------------------------------------------------------------------------------
   {
     name: "bad MAC",
