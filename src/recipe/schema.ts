@@ -701,7 +701,7 @@ export function recipeJsonSchema(): Record<string, unknown> {
 /**
  * Values may hold ${NAME} references that bootsmith checks after substitution, so the JSON
  * Schema's value patterns also accept a reference: an editor must not flag `tags: ["${TAG}"]`.
- * Key patterns (propertyNames) stay strict: keys are never substituted.
+ * Key patterns (propertyNames) stay strict: keys are never substituted (vars.ts refuses one with a reference).
  */
 const VAR_REFERENCE = String.raw`\$\{[A-Za-z_][A-Za-z0-9_]*\}`;
 function allowVarReferences(node: unknown, parentKey?: string): unknown {

@@ -99,7 +99,8 @@ export function expandVarReferences(
 export type SubstitutedValues = Map<string, string>;
 
 /**
- * Replace references in every string scalar of the document, in place. `substituted` (when
+ * Replace references in every string value of the document, in place (keys are names, taken as
+ * written: one holding a reference is an issue). `substituted` (when
  * given) collects which values had references, for numbersFromVariables.
  */
 export function substituteVars(
@@ -115,9 +116,25 @@ export function substituteVars(
     if (!isPair(pair) || !isScalar(pair.key) || DEFINING_KEYS.has(String(pair.key.value))) continue;
     const topKey = String(pair.key.value);
     visit(pair.value, {
-      Scalar(_key, node, ancestry) {
+      Scalar(key, node, ancestry) {
         const chain = [...ancestry, node];
         if (typeof node.value !== "string" || !node.value.includes("$")) return;
+        if (key === "key") {
+          // Keys are names (labels, env, Ansible variables) taken as written, as the JSON Schema's
+          // propertyNames say: a reference in one is refused rather than substituted or kept.
+          if (node.value.includes("${")) {
+            // The key's pair ends the ancestry: its path ends with the key.
+            issues.push(
+              issueAt(
+                source,
+                [topKey, ...pathOf(ancestry)],
+                `key "${node.value}": \${…} is substituted in values only, never in keys: write the key itself`,
+                node.value,
+              ),
+            );
+          }
+          return;
+        }
         const written = node.value;
         node.value = node.value.replace(REFERENCE, (whole, escaped: string, name: string) => {
           if (escaped) return whole.slice(1);

@@ -281,6 +281,28 @@ const cases: readonly Case[] = [
   // --- variables ------------------------------------------------------------------------------------
   { name: "undefined ${VAR}", yaml: withBase("description: built from ${MIRROR}"), issues: [`7:14 description: ${NOT_DEFINED("MIRROR")}`] },
   {
+    // Keys are taken as written (as in the JSON Schema and docker compose): a reference in one is
+    // said, not substituted (an env name) nor kept as a label literally named ${ROLE_LABEL}.
+    name: "${VAR} in mapping keys: refused at the key, values only are substituted",
+    yaml: withBase(
+      "vars:",
+      "  ROLE_LABEL: org.example.role",
+      "  ENV_NAME: SITE_ROLE",
+      "labels:",
+      "  ${ROLE_LABEL}: compute",
+      "commands:",
+      "  - run: [/bin/true]",
+      "    env:",
+      "      ${ENV_NAME}: compute",
+      "      $${LITERAL}: x",
+    ),
+    issues: [
+      '11:3 labels.${ROLE_LABEL}: key "${ROLE_LABEL}": ${…} is substituted in values only, never in keys: write the key itself',
+      '15:7 commands[0].env.${ENV_NAME}: key "${ENV_NAME}": ${…} is substituted in values only, never in keys: write the key itself',
+      '16:7 commands[0].env.$${LITERAL}: key "$${LITERAL}": ${…} is substituted in values only, never in keys: write the key itself',
+    ],
+  },
+  {
     name: "undefined ${VAR} deep in a list",
     yaml: lines(
       "name: t",
