@@ -567,11 +567,15 @@ function squashfsStep(boot: BootSpec, arch: Arch, options: PlanOptions): Step {
   return step("squashfs", "Make rootfs.squashfs", [{ kind: "exec", command }], [ARTIFACT_FILES.rootfs]);
 }
 
+/** The OCI annotation for an image's human-readable title. */
+const TITLE_LABEL = "org.opencontainers.image.title";
+
 function commitStep(recipe: LoadedRecipe, target: BuildahTarget, names: { readonly image: string; readonly building?: string }, options: PlanOptions): Step {
   const spec = recipe.spec;
   const labels: Record<string, string> = {
     ...spec.labels,
-    "org.opencontainers.image.title": spec.name,
+    // The image's title is the recipe's name unless the recipe titles it itself.
+    [TITLE_LABEL]: spec.labels[TITLE_LABEL] ?? spec.name,
     [RECIPE_LABEL]: spec.name,
     "io.bootsmith.tags": spec.tags.join(","),
     [INPUT_DIGEST_LABEL]: recipe.inputDigest,

@@ -621,7 +621,9 @@ export const RecipeSchema = z
     labels: z
       .record(labelKey, z.string())
       .default({})
-      .describe("OCI labels added to the committed image (io.bootsmith.* are bootsmith's own: the build sets them)"),
+      .describe(
+        "OCI labels added to the committed image (io.bootsmith.* are bootsmith's own: the build sets them). org.opencontainers.image.title is the recipe's name unless given here",
+      ),
     vars: z
       .record(z.string().regex(ENV_NAME, { error: "must be a variable name (letters, digits, _)" }), z.string())
       .default({})

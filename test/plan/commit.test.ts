@@ -45,6 +45,20 @@ describe("plan option commit", () => {
     expect(script).toMatch(/^bootsmith artifacts remove-superseded leaf$/m);
   });
 
+  it("labels: the recipe's own org.opencontainers.image.title wins over the default (the recipe's name), once", () => {
+    const labelsOf = (file: string) => {
+      const config = plan(loadRecipe(file, { env: {} }), fixedPlanOptions())
+        .steps.find((s) => s.id === "commit")!
+        .actions.find((a) => a.kind === "exec" && a.command.args.includes("config"));
+      const args = config?.kind === "exec" ? config.command.args : [];
+      return args.flatMap((a, i) => (args[i - 1] === "--label" && typeof a === "string" ? [a] : []));
+    };
+    const titled = labelsOf(recipe('labels:\n  org.opencontainers.image.title: "Compute node, site A"\n  org.example.role: compute\n'));
+    expect(titled.filter((l) => l.startsWith("org.opencontainers.image.title="))).toEqual(["org.opencontainers.image.title=Compute node, site A"]);
+    expect(titled).toContain("org.example.role=compute");
+    expect(labelsOf(recipe()).filter((l) => l.startsWith("org.opencontainers.image.title="))).toEqual(["org.opencontainers.image.title=leaf"]);
+  });
+
   it("without boot artifacts (no squashfs): commits under the recipe's name, tags it, as one step", () => {
     const file = path.join(dir, "base.yaml");
     writeFileSync(file, `name: base\ntags: ["1", latest]\nfrom:\n  image: localhost/x:1\nboot: false\n`);
