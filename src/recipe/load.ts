@@ -12,6 +12,7 @@ import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
 import { recipeSecrets } from "./secrets.js";
+import { checkFileOverwrites } from "./file-targets.js";
 import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
 import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
@@ -163,6 +164,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   const secrets = recipeSecrets(source, parsed, vars);
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
   const fileSources = resolveFileSources(source, parsed, issues);
+  issues.push(...checkFileOverwrites(source, parsed.files, fileSources));
   const ansibleSources = resolveAnsibleSources(source, parsed, issues);
   const kernelModuleSource =
     parsed.kernelModules?.build === undefined

@@ -649,7 +649,12 @@ export const RecipeSchema = z
       .describe(
         "Users with fixed ids, written into /etc/passwd (and /etc/shadow, locked) with the groups, before the recipe's packages install. An id or name already used differently in the image fails the build",
       ),
-    files: z.array(fileEntry).default([]).describe("Files copied or written into the image, in order, after the packages"),
+    files: z
+      .array(fileEntry)
+      .default([])
+      .describe(
+        "Files copied or written into the image, in order, after the packages. A later entry may override files of an earlier directory src (or merge its directory into the same dest); one that replaces an earlier entry's file entirely is an error",
+      ),
     commands: z.array(commandEntry).default([]).describe("Commands run inside the image, in order, after the files"),
     kernelModules: kernelModules
       .optional()

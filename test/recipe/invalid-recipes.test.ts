@@ -396,6 +396,28 @@ const cases: readonly Case[] = [
     issues: ["8:5 files[0]: give src (a file next to the recipe) or content (inline text)"],
   },
   {
+    name: "files: the same dest twice (the later replaces the earlier): both lines named",
+    yaml: withBase("files:", "  - dest: /etc/motd", "    content: a", "  - dest: /etc//motd", "    src: motd"),
+    files: { motd: "b\n" },
+    issues: ["10:11 files[1].dest: /etc/motd is written by files[0] (line 8) too, and this copy replaces it: remove one of them, or merge them into one file"],
+  },
+  {
+    name: "files: a file copied into a directory dest lands on another entry's dest",
+    yaml: withBase("files:", "  - dest: /etc/chrony.conf", "    content: a", "  - dest: /etc/", "    src: conf/chrony.conf"),
+    files: { "conf/chrony.conf": "b\n" },
+    issues: [
+      "10:11 files[1].dest: /etc/chrony.conf is written by files[0] (line 8) too, and this copy replaces it: remove one of them, or merge them into one file",
+    ],
+  },
+  {
+    name: "files: a directory copied after a file it holds replaces that file",
+    yaml: withBase("files:", "  - dest: /etc/site/role.conf", "    content: a", "  - dest: /etc/site", "    src: site"),
+    files: { "site/role.conf": "b\n", "site/other.conf": "c\n" },
+    issues: [
+      "11:10 files[1].src: site holds role.conf, which replaces /etc/site/role.conf written by files[0] (line 8): list files[0] after this directory (to override its copy), or remove it",
+    ],
+  },
+  {
     name: "commands with both run and script",
     yaml: withBase("commands:", '  - run: ["true"]', "    script: 'true'"),
     issues: ["8:5 commands[0]: give one of run, script or ansible"],

@@ -134,6 +134,20 @@ describe("defaults and parents", () => {
   });
 });
 
+describe("files that overlap", () => {
+  it("overlays are accepted: a file over a directory's copy, two directories merged, two files into one directory", () => {
+    const files = { "site/a.conf": "a\n", "site/b.conf": "b\n", "site2/c.conf": "c\n", motd: "m\n", issue: "i\n" };
+    const yaml = `${BASE}files:
+  - {dest: /etc/site/, src: site}
+  - {dest: /etc/site/, src: site2}
+  - {dest: /etc/site/a.conf, content: override}
+  - {dest: /etc/, src: motd}
+  - {dest: /etc/, src: issue}
+`;
+    expect(load(yaml, {}, files).spec.files).toHaveLength(5);
+  });
+});
+
 describe("boot params", () => {
   it("a folded block (params: >) is one line: YAML's closing newline is dropped", () => {
     const r = load(
