@@ -307,14 +307,41 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
       actions.push({ kind: "write-file", path: src, content: f.content, mode: 0o600 });
     }
     if (src === undefined) throw new Error(`internal: files[${i}] has neither content nor a resolved src`);
+    let mode = f.mode ?? (f.content !== undefined ? "0644" : undefined);
+    if (mode !== undefined && recipe.directorySources.has(i)) {
+      // buildah copy --chmod gives directories the mode too (0644 makes them untraversable): the
+      // tree is staged in the work directory with the files' and the directories' modes set apart.
+      const staged = path.join(options.workDir, "files", String(i), path.basename(src));
+      actions.push(...stageTree(src, staged, mode));
+      src = staged;
+      mode = undefined;
+    }
     // buildah copy resolves dest inside the container root, so symlinks in the image cannot
     // redirect the write to the host.
-    actions.push({
-      kind: "exec",
-      command: copyIntoImage(target, src, f.dest, { mode: f.mode ?? (f.content !== undefined ? "0644" : undefined), owner: f.owner }),
-    });
+    actions.push({ kind: "exec", command: copyIntoImage(target, src, f.dest, { mode, owner: f.owner }) });
   });
   return [step("copy-files", "Copy files into the image", actions)];
+}
+
+/**
+ * Copy the directory `src` to `staged` (links stay links, as buildah copies them) and set its
+ * files to `mode`, its directories to the same with search wherever read is allowed (0644 →
+ * 0755, 0640 → 0750), as Puppet does for a recursive mode: who may read a file may reach it.
+ */
+function stageTree(src: string, staged: string, mode: string): Action[] {
+  const exec = (file: string, args: string[]): Action => ({ kind: "exec", command: { file, args } });
+  return [
+    exec("mkdir", ["-p", path.dirname(staged)]),
+    exec("cp", ["-R", "-P", "--preserve=timestamps", src, staged]),
+    exec("find", [staged, "-type", "f", "-exec", "chmod", mode, "{}", "+"]),
+    exec("find", [staged, "-mindepth", "1", "-type", "d", "-exec", "chmod", directoryMode(mode), "{}", "+"]),
+  ];
+}
+
+/** A file mode's permissions with search (x) added wherever read (r) is set; the special bits are for the files only. */
+function directoryMode(mode: string): string {
+  const perms = parseInt(mode, 8) & 0o777;
+  return (perms | ((perms & 0o444) >> 2)).toString(8).padStart(4, "0");
 }
 
 function commandSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOptions): Step[] {

@@ -4,7 +4,7 @@
 // another merges with it, and a file listed after a directory overrides one of its files (the
 // directory still brings the others). A file listed before a directory that holds the same
 // path is the mistake: the directory's copy replaces it.
-import { lstatSync, readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { RecipeIssue } from "./errors.js";
 import type { FileSpec } from "./schema.js";
@@ -12,9 +12,15 @@ import { issueAt, type YamlSource } from "./source.js";
 
 /**
  * Issues for entries that replace an earlier one. `hostSources` are the resolved `src` paths by
- * index; an entry whose src did not resolve is skipped (it has its own issue).
+ * index, `directories` the indices among them that are directories; an entry whose src did not
+ * resolve is skipped (it has its own issue).
  */
-export function checkFileOverwrites(source: YamlSource, files: readonly FileSpec[], hostSources: ReadonlyMap<number, string>): RecipeIssue[] {
+export function checkFileOverwrites(
+  source: YamlSource,
+  files: readonly FileSpec[],
+  hostSources: ReadonlyMap<number, string>,
+  directories: ReadonlySet<number>,
+): RecipeIssue[] {
   const issues: RecipeIssue[] = [];
   /** Image path → the single-file entry that wrote it last. */
   const written = new Map<string, number>();
@@ -23,7 +29,7 @@ export function checkFileOverwrites(source: YamlSource, files: readonly FileSpec
     const host = hostSources.get(i);
     if (f.src !== undefined && host === undefined) return;
     const dest = path.posix.normalize(f.dest);
-    if (host !== undefined && statSync(host).isDirectory()) {
+    if (host !== undefined && directories.has(i)) {
       // buildah copies a directory's contents into dest.
       for (const rel of filesIn(host)) {
         const target = path.posix.join(dest, rel);

@@ -29,6 +29,8 @@ export interface LoadedRecipe {
   readonly inputDigest: string;
   /** Absolute host paths of `files[i].src`, by index. */
   readonly fileSources: ReadonlyMap<number, string>;
+  /** The indices of `files[]` whose src is a directory (its contents are copied into dest). */
+  readonly directorySources: ReadonlySet<number>;
   /** Problems that may make the build fail, depending on what the packages bring (printed, not fatal). */
   readonly warnings: readonly RecipeIssue[];
   /** Values never to be shown (its `secrets:` variables, proxy credentials), this recipe's and its parents'. */
@@ -164,7 +166,8 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   const secrets = recipeSecrets(source, parsed, vars);
   const issues: RecipeIssue[] = [...varIssues, ...checkSemantics(source, parsed), ...secrets.issues];
   const fileSources = resolveFileSources(source, parsed, issues);
-  issues.push(...checkFileOverwrites(source, parsed.files, fileSources));
+  const directorySources = new Set([...fileSources].filter(([, p]) => statSync(p).isDirectory()).map(([i]) => i));
+  issues.push(...checkFileOverwrites(source, parsed.files, fileSources, directorySources));
   const ansibleSources = resolveAnsibleSources(source, parsed, issues);
   const kernelModuleSource =
     parsed.kernelModules?.build === undefined
@@ -226,6 +229,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
     parent,
     inputDigest,
     fileSources,
+    directorySources,
     ansibleSources,
     ...(kernelModuleSource ? { kernelModuleSource } : {}),
     ...(scanSources ? { scanSources } : {}),

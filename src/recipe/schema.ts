@@ -188,7 +188,9 @@ const fileEntry = z
       .string()
       .regex(MODE, { error: "must be an octal mode such as 0644" })
       .optional()
-      .describe('Octal mode, e.g. "0755" (default 0644 for content, the file\'s own mode for src)'),
+      .describe(
+        'Octal mode, e.g. "0755" (default 0644 for content, the file\'s own mode for src). For a directory src it is the mode of the files in it; its directories get the same with search (x) wherever read is allowed (0644 → 0755, 0640 → 0750), without the setuid, setgid and sticky bits',
+      ),
     owner: z
       .string()
       .regex(OWNER, { error: "must be user or user:group" })

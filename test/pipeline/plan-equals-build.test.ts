@@ -4,7 +4,7 @@
 // must list the same commands in the same order, once the runtime values the build learnt
 // (mount point, kernel, image id) are filled in. The bash form of the same plan must parse (bash -n).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -27,19 +27,25 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-plan-build-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
-  // The fixture recipe plus users and groups with fixed ids (site.conf owned by one of them) and a
-  // publish step (to a local directory), so the accounts, owner check and publish are compared too.
+  // The fixture recipe plus users and groups with fixed ids (site.conf owned by one of them), a
+  // directory with a mode (staged on the host) and a publish step (to a local directory), so the
+  // accounts, owner check, staging and publish are compared too.
   recipe = path.join(work, "fixture-live.yaml");
   writeFileSync(
     recipe,
     [
-      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8").replace('    mode: "0600"\n', '    mode: "0600"\n    owner: munge:munge\n'),
+      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8").replace(
+        '    mode: "0600"\n',
+        '    mode: "0600"\n    owner: munge:munge\n  - dest: /etc/fixture/site.d/\n    src: site.d\n    mode: "0640"\n',
+      ),
       "groups:\n  - { name: munge, gid: 991, system: true }",
       "users:\n  - { name: munge, uid: 991, group: munge, system: true }",
       `publish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
     ].join("\n"),
   );
   copyFileSync(path.join(FIXTURES, "site.conf"), path.join(work, "site.conf"));
+  mkdirSync(path.join(work, "site.d", "conf"), { recursive: true });
+  writeFileSync(path.join(work, "site.d", "conf", "role"), "compute\n");
 }, 300_000);
 
 afterAll(async () => {
@@ -80,6 +86,11 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
     const rendered = renderedPlanCommands(plan, values);
     expect(loggedCommands(log)).toEqual(rendered);
+    // mode: "0640" on a directory src: its files get it, its directories 0750 (not 0640, which
+    // no one but root could enter).
+    const { stdout: listing } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out, "rootfs.squashfs"), "etc/fixture/site.d"]);
+    expect(listing).toMatch(/^drwxr-x--- \S+ +\d+ \S+ \S+ \/etc\/fixture\/site\.d\/conf$/m);
+    expect(listing).toMatch(/^-rw-r----- \S+ +\d+ \S+ \S+ \/etc\/fixture\/site\.d\/conf\/role$/m);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
     for (const sub of [
       "bootsmith rootfs accounts",
