@@ -298,6 +298,8 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
   // Owners by name must exist in the image: checked before the first copy, with the recipe's line.
   const owners = files.flatMap((f, index) => (f.owner !== undefined && !/^\d+(:\d+)?$/.test(f.owner) ? [{ index, owner: f.owner }] : []));
   if (owners.length > 0) actions.push({ kind: "check-owners", root: [MNT], owners, recipe: recipe.file, vars: recipe.vars });
+  const emptyDir = path.join(options.workDir, "files", "empty");
+  let madeEmpty = false;
   files.forEach((f, i) => {
     let src = recipe.fileSources.get(i);
     if (f.content !== undefined) {
@@ -316,11 +318,34 @@ function fileSteps(recipe: LoadedRecipe, target: BuildahTarget, options: PlanOpt
       src = staged;
       mode = undefined;
     }
+    const on = f.owner !== undefined && !ROOT_OWNER.test(f.owner) ? landingDirectory(f.dest, recipe.directorySources.has(i)) : "/";
+    if (on !== "/") {
+      // buildah copy --chown gives every directory it creates on the way to dest to the owner
+      // too (/opt/site for /opt/site/node.key): copying an empty directory there first makes the
+      // missing ones root's, 0755, as mkdir -p would, and leaves existing ones as they are.
+      if (!madeEmpty) actions.push({ kind: "exec", command: { file: "mkdir", args: ["-p", emptyDir] } });
+      madeEmpty = true;
+      actions.push({ kind: "exec", command: copyIntoImage(target, emptyDir, `${on}/`) });
+    }
     // buildah copy resolves dest inside the container root, so symlinks in the image cannot
     // redirect the write to the host.
     actions.push({ kind: "exec", command: copyIntoImage(target, src, f.dest, { mode, owner: f.owner }) });
   });
   return [step("copy-files", "Copy files into the image", actions)];
+}
+
+/** An owner that is root's user and group: the directories buildah makes for it are root's anyway. */
+const ROOT_OWNER = /^(root|0)(:(root|0))?$/;
+
+/**
+ * The directory a files: entry lands in, whose missing parts buildah creates: the directory
+ * holding a file, or the one a dest ending in / names; for a directory src, the one holding dest
+ * (dest itself is the copied directory, the owner's).
+ */
+function landingDirectory(dest: string, directorySrc: boolean): string {
+  const normal = path.posix.normalize(dest);
+  const trimmed = normal.length > 1 ? normal.replace(/\/+$/, "") : normal;
+  return normal.endsWith("/") && !directorySrc ? trimmed : path.posix.dirname(trimmed);
 }
 
 /**

@@ -195,7 +195,9 @@ const fileEntry = z
       .string()
       .regex(OWNER, { error: "must be user or user:group" })
       .optional()
-      .describe("user or user:group inside the image: a name must exist once the base, packages and users:/groups: are in (checked before any file is copied)"),
+      .describe(
+        "user or user:group inside the image: a name must exist once the base, packages and users:/groups: are in (checked before any file is copied). The file (or the copied directory) is theirs; directories made on the way to dest are root's, 0755",
+      ),
   })
   .refine((f) => f.src === undefined || f.content === undefined, { error: "give src or content, not both" })
   .refine((f) => f.src !== undefined || f.content !== undefined, { error: "give src (a file next to the recipe) or content (inline text)" })

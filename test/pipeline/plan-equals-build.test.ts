@@ -88,9 +88,13 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(loggedCommands(log)).toEqual(rendered);
     // mode: "0640" on a directory src: its files get it, its directories 0750 (not 0640, which
     // no one but root could enter).
-    const { stdout: listing } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out, "rootfs.squashfs"), "etc/fixture/site.d"]);
+    const { stdout: listing } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out, "rootfs.squashfs"), "etc/fixture"]);
     expect(listing).toMatch(/^drwxr-x--- \S+ +\d+ \S+ \S+ \/etc\/fixture\/site\.d\/conf$/m);
     expect(listing).toMatch(/^-rw-r----- \S+ +\d+ \S+ \S+ \/etc\/fixture\/site\.d\/conf\/role$/m);
+    // owner: munge:munge on /etc/fixture/site.conf: the file is munge's, the directory buildah
+    // made for it root's (buildah copy --chown alone gave it to munge).
+    expect(listing).toMatch(/^-rw------- 991\/991 +\d+ \S+ \S+ \/etc\/fixture\/site\.conf$/m);
+    expect(listing).toMatch(/^drwxr-xr-x root\/root +\d+ \S+ \S+ \/etc\/fixture$/m);
     // Every kind of step bootsmith performs itself was compared, not only external programs.
     for (const sub of [
       "bootsmith rootfs accounts",

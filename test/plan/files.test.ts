@@ -66,3 +66,38 @@ describe("files: a directory src with mode", () => {
     ]);
   });
 });
+
+describe("files: owner", () => {
+  it("the directories buildah would create on the way to dest are made first, root's (buildah copy --chown gives them to the owner)", () => {
+    const { commands, dir, workDir } = copyCommands(
+      [
+        "  - dest: /etc/munge/munge.key\n    src: motd\n    owner: munge:munge",
+        "  - dest: /srv/slurm/\n    src: motd\n    owner: slurm",
+        "  - dest: /opt/site/tree/\n    src: site\n    owner: '992'",
+        "  - dest: /etc/motd\n    content: hi\n    owner: root:root",
+        "  - dest: /top\n    content: hi\n    owner: slurm",
+      ].join("\n") + "\n",
+    );
+    const empty = path.join(workDir, "files", "empty");
+    const copies = commands
+      .filter((c) => c.file === "buildah")
+      .map((c) =>
+        argv(c)
+          .slice(1)
+          .filter((a) => a !== "bootsmith-t-test"),
+      );
+    expect(commands[0]).toEqual({ file: "mkdir", args: ["-p", empty] });
+    expect(copies).toEqual([
+      [empty, "/etc/munge/"],
+      ["--chown", "munge:munge", path.join(dir, "motd"), "/etc/munge/munge.key"],
+      [empty, "/srv/slurm/"],
+      ["--chown", "slurm", path.join(dir, "motd"), "/srv/slurm/"],
+      // A directory src: its dest is the copied directory, the owner's; its parents are made root's.
+      [empty, "/opt/site/"],
+      ["--chown", "992", path.join(dir, "site"), "/opt/site/tree/"],
+      // root's own (nothing to make) and a file in / (no directory on the way).
+      ["--chmod", "0644", "--chown", "root:root", expect.stringMatching(/\/files\/3\/motd$/), "/etc/motd"],
+      ["--chmod", "0644", "--chown", "slurm", expect.stringMatching(/\/files\/4\/top$/), "/top"],
+    ]);
+  });
+});
