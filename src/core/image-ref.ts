@@ -41,3 +41,6 @@ export function imageReferenceProblem(ref: string): string | undefined {
         : "";
   return `${JSON.stringify(ref)} is not an image reference${why ? ` (${why})` : ""}: write ${IMAGE_REFERENCE_FORM}`;
 }
+
+/** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest (a publish target's repository). */
+export const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;

@@ -1,7 +1,7 @@
 // An image in an OCI registry, as diff and export name it: `registry:HOST[:PORT]/REPO:TAG` (the
 // form `--to registry:…` and gc's TARGET use, with a tag or digest added) or skopeo's
 // `docker://HOST[:PORT]/REPO:TAG`; `@sha256:…` instead of `:TAG` pins a digest.
-import { REPOSITORY } from "../publish/registry.js";
+import { REPOSITORY } from "../core/image-ref.js";
 import { LifecycleInputError } from "./errors.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
+import { REPOSITORY } from "../core/image-ref.js";
 import { silentReporter } from "../exec/events.js";
 import { run, type RunContext } from "../exec/run.js";
 import type { ArtifactSet } from "./artifacts.js";
@@ -34,9 +35,6 @@ export interface RegistryPublishOptions extends PublishOptions {
    */
   readonly signer?: Signer;
 }
-
-/** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest. */
-export const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
 /** How buildah reaches the target registry: TLS verification (on unless the target says) and its auth file. */
 export function registryAccessArgs(target: RegistryTarget): string[] {

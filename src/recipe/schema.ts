@@ -7,7 +7,7 @@ import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
 import { MAC_INPUT } from "../core/mac.js";
 import { NID_MAX } from "../core/nid.js";
-import { IMAGE_REFERENCE, imageReferenceProblem } from "../core/image-ref.js";
+import { IMAGE_REFERENCE, imageReferenceProblem, REPOSITORY } from "../core/image-ref.js";
 
 // zod compiles a parser for each object schema with `new Function` on its first parse; that pays
 // off over many parses, but a build validates a handful of recipes once, where compiling costs
@@ -469,7 +469,13 @@ export const BootSchema = z.strictObject({
 
 const publishRegistry = z.strictObject({
   type: z.literal("registry"),
-  repository: z.string().min(1).describe("Repository pushed to, one tag per recipe tag, e.g. registry.local:5000/images/rocky-9"),
+  repository: z
+    .string()
+    .regex(REPOSITORY, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not a registry repository: write HOST[:PORT]/PATH with a lowercase PATH and no tag (the recipe's tags are pushed), e.g. registry.local:5000/images/rocky-9`,
+    })
+    .describe("Repository pushed to, one tag per recipe tag, e.g. registry.local:5000/images/rocky-9"),
   tlsVerify: z.boolean().default(true).describe("Verify the registry's TLS certificate"),
   authFile: z.string().optional().describe("Registry credentials file (buildah --authfile)"),
   lookaside: z

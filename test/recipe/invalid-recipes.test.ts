@@ -151,6 +151,20 @@ const cases: readonly Case[] = [
   },
   // --- value formats ------------------------------------------------------------------------------
   {
+    name: "publish: a registry repository a push would refuse (capitals, a space, a tag): refused at its line, before the build",
+    yaml: withBase(
+      "publish:",
+      "  - type: registry",
+      "    repository: registry.local:5000/Site/rocky 9",
+      "  - type: registry",
+      "    repository: registry.local:5000/site/rocky:9",
+    ),
+    issues: [
+      '9:17 publish[0].repository: "registry.local:5000/Site/rocky 9" is not a registry repository: write HOST[:PORT]/PATH with a lowercase PATH and no tag (the recipe\'s tags are pushed), e.g. registry.local:5000/images/rocky-9',
+      '11:17 publish[1].repository: "registry.local:5000/site/rocky:9" is not a registry repository: write HOST[:PORT]/PATH with a lowercase PATH and no tag (the recipe\'s tags are pushed), e.g. registry.local:5000/images/rocky-9',
+    ],
+  },
+  {
     name: "bad MAC",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    macs: ['52:54:00:12:34:56', '52:54:00:12:34']"),
     issues: ["10:33 register[0].macs[1]: must be a MAC address like 52:54:00:12:34:56 or 52-54-00-12-34-56"],
