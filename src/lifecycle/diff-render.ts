@@ -50,7 +50,9 @@ const fileDiffEmpty = (d: FileDiff | undefined) => d === undefined || d.added.le
  * What the build inside a side was: NAME:TAG as built. A promoted tag's directory (prod) holds the
  * build of another tag, so each side is headed by what the user named and this follows it.
  */
-const builtAs = (s: ImageDiff["from"]) => `built as ${s.name}:${s.tags[0] ?? "?"} at ${s.builtAt}`;
+// An older bootsmith's or a hand-written manifest may have no builtAt.
+const builtAs = (s: ImageDiff["from"]) =>
+  `built as ${s.name}:${s.tags[0] ?? "?"}${typeof s.builtAt === "string" ? ` at ${s.builtAt}` : ", build time not recorded"}`;
 const show = (v: string | null) => (v === null ? "(none)" : v);
 
 function sizeLine(from: number | null, to: number | null): string {
