@@ -97,7 +97,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         "bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)",
       );
     }
-    const target = parseTargetSpec(positionals[0]!, targetSpecOptions(values));
+    const target = parseTargetSpec(positionals[0]!, targetSpecOptions(values), null);
     const store = openStore(target);
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {
