@@ -35,6 +35,7 @@ const UNIT = [
   "test/exec/**/*.test.ts",
   "test/lint/**/*.test.ts",
   "test/lifecycle/diff-render.test.ts",
+  "test/lifecycle/image-diff.test.ts",
   "test/lifecycle/import-tags.test.ts",
   "test/lifecycle/layer-listing.test.ts",
   "test/lifecycle/size-tree.test.ts",

@@ -21,6 +21,7 @@ import { formatPreflight, manifestArch, preflight, readManifestIfPresent, type P
 import { AARCH64_UEFI_FIRMWARE, chooseAccel, GUEST_HOST_ADDRESS, IPXE_VIRTIO_ROM } from "./qemu.js";
 import { round1, stormResult, type BootTestResult } from "./result.js";
 import { BootTimeline, type FetchRole } from "./timeline.js";
+import { messageWithCause } from "../core/errors.js";
 import { hostArch } from "../core/arch.js";
 import { normalizeMac } from "../core/mac.js";
 
@@ -294,7 +295,7 @@ async function fetchBootscript(url: string): Promise<{ script: string } | { prob
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (error) {
-    return { problem: `boot script ${url} is unreachable from the host: ${(error as Error).message}` };
+    return { problem: `boot script ${url} is unreachable from the host: ${messageWithCause(error)}` };
   }
   const text = await res.text();
   if (!res.ok) return { problem: `boot script ${url} answered HTTP ${res.status}: ${text.trim().slice(0, 200)}` };

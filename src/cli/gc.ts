@@ -3,6 +3,7 @@ import type { CliCommand } from "./command.js";
 import { EXIT, UserError, withContext } from "../core/errors.js";
 import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { applyGc, describeReasons, describeSetPart, planGc } from "../lifecycle/gc.js";
+import { LifecycleInputError } from "../lifecycle/errors.js";
 import { openStore } from "../lifecycle/open-store.js";
 import { RegistryStore } from "../lifecycle/store-registry.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
@@ -99,7 +100,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         "bootsmith gc: it must know which images nodes boot: give --bss URL, --boot-service URL or --cluster NAME (or --no-references when no node boots from this target)",
       );
     }
-    const target = parseTargetSpec(positionals[0]!, targetSpecOptions(values));
+    const target = parseTargetSpec(positionals[0]!, targetSpecOptions(values), null);
     const store = openStore(target);
     try {
       const { plan, deleted } = await runLifecycle(async (signal) => {
@@ -109,6 +110,9 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         // A registry deletes by digest, repository-wide: every tag there (of any image name) keeps
         // what it needs, so --name narrows what is decided, not what is listed.
         const tags = await store.list(store instanceof RegistryStore ? undefined : values.name, signal);
+        // A mistyped --name is not an image with nothing to delete ("0 deleted, 0 kept", exit 0).
+        if (values.name !== undefined && !tags.some((t) => t.name === values.name))
+          throw new LifecycleInputError(`--name ${values.name}: ${store.label} holds no image of that name; give the NAME of a published NAME:TAG`);
         const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t), values.name);
         const deleted = values.yes ? await applyGc(store, plan, signal, (n, t) => !values.json && process.stdout.write(`deleted ${n}:${t}\n`)) : 0;
         return { plan, deleted };

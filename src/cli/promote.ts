@@ -91,7 +91,7 @@ an unknown image.`,
     if (!ref) throw new UserError(`bootsmith promote: ${JSON.stringify(positionals[0])} is not NAME:TAG`);
     if (!values.to) throw new UserError("bootsmith promote: --to TAG2 is required");
     const to = values.to;
-    const target = parseTargetSpec(values.target ?? "dir:artifacts", targetSpecOptions(values));
+    const target = parseTargetSpec(values.target ?? "dir:artifacts", targetSpecOptions(values), "--target");
     const store = openStore(target, values.artifacts !== undefined ? { artifacts: values.artifacts } : {});
     try {
       const request = { name: ref.name, tag: ref.tag, to, force: values.force ?? false };

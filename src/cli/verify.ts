@@ -3,7 +3,7 @@
 // each file that fails.
 import { existsSync } from "node:fs";
 import type { CliCommand } from "./command.js";
-import { BootsmithError, EXIT, UserError } from "../core/errors.js";
+import { BootsmithError, EXIT, messageWithCause, UserError } from "../core/errors.js";
 import { parseCommandArgs } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { PublicKeyError } from "../sign/verify-signature.js";
@@ -88,7 +88,7 @@ export const verifyCommand: CliCommand = {
       if (error instanceof PublicKeyError) throw new UserError(`--key: ${error.message}`);
       if (controller.signal.aborted) throw new BootsmithError("bootsmith verify: interrupted", EXIT.interrupted, { cause: error });
       // Whatever stopped the check (unreachable, unreadable, malformed), the set is not verified: exit 1.
-      throw new BootsmithError(`bootsmith verify: ${source.description}: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed, {
+      throw new BootsmithError(`bootsmith verify: ${source.description}: ${messageWithCause(error)}`, EXIT.failed, {
         cause: error,
       });
     } finally {

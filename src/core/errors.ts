@@ -75,3 +75,14 @@ export function fileSystemFailure(error: unknown): BootsmithError | undefined {
     hint: "check the path, its permissions and the free space of its filesystem",
   });
 }
+
+/**
+ * An error's message with the cause it wraps: Node's fetch rejects with only "fetch failed",
+ * the reason (ECONNREFUSED, a DNS failure, a TLS error) being in `cause`.
+ */
+export function messageWithCause(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  const detail = cause instanceof Error ? cause.message || (cause as NodeJS.ErrnoException).code : undefined;
+  return detail && !message.includes(detail) ? `${message} (${detail})` : message;
+}

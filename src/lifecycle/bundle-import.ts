@@ -6,6 +6,7 @@
 // per tag with a key, tags last (publish/registry-signed.ts pushLayout). A truncated bundle, an
 // extra file or a wrong digest (in an artifact or an image blob) publishes nothing.
 import { createReadStream } from "node:fs";
+import { makeStagingDir } from "../core/staging-dir.js";
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -67,7 +68,7 @@ export async function importBundle(bundle: string, destination: ImportDestinatio
     if (await stat(final).catch(() => undefined))
       throw new LifecycleInputError(`--to ${destination.dir}: already exists; give a new directory (or a dir:, s3:// or registry: target to publish to)`);
     await mkdir(path.dirname(final), { recursive: true });
-    staging = await mkdtemp(`${final}.partial-`);
+    staging = await makeStagingDir(`${final}.partial-`);
   } else {
     await mkdir(destination.workDir, { recursive: true });
     staging = await mkdtemp(path.join(destination.workDir, "import-"));

@@ -28,6 +28,7 @@ export function isIdentical(diff: ImageDiff): boolean {
     diff.kernel === undefined &&
     diff.params === undefined &&
     diff.artifacts.every((a) => a.sameBytes) &&
+    diff.packages !== undefined &&
     isEmptyPackages(diff.packages) &&
     fileDiffEmpty(diff.rootfs) &&
     fileDiffEmpty(diff.initramfs) &&
@@ -39,13 +40,19 @@ export function isIdentical(diff: ImageDiff): boolean {
 const notComparedText = (n: NonNullable<ImageDiff["notCompared"]>[number]) =>
   `not compared: ${n.missingIn} does not carry it (files compared from the image's layers)`;
 
+const recordsNoList = (diff: ImageDiff) =>
+  `record${(diff.packagesNotRecordedIn ?? []).length === 1 ? "s" : ""} no package list: built by an older bootsmith, or edited`;
+const packagesNotRecorded = (diff: ImageDiff) => `${(diff.packagesNotRecordedIn ?? []).join(" and ")} ${recordsNoList(diff)}`;
+
 const fileDiffEmpty = (d: FileDiff | undefined) => d === undefined || d.added.length + d.removed.length + d.changed.length === 0;
 
 /**
  * What the build inside a side was: NAME:TAG as built. A promoted tag's directory (prod) holds the
  * build of another tag, so each side is headed by what the user named and this follows it.
  */
-const builtAs = (s: ImageDiff["from"]) => `built as ${s.name}:${s.tags[0] ?? "?"} at ${s.builtAt}`;
+// An older bootsmith's or a hand-written manifest may have no builtAt.
+const builtAs = (s: ImageDiff["from"]) =>
+  `built as ${s.name}:${s.tags[0] ?? "?"}${typeof s.builtAt === "string" ? ` at ${s.builtAt}` : ", build time not recorded"}`;
 const show = (v: string | null) => (v === null ? "(none)" : v);
 
 function sizeLine(from: number | null, to: number | null): string {
@@ -94,10 +101,12 @@ function renderText(diff: ImageDiff): string {
   lines.push("artifacts:");
   for (const a of diff.artifacts) lines.push(`  ${a.file.padEnd(16)} ${a.sameBytes ? `${formatBytes(a.to!)} (same bytes)` : sizeLine(a.from, a.to)}`);
   for (const n of diff.notCompared ?? []) lines.push(`  ${n.file.padEnd(16)} ${notComparedText(n)}`);
-  lines.push(packageDiffSummary(diff.packages).replace(/^no package changed$/, "packages: no change"));
-  for (const c of diff.packages.changed) lines.push(`  ~ ${packageChangeLine(c)}`);
-  for (const c of diff.packages.added) lines.push(`  + ${packageChangeLine(c)}`);
-  for (const c of diff.packages.removed) lines.push(`  - ${packageChangeLine(c)}`);
+  if (diff.packages) {
+    lines.push(packageDiffSummary(diff.packages).replace(/^no package changed$/, "packages: no change"));
+    for (const c of diff.packages.changed) lines.push(`  ~ ${packageChangeLine(c)}`);
+    for (const c of diff.packages.added) lines.push(`  + ${packageChangeLine(c)}`);
+    for (const c of diff.packages.removed) lines.push(`  - ${packageChangeLine(c)}`);
+  } else lines.push(`packages: not compared (${packagesNotRecorded(diff)})`);
   if (diff.rootfs) lines.push(`rootfs files: ${fileSummary(diff.rootfs)}`, ...fileLines(diff.rootfs, "  "));
   if (diff.initramfs) lines.push(`initramfs files: ${fileSummary(diff.initramfs)}`, ...fileLines(diff.initramfs, "  "));
   if (diff.dracutModules) {
@@ -131,19 +140,22 @@ function renderMarkdown(diff: ImageDiff): string {
     else lines.push(`**${title}**`, "", ...body, "");
   };
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-  list(
-    "Packages changed",
-    diff.packages.changed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from} → ${c.to}`),
-  );
-  list(
-    "Packages added",
-    diff.packages.added.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.to}`),
-  );
-  list(
-    "Packages removed",
-    diff.packages.removed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from}`),
-  );
-  if (isEmptyPackages(diff.packages)) lines.push("No package changed.", "");
+  const packages = diff.packages;
+  if (packages) {
+    list(
+      "Packages changed",
+      packages.changed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from} → ${c.to}`),
+    );
+    list(
+      "Packages added",
+      packages.added.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.to}`),
+    );
+    list(
+      "Packages removed",
+      packages.removed.map((c) => `${code(`${c.name}.${c.arch}`)} ${c.from}`),
+    );
+    if (isEmptyPackages(packages)) lines.push("No package changed.", "");
+  } else lines.push(`Packages not compared: ${(diff.packagesNotRecordedIn ?? []).map(code).join(" and ")} ${recordsNoList(diff)}.`, "");
   const files = (what: string, d: FileDiff | undefined) => {
     if (!d) return;
     list(`${what} files added`, d.added.map(code));

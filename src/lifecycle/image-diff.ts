@@ -56,7 +56,10 @@ export interface ImageDiff {
   }[];
   /** Artifacts one side cannot hold (a registry image's squashfs), with the side's label: not compared. */
   readonly notCompared?: readonly { readonly file: string; readonly missingIn: string }[];
-  readonly packages: PackageDiff;
+  /** Absent when either side's manifest records no package list (see packagesNotRecordedIn). */
+  readonly packages?: PackageDiff;
+  /** The sides whose manifest has no `packages` (an older bootsmith's, or edited by hand). */
+  readonly packagesNotRecordedIn?: readonly string[];
   /** Absent when either side has no rootfs.squashfs to list. */
   readonly rootfs?: FileDiff;
   readonly initramfs?: FileDiff;
@@ -82,6 +85,9 @@ export function diffImages(a: ImageFacts, b: ImageFacts): ImageDiff {
       const y = b.manifest.artifacts[role];
       return { role, file: (y ?? x)!.file, from: x?.size ?? null, to: y?.size ?? null, sameBytes: x !== undefined && y !== undefined && x.sha256 === y.sha256 };
     });
+  // An older bootsmith's manifest, or one edited by hand, may lack the list: comparing it as
+  // empty would report every package as added or removed.
+  const packagesNotRecordedIn = [a, b].filter((f) => !Array.isArray(f.manifest.packages)).map((f) => f.label);
   const modulesA = a.initramfs?.dracutModules;
   const modulesB = b.initramfs?.dracutModules;
   return {
@@ -91,7 +97,7 @@ export function diffImages(a: ImageFacts, b: ImageFacts): ImageDiff {
     ...(paramsA !== paramsB ? { params: { from: paramsA, to: paramsB } } : {}),
     artifacts,
     ...(notCompared.length > 0 ? { notCompared } : {}),
-    packages: diffPackages(a.manifest.packages, b.manifest.packages),
+    ...(packagesNotRecordedIn.length === 0 ? { packages: diffPackages(a.manifest.packages, b.manifest.packages) } : { packagesNotRecordedIn }),
     ...(a.rootfs && b.rootfs ? { rootfs: diffRootfs(a.rootfs, b.rootfs) } : {}),
     ...(a.initramfs && b.initramfs ? { initramfs: diffInitramfs(a.initramfs.files, b.initramfs.files) } : {}),
     ...(modulesA && modulesB

@@ -27,7 +27,8 @@ export interface TagChoice {
 
 export async function chooseImportTags(
   tags: readonly string[],
-  bundleBuiltAt: string,
+  /** Absent in an older bootsmith's or a hand-written manifest: then no tag the target holds is known to be older. */
+  bundleBuiltAt: string | undefined,
   held: (tag: string) => Promise<HeldBuild | undefined>,
   replaceNewer: boolean,
 ): Promise<TagChoice> {
@@ -44,7 +45,7 @@ export async function chooseImportTags(
 }
 
 /** The note for the tags left alone. */
-export function keptTagsNote(kept: readonly KeptTag[], bundleBuiltAt: string): string {
+export function keptTagsNote(kept: readonly KeptTag[], bundleBuiltAt: string | undefined): string {
   const order = (k: KeptTag) => compareTimes(k.builtAt, bundleBuiltAt);
   const which = kept
     .map(
@@ -53,13 +54,13 @@ export function keptTagsNote(kept: readonly KeptTag[], bundleBuiltAt: string): s
     )
     .join(", ");
   const holds = kept.every((k) => order(k) === "newer") ? "a newer build than this bundle's" : "another build, not known to be older than this bundle's";
-  return `kept ${which}: the target's tag holds ${holds} (built ${bundleBuiltAt}); pass --replace-newer to point it at this bundle's build (a rollback)`;
+  return `kept ${which}: the target's tag holds ${holds} (${typeof bundleBuiltAt === "string" ? `built ${bundleBuiltAt}` : "built at an unknown time"}); pass --replace-newer to point it at this bundle's build (a rollback)`;
 }
 
 /** How time `a` stands to time `b` (RFC 3339), to the nanosecond; undefined when either is not a time. */
-function compareTimes(a: string | undefined, b: string): "older" | "same" | "newer" | undefined {
+function compareTimes(a: string | undefined, b: string | undefined): "older" | "same" | "newer" | undefined {
   const x = a === undefined ? undefined : nanoseconds(a);
-  const y = nanoseconds(b);
+  const y = b === undefined ? undefined : nanoseconds(b);
   if (x === undefined || y === undefined) return undefined;
   return x < y ? "older" : x === y ? "same" : "newer";
 }

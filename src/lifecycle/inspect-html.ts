@@ -4,7 +4,7 @@
 // directories, area = bytes, a hue per top-level directory) and a bar chart of the packages.
 // Every drawn element carries data-path/data-bytes (or data-package) and a <title> tooltip.
 import { formatBytes } from "../core/format.js";
-import type { SizeReport, TreeReport } from "./inspect.js";
+import { builtText, type SizeReport, type TreeReport } from "./inspect.js";
 import type { SizeNode } from "./size-tree.js";
 import { squarify, type Rect } from "./treemap.js";
 
@@ -34,7 +34,7 @@ export function renderInspectHtml(report: SizeReport): string {
 <body>
 <header>
 <h1>${esc(title)} <span class="sub">size report</span></h1>
-<p class="meta">built ${esc(report.builtAt)} · ${esc(report.source)} · tags ${esc(report.tags.join(", "))}</p>
+<p class="meta">${esc(builtText(report.builtAt))} · ${esc(report.source)} · tags ${esc(report.tags.join(", "))}</p>
 </header>
 <main>
 ${sections.join("\n")}

@@ -1,13 +1,13 @@
 // `bootsmith inspect` as text: the artifacts, the largest packages and directories, in columns.
 import { formatBytes } from "../core/format.js";
-import type { SizeReport, TreeReport } from "./inspect.js";
+import { builtText, type SizeReport, type TreeReport } from "./inspect.js";
 
 /** Packages listed in the text report (JSON and HTML carry all of them). */
 const TEXT_PACKAGES = 25;
 
 export function renderInspectText(report: SizeReport): string {
   const out: string[] = [];
-  out.push(`${report.name}:${report.tags[0] ?? "?"} (${report.source}, built ${report.builtAt})`, "");
+  out.push(`${report.name}:${report.tags[0] ?? "?"} (${report.source}, ${builtText(report.builtAt)})`, "");
   out.push("artifacts (as stored):");
   for (const a of report.artifacts) out.push(`  ${a.file.padEnd(18)} ${size(a.bytes)}`);
   if (report.packages) {

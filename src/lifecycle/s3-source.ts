@@ -20,11 +20,15 @@ import type { OpenedSource, SourceOptions } from "./source-types.js";
 export function parseS3ImageSpec(spec: string, options: SourceOptions): { target: S3Target; folder: string } {
   const parts = spec.slice("s3://".length).replace(/\/+$/, "").split("/");
   if (parts.length < 3) throw new LifecycleInputError(`${spec}: expected s3://BUCKET/[PREFIX/]NAME/TAG (the folder holding manifest.json)`);
-  const target = parseTargetSpec(`s3://${parts[0]!}`, {
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.caFile ? { caFile: options.caFile } : {}),
-  });
+  const target = parseTargetSpec(
+    `s3://${parts[0]!}`,
+    {
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.caFile ? { caFile: options.caFile } : {}),
+    },
+    null,
+  );
   if (target.type !== "s3") throw new Error("unreachable: s3:// parsed as another target");
   return { target, folder: `${parts.slice(1).join("/")}/` };
 }

@@ -3,6 +3,7 @@
 // byte is copied) with the manifests written last (the combined one after the architectures'), then
 // renames it into place; deletion renames the tag aside first, so it stops being complete at
 // once, then removes it.
+import { makeStagingDir } from "../core/staging-dir.js";
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sha256File } from "../core/hash.js";
@@ -34,7 +35,7 @@ export class DirStore implements ImageStore {
   async copyTag(name: string, from: string, to: string, copy: TagCopy, signal?: AbortSignal): Promise<void> {
     const imageDir = path.join(this.root, name);
     const source = path.join(imageDir, from);
-    const staging = await mkdtemp(path.join(imageDir, `.${to}.tmp-`));
+    const staging = await makeStagingDir(path.join(imageDir, `.${to}.tmp-`));
     try {
       for (const record of copy.artifacts) {
         signal?.throwIfAborted();

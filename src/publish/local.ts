@@ -5,6 +5,7 @@
 // are hard-linked instead of copied; copied files are hashed while they are copied.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
+import { makeStagingDir } from "../core/staging-dir.js";
 import { link, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -53,7 +54,7 @@ export async function publishToLocal(set: ArtifactSet, target: LocalTarget, opti
       for (const a of set.artifacts) record({ action: "skipped", tag, file: a.name, bytes: a.size, seconds: 0, destination: join(finalDir, a.name) });
       record({ action: "skipped", tag, file: MANIFEST_FILE, bytes: set.manifestBytes.length, seconds: 0, destination: join(finalDir, MANIFEST_FILE) });
     } else {
-      const staging = await mkdtemp(join(imageDir, `.${leaf}.tmp-`));
+      const staging = await makeStagingDir(join(imageDir, `.${leaf}.tmp-`));
       const dropUndo = options.cleanup?.push(`remove ${staging}`, () => rm(staging, { recursive: true, force: true })) ?? (() => {});
       try {
         for (const artifact of set.artifacts) {

@@ -23,19 +23,27 @@ export interface TargetSpecOptions {
 
 export const TARGET_SPEC_FORMS = ["s3://BUCKET[/PREFIX]", "dir:PATH", "registry:HOST[:PORT]/REPOSITORY"] as const;
 
-export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): PublishTarget {
+/**
+ * `option` is where the user gave the spec, for messages: publish's and import's "--to" (the
+ * default), promote's "--target", or null for a positional (gc's TARGET, an s3:// image of diff,
+ * inspect or export), which the message names by its value alone.
+ */
+export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}, option: string | null = "--to"): PublishTarget {
+  const given = option === null ? spec : `${option} ${spec}`;
   if (spec.startsWith("s3://")) {
     const rest = spec.slice("s3://".length);
     const slash = rest.indexOf("/");
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     let prefix = slash < 0 ? "" : rest.slice(slash + 1);
-    if (options.prefix !== undefined && prefix !== "") throw new PublishInputError(`--to ${spec} and --prefix ${options.prefix}: give the prefix one way`);
+    if (options.prefix !== undefined && prefix !== "") throw new PublishInputError(`${given} and --prefix ${options.prefix}: give the prefix one way`);
     if (!S3_BUCKET.test(bucket)) {
-      throw new PublishInputError(`--to ${spec}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
+      throw new PublishInputError(`${given}: ${JSON.stringify(bucket)} is not a valid bucket name (3–63 lowercase letters, digits, dots, hyphens)`);
     }
     const fixed = s3PrefixFix(prefix);
     if (fixed !== undefined)
-      throw new PublishInputError(`the prefix ${JSON.stringify(prefix)} of --to ${spec} ${S3_EMPTY_SEGMENT}: write --to s3://${bucket}/${fixed}`);
+      throw new PublishInputError(
+        `the prefix ${JSON.stringify(prefix)} of ${given} ${S3_EMPTY_SEGMENT}: write ${option === null ? "" : `${option} `}s3://${bucket}/${fixed}`,
+      );
     const fixedOption = options.prefix === undefined ? undefined : s3PrefixFix(options.prefix);
     if (fixedOption !== undefined)
       throw new PublishInputError(`the prefix ${JSON.stringify(options.prefix)} of --prefix ${S3_EMPTY_SEGMENT}: write --prefix ${fixedOption}`);
@@ -57,7 +65,7 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
   }
   if (spec.startsWith("dir:")) {
     const dir = spec.slice("dir:".length);
-    if (dir === "") throw new PublishInputError(`--to ${spec}: give a directory, e.g. dir:/srv/boot`);
+    if (dir === "") throw new PublishInputError(`${given}: give a directory, e.g. dir:/srv/boot`);
     const target: LocalTarget = { type: "local", dir, ...(options.publicBase ? { publicBase: options.publicBase } : {}) };
     return target;
   }
@@ -72,5 +80,5 @@ export function parseTargetSpec(spec: string, options: TargetSpecOptions = {}): 
     };
     return target;
   }
-  throw new PublishInputError(`--to ${JSON.stringify(spec)}: expected one of ${TARGET_SPEC_FORMS.join(", ")}`);
+  throw new PublishInputError(`${option === null ? "" : `${option} `}${JSON.stringify(spec)}: expected one of ${TARGET_SPEC_FORMS.join(", ")}`);
 }

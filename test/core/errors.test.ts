@@ -1,7 +1,8 @@
 // One error base: every deliberate error carries its exit code, and cli/main.ts turns any of
 // them into a message (with the hint) and that code; anything else is a bug and is rethrown.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BootsmithError, EXIT, fileSystemFailure, UserError, withContext } from "../../src/core/errors.js";
+import { closedPort } from "../support/closed-port.js";
+import { BootsmithError, EXIT, fileSystemFailure, messageWithCause, UserError, withContext } from "../../src/core/errors.js";
 import { exitCodeFor } from "../../src/cli/main.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { PublishError, PublishInputError } from "../../src/publish/errors.js";
@@ -53,5 +54,19 @@ describe("the error base and exitCodeFor", () => {
     expect(failure?.exitCode).toBe(EXIT.failed);
     expect(fileSystemFailure(new TypeError("x is not a function"))).toBeUndefined();
     expect(fileSystemFailure(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED", syscall: "connect" }))).toBeUndefined();
+  });
+});
+
+describe("messageWithCause", () => {
+  it("adds the cause fetch hides behind 'fetch failed' (a refused connection is named)", async () => {
+    const port = await closedPort();
+    const error = await fetch(`http://127.0.0.1:${port}/x`).catch((e: unknown) => e);
+    expect(messageWithCause(error)).toBe(`fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
+  });
+
+  it("an error without a cause, or whose message already says it, is left as it is", () => {
+    expect(messageWithCause(new Error("boom"))).toBe("boom");
+    expect(messageWithCause(new Error("a: b", { cause: new Error("b") }))).toBe("a: b");
+    expect(messageWithCause("text")).toBe("text");
   });
 });

@@ -62,9 +62,9 @@ describe("bootsmith diff of two Debian live builds differing by one package and 
     const result = await bootsmith(["diff", parent, child, "--json"]);
     expect(result.exitCode, result.stderr).toBe(0);
     const diff = JSON.parse(result.stdout) as ImageDiff;
-    expect(diff.packages.added.map((p) => p.name)).toEqual(["hello"]);
-    expect(diff.packages.removed).toEqual([]);
-    expect(diff.packages.changed).toEqual([]);
+    expect(diff.packages?.added.map((p) => p.name)).toEqual(["hello"]);
+    expect(diff.packages?.removed).toEqual([]);
+    expect(diff.packages?.changed).toEqual([]);
     expect(diff.kernel).toBeUndefined();
     expect(diff.params).toBeUndefined();
     // The package's own files, as dpkg lists them in the child image.

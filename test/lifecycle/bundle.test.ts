@@ -4,7 +4,7 @@
 // refused with exit 2 and nothing published. Bundles are re-packed with tar-stream to build the
 // bad ones the way a damaged or tampered file would look.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { tarEntries, writeTar } from "../support/tar-entries.js";
@@ -131,6 +131,9 @@ describe("bootsmith import", () => {
       expect(readFileSync(path.join(into, name)).equals(readFileSync(path.join(image.dir, name))), name).toBe(true);
     }
     expect(existsSync(path.join(into, "build.log"))).toBe(false);
+    // The mode mkdir gives (the umask's), not mkdtemp's 0700: a web server may serve it as another user.
+    mkdirSync(path.join(work, "plain"));
+    expect(statSync(into).mode & 0o777).toBe(statSync(path.join(work, "plain")).mode & 0o777);
     const again = await bootsmith(["import", bundle, "--to", into]);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain("already exists");

@@ -183,7 +183,7 @@ describe("lifecycle against Ceph RGW", () => {
     const result = await s3("diff", `s3://${bucket}/real/a`, `s3://${bucket}/real/b`, "--json");
     expect(result.exitCode, result.stderr).toBe(0);
     const diff = JSON.parse(result.stdout) as ImageDiff;
-    expect(diff.packages.added.map((p) => p.name)).toEqual(["extra"]);
+    expect(diff.packages?.added.map((p) => p.name)).toEqual(["extra"]);
     expect(diff.rootfs).toEqual({ added: ["/etc/extra.conf"], removed: [], changed: [] });
     expect(diff.dracutModules).toEqual({ added: ["livenet"], removed: [] });
     const missing = await s3("diff", `s3://${bucket}/real/a`, `s3://${bucket}/real/zz`);

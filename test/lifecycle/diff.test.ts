@@ -130,7 +130,7 @@ describe("bootsmith diff", () => {
     const result = await bootsmith(["diff", "diff-b", "diff-a", "--json"], { cwd: work });
     expect(result.exitCode, result.stderr).toBe(0);
     const diff = JSON.parse(result.stdout) as ImageDiff;
-    expect(diff.packages.removed.map((p) => p.name)).toEqual(["fixture-hello"]);
+    expect(diff.packages?.removed.map((p) => p.name)).toEqual(["fixture-hello"]);
     expect(diff.rootfs!.removed).toContain("/etc/extra.conf");
   });
 

@@ -219,5 +219,9 @@ describe("bootsmith gc (dir: target)", () => {
     const typo = await bootsmith(["gc", `dir:${root}-typo`, "--keep", "1", "--no-references", "--yes"]);
     expect(typo.exitCode).toBe(2);
     expect(typo.stderr).toContain(`dir:${root}-typo: no such directory`);
+    // So is a mistyped --name: exit 2 naming it, not an image with nothing to delete.
+    const name = await bootsmith(["gc", `dir:${root}`, "--keep", "1", "--no-references", "--name", "typo", "--yes"]);
+    expect(name.exitCode).toBe(2);
+    expect(name.stderr).toContain(`--name typo: dir:${root} holds no image of that name`);
   });
 });

@@ -43,6 +43,14 @@ describe("chooseImportTags", () => {
     expect(asked).toEqual([]);
   });
 
+  it("a bundle whose manifest has no builtAt (an older bootsmith's): every held tag is kept, the note says the time is unknown", async () => {
+    const choice = await chooseImportTags(["1"], undefined, async () => ({ same: false, builtAt: "2020-01-01T00:00:00Z" }), false);
+    expect(choice).toEqual({ publish: [], kept: [{ tag: "1", builtAt: "2020-01-01T00:00:00Z" }] });
+    expect(keptTagsNote(choice.kept, undefined)).toBe(
+      "kept 1 (built 2020-01-01T00:00:00Z): the target's tag holds another build, not known to be older than this bundle's (built at an unknown time); pass --replace-newer to point it at this bundle's build (a rollback)",
+    );
+  });
+
   it("says 'newer' when every kept tag's build is newer", () => {
     expect(keptTagsNote([{ tag: "latest", builtAt: "2026-11-27T00:00:00Z" }], "2026-11-26T00:00:00Z")).toBe(
       "kept latest (built 2026-11-27T00:00:00Z): the target's tag holds a newer build than this bundle's (built 2026-11-26T00:00:00Z); pass --replace-newer to point it at this bundle's build (a rollback)",

@@ -59,6 +59,8 @@ describe("bootsmith promote (dir: target)", () => {
     for (const file of ["vmlinuz", "initramfs.img", "rootfs.squashfs"]) {
       expect(statSync(path.join(root, "promo", "prod", file)).ino, file).toBe(statSync(path.join(root, "promo", "1", file)).ino);
     }
+    // As readable as the published tag (a web server serving the target runs as another user).
+    expect(statSync(path.join(root, "promo", "prod")).mode & 0o777).toBe(statSync(path.join(root, "promo")).mode & 0o777);
     const prod = manifestAt("prod");
     expect(prod.tags).toEqual(["1", "prod"]);
     expect(prod.promotions).toEqual([{ from: "1", to: "prod", at: expect.any(String), forced: false, by: "operator" }]);

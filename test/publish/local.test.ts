@@ -46,6 +46,8 @@ describe("publishToLocal", () => {
       "latest uploaded manifest.json",
     ]);
     for (const tag of ["1.0", "latest"]) {
+      // As readable as the image's directory, which mkdir made: a web server serving the target runs as another user.
+      expect((await stat(join(out, "test-image", tag))).mode & 0o777, tag).toBe((await stat(join(out, "test-image"))).mode & 0o777);
       for (const file of ["vmlinuz", "initramfs.img", "rootfs.squashfs", "manifest.json"]) {
         expect(await sha256(join(out, "test-image", tag, file))).toBe(image.sha256[file]);
       }

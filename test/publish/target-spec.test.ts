@@ -31,6 +31,17 @@ describe("parseTargetSpec", () => {
     expect(() => parseTargetSpec(spec)).toThrow(PublishInputError);
   });
 
+  it("names where the spec was given: --to by default, promote's --target, or the value alone for a positional", () => {
+    expect(() => parseTargetSpec("ftp://x")).toThrow('--to "ftp://x": expected one of');
+    expect(() => parseTargetSpec("ftp://x", {}, "--target")).toThrow('--target "ftp://x": expected one of');
+    expect(() => parseTargetSpec("/srv/boot", {}, null)).toThrow(/^"\/srv\/boot": expected one of/);
+    expect(() => parseTargetSpec("s3://BAD_B", {}, null)).toThrow(/^s3:\/\/BAD_B: "BAD_B" is not a valid bucket name/);
+    expect(() => parseTargetSpec("s3://b-b//x", {}, "--target")).toThrow(
+      /of --target s3:\/\/b-b\/\/x has an empty path segment.*: write --target s3:\/\/b-b\/x$/,
+    );
+    expect(() => parseTargetSpec("dir:", {}, null)).toThrow(/^dir:: give a directory/);
+  });
+
   it.each([
     ["s3://boot-images//a//b/", {}, 'the prefix "/a//b/" of --to s3://boot-images//a//b/', "--to s3://boot-images/a/b/"],
     ["s3://boot-images/a//b", {}, 'the prefix "a//b" of --to s3://boot-images/a//b', "--to s3://boot-images/a/b"],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { closedPort } from "../support/closed-port.js";
 import { bootsmith } from "../support/cli.js";
 import { makeTestKey, type TestKey } from "../support/gpg-keys.js";
 import { flipByte, makeSignedSet } from "../support/signed-set.js";
@@ -143,5 +144,12 @@ describe("bootsmith verify", () => {
     const result = await bootsmith(["verify", good, "--key", path.join(work, "nope.gpg")]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain("nope.gpg: no such file");
+  });
+
+  it("a server that does not answer: exit 1 naming why, not only 'fetch failed'", async () => {
+    const port = await closedPort(); // the connection is refused
+    const result = await bootsmith(["verify", `http://127.0.0.1:${port}/c/1/`]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
   });
 });
