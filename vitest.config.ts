@@ -26,6 +26,7 @@ const UNIT = [
   "test/builder/version-cache.test.ts",
   "test/builder/storage.test.ts",
   "test/ci/**/*.test.ts",
+  "test/cli/args.test.ts",
   "test/cli/cache.test.ts",
   "test/cli/gc.test.ts",
   "test/cli/main.test.ts",

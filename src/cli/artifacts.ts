@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs, parseVarOptions, STORAGE_OPTIONS, storageFlags } from "./args.js";
+import { parseCommandArgs, parseVarOptions, STORAGE_OPTIONS, storageFlags, wholeNumber } from "./args.js";
 import { lookupStorageArgs } from "../builder/storage.js";
 import { loadRecipe } from "../recipe/load.js";
 import { verifyInitramfsKernel } from "../builder/initramfs.js";
@@ -130,14 +130,14 @@ export const artifactsCommand: CliCommand = {
       }
       case "scan-verdict": {
         const severity = values["fail-on"] as ScanSeverity | undefined;
-        const max = Number(values.max);
+        const max = wholeNumber(values.max);
         if (rest.length !== 1 || !values.profile || !values.datastream || !values.dir || !values.record || values.max === undefined)
           throw new UserError(
             "bootsmith artifacts scan-verdict: expected RESULTS --profile ID --datastream FILE --fail-on SEVERITY --max N --dir DIR --record FILE",
           );
         if (!severity || !SCAN_SEVERITIES.includes(severity))
           throw new UserError(`bootsmith artifacts scan-verdict: --fail-on must be one of ${SCAN_SEVERITIES.join(", ")}`);
-        if (!Number.isInteger(max) || max < 0) throw new UserError("bootsmith artifacts scan-verdict: --max must be a whole number, 0 or more");
+        if (max === undefined) throw new UserError("bootsmith artifacts scan-verdict: --max must be a whole number, 0 or more");
         const record = judgeScan(
           {
             results: path.resolve(rest[0]!),

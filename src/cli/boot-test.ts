@@ -5,7 +5,7 @@ import { type CliCommand } from "./command.js";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseCommandArgs, parseVarOptions } from "./args.js";
+import { parseCommandArgs, parseVarOptions, wholeNumber } from "./args.js";
 import { parsePort } from "./serve.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
@@ -110,8 +110,9 @@ const ACCELS: readonly AccelChoice[] = ["auto", "kvm", "tcg"];
 
 function positiveInt(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UserError(`--${option} ${JSON.stringify(value)}: expected a positive whole number`);
-  return Number(value);
+  const n = wholeNumber(value);
+  if (n === undefined || n <= 0) throw new UserError(`--${option} ${JSON.stringify(value)}: expected a positive whole number`);
+  return n;
 }
 
 export const bootTestCommand: CliCommand = {

@@ -3,7 +3,7 @@
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { formatBytes } from "../core/format.js";
-import { parseCommandArgs } from "./args.js";
+import { parseCommandArgs, wholeNumber } from "./args.js";
 import { packageCacheDir } from "../builder/options.js";
 import { listCachedPackages, removeCachedPackages, stalePackages, summarizeCache, type CacheSummary } from "../builder/package-cache.js";
 
@@ -57,8 +57,8 @@ Exit codes: 0 done (or dry run), 1 the cache could not be read or changed, 2 bad
       process.stdout.write(values.json ? `${JSON.stringify({ cacheDir, managers: summary }, null, 2)}\n` : renderSummary(cacheDir, summary));
       return EXIT.ok;
     }
-    const days = Number(values["older-than"]);
-    if (values["older-than"] === undefined || !Number.isInteger(days) || days < 1)
+    const days = wholeNumber(values["older-than"]);
+    if (days === undefined || days < 1)
       throw new UserError(
         `bootsmith cache prune: --older-than DAYS is required, a whole number of days ≥ 1${values["older-than"] !== undefined ? ` (got ${values["older-than"]})` : ""}`,
       );

@@ -1,7 +1,7 @@
 // bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError, withContext } from "../core/errors.js";
-import { parseCommandArgs, targetSpecOptions } from "./args.js";
+import { parseCommandArgs, targetSpecOptions, wholeNumber } from "./args.js";
 import { applyGc, describeReasons, describeSetPart, planGc } from "../lifecycle/gc.js";
 import { LifecycleInputError } from "../lifecycle/errors.js";
 import { openStore } from "../lifecycle/open-store.js";
@@ -81,8 +81,8 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
     });
     if (positionals.length !== 1) throw new UserError("bootsmith gc: give one target, dir:ROOT, s3://BUCKET[/PREFIX] or registry:HOST[:PORT]/REPO");
     if (values.yes && values["dry-run"]) throw new UserError("bootsmith gc: --yes and --dry-run exclude each other");
-    const keep = Number(values.keep);
-    if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
+    const keep = wholeNumber(values.keep);
+    if (keep === undefined || keep < 1)
       throw new UserError(`bootsmith gc: --keep N is required, a whole number ≥ 1${values.keep !== undefined ? ` (got ${values.keep})` : ""}`);
     /** Each service to ask, with the option that named it (for advice about that option). */
     const services: { type: "bss" | "boot-service"; url: string; given: string }[] = [

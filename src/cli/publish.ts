@@ -1,7 +1,7 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags, targetSpecOptions } from "./args.js";
+import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags, targetSpecOptions, wholeNumber } from "./args.js";
 import { imageStorageArgs, type StorageFlags } from "../builder/storage.js";
 import {
   formatTransfer,
@@ -340,7 +340,7 @@ async function signOpenedSet(dir: string, signer: Signer): Promise<void> {
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} ${value}: expected a positive whole number`);
+  const n = wholeNumber(value);
+  if (n === undefined || n <= 0) throw new UserError(`${flag} ${value}: expected a positive whole number`);
   return n;
 }

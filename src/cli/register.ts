@@ -4,7 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs } from "./args.js";
+import { parseCommandArgs, wholeNumber } from "./args.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../register/auth.js";
 import { RegistrationError } from "../register/errors.js";
 import { exportPayload } from "../register/export.js";
@@ -97,9 +97,8 @@ export function targetFrom(cmd: string, values: TargetValues, env: NodeJS.Proces
     if (!values.name) throw new UserError(`bootsmith ${cmd}: --boot-service needs --name NAME (the BootConfiguration to create or replace)`);
     let priority: number | undefined;
     if (values.priority !== undefined) {
-      priority = Number(values.priority);
-      if (!Number.isInteger(priority) || priority < 0 || priority > 100)
-        throw new UserError(`bootsmith ${cmd}: --priority ${values.priority}: expected an integer 0–100`);
+      priority = wholeNumber(values.priority);
+      if (priority === undefined || priority > 100) throw new UserError(`bootsmith ${cmd}: --priority ${values.priority}: expected an integer 0–100`);
     }
     return {
       type: "boot-service",

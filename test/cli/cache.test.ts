@@ -52,6 +52,7 @@ describe("bootsmith cache", () => {
   it.each([
     [["cache", "prune"], /--older-than DAYS is required/],
     [["cache", "prune", "--older-than", "0"], /whole number of days ≥ 1 \(got 0\)/],
+    [["cache", "prune", "--older-than", "3e1"], /whole number of days ≥ 1 \(got 3e1\)/],
     [["cache", "info", "--yes"], /belong to `bootsmith cache prune`/],
     [["cache", "purge"], /expected `info` or `prune`, got "purge"/],
   ])("refuses %j with exit 2", async (args, message) => {

@@ -41,6 +41,14 @@ async function run(args: string[]): Promise<{ code: number; stderr: string }> {
   }
 }
 
+describe("bootsmith gc --keep", () => {
+  it.each(["0x2", "1e2", "2.0", "0"])("refuses --keep %s with exit 2, before any target or service is read", async (keep) => {
+    const { code, stderr } = await run(["gc", `dir:${tmp}`, "--keep", keep, "--bss", url]);
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toContain(`bootsmith gc: --keep N is required, a whole number ≥ 1 (got ${keep})`);
+  });
+});
+
 describe("bootsmith gc --bss URL of boot-service's own /boot/v1", () => {
   it("tells gc's user to give it as --boot-service (no register advice), exit 1, nothing deleted", async () => {
     const { code, stderr } = await run(["gc", `dir:${tmp}`, "--keep", "1", "--bss", url]);
