@@ -264,6 +264,11 @@ async function validate(opts: BootTestOptions): Promise<Manifest | undefined> {
     throw new BootTestInputError(`nodes must be a whole number from 1 to ${MAX_NODES}, got ${nodes}`);
   if (nodes > 1 && opts.bootscriptUrl !== undefined)
     throw new BootTestInputError("--nodes boots N nodes from the generated script; a --bootscript-url script belongs to one MAC");
+  // The fetched script carries its own kernel line (BSS's params): --params would be ignored.
+  if (opts.params !== undefined && opts.bootscriptUrl !== undefined)
+    throw new BootTestInputError(
+      "--params sets the kernel params of the script boot-test generates; a --bootscript-url script brings its own (the boot service's params): change them there, or boot-test the artifact directory with --params",
+    );
   const arch = opts.arch ?? manifestArch(manifest);
   if (arch === "aarch64") {
     if (opts.bootscriptUrl !== undefined)

@@ -64,7 +64,8 @@ Options:
   --timeout SECONDS     whole boot, QEMU start to marker (default: the manifest's, else ${BOOT_TEST_DEFAULTS.timeoutMs / 1000})
   --out DIR             with a recipe: its build output directory
   --var KEY=VALUE       with a recipe: a recipe variable, as for build; repeatable
-  --params STRING       params template instead of the manifest's
+  --params STRING       params template instead of the manifest's (not with --bootscript-url:
+                        that script brings its own)
   --bootscript-url URL  boot from this script (e.g. a BSS /boot/v1/bootscript?mac=…) instead of
                         a generated one. It is fetched on the host and served to the guest as
                         registered, except that 127.0.0.1/localhost URLs in it are rewritten

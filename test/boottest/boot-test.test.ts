@@ -85,6 +85,10 @@ describe("bootTest input and preflight", () => {
     await expect(bootTest({ artifactDir: liveDir, nodes: 0 })).rejects.toThrow(/nodes must be a whole number from 1 to 8, got 0/);
     await expect(bootTest({ artifactDir: liveDir, nodes: 9 })).rejects.toThrow(/from 1 to 8/);
     await expect(bootTest({ bootscriptUrl: "http://127.0.0.1:1/boot", nodes: 2 })).rejects.toThrow(/belongs to one MAC/);
+    // A fetched script's kernel line is the boot service's: --params would be silently ignored.
+    await expect(bootTest({ bootscriptUrl: "http://127.0.0.1:1/boot", params: "console=ttyS0" })).rejects.toThrow(
+      /--params sets the kernel params of the script boot-test generates; a --bootscript-url script brings its own/,
+    );
     expect([0, 1, 2].map((i) => nodeMac("52:54:00:12:34:fe", i))).toEqual(["52:54:00:12:34:fe", "52:54:00:12:34:ff", "52:54:00:12:34:00"]);
   });
 
