@@ -70,6 +70,7 @@ const UNIT = [
   "test/recipe/invalid-recipes.test.ts",
   "test/recipe/load.test.ts",
   "test/recipe/number-vars.test.ts",
+  "test/recipe/unused-vars.test.ts",
   "test/recipe/repo-metadata.test.ts",
   "test/recipe/schema-docs.test.ts",
   "test/recipe/secrets.test.ts",

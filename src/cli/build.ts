@@ -7,6 +7,7 @@ import type { BuildSessionOptions } from "../builder/options.js";
 import { buildFile } from "../pipeline/build-session.js";
 import { isSingleRecipeFile } from "../pipeline/graph.js";
 import { expandArches, loadRecipe, type LoadedRecipe } from "../recipe/load.js";
+import { unusedVarWarnings } from "../recipe/unused-vars.js";
 
 const PROGRESS_MODES = ["auto", "tty", "plain", "json"] as const;
 
@@ -154,7 +155,8 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
     // Loaded once: whether it builds several architectures decides the mode, and one file's build uses it.
     const recipe = singleFile ? tryLoadRecipe(positionals[0]!, common.vars) : undefined;
     const graphMode = !singleFile || (recipe !== undefined && expandArches(recipe).length > 1);
-    if (!graphMode)
+    if (!graphMode) {
+      if (recipe) process.stderr.write(unusedVarWarnings(common.vars, [recipe]));
       return buildFile(positionals[0]!, {
         ...common,
         ...(recipe ? { recipe } : {}),
@@ -164,6 +166,7 @@ Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 1
         ifChanged: values["if-changed"] ?? false,
         ...(values["no-commit"] ? { commit: false } : {}),
       });
+    }
     if (values["no-commit"])
       throw new UserError("--no-commit is for one recipe file; graph mode commits only the images a child recipe or a registry target needs");
     if (values["build-id"] !== undefined) throw new UserError("--build-id names one build; it cannot be used with several recipes");

@@ -7,6 +7,7 @@ import path from "node:path";
 import { publishTargetArgs, registrationArgs, signArgs } from "../plan/commands.js";
 import { renderCommand } from "../exec/quote.js";
 import { formatWarnings } from "../recipe/errors.js";
+import { unusedVarWarnings } from "../recipe/unused-vars.js";
 import { plan } from "../plan/planner.js";
 import { renderPlan } from "../plan/render.js";
 import type { Plan } from "../steps/types.js";
@@ -59,8 +60,9 @@ Options:
       isolation: { type: "string" },
     });
     if (positionals.length !== 1) throw new UserError("bootsmith plan: name exactly one recipe file, e.g. bootsmith plan recipes/debian-12-live.yaml");
-    const loaded = loadRecipe(positionals[0]!, { vars: parseVarOptions(values.var) });
-    process.stderr.write(formatWarnings(loaded.warnings));
+    const vars = parseVarOptions(values.var);
+    const loaded = loadRecipe(positionals[0]!, { vars });
+    process.stderr.write(formatWarnings(loaded.warnings) + unusedVarWarnings(vars, [loaded]));
     const variants = expandArches(loaded);
     const settings: BuildSettings = {
       outDir: values.out,

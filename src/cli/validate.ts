@@ -2,7 +2,8 @@
 import { EXIT } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
-import { loadRecipe } from "../recipe/load.js";
+import { loadRecipe, type LoadedRecipe } from "../recipe/load.js";
+import { unusedVarWarnings } from "../recipe/unused-vars.js";
 import { formatWarnings, RecipeError } from "../recipe/errors.js";
 import { UserError } from "../core/errors.js";
 
@@ -26,9 +27,11 @@ Exit codes: 0 all valid, 2 at least one recipe is invalid.`,
     if (positionals.length === 0) throw new UserError("bootsmith validate: name at least one recipe file, e.g. bootsmith validate recipes/debian-12-live.yaml");
     const vars = parseVarOptions(values.var);
     let failed = 0;
+    const loaded: LoadedRecipe[] = [];
     for (const file of positionals) {
       try {
         const recipe = loadRecipe(file, { vars });
+        loaded.push(recipe);
         // An OpenCHAMI config builds with some differences in meaning; convert lists them.
         const converted = recipe.converted
           ? `, an OpenCHAMI ${recipe.converted.format} config: \`bootsmith convert ${file}\` shows it as a recipe, with ${recipe.converted.notes.length} differences from ${recipe.converted.format}`
@@ -43,6 +46,7 @@ Exit codes: 0 all valid, 2 at least one recipe is invalid.`,
         process.stderr.write(`${error.message}\n`);
       }
     }
+    process.stderr.write(unusedVarWarnings(vars, loaded));
     return failed === 0 ? EXIT.ok : EXIT.usage;
   },
 };

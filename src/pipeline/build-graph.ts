@@ -11,6 +11,7 @@ import { buildStorageArgs, defaultOutDir, detectBuildHost, type BuildSessionOpti
 import type { HostFacts } from "../builder/host.js";
 import { createJsonReporter, createPlainReporter, type OutputStream } from "../exec/reporters/index.js";
 import { formatWarnings } from "../recipe/errors.js";
+import { unusedVarWarnings } from "../recipe/unused-vars.js";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, type GraphNode, type RecipeGraph } from "./graph.js";
 import { decide, gatherFacts, localImageLister, type Decision } from "./cache.js";
 import { buildRecipe } from "./build-session.js";
@@ -59,6 +60,12 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   if (options.refresh && options.force) throw new UserError("--refresh and --force both rebuild everything selected; give one");
   const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
   for (const name of graph.order) stderr.write(formatWarnings(graph.nodes.get(name)!.recipe.warnings));
+  stderr.write(
+    unusedVarWarnings(
+      options.vars,
+      [...graph.nodes.values()].map((node) => node.recipe),
+    ),
+  );
   const changed = options.since !== undefined ? await changedFiles(options.since, path.dirname(graph.nodes.get(graph.order[0]!)!.recipe.file)) : undefined;
   const selected = selectNodes(graph, { only: options.only, changed });
   const decisions = await decideAll(graph, selected, options);

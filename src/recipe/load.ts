@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpat
 import path from "node:path";
 import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
-import { expandVarReferences, importedNames, resolveVars, substituteVars, type SubstitutedValues, type VarSources } from "./vars.js";
+import { expandVarReferences, importedNames, resolveVars, substituteVars, variableNames, type SubstitutedValues, type VarSources } from "./vars.js";
 import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
 import type { ParsedRecipe, RecipeSpec } from "./schema.js";
@@ -37,6 +37,8 @@ export interface LoadedRecipe {
   readonly secrets: readonly string[];
   /** The --var values it was loaded with: a step run by hand (`bootsmith artifacts write-manifest`) reloads it with them. */
   readonly vars: Readonly<Record<string, string>>;
+  /** The variables it and its parents define or use (variableNames), to tell a --var that changes nothing. */
+  readonly variableNames: ReadonlySet<string>;
   /** Absolute host paths each `commands[i].ansible` reads (playbook, roles, their directories), by index. */
   readonly ansibleSources: ReadonlyMap<number, AnsibleSources>;
   /** Absolute host path of `kernelModules.build.src`, when the recipe builds a module from source. */
@@ -236,6 +238,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
     warnings: inFileOrder(warnings),
     secrets: [...secrets.values, ...(parent?.secrets ?? [])],
     vars: sources.cli,
+    variableNames: new Set([...(substitute ? variableNames(raw.data) : []), ...(parent?.variableNames ?? [])]),
   };
 }
 

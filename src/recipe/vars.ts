@@ -31,6 +31,27 @@ export function resolveVars(data: unknown, sources: VarSources): Map<string, str
   return vars;
 }
 
+/**
+ * The variables a recipe's own text defines or uses: its vars:, importEnv: and secrets: names and
+ * every ${NAME} its values reference ($${NAME} is a literal, not a use). Read from the document
+ * before substitution.
+ */
+export function variableNames(data: unknown): Set<string> {
+  const names = new Set<string>();
+  const record = (data ?? {}) as Record<string, unknown>;
+  if (record.vars && typeof record.vars === "object") for (const name of Object.keys(record.vars)) names.add(name);
+  for (const key of ["importEnv", "secrets"])
+    for (const name of Array.isArray(record[key]) ? (record[key] as unknown[]) : []) if (typeof name === "string") names.add(name);
+  const walk = (value: unknown): void => {
+    if (typeof value === "string") {
+      for (const [, escaped, name] of value.matchAll(REFERENCE)) if (!escaped && VAR_NAME.test(name!)) names.add(name!);
+    } else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === "object") Object.values(value).forEach(walk);
+  };
+  walk(data);
+  return names;
+}
+
 /** The names a recipe lists under importEnv:. */
 export function importedNames(data: unknown): ReadonlySet<string> {
   const list = (data as { importEnv?: unknown } | null)?.importEnv;

@@ -36,6 +36,17 @@ describe("bootsmith validate", () => {
     expect(r.stdout).toContain("recipes/rocky-9-compute.yaml: ok (rocky-9-compute:9.5, on rocky-9-base)");
   });
 
+  it("warns of a --var no recipe given uses (a misspelling would change nothing), once over all the files, exit 0", () => {
+    const r = cli("validate", "recipes/debian-12-live.yaml", "recipes/rocky-9-compute.yaml", "--var", "TGA=x", "--var", "TAG=y");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      "warning: --var TGA is used by no variable of any of the recipes given (or their parents), so it changes nothing: did you mean TAG?\n",
+    );
+    const plan = cli("plan", "recipes/debian-12-live.yaml", "--var", "TGA=x");
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toContain("warning: --var TGA is used by no variable of the recipe (or its parents), so it changes nothing: did you mean TAG?\n");
+  });
+
   it("exits 0 on the minimal fixture", () => {
     expect(cli("validate", "test/fixtures/recipes/valid-minimal.yaml")).toEqual({
       code: 0,
