@@ -79,11 +79,12 @@ function list(values: readonly string[] | undefined): string[] {
 
 export function selectorsFrom(cmd: string, values: TargetValues): Selectors {
   const nids = list(values.nid).map((n) => {
-    if (!/^\d+$/.test(n)) throw new UserError(`bootsmith ${cmd}: --nid ${JSON.stringify(n)} is not a node number`);
+    const nid = wholeNumber(n);
+    if (nid === undefined) throw new UserError(`bootsmith ${cmd}: --nid ${JSON.stringify(n)} is not a node number`);
     // Named as typed: Number("99999999999999999999") is already another number.
-    const problem = nidProblem(Number(n));
+    const problem = nidProblem(nid);
     if (problem) throw new UserError(`bootsmith ${cmd}: --nid ${n} ${problem}`);
-    return Number(n);
+    return nid;
   });
   return { macs: list(values.mac), hosts: list(values.host), nids };
 }
