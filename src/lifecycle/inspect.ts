@@ -38,10 +38,10 @@ export interface SizeReport {
 const LARGEST = { depth: 3, count: 20 } as const;
 const CHART = { maxDepth: 6, minShare: 0.004, maxChildren: 14 } as const;
 
-/** `source` names the image in the report (default `dir`; an s3:// image is read from a temporary copy). */
 /** "built TIME", or that the manifest does not say (an older bootsmith's, or written by hand). */
 export const builtText = (builtAt: string | undefined): string => (typeof builtAt === "string" ? `built ${builtAt}` : "build time not recorded");
 
+/** `source` names the image in the report (default `dir`; an s3:// image is read from a temporary copy). */
 export async function inspectImage(dir: string, signal?: AbortSignal, source = dir): Promise<SizeReport> {
   const set = await loadImageDir(dir);
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
