@@ -6,6 +6,7 @@ import path from "node:path";
 import { MANIFEST_FILE, type BootTestRecord, type Manifest } from "../core/manifest.js";
 import type { JunitCase } from "../core/junit.js";
 import type { BootTestResult } from "./result.js";
+import type { Silence } from "./timeline.js";
 import { formatBytes, formatRate } from "../core/format.js";
 
 export const REPORT_FILE = "boot-test.json";
@@ -31,12 +32,23 @@ export function formatBreakdown(result: BootTestResult): string[] {
   const sum = b.phases.reduce((s, p) => s + p.seconds, 0);
   const all = [["phase", "took", "at", "bytes", "transfer"], ...rows, ["total", `${b.totalSeconds.toFixed(1)} s`, "", "", `phases sum to ${sum.toFixed(1)} s`]];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) =>
+  const table = all.map((r) =>
     r
       .map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd(),
   );
+  return b.longestSilence ? [...table, ...formatSilence(b.longestSilence)] : table;
+}
+
+/** Where the console went quiet: the lines around the gap name what the node was waiting for. */
+function formatSilence(s: Silence): string[] {
+  const downloading = s.downloadingSeconds > 0 ? `, ${s.downloadingSeconds.toFixed(1)} s of it downloading` : "";
+  return [
+    `no console output for ${s.seconds.toFixed(1)} s from ${s.fromSeconds.toFixed(1)} s${downloading}:`,
+    `  after: ${s.after ?? "(QEMU's start)"}`,
+    `  until: ${s.until ?? "(the boot-test stopped)"}`,
+  ];
 }
 
 /** One JUnit case per boot phase and per check; a boot that failed before its checks is one failed case. */

@@ -22,6 +22,35 @@ export interface BootBreakdown {
   readonly phases: readonly Phase[];
   /** QEMU start to the end of the last phase. */
   readonly totalSeconds: number;
+  /** The longest time the console said nothing while no download ran, when it was notable. */
+  readonly longestSilence?: Silence;
+}
+
+/**
+ * A stretch with no console line: where a stalled boot stalled. A phase only says "system start
+ * to marker took 225 s"; the lines around the silence name what the node was doing.
+ */
+export interface Silence {
+  readonly seconds: number;
+  /** Seconds since QEMU started, when the silence began. */
+  readonly fromSeconds: number;
+  /** The part of the silence a download of the boot files explains. */
+  readonly downloadingSeconds: number;
+  /** The last line before it (none: QEMU's start). */
+  readonly after?: string;
+  /** The first line after it (none: the boot-test stopped first). */
+  readonly until?: string;
+}
+
+/** Silences shorter than this (unexplained by downloads) are a normal TCG boot's pauses. */
+export const NOTABLE_SILENCE_MS = 15_000;
+const SILENCE_LINE_CHARS = 160;
+
+interface Gap {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly after?: string;
+  readonly until?: string;
 }
 
 interface Fetch {
@@ -44,6 +73,9 @@ export class BootTimeline {
   private markerMs?: number;
   private readonly checks: { name: string; startMs?: number; endMs?: number }[] = [];
   private checksDoneMs?: number;
+  private lastLine?: { text: string; atMs: number };
+  /** Console gaps of at least NOTABLE_SILENCE_MS, before downloads are taken out. */
+  private readonly gaps: Gap[] = [];
 
   /** QEMU started (performance.now()): the zero of every phase; earlier requests are ignored. */
   begin(qemuStartMs: number): void {
@@ -60,6 +92,7 @@ export class BootTimeline {
 
   /** A console line (ANSI stripped) that arrived at `atMs`. */
   console(line: string, atMs: number): void {
+    this.noteGap(line, atMs);
     const ts = this.initStartMs === undefined ? KERNEL_TIMESTAMP.exec(line) : null;
     if (ts) {
       // The kernel's clock starts after it decompressed itself. A line stamped `ts` arrived at
@@ -70,6 +103,50 @@ export class BootTimeline {
     }
     if (this.initStartMs === undefined && INIT_START.test(line)) this.initStartMs = atMs;
     if (this.switchRootMs === undefined && SWITCH_ROOT.test(line)) this.switchRootMs = atMs;
+  }
+
+  private noteGap(line: string, atMs: number): void {
+    if (atMs < this.t0 || line.trim() === "") return;
+    const fromMs = this.lastLine?.atMs ?? this.t0;
+    if (atMs - fromMs >= NOTABLE_SILENCE_MS) this.gaps.push({ fromMs, toMs: atMs, ...(this.lastLine ? { after: this.lastLine.text } : {}), until: line });
+    this.lastLine = { text: line, atMs };
+  }
+
+  /** The longest gap once the downloads' time is taken out of each, if that is notable. */
+  private longestSilence(endMs: number): Silence | undefined {
+    const fromMs = this.lastLine?.atMs ?? this.t0;
+    // The silence still running when the boot-test stopped (a hang) has no line after it.
+    const trailing: Gap[] = endMs - fromMs >= NOTABLE_SILENCE_MS ? [{ fromMs, toMs: endMs, ...(this.lastLine ? { after: this.lastLine.text } : {}) }] : [];
+    let best: { gap: Gap; unexplainedMs: number } | undefined;
+    for (const gap of [...this.gaps, ...trailing]) {
+      const unexplainedMs = gap.toMs - gap.fromMs - this.downloadingWithin(gap.fromMs, gap.toMs);
+      if (unexplainedMs >= NOTABLE_SILENCE_MS && (!best || unexplainedMs > best.unexplainedMs)) best = { gap, unexplainedMs };
+    }
+    if (!best) return undefined;
+    const { gap } = best;
+    return {
+      seconds: round2((gap.toMs - gap.fromMs) / 1000),
+      fromSeconds: round2((gap.fromMs - this.t0) / 1000),
+      downloadingSeconds: round2(this.downloadingWithin(gap.fromMs, gap.toMs) / 1000),
+      ...(gap.after !== undefined ? { after: clip(gap.after) } : {}),
+      ...(gap.until !== undefined ? { until: clip(gap.until) } : {}),
+    };
+  }
+
+  /** Milliseconds of [fromMs, toMs] during which at least one boot file was downloading. */
+  private downloadingWithin(fromMs: number, toMs: number): number {
+    const spans = [...this.fetches.values()]
+      .map((f) => [Math.max(f.startMs, fromMs), Math.min(f.endMs, toMs)] as const)
+      .filter(([a, b]) => b > a)
+      .sort((x, y) => x[0] - y[0]);
+    let covered = 0;
+    let reach = fromMs;
+    for (const [a, b] of spans) {
+      if (b <= reach) continue;
+      covered += b - Math.max(a, reach);
+      reach = b;
+    }
+    return covered;
   }
 
   marker(atMs: number): void {
@@ -134,8 +211,13 @@ export class BootTimeline {
     // A second or more after the last milestone (a timeout, QEMU exiting) is a phase of its own.
     if (endMs - prev >= 1000)
       phases.push({ name: "until the boot-test stopped", endSeconds: round2((endMs - this.t0) / 1000), seconds: round2((endMs - prev) / 1000) });
-    return { phases, totalSeconds: round2((endMs - this.t0) / 1000) };
+    const silence = this.longestSilence(endMs);
+    return { phases, totalSeconds: round2((endMs - this.t0) / 1000), ...(silence ? { longestSilence: silence } : {}) };
   }
+}
+
+function clip(line: string): string {
+  return line.length <= SILENCE_LINE_CHARS ? line : `${line.slice(0, SILENCE_LINE_CHARS - 1)}…`;
 }
 
 function span(f: Fetch | undefined): number | undefined {

@@ -33,6 +33,16 @@ describe("boot-test reports", () => {
     expect(table.at(-1)).toMatch(/^total\s+60\.0 s\s+phases sum to 60\.0 s$/);
   });
 
+  it("says where the console went quiet, after the table", () => {
+    const longestSilence = { seconds: 42, fromSeconds: 10, downloadingSeconds: 20.5, after: "Run /init as init process" };
+    const table = formatBreakdown({ ...result, breakdown: { ...result.breakdown!, longestSilence } });
+    expect(table.slice(-3)).toEqual([
+      "no console output for 42.0 s from 10.0 s, 20.5 s of it downloading:",
+      "  after: Run /init as init process",
+      "  until: (the boot-test stopped)",
+    ]);
+  });
+
   it("makes one JUnit case per phase and per check, the failing check with its output", () => {
     const cases = junitCases(result);
     expect(cases.map((c) => [c.name, c.status])).toEqual([

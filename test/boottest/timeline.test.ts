@@ -68,6 +68,59 @@ describe("boot-time breakdown", () => {
   });
 });
 
+describe("the longest console silence", () => {
+  it("names the lines around a stall inside the system (a start job that hung)", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.console("[  OK  ] Reached target basic.target - Basic System.", 50_000);
+    t.console("         Starting e2scrub_reap.serv…e ext4 Metadata Check Snapshots...", 51_000);
+    t.console("", 100_000); // a blank line says nothing
+    t.console("[  OK  ] Finished e2scrub_reap.serv…ine ext4 Metadata Check Snapshots.", 276_000);
+    t.marker(280_000);
+    const b = t.breakdown(282_000);
+    expect(b.longestSilence).toEqual({
+      seconds: 225,
+      fromSeconds: 51,
+      downloadingSeconds: 0,
+      after: "         Starting e2scrub_reap.serv…e ext4 Metadata Check Snapshots...",
+      until: "[  OK  ] Finished e2scrub_reap.serv…ine ext4 Metadata Check Snapshots.",
+    });
+  });
+
+  it("does not count a quiet download, and reports nothing for a normal boot", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.console("iPXE initialising devices...", 1_000);
+    t.console("[    2.500000] Run /init as init process", 10_000);
+    // livenet fetches the squashfs for 40 s without a word: the download explains 38 s of the 42.
+    t.fetched("rootfs", get(11_000, 51_000, 165_000_000));
+    t.console("         Starting initrd-switch-root.service - Switch Root...", 52_000);
+    t.console("BOOTSMITH-READY host=debian-live", 60_000);
+    expect(t.breakdown(61_000).longestSilence).toBeUndefined();
+  });
+
+  it("reports a download's share when the silence outlasts it", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.console("[    2.500000] Run /init as init process", 10_000);
+    t.fetched("rootfs", get(11_000, 21_000, 165_000_000));
+    t.console("dracut-initqueue[412]: mount: /run/rootfsbase: wrong fs type", 50_000);
+    expect(t.breakdown(51_000).longestSilence).toMatchObject({ seconds: 40, fromSeconds: 10, downloadingSeconds: 10 });
+  });
+
+  it("reports a hang with no line after it, up to when the boot-test stopped", () => {
+    const t = new BootTimeline();
+    t.begin(0);
+    t.console("[    3.100000] Run /init as init process", 8_000);
+    t.console(`dracut-initqueue[300]: ${"x".repeat(300)}`, 9_000);
+    const silence = t.breakdown(600_000).longestSilence;
+    expect(silence).toMatchObject({ seconds: 591, fromSeconds: 9, downloadingSeconds: 0 });
+    expect(silence?.until).toBeUndefined();
+    expect(silence?.after).toHaveLength(160);
+    expect(silence?.after?.endsWith("…")).toBe(true);
+  });
+});
+
 describe("peak throughput of a boot storm", () => {
   it("spreads each transfer over its duration and takes the busiest second", () => {
     expect(peakThroughput([])).toBe(0);
