@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { ansibleInputPaths, expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { expandArches, keyedInputPaths, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { locateInRecipe } from "../recipe/source.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
@@ -331,10 +331,11 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
   return selected;
 }
 
-/** The recipe file and every host file or directory it copies or hands to ansible-playbook. */
+/** The recipe file and every host file or directory its key hashes (copied, read by ansible-playbook or oscap, a repository key, a module's source). */
 export function recipeFiles(recipe: LoadedRecipe): string[] {
-  // Real paths: git reports paths under the real top-level directory.
-  return [realpathSync(recipe.file), ...recipe.fileSources.values(), ...ansibleInputPaths(recipe).map(([, p]) => p)];
+  // Real paths: git reports paths under the real top-level directory. (A key file that does not
+  // exist is hashed as missing: its path as written is what a change would add.)
+  return [recipe.file, ...keyedInputPaths(recipe)].map((p) => (existsSync(p) ? realpathSync(p) : p));
 }
 
 /**

@@ -619,6 +619,23 @@ export function scanInputPaths(recipe: Pick<LoadedRecipe, "scanSources">): [stri
   ];
 }
 
+/**
+ * Every host path the key hashes (digestInputs): copied files and directories, what
+ * ansible-playbook and oscap read, repository key files, a kernel module's source. `--since`
+ * selects a recipe when one of them changed, so it must list exactly these, not a subset.
+ */
+export function keyedInputPaths(
+  recipe: Pick<LoadedRecipe, "file" | "spec" | "fileSources" | "ansibleSources" | "scanSources" | "kernelModuleSource">,
+): string[] {
+  return [
+    ...recipe.fileSources.values(),
+    ...ansibleInputPaths(recipe).map(([, p]) => p),
+    ...scanInputPaths(recipe).map(([, p]) => p),
+    ...repoKeyPaths(recipe).map(([, p]) => p),
+    ...(recipe.kernelModuleSource ? [recipe.kernelModuleSource] : []),
+  ];
+}
+
 function digestInputs(
   file: string,
   spec: RecipeSpec,

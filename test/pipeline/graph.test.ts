@@ -30,6 +30,18 @@ function tree(recipes: Record<string, string | undefined>, extra: Record<string,
   return dir;
 }
 
+/** `dir` as a git repository with everything in it committed; returns git run there. */
+async function committedRepository(dir: string): Promise<(...args: string[]) => Promise<unknown>> {
+  const git = (...args: string[]) =>
+    execa("git", ["-C", dir, ...args], {
+      env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" },
+    });
+  await git("init", "-q", "-b", "main");
+  await git("add", ".");
+  await git("commit", "-q", "-m", "recipes");
+  return git;
+}
+
 // base → site → {compute, gpu}; login on base; tools stands alone.
 const SITE = { base: undefined, site: "base.yaml", compute: "site.yaml", gpu: "site.yaml", login: "base.yaml", tools: undefined };
 
@@ -146,13 +158,7 @@ describe("selection", () => {
     const dir = tree(SITE, { "site.d/motd": "hello\n" });
     // site copies a directory: a change under it selects site and its descendants.
     writeFileSync(path.join(dir, "site.yaml"), "name: site\nfrom:\n  recipe: base.yaml\nfiles:\n  - dest: /etc/site.d\n    src: site.d\nboot: false\n");
-    const git = (...args: string[]) =>
-      execa("git", ["-C", dir, ...args], {
-        env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" },
-      });
-    await git("init", "-q", "-b", "main");
-    await git("add", ".");
-    await git("commit", "-q", "-m", "recipes");
+    const git = await committedRepository(dir);
 
     const graph = () => loadGraph(collectRecipeFiles([dir]));
     expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })]).toEqual([]);
@@ -174,6 +180,40 @@ describe("selection", () => {
       "site",
       "tools",
     ]);
+  });
+
+  it("--since REF: every file the key hashes selects its recipe (a repository key, a module's source, the OpenSCAP tailoring and CPE)", async () => {
+    const dir = tree(
+      { base: undefined },
+      {
+        "keyed.yaml":
+          "name: keyed\nfrom:\n  recipe: base.yaml\npackages:\n  manager: dnf\n  repos:\n    - name: site\n      baseurl: http://mirror.example/site/\n      gpgkey: keys/site.gpg\nboot: false\n",
+        "keys/site.gpg": "key 1\n",
+        "dkms.yaml": "name: dkms\nfrom:\n  image: docker.io/library/debian:12\npackages:\n  manager: apt\nkernelModules:\n  build:\n    src: mod\n",
+        "mod/Makefile": "obj-m := x.o\n",
+        "scanned.yaml":
+          "name: scanned\nfrom:\n  image: docker.io/library/debian:12\npackages:\n  manager: apt\nscan:\n  openscap:\n    profile: standard\n    datastream: scap/ds.xml\n    tailoring: scap/tailoring.xml\n    cpe: scap/cpe.xml\nboot: false\n",
+        "scap/ds.xml": "<ds/>\n",
+        "scap/tailoring.xml": "<t/>\n",
+        "scap/cpe.xml": "<c/>\n",
+        "login.yaml": "name: login\nfrom:\n  recipe: keyed.yaml\nboot: false\n",
+      },
+    );
+    const git = await committedRepository(dir);
+    const selected = async () => [...selectNodes(loadGraph(collectRecipeFiles([dir])), { changed: await changedFiles("HEAD", dir) })].sort();
+
+    // A rotated repository key changes keyed's key (and login's, through the parent): both are rebuilt.
+    writeFileSync(path.join(dir, "keys/site.gpg"), "key 2\n");
+    expect(await selected()).toEqual(["base", "keyed", "login"]);
+    await git("checkout", "-q", "--", ".");
+    writeFileSync(path.join(dir, "mod/Makefile"), "obj-m := y.o\n");
+    expect(await selected()).toEqual(["dkms"]);
+    await git("checkout", "-q", "--", ".");
+    for (const file of ["scap/tailoring.xml", "scap/cpe.xml"]) {
+      writeFileSync(path.join(dir, file), "<changed/>\n");
+      expect(await selected()).toEqual(["scanned"]);
+      await git("checkout", "-q", "--", ".");
+    }
   });
 
   it("--since with a ref git does not know is a clear error", async () => {
