@@ -109,6 +109,28 @@ function readYamlList(file: string): string[] | undefined {
  * loader with the file, line and chain.
  */
 export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
+  // Every file's problems in one report, not only the first broken file's.
+  const issues: RecipeIssue[] = [];
+  // A parent shared by many children is read and validated once.
+  const loaded = new Map<string, LoadedRecipe>();
+  const recipes: LoadedRecipe[] = [];
+  for (const file of files) {
+    try {
+      recipes.push(loadRecipe(file, { ...options, loaded }));
+    } catch (error) {
+      if (!(error instanceof RecipeError)) throw error;
+      for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
+    }
+  }
+  if (issues.length > 0) throw new RecipeError(issues);
+  return linkRecipes(recipes);
+}
+
+/**
+ * The graph of loaded recipes (each one requested) and the parents they build on; two recipes of
+ * one name or image are an error (UserError) naming both files.
+ */
+export function linkRecipes(recipes: readonly LoadedRecipe[]): RecipeGraph {
   // A recipe built for several architectures is a node per architecture (expandArches), each on
   // its parent's node of the same architecture.
   const byNode = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
@@ -122,19 +144,7 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
     byNode.set(key, { recipe, requested });
     if (recipe.parent) add(recipe.parent, false);
   };
-  // Every file's problems in one report, not only the first broken file's.
-  const issues: RecipeIssue[] = [];
-  // A parent shared by many children is read and validated once.
-  const loaded = new Map<string, LoadedRecipe>();
-  for (const file of files) {
-    try {
-      for (const variant of expandArches(loadRecipe(file, { ...options, loaded }))) add(variant, true);
-    } catch (error) {
-      if (!(error instanceof RecipeError)) throw error;
-      for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
-    }
-  }
-  if (issues.length > 0) throw new RecipeError(issues);
+  for (const recipe of recipes) for (const variant of expandArches(recipe)) add(variant, true);
   return linkGraph([...byNode.values()]);
 }
 
