@@ -44,7 +44,10 @@ export function collectRecipeFiles(args: readonly string[]): string[] {
     if (!existsSync(abs)) throw new UserError(`${arg} does not exist: name a recipe file, a directory of recipes or a list of recipes`);
     if (statSync(abs).isDirectory()) {
       const found = findRecipes(abs);
-      if (found.length === 0) throw new UserError(`${arg}: no recipes found (YAML files with a from: or apiVersion: bootsmith/… line)`);
+      if (found.length === 0)
+        throw new UserError(
+          `${arg}: no recipes found (YAML files with a from: or apiVersion: bootsmith/… line, or OpenCHAMI image-builder options: / image-thrillhouse meta: and layer: configs)`,
+        );
       files.push(...found);
     } else if (LIST_EXTENSIONS.includes(path.extname(abs))) {
       files.push(...readTextList(abs));
@@ -67,10 +70,19 @@ function findRecipes(dir: string): string[] {
   return out;
 }
 
-/** Cheap and deliberately loose: the loader gives the precise errors for a real recipe. */
+/**
+ * Cheap and deliberately loose: the loader gives the precise errors for a real recipe. The
+ * OpenCHAMI configs validate, plan and build read are recipes too: image-builder's `options:`
+ * with its required `layer_type:`, image-thrillhouse's `meta:` and `layer:` (recipe/compat/detect.ts).
+ */
 function looksLikeRecipe(file: string): boolean {
   const text = readFileSync(file, "utf8");
-  return /^from:/m.test(text) || /^apiVersion:\s*["']?bootsmith\//m.test(text);
+  return (
+    /^from:/m.test(text) ||
+    /^apiVersion:\s*["']?bootsmith\//m.test(text) ||
+    (/^options:/m.test(text) && /^\s+layer_type:/m.test(text)) ||
+    (/^meta:/m.test(text) && /^layer:/m.test(text))
+  );
 }
 
 function readTextList(file: string): string[] {

@@ -79,6 +79,30 @@ describe("collecting and ordering", () => {
     expect(topologicalOrder(nodes)).toEqual(expected);
   });
 
+  it("a directory of OpenCHAMI configs: image-builder and image-thrillhouse files are recipes too (validate, plan and build read them), playbooks are not", () => {
+    const fixtures = path.resolve(import.meta.dirname, "../fixtures/compat");
+    const names = (dir: string) => collectRecipeFiles([path.join(fixtures, dir)]).map((f) => path.relative(fixtures, f));
+    expect(names("image-builder")).toEqual([
+      "image-builder/compute-ansible.native.yaml",
+      "image-builder/compute-ansible.yaml",
+      "image-builder/leap-15-base.native.yaml",
+      "image-builder/leap-15-base.yaml",
+      "image-builder/rocky-8-compute.native.yaml",
+      "image-builder/rocky-8-compute.yaml",
+      "image-builder/rocky-9-base.native.yaml",
+      "image-builder/rocky-9-base.yaml",
+    ]);
+    expect(names("thrillhouse")).toEqual([
+      "thrillhouse/bookworm-compute.native.yaml",
+      "thrillhouse/bookworm-compute.yaml",
+      "thrillhouse/rocky-base.native.yaml",
+      "thrillhouse/rocky-base.yaml",
+    ]);
+    // A YAML file with only one of a format's keys is not taken for a config.
+    const dir = tree({ base: undefined }, { "vars.yaml": "options:\n  verbose: true\n", "meta.yaml": "meta:\n  author: me\n" });
+    expect(collectRecipeFiles([dir]).map((f) => path.basename(f))).toEqual(["base.yaml"]);
+  });
+
   it("whose image is needed: a recipe with children or a registry target; leaves commit none", () => {
     const dir = tree(SITE);
     writeFileSync(
