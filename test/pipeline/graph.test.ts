@@ -7,6 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, topologicalOrder, type GraphNode } from "../../src/pipeline/graph.js";
 import type { LoadedRecipe } from "../../src/recipe/load.js";
+import { graphWarnings } from "../../src/pipeline/build-graph.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -101,6 +102,16 @@ describe("collecting and ordering", () => {
     // A YAML file with only one of a format's keys is not taken for a config.
     const dir = tree({ base: undefined }, { "vars.yaml": "options:\n  verbose: true\n", "meta.yaml": "meta:\n  author: me\n" });
     expect(collectRecipeFiles([dir]).map((f) => path.basename(f))).toEqual(["base.yaml"]);
+  });
+
+  it("warnings of a recipe built for several architectures (a node each) are printed once, as for any recipe", () => {
+    const dir = tree(
+      { base: undefined },
+      { "multi.yaml": "name: multi\narches: [x86_64, aarch64]\nfrom:\n  image: docker.io/library/rockylinux:9\nboot: false\n" },
+    );
+    const warnings = graphWarnings(loadGraph(collectRecipeFiles([dir])));
+    const noPackages = /^warning: (.*)\.yaml:\d+:\d+: from\.image: no packages: names the image's package manager/gm;
+    expect([...warnings.matchAll(noPackages)].map((m) => path.basename(m[1]!))).toEqual(["base", "multi"]);
   });
 
   it("whose image is needed: a recipe with children or a registry target; leaves commit none", () => {
