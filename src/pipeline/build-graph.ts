@@ -59,7 +59,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   const jobs = parseJobs(options.jobs);
   if (options.refresh && options.force) throw new UserError("--refresh and --force both rebuild everything selected; give one");
   const graph = loadGraph(collectRecipeFiles(inputs), { vars: options.vars });
-  for (const name of graph.order) stderr.write(formatWarnings(graph.nodes.get(name)!.recipe.warnings));
+  stderr.write(graphWarnings(graph));
   stderr.write(
     unusedVarWarnings(
       options.vars,
@@ -163,6 +163,12 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
   stderr.write(summaryTable(graph.order, outcomes, Date.now() - started).join("\n") + "\n");
   const code = runExitCode(run);
   return code === 0 && !joined ? 1 : code;
+}
+
+/** The recipes' warnings, once per recipe file (a recipe built for several architectures is a node per architecture). */
+export function graphWarnings(graph: RecipeGraph): string {
+  const byFile = new Map(graph.order.map((name) => [graph.nodes.get(name)!.recipe.file, graph.nodes.get(name)!.recipe.warnings]));
+  return [...byFile.values()].map(formatWarnings).join("");
 }
 
 /** --locked: read every selected recipe's lock file before anything is built; one error naming all that are missing or bad. */

@@ -64,7 +64,7 @@ export function jobName(recipe: string): string {
 
 export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>, options: GitlabOptions = {}): GitlabPipeline {
   const projectDir = options.projectDir ?? process.cwd();
-  const outRoot = options.outRoot ?? "artifacts";
+  const outRoot = outRootInProject(options.outRoot ?? "artifacts", projectDir);
   const bootsmith = options.bootsmith ?? "bootsmith";
   const pipeline: GitlabPipeline = {
     stages: ["build"],
@@ -148,6 +148,20 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
     };
   }
   return { ...pipeline, ...joinJobs(graph, selected, outRoot, projectDir, options) };
+}
+
+/**
+ * The output root as a path relative to the project directory: GitLab's runner uploads artifacts
+ * and caches only from inside it (an absolute path, even one inside, finds "no matching files"),
+ * and without the artifacts a child job has no parent manifest.json to pull by.
+ */
+function outRootInProject(outRoot: string, projectDir: string): string {
+  const relative = path.relative(projectDir, path.resolve(projectDir, outRoot));
+  if (relative.startsWith("..") || path.isAbsolute(relative))
+    throw new UserError(
+      `--out ${outRoot}: GitLab keeps artifacts and caches only from inside the project directory (${projectDir}), and a child job finds its parent's manifest.json there; give a directory inside it, e.g. --out artifacts`,
+    );
+  return relative === "" ? "." : relative.split(path.sep).join("/");
 }
 
 /**

@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { ansibleInputPaths, expandArches, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { expandArches, keyedInputPaths, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
 import { locateInRecipe } from "../recipe/source.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
@@ -44,7 +44,10 @@ export function collectRecipeFiles(args: readonly string[]): string[] {
     if (!existsSync(abs)) throw new UserError(`${arg} does not exist: name a recipe file, a directory of recipes or a list of recipes`);
     if (statSync(abs).isDirectory()) {
       const found = findRecipes(abs);
-      if (found.length === 0) throw new UserError(`${arg}: no recipes found (YAML files with a from: or apiVersion: bootsmith/… line)`);
+      if (found.length === 0)
+        throw new UserError(
+          `${arg}: no recipes found (YAML files with a from: or apiVersion: bootsmith/… line, or OpenCHAMI image-builder options: / image-thrillhouse meta: and layer: configs)`,
+        );
       files.push(...found);
     } else if (LIST_EXTENSIONS.includes(path.extname(abs))) {
       files.push(...readTextList(abs));
@@ -67,10 +70,19 @@ function findRecipes(dir: string): string[] {
   return out;
 }
 
-/** Cheap and deliberately loose: the loader gives the precise errors for a real recipe. */
+/**
+ * Cheap and deliberately loose: the loader gives the precise errors for a real recipe. The
+ * OpenCHAMI configs validate, plan and build read are recipes too: image-builder's `options:`
+ * with its required `layer_type:`, image-thrillhouse's `meta:` and `layer:` (recipe/compat/detect.ts).
+ */
 function looksLikeRecipe(file: string): boolean {
   const text = readFileSync(file, "utf8");
-  return /^from:/m.test(text) || /^apiVersion:\s*["']?bootsmith\//m.test(text);
+  return (
+    /^from:/m.test(text) ||
+    /^apiVersion:\s*["']?bootsmith\//m.test(text) ||
+    (/^options:/m.test(text) && /^\s+layer_type:/m.test(text)) ||
+    (/^meta:/m.test(text) && /^layer:/m.test(text))
+  );
 }
 
 function readTextList(file: string): string[] {
@@ -109,6 +121,28 @@ function readYamlList(file: string): string[] | undefined {
  * loader with the file, line and chain.
  */
 export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
+  // Every file's problems in one report, not only the first broken file's.
+  const issues: RecipeIssue[] = [];
+  // A parent shared by many children is read and validated once.
+  const loaded = new Map<string, LoadedRecipe>();
+  const recipes: LoadedRecipe[] = [];
+  for (const file of files) {
+    try {
+      recipes.push(loadRecipe(file, { ...options, loaded }));
+    } catch (error) {
+      if (!(error instanceof RecipeError)) throw error;
+      for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
+    }
+  }
+  if (issues.length > 0) throw new RecipeError(issues);
+  return linkRecipes(recipes);
+}
+
+/**
+ * The graph of loaded recipes (each one requested) and the parents they build on; two recipes of
+ * one name or image are an error (UserError) naming both files.
+ */
+export function linkRecipes(recipes: readonly LoadedRecipe[]): RecipeGraph {
   // A recipe built for several architectures is a node per architecture (expandArches), each on
   // its parent's node of the same architecture.
   const byNode = new Map<string, { recipe: LoadedRecipe; requested: boolean }>();
@@ -122,19 +156,7 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
     byNode.set(key, { recipe, requested });
     if (recipe.parent) add(recipe.parent, false);
   };
-  // Every file's problems in one report, not only the first broken file's.
-  const issues: RecipeIssue[] = [];
-  // A parent shared by many children is read and validated once.
-  const loaded = new Map<string, LoadedRecipe>();
-  for (const file of files) {
-    try {
-      for (const variant of expandArches(loadRecipe(file, { ...options, loaded }))) add(variant, true);
-    } catch (error) {
-      if (!(error instanceof RecipeError)) throw error;
-      for (const issue of error.issues) if (!issues.some((i) => formatIssue(i) === formatIssue(issue))) issues.push(issue);
-    }
-  }
-  if (issues.length > 0) throw new RecipeError(issues);
+  for (const recipe of recipes) for (const variant of expandArches(recipe)) add(variant, true);
   return linkGraph([...byNode.values()]);
 }
 
@@ -331,10 +353,11 @@ export function selectNodes(graph: RecipeGraph, selection: Selection): Set<strin
   return selected;
 }
 
-/** The recipe file and every host file or directory it copies or hands to ansible-playbook. */
+/** The recipe file and every host file or directory its key hashes (copied, read by ansible-playbook or oscap, a repository key, a module's source). */
 export function recipeFiles(recipe: LoadedRecipe): string[] {
-  // Real paths: git reports paths under the real top-level directory.
-  return [realpathSync(recipe.file), ...recipe.fileSources.values(), ...ansibleInputPaths(recipe).map(([, p]) => p)];
+  // Real paths: git reports paths under the real top-level directory. (A key file that does not
+  // exist is hashed as missing: its path as written is what a change would add.)
+  return [recipe.file, ...keyedInputPaths(recipe)].map((p) => (existsSync(p) ? realpathSync(p) : p));
 }
 
 /**

@@ -190,6 +190,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
       issues.push(issueAt(source, ["from", "recipe"], `parent recipe ${parentFile} is not a file; name the parent's recipe file`));
     } else if (issues.length === 0) {
       parent = loadWithParents(parentFile, [...chain, file], run);
+      issues.push(...sameNameAsAncestor(source, parsed.name, parent));
     }
   }
   const arches = resolveArches(source, parsed, given, parent, issues);
@@ -240,6 +241,26 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
     vars: sources.cli,
     variableNames: new Set([...(substitute ? variableNames(raw.data) : []), ...(parent?.variableNames ?? [])]),
   };
+}
+
+/**
+ * A layer named like a recipe it builds on would be committed as that recipe's image and built
+ * into its output directory (both are named by name:), replacing the base its own build needs.
+ */
+function sameNameAsAncestor(source: YamlSource, name: string, parent: LoadedRecipe): RecipeIssue[] {
+  const through: string[] = [];
+  for (let r: LoadedRecipe | undefined = parent; r; r = r.parent) {
+    if (r.spec.name === name)
+      return [
+        issueAt(
+          source,
+          ["name"],
+          `${name} is also the name of the recipe ${r.file} this one builds on${through.length > 0 ? ` (through ${through.join(", ")})` : ""}: each layer is an image and an output directory of its own, named by name:; give this one another name`,
+        ),
+      ];
+    through.push(r.spec.name);
+  }
+  return [];
 }
 
 /**
@@ -616,6 +637,23 @@ export function scanInputPaths(recipe: Pick<LoadedRecipe, "scanSources">): [stri
     ["openscap datastream", s.datastream],
     ...(s.tailoring ? [["openscap tailoring", s.tailoring] as [string, string]] : []),
     ...(s.cpe ? [["openscap cpe", s.cpe] as [string, string]] : []),
+  ];
+}
+
+/**
+ * Every host path the key hashes (digestInputs): copied files and directories, what
+ * ansible-playbook and oscap read, repository key files, a kernel module's source. `--since`
+ * selects a recipe when one of them changed, so it must list exactly these, not a subset.
+ */
+export function keyedInputPaths(
+  recipe: Pick<LoadedRecipe, "file" | "spec" | "fileSources" | "ansibleSources" | "scanSources" | "kernelModuleSource">,
+): string[] {
+  return [
+    ...recipe.fileSources.values(),
+    ...ansibleInputPaths(recipe).map(([, p]) => p),
+    ...scanInputPaths(recipe).map(([, p]) => p),
+    ...repoKeyPaths(recipe).map(([, p]) => p),
+    ...(recipe.kernelModuleSource ? [recipe.kernelModuleSource] : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 // bootsmith validate / plan / schema as a user runs them: `node dist/cli/main.js …` (the README's
 // test command builds first; a missing dist/ is built here).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,6 +108,35 @@ describe("bootsmith validate", () => {
     expect(r.stdout).toContain("recipes/debian-12-live.yaml: ok");
     expect(r.stdout).toContain("valid-minimal.yaml: ok");
     expect(r.stderr).toContain("3 problems found");
+  });
+
+  it("a directory or list of recipes, as build takes it, checked as one tree: two recipes of one name fail as build would fail", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-cli-tree-"));
+    try {
+      mkdirSync(path.join(dir, "site"));
+      writeFileSync(path.join(dir, "base.yaml"), "name: base\nfrom:\n  image: docker.io/library/rockylinux:9\npackages:\n  manager: dnf\nboot: false\n");
+      writeFileSync(path.join(dir, "compute.yaml"), "name: compute\nfrom:\n  recipe: base.yaml\nboot: false\n");
+      writeFileSync(path.join(dir, "site/compute.yaml"), "name: compute\nfrom:\n  recipe: ../base.yaml\nboot: false\n");
+      writeFileSync(path.join(dir, "notes.yaml"), "not: a recipe\n");
+      writeFileSync(path.join(dir, "tree.list"), "base.yaml\ncompute.yaml\n");
+      const tree = cli("validate", dir);
+      expect(tree.code).toBe(2);
+      expect(tree.stdout).toBe(
+        [
+          `${dir}/base.yaml: ok (base:latest)`,
+          `${dir}/compute.yaml: ok (compute:latest, on base)`,
+          `${dir}/site/compute.yaml: ok (compute:latest, on base)`,
+          "",
+        ].join("\n"),
+      );
+      expect(tree.stderr).toBe(
+        `two recipes are named compute: ${dir}/compute.yaml:1:1 and ${dir}/site/compute.yaml:1:1; names identify images and output directories, so they must be unique: change the name: of one of them\n`,
+      );
+      const list = cli("validate", path.join(dir, "tree.list"));
+      expect(list).toEqual({ code: 0, stdout: `${dir}/base.yaml: ok (base:latest)\n${dir}/compute.yaml: ok (compute:latest, on base)\n`, stderr: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names a missing file", () => {

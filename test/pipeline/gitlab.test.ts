@@ -109,6 +109,18 @@ describe("bootsmith ci gitlab", () => {
     expect(validate(none)).toEqual([]);
   });
 
+  it("--out: paths inside the project only (GitLab's runner uploads no artifact or cache outside it); an absolute one inside is made relative", () => {
+    const graph = loadGraph(collectRecipeFiles([GRAPH_FIXTURES]), { vars: { REPO_URL: "file:///srv/repo" } });
+    const selected = selectNodes(graph, { only: ["graph-child-ok"] });
+    const job = (outRoot: string) => gitlabPipeline(graph, selected, { projectDir: REPO_ROOT, outRoot })["build:graph-child-ok"] as Record<string, unknown>;
+    expect(job(path.join(REPO_ROOT, "out/images"))).toEqual(job("out/images"));
+    expect((job("out/images").artifacts as { paths: string[] }).paths[0]).toMatch(/^out\/images\/graph-child-ok\//);
+    for (const outside of ["/srv/artifacts", "../artifacts", "out/../../artifacts"])
+      expect(() => job(outside), outside).toThrow(
+        `--out ${outside}: GitLab keeps artifacts and caches only from inside the project directory (${REPO_ROOT}), and a child job finds its parent's manifest.json there; give a directory inside it, e.g. --out artifacts`,
+      );
+  });
+
   it("a recipe with arches: a job per architecture on its runner tags (never publishing the set; pushing its own image without shared storage), a child on the same architecture's job pulling it, one join job that needs them all", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-gitlab-arches-"));
     try {

@@ -7,6 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, topologicalOrder, type GraphNode } from "../../src/pipeline/graph.js";
 import type { LoadedRecipe } from "../../src/recipe/load.js";
+import { graphWarnings } from "../../src/pipeline/build-graph.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -28,6 +29,18 @@ function tree(recipes: Record<string, string | undefined>, extra: Record<string,
     writeFileSync(path.join(dir, file), content);
   }
   return dir;
+}
+
+/** `dir` as a git repository with everything in it committed; returns git run there. */
+async function committedRepository(dir: string): Promise<(...args: string[]) => Promise<unknown>> {
+  const git = (...args: string[]) =>
+    execa("git", ["-C", dir, ...args], {
+      env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" },
+    });
+  await git("init", "-q", "-b", "main");
+  await git("add", ".");
+  await git("commit", "-q", "-m", "recipes");
+  return git;
 }
 
 // base → site → {compute, gpu}; login on base; tools stands alone.
@@ -65,6 +78,40 @@ describe("collecting and ordering", () => {
       placed.add(ready[0]!);
     }
     expect(topologicalOrder(nodes)).toEqual(expected);
+  });
+
+  it("a directory of OpenCHAMI configs: image-builder and image-thrillhouse files are recipes too (validate, plan and build read them), playbooks are not", () => {
+    const fixtures = path.resolve(import.meta.dirname, "../fixtures/compat");
+    const names = (dir: string) => collectRecipeFiles([path.join(fixtures, dir)]).map((f) => path.relative(fixtures, f));
+    expect(names("image-builder")).toEqual([
+      "image-builder/compute-ansible.native.yaml",
+      "image-builder/compute-ansible.yaml",
+      "image-builder/leap-15-base.native.yaml",
+      "image-builder/leap-15-base.yaml",
+      "image-builder/rocky-8-compute.native.yaml",
+      "image-builder/rocky-8-compute.yaml",
+      "image-builder/rocky-9-base.native.yaml",
+      "image-builder/rocky-9-base.yaml",
+    ]);
+    expect(names("thrillhouse")).toEqual([
+      "thrillhouse/bookworm-compute.native.yaml",
+      "thrillhouse/bookworm-compute.yaml",
+      "thrillhouse/rocky-base.native.yaml",
+      "thrillhouse/rocky-base.yaml",
+    ]);
+    // A YAML file with only one of a format's keys is not taken for a config.
+    const dir = tree({ base: undefined }, { "vars.yaml": "options:\n  verbose: true\n", "meta.yaml": "meta:\n  author: me\n" });
+    expect(collectRecipeFiles([dir]).map((f) => path.basename(f))).toEqual(["base.yaml"]);
+  });
+
+  it("warnings of a recipe built for several architectures (a node each) are printed once, as for any recipe", () => {
+    const dir = tree(
+      { base: undefined },
+      { "multi.yaml": "name: multi\narches: [x86_64, aarch64]\nfrom:\n  image: docker.io/library/rockylinux:9\nboot: false\n" },
+    );
+    const warnings = graphWarnings(loadGraph(collectRecipeFiles([dir])));
+    const noPackages = /^warning: (.*)\.yaml:\d+:\d+: from\.image: no packages: names the image's package manager/gm;
+    expect([...warnings.matchAll(noPackages)].map((m) => path.basename(m[1]!))).toEqual(["base", "multi"]);
   });
 
   it("whose image is needed: a recipe with children or a registry target; leaves commit none", () => {
@@ -146,13 +193,7 @@ describe("selection", () => {
     const dir = tree(SITE, { "site.d/motd": "hello\n" });
     // site copies a directory: a change under it selects site and its descendants.
     writeFileSync(path.join(dir, "site.yaml"), "name: site\nfrom:\n  recipe: base.yaml\nfiles:\n  - dest: /etc/site.d\n    src: site.d\nboot: false\n");
-    const git = (...args: string[]) =>
-      execa("git", ["-C", dir, ...args], {
-        env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" },
-      });
-    await git("init", "-q", "-b", "main");
-    await git("add", ".");
-    await git("commit", "-q", "-m", "recipes");
+    const git = await committedRepository(dir);
 
     const graph = () => loadGraph(collectRecipeFiles([dir]));
     expect([...selectNodes(graph(), { changed: await changedFiles("HEAD", dir) })]).toEqual([]);
@@ -174,6 +215,40 @@ describe("selection", () => {
       "site",
       "tools",
     ]);
+  });
+
+  it("--since REF: every file the key hashes selects its recipe (a repository key, a module's source, the OpenSCAP tailoring and CPE)", async () => {
+    const dir = tree(
+      { base: undefined },
+      {
+        "keyed.yaml":
+          "name: keyed\nfrom:\n  recipe: base.yaml\npackages:\n  manager: dnf\n  repos:\n    - name: site\n      baseurl: http://mirror.example/site/\n      gpgkey: keys/site.gpg\nboot: false\n",
+        "keys/site.gpg": "key 1\n",
+        "dkms.yaml": "name: dkms\nfrom:\n  image: docker.io/library/debian:12\npackages:\n  manager: apt\nkernelModules:\n  build:\n    src: mod\n",
+        "mod/Makefile": "obj-m := x.o\n",
+        "scanned.yaml":
+          "name: scanned\nfrom:\n  image: docker.io/library/debian:12\npackages:\n  manager: apt\nscan:\n  openscap:\n    profile: standard\n    datastream: scap/ds.xml\n    tailoring: scap/tailoring.xml\n    cpe: scap/cpe.xml\nboot: false\n",
+        "scap/ds.xml": "<ds/>\n",
+        "scap/tailoring.xml": "<t/>\n",
+        "scap/cpe.xml": "<c/>\n",
+        "login.yaml": "name: login\nfrom:\n  recipe: keyed.yaml\nboot: false\n",
+      },
+    );
+    const git = await committedRepository(dir);
+    const selected = async () => [...selectNodes(loadGraph(collectRecipeFiles([dir])), { changed: await changedFiles("HEAD", dir) })].sort();
+
+    // A rotated repository key changes keyed's key (and login's, through the parent): both are rebuilt.
+    writeFileSync(path.join(dir, "keys/site.gpg"), "key 2\n");
+    expect(await selected()).toEqual(["base", "keyed", "login"]);
+    await git("checkout", "-q", "--", ".");
+    writeFileSync(path.join(dir, "mod/Makefile"), "obj-m := y.o\n");
+    expect(await selected()).toEqual(["dkms"]);
+    await git("checkout", "-q", "--", ".");
+    for (const file of ["scap/tailoring.xml", "scap/cpe.xml"]) {
+      writeFileSync(path.join(dir, file), "<changed/>\n");
+      expect(await selected()).toEqual(["scanned"]);
+      await git("checkout", "-q", "--", ".");
+    }
   });
 
   it("--since with a ref git does not know is a clear error", async () => {

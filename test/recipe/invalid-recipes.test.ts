@@ -660,6 +660,17 @@ const cases: readonly Case[] = [
     issues: ["3:11 from.recipe: recipe cycle: recipe.yaml → recipe.yaml; a recipe cannot build on itself"],
   },
   {
+    name: "a layer named like its parent (it would overwrite the parent's image and artifacts)",
+    yaml: lines("name: base", "from:", "  recipe: site.yaml"),
+    files: {
+      "site.yaml": lines("name: site", "from:", "  recipe: base.yaml"),
+      "base.yaml": lines("name: base", "tags: ['1']", "from:", "  image: docker.io/library/rockylinux:9", "boot: false"),
+    },
+    issues: [
+      "1:7 name: base is also the name of the recipe <dir>/base.yaml this one builds on (through site): each layer is an image and an output directory of its own, named by name:; give this one another name",
+    ],
+  },
+  {
     name: "invalid parent: reported in the parent's file",
     yaml: lines("name: a", "from:", "  recipe: base.yaml"),
     files: { "base.yaml": lines("name: base", "tagz: [x]") },
