@@ -130,7 +130,7 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
       if (action.command.warnOn === "rpm-scriptlets")
         for (const failure of failedScriptlets(result.stdout, action.command.file, result.exitCode))
           ctx.reporter.emit({ type: "message", level: "warn", text: `[${step.id}] ${failure}` });
-      if (action.capture === "MNT" || action.capture === "IMAGE_ID") state.values[action.capture] = result.stdout.trim();
+      if (action.capture === "MNT" || action.capture === "IMAGE_ID" || action.capture === "BASE_IMAGE_ID") state.values[action.capture] = result.stdout.trim();
       if (action.capture) state.captures[action.capture] = result.stdout;
       if (action.saveTo) {
         mkdirSync(path.dirname(action.saveTo), { recursive: true });
@@ -219,6 +219,7 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
       state.manifest = await writeManifest({
         ...manifestInputs(ctx, state, action.dir),
         ...(action.imageId ? { imageId: resolveArg(action.imageId, state.values) } : { notCommitted: true }),
+        ...(action.baseImageId ? { baseImageId: resolveArg(action.baseImageId, state.values) } : {}),
       });
       return;
     case "remove-superseded": {

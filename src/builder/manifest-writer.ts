@@ -19,6 +19,8 @@ export interface ManifestInputs {
   readonly imageId?: string;
   /** The build committed no image (plan option commit: false). */
   readonly notCommitted?: boolean;
+  /** The base image's id (`buildah inspect` of the working container), when built on one. */
+  readonly baseImageId?: string;
   readonly kernel?: SelectedKernel;
   /** The package list as the package manager printed it (tab-separated, see packages.ts). */
   readonly packages: string;
@@ -50,12 +52,13 @@ export async function composeManifest(inputs: ManifestInputs): Promise<Manifest>
     artifacts[role] = { file, sha256: await sha256File(p), size: statSync(p).size };
   }
   const from = spec.from;
+  const baseImageId = inputs.baseImageId?.trim() ? { imageId: inputs.baseImageId.trim() } : {};
   const base: Manifest["base"] =
     from === "scratch"
       ? { kind: "scratch" }
       : "image" in from
-        ? { kind: "image", ref: from.image }
-        : { kind: "recipe", name: recipe.parent?.spec.name ?? from.recipe, ref: baseRef(recipe) };
+        ? { kind: "image", ref: from.image, ...baseImageId }
+        : { kind: "recipe", name: recipe.parent?.spec.name ?? from.recipe, ref: baseRef(recipe), ...baseImageId };
   const boot = spec.boot;
   const comp = boot ? compressionArgs(boot.rootfs, spec.arch) : undefined;
   const kernel = inputs.kernel;

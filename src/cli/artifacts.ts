@@ -24,6 +24,7 @@ const usage = `Usage: bootsmith artifacts verify-initramfs FILE KVER
        bootsmith artifacts image-identity ROOT DIR --recipe RECIPE [--var K=V]... --id NAME
                                           --version TAG [--kernel-record FILE] [--packages FILE]
        bootsmith artifacts write-manifest DIR --recipe RECIPE [--var K=V]... [--image-id ID | --not-committed]
+                                         [--base-image-id ID]
                                               [--kernel-record FILE] [--packages FILE]
        bootsmith artifacts scan-verdict RESULTS --profile ID --datastream FILE --fail-on SEVERITY
                                             --max N --dir DIR [--file NAME]... --record FILE
@@ -47,8 +48,10 @@ The steps of a build that bootsmith performs itself on the output directory, exa
                     values), the committed image's id (--not-committed: the build made no
                     image, recorded as image.committed false), the kernel record written by
                     \`bootsmith rootfs select-kernel --record\` and the package list the build's
-                    list-packages step saved. SOURCE_DATE_EPOCH is recorded when set. Step
-                    timings exist only in a build's own manifest.
+                    list-packages step saved, and the base image's id (--base-image-id: the
+                    image the working container was made from, which tells a later build
+                    that its parent was rebuilt). SOURCE_DATE_EPOCH is recorded when set.
+                    Step timings exist only in a build's own manifest.
   scan-verdict      count the rule results of an OpenSCAP scan (RESULTS: oscap xccdf eval
                     --results; --before: the scan before remediation), write them to the
                     record FILE for the manifest, and exit 1 when more rules of SEVERITY
@@ -75,6 +78,7 @@ export const artifactsCommand: CliCommand = {
       recipe: { type: "string" },
       var: { type: "string", multiple: true },
       "image-id": { type: "string" },
+      "base-image-id": { type: "string" },
       "not-committed": { type: "boolean" },
       "kernel-record": { type: "string" },
       packages: { type: "string" },
@@ -168,6 +172,7 @@ export const artifactsCommand: CliCommand = {
           ...(await manifestInputs(rest[0]!)),
           imageId: values["image-id"] || undefined,
           notCommitted: values["not-committed"] ?? false,
+          baseImageId: values["base-image-id"] || undefined,
         });
         process.stdout.write(
           `${path.join(path.resolve(rest[0]!), "manifest.json")}: ${Object.keys(manifest.artifacts).length} artifacts, ${manifest.packages.length} packages\n`,

@@ -136,10 +136,14 @@ export interface Manifest {
   /** The key's parts (input name → short digest), so a later build can say which one changed. */
   readonly inputs?: Readonly<Record<string, string>>;
   readonly recipeFile: string;
+  /**
+   * What the image was built on. `imageId`: the base image's ID (64 hex) when the build started
+   * (`buildah from`), so a later run can tell that a parent was rebuilt under the same name.
+   */
   readonly base:
     | { readonly kind: "scratch" }
-    | { readonly kind: "image"; readonly ref: string; readonly digest?: string }
-    | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string };
+    | { readonly kind: "image"; readonly ref: string; readonly digest?: string; readonly imageId?: string }
+    | { readonly kind: "recipe"; readonly name: string; readonly ref: string; readonly digest?: string; readonly imageId?: string };
   /**
    * Local image (and after publish, registry digests). `committed: false`: the build made no image
    * (nothing needed one: no child recipe, no registry target); `ref` is the name it would have had.

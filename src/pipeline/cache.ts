@@ -37,6 +37,12 @@ export interface CacheFacts {
     | { readonly kind: "missing" }
     | { readonly kind: "recorded"; readonly id: string }
     | { readonly kind: "found"; readonly label: string };
+  /**
+   * The parent recipe's local image ID now, when the last build recorded the one it was built on
+   * (manifest base.imageId) and the key still matches: a parent rebuilt outside this run (its file
+   * built alone, --refresh) keeps its key but not its image.
+   */
+  readonly parentImage?: { readonly kind: "listed"; readonly id: string } | { readonly kind: "missing" } | { readonly kind: "unchecked" };
   /** The recipe's first registry target, when asked (--check-published). */
   readonly registry?: RegistryFacts;
   /**
@@ -84,7 +90,8 @@ export interface Decision {
 
 export function decide(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, options: DecideOptions = {}): Decision {
   const local = decideLocally(recipe, outDir, facts, options);
-  if (!local.build || options.rebuild || options.parentRebuilt) return local;
+  // On a new parent image, a copy elsewhere with this key was built on the old one.
+  if (!local.build || options.rebuild || options.parentRebuilt || parentImageMoved(facts) !== undefined) return local;
   // Built elsewhere (another runner, CI) and published with this key: nothing to build here.
   const registry = facts.registry;
   if (registry?.kind === "found" && registry.label === recipe.inputDigest) {
@@ -146,6 +153,14 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
   const old = facts.manifest.manifest;
   if (old.inputDigest !== key) return { build: true, reasons: explainChange(recipe, old) };
   if (options.parentRebuilt) return { build: true, reasons: [`parent ${options.parentRebuilt} is rebuilt in this run`] };
+  const moved = parentImageMoved(facts);
+  if (moved)
+    return {
+      build: true,
+      reasons: [
+        `inputs unchanged, but the parent image ${moved.ref} is now ${moved.now.slice(0, 12)}, not ${moved.then.slice(0, 12)} that the last build was made on (the parent was rebuilt outside this run)`,
+      ],
+    };
   if (old.image.committed === false) {
     if (options.imageNeededBy)
       return {
@@ -168,6 +183,14 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     case "unchecked":
       return { build: false, reasons: [`up to date: key ${short(key)} matches ${where}${facts.image.why ? ` (image not checked: ${facts.image.why})` : ""}`] };
   }
+}
+
+/** The parent's image ID then (recorded) and now, when they differ. */
+function parentImageMoved(facts: CacheFacts): { ref: string; then: string; now: string } | undefined {
+  if (facts.manifest.kind !== "found" || facts.parentImage?.kind !== "listed") return undefined;
+  const base = facts.manifest.manifest.base;
+  if (base.kind !== "recipe" || base.imageId === undefined || base.imageId === facts.parentImage.id) return undefined;
+  return { ref: base.ref, then: base.imageId, now: facts.parentImage.id };
 }
 
 /** `registry:5000/ns/name:tag` → `registry:5000/ns/name` (a colon after the last slash is the tag). */
@@ -238,11 +261,22 @@ export interface GatherOptions {
  */
 export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options: GatherOptions): Promise<CacheFacts> {
   const manifest = readManifestFacts(outDir);
-  const needImage =
-    !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest && manifest.manifest.image?.committed !== false;
+  const keyMatches = !options.rebuild && manifest.kind === "found" && manifest.manifest.inputDigest === recipe.inputDigest;
+  const needImage = keyMatches && manifest.manifest.image?.committed !== false;
   const image = needImage ? await imageFacts(recipe, manifest.manifest, options) : ({ kind: "unchecked" } as const);
+  // A leaf that committed no image was still made on its parent's.
+  const parentImage = keyMatches ? await parentImageFacts(recipe, manifest.manifest, options) : undefined;
   const published = options.checkPublished && !options.rebuild ? await readPublishTargetFacts(recipe) : {};
-  return { manifest, image, ...published };
+  return { manifest, image, ...(parentImage ? { parentImage } : {}), ...published };
+}
+
+/** The parent's local image ID by the run's listing (one is taken for a single recipe), when the manifest recorded the one it was built on. */
+async function parentImageFacts(recipe: LoadedRecipe, manifest: Manifest, options: GatherOptions): Promise<CacheFacts["parentImage"]> {
+  if (manifest.base?.kind !== "recipe" || manifest.base.imageId === undefined || !recipe.parent || options.globalArgs === undefined) return undefined;
+  const listing = await (options.localImages ?? localImageLister(options.globalArgs))();
+  if (listing.kind !== "listed") return { kind: "unchecked" };
+  const id = listing.ids.get(localImageRef(recipe.parent.spec));
+  return id === undefined ? { kind: "missing" } : { kind: "listed", id };
 }
 
 /**

@@ -100,7 +100,14 @@ function internalArgs(action: InternalAction): Arg[] {
         action.record,
       ];
     case "write-manifest":
-      return ["artifacts", "write-manifest", action.dir, ...buildFactArgs(action), ...(action.imageId ? ["--image-id", action.imageId] : ["--not-committed"])];
+      return [
+        "artifacts",
+        "write-manifest",
+        action.dir,
+        ...buildFactArgs(action),
+        ...(action.imageId ? ["--image-id", action.imageId] : ["--not-committed"]),
+        ...(action.baseImageId ? ["--base-image-id", action.baseImageId] : []),
+      ];
     case "remove-superseded":
       return ["artifacts", "remove-superseded", action.recipe, ...action.storage];
     case "sign":

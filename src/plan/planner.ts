@@ -46,6 +46,7 @@ const MNT = { var: "MNT" } as const;
 const KVER = { var: "KVER" } as const;
 const KERNEL_IMAGE = { var: "KERNEL_IMAGE" } as const;
 const IMAGE_ID = { var: "IMAGE_ID" } as const;
+const BASE_IMAGE_ID = { var: "BASE_IMAGE_ID" } as const;
 const SBOM_CDX_SHA256 = { var: "SBOM_CDX_SHA256" } as const;
 const SBOM_SPDX_SHA256 = { var: "SBOM_SPDX_SHA256" } as const;
 /** PATH for programs run in the image root with chroot (not the host's). */
@@ -79,6 +80,17 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
         command: buildah(target, "from", ["--name", container, ...baseArgs(recipe)]),
         undo: { id: "container", command: buildah(target, "rm", [container]) },
       },
+      // Which image the name pointed at, for the manifest: a parent rebuilt later under the same
+      // name then makes this image out of date (pipeline/cache.ts).
+      ...(spec.from === "scratch"
+        ? []
+        : [
+            {
+              kind: "exec" as const,
+              command: buildah(target, "inspect", ["--type", "container", "--format", "{{.FromImageID}}", container]),
+              capture: "BASE_IMAGE_ID" as const,
+            },
+          ]),
     ]),
   );
   steps.push(
@@ -149,7 +161,15 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     step(
       "manifest",
       "Write manifest.json",
-      [{ kind: "write-manifest", dir: options.outDir, ...(commit ? { imageId: [IMAGE_ID] } : {}), ...facts }],
+      [
+        {
+          kind: "write-manifest",
+          dir: options.outDir,
+          ...(commit ? { imageId: [IMAGE_ID] } : {}),
+          ...(spec.from === "scratch" ? {} : { baseImageId: [BASE_IMAGE_ID] }),
+          ...facts,
+        },
+      ],
       [MANIFEST_FILE],
     ),
   );

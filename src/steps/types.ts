@@ -3,7 +3,7 @@
 import type { GroupSpec, PublishTarget, Registration, ScanSeverity, UserSpec } from "../recipe/schema.js";
 
 /** Values only known while building, filled in by the executor. */
-export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID" | "SBOM_CDX_SHA256" | "SBOM_SPDX_SHA256";
+export type RuntimeVar = "MNT" | "KVER" | "KERNEL_IMAGE" | "IMAGE_ID" | "BASE_IMAGE_ID" | "SBOM_CDX_SHA256" | "SBOM_SPDX_SHA256";
 export type ArgPart = string | { readonly var: RuntimeVar };
 /** One argv word: a literal, or literals and runtime values concatenated. */
 export type Arg = string | readonly ArgPart[];
@@ -22,7 +22,7 @@ export interface PlannedCommand {
 }
 
 /** Outputs kept from a command, for the manifest. */
-export type CaptureName = "MNT" | "PACKAGES" | "IMAGE_ID";
+export type CaptureName = "MNT" | "PACKAGES" | "IMAGE_ID" | "BASE_IMAGE_ID";
 
 export type Action =
   /**
@@ -132,6 +132,8 @@ export type Action =
       readonly vars: Readonly<Record<string, string>>;
       /** The committed image's id; absent when the plan commits no image (recorded as such). */
       readonly imageId?: Arg;
+      /** The base image's id as the working container was made from it; absent from scratch. */
+      readonly baseImageId?: Arg;
       readonly kernelRecord?: string;
       readonly packages?: string;
       readonly scanRecord?: string;

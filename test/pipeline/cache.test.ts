@@ -115,6 +115,63 @@ describe("decide", () => {
     expect(decide(base, "/out", { ...facts, manifest: { kind: "found", manifest: other } }).reasons[0]).not.toMatch(/committed no image/);
   });
 
+  it("a parent rebuilt outside this run (same key, another image): the child is rebuilt, not taken from a registry", () => {
+    const dir = recipeDir();
+    const child = loadRecipe(path.join(dir, "child.yaml"));
+    const then = "b".repeat(64);
+    const now = "c".repeat(64);
+    const m: Manifest = { ...manifestFor(child), base: { kind: "recipe", name: "base", ref: "localhost/bootsmith/base:1", imageId: then } };
+    const facts = (parentImage: CacheFacts["parentImage"]): CacheFacts => ({ ...found(m, child.inputDigest), ...(parentImage ? { parentImage } : {}) });
+    expect(decide(child, "/out", facts({ kind: "listed", id: now }))).toEqual({
+      build: true,
+      reasons: [
+        "inputs unchanged, but the parent image localhost/bootsmith/base:1 is now cccccccccccc, not bbbbbbbbbbbb that the last build was made on (the parent was rebuilt outside this run)",
+      ],
+    });
+    // The registry's copy carries the key, but was built on the old parent image.
+    const digest = `sha256:${"d".repeat(64)}`;
+    const registry = { kind: "found", ref: "r/child:1", digest, label: child.inputDigest } as const;
+    expect(decide(child, "/out", { ...facts({ kind: "listed", id: now }), registry })).toMatchObject({ build: true });
+    // Still the image it was built on, gone, or not listed (no buildah): the key decides, as before.
+    expect(decide(child, "/out", facts({ kind: "listed", id: then })).build).toBe(false);
+    expect(decide(child, "/out", facts({ kind: "missing" })).build).toBe(false);
+    expect(decide(child, "/out", facts({ kind: "unchecked" })).build).toBe(false);
+    // A manifest from before base.imageId was recorded: nothing to compare.
+    const old: Manifest = { ...m, base: { kind: "recipe", name: "base", ref: "localhost/bootsmith/base:1" } };
+    expect(decide(child, "/out", { ...found(old, child.inputDigest), parentImage: { kind: "listed", id: now } }).build).toBe(false);
+  });
+
+  it("gathers the parent's image ID from the run's one listing, only when the last build recorded its own", async () => {
+    const dir = recipeDir();
+    const graph = loadGraph(collectRecipeFiles([path.join(dir, "child.yaml")]));
+    const child = graph.nodes.get("child")!.recipe;
+    const out = path.join(dir, "out");
+    mkdirSync(out);
+    const write = (base: Manifest["base"]) =>
+      writeFileSync(
+        path.join(out, "manifest.json"),
+        JSON.stringify({ ...manifestFor(child), image: { ref: "localhost/bootsmith/child:1", id: "e".repeat(64) }, base }),
+      );
+    let listings = 0;
+    const localImages = async () => {
+      listings++;
+      return {
+        kind: "listed" as const,
+        ids: new Map([
+          ["localhost/bootsmith/base:1", "c".repeat(64)],
+          ["localhost/bootsmith/child:1", "e".repeat(64)],
+        ]),
+      };
+    };
+    const options = { globalArgs: [], checkPublished: false, rebuild: false, localImages };
+    write({ kind: "recipe", name: "base", ref: "localhost/bootsmith/base:1", imageId: "b".repeat(64) });
+    expect((await gatherFacts(child, out, options)).parentImage).toEqual({ kind: "listed", id: "c".repeat(64) });
+    write({ kind: "recipe", name: "base", ref: "localhost/bootsmith/base:1" });
+    expect((await gatherFacts(child, out, options)).parentImage).toBeUndefined();
+    // The first looked up its own image and its parent's; the second its own only.
+    expect(listings).toBe(3);
+  });
+
   it("an unreadable manifest is a reason to rebuild, said as such", () => {
     const dir = recipeDir();
     const out = path.join(dir, "out");

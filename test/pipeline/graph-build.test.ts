@@ -68,7 +68,7 @@ describe("bootsmith build DIR (graph)", () => {
     expect(manifest("graph-child-ok").image).toEqual({ ref: "localhost/bootsmith/graph-child-ok:1", committed: false });
     const leafLog = readFileSync(path.join(out, "graph-child-ok", "1", "build.log"), "utf8");
     expect(leafLog).not.toMatch(/\+ buildah .*\bcommit /);
-    expect(leafLog).toMatch(/\+ bootsmith artifacts write-manifest .* --not-committed$/m);
+    expect(leafLog).toMatch(/\+ bootsmith artifacts write-manifest .* --not-committed --base-image-id [0-9a-f]{64}$/m);
     // JUnit: one testcase per step, the failing one marked.
     const junit = readFileSync(path.join(work, "junit", "graph-child-fails.xml"), "utf8");
     expect(junit).toMatch(/<testcase [^>]*name="command-1: Run: failing command"[^>]*>\s*<failure/);
@@ -229,6 +229,30 @@ describe("bootsmith build DIR (graph)", () => {
       changed: [],
     });
   });
+
+  it(
+    "after --refresh of the parent and one child, the other child is seen to be on the old parent image: --explain rebuilds it",
+    { timeout: 120_000 },
+    async () => {
+      // The key holds the parent's key, not its image: only the recorded base image ID tells.
+      const parentId = manifest("graph-base").image.id!;
+      expect(parentId).toMatch(/^[0-9a-f]{64}$/);
+      expect(manifest("graph-child-ok").base).toEqual({ kind: "recipe", name: "graph-base", ref: "localhost/bootsmith/graph-base:1", imageId: parentId });
+      const stale = manifest("graph-child-fails").base;
+      expect(stale.kind === "recipe" && stale.imageId).toMatch(/^[0-9a-f]{64}$/);
+      expect(stale.kind === "recipe" && stale.imageId).not.toBe(parentId);
+      const result = await build("--var", "FAIL_CODE=0", "--explain");
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/graph-base \(.*\): up to date\n/);
+      expect(result.stdout).toMatch(/graph-child-ok \(.*\): up to date\n/);
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `graph-child-fails \\(.*\\): rebuild\\n {2}inputs unchanged, but the parent image localhost/bootsmith/graph-base:1 is now ${parentId.slice(0, 12)}, not [0-9a-f]{12} that the last build was made on \\(the parent was rebuilt outside this run\\)`,
+        ),
+      );
+      expect(result.stdout).toContain("1 of 3 recipes would be built");
+    },
+  );
 
   it("one file with --refresh: rebuilt alone (parents are not), changelog written", { timeout: 300_000 }, async () => {
     const result = await bootsmith(

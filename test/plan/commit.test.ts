@@ -37,7 +37,9 @@ describe("plan option commit", () => {
     expect(commit.kind === "exec" && commit.undo?.command.args).toEqual(["rmi", expect.stringMatching(/^localhost\/bootsmith\/leaf:building-/)]);
     expect(script).toMatch(/^buildah tag localhost\/bootsmith\/leaf:building-\S+ localhost\/bootsmith\/leaf:1 localhost\/bootsmith\/leaf:latest$/m);
     expect(script).toMatch(/^buildah rmi localhost\/bootsmith\/leaf:building-\S+$/m);
-    expect(script).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID"$/m);
+    expect(script).toMatch(/bootsmith artifacts write-manifest .* --image-id "\$IMAGE_ID" --base-image-id "\$BASE_IMAGE_ID"$/m);
+    // The base image's ID as the container was made from it: a parent rebuilt later is seen.
+    expect(script).toMatch(/^BASE_IMAGE_ID=\$\(buildah inspect --type container --format '\{\{\.FromImageID\}\}' bootsmith-leaf-/m);
     // After the teardown (a working container keeps the images that carry its labels): the
     // images earlier builds of the recipe left without a name go.
     expect(p.steps.find((s) => s.id === "teardown")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
@@ -81,8 +83,8 @@ describe("plan option commit", () => {
     expect(script).not.toMatch(/buildah (commit|config)/);
     expect(script).toContain("buildah rmi localhost/bootsmith/leaf:1 localhost/bootsmith/leaf:latest || case $? in 125) ;; *) false ;; esac");
     expect(p.steps.find((s) => s.id === "forget-image")!.actions.at(-1)).toEqual({ kind: "remove-superseded", recipe: "leaf", storage: [] });
-    expect(script).toMatch(/bootsmith artifacts write-manifest .* --not-committed$/m);
-    expect(script).not.toContain("IMAGE_ID");
+    expect(script).toMatch(/bootsmith artifacts write-manifest .* --not-committed --base-image-id "\$BASE_IMAGE_ID"$/m);
+    expect(script).not.toMatch(/(^|[^_])IMAGE_ID/m);
   });
 
   it("commit: false with a registry target is bad input naming the target", () => {

@@ -7,6 +7,7 @@ mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 # [1/15] create-container: Create the working container
 buildah from --name bootsmith-debian-12-ansible-test --arch amd64 --pull=never localhost/bootsmith/debian-12-live:bookworm
 #   undone on failure by: buildah rm bootsmith-debian-12-ansible-test
+BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-debian-12-ansible-test)
 
 # [2/15] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-debian-12-ansible-test)
@@ -97,4 +98,4 @@ buildah rm bootsmith-debian-12-ansible-test
 bootsmith artifacts remove-superseded debian-12-ansible
 
 # [15/15] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-ansible.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-ansible.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"

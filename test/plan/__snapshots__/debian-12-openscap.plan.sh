@@ -7,6 +7,7 @@ mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 # [1/16] create-container: Create the working container
 buildah from --name bootsmith-debian-12-openscap-test --arch amd64 --pull=never localhost/bootsmith/debian-12-live:bookworm
 #   undone on failure by: buildah rm bootsmith-debian-12-openscap-test
+BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-debian-12-openscap-test)
 
 # [2/16] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-debian-12-openscap-test)
@@ -81,7 +82,7 @@ buildah rm bootsmith-debian-12-openscap-test
 bootsmith artifacts remove-superseded debian-12-openscap
 
 # [15/16] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-openscap.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --scan-record /var/tmp/bootsmith/work-test/openscap.json --image-id "$IMAGE_ID"
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/debian-12-openscap.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --scan-record /var/tmp/bootsmith/work-test/openscap.json --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
 
 # [16/16] publish-1-local: Publish to local
 bootsmith publish /srv/bootsmith/out --to dir:/srv/boot-images --record /var/tmp/bootsmith/work-test/published-1.json

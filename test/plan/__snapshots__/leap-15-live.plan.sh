@@ -7,6 +7,7 @@ mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 # [1/16] create-container: Create the working container
 buildah from --name bootsmith-leap-15-live-test --arch amd64 --tls-verify=true --pull=missing registry.opensuse.org/opensuse/leap:15.6
 #   undone on failure by: buildah rm bootsmith-leap-15-live-test
+BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-leap-15-live-test)
 
 # [2/16] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-leap-15-live-test)
@@ -119,7 +120,7 @@ buildah rm bootsmith-leap-15-live-test
 bootsmith artifacts remove-superseded leap-15-live
 
 # [15/16] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
 
 # [16/16] publish-1-s3: Publish to s3
 bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json

@@ -7,6 +7,7 @@ mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 # [1/18] create-container: Create the working container
 buildah from --name bootsmith-rocky-9-compute-test --arch amd64 --pull=never localhost/bootsmith/rocky-9-base:9.5
 #   undone on failure by: buildah rm bootsmith-rocky-9-compute-test
+BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-rocky-9-compute-test)
 
 # [2/18] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-rocky-9-compute-test)
@@ -70,7 +71,7 @@ buildah rm bootsmith-rocky-9-compute-test
 bootsmith artifacts remove-superseded rocky-9-compute
 
 # [16/18] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-compute.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
 
 # [17/18] publish-1-s3: Publish to s3
 bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json

@@ -7,6 +7,7 @@ mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 # [1/16] create-container: Create the working container
 buildah from --name bootsmith-rocky-9-slurm-test --arch amd64 --pull=never localhost/bootsmith/rocky-9-base:9.5
 #   undone on failure by: buildah rm bootsmith-rocky-9-slurm-test
+BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-rocky-9-slurm-test)
 
 # [2/16] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-rocky-9-slurm-test)
@@ -65,4 +66,4 @@ buildah rm bootsmith-rocky-9-slurm-test
 bootsmith artifacts remove-superseded rocky-9-slurm
 
 # [16/16] manifest: Write manifest.json
-bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID"
+bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
