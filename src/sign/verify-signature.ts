@@ -54,7 +54,7 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
     ).catch((error: unknown) => error);
     const stdout = result instanceof Error ? ((result as { outputTail?: string[] }).outputTail ?? []).join("\n") : (result as { stdout: string }).stdout;
     const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/m.exec(stdout);
-    if (!(result instanceof Error) && valid) return { ok: true, fingerprint: valid[1]! };
+    if (!(result instanceof Error) && valid) return spoiledKey(stdout, valid[1]!) ?? { ok: true, fingerprint: valid[1]! };
     if (/^\[GNUPG:\] BADSIG/m.test(stdout)) return { ok: false, reason: "the signature does not match SHA256SUMS (the file was changed after signing)" };
     if (/^\[GNUPG:\] (ERRSIG|NO_PUBKEY)/m.test(stdout)) return { ok: false, reason: "the signature was not made by the given key" };
     if (/^\[GNUPG:\] NODATA/m.test(stdout)) return { ok: false, reason: "not an OpenPGP signature" };
@@ -62,4 +62,28 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * gpgv reports a good signature by a revoked or expired key as valid (exit 0, VALIDSIG) and says
+ * the rest only in its status lines (REVKEYSIG, EXPKEYSIG, EXPSIG). apt refuses such signatures,
+ * and so does bootsmith: a revoked key is one its owner no longer vouches for (lost or stolen),
+ * and an expired one is past the date the site set for trusting it.
+ */
+function spoiledKey(status: string, fingerprint: string): SignatureCheck | undefined {
+  if (/^\[GNUPG:\] REVKEYSIG /m.test(status))
+    return {
+      ok: false,
+      reason: `made by key ${fingerprint}, which has been revoked: its owner no longer vouches for what it signed; sign the set again with a current key`,
+    };
+  if (/^\[GNUPG:\] EXPKEYSIG /m.test(status)) {
+    const expired = /^\[GNUPG:\] KEYEXPIRED (\d+)/m.exec(status);
+    const when = expired ? new Date(Number(expired[1]) * 1000).toISOString().slice(0, 10) : "an earlier date";
+    return {
+      ok: false,
+      reason: `made by key ${fingerprint}, which expired on ${when}; sign the set again with a valid key, or extend the key's expiry (gpg --quick-set-expire) and export the public key again`,
+    };
+  }
+  if (/^\[GNUPG:\] EXPSIG /m.test(status)) return { ok: false, reason: `made by key ${fingerprint}, but the signature itself has expired; sign the set again` };
+  return undefined;
 }
