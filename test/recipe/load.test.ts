@@ -192,3 +192,47 @@ describe("kernelModules", () => {
     expect(() => load(yaml, {}, SOURCE)).toThrow(message);
   });
 });
+
+describe("the paths steps read: each must be the kind of thing its tool takes, checked at its line", () => {
+  const LAYER = 'name: p\nfrom: {image: "r/x:1"}\npackages: {manager: apt}\n';
+  const FILES = {
+    "play/site.yml": "- hosts: all\n  tasks: []\n",
+    "play/roles/r/tasks/main.yml": "[]\n",
+    "mod/Kbuild": "obj-m := m.o\n",
+    "mod/m.c": "/* module */\n",
+    "empty/README": "no build files here\n",
+    "scap/ds.xml": '<Profile id="xccdf_x_profile_p"/>\n',
+  };
+  it.each([
+    [
+      `${LAYER}commands:\n  - ansible: {playbook: play}\n`,
+      "5:25: commands[0].ansible.playbook: play is a directory; give the playbook file, e.g. play/site.yml",
+    ],
+    [
+      `${LAYER}commands:\n  - ansible: {playbook: play/site.yml, roles: play/site.yml}\n`,
+      "5:47: commands[0].ansible.roles: play/site.yml is a file; give the directory that holds the roles",
+    ],
+    [
+      `${LAYER}kernelModules:\n  build: {src: mod/Kbuild}\n`,
+      "5:16: kernelModules.build.src: mod/Kbuild is a file; give the directory that holds the module's source",
+    ],
+    [
+      `${LAYER}kernelModules:\n  build: {src: empty}\n`,
+      "5:16: kernelModules.build.src: empty has neither a Kbuild file nor a Makefile, which make -C /lib/modules/KVER/build M=DIR needs",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap}\n`,
+      "5:38: scan.openscap.datastream: scap is a directory; give the data stream file, e.g. scap/ds.xml",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap/ds.xml, tailoring: scap}\n`,
+      "scan.openscap.tailoring: scap is a directory; give the tailoring file, e.g. scap/ds.xml",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap/ds.xml, cpe: scap}\n`,
+      "scan.openscap.cpe: scap is a directory; give the CPE dictionary file, e.g. scap/ds.xml",
+    ],
+  ])("refuses %j", (yaml, message) => {
+    expect(() => load(yaml, {}, FILES)).toThrow(message);
+  });
+});
