@@ -4,12 +4,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
+import { didYouMean, formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
+import { matchProfile, xccdfProfileIds } from "./scap-profiles.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
 import { expandVarReferences, importedNames, resolveVars, substituteVars, variableNames, type SubstitutedValues, type VarSources } from "./vars.js";
 import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
-import type { ParsedRecipe, RecipeSpec } from "./schema.js";
+import type { OpenscapSpec, ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
 import { recipeSecrets } from "./secrets.js";
 import { checkFileOverwrites } from "./file-targets.js";
@@ -58,6 +59,8 @@ export interface AnsibleSources {
 
 export interface ScanSources {
   readonly datastream: string;
+  /** The profile's full id (the recipe may give the end of it, as oscap allows): remediation finds the scan's TestResult by it. */
+  readonly profile: string;
   readonly tailoring?: string;
   readonly cpe?: string;
 }
@@ -639,8 +642,55 @@ function resolveScanSources(source: YamlSource, spec: ParsedRecipe, issues: Reci
   const tailoring =
     scan.tailoring === undefined ? undefined : inRecipeDir(source, dir, scan.tailoring, [...at, "tailoring"], issues, { type: "file", what: "tailoring" });
   const cpe = scan.cpe === undefined ? undefined : inRecipeDir(source, dir, scan.cpe, [...at, "cpe"], issues, { type: "file", what: "CPE dictionary" });
-  if (!datastream) return undefined;
-  return { datastream, ...(tailoring ? { tailoring } : {}), ...(cpe ? { cpe } : {}) };
+  if (!datastream || (scan.tailoring !== undefined && !tailoring)) return undefined;
+  const profile = scanProfile(source, scan, { datastream, tailoring }, issues);
+  if (!profile) return undefined;
+  return { datastream, profile, ...(tailoring ? { tailoring } : {}), ...(cpe ? { cpe } : {}) };
+}
+
+/** The full id of the profile scan.openscap.profile names in the data stream or the tailoring file, or an issue at its line. */
+function scanProfile(
+  source: YamlSource,
+  scan: OpenscapSpec,
+  files: { datastream: string; tailoring: string | undefined },
+  issues: RecipeIssue[],
+): string | undefined {
+  const at = ["scan", "openscap"];
+  const ids = xccdfProfileIds(readFileSync(files.datastream, "utf8"));
+  if (ids.length === 0) {
+    issues.push(
+      issueAt(
+        source,
+        [...at, "datastream"],
+        `${scan.datastream} defines no XCCDF profile: give a SCAP source data stream (e.g. /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml)`,
+      ),
+    );
+    return undefined;
+  }
+  if (files.tailoring) ids.push(...xccdfProfileIds(readFileSync(files.tailoring, "utf8")));
+  const match = matchProfile(scan.profile, ids);
+  if (match.kind === "found") return match.id;
+  const listed = (list: readonly string[]) => `${list.slice(0, 8).join(", ")}${list.length > 8 ? ", …" : ""}`;
+  if (match.kind === "several") {
+    issues.push(
+      issueAt(
+        source,
+        [...at, "profile"],
+        `${scan.profile} is the end of several profile ids (${listed(match.ids)}), as oscap would refuse it; give the full id`,
+      ),
+    );
+    return undefined;
+  }
+  const guess = didYouMean(scan.profile, ids);
+  const where = `${scan.datastream}${scan.tailoring !== undefined ? ` nor of the tailoring file ${scan.tailoring}` : ""}`;
+  issues.push(
+    issueAt(
+      source,
+      [...at, "profile"],
+      `${scan.profile} is not a profile of ${where}${guess ? `; did you mean ${guess}?` : ""} (oscap info ${scan.datastream} lists them: ${listed(ids)})`,
+    ),
+  );
+  return undefined;
 }
 
 /** Every host file the scan reads, labelled for explanations ("openscap datastream changed"). */
