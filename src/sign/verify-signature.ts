@@ -45,6 +45,7 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
     } else {
       writeFileSync(keyring, key);
     }
+    await requirePublicKey(keyring, keyFile, dir);
     writeFileSync(path.join(dir, "SHA256SUMS"), sums);
     writeFileSync(path.join(dir, "SHA256SUMS.sig"), signature);
     const result = await run(
@@ -62,6 +63,23 @@ export async function verifySignature(sums: Uint8Array, signature: Uint8Array, k
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The key file must hold a public key: gpgv given no key at all (an empty or text file) or a
+ * secret key export says only NO_PUBKEY, which would read as "another key signed this".
+ */
+async function requirePublicKey(keyring: string, keyFile: string, home: string): Promise<void> {
+  const listed = await run(
+    { file: "gpg", args: ["--batch", "--no-tty", "--homedir", home, "--with-colons", "--show-keys", keyring] },
+    { step: "verify", reporter: silentReporter },
+    { quiet: true },
+  ).catch(() => undefined);
+  const records = listed?.stdout.split("\n").map((line) => line.split(":")[0]) ?? [];
+  if (records.includes("pub")) return;
+  if (records.includes("sec"))
+    throw new PublicKeyError(`public key ${keyFile}: is a secret key; give the public key (gpg --export KEYID > key.gpg), which is all verifying needs`);
+  throw new PublicKeyError(`public key ${keyFile}: holds no OpenPGP public key; export it with \`gpg --export KEYID > key.gpg\``);
 }
 
 /**

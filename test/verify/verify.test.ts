@@ -156,6 +156,23 @@ describe("bootsmith verify", () => {
     }
   });
 
+  it("a key file that holds no public key (empty, text, a secret key export) is bad input (exit 2), not 'not made by the given key'", async () => {
+    const empty = path.join(work, "empty.pub");
+    const text = path.join(work, "text.pub");
+    writeFileSync(empty, "");
+    writeFileSync(text, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG not an OpenPGP key\n");
+    for (const [file, message] of [
+      [empty, /--key: public key .*empty\.pub: holds no OpenPGP public key/],
+      [text, /--key: public key .*text\.pub: holds no OpenPGP public key/],
+      [key.secretFile, /--key: public key .*builder\.secret\.asc: is a secret key; give the public key \(gpg --export KEYID > key\.gpg\)/],
+    ] as const) {
+      const result = await bootsmith(["verify", good, "--key", file]);
+      expect(result.exitCode, `${file}\n${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toContain("not made by the given key");
+    }
+  });
+
   it("a key file that does not exist is bad input (exit 2)", async () => {
     const result = await bootsmith(["verify", good, "--key", path.join(work, "nope.gpg")]);
     expect(result.exitCode).toBe(2);
