@@ -525,7 +525,7 @@ function scanSteps(recipe: LoadedRecipe, target: BuildahTarget, image: string, o
       "xccdf",
       "eval",
       "--profile",
-      scan.profile,
+      sources.profile,
       ...(sources.tailoring ? ["--tailoring-file", sources.tailoring] : []),
       ...(sources.cpe ? ["--cpe", sources.cpe] : []),
       "--results",
@@ -564,7 +564,7 @@ function scanSteps(recipe: LoadedRecipe, target: BuildahTarget, image: string, o
             "--fix-type",
             "bash",
             "--result-id",
-            `xccdf_org.open-scap_testresult_${scan.profile}`,
+            `xccdf_org.open-scap_testresult_${sources.profile}`,
             "--output",
             out(SCAN_FILES.remediation),
             before,
@@ -586,14 +586,14 @@ function scanSteps(recipe: LoadedRecipe, target: BuildahTarget, image: string, o
       dir: options.outDir,
       results: out(SCAN_FILES.results),
       ...(scan.remediate ? { before } : {}),
-      profile: scan.profile,
+      profile: sources.profile,
       datastream: sources.datastream,
       failOn: scan.failOn,
       files,
       record: path.join(options.workDir, WORK_FILES.scan),
     },
   );
-  const title = `Scan with OpenSCAP (${scan.profile.replace(/^xccdf_org\.ssgproject\.content_profile_/, "")})${scan.remediate ? ", remediate and scan again" : ""}`;
+  const title = `Scan with OpenSCAP (${sources.profile.replace(/^xccdf_org\.ssgproject\.content_profile_/, "")})${scan.remediate ? ", remediate and scan again" : ""}`;
   return [step("openscap-scan", title, actions, files)];
 }
 

@@ -4,12 +4,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
-import { formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
+import { didYouMean, formatPath, MAX_REPORTED_ISSUES, RecipeError, type RecipeIssue } from "./errors.js";
+import { matchProfile, xccdfProfileIds } from "./scap-profiles.js";
 import { issueAt, readYamlSource, toPlainData, type YamlSource } from "./source.js";
 import { expandVarReferences, importedNames, resolveVars, substituteVars, variableNames, type SubstitutedValues, type VarSources } from "./vars.js";
 import { numbersFromVariables } from "./number-vars.js";
 import { validateSpec } from "./validate.js";
-import type { ParsedRecipe, RecipeSpec } from "./schema.js";
+import type { OpenscapSpec, ParsedRecipe, RecipeSpec } from "./schema.js";
 import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type LayerChain } from "./initramfs-modules.js";
 import { recipeSecrets } from "./secrets.js";
 import { checkFileOverwrites } from "./file-targets.js";
@@ -58,6 +59,8 @@ export interface AnsibleSources {
 
 export interface ScanSources {
   readonly datastream: string;
+  /** The profile's full id (the recipe may give the end of it, as oscap allows): remediation finds the scan's TestResult by it. */
+  readonly profile: string;
   readonly tailoring?: string;
   readonly cpe?: string;
 }
@@ -172,9 +175,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
   issues.push(...checkFileOverwrites(source, parsed.files, fileSources, directorySources));
   const ansibleSources = resolveAnsibleSources(source, parsed, issues);
   const kernelModuleSource =
-    parsed.kernelModules?.build === undefined
-      ? undefined
-      : inRecipeDir(source, realpathSync(path.dirname(file)), parsed.kernelModules.build.src, ["kernelModules", "build", "src"], issues);
+    parsed.kernelModules?.build === undefined ? undefined : moduleSource(source, realpathSync(path.dirname(file)), parsed.kernelModules.build.src, issues);
   const scanSources = resolveScanSources(source, parsed, issues);
 
   let parent: LoadedRecipe | undefined;
@@ -560,8 +561,18 @@ function resolveFileSources(source: YamlSource, spec: ParsedRecipe, issues: Reci
   return resolved;
 }
 
-/** An existing path inside the recipe's directory (symlinks resolved), or an issue and undefined. */
-function inRecipeDir(source: YamlSource, dir: string, relative: string, at: (string | number)[], issues: RecipeIssue[]): string | undefined {
+/** What a step's path must name: a file or a directory, and what it is to the tool (for the message). */
+interface PathKind {
+  readonly type: "file" | "directory";
+  readonly what: string;
+}
+
+/**
+ * An existing path inside the recipe's directory (symlinks resolved), or an issue and undefined.
+ * With `kind`, it must also be a file or a directory: a playbook that is a directory would
+ * otherwise fail only when ansible-playbook runs, after the packages are in.
+ */
+function inRecipeDir(source: YamlSource, dir: string, relative: string, at: (string | number)[], issues: RecipeIssue[], kind?: PathKind): string | undefined {
   const candidate = path.resolve(dir, relative);
   if (!existsSync(candidate)) {
     issues.push(issueAt(source, at, `${candidate} does not exist; ${String(at[at.length - 1])} is relative to the recipe's directory ${dir}`));
@@ -570,6 +581,18 @@ function inRecipeDir(source: YamlSource, dir: string, relative: string, at: (str
   const real = realpathSync(candidate);
   if (real !== dir && !real.startsWith(dir + path.sep)) {
     issues.push(issueAt(source, at, `${relative} resolves to ${real}, outside the recipe's directory ${dir}; copy the file next to the recipe`));
+    return undefined;
+  }
+  const isDirectory = statSync(real).isDirectory();
+  if (kind?.type === "file" && isDirectory) {
+    const example = readdirSync(real)
+      .sort()
+      .find((entry) => statSync(path.join(real, entry)).isFile());
+    issues.push(issueAt(source, at, `${relative} is a directory; give the ${kind.what} file${example ? `, e.g. ${path.posix.join(relative, example)}` : ""}`));
+    return undefined;
+  }
+  if (kind?.type === "directory" && !isDirectory) {
+    issues.push(issueAt(source, at, `${relative} is a file; give the directory that holds ${kind.what}`));
     return undefined;
   }
   return real;
@@ -581,8 +604,11 @@ function resolveAnsibleSources(source: YamlSource, spec: ParsedRecipe, issues: R
   const resolved = new Map<number, AnsibleSources>();
   spec.commands.forEach((c, i) => {
     if (!c.ansible) return;
-    const playbook = inRecipeDir(source, dir, c.ansible.playbook, ["commands", i, "ansible", "playbook"], issues);
-    const roles = c.ansible.roles === undefined ? undefined : inRecipeDir(source, dir, c.ansible.roles, ["commands", i, "ansible", "roles"], issues);
+    const playbook = inRecipeDir(source, dir, c.ansible.playbook, ["commands", i, "ansible", "playbook"], issues, { type: "file", what: "playbook" });
+    const roles =
+      c.ansible.roles === undefined
+        ? undefined
+        : inRecipeDir(source, dir, c.ansible.roles, ["commands", i, "ansible", "roles"], issues, { type: "directory", what: "the roles" });
     if (!playbook || (c.ansible.roles !== undefined && !roles)) return;
     const beside = PLAYBOOK_DIRS.map((d) => path.join(path.dirname(playbook), d)).filter(
       (d) => existsSync(d) && inRecipeDir(source, dir, path.relative(dir, d), ["commands", i, "ansible", "playbook"], issues),
@@ -590,6 +616,17 @@ function resolveAnsibleSources(source: YamlSource, spec: ParsedRecipe, issues: R
     resolved.set(i, { playbook, ...(roles ? { roles } : {}), beside });
   });
   return resolved;
+}
+
+/** kernelModules.build.src: a directory kbuild can build (make -C /lib/modules/KVER/build M=DIR reads its Kbuild or Makefile). */
+function moduleSource(source: YamlSource, dir: string, relative: string, issues: RecipeIssue[]): string | undefined {
+  const at = ["kernelModules", "build", "src"];
+  const real = inRecipeDir(source, dir, relative, at, issues, { type: "directory", what: "the module's source" });
+  if (real && !["Kbuild", "Makefile"].some((f) => existsSync(path.join(real, f)))) {
+    issues.push(issueAt(source, at, `${relative} has neither a Kbuild file nor a Makefile, which make -C /lib/modules/KVER/build M=DIR needs`));
+    return undefined;
+  }
+  return real;
 }
 
 /** Every host path an ansible run reads, labelled for explanations, in a stable order. */
@@ -622,11 +659,59 @@ function resolveScanSources(source: YamlSource, spec: ParsedRecipe, issues: Reci
           `${scan.datastream} does not exist on this host; install the SCAP content that ships it (Debian: apt-get install ssg-debian for /usr/share/xml/scap/ssg/content/ssg-debian*-ds.xml) or give a data stream beside the recipe`,
         ),
       );
-  } else datastream = inRecipeDir(source, dir, scan.datastream, [...at, "datastream"], issues);
-  const tailoring = scan.tailoring === undefined ? undefined : inRecipeDir(source, dir, scan.tailoring, [...at, "tailoring"], issues);
-  const cpe = scan.cpe === undefined ? undefined : inRecipeDir(source, dir, scan.cpe, [...at, "cpe"], issues);
-  if (!datastream) return undefined;
-  return { datastream, ...(tailoring ? { tailoring } : {}), ...(cpe ? { cpe } : {}) };
+  } else datastream = inRecipeDir(source, dir, scan.datastream, [...at, "datastream"], issues, { type: "file", what: "data stream" });
+  const tailoring =
+    scan.tailoring === undefined ? undefined : inRecipeDir(source, dir, scan.tailoring, [...at, "tailoring"], issues, { type: "file", what: "tailoring" });
+  const cpe = scan.cpe === undefined ? undefined : inRecipeDir(source, dir, scan.cpe, [...at, "cpe"], issues, { type: "file", what: "CPE dictionary" });
+  if (!datastream || (scan.tailoring !== undefined && !tailoring)) return undefined;
+  const profile = scanProfile(source, scan, { datastream, tailoring }, issues);
+  if (!profile) return undefined;
+  return { datastream, profile, ...(tailoring ? { tailoring } : {}), ...(cpe ? { cpe } : {}) };
+}
+
+/** The full id of the profile scan.openscap.profile names in the data stream or the tailoring file, or an issue at its line. */
+function scanProfile(
+  source: YamlSource,
+  scan: OpenscapSpec,
+  files: { datastream: string; tailoring: string | undefined },
+  issues: RecipeIssue[],
+): string | undefined {
+  const at = ["scan", "openscap"];
+  const ids = xccdfProfileIds(readFileSync(files.datastream, "utf8"));
+  if (ids.length === 0) {
+    issues.push(
+      issueAt(
+        source,
+        [...at, "datastream"],
+        `${scan.datastream} defines no XCCDF profile: give a SCAP source data stream (e.g. /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml)`,
+      ),
+    );
+    return undefined;
+  }
+  if (files.tailoring) ids.push(...xccdfProfileIds(readFileSync(files.tailoring, "utf8")));
+  const match = matchProfile(scan.profile, ids);
+  if (match.kind === "found") return match.id;
+  const listed = (list: readonly string[]) => `${list.slice(0, 8).join(", ")}${list.length > 8 ? ", …" : ""}`;
+  if (match.kind === "several") {
+    issues.push(
+      issueAt(
+        source,
+        [...at, "profile"],
+        `${scan.profile} is the end of several profile ids (${listed(match.ids)}), as oscap would refuse it; give the full id`,
+      ),
+    );
+    return undefined;
+  }
+  const guess = didYouMean(scan.profile, ids);
+  const where = `${scan.datastream}${scan.tailoring !== undefined ? ` nor of the tailoring file ${scan.tailoring}` : ""}`;
+  issues.push(
+    issueAt(
+      source,
+      [...at, "profile"],
+      `${scan.profile} is not a profile of ${where}${guess ? `; did you mean ${guess}?` : ""} (oscap info ${scan.datastream} lists them: ${listed(ids)})`,
+    ),
+  );
+  return undefined;
 }
 
 /** Every host file the scan reads, labelled for explanations ("openscap datastream changed"). */

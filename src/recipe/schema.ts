@@ -337,7 +337,9 @@ const openscapScan = z.strictObject({
   profile: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be an XCCDF profile id, e.g. xccdf_org.ssgproject.content_profile_standard" })
-    .describe("XCCDF profile id (oscap info DATASTREAM lists them), e.g. xccdf_org.ssgproject.content_profile_standard"),
+    .describe(
+      "XCCDF profile id (oscap info DATASTREAM lists them), e.g. xccdf_org.ssgproject.content_profile_standard, or the end of exactly one id as oscap takes it (standard). It must be a profile of the data stream or the tailoring file: checked when the recipe is loaded",
+    ),
   datastream: z
     .string()
     .min(1)

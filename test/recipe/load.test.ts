@@ -192,3 +192,98 @@ describe("kernelModules", () => {
     expect(() => load(yaml, {}, SOURCE)).toThrow(message);
   });
 });
+
+describe("the paths steps read: each must be the kind of thing its tool takes, checked at its line", () => {
+  const LAYER = 'name: p\nfrom: {image: "r/x:1"}\npackages: {manager: apt}\n';
+  const FILES = {
+    "play/site.yml": "- hosts: all\n  tasks: []\n",
+    "play/roles/r/tasks/main.yml": "[]\n",
+    "mod/Kbuild": "obj-m := m.o\n",
+    "mod/m.c": "/* module */\n",
+    "empty/README": "no build files here\n",
+    "scap/ds.xml": '<Profile id="xccdf_x_profile_p"/>\n',
+  };
+  it.each([
+    [
+      `${LAYER}commands:\n  - ansible: {playbook: play}\n`,
+      "5:25: commands[0].ansible.playbook: play is a directory; give the playbook file, e.g. play/site.yml",
+    ],
+    [
+      `${LAYER}commands:\n  - ansible: {playbook: play/site.yml, roles: play/site.yml}\n`,
+      "5:47: commands[0].ansible.roles: play/site.yml is a file; give the directory that holds the roles",
+    ],
+    [
+      `${LAYER}kernelModules:\n  build: {src: mod/Kbuild}\n`,
+      "5:16: kernelModules.build.src: mod/Kbuild is a file; give the directory that holds the module's source",
+    ],
+    [
+      `${LAYER}kernelModules:\n  build: {src: empty}\n`,
+      "5:16: kernelModules.build.src: empty has neither a Kbuild file nor a Makefile, which make -C /lib/modules/KVER/build M=DIR needs",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap}\n`,
+      "5:38: scan.openscap.datastream: scap is a directory; give the data stream file, e.g. scap/ds.xml",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap/ds.xml, tailoring: scap}\n`,
+      "scan.openscap.tailoring: scap is a directory; give the tailoring file, e.g. scap/ds.xml",
+    ],
+    [
+      `${LAYER}scan:\n  openscap: {profile: p, datastream: scap/ds.xml, cpe: scap}\n`,
+      "scan.openscap.cpe: scap is a directory; give the CPE dictionary file, e.g. scap/ds.xml",
+    ],
+  ])("refuses %j", (yaml, message) => {
+    expect(() => load(yaml, {}, FILES)).toThrow(message);
+  });
+});
+
+describe("scan.openscap.profile: one of the content's profiles, checked at validate (oscap refuses any other only when the scan runs)", () => {
+  const LAYER = 'name: p\nfrom: {image: "r/x:1"}\npackages: {manager: apt}\n';
+  // The shape of SSG's data streams (xccdf-1.2: prefix) and of a tailoring file (xccdf: prefix).
+  const CONTENT = {
+    "ds.xml": [
+      '<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2">',
+      '<xccdf-1.2:Benchmark id="xccdf_org.ssgproject.content_benchmark_DEBIAN-11">',
+      '<xccdf-1.2:Profile id="xccdf_org.ssgproject.content_profile_anssi_np_nt28_high"><xccdf-1.2:title>x</xccdf-1.2:title></xccdf-1.2:Profile>',
+      '<xccdf-1.2:Profile id="xccdf_org.ssgproject.content_profile_anssi_np_nt28_minimal"/>',
+      "<xccdf-1.2:Profile id='xccdf_org.ssgproject.content_profile_standard'/>",
+      '<xccdf-1.2:Profile id="xccdf_org.ssgproject.content_profile_cis_level1_server"/>',
+      '<xccdf-1.2:Profile id="xccdf_org.ssgproject.content_profile_cis_level2_server"/>',
+      "</xccdf-1.2:Benchmark></ds:data-stream-collection>",
+    ].join("\n"),
+    "tailoring.xml":
+      '<xccdf:Tailoring id="t"><xccdf:Profile id="xccdf_site_profile_compute" extends="xccdf_org.ssgproject.content_profile_standard"/></xccdf:Tailoring>\n',
+    "oval.xml": "<oval_definitions><definitions/></oval_definitions>\n",
+  };
+  const scan = (profile: string, extra = "") => `${LAYER}scan:\n  openscap:\n    profile: ${profile}\n    datastream: ds.xml\n${extra}`;
+
+  it("takes a full id, or a suffix as oscap does, which it writes out in full (remediation finds the TestResult by the full id)", () => {
+    expect(load(scan("xccdf_org.ssgproject.content_profile_standard"), {}, CONTENT).scanSources?.profile).toBe("xccdf_org.ssgproject.content_profile_standard");
+    expect(load(scan("standard"), {}, CONTENT).scanSources?.profile).toBe("xccdf_org.ssgproject.content_profile_standard");
+    expect(load(scan("nt28_high"), {}, CONTENT).scanSources?.profile).toBe("xccdf_org.ssgproject.content_profile_anssi_np_nt28_high");
+    // A tailoring file's own profile.
+    expect(load(scan("xccdf_site_profile_compute", "    tailoring: tailoring.xml\n"), {}, CONTENT).scanSources?.profile).toBe("xccdf_site_profile_compute");
+  });
+
+  it.each([
+    [
+      scan("xccdf_org.ssgproject.content_profile_standart"),
+      "6:14: scan.openscap.profile: xccdf_org.ssgproject.content_profile_standart is not a profile of ds.xml; did you mean xccdf_org.ssgproject.content_profile_standard? (oscap info ds.xml lists them: xccdf_org.ssgproject.content_profile_anssi_np_nt28_high, xccdf_org.ssgproject.content_profile_anssi_np_nt28_minimal, xccdf_org.ssgproject.content_profile_standard, xccdf_org.ssgproject.content_profile_cis_level1_server, xccdf_org.ssgproject.content_profile_cis_level2_server)",
+    ],
+    [scan("cis_level3_server"), "scan.openscap.profile: cis_level3_server is not a profile of ds.xml (oscap info ds.xml lists them:"],
+    [scan("xccdf_site_profile_compute"), "xccdf_site_profile_compute is not a profile of ds.xml (oscap info"],
+    [scan("xccdf_nope", "    tailoring: tailoring.xml\n"), "xccdf_nope is not a profile of ds.xml nor of the tailoring file tailoring.xml"],
+    // A suffix is the end of an id, as oscap matches it, not any part of one.
+    [scan("nt28_h"), "nt28_h is not a profile of ds.xml"],
+    [
+      scan("server"),
+      "6:14: scan.openscap.profile: server is the end of several profile ids (xccdf_org.ssgproject.content_profile_cis_level1_server, xccdf_org.ssgproject.content_profile_cis_level2_server), as oscap would refuse it; give the full id",
+    ],
+    [
+      `${LAYER}scan:\n  openscap:\n    profile: standard\n    datastream: oval.xml\n`,
+      "7:17: scan.openscap.datastream: oval.xml defines no XCCDF profile: give a SCAP source data stream (e.g. /usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml)",
+    ],
+  ])("refuses %j", (yaml, message) => {
+    expect(() => load(yaml, {}, CONTENT)).toThrow(message);
+  });
+});

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { execa } from "execa";
 import path from "node:path";
 import { closedPort } from "../support/closed-port.js";
 import { bootsmith } from "../support/cli.js";
@@ -140,6 +141,38 @@ describe("bootsmith verify", () => {
     expect(`${required.stdout}${required.stderr}`.match(/the set is not signed/g)).toHaveLength(1);
   });
 
+  it("refuses a good signature by a revoked or an expired key, saying which (gpgv itself exits 0 for both)", async () => {
+    for (const state of ["expired", "revoked"] as const) {
+      const dir = await tampered(`signed-by-${state}-key`, () => {});
+      const publicKey = await signWithSpoiledKey(dir, state);
+      const result = await bootsmith(["verify", dir, "--key", publicKey]);
+      expect(result.exitCode, `${state}\n${result.stdout}\n${result.stderr}`).toBe(1);
+      expect(result.stderr).toMatch(
+        state === "revoked"
+          ? /SHA256SUMS\.sig: made by key [0-9A-F]{40}, which has been revoked/
+          : /SHA256SUMS\.sig: made by key [0-9A-F]{40}, which expired on 2020-12-31;/,
+      );
+      expect(result.stdout).not.toContain("verified:");
+    }
+  });
+
+  it("a key file that holds no public key (empty, text, a secret key export) is bad input (exit 2), not 'not made by the given key'", async () => {
+    const empty = path.join(work, "empty.pub");
+    const text = path.join(work, "text.pub");
+    writeFileSync(empty, "");
+    writeFileSync(text, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG not an OpenPGP key\n");
+    for (const [file, message] of [
+      [empty, /--key: public key .*empty\.pub: holds no OpenPGP public key/],
+      [text, /--key: public key .*text\.pub: holds no OpenPGP public key/],
+      [key.secretFile, /--key: public key .*builder\.secret\.asc: is a secret key; give the public key \(gpg --export KEYID > key\.gpg\)/],
+    ] as const) {
+      const result = await bootsmith(["verify", good, "--key", file]);
+      expect(result.exitCode, `${file}\n${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toContain("not made by the given key");
+    }
+  });
+
   it("a key file that does not exist is bad input (exit 2)", async () => {
     const result = await bootsmith(["verify", good, "--key", path.join(work, "nope.gpg")]);
     expect(result.exitCode).toBe(2);
@@ -153,3 +186,31 @@ describe("bootsmith verify", () => {
     expect(result.stderr).toContain(`fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`);
   });
 });
+
+/**
+ * Sign `dir`'s SHA256SUMS again with a throwaway key that is then revoked (its revocation
+ * certificate imported, as a site publishes it) or that has expired (made and used in 2020 with
+ * gpg's faked clock, valid for a year); returns the public key file as exported afterwards.
+ */
+async function signWithSpoiledKey(dir: string, state: "revoked" | "expired"): Promise<string> {
+  const home = mkdtempSync(path.join(tmpdir(), "bootsmith-spoiled-key-"));
+  try {
+    const clock = state === "expired" ? ["--faked-system-time", "20200101T000000!"] : [];
+    const gpg = (args: string[]) =>
+      execa("gpg", ["--batch", "--no-tty", "--homedir", home, "--passphrase", "", "--pinentry-mode", "loopback", ...clock, ...args]);
+    await gpg(["--quick-gen-key", `${state} <${state}@bootsmith.invalid>`, "ed25519", "sign", state === "expired" ? "1y" : "never"]);
+    const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec((await gpg(["--with-colons", "--list-secret-keys"])).stdout)![1]!;
+    await gpg(["--yes", "--local-user", fingerprint, "--output", path.join(dir, "SHA256SUMS.sig"), "--detach-sign", path.join(dir, "SHA256SUMS")]);
+    if (state === "revoked") {
+      // gpg writes a revocation certificate for every new key, its armor line escaped with ':'.
+      const certificate = readFileSync(path.join(home, "openpgp-revocs.d", `${fingerprint}.rev`), "utf8").replace(/^:-----/m, "-----");
+      await execa("gpg", ["--batch", "--no-tty", "--homedir", home, "--import"], { input: certificate });
+    }
+    const publicKey = path.join(dir, "..", `${state}.pub.gpg`);
+    await gpg(["--yes", "--output", publicKey, "--export", fingerprint]);
+    return publicKey;
+  } finally {
+    await execa("gpgconf", ["--homedir", home, "--kill", "all"]).catch(() => {});
+    rmSync(home, { recursive: true, force: true });
+  }
+}
