@@ -4,7 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs, wholeNumber } from "./args.js";
+import { parseCommandArgs } from "./args.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../register/auth.js";
 import { RegistrationError } from "../register/errors.js";
 import { exportPayload } from "../register/export.js";
