@@ -77,6 +77,7 @@ const UNIT = [
   "test/register/bss-server.test.ts",
   "test/register/targets.test.ts",
   "test/register/auth.test.ts",
+  "test/register/http.test.ts",
   "test/register/pool.test.ts",
   "test/register/preflight.test.ts",
   "test/register/register.test.ts",
