@@ -33,15 +33,6 @@ function argumentProblem(error: Error & { code?: string }, options: Options): st
   return `unknown option ${flag}${guess ? `; did you mean ${guess}?` : ""}`;
 }
 
-/**
- * A whole-number option's value (`--keep 3`), or undefined when it is not one. Digits only:
- * Number() would also read 0x2, 1e2, 2.0 or an empty string as a number, and a nightly job
- * with a mistyped value would run with another count than the one its author meant.
- */
-export function wholeNumber(value: string | undefined): number | undefined {
-  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
 /** Parse repeated `--var KEY=VALUE` options. */
 export function parseVarOptions(values: readonly string[] | undefined): Record<string, string> {
   const vars: Record<string, string> = {};

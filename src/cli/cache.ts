@@ -3,7 +3,8 @@
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError } from "../core/errors.js";
 import { formatBytes } from "../core/format.js";
-import { parseCommandArgs, wholeNumber } from "./args.js";
+import { parseCommandArgs } from "./args.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { packageCacheDir } from "../builder/options.js";
 import { listCachedPackages, removeCachedPackages, stalePackages, summarizeCache, type CacheSummary } from "../builder/package-cache.js";
 

@@ -1,7 +1,8 @@
 // bootsmith gc: argument parsing only; the plan and the deletion are src/lifecycle/gc.ts.
 import type { CliCommand } from "./command.js";
 import { EXIT, UserError, withContext } from "../core/errors.js";
-import { parseCommandArgs, targetSpecOptions, wholeNumber } from "./args.js";
+import { parseCommandArgs, targetSpecOptions } from "./args.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { applyGc, describeReasons, describeSetPart, planGc } from "../lifecycle/gc.js";
 import { LifecycleInputError } from "../lifecycle/errors.js";
 import { openStore } from "../lifecycle/open-store.js";

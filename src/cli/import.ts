@@ -6,6 +6,7 @@ import { parseCommandArgs, targetSpecOptions } from "./args.js";
 import { withSigner } from "./publish.js";
 import type { Signer } from "../sign/gpg.js";
 import { importBundle, type ImportDestination } from "../lifecycle/bundle-import.js";
+import { nothingPublishedSummary } from "../lifecycle/import-tags.js";
 import { formatTransfer } from "../publish/progress.js";
 import { parseTargetSpec } from "../publish/target-spec.js";
 import { runLifecycle } from "./lifecycle-run.js";
@@ -108,8 +109,7 @@ Exit codes: 0 imported, 1 the publish failed, 2 bad arguments or a bad bundle (n
     const result = values["sign-key"] !== undefined ? await withSigner(values["sign-key"], values["sign-passphrase-env"], run) : await run();
     const what = `${result.manifest.name}:${result.manifest.tags[0] ?? ""}`;
     const verified = `verified ${result.index.files.length} files`;
-    if (!result.dir && !result.pushed && !result.outcome)
-      process.stdout.write(`${what}: ${verified}, nothing published: every tag holds a newer build at ${to} (--replace-newer to move them)\n`);
+    if (!result.dir && !result.pushed && !result.outcome) process.stdout.write(`${what}: ${verified}, ${nothingPublishedSummary(result.kept, to)}\n`);
     else if (result.dir) process.stdout.write(`${what}: ${verified}, unpacked into ${result.dir}\n`);
     else if (result.pushed)
       process.stdout.write(

@@ -1,7 +1,8 @@
 // `bootsmith publish <artifact-dir> --to TARGET`: put a built image where nodes can fetch it.
 import { BootsmithError, EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags, targetSpecOptions, wholeNumber } from "./args.js";
+import { parseBool, parseCommandArgs, STORAGE_OPTIONS, storageFlags, targetSpecOptions } from "./args.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { imageStorageArgs, type StorageFlags } from "../builder/storage.js";
 import {
   formatTransfer,

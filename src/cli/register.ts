@@ -4,7 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { EXIT, UserError, withContext } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { parseCommandArgs, wholeNumber } from "./args.js";
+import { parseCommandArgs } from "./args.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { findOchamiCluster, loadOchamiConfig, ochamiConfigPaths, ochamiServiceUri, OchamiConfigError } from "../register/auth.js";
 import { RegistrationError } from "../register/errors.js";
 import { exportPayload } from "../register/export.js";
@@ -16,6 +17,7 @@ import type { ArtifactCheck } from "../register/preflight.js";
 import { redactUrl } from "../register/http.js";
 import { ARCHES } from "../core/arch.js";
 import { nidProblem } from "../core/nid.js";
+import { hostNameProblem } from "../core/host-name.js";
 
 /** Options shared by register and rollback: where, who, which nodes. */
 export const TARGET_OPTIONS = {
@@ -50,7 +52,7 @@ export const TARGET_HELP = `Boot service (one of):
                          and its token ($<NAME>_ACCESS_TOKEN)
 
 Nodes (at least one; repeatable, or comma-separated):
-  --mac aa:bb:cc:dd:ee:ff   --host XNAME   --nid N
+  --mac aa:bb:cc:dd:ee:ff   --host XNAME|TAG|HOSTNAME   --nid N
   (a MAC may be written aa-bb-cc-dd-ee-ff, in either case: it is sent as aa:bb:cc:dd:ee:ff)
 
 Authentication and transport:
@@ -86,7 +88,12 @@ export function selectorsFrom(cmd: string, values: TargetValues): Selectors {
     if (problem) throw new UserError(`bootsmith ${cmd}: --nid ${n} ${problem}`);
     return nid;
   });
-  return { macs: list(values.mac), hosts: list(values.host), nids };
+  const hosts = list(values.host);
+  for (const host of hosts) {
+    const problem = hostNameProblem(host, { macs: "--mac", nids: "--nid" });
+    if (problem) throw new UserError(`bootsmith ${cmd}: --host ${JSON.stringify(host)} ${problem}`);
+  }
+  return { macs: list(values.mac), hosts, nids };
 }
 
 /** The boot target from --bss / --boot-service / --cluster. */

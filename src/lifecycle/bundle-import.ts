@@ -55,7 +55,7 @@ export interface ImportResult {
   readonly outcome?: PublishOutcome;
   /** Registry targets: the tags pushed and the digest they point at. */
   readonly pushed?: { readonly refs: readonly string[]; readonly digest: string; readonly signed: boolean };
-  /** Tags left pointing at the target's newer build (import-tags.ts). */
+  /** Tags left pointing at the target's build: newer, or not known to be older (import-tags.ts). */
   readonly kept: readonly KeptTag[];
 }
 

@@ -18,6 +18,8 @@ export interface KeptTag {
   readonly tag: string;
   /** When the build the tag keeps pointing at was built (undefined: unknown). */
   readonly builtAt?: string;
+  /** That build is known to be newer than the bundle's; else its age is unknown or the same. */
+  readonly newer: boolean;
 }
 
 export interface TagChoice {
@@ -39,9 +41,19 @@ export async function chooseImportTags(
     const current = replaceNewer ? undefined : await held(tag);
     // A build of unknown age is kept, like gc keeps a tag without builtAt.
     if (current === undefined || current.same || compareTimes(current.builtAt, bundleBuiltAt) === "older") publish.push(tag);
-    else kept.push({ tag, ...(current.builtAt !== undefined ? { builtAt: current.builtAt } : {}) });
+    else
+      kept.push({
+        tag,
+        ...(current.builtAt !== undefined ? { builtAt: current.builtAt } : {}),
+        newer: compareTimes(current.builtAt, bundleBuiltAt) === "newer",
+      });
   }
   return { publish, kept };
+}
+
+/** What the kept tags hold, said no stronger than the times allow. */
+function keptHold(kept: readonly KeptTag[]): string {
+  return kept.every((k) => k.newer) ? "a newer build than this bundle's" : "another build, not known to be older than this bundle's";
 }
 
 /** The note for the tags left alone. */
@@ -53,8 +65,13 @@ export function keptTagsNote(kept: readonly KeptTag[], bundleBuiltAt: string | u
         `${k.tag} (${k.builtAt ? `built ${k.builtAt}${order(k) === "same" ? ", the same time as this bundle's build" : ""}` : "built at an unknown time"})`,
     )
     .join(", ");
-  const holds = kept.every((k) => order(k) === "newer") ? "a newer build than this bundle's" : "another build, not known to be older than this bundle's";
-  return `kept ${which}: the target's tag holds ${holds} (${typeof bundleBuiltAt === "string" ? `built ${bundleBuiltAt}` : "built at an unknown time"}); pass --replace-newer to point it at this bundle's build (a rollback)`;
+  const holds = kept.length === 1 ? "the target's tag holds" : "the target's tags hold";
+  return `kept ${which}: ${holds} ${keptHold(kept)} (${typeof bundleBuiltAt === "string" ? `built ${bundleBuiltAt}` : "built at an unknown time"}); pass --replace-newer to point ${kept.length === 1 ? "it" : "them"} at this bundle's build (a rollback)`;
+}
+
+/** The summary when every tag was kept: why nothing was published to `to`. */
+export function nothingPublishedSummary(kept: readonly KeptTag[], to: string): string {
+  return `nothing published to ${to}: every tag holds ${keptHold(kept)} (--replace-newer to move them)`;
 }
 
 /** How time `a` stands to time `b` (RFC 3339), to the nanosecond; undefined when either is not a time. */

@@ -6,6 +6,7 @@
 import path from "node:path";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.js";
+import { wholeNumber } from "../core/whole-number.js";
 import { localImageRef } from "../recipe/load.js";
 import { buildStorageArgs, defaultOutDir, detectBuildHost, type BuildSessionOptions } from "../builder/options.js";
 import type { HostFacts } from "../builder/host.js";
@@ -48,8 +49,9 @@ export interface GraphBuildOptions extends BuildSessionOptions {
 
 export function parseJobs(value: string | undefined): number {
   if (value === undefined) return Math.max(1, availableParallelism());
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UserError(`--jobs ${value}: expected a positive number of parallel builds`);
-  return Number(value);
+  const jobs = wholeNumber(value);
+  if (jobs === undefined || jobs < 1) throw new UserError(`--jobs ${value}: expected a positive number of parallel builds`);
+  return jobs;
 }
 
 export async function buildGraph(inputs: readonly string[], options: GraphBuildOptions): Promise<number> {

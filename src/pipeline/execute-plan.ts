@@ -3,7 +3,6 @@
 // actions (builder/execute.ts); publishing and registration are their own stages, so the
 // orchestration that strings them together lives here, above all three.
 import path from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import type { Action, Plan, Step } from "../steps/types.js";
 import type { Manifest, PackageRecord } from "../core/manifest.js";
 import type { PublishedImage } from "../core/published-image.js";
@@ -25,7 +24,7 @@ import { resolveArg } from "../steps/args.js";
 import { renderCommand } from "../exec/quote.js";
 import { BootsmithError, EXIT } from "../core/errors.js";
 import { StepsBeside } from "./beside-steps.js";
-import { recipePublishTarget } from "./publish-targets.js";
+import { withEndpointOrigin } from "./publish-targets.js";
 
 /** The builder's context, plus what publishing, registering and the session's checks need. */
 export interface ExecuteContext extends BuildContext {
@@ -160,9 +159,8 @@ type DeliveryAction = Extract<Action, { readonly kind: "publish" } | { readonly 
 async function deliver(action: DeliveryAction, step: Step, ctx: ExecuteContext, published: PublishedImage[]): Promise<void> {
   switch (action.kind) {
     case "publish": {
-      // The recipe's own entry, so an error can name the line its endpoint is on.
-      const index = ctx.recipe.spec.publish.findIndex((t) => isDeepStrictEqual(t, action.target));
-      const outcome = await publish(action.dir, index < 0 ? action.target : recipePublishTarget(ctx.recipe, index), {
+      // The plan's target (what `bootsmith plan` printed), told which recipe line its endpoint is on.
+      const outcome = await publish(action.dir, withEndpointOrigin(ctx.recipe, action.entry, action.target), {
         reporter: ctx.reporter,
         signal: ctx.signal,
         cleanup: ctx.cleanup,

@@ -16,6 +16,11 @@ export function recipeEntryAt(recipe: Pick<LoadedRecipe, "file" | "converted">, 
 export function recipePublishTarget(recipe: LoadedRecipe, index: number): PublishTarget {
   const target = recipe.spec.publish[index];
   if (target === undefined) throw new Error(`${recipe.file} has no publish[${index}]`);
+  return withEndpointOrigin(recipe, index, target);
+}
+
+/** `target`, the recipe's `publish[index]` as a plan carries it, an S3 one told the line its endpoint is on. */
+export function withEndpointOrigin(recipe: Pick<LoadedRecipe, "file" | "converted">, index: number, target: PublishTarget): PublishTarget {
   if (target.type !== "s3" || target.endpoint === undefined) return target;
   const told: S3Target = { ...target, endpointFrom: recipeEntryAt(recipe, ["publish", index, "endpoint"]) };
   return told;

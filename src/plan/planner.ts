@@ -183,6 +183,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
           {
             kind: "publish",
             target: t,
+            entry: i,
             dir: options.outDir,
             record: work(WORK_FILES.published(i + 1)),
             storage: options.buildah.globalArgs,

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { makeRedactor } from "../core/redact.js";
 import { PublishError, PublishInputError } from "./errors.js";
 import { skipPayloadHashWhereSafe } from "./s3-payload.js";
 import type { S3Target } from "./targets.js";
@@ -102,8 +103,8 @@ interface SdkErrorShape {
 
 /**
  * Turn an SDK or network error into a PublishError that says what to fix. Secrets are never part
- * of it: the SDK's messages do not carry them, and `redact` strips any value passed in case a
- * server echoes one back.
+ * of it: the SDK's messages do not carry them, and the environment's S3 keys plus any value in
+ * `redact` are hidden (core/redact.ts) in case a server echoes one back.
  */
 export function explainS3Error(error: unknown, what: string, target: S3Target, redact: readonly string[] = []): PublishError {
   if (error instanceof PublishError) return error;
@@ -153,8 +154,12 @@ export function explainS3Error(error: unknown, what: string, target: S3Target, r
       message = `${what}: ${where}: ${detail}`;
       break;
   }
-  for (const secret of redact) if (secret.length > 0) message = message.split(secret).join("***");
-  return new PublishError(message, kind, { cause: error });
+  return new PublishError(makeRedactor([...s3EnvSecrets(process.env), ...redact])(message), kind, { cause: error });
+}
+
+/** The secret halves of the S3 credentials the environment gives the SDK. */
+function s3EnvSecrets(env: NodeJS.ProcessEnv): string[] {
+  return [env.S3_SECRET, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter((s): s is string => s !== undefined && s !== "");
 }
 
 /** What to check when the endpoint cannot be reached, naming where it was given. */

@@ -303,7 +303,8 @@ export async function putSmallObject(
   }
 }
 
-/** Values explainS3Error must never print. */
+/** Credentials given explicitly, which explainS3Error must never print (it hides the environment's itself). */
 function s3Secrets(options: Pick<S3PublishOptions, "clientOptions">): string[] {
-  return [process.env.S3_SECRET, process.env.AWS_SECRET_ACCESS_KEY, options.clientOptions?.credentials?.secretAccessKey].filter((s): s is string => Boolean(s));
+  const credentials = options.clientOptions?.credentials;
+  return [credentials?.secretAccessKey, credentials?.sessionToken].filter((s): s is string => Boolean(s));
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { MANAGER_NAMES } from "../core/package-managers.js";
 import { DEFAULT_PARAMS_TEMPLATE } from "../core/params.js";
 import { OCI_TAG as TAG } from "../core/oci-tag.js";
+import { HOST_NAME, hostNameProblem } from "../core/host-name.js";
 import { MAC_INPUT } from "../core/mac.js";
 import { NID_MAX } from "../core/nid.js";
 import { IMAGE_REFERENCE, imageReferenceProblem, REPOSITORY } from "../core/image-ref.js";
@@ -18,8 +19,6 @@ z.config({ jitless: true });
 
 /** OCI image names: lowercase components separated by . _ - (distribution's grammar, simplified). */
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-/** Cray/HPE xnames as used by OpenCHAMI, cabinet down to node (x1000c0s0b0n0), or BSS's "Default". */
-export const XNAME = /^(x\d{1,4}(c\d{1,2}(r\d{1,2}|s\d{1,2}(b\d{1,2}(n\d{1,2})?)?)?)?|Default)$/;
 const URL_HTTP = /^https?:\/\/[^\s/?#]+[^\s]*$/;
 const URL_REPO = /^(https?|ftp|file):\/\/[^\s]*$/;
 /** An absolute path inside the image. */
@@ -546,9 +545,14 @@ const selectors = {
     .default([])
     .describe("Node MAC addresses, with colons or dashes, either case (sent to BSS as 52:54:00:12:34:56)"),
   hosts: z
-    .array(z.string().regex(XNAME, { error: "must be an xname like x1000c0s0b0n0" }))
+    .array(
+      z
+        .string()
+        .regex(HOST_NAME, { error: (issue) => hostNameProblem(String(issue.input)), abort: true })
+        .refine((host) => hostNameProblem(host) === undefined, { error: (issue) => hostNameProblem(String(issue.input)) }),
+    )
     .default([])
-    .describe("Node xnames, e.g. x1000c0s0b0n0"),
+    .describe("Node host names as BSS takes them: xnames (x1000c0s0b0n0), a BSS tag (Default, or an HSM role such as Compute) or host names"),
   nids: z
     .array(
       z

@@ -3,12 +3,10 @@
 // repositories (user:password in a URL, password= in a .repo file's content). Every
 // reporter (build.log, --json events, the terminal), `bootsmith plan` and error output replace
 // them with ***; the commands themselves still receive them.
+import { MIN_SECRET_LENGTH } from "../core/redact.js";
 import type { RecipeIssue } from "./errors.js";
 import { issueAt, type YamlSource } from "./source.js";
 import { howToDefine } from "./vars.js";
-
-/** Shorter values would be replaced wherever those characters occur, garbling the output. */
-export const MIN_SECRET_LENGTH = 4;
 
 /** The parts of a recipe that can hold secrets. */
 interface SecretSources {

@@ -113,7 +113,12 @@ export function errorDetail(body: string): string | undefined {
   } catch {
     // not JSON: fall through to the raw text
   }
-  const text = body.trim();
+  // A proxy in front of the service (nginx, haproxy) answers a 502/503 with an HTML page: its
+  // title says it; else its text without the markup. Either way on one line, as messages are.
+  const html = /^\s*<(!doctype|html|head|body)\b/i.test(body);
+  const title = html ? /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1] : undefined;
+  const raw = title?.trim() ? title : html ? body.replace(/<[^>]*>/g, " ") : body;
+  const text = raw.replace(/\s+/g, " ").trim();
   return text === "" ? undefined : text.slice(0, 300);
 }
 

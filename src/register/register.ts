@@ -179,7 +179,8 @@ async function preflight(entries: BootEntry[], target: BootTarget, options: Regi
     retries: options.http?.retries,
     backoffMs: options.http?.backoffMs,
   });
-  for (const c of checks) options.log?.(`  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
+  // A dry run returns the checks as its result, which the caller prints (as it does the diff): logged too, a terminal would show them twice.
+  if (!options.dryRun) for (const c of checks) options.log?.(`  ${c.role.padEnd(6)} ${c.status.padEnd(11)} ${redactUrl(c.url)} (${c.detail})`);
   return { checks, problems: artifactProblems(checks) };
 }
 

@@ -2,6 +2,7 @@
 // at which boot service. The recipe schema mirrors these types (zod) so a recipe's
 // `registrations:` entries arrive here unchanged.
 import type { PublishedImage } from "../core/published-image.js";
+import { hostNameProblem } from "../core/host-name.js";
 import { normalizeMac } from "../core/mac.js";
 import { nidProblem } from "../core/nid.js";
 
@@ -9,7 +10,7 @@ import { nidProblem } from "../core/nid.js";
 export interface Selectors {
   /** MAC addresses, `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff`, either case (sent to BSS as lower case with colons). */
   readonly macs?: readonly string[];
-  /** Host names: xnames such as `x1000c0s0b0n0`, or a BSS tag such as `Default`/`Compute`. */
+  /** Host names (core/host-name.ts): xnames such as `x1000c0s0b0n0`, a BSS tag such as `Default`/`Compute`, or a host name. */
   readonly hosts?: readonly string[];
   /** Node IDs. */
   readonly nids?: readonly number[];
@@ -66,7 +67,8 @@ export function validateSelectors(selectors: Selectors): string[] {
     if (normalizeMac(mac) === undefined) errors.push(`macs: ${JSON.stringify(mac)} is not a MAC address of the form aa:bb:cc:dd:ee:ff (or aa-bb-cc-dd-ee-ff)`);
   }
   for (const host of hosts) {
-    if (host.trim() === "" || /\s|,/.test(host)) errors.push(`hosts: ${JSON.stringify(host)} is not a host name (no spaces or commas)`);
+    const problem = hostNameProblem(host);
+    if (problem) errors.push(`hosts: ${JSON.stringify(host)} ${problem}`);
   }
   for (const nid of nids) {
     const problem = nidProblem(nid);

@@ -145,6 +145,8 @@ export type Action =
   | {
       readonly kind: "publish";
       readonly target: PublishTarget;
+      /** Which of the recipe's publish: entries `target` is (its index), so an error can name that entry's line. */
+      readonly entry: number;
       readonly dir: string;
       readonly record: string;
       readonly storage: readonly string[];

@@ -9,6 +9,20 @@ import { selectorsFrom } from "../../src/cli/register.js";
 import { EXIT, UserError } from "../../src/core/errors.js";
 import { startBssServer, type BssServer } from "../support/bss-server.js";
 
+describe("--host", () => {
+  it("takes what a recipe's hosts: takes: xnames, BSS tags and host names", () => {
+    expect(selectorsFrom("register", { host: ["x1000c0s0b0n0,Compute", "nid001"] }).hosts).toEqual(["x1000c0s0b0n0", "Compute", "nid001"]);
+  });
+
+  it("refuses a MAC, a node number or a mistyped xname, naming the option and the fix", () => {
+    expect(() => selectorsFrom("register", { host: ["52:54:00:12:34:56"] })).toThrow(
+      'bootsmith register: --host "52:54:00:12:34:56" is a MAC address: give it in --mac, not as a host name',
+    );
+    expect(() => selectorsFrom("rollback", { host: ["17"] })).toThrow('bootsmith rollback: --host "17" is a node number: give it in --nid, not as a host name');
+    expect(() => selectorsFrom("register", { host: ["x1000c0s0n0b0"] })).toThrow(UserError);
+  });
+});
+
 describe("--nid", () => {
   it("takes node numbers up to BSS's int32 limit, comma-separated or repeated", () => {
     expect(selectorsFrom("register", { nid: ["1,2", "2147483647"] }).nids).toEqual([1, 2, 2147483647]);

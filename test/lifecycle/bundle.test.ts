@@ -189,8 +189,21 @@ describe("bootsmith import", () => {
       rmSync(rebuilt.dir, { recursive: true, force: true });
       const none = await bootsmith(["import", bundle, "--to", `dir:${ahead}`], env);
       expect(none.exitCode, none.stderr).toBe(0);
-      expect(none.stdout).toContain("nothing published: every tag holds a newer build");
+      expect(none.stdout).toContain(`nothing published to dir:${ahead}: every tag holds a newer build than this bundle's`);
       expect(readFileSync(path.join(ahead, "air", "1", "manifest.json"), "utf8")).toContain("2026-11-28T00:00:00Z");
+      // Another build of the same time (SOURCE_DATE_EPOCH): not known to be newer, and the summary does not say it is.
+      const sameTime = path.join(work, "same-time");
+      const twin = await makeFakeImage({
+        name: "air",
+        tags: ["1", "latest"],
+        builtAt: "2026-11-26T00:00:00Z",
+        sizes: { kernel: 4096, initrd: 4096, rootfs: 4096 },
+      });
+      expect((await bootsmith(["publish", twin.dir, "--to", `dir:${sameTime}`])).exitCode).toBe(0);
+      rmSync(twin.dir, { recursive: true, force: true });
+      const same = await bootsmith(["import", bundle, "--to", `dir:${sameTime}`], env);
+      expect(same.exitCode, same.stderr).toBe(0);
+      expect(same.stdout).toContain(`nothing published to dir:${sameTime}: every tag holds another build, not known to be older than this bundle's`);
     } finally {
       rmSync(newer.dir, { recursive: true, force: true });
     }

@@ -118,7 +118,7 @@ describe("executePlan: a publish step", () => {
     const publishStep: Step = {
       id: "publish-1-s3",
       title: "Publish to s3",
-      actions: [{ kind: "publish", target, dir: built.outDir, record: path.join(dir, "published.json"), storage: [] }],
+      actions: [{ kind: "publish", target, entry: 0, dir: built.outDir, record: path.join(dir, "published.json"), storage: [] }],
       produces: [],
     };
     const plan: Plan = { ...built, steps: [...built.steps, publishStep] };
@@ -131,5 +131,31 @@ describe("executePlan: a publish step", () => {
     expect((failure as Error).message).toContain(
       `Check the endpoint, given by publish[0].endpoint at ${ctx.recipe.file}:9:15, and that the server is running.`,
     );
+  });
+
+  it("of the second of two identical entries names the second entry's line", async () => {
+    const entry = "  - type: s3\n    bucket: boot-images\n    endpoint: http://127.0.0.1:1\n";
+    const { plan: built, ctx, dir } = setUp(() => [], `publish:\n${entry}${entry}`);
+    const publishStep: Step = {
+      id: "publish-2-s3",
+      title: "Publish to s3",
+      actions: [
+        {
+          kind: "publish",
+          target: structuredClone(ctx.recipe.spec.publish[1]!),
+          entry: 1,
+          dir: built.outDir,
+          record: path.join(dir, "published.json"),
+          storage: [],
+        },
+      ],
+      produces: [],
+    };
+    vi.stubEnv("S3_ACCESS", "AKIAEXAMPLE");
+    vi.stubEnv("S3_SECRET", "examplesecretexamplesecret");
+    const failure = await executePlan({ ...built, steps: [...built.steps, publishStep] }, ctx)
+      .catch((e: unknown) => e)
+      .finally(() => vi.unstubAllEnvs());
+    expect((failure as Error).message).toContain(`given by publish[1].endpoint at ${ctx.recipe.file}:12:15,`);
   });
 });

@@ -51,3 +51,39 @@ describe("no S3 credentials at all", () => {
     );
   });
 });
+
+describe("secrets in S3 errors", () => {
+  const target: S3Target = { type: "s3", bucket: "data", endpoint: "http://127.0.0.1:9" };
+  const saved = { S3_SECRET: process.env.S3_SECRET, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
+  function withEnv<T>(env: Record<string, string | undefined>, run: () => T): T {
+    Object.assign(process.env, env);
+    try {
+      return run();
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  }
+
+  it("a one-character secret leaves the message readable", () => {
+    const expected = explainS3Error(refused, "publish debian-12-live to s3://data/", target).message;
+    expect(expected).toContain("cannot reach http://127.0.0.1:9");
+    expect(withEnv({ S3_SECRET: "a" }, () => explainS3Error(refused, "publish debian-12-live to s3://data/", target).message)).toBe(expected);
+    expect(explainS3Error(refused, "publish debian-12-live to s3://data/", target, ["a"]).message).toBe(expected);
+  });
+
+  it("a long secret a server echoes is never printed, whichever command reads S3", () => {
+    const echoed = Object.assign(new Error("bad key aws-secret-Hf72kQmVb9 / s3-secret-Zq81xLwPn4"), {
+      name: "SomethingOdd",
+      $metadata: { httpStatusCode: 400 },
+    });
+    // Without a list from the caller (import, gc, verify read S3 this way): the environment's keys.
+    const message = withEnv(
+      { S3_SECRET: "s3-secret-Zq81xLwPn4", AWS_SECRET_ACCESS_KEY: "aws-secret-Hf72kQmVb9" },
+      () => explainS3Error(echoed, "reading s3://data/k", target).message,
+    );
+    expect(message).toBe("reading s3://data/k: http://127.0.0.1:9 bucket data: SomethingOdd (HTTP 400): bad key *** / ***");
+  });
+});

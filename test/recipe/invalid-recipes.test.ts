@@ -177,7 +177,12 @@ const cases: readonly Case[] = [
   {
     name: "bad xname",
     yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    hosts: [x1000c0s0b0n0, x1000c0s0n0b0]"),
-    issues: ["10:28 register[0].hosts[1]: must be an xname like x1000c0s0b0n0"],
+    issues: ["10:28 register[0].hosts[1]: is not an xname: write cabinet, chassis, slot, board and node in that order, as in x1000c0s0b0n0"],
+  },
+  {
+    name: "a MAC among hosts (host names and tags are valid: what BSS's hosts take)",
+    yaml: withBase("register:", "  - type: bss", "    url: http://bss.local:27778", "    hosts: [nid001, Compute, x1000c0s0b0n0, '52:54:00:12:34:56']"),
+    issues: ["10:45 register[0].hosts[3]: is a MAC address: give it in macs, not as a host name"],
   },
   {
     name: "bad tag",

@@ -72,6 +72,8 @@ describe("bootsmith register / rollback", () => {
     expect(dry.out).toContain(`+ mac ${MAC}: new entry`);
     expect(dry.out).toContain(`      + root=live:${artifacts.url}/img/rootfs.squashfs`);
     expect(dry.out).toMatch(/rootfs ok +http/);
+    // The artifact checks are the dry run's output, shown once: not logged to stderr as well (a terminal shows both).
+    expect((dry.out + dry.err).match(/rootfs ok +http/g)).toHaveLength(1);
     expect(bss.entries.size).toBe(0);
 
     const real = await cli(registerCommand, [...base, "--extra-params", "quiet"]);

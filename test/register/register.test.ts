@@ -112,8 +112,12 @@ describe("register with BSS", () => {
   it("--dry-run shows the diff against what BSS has and writes nothing", async () => {
     bss = await startBssServer();
     bss.seed({ macs: [MAC1] }, { kernel: "http://old/vmlinuz", initrd: "http://old/initrd", params: "ro quiet root=live:http://old/rootfs" });
-    const result = await register(input("v1", { macs: [MAC1, MAC2] }), bssTarget(), opts({ dryRun: true }));
+    const logged: string[] = [];
+    const result = await register(input("v1", { macs: [MAC1, MAC2] }), bssTarget(), opts({ dryRun: true, log: (line) => logged.push(line) }));
     expect(result.written).toBe(false);
+    // The diff and the artifact checks are the dry run's result, printed once by the caller: not also logged.
+    expect(result.artifacts.map((c) => c.role)).toEqual(["kernel", "initrd", "rootfs"]);
+    expect(logged.filter((line) => /\b(kernel|initrd|rootfs) +ok\b/.test(line) || line.includes("would change"))).toEqual([]);
     expect(result.diff.split("\n")).toEqual([
       `~ mac ${MAC1}:`,
       "    - kernel: http://old/vmlinuz",

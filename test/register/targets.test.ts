@@ -48,6 +48,9 @@ describe("validateSelectors", () => {
     expect(validateSelectors({ macs: ["52-54-00-AA-00-01", "52:54:00:aa:00:01"] })).toEqual([]);
     expect(validateSelectors({ nids: [-1] })[0]).toMatch(/^nids:/);
     expect(validateSelectors({ macs: ["52:54:00:AA:00:01"], hosts: ["x1000c0s0b0n0"], nids: [1] })).toEqual([]);
+    expect(validateSelectors({ hosts: ["nid001", "Default", "52:54:00:aa:00:01"] })).toEqual([
+      'hosts: "52:54:00:aa:00:01" is a MAC address: give it in macs, not as a host name',
+    ]);
   });
 
   it("refuses a NID BSS cannot store (its nids are int32): sent, it would be refused or truncated", () => {

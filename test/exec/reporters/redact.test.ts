@@ -44,8 +44,17 @@ describe("redact", () => {
   });
 
   it("replaces the longest secret first and ignores empty strings", () => {
-    const event: BuildEvent = { type: "message", level: "info", text: "token abcdef and abc" };
-    expect(redactEvent(event, ["", "abc", "abcdef"])).toEqual({ type: "message", level: "info", text: "token *** and ***" });
+    const event: BuildEvent = { type: "message", level: "info", text: "token abcdefgh and abcd" };
+    expect(redactEvent(event, ["", "abcd", "abcdefgh"])).toEqual({ type: "message", level: "info", text: "token *** and ***" });
+  });
+
+  it("hides a short secret where a credential sits and leaves the rest of the line readable", () => {
+    const event: BuildEvent = { type: "command", step: "push", command: "skopeo copy --dest-creds admin:a docker://a/b http://u:a@mirror/" };
+    expect(redactEvent(event, ["a"])).toEqual({
+      type: "command",
+      step: "push",
+      command: "skopeo copy --dest-creds admin:*** docker://a/b http://u:***@mirror/",
+    });
   });
 
   it("forwards to the inner reporter, picks up secrets added later and closes it", async () => {

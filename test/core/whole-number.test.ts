@@ -2,7 +2,7 @@
 // spelling (0x2, 1e2, 2.0) is refused: a nightly job with a mistyped --keep must stop, not run
 // with a number its author did not write.
 import { describe, expect, it } from "vitest";
-import { wholeNumber } from "../../src/cli/args.js";
+import { wholeNumber } from "../../src/core/whole-number.js";
 
 describe("wholeNumber", () => {
   it.each([
