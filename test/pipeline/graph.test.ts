@@ -228,7 +228,7 @@ describe("selection", () => {
         "mod/Makefile": "obj-m := x.o\n",
         "scanned.yaml":
           "name: scanned\nfrom:\n  image: docker.io/library/debian:12\npackages:\n  manager: apt\nscan:\n  openscap:\n    profile: standard\n    datastream: scap/ds.xml\n    tailoring: scap/tailoring.xml\n    cpe: scap/cpe.xml\nboot: false\n",
-        "scap/ds.xml": "<ds/>\n",
+        "scap/ds.xml": '<Benchmark><Profile id="xccdf_org.ssgproject.content_profile_standard"/></Benchmark>\n',
         "scap/tailoring.xml": "<t/>\n",
         "scap/cpe.xml": "<c/>\n",
         "login.yaml": "name: login\nfrom:\n  recipe: keyed.yaml\nboot: false\n",
