@@ -11,6 +11,7 @@ const UNIT = [
   "test/boottest/console-watch.test.ts",
   "test/boottest/ipxe-script.test.ts",
   "test/boottest/report.test.ts",
+  "test/boottest/boot-test-records.test.ts",
   "test/boottest/timeline.test.ts",
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",

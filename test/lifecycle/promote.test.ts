@@ -1,6 +1,6 @@
 // bootsmith promote on a directory target through the built CLI. A real `bootsmith boot-test`
-// on an image whose artifacts are not bootable records a failed run in manifest.json
-// (bootTest.lastRun): promote refuses it (exit 1, nothing created). A passed run is recorded
+// on an image whose artifacts are not bootable is refused by its preflight and records nothing;
+// a failed run in manifest.json (bootTest.lastRun) is refused by promote (exit 1, nothing created). A passed run is recorded
 // with the function boot-test uses (a real QEMU pass takes minutes): promote then makes the new tag
 // out of hard links with the history in its manifest. --force promotes without a pass and says
 // so; a signed set is signed again for the new tag with --sign-key and refused without it;
@@ -37,15 +37,24 @@ afterAll(() => {
 
 describe("bootsmith promote (dir: target)", () => {
   it("refuses an image without a passed boot test: exit 1, the failed test named, no new tag", async () => {
+    // The preflight refuses the fake artifacts before any guest runs: no verdict, nothing recorded.
     const tested = await bootsmith(["boot-test", image.dir]);
     expect(tested.exitCode).toBe(1);
-    expect(tested.stdout).toContain("FAIL boot-test (preflight)");
-    const recorded = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
-    expect(recorded.bootTest?.lastRun).toMatchObject({ ok: false });
+    expect(tested.stdout).toContain("NOT BOOTED boot-test (preflight)");
+    const untested = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
+    expect(untested.bootTest?.lastRun).toBeUndefined();
+    expect((await publish()).exitCode).toBe(0);
+    const none = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain("its manifest records no passed boot test (no boot test on record)");
+    // A failed boot, recorded as boot-test records one.
+    await recordInManifest(image.dir, { at: new Date().toISOString(), ok: false, phases: [], checks: [{ name: "slurmd", status: "fail" }] });
     expect((await publish()).exitCode).toBe(0);
     const result = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/refusing to promote promo:1 to prod: its manifest records no passed boot test \(the last boot test, \S+, failed/);
+    expect(result.stderr).toMatch(
+      /refusing to promote promo:1 to prod: its manifest records no passed boot test \(the last boot test, \S+, failed: slurmd fail\)/,
+    );
     expect(result.stderr).toContain("--force");
     expect(existsSync(path.join(root, "promo", "prod"))).toBe(false);
   });
