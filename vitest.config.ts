@@ -42,6 +42,7 @@ const UNIT = [
   "test/lifecycle/layer-listing.test.ts",
   "test/lifecycle/size-tree.test.ts",
   "test/lifecycle/store-s3.test.ts",
+  "test/lifecycle/registry-references.test.ts",
   "test/lifecycle/treemap.test.ts",
   "test/pipeline/beside-steps.test.ts",
   "test/pipeline/go-threads.test.ts",
