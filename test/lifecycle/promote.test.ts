@@ -6,7 +6,7 @@
 // so; a signed set is signed again for the new tag with --sign-key and refused without it;
 // unknown tags and bad arguments are exit 2. (S3: test/lifecycle/ceph.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -167,5 +167,26 @@ describe("bootsmith promote (dir: target)", () => {
     expect(registry.exitCode).toBe(2);
     expect(registry.stderr).toContain("--tls-verify=prob: expected true or false");
     expect(existsSync(path.join(root, "promo", "x"))).toBe(false);
+  });
+
+  it("a hand-edited manifest is refused naming the file and the field, not with a stack trace; nothing created", async () => {
+    const edited = path.join(root, "promo", "edited");
+    mkdirSync(edited, { recursive: true });
+    writeFileSync(path.join(edited, "manifest.json"), JSON.stringify({ ...manifestAt("1"), artifacts: "vmlinuz" }));
+    const bad = await bootsmith(["promote", "promo:edited", "--to", "e2", "--target", `dir:${root}`, "--force"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("promo/edited/manifest.json: artifacts must be an object (role → file, sha256, size) (edited by hand");
+    expect(bad.stderr).not.toMatch(/TypeError|^\s+at /m);
+    // A boot-test record without its checks list (written by hand): the refusal still says when it failed.
+    const { bootTest: _, ...rest } = manifestAt("1");
+    writeFileSync(
+      path.join(edited, "manifest.json"),
+      JSON.stringify({ ...rest, bootTest: { timeoutSeconds: 60, lastRun: { at: "2025-01-01T00:00:00Z", ok: false } } }),
+    );
+    const refused = await bootsmith(["promote", "promo:edited", "--to", "e2", "--target", `dir:${root}`]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("(the last boot test, 2025-01-01T00:00:00Z, failed)");
+    expect(refused.stderr).not.toMatch(/TypeError|^\s+at /m);
+    expect(existsSync(path.join(root, "promo", "e2"))).toBe(false);
   });
 });
