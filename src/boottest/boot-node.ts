@@ -1,7 +1,7 @@
 // One QEMU node of a boot test, from start to verdict: its argv (netboot through iPXE, or QEMU's
 // direct kernel boot for aarch64), the console watched for the marker or a known failure, then
 // the checks' reports, judged into the node's result.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { CleanupStack } from "../exec/cleanup.js";
@@ -31,6 +31,8 @@ export interface NodeContext {
   readonly params: string | undefined;
   readonly fetchedScript: { text: string; rewritten: string[] } | undefined;
   readonly elapsed: () => number;
+  /** Whether the artifact server has had a request yet (a guest's firmware fetched its script, or a node its rootfs). */
+  readonly serverHeardFromGuest: () => boolean;
   /** aarch64: QEMU loads kernel and initramfs itself (no iPXE); node K's kernel command line. */
   readonly direct?: {
     readonly kernel: string;
@@ -57,10 +59,19 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
   const { bootfileUrl, mac } = node;
   let keepLog = node.consoleLog !== undefined;
   let consoleLog = node.consoleLog;
-  if (consoleLog) await mkdir(path.dirname(path.resolve(consoleLog)), { recursive: true });
-  else {
+  // A kept log is written under a new name and renamed over the old one once a guest ran: QEMU
+  // would truncate the old file in place, changing every hard-linked copy of the artifact
+  // directory (cp -al), and an attempt where nothing booted keeps the last real boot's log.
+  let qemuLog = consoleLog;
+  if (consoleLog) {
+    await mkdir(path.dirname(path.resolve(consoleLog)), { recursive: true });
+    const partial = `${consoleLog}.partial-${process.pid}`;
+    qemuLog = partial;
+    cleanup.push("remove the unfinished console log", () => rm(partial, { force: true }));
+  } else {
     const dir = await mkdtemp(path.join(os.tmpdir(), "bootsmith-boot-test-"));
     consoleLog = path.join(dir, "console.log");
+    qemuLog = consoleLog;
     cleanup.push("remove the console log", async () => {
       if (!keepLog) await rm(dir, { recursive: true, force: true });
     });
@@ -77,7 +88,7 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
     const d = ctx.direct;
     let initrd = d.initrd;
     if (d.harness) {
-      initrd = path.join(path.dirname(consoleLog), `initrd-with-checks.node${node.index + 1}.img`);
+      initrd = path.join(path.dirname(consoleLog), `initrd-with-checks.node${node.index + 1}.img.partial-${process.pid}`);
       // The kernel reads a cpio that follows a compressed archive only at a 4-byte boundary
       // ("invalid magic at start of compressed archive" otherwise; zero bytes are skipped), as
       // iPXE's page-aligned initrds are.
@@ -94,13 +105,14 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
       accel,
       memoryMiB,
       cpus,
-      consoleLog,
+      consoleLog: qemuLog,
       mac,
     });
-  } else argv = qemuNetbootArgv({ bootfileUrl, accel, memoryMiB, cpus, consoleLog, mac });
+  } else argv = qemuNetbootArgv({ bootfileUrl, accel, memoryMiB, cpus, consoleLog: qemuLog, mac });
   const qemuStarted = performance.now();
   const tl = node.timeline;
   tl.begin(qemuStarted);
+  let guestPrinted = false;
   const qemu: RunningProcess = start(
     { file: qemuBinary(ctx.direct ? "aarch64" : "x86_64"), args: argv },
     { step: BOOT_TEST_STEP, reporter, signal: opts.signal },
@@ -109,6 +121,7 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
       onLine: (line, stream) => {
         // stderr is QEMU itself (warnings, "terminating on signal"), not the guest.
         if (stream === "stderr") return;
+        guestPrinted = true;
         const at = performance.now();
         const clean = stripAnsi(line).replace(/\r/g, "");
         tl.console(clean, at);
@@ -145,6 +158,11 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
   }
   const endedAt = performance.now();
   await qemu.stop(3_000);
+  const guestRan = guestPrinted || ctx.serverHeardFromGuest();
+  if (qemuLog !== consoleLog) {
+    if (guestRan) await rename(qemuLog, consoleLog);
+    else keepLog = false;
+  }
   // Checks are judged only when the node came up; otherwise they never ran (the boot's failure says why).
   const cameUp = outcome.kind === "verdict" && outcome.verdict.kind === "success";
   const checkResults = cameUp ? checks.map((c) => judge(c, frames.report(c.name))) : [];
@@ -162,7 +180,7 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
     ...(fetchedScript && fetchedScript.rewritten.length > 0 ? { rewrittenUrls: fetchedScript.rewritten } : {}),
   };
   const waitedFor = `/${(marker ?? DEFAULT_MARKER).source}/${opts.markerTarget ? " or multi-user.target" : ""}`;
-  let result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed());
+  let result = toResult(outcome, bootSeconds, timeoutMs, waitedFor, qemu.outputTail, base, elapsed(), guestRan);
   const failed = checkResults.filter((c) => c.status === "fail");
   if (result.ok && failed.length > 0) {
     const names = failed.map((c) => c.name).join(", ");
@@ -179,7 +197,7 @@ export async function bootNode(ctx: NodeContext, node: NodeSpec): Promise<BootTe
     const skipped = checkResults.filter((c) => c.status === "skip").length;
     result = { ...result, message: `${result.message}; ${passed} ${passed === 1 ? "check" : "checks"} passed${skipped ? `, ${skipped} skipped` : ""}` };
   }
-  keepLog ||= !result.ok;
+  keepLog ||= !result.ok && guestRan;
   return keepLog ? { ...result, mac } : { ...result, mac, consoleLog: undefined };
 }
 

@@ -73,6 +73,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
           consoleTail: [],
           checks: [],
           elapsedSeconds: elapsed(),
+          nothingBooted: true,
         };
       }
     }
@@ -91,6 +92,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
           consoleTail: [],
           checks: [],
           elapsedSeconds: elapsed(),
+          nothingBooted: true,
         };
       const { script, rewritten } = rewriteLoopbackUrls(got.script, GUEST_HOST_ADDRESS);
       info(`boot script from ${opts.bootscriptUrl}:\n${got.script.trimEnd()}`);
@@ -124,12 +126,16 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       const dir = emptyRoot;
       cleanup.push("remove the empty served directory", () => rm(dir, { recursive: true, force: true }));
     }
+    let requests = 0;
     const server = await startStaticServer({
       root: opts.artifactDir ?? emptyRoot!,
       host: "127.0.0.1",
       port: opts.port ?? 0,
       extraFiles,
-      onRequest: (e) => info(`http: ${e.method} ${e.path} ${e.status}${e.range ? ` (${e.range})` : ""}`),
+      onRequest: (e) => {
+        requests++;
+        info(`http: ${e.method} ${e.path} ${e.status}${e.range ? ` (${e.range})` : ""}`);
+      },
       onComplete: (e) => {
         const url = new URL(e.path, "http://x");
         const node = Number(url.searchParams.get("node") ?? /^\/boot-node(\d+)\.ipxe$/.exec(url.pathname)?.[1] ?? 1);
@@ -208,6 +214,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootTestResult> {
       params,
       fetchedScript,
       elapsed,
+      serverHeardFromGuest: () => requests > 0,
       direct:
         arch === "aarch64"
           ? {

@@ -1,13 +1,14 @@
 // What a boot-test leaves behind for people and CI: boot-test.json (the whole result), a
 // breakdown table, JUnit cases (one per boot phase, one per check), and a short record in the
 // artifacts' manifest.json (bootTest.lastRun) so a published image carries its last boot proof.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { MANIFEST_FILE, type BootTestRecord, type Manifest } from "../core/manifest.js";
 import type { JunitCase } from "../core/junit.js";
 import type { BootTestResult } from "./result.js";
 import type { Silence } from "./timeline.js";
 import { formatBytes, formatRate } from "../core/format.js";
+import { replaceFile } from "../core/replace-file.js";
 
 export const REPORT_FILE = "boot-test.json";
 
@@ -91,8 +92,9 @@ export function manifestRecord(result: BootTestResult, at: Date = new Date()): B
 }
 
 /**
- * Record the run in the artifact directory's manifest.json (bootTest.lastRun), written to a
- * temporary file and renamed so a reader never sees half a manifest. No manifest: nothing to do.
+ * Record the run in the artifact directory's manifest.json (bootTest.lastRun), written to a new
+ * file renamed over it: a reader never sees half a manifest, and hard-linked copies of the
+ * directory (a published one) keep theirs. No manifest: nothing to do.
  */
 export async function recordInManifest(artifactDir: string, record: BootTestRecord): Promise<boolean> {
   const file = path.join(artifactDir, MANIFEST_FILE);
@@ -104,8 +106,6 @@ export async function recordInManifest(artifactDir: string, record: BootTestReco
     throw error;
   }
   const updated: Manifest = { ...manifest, bootTest: { timeoutSeconds: manifest.bootTest?.timeoutSeconds ?? 300, ...manifest.bootTest, lastRun: record } };
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(updated, null, 2) + "\n");
-  await rename(tmp, file);
+  await replaceFile(file, JSON.stringify(updated, null, 2) + "\n");
   return true;
 }

@@ -38,6 +38,13 @@ export interface BootTestResult {
   readonly rewrittenUrls?: readonly string[];
   /** The test NIC's MAC. */
   readonly mac?: string;
+  /**
+   * Set when no guest ran: the attempt failed on the host's side first (the preflight refused,
+   * the boot script could not be fetched, QEMU is missing or refused its options, or QEMU showed
+   * nothing at all). Such a run says nothing about the image, so it does not replace the record
+   * of the last real boot (manifest.json bootTest.lastRun, boot-test.json).
+   */
+  readonly nothingBooted?: true;
   /** With --nodes N > 1: every node's own result (this result is the storm's). */
   readonly nodeResults?: readonly BootTestResult[];
   readonly storm?: StormSummary;
@@ -61,6 +68,10 @@ export type ResultBase = Pick<
   "preflight" | "consoleTail" | "accel" | "bootfileUrl" | "params" | "consoleLog" | "checks" | "breakdown" | "rewrittenUrls"
 >;
 
+/**
+ * `guestRan`: the guest printed on its console or fetched from the artifact server. Without that,
+ * QEMU ending or the timeout passing is the host's failure, not the image's (nothingBooted).
+ */
 export function toResult(
   outcome: Outcome<ConsoleVerdict>,
   bootSeconds: number,
@@ -69,7 +80,9 @@ export function toResult(
   qemuTail: readonly string[],
   base: ResultBase,
   elapsedSeconds: number,
+  guestRan = true,
 ): BootTestResult {
+  const host = guestRan ? {} : { nothingBooted: true as const };
   switch (outcome.kind) {
     case "verdict": {
       const v = outcome.verdict;
@@ -95,15 +108,19 @@ export function toResult(
     }
     case "exited": {
       const e = outcome.exit;
-      if (e.startError) return { ...base, ok: false, reason: "qemu-not-started", message: e.startError, elapsedSeconds };
+      if (e.startError) return { ...base, ok: false, reason: "qemu-not-started", message: e.startError, elapsedSeconds, nothingBooted: true };
       const how = e.signal ? `was killed by ${e.signal}` : `exited with code ${e.exitCode}`;
       const stderr = qemuTail.filter((l) => /qemu|error|could not/i.test(l)).slice(-3);
+      const said = stderr.length ? `: ${stderr.join(" | ")}` : "";
       return {
         ...base,
         ok: false,
         reason: "qemu-exited",
-        message: `QEMU ${how} after ${bootSeconds} s before the image reported it was up (the guest powered off or crashed)${stderr.length ? `: ${stderr.join(" | ")}` : ""}`,
+        message: guestRan
+          ? `QEMU ${how} after ${bootSeconds} s before the image reported it was up (the guest powered off or crashed)${said}`
+          : `QEMU ${how} after ${bootSeconds} s before any guest ran (nothing on the console, nothing fetched): QEMU refused to run it${said}`,
         elapsedSeconds,
+        ...host,
       };
     }
     case "timeout":
@@ -111,11 +128,14 @@ export function toResult(
         ...base,
         ok: false,
         reason: "timeout",
-        message: `no console line matched ${waitedFor} within ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung, or the image prints another marker (--marker)`,
+        message: guestRan
+          ? `no console line matched ${waitedFor} within ${Math.round(timeoutMs / 1000)} s (--timeout): the boot hung, or the image prints another marker (--marker)`
+          : `QEMU showed no sign of a guest within ${Math.round(timeoutMs / 1000)} s (nothing on the console, nothing fetched): its firmware never ran (a hung accelerator? try --accel tcg)`,
         elapsedSeconds,
+        ...host,
       };
     case "aborted":
-      return { ...base, ok: false, reason: "interrupted", message: "interrupted; QEMU and the server were stopped", elapsedSeconds };
+      return { ...base, ok: false, reason: "interrupted", message: "interrupted; QEMU and the server were stopped", elapsedSeconds, ...host };
     default: {
       const never: never = outcome;
       throw new Error(`unhandled outcome ${JSON.stringify(never)}`);
@@ -131,7 +151,8 @@ export function stormResult(
   endMs: number,
   elapsedSeconds: number,
 ): BootTestResult {
-  const first = results[0]!;
+  // The storm's own: nothing booted only when no node's guest ran.
+  const { nothingBooted: _, ...first } = results[0]!;
   const failed = results.map((r, i) => ({ r, n: i + 1 })).filter(({ r }) => !r.ok);
   const storm: StormSummary = {
     nodes: results.length,
@@ -153,6 +174,7 @@ export function stormResult(
     elapsedSeconds,
     nodeResults: results,
     storm,
+    ...(results.every((r) => r.nothingBooted) ? { nothingBooted: true as const } : {}),
   };
 }
 

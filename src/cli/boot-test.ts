@@ -3,7 +3,7 @@
 import { BootsmithError, EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
 import { wholeNumber } from "../core/whole-number.js";
@@ -20,7 +20,9 @@ import { rewriteLoopbackUrls } from "../boottest/ipxe-script.js";
 import { CheckOptionError, parseCheckOption } from "../boottest/checks.js";
 import { formatBreakdown, junitCases, manifestRecord, recordInManifest, REPORT_FILE, reportJson } from "../boottest/report.js";
 import { junitXml } from "../core/junit.js";
-import { BOOT_FILES, type BootCheckRecord } from "../core/manifest.js";
+import { BOOT_FILES, MANIFEST_FILE, type BootCheckRecord } from "../core/manifest.js";
+import { replaceFile } from "../core/replace-file.js";
+import { readManifestIfPresent } from "../boottest/preflight.js";
 import { defaultOutDir } from "../builder/options.js";
 import { loadRecipe } from "../recipe/load.js";
 import { refreshCombinedManifest } from "../publish/multi-arch.js";
@@ -39,8 +41,10 @@ changed; each reports PASS/FAIL with its output. A boot preflight runs first (li
 compression, sizes). PASS prints the boot time; FAIL prints the reason and the last console
 lines, a failing check its output. A table shows where the boot's time went; the run is
 recorded in manifest.json (bootTest.lastRun; one architecture's directory of a recipe built for
-several: the combined manifest.json above it is written again too). Exit code 0 when the node came up and every
-check passed, 1 fail, 2 bad input, 130/143 interrupted.
+several: the combined manifest.json above it is written again too). An attempt where no guest
+ran (the preflight refused, QEMU missing or refusing its options) prints NOT BOOTED and records
+nothing: the last real boot's records stay. Exit code 0 when the node came up and every
+check passed, 1 fail or not booted, 2 bad input, 130/143 interrupted.
 
 Given a recipe, the build output is taken from where \`bootsmith build\` writes it (--out DIR,
 else ./artifacts/<name>/<primary tag>). The recipe's boot.test marker and timeout (recorded in
@@ -212,20 +216,31 @@ export const bootTestCommand: CliCommand = {
       await reporter.close();
     }
     const at = new Date();
-    await mkdir(path.dirname(reportFile), { recursive: true });
-    await writeFile(reportFile, reportJson(result, at));
+    // A run where no guest ran says nothing about the image: the records of the last real boot
+    // (manifest.json bootTest.lastRun, which promote is gated on, and the default boot-test.json)
+    // stay as they were. A report asked for by name is still written, saying so.
+    const writeReport = !result.nothingBooted || values.report !== undefined;
+    if (writeReport) {
+      await mkdir(path.dirname(reportFile), { recursive: true });
+      await replaceFile(reportFile, reportJson(result, at));
+    }
     if (values.junit) {
       await mkdir(path.dirname(path.resolve(values.junit)), { recursive: true });
-      await writeFile(values.junit, junitXml(`boot-test ${artifactDir ?? values["bootscript-url"]}`, junitCases(result)));
+      await replaceFile(values.junit, junitXml(`boot-test ${artifactDir ?? values["bootscript-url"]}`, junitCases(result)));
     }
-    const recorded = artifactDir ? await recordInManifest(artifactDir, manifestRecord(result, at)) : false;
+    const recorded = artifactDir && !result.nothingBooted ? await recordInManifest(artifactDir, manifestRecord(result, at)) : false;
     // One architecture of a recipe built for several: the combined manifest above lists this
     // manifest's sha256, so it follows (publish and promote of the whole set then see the run).
     const combined = recorded ? await refreshCombinedManifest(artifactDir!) : undefined;
     if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     else {
       const notes = [
-        `report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun${combined ? `, and ${combined} updated` : ""})` : ""}`,
+        ...(writeReport
+          ? [
+              `report: ${reportFile}${recorded ? ` (recorded in ${path.join(artifactDir!, "manifest.json")} bootTest.lastRun${combined ? `, and ${combined} updated` : ""})` : ""}`,
+            ]
+          : []),
+        ...(result.nothingBooted ? [await keptRecordNote(artifactDir)] : []),
         ...(values.junit ? [`JUnit: ${values.junit}`] : []),
       ];
       process.stdout.write([formatResult(result), ...notes].join("\n") + "\n");
@@ -254,9 +269,25 @@ export function resolveTarget(arg: string, out: string | undefined, vars: Record
   return { dir, recipeChecks: recipe.spec.boot === false ? undefined : recipe.spec.boot.test.checks };
 }
 
+/**
+ * After an attempt where nothing booted: that nothing was recorded, and the boot test that is on
+ * record (what promote will read).
+ */
+export async function keptRecordNote(artifactDir: string | undefined): Promise<string> {
+  const head = "no guest ran, so this is no verdict on the image";
+  if (!artifactDir) return `${head}; fix the cause above and run it again`;
+  const manifest = await readManifestIfPresent(artifactDir).catch(() => undefined);
+  const last = manifest?.bootTest?.lastRun;
+  const file = path.join(artifactDir, MANIFEST_FILE);
+  const onRecord = last ? `the last boot test on record is still ${last.at}, ${last.ok ? "passed" : "failed"}` : "it records no boot test yet";
+  return `${head}: nothing was recorded (${file} and ${REPORT_FILE} are as they were; ${onRecord}); fix the cause above and run it again`;
+}
+
 export function formatResult(r: BootTestResult): string {
   if (r.nodeResults && r.storm) return formatStorm(r, r.nodeResults, r.storm);
-  const lines = [r.ok ? `PASS boot-test: ${r.message}` : `FAIL boot-test (${r.reason}): ${r.message}`];
+  const lines = [
+    r.ok ? `PASS boot-test: ${r.message}` : r.nothingBooted ? `NOT BOOTED boot-test (${r.reason}): ${r.message}` : `FAIL boot-test (${r.reason}): ${r.message}`,
+  ];
   for (const url of r.rewrittenUrls ?? [])
     lines.push(
       `note: the boot script's ${url} was booted as ${rewriteLoopbackUrls(url, GUEST_HOST_ADDRESS).script} (the guest's name for the host's loopback)`,
@@ -291,7 +322,11 @@ export function formatResult(r: BootTestResult): string {
 
 function formatStorm(r: BootTestResult, nodes: readonly BootTestResult[], storm: StormSummary): string {
   const lines = [
-    r.ok ? `PASS boot-test storm: ${r.message}` : `FAIL boot-test storm (${r.reason}): ${r.message}`,
+    r.ok
+      ? `PASS boot-test storm: ${r.message}`
+      : r.nothingBooted
+        ? `NOT BOOTED boot-test storm (${r.reason}): ${r.message}`
+        : `FAIL boot-test storm (${r.reason}): ${r.message}`,
     `  ${storm.nodes} nodes, ${storm.totalSeconds} s in all; server sent ${formatBytes(storm.bytesServed)}, peak ${formatRate(storm.peakBytesPerSecond, 1)} over one second`,
   ];
   nodes.forEach((n, i) =>

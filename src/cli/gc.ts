@@ -23,7 +23,10 @@ Lists the tags of every image in TARGET (dir:ROOT or s3://BUCKET[/PREFIX], boots
 registry:HOST[:PORT]/REPO) and deletes, per image name, every complete tag except:
   - the newest N (by the manifest's builtAt),
   - any tag a boot service still points nodes at: its <name>/<tag>/ appears in a kernel, initrd
-    or params URL of a BSS entry or boot-service BootConfiguration (asked now, read-only),
+    or params URL of a BSS entry or boot-service BootConfiguration (asked now, read-only); for a
+    registry, an image reference there (HOST[:PORT]/REPO:TAG or @DIGEST) names it exactly, and
+    one that may name it (the same REPO:TAG under another host spelling, 127.0.0.1 for
+    localhost; a blob URL of REPO) keeps it too, saying why,
   - any tag named in a promotion (the manifests' \`promotions\`: both the source and the new tag).
 A dry run by default: it prints what would be kept (and why) and what would be deleted. With
 --yes each tag is deleted manifest.json first, then its artifacts, so a run cut short leaves
@@ -114,7 +117,7 @@ Exit codes: 0 done (or dry run), 1 a boot service or the target failed (nothing 
         // A mistyped --name is not an image with nothing to delete ("0 deleted, 0 kept", exit 0).
         if (values.name !== undefined && !tags.some((t) => t.name === values.name))
           throw new LifecycleInputError(`--name ${values.name}: ${store.label} holds no image of that name; give the NAME of a published NAME:TAG`);
-        const plan = planGc(tags, references, keep, (n, t) => store.urlFragment(n, t), values.name);
+        const plan = planGc(tags, references, keep, (reference, t) => store.matchReference(reference, t), values.name);
         const deleted = values.yes ? await applyGc(store, plan, signal, (n, t) => !values.json && process.stdout.write(`deleted ${n}:${t}\n`)) : 0;
         return { plan, deleted };
       });

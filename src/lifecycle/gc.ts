@@ -1,16 +1,22 @@
 // bootsmith gc: which published tags can go, and deleting them safely. Per image name the newest
 // N complete tags (by builtAt) stay, and so does any tag a boot service still points nodes at
-// (its URL fragment appears in a kernel, initrd or params string) and any tag named in a
+// (a kernel, initrd or params string names it: the store says how, for sure or maybe; a maybe
+// keeps the tag too, saying why) and any tag named in a
 // promotion. Deleting removes manifest.json first, so a tag cut short mid-delete is incomplete,
 // never complete-looking. Tags without a manifest (a publish in progress or cut short) are
 // listed, not deleted: this command cannot tell which.
 import { ARCHES } from "../core/arch.js";
 import type { BootReference } from "../register/register.js";
-import type { ImageStore, StoredTag } from "./store.js";
+import type { ImageStore, ReferenceMatch, StoredTag } from "./store.js";
+
+/** How a boot reference string names a stored tag (ImageStore.matchReference). */
+export type ReferenceMatcher = (reference: string, tag: StoredTag) => ReferenceMatch | undefined;
 
 export type KeepReason =
   | { readonly kind: "newest"; readonly rank: number }
   | { readonly kind: "referenced"; readonly by: readonly string[] }
+  /** A boot reference that may name it: gc cannot tell for sure, so it keeps it. */
+  | { readonly kind: "maybe-referenced"; readonly by: readonly string[]; readonly why: string }
   | { readonly kind: "promoted"; readonly how: string }
   /** Registry: another tag of the same digest is kept, and a registry deletes by digest. */
   | { readonly kind: "same-image"; readonly as: string }
@@ -75,7 +81,7 @@ export function planGc(
   tags: readonly StoredTag[],
   references: readonly BootReference[],
   keepNewest: number,
-  urlFragment: (name: string, tag: string) => string,
+  matchReference: ReferenceMatcher,
   only?: string,
 ): GcPlan {
   const incomplete: GcPlan["incomplete"][number][] = [];
@@ -104,8 +110,18 @@ export function planGc(
       const reasons: KeepReason[] = [];
       if (when === "") reasons.push({ kind: "undated" });
       else if (index < keepNewest) reasons.push({ kind: "newest", rank: index + 1 });
-      const by = references.filter((r) => r.strings.some((s) => members.some((t) => s.includes(urlFragment(name, t.tag))))).map((r) => r.who);
-      if (by.length > 0) reasons.push({ kind: "referenced", by: [...new Set(by)] });
+      const sure = new Set<string>();
+      const maybe = new Map<string, string>();
+      for (const r of references)
+        for (const s of r.strings)
+          for (const t of members) {
+            const match = matchReference(s, t);
+            if (match?.sure) sure.add(r.who);
+            else if (match && !maybe.has(r.who)) maybe.set(r.who, match.why);
+          }
+      if (sure.size > 0) reasons.push({ kind: "referenced", by: [...sure] });
+      const unsure = [...maybe].filter(([who]) => !sure.has(who));
+      if (unsure.length > 0) reasons.push({ kind: "maybe-referenced", by: unsure.map(([who]) => who), why: unsure[0]![1] });
       const how = members.map((t) => promotedTags.get(t.tag)).find((h) => h !== undefined);
       if (how) reasons.push({ kind: "promoted", how });
       const ordered = [...members].sort((a, b) => Number(b.tag === tag) - Number(a.tag === tag) || a.tag.localeCompare(b.tag));
@@ -148,6 +164,8 @@ export function describeReasons(reasons: readonly KeepReason[]): string {
           return `newest #${r.rank}`;
         case "referenced":
           return `in use by ${r.by.join("; ")}`;
+        case "maybe-referenced":
+          return `maybe in use by ${r.by.join("; ")} (${r.why}; kept to be safe)`;
         case "promoted":
           return `promotion ${r.how}`;
         case "same-image":

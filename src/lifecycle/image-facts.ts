@@ -7,7 +7,7 @@ import type { ImageFacts } from "./image-diff.js";
 import { listRootfs } from "./rootfs-listing.js";
 
 export async function readImageFacts(dir: string, label: string, signal?: AbortSignal): Promise<ImageFacts> {
-  const set = await loadImageDir(dir, label);
+  const set = await loadImageDir(dir, label, { readOnly: true });
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
   const rootfsFile = byRole.get("rootfs");
   const initrdFile = byRole.get("initrd");

@@ -43,7 +43,7 @@ export const builtText = (builtAt: string | undefined): string => (typeof builtA
 
 /** `source` names the image in the report (default `dir`; an s3:// image is read from a temporary copy). */
 export async function inspectImage(dir: string, signal?: AbortSignal, source = dir): Promise<SizeReport> {
-  const set = await loadImageDir(dir);
+  const set = await loadImageDir(dir, dir, { readOnly: true });
   const byRole = new Map(set.artifacts.map((a) => [a.role, a.path]));
   const rootfsFile = byRole.get("rootfs");
   const initrdFile = byRole.get("initrd");

@@ -53,6 +53,7 @@ export async function promote(store: ImageStore, req: PromoteRequest): Promise<P
   const parsed = parseStoredManifest(bytes, `${store.label}: ${req.name}/${req.tag}/${MANIFEST_FILE}`);
   const combined = isMultiArchManifest(parsed) ? parsed : undefined;
   const sets = combined ? await readArchSets(store, req, combined) : [parsed as Manifest];
+  if (!combined) checkPromotable(parsed, `${store.label}: ${req.name}/${req.tag}/${MANIFEST_FILE}`);
 
   // boot-test DIR records its latest run in manifest.json (bootTest.lastRun): it must have passed.
   const untested = sets.filter((set) => set.bootTest?.lastRun?.ok !== true);
@@ -127,17 +128,40 @@ async function readArchSets(store: ImageStore, req: PromoteRequest, combined: Mu
         `${where} in ${store.label} is not the manifest the combined one lists for ${arch} (sha256 ${entry.manifest.sha256.slice(0, 12)}…): publish ${req.name}:${req.tag} again; nothing was promoted`,
       );
     const set = parseStoredManifest(bytes, `${store.label}: ${where}`) as Manifest;
+    checkPromotable(set, `${store.label}: ${where}`);
     if (set.arch !== arch) throw new LifecycleError(`${where} in ${store.label} says arch ${set.arch}, not ${arch}; nothing was promoted`);
     sets.push(set);
   }
   return sets;
 }
 
+/**
+ * The fields promote reads and copies, checked before anything is made: a manifest edited by
+ * hand is refused naming the file and the field, not a TypeError's stack trace.
+ */
+function checkPromotable(value: unknown, where: string): void {
+  const refuse = (what: string) =>
+    new LifecycleInputError(`${where}: ${what} (edited by hand, or not a bootsmith manifest?): publish the tag again from its build; nothing was promoted`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw refuse("expected a JSON object");
+  const m = value as { tags?: unknown; artifacts?: unknown; promotions?: unknown };
+  if (!Array.isArray(m.tags) || !m.tags.every((t) => typeof t === "string")) throw refuse("tags must be a list of tags");
+  if (typeof m.artifacts !== "object" || m.artifacts === null || Array.isArray(m.artifacts))
+    throw refuse("artifacts must be an object (role → file, sha256, size)");
+  for (const [role, r] of Object.entries(m.artifacts as Record<string, unknown>)) {
+    const a = r as { file?: unknown; sha256?: unknown; size?: unknown } | null;
+    if (typeof a?.file !== "string" || typeof a.sha256 !== "string" || typeof a.size !== "number")
+      throw refuse(`artifacts.${role} must have file, sha256 and size`);
+  }
+  if (m.promotions !== undefined && !Array.isArray(m.promotions)) throw refuse("promotions must be a list");
+}
+
 /** Why a set without a passed boot test is refused, and what to run. */
 function why(set: Manifest): string {
   const lastRun = set.bootTest?.lastRun;
   if (!lastRun) return "no boot test on record";
-  const failed = lastRun.checks.filter((c) => c.status === "fail");
+  if (typeof lastRun !== "object") return `bootTest.lastRun is ${JSON.stringify(lastRun)}, not a boot-test record`;
+  const checks: BootTestRecord["checks"] = Array.isArray(lastRun.checks) ? lastRun.checks : [];
+  const failed = checks.filter((c) => c.status === "fail");
   return `the last boot test, ${lastRun.at}, failed${failed.length > 0 ? `: ${failed.map((c) => `${c.name} ${c.status}`).join(", ")}` : ""}`;
 }
 

@@ -12,7 +12,7 @@ import type { PublishedImage } from "../core/published-image.js";
 import { dirPublishedImage, swapInto } from "../publish/local.js";
 import type { LocalTarget } from "../publish/targets.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
-import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
+import { parseStoredManifest, type ImageStore, type ReferenceMatch, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 
 export class DirStore implements ImageStore {
@@ -93,6 +93,11 @@ export class DirStore implements ImageStore {
       record ? [[role, record.file] as const] : [],
     );
     return dirPublishedImage(this.target, { ...manifest, name }, tag, files, false);
+  }
+
+  /** Every artifact URL of a tag contains /NAME/TAG/ (the trailing slash: tag 1 is not tag 10). */
+  matchReference(reference: string, tag: StoredTag): ReferenceMatch | undefined {
+    return reference.includes(this.urlFragment(tag.name, tag.tag)) ? { sure: true } : undefined;
   }
 
   urlFragment(name: string, tag: string): string {

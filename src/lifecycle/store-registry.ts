@@ -26,7 +26,8 @@ import { silentReporter } from "../exec/events.js";
 import { isCommandError, run } from "../exec/run.js";
 import type { RegistryTarget } from "../publish/targets.js";
 import { LifecycleError, LifecycleInputError } from "./errors.js";
-import type { ImageStore, StoredTag } from "./store.js";
+import type { ImageStore, ReferenceMatch, StoredTag } from "./store.js";
+import { matchRegistryReference } from "./registry-references.js";
 import { mapSets, renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { signPushedImages } from "../publish/registry-signed.js";
 import { refusedCredentials } from "../publish/registry-credentials.js";
@@ -188,9 +189,9 @@ export class RegistryStore implements ImageStore {
     return { name, tag, target: "registry", urls: {}, ...(digest ? { image: { ref: `${this.repository}:${tag}`, digest } } : {}) };
   }
 
-  /** A boot service naming the image refers to it as REPOSITORY:TAG. */
-  urlFragment(_name: string, tag: string): string {
-    return `${this.repository}:${tag}`;
+  /** A boot service naming the image refers to it as HOST[:PORT]/PATH:TAG or @DIGEST, compared exactly (registry-references.ts). */
+  matchReference(reference: string, tag: StoredTag): ReferenceMatch | undefined {
+    return matchRegistryReference(reference, this.repository, tag);
   }
 
   close(): void {}

@@ -12,7 +12,7 @@ import { createS3Client, explainS3Error } from "../publish/s3-client.js";
 import { SHA256_METADATA } from "../publish/s3-upload.js";
 import type { S3Target } from "../publish/targets.js";
 import { LifecycleError } from "./errors.js";
-import { parseStoredManifest, type ImageStore, type StoredTag } from "./store.js";
+import { parseStoredManifest, type ImageStore, type ReferenceMatch, type StoredTag } from "./store.js";
 import { renderTagFiles, type TagCopy } from "./tag-copy.js";
 import { archFolder, s3KeyPrefix } from "../publish/layout.js";
 
@@ -171,6 +171,11 @@ export class S3Store implements ImageStore {
       manifestUrl: publicUrl(this.target, key(MANIFEST_FILE)),
       ...(manifest.params ? { paramsTemplate: manifest.params } : {}),
     };
+  }
+
+  /** Every artifact URL of a tag contains /NAME/TAG/ (the trailing slash: tag 1 is not tag 10). */
+  matchReference(reference: string, tag: StoredTag): ReferenceMatch | undefined {
+    return reference.includes(this.urlFragment(tag.name, tag.tag)) ? { sure: true } : undefined;
   }
 
   urlFragment(name: string, tag: string): string {

@@ -23,6 +23,9 @@ export function parseStoredManifest(bytes: Buffer, where: string): unknown {
   }
 }
 
+/** How a boot reference string names a stored tag: for sure, or maybe (and why gc cannot tell). */
+export type ReferenceMatch = { readonly sure: true } | { readonly sure: false; readonly why: string };
+
 export interface StoredTag {
   readonly name: string;
   readonly tag: string;
@@ -69,7 +72,7 @@ export interface ImageStore {
    * of a combined one (manifest `arches`) is under <tag>/<arch>/ and says its `arch`.
    */
   publishedImage(name: string, tag: string, manifest: Manifest): PublishedImage;
-  /** The URL-path fragment every artifact URL of this tag contains, to match boot parameters. */
-  urlFragment(name: string, tag: string): string;
+  /** Whether a boot service's kernel, initrd or params string names this tag: for sure, maybe (why), or not. */
+  matchReference(reference: string, tag: StoredTag): ReferenceMatch | undefined;
   close(): void;
 }

@@ -43,7 +43,15 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 export const ARTIFACT_ROLES = Object.keys(ARTIFACT_FILES) as ArtifactRole[];
 
-export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
+export interface LoadOptions {
+  /**
+   * For commands that only read the set (inspect, diff): a manifest without schemaVersion is
+   * read as version 1 (the only version any bootsmith wrote) and needs no image.ref.
+   */
+  readonly readOnly?: boolean;
+}
+
+export async function loadArtifactSet(dir: string, options: LoadOptions = {}): Promise<ArtifactSet> {
   const root = resolve(dir);
   const manifestPath = join(root, MANIFEST_FILE);
   let manifestBytes: Buffer;
@@ -69,7 +77,7 @@ export async function loadArtifactSet(dir: string): Promise<ArtifactSet> {
         `give one architecture's directory (${dir}/${Object.keys(parsed.arches)[0] ?? "ARCH"}), or publish them all with bootsmith publish ${dir}`,
       ),
     );
-  const manifest = checkManifest(parsed, manifestPath);
+  const manifest = checkManifest(parsed, manifestPath, options);
 
   const artifacts: LocalArtifact[] = [];
   for (const role of ARTIFACT_ROLES) {
@@ -128,11 +136,11 @@ async function loadSignature(root: string, manifest: Manifest, manifestBytes: Bu
   return { sums, signature };
 }
 
-function checkManifest(value: unknown, where: string): Manifest {
+function checkManifest(value: unknown, where: string, options: LoadOptions): Manifest {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new PublishInputError(`${where}: expected a JSON object`);
   const m = value as Partial<Manifest>;
-  if (m.schemaVersion !== 1)
-    throw new PublishInputError(`${where}: schemaVersion ${JSON.stringify(m.schemaVersion)} is not supported (expected 1); rebuild with this bootsmith`);
+  const version = schemaVersionProblem(m.schemaVersion, options);
+  if (version) throw new PublishInputError(`${where}: ${version}`);
   if (typeof m.name !== "string" || !NAME.test(m.name)) {
     throw new PublishInputError(`${where}: name ${JSON.stringify(m.name)} must match ${NAME} (it becomes a path component)`);
   }
@@ -141,6 +149,23 @@ function checkManifest(value: unknown, where: string): Manifest {
     if (typeof tag !== "string" || !TAG.test(tag)) throw new PublishInputError(`${where}: tag ${JSON.stringify(tag)} must match ${TAG}`);
   }
   if (typeof m.artifacts !== "object" || m.artifacts === null) throw new PublishInputError(`${where}: artifacts must be an object (it may be empty)`);
-  if (typeof m.image !== "object" || m.image === null || typeof m.image.ref !== "string") throw new PublishInputError(`${where}: image.ref is missing`);
+  if (!options.readOnly && (typeof m.image !== "object" || m.image === null || typeof m.image.ref !== "string"))
+    throw new PublishInputError(`${where}: image.ref is missing`);
   return value as Manifest;
+}
+
+/**
+ * What is wrong with a manifest's schemaVersion, or undefined. Every bootsmith release wrote
+ * "schemaVersion": 1 (git history: from the first manifest on), so a manifest without it was
+ * written by hand or by another tool; commands that only read it take it as 1.
+ */
+function schemaVersionProblem(version: unknown, options: LoadOptions): string | undefined {
+  if (version === 1) return undefined;
+  if (version === undefined)
+    return options.readOnly
+      ? undefined
+      : 'has no "schemaVersion" (every bootsmith release writes "schemaVersion": 1, so this manifest was written by hand or by another tool): add "schemaVersion": 1 at its top level if the rest is a bootsmith manifest (name, tags, arch, image.ref, artifacts with file, sha256 and size), or rebuild the image';
+  if (typeof version === "number" && Number.isInteger(version) && version > 1)
+    return `schemaVersion ${version} is newer than this bootsmith reads (1): use the bootsmith release that wrote it, or rebuild the image with this one`;
+  return `schemaVersion ${JSON.stringify(version)} is not valid: bootsmith manifests carry "schemaVersion": 1`;
 }

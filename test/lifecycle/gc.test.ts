@@ -10,6 +10,10 @@ import { makeFakeImage } from "../publish/support/artifacts.js";
 import { describeSetPart, planGc } from "../../src/lifecycle/gc.js";
 import type { StoredTag } from "../../src/lifecycle/store.js";
 import type { Manifest } from "../../src/core/manifest.js";
+import { matchRegistryReference } from "../../src/lifecycle/registry-references.js";
+
+const dirMatcher = (s: string, t: StoredTag) => (s.includes(`/${t.name}/${t.tag}/`) ? ({ sure: true } as const) : undefined);
+const regMatcher = (s: string, t: StoredTag) => matchRegistryReference(s, "reg/m", t);
 
 let work: string;
 let root: string;
@@ -47,7 +51,7 @@ describe("planGc", () => {
       ],
       [{ who: "BSS nid 7", strings: ["http://s3/b/y/booted/vmlinuz"] }],
       1,
-      (n, t) => `/${n}/${t}/`,
+      dirMatcher,
     );
     expect(plan.remove.map((r) => `${r.name}:${r.tag}`)).toEqual(["x:mid"]);
     expect(plan.keep.map((k) => `${k.name}:${k.tag}`).sort()).toEqual(["x:new", "x:old", "x:prod", "y:booted", "y:only"]);
@@ -63,7 +67,7 @@ describe("planGc", () => {
       ],
       [],
       1,
-      (n, t) => `/${n}/${t}/`,
+      dirMatcher,
     );
     expect(plan.remove.map((r) => r.tag)).toEqual(["old"]);
     expect(Object.fromEntries(plan.keep.map((k) => [k.tag, k.reasons]))).toEqual({ new: [{ kind: "newest", rank: 1 }], handmade: [{ kind: "undated" }] });
@@ -83,7 +87,7 @@ describe("planGc", () => {
       ],
       [],
       1,
-      (_n, t) => `r:${t}`,
+      (s, t) => matchRegistryReference(s, "reg/r", t),
     );
     const reasons = Object.fromEntries(plan.keep.map((k) => [k.tag, k.reasons.map((r) => r.kind)]));
     // "latest" sorts first among the newest image's tags; "4" is the same digest.
@@ -113,7 +117,7 @@ describe("planGc: registry manifest lists (recipes with arches:)", () => {
     { name: "m", tag: `${n}-amd64`, image: { digest: D(amd64), builtAt, builtTags: [n] } },
     { name: "m", tag: `${n}-arm64`, image: { digest: D(arm64), builtAt, builtTags: [n] } },
   ];
-  const plan = (tags: StoredTag[], keep = 1) => planGc(tags, [], keep, (_n, t) => `reg/m:${t}`);
+  const plan = (tags: StoredTag[], keep = 1) => planGc(tags, [], keep, regMatcher);
   const reasons = (p: ReturnType<typeof planGc>) => Object.fromEntries(p.keep.map((k) => [k.tag, k.reasons.map((r) => r.kind).join(",")]));
 
   it("a set (list and <tag>-<arch> images) is ranked once and kept or deleted whole, its list deleted first", () => {
@@ -140,7 +144,7 @@ describe("planGc: registry manifest lists (recipes with arches:)", () => {
       set("1", "2026-01-01", "a", "b", "c").concat(set("2", "2026-01-02", "d", "e", "f")),
       [{ who: "BSS nid 1", strings: ["reg/m:1-arm64"] }],
       1,
-      (_n, t) => `reg/m:${t}`,
+      regMatcher,
     );
     expect(booted.remove).toEqual([]);
     expect(reasons(booted)["1-amd64"]).toBe("referenced");
@@ -152,7 +156,7 @@ describe("planGc: registry manifest lists (recipes with arches:)", () => {
     const arm: StoredTag = { name: "m-arm64", tag: "b-arm64", image: { digest: D("c"), builtAt: "2026-01-01", builtTags: ["b"] } };
     const newer: StoredTag = { name: "m-arm64", tag: "c-arm64", image: { digest: D("d"), builtAt: "2026-01-03", builtTags: ["c"] } };
     for (const only of [undefined, "m-arm64"]) {
-      const p = planGc([...amd, arm, newer], [], 1, (_n, t) => `reg/m:${t}`, only);
+      const p = planGc([...amd, arm, newer], [], 1, regMatcher, only);
       expect(p.remove).toEqual([]);
       expect(p.keep.find((k) => k.tag === "b-arm64")?.reasons).toEqual([{ kind: "listed", list: "m:b" }]);
       // --name m-arm64 decides only that name's tags.

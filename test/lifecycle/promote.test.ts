@@ -1,12 +1,12 @@
 // bootsmith promote on a directory target through the built CLI. A real `bootsmith boot-test`
-// on an image whose artifacts are not bootable records a failed run in manifest.json
-// (bootTest.lastRun): promote refuses it (exit 1, nothing created). A passed run is recorded
+// on an image whose artifacts are not bootable is refused by its preflight and records nothing;
+// a failed run in manifest.json (bootTest.lastRun) is refused by promote (exit 1, nothing created). A passed run is recorded
 // with the function boot-test uses (a real QEMU pass takes minutes): promote then makes the new tag
 // out of hard links with the history in its manifest. --force promotes without a pass and says
 // so; a signed set is signed again for the new tag with --sign-key and refused without it;
 // unknown tags and bad arguments are exit 2. (S3: test/lifecycle/ceph.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -37,15 +37,24 @@ afterAll(() => {
 
 describe("bootsmith promote (dir: target)", () => {
   it("refuses an image without a passed boot test: exit 1, the failed test named, no new tag", async () => {
+    // The preflight refuses the fake artifacts before any guest runs: no verdict, nothing recorded.
     const tested = await bootsmith(["boot-test", image.dir]);
     expect(tested.exitCode).toBe(1);
-    expect(tested.stdout).toContain("FAIL boot-test (preflight)");
-    const recorded = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
-    expect(recorded.bootTest?.lastRun).toMatchObject({ ok: false });
+    expect(tested.stdout).toContain("NOT BOOTED boot-test (preflight)");
+    const untested = JSON.parse(readFileSync(path.join(image.dir, "manifest.json"), "utf8")) as Manifest;
+    expect(untested.bootTest?.lastRun).toBeUndefined();
+    expect((await publish()).exitCode).toBe(0);
+    const none = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain("its manifest records no passed boot test (no boot test on record)");
+    // A failed boot, recorded as boot-test records one.
+    await recordInManifest(image.dir, { at: new Date().toISOString(), ok: false, phases: [], checks: [{ name: "slurmd", status: "fail" }] });
     expect((await publish()).exitCode).toBe(0);
     const result = await bootsmith(["promote", "promo:1", "--to", "prod", "--target", `dir:${root}`]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/refusing to promote promo:1 to prod: its manifest records no passed boot test \(the last boot test, \S+, failed/);
+    expect(result.stderr).toMatch(
+      /refusing to promote promo:1 to prod: its manifest records no passed boot test \(the last boot test, \S+, failed: slurmd fail\)/,
+    );
     expect(result.stderr).toContain("--force");
     expect(existsSync(path.join(root, "promo", "prod"))).toBe(false);
   });
@@ -158,5 +167,26 @@ describe("bootsmith promote (dir: target)", () => {
     expect(registry.exitCode).toBe(2);
     expect(registry.stderr).toContain("--tls-verify=prob: expected true or false");
     expect(existsSync(path.join(root, "promo", "x"))).toBe(false);
+  });
+
+  it("a hand-edited manifest is refused naming the file and the field, not with a stack trace; nothing created", async () => {
+    const edited = path.join(root, "promo", "edited");
+    mkdirSync(edited, { recursive: true });
+    writeFileSync(path.join(edited, "manifest.json"), JSON.stringify({ ...manifestAt("1"), artifacts: "vmlinuz" }));
+    const bad = await bootsmith(["promote", "promo:edited", "--to", "e2", "--target", `dir:${root}`, "--force"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("promo/edited/manifest.json: artifacts must be an object (role → file, sha256, size) (edited by hand");
+    expect(bad.stderr).not.toMatch(/TypeError|^\s+at /m);
+    // A boot-test record without its checks list (written by hand): the refusal still says when it failed.
+    const { bootTest: _, ...rest } = manifestAt("1");
+    writeFileSync(
+      path.join(edited, "manifest.json"),
+      JSON.stringify({ ...rest, bootTest: { timeoutSeconds: 60, lastRun: { at: "2025-01-01T00:00:00Z", ok: false } } }),
+    );
+    const refused = await bootsmith(["promote", "promo:edited", "--to", "e2", "--target", `dir:${root}`]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("(the last boot test, 2025-01-01T00:00:00Z, failed)");
+    expect(refused.stderr).not.toMatch(/TypeError|^\s+at /m);
+    expect(existsSync(path.join(root, "promo", "e2"))).toBe(false);
   });
 });

@@ -325,14 +325,17 @@ describe("promote of the combined set", () => {
   const rawDigest = async (tag: string) =>
     JSON.parse((await execa("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.address}/bootsmith/${NAME}:${tag}`])).stdout).Digest as string;
 
-  it("the gate: boot-test of one architecture's directory refreshes the combined manifest; promote refuses while any architecture lacks a passed test, naming it", async () => {
+  it("the gate: a boot-test where nothing booted (the preflight refused) records nothing; promote refuses while any architecture lacks a passed test, naming it", async () => {
     // A real boot-test of the fixture's aarch64 set: its "kernel" is not bootable, so the
-    // preflight fails and the failed run is recorded; the combined manifest above follows.
+    // preflight refuses it before any guest runs: no verdict on the image, nothing recorded.
+    const aarch64Before = await sha256File(path.join(combinedDir(), "aarch64", "manifest.json"));
     const tested = await bootsmith(["boot-test", path.join(combinedDir(), "aarch64")], { env, cwd: work });
     expect(tested.exitCode).toBe(1);
-    expect(tested.stdout).toContain(`${path.join(combinedDir(), "manifest.json")} updated`);
-    expect(archManifest(combinedDir(), "aarch64").bootTest?.lastRun?.ok).toBe(false);
-    expect(combined().arches.aarch64!.manifest.sha256).toBe(await sha256File(path.join(combinedDir(), "aarch64", "manifest.json")));
+    expect(tested.stdout).toMatch(/^NOT BOOTED boot-test \(preflight\)/m);
+    expect(tested.stdout).toContain("nothing was recorded");
+    expect(archManifest(combinedDir(), "aarch64").bootTest?.lastRun).toBeUndefined();
+    expect(await sha256File(path.join(combinedDir(), "aarch64", "manifest.json"))).toBe(aarch64Before);
+    expect(combined().arches.aarch64!.manifest.sha256).toBe(aarch64Before);
     // A passed run on x86_64, recorded as boot-test records one (a real QEMU pass takes minutes).
     await recordInManifest(path.join(combinedDir(), "x86_64"), { at: new Date().toISOString(), ok: true, totalSeconds: 42, phases: [], checks: [] });
     await refreshCombinedManifest(path.join(combinedDir(), "x86_64"));
@@ -340,7 +343,7 @@ describe("promote of the combined set", () => {
     const refused = await promote("prod", `dir:${published}`);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(`refusing to promote ${NAME}:1 to prod: built for x86_64, aarch64`);
-    expect(refused.stderr).toMatch(new RegExp(`aarch64: the last boot test, \\S+, failed; run \`bootsmith boot-test artifacts/${NAME}/1/aarch64\``));
+    expect(refused.stderr).toContain(`aarch64: no boot test on record; run \`bootsmith boot-test artifacts/${NAME}/1/aarch64\``);
     expect(refused.stderr).not.toMatch(/x86_64: /);
     expect(existsSync(path.join(published, NAME, "prod"))).toBe(false);
   });

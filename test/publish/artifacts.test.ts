@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadArtifactSet } from "../../src/publish/artifacts.js";
 import { PublishInputError } from "../../src/publish/errors.js";
+import { loadImageDir } from "../../src/lifecycle/image-dir.js";
 import { makeFakeImage } from "./support/artifacts.js";
 
 const dirs: string[] = [];
@@ -43,7 +44,13 @@ describe("loadArtifactSet", () => {
       (m: Record<string, unknown>) => ({ ...m, artifacts: { kernel: { file: "vmlinuz", sha256: "XYZ", size: 100 } } }),
       /artifacts\.kernel\.sha256 must be 64 lowercase hex/,
     ],
-    ["another schema version", (m: Record<string, unknown>) => ({ ...m, schemaVersion: 2 }), /schemaVersion 2 is not supported/],
+    ["a newer schema version", (m: Record<string, unknown>) => ({ ...m, schemaVersion: 2 }), /schemaVersion 2 is newer than this bootsmith reads \(1\)/],
+    ["a schema version that is no number", (m: Record<string, unknown>) => ({ ...m, schemaVersion: "1" }), /schemaVersion "1" is not valid/],
+    [
+      "no schema version, to publish",
+      ({ schemaVersion: _, ...m }: Record<string, unknown>) => m,
+      /manifest\.json: has no "schemaVersion" .*: add "schemaVersion": 1 at its top level .*, or rebuild the image$/,
+    ],
   ])("rejects %s", async (_label, edit, message) => {
     const img = await image();
     await writeFile(join(img.dir, "manifest.json"), JSON.stringify(edit(img.manifest as unknown as Record<string, unknown>)));
@@ -58,6 +65,17 @@ describe("loadArtifactSet", () => {
     const error = await loadArtifactSet(img.dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishInputError);
     expect((error as Error).message).toMatch(/vmlinuz: listed in .*artifacts\.kernel but missing or unreadable \(ENOENT\)/);
+  });
+
+  it("reads a manifest without schemaVersion (or image.ref) for commands that only read it; a newer version still not", async () => {
+    const img = await image();
+    const { schemaVersion: _, image: __, ...unversioned } = img.manifest;
+    await writeFile(join(img.dir, "manifest.json"), JSON.stringify(unversioned));
+    const set = await loadImageDir(img.dir, img.dir, { readOnly: true });
+    expect(set.manifest.name).toBe(img.manifest.name);
+    expect(set.artifacts.map((a) => a.role)).toEqual(["kernel", "rootfs"]);
+    await writeFile(join(img.dir, "manifest.json"), JSON.stringify({ ...img.manifest, schemaVersion: 2 }));
+    await expect(loadImageDir(img.dir, img.dir, { readOnly: true })).rejects.toThrow(/schemaVersion 2 is newer than this bootsmith reads/);
   });
 
   it("rejects a manifest that is not JSON", async () => {
