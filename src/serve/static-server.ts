@@ -259,7 +259,13 @@ function trackCompletion(req: IncomingMessage, res: ServerResponse, bytes: () =>
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const why = error.code === "EADDRINUSE" ? "the port is in use" : error.code === "EADDRNOTAVAIL" ? "the address is not on this host" : error.message;
+      // serve and boot-test both take --port; only serve takes --bind.
+      const why =
+        error.code === "EADDRINUSE"
+          ? "the port is in use (another server, or a bootsmith serve still running): give another --port, or --port 0 for a free one"
+          : error.code === "EADDRNOTAVAIL"
+            ? "the address is not on this host: bind one of its own addresses (127.0.0.1, or 0.0.0.0 for all of them)"
+            : error.message;
       reject(new ServeError(`cannot listen on ${host}:${port}: ${why}`, { cause: error }));
     };
     server.once("error", onError);

@@ -154,7 +154,9 @@ describe("startStaticServer", () => {
   });
 
   it("fails clearly on a busy port and a missing directory", async () => {
-    await expect(startStaticServer({ root: dir, port: server.port })).rejects.toThrow(/port is in use/);
+    await expect(startStaticServer({ root: dir, port: server.port })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${server.port}: the port is in use (another server, or a bootsmith serve still running): give another --port, or --port 0 for a free one`,
+    );
     await expect(startStaticServer({ root: path.join(dir, "missing") })).rejects.toBeInstanceOf(ServeError);
   });
 });
