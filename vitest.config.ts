@@ -13,6 +13,7 @@ const UNIT = [
   "test/boottest/report.test.ts",
   "test/boottest/boot-test-records.test.ts",
   "test/boottest/timeline.test.ts",
+  "test/verify/manifest-artifacts.test.ts",
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/openscap.test.ts",

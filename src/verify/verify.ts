@@ -5,7 +5,7 @@
 // sha256s instead and reported unsigned, unless a key or a signature was asked for: then it fails.
 // Every problem is collected with the file it concerns, so the report names all of them.
 import { createHash } from "node:crypto";
-import { isMultiArchManifest, MANIFEST_FILE, type Manifest, type MultiArchManifest } from "../core/manifest.js";
+import { isMultiArchManifest, MANIFEST_FILE, type ArtifactRecord, type Manifest, type MultiArchManifest } from "../core/manifest.js";
 import { parseSums, SIGNATURE_FILE, SUMS_FILE, type SumEntry } from "../core/sums.js";
 import { verifySignature } from "../sign/verify-signature.js";
 import type { SetSource } from "./sources.js";
@@ -83,17 +83,21 @@ export async function verifySet(source: SetSource, options: VerifyOptions = {}):
 
   // manifest.json first: its sizes are what the other files must measure.
   const ordered = [...entries].sort((a, b) => Number(b.file === MANIFEST_FILE) - Number(a.file === MANIFEST_FILE));
-  let manifest: Manifest | undefined;
+  let artifacts: readonly ArtifactRecord[] = [];
   for (const entry of ordered) {
     options.signal?.throwIfAborted();
-    const expectedSize = entry.file === MANIFEST_FILE ? undefined : Object.values(manifest?.artifacts ?? {}).find((a) => a?.file === entry.file)?.size;
+    const expectedSize = entry.file === MANIFEST_FILE ? undefined : artifacts.find((a) => a.file === entry.file)?.size;
     const checked = await checkFile(source, entry.file, { sha256: entry.sha256, size: expectedSize, listedIn: SUMS_FILE }, options.signal);
     note(checked.check);
-    if (entry.file === MANIFEST_FILE && checked.kept) manifest = JSON.parse(checked.kept.toString("utf8")) as Manifest;
+    if (entry.file === MANIFEST_FILE && checked.kept) {
+      const listed = manifestArtifacts(JSON.parse(checked.kept.toString("utf8")));
+      if (typeof listed === "string") note({ file: MANIFEST_FILE, ok: false, reason: listed });
+      else artifacts = listed;
+    }
   }
   if (!entries.some((e) => e.file === MANIFEST_FILE)) note({ file: SUMS_FILE, ok: false, reason: "does not list manifest.json" });
-  for (const artifact of Object.values(manifest?.artifacts ?? {})) {
-    if (artifact && !entries.some((e) => e.file === artifact.file && e.sha256 === artifact.sha256)) {
+  for (const artifact of artifacts) {
+    if (!entries.some((e) => e.file === artifact.file && e.sha256 === artifact.sha256)) {
       note({ file: artifact.file, ok: false, reason: "listed in manifest.json but not (or with another sha256) in SHA256SUMS" });
     }
   }
@@ -113,13 +117,14 @@ async function verifyUnsigned(
 ): Promise<VerifyReport> {
   const read = await readSmall(source, MANIFEST_FILE, signal);
   if (!read) return fail(SUMS_FILE, "missing, and so is manifest.json: not an artifact set");
-  let manifest: Manifest;
+  let manifest: unknown;
   try {
-    manifest = JSON.parse(read.bytes.toString("utf8")) as Manifest;
+    manifest = JSON.parse(read.bytes.toString("utf8"));
   } catch (error) {
     return fail(MANIFEST_FILE, `not valid JSON (${(error as Error).message})`, read.location);
   }
-  const artifacts = Object.values(manifest.artifacts ?? {}).filter((a) => a !== undefined);
+  const artifacts = manifestArtifacts(manifest);
+  if (typeof artifacts === "string") return fail(MANIFEST_FILE, artifacts, read.location);
   if (artifacts.length === 0) return fail(MANIFEST_FILE, "lists no artifacts to check", read.location);
   const files: FileCheck[] = [];
   const record = (check: FileCheck) => {
@@ -132,6 +137,35 @@ async function verifyUnsigned(
     record((await checkFile(source, artifact.file, { sha256: artifact.sha256, size: artifact.size, listedIn: MANIFEST_FILE }, signal)).check);
   }
   return { ok: files.every((f) => f.ok), signatureChecked: false, unsigned: true, files };
+}
+
+/**
+ * manifest.json's `artifacts` as verify reads them (role → file, sha256, size), or what is wrong
+ * with them: a manifest edited by hand or damaged must fail naming the field, not as a file
+ * called "undefined".
+ */
+export function manifestArtifacts(manifest: unknown): ArtifactRecord[] | string {
+  const artifacts = (manifest as Partial<Manifest> | null)?.artifacts;
+  if (artifacts === undefined) return [];
+  if (typeof artifacts !== "object" || artifacts === null || Array.isArray(artifacts))
+    return `"artifacts" is ${JSON.stringify(artifacts)}, not an object of role → {file, sha256, size}: the manifest was edited or damaged; publish the set again from its build`;
+  const records: ArtifactRecord[] = [];
+  for (const [role, record] of Object.entries(artifacts as Record<string, unknown>)) {
+    const r = record as Partial<ArtifactRecord> | null;
+    const problem =
+      typeof r !== "object" || r === null
+        ? "is not an object"
+        : typeof r.file !== "string" || r.file === ""
+          ? "has no file name"
+          : typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256)
+            ? "has no sha256 (64 hex digits)"
+            : typeof r.size !== "number" || !Number.isSafeInteger(r.size) || r.size < 0
+              ? "has no size (bytes)"
+              : undefined;
+    if (problem) return `"artifacts.${role}" ${problem}: the manifest was edited or damaged; publish the set again from its build`;
+    records.push({ file: r!.file!, sha256: r!.sha256!, size: r!.size! });
+  }
+  return records;
 }
 
 /** Stream one file, hashing it: its sha256 (and size, when known) must be the expected ones. Keeps manifest.json's bytes. */
