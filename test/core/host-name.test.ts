@@ -11,6 +11,12 @@ describe("hostNameProblem", () => {
     expect(hostNameProblem("52:54:00:12:34:56")).toBe("is a MAC address: give it in macs, not as a host name");
     expect(hostNameProblem("52-54-00-12-34-56", { macs: "--mac", nids: "--nid" })).toBe("is a MAC address: give it in --mac, not as a host name");
     expect(hostNameProblem("12", { macs: "--mac", nids: "--nid" })).toBe("is a node number: give it in --nid, not as a host name");
+    // A MAC without separators, digits only or with letters: not a node number, not a host name.
+    for (const bare of ["525400123456", "5254001234AB"])
+      expect(hostNameProblem(bare, { macs: "--mac", nids: "--nid" })).toBe(
+        `looks like a MAC address without separators: give it in --mac as ${bare.match(/../g)!.join(":").toLowerCase()}, not as a host name`,
+      );
+    expect(hostNameProblem("cafebabecafe")).toBeUndefined(); // no digit: a name
     expect(hostNameProblem("a b")).toMatch(/^names more than one host: give one name per entry/);
     expect(hostNameProblem("")).toMatch(/^is empty: give an xname \(x1000c0s0b0n0\)/);
     expect(hostNameProblem("node/1")).toMatch(/^is not a host name: give an xname/);
