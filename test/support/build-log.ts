@@ -24,7 +24,7 @@ export function loggedCommands(log: string): string[] {
 
 /**
  * The runtime values the build learnt, read back from its log: KVER and KERNEL_IMAGE only when it
- * made boot artifacts, IMAGE_ID only when it committed the image.
+ * made boot artifacts, IMAGE_ID only when it committed the image, BASE_IMAGE_ID only on a base image.
  */
 export function runtimeValues(log: string): Partial<Record<RuntimeVar, string>> {
   const one = (re: RegExp, what: string) => {
@@ -33,11 +33,14 @@ export function runtimeValues(log: string): Partial<Record<RuntimeVar, string>> 
     return m;
   };
   const kernel = / INFO kernel (\S+) \((\S+)\)$/m.exec(log);
+  const baseImageId = /\[create-container\] 1> ([0-9a-f]{64})$/m.exec(log);
   const sboms = one(/ SBOM sha256 cyclonedx ([0-9a-f]{64}) spdx ([0-9a-f]{64})$/m, "SBOM digests");
   return {
     MNT: one(/\[mount\] 1> (.+)$/m, "mount point")[1]!,
     ...(kernel ? { KVER: kernel[1]!, KERNEL_IMAGE: kernel[2]! } : {}),
     ...(/\[commit\] /.test(log) ? { IMAGE_ID: one(/\[commit\] 1> (.+)$/m, "image id")[1]! } : {}),
+    // On a base image: its ID, captured right after buildah from (whose own output is the container's name).
+    ...(baseImageId ? { BASE_IMAGE_ID: baseImageId[1]! } : {}),
     SBOM_CDX_SHA256: sboms[1]!,
     SBOM_SPDX_SHA256: sboms[2]!,
   };
