@@ -6,10 +6,11 @@
 // <name>/<tag>/<arch>/ (the publishers place a set whose manifest has `arches` there) and then
 // the combined manifest.json at <name>/<tag>/manifest.json, written last: its presence means
 // every architecture is complete.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { isMultiArchManifest, MANIFEST_FILE, type MultiArchEntry, type MultiArchManifest } from "../core/manifest.js";
 import { sha256Bytes } from "../core/hash.js";
+import { replaceFile } from "../core/replace-file.js";
 import type { PublishedImage } from "../core/published-image.js";
 import { loadArtifactSet, type ArtifactSet } from "./artifacts.js";
 import { PublishInputError } from "./errors.js";
@@ -61,15 +62,14 @@ export function renderMultiArchManifest(manifest: MultiArchManifest): Buffer {
 
 /**
  * Write <dir>/manifest.json from the architectures' directories <dir>/<arch>/ (after every one
- * was built): temporary file and rename, so a reader sees the old one or the new one.
+ * was built): a new file renamed over the name (replaceFile), so a reader sees the old one or the new one.
  */
 export async function writeMultiArchManifest(dir: string, arches: readonly string[]): Promise<MultiArchSet> {
   const root = resolve(dir);
   const sets = await Promise.all(arches.map((a) => loadArtifactSet(join(root, a))));
   const manifest = combineManifests(sets);
   const file = join(root, MANIFEST_FILE);
-  await writeFile(`${file}.tmp`, renderMultiArchManifest(manifest));
-  await rename(`${file}.tmp`, file);
+  await replaceFile(file, renderMultiArchManifest(manifest));
   return { dir: root, manifest, sets };
 }
 
@@ -92,8 +92,7 @@ export async function refreshCombinedManifest(archDir: string): Promise<string |
   if (!isMultiArchManifest(parsed) || parsed.arches[basename(dir)]?.dir !== basename(dir)) return undefined;
   const sets = await Promise.all(Object.keys(parsed.arches).map((a) => loadArtifactSet(join(root, a))));
   const manifest = { ...combineManifests(sets), ...(parsed.promotions ? { promotions: parsed.promotions } : {}) };
-  await writeFile(`${file}.tmp`, renderMultiArchManifest(manifest));
-  await rename(`${file}.tmp`, file);
+  await replaceFile(file, renderMultiArchManifest(manifest));
   return file;
 }
 
@@ -168,8 +167,7 @@ export async function publishMultiArch(
       const current = await readFile(destination).catch(() => undefined);
       action = current?.equals(bytes) ? "skipped" : "uploaded";
       if (action === "uploaded") {
-        await writeFile(`${destination}.tmp`, bytes);
-        await rename(`${destination}.tmp`, destination);
+        await replaceFile(destination, bytes);
       }
     }
     const transfer = { action, tag, file: MANIFEST_FILE, bytes: bytes.length, seconds: 0, destination };
