@@ -178,29 +178,21 @@ describe("bootsmith import", () => {
       expect(rollback.exitCode, rollback.stderr).toBe(0);
       expect(stored("latest").equals(readFileSync(path.join(image.dir, "manifest.json")))).toBe(true);
       // Every tag holds a newer build: nothing is published, and stdout says so.
-      const ahead = path.join(work, "ahead");
-      const rebuilt = await makeFakeImage({
-        name: "air",
-        tags: ["1", "latest"],
-        builtAt: "2026-11-28T00:00:00Z",
-        sizes: { kernel: 4096, initrd: 4096, rootfs: 8192 },
-      });
-      expect((await bootsmith(["publish", rebuilt.dir, "--to", `dir:${ahead}`])).exitCode).toBe(0);
-      rmSync(rebuilt.dir, { recursive: true, force: true });
+      /** A dir: target under `name` holding another build of air:1 and air:latest, made at `builtAt`. */
+      const targetHolding = async (name: string, builtAt: string, rootfsSize: number) => {
+        const dir = path.join(work, name);
+        const other = await makeFakeImage({ name: "air", tags: ["1", "latest"], builtAt, sizes: { kernel: 4096, initrd: 4096, rootfs: rootfsSize } });
+        expect((await bootsmith(["publish", other.dir, "--to", `dir:${dir}`])).exitCode).toBe(0);
+        rmSync(other.dir, { recursive: true, force: true });
+        return dir;
+      };
+      const ahead = await targetHolding("ahead", "2026-11-28T00:00:00Z", 8192);
       const none = await bootsmith(["import", bundle, "--to", `dir:${ahead}`], env);
       expect(none.exitCode, none.stderr).toBe(0);
       expect(none.stdout).toContain(`nothing published to dir:${ahead}: every tag holds a newer build than this bundle's`);
       expect(readFileSync(path.join(ahead, "air", "1", "manifest.json"), "utf8")).toContain("2026-11-28T00:00:00Z");
       // Another build of the same time (SOURCE_DATE_EPOCH): not known to be newer, and the summary does not say it is.
-      const sameTime = path.join(work, "same-time");
-      const twin = await makeFakeImage({
-        name: "air",
-        tags: ["1", "latest"],
-        builtAt: "2026-11-26T00:00:00Z",
-        sizes: { kernel: 4096, initrd: 4096, rootfs: 4096 },
-      });
-      expect((await bootsmith(["publish", twin.dir, "--to", `dir:${sameTime}`])).exitCode).toBe(0);
-      rmSync(twin.dir, { recursive: true, force: true });
+      const sameTime = await targetHolding("same-time", "2026-11-26T00:00:00Z", 4096);
       const same = await bootsmith(["import", bundle, "--to", `dir:${sameTime}`], env);
       expect(same.exitCode, same.stderr).toBe(0);
       expect(same.stdout).toContain(`nothing published to dir:${sameTime}: every tag holds another build, not known to be older than this bundle's`);
