@@ -31,6 +31,7 @@ const UNIT = [
   "test/cli/cache.test.ts",
   "test/cli/gc.test.ts",
   "test/cli/main.test.ts",
+  "test/cli/closed-output.test.ts",
   "test/cli/register.test.ts",
   "test/core/**/*.test.ts",
   "test/docs/**/*.test.ts",

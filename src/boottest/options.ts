@@ -39,7 +39,7 @@ export interface BootTestOptions {
   /** Emit every console line to the reporter as output events. */
   readonly showConsole?: boolean;
   readonly reporter?: Reporter;
-  /** Abort (SIGINT/SIGTERM): QEMU and the server are stopped, the result is a FAIL "interrupted". */
+  /** Abort (SIGINT/SIGTERM/SIGHUP): QEMU and the server are stopped, the result is a FAIL "interrupted". */
   readonly signal?: AbortSignal;
   /** The recipe's boot.test.checks (boot-test RECIPE), instead of those recorded in manifest.json. */
   readonly recipeChecks?: readonly BootCheckRecord[];

@@ -44,7 +44,7 @@ recorded in manifest.json (bootTest.lastRun; one architecture's directory of a r
 several: the combined manifest.json above it is written again too). An attempt where no guest
 ran (the preflight refused, QEMU missing or refusing its options) prints NOT BOOTED and records
 nothing: the last real boot's records stay. Exit code 0 when the node came up and every
-check passed, 1 fail or not booted, 2 bad input, 130/143 interrupted.
+check passed, 1 fail or not booted, 2 bad input, 130/143/129 interrupted (Ctrl-C / SIGTERM / hang-up).
 
 Given a recipe, the build output is taken from where \`bootsmith build\` writes it (--out DIR,
 else ./artifacts/<name>/<primary tag>). The recipe's boot.test marker and timeout (recorded in

@@ -94,7 +94,7 @@ file is rebuilt alone (its parents are not), with the changelog and publish rule
 
 Environment: SOURCE_DATE_EPOCH makes the squashfs and image timestamps reproducible;
 BOOTSMITH_WORK_DIR (default /var/tmp/bootsmith), BOOTSMITH_CACHE_DIR (/var/cache/bootsmith).
-Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 130/143 interrupted.`,
+Exit codes: 0 built (or up to date), 1 a step failed, 2 bad recipe or options, 130/143/129 interrupted (Ctrl-C / SIGTERM / hang-up; cleaned up).`,
   async run(args) {
     const { values, positionals } = parseCommandArgs("build", args, {
       out: { type: "string" },

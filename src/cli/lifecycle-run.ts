@@ -1,5 +1,5 @@
-// The lifecycle commands (diff, export, import) run their work with SIGINT/SIGTERM turned into
-// its AbortSignal: partial files are removed and the exit code is 130/143 as everywhere else.
+// The lifecycle commands (diff, export, import) run their work with SIGINT/SIGTERM/SIGHUP turned into
+// its AbortSignal: partial files are removed and the exit code is 130/143/129 as everywhere else.
 import { CleanupStack } from "../exec/cleanup.js";
 import { createReporter } from "../exec/reporters/index.js";
 import { withInterruptHandling } from "../exec/signals.js";

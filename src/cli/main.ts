@@ -7,6 +7,7 @@ import { type CliCommand } from "./command.js";
 import { isCommandError } from "../exec/run.js";
 import { isInterruptedError } from "../exec/signals.js";
 import { TOOL_VERSION as VERSION } from "../core/version.js";
+import { dropOutputToClosedReaders } from "./closed-output.js";
 /**
  * The commands, loaded on demand: `bootsmith validate` should not pay for the AWS SDK. The
  * name and summary here are checked against each module's own by test/cli/main.test.ts.
@@ -132,7 +133,7 @@ function help(): string {
     "",
     "Run `bootsmith <command> --help` for a command's options. `bootsmith plan` also uses",
     "`bootsmith rootfs` and `bootsmith artifacts` for the steps bootsmith performs itself.",
-    "Exit codes: 0 ok, 1 failed, 2 bad input, 130/143 interrupted (Ctrl-C / SIGTERM, cleaned up).",
+    "Exit codes: 0 ok, 1 failed, 2 bad input, 130/143/129 interrupted (Ctrl-C / SIGTERM / hang-up, cleaned up).",
   ].join("\n");
 }
 
@@ -168,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
 /** The one place an error becomes a message and an exit code. Anything else is a bug: rethrown. */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof BootsmithError)) throw error;
-  // Cleanup already ran inside withInterruptHandling; exit like a shell does (130 / 143).
+  // Cleanup already ran inside withInterruptHandling; exit like a shell does (130 / 143 / 129).
   if (isInterruptedError(error)) process.stderr.write(`bootsmith: ${error.message}; cleaned up\n`);
   else if (isCommandError(error)) process.stderr.write(`${error.report}\n`);
   else process.stderr.write(`${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
@@ -186,4 +187,7 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
+if (isEntryPoint()) {
+  dropOutputToClosedReaders();
+  process.exitCode = await main(process.argv.slice(2));
+}

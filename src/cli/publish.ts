@@ -22,7 +22,7 @@ import { publishManifestList } from "../publish/manifest-list.js";
 import { loadMultiArchSet, publishMultiArch, type MultiArchSet } from "../publish/multi-arch.js";
 import { CleanupStack } from "../exec/cleanup.js";
 import { messageReporter, silentReporter } from "../exec/events.js";
-import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
+import { INTERRUPT_EXIT_CODES, onInterruptSignals, type InterruptSignal } from "../exec/signals.js";
 import { openSigner, type Signer } from "../sign/gpg.js";
 import { DEFAULT_PASSPHRASE_ENV, parseSigningKey } from "../sign/key.js";
 import { signArtifactDir } from "../sign/sign-dir.js";
@@ -179,8 +179,7 @@ export const publishCommand: CliCommand = {
       received ??= signal;
       controller.abort(new Error("interrupted"));
     };
-    process.once("SIGINT", interrupt);
-    process.once("SIGTERM", interrupt);
+    const stopListening = onInterruptSignals(interrupt);
     try {
       const request = publishRequest(values);
       const { target } = request;
@@ -224,8 +223,7 @@ export const publishCommand: CliCommand = {
       if (error instanceof PublishError) throw withContext("bootsmith publish", error);
       throw error;
     } finally {
-      process.off("SIGINT", interrupt);
-      process.off("SIGTERM", interrupt);
+      stopListening();
     }
   },
 };

@@ -1,8 +1,8 @@
 // `bootsmith serve <dir>`: serve an artifact directory over HTTP for nodes or VMs to netboot from,
-// until SIGINT/SIGTERM. Binds 127.0.0.1 unless --bind says otherwise.
+// until interrupted (SIGINT, SIGTERM, SIGHUP). Binds 127.0.0.1 unless --bind says otherwise.
 import { UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
-import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../exec/signals.js";
+import { INTERRUPT_EXIT_CODES, onInterruptSignals, type InterruptSignal } from "../exec/signals.js";
 import { parseCommandArgs } from "./args.js";
 import { ServeError, startStaticServer } from "../serve/static-server.js";
 
@@ -55,10 +55,11 @@ export const serveCommand: CliCommand = {
       throw error;
     }
     process.stdout.write(`serving ${positionals[0]} at ${server.url}/ (Ctrl-C to stop)\n`);
+    let stopListening = () => {};
     const signal = await new Promise<InterruptSignal>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
+      stopListening = onInterruptSignals(resolve);
     });
+    stopListening();
     await server.close();
     // Stopping is how a serve session normally ends; report it like the other commands do.
     return INTERRUPT_EXIT_CODES[signal];

@@ -1,13 +1,13 @@
 // Run a graph's builds with at most `jobs` at a time (p-queue). A child is queued only once its
 // parent has succeeded (or was already up to date), so a queue slot never waits on another; a
 // failure skips its descendants, with the reason, and lets unrelated builds finish. The build
-// itself is a function passed in, so the scheduling is tested without buildah. Ctrl-C (SIGINT) or
-// SIGTERM anywhere in the run stops new starts at once, whatever the running builds report.
+// itself is a function passed in, so the scheduling is tested without buildah. Ctrl-C (SIGINT),
+// SIGTERM or SIGHUP anywhere in the run stops new starts at once, whatever the running builds report.
 import PQueue from "p-queue";
 import type { RecipeGraph, GraphNode } from "./graph.js";
 import type { Decision } from "./cache.js";
 import { formatDuration } from "../exec/reporters/format.js";
-import { INTERRUPT_EXIT_CODES, InterruptedError, type InterruptSignal, type SignalSource } from "../exec/signals.js";
+import { INTERRUPT_EXIT_CODES, InterruptedError, isInterruptExitCode, onInterruptSignals, type InterruptSignal, type SignalSource } from "../exec/signals.js";
 
 export type Outcome =
   | { readonly status: "built"; readonly durationMs: number; readonly detail?: string }
@@ -15,7 +15,7 @@ export type Outcome =
   | { readonly status: "skipped"; readonly detail: string }
   | { readonly status: "failed"; readonly durationMs: number; readonly detail: string; readonly exitCode: number };
 
-/** What a build function reports: its exit code (0 built, 130/143 interrupted) and why it failed. */
+/** What a build function reports: its exit code (0 built, 129/130/143 interrupted) and why it failed. */
 export interface BuildAttempt {
   readonly exitCode: number;
   readonly detail?: string;
@@ -27,14 +27,14 @@ export interface RunGraphOptions {
   readonly selected: ReadonlySet<string>;
   readonly decisions: ReadonlyMap<string, Decision>;
   /**
-   * Build one recipe. `interrupt` is aborted (reason: an InterruptedError) on SIGINT/SIGTERM: a
+   * Build one recipe. `interrupt` is aborted (reason: an InterruptedError) on SIGINT/SIGTERM/SIGHUP: a
    * build still preparing (host detection, a parent pull) should throw that reason instead of
    * starting, and is then reported as skipped.
    */
   readonly build: (node: GraphNode, interrupt: AbortSignal) => Promise<BuildAttempt>;
   /** Called as each recipe settles (for live "3/7 done" lines). */
   readonly onOutcome?: (name: string, outcome: Outcome) => void;
-  /** Where SIGINT/SIGTERM come from: the process, or an EventEmitter in tests. */
+  /** Where the interrupt signals come from: the process, or an EventEmitter in tests. */
   readonly signals?: SignalSource;
 }
 
@@ -43,8 +43,6 @@ export interface GraphRun {
   readonly outcomes: Map<string, Outcome>;
   readonly interrupted?: number;
 }
-
-const INTERRUPTED = new Set([130, 143]);
 
 export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Promise<GraphRun> {
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
@@ -59,16 +57,14 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
     interrupted ??= INTERRUPT_EXIT_CODES[signal];
     if (!controller.signal.aborted) controller.abort(new InterruptedError(signal));
   };
-  const signals = options.signals ?? process;
-  signals.on("SIGINT", onSignal);
-  signals.on("SIGTERM", onSignal);
+  const stopListening = onInterruptSignals(onSignal, options.signals ?? process);
 
   const settle = async (node: GraphNode): Promise<Outcome> => {
     const parent = node.parent;
     if (parent !== undefined && options.selected.has(parent)) {
       const upstream = await pending.get(parent)!;
       if (upstream.status === "failed")
-        return { status: "skipped", detail: INTERRUPTED.has(upstream.exitCode) ? `parent ${parent} was interrupted` : `parent ${parent} failed` };
+        return { status: "skipped", detail: isInterruptExitCode(upstream.exitCode) ? `parent ${parent} was interrupted` : `parent ${parent} failed` };
       if (upstream.status === "skipped") return { status: "skipped", detail: `parent ${parent} was skipped (${upstream.detail})` };
     }
     const decision = options.decisions.get(node.name);
@@ -86,7 +82,7 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
       }
       const durationMs = Date.now() - t0;
       if (attempt.exitCode === 0) return { status: "built", durationMs, detail: attempt.detail };
-      if (INTERRUPTED.has(attempt.exitCode)) interrupted ??= attempt.exitCode;
+      if (isInterruptExitCode(attempt.exitCode)) interrupted ??= attempt.exitCode;
       return { status: "failed", durationMs, exitCode: attempt.exitCode, detail: attempt.detail ?? `exit code ${attempt.exitCode}` };
     });
     return outcome ?? { status: "skipped", detail: "the queue dropped it" };
@@ -105,8 +101,7 @@ export async function runGraph(graph: RecipeGraph, options: RunGraphOptions): Pr
   try {
     for (const [name, promise] of pending) outcomes.set(name, await promise);
   } finally {
-    signals.off("SIGINT", onSignal);
-    signals.off("SIGTERM", onSignal);
+    stopListening();
   }
   return interrupted !== undefined ? { outcomes, interrupted } : { outcomes };
 }
@@ -117,7 +112,7 @@ export function runExitCode(run: GraphRun): number {
   let code = 0;
   for (const o of run.outcomes.values()) {
     if (o.status !== "failed") continue;
-    if (INTERRUPTED.has(o.exitCode)) return o.exitCode;
+    if (isInterruptExitCode(o.exitCode)) return o.exitCode;
     code = 1;
   }
   return code;

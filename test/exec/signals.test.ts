@@ -87,6 +87,7 @@ describe("withInterruptHandling with a real child process", () => {
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
+    ["SIGHUP", 129],
   ] as const)("on %s stops the command, unwinds the stack and exits with %i", async (signal, code) => {
     const marker = join(scratch("bootsmith-signal-"), "undone");
     const harness = startHarness(marker);

@@ -1,7 +1,8 @@
-// SIGTERM and SIGINT at many points of a real fixture build: as each step starts (seen in the
-// --json events), the build is signalled. Every time: exit 143 (SIGTERM) or 130 (SIGINT), the
-// working container and its mount gone, no manifest or artifacts in --out, the build lock
-// released, so the same command can simply be run again (and then succeeds).
+// SIGTERM, SIGINT and SIGHUP (the ssh session to the head node dropped) at many points of a real
+// fixture build: as each step starts (seen in the --json events), the build is signalled. Every
+// time: exit 143 (SIGTERM), 130 (SIGINT) or 129 (SIGHUP), the working container and its mount
+// gone, no manifest or artifacts in --out, the build lock released, so the same command can simply
+// be run again (and then succeeds).
 // test/build/build-dnf.test.ts covers SIGINT during a long command; test/exec/signals.test.ts
 // the handler itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import { bootsmith, REPO_ROOT, startBootsmith } from "../support/cli.js";
 import { snapshotHost } from "../support/leaks.js";
 import { LOCK_FILE } from "../../src/builder/output-lock.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
+import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../../src/exec/signals.js";
 
 const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");
 let work: string;
@@ -30,11 +32,11 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const POINTS: readonly [string, "SIGTERM" | "SIGINT"][] = [
+const POINTS: readonly [string, InterruptSignal][] = [
   ["create-container", "SIGTERM"],
   ["install-packages", "SIGTERM"],
   ["copy-files", "SIGINT"],
-  ["command-2", "SIGTERM"],
+  ["command-2", "SIGHUP"],
   ["initramfs", "SIGINT"],
   ["squashfs", "SIGTERM"],
   ["commit", "SIGTERM"],
@@ -57,7 +59,7 @@ describe("a build signalled as a step starts", () => {
     });
     child.kill(signal);
     const result = await child;
-    expect(result.exitCode, String(result.all).slice(-3000)).toBe(signal === "SIGTERM" ? 143 : 130);
+    expect(result.exitCode, String(result.all).slice(-3000)).toBe(INTERRUPT_EXIT_CODES[signal]);
     for (const f of ["manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs", LOCK_FILE]) expect(existsSync(path.join(out, f)), f).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
 
