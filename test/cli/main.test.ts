@@ -36,3 +36,20 @@ describe("main", () => {
     );
   });
 });
+
+describe("bootsmith schema", () => {
+  it.each([["--out", "x.json"], ["x.json"]])("refuses arguments it does not take (%s), exit 2, instead of ignoring them", async (...args) => {
+    let stderr = "";
+    let stdout = "";
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+    try {
+      expect(await main(["schema", ...args])).toBe(EXIT.usage);
+    } finally {
+      err.mockRestore();
+      out.mockRestore();
+    }
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(/^bootsmith schema: /);
+  });
+});
