@@ -126,6 +126,7 @@ function help(): string {
     "bootsmith — build, boot-test, publish and register diskless node images",
     "",
     "Usage: bootsmith <command> [options]",
+    "       bootsmith --version",
     "",
     "Commands:",
     ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

@@ -73,3 +73,10 @@ describe("bootsmith help COMMAND", () => {
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });
 });
+
+describe("bootsmith --version", () => {
+  it("is named in the main help, and prints the version", async () => {
+    expect((await run("--help")).stdout).toMatch(/^\s+bootsmith --version$/m);
+    expect((await run("--version")).stdout).toMatch(/^bootsmith \d+\.\d+\.\d+\n$/);
+  });
+});
