@@ -41,6 +41,8 @@ Options:
                       the root already holds, else detected: overlay, else vfs)
   --isolation I       buildah run isolation (BOOTSMITH_ISOLATION; default chroot)
   --state-dir DIR     where registration records for rollback are kept
+  --build-id ID       one recipe: fix the build id (names the working container, as in
+                      \`bootsmith plan --build-id\`); default: time + random
   --junit FILE        write a JUnit report, one testcase per step (graph mode: a directory,
                       one <name>.xml per recipe)
   --if-changed        one recipe: skip the build when it is up to date (see below)

@@ -1,6 +1,6 @@
 // bootsmith ci: CI integration. `ci gitlab` prints a child pipeline for a tree of recipes;
 // `ci dotenv` turns a build's manifest.json into the dotenv report the next job reads.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { stringify } from "yaml";
 import { UserError, EXIT } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
@@ -21,7 +21,7 @@ export const ciCommand: CliCommand = {
   name: "ci",
   summary: "CI integration: generate a GitLab child pipeline, write a job's dotenv report, push/pull/join per-architecture images",
   usage: `Usage: bootsmith ci gitlab RECIPES_DIR | RECIPE.yaml… | LIST [options] > child.yml
-       bootsmith ci dotenv MANIFEST.json [--recipe RECIPE.yaml [--var K=V]…] > image.env
+       bootsmith ci dotenv MANIFEST.json|DIR [--recipe RECIPE.yaml [--var K=V]…] > image.env
        bootsmith ci push RECIPE.yaml --arch ARCH [--out DIR] [--var K=V]… [--sign-key KEY]
        bootsmith ci pull RECIPE.yaml [--arch ARCH] [--out DIR] [--var K=V]…
        bootsmith ci join RECIPE.yaml [--out DIR] [--var K=V]… [--no-publish] [--pushed] [--sign-key KEY]
@@ -270,8 +270,10 @@ function signingChoice(values: { "sign-key"?: string; "sign-passphrase-env"?: st
 
 async function dotenv(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("ci dotenv", args, { recipe: { type: "string" }, var: { type: "string", multiple: true } });
-  if (positionals.length !== 1) throw new UserError("bootsmith ci dotenv: name one manifest.json");
-  const file = positionals[0]!;
+  if (positionals.length !== 1) throw new UserError("bootsmith ci dotenv: name one manifest.json or the artifact directory holding it");
+  // An artifact directory is read as the other commands read one: its manifest.json.
+  const given = positionals[0]!;
+  const file = existsSync(given) && statSync(given).isDirectory() ? path.join(given, "manifest.json") : given;
   if (!existsSync(file) && values.recipe !== undefined) {
     // The build was skipped because its key is already published (--if-changed
     // --check-published on a runner without the earlier output): describe what was published.

@@ -127,18 +127,22 @@ function help(): string {
     "bootsmith — build, boot-test, publish and register diskless node images",
     "",
     "Usage: bootsmith <command> [options]",
+    "       bootsmith --version",
     "",
     "Commands:",
     ...shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Run `bootsmith <command> --help` for a command's options. `bootsmith plan` also uses",
-    "`bootsmith rootfs` and `bootsmith artifacts` for the steps bootsmith performs itself.",
+    "Run `bootsmith <command> --help` or `bootsmith help <command>` for a command's options.",
+    "`bootsmith plan` also uses `bootsmith rootfs` and `bootsmith artifacts` for the steps",
+    "bootsmith performs itself.",
     "Exit codes: 0 ok, 1 failed, 2 bad input, 130/143/129 interrupted (Ctrl-C / SIGTERM / hang-up, cleaned up).",
   ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // `bootsmith help build` is what `git help commit` taught admins to type: build's own help.
+  if (name === "help" && rest.length > 0) return main([...rest, "--help"]);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(help() + "\n");
     return name === undefined ? EXIT.usage : EXIT.ok;

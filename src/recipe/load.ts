@@ -15,7 +15,7 @@ import { checkInitramfsModules, DEFAULT_INITRAMFS_MODULES, imageFamily, type Lay
 import { recipeSecrets } from "./secrets.js";
 import { checkFileOverwrites } from "./file-targets.js";
 import { validateParamsTemplate as checkParamsTemplate } from "../core/params.js";
-import { convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
+import { ADD_PACKAGE_MANAGER, convertForeign, type CompatOptions, type ForeignFormat, type PathNote } from "./compat/index.js";
 import { TOOL_VERSION } from "../core/version.js";
 import { RPM_MD_MANAGERS } from "../core/package-managers.js";
 import { ARCHES, type Arch } from "../core/arch.js";
@@ -132,7 +132,8 @@ function loadFile(file: string, chain: readonly string[], run: LoadRun): LoadedR
   const foreign = convertForeign(read.source, run.compat);
   if (!foreign) return loadSource(read.source, chain, run, true);
   try {
-    return { ...loadSource(foreign.source, chain, run, false), converted: { format: foreign.format, notes: foreign.notes } };
+    const recipe = loadSource(foreign.source, chain, run, false);
+    return { ...recipe, warnings: recipe.warnings.map(foreign.rename), converted: { format: foreign.format, notes: foreign.notes } };
   } catch (error) {
     throw foreign.explain(error);
   }
@@ -222,7 +223,7 @@ function loadSource(source: YamlSource, chain: readonly string[], run: LoadRun, 
       issueAt(
         source,
         ["from", "image"],
-        "no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add packages: {manager: dnf|apt|zypper} (nothing else: nothing is installed, the packages are listed)",
+        `no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add ${ADD_PACKAGE_MANAGER} (nothing else: nothing is installed, the packages are listed)`,
       ),
     );
 

@@ -36,3 +36,47 @@ describe("main", () => {
     );
   });
 });
+
+/** Runs main with stdout and stderr captured. */
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const seen = { stdout: "", stderr: "" };
+  const spies = (["stdout", "stderr"] as const).map((name) =>
+    vi.spyOn(process[name], "write").mockImplementation((chunk: string | Uint8Array) => ((seen[name] += String(chunk)), true)),
+  );
+  try {
+    return { code: await main(argv), ...seen };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+describe("bootsmith schema", () => {
+  it.each([["--out", "x.json"], ["x.json"]])("refuses arguments it does not take (%s), exit 2, instead of ignoring them", async (...args) => {
+    const r = await run("schema", ...args);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^bootsmith schema: /);
+  });
+});
+
+describe("bootsmith help COMMAND", () => {
+  it("prints that command's --help, as `bootsmith COMMAND --help` does", async () => {
+    const r = await run("help", "build");
+    expect(r.code).toBe(EXIT.ok);
+    const build = await commands.find((c) => c.name === "build")!.load();
+    expect(r.stdout).toBe(`${build.usage.trimEnd()}\n`);
+  });
+
+  it("an unknown command after help is refused (exit 2), naming the commands", async () => {
+    const r = await run("help", "frobnicate");
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe("bootsmith --version", () => {
+  it("is named in the main help, and prints the version", async () => {
+    expect((await run("--help")).stdout).toMatch(/^\s+bootsmith --version$/m);
+    expect((await run("--version")).stdout).toMatch(/^bootsmith \d+\.\d+\.\d+\n$/);
+  });
+});

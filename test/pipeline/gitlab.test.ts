@@ -308,6 +308,20 @@ describe("bootsmith ci dotenv", () => {
     );
   });
 
+  it("given the artifact directory, as every other command takes one, it reads the manifest.json in it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bootsmith-dotenv-"));
+    try {
+      const written = manifest({ ref: "localhost/bootsmith/base:1" });
+      writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(written));
+      const r = await bootsmith(["ci", "dotenv", dir]);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe(dotenvFor(written).trimEnd()); // execa drops the last newline
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a local-only image: no digest or pull ref (the next job then needs shared storage)", () => {
     expect(dotenvFor(manifest({ ref: "localhost/bootsmith/base:1" }))).not.toContain("IMAGE_PULL_REF");
     expect(repositoryOf("registry:5000/base")).toBe("registry:5000/base");

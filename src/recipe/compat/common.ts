@@ -5,6 +5,9 @@ import { formatPath } from "../errors.js";
 
 export type DataPath = readonly (string | number)[];
 
+/** The native fix for an image whose packages go unlisted; converters spell it in their own keys. */
+export const ADD_PACKAGE_MANAGER = "packages: {manager: dnf|apt|zypper}";
+
 export interface PathNote {
   /** Path in the original (foreign) file. */
   readonly path: DataPath;
@@ -18,6 +21,8 @@ export class Conversion {
   readonly notes: PathNote[] = [];
   /** Formatted native path → the foreign path it came from. */
   private readonly origins = new Map<string, DataPath>();
+  /** A native fix as a message words it → the same fix in the foreign format's own keys. */
+  readonly spellings = new Map<string, string>();
 
   /** The native value at `native` was made from the foreign value at `foreign`. */
   from(native: DataPath, foreign: DataPath): void {
@@ -26,6 +31,11 @@ export class Conversion {
 
   fail(foreign: DataPath, message: string): void {
     this.problems.push({ path: foreign, message });
+  }
+
+  /** A message's `native` fix (e.g. a key to add) is written `foreign` for a config of this format. */
+  spell(native: string, foreign: string): void {
+    this.spellings.set(native, foreign);
   }
 
   note(foreign: DataPath, message: string): void {

@@ -14,7 +14,16 @@
 // are skipped with a warning ("zypper does not support package groups").
 import { z } from "zod";
 import type { RecipeInput } from "../schema.js";
-import { Conversion, convertOpenscap, openchamiLabels, parseDracutCall, releaseFromUrls, UPSTREAM_SQUASHFS_COMPRESSION, type DataPath } from "./common.js";
+import {
+  ADD_PACKAGE_MANAGER,
+  Conversion,
+  convertOpenscap,
+  openchamiLabels,
+  parseDracutCall,
+  releaseFromUrls,
+  UPSTREAM_SQUASHFS_COMPRESSION,
+  type DataPath,
+} from "./common.js";
 
 // --- the format ---------------------------------------------------------------------------------
 
@@ -170,6 +179,8 @@ export function convertImageBuilder(cfg: ImageBuilderConfig, conv: Conversion, r
 
   // --- packages ----------------------------------------------------------------------------
   const manager = o.pkg_manager;
+  // image-builder's packages: is a list: its package manager is named in options.
+  conv.spell(ADD_PACKAGE_MANAGER, "options.pkg_manager: dnf|zypper");
   if (manager === undefined && o.layer_type === "base") conv.fail(["options"], "pkg_manager is required for a base layer (dnf or zypper)");
   const repos = cfg.repos.map((r, i) => convertRepo(r, i, manager, conv));
   // image-builder runs dnf with its defaults: weak dependencies and documentation installed.

@@ -14,7 +14,7 @@ import { convertImageBuilder, ImageBuilderSchema } from "./image-builder.js";
 import { convertThrillhouse, ThrillhouseSchema } from "./thrillhouse.js";
 
 export { detectFormat, FOREIGN_FORMATS, type ForeignFormat, type RecipeFormat } from "./detect.js";
-export type { PathNote } from "./common.js";
+export { ADD_PACKAGE_MANAGER, type PathNote } from "./common.js";
 
 export interface ForeignRecipe {
   readonly format: ForeignFormat;
@@ -26,6 +26,8 @@ export interface ForeignRecipe {
   readonly notes: readonly PathNote[];
   /** Issues from the native checks, renamed to the original file's paths. */
   explain(error: unknown): unknown;
+  /** A warning from the native checks, renamed the same way. */
+  readonly rename: (issue: RecipeIssue) => RecipeIssue;
 }
 
 /**
@@ -69,6 +71,7 @@ export function convertForeign(source: YamlSource, options: CompatOptions = {}):
       if (!(error instanceof RecipeError)) return error;
       return new RecipeError(error.issues.map((i) => (i.file === source.file ? renamed(i, conv) : i)));
     },
+    rename: (issue) => (issue.file === source.file ? renamed(issue, conv) : issue),
   };
 }
 
@@ -77,11 +80,13 @@ function lastKey(path: DataPath): string | undefined {
   return typeof last === "string" ? last : undefined;
 }
 
-/** An issue found in the converted recipe, named by the original key it came from. */
+/** An issue found in the converted recipe, named by the original key it came from, its fix in the original's keys. */
 function renamed(issue: RecipeIssue, conv: Conversion): RecipeIssue {
   const original = formatPath(conv.foreignPathOf(issue.path));
-  if (original === issue.path) return issue;
-  return { ...issue, path: original, message: issue.path ? `${issue.message} (bootsmith recipe: ${issue.path})` : issue.message };
+  let message = issue.message;
+  for (const [native, foreign] of conv.spellings) message = message.replaceAll(native, foreign);
+  if (original === issue.path) return { ...issue, message };
+  return { ...issue, path: original, message: issue.path ? `${message} (bootsmith recipe: ${issue.path})` : message };
 }
 
 /**

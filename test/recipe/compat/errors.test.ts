@@ -246,3 +246,17 @@ describe("OpenCHAMI configs: problems with positions", () => {
     expect(issuesOf(c)).toEqual(c.issues);
   });
 });
+
+describe("OpenCHAMI configs: warnings name the original key and its fix", () => {
+  it("an image-builder layer on an image without pkg_manager is told to add options.pkg_manager, not a bootsmith packages: mapping its format refuses", () => {
+    const dir = path.join(root, "warning");
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "config.yaml");
+    writeFileSync(file, lines("options:", "  layer_type: ansible", "  parent: registry.local/base:9", "  playbooks: site.yml"));
+    writeFileSync(path.join(dir, "site.yml"), "- hosts: all\n  tasks: []\n");
+    const warnings = loadRecipe(file, { env: {} }).warnings.map((w) => `${w.line}:${w.column} ${w.path}: ${w.message}`);
+    expect(warnings).toEqual([
+      "3:11 options.parent: no packages: names the image's package manager, so its packages are not listed (the SBOMs and manifest.json hold none): add options.pkg_manager: dnf|zypper (nothing else: nothing is installed, the packages are listed) (bootsmith recipe: from.image)",
+    ]);
+  });
+});
