@@ -22,6 +22,7 @@ const UNIT = [
   "test/builder/kernel-modules.test.ts",
   "test/builder/options.test.ts",
   "test/builder/execute.test.ts",
+  "test/builder/image-processes.test.ts",
   "test/builder/output-dir.test.ts",
   "test/builder/output-lock.test.ts",
   "test/builder/package-cache.test.ts",

@@ -11,15 +11,17 @@ import { run, type OutputDiagnosis } from "../exec/run.js";
 import { dracutDiagnosis } from "./dracut-diagnosis.js";
 import { ansibleDiagnosis } from "./ansible-diagnosis.js";
 import { failedScriptlets } from "./rpm-scriptlets.js";
-import { resolveArg } from "../steps/args.js";
-import type { Action, CaptureName, Plan, PlannedCommand, RuntimeVar, Step } from "../steps/types.js";
+import { argParts, resolveArg } from "../steps/args.js";
+import { renderCommand } from "../exec/quote.js";
+import type { Action, Arg, CaptureName, Plan, PlannedCommand, RuntimeVar, Step, Undo } from "../steps/types.js";
 import { selectAndRecordKernel, type SelectedKernel } from "./kernel.js";
 import { createAccounts } from "./accounts.js";
 import { checkFileOwners } from "./file-owners.js";
-import { accountsSummary } from "../plan/commands.js";
+import { accountsSummary, internalCommand } from "../plan/commands.js";
 import { checkKernelModules } from "./kernel-modules.js";
 import { writeNewFile } from "./work-dir.js";
 import { removeLeftovers } from "./leftovers.js";
+import { describeProcess, secondsSinceBoot, startingStep, stopImageProcesses, type StoppedProcess } from "./image-processes.js";
 import { copyOutOfRoot } from "./copy-out.js";
 import { tidySupersededImages } from "./superseded-images.js";
 import { verifyInitramfsKernel } from "./initramfs.js";
@@ -87,6 +89,8 @@ export interface BuildState {
   captures: Partial<Record<CaptureName, string>>;
   kernel?: SelectedKernel;
   undos: Map<string, { command: PlannedCommand; drop: () => void }>;
+  /** When each program started (seconds since boot), to tell which step started a process left in the image. */
+  programStarts: { step: string; at: number }[];
   timings: StepTiming[];
   manifest?: Manifest;
   scan?: ScanRecord;
@@ -95,7 +99,7 @@ export interface BuildState {
 }
 
 export function newBuildState(): BuildState {
-  return { values: {}, captures: {}, undos: new Map(), timings: [] };
+  return { values: {}, captures: {}, undos: new Map(), programStarts: [], timings: [] };
 }
 
 /**
@@ -104,10 +108,11 @@ export function newBuildState(): BuildState {
  * reporting it, and an undo registered only on success leaked that container. Until confirm()
  * (the command succeeded), a failing undo is silent: there was probably nothing to undo.
  */
-function registerUndo(undo: { readonly id: string; readonly command: PlannedCommand }, state: BuildState, ctx: BuildContext): { confirm: () => void } {
+function registerUndo(undo: Undo, state: BuildState, ctx: BuildContext): { confirm: () => void } {
   const resolved = resolveCommand(undo.command, state);
   let confirmed = false;
   const drop = ctx.cleanup.push(undo.id, async () => {
+    if (undo.stopProcessesIn) await stopBeforeUndo(undo.stopProcessesIn, state, ctx);
     try {
       await run(resolved, { step: "cleanup", reporter: ctx.reporter }, confirmed ? {} : { quiet: true });
     } catch (error) {
@@ -123,6 +128,7 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
   switch (action.kind) {
     case "exec": {
       const undo = action.undo ? registerUndo(action.undo, state, ctx) : undefined;
+      state.programStarts.push({ step: step.id, at: secondsSinceBoot() });
       const result = await run(resolveCommand(action.command, state), runCtx, {
         diagnosis: action.command.diagnose ? DIAGNOSES[action.command.diagnose]() : undefined,
       });
@@ -182,6 +188,9 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
     case "verify-initramfs":
       await verifyInitramfsKernel(action.file, resolveArg(action.kver, state.values), { ctx: runCtx });
       return;
+    case "stop-processes":
+      reportStopped(await stopImageProcesses(resolveArg(action.root, state.values)), step.id, state, ctx);
+      return;
     case "clean-leftovers": {
       const removed = removeLeftovers(resolveArg(action.root, state.values), action.paths, action.ifEmpty);
       if (removed.length > 0) ctx.reporter.emit({ type: "message", level: "info", text: `removed leftovers: ${removed.join(", ")}` });
@@ -233,6 +242,42 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
       await signArtifactDir(action.dir, ctx.signer, runCtx);
       return;
     }
+  }
+}
+
+/**
+ * The failure path's stop before an unmount (Undo.stopProcessesIn): what the steps left running
+ * in the root would keep the unmount and `buildah rm` from their work. A step that failed after
+ * starting a daemon thus leaves neither the daemon nor the mount nor the container. Logged as the
+ * command that does it, like the undo's own; a failure is reported and the undo goes on.
+ */
+async function stopBeforeUndo(rootArg: Arg, state: BuildState, ctx: BuildContext): Promise<void> {
+  if (argParts(rootArg).some((p) => typeof p !== "string" && state.values[p.var] === undefined)) return; // never mounted
+  const root = resolveArg(rootArg, state.values);
+  const cmd = internalCommand({ kind: "stop-processes", root });
+  ctx.reporter.emit({
+    type: "command",
+    step: "cleanup",
+    command: renderCommand(
+      cmd.file,
+      cmd.args.map((a) => resolveArg(a, state.values)),
+    ),
+  });
+  try {
+    reportStopped(await stopImageProcesses(root), "cleanup", state, ctx);
+  } catch (error) {
+    ctx.reporter.emit({ type: "message", level: "error", text: `[cleanup] ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+function reportStopped(stopped: readonly StoppedProcess[], stepId: string, state: BuildState, ctx: BuildContext): void {
+  for (const p of stopped) {
+    const by = startingStep(p, state.programStarts);
+    ctx.reporter.emit({
+      type: "message",
+      level: "warn",
+      text: `[${stepId}] stopped a process left running in the image${by ? ` by step ${by}` : ""} (${p.by}): ${describeProcess(p)}`,
+    });
   }
 }
 

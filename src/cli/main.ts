@@ -108,7 +108,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "schema", summary: "Print the recipe JSON Schema", load: async () => (await import("./schema.js")).schemaCommand },
   {
     name: "rootfs",
-    summary: "Steps a build does inside the image root: accounts, check-owners, select-kernel, copy-out, clean, check-modules",
+    summary: "Steps a build does inside the image root: accounts, check-owners, select-kernel, copy-out, stop-processes, clean, check-modules",
     load: async () => (await import("./rootfs.js")).rootfsCommand,
     hidden: true,
   },

@@ -13,6 +13,7 @@ import { checkFileOwners } from "../builder/file-owners.js";
 import { selectAndRecordKernel, selectKernel } from "../builder/kernel.js";
 import { copyOutOfRoot } from "../builder/copy-out.js";
 import { removeLeftovers } from "../builder/leftovers.js";
+import { describeProcess, stopImageProcesses } from "../builder/image-processes.js";
 import { checkKernelModules } from "../builder/kernel-modules.js";
 import { silentReporter } from "../exec/events.js";
 
@@ -20,6 +21,7 @@ const usage = `Usage: bootsmith rootfs accounts ROOT --recipe RECIPE [--var K=V]
        bootsmith rootfs check-owners ROOT --recipe RECIPE [--var K=V]...
        bootsmith rootfs select-kernel ROOT VERSION [--record FILE]
        bootsmith rootfs copy-out ROOT PATH DEST
+       bootsmith rootfs stop-processes ROOT
        bootsmith rootfs clean ROOT [--if-empty PATH]... [--] PATH...
        bootsmith rootfs check-modules ROOT KVER
 
@@ -37,6 +39,11 @@ output of \`buildah mount\`), exactly as \`bootsmith build\` does them:
                   /boot/vmlinuz-VERSION); --record FILE keeps it, with the squashfs compressors
                   the kernel's config enables, for \`bootsmith artifacts write-manifest\`
   copy-out        copy PATH (inside the image) to DEST on the host, mode 0644, atomically
+  stop-processes  stop every process whose root directory is ROOT or inside it (a step started
+                  it in the image and left it running: gpg-agent, a daemon): SIGTERM, 5 s to
+                  end, then SIGKILL; prints each as "stopped pid PID (COMMAND) by SIGNAL"; exit 1
+                  when one outlives SIGKILL. Processes of the host and of other roots are
+                  never touched
   clean           remove build leftovers: each PATH (a * in its last component is a glob),
                   and each --if-empty PATH, in order, when it is an empty file or an empty
                   directory (a link is never followed)
@@ -48,7 +55,7 @@ Symlinks in the image resolve inside ROOT; a leftover that is a symlink is remov
 
 export const rootfsCommand: CliCommand = {
   name: "rootfs",
-  summary: "Steps a build does inside the image root: accounts, check-owners, select-kernel, copy-out, clean, check-modules",
+  summary: "Steps a build does inside the image root: accounts, check-owners, select-kernel, copy-out, stop-processes, clean, check-modules",
   usage,
   async run(args) {
     const { values, positionals } = parseCommandArgs("rootfs", args, {
@@ -97,6 +104,10 @@ export const rootfsCommand: CliCommand = {
         for (const m of await checkKernelModules(root!, rest[0]!, ctx)) process.stdout.write(`${m.file}\t${m.vermagic.trim()}\n`);
         return EXIT.ok;
       }
+      case "stop-processes":
+        need(0, "ROOT");
+        for (const p of await stopImageProcesses(root!)) process.stdout.write(`stopped ${describeProcess(p)} by ${p.by}\n`);
+        return EXIT.ok;
       case "clean": {
         if (root === undefined) throw new UserError("bootsmith rootfs clean: expected ROOT [--if-empty PATH]... PATH...");
         for (const p of removeLeftovers(root, rest, values["if-empty"] ?? [])) process.stdout.write(`removed ${p}\n`);
@@ -104,7 +115,7 @@ export const rootfsCommand: CliCommand = {
       }
       default:
         throw new UserError(
-          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, check-owners, select-kernel, copy-out, clean or check-modules\n${usage}`,
+          `bootsmith rootfs: ${sub === undefined ? "name a subcommand" : `unknown subcommand "${sub}"`}: accounts, check-owners, select-kernel, copy-out, stop-processes, clean or check-modules\n${usage}`,
         );
     }
   },

@@ -1,5 +1,5 @@
 // The command line of every action that bootsmith performs itself (add fixed-id accounts, check file owners, copy
-// out of the image root, remove leftovers, pick the kernel, check kernel modules, check the initramfs, write the manifest, publish,
+// out of the image root, stop processes left in it, remove leftovers, pick the kernel, check kernel modules, check the initramfs, write the manifest, publish,
 // register): `bootsmith <subcommand> …`, a real command that does what the executor does.
 // One derivation from the Action data serves all three users: `bootsmith plan` prints it, the
 // JSON plan carries it, and the executor logs it in build.log as `+ bootsmith …` before doing
@@ -21,6 +21,7 @@ export type InternalAction = Extract<
       | "copy-out"
       | "check-kernel-modules"
       | "verify-initramfs"
+      | "stop-processes"
       | "clean-leftovers"
       | "image-identity"
       | "scan-verdict"
@@ -44,6 +45,7 @@ export function isInternalAction(action: Action): action is InternalAction {
     case "copy-out":
     case "check-kernel-modules":
     case "verify-initramfs":
+    case "stop-processes":
     case "clean-leftovers":
     case "image-identity":
     case "scan-verdict":
@@ -72,6 +74,8 @@ function internalArgs(action: InternalAction): Arg[] {
       return ["rootfs", "copy-out", action.root, action.path, action.to];
     case "check-kernel-modules":
       return ["rootfs", "check-modules", action.root, action.kver];
+    case "stop-processes":
+      return ["rootfs", "stop-processes", action.root];
     case "clean-leftovers":
       // `--` ends the options: a leftover path can never be read as one.
       return ["rootfs", "clean", action.root, ...action.ifEmpty.flatMap((p) => ["--if-empty", p]), "--", ...action.paths];

@@ -95,7 +95,12 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
   );
   steps.push(
     step("mount", "Mount the container's root", [
-      { kind: "exec", command: buildah(target, "mount", [container]), capture: "MNT", undo: { id: "mount", command: buildah(target, "umount", [container]) } },
+      {
+        kind: "exec",
+        command: buildah(target, "mount", [container]),
+        capture: "MNT",
+        undo: { id: "mount", command: buildah(target, "umount", [container]), stopProcessesIn: [MNT] },
+      },
     ]),
   );
 
@@ -122,9 +127,11 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
         { kind: "exec", command: plugin.listPackages(listCtx), capture: "PACKAGES", saveTo: path.join(options.workDir, WORK_FILES.packages) },
       ]),
     );
+    steps.push(stopProcessesStep());
     // Kept without an install: a kernelModules step installs headers and DKMS packages with the manager.
     if (pkgCtx) steps.push(step("clean-leftovers", "Remove build leftovers", [{ kind: "clean-leftovers", root: [MNT], ...plugin.leftovers(pkgCtx) }]));
   }
+  if (!listCtx) steps.push(stopProcessesStep());
   const work = (file: string) => path.join(options.workDir, file);
   const facts = {
     recipe: recipe.file,
@@ -596,6 +603,15 @@ function scanSteps(recipe: LoadedRecipe, target: BuildahTarget, image: string, o
   );
   const title = `Scan with OpenSCAP (${sources.profile.replace(/^xccdf_org\.ssgproject\.content_profile_/, "")})${scan.remediate ? ", remediate and scan again" : ""}`;
   return [step("openscap-scan", title, actions, files)];
+}
+
+/**
+ * After the last program run in the image (listing its packages may be one) and before the
+ * leftovers are removed (a daemon could write them again) and the root is squashed: stop what the
+ * steps left running in it. The executor does the same on the failure path, before the unmount.
+ */
+function stopProcessesStep(): Step {
+  return step("stop-processes", "Stop processes the steps left running in the image", [{ kind: "stop-processes", root: [MNT] }]);
 }
 
 /** mksquashfs arguments for a compressor and level. */

@@ -99,7 +99,10 @@ function renderAction(action: Action, undos: Map<string, PlannedCommand>): strin
       else out.push(cmd);
       if (action.undo) {
         undos.set(action.undo.id, action.undo.command);
-        out.push(comment(`  undone on failure by: ${renderPlannedCommand(action.undo.command)}`));
+        const stop = action.undo.stopProcessesIn
+          ? `${renderPlannedCommand(internalCommand({ kind: "stop-processes", root: action.undo.stopProcessesIn }))}; `
+          : "";
+        out.push(comment(`  undone on failure by: ${stop}${renderPlannedCommand(action.undo.command)}`));
       }
       return out;
     }

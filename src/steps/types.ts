@@ -34,7 +34,7 @@ export type Action =
       readonly command: PlannedCommand;
       readonly capture?: CaptureName;
       readonly saveTo?: string;
-      readonly undo?: { readonly id: string; readonly command: PlannedCommand };
+      readonly undo?: Undo;
     }
   /** Run a registered undo now and drop it from the cleanup stack (orderly teardown). */
   | { readonly kind: "release"; readonly undoId: string }
@@ -78,6 +78,12 @@ export type Action =
   | { readonly kind: "check-kernel-modules"; readonly root: Arg; readonly kver: Arg }
   /** Check that the initramfs holds the chosen kernel's modules (lib/modules/KVER). */
   | { readonly kind: "verify-initramfs"; readonly file: string; readonly kver: Arg }
+  /**
+   * Stop the processes whose root directory is inside `root` (a step started them in the image
+   * and left them running: gpg-agent, a daemon a scriptlet started): SIGTERM, then SIGKILL; each
+   * is reported as a warning naming the step that started it.
+   */
+  | { readonly kind: "stop-processes"; readonly root: Arg }
   /** Remove build leftovers (empty resolv.conf written by buildah run, caches, logs) before squashing. */
   | { readonly kind: "clean-leftovers"; readonly root: Arg; readonly paths: readonly string[]; readonly ifEmpty: readonly string[] }
   /**
@@ -154,6 +160,18 @@ export type Action =
     }
   /** Register the image a publish step recorded in `source`, with the recipe's params template. */
   | { readonly kind: "register"; readonly registration: Registration; readonly source: string; readonly paramsTemplate: string };
+
+/**
+ * What undoes an action on the failure path (a failed step, Ctrl-C), and what a `release` runs in
+ * the orderly teardown. `stopProcessesIn`: on the failure path only, first stop the processes
+ * whose root is in that directory (stop-processes), which would keep it busy: the steps after
+ * the last one that ran programs in the image never ran.
+ */
+export interface Undo {
+  readonly id: string;
+  readonly command: PlannedCommand;
+  readonly stopProcessesIn?: Arg;
+}
 
 export type StepId = string;
 

@@ -6,7 +6,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bootsmith } from "../support/cli.js";
+import { chrootedProcesses, runsIn, untilRuns } from "../support/chrooted-process.js";
 
+const procs = chrootedProcesses();
 let work: string;
 let root: string;
 /** A host file an absolute symlink in the image names: it must never be read or removed. */
@@ -111,10 +113,26 @@ describe("bootsmith rootfs", () => {
     expect(statSync(emptyHost).mtimeMs).toBe(before);
   });
 
+  it("stop-processes stops the processes in the root, and only those", async () => {
+    const image = procs.makeRoot(path.join(work, "daemon-root"));
+    const other = procs.makeRoot(path.join(work, "other-root"));
+    const daemon = procs.start(image, ["sleep", "300"]);
+    const outside = procs.start(other, ["sleep", "301"]);
+    await untilRuns(daemon, image, "/bin/busybox sleep 300");
+    await untilRuns(outside, other, "/bin/busybox sleep 301");
+    const r = await bootsmith(["rootfs", "stop-processes", image]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`stopped pid ${daemon} (/bin/busybox sleep 300) by SIGTERM`);
+    expect(runsIn(daemon)).toBe(false);
+    expect(runsIn(outside, other)).toBe(true);
+    expect((await bootsmith(["rootfs", "stop-processes", image])).stdout).toBe("");
+  });
+
   it("a wrong call is bad input (exit 2)", async () => {
     expect((await bootsmith(["rootfs", "accounts", root])).exitCode).toBe(2);
     expect((await bootsmith(["rootfs", "copy-out", root])).exitCode).toBe(2);
     expect((await bootsmith(["rootfs", "frobnicate"])).exitCode).toBe(2);
+    expect((await bootsmith(["rootfs", "stop-processes", root, "extra"])).exitCode).toBe(2);
   });
 });
 

@@ -14,6 +14,7 @@ import { executePlan, StepFailedError } from "../../src/pipeline/execute-plan.js
 import { loadRecipe } from "../../src/recipe/load.js";
 import type { Plan, Step } from "../../src/steps/types.js";
 import { scratchDirs } from "../support/temp-dirs.js";
+import { chrootedProcesses, runsIn } from "../support/chrooted-process.js";
 
 const scratch = scratchDirs();
 
@@ -157,5 +158,70 @@ describe("executePlan: a publish step", () => {
       .catch((e: unknown) => e)
       .finally(() => vi.unstubAllEnvs());
     expect((failure as Error).message).toContain(`given by publish[1].endpoint at ${ctx.recipe.file}:12:15,`);
+  });
+});
+
+describe("executePlan: processes a step left running in the image root", () => {
+  const procs = chrootedProcesses();
+
+  /**
+   * A plan whose "mount" is a scratch root with busybox, whose unmount records the processes still
+   * in it, and whose step `daemon` starts one there (the plan's stop-processes step and the
+   * mount's undo as the planner makes them).
+   */
+  function daemonPlan(daemonExit: number) {
+    return setUp((_fifo, dir) => {
+      const root = procs.makeRoot(path.join(dir, "root"));
+      const sawAtUnmount = path.join(dir, "unmount-saw");
+      return [
+        {
+          id: "mount",
+          title: "mount",
+          produces: [],
+          actions: [
+            {
+              kind: "exec",
+              command: { file: "echo", args: [root] },
+              capture: "MNT",
+              undo: {
+                id: "mount",
+                command: { file: "sh", args: ["-c", `for p in /proc/[0-9]*; do [ "$p/root" -ef "${root}" ] && echo "$p"; done > "${sawAtUnmount}"; true`] },
+                stopProcessesIn: [{ var: "MNT" }],
+              },
+            },
+          ],
+        },
+        // As `buildah run … sh -c 'daemon &'`: the shell runs in the root, and its child stays.
+        sh("daemon", `chroot "${root}" /bin/busybox sh -c '/bin/busybox sleep 300 >/dev/null 2>&1 & echo $! > /pid'; exit ${daemonExit}`),
+        { id: "stop-processes", title: "stop", produces: [], actions: [{ kind: "stop-processes", root: [{ var: "MNT" }] }] },
+        { id: "teardown", title: "teardown", produces: [], actions: [{ kind: "release", undoId: "mount" }] },
+      ];
+    });
+  }
+
+  const warnings = (events: readonly BuildEvent[]) => events.flatMap((e) => (e.type === "message" && e.level === "warn" ? [e.text] : []));
+
+  it("are stopped after the steps, reported with the step that started them, before the unmount", async () => {
+    const { plan, ctx, events, dir } = daemonPlan(0);
+    await executePlan(plan, ctx);
+    const pid = procs.track(Number(readFileSync(path.join(dir, "root", "pid"), "utf8")));
+    expect(runsIn(pid)).toBe(false);
+    expect(warnings(events)).toEqual([
+      `[stop-processes] stopped a process left running in the image by step daemon (SIGTERM): pid ${pid} (/bin/busybox sleep 300)`,
+    ]);
+    expect(readFileSync(path.join(dir, "unmount-saw"), "utf8")).toBe("");
+    expect(ctx.cleanup.size).toBe(0);
+  });
+
+  it("a failed step's are stopped on the failure path, before the unmount", async () => {
+    const { plan, ctx, events, dir } = daemonPlan(3);
+    await expect(executePlan(plan, ctx)).rejects.toBeInstanceOf(StepFailedError);
+    const pid = procs.track(Number(readFileSync(path.join(dir, "root", "pid"), "utf8")));
+    await ctx.cleanup.unwind((label, error) => {
+      throw new Error(`undo ${label} failed: ${String(error)}`);
+    });
+    expect(runsIn(pid)).toBe(false);
+    expect(warnings(events)).toEqual([`[cleanup] stopped a process left running in the image by step daemon (SIGTERM): pid ${pid} (/bin/busybox sleep 300)`]);
+    expect(readFileSync(path.join(dir, "unmount-saw"), "utf8")).toBe("");
   });
 });

@@ -18,6 +18,8 @@ import { execa } from "execa";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/build");
 const BUILD_ID = "plan-equals-build";
+/** How long the process a recipe command leaves in the image would run: the build stops it long before. */
+const DAEMON_SECONDS = 900;
 let work: string;
 let repo: FixtureRepo;
 let env: Record<string, string>;
@@ -28,16 +30,16 @@ beforeAll(async () => {
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
   // The fixture recipe plus users and groups with fixed ids (site.conf owned by one of them), a
-  // directory with a mode (staged on the host) and a publish step (to a local directory), so the
-  // accounts, owner check, staging and publish are compared too.
+  // directory with a mode (staged on the host), a publish step (to a local directory), so the
+  // accounts, owner check, staging and publish are compared too, and a command that leaves a
+  // process running in the image (as gpg --import leaves gpg-agent), which the build stops.
   recipe = path.join(work, "fixture-live.yaml");
   writeFileSync(
     recipe,
     [
-      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8").replace(
-        '    mode: "0600"\n',
-        '    mode: "0600"\n    owner: munge:munge\n  - dest: /etc/fixture/site.d/\n    src: site.d\n    mode: "0640"\n',
-      ),
+      readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8")
+        .replace('    mode: "0600"\n', '    mode: "0600"\n    owner: munge:munge\n  - dest: /etc/fixture/site.d/\n    src: site.d\n    mode: "0640"\n')
+        .replace("commands:\n", `commands:\n  - name: leaves a daemon\n    script: "sleep ${DAEMON_SECONDS} </dev/null >/dev/null 2>&1 &"\n`),
       "groups:\n  - { name: munge, gid: 991, system: true }",
       "users:\n  - { name: munge, uid: 991, group: munge, system: true }",
       `publish:\n  - type: local\n    dir: ${path.join(work, "published")}\n`,
@@ -52,6 +54,15 @@ afterAll(async () => {
   await removeImages(["fixture-live:1", "fixture-live:latest"]);
   rmSync(work, { recursive: true, force: true });
 });
+
+/** Whether process `pid` runs a command line starting with `argv` (NUL-separated). */
+function runs(pid: number, argv: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(argv);
+  } catch {
+    return false; // gone
+  }
+}
 
 /** Plan (JSON and bash), then build, with the same arguments; the build's logged commands and the plan's, runtime values filled in. */
 async function planAndBuild(out: string, extra: readonly string[]) {
@@ -86,6 +97,13 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
     expect(plan.host[0]).toMatch(/^host: buildah --root \S+ --runroot \S+ --storage-driver \S+, buildah run --isolation \S+$/);
     const rendered = renderedPlanCommands(plan, values);
     expect(loggedCommands(log)).toEqual(rendered);
+    // The process command-1 left in the image was stopped before the squashfs and the teardown,
+    // and is reported with its pid, command line and step.
+    const stopped = [
+      ...log.matchAll(/ WARN \[stop-processes\] stopped a process left running in the image by step (\S+) \((SIGTERM|SIGKILL)\): pid (\d+) \((.*)\)$/gm),
+    ];
+    expect(stopped.map((m) => [m[1], m[4]])).toEqual([["command-1", `sleep ${DAEMON_SECONDS}`]]);
+    expect(runs(Number(stopped[0]![3]), `sleep\0${DAEMON_SECONDS}`)).toBe(false);
     // mode: "0640" on a directory src: its files get it, its directories 0750 (not 0640, which
     // no one but root could enter).
     const { stdout: listing } = await execa("unsquashfs", ["-lls", "-d", "", path.join(out, "rootfs.squashfs"), "etc/fixture"]);
@@ -101,6 +119,7 @@ describe("bootsmith plan shows exactly what bootsmith build runs", () => {
       "bootsmith rootfs check-owners",
       "bootsmith rootfs select-kernel",
       "bootsmith rootfs copy-out",
+      "bootsmith rootfs stop-processes",
       "bootsmith rootfs clean",
       "bootsmith artifacts verify-initramfs",
       "bootsmith artifacts write-manifest",

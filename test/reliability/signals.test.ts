@@ -2,11 +2,13 @@
 // fixture build: as each step starts (seen in the --json events), the build is signalled. Every
 // time: exit 143 (SIGTERM), 130 (SIGINT) or 129 (SIGHUP), the working container and its mount
 // gone, no manifest or artifacts in --out, the build lock released, so the same command can simply
-// be run again (and then succeeds).
+// be run again (and then succeeds). The recipe's first command leaves a process running in the
+// image (as gpg --import leaves gpg-agent): signalled at any later step, the build leaves it
+// running on the host neither.
 // test/build/build-dnf.test.ts covers SIGINT during a long command; test/exec/signals.test.ts
 // the handler itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildFixtureRepo, type FixtureRepo } from "../support/rpm-repo.js";
@@ -16,7 +18,10 @@ import { LOCK_FILE } from "../../src/builder/output-lock.js";
 import { buildEnv, removeImages } from "../support/fixture-build.js";
 import { INTERRUPT_EXIT_CODES, type InterruptSignal } from "../../src/exec/signals.js";
 
-const RECIPE = path.join(REPO_ROOT, "test/fixtures/build/fixture-live.yaml");
+const FIXTURES = path.join(REPO_ROOT, "test/fixtures/build");
+/** The process the recipe's first command leaves in the image: `sleep DAEMON_SECONDS`. */
+const DAEMON_SECONDS = 901;
+let RECIPE: string;
 let work: string;
 let repo: FixtureRepo;
 let env: Record<string, string>;
@@ -25,7 +30,28 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "bootsmith-signals-"));
   repo = await buildFixtureRepo(path.join(work, "repo"));
   env = buildEnv(work);
+  RECIPE = path.join(work, "fixture-live.yaml");
+  writeFileSync(
+    RECIPE,
+    readFileSync(path.join(FIXTURES, "fixture-live.yaml"), "utf8").replace(
+      "commands:\n",
+      `commands:\n  - name: leaves a daemon\n    script: "sleep ${DAEMON_SECONDS} </dev/null >/dev/null 2>&1 &"\n`,
+    ),
+  );
+  copyFileSync(path.join(FIXTURES, "site.conf"), path.join(work, "site.conf"));
 }, 300_000);
+
+/** Processes on this host running `sleep DAEMON_SECONDS` (the recipe's daemon, left by a build). */
+function daemonsLeft(): string[] {
+  return readdirSync("/proc").filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8") === `sleep\0${DAEMON_SECONDS}\0`;
+    } catch {
+      return false; // gone
+    }
+  });
+}
 
 afterAll(async () => {
   await removeImages(["fixture-live:1", "fixture-live:latest"]);
@@ -36,6 +62,7 @@ const POINTS: readonly [string, InterruptSignal][] = [
   ["create-container", "SIGTERM"],
   ["install-packages", "SIGTERM"],
   ["copy-files", "SIGINT"],
+  // From here on, command-1 has left its process in the image.
   ["command-2", "SIGHUP"],
   ["initramfs", "SIGINT"],
   ["squashfs", "SIGTERM"],
@@ -62,9 +89,11 @@ describe("a build signalled as a step starts", () => {
     expect(result.exitCode, String(result.all).slice(-3000)).toBe(INTERRUPT_EXIT_CODES[signal]);
     for (const f of ["manifest.json", "vmlinuz", "initramfs.img", "rootfs.squashfs", LOCK_FILE]) expect(existsSync(path.join(out, f)), f).toBe(false);
     expect(await snapshotHost("bootsmith-fixture-")).toEqual(before);
+    expect(daemonsLeft()).toEqual([]);
 
     const rerun = await bootsmith([...args, "--progress", "plain"], { env });
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(existsSync(path.join(out, "manifest.json"))).toBe(true);
+    expect(daemonsLeft()).toEqual([]);
   });
 });

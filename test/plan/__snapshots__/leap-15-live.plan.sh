@@ -4,16 +4,16 @@
 set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
-# [1/16] create-container: Create the working container
+# [1/17] create-container: Create the working container
 buildah from --name bootsmith-leap-15-live-test --arch amd64 --tls-verify=true --pull=missing registry.opensuse.org/opensuse/leap:15.6
 #   undone on failure by: buildah rm bootsmith-leap-15-live-test
 BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-leap-15-live-test)
 
-# [2/16] mount: Mount the container's root
+# [2/17] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-leap-15-live-test)
-#   undone on failure by: buildah umount bootsmith-leap-15-live-test
+#   undone on failure by: bootsmith rootfs stop-processes "$MNT"; buildah umount bootsmith-leap-15-live-test
 
-# [3/16] configure-repos: Configure package repositories
+# [3/17] configure-repos: Configure package repositories
 mkdir -p /var/tmp/bootsmith/work-test/zypp.repos.d
 (umask 077; set -C; printf '%s' '[repo-oss]
 name=repo-oss
@@ -67,7 +67,7 @@ pkg_gpgcheck=1
 chmod 0644 /var/tmp/bootsmith/work-test/image-repos/repo-update.repo
 timeout 3600 buildah copy --chmod 0644 bootsmith-leap-15-live-test /var/tmp/bootsmith/work-test/image-repos/repo-update.repo /etc/zypp/repos.d/repo-update.repo
 
-# [4/16] install-packages: Install packages with zypper
+# [4/17] install-packages: Install packages with zypper
 mkdir -p /var/tmp/bootsmith/work-test
 (umask 077; set -C; printf '%s' '%_excludedocs 1
 ' > /var/tmp/bootsmith/work-test/zypper-nodocs.macros)
@@ -78,49 +78,52 @@ timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- zyppe
 timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- zypper --non-interactive --no-refresh install --auto-agree-with-licenses --no-recommends 'pattern() = minimal_base' kernel-default dracut curl iproute2 NetworkManager || case $? in 107) ;; *) false ;; esac
 timeout 3600 buildah run --isolation chroot bootsmith-leap-15-live-test -- rm -f /etc/rpm/macros.bootsmith-nodocs
 
-# [5/16] select-kernel: Select the newest installed kernel
+# [5/17] select-kernel: Select the newest installed kernel
 KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
 read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
-# [6/16] initramfs: Build the initramfs with dracut
+# [6/17] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-leap-15-live-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network-manager' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
-# [7/16] kernel: Copy the kernel out
+# [7/17] kernel: Copy the kernel out
 bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
-# [8/16] list-packages: Record the installed packages
+# [8/17] list-packages: Record the installed packages
 buildah run --isolation chroot bootsmith-leap-15-live-test -- rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
-# [9/16] clean-leftovers: Remove build leftovers
+# [9/17] stop-processes: Stop processes the steps left running in the image
+bootsmith rootfs stop-processes "$MNT"
+
+# [10/17] clean-leftovers: Remove build leftovers
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts --if-empty var/cache/bootsmith -- var/cache/zypp var/log/zypp var/log/zypper.log run/zypp.pid var/cache/bootsmith/zypp
 
-# [10/16] identity: Write the SBOMs and the image's identity
+# [11/17] identity: Write the SBOMs and the image's identity
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id leap-15-live --version 15.6)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [11/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
+# [12/17] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp xz -Xbcj x86 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
-# [12/16] commit: Commit the image (as localhost/bootsmith/leap-15-live:building-test until the squashfs is made)
+# [13/17] commit: Commit the image (as localhost/bootsmith/leap-15-live:building-test until the squashfs is made)
 buildah config --label org.opencontainers.image.title=leap-15-live --label io.bootsmith.recipe=leap-15-live --label io.bootsmith.tags=15.6,latest --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=registry.opensuse.org/opensuse/leap:15.6 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-leap-15-live-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-leap-15-live-test localhost/bootsmith/leap-15-live:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/leap-15-live:building-test
 
-# [13/16] name-image: Name the image localhost/bootsmith/leap-15-live:15.6 and its other tags
+# [14/17] name-image: Name the image localhost/bootsmith/leap-15-live:15.6 and its other tags
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/leap-15-live:building-test localhost/bootsmith/leap-15-live:15.6 localhost/bootsmith/leap-15-live:latest
 buildah rmi localhost/bootsmith/leap-15-live:building-test
 
-# [14/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+# [15/17] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-leap-15-live-test
 buildah rm bootsmith-leap-15-live-test
 bootsmith artifacts remove-superseded leap-15-live
 
-# [15/16] manifest: Write manifest.json
+# [16/17] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/leap-15-live.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
 
-# [16/16] publish-1-s3: Publish to s3
+# [17/17] publish-1-s3: Publish to s3
 bootsmith publish /srv/bootsmith/out --to s3://boot-images --endpoint http://s3.cluster.local:7480 --public-base http://s3.cluster.local:7480/boot-images --record /var/tmp/bootsmith/work-test/published-1.json

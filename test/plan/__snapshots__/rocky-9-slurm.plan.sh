@@ -4,66 +4,69 @@
 set -euo pipefail
 mkdir -p /srv/bootsmith/out /var/tmp/bootsmith/work-test
 
-# [1/16] create-container: Create the working container
+# [1/17] create-container: Create the working container
 buildah from --name bootsmith-rocky-9-slurm-test --arch amd64 --pull=never localhost/bootsmith/rocky-9-base:9.5
 #   undone on failure by: buildah rm bootsmith-rocky-9-slurm-test
 BASE_IMAGE_ID=$(buildah inspect --type container --format '{{.FromImageID}}' bootsmith-rocky-9-slurm-test)
 
-# [2/16] mount: Mount the container's root
+# [2/17] mount: Mount the container's root
 MNT=$(buildah mount bootsmith-rocky-9-slurm-test)
-#   undone on failure by: buildah umount bootsmith-rocky-9-slurm-test
+#   undone on failure by: bootsmith rootfs stop-processes "$MNT"; buildah umount bootsmith-rocky-9-slurm-test
 
-# [3/16] create-accounts: Create users and groups with fixed ids
+# [3/17] create-accounts: Create users and groups with fixed ids
 # adds group munge=991, group slurm=992, user munge=991, user slurm=992
 bootsmith rootfs accounts "$MNT" --recipe <repo>/recipes/rocky-9-slurm.yaml
 
-# [4/16] install-packages: Install packages with dnf
+# [4/17] install-packages: Install packages with dnf
 timeout 3600 mkdir -p /var/cache/bootsmith/dnf-in-image
 timeout 3600 buildah run --isolation chroot --volume /var/cache/bootsmith/dnf-in-image:/var/cache/bootsmith-dnf bootsmith-rocky-9-slurm-test -- dnf --setopt=cachedir=/var/cache/bootsmith-dnf --setopt=keepcache=True -y --setopt=skip_if_unavailable=False --setopt=install_weak_deps=False --best --setopt=tsflags=nodocs install slurm-slurmd munge
 
-# [5/16] command-1: Run: enable compute services
+# [5/17] command-1: Run: enable compute services
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- systemctl enable munge slurmd
 
-# [6/16] select-kernel: Select the newest installed kernel
+# [6/17] select-kernel: Select the newest installed kernel
 KERNEL=$(bootsmith rootfs select-kernel "$MNT" newest --record /var/tmp/bootsmith/work-test/kernel.json)
 read -r KVER KERNEL_IMAGE <<<"$KERNEL"
 
-# [7/16] initramfs: Build the initramfs with dracut
+# [7/17] initramfs: Build the initramfs with dracut
 timeout 1800 buildah run --isolation chroot bootsmith-rocky-9-slurm-test -- dracut --no-hostonly --force --kver "$KVER" --add 'dmsquash-live livenet network' /boot/initramfs-live-"$KVER".img
 bootsmith rootfs copy-out "$MNT" /boot/initramfs-live-"$KVER".img /srv/bootsmith/out/initramfs.img
 bootsmith artifacts verify-initramfs /srv/bootsmith/out/initramfs.img "$KVER"
 
-# [8/16] kernel: Copy the kernel out
+# [8/17] kernel: Copy the kernel out
 bootsmith rootfs copy-out "$MNT" "$KERNEL_IMAGE" /srv/bootsmith/out/vmlinuz
 
-# [9/16] list-packages: Record the installed packages
+# [9/17] list-packages: Record the installed packages
 HOME=/var/tmp/bootsmith/work-test/rpm-home rpm --root="$MNT" --dbpath=/var/lib/rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{LICENSE}\t%{VENDOR}\n' > /var/tmp/bootsmith/work-test/packages.tsv
 
-# [10/16] clean-leftovers: Remove build leftovers
+# [10/17] stop-processes: Stop processes the steps left running in the image
+bootsmith rootfs stop-processes "$MNT"
+
+# [11/17] clean-leftovers: Remove build leftovers
 bootsmith rootfs clean "$MNT" --if-empty etc/resolv.conf --if-empty etc/hostname --if-empty etc/hosts --if-empty var/cache/bootsmith --if-empty var/cache/bootsmith-dnf -- var/cache/dnf var/log/dnf.log var/log/dnf.librepo.log var/log/dnf.rpm.log var/log/hawkey.log var/cache/bootsmith/dnf
 
-# [11/16] identity: Write the SBOMs and the image's identity
+# [12/17] identity: Write the SBOMs and the image's identity
 IDENTITY=$(bootsmith artifacts image-identity "$MNT" /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --id rocky-9-slurm --version 9.5)
 read -r SBOM_CDX_SHA256 SBOM_SPDX_SHA256 <<<"$IDENTITY"
 
-# [12/16] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
+# [13/17] squashfs: Make rootfs.squashfs (runs beside the next steps, until name-image)
 timeout 3600 mksquashfs "$MNT" /srv/bootsmith/out/rootfs.squashfs -noappend -no-progress -comp zstd -Xcompression-level 3 -processors 2 -e boot &
 SQUASHFS_PID=$!
 
-# [13/16] commit: Commit the image (as localhost/bootsmith/rocky-9-slurm:building-test until the squashfs is made)
+# [14/17] commit: Commit the image (as localhost/bootsmith/rocky-9-slurm:building-test until the squashfs is made)
 buildah config --label org.opencontainers.image.title=rocky-9-slurm --label io.bootsmith.recipe=rocky-9-slurm --label io.bootsmith.tags=9.5 --label io.bootsmith.input-digest=<input-digest> --label io.bootsmith.base=localhost/bootsmith/rocky-9-base:9.5 --label io.bootsmith.sbom.cyclonedx.sha256="$SBOM_CDX_SHA256" --label io.bootsmith.sbom.spdx.sha256="$SBOM_SPDX_SHA256" bootsmith-rocky-9-slurm-test
 IMAGE_ID=$(buildah commit --quiet --format oci bootsmith-rocky-9-slurm-test localhost/bootsmith/rocky-9-slurm:building-test)
 #   undone on failure by: buildah rmi localhost/bootsmith/rocky-9-slurm:building-test
 
-# [14/16] name-image: Name the image localhost/bootsmith/rocky-9-slurm:9.5
+# [15/17] name-image: Name the image localhost/bootsmith/rocky-9-slurm:9.5
 wait "$SQUASHFS_PID"
 buildah tag localhost/bootsmith/rocky-9-slurm:building-test localhost/bootsmith/rocky-9-slurm:9.5
 buildah rmi localhost/bootsmith/rocky-9-slurm:building-test
 
-# [15/16] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
+# [16/17] teardown: Unmount and remove the working container, then the recipe's earlier images no name points at
 buildah umount bootsmith-rocky-9-slurm-test
 buildah rm bootsmith-rocky-9-slurm-test
 bootsmith artifacts remove-superseded rocky-9-slurm
 
-# [16/16] manifest: Write manifest.json
+# [17/17] manifest: Write manifest.json
 bootsmith artifacts write-manifest /srv/bootsmith/out --recipe <repo>/recipes/rocky-9-slurm.yaml --kernel-record /var/tmp/bootsmith/work-test/kernel.json --packages /var/tmp/bootsmith/work-test/packages.tsv --image-id "$IMAGE_ID" --base-image-id "$BASE_IMAGE_ID"
