@@ -30,6 +30,7 @@ const UNIT = [
   "test/ci/**/*.test.ts",
   "test/cli/cache.test.ts",
   "test/cli/gc.test.ts",
+  "test/cli/lock-tree.test.ts",
   "test/cli/main.test.ts",
   "test/cli/register.test.ts",
   "test/core/**/*.test.ts",

@@ -120,7 +120,20 @@ function readYamlList(file: string): string[] | undefined {
  * cannot be built without it) and link them. Cycles and missing parents are reported by the
  * loader with the file, line and chain.
  */
-export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
+export function loadGraph(files: readonly string[], options: GraphLoadOptions = {}): RecipeGraph {
+  return linkRecipes(loadRecipes(files, options));
+}
+
+export interface GraphLoadOptions {
+  readonly vars?: Readonly<Record<string, string>>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The recipes of the files, as a graph reads them (for a command that links them itself, as
+ * `lock` does): every file's problems in one RecipeError, a shared parent read once.
+ */
+export function loadRecipes(files: readonly string[], options: GraphLoadOptions = {}): LoadedRecipe[] {
   // Every file's problems in one report, not only the first broken file's.
   const issues: RecipeIssue[] = [];
   // A parent shared by many children is read and validated once.
@@ -135,7 +148,7 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
     }
   }
   if (issues.length > 0) throw new RecipeError(issues);
-  return linkRecipes(recipes);
+  return recipes;
 }
 
 /**
