@@ -254,6 +254,10 @@ export function explainText(
       continue;
     }
     lines.push(`${head}: ${decision.build ? "rebuild" : "up to date"}`, ...decision.reasons.map((r) => `  ${r}`));
+    if (node.recipe.parentImage !== undefined && node.parent !== undefined)
+      lines.push(
+        `  builds on ${node.parent}: its from.image ${node.recipe.parentImage} is what ${node.parent} publishes in this run, so it waits for ${node.parent} and builds on the image ${node.parent} commits here`,
+      );
     if (decision.build && !decision.pull && neededBy(node, options) === undefined)
       lines.push("  no image committed: no child recipe builds on it and no registry target pushes it");
   }

@@ -114,7 +114,9 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       ...signKeyArg(recipe.spec),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
-    const script: string[] = parent ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
+    // A parent linked through its registry tag (recipe.parentImage): the job's build pulls that
+    // tag, which the parent's job pushed before this one starts (needs:).
+    const script: string[] = parent && recipe.parentImage === undefined ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
     script.push(
       build,
       [
