@@ -127,6 +127,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       host: hostFacts,
       // Only an image something reads is committed: a leaf's build ends with its artifacts.
       commit: neededBy(node, options) !== undefined,
+      refresh: options.refresh,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
       skipPublish: refresh?.skipPublish,
       verify: verifiers?.get(node.name),
