@@ -257,6 +257,23 @@ describe("layers chained through registry tags", () => {
     );
   });
 
+  it("on a parent with arches: the child links to its own architecture's node, and its job waits for the join that pushes the tag", () => {
+    const dir = tree(
+      {},
+      {
+        "base.yaml":
+          'name: base\ntags: ["1"]\narches: [x86_64, aarch64]\nfrom:\n  image: docker.io/library/rockylinux:9\npackages:\n  manager: dnf\nboot: false\npublish:\n  - type: registry\n    repository: registry.site/site/base\n',
+        "child.yaml": 'name: child\ntags: ["1"]\nfrom:\n  image: registry.site/site/base:1\npackages:\n  manager: dnf\nboot: false\n',
+      },
+    );
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    expect(graph.nodes.get("child@x86_64")?.parent).toBe("base@x86_64");
+    const needs = (selected: Set<string>) => (gitlabPipeline(graph, selected, { projectDir: dir })[jobName("child@x86_64")] as { needs: unknown }).needs;
+    expect(needs(new Set(graph.order))).toEqual([{ job: "join:base", artifacts: true }]);
+    // --only child@x86_64: no join (nothing publishes the tag), the architecture's job.
+    expect(needs(selectNodes(graph, { only: ["child@x86_64"] }))).toEqual([{ job: jobName("base@x86_64"), artifacts: true }]);
+  });
+
   it("a reference no recipe of the run publishes (another tag, host or port, a digest) stays an outside image", () => {
     for (const from of [
       "registry.site:5000/openchami/rocky-base:9",
