@@ -32,6 +32,7 @@ const UNIT = [
   "test/cli/cache.test.ts",
   "test/cli/gc.test.ts",
   "test/cli/help-options.test.ts",
+  "test/cli/lock-tree.test.ts",
   "test/cli/main.test.ts",
   "test/cli/closed-output.test.ts",
   "test/cli/register.test.ts",

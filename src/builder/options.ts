@@ -42,6 +42,8 @@ export interface BuildSettings {
   readonly signPassphraseEnv?: string;
   /** Commit the image (default true); see PlanOptions.commit. */
   readonly commit?: boolean;
+  /** --refresh: pull image bases again (PlanOptions.pullBase "always"). */
+  readonly refresh?: boolean;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -122,6 +124,7 @@ export function planOptions(recipe: LoadedRecipe, settings: BuildSettings, stora
     publish: settings.publish ?? true,
     sign: signingFor(recipe, settings),
     ...(settings.commit === false ? { commit: false } : {}),
+    ...(settings.refresh ? { pullBase: "always" as const } : {}),
   };
 }
 

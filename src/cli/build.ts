@@ -76,10 +76,12 @@ they are not up to date. --out is the root: each recipe goes to <out>/<name>/<pr
                       plus untracked files), their descendants, and ancestors not up to date
   --explain           print, per recipe, whether it would be rebuilt and which input changed
                       (old → new); builds nothing
-  --refresh           rebuild even when up to date (nightly: pick up package updates); writes
-                      changelog.md/json (packages added, removed, changed since the previous
-                      build) and skips publish/register when no package changed
-  --force             same as --refresh, for one-off rebuilds
+  --refresh           rebuild even when up to date (nightly: pick up package updates), pulling
+                      from: {image: …} bases again (--pull=always: a newer base:latest counts);
+                      writes changelog.md/json (packages added, removed, changed since the
+                      previous build) and skips publish/register when no package changed
+  --force             rebuild even when up to date, for one-off rebuilds: bases as local
+                      storage has them, no changelog
   --check-published   also ask where each recipe publishes (built elsewhere counts): its
                       registry target (skopeo inspect): an image there with the current key is
                       up to date, pulled by digest when a child is built here (with

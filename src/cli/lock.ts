@@ -5,11 +5,10 @@ import path from "node:path";
 import { EXIT, UserError } from "../core/errors.js";
 import { type CliCommand } from "./command.js";
 import { parseCommandArgs, parseVarOptions } from "./args.js";
-import { loadRecipe } from "../recipe/load.js";
 import { defaultOutDir } from "../builder/options.js";
 import { MANIFEST_FILE } from "../core/manifest.js";
 import { readManifestFacts } from "../pipeline/cache.js";
-import { collectRecipeFiles } from "../pipeline/graph.js";
+import { collectRecipeFiles, linkRecipes, loadRecipes } from "../pipeline/graph.js";
 import { diffPackages, packageDiffSummary } from "../core/package-diff.js";
 import { lockFilePath, lockFromManifest, readLockFile, writeLockFile, type LockFile } from "../pipeline/lockfile.js";
 
@@ -45,11 +44,14 @@ Exit codes: 0 written, 2 no build yet (or bad recipe or options).`,
     const vars = parseVarOptions(values.var);
     const planned: { file: string; lock: LockFile; from: string; note?: string }[] = [];
     const problems: string[] = [];
-    for (const recipeFile of files) {
-      const recipe = loadRecipe(recipeFile, { vars });
+    // Read as build reads the tree: two recipes of one name (one output directory, so one build
+    // locked twice) are refused before anything is written.
+    const recipes = loadRecipes(files, { vars });
+    linkRecipes(recipes);
+    for (const recipe of recipes) {
       if (recipe.spec.arches)
         throw new UserError(
-          `${recipeFile}: a recipe with arches: (${recipe.spec.arches.join(", ")}) has no per-architecture lock file yet; lock one recipe per architecture (arch:)`,
+          `${recipe.file}: a recipe with arches: (${recipe.spec.arches.join(", ")}) has no per-architecture lock file yet; lock one recipe per architecture (arch:)`,
         );
       const shown = path.relative(process.cwd(), recipe.file) || recipe.file;
       const outDir = single ? path.resolve(values.out ?? defaultOutDir(recipe)) : defaultOutDir(recipe, values.out);

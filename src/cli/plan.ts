@@ -41,6 +41,8 @@ Options:
   --no-publish        leave out the publish and register steps
   --no-commit         no buildah commit, as \`build --no-commit\` and graph mode's builds of
                       recipes nothing builds on (see \`bootsmith build --help\`)
+  --refresh           as \`build --refresh\` plans it: a from: {image: …} base is pulled again
+                      (--pull=always; without it --pull=missing uses the local copy)
   --storage-root DIR  buildah storage root (BOOTSMITH_STORAGE_ROOT; default: buildah's own;
                       a root given either way gets its own run root, /run/bootsmith/runroot-<hash>)
   --storage-driver D  buildah storage driver (BOOTSMITH_STORAGE_DRIVER; default: the one the
@@ -55,6 +57,7 @@ Options:
       var: { type: "string", multiple: true },
       "no-publish": { type: "boolean" },
       "no-commit": { type: "boolean" },
+      refresh: { type: "boolean" },
       "storage-root": { type: "string" },
       "storage-driver": { type: "string" },
       isolation: { type: "string" },
@@ -69,6 +72,7 @@ Options:
       buildId: values["build-id"],
       publish: !values["no-publish"],
       ...(values["no-commit"] ? { commit: false } : {}),
+      ...(values.refresh ? { refresh: true } : {}),
       storageRoot: values["storage-root"],
       storageDriver: values["storage-driver"],
       isolation: values.isolation,

@@ -44,3 +44,24 @@ export function imageReferenceProblem(ref: string): string | undefined {
 
 /** host[:port]/path, lowercase path components: what `docker://` accepts, without a tag or digest (a publish target's repository). */
 export const REPOSITORY = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
+
+/**
+ * The registry tag a reference names, in one spelling for exact comparison: HOST[:PORT]/PATH:TAG
+ * with the host lowercased (host names are case-insensitive), `latest` for no tag, and a name
+ * without a host read as distribution reads it (docker.io, library/ for one path component).
+ * Undefined for a reference pinned by digest (it names one image, not what a tag points at now)
+ * and for what is no image reference.
+ */
+export function registryTag(ref: string): string | undefined {
+  const bare = ref.replace(/^docker:\/\//, "");
+  if (!IMAGE_REFERENCE.test(bare) || bare.includes("@")) return undefined;
+  const slash = bare.indexOf("/");
+  const first = slash < 0 ? "" : bare.slice(0, slash);
+  // distribution: the first component is a host when it has a dot or a port, or is localhost.
+  const hasHost = first.includes(".") || first.includes(":") || first === "localhost";
+  const rest = hasHost ? bare.slice(slash + 1) : bare;
+  const colon = rest.lastIndexOf(":");
+  const [path, tag] = colon >= 0 ? [rest.slice(0, colon), rest.slice(colon + 1)] : [rest, "latest"];
+  const host = hasHost ? first.toLowerCase() : "docker.io";
+  return `${host}/${!hasHost && !path.includes("/") ? `library/${path}` : path}:${tag}`;
+}

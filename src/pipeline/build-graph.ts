@@ -127,6 +127,7 @@ export async function buildGraph(inputs: readonly string[], options: GraphBuildO
       host: hostFacts,
       // Only an image something reads is committed: a leaf's build ends with its artifacts.
       commit: neededBy(node, options) !== undefined,
+      refresh: options.refresh,
       junitFile: options.junitDir ? path.resolve(options.junitDir, `${node.name}.xml`) : undefined,
       skipPublish: refresh?.skipPublish,
       verify: verifiers?.get(node.name),
@@ -254,6 +255,10 @@ export function explainText(
       continue;
     }
     lines.push(`${head}: ${decision.build ? "rebuild" : "up to date"}`, ...decision.reasons.map((r) => `  ${r}`));
+    if (node.recipe.parentImage !== undefined && node.parent !== undefined)
+      lines.push(
+        `  builds on ${node.parent}: its from.image ${node.recipe.parentImage} is what ${node.parent} publishes in this run, so it waits for ${node.parent} and builds on the image ${node.parent} commits here`,
+      );
     if (decision.build && !decision.pull && neededBy(node, options) === undefined)
       lines.push("  no image committed: no child recipe builds on it and no registry target pushes it");
   }

@@ -99,6 +99,8 @@ export interface BuildRecipeOptions extends BuildSessionOptions {
   readonly verify?: (packages: readonly PackageRecord[]) => void;
   /** See PlanOptions.commit: graph mode commits only images something needs; one file, unless --no-commit. */
   readonly commit?: boolean;
+  /** --refresh: image bases are pulled again (PlanOptions.pullBase). */
+  readonly refresh?: boolean;
 }
 
 export async function buildRecipe(recipe: LoadedRecipe, options: BuildRecipeOptions): Promise<number> {

@@ -13,6 +13,7 @@
 // bootsmith) costs a `buildah inspect` of that one image, for its label.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { registryTag } from "../core/image-ref.js";
 import type { LoadedRecipe } from "../recipe/load.js";
 import { localImageRef } from "../recipe/load.js";
 import { INPUT_DIGEST_LABEL, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
@@ -158,7 +159,9 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
     return {
       build: true,
       reasons: [
-        `inputs unchanged, but the parent image ${moved.ref} is now ${moved.now.slice(0, 12)}, not ${moved.then.slice(0, 12)} that the last build was made on (the parent was rebuilt outside this run)`,
+        moved.kind === "recipe"
+          ? `inputs unchanged, but the parent image ${moved.ref} is now ${moved.now.slice(0, 12)}, not ${moved.then.slice(0, 12)} that the last build was made on (the parent was rebuilt outside this run)`
+          : `inputs unchanged, but the base image ${moved.ref} is now ${moved.now.slice(0, 12)}, not ${moved.then.slice(0, 12)} that the last build was made on (a newer image of the tag was pulled)`,
       ],
     };
   if (old.image.committed === false) {
@@ -185,12 +188,12 @@ function decideLocally(recipe: LoadedRecipe, outDir: string, facts: CacheFacts, 
   }
 }
 
-/** The parent's image ID then (recorded) and now, when they differ. */
-function parentImageMoved(facts: CacheFacts): { ref: string; then: string; now: string } | undefined {
+/** The base's image ID then (recorded) and now, when they differ: a parent recipe's image, or a from.image tag's. */
+function parentImageMoved(facts: CacheFacts): { kind: "recipe" | "image"; ref: string; then: string; now: string } | undefined {
   if (facts.manifest.kind !== "found" || facts.parentImage?.kind !== "listed") return undefined;
   const base = facts.manifest.manifest.base;
-  if (base.kind !== "recipe" || base.imageId === undefined || base.imageId === facts.parentImage.id) return undefined;
-  return { ref: base.ref, then: base.imageId, now: facts.parentImage.id };
+  if (base.kind === "scratch" || base.imageId === undefined || base.imageId === facts.parentImage.id) return undefined;
+  return { kind: base.kind, ref: base.ref, then: base.imageId, now: facts.parentImage.id };
 }
 
 /** `registry:5000/ns/name:tag` → `registry:5000/ns/name` (a colon after the last slash is the tag). */
@@ -270,12 +273,22 @@ export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options:
   return { manifest, image, ...(parentImage ? { parentImage } : {}), ...published };
 }
 
-/** The parent's local image ID by the run's listing (one is taken for a single recipe), when the manifest recorded the one it was built on. */
+/**
+ * The base's local image ID by the run's listing (one is taken for a single recipe), when the
+ * manifest recorded the one it was built on: the parent recipe's image, or the image a
+ * from.image tag names in local storage now (a newer one pulled since, by --refresh or by hand,
+ * is what the next build would start from). A base pinned by digest cannot move.
+ */
 async function parentImageFacts(recipe: LoadedRecipe, manifest: Manifest, options: GatherOptions): Promise<CacheFacts["parentImage"]> {
-  if (manifest.base?.kind !== "recipe" || manifest.base.imageId === undefined || !recipe.parent || options.globalArgs === undefined) return undefined;
+  const base = manifest.base;
+  if (base === undefined || base.kind === "scratch" || base.imageId === undefined || options.globalArgs === undefined) return undefined;
+  const from = recipe.spec.from;
+  const imageTag = base.kind === "image" && typeof from === "object" && "image" in from ? registryTag(from.image) : undefined;
+  const parentRef = base.kind === "recipe" && recipe.parent ? localImageRef(recipe.parent.spec) : undefined;
+  if (parentRef === undefined && imageTag === undefined) return undefined;
   const listing = await (options.localImages ?? localImageLister(options.globalArgs))();
   if (listing.kind !== "listed") return { kind: "unchecked" };
-  const id = listing.ids.get(localImageRef(recipe.parent.spec));
+  const id = parentRef !== undefined ? listing.ids.get(parentRef) : [...listing.ids].find(([name]) => registryTag(name) === imageTag)?.[1];
   return id === undefined ? { kind: "missing" } : { kind: "listed", id };
 }
 

@@ -14,7 +14,7 @@ import { archesOf } from "../recipe/load.js";
 import { quoteArg } from "../exec/quote.js";
 import { MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { SIGNATURE_FILE, SUMS_FILE } from "../core/sums.js";
-import type { RecipeGraph } from "./graph.js";
+import type { GraphNode, RecipeGraph } from "./graph.js";
 import { repositoryOf } from "./cache.js";
 import type { Arch } from "../core/arch.js";
 import type { RecipeSpec } from "../recipe/schema.js";
@@ -95,7 +95,7 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       continue;
     }
     const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
-    const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
+    const needs = parent ? [{ job: parentJob(graph, selected, node, parent), artifacts: true }] : [];
     // One parent per recipe keeps needs at 0 or 1; the check guards a future multi-parent format.
     if (needs.length > GITLAB_MAX_NEEDS)
       throw new UserError(`${recipe.file}: job ${jobName(name)} would need ${needs.length} jobs; GitLab allows ${GITLAB_MAX_NEEDS}`);
@@ -114,7 +114,9 @@ export function gitlabPipeline(graph: RecipeGraph, selected: ReadonlySet<string>
       ...signKeyArg(recipe.spec),
       ...(options.buildArgs ?? []).map(quoteArg),
     ].join(" ");
-    const script: string[] = parent ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
+    // A parent linked through its registry tag (recipe.parentImage): the job's build pulls that
+    // tag, which the parent's job pushed before this one starts (needs:).
+    const script: string[] = parent && recipe.parentImage === undefined ? pullParent(parent.recipe.spec, recipePath, outRoot, undefined, options) : [];
     script.push(
       build,
       [
@@ -181,7 +183,7 @@ function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string
   const outDir = path.posix.join(outRoot, recipe.spec.name, recipe.spec.tags[0] ?? "latest", recipe.spec.arch);
   const junit = `${outDir}/${name}.xml`;
   const parent = node.parent !== undefined && selected.has(node.parent) ? graph.nodes.get(node.parent)! : undefined;
-  const needs = parent ? [{ job: jobName(parent.name), artifacts: true }] : [];
+  const needs = parent ? [{ job: parentJob(graph, selected, node, parent), artifacts: true }] : [];
   const build = [
     bootsmith,
     "build",
@@ -229,6 +231,21 @@ function archJob(graph: RecipeGraph, selected: ReadonlySet<string>, name: string
     // The join job reads the files; it publishes them the same day, so they need not stay long.
     artifacts: { when: "always", expire_in: "1 day", paths: [outDir], reports: { junit, dotenv: `${outDir}/image.env` } },
   };
+}
+
+/**
+ * The job a child waits for: its parent's. A child linked through the registry tag its parent
+ * publishes (recipe.parentImage) pulls that tag in its job; a parent with `arches:` publishes it
+ * from its join job (its architectures' jobs run --no-publish), so the child waits for the join,
+ * when there is one (every architecture selected).
+ */
+function parentJob(graph: RecipeGraph, selected: ReadonlySet<string>, node: GraphNode, parent: GraphNode): string {
+  const arches = parent.recipe.spec.arches;
+  if (node.recipe.parentImage === undefined || !arches) return jobName(parent.name);
+  const joined = arches.every((arch) =>
+    [...graph.nodes.values()].some((n) => selected.has(n.name) && n.recipe.file === parent.recipe.file && n.recipe.spec.arch === arch),
+  );
+  return joined ? `join:${parent.recipe.spec.name}` : jobName(parent.name);
 }
 
 /**

@@ -7,7 +7,8 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { expandArches, keyedInputPaths, loadRecipe, localImageRef, type LoadedRecipe } from "../recipe/load.js";
+import { expandArches, keyedInputPaths, loadRecipe, localImageRef, onPublishedParent, withParent, type LoadedRecipe } from "../recipe/load.js";
+import { registryTag } from "../core/image-ref.js";
 import { locateInRecipe } from "../recipe/source.js";
 import { run } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
@@ -120,7 +121,20 @@ function readYamlList(file: string): string[] | undefined {
  * cannot be built without it) and link them. Cycles and missing parents are reported by the
  * loader with the file, line and chain.
  */
-export function loadGraph(files: readonly string[], options: { vars?: Readonly<Record<string, string>>; env?: NodeJS.ProcessEnv } = {}): RecipeGraph {
+export function loadGraph(files: readonly string[], options: GraphLoadOptions = {}): RecipeGraph {
+  return linkRecipes(loadRecipes(files, options));
+}
+
+export interface GraphLoadOptions {
+  readonly vars?: Readonly<Record<string, string>>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The recipes of the files, as a graph reads them (for a command that links them itself, as
+ * `lock` does): every file's problems in one RecipeError, a shared parent read once.
+ */
+export function loadRecipes(files: readonly string[], options: GraphLoadOptions = {}): LoadedRecipe[] {
   // Every file's problems in one report, not only the first broken file's.
   const issues: RecipeIssue[] = [];
   // A parent shared by many children is read and validated once.
@@ -135,7 +149,7 @@ export function loadGraph(files: readonly string[], options: { vars?: Readonly<R
     }
   }
   if (issues.length > 0) throw new RecipeError(issues);
-  return linkRecipes(recipes);
+  return recipes;
 }
 
 /**
@@ -157,7 +171,90 @@ export function linkRecipes(recipes: readonly LoadedRecipe[]): RecipeGraph {
     if (recipe.parent) add(recipe.parent, false);
   };
   for (const recipe of recipes) for (const variant of expandArches(recipe)) add(variant, true);
-  return linkGraph([...byNode.values()]);
+  return linkGraph(onPublishedParents([...byNode.values()]));
+}
+
+type Entry = { recipe: LoadedRecipe; requested: boolean };
+
+/**
+ * Layers chained through a registry: a recipe whose `from: {image: …}` names a tag another recipe
+ * of the run pushes (its registry target's repository and one of its tags, compared exactly:
+ * core/image-ref.ts registryTag) is that recipe's child, as with `from: {recipe: …}`: built after
+ * it, on the image it commits in this run, not on the registry's older one (onPublishedParent).
+ * OpenCHAMI configs chain their layers this way (image-builder `parent:`, image-thrillhouse
+ * `meta.from`). A reference no recipe of the run publishes stays an outside image. The
+ * recipes built on a re-parented one are re-parented in turn (their key holds their parent's).
+ */
+function onPublishedParents(entries: readonly Entry[]): Entry[] {
+  const publishers = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    for (const ref of publishedTags(entry.recipe)) {
+      const list = publishers.get(ref);
+      if (list) list.push(entry);
+      else publishers.set(ref, [entry]);
+    }
+  }
+  if (publishers.size === 0) return [...entries];
+  const entryOf = new Map(entries.map((e) => [`${e.recipe.file}\0${nodeName(e.recipe)}`, e]));
+  const done = new Map<Entry, LoadedRecipe>();
+  const visiting: Entry[] = [];
+  const resolve = (entry: Entry): LoadedRecipe => {
+    const known = done.get(entry);
+    if (known) return known;
+    if (visiting.includes(entry)) {
+      const chain = [...visiting.slice(visiting.indexOf(entry)), entry].map((e) => `${nodeName(e.recipe)} (${e.recipe.file})`);
+      throw new UserError(`recipe cycle through registry tags: ${chain.join(" → ")}; a recipe cannot build on an image it publishes itself`);
+    }
+    visiting.push(entry);
+    const { recipe } = entry;
+    const from = recipe.spec.from;
+    const ref = typeof from === "object" && "image" in from ? registryTag(from.image) : undefined;
+    const publisher = ref !== undefined ? publisherOf(recipe, ref, publishers.get(ref) ?? []) : undefined;
+    let resolved = recipe;
+    if (publisher && ref !== undefined) resolved = onPublishedParent(recipe, resolve(publisher), (from as { image: string }).image);
+    else if (recipe.parent) {
+      const parentEntry = entryOf.get(`${recipe.parent.file}\0${nodeName(recipe.parent)}`);
+      const parent = parentEntry ? resolve(parentEntry) : recipe.parent;
+      if (parent !== recipe.parent) resolved = withParent(recipe, parent);
+    }
+    visiting.pop();
+    done.set(entry, resolved);
+    return resolved;
+  };
+  return entries.map((entry) => ({ recipe: resolve(entry), requested: entry.requested }));
+}
+
+/** The registry tags a recipe pushes: each registry target's repository with each of its tags. */
+function publishedTags(recipe: LoadedRecipe): string[] {
+  const refs: string[] = [];
+  for (const target of recipe.spec.publish) {
+    if (target.type !== "registry") continue;
+    for (const tag of recipe.spec.tags) {
+      const ref = registryTag(`${target.repository}:${tag}`);
+      if (ref !== undefined) refs.push(ref);
+    }
+  }
+  return refs;
+}
+
+/**
+ * Which recipe of the run a from.image tag is the image of: the one publishing it for this
+ * recipe's architecture (a recipe with arches: is a node per architecture, all pushing the one
+ * tag). Undefined when none publishes it, or only the recipe itself (a build on its own previous
+ * image, pulled as an outside one).
+ */
+function publisherOf(recipe: LoadedRecipe, ref: string, candidates: readonly Entry[]): Entry | undefined {
+  const others = candidates.filter((c) => c.recipe.file !== recipe.file);
+  if (others.length === 0) return undefined;
+  const sameArch = others.filter((c) => c.recipe.spec.arch === recipe.spec.arch);
+  const files = [...new Set(others.map((c) => c.recipe.file))];
+  if (files.length > 1)
+    throw new UserError(`${recipe.file}: from.image ${ref} is published by more than one recipe of this run (${files.join(", ")}); give each a tag of its own`);
+  if (sameArch.length === 0)
+    throw new UserError(
+      `${recipe.file}: from.image ${ref} is what ${files[0]} publishes, built for ${[...new Set(others.map((c) => c.recipe.spec.arch))].join(", ")}, not for ${recipe.spec.arch}: build this recipe for that architecture (arch:) or on another image`,
+    );
+  return sameArch[0];
 }
 
 /** Build the graph from loaded recipes (pure; exported for tests). */

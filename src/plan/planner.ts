@@ -15,6 +15,7 @@ import { kernelModulesStep } from "./kernel-modules.js";
 import type { Action, Arg, Plan, PlannedCommand, Step } from "../steps/types.js";
 import { UserError } from "../core/errors.js";
 import { ARCHES, type Arch } from "../core/arch.js";
+import { registryTag } from "../core/image-ref.js";
 
 export interface PlanOptions {
   /** Unique per build: names the working container. */
@@ -40,6 +41,12 @@ export interface PlanOptions {
    * image) is skipped and the manifest records `image.committed: false`.
    */
   readonly commit?: boolean;
+  /**
+   * When a `from: {image: …}` base is pulled: "missing" (the default) uses the copy in local
+   * storage, so a rebuild works offline; "always" asks the registry for the tag's newest image
+   * (--refresh: the nightly takes the newest of everything, a site's base:latest included).
+   */
+  readonly pullBase?: "missing" | "always";
 }
 
 const MNT = { var: "MNT" } as const;
@@ -77,7 +84,7 @@ export function plan(recipe: LoadedRecipe, options: PlanOptions): Plan {
     step("create-container", "Create the working container", [
       {
         kind: "exec",
-        command: buildah(target, "from", ["--name", container, ...baseArgs(recipe)]),
+        command: buildah(target, "from", ["--name", container, ...baseArgs(recipe, options.pullBase ?? "missing")]),
         undo: { id: "container", command: buildah(target, "rm", [container]) },
       },
       // Which image the name pointed at, for the manifest: a parent rebuilt later under the same
@@ -247,13 +254,13 @@ function managerOf(spec: RecipeSpec): keyof typeof packageManagers {
   return manager;
 }
 
-function baseArgs(recipe: LoadedRecipe): string[] {
+function baseArgs(recipe: LoadedRecipe, pull: NonNullable<PlanOptions["pullBase"]>): string[] {
   const from = recipe.spec.from;
   // Always explicit: the committed image's platform is the recipe's, not the build host's, and a
   // base image is pulled for that platform from a multi-architecture manifest list.
   const arch = ["--arch", ARCHES[recipe.spec.arch].oci];
   if (from === "scratch") return [...arch, "scratch"];
-  if ("image" in from) return [...arch, `--tls-verify=${from.tlsVerify}`, "--pull=missing", from.image];
+  if ("image" in from) return [...arch, `--tls-verify=${from.tlsVerify}`, `--pull=${followsTag(from.image) ? pull : "missing"}`, from.image];
   if (!recipe.parent) throw new Error("internal: recipe parent not loaded");
   // The parent's committed image: never re-run its steps, never pull it from elsewhere.
   return [...arch, "--pull=never", localImageRef(recipe.parent.spec)];
@@ -749,6 +756,16 @@ function forgetImageStep(recipe: LoadedRecipe, target: BuildahTarget, image: str
     // And the unnamed ones earlier rebuilds left, as a commit does.
     { kind: "remove-superseded", recipe: recipe.spec.name, storage: target.globalArgs },
   ]);
+}
+
+/**
+ * Whether pulling the reference again can find a newer image: a registry's tag. Not one pinned by
+ * digest (it cannot change), nor a `localhost/` name without a port: that is an image in local
+ * storage (built or loaded here), which no registry serves.
+ */
+function followsTag(ref: string): boolean {
+  const tag = registryTag(ref);
+  return tag !== undefined && !tag.startsWith("localhost/");
 }
 
 /** What the image was built on, for labels and the manifest. */

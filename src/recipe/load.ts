@@ -24,8 +24,10 @@ export interface LoadedRecipe {
   /** Absolute path of the recipe file. */
   readonly file: string;
   readonly spec: RecipeSpec;
-  /** The parent layer, when `from: {recipe: …}`. */
+  /** The parent layer, when `from: {recipe: …}` (or the recipe of a graph that publishes its from.image: parentImage). */
   readonly parent?: LoadedRecipe;
+  /** The registry tag its `from: {image: …}` named, which its parent publishes in the same run (onPublishedParent). */
+  readonly parentImage?: string;
   /** sha256 over the normalized recipe, the files it copies, the parent's digest and the tool version. */
   readonly inputDigest: string;
   /** Absolute host paths of `files[i].src`, by index. */
@@ -365,6 +367,29 @@ export function forArch(recipe: LoadedRecipe, arch: Arch): LoadedRecipe {
   const parent = recipe.parent ? forArch(recipe.parent, arch) : undefined;
   const inputDigest = digestInputs(recipe.file, spec, recipe.fileSources, recipe.ansibleSources, recipe.scanSources, parent, recipe.kernelModuleSource);
   return { ...recipe, spec, parent, inputDigest };
+}
+
+/**
+ * A recipe on `from: {image: ref}` built on `parent` instead: the recipe of the same run that
+ * publishes that tag (pipeline/graph.ts). As with `from: {recipe: …}`, it builds on the parent's
+ * image committed in this run, not on whatever the registry held before, and its key holds the
+ * parent's.
+ */
+export function onPublishedParent(recipe: LoadedRecipe, parent: LoadedRecipe, ref: string): LoadedRecipe {
+  const from = { recipe: path.relative(path.dirname(recipe.file), parent.file) || path.basename(parent.file) };
+  return { ...withParent({ ...recipe, spec: { ...recipe.spec, from } }, parent), parentImage: ref };
+}
+
+/** The recipe on another loading of its parent (one re-parented by onPublishedParent, or its descendant): the key, secrets and variables follow. */
+export function withParent(recipe: LoadedRecipe, parent: LoadedRecipe): LoadedRecipe {
+  const inputDigest = digestInputs(recipe.file, recipe.spec, recipe.fileSources, recipe.ansibleSources, recipe.scanSources, parent, recipe.kernelModuleSource);
+  return {
+    ...recipe,
+    parent,
+    inputDigest,
+    secrets: [...new Set([...recipe.secrets, ...parent.secrets])],
+    variableNames: new Set([...recipe.variableNames, ...parent.variableNames]),
+  };
 }
 
 /** The package lists of the recipe and its parents, its own first. */

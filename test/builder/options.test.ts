@@ -25,6 +25,13 @@ function signedRecipe(key: string) {
 
 const settings = { buildId: "test", env: {} };
 
+describe("planOptions: image bases", () => {
+  it("--refresh (build and plan) pulls them again; otherwise the local copy is used, so offline rebuilds work", () => {
+    expect(planOptions(signedRecipe("keys/sign.asc"), { ...settings, refresh: true }).pullBase).toBe("always");
+    expect(planOptions(signedRecipe("keys/sign.asc"), settings).pullBase).toBeUndefined();
+  });
+});
+
 describe("planOptions: the signing key", () => {
   it("a relative signing.key is relative to the recipe, --sign-key to the working directory", () => {
     expect(planOptions(signedRecipe("keys/../keys/sign.asc"), settings).sign).toEqual({ key: path.join(dir, "keys/sign.asc") });

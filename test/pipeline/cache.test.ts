@@ -172,6 +172,48 @@ describe("decide", () => {
     expect(listings).toBe(3);
   });
 
+  it("a from.image base whose tag now names a newer local image (pulled by --refresh or by hand): rebuilt, said as such", async () => {
+    const dir = recipeDir();
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    const base = graph.nodes.get("base")!.recipe;
+    const out = path.join(dir, "out-base");
+    mkdirSync(out);
+    const then = "b".repeat(64);
+    const now = "c".repeat(64);
+    const write = (imageId: string | undefined) =>
+      writeFileSync(
+        path.join(out, "manifest.json"),
+        JSON.stringify({
+          ...manifestFor(base),
+          image: { ref: "localhost/bootsmith/base:1", id: "e".repeat(64) },
+          base: { kind: "image", ref: "docker.io/library/rockylinux:9", ...(imageId ? { imageId } : {}) },
+        }),
+      );
+    // buildah lists the pulled tag by its full name.
+    const localImages = async () => ({
+      kind: "listed" as const,
+      ids: new Map([
+        ["docker.io/library/rockylinux:9", now],
+        ["localhost/bootsmith/base:1", "e".repeat(64)],
+      ]),
+    });
+    const options = { globalArgs: [], checkPublished: false, rebuild: false, localImages };
+    write(then);
+    const facts = await gatherFacts(base, out, options);
+    expect(facts.parentImage).toEqual({ kind: "listed", id: now });
+    expect(decide(base, out, facts)).toEqual({
+      build: true,
+      reasons: [
+        "inputs unchanged, but the base image docker.io/library/rockylinux:9 is now cccccccccccc, not bbbbbbbbbbbb that the last build was made on (a newer image of the tag was pulled)",
+      ],
+    });
+    // The image it was built on is still the tag's: up to date (and without a recorded ID, nothing to compare).
+    write(now);
+    expect(decide(base, out, await gatherFacts(base, out, options)).build).toBe(false);
+    write(undefined);
+    expect((await gatherFacts(base, out, options)).parentImage).toBeUndefined();
+  });
+
   it("an unreadable manifest is a reason to rebuild, said as such", () => {
     const dir = recipeDir();
     const out = path.join(dir, "out");

@@ -7,7 +7,9 @@ import path from "node:path";
 import { execa } from "execa";
 import { changedFiles, collectRecipeFiles, imageNeededBy, loadGraph, selectNodes, topologicalOrder, type GraphNode } from "../../src/pipeline/graph.js";
 import type { LoadedRecipe } from "../../src/recipe/load.js";
-import { graphWarnings } from "../../src/pipeline/build-graph.js";
+import { explainText, graphWarnings } from "../../src/pipeline/build-graph.js";
+import { gitlabPipeline, jobName } from "../../src/pipeline/gitlab.js";
+import { baseRef } from "../../src/plan/planner.js";
 import { RecipeError } from "../../src/recipe/errors.js";
 import { UserError } from "../../src/core/errors.js";
 
@@ -174,6 +176,132 @@ describe("collecting and ordering", () => {
     const empty = mkdtempSync(path.join(tmpdir(), "bootsmith-empty-"));
     dirs.push(empty);
     expect(() => collectRecipeFiles([empty])).toThrow(/no recipes found/);
+  });
+});
+
+// OpenCHAMI layers name their parent by the registry tag it publishes: image-thrillhouse's
+// meta.from, image-builder's parent:.
+const OC_BASE = `meta:
+  name: rocky-base
+  tags: ["9.5", latest]
+layer:
+  manager:
+    name: dnf
+    options:
+      releasever: "9"
+publish:
+  - type: registry
+    url: Registry.Site:5000/openchami
+`;
+const ocCompute = (from: string) => `meta:
+  name: rocky-compute
+  tags: ["9.5"]
+  from: ${from}
+layer:
+  manager:
+    name: dnf
+  actions:
+    install:
+      packages: [slurm]
+publish:
+  - type: registry
+    url: registry.site:5000/openchami
+`;
+const IB_CHILD = `options:
+  layer_type: base
+  name: ib-child
+  publish_tags: ["1"]
+  parent: registry.site:5000/openchami/rocky-compute:9.5
+  pkg_manager: dnf
+packages:
+  - htop
+`;
+
+describe("layers chained through registry tags", () => {
+  it("a from.image another recipe of the run publishes makes it that recipe's child: ordered after it, built on its image, in ci gitlab's needs and --explain", () => {
+    const dir = tree(
+      {},
+      {
+        "base.yaml": OC_BASE,
+        "compute.yaml": ocCompute("docker://registry.site:5000/openchami/rocky-base"),
+        "ib-child.yaml": IB_CHILD,
+        "leaf.yaml": "name: leaf\nfrom:\n  recipe: ib-child.yaml\nboot: false\n",
+      },
+    );
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    expect(graph.order).toEqual(["rocky-base", "rocky-compute", "ib-child", "leaf"]);
+    expect(graph.nodes.get("rocky-compute")?.parent).toBe("rocky-base");
+    expect(graph.nodes.get("ib-child")?.parent).toBe("rocky-compute");
+    const compute = graph.nodes.get("rocky-compute")!.recipe;
+    // Built on the parent's image of this run, never on the registry's older one.
+    expect(compute.parent).toBe(graph.nodes.get("rocky-base")!.recipe);
+    expect(compute.spec.from).toEqual({ recipe: "base.yaml" });
+    expect(baseRef(compute)).toBe("localhost/bootsmith/rocky-base:9.5");
+    expect(compute.parentImage).toBe("docker://registry.site:5000/openchami/rocky-base");
+    // The key holds the parent's (a new base rebuilds the layer), down to a native recipe on the chain.
+    const alone = loadGraph([path.join(dir, "compute.yaml")]).nodes.get("rocky-compute")!.recipe;
+    expect(alone.parent).toBeUndefined();
+    expect(compute.inputDigest).not.toBe(alone.inputDigest);
+    const leaf = graph.nodes.get("leaf")!.recipe;
+    expect(leaf.parent).toBe(graph.nodes.get("ib-child")!.recipe);
+    expect(leaf.parent?.parent).toBe(compute);
+    expect(leaf.inputDigest).not.toBe(loadGraph([path.join(dir, "leaf.yaml")]).nodes.get("leaf")!.recipe.inputDigest);
+
+    const pipeline = gitlabPipeline(graph, new Set(graph.order), { projectDir: dir });
+    expect((pipeline[jobName("rocky-compute")] as { needs: unknown }).needs).toEqual([{ job: jobName("rocky-base"), artifacts: true }]);
+    expect((pipeline[jobName("ib-child")] as { needs: unknown }).needs).toEqual([{ job: jobName("rocky-compute"), artifacts: true }]);
+
+    const decisions = new Map(graph.order.map((n) => [n, { build: true, reasons: ["never built here"] }]));
+    expect(explainText(graph, new Set(graph.order), decisions, {})).toContain(
+      "  builds on rocky-base: its from.image docker://registry.site:5000/openchami/rocky-base is what rocky-base publishes in this run, so it waits for rocky-base and builds on the image rocky-base commits here",
+    );
+  });
+
+  it("on a parent with arches: the child links to its own architecture's node, and its job waits for the join that pushes the tag", () => {
+    const dir = tree(
+      {},
+      {
+        "base.yaml":
+          'name: base\ntags: ["1"]\narches: [x86_64, aarch64]\nfrom:\n  image: docker.io/library/rockylinux:9\npackages:\n  manager: dnf\nboot: false\npublish:\n  - type: registry\n    repository: registry.site/site/base\n',
+        "child.yaml": 'name: child\ntags: ["1"]\nfrom:\n  image: registry.site/site/base:1\npackages:\n  manager: dnf\nboot: false\n',
+      },
+    );
+    const graph = loadGraph(collectRecipeFiles([dir]));
+    expect(graph.nodes.get("child@x86_64")?.parent).toBe("base@x86_64");
+    const needs = (selected: Set<string>) => (gitlabPipeline(graph, selected, { projectDir: dir })[jobName("child@x86_64")] as { needs: unknown }).needs;
+    expect(needs(new Set(graph.order))).toEqual([{ job: "join:base", artifacts: true }]);
+    // --only child@x86_64: no join (nothing publishes the tag), the architecture's job.
+    expect(needs(selectNodes(graph, { only: ["child@x86_64"] }))).toEqual([{ job: jobName("base@x86_64"), artifacts: true }]);
+  });
+
+  it("a reference no recipe of the run publishes (another tag, host or port, a digest) stays an outside image", () => {
+    for (const from of [
+      "registry.site:5000/openchami/rocky-base:9",
+      "registry.site/openchami/rocky-base:9.5",
+      "registry.site:5000/openchami/rocky-base-x:9.5",
+      `registry.site:5000/openchami/rocky-base@sha256:${"ab".repeat(32)}`,
+    ]) {
+      const dir = tree({}, { "base.yaml": OC_BASE, "compute.yaml": ocCompute(from) });
+      const graph = loadGraph(collectRecipeFiles([dir]));
+      expect(graph.nodes.get("rocky-compute")?.parent, from).toBeUndefined();
+      expect(graph.nodes.get("rocky-compute")!.recipe.spec.from, from).toEqual({ image: from, tlsVerify: true });
+    }
+  });
+
+  it("two recipes publishing the tag a layer builds on, or a cycle through tags: refused, naming the files", () => {
+    const dir = tree({}, { "base.yaml": OC_BASE, "compute.yaml": ocCompute("registry.site:5000/openchami/rocky-base:latest") });
+    writeFileSync(
+      path.join(dir, "other.yaml"),
+      "name: rocky-base-2\nfrom:\n  image: docker.io/library/rockylinux:9\ntags: [latest]\nboot: false\npublish:\n  - type: registry\n    repository: registry.site:5000/openchami/rocky-base\n",
+    );
+    expect(() => loadGraph(collectRecipeFiles([dir]))).toThrow(
+      `${path.join(dir, "compute.yaml")}: from.image registry.site:5000/openchami/rocky-base:latest is published by more than one recipe of this run (${path.join(dir, "base.yaml")}, ${path.join(dir, "other.yaml")}); give each a tag of its own`,
+    );
+    const layer = (name: string, on: string) => ocCompute(`registry.site:5000/openchami/${on}:9.5`).replace("rocky-compute", name);
+    const loop = tree({}, { "a.yaml": layer("a", "b"), "b.yaml": layer("b", "a") });
+    expect(() => loadGraph(collectRecipeFiles([loop]))).toThrow(
+      /^recipe cycle through registry tags: a \(.*a\.yaml\) → b \(.*b\.yaml\) → a \(.*a\.yaml\); a recipe cannot build on an image it publishes itself$/,
+    );
   });
 });
 

@@ -61,6 +61,24 @@ describe("arch: aarch64 in the plan", () => {
     );
   });
 
+  it("--refresh pulls an image base again (--pull=always), so an updated base:latest is built on; a parent recipe's image never", () => {
+    const dir = write({
+      "base.yaml": "name: base\nfrom: {image: registry.site/site/base:latest}\npackages: {manager: dnf}\nboot: false\n",
+      "child.yaml": "name: child\nfrom: {recipe: base.yaml}\nboot: false\n",
+    });
+    const from = (file: string, pullBase?: "always") =>
+      commands(plan(loadRecipe(path.join(dir, file), { env: {} }), fixedPlanOptions(pullBase ? { pullBase } : {}))).find((c) => / from /.test(c));
+    expect(from("base.yaml", "always")).toMatch(/ --pull=always registry\.site\/site\/base:latest$/);
+    expect(from("base.yaml")).toMatch(/ --pull=missing registry\.site\/site\/base:latest$/);
+    expect(from("child.yaml", "always")).toMatch(/ --pull=never localhost\/bootsmith\/base:latest$/);
+    // An image of local storage (no registry serves localhost/…) or one pinned by digest cannot be newer in a registry.
+    const digest = `sha256:${"ab".repeat(32)}`;
+    writeFileSync(path.join(dir, "local.yaml"), "name: local\nfrom: {image: localhost/site-base:1}\npackages: {manager: dnf}\nboot: false\n");
+    writeFileSync(path.join(dir, "pinned.yaml"), `name: pinned\nfrom: {image: "registry.site/site/base@${digest}"}\npackages: {manager: dnf}\nboot: false\n`);
+    expect(from("local.yaml", "always")).toMatch(/ --pull=missing localhost\/site-base:1$/);
+    expect(from("pinned.yaml", "always")).toMatch(/ --pull=missing registry\.site\/site\/base@sha256:(ab){32}$/);
+  });
+
   it("the architecture is part of the cache key", () => {
     const a = loadRecipe(path.join(write({ "r.yaml": dnfRecipe("aarch64") }), "r.yaml"), { env: {} });
     const b = loadRecipe(path.join(write({ "r.yaml": dnfRecipe("x86_64") }), "r.yaml"), { env: {} });
