@@ -20,6 +20,7 @@ const UNIT = [
   "test/builder/accounts.test.ts",
   "test/builder/file-owners.test.ts",
   "test/builder/kernel-modules.test.ts",
+  "test/builder/sbom/image-contents.test.ts",
   "test/builder/options.test.ts",
   "test/builder/execute.test.ts",
   "test/builder/output-dir.test.ts",

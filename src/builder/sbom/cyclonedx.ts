@@ -7,7 +7,7 @@ import * as Enums from "@cyclonedx/cyclonedx-library/Enums";
 import * as Models from "@cyclonedx/cyclonedx-library/Models";
 import * as Serialize from "@cyclonedx/cyclonedx-library/Serialize";
 import * as Spec from "@cyclonedx/cyclonedx-library/Spec";
-import { validateSpdxExpression, type SbomInput } from "./input.js";
+import { kernelPackage, validateSpdxExpression, type SbomInput } from "./input.js";
 
 export const CYCLONEDX_SPEC_VERSION = "1.6";
 
@@ -21,6 +21,7 @@ export function cycloneDxJson(input: SbomInput): string {
     bomRef: `image:${input.name}@${input.version}`,
   });
   bom.metadata.component = image;
+  const packageComponents = new Map<object, Models.Component>();
   for (const p of input.packages) {
     const component = new Models.Component(Enums.ComponentType.Library, p.name, {
       version: p.fullVersion,
@@ -29,6 +30,24 @@ export function cycloneDxJson(input: SbomInput): string {
       ...(p.supplier ? { supplier: new Models.OrganizationalEntity({ name: p.supplier }) } : {}),
     });
     if (p.license) component.licenses.add(licenses.makeFromString(p.license));
+    bom.components.add(component);
+    image.dependencies.add(component.bomRef);
+    packageComponents.set(p, component);
+  }
+  for (const m of input.contents.modules) {
+    // A kernel module is a device driver (CycloneDX 1.6 component type); it depends on the kernel it was built for.
+    const component = new Models.Component(Enums.ComponentType.DeviceDriver, m.name, {
+      ...(m.version ? { version: m.version } : {}),
+      bomRef: `kernel-module:${m.path}`,
+      description: m.origin,
+    });
+    component.hashes.set(Enums.HashAlgorithm["SHA-256"], m.sha256);
+    if (m.license) component.licenses.add(licenses.makeFromString(m.license));
+    component.properties.add(new Models.Property("bootsmith:kernel-module:path", m.path));
+    component.properties.add(new Models.Property("bootsmith:kernel-module:kernel", m.kernel));
+    if (m.vermagic) component.properties.add(new Models.Property("bootsmith:kernel-module:vermagic", m.vermagic));
+    const kernel = packageComponents.get(kernelPackage(input, m.kernel) ?? {});
+    if (kernel) component.dependencies.add(kernel.bomRef);
     bom.components.add(component);
     image.dependencies.add(component.bomRef);
   }
