@@ -1,6 +1,8 @@
 // sbom.spdx.json: SPDX 2.3 JSON. No maintained JavaScript library writes SPDX 2.3 documents (the
 // npm "spdx*" packages parse licence expressions), so this is a typed writer; the tests validate
 // its output against the official schema (test/contracts/spdx/).
+import path from "node:path";
+import { unlistedText } from "./image-contents.js";
 import { isSpdxExpression, kernelPackage, type SbomInput } from "./input.js";
 
 const NOASSERTION = "NOASSERTION";
@@ -25,8 +27,19 @@ interface SpdxPackage {
 }
 
 interface SpdxChecksum {
-  readonly algorithm: "SHA256";
+  readonly algorithm: "SHA1" | "SHA256";
   readonly checksumValue: string;
+}
+
+interface SpdxFile {
+  readonly SPDXID: string;
+  /** Relative to the image root, "./etc/motd" (SPDX's file name form). */
+  readonly fileName: string;
+  /** SPDX 2.3 requires SHA1 for a file; SHA256 is the one the CycloneDX SBOM and manifest use. */
+  readonly checksums: readonly SpdxChecksum[];
+  readonly licenseConcluded: string;
+  readonly copyrightText: string;
+  readonly comment: string;
 }
 
 interface SpdxRelationship {
@@ -43,6 +56,7 @@ export interface SpdxDocument {
   readonly documentNamespace: string;
   readonly creationInfo: { readonly created: string; readonly creators: readonly string[] };
   readonly packages: readonly SpdxPackage[];
+  readonly files?: readonly SpdxFile[];
   readonly relationships: readonly SpdxRelationship[];
 }
 
@@ -60,6 +74,7 @@ export function spdxJson(input: SbomInput): string {
       licenseDeclared: NOASSERTION,
       copyrightText: NOASSERTION,
       primaryPackagePurpose: "OPERATING_SYSTEM",
+      ...(input.contents.unlisted.length > 0 ? { comment: unlistedText(input.contents.unlisted) } : {}),
     },
   ];
   const relationships: SpdxRelationship[] = [{ spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: imageId }];
@@ -109,6 +124,21 @@ export function spdxJson(input: SbomInput): string {
     const kernel = packageIds.get(kernelPackage(input, m.kernel) ?? {});
     if (kernel) relationships.push({ spdxElementId: id, relationshipType: "DEPENDS_ON", relatedSpdxElement: kernel });
   });
+  const files = input.contents.files.map((f, i): SpdxFile => {
+    const id = `SPDXRef-File-${i + 1}-${spdxIdPart(path.posix.basename(f.path))}`;
+    relationships.push({ spdxElementId: imageId, relationshipType: "CONTAINS", relatedSpdxElement: id });
+    return {
+      SPDXID: id,
+      fileName: `.${f.path}`,
+      checksums: [
+        { algorithm: "SHA1", checksumValue: f.sha1 },
+        { algorithm: "SHA256", checksumValue: f.sha256 },
+      ],
+      licenseConcluded: NOASSERTION,
+      copyrightText: NOASSERTION,
+      comment: f.origin,
+    };
+  });
   const document: SpdxDocument = {
     spdxVersion: "SPDX-2.3",
     dataLicense: "CC0-1.0",
@@ -118,6 +148,7 @@ export function spdxJson(input: SbomInput): string {
     // SPDX wants seconds precision: YYYY-MM-DDThh:mm:ssZ.
     creationInfo: { created: input.created.toISOString().replace(/\.\d{3}Z$/, "Z"), creators: [`Tool: bootsmith-${input.toolVersion}`] },
     packages,
+    ...(files.length > 0 ? { files } : {}),
     relationships,
   };
   return `${JSON.stringify(document, null, 2)}\n`;

@@ -1,5 +1,6 @@
 // What the SBOMs list besides the package database, on an image root made here: the kernel
-// modules a kernelModules step built (DKMS and a source tree), in both formats, schema-valid.
+// modules a kernelModules step built (DKMS and a source tree), the files recipes copied in (also
+// a parent's), and the commands that changed the image unlisted, in both formats, schema-valid.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -91,6 +92,8 @@ interface Cdx {
     properties?: { name: string; value: string }[];
   }[];
   dependencies: { ref: string; dependsOn?: string[] }[];
+  compositions?: { aggregate: string; assemblies: string[] }[];
+  annotations?: { subjects: string[]; text: string }[];
   metadata: { component: { "bom-ref": string } };
 }
 interface Spdx {
@@ -102,6 +105,7 @@ interface Spdx {
     sourceInfo?: string;
     comment?: string;
   }[];
+  files?: { SPDXID: string; fileName: string; checksums: { algorithm: string; checksumValue: string }[]; comment: string }[];
   relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[];
 }
 
@@ -129,7 +133,7 @@ describe("SBOM contents beyond the package database", () => {
     return JSON.parse(readFileSync(path.join(out, file), "utf8")) as T;
   };
 
-  it("CycloneDX: built kernel modules as device drivers (version, kernel, sha256, origin), schema-valid", async () => {
+  it("CycloneDX: built kernel modules as device drivers (version, kernel, sha256, origin), copied files with hashes, schema-valid", async () => {
     const cdx = await read<Cdx>("sbom.cdx.json");
     expect(cycloneDxErrors(cdx)).toEqual([]);
     const drivers = cdx.components.filter((c) => c.type === "device-driver");
@@ -152,11 +156,32 @@ describe("SBOM contents beyond the package database", () => {
     // Each module depends on the kernel package it was built for.
     const kernelRef = cdx.components.find((c) => c.name === `linux-image-${KVER}`)!["bom-ref"];
     expect(cdx.dependencies.find((d) => d.ref === v["bom-ref"])?.dependsOn).toEqual([kernelRef]);
+    const files = cdx.components.filter((c) => c.type === "file");
+    expect(files.map((c) => c.name)).toEqual(["/etc/motd", "/etc/site-release", "/opt/site/a.conf", "/opt/site/sub/b.conf"]);
+    const a = files.find((c) => c.name === "/opt/site/a.conf")!;
+    // The hash of what ships (a command changed it after the copy), and where it came from.
+    expect(a.hashes).toContainEqual({ alg: "SHA-256", content: sha("a=1 changed by a command\n") });
+    expect(a.description).toBe("files[1] of recipe site-base: copied from files/site");
+    expect(files.find((c) => c.name === "/etc/site-release")!.description).toBe("files[0] of recipe site-dkms: written from its content");
     const imageRef = cdx.metadata.component["bom-ref"];
-    expect(cdx.dependencies.find((d) => d.ref === imageRef)?.dependsOn).toEqual(expect.arrayContaining([v["bom-ref"]]));
+    expect(cdx.dependencies.find((d) => d.ref === imageRef)?.dependsOn).toEqual(expect.arrayContaining([v["bom-ref"], a["bom-ref"]]));
   });
 
-  it("SPDX: modules as packages (checksum, sourceInfo, kernel), schema-valid", async () => {
+  it("CycloneDX: commands and the base image make the composition incomplete, named in an annotation without secrets", async () => {
+    const cdx = await read<Cdx>("sbom.cdx.json");
+    const imageRef = cdx.metadata.component["bom-ref"];
+    expect(cdx.compositions).toEqual([{ aggregate: "incomplete", assemblies: [imageRef] }]);
+    const text = cdx.annotations?.[0]?.text ?? "";
+    expect(cdx.annotations?.[0]?.subjects).toEqual([imageRef]);
+    expect(text).toContain("base image docker.io/library/debian:12");
+    expect(text).toContain("commands[0] of recipe site-base: run: systemctl enable munge");
+    expect(text).toContain("commands[1] of recipe site-base (fetch site tools): script: curl");
+    // As the recipe writes it: a secret stays a {{ template }}, never its value.
+    expect(text).toContain("Bearer {{ TOKEN }}");
+    expect(text).not.toContain("s3cr3t-token-value");
+  });
+
+  it("SPDX: modules as packages (checksum, sourceInfo, kernel), files with SHA1 and SHA256, the image not claimed complete, schema-valid", async () => {
     const spdx = await read<Spdx>("sbom.spdx.json");
     expect(spdxErrors(spdx)).toEqual([]);
     const v = spdx.packages.find((p) => p.name === "v4l2loopback")!;
@@ -166,5 +191,16 @@ describe("SBOM contents beyond the package database", () => {
     const kernelId = spdx.packages.find((p) => p.name === `linux-image-${KVER}`)!.SPDXID;
     expect(spdx.relationships).toContainEqual({ spdxElementId: v.SPDXID, relationshipType: "DEPENDS_ON", relatedSpdxElement: kernelId });
     expect(spdx.relationships).toContainEqual({ spdxElementId: "SPDXRef-Image", relationshipType: "CONTAINS", relatedSpdxElement: v.SPDXID });
+    const motd = spdx.files?.find((f) => f.fileName === "./etc/motd");
+    expect(motd?.checksums).toEqual([
+      { algorithm: "SHA1", checksumValue: sha("welcome\n", "sha1") },
+      { algorithm: "SHA256", checksumValue: sha("welcome\n") },
+    ]);
+    expect(motd?.comment).toBe("files[0] of recipe site-base: copied from files/motd");
+    expect(spdx.relationships).toContainEqual({ spdxElementId: "SPDXRef-Image", relationshipType: "CONTAINS", relatedSpdxElement: motd?.SPDXID });
+    const image = spdx.packages.find((p) => p.SPDXID === "SPDXRef-Image")!;
+    expect(image.comment).toContain("Not complete");
+    expect(image.comment).toContain("run: systemctl enable munge");
+    expect(image.comment).not.toContain("s3cr3t-token-value");
   });
 });
