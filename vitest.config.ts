@@ -14,6 +14,7 @@ const UNIT = [
   "test/boottest/boot-test-records.test.ts",
   "test/boottest/timeline.test.ts",
   "test/verify/manifest-artifacts.test.ts",
+  "test/verify/sbom-subject.test.ts",
   "test/core/junit.test.ts",
   "test/builder/dracut-diagnosis.test.ts",
   "test/builder/openscap.test.ts",
