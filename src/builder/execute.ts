@@ -199,7 +199,13 @@ export async function performBuildAction(action: BuildAction, step: Step, ctx: B
     case "image-identity": {
       const root = resolveArg(action.root, state.values);
       const { writeIdentity } = await lazyModules.identity();
-      const { osRelease, sbomSha256 } = await writeIdentity({ root, id: action.id, version: action.version, manifest: manifestInputs(ctx, state, action.dir) });
+      const { osRelease, sbomSha256 } = await writeIdentity({
+        root,
+        id: action.id,
+        version: action.version,
+        manifest: manifestInputs(ctx, state, action.dir),
+        ctx: runCtx,
+      });
       state.values.SBOM_CDX_SHA256 = sbomSha256.sbomCycloneDx;
       state.values.SBOM_SPDX_SHA256 = sbomSha256.sbomSpdx;
       ctx.reporter.emit({

@@ -15,6 +15,9 @@ import { readOsRelease, writeImageIdentity } from "./os-release.js";
 import { parsePackageList } from "./packages.js";
 import { resolveInRoot } from "./rootfs-path.js";
 import { sbomInput, writeSboms } from "./sbom/index.js";
+import { imageContents } from "./sbom/image-contents.js";
+import { silentReporter } from "../exec/events.js";
+import type { RunContext } from "../exec/run.js";
 
 export interface IdentityRequest {
   /** The mounted image root. */
@@ -23,6 +26,8 @@ export interface IdentityRequest {
   readonly version: string;
   /** What the manifest is made of; its outDir receives the SBOMs. */
   readonly manifest: ManifestInputs;
+  /** For the host's xz/zstd, to read compressed kernel modules (default: a silent one). */
+  readonly ctx?: RunContext;
 }
 
 export interface IdentityResult {
@@ -46,9 +51,12 @@ export async function writeIdentity(request: IdentityRequest): Promise<IdentityR
     created,
     toolVersion: TOOL_VERSION,
   };
+  // Besides the package database: the kernel modules built for the selected kernel, the files the
+  // recipes copied in, and the steps that changed the image unlisted.
+  const contents = await imageContents(root, manifest.recipe, manifest.kernel?.version, request.ctx ?? { step: "identity", reporter: silentReporter });
   writeSboms(
     manifest.outDir,
-    sbomInput(image, parsePackageList(manifest.packages), { distroId: osRelease.ID?.toLowerCase(), distroVersion: osRelease.VERSION_ID }),
+    sbomInput(image, parsePackageList(manifest.packages), { distroId: osRelease.ID?.toLowerCase(), distroVersion: osRelease.VERSION_ID }, contents),
   );
   const inner = resolveInRoot(root, IMAGE_MANIFEST_PATH);
   mkdirSync(path.dirname(inner), { recursive: true });

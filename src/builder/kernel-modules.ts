@@ -12,6 +12,7 @@ import { run, type RunContext } from "../exec/run.js";
 import { elfSection } from "./elf.js";
 import { decompressor } from "./initramfs.js";
 import { resolveInRoot } from "./rootfs-path.js";
+import { sha256File } from "../core/hash.js";
 
 export class KernelModuleError extends BootsmithError {
   constructor(message: string, options?: ErrorOptions) {
@@ -31,12 +32,44 @@ export interface CheckedModule {
   readonly vermagic: string;
 }
 
+/** The key=value entries of a module's .modinfo section (the module file as bytes, uncompressed); the first of a repeated key. */
+export function modinfoOf(module: Buffer): Map<string, string> {
+  const info = new Map<string, string>();
+  const modinfo = elfSection(module, ".modinfo");
+  if (!modinfo) return info;
+  for (const entry of modinfo.toString("latin1").split("\0")) {
+    const eq = entry.indexOf("=");
+    if (eq > 0 && !info.has(entry.slice(0, eq))) info.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return info;
+}
+
 /** The `vermagic=` value of a module's .modinfo section (the module file as bytes, uncompressed). */
 export function vermagicOf(module: Buffer): string | undefined {
-  const modinfo = elfSection(module, ".modinfo");
-  if (!modinfo) return undefined;
-  for (const entry of modinfo.toString("latin1").split("\0")) if (entry.startsWith("vermagic=")) return entry.slice("vermagic=".length);
-  return undefined;
+  return modinfoOf(module).get("vermagic");
+}
+
+export interface OutOfTreeModule {
+  /** Path relative to lib/modules/KVER, as modules.dep names it. */
+  readonly file: string;
+  /** Module name (the file's name without .ko[.xz|.zst|.gz]). */
+  readonly name: string;
+  /** sha256 of the file as the image holds it (compressed, when it is). */
+  readonly sha256: string;
+  /** Its .modinfo entries (version, srcversion, vermagic, license, …). */
+  readonly modinfo: ReadonlyMap<string, string>;
+}
+
+/** The out-of-tree modules (updates/, extra/) of kernel `kver` in the image at `root`, with their hashes and .modinfo; none when the kernel has no /lib/modules. */
+export async function outOfTreeModules(root: string, kver: string, ctx: RunContext): Promise<OutOfTreeModule[]> {
+  const modulesDir = resolveInRoot(root, `/lib/modules/${kver}`);
+  const files = OUT_OF_TREE_DIRS.flatMap((d) => moduleFiles(path.join(modulesDir, d), modulesDir));
+  const modules: OutOfTreeModule[] = [];
+  for (const file of files) {
+    const full = path.join(modulesDir, file);
+    modules.push({ file, name: moduleName(file), sha256: await sha256File(full), modinfo: modinfoOf(await readModule(full, ctx)) });
+  }
+  return modules;
 }
 
 /** A module file's bytes; .ko.xz and .ko.zst are decompressed by the host's xz/zstd (in a private temporary directory). */

@@ -5,9 +5,10 @@
 // sha256s instead and reported unsigned, unless a key or a signature was asked for: then it fails.
 // Every problem is collected with the file it concerns, so the report names all of them.
 import { createHash } from "node:crypto";
-import { isMultiArchManifest, MANIFEST_FILE, type ArtifactRecord, type Manifest, type MultiArchManifest } from "../core/manifest.js";
+import { ARTIFACT_FILES, isMultiArchManifest, MANIFEST_FILE, type ArtifactRecord, type Manifest, type MultiArchManifest } from "../core/manifest.js";
 import { parseSums, SIGNATURE_FILE, SUMS_FILE, type SumEntry } from "../core/sums.js";
 import { verifySignature } from "../sign/verify-signature.js";
+import { sbomSubjectProblem } from "./sbom-subject.js";
 import type { SetSource } from "./sources.js";
 
 export interface FileCheck {
@@ -84,13 +85,15 @@ export async function verifySet(source: SetSource, options: VerifyOptions = {}):
   // manifest.json first: its sizes are what the other files must measure.
   const ordered = [...entries].sort((a, b) => Number(b.file === MANIFEST_FILE) - Number(a.file === MANIFEST_FILE));
   let artifacts: readonly ArtifactRecord[] = [];
+  let manifest: unknown;
   for (const entry of ordered) {
     options.signal?.throwIfAborted();
     const expectedSize = entry.file === MANIFEST_FILE ? undefined : artifacts.find((a) => a.file === entry.file)?.size;
     const checked = await checkFile(source, entry.file, { sha256: entry.sha256, size: expectedSize, listedIn: SUMS_FILE }, options.signal);
     note(checked.check);
     if (entry.file === MANIFEST_FILE && checked.kept) {
-      const listed = manifestArtifacts(JSON.parse(checked.kept.toString("utf8")));
+      manifest = JSON.parse(checked.kept.toString("utf8"));
+      const listed = manifestArtifacts(manifest);
       if (typeof listed === "string") note({ file: MANIFEST_FILE, ok: false, reason: listed });
       else artifacts = listed;
     }
@@ -101,6 +104,7 @@ export async function verifySet(source: SetSource, options: VerifyOptions = {}):
       note({ file: artifact.file, ok: false, reason: "listed in manifest.json but not (or with another sha256) in SHA256SUMS" });
     }
   }
+  for (const check of await sbomSubjectChecks(source, manifest, files, options.signal)) note(check);
   return { ok: files.every((f) => f.ok), signatureChecked: signedBy !== undefined, ...(signedBy ? { signedBy } : {}), files };
 }
 
@@ -136,6 +140,7 @@ async function verifyUnsigned(
     signal?.throwIfAborted();
     record((await checkFile(source, artifact.file, { sha256: artifact.sha256, size: artifact.size, listedIn: MANIFEST_FILE }, signal)).check);
   }
+  for (const check of await sbomSubjectChecks(source, manifest, files, signal)) record(check);
   return { ok: files.every((f) => f.ok), signatureChecked: false, unsigned: true, files };
 }
 
@@ -168,6 +173,21 @@ export function manifestArtifacts(manifest: unknown): ArtifactRecord[] | string 
   return records;
 }
 
+/** Each SBOM whose sha256 checked out must describe the manifest's image (its name and primary tag): see sbom-subject.ts. */
+async function sbomSubjectChecks(source: SetSource, manifest: unknown, checked: readonly FileCheck[], signal: AbortSignal | undefined): Promise<FileCheck[]> {
+  const m = manifest as Partial<Manifest> | null | undefined;
+  if (typeof m?.name !== "string") return [];
+  const image = { name: m.name, version: Array.isArray(m.tags) && typeof m.tags[0] === "string" ? m.tags[0] : "latest" };
+  const problems: FileCheck[] = [];
+  for (const file of [ARTIFACT_FILES.sbomCycloneDx, ARTIFACT_FILES.sbomSpdx]) {
+    if (!checked.some((c) => c.file === file && c.ok)) continue;
+    const read = await readSmall(source, file, signal);
+    const problem = read && sbomSubjectProblem(read.bytes, image);
+    if (problem) problems.push({ file, ok: false, reason: problem, location: read.location });
+  }
+  return problems;
+}
+
 /** Stream one file, hashing it: its sha256 (and size, when known) must be the expected ones. Keeps manifest.json's bytes. */
 async function checkFile(
   source: SetSource,
@@ -177,7 +197,10 @@ async function checkFile(
 ): Promise<{ check: FileCheck; kept?: Buffer }> {
   const opened = await source.open(file, signal).catch((error: unknown) => error as Error);
   if (opened instanceof Error) return { check: { file, ok: false, reason: `cannot be read: ${opened.message}` } };
-  if (!opened) return { check: { file, ok: false, reason: `missing (listed in ${expected.listedIn})` } };
+  if (!opened)
+    return {
+      check: { file, ok: false, reason: `missing (listed in ${expected.listedIn}): copy it from the build's output directory, or publish the set again` },
+    };
   const hash = createHash("sha256");
   let size = 0;
   const keep: Buffer[] = [];
@@ -194,7 +217,15 @@ async function checkFile(
   const location = opened.location;
   const sha256 = hash.digest("hex");
   if (sha256 !== expected.sha256)
-    return { check: { file, ok: false, size, reason: `sha256 ${sha256} does not match ${expected.listedIn} (${expected.sha256})`, location } };
+    return {
+      check: {
+        file,
+        ok: false,
+        size,
+        reason: `sha256 ${sha256} does not match ${expected.listedIn} (${expected.sha256}): the file was changed or replaced after the set was made; copy it again from the build's output directory, or publish the set again`,
+        location,
+      },
+    };
   if (expected.size !== undefined && expected.size !== size)
     return { check: { file, ok: false, size, reason: `${size} bytes served, manifest.json says ${expected.size}`, location } };
   return { check: { file, ok: true, size, location }, ...(file === MANIFEST_FILE ? { kept: Buffer.concat(keep) } : {}) };

@@ -116,6 +116,27 @@ describe("kernel modules for the image's kernel (DKMS and a source build, Debian
     expect(names).toEqual(expect.arrayContaining([`linux-headers-${kver}`, `linux-image-${kver}`, "v4l2loopback-dkms", "dkms"]));
   });
 
+  it("lists both built modules in the SBOMs (not in any package database): kernel, sha256 of the .ko, origin", () => {
+    expect(build.exitCode).toBe(0);
+    const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as {
+      components: { type: string; description?: string; hashes?: { alg: string }[]; properties?: { name: string; value: string }[] }[];
+    };
+    const prop = (c: (typeof cdx.components)[number], name: string) => c.properties?.find((p) => p.name === name)?.value;
+    const drivers = cdx.components.filter((c) => c.type === "device-driver");
+    for (const [file, origin] of [
+      [DKMS_MODULE, "DKMS"],
+      [SOURCE_MODULE, "kbuild"],
+    ] as const) {
+      const module = drivers.find((c) => prop(c, "bootsmith:kernel-module:path") === `/lib/modules/${kver}/${file}`);
+      expect(module, file).toBeDefined();
+      expect(prop(module!, "bootsmith:kernel-module:kernel")).toBe(kver);
+      expect(module!.hashes?.map((h) => h.alg)).toEqual(["SHA-256"]);
+      expect(module!.description).toContain(origin);
+    }
+    const spdx = readFileSync(path.join(out, "sbom.spdx.json"), "utf8");
+    expect(spdx).toContain(`Linux kernel module /lib/modules/${kver}/${SOURCE_MODULE}, built for kernel ${kver}`);
+  });
+
   it("builds the modules before the initramfs: dracut put the DKMS module asked for (boot.initramfs.drivers) into it", async () => {
     expect(build.exitCode).toBe(0);
     const initrd = await listInitramfs(path.join(out, "initramfs.img"), { ctx: { step: "test", reporter: silentReporter } });

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import parseSpdxExpression from "spdx-expression-parse";
 import type { PackageRecord } from "../../core/manifest.js";
 import { packageUrl, type PurlContext } from "./purl.js";
+import { NO_CONTENTS, type ImageContents } from "./image-contents.js";
 
 export interface SbomPackage extends PackageRecord {
   readonly purl?: string;
@@ -22,12 +23,15 @@ export interface SbomInput {
   /** A UUID derived from the image's content, so the same build gets the same document id. */
   readonly uuid: string;
   readonly toolVersion: string;
+  /** What the image holds besides the packages (built kernel modules, copied files) and what changed it unlisted. */
+  readonly contents: ImageContents;
 }
 
 export function sbomInput(
   image: { name: string; version: string; packageManager: string; inputDigest: string; created: Date; toolVersion: string },
   packages: readonly PackageRecord[],
   purl: Omit<PurlContext, "packageManager">,
+  contents: ImageContents = NO_CONTENTS,
 ): SbomInput {
   const withPurls = packages.map((p): SbomPackage => {
     const url = packageUrl(p, { ...purl, packageManager: image.packageManager });
@@ -36,7 +40,14 @@ export function sbomInput(
   });
   const digest = createHash("sha256")
     .update(
-      JSON.stringify([image.name, image.version, image.inputDigest, image.created.toISOString(), withPurls.map((p) => p.purl ?? `${p.name}@${p.fullVersion}`)]),
+      JSON.stringify([
+        image.name,
+        image.version,
+        image.inputDigest,
+        image.created.toISOString(),
+        withPurls.map((p) => p.purl ?? `${p.name}@${p.fullVersion}`),
+        contents,
+      ]),
     )
     .digest("hex");
   // RFC 4122 layout (version 5-like: name-based over SHA) from the digest's first 128 bits.
@@ -50,7 +61,15 @@ export function sbomInput(
     created: image.created,
     uuid,
     toolVersion: image.toolVersion,
+    contents,
   };
+}
+
+/** The kernel package of release `kver` (deb linux-image-KVER; rpm kernel*, whose version-release.arch is KVER), if the list has it. */
+export function kernelPackage(input: SbomInput, kver: string): SbomPackage | undefined {
+  return input.packages.find(
+    (p) => p.name === `linux-image-${kver}` || (p.name.startsWith("kernel") && `${p.version}${p.release ? `-${p.release}` : ""}.${p.arch}` === kver),
+  );
 }
 
 /** Throws unless `value` is a valid SPDX license expression (spdx-expression-parse, the reference parser). */
