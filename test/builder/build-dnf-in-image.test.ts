@@ -62,9 +62,11 @@ describe("bootsmith build (dnf inside a parent image, the default installer on a
     expect(manifest.packageManager).toBe("dnf");
     expect(manifest.base).toMatchObject({ kind: "recipe", name: "fixture-rpm-tools-debian" });
     expect(manifest.packages).toEqual([{ name: "fixture-libgreet", version: "1.0", release: "1.fx", arch: "noarch", license: "GPLv2+" }]);
-    const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as { components: { name: string }[] };
+    const cdx = JSON.parse(readFileSync(path.join(out, "sbom.cdx.json"), "utf8")) as { components: { name: string; type: string; purl?: string }[] };
     const spdx = JSON.parse(readFileSync(path.join(out, "sbom.spdx.json"), "utf8")) as { packages: { name: string }[] };
-    expect(cdx.components.map((c) => c.name)).toEqual(["fixture-libgreet"]);
+    // The packages (with a package URL): the layer's own; the parent's files: entry is listed as a file.
+    expect(cdx.components.filter((c) => c.purl !== undefined).map((c) => c.name)).toEqual(["fixture-libgreet"]);
+    expect(cdx.components.filter((c) => c.type === "file").map((c) => c.name)).toEqual(["/etc/rpm/macros.dbpath"]);
     expect(spdx.packages.map((p) => p.name)).toContain("fixture-libgreet");
 
     // The package's file and its entry in the image's rpm database are in the squashfs.

@@ -74,14 +74,18 @@ describe("bootsmith build (dnf from scratch)", () => {
     // schemas, every rpm in them with its package URL (namespace from the image's os-release ID).
     expect(Object.keys(manifest.artifacts).sort()).toEqual(["initrd", "kernel", "rootfs", "sbomCycloneDx", "sbomSpdx"]);
     const cdx = JSON.parse(readFileSync(path.join(out(), "sbom.cdx.json"), "utf8")) as {
-      components: { name: string; purl: string; licenses?: unknown[]; supplier?: { name: string } }[];
+      components: { name: string; type: string; purl?: string; licenses?: unknown[]; supplier?: { name: string } }[];
     };
     const spdx = JSON.parse(readFileSync(path.join(out(), "sbom.spdx.json"), "utf8")) as {
       packages: { name: string; versionInfo: string; licenseDeclared: string; licenseComments?: string; externalRefs?: { referenceLocator: string }[] }[];
     };
     expect(cycloneDxErrors(cdx)).toEqual([]);
     expect(spdxErrors(spdx)).toEqual([]);
-    expect(cdx.components.map((c) => c.name).sort()).toEqual(manifest.packages.map((p) => p.name).sort());
+    // The packages (the components with a package URL) are the package database's; the files the
+    // recipe's files: entries placed are listed too, as files.
+    const cdxPackages = cdx.components.filter((c) => c.purl !== undefined);
+    expect(cdxPackages.map((c) => c.name).sort()).toEqual(manifest.packages.map((p) => p.name).sort());
+    expect(cdx.components.filter((c) => c.type === "file").map((c) => c.name)).toEqual(expect.arrayContaining(["/etc/fixture/site.conf"]));
     const cdxHello = cdx.components.find((c) => c.name === "fixture-hello");
     expect(cdxHello).toMatchObject({
       purl: "pkg:rpm/fixture/fixture-hello@2.1-3.fx?arch=noarch&distro=fixture-1",
