@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { registryTag } from "../core/image-ref.js";
 import type { LoadedRecipe } from "../recipe/load.js";
-import { localImageRef } from "../recipe/load.js";
+import { baseImageTag, localImageRef } from "../recipe/load.js";
 import { INPUT_DIGEST_LABEL, MANIFEST_FILE, type Manifest } from "../core/manifest.js";
 import { run, isCommandError } from "../exec/run.js";
 import { silentReporter } from "../exec/events.js";
@@ -282,8 +282,7 @@ export async function gatherFacts(recipe: LoadedRecipe, outDir: string, options:
 async function parentImageFacts(recipe: LoadedRecipe, manifest: Manifest, options: GatherOptions): Promise<CacheFacts["parentImage"]> {
   const base = manifest.base;
   if (base === undefined || base.kind === "scratch" || base.imageId === undefined || options.globalArgs === undefined) return undefined;
-  const from = recipe.spec.from;
-  const imageTag = base.kind === "image" && typeof from === "object" && "image" in from ? registryTag(from.image) : undefined;
+  const imageTag = base.kind === "image" ? baseImageTag(recipe.spec) : undefined;
   const parentRef = base.kind === "recipe" && recipe.parent ? localImageRef(recipe.parent.spec) : undefined;
   if (parentRef === undefined && imageTag === undefined) return undefined;
   const listing = await (options.localImages ?? localImageLister(options.globalArgs))();

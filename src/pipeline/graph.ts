@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../core/errors.js";
 import { didYouMean, formatIssue, RecipeError, type RecipeIssue } from "../recipe/errors.js";
-import { expandArches, keyedInputPaths, loadRecipe, localImageRef, onPublishedParent, withParent, type LoadedRecipe } from "../recipe/load.js";
+import { baseImageTag, expandArches, keyedInputPaths, loadRecipe, localImageRef, onPublishedParent, withParent, type LoadedRecipe } from "../recipe/load.js";
 import { registryTag } from "../core/image-ref.js";
 import { locateInRecipe } from "../recipe/source.js";
 import { run } from "../exec/run.js";
@@ -207,11 +207,10 @@ function onPublishedParents(entries: readonly Entry[]): Entry[] {
     }
     visiting.push(entry);
     const { recipe } = entry;
-    const from = recipe.spec.from;
-    const ref = typeof from === "object" && "image" in from ? registryTag(from.image) : undefined;
+    const ref = baseImageTag(recipe.spec);
     const publisher = ref !== undefined ? publisherOf(recipe, ref, publishers.get(ref) ?? []) : undefined;
     let resolved = recipe;
-    if (publisher && ref !== undefined) resolved = onPublishedParent(recipe, resolve(publisher), (from as { image: string }).image);
+    if (publisher) resolved = onPublishedParent(recipe, resolve(publisher), (recipe.spec.from as { image: string }).image);
     else if (recipe.parent) {
       const parentEntry = entryOf.get(`${recipe.parent.file}\0${nodeName(recipe.parent)}`);
       const parent = parentEntry ? resolve(parentEntry) : recipe.parent;

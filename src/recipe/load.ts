@@ -19,6 +19,7 @@ import { ADD_PACKAGE_MANAGER, convertForeign, type CompatOptions, type ForeignFo
 import { TOOL_VERSION } from "../core/version.js";
 import { RPM_MD_MANAGERS } from "../core/package-managers.js";
 import { ARCHES, type Arch } from "../core/arch.js";
+import { registryTag } from "../core/image-ref.js";
 
 export interface LoadedRecipe {
   /** Absolute path of the recipe file. */
@@ -108,6 +109,14 @@ export function packageLayer(recipe: LoadedRecipe): LoadedRecipe | undefined {
 /** The image's package manager, as manifest.json and the SBOMs record it ("none" when unknown). */
 export function imagePackageManager(recipe: LoadedRecipe): string {
   return packageLayer(recipe)?.spec.packages?.manager ?? "none";
+}
+
+/**
+ * The registry tag a recipe's `from: {image: …}` names, written one way (core/image-ref.ts
+ * registryTag); undefined for scratch, a parent recipe, or a reference pinned by digest.
+ */
+export function baseImageTag(spec: Pick<RecipeSpec, "from">): string | undefined {
+  return typeof spec.from === "object" && "image" in spec.from ? registryTag(spec.from.image) : undefined;
 }
 
 /** The local image name a recipe's build is committed as. */
